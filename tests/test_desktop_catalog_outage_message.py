@@ -69,6 +69,15 @@ def test_a_catalog_outage_is_said_as_one_that_passes(
         assert message.detail  # core's words stay as the technical detail
 
 
+def test_the_spanish_sentence_reads_naturally(languages: None) -> None:
+    """ "o la red hasta él no funciona" read as a word-for-word rendering of "the network to it
+    is down"."""
+    install_translations("es")
+    text = describe_error(catalog_down()).text
+    assert "hasta él" not in text, text
+    assert "detenido o reiniciándose, o no hay conexión de red con él." in text, text
+
+
 def test_a_dropped_connection_met_as_it_is_says_the_same(languages: None) -> None:
     """psycopg's own error, should one reach the window unwrapped, is the same outage, not
     "Something unexpected went wrong" with a traceback in the log."""

@@ -146,3 +146,54 @@ def test_the_example_files_in_an_outage_open_no_dialog(
         wait_for(qtbot, lambda: bool(seen))
         qtbot.wait(300)
         assert _boxes() == [] and window.last_error == ""
+
+
+def test_grid_pages_in_an_outage_open_no_dialog_and_load_by_themselves(
+    qtbot: Any,
+    library: Library,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    english: None,
+) -> None:
+    """Each page the grid asked while the catalog was out opened a modal warning (loadFailed
+    -> MainWindow.show_error): now the status bar says it once and the page is asked again."""
+    monkeypatch.setattr(library_controller, "COUNTS_RETRY_FIRST", 200)
+    _photos(library, tmp_path / "photos", 2)
+    real, down, failed = library.list_files, [False], [0]
+
+    def list_files(*args: Any, **kwargs: Any) -> Any:
+        if down[0]:
+            failed[0] += 1
+            raise catalog_down()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(library, "list_files", list_files)
+    with shown_window(qtbot, library) as window:
+        c = window.controller
+        wait_for(qtbot, lambda: c.grid.rowCount() == 2)
+        messages: list[str] = []
+        c.message.connect(messages.append)
+        down[0] = True
+        c.grid.reload()  # F5, a new search, a change elsewhere that reloads
+        wait_for(qtbot, lambda: failed[0] >= 2)  # asked again by itself
+        assert QApplication.activeModalWidget() is None, QApplication.activeModalWidget()
+        assert _boxes() == [] and window.last_error == ""
+        listed = [m for m in messages if "files are listed by themselves" in m]
+        assert len(listed) == 1, messages  # said once, not at every try
+        down[0] = False
+        wait_for(qtbot, lambda: c.grid.rowCount() == 2)
+        assert _boxes() == [] and window.last_error == ""
+
+
+def test_other_errors_of_a_page_are_still_shown(
+    qtbot: Any, library: Library, monkeypatch: pytest.MonkeyPatch, english: None
+) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the listing")
+
+    with shown_window(qtbot, library) as window:
+        monkeypatch.setattr(library, "list_files", broken)
+        window.controller.grid.reload()
+        wait_for(qtbot, lambda: bool(window.last_error))
+        for box in _boxes():
+            box.close()

@@ -46,6 +46,23 @@ def test_test_connection_reports_success_for_the_local_folder(qtbot, dialog) -> 
     assert dialog.test_result.text().startswith("✔ Connection works: local folder")
 
 
+def test_the_keyboard_stays_on_test_connection(qtbot, dialog) -> None:  # type: ignore[no-untyped-def]
+    """The button is disabled while the test runs: Qt gave the focus to the next field,
+    Maximum file size, its text selected, and it stayed there after the answer."""
+    from PySide6.QtWidgets import QApplication
+
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitExposed(dialog)
+    dialog.test_button.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.test_button)
+    with qtbot.waitSignal(dialog.controller.testFinished, timeout=TIMEOUT):
+        dialog.test_button.click()
+    qtbot.waitUntil(lambda: dialog.test_button.isEnabled())
+    assert QApplication.focusWidget() is dialog.test_button, QApplication.focusWidget()
+    assert not dialog.max_size.lineEdit().hasSelectedText()
+
+
 def test_test_connection_reports_the_exact_r2_failure(qtbot, dialog) -> None:  # type: ignore[no-untyped-def]
     dialog.r2_radio.setChecked(True)
     dialog.endpoint.setText("http://127.0.0.1:9")

@@ -127,9 +127,13 @@ def test_a_resized_notice_keeps_its_time(qtbot: Any, window: MainWindow, languag
             "3 of 5 files could not be exported to /tmp/x:\na.jpg: gone",
             "3 of 5 files could not be exported to /tmp/x…",
         ),
-        (
+        (  # whole past its ":", which was cut before the reason it gives
             "Cannot reach its catalog (the database): it is down. Check.",
-            "Cannot reach its catalog (the database)…",
+            "Cannot reach its catalog (the database): it is down.",
+        ),
+        (
+            "Could not reach the store: the bucket did not answer. Try again later.",
+            "Could not reach the store: the bucket did not answer.",
         ),
         ("Exported to C:\\Users\\ana at 10:30", "Exported to C:\\Users\\ana at 10:30"),
         (

@@ -14,13 +14,13 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from core.records import FileRecord  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.storage_migration import StorageBackends  # noqa: E402
-from desktop_app.views.main_window import MainWindow  # noqa: E402
+from desktop_app.views.main_window import KEPT_KEY, MainWindow, read_window_state  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
 from tests.qt_helpers import wait_for  # noqa: E402
 
@@ -108,30 +108,46 @@ def test_saving_the_same_storage_again_moves_the_files_a_stopped_move_left(
     assert getattr(again, "switch_dialog", None) is None
 
 
-def test_leaving_them_saves_and_moves_nothing(
+def test_leaving_them_is_remembered_and_they_can_be_moved_later(
     qtbot: Any,
     english: None,
     window: MainWindow,
     local_settings: Settings,
     files: list[FileRecord],
 ) -> None:
+    """ "Keep reading old files where they are" was asked again at every later Save: the choice
+    is remembered for that switch (in the window-state file, so across restarts), and Settings
+    ▸ Storage ▸ Move the old files… asks again."""
     controller = window.settings_controller
     ask = _switch_to_r2(qtbot, window)
     ask.keep_files.setChecked(True)  # new files on R2, the old ones read where they are
+    hint = ask.findChildren(QLabel)[-1].text()
+    assert "move them later with Settings ▸ Storage ▸ Move the old files…" in hint, hint
     with qtbot.waitSignal(controller.saved, timeout=TIMEOUT):
         ask.accept()
+    assert controller.kept == ("local", "r2")
+    wait_for(qtbot, lambda: read_window_state(window.state_file).get(KEPT_KEY) == "local>r2")
+    # a plain Save asks nothing more, and saves
     window.open_settings()
     dialog = window.settings_dialog
-    dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    assert dialog.move_kept_button.isVisible()
+    with qtbot.waitSignal(controller.saved, timeout=TIMEOUT):
+        dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    assert getattr(dialog, "switch_dialog", None) is None
+    # Move the old files… asks again
+    window.open_settings()
+    dialog = window.settings_dialog
+    dialog.move_kept_button.click()
     wait_for(qtbot, lambda: getattr(dialog, "switch_dialog", None) is not None, timeout=TIMEOUT)
     ask = dialog.switch_dialog
     assert "2 files are still on this computer" in ask.intro.text()
     ask.keep_files.setChecked(True)
     with qtbot.waitSignal(controller.saved, timeout=TIMEOUT):
         ask.accept()
-    qtbot.wait(200)
+    qtbot.wait(100)
     assert not controller.migrating
     assert set(_backends(local_settings).values()) == {"local"}
+    assert controller.kept == ("local", "r2")
 
 
 def test_a_file_no_move_takes_is_not_offered_again_and_again(

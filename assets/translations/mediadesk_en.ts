@@ -112,7 +112,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="453"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="485"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Moved %Ln file to the trash</numerusform>
@@ -120,7 +120,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="455"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="487"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moving to the trash: %1 of %Ln file…</numerusform>
@@ -128,7 +128,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="464"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="496"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Restored %Ln file</numerusform>
@@ -136,7 +136,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="465"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="497"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restoring: %1 of %Ln file…</numerusform>
@@ -144,7 +144,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="470"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="502"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nothing to restore: the file was already restored</numerusform>
@@ -152,7 +152,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="471"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="503"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln already restored elsewhere)</numerusform>
@@ -160,7 +160,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="536"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="568"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>Nothing deleted: the file was restored meanwhile and is kept</numerusform>
@@ -168,8 +168,8 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="541"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="546"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="573"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="578"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Deleted %Ln file permanently</numerusform>
@@ -177,7 +177,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="543"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="575"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restored meanwhile elsewhere, kept)</numerusform>
@@ -185,7 +185,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="558"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="590"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Emptying the trash: %1 of %Ln file deleted…</numerusform>
@@ -193,7 +193,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="565"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="597"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Emptied the trash: %Ln file deleted</numerusform>
@@ -201,7 +201,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="590"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="622"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exporting: %1 of %Ln file…</numerusform>
@@ -209,7 +209,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="597"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="629"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exported %Ln file to %1</numerusform>
@@ -217,7 +217,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="619"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="651"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>%Ln of %1 files could not be exported to %2:</numerusform>
@@ -225,7 +225,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="626"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="658"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…and %Ln more</numerusform>
@@ -233,11 +233,19 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="627"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="659"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln file exported.</numerusform>
             <numerusform>%Ln files exported.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="731"/>
+        <source>Queued %Ln job(s) of %1 again</source>
+        <translation>
+            <numerusform>Queued %Ln job of %1 again</numerusform>
+            <numerusform>Queued %Ln jobs of %1 again</numerusform>
         </translation>
     </message>
 </context>
@@ -271,7 +279,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="845"/>
+        <location filename="../../desktop_app/views/main_window.py" line="856"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -279,7 +287,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="846"/>
+        <location filename="../../desktop_app/views/main_window.py" line="857"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln folder</numerusform>
@@ -287,7 +295,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="849"/>
+        <location filename="../../desktop_app/views/main_window.py" line="860"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln folder to the library</numerusform>
@@ -295,7 +303,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="850"/>
+        <location filename="../../desktop_app/views/main_window.py" line="861"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln file to the library</numerusform>
@@ -303,7 +311,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1119"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1145"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Export %Ln file to a folder</numerusform>
@@ -311,7 +319,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1162"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1188"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>Move %Ln selected file to the trash?</numerusform>
@@ -319,7 +327,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1167"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1193"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln of them is not on screen:</numerusform>
@@ -327,7 +335,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1191"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1217"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>Delete %Ln file permanently?</numerusform>
@@ -335,7 +343,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1211"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1237"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>Permanently delete %Ln file in the trash?</numerusform>
@@ -343,7 +351,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1491"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1521"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>%Ln file left to upload.</numerusform>
@@ -354,7 +362,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MigrationProgress</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="166"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="168"/>
         <source>%1 of %Ln file(s) done (%2 not moved)</source>
         <translation>
             <numerusform>%1 of %Ln file done (%2 not moved)</numerusform>
@@ -362,7 +370,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="170"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="172"/>
         <source>Moved %1 of %Ln file(s)</source>
         <translation>
             <numerusform>Moved %1 of %Ln file</numerusform>
@@ -370,7 +378,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="178"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="180"/>
         <source>Removing the old copies… (%Ln left, %1 s)</source>
         <translation>
             <numerusform>Removing the old copies… (%Ln left, %1 s)</numerusform>
@@ -378,7 +386,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="193"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="202"/>
         <source>All files are in the new storage (%Ln moved).</source>
         <translation>
             <numerusform>All files are in the new storage (%Ln moved).</numerusform>
@@ -389,7 +397,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MoveReport</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="269"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="278"/>
         <source>The move was stopped after %Ln file(s) had been moved to %1.</source>
         <translation>
             <numerusform>The move was stopped after %Ln file had been moved to %1.</numerusform>
@@ -397,7 +405,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="284"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="293"/>
         <source>%Ln file(s) were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>
             <numerusform>%Ln file was not moved: it stays readable where it is. Run the move again to continue with it.</numerusform>
@@ -405,7 +413,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="292"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="301"/>
         <source>%Ln file(s) were moved to %1.</source>
         <translation>
             <numerusform>%Ln file was moved to %1.</numerusform>
@@ -413,7 +421,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="297"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="306"/>
         <source>%Ln file(s) could not be moved; they stay readable where they are.</source>
         <translation>
             <numerusform>%Ln file could not be moved; it stays readable where it is.</numerusform>
@@ -421,7 +429,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="305"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="314"/>
         <source>%Ln file(s) changed during the move (renamed or deleted) and were left for the next move.</source>
         <translation>
             <numerusform>%Ln file changed during the move (renamed or deleted) and was left for the next move.</numerusform>
@@ -429,7 +437,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="319"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="328"/>
         <source>Run the move again to retry them.</source>
         <translation>
             <numerusform>Run the move again to retry it.</numerusform>
@@ -437,7 +445,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="329"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="338"/>
         <source>%1 and %Ln more</source>
         <translation>
             <numerusform>%1 and %Ln more</numerusform>
@@ -445,7 +453,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="330"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="339"/>
         <source>%Ln file(s): %1</source>
         <translation>
             <numerusform>%Ln file: %1</numerusform>

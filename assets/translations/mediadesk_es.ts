@@ -551,7 +551,7 @@
     <message>
         <location filename="../../desktop_app/errors.py" line="228"/>
         <source>MediaDesk cannot reach its catalog (the database): its server is stopped or restarting, or the network to it is down. Check the database server and the network, not the storage settings. Once the catalog answers again, changes can be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
-        <translation>MediaDesk no puede acceder a su catálogo (la base de datos): su servidor está detenido o reiniciándose, o la red hasta él no funciona. Comprueba el servidor de la base de datos y la red, no los ajustes de almacenamiento. En cuanto el catálogo vuelva a responder, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
+        <translation>MediaDesk no puede acceder a su catálogo (la base de datos): su servidor está detenido o reiniciándose, o no hay conexión de red con él. Comprueba el servidor de la base de datos y la red, no los ajustes de almacenamiento. En cuanto el catálogo vuelva a responder, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/errors.py" line="243"/>
@@ -1032,7 +1032,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>FileGridListModel</name>
     <message>
-        <location filename="../../desktop_app/models/file_grid_model.py" line="331"/>
+        <location filename="../../desktop_app/models/file_grid_model.py" line="338"/>
         <source>Deleted for good on %1</source>
         <translation>Se eliminará definitivamente el %1</translation>
     </message>
@@ -1265,7 +1265,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="626"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="658"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…y %Ln más</numerusform>
@@ -1273,17 +1273,22 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="429"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="461"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="300"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="305"/>
         <source>The catalog (database) cannot be reached right now: the counts are refreshed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los recuentos se actualizarán solos cuando vuelva a estar disponible.</translation>
     </message>
+    <message>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="327"/>
+        <source>The catalog (database) cannot be reached right now: the files are listed by themselves once it is back.</source>
+        <translation>No se puede acceder al catálogo (la base de datos) en este momento: los archivos se mostrarán solos cuando vuelva a estar disponible.</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="453"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="485"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1291,7 +1296,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="455"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="487"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1299,7 +1304,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="464"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="496"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1307,7 +1312,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="465"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="497"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1315,7 +1320,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="470"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="502"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nada que restaurar: el archivo ya estaba restaurado</numerusform>
@@ -1323,7 +1328,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="471"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="503"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln ya restaurado en otro lugar)</numerusform>
@@ -1331,7 +1336,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="536"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="568"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>No se eliminó nada: el archivo se había restaurado mientras tanto y se conserva</numerusform>
@@ -1339,8 +1344,8 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="541"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="546"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="573"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="578"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1348,7 +1353,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="543"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="575"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restaurado mientras tanto en otro lugar, conservado)</numerusform>
@@ -1356,7 +1361,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="558"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="590"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1364,7 +1369,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="565"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="597"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1372,17 +1377,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="571"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="603"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="581"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="613"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="590"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="622"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
@@ -1390,7 +1395,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="597"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="629"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exportado %Ln archivo a %1</numerusform>
@@ -1398,7 +1403,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="619"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="651"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
@@ -1406,7 +1411,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="627"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="659"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln archivo exportado.</numerusform>
@@ -1414,7 +1419,20 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="774"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="729"/>
+        <source>Made the thumbnail of %1 again</source>
+        <translation>Miniatura de %1 generada de nuevo</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="731"/>
+        <source>Queued %Ln job(s) of %1 again</source>
+        <translation>
+            <numerusform>%Ln trabajo de %1 en cola de nuevo</numerusform>
+            <numerusform>%Ln trabajos de %1 en cola de nuevo</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="830"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1529,212 +1547,217 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="67"/>
+        <location filename="../../desktop_app/views/actions.py" line="68"/>
         <source>&amp;Import files…</source>
         <translation>&amp;Importar archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="68"/>
+        <location filename="../../desktop_app/views/actions.py" line="69"/>
         <source>Import &amp;folder…</source>
         <translation>Importar &amp;carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="69"/>
+        <location filename="../../desktop_app/views/actions.py" line="70"/>
         <source>&amp;Export…</source>
         <translation>&amp;Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="70"/>
+        <location filename="../../desktop_app/views/actions.py" line="71"/>
         <source>&amp;Settings…</source>
         <translation>&amp;Ajustes…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="71"/>
+        <location filename="../../desktop_app/views/actions.py" line="72"/>
         <source>&amp;Quit</source>
         <translation>&amp;Salir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="72"/>
+        <location filename="../../desktop_app/views/actions.py" line="73"/>
         <source>&amp;Rename</source>
         <translation>Cambiar &amp;nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="73"/>
+        <location filename="../../desktop_app/views/actions.py" line="74"/>
         <source>Move to &amp;trash</source>
         <translation>Mover a la &amp;papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="74"/>
+        <location filename="../../desktop_app/views/actions.py" line="75"/>
         <source>Re&amp;store</source>
         <translation>Re&amp;staurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="75"/>
+        <location filename="../../desktop_app/views/actions.py" line="76"/>
         <source>&amp;Delete permanently</source>
         <translation>&amp;Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="76"/>
+        <location filename="../../desktop_app/views/actions.py" line="77"/>
         <source>&amp;Undo move to trash</source>
         <translation>Des&amp;hacer el envío a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="77"/>
+        <location filename="../../desktop_app/views/actions.py" line="78"/>
         <source>&amp;Empty trash…</source>
         <translation>&amp;Vaciar la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="78"/>
+        <location filename="../../desktop_app/views/actions.py" line="79"/>
         <source>Select &amp;all</source>
         <translation>Seleccion&amp;ar todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="79"/>
+        <location filename="../../desktop_app/views/actions.py" line="80"/>
         <source>&amp;Find</source>
         <translation>&amp;Buscar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="80"/>
+        <location filename="../../desktop_app/views/actions.py" line="81"/>
         <source>&amp;Preview</source>
         <translation>&amp;Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="81"/>
+        <location filename="../../desktop_app/views/actions.py" line="82"/>
         <source>Re&amp;fresh</source>
         <translation>Actuali&amp;zar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="83"/>
+        <location filename="../../desktop_app/views/actions.py" line="84"/>
         <source>&amp;Details panel</source>
         <translation>Panel de &amp;detalles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="84"/>
+        <location filename="../../desktop_app/views/actions.py" line="85"/>
         <source>Copy &amp;link</source>
         <translation>Copiar en&amp;lace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="85"/>
+        <location filename="../../desktop_app/views/actions.py" line="86"/>
+        <source>Process a&amp;gain</source>
+        <translation>Pr&amp;ocesar de nuevo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="87"/>
         <source>&amp;New athlete…</source>
         <translation>&amp;Nuevo deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="86"/>
+        <location filename="../../desktop_app/views/actions.py" line="88"/>
         <source>&amp;Rename athlete…</source>
         <translation>Cambiar el nombre del &amp;deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="87"/>
+        <location filename="../../desktop_app/views/actions.py" line="89"/>
         <source>&amp;About MediaDesk</source>
         <translation>&amp;Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="110"/>
+        <location filename="../../desktop_app/views/actions.py" line="112"/>
         <source>&amp;File</source>
         <translation>&amp;Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="113"/>
+        <location filename="../../desktop_app/views/actions.py" line="115"/>
         <source>&amp;Edit</source>
         <translation>&amp;Editar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="122"/>
+        <location filename="../../desktop_app/views/actions.py" line="133"/>
         <source>&amp;View</source>
         <translation>&amp;Ver</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="128"/>
+        <location filename="../../desktop_app/views/actions.py" line="139"/>
         <source>&amp;Athletes</source>
         <translation>&amp;Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="131"/>
+        <location filename="../../desktop_app/views/actions.py" line="142"/>
         <source>&amp;Help</source>
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1330"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1356"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="463"/>
+        <location filename="../../desktop_app/views/main_window.py" line="469"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="445"/>
+        <location filename="../../desktop_app/views/main_window.py" line="451"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="485"/>
+        <location filename="../../desktop_app/views/main_window.py" line="491"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="486"/>
+        <location filename="../../desktop_app/views/main_window.py" line="492"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="487"/>
+        <location filename="../../desktop_app/views/main_window.py" line="493"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="488"/>
+        <location filename="../../desktop_app/views/main_window.py" line="494"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="580"/>
+        <location filename="../../desktop_app/views/main_window.py" line="589"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="656"/>
+        <location filename="../../desktop_app/views/main_window.py" line="667"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="657"/>
+        <location filename="../../desktop_app/views/main_window.py" line="668"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="661"/>
+        <location filename="../../desktop_app/views/main_window.py" line="672"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="816"/>
+        <location filename="../../desktop_app/views/main_window.py" line="827"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="819"/>
+        <location filename="../../desktop_app/views/main_window.py" line="830"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="824"/>
+        <location filename="../../desktop_app/views/main_window.py" line="835"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="840"/>
+        <location filename="../../desktop_app/views/main_window.py" line="851"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="844"/>
+        <location filename="../../desktop_app/views/main_window.py" line="855"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="845"/>
+        <location filename="../../desktop_app/views/main_window.py" line="856"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1742,7 +1765,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="846"/>
+        <location filename="../../desktop_app/views/main_window.py" line="857"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -1750,7 +1773,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="849"/>
+        <location filename="../../desktop_app/views/main_window.py" line="860"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -1758,7 +1781,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="850"/>
+        <location filename="../../desktop_app/views/main_window.py" line="861"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -1766,62 +1789,62 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="957"/>
+        <location filename="../../desktop_app/views/main_window.py" line="978"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="960"/>
+        <location filename="../../desktop_app/views/main_window.py" line="981"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="971"/>
+        <location filename="../../desktop_app/views/main_window.py" line="992"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="991"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1012"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1026"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1052"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1044"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1070"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1045"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1071"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1051"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1077"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1057"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1083"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1090"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1116"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1109"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1135"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1119"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1145"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -1829,13 +1852,13 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1161"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1172"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1187"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1198"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1162"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1188"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -1843,7 +1866,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1167"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1193"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -1851,7 +1874,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1191"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1217"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -1859,19 +1882,19 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1194"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1197"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1220"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1223"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1210"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1213"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1236"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1239"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1211"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1237"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -1879,53 +1902,53 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1253"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1279"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1253"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1272"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1279"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1298"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1272"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1298"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1313"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1339"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1316"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1342"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1335"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1361"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1339"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1365"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1481"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1511"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1483"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1513"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1491"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1521"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -1936,22 +1959,22 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MigrationProgress</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="134"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="136"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="135"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="137"/>
         <source>Preparing…</source>
         <translation>Preparando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="136"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="138"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="166"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="168"/>
         <source>%1 of %Ln file(s) done (%2 not moved)</source>
         <translation>
             <numerusform>%1 de %Ln archivo procesado (%2 sin mover)</numerusform>
@@ -1959,7 +1982,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="170"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="172"/>
         <source>Moved %1 of %Ln file(s)</source>
         <translation>
             <numerusform>Movido %1 de %Ln archivo</numerusform>
@@ -1967,7 +1990,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="178"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="180"/>
         <source>Removing the old copies… (%Ln left, %1 s)</source>
         <translation>
             <numerusform>Eliminando las copias antiguas… (queda %Ln, %1 s)</numerusform>
@@ -1975,7 +1998,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="193"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="202"/>
         <source>All files are in the new storage (%Ln moved).</source>
         <translation>
             <numerusform>Todos los archivos están en el nuevo almacenamiento (%Ln movido).</numerusform>
@@ -1983,14 +2006,14 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="196"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="205"/>
         <source>The move stopped: %1
 Run it again to continue.</source>
         <translation>El traslado se detuvo: %1
 Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="189"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="198"/>
         <source>Close</source>
         <translation>Cerrar</translation>
     </message>
@@ -1998,12 +2021,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>MoveReport</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="232"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="241"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="269"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="278"/>
         <source>The move was stopped after %Ln file(s) had been moved to %1.</source>
         <translation>
             <numerusform>El traslado se detuvo después de mover %Ln archivo a %1.</numerusform>
@@ -2011,12 +2034,12 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="277"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="286"/>
         <source>The other files were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>Los demás archivos no se movieron: siguen disponibles donde estaban. Vuelve a iniciar el traslado para continuar con ellos.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="284"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="293"/>
         <source>%Ln file(s) were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>
             <numerusform>%Ln archivo no se movió: sigue disponible donde estaba. Vuelve a iniciar el traslado para continuar con él.</numerusform>
@@ -2024,7 +2047,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="292"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="301"/>
         <source>%Ln file(s) were moved to %1.</source>
         <translation>
             <numerusform>Se movió %Ln archivo a %1.</numerusform>
@@ -2032,7 +2055,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="297"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="306"/>
         <source>%Ln file(s) could not be moved; they stay readable where they are.</source>
         <translation>
             <numerusform>%Ln archivo no se pudo mover; sigue disponible donde estaba.</numerusform>
@@ -2040,7 +2063,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="305"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="314"/>
         <source>%Ln file(s) changed during the move (renamed or deleted) and were left for the next move.</source>
         <translation>
             <numerusform>%Ln archivo cambió durante el traslado (se renombró o se eliminó) y queda para el próximo traslado.</numerusform>
@@ -2048,7 +2071,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="319"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="328"/>
         <source>Run the move again to retry them.</source>
         <translation>
             <numerusform>Vuelve a iniciar el traslado para reintentarlo.</numerusform>
@@ -2056,12 +2079,12 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="321"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="330"/>
         <source>Running the move again retries the files that met a passing fault; the others first need what is said for them above.</source>
         <translation>Al volver a iniciar el traslado se reintentan los archivos que sufrieron un fallo pasajero; los demás necesitan antes lo que se indica para ellos arriba.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="329"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="338"/>
         <source>%1 and %Ln more</source>
         <translation>
             <numerusform>%1 y %Ln más</numerusform>
@@ -2069,7 +2092,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="330"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="339"/>
         <source>%Ln file(s): %1</source>
         <translation>
             <numerusform>%Ln archivo: %1</numerusform>
@@ -2077,7 +2100,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="335"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="344"/>
         <source>file %1 (no longer in the library)</source>
         <translation>archivo %1 (ya no está en la biblioteca)</translation>
     </message>
@@ -2454,47 +2477,47 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="196"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="201"/>
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="206"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="211"/>
         <source>The endpoint cannot be reached. Check the endpoint URL and the network.</source>
         <translation>No se puede conectar con el endpoint. Revisa la URL del endpoint y la red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="209"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="214"/>
         <source>The endpoint refused the request. Check the endpoint URL and the region.</source>
         <translation>El endpoint rechazó la solicitud. Revisa la URL del endpoint y la región.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="211"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="216"/>
         <source>The access key ID or the secret access key is wrong.</source>
         <translation>El ID de la clave de acceso o la clave de acceso secreta no son correctos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="213"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="218"/>
         <source>The keys are valid but may not use this bucket. Check their permissions.</source>
         <translation>Las claves son válidas, pero no tienen permiso para usar este bucket. Revisa sus permisos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="216"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="221"/>
         <source>Access denied. Check the keys and their permissions on this bucket.</source>
         <translation>Acceso denegado. Revisa las claves y sus permisos sobre este bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="219"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="224"/>
         <source>The server answered, but the bucket does not exist. Check the bucket name.</source>
         <translation>El servidor respondió, pero el bucket no existe. Revisa el nombre del bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="231"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="236"/>
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="235"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="240"/>
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>
@@ -2512,203 +2535,213 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="50"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="51"/>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="99"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="101"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="102"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="104"/>
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="103"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="105"/>
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="116"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="118"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="140"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="133"/>
+        <source>Move the old files…</source>
+        <translation>Mover los archivos antiguos…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="137"/>
+        <source>Saves these settings and offers to move the files you chose to keep reading from the old storage.</source>
+        <translation>Guarda estos ajustes y ofrece mover los archivos que elegiste seguir leyendo desde el almacenamiento antiguo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="154"/>
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="141"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="155"/>
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="145"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="427"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="159"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="441"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="163"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="177"/>
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="164"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="178"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="165"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="179"/>
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="166"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="180"/>
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="167"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="181"/>
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="168"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="182"/>
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="175"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="189"/>
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="182"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="196"/>
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="183"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="197"/>
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="184"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="198"/>
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="187"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="201"/>
         <source> per minute</source>
         <translation> por minuto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="188"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="202"/>
         <source>No limit</source>
         <translation>Sin límite</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="189"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="203"/>
         <source>Uploads each API token (or address) may make</source>
         <translation>Subidas que puede hacer cada token de la API (o dirección)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="190"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="204"/>
         <source>API upload limit</source>
         <translation>Límite de subidas por la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="196"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="210"/>
         <source>Files bigger than this are sent in parts: a pause, closing MediaDesk or a network outage resumes from the last part instead of from the start</source>
         <translation>Los archivos más grandes se envían por partes: tras una pausa, el cierre de MediaDesk o un corte de red se reanudan desde la última parte en lugar de desde el principio</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="200"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="214"/>
         <source>Upload in parts above</source>
         <translation>Subir por partes a partir de</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="204"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="218"/>
         <source>Accepted images</source>
         <translation>Imágenes aceptadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="205"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="219"/>
         <source>Accepted videos</source>
         <translation>Vídeos aceptados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="218"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="232"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="223"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="237"/>
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="224"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="238"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="225"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="239"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="229"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="243"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. La dirección y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="240"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="254"/>
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="243"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="257"/>
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="247"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="261"/>
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="311"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="325"/>
         <source>Set by %1</source>
         <translation>Fijado por %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="319"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="333"/>
         <source>Greyed-out fields are set by environment variables and cannot be changed here: %1</source>
         <translation>Los campos en gris los fijan variables de entorno y no se pueden cambiar aquí: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="326"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="340"/>
         <source>The data folder was given with --data-dir when MediaDesk was started: it cannot be changed here.</source>
         <translation>La carpeta de datos se indicó con --data-dir al iniciar MediaDesk: no se puede cambiar aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="435"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="453"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="479"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="503"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="547"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="581"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
@@ -2861,7 +2894,12 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con los ajustes actuales.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="112"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="99"/>
+        <source>You can move them later with Settings ▸ Storage ▸ Move the old files…</source>
+        <translation>Puedes moverlos más adelante con Ajustes ▸ Almacenamiento ▸ Mover los archivos antiguos…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="114"/>
         <source>Save and continue</source>
         <translation>Guardar y continuar</translation>
     </message>

@@ -173,7 +173,8 @@ class LibraryController(QObject):
         self.runner.failed.connect(self._report)
         self.thumbnails = ThumbnailLoader(library, parent=self)
         self.grid = FileGridListModel(library, self.runner, self.thumbnails, page_size, self)
-        self.grid.loadFailed.connect(self._report)
+        self.grid.loadFailed.connect(self._on_page_failed)
+        self.grid.pageLoaded.connect(self._on_page_loaded)
         self.grid.recordChanged.connect(self._on_record_changed)
         self.sidebar = SidebarModel(self)
         self.filter = SidebarFilter()
@@ -213,6 +214,10 @@ class LibraryController(QObject):
         self._counts_retry.timeout.connect(self.refresh_sidebar)
         self._counts_retry_delay = COUNTS_RETRY_FIRST
         self._counts_out = False  # the counts met a catalog outage, said once until back
+        self._pages_retry = QTimer(self, singleShot=True)
+        self._pages_retry.timeout.connect(self.grid.fetch_again)
+        self._pages_retry_delay = COUNTS_RETRY_FIRST
+        self._pages_out = False  # a page met a catalog outage, said once until one comes
 
     # ---- browsing -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -301,6 +306,33 @@ class LibraryController(QObject):
                     "refreshed by themselves once it is back."
                 )
             )
+
+    def _on_page_failed(self, exc: BaseException) -> None:
+        """A page of the grid that met a catalog outage is asked again by itself, said once
+        in the status bar: a modal warning opened at every page asked while a team's catalog
+        restarted (scrolling, a change elsewhere, each retry). Other faults are shown."""
+        if not catalog_unreachable(exc):
+            self._report(exc)
+            return
+        delay = self._pages_retry_delay
+        if isinstance(exc, StorageNotAsked):
+            delay = max(delay, exc.retry_after * 1000)
+        self._pages_retry_delay = min(delay * 2, COUNTS_RETRY_MAX)
+        self._pages_retry.start(delay)
+        logger.warning("Cannot list the files, asked again in %.1f s: %s", delay / 1000, exc)
+        if not self._pages_out:
+            self._pages_out = True
+            self.message.emit(
+                self.tr(
+                    "The catalog (database) cannot be reached right now: the files are listed "
+                    "by themselves once it is back."
+                )
+            )
+
+    def _on_page_loaded(self) -> None:
+        self._pages_retry.stop()
+        self._pages_retry_delay = COUNTS_RETRY_FIRST
+        self._pages_out = False
 
     def refresh_examples(self) -> None:
         """Finds a real image and video for the server panel's example commands."""
@@ -677,6 +709,30 @@ class LibraryController(QObject):
             url = origin + url[len(server) :]
         return record, url
 
+    def reprocess(self, file_id: int) -> None:
+        """Process again, in a worker: a photo's thumbnail and variants made again now (as
+        POST /files/{id}/reprocess answers for a photo), a video's jobs queued again (the
+        Jobs dock's button). The tile then loads the photo's thumbnail again."""
+
+        def run() -> tuple[FileRecord, list[JobRecord]]:
+            record = self.library.get_file(file_id)
+            if record.file_type == FileKind.IMAGE:
+                return self.library.thumbnail_remaker.remake(file_id), []
+            from core.video import service
+
+            return record, service.reprocess(self.library, file_id)
+
+        def done(outcome: tuple[FileRecord, list[JobRecord]]) -> None:
+            record, jobs = outcome
+            if record.file_type == FileKind.IMAGE:
+                self.thumbnails.forget(file_id)
+                text = self.tr("Made the thumbnail of %1 again")
+            else:
+                text = self.tr("Queued %Ln job(s) of %1 again", "", len(jobs))
+            self.message.emit(text.replace("%1", record.original_filename))
+
+        self._call(run, then=done)
+
     def link_needs_server(self, record: FileRecord) -> bool:
         """Whether the file's link is one this process's server must answer: a file in the
         local folder is signed for its address (a bucket's link goes to the bucket, a public
@@ -833,6 +889,7 @@ class LibraryController(QObject):
 
     def shutdown(self) -> None:
         self._counts_retry.stop()
+        self._pages_retry.stop()
         if self._preview_token is not None:
             try:
                 self.library.tokens.revoke(self._preview_token[0])

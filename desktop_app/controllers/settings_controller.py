@@ -140,6 +140,7 @@ class SettingsController(QObject):
     migrationFinished = Signal(bool, int, int, str)  # complete, moved, failed, error text
     # just before migrationFinished of a run that returned, or was stopped: its MoveOutcome
     migrationReported = Signal(object)
+    keptChanged = Signal(object)  # the pair of backends `kept` names now, or None
 
     def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -152,6 +153,10 @@ class SettingsController(QObject):
         self.saved_path: Path | None = None
         self.answering = 0
         self._requests = itertools.count(1)
+        # (old backend, new backend) whose old files the user chose to keep reading where they
+        # are: a Save keeping that storage asks no more about them (the window-state file
+        # keeps it, a UI preference), until the storage changes again or a move is asked for
+        self.kept: tuple[str, str] | None = None
 
     def new_request(self) -> int:
         return next(self._requests)
@@ -282,14 +287,22 @@ class SettingsController(QObject):
         self._answer(request, self.saved, new, changes)
 
     # ---- switching storage ----------------------------------------------------------------------
-    def files_to_switch(self, values: dict[str, Any], request: int = 0) -> None:
+    def remember_kept(self, pair: tuple[str, str] | None) -> None:
+        if pair != self.kept:
+            self.kept = pair
+            self.keptChanged.emit(pair)
+
+    def files_to_switch(
+        self, values: dict[str, Any], request: int = 0, ask_kept: bool = False
+    ) -> None:
         """`switchCounted(from, to, files)`: how many files live on a backend the form leaves,
         or, when the form keeps the backend, how many are still on another one (a move that
         was stopped or left files behind, files kept where they were): saving the same choice
         again offers to move them, as the README and a stopped move's report say it does.
 
         Emitted with files = 0 when nothing is elsewhere, when the backend is kept while a
-        move to it runs, or when no library is attached.
+        move to it runs, when no library is attached, or when the user chose to keep reading
+        the files left where they are (`kept`) unless `ask_kept` (Move the old files…).
         """
         counted = self.switchCounted
         try:
@@ -308,6 +321,8 @@ class SettingsController(QObject):
             source = old
             if old == target and elsewhere:  # the files left behind: where most of them are
                 source = max(elsewhere, key=elsewhere.__getitem__)
+                if self.kept == (source, target) and not ask_kept:
+                    elsewhere = {}  # asked and answered: keep them there
             self._answer(request, counted, source, target, sum(elsewhere.values()))
 
         self.runner.submit(

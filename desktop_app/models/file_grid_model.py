@@ -53,6 +53,7 @@ class FileGridListModel(QAbstractListModel):
     loadingChanged = Signal(bool)
     totalChanged = Signal(int)
     loadFailed = Signal(object)
+    pageLoaded = Signal()  # a page arrived (after a failure: the catalog answers again)
     recordChanged = Signal(object)  # a loaded record was replaced by a newer version
     reachedEnd = Signal()  # fetch_all() loaded the last row
     # file id: an updated file's new place is past the loaded rows; its row is removed next,
@@ -262,8 +263,14 @@ class FileGridListModel(QAbstractListModel):
             self._fetching = value
             self.loadingChanged.emit(value)
 
+    def fetch_again(self) -> None:
+        """The page that failed asked again (from the rows loaded; the first if none), unless
+        another is on its way (a new query's)."""
+        self._fetch()
+
     def _on_page(self, page: Page) -> None:
         self._loaded_once = True
+        self.pageLoaded.emit()
         self._cursor = page.next_cursor
         known = self._index()
         new = [r for r in page.items if r.id not in known]

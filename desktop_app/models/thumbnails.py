@@ -76,6 +76,7 @@ class ThumbnailLoader(QObject):
         self._pending: OrderedDict[int, FileRecord] = OrderedDict()
         self._running: set[int] = set()
         self._failed: set[str] = set()
+        self._keys: dict[int, set[str]] = {}  # file id → its cache keys (forget)
 
     def pixmap(self, record: FileRecord) -> QPixmap | None:
         """The cached thumbnail, or None while it loads (or when there is none)."""
@@ -124,8 +125,19 @@ class ThumbnailLoader(QObject):
             self._failed.add(key)
         else:
             QPixmapCache.insert(key, QPixmap.fromImage(image))
+            self._keys.setdefault(file_id, set()).add(key)
             self.loaded.emit(file_id)
         self._pump()
+
+    def forget(self, file_id: int) -> None:
+        """Drops the file's cached thumbnail and asks the views to draw it again (loaded):
+        made again from the same bytes by today's rendering (Process again), its content tag,
+        and so its key, may be the old one, and the old picture stayed on its tile."""
+        for key in self._keys.pop(file_id, set()):
+            QPixmapCache.remove(key)
+        prefix = f"mediadesk-thumb:{file_id}:"  # none made then may be one now
+        self._failed = {key for key in self._failed if not key.startswith(prefix)}
+        self.loaded.emit(file_id)
 
     @property
     def idle(self) -> bool:

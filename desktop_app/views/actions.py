@@ -28,6 +28,7 @@ class Actions:
     refresh: QAction
     details_panel: QAction
     copy_link: QAction
+    reprocess: QAction
     new_athlete: QAction
     rename_athlete: QAction
     about: QAction
@@ -82,6 +83,7 @@ def build_actions(window: QMainWindow) -> Actions:
         # F8 as Lightroom's right panel; F7 stays free for the sidebar
         "details_panel": (translate("MainWindow", "&Details panel"), "F8"),
         "copy_link": (translate("MainWindow", "Copy &link"), "Ctrl+Shift+C"),
+        "reprocess": (translate("MainWindow", "Process a&gain"), None),
         "new_athlete": (translate("MainWindow", "&New athlete…"), "Ctrl+N"),
         "rename_athlete": (translate("MainWindow", "&Rename athlete…"), None),
         "about": (translate("MainWindow", "&About MediaDesk"), None),
@@ -115,7 +117,16 @@ def build_menus(window: QMainWindow, a: Actions) -> None:
     edit.addSeparator()
     edit.addAction(a.select_all)
     edit.addSeparator()
-    for action in (a.rename, a.copy_link, None, a.trash, a.restore, a.delete, a.empty_trash):
+    for action in (
+        a.rename,
+        a.copy_link,
+        a.reprocess,
+        None,
+        a.trash,
+        a.restore,
+        a.delete,
+        a.empty_trash,
+    ):
         edit.addSeparator() if action is None else edit.addAction(action)
     edit.addSeparator()
     edit.addAction(a.find)

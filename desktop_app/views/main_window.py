@@ -55,7 +55,7 @@ from core.filenames import fit_bytes
 from core.fsmodes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_dirs, set_file_mode
 from core.library import Library
 from core.listing import SORTS
-from core.records import FileRecord
+from core.records import FileRecord, FileStatus
 from core.settings import Settings
 from desktop_app.controllers.library_controller import LibraryController
 from desktop_app.controllers.server_controller import ServerController
@@ -118,6 +118,9 @@ def dropped_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[
 
 
 DIALOG_KEYS = ("import", "export")  # the file dialogs that remember their folder
+# "old>new": the storage switch whose old files the user chose to keep reading where they are
+# (SettingsController.kept), so that a Save does not ask about them again; "": none
+KEPT_KEY = "storage/kept"
 
 
 def save_state(path: Path, values: Mapping[str, object]) -> None:
@@ -176,6 +179,8 @@ def read_window_state(state_file: Path) -> dict[str, object]:
     if isinstance(sort := state.value("browser/sort"), str):
         saved["browser/sort"] = sort
     saved["window/details"] = state.value("window/details", True, type=bool) is True
+    if isinstance(kept := state.value(KEPT_KEY), str):
+        saved[KEPT_KEY] = kept
     return saved
 
 
@@ -381,6 +386,7 @@ class MainWindow(QMainWindow):
         self.server = ServerController(library, self)
         self.settings_controller = SettingsController(library.settings, self)
         self.settings_controller.library = library  # counts and moves files on a storage switch
+        self.settings_controller.keptChanged.connect(self._save_kept)
         self.controller.server_url = self.server.url_or_none
         self.commands = build_actions(self)
         build_menus(self, self.commands)
@@ -497,7 +503,9 @@ class MainWindow(QMainWindow):
         self.sidebar.addActions([a.new_athlete, a.rename_athlete])
         grid = self.browser.grid
         grid.setContextMenuPolicy(policy)
-        grid.addActions([a.preview, a.copy_link, a.export, a.rename, a.trash, a.restore, a.delete])
+        grid.addActions(
+            [a.preview, a.copy_link, a.export, a.rename, a.reprocess, a.trash, a.restore, a.delete]
+        )
         grid.addAction(a.select_all)  # its Ctrl+A acts in the grid; text fields keep theirs
 
     def _connect(self) -> None:
@@ -551,6 +559,7 @@ class MainWindow(QMainWindow):
         a.settings.triggered.connect(self.open_settings)
         a.quit.triggered.connect(self.close)
         a.rename.triggered.connect(self.rename)
+        a.reprocess.triggered.connect(self.reprocess)
         a.trash.triggered.connect(self.trash)
         a.restore.triggered.connect(self.restore)
         a.delete.triggered.connect(self.delete_permanently)
@@ -593,6 +602,8 @@ class MainWindow(QMainWindow):
         for action in (a.copy_link, a.export, a.trash):
             action.setEnabled(live)
         a.preview.setEnabled(record is not None)
+        # a photo's images or a video's jobs made again from the original: a stored one
+        a.reprocess.setEnabled(live and record is not None and record.status == FileStatus.READY)
         a.restore.setEnabled(record is not None and record.is_trashed)
         a.delete.setEnabled(record is not None)
         self._update_rename(record)
@@ -943,6 +954,16 @@ class MainWindow(QMainWindow):
             self._chosen.save, on_result=self._folders_saved, on_error=self._folders_saved
         )
 
+    def _save_kept(self, pair: tuple[str, str] | None) -> None:
+        """The storage choice to remember, written off the GUI thread (the data folder may be
+        on a slow disk), as the dialog folders are."""
+        value = ">".join(pair) if pair else ""
+        self._disk_runner.submit(
+            self._chosen.save,
+            {KEPT_KEY: value},
+            on_error=lambda exc: logger.warning("The storage choice was not saved: %s", exc),
+        )
+
     def _folders_saved(self, outcome: object) -> None:
         self._saving_folders = False
         if isinstance(outcome, BaseException):
@@ -1020,6 +1041,11 @@ class MainWindow(QMainWindow):
         record = self._current()
         if record is not None and not record.is_trashed:
             self.controller.copy_link(record.id)
+
+    def reprocess(self) -> None:
+        record = self._current()
+        if record is not None and not record.is_trashed:
+            self.controller.reprocess(record.id)
 
     def _on_link(self, url: str) -> None:
         QGuiApplication.clipboard().setText(url)
@@ -1409,6 +1435,10 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(splitter)
         if isinstance(details := saved.get("window/details"), bool):
             self.commands.details_panel.setChecked(details)
+        kept = saved.get(KEPT_KEY)
+        if isinstance(kept, str) and kept.count(">") == 1:
+            old, new = kept.split(">")
+            self.settings_controller.kept = (old, new)
         if (columns := value("uploads/columns")) is not None:
             self.upload_dock.table.horizontalHeader().restoreState(columns)
             self.upload_dock.fit_headers()  # widths saved in another language may clip titles

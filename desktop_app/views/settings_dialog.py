@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QCheckBox,
     QComboBox,
@@ -88,6 +89,7 @@ class SettingsDialog(QDialog):
         # answer every window's, and only the one that asked may react (see _mine)
         self._request = 0
         self._test_request = 0
+        self._focus_taken: QWidget | None = None  # where the test button's focus went
         self.load(controller.settings)
         # Fields keep their natural height whatever the window's size: the dialog grows (or
         # scrolls with the screen) instead of squashing a form to a few pixels.
@@ -127,6 +129,18 @@ class SettingsDialog(QDialog):
         test_row.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignTop)
         test_row.addWidget(self.test_result, 1)
         column.addLayout(test_row)
+        # Files kept where they were are not asked about at each Save: moved from here later
+        self.move_kept_button = QPushButton(self.tr("Move the old files…"), box)
+        self.move_kept_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.move_kept_button.setToolTip(
+            self.tr(
+                "Saves these settings and offers to move the files you chose to keep reading "
+                "from the old storage."
+            )
+        )
+        self.move_kept_button.setVisible(self.controller.kept is not None)
+        self.move_kept_button.clicked.connect(lambda: self._save(ask_kept=True))
+        column.addWidget(self.move_kept_button)
         self.local_radio.toggled.connect(self._on_kind)
         self.test_button.clicked.connect(self._test)
         return box
@@ -430,7 +444,11 @@ class SettingsDialog(QDialog):
             self.data_dir.setText(folder)
 
     def _test(self) -> None:
+        had_focus = self.test_button.hasFocus()
         self.test_button.setEnabled(False)
+        # Qt gives a disabled button's focus to the next field (Maximum file size, its text
+        # selected for typing over): given back at the answer unless the user moved it since
+        self._focus_taken = QApplication.focusWidget() if had_focus else None
         set_status_style(self.test_result, None)
         self.test_result.setText(self.tr("Testing…"))
         self._test_request = self.controller.new_request()
@@ -443,6 +461,12 @@ class SettingsDialog(QDialog):
 
     def _on_test(self, ok: bool, text: str) -> None:
         self.test_button.setEnabled(True)
+        taken, self._focus_taken = self._focus_taken, None
+        if taken is not None and QApplication.focusWidget() is taken:
+            self.test_button.setFocus(Qt.FocusReason.OtherFocusReason)
+            for field in (taken, *taken.findChildren(QLineEdit)):
+                if isinstance(field, QLineEdit):
+                    field.deselect()
         set_status_style(self.test_result, "ok" if ok else "error")
         self.test_result.setText(self._fitted(("✔ " if ok else "✘ ") + text))
         self.test_result.setToolTip(tip_text(text))
@@ -483,16 +507,18 @@ class SettingsDialog(QDialog):
         if shown != bool(fields) and self.isVisible():
             self._fit_height()  # the note's line comes or goes
 
-    def _save(self) -> None:
+    def _save(self, ask_kept: bool = False) -> None:
         """The file is written in a worker; the dialog closes when it is saved.
 
         A backend change with files on the old backend first asks what to do with them; so
-        does a save keeping the backend while files are still on the other one.
+        does a save keeping the backend while files are still on the other one, unless the
+        user chose to keep them there (`ask_kept`: asked anyway, Move the old files…).
         """
         self.buttons.setEnabled(False)
+        self.move_kept_button.setEnabled(False)
         self.switch_choice = ""
         self._request = self.controller.new_request()
-        self.controller.files_to_switch(self.values(), self._request)
+        self.controller.files_to_switch(self.values(), self._request, ask_kept)
 
     def _mine(self, request: int) -> bool:
         """Whether the controller's signal being emitted answers this window's `request`."""
@@ -513,6 +539,7 @@ class SettingsDialog(QDialog):
 
         # the backend kept: files a stopped or partly failed move left behind
         resume = new == self.controller.settings.backend_name
+        self._switch_pair = (old, new)
         self.switch_dialog = StorageSwitchDialog(old, new, files, self, resume=resume)
         self.switch_dialog.finished.connect(self._on_switch_answer)
         self.switch_dialog.open()
@@ -521,6 +548,7 @@ class SettingsDialog(QDialog):
         if result != QDialog.DialogCode.Accepted or not self._request:
             self._request = 0
             self.buttons.setEnabled(True)  # nothing saved, nothing moved
+            self.move_kept_button.setEnabled(True)
             return
         self.switch_choice = self.switch_dialog.choice
         self.controller.save(self.values(), self._request)
@@ -531,6 +559,11 @@ class SettingsDialog(QDialog):
         self._request = 0
         self.buttons.setEnabled(True)
         self.saved_path = self.controller.saved_path
+        if self.switch_choice:
+            # kept: not asked again at each Save until the storage changes (or Move the old
+            # files… asks); moved: nothing is left to remember
+            kept = self.switch_choice == "keep"
+            self.controller.remember_kept(self._switch_pair if kept else None)
         if self.switch_choice == "move":
             from desktop_app.views.storage_switch import MigrationProgress
 
@@ -544,4 +577,5 @@ class SettingsDialog(QDialog):
             return
         self._request = 0
         self.buttons.setEnabled(True)
+        self.move_kept_button.setEnabled(True)
         open_warning(self, self.tr("Settings not saved"), message)

@@ -24,15 +24,15 @@ MESSAGE_MARGIN = 24
 # next one start crushed ("Subid") for a frame or more.
 RETURN_DELAY = 1500  # ms
 # Where a notice's first sentence ends: ". " (or "!", "?") before a capital, possibly after an
-# opening "¿", "¡", quote or parenthesis; a line break; a ":" before a space or the end.
-# "1.5 GB", "10:30", "C:\\" and "http://" hold no space after their mark and stay whole.
-SENTENCE_END = re.compile(r"[.!?](?=\s+[¿¡“‘«\"'(]*(\w))|:(?=\s|$)|\n")
+# opening "¿", "¡", quote or parenthesis; a line break. Not a ":": "Could not reach the store:"
+# said nothing of why (its reason follows it). "1.5 GB" holds no space after its mark.
+SENTENCE_END = re.compile(r"[.!?](?=\s+[¿¡“‘«\"'(]*(\w))|\n")
 
 
 def first_sentence(text: str) -> str:
     """The first sentence of a notice, for a status bar too narrow for it all (the error box
-    and the tooltip keep the whole text). One that stops before its end (a clause before ":",
-    a line without a full stop) ends with "…", so that it never reads as a complete one."""
+    and the tooltip keep the whole text). A first line without a full stop (a list's heading
+    before its ":") ends with "…", so that it never reads as a complete one."""
     text = text.strip()
     for found in SENTENCE_END.finditer(text):
         mark = found.group(0)
@@ -43,7 +43,7 @@ def first_sentence(text: str) -> str:
         head = text[: found.start()].rstrip()
         if not head:
             continue
-        return head if head.endswith((".", "!", "?", "…")) else f"{head}…"
+        return head if head.endswith((".", "!", "?", "…")) else f"{head.rstrip(':')}…"
     return text
 
 

@@ -94,7 +94,9 @@ class StorageSwitchDialog(QDialog):
             self.tr(
                 "Nothing is copied. Old files stay readable from %1 as long as it stays "
                 "reachable with the current settings."
-            ).replace("%1", backend_title(old)),
+            ).replace("%1", backend_title(old))
+            + " "
+            + self.tr("You can move them later with Settings ▸ Storage ▸ Move the old files…"),
             self,
         )
         group = QButtonGroup(self)

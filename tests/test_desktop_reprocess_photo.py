@@ -1,0 +1,90 @@
+"""Process again, for a photo, from the grid's context menu (and the Edit menu).
+
+The desktop offered it only in the Jobs dock, for files with jobs (videos), while the server
+and core remake a photo's images too (POST /files/{id}/reprocess, ThumbnailRemaker.remake).
+Now the grid's menu offers it for the selected stored file: a photo's images are made again in
+a worker, never on the GUI thread, and its tile shows the picture the library then answers,
+even when the content tag (the thumbnail cache's key) is the one it had.
+
+Real SQLite catalog, local storage and ingest; the remade picture is told apart by a
+thumbnail_bytes that answers a red one once the remake ran.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtGui import QPixmap  # noqa: E402
+
+from core.library import Library  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.models.file_grid_model import FileGridListModel  # noqa: E402
+from tests.qt_helpers import shown_window, wait_for  # noqa: E402
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _red_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (230, 10, 10)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _tile_colour(grid: FileGridListModel, file_id: int) -> tuple[int, int, int] | None:
+    pixmap = grid.index(grid.row_of(file_id)).data(FileGridListModel.ThumbnailRole)
+    if not isinstance(pixmap, QPixmap) or pixmap.isNull():
+        return None
+    image = pixmap.toImage()
+    colour = image.pixelColor(image.width() // 2, image.height() // 2)
+    return colour.red(), colour.green(), colour.blue()
+
+
+def test_process_again_remakes_a_photo_off_the_gui_thread_and_its_tile_shows_it(
+    qtbot: Any, library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install_translations("en")
+    path = tmp_path / "blue.jpg"
+    Image.new("RGB", (64, 48), (20, 40, 220)).save(path, "JPEG")
+    photo = library.uploads.ingest(path, "image")
+    remaker = library.thumbnail_remaker
+    real_remake, real_bytes = remaker.remake, library.thumbnail_bytes
+    threads: list[threading.Thread] = []
+    red = _red_jpeg()
+
+    def remake(file_id: int) -> Any:
+        threads.append(threading.current_thread())
+        return real_remake(file_id)
+
+    def thumbnail_bytes(file_id: int, *args: Any, **kwargs: Any) -> bytes:
+        return red if threads else real_bytes(file_id, *args, **kwargs)
+
+    monkeypatch.setattr(remaker, "remake", remake)
+    monkeypatch.setattr(library, "thumbnail_bytes", thumbnail_bytes)
+    with shown_window(qtbot, library) as window:
+        grid = window.controller.grid
+        wait_for(qtbot, lambda: grid.row_of(photo.id) >= 0)
+        wait_for(qtbot, lambda: _tile_colour(grid, photo.id) is not None)
+        before = _tile_colour(grid, photo.id)
+        assert before is not None and before[2] > 150  # the blue photo's own thumbnail
+        action = window.commands.reprocess
+        assert action in window.browser.grid.actions()  # the grid's context menu
+        assert not action.isEnabled()  # nothing selected
+        window.browser.select_row(grid.row_of(photo.id))
+        wait_for(qtbot, lambda: window.details.record is not None)
+        assert action.isEnabled() and action.text().replace("&", "") == "Process again"
+        messages: list[str] = []
+        window.controller.message.connect(messages.append)
+        action.trigger()
+        wait_for(qtbot, lambda: bool(messages))
+        assert threads and threads[0] is not threading.main_thread()
+        assert messages == ["Made the thumbnail of blue.jpg again"]
+        wait_for(qtbot, lambda: (_tile_colour(grid, photo.id) or (0, 0, 0))[0] > 150)
+        assert window.last_error == ""
