@@ -95,6 +95,9 @@ class FileRecord:
     # it was catalogued: sort=captured_at's key (core.metadata.capture_instant). None: a
     # record from a server of a version before it (its JSON has no such field)
     captured_at: datetime | None = None
+    # How many times the thumbnail and variants were made again at `thumbnail_generation` (a
+    # reprocess, a lost or damaged thumbnail); None: not since they were made at it
+    thumbnail_remade: int | None = None
 
     @property
     def is_trashed(self) -> bool:
@@ -108,14 +111,18 @@ class FileRecord:
     @property
     def content_tag(self) -> str | None:
         """`?v=` of the links to this file's bytes and images, and the thumbnail's ETag: it
-        changes only with the bytes or with the images made of them again (a new rendering,
-        core.thumbnails.THUMBNAIL_GENERATION), so a link that carries it may be cached for
+        changes only with the bytes or with the images made of them again (by a new
+        rendering, core.thumbnails.THUMBNAIL_GENERATION, or by the same one: a reprocess
+        replaces images that may have been bad), so a link that carries it may be cached for
         good (a link without it only briefly). Files whose images were made before
-        generations were counted keep the tag they always had."""
+        generations were counted keep the tag they always had, and so do files not made
+        again since their rendering's (no count)."""
         if not self.sha256:
             return None
-        generation = self.thumbnail_generation
-        return self.sha256[:16] if generation is None else f"{self.sha256[:16]}-{generation}"
+        generation, remade = self.thumbnail_generation, self.thumbnail_remade
+        if generation is None:
+            return self.sha256[:16]
+        return f"{self.sha256[:16]}-{generation}" + (f".{remade}" if remade else "")
 
     @classmethod
     def from_row(

@@ -15,10 +15,12 @@ a reprocess of the video queues that job; maintenance never does, nor does the r
 request (a whole video to fetch each). The job's poster is stored here (`keep_poster`), by
 the same path as a remade photo's thumbnail.
 
-A remade thumbnail writes the row (thumbnail_generation, and so its version): the file's
-content tag changes with it (records.FileRecord.content_tag), so the links that carry it, the
-thumbnail's ETag and the local cache's name (core/thumbnail_cache.py) are new, and nothing
-cached for good under the old ones is served as the new images.
+A remade thumbnail writes the row (thumbnail_generation, or thumbnail_remade when made
+again by the rendering it had, and so its version): the file's content tag changes with it
+(records.FileRecord.content_tag), so the links that carry it, the thumbnail's ETag and the
+local cache's name (core/thumbnail_cache.py) are new, and nothing cached for good under the
+old ones is served as the new images. A photo that could not be decoded keeps its images,
+and its tag.
 
 With the original at hand, its metadata is read again by today's readers too
 (core.metadata.read_again): a file catalogued by an older version otherwise kept that
@@ -452,7 +454,10 @@ class ThumbnailRemaker:
         """The rows of `key` marked as of today's rendering (`today`: the rows of a key are
         of one kind, its bytes'), and given `meta` (read_again's), through the ORM so the
         version goes up and the change feed tells every client (a grid shows the new
-        thumbnail). False: no row names `key` any more."""
+        thumbnail). A thumbnail made again (`has_thumbnail`) by the rendering the row
+        already has is counted (thumbnail_remade), so its content tag is new all the same:
+        a reprocess is asked for images that may be bad, and under the old tag browsers and
+        the desktop's cache kept them for good. False: no row names `key` any more."""
         with self._db.write() as s:
             rows = s.scalars(select(MediaFile).where(MediaFile.storage_key == key)).all()
             for row in rows:
@@ -460,6 +465,9 @@ class ThumbnailRemaker:
                     continue  # an alias is seen through its file
                 if row.thumbnail_generation != today:
                     row.thumbnail_generation = today
+                    row.thumbnail_remade = None  # the new generation is a new tag already
+                elif has_thumbnail:
+                    row.thumbnail_remade = (row.thumbnail_remade or 0) + 1
                 if has_thumbnail and not row.has_thumbnail:
                     row.has_thumbnail = True
                 if meta is not None:

@@ -117,7 +117,9 @@ def _reprocess(
     library = open_library(args)
     try:
         ids = list(args.ids)
-        photos = [i for i in ids if library.get_file(i).file_type == FileKind.IMAGE]
+        # every id named is checked before any work (one in the trash refuses them all)
+        kinds = {i: service.reprocessable(library, i).file_type for i in ids}
+        photos = [i for i in ids if kinds[i] == FileKind.IMAGE]
         videos = [i for i in ids if i not in photos]
         if args.all:
             videos = library.ready_video_ids()

@@ -118,6 +118,13 @@ FILE_FIELD_SCHEMAS: dict[str, S] = {
         "job after a reprocess; then the content tag `v` changes). Null: "
         "made before renderings were counted",
     },
+    "thumbnail_remade": {
+        "type": ["integer", "null"],
+        "description": "How many times the thumbnail and `?w=` variants were made again by "
+        "the rendering `thumbnail_generation` names (a reprocess, a lost or damaged "
+        "thumbnail); each time the content tag `v` changes. Null: not since they were made "
+        "by it",
+    },
     "duplicate_of": {
         "type": ["integer", "null"],
         "description": "The existing file this id is another name of (same bytes, athlete and "

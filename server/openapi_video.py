@@ -206,11 +206,13 @@ def _paths() -> dict[str, S]:
                 "the original; its thumbnails job also reads the video's metadata again. A "
                 "photo: its thumbnail and stored ?w= variants are made again now from its "
                 "original, by today's rendering, and its metadata read again, as `mediadesk "
-                "reprocess ID` does (200, with no job and the file as it is after; a photo that "
-                "cannot be decoded keeps its images). What a person edited is never changed. "
-                "400 for a file not ready; 404 for one unknown, or a photo in the trash or "
-                "whose original is gone; 507 when the store has no room for a photo's images "
-                "(the old ones stay).",
+                "reprocess ID` does (200, with no job and the file as it is after; its content "
+                "tag, the `v` of its links and its thumbnail's ETag, is a new one, so no cache "
+                "keeps the old images; a photo that cannot be decoded keeps its images and its "
+                "tag). What a person edited is never changed. 400 for a file not ready; 404 for "
+                "one unknown or in the trash (a video's or a photo's: restore it first), or a "
+                "photo whose original is gone; 507 when the store has no room for a photo's "
+                "images (the old ones stay).",
                 body=NO_BODY,
                 operation_id="reprocess_file",
             )

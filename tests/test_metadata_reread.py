@@ -112,9 +112,16 @@ def test_a_photo_reprocess_reads_its_metadata_again_and_keeps_the_edits(
     assert _edits(fresh) == _edits(photo)
     assert fresh.version > old.version
 
-    # Read again with nothing changed: no new version, no change for the feed
+    # Read again with nothing changed: the metadata is not written again; only the images
+    # made again are counted (a new content tag, tests/test_reprocess_versions.py)
     lib.thumbnail_remaker.remake(photo.id)
-    assert lib.get_file(photo.id).version == fresh.version
+    again = lib.get_file(photo.id)
+    assert again.thumbnail_remade == (fresh.thumbnail_remade or 0) + 1
+    assert again.version == fresh.version + 1
+    kept = {"version", "updated_at", "thumbnail_remade"}
+    assert {k: v for k, v in again.as_dict().items() if k not in kept} == {
+        k: v for k, v in fresh.as_dict().items() if k not in kept
+    }
 
 
 def test_a_date_and_size_the_original_does_not_say_are_read_again_by_the_command(

@@ -146,6 +146,10 @@ class MediaFile(Base):
     # made with (migration 0025); null: before generations were counted. Maintenance makes
     # older ones again (core/thumbnail_remake.py).
     thumbnail_generation: Mapped[int | None] = mapped_column(Integer)
+    # How many times they were made again at that rendering (a reprocess, a lost or damaged
+    # thumbnail; migration 0027), so the content tag is new each time; null: not since they
+    # were made at it (core/thumbnail_remake.py)
+    thumbnail_remade: Mapped[int | None] = mapped_column(Integer)
     upload_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -106,11 +106,22 @@ def queue_new_video(lib: Library, record: FileRecord) -> list[JobRecord]:
     return jobs
 
 
+def reprocessable(lib: Library, file_id: int) -> FileRecord:
+    """The file a reprocess names (POST /files/{id}/reprocess, `mediadesk reprocess ID`), a
+    photo's or a video's alike: one in the trash is NotFound, as the photo's remake always
+    answered (core.thumbnail_remake). A trashed video's jobs were queued again: encodes of a
+    file nobody can see, whose derivatives the purge then deletes."""
+    record = lib.get_file(file_id)
+    if record.is_trashed:
+        raise NotFound(f"File {file_id} is in the trash; restore it to reprocess it")
+    return record
+
+
 def reprocess(lib: Library, file_id: int) -> list[JobRecord]:
     """The video's jobs queued again, and nothing more: the request answers at once whatever
     the size of the original. Its thumbnails job makes a poster of an older rendering again
     (core.thumbnail_remake.behind; core/video/worker.py), from the original it has at hand."""
-    record = lib.get_file(file_id)
+    record = reprocessable(lib, file_id)
     if record.file_type != FileKind.VIDEO:
         raise InvalidInput(f"File {file_id} is not a video; only videos are processed")
     if record.status != FileStatus.READY:

@@ -78,11 +78,11 @@ async def retry_job(request: web.Request) -> web.Response:
 @requires("admin")
 async def reprocess(request: web.Request) -> web.Response:
     """A video's jobs queued again (202), or a photo's images made again now (200), as
-    `mediadesk reprocess ID` does (server/cli_video.py)."""
+    `mediadesk reprocess ID` does (server/cli_video.py); a file in the trash is a 404."""
     fid = file_id(request)
     await read_optional_json(request)
     lib = library(request)
-    record = await run_blocking(request, lib.get_file, fid)
+    record = await run_blocking(request, service.reprocessable, lib, fid)
     if record.file_type == FileKind.IMAGE:
         # As quick as an upload's thumbnailing, so done before answering: nothing to poll.
         # The store's pool: it downloads the original and writes the images
