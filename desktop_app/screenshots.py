@@ -216,7 +216,7 @@ def shoot_failed_queue(window: Any, lang: str) -> None:
 
 def shoot_storage_switch(window: Any, lang: str) -> None:
     """Settings ▸ Storage switched to R2 with files in the local folder: move or keep; then
-    the move's progress window."""
+    the move's progress window, and the report of a move that left files behind."""
     from desktop_app.views.storage_switch import MigrationProgress, StorageSwitchDialog
 
     files = int(window.controller.counts.get("all", 0)) or 12
@@ -233,6 +233,34 @@ def shoot_storage_switch(window: Any, lang: str) -> None:
     settle(300)
     grab(progress, f"{lang}-storage-migration")
     progress.close()
+    shoot_move_report(window, lang)
+
+
+def move_report(window: Any) -> Any:
+    """The report of a move to R2 that left files behind: the endpoint stopped answering for
+    two, a third was damaged, a fourth renamed meanwhile (its texts as a real move's)."""
+    from desktop_app.controllers.settings_controller import MoveFailure, MoveOutcome
+    from desktop_app.views.storage_switch import MoveReport
+
+    def failure(i: int, reason: str) -> MoveFailure:
+        detail = "Could not reach the endpoint" if reason != "object_damaged" else "Bad checksum"
+        return MoveFailure(i, PHOTOS[i][0], "storage_unavailable", reason, detail)
+
+    failed = (
+        failure(1, "endpoint_unreachable"),
+        failure(4, "endpoint_unreachable"),
+        failure(7, "object_damaged"),
+    )
+    return MoveReport(MoveOutcome("r2", 9, 1, failed), window)
+
+
+def shoot_move_report(window: Any, lang: str) -> None:
+    report = move_report(window)
+    report.move(300, 200)
+    report.show()
+    settle(300)
+    grab(report, f"{lang}-storage-migration-report")
+    report.close()
 
 
 def shoot_trash(window: Any, library: Any, lang: str) -> None:

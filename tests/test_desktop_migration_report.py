@@ -331,3 +331,23 @@ def test_a_disk_gone_during_a_move_names_no_empty_folder(
     # with the folder known (every other path's error), it is still named
     with_folder = describe_error(catalog_disk_down("/media/usb")).text
     assert "(/media/usb)" in with_folder, with_folder
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_make_screenshots_shoots_the_report(qtbot, tmp_path: Path, monkeypatch, language) -> None:  # type: ignore[no-untyped-def]
+    """`make screenshots` showed the move's question and progress, never its report."""
+    from desktop_app import screenshots
+
+    monkeypatch.setattr(screenshots, "OUT", tmp_path)
+    install_translations(language)
+    try:
+        box = screenshots.move_report(None)
+        qtbot.addWidget(box)
+        words = _words(box)
+        assert ("Cloudflare R2" in words) and ("9 " in words), words
+        assert "100m-final.jpg" not in words and "relay-start.jpg" in words, words
+        screenshots.shoot_move_report(None, language)
+    finally:
+        install_translations("en")
+    shot = tmp_path / f"{language}-storage-migration-report.png"
+    assert shot.stat().st_size > 1000

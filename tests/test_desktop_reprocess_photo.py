@@ -1,4 +1,5 @@
-"""Process again, for a photo, from the grid's context menu (and the Edit menu).
+"""Process again, for a photo, from the grid's context menu, the Edit menu and the details
+panel's Actions.
 
 The desktop offered it only in the Jobs dock, for files with jobs (videos), while the server
 and core remake a photo's images too (POST /files/{id}/reprocess, ThumbnailRemaker.remake).
@@ -82,7 +83,9 @@ def test_process_again_remakes_a_photo_off_the_gui_thread_and_its_tile_shows_it(
         assert action.isEnabled() and action.text().replace("&", "") == "Process again"
         messages: list[str] = []
         window.controller.message.connect(messages.append)
-        action.trigger()
+        button = window.details.reprocess_button  # the file's Actions in the details panel
+        assert button.isVisible() and button.isEnabled()
+        button.click()
         wait_for(qtbot, lambda: bool(messages))
         assert threads and threads[0] is not threading.main_thread()
         assert messages == ["Made the thumbnail of blue.jpg again"]

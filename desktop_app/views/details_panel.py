@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from core.filenames import type_extension
 from core.maintenance import purge_time
-from core.records import AthleteRecord, FileRecord
+from core.records import AthleteRecord, FileRecord, FileStatus
 from desktop_app.formatting import (
     DASH,
     datetime_text,
@@ -119,6 +119,7 @@ class DetailsPanel(QWidget):
     previewRequested = Signal()
     copyLinkRequested = Signal()
     exportRequested = Signal()
+    reprocessRequested = Signal()
     trashRequested = Signal()
     restoreRequested = Signal()
     deleteRequested = Signal()
@@ -273,11 +274,14 @@ class DetailsPanel(QWidget):
         self.trash_button = QPushButton(self.tr("Move to trash"), box)
         self.restore_button = QPushButton(self.tr("Restore"), box)
         self.delete_button = QPushButton(self.tr("Delete permanently"), box)
+        # a photo's thumbnail and variants, a video's versions, made again from the original
+        self.reprocess_button = QPushButton(self.tr("Process again"), box)
         grid.addWidget(self.preview_button, 0, 0)
         grid.addWidget(self.link_button, 0, 1)
         grid.addWidget(self.export_button, 1, 0)
         grid.addWidget(self.trash_button, 1, 1)  # trash and restore share a cell: one shows
         grid.addWidget(self.restore_button, 1, 1)
+        grid.addWidget(self.reprocess_button, 2, 0)
         grid.addWidget(self.delete_button, 2, 1)
         self.trash_note = QLabel(box)
         self.trash_note.setTextFormat(Qt.TextFormat.PlainText)
@@ -286,6 +290,7 @@ class DetailsPanel(QWidget):
         self.preview_button.clicked.connect(self.previewRequested)
         self.link_button.clicked.connect(self.copyLinkRequested)
         self.export_button.clicked.connect(self.exportRequested)
+        self.reprocess_button.clicked.connect(self.reprocessRequested)
         self.trash_button.clicked.connect(self.trashRequested)
         self.restore_button.clicked.connect(self.restoreRequested)
         self.delete_button.clicked.connect(self.deleteRequested)
@@ -435,6 +440,8 @@ class DetailsPanel(QWidget):
         for button in (self.link_button, self.export_button):
             button.setEnabled(not trashed)
         self.preview_button.setEnabled(True)  # from the trash too: look before deciding
+        self.reprocess_button.setVisible(not trashed)
+        self.reprocess_button.setEnabled(record.status == FileStatus.READY)
         self.trash_note.setVisible(trashed)
         self.trash_note.setText(self.trash_text(record) if trashed else "")
         if not (keep_edits and same and self._dirty):

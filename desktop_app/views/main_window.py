@@ -547,6 +547,7 @@ class MainWindow(QMainWindow):
         d.previewRequested.connect(self.preview)
         d.copyLinkRequested.connect(self.copy_link)
         d.exportRequested.connect(self.export)
+        d.reprocessRequested.connect(self.reprocess)
         d.trashRequested.connect(self.trash)
         d.restoreRequested.connect(self.restore)
         d.deleteRequested.connect(self.delete_permanently)
