@@ -24,7 +24,14 @@ from core.catalog import Catalog
 from core.db.engine import CatalogOutage, Database, check_catalog_path, unopenable
 from core.db.migrate import upgrade
 from core.db.models import DeferredDeletion, MediaFile, utcnow
-from core.deferred import DeferredDeleter, collect_unless_recorded, discard_unless_recorded
+from core.deferred import (
+    REPLACED_GRACE_SECONDS,
+    DeferredDeleter,
+    collect_unless_recorded,
+    discard_unless_recorded,
+    named_on,
+    queue_left_behind,
+)
 from core.errors import (
     SETUP_FAULT_REASONS,
     Conflict,
@@ -597,31 +604,68 @@ class Library:
         changes: dict[str, Any],
         expected_version: int | None,
         trashing: Collection[int] = (),
+        held: Collection[str] = (),
     ) -> FileRecord:
         """`trashing`: the files a trash is about to move there, this one among them (no
-        `changes`): only its public link's end is done here (`_end_public_links`)."""
+        `changes`): only its public link's end is done here (`_end_public_links`). `held`: the
+        object locks the caller holds (a trash's, to its write)."""
         current = self._catalog.get(file_id, include_trashed=True)
         ends = bool(trashing) or changes.get("is_public") is False
         fresh = None
-        if ends and self._public_link_ends(current, trashing):
+        if ends and self._shown_publicly(current):
             fresh = keys.renamed_key(current.storage_key)
-        values, new_key = _plan_edit(current, changes, expected_version, fresh, bool(trashing))
-        if trashing and not new_key:
-            return current
-        hiding = fresh is not None and new_key is not None
+        # Every key this edit may copy to, whichever way its public link's end is decided
+        candidates = {
+            key
+            for key in (
+                _plan_edit(current, changes, expected_version, fresh, bool(trashing))[1],
+                _plan_edit(current, changes, expected_version, None, bool(trashing))[1],
+            )
+            if key
+        }
         # Copy and commit under the new key's locks, in this process and across the processes
         # of the catalog (the deleter's, DeferredDeleter._delete): a deferred deletion of that
         # very key (a file moved back within the grace period, by any server) waits, then sees
         # the row and keeps it; or it deleted the object before, and the copy puts it back.
+        # A public link's end is decided, copied and committed under the old key's lock, as
+        # every other end of a link to that object (another file sharing it made private or
+        # trashed at the same moment, perhaps by another server) and a storage move of it:
+        # decided before, two sharers each counted on the other to keep the object public and
+        # it stayed served at its old key. It also keeps a video job that stored its files
+        # under the old name's folder from being recorded done (core/video/worker.py checks
+        # the key under it) with a key whose folder was copied without them.
         with contextlib.ExitStack() as guard:
+            for key in sorted(candidates):
+                guard.enter_context(self.deferred.key_locks.hold(key))
+            objects = candidates | ({current.storage_key} if fresh else set())
+            if objects - set(held):
+                guard.enter_context(self._object_locks.hold_many(objects - set(held)))
+            if fresh:
+                locked, current = (
+                    current.storage_key,
+                    self._catalog.get(file_id, include_trashed=True),
+                )
+                if current.storage_key != locked:
+                    raise LostRace()  # moved meanwhile: decided again under its new key's lock
+                if not self._public_link_ends(current, trashing):
+                    fresh = None
+            values, new_key = _plan_edit(current, changes, expected_version, fresh, bool(trashing))
+            if trashing and not new_key:
+                return current
+            if new_key and new_key not in candidates:
+                raise LostRace()  # changed meanwhile: its new key's locks are not held
+            hiding = fresh is not None and new_key is not None
             if new_key:
-                guard.enter_context(self.deferred.key_locks.hold(new_key))
-                # and the old key's for a new name: a video job that stored its files under
-                # the old name's folder checks the key under it before it is recorded done
-                # (core/video/worker.py), so it never sees the old key after this copy
-                objects = [new_key, current.storage_key] if hiding else [new_key]
-                guard.enter_context(self._object_locks.hold_many(objects))
-                collect_unless_recorded(self._db, new_key, self._storage, "move_copy")
+                # a new name's video folder is copied too (below): noted with the object for
+                # deletion before any of it is written, so that a process killed in the
+                # middle leaves copies a pending deletion names, which the commit takes back
+                collect_unless_recorded(
+                    self._db,
+                    new_key,
+                    self._storage,
+                    "move_copy",
+                    also=_note_video_copy if hiding else None,
+                )
             try:
                 if new_key:
                     # a refused copy (a full disk) goes with its noted deletion, as a failed
@@ -653,7 +697,8 @@ class Library:
                         setattr(row, name, value)
                     if new_key:
                         row.storage_key = new_key
-                        # the old key goes later, once no reader can still be using it
+                        # the old key goes later, once no reader can still be using it; the
+                        # copy's notes (its video folder's too) go with this commit
                         self.deferred.cancel(s, new_key)
                         # on the backend the file is on (perhaps not this process's active
                         # one, nor loaded by the process that runs the deletion)
@@ -662,12 +707,10 @@ class Library:
                             self._rekey_sharers(s, file_id, current.storage_key, new_key)
                             self._queue_old_video(s, current.storage_key, row.storage_backend)
             except BaseException:
-                if new_key:
-                    # under the key's locks: the "move_copy" note is ours alone
+                # under the key's locks: the notes are ours alone; they go with the object's
+                # copy only once the video folder's is gone too
+                if new_key and (not hiding or self._drop_video_copy(new_key)):
                     discard_unless_recorded(self._db, self._storage, new_key, "move_copy")
-                    if hiding:  # a fresh name: nothing else is stored under it
-                        with contextlib.suppress(Exception):
-                            self._storage.delete_prefix(keys.video_prefix(new_key))
                 raise
         if new_key:
             self.deferred.schedule()
@@ -681,13 +724,19 @@ class Library:
     # after the grace period), for every file sharing the object: one left on the old key
     # would keep it served. While another file showing the object stays public, its link is
     # the same address and the bytes are public anyway: the object stays.
-    def _public_link_ends(self, current: FileRecord, besides: Collection[int]) -> bool:
-        """Whether `current`, public, is the last file that shows its object on the public
-        domain (`besides`: files also leaving, a trash's batch)."""
+    def _shown_publicly(self, current: FileRecord) -> bool:
+        """Whether `current` may be named on the public domain (public_urls), its object
+        perhaps in the bucket: one whose link's end is then decided (`_public_link_ends`)."""
         if not (self.settings.r2_public_domain and self.settings.r2_configured):
             return False
-        if not current.is_public or current.is_trashed or current.status != FileStatus.READY:
-            return False  # never named on the public domain (public_urls)
+        return current.is_public and not current.is_trashed and current.status == FileStatus.READY
+
+    def _public_link_ends(self, current: FileRecord, besides: Collection[int]) -> bool:
+        """Whether `current`, public, is the last file that shows its object on the public
+        domain (`besides`: files also leaving, a trash's batch). Asked under the object's
+        lock (`_update_locked`): the answer holds to the commit."""
+        if not self._shown_publicly(current):
+            return False
         if not self.backends.keys_on_backend([current.storage_key], "r2"):
             return False
         with self._db.read() as s:
@@ -715,6 +764,19 @@ class Library:
                 # not needed under the new name either
                 with contextlib.suppress(NotFound):
                     store.copy(obj.key, new + obj.key[len(old) :])
+
+    def _drop_video_copy(self, key: str) -> bool:
+        """The video folder a re-key that did not commit copied under the new name `key`,
+        deleted unless a row names that key (a commit that succeeded and still raised).
+        Whether its note may go: not while copies may be left, which it deletes once due."""
+        try:
+            with self._db.read() as s:
+                if not named_on(s, key, "r2"):
+                    self._r2_store().delete_prefix(keys.video_prefix(key))
+        except Exception as exc:  # noqa: BLE001 - the note deletes them; the edit's error stands
+            logger.warning("Copies under %s left to their noted deletion: %s", key, exc)
+            return False
+        return True
 
     def _r2_store(self) -> Storage:
         """The bucket's own store (a routing storage lists only its active backend)."""
@@ -819,8 +881,16 @@ class Library:
                     locks.enter_context(self._edit_locks.hold(target))
                 if not trashed:  # a claim its deletion left behind when it died
                     self._settle_stale_claims(set(targets.values()))
-                # before the trash: a file whose link could not end is not trashed
-                kept = self._end_public_links(set(targets.values())) if trashed else {}
+                kept: dict[int, MediaDeskError] = {}
+                if trashed:
+                    # before the trash (a file whose link could not end is not trashed), under
+                    # the locks of the objects it shows to the trash's write: a file sharing
+                    # one, its link ending at the same moment, counts this one as showing it
+                    # until then (`_update_locked`)
+                    shown = self._shown_objects(set(targets.values()))
+                    if shown:
+                        locks.enter_context(self._object_locks.hold_many(shown))
+                    kept = self._end_public_links(set(targets.values()), held=shown)
                 going = [i for i in chunk if targets.get(i) not in kept]
                 # A batch that lost to another write of one of its rows runs again from its
                 # reads: after a trash elsewhere that file answers already_trashed as a
@@ -838,13 +908,32 @@ class Library:
                 report(min(start + BULK_BATCH, len(asked)), len(asked))
         return BulkOutcome(done=tuple(done), failed=tuple(failed))
 
+    def _shown_objects(self, targets: set[int]) -> set[str]:
+        """The objects of `targets` a public domain may serve by their links
+        (`_shown_publicly`)."""
+        if not (self.settings.r2_public_domain and self.settings.r2_configured) or not targets:
+            return set()
+        with self._db.read() as s:
+            return set(
+                s.scalars(
+                    select(MediaFile.storage_key).where(
+                        MediaFile.id.in_(targets),
+                        MediaFile.alias_of.is_(None),
+                        MediaFile.is_public.is_(True),
+                        MediaFile.deleted_at.is_(None),
+                        MediaFile.status == FileStatus.READY,
+                    )
+                )
+            )
+
     def _end_public_links(
-        self, targets: set[int], shared_only: bool = False
+        self, targets: set[int], shared_only: bool = False, held: Collection[str] = ()
     ) -> dict[int, MediaDeskError]:
         """Moves the objects of the public files about to be trashed whose public-domain
         link must end (`_public_link_ends`); under their edit locks. The files whose move
         failed, with its error: they stay out of the trash, their link unchanged.
-        `shared_only`: only objects other files share (a hard delete removes the others)."""
+        `shared_only`: only objects other files share (a hard delete removes the others).
+        `held`: the object locks the caller holds."""
         if not (self.settings.r2_public_domain and self.settings.r2_configured):
             return {}
         failed: dict[int, MediaDeskError] = {}
@@ -857,7 +946,7 @@ class Library:
                 if shared_only and not self._catalog.references(current.storage_key, target):
                     continue
                 record = self._db.retrying(
-                    functools.partial(self._update_locked, target, {}, None, targets)
+                    functools.partial(self._update_locked, target, {}, None, targets, held)
                 )
                 moved.add(record.storage_key)
             except NotFound:
@@ -943,15 +1032,21 @@ class Library:
         # Not during a move of the file (the edit lock in this process; across processes the
         # key checked at the row's delete): a move that committed after this read the key
         # would leave its copy, which no row names any more, in the store.
-        with self._edit_locks.hold(file_id):
+        with self._edit_locks.hold(file_id), contextlib.ExitStack() as guard:
+            locked = None
             if not only_trashed:
                 # a live public file whose object other files keep: that object stays, so
-                # it leaves the address the link named first (as a trash would have done)
-                kept = self._end_public_links({file_id}, shared_only=True)
+                # it leaves the address the link named first (as a trash would have done);
+                # under the object's locks to the claim, as a trash's (`_set_trashed_many`)
+                shown = self._shown_objects({file_id})
+                for locked in shown:
+                    guard.enter_context(self.deferred.key_locks.hold(locked))
+                    guard.enter_context(self._object_locks.hold(locked))
+                kept = self._end_public_links({file_id}, shared_only=True, held=shown)
                 if kept:
                     raise kept[file_id]
             record = self._db.retrying(
-                lambda: self._delete_permanently_locked(file_id, only_trashed)
+                lambda: self._delete_permanently_locked(file_id, only_trashed, locked)
             )
         return record if asked == file_id else record.as_alias(asked)
 
@@ -1324,12 +1419,17 @@ class Library:
                 self._thumbnails.drop(record)
         return gone
 
-    def _delete_permanently_locked(self, file_id: int, only_trashed: bool) -> FileRecord:
+    def _delete_permanently_locked(
+        self, file_id: int, only_trashed: bool, locked: str | None = None
+    ) -> FileRecord:
+        """`locked`: the object whose locks the caller holds."""
         record = self._catalog.get(file_id)
         if only_trashed and not record.is_trashed:
             raise Conflict("The file is not in the trash", reason="not_trashed")
-        key_lock = self.deferred.key_locks.hold(record.storage_key)
-        with key_lock, self._object_locks.hold(record.storage_key):
+        with contextlib.ExitStack() as locks:
+            if record.storage_key != locked:
+                locks.enter_context(self.deferred.key_locks.hold(record.storage_key))
+                locks.enter_context(self._object_locks.hold(record.storage_key))
             # a newer version may let another file share the object: its rules, not ours
             self._db.schema.confirm()
             trashed_by = (
@@ -1408,7 +1508,9 @@ class Library:
                     touched = sent and (gone or not kept)
                 self._drop_claim(held, touched)
                 raise
-        if shared:  # the other file may have been deleted meanwhile by another process
+        if shared and record.storage_key == locked:  # its locks still the caller's
+            self._release_object_locked(record.storage_key)
+        elif shared:  # the other file may have been deleted meanwhile by another process
             self.release_object(record.storage_key)
         self._thumbnails.drop(record)
         return record
@@ -1579,16 +1681,19 @@ class Library:
         """Deletes a stored object with its derivatives unless a file (other than `besides`)
         still references it: files with the same bytes share one object (migration 0010)."""
         with self.deferred.key_locks.hold(key), self._object_locks.hold(key):
-            self._db.schema.confirm()  # a newer schema's references are not ours to count
-            if self._catalog.references(key, besides):
-                return False
-            if not self._catalog.name_in_use(key, besides):
-                self.delete_objects_under(keys.video_prefix(key))
-            self._storage.delete_prefix(keys.variant_prefix(key))
-            for derived in keys.derivative_keys(key):
-                self._storage.delete(derived)
-            self._storage.delete(key)
-            return True
+            return self._release_object_locked(key, besides)
+
+    def _release_object_locked(self, key: str, besides: int | None = None) -> bool:
+        self._db.schema.confirm()  # a newer schema's references are not ours to count
+        if self._catalog.references(key, besides):
+            return False
+        if not self._catalog.name_in_use(key, besides):
+            self.delete_objects_under(keys.video_prefix(key))
+        self._storage.delete_prefix(keys.variant_prefix(key))
+        for derived in keys.derivative_keys(key):
+            self._storage.delete(derived)
+        self._storage.delete(key)
+        return True
 
     def abort_stale_multipart(self, older_than_seconds: int) -> int:
         """Aborts the bucket's multipart uploads older than the cutoff that no upload in the
@@ -1731,6 +1836,13 @@ def _counted(
             close()
     if got < wanted:
         raise object_damaged(key, start + got, recorded)
+
+
+def _note_video_copy(session: Any, key: str) -> None:
+    """The deletion of a re-key's copy at `key`, video folder and all (LEFT_BEHIND on the
+    bucket: only while no row names the key there), due with the uploads' grace as a storage
+    move's copy is (a stalled copy's late write lands before it runs)."""
+    queue_left_behind(session, "r2", key, REPLACED_GRACE_SECONDS)
 
 
 def _plan_edit(

@@ -9,18 +9,30 @@ S3 server with a public-read bucket standing in for the public domain, a live se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core import keys
 from core.library import Library
+from core.locks import ObjectLocks
+from core.maintenance import reconcile
 from core.settings import Settings
+from core.storage.s3 import S3Storage
 from server.entry import EmbeddedServer
-from tests.internals import storage_of
+from tests.conftest import make_settings
+from tests.internals import catalog_of, storage_of
 from tests.media_fixtures import MediaSet
+from tests.pg_server import fresh_database, postgres_url  # noqa: F401 - a fixture
+from tests.r2_migrate import r2_settings
 from tests.s3_server import S3Target, public_domain, s3_client
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
@@ -188,3 +200,191 @@ def test_a_hard_deleted_public_file_leaves_the_object_other_files_keep(
     assert not _stored(s3_bucket, shown.storage_key) and http_call(link).status in (403, 404)
     assert lib.get_file(hidden.id).storage_key != shown.storage_key
     _streams(served, hidden.id, tokens.read, media_dir.jpeg.read_bytes())
+
+
+@pytest.fixture
+def sqlite_servers(tmp_path: Path, s3_bucket: S3Target) -> Iterator[tuple[Library, Library]]:
+    """Two libraries ("the desktop and the server") on one SQLite catalog and one bucket with
+    a public domain."""
+    settings = make_settings(
+        tmp_path, **r2_settings(s3_bucket), r2_public_domain=public_domain(s3_bucket)
+    )
+    first = Library.open(settings)
+    second = Library.open(settings, migrate=False)
+    yield first, second
+    second.close()
+    first.close()
+
+
+@pytest.fixture
+def postgresql_servers(
+    tmp_path: Path,
+    postgres_url: str,  # noqa: F811
+    s3_bucket: S3Target,
+) -> Iterator[tuple[Library, Library]]:
+    """Two servers of a team on one PostgreSQL catalog and one bucket with a public domain."""
+    url = fresh_database(postgres_url, "linkends")
+    domain = public_domain(s3_bucket)
+    libs = []
+    for side in ("a", "b"):
+        folder = tmp_path / side
+        folder.mkdir()
+        settings = make_settings(
+            folder, database_url=url, **r2_settings(s3_bucket), r2_public_domain=domain
+        )
+        libs.append(Library.open(settings))
+    yield libs[0], libs[1]
+    for lib in libs:
+        lib.close()
+
+
+@pytest.fixture
+def servers(request: pytest.FixtureRequest) -> tuple[Library, Library]:
+    return request.getfixturevalue(f"{request.param}_servers")  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("servers", "first_ends"),
+    [("sqlite", "private"), ("postgresql", "private"), ("sqlite", "trash"), ("sqlite", "hard")],
+    indirect=["servers"],
+)
+def test_two_sharers_whose_links_end_at_once_leave_the_public_link(
+    servers: tuple[Library, Library],
+    first_ends: str,
+    s3_bucket: S3Target,
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each asked whether the other file keeps the object public before either wrote: both
+    answered yes, and the object stayed at the address the links named. Here each request
+    gets as far as it can (its own answer, or the wait for the object's lock) before the
+    other writes: the decision is taken under that lock, held to the write (the trash's
+    too), so the second sees the first's."""
+    one, two = servers
+    for lib in (one, two):
+        lib.deferred.grace = 0.0  # the old key goes at the next run, not a minute later
+    first = one.uploads.ingest(media_dir.jpeg, "image", is_public=True)
+    athlete = one.create_athlete("Ana")
+    second = one.uploads.ingest(media_dir.jpeg, "image", is_public=True, athlete_id=athlete.id)
+    old = first.storage_key
+    assert second.storage_key == old
+    link = one.public_url(first)
+    assert link is not None and http_call(link).status == 200
+
+    # the threads that decided, asked for the old key's object lock, hold it
+    went: dict[str, set[int]] = {"decided": set(), "asked": set(), "holding": set()}
+    turn = threading.Condition()
+
+    def note(what: str, there: bool = True) -> None:
+        with turn:
+            (went[what].add if there else went[what].discard)(threading.get_ident())
+            turn.notify_all()
+
+    def wait_until(done: Callable[[int], bool]) -> None:
+        me = threading.get_ident()
+        with turn:
+            assert turn.wait_for(lambda: done(me), timeout=10)
+
+    real_ends = Library._public_link_ends
+
+    def deciding(self: Library, current: Any, besides: Any) -> bool:
+        answer = real_ends(self, current, besides)
+        note("decided")
+        # the other gets as far as it can: its own answer, or the wait for this one's lock
+        wait_until(lambda me: bool((went["decided"] | went["asked"]) - {me}))
+        return answer
+
+    real_delete = Library._delete_permanently_locked
+
+    def deleting(self: Library, *args: Any) -> Any:
+        # a hard delete's claim (its trash) waits for the other's answer, unless it holds
+        # the lock that answer waits for
+        wait_until(lambda me: me in went["holding"] or bool(went["decided"] - {me}))
+        return real_delete(self, *args)
+
+    real_many = ObjectLocks.hold_many
+
+    @contextlib.contextmanager
+    def hold_many(self: ObjectLocks, keys_: Any) -> Iterator[None]:
+        keys_ = list(keys_)
+        if old in keys_:
+            note("asked")
+        with real_many(self, keys_):
+            if old not in keys_:
+                yield
+                return
+            note("holding")
+            try:
+                yield
+            finally:
+                note("holding", there=False)
+
+    monkeypatch.setattr(Library, "_public_link_ends", deciding)
+    monkeypatch.setattr(Library, "_delete_permanently_locked", deleting)
+    monkeypatch.setattr(ObjectLocks, "hold", lambda self, key: hold_many(self, [key]))
+    monkeypatch.setattr(ObjectLocks, "hold_many", hold_many)
+    with ThreadPoolExecutor(2) as pool:
+        ending = {
+            "private": lambda: one.update_file(first.id, {"is_public": False}),
+            "trash": lambda: one.trash(first.id),
+            "hard": lambda: one.delete_permanently(first.id),
+        }
+        edits = [
+            pool.submit(ending[first_ends]),
+            pool.submit(two.update_file, second.id, {"is_public": False}),
+        ]
+        for edit in edits:
+            edit.result(timeout=30)
+    for lib in (one, two):
+        _settle(lib)
+    left = (second,) if first_ends == "hard" else (first, second)
+    moved = {catalog_of(one).get(f.id, include_trashed=True).storage_key for f in left}
+    assert len(moved) == 1 and old not in moved  # all left, still sharing one object
+    assert not _stored(s3_bucket, old) and http_call(link).status in (403, 404)
+
+
+def test_a_rekey_killed_after_a_video_copy_leaves_nothing_untracked(
+    s3_settings: Settings, s3_bucket: S3Target, media_dir: MediaSet
+) -> None:
+    """A process killed (-9) in the middle of copying the video folder to the new name left
+    the copies made so far under a name no row has and no deletion names: maintenance listed
+    them for good. Each copy is noted for deletion before it is written (the storage move's
+    way), and the note goes with the commit of the new key."""
+    settings = s3_settings.replace(r2_public_domain=public_domain(s3_bucket))
+    lib = Library.open(settings)
+    try:
+        record = lib.uploads.ingest(media_dir.jpeg, "image", is_public=True)
+        old = record.storage_key
+        for part in ("hls-1/seg0.ts", "hls-1/seg1.ts", "web.mp4"):
+            storage_of(lib).put_bytes(keys.video_prefix(old) + part, b"video", "video/mp2t")
+        pid = os.fork()
+        if pid == 0:  # the process killed in the middle of the re-key
+            try:
+                child = Library.open(settings, migrate=False)
+                real_copy = S3Storage.copy
+
+                def copy_then_die(self: S3Storage, src: str, dst: str, **kw: Any) -> None:
+                    real_copy(self, src, dst, **kw)
+                    if dst.startswith(keys.VIDEO_PREFIX):
+                        os.kill(os.getpid(), signal.SIGKILL)
+
+                S3Storage.copy = copy_then_die  # type: ignore[method-assign]
+                child.update_file(record.id, {"is_public": False})
+            finally:
+                os._exit(3)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        listed = [o.key for o in storage_of(lib).list_keys(keys.VIDEO_PREFIX)]
+        copies = [k for k in listed if not k.startswith(keys.video_prefix(old))]
+        assert len(copies) == 1  # killed after the first one
+        assert lib.get_file(record.id).storage_key == old  # never committed
+        found = reconcile(lib)
+        assert found.clean, found.as_dict()
+        lib.deferred.run(datetime.now(UTC) + timedelta(days=1))  # once due
+        left = {o.key for o in storage_of(lib).list_keys("")}
+        fresh_name = keys.video_owner_name(copies[0])
+        assert [k for k in left if fresh_name in k] == []  # the copies went with their note
+        assert {old, keys.video_prefix(old) + "web.mp4"} <= left  # the file's own stay
+        assert reconcile(lib).clean
+    finally:
+        lib.close()
