@@ -14,8 +14,12 @@ QT_LIBS := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontcon
 
 .PHONY: run serve test lint screenshots bench syslibs clean
 
+# Debian's python3 makes a venv without pip unless python3-venv is installed (a bare `venv`
+# then leaves .venv/bin/python behind and fails): installed first, and a venv without pip is
+# made again (--clear) rather than kept because its python exists.
 $(APP_STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@bash scripts/syslibs.sh python3-venv
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(PY) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e .
 	touch $(APP_STAMP)
@@ -45,7 +49,7 @@ serve: $(APP_STAMP)
 test: $(STAMP) syslibs $(JS_STAMP)
 	@bash scripts/syslibs.sh postgresql chromium nginx-light libfuse2 xvfb xauth openbox xdotool pcmanfm ffmpeg
 	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES='qt.multimedia*=false' \
-		$(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --max-worker-restart=0 --durations=25
+		$(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --no-loadscope-reorder --max-worker-restart=0 --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check core server desktop_app tests bench
