@@ -175,7 +175,7 @@ def test_sigterm_during_feeds_reference_stops_its_postgresql_at_once() -> None:
     # not under pytest's folder (0700): the cluster runs as `postgres` when we are root
     work = Path(tempfile.mkdtemp(prefix="mediadesk-test-feed-"))
     work.chmod(0o755)
-    args = ("--only", "postgresql", "--changes", "100", "--gap-ms", "100")
+    args = ("--only", "postgresql", "--changes", "30", "--gap-ms", "100")
     proc = bench(work, "bench/feed.py", *args)
     try:
         assert proc.stdout is not None
