@@ -1719,9 +1719,9 @@ class Library:
             yield storage
             return
         yield storage.active
-        holding = self.backends.counts_by_backend()
+        holding = self.backends.backends_in_use()
         for name in storage.backend_names():
-            if name != storage.active_name and holding.get(name):
+            if name != storage.active_name and name in holding:
                 yield storage.backend(name)
 
     def recorded_sizes(self) -> list[tuple[int, str, int]]:

@@ -125,9 +125,11 @@ MigrationProgress = Callable[[MigrationStep], None]
 MIGRATION_LOCK = 0x4D444B4D
 MIGRATION_LOCK_NAME = "migrate"  # SQLite: flock on `<catalog>-migrate.lock` (core.locks.lock_file)
 _in_process = threading.Lock()  # an in-memory catalog, or no fcntl
-# the files a move takes: ready ones (trashed included); a pending upload's or a failed file's
-# row stays on its backend
-_MOVES = MediaFile.status == FileStatus.READY
+# A backend's files, as `storage status`, the desktop's move question and a move count them:
+# ready ones, trashed ones included (their bytes are stored). A duplicate's alias row is its
+# file's (it follows it on a move), a pending upload's or a failed file's row stays where it
+# is: counted, one photo uploaded twice was two files there while the library listed one.
+_FILES = MediaFile.status == FileStatus.READY
 # How long a moved file's source outlives the switch of its row. Servers of other processes (or
 # machines) on the catalog may still read the old location: a record and its local path are
 # cached for up to server/record_cache.py TTL_SECONDS (2 s) after the change feed carries the
@@ -412,7 +414,7 @@ class StorageBackends:
         if not isinstance(storage, RoutingStorage):
             return [(self._settings().backend_name, storage)]
         names = list(storage.backend_names())
-        names += sorted(set(self.counts_by_backend()) - set(names))
+        names += sorted(self.backends_in_use() - set(names))
         found: list[tuple[str, Storage]] = [(storage.active_name, storage.active)]
         for name in names:
             if name == storage.active_name:
@@ -438,24 +440,23 @@ class StorageBackends:
         return {str(key): str(name or active) for key, name in rows}
 
     def counts_by_backend(self) -> dict[str, int]:
-        """How many files (trashed ones included) each backend holds."""
-        with self._db.read() as s:
-            rows = s.execute(
-                select(MediaFile.storage_backend, func.count()).group_by(MediaFile.storage_backend)
-            ).all()
-        return {str(name): int(n) for name, n in rows if name}
-
-    def movable_by_backend(self) -> dict[str, int]:
-        """How many files a move takes (ready ones: `_MOVES`), by the backend holding them. A
-        pending upload or a failed file stays where it is: counted as left behind, it was
-        offered to the desktop's every Save as a move that then moved nothing."""
+        """How many files (`_FILES`: ready, trashed ones included) each backend holds: what a
+        move takes. A pending upload or a failed file counted as left behind was offered to
+        the desktop's every Save as a move that then moved nothing."""
         with self._db.read() as s:
             rows = s.execute(
                 select(MediaFile.storage_backend, func.count())
-                .where(_MOVES)
+                .where(_FILES)
                 .group_by(MediaFile.storage_backend)
             ).all()
         return {str(name): int(n) for name, n in rows if name}
+
+    def backends_in_use(self) -> set[str]:
+        """Every backend a row names, whatever its status: a pending upload's or a failed
+        file's object is there too, for listings of the store (reconcile, maintenance)."""
+        with self._db.read() as s:
+            names = s.execute(select(MediaFile.storage_backend).distinct()).scalars().all()
+        return {str(name) for name in names if name}
 
     def files_elsewhere(self) -> int:
         """Files that are not on the active backend."""
@@ -499,7 +500,7 @@ class StorageBackends:
             todo = (
                 s.execute(
                     select(MediaFile.id)
-                    .where(MediaFile.storage_backend != target, _MOVES)
+                    .where(MediaFile.storage_backend != target, _FILES)
                     .order_by(MediaFile.id)
                 )
                 .scalars()

@@ -128,3 +128,28 @@ def test_r2_keys_from_the_environment_are_saved_on_request_and_missing_ones_are_
     assert "r2_secret_access_key" not in Path(settings.config_file).read_text()
     assert cli.run(["storage", "status", *data]) == 0
     assert json.loads(capsys.readouterr().out) == {"active": "r2", "files": {"r2": 1}}
+
+
+def test_status_counts_the_files_not_a_duplicates_alias_nor_a_pending_upload(
+    tmp_path: Path, media_dir: MediaSet, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same photo uploaded twice (presign + confirm) is one file, GET /files/ total 1, yet
+    `storage status` said {"local": 2}: it counted every row, the duplicate's alias one (and a
+    pending upload's) too. Files are what a move takes: ready ones, trashed ones included."""
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path / "data")
+    lib = Library.open(settings)
+    try:
+        first = lib.uploads.ingest(media_dir.png, "image")
+        lib.trash(lib.uploads.ingest(media_dir.jpeg, "image").id)  # stored still: a file
+        copy = lib.uploads.create_presigned_upload("copy.png", "image", content_type="image/png")
+        storage_of(lib).put_file(copy.file_key, media_dir.png, "image/png")
+        assert lib.uploads.confirm_upload(copy.file.id).duplicate_of == first.id
+        lib.uploads.create_presigned_upload("later.png", "image", content_type="image/png")
+        assert lib.list_files().total == 1
+        assert lib.backends.files_elsewhere() == 0
+    finally:
+        lib.close()
+    assert cli.run(["storage", "status", "--data-dir", str(settings.paths.data_dir)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"active": "local", "files": {"local": 2}}

@@ -326,7 +326,7 @@ class SettingsController(QObject):
             self._answer(request, counted, source, target, sum(elsewhere.values()))
 
         self.runner.submit(
-            library.backends.movable_by_backend,  # what a move would take, not every row
+            library.backends.counts_by_backend,  # what a move would take, not every row
             on_result=answer,
             on_error=lambda exc: self._answer(request, self.saveFailed, describe_error(exc)),
         )
