@@ -13,7 +13,7 @@ SERVER_COMMANDS = {
     "maintenance": "clean expired uploads, stale parts and the trash",
     "doctor": "check the catalog, bucket, live feed and clock of this set-up",
     "worker": "run video processing jobs (renditions, HLS, thumbnails)",
-    "reprocess": "queue the processing of videos again",
+    "reprocess": "process videos again, make photos' images again, read metadata again",
     "upload": "upload files to a MediaDesk server (progress, summary)",
     "download": "download files from a MediaDesk server by id",
     "list": "list or search the files of a MediaDesk server",

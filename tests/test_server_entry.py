@@ -373,6 +373,16 @@ def test_the_desktops_help_lists_exactly_the_commands_mediadesk_runs() -> None:
     assert set(SERVER_COMMANDS) == set(sub.choices) | set(client_cli.COMMANDS)
 
 
+def test_the_desktops_help_says_reprocess_remakes_photos_too() -> None:
+    """`mediadesk --help` said reprocess would "queue the processing of videos again", while
+    it also makes photos' images again (an id, --photos, --all-photos) and reads metadata."""
+    from desktop_app.cli import build_parser
+
+    text = " ".join(build_parser().format_help().split())
+    line = text[text.index("reprocess ") :]
+    assert "videos" in line.split("upload ")[0] and "photos" in line.split("upload ")[0], text
+
+
 def test_serve_prints_the_first_token_and_stops_on_sigint(data_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
     command = [
