@@ -32,3 +32,14 @@ def test_make_run_installs_the_app_without_the_dev_group() -> None:
         ["make", "-n", "-B", "test"], cwd=ROOT, capture_output=True, text=True, timeout=30
     ).stdout
     assert "--group dev" in test_plan
+
+
+def test_an_editable_install_names_the_checkout_so_setuptools_prints_no_warning() -> None:
+    """With the packages' root left implicit (a flat layout), setuptools installs `-e .`
+    through an import finder and prints a "BuildBackendWarning: Editable installation ...
+    be careful with folders" block on every `make run`; `package-dir` naming the checkout
+    makes it the quiet .pth strategy (the condition is setuptools' `_select_strategy`)."""
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    assert tool["setuptools"].get("package-dir") == {"": "."}
+    for package in tool["setuptools"]["packages"]["find"]["include"]:
+        assert (ROOT / package.rstrip("*") / "__init__.py").is_file()  # each right under it
