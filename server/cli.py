@@ -6,9 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
-import os
 import signal
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -184,7 +182,7 @@ def _log_to_file(path: Path, log_format: str = "text") -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from core.video.worker import start_in_process
-    from server.entry import EmbeddedServer, first_start_token
+    from server.entry import LISTEN_ERRORS, EmbeddedServer, cannot_listen, first_start_token
 
     logging.basicConfig(
         level=args.log_level,
@@ -209,21 +207,11 @@ def _serve(args: argparse.Namespace) -> int:
         server = EmbeddedServer(library, args.host, args.port)
         try:
             server.start()
-        except (OSError, UnicodeError) as exc:
+        except LISTEN_ERRORS as exc:
             # A port in use (another server, a port still held) is said in one line, status 2,
             # like a catalog that cannot be opened.
-            # asyncio's strerror repeats the address; a host name that does not resolve is a
-            # gaierror whose errno (-2) os.strerror calls "Unknown error -2", while its own
-            # strerror says "Name or service not known"; a name the resolver's idna codec
-            # refuses is a UnicodeError (the settings refuse the ones known to be)
-            if isinstance(exc, socket.gaierror):
-                reason = exc.strerror or str(exc)
-            elif isinstance(exc, OSError) and exc.errno:
-                reason = os.strerror(exc.errno)
-            else:
-                reason = str(exc)
             where = f"{server.config.host}:{server.config.port}"
-            sys.stderr.write(f"mediadesk: cannot listen on {where}: {reason}\n")
+            sys.stderr.write(f"mediadesk: cannot listen on {where}: {cannot_listen(exc)}\n")
             return 2
         # Made once the port is bound: a first start that could not listen would have used up
         # the admin token shown only once, and the next start made none.

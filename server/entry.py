@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
+import socket
 import threading
 
 from aiohttp import web
@@ -25,6 +27,23 @@ SHUTDOWN_TIMEOUT = 5.0
 def url_for(host: str, port: int) -> str:
     """The server's own address for this machine's clients (the app, tests)."""
     return link_origin("", (host, port), "", None)
+
+
+# What a start that cannot listen raises: the port in use, an address this machine does not
+# have, a host name that does not resolve (socket.gaierror), or one the resolver's idna codec
+# refuses (UnicodeError; the settings refuse the ones known to be)
+LISTEN_ERRORS = (OSError, UnicodeError)
+
+
+def cannot_listen(exc: BaseException) -> str:
+    """Why a start could not listen, in one line for `serve`'s error and the desktop's log.
+    asyncio's strerror repeats the address; a gaierror's errno (-2) is "Unknown error -2" to
+    os.strerror, while its own strerror says "Name or service not known"."""
+    if isinstance(exc, socket.gaierror):
+        return exc.strerror or str(exc)
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno)
+    return str(exc) or type(exc).__name__
 
 
 def first_start_token(library: Library) -> str | None:
@@ -157,9 +176,11 @@ class EmbeddedServer:
             handle_signals=False,
         )
         await runner.setup()
+        listened = False
         try:
             site = web.TCPSite(runner, self.config.host, self.config.port)
             await site.start()
+            listened = True
             self._port = int(runner.addresses[0][1])
             self._point_signed_urls_here()
             logger.info("MediaDesk API listening on %s", self.listening())
@@ -167,7 +188,10 @@ class EmbeddedServer:
             await self._stopping.wait()
         finally:
             await runner.cleanup()
-            logger.info("MediaDesk API stopped")
+            # a start that could not listen is said by its caller (serve's one line, the
+            # desktop's warning): "stopped" was the only line logged for a port in use
+            if listened:
+                logger.info("MediaDesk API stopped")
 
     def _point_signed_urls_here(self) -> None:
         """Local signed URLs must name this server's real address (port 0 picks one)."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import socket
 import urllib.error
 import urllib.request
 import uuid
@@ -120,6 +122,31 @@ def test_server_start_failure_is_reported(qtbot, library: Library) -> None:  # t
     assert not second.running
     first.stop_blocking()
     second.stop_blocking()
+
+
+def test_an_autostart_on_a_busy_port_is_logged_and_said_in_the_status_bar(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The embedded server's start on a port another program holds logged only "MediaDesk
+    API stopped" (for a server that never listened); the window said "Server: not running"
+    and the reason was in the closed Server panel. Now a warning with the reason (no
+    traceback: an expected case) and a notice in the status bar."""
+    caplog.set_level(logging.INFO)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        window.server.host, window.server.port = "127.0.0.1", port
+        with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT):
+            window.start_services()
+    said = [r for r in caplog.records if r.name == "desktop_app.controllers.server_controller"]
+    assert [r.levelname for r in said] == ["WARNING"], said
+    assert f"127.0.0.1:{port}" in said[0].getMessage() and "in use" in said[0].getMessage()
+    assert said[0].exc_info is None
+    assert not [r for r in caplog.records if "API stopped" in r.getMessage()]
+    notice = window.status.toolTip()  # the notice whole (a hidden window shows none of it)
+    assert notice.startswith("The server could not start. The port is already used"), notice
+    assert notice.endswith("See View ▸ Server."), notice
 
 
 def test_curl_examples_use_the_url() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -120,11 +121,13 @@ def test_a_catalog_that_cannot_be_opened_is_one_line_not_a_traceback(
 
 
 def test_a_first_start_on_a_port_in_use_is_one_line_and_keeps_its_token(
-    data_dir: Path, capsys: pytest.CaptureFixture[str]
+    data_dir: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     """`serve` on a port another process holds ended with an asyncio traceback, after making
     the first-start admin token it never showed: the next start made none, and nobody had a
-    token. Now one line, status 2, and the next start still shows the first token."""
+    token. Now one line, status 2, and the next start still shows the first token. No
+    "MediaDesk API stopped" before it either: that server never listened."""
+    caplog.set_level(logging.INFO, logger="server.entry")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -134,6 +137,7 @@ def test_a_first_start_on_a_port_in_use_is_one_line_and_keeps_its_token(
     assert code == 2, err
     assert f"mediadesk: cannot listen on 127.0.0.1:{port}: " in err, err
     assert "Traceback" not in err, err
+    assert not [r for r in caplog.records if "API stopped" in r.getMessage()]
     lib = Library.open(make_settings(data_dir))
     try:
         assert first_start_token(lib) is not None

@@ -99,6 +99,15 @@ class ServerController(QObject):
         self.stateChanged.emit(True, str(server.url))
 
     def _failed(self, exc: BaseException) -> None:
+        from server.entry import LISTEN_ERRORS, cannot_listen  # loaded by _start_blocking
+
+        # Logged too: the window says only "Server: not running", and the reason was nowhere
+        # but in the Server panel. A port in use is expected: its reason, no traceback.
+        where = f"{self.host}:{self.port}"
+        if isinstance(exc, LISTEN_ERRORS):
+            logger.warning("The embedded server cannot listen on %s: %s", where, cannot_listen(exc))
+        else:
+            logger.warning("The embedded server could not start on %s", where, exc_info=exc)
         cause = describe_error(exc)
         self.last_error = ErrorMessage(
             self.tr("The server could not start. %1").replace("%1", cause.text),

@@ -372,6 +372,7 @@ class MainWindow(QMainWindow):
         # Copy link waiting for the server the user agreed to start: the file, and whether
         # this window asked for the start (else one was under way when it asked)
         self._link_after_start: tuple[int, bool] | None = None
+        self._autostarting = False  # the settings' start at launch, until its outcome
         # The title names what is shown; the platform appends the application name (written
         # here too, it showed twice: "MediaDesk — MediaDesk"). "*" while edits are unsaved.
         self.setWindowTitle("[*]")
@@ -1091,6 +1092,12 @@ class MainWindow(QMainWindow):
 
     def _on_server_state(self, running: bool, _url: str) -> None:
         self._update_link_tip()
+        if self._autostarting:
+            self._autostarting = False
+            error = self.server.last_error
+            if not running and error is not None:  # else only "Server: not running" said so
+                notice = self.tr("%1 See View ▸ Server.").replace("%1", error.text)
+                self.status.showMessage(notice, 15000)
         if self._link_after_start is None:
             return
         file_id, started = self._link_after_start
@@ -1373,6 +1380,7 @@ class MainWindow(QMainWindow):
     def start_services(self) -> None:
         """Starts the embedded server when the settings ask for it."""
         if self.library.settings.server_autostart:
+            self._autostarting = True
             self.server.start()
         self.jobs_dock.refresh()
 
