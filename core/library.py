@@ -1414,10 +1414,29 @@ class Library:
             return gone
 
         gone = self._db.retrying(drop_rows)
+        self._drop_unnamed_videos([key for key in objects if key.rsplit("/", 1)[-1] in named])
         for record in records:
             if record.id in gone:
                 self._thumbnails.drop(record)
         return gone
+
+    def _drop_unnamed_videos(self, kept: list[str]) -> None:
+        """The video folders of `kept`, objects whose deletion kept them for another file
+        bearing the same file name (keys.video_prefix), deleted once no row has that name.
+
+        Asked after the deleting rows are gone: two files with one name deleted at the same
+        moment (a sharer moved to another athlete, each under its own key's locks) each saw
+        the other's row before either went, and the folder stayed for good: the deletion that
+        drops the last row sees none. A failure here leaves the folder to reconcile's report;
+        the deletion, its rows gone, stands."""
+        if not kept:
+            return
+        try:
+            for key in sorted(set(kept)):
+                if not self._catalog.name_in_use(key):
+                    self.delete_objects_under(keys.video_prefix(key))
+        except Exception as exc:  # noqa: BLE001 - the rows are gone: the deletion stands
+            logger.warning("Video folders of %s kept after their deletion: %s", kept, exc)
 
     def _delete_permanently_locked(
         self, file_id: int, only_trashed: bool, locked: str | None = None
@@ -1461,12 +1480,10 @@ class Library:
                     sent = True
                     self._storage.delete(record.storage_key)
                     gone = True
-                video_service.forget(
-                    self,
-                    record,
-                    objects=not shared
-                    and not self._catalog.name_in_use(record.storage_key, besides=file_id),
-                )
+                # another file bearing the object's file name keeps the video folder (a
+                # sharer moved to another athlete's folder): asked again once our row is gone
+                named = not shared and self._catalog.name_in_use(record.storage_key, file_id)
+                video_service.forget(self, record, objects=not shared and not named)
                 if not shared:
                     self._storage.delete_prefix(keys.variant_prefix(record.storage_key))
                     # as the emptying's: no row names a thumbnail, and one delete() asked the
@@ -1492,6 +1509,8 @@ class Library:
                         s.delete(row)
                     # its aliases go with it: an id that named a deleted file answers 404 like it
                     s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))
+                if named:
+                    self._drop_unnamed_videos([record.storage_key])
             except BaseException as exc:
                 # A live file this delete moved to the trash goes back out when its object
                 # certainly stays: its DELETE never asked (a shared object), never sent

@@ -352,6 +352,8 @@ class _Known(NamedTuple):
     keys: set[str]
     video_owners: set[str]  # unique file names whose renditions, HLS and sprites are kept
     stems: set[str]  # keys without their extension: whose resized variants are kept
+    # folders queued for deletion (a replaced video job's): what is under them is pending
+    prefixes: tuple[str, ...] = ()
 
 
 def _known_on(
@@ -361,7 +363,8 @@ def _known_on(
     pending: set[str],
     left_behind: list[tuple[str, str]],
 ) -> _Known:
-    known = _Known(set(pending), set(), set())
+    # a queued prefix ends with "/" (DeferredDeleter.queue_prefix), an object's key never does
+    known = _Known(set(pending), set(), set(), tuple(sorted(k for k in pending if k[-1:] == "/")))
     for _, key, status, has_thumb in rows:
         if where.get(key) != backend:
             continue
@@ -414,7 +417,7 @@ def _without_rows(
                 continue
         elif keys.video_owner_name(key) in known.video_owners:
             continue  # a rendition, HLS file or sprite of a file the catalog has
-        if key not in known.keys:
+        if key not in known.keys and not key.startswith(known.prefixes):
             found.append(key)
     # what a local folder holds that can be no object (a symlink, a name that is not UTF-8):
     # listed like any other stray, never deleted
