@@ -148,7 +148,20 @@ def build_library(base: Path) -> Any:
         library.uploads.ingest(
             path, "video", athlete_id=athletes[who].id, description=f"{scene} clip"
         )
+    process_videos(library)
     return library
+
+
+def process_videos(library: Any, most: int = 40) -> None:
+    """Runs the clips' processing jobs here, before any shot: the main window (the README's
+    image) selects a video, and unprocessed it showed "Processing: queued (0 %)" with only
+    its original. Small clips: a few seconds for the three."""
+    from core.video.worker import VideoWorker
+
+    worker = VideoWorker(library, name="screenshots", nice=0)
+    for _ in range(most):  # bounded: a job that keeps failing is not run for ever
+        if worker.run_once() is None:
+            break
 
 
 def upload_batch(base: Path, lang: str) -> list[Path]:
