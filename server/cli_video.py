@@ -10,7 +10,8 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from core.errors import InvalidInput, NotFound
 from core.library import Library
@@ -22,6 +23,8 @@ from core.video.worker import VideoWorker
 from server.client.cli import catalog_id
 
 COMMANDS = ("worker", "reprocess")
+
+_R = TypeVar("_R")
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -129,18 +132,37 @@ def _reprocess(
         # photos whose images are today's: their metadata only (a header read, no decode)
         every = remaker.stale_ids(every=True) if args.all_photos else []
         reread = [i for i in every if i not in photos]
+        named = set(ids)
         queued = {}
         for file_id in videos:
-            queued[file_id] = [job.id for job in service.reprocess(library, file_id)]
+            jobs = _listed(named, file_id, "not queued again", partial(service.reprocess, library))
+            if jobs is not None:
+                queued[file_id] = [job.id for job in jobs]
         out: dict[str, Any] = {"queued": queued}
         if photos or args.photos or args.all_photos:
-            out["remade"] = [remaker.remake(i).id for i in photos]
+            remade = (_listed(named, i, "not made again", remaker.remake) for i in photos)
+            out["remade"] = [record.id for record in remade if record is not None]
         if args.all_photos:
             out["reread"] = [i for i in reread if _reread(remaker, i)]
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
     finally:
         library.close()
     return 0
+
+
+def _listed(named: set[int], file_id: int, what: str, do: Callable[[int], _R]) -> _R | None:
+    """`do` for one file of the run. One the command listed (--all, --photos, --all-photos)
+    that was trashed or deleted since, or whose original is gone, is said and passed over
+    (None), as `_reread` does: another user's trash ended the whole run, the rest never
+    done and no summary written. An id the user named raises, as its check before any work
+    does."""
+    try:
+        return do(file_id)
+    except NotFound as exc:
+        if file_id in named:
+            raise
+        sys.stderr.write(f"File {file_id} {what}: {exc.message}\n")
+        return None
 
 
 def _reread(remaker: ThumbnailRemaker, file_id: int) -> bool:

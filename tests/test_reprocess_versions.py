@@ -12,14 +12,20 @@ command. Real HTTP over loopback, real SQLite, real JPEG and MP4.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
+from sqlalchemy import update
 
+from core.db.models import MediaFile
 from core.library import Library
+from core.thumbnail_remake import ThumbnailRemaker
 from server.entry import EmbeddedServer, main
 from tests import media
+from tests.internals import db_of
 from tests.server_fixtures import Reply, bearer, http_call, make_tokens
 
 pytestmark = pytest.mark.timeout(60)
@@ -116,3 +122,52 @@ def test_the_command_versions_a_remade_photo_and_refuses_a_trashed_file(
         assert f"mediadesk: File {record.id} is in the trash" in err, err
         assert library.get_file(record.id).content_tag == kept
     assert library.jobs.list(file_id=video.id) == jobs
+
+
+def test_a_file_trashed_during_a_whole_librarys_reprocess_is_passed_over(
+    library: Library,
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another user trashes a video and a photo between the command's listing and their
+    turn: each is said on stderr and passed over, the others are done and the summary
+    written (since 883d6f4 the trashed video's NotFound ended the run: exit 2, no JSON)."""
+    videos = [
+        library.uploads.ingest(
+            media.make_mp4(tmp_path / f"v{i}.mp4", 0.5, (64, 48), 8, False), "video"
+        )
+        for i in range(2)
+    ]
+    photos = [
+        library.uploads.ingest(_photo(tmp_path / f"p{i}.jpg", (40 * i, 90, 200)), "image")
+        for i in range(2)
+    ]
+    with db_of(library).write() as s:  # made by an older rendering: --photos lists them
+        s.execute(update(MediaFile).values(thumbnail_generation=None))
+    listed_videos, listed_photos = Library.ready_video_ids, ThumbnailRemaker.stale_ids
+
+    def videos_then_trash(self: Library) -> list[int]:
+        ids = listed_videos(self)
+        library.trash(videos[0].id)
+        return ids
+
+    def photos_then_trash(self: ThumbnailRemaker, *a: Any, **kw: Any) -> list[int]:
+        ids = listed_photos(self, *a, **kw)
+        library.trash(photos[0].id)
+        return ids
+
+    monkeypatch.setattr(Library, "ready_video_ids", videos_then_trash)
+    monkeypatch.setattr(ThumbnailRemaker, "stale_ids", photos_then_trash)
+    jobs = library.jobs.list(file_id=videos[0].id)
+
+    assert main(["reprocess", "--all", "--photos", "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr()
+    summary = json.loads(out.out)
+    assert list(summary["queued"]) == [str(videos[1].id)]
+    assert summary["remade"] == [photos[1].id]
+    assert f"File {videos[0].id} not queued again: File {videos[0].id} is in the trash" in out.err
+    assert f"File {photos[0].id} not made again: " in out.err, out.err
+    assert library.jobs.list(file_id=videos[0].id) == jobs
+    assert library.get_file(photos[0].id).thumbnail_generation is None
