@@ -623,6 +623,13 @@ class Library:
             )
             if key
         }
+        # A public file moving to another athlete's folder leaves the files sharing its object
+        # on the old key, whose address its link was: trashed or private ones, none public
+        # there, go to a key under a new name (decided under the old key's lock, as `fresh`)
+        left = None
+        if not ends and candidates and self._shown_publicly(current):
+            left = keys.renamed_key(current.storage_key)
+            candidates.add(left)
         # Copy and commit under the new key's locks, in this process and across the processes
         # of the catalog (the deleter's, DeferredDeleter._delete): a deferred deletion of that
         # very key (a file moved back within the grace period, by any server) waits, then sees
@@ -637,24 +644,32 @@ class Library:
         with contextlib.ExitStack() as guard:
             for key in sorted(candidates):
                 guard.enter_context(self.deferred.key_locks.hold(key))
-            objects = candidates | ({current.storage_key} if fresh else set())
+            objects = candidates | ({current.storage_key} if fresh or left else set())
             if objects - set(held):
                 guard.enter_context(self._object_locks.hold_many(objects - set(held)))
-            if fresh:
+            if fresh or left:
                 locked, current = (
                     current.storage_key,
                     self._catalog.get(file_id, include_trashed=True),
                 )
                 if current.storage_key != locked:
                     raise LostRace()  # moved meanwhile: decided again under its new key's lock
-                if not self._public_link_ends(current, trashing):
+                if fresh and not self._public_link_ends(current, trashing):
                     fresh = None
+                if left and not self._leaves_hidden_sharers(current):
+                    left = None
             values, new_key = _plan_edit(current, changes, expected_version, fresh, bool(trashing))
             if trashing and not new_key:
                 return current
             if new_key and new_key not in candidates:
                 raise LostRace()  # changed meanwhile: its new key's locks are not held
             hiding = fresh is not None and new_key is not None
+            if not new_key:
+                left = None
+            if left:
+                collect_unless_recorded(
+                    self._db, left, self._storage, "move_copy", also=_note_video_copy
+                )
             if new_key:
                 # a new name's video folder is copied too (below): noted with the object for
                 # deletion before any of it is written, so that a process killed in the
@@ -674,6 +689,9 @@ class Library:
                 if hiding and new_key:
                     # a new file name: the video's derivatives are named by it (keys.video_prefix)
                     self._copy_video_derivatives(current.storage_key, new_key)
+                if left:
+                    self._copy_object(current.storage_key, left)
+                    self._copy_video_derivatives(current.storage_key, left)
                 with self._db.write() as s:
                     row = Catalog.locked_file(s, file_id)
                     if row is None:
@@ -706,11 +724,17 @@ class Library:
                         if hiding:
                             self._rekey_sharers(s, file_id, current.storage_key, new_key)
                             self._queue_old_video(s, current.storage_key, row.storage_backend)
+                        elif left and self._rekey_sharers(s, file_id, current.storage_key, left):
+                            # (none left since: the copy goes with its note) The moved file
+                            # bears the old name still: its video folder stays
+                            self.deferred.cancel(s, left)
             except BaseException:
                 # under the key's locks: the notes are ours alone; they go with the object's
                 # copy only once the video folder's is gone too
                 if new_key and (not hiding or self._drop_video_copy(new_key)):
                     discard_unless_recorded(self._db, self._storage, new_key, "move_copy")
+                if left and self._drop_video_copy(left):
+                    discard_unless_recorded(self._db, self._storage, left, "move_copy")
                 raise
         if new_key:
             self.deferred.schedule()
@@ -754,6 +778,24 @@ class Library:
             )
         return other is None
 
+    def _leaves_hidden_sharers(self, current: FileRecord) -> bool:
+        """Whether `current`, public, leaving its key leaves files there and none of them
+        public (trashed or private while its link was the same address): they must leave that
+        address too. Asked under the object's lock, as `_public_link_ends`."""
+        if not self._public_link_ends(current, ()):
+            return False  # another file's link is that address: the object stays
+        with self._db.read() as s:
+            other = s.scalar(
+                select(MediaFile.id)
+                .where(
+                    MediaFile.storage_key == current.storage_key,
+                    MediaFile.alias_of.is_(None),
+                    MediaFile.id != current.id,
+                )
+                .limit(1)
+            )
+        return other is not None
+
     def _copy_video_derivatives(self, src: str, dst: str) -> None:
         """A video's renditions, HLS and scrub thumbnails under the new file name's folder."""
         old, new = keys.video_prefix(src), keys.video_prefix(dst)
@@ -784,8 +826,10 @@ class Library:
         return backend("r2") if backend is not None else self._storage  # type: ignore[no-any-return]
 
     @staticmethod
-    def _rekey_sharers(s: Any, file_id: int, old: str, new: str) -> None:
-        """The other files sharing the object follow it (their versions move on too)."""
+    def _rekey_sharers(s: Any, file_id: int, old: str, new: str) -> int:
+        """The other files sharing the object follow it (their versions move on too); how
+        many."""
+        moved = 0
         for other in s.scalars(
             select(MediaFile)
             .where(
@@ -796,6 +840,8 @@ class Library:
             .with_for_update()
         ):
             other.storage_key = new
+            moved += 1
+        return moved
 
     def _queue_old_video(self, s: Any, old: str, backend: str | None) -> None:
         """The old name's video folder goes after the move's grace period (not a replaced

@@ -202,6 +202,50 @@ def test_a_hard_deleted_public_file_leaves_the_object_other_files_keep(
     _streams(served, hidden.id, tokens.read, media_dir.jpeg.read_bytes())
 
 
+@pytest.mark.parametrize("left_as", ["trashed", "private", "public"])
+def test_a_public_file_moved_to_another_athlete_takes_the_old_address_from_its_sharers(
+    served: EmbeddedServer, s3_bucket: S3Target, media_dir: MediaSet, left_as: str
+) -> None:
+    """A trashed or private file sharing a public file's object stays on the key while that
+    file's link is the same address; once that file moves to another athlete's folder, the
+    ones left there go to a key under a new name (the old address went on serving the bytes
+    for good, the left file's row naming it). One left public keeps the address."""
+    lib = served.library
+    tokens = make_tokens(lib)
+    data = media_dir.jpeg.read_bytes()
+    ana, bob = lib.create_athlete("Ana"), lib.create_athlete("Bob")
+    moving = lib.uploads.ingest(media_dir.jpeg, "image", is_public=True)
+    left = lib.uploads.ingest(media_dir.jpeg, "image", is_public=True, athlete_id=ana.id)
+    key = moving.storage_key
+    link = lib.public_url(left)
+    assert left.storage_key == key and link is not None
+    segment = keys.video_prefix(key) + "hls-1/seg0.ts"
+    storage_of(lib).put_bytes(segment, b"segment", "video/mp2t")
+    if left_as == "trashed":
+        lib.trash(left.id)
+    elif left_as == "private":
+        _edit(served, tokens.upload, left.id, b'{"is_public": false}')
+    assert lib.get_file(left.id).storage_key == key  # the moving file's link: the same address
+
+    _edit(served, tokens.upload, moving.id, b'{"athlete_id": %d}' % bob.id)
+    _settle(lib)
+
+    moved = lib.get_file(moving.id)
+    assert moved.storage_key == keys.rekey_for_athlete(key, bob.id)
+    assert http_call(lib.public_url(moved) or "").body == data
+    stays = lib.get_file(left.id)
+    if left_as == "public":
+        assert stays.storage_key == key and http_call(link).body == data
+        return
+    assert stays.storage_key not in (key, moved.storage_key)
+    assert not _stored(s3_bucket, key) and http_call(link).status in (403, 404)
+    assert lib.read_object(keys.video_prefix(stays.storage_key) + "hls-1/seg0.ts") == b"segment"
+    assert lib.read_object(segment) == b"segment"  # the moved file's folder: the same name
+    if left_as == "trashed":
+        lib.restore(left.id)
+    _streams(served, left.id, tokens.read, data)
+
+
 @pytest.fixture
 def sqlite_servers(tmp_path: Path, s3_bucket: S3Target) -> Iterator[tuple[Library, Library]]:
     """Two libraries ("the desktop and the server") on one SQLite catalog and one bucket with
