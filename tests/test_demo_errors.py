@@ -178,7 +178,7 @@ async def test_a_server_still_busy_after_the_retries_says_so_and_retry_goes_on(
         try:
             wait_bodies_held(1)
             async with Phone(chromium_path() or "") as phone:
-                await phone.start("en-GB,en;q=0.9")
+                await phone.start("en-GB,en;q=0.9", quick_waits=True)
                 await _open(phone, live.url, token)
                 await phone.choose(picture)
                 assert await phone.wait_for(SHOWN, 60), await phone.page()

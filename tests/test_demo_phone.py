@@ -46,9 +46,15 @@ class Phone(ConsoleBrowser):
             request = message["params"]["request"]
             self.requests.append((request["method"], request["url"]))
 
-    async def start(self, languages: str) -> None:
+    async def start(self, languages: str, quick_waits: bool = False) -> None:
+        """`quick_waits`: the page's waits of 0.4 s and more (mediadesk.js's five retries,
+        0.5 s doubling to 8 s: 15.5 s before it says the connection was lost) run 8 times
+        faster, as fake timers would: the same retries and the same order of states, in 2 s."""
         await self.listen()
         await self.send("Network.enable")
+        if quick_waits:
+            await self.send("Page.enable")
+            await self.send("Page.addScriptToEvaluateOnNewDocument", source=_QUICK_WAITS)
         await self.send(
             "Emulation.setDeviceMetricsOverride",
             width=390,
@@ -83,6 +89,13 @@ class Phone(ConsoleBrowser):
         state: dict[str, Any] = await self.evaluate(_STATE)
         return state
 
+
+_QUICK_WAITS = """
+(() => {
+  const real = window.setTimeout;
+  window.setTimeout = (fn, ms, ...args) => real(fn, ms >= 400 ? ms / 8 : ms, ...args);
+})();
+"""
 
 _STATE = """
 (() => {
@@ -192,7 +205,7 @@ async def test_a_lost_connection_says_so_and_the_same_upload_goes_on(
     again."""
     picture = noise_png(tmp_path / "clip.png", 500)  # ~750 kB: 15 s at 50 kB/s
     async with Phone(chromium_path() or "") as phone:
-        await phone.start("es-ES,es;q=0.9")
+        await phone.start("es-ES,es;q=0.9", quick_waits=True)
         await _open(phone, local.url, make_tokens(library).upload)
         await phone.network(rate=50_000)
         await phone.choose(picture)
@@ -226,7 +239,7 @@ async def test_after_a_reload_the_same_file_goes_on_with_its_pending_upload(
     picture = noise_png(tmp_path / "again.png", 300)
     token = make_tokens(library).upload
     async with Phone(chromium_path() or "") as phone:
-        await phone.start("en")
+        await phone.start("en", quick_waits=True)
         await _open(phone, local.url, token)
         await phone.send("Network.setBlockedURLs", urls=["*/signed/*"])
         await phone.choose(picture)
@@ -253,7 +266,7 @@ async def test_retry_sends_only_the_parts_the_bucket_lacks(
         video = noise_png(tmp_path / "big.png", 2000)  # ~12 MB: three parts of 5 MiB
         size = video.stat().st_size
         async with Phone(chromium_path() or "") as phone:
-            await phone.start("en-US,en;q=0.9")
+            await phone.start("en-US,en;q=0.9", quick_waits=True)
             await _open(phone, live.url, make_tokens(s3_library).upload)
             await phone.network(rate=1_000_000)
             await phone.choose(video)
