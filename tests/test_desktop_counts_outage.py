@@ -96,7 +96,7 @@ def test_a_background_refresh_in_an_outage_opens_no_dialog_and_comes_back(
         c = window.controller
         wait_for(qtbot, lambda: c.counts.get("all") == 2)
         messages: list[str] = []
-        c.message.connect(messages.append)
+        c.outageChanged.connect(messages.append)
         outage.down = True
         other.trash(photos[0].id)  # a team change: the counts refresh by themselves
         wait_for(qtbot, lambda: outage.failed >= 1)
@@ -172,7 +172,7 @@ def test_grid_pages_in_an_outage_open_no_dialog_and_load_by_themselves(
         c = window.controller
         wait_for(qtbot, lambda: c.grid.rowCount() == 2)
         messages: list[str] = []
-        c.message.connect(messages.append)
+        c.outageChanged.connect(messages.append)
         down[0] = True
         c.grid.reload()  # F5, a new search, a change elsewhere that reloads
         wait_for(qtbot, lambda: failed[0] >= 2)  # asked again by itself
@@ -197,3 +197,48 @@ def test_other_errors_of_a_page_are_still_shown(
         wait_for(qtbot, lambda: bool(window.last_error))
         for box in _boxes():
             box.close()
+
+
+def test_a_view_asked_in_an_outage_says_so_not_that_it_is_empty(
+    qtbot: Any,
+    library: Library,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    english: None,
+) -> None:
+    """A search (a view, F5) whose first page met the outage said "No files match …" and
+    "0 files" while the sidebar said 3, as if the catalog had answered with nothing; and its
+    status-bar line went after 6 s though the page was still asked again. Now the empty area
+    says the catalog is out, the header names no count, and the line stays until a page comes."""
+    monkeypatch.setattr(library_controller, "COUNTS_RETRY_FIRST", 200)
+    _photos(library, tmp_path / "photos", 3)
+    real, down, failed = library.list_files, [False], [0]
+
+    def list_files(*args: Any, **kwargs: Any) -> Any:
+        if down[0]:
+            failed[0] += 1
+            raise catalog_down()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(library, "list_files", list_files)
+    with shown_window(qtbot, library) as window:
+        c, browser = window.controller, window.browser
+        wait_for(qtbot, lambda: c.grid.rowCount() == 3)
+        down[0] = True
+        c.set_search("count-1")
+        wait_for(qtbot, lambda: failed[0] >= 1 and not c.grid.loading)
+        assert browser.stack.currentWidget() is browser.empty
+        notice = browser.empty.text()
+        assert "cannot be reached" in notice and "match" not in notice, notice
+        assert browser.total.text() == "", browser.total.text()  # not "0 files"
+        assert "listed by themselves" in window.status.currentMessage()
+        window.status.showMessage("Link copied to the clipboard", 50)  # another notice passes
+        wait_for(qtbot, lambda: "listed by themselves" in window.status.currentMessage())
+        wait_for(qtbot, lambda: failed[0] >= 2)  # asked again: the notice stays meanwhile
+        assert browser.stack.currentWidget() is browser.empty
+        assert "cannot be reached" in browser.empty.text()
+        down[0] = False
+        wait_for(qtbot, lambda: c.grid.rowCount() == 1)
+        assert browser.stack.currentWidget() is browser.grid
+        assert browser.total.text() == "1 file"
+        assert window.status.currentMessage() == ""

@@ -345,12 +345,12 @@
 <context>
     <name>EmptyNotice</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="101"/>
+        <location filename="../../desktop_app/views/browser.py" line="102"/>
         <source>Show the &amp;trash</source>
         <translation>&amp;Mostrar la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="103"/>
+        <location filename="../../desktop_app/views/browser.py" line="104"/>
         <source>&amp;Clear the search</source>
         <translation>&amp;Borrar la búsqueda</translation>
     </message>
@@ -832,82 +832,82 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="208"/>
+        <location filename="../../desktop_app/views/browser.py" line="209"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="209"/>
+        <location filename="../../desktop_app/views/browser.py" line="210"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="212"/>
+        <location filename="../../desktop_app/views/browser.py" line="213"/>
         <source>Shot: newest</source>
         <translation>Captura: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="213"/>
+        <location filename="../../desktop_app/views/browser.py" line="214"/>
         <source>Shot: oldest</source>
         <translation>Captura: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="214"/>
+        <location filename="../../desktop_app/views/browser.py" line="215"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="215"/>
+        <location filename="../../desktop_app/views/browser.py" line="216"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="216"/>
+        <location filename="../../desktop_app/views/browser.py" line="217"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="217"/>
+        <location filename="../../desktop_app/views/browser.py" line="218"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="218"/>
+        <location filename="../../desktop_app/views/browser.py" line="219"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="219"/>
+        <location filename="../../desktop_app/views/browser.py" line="220"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="220"/>
+        <location filename="../../desktop_app/views/browser.py" line="221"/>
         <source>Recent edits</source>
         <translation>Edición: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="221"/>
+        <location filename="../../desktop_app/views/browser.py" line="222"/>
         <source>Oldest edits</source>
         <translation>Edición: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="224"/>
+        <location filename="../../desktop_app/views/browser.py" line="225"/>
         <source>By date taken: when each photo or video was shot (its camera&apos;s date); a file without one, when it was uploaded</source>
         <translation>Por fecha de captura: cuándo se tomó cada foto o vídeo (la fecha de su cámara); un archivo sin ella, cuándo se subió</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="232"/>
+        <location filename="../../desktop_app/views/browser.py" line="233"/>
         <source>Sort by date, name, size, duration or last edit</source>
         <translation>Ordenar por fecha, nombre, tamaño, duración o última edición</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="236"/>
+        <location filename="../../desktop_app/views/browser.py" line="238"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="792"/>
+        <location filename="../../desktop_app/views/browser.py" line="798"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -915,12 +915,30 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="880"/>
+        <location filename="../../desktop_app/views/browser.py" line="893"/>
+        <source>The files cannot be listed: the catalog (database) cannot be reached right now.
+
+They are listed by themselves once it is back.</source>
+        <translation>No se pueden mostrar los archivos: no se puede acceder al catálogo (la base de datos) en este momento.
+
+Se mostrarán solos cuando vuelva a estar disponible.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="896"/>
+        <source>The files could not be listed.
+
+Try again with View ▸ Refresh (F5).</source>
+        <translation>No se han podido mostrar los archivos.
+
+Vuelve a intentarlo con Ver ▸ Actualizar (F5).</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="902"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="884"/>
+        <location filename="../../desktop_app/views/browser.py" line="906"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -934,7 +952,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="891"/>
+        <location filename="../../desktop_app/views/browser.py" line="913"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -948,7 +966,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="898"/>
+        <location filename="../../desktop_app/views/browser.py" line="920"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -962,7 +980,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="906"/>
+        <location filename="../../desktop_app/views/browser.py" line="928"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -976,12 +994,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="913"/>
+        <location filename="../../desktop_app/views/browser.py" line="935"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="916"/>
+        <location filename="../../desktop_app/views/browser.py" line="938"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
@@ -989,7 +1007,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="924"/>
+        <location filename="../../desktop_app/views/browser.py" line="946"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -998,7 +1016,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="929"/>
+        <location filename="../../desktop_app/views/browser.py" line="951"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -1007,7 +1025,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="934"/>
+        <location filename="../../desktop_app/views/browser.py" line="956"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -1016,7 +1034,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="939"/>
+        <location filename="../../desktop_app/views/browser.py" line="961"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -1025,7 +1043,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="943"/>
+        <location filename="../../desktop_app/views/browser.py" line="965"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -1037,7 +1055,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>FileGridListModel</name>
     <message>
-        <location filename="../../desktop_app/models/file_grid_model.py" line="338"/>
+        <location filename="../../desktop_app/models/file_grid_model.py" line="358"/>
         <source>Deleted for good on %1</source>
         <translation>Se eliminará definitivamente el %1</translation>
     </message>
@@ -1270,7 +1288,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="658"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="669"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…y %Ln más</numerusform>
@@ -1278,22 +1296,22 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="461"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="472"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="305"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="340"/>
         <source>The catalog (database) cannot be reached right now: the counts are refreshed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los recuentos se actualizarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="327"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="335"/>
         <source>The catalog (database) cannot be reached right now: the files are listed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los archivos se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="485"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="496"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1301,7 +1319,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="487"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="498"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1309,7 +1327,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="496"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="507"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1317,7 +1335,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="497"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="508"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1325,7 +1343,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="502"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="513"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nada que restaurar: el archivo ya estaba restaurado</numerusform>
@@ -1333,7 +1351,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="503"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="514"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln ya restaurado en otro lugar)</numerusform>
@@ -1341,7 +1359,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="568"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="579"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>No se eliminó nada: el archivo se había restaurado mientras tanto y se conserva</numerusform>
@@ -1349,8 +1367,8 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="573"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="578"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="584"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="589"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1358,7 +1376,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="575"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="586"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restaurado mientras tanto en otro lugar, conservado)</numerusform>
@@ -1366,7 +1384,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="590"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="601"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1374,7 +1392,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="597"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="608"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1382,17 +1400,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="603"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="614"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="613"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="624"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="622"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="633"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
@@ -1400,7 +1418,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="629"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="640"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exportado %Ln archivo a %1</numerusform>
@@ -1408,7 +1426,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="651"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="662"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
@@ -1416,7 +1434,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="659"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="670"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln archivo exportado.</numerusform>
@@ -1424,12 +1442,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="729"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="740"/>
         <source>Made the thumbnail of %1 again</source>
         <translation>Miniatura de %1 generada de nuevo</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="731"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="742"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>%Ln trabajo de %1 en cola de nuevo</numerusform>
@@ -1437,7 +1455,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="830"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="841"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1445,87 +1463,87 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainStatusBar</name>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="127"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="128"/>
         <source>Storage: R2 bucket %1</source>
         <translation>Almacenamiento: bucket R2 %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="130"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="131"/>
         <source>Storage: local folder</source>
         <translation>Almacenamiento: carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="141"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="142"/>
         <source>Catalog: SQLite %1</source>
         <translation>Catálogo: SQLite %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="146"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="147"/>
         <source>Catalog: PostgreSQL %1</source>
         <translation>Catálogo: PostgreSQL %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="156"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="157"/>
         <source>○ Live: library disk out of reach</source>
         <translation>○ En directo: disco de la biblioteca inaccesible</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="158"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="159"/>
         <source>The disk holding the library cannot be written. Connect it again; this comes back by itself once it answers.</source>
         <translation>No se puede escribir en el disco que contiene la biblioteca. Conéctalo de nuevo; esto vuelve solo en cuanto responda.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="162"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="163"/>
         <source>● Live</source>
         <translation>● En directo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="163"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="164"/>
         <source>Changes made elsewhere on this catalog appear at once.</source>
         <translation>Los cambios hechos en otros equipos sobre este catálogo aparecen al momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="165"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="166"/>
         <source>○ Live: starting</source>
         <translation>○ En directo: iniciando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="168"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="169"/>
         <source>○ Live: disconnected</source>
         <translation>○ En directo: desconectado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="169"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="170"/>
         <source>Changes made elsewhere appear once the catalog is reachable again.</source>
         <translation>Los cambios hechos en otros equipos aparecerán cuando el catálogo vuelva a estar accesible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="176"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="177"/>
         <source>Server: %1</source>
         <translation>Servidor: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="178"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="179"/>
         <source>Server: not running</source>
         <translation>Servidor: no está en marcha</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="180"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="181"/>
         <source>Server: stopped</source>
         <translation>Servidor: detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="189"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="190"/>
         <source>⚠ Storage: %1 used, above %2</source>
         <translation>⚠ Almacenamiento: %1 en uso, por encima de %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="194"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="195"/>
         <source>Set by MEDIADESK_STORAGE_WARN_BYTES; see View ▸ Storage.</source>
         <translation>Lo fija MEDIADESK_STORAGE_WARN_BYTES; véase Ver ▸ Almacenamiento.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="202"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="203"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1533,7 +1551,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="203"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="204"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln imagen</numerusform>
@@ -1541,7 +1559,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="204"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="205"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln vídeo</numerusform>
@@ -1682,7 +1700,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1364"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1365"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
@@ -1717,52 +1735,52 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="591"/>
+        <location filename="../../desktop_app/views/main_window.py" line="592"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="669"/>
+        <location filename="../../desktop_app/views/main_window.py" line="670"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="670"/>
+        <location filename="../../desktop_app/views/main_window.py" line="671"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="674"/>
+        <location filename="../../desktop_app/views/main_window.py" line="675"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="829"/>
+        <location filename="../../desktop_app/views/main_window.py" line="830"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="832"/>
+        <location filename="../../desktop_app/views/main_window.py" line="833"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="837"/>
+        <location filename="../../desktop_app/views/main_window.py" line="838"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="853"/>
+        <location filename="../../desktop_app/views/main_window.py" line="854"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="857"/>
+        <location filename="../../desktop_app/views/main_window.py" line="858"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="858"/>
+        <location filename="../../desktop_app/views/main_window.py" line="859"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1770,7 +1788,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="859"/>
+        <location filename="../../desktop_app/views/main_window.py" line="860"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -1778,7 +1796,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="862"/>
+        <location filename="../../desktop_app/views/main_window.py" line="863"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -1786,7 +1804,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="863"/>
+        <location filename="../../desktop_app/views/main_window.py" line="864"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -1794,67 +1812,67 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="980"/>
+        <location filename="../../desktop_app/views/main_window.py" line="981"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="983"/>
+        <location filename="../../desktop_app/views/main_window.py" line="984"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="994"/>
+        <location filename="../../desktop_app/views/main_window.py" line="995"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1014"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1015"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1054"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1055"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1072"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1073"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1073"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1074"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1079"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1080"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1085"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1086"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1099"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1100"/>
         <source>%1 See View ▸ Server.</source>
         <translation>%1 Véase Ver ▸ Servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1124"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1125"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1143"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1144"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1153"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1154"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -1862,13 +1880,13 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1195"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1206"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1196"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1207"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1196"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1197"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -1876,7 +1894,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1201"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1202"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -1884,7 +1902,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1225"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1226"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -1892,19 +1910,19 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1228"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1231"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1229"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1232"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1244"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1247"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1245"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1248"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1245"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1246"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -1912,53 +1930,53 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1287"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1288"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1287"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1306"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1288"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1307"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1306"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1307"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1347"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1348"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1350"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1351"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1369"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1370"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1373"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1374"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1520"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1521"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1522"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1523"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1530"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1531"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>

@@ -162,6 +162,8 @@ class LibraryController(QObject):
     searchChanged = Signal(str)  # the search text, when set from code (not the search box)
     revealReady = Signal(int)  # file id: select it and scroll to it
     examplesReady = Signal(object, object)  # newest image and video FileRecord (or None)
+    # the status bar's standing line while the catalog is out of reach ("" once it answers)
+    outageChanged = Signal(str)
     trashEmptied = Signal()  # empty_trash ended (done or failed): Empty trash… may run again
 
     def __init__(
@@ -218,6 +220,7 @@ class LibraryController(QObject):
         self._pages_retry.timeout.connect(self.grid.fetch_again)
         self._pages_retry_delay = COUNTS_RETRY_FIRST
         self._pages_out = False  # a page met a catalog outage, said once until one comes
+        self._outage = ""  # the line outageChanged said last
 
     # ---- browsing -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -298,14 +301,8 @@ class LibraryController(QObject):
         self._counts_retry_delay = min(delay * 2, COUNTS_RETRY_MAX)
         self._counts_retry.start(delay)
         logger.warning("Cannot refresh the counts, asked again in %.1f s: %s", delay / 1000, exc)
-        if not self._counts_out:
-            self._counts_out = True
-            self.message.emit(
-                self.tr(
-                    "The catalog (database) cannot be reached right now: the counts are "
-                    "refreshed by themselves once it is back."
-                )
-            )
+        self._counts_out = True
+        self._say_outage()
 
     def _on_page_failed(self, exc: BaseException) -> None:
         """A page of the grid that met a catalog outage is asked again by itself, said once
@@ -320,19 +317,32 @@ class LibraryController(QObject):
         self._pages_retry_delay = min(delay * 2, COUNTS_RETRY_MAX)
         self._pages_retry.start(delay)
         logger.warning("Cannot list the files, asked again in %.1f s: %s", delay / 1000, exc)
-        if not self._pages_out:
-            self._pages_out = True
-            self.message.emit(
-                self.tr(
-                    "The catalog (database) cannot be reached right now: the files are listed "
-                    "by themselves once it is back."
-                )
-            )
+        self._pages_out = True
+        self._say_outage()
 
     def _on_page_loaded(self) -> None:
         self._pages_retry.stop()
         self._pages_retry_delay = COUNTS_RETRY_FIRST
         self._pages_out = False
+        self._say_outage()
+
+    def _say_outage(self) -> None:
+        """The status bar's line while pages or counts are asked again (the pages' first: the
+        grid waits on them), said once, kept until they all answer (outageChanged)."""
+        text = ""
+        if self._pages_out:
+            text = self.tr(
+                "The catalog (database) cannot be reached right now: the files are listed "
+                "by themselves once it is back."
+            )
+        elif self._counts_out:
+            text = self.tr(
+                "The catalog (database) cannot be reached right now: the counts are "
+                "refreshed by themselves once it is back."
+            )
+        if text != self._outage:
+            self._outage = text
+            self.outageChanged.emit(text)
 
     def refresh_examples(self) -> None:
         """Finds a real image and video for the server panel's example commands."""
@@ -384,6 +394,7 @@ class LibraryController(QObject):
         self._counts_retry.stop()
         self._counts_retry_delay = COUNTS_RETRY_FIRST
         self._counts_out = False
+        self._say_outage()
         counts, athletes = result
         self.counts = counts
         self._athlete_counts = {a.id: a.file_count for a in athletes}

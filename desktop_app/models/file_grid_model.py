@@ -78,6 +78,8 @@ class FileGridListModel(QAbstractListModel):
         self._generation = 0
         self._fetching = False
         self._loaded_once = False
+        # the last page asked did not arrive (its error) until one does: no empty answer
+        self._failed: BaseException | None = None
         self._held_events: list[ChangeEvent] = []  # arrived while a page was loading
         # keyset position after the last page: the next page costs the same at any depth
         self._cursor: str | None = None
@@ -110,6 +112,12 @@ class FileGridListModel(QAbstractListModel):
         """True once the first page of the current query arrived (or failed)."""
         return self._loaded_once
 
+    @property
+    def failed(self) -> BaseException | None:
+        """Why the last page asked did not arrive, until one does (None: it did). A failed
+        first page is no answer: the view is not known to be empty, nor its total 0."""
+        return self._failed
+
     def set_query(self, query: FileQuery) -> None:
         self._query = dataclasses.replace(query, limit=self.page_size, offset=0)
         self.reload()
@@ -127,6 +135,7 @@ class FileGridListModel(QAbstractListModel):
         self.beginResetModel()
         self._rows, self._rows_by_id = [], {}
         self._fetching = self._loaded_once = self._to_end = False
+        self._failed = None
         self._held_events, self._cursor, self._back = [], None, None
         self._seek = None
         self.endResetModel()
@@ -136,6 +145,7 @@ class FileGridListModel(QAbstractListModel):
         """Every row of the query is loaded."""
         return (
             self._loaded_once
+            and self._failed is None
             and not self._fetching
             and self._back is None
             and len(self._rows) >= self._total
@@ -149,7 +159,9 @@ class FileGridListModel(QAbstractListModel):
     @property
     def _end_loaded(self) -> bool:
         # with rows before the loaded ones, the loaded ones are the order's last
-        return self._back is not None or (self._loaded_once and len(self._rows) >= self._total)
+        return self._back is not None or (
+            self._loaded_once and self._failed is None and len(self._rows) >= self._total
+        )
 
     def fetch_all(self) -> None:
         """Loads the remaining rows, or with many, jumps to the last ones (End goes to the true
@@ -186,6 +198,7 @@ class FileGridListModel(QAbstractListModel):
 
     def _on_tail(self, page: Page) -> None:
         self._loaded_once = True
+        self._arrived()
         self._prepend(page)
         self._total = max(page.total, len(self._rows))
         self.totalChanged.emit(self._total)
@@ -202,6 +215,7 @@ class FileGridListModel(QAbstractListModel):
         self._request(query, self._on_previous)
 
     def _on_previous(self, page: Page) -> None:
+        self._arrived()
         self._prepend(page)
         self._total = max(self._total, len(self._rows))
         self._page_in()
@@ -268,9 +282,13 @@ class FileGridListModel(QAbstractListModel):
         another is on its way (a new query's)."""
         self._fetch()
 
+    def _arrived(self) -> None:
+        self._failed = None
+        self.pageLoaded.emit()
+
     def _on_page(self, page: Page) -> None:
         self._loaded_once = True
-        self.pageLoaded.emit()
+        self._arrived()
         self._cursor = page.next_cursor
         known = self._index()
         new = [r for r in page.items if r.id not in known]
@@ -303,8 +321,10 @@ class FileGridListModel(QAbstractListModel):
     def _on_error(self, generation: int, exc: BaseException) -> None:
         if generation == self._generation:
             self._loaded_once = True
+            # (before loading ends: its listeners read it) The total stays what the catalog
+            # said last: the rows not loaded are not asked for (canFetchMore) until a page comes
+            self._failed = exc
             self._set_fetching(False)
-            self._total = len(self._rows)  # stop asking for more until the next reload
             self._to_end = False
             self._seek = None
             self._apply_held()
@@ -315,7 +335,7 @@ class FileGridListModel(QAbstractListModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        if parent.isValid() or self._fetching or self._back is not None:
+        if parent.isValid() or self._fetching or self._back is not None or self._failed:
             return False
         return self._loaded_once and len(self._rows) < self._total
 

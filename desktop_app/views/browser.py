@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.errors import catalog_unreachable
 from core.mediatypes import FileKind
 from core.records import FileRecord, Sort
 from desktop_app.controllers.library_controller import LibraryController
@@ -233,6 +234,7 @@ class FileBrowser(QWidget):
         self.total = QLabel(self)
         self.controller.grid.totalChanged.connect(self._update_total)
         self.controller.countsChanged.connect(self._update_total)
+        self.controller.grid.loadingChanged.connect(self._update_total)  # (a page failed)
         sort_label = QLabel(self.tr("Sort:"), self)
         # the search box keeps its width at 1024 px; the labels step aside for it (panes.py)
         self.toolbar = ToolbarRow(
@@ -788,21 +790,32 @@ class FileBrowser(QWidget):
         """The controller's count, as in the sidebar and status bar; the grid's while searching."""
         count = self.controller.view_count()
         if count is None:
-            count = self.controller.grid.total
+            model = self.controller.grid
+            if model.failed is not None and model.rowCount() == 0:
+                self.total.setText("")  # the catalog did not answer: no count, not "0 files"
+                return
+            count = model.total
         self.total.setText(self.tr("%Ln file(s)", "", count))
 
     def _update_empty(self, *_: object) -> None:
         model = self.controller.grid
+        # A first page that did not arrive is no empty answer ("No files match", "No photos
+        # yet" while the sidebar said 300): the notice says why instead, also while it is
+        # asked again.
+        unlisted = model.failed is not None and model.rowCount() == 0
         # While the first page loads the (empty) grid stays: no flash of the notice. So while
         # the counts that say why it is empty (the trash) are on their way.
-        empty = (
+        empty = unlisted or (
             model.rowCount() == 0
             and model.loaded
             and not model.loading
             and not self.controller.counts_pending
         )
-        self.empty.label.setText(self.empty_text())
-        trashed = self.all_in_trash_count() > 0
+        failed = model.failed
+        self.empty.label.setText(
+            self.unlisted_text(failed) if failed is not None and unlisted else self.empty_text()
+        )
+        trashed = not unlisted and self.all_in_trash_count() > 0
         undo = self.undo_trash
         self.empty.show_trash.setVisible(trashed)
         self.empty.undo.setVisible(trashed and undo is not None and undo.isEnabled())
@@ -872,6 +885,15 @@ class FileBrowser(QWidget):
     def _athlete_name(self) -> str:
         index = self.controller.sidebar.index_of(self.controller.filter.key)
         return str(index.data(SidebarModel.NameRole) or "") if index.isValid() else ""
+
+    def unlisted_text(self, exc: BaseException) -> str:
+        """What the grid says when its first page did not arrive."""
+        if catalog_unreachable(exc):
+            return self.tr(
+                "The files cannot be listed: the catalog (database) cannot be reached right "
+                "now.\n\nThey are listed by themselves once it is back."
+            )
+        return self.tr("The files could not be listed.\n\nTry again with View ▸ Refresh (F5).")
 
     def empty_text(self) -> str:
         """What an empty view says: why it is empty and how to fill it."""

@@ -538,6 +538,7 @@ class MainWindow(QMainWindow):
         self.browser.selectionCountChanged.connect(self.details.show_selection_count)
         self.details.dirtyChanged.connect(self.setWindowModified)
         c.message.connect(lambda text: self.status.showMessage(text, 6000))
+        c.outageChanged.connect(self.status.set_standing)
         c.linkReady.connect(self._on_link)
         c.linkNeedsServer.connect(self._on_link_needs_server)
         c.previewReady.connect(self._open_preview)

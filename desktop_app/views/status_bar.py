@@ -111,6 +111,7 @@ class MainStatusBar(QStatusBar):
         self._shown = ""
         self._due: float | None = None
         self._presenting = False
+        self._standing = ""  # `set_standing`: back whenever a passing notice ends
         self._return = QTimer(self)
         self._return.setSingleShot(True)
         self._return.setInterval(RETURN_DELAY)
@@ -231,6 +232,16 @@ class MainStatusBar(QStatusBar):
             self.counts,
         )
 
+    def set_standing(self, text: str) -> None:
+        """A line that holds while a state lasts (the catalog out of reach, its retries going
+        on): shown now, and again whenever a passing notice ends, until set to "". Given a
+        timeout as any notice, it went after 6 s while the retries went on for minutes."""
+        old, self._standing = self._standing, text
+        if text:
+            self.showMessage(text)
+        elif old and self._whole == old:
+            self.clearMessage()
+
     def showMessage(self, text: str, timeout: int | None = 0) -> None:  # noqa: N802 - Qt's name
         """A notice beside the permanent labels. One too long for the room they leave, even with
         the least needed ones aside (an error box's paragraph), shows its first sentence, elided
@@ -291,6 +302,9 @@ class MainStatusBar(QStatusBar):
             self._whole = self._shown = ""
             self._due = None
             self.setToolTip("")
+            if self._standing:
+                self.showMessage(self._standing)
+                return
             if self._stepped_aside:
                 self._return.start()  # not at once: another notice may follow
             return
