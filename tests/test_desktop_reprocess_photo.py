@@ -91,3 +91,41 @@ def test_process_again_remakes_a_photo_off_the_gui_thread_and_its_tile_shows_it(
         assert messages == ["Made the thumbnail of blue.jpg again"]
         wait_for(qtbot, lambda: (_tile_colour(grid, photo.id) or (0, 0, 0))[0] > 150)
         assert window.last_error == ""
+
+
+def test_process_again_acts_on_every_selected_file_with_one_summary(
+    qtbot: Any, library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With three photos selected it remade only the current one and said nothing of the
+    others, while Move to trash and Restore act on the whole selection."""
+    install_translations("en")
+    photos = []
+    for i in range(3):
+        path = tmp_path / f"p{i}.jpg"
+        Image.new("RGB", (32, 24), (i * 60, 90, 30)).save(path, "JPEG")
+        photos.append(library.uploads.ingest(path, "image"))
+    remaker = library.thumbnail_remaker
+    real_remake = remaker.remake
+    remade: list[tuple[int, threading.Thread]] = []
+
+    def remake(file_id: int) -> Any:
+        remade.append((file_id, threading.current_thread()))
+        return real_remake(file_id)
+
+    monkeypatch.setattr(remaker, "remake", remake)
+    with shown_window(qtbot, library) as window:
+        grid, view = window.controller.grid, window.browser.grid
+        wait_for(qtbot, lambda: grid.rowCount() == 3)
+        window.browser.select_row(0)
+        view.selectAll()
+        wait_for(qtbot, lambda: len(window.browser.selected_ids()) == 3)
+        wait_for(qtbot, lambda: "3 files selected" in window.details.selection_note.text())
+        assert "Process again" in window.details.selection_note.text()
+        messages: list[str] = []
+        window.controller.message.connect(messages.append)
+        window.commands.reprocess.trigger()
+        wait_for(qtbot, lambda: bool(messages) and messages[-1].startswith("Made"))
+        assert sorted(i for i, _t in remade) == sorted(p.id for p in photos)
+        assert all(t is not threading.main_thread() for _i, t in remade)
+        assert messages[-1] == "Made the thumbnails of 3 photos again", messages
+        assert window.last_error == ""

@@ -112,7 +112,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="496"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="507"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Moved %Ln file to the trash</numerusform>
@@ -120,7 +120,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="498"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="509"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moving to the trash: %1 of %Ln file…</numerusform>
@@ -128,7 +128,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="507"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="518"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Restored %Ln file</numerusform>
@@ -136,7 +136,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="508"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="519"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restoring: %1 of %Ln file…</numerusform>
@@ -144,7 +144,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="513"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="524"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nothing to restore: the file was already restored</numerusform>
@@ -152,7 +152,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="514"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="525"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln already restored elsewhere)</numerusform>
@@ -160,7 +160,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="579"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="590"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>Nothing deleted: the file was restored meanwhile and is kept</numerusform>
@@ -168,8 +168,8 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="584"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="589"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="595"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="600"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Deleted %Ln file permanently</numerusform>
@@ -177,7 +177,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="586"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="597"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restored meanwhile elsewhere, kept)</numerusform>
@@ -185,7 +185,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="601"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="612"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Emptying the trash: %1 of %Ln file deleted…</numerusform>
@@ -193,7 +193,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="608"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="619"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Emptied the trash: %Ln file deleted</numerusform>
@@ -201,7 +201,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="633"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="644"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exporting: %1 of %Ln file…</numerusform>
@@ -209,7 +209,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="640"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="651"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exported %Ln file to %1</numerusform>
@@ -217,7 +217,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="662"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="673"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>%Ln of %1 files could not be exported to %2:</numerusform>
@@ -225,7 +225,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="669"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="680"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…and %Ln more</numerusform>
@@ -233,7 +233,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="670"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="681"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln file exported.</numerusform>
@@ -241,11 +241,43 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="742"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="767"/>
+        <source>Processing again: %1 of %Ln file(s)…</source>
+        <translation>
+            <numerusform>Processing again: %1 of %Ln file…</numerusform>
+            <numerusform>Processing again: %1 of %Ln files…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="784"/>
+        <source>Made the thumbnails of %Ln photo(s) again</source>
+        <translation>
+            <numerusform>Made the thumbnail of %Ln photo again</numerusform>
+            <numerusform>Made the thumbnails of %Ln photos again</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="789"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>Queued %Ln job of %1 again</numerusform>
             <numerusform>Queued %Ln jobs of %1 again</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="795"/>
+        <source>Queued the jobs of %Ln video(s) again</source>
+        <translation>
+            <numerusform>Queued the jobs of %Ln video again</numerusform>
+            <numerusform>Queued the jobs of %Ln videos again</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="800"/>
+        <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
+        <translation>
+            <numerusform>%Ln file passed over: trashed or deleted meanwhile</numerusform>
+            <numerusform>%Ln files passed over: trashed or deleted meanwhile</numerusform>
         </translation>
     </message>
 </context>
@@ -311,7 +343,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1154"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1159"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Export %Ln file to a folder</numerusform>
@@ -319,7 +351,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1197"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1202"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>Move %Ln selected file to the trash?</numerusform>
@@ -327,7 +359,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1202"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1207"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln of them is not on screen:</numerusform>
@@ -335,7 +367,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1226"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1231"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>Delete %Ln file permanently?</numerusform>
@@ -343,7 +375,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1246"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1251"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>Permanently delete %Ln file in the trash?</numerusform>
@@ -351,7 +383,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1531"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1536"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>%Ln file left to upload.</numerusform>

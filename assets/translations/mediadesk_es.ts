@@ -298,8 +298,8 @@
     </message>
     <message>
         <location filename="../../desktop_app/views/details_panel.py" line="417"/>
-        <source>The details below are of “%1”. Move to trash, Restore and Delete permanently act on all of them.</source>
-        <translation>Los detalles de abajo son de «%1». Mover a la papelera, Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
+        <source>The details below are of “%1”. Export, Process again, Move to trash, Restore and Delete permanently act on all of them.</source>
+        <translation>Los detalles de abajo son de «%1». Exportar, Procesar de nuevo, Mover a la papelera, Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/details_panel.py" line="500"/>
@@ -1288,7 +1288,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="669"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="680"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…y %Ln más</numerusform>
@@ -1296,22 +1296,22 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="472"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="483"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="340"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="351"/>
         <source>The catalog (database) cannot be reached right now: the counts are refreshed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los recuentos se actualizarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="335"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="346"/>
         <source>The catalog (database) cannot be reached right now: the files are listed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los archivos se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="496"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="507"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1319,7 +1319,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="498"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="509"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1327,7 +1327,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="507"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="518"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1335,7 +1335,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="508"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="519"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1343,7 +1343,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="513"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="524"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nada que restaurar: el archivo ya estaba restaurado</numerusform>
@@ -1351,7 +1351,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="514"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="525"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln ya restaurado en otro lugar)</numerusform>
@@ -1359,7 +1359,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="579"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="590"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>No se eliminó nada: el archivo se había restaurado mientras tanto y se conserva</numerusform>
@@ -1367,8 +1367,8 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="584"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="589"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="595"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="600"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1376,7 +1376,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="586"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="597"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restaurado mientras tanto en otro lugar, conservado)</numerusform>
@@ -1384,7 +1384,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="601"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="612"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1392,7 +1392,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="608"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="619"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1400,17 +1400,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="614"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="625"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="624"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="635"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="633"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="644"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
@@ -1418,7 +1418,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="640"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="651"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exportado %Ln archivo a %1</numerusform>
@@ -1426,7 +1426,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="662"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="673"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
@@ -1434,28 +1434,60 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="670"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="681"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln archivo exportado.</numerusform>
             <numerusform>%Ln archivos exportados.</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="767"/>
+        <source>Processing again: %1 of %Ln file(s)…</source>
+        <translation>
+            <numerusform>Procesando de nuevo: %1 de %Ln archivo…</numerusform>
+            <numerusform>Procesando de nuevo: %1 de %Ln archivos…</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="740"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="778"/>
         <source>Made the thumbnail of %1 again</source>
         <translation>Miniatura de %1 generada de nuevo</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="742"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="784"/>
+        <source>Made the thumbnails of %Ln photo(s) again</source>
+        <translation>
+            <numerusform>Miniatura de %Ln foto generada de nuevo</numerusform>
+            <numerusform>Miniaturas de %Ln fotos generadas de nuevo</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="789"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>%Ln trabajo de %1 en cola de nuevo</numerusform>
             <numerusform>%Ln trabajos de %1 en cola de nuevo</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="795"/>
+        <source>Queued the jobs of %Ln video(s) again</source>
+        <translation>
+            <numerusform>Trabajos de %Ln vídeo en cola de nuevo</numerusform>
+            <numerusform>Trabajos de %Ln vídeos en cola de nuevo</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="800"/>
+        <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
+        <translation>
+            <numerusform>%Ln archivo omitido: se movió a la papelera o se eliminó mientras tanto</numerusform>
+            <numerusform>%Ln archivos omitidos: se movieron a la papelera o se eliminaron mientras tanto</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="841"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="904"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1700,7 +1732,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1365"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1370"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
@@ -1832,47 +1864,47 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1055"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1060"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1073"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1078"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1074"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1079"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1080"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1085"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1086"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1091"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1100"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1105"/>
         <source>%1 See View ▸ Server.</source>
         <translation>%1 Véase Ver ▸ Servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1125"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1130"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1144"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1149"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1154"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1159"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -1880,13 +1912,13 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1196"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1207"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1201"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1212"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1197"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1202"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -1894,7 +1926,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1202"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1207"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -1902,7 +1934,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1226"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1231"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -1910,19 +1942,19 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1229"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1232"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1234"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1237"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1245"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1248"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1250"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1253"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1246"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1251"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -1930,53 +1962,53 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1288"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1293"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1288"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1307"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1293"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1312"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1307"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1312"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1348"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1353"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1351"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1356"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1370"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1375"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1374"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1379"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1521"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1526"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1523"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1528"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1531"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1536"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>

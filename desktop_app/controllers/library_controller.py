@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core.errors import Conflict, MediaDeskError, StorageNotAsked, catalog_unreachable
+from core.errors import Conflict, MediaDeskError, NotFound, StorageNotAsked, catalog_unreachable
 from core.events import ChangeEvent, EventKind
 from core.filenames import disk_name, numbered_name
 from core.jobs import JobRecord
@@ -60,6 +60,17 @@ class ExportOutcome:
     total: int
     written: tuple[Path, ...]
     failed: tuple[tuple[str, BaseException], ...]
+
+
+@dataclass(frozen=True)
+class ReprocessOutcome:
+    """What Process again did to a selection: the photos remade, the videos with the jobs
+    queued again, how many were gone (trashed or deleted meanwhile), and the other failures."""
+
+    photos: tuple[FileRecord, ...]
+    videos: tuple[tuple[FileRecord, tuple[JobRecord, ...]], ...]
+    gone: int
+    errors: tuple[BaseException, ...]
 
 
 def export_to_folder(
@@ -720,29 +731,81 @@ class LibraryController(QObject):
             url = origin + url[len(server) :]
         return record, url
 
-    def reprocess(self, file_id: int) -> None:
-        """Process again, in a worker: a photo's thumbnail and variants made again now (as
-        POST /files/{id}/reprocess answers for a photo), a video's jobs queued again (the
-        Jobs dock's button). The tile then loads the photo's thumbnail again."""
+    def reprocess(self, file_ids: list[int]) -> None:
+        """Process again, in one worker, file after file: a photo's thumbnail and variants made
+        again now (as POST /files/{id}/reprocess answers for a photo), a video's jobs queued
+        again (the Jobs dock's button); the status bar follows a big selection and sums it up
+        at the end. The tiles then load the photos' thumbnails again. A file trashed or
+        deleted meanwhile is passed over and said, as `mediadesk reprocess --all` does; any
+        other failure is shown (the first), the rest going on."""
+        library = self.library
 
-        def run() -> tuple[FileRecord, list[JobRecord]]:
-            record = self.library.get_file(file_id)
-            if record.file_type == FileKind.IMAGE:
-                return self.library.thumbnail_remaker.remake(file_id), []
+        def run(report: Callable[..., None]) -> ReprocessOutcome:
             from core.video import service
 
-            return record, service.reprocess(self.library, file_id)
+            photos: list[FileRecord] = []
+            videos: list[tuple[FileRecord, tuple[JobRecord, ...]]] = []
+            errors: list[BaseException] = []
+            gone = 0
+            for done, file_id in enumerate(file_ids):
+                report(done, len(file_ids))
+                try:
+                    record = service.reprocessable(library, file_id)
+                    if record.file_type == FileKind.IMAGE:
+                        photos.append(library.thumbnail_remaker.remake(file_id))
+                    else:
+                        videos.append((record, tuple(service.reprocess(library, file_id))))
+                except NotFound:
+                    gone += 1
+                except Exception as exc:  # noqa: BLE001 - the first is shown, the rest go on
+                    errors.append(exc)
+            return ReprocessOutcome(tuple(photos), tuple(videos), gone, tuple(errors))
 
-        def done(outcome: tuple[FileRecord, list[JobRecord]]) -> None:
-            record, jobs = outcome
-            if record.file_type == FileKind.IMAGE:
-                self.thumbnails.forget(file_id)
-                text = self.tr("Made the thumbnail of %1 again")
-            else:
-                text = self.tr("Queued %Ln job(s) of %1 again", "", len(jobs))
-            self.message.emit(text.replace("%1", record.original_filename))
+        def progress(done: int, total: int) -> None:
+            if done:  # (one file, or the first: the summary comes soon enough)
+                self.message.emit(
+                    self.tr("Processing again: %1 of %Ln file(s)…", "", total).replace(
+                        "%1", number_text(done)
+                    )
+                )
 
-        self._call(run, then=done)
+        def done(outcome: ReprocessOutcome) -> None:
+            for record in outcome.photos:
+                self.thumbnails.forget(record.id)
+            said = []
+            if len(outcome.photos) == 1 and not outcome.videos:
+                said.append(
+                    self.tr("Made the thumbnail of %1 again").replace(
+                        "%1", outcome.photos[0].original_filename
+                    )
+                )
+            elif outcome.photos:
+                said.append(
+                    self.tr("Made the thumbnails of %Ln photo(s) again", "", len(outcome.photos))
+                )
+            if len(outcome.videos) == 1 and not outcome.photos:
+                record, jobs = outcome.videos[0]
+                said.append(
+                    self.tr("Queued %Ln job(s) of %1 again", "", len(jobs)).replace(
+                        "%1", record.original_filename
+                    )
+                )
+            elif outcome.videos:
+                said.append(
+                    self.tr("Queued the jobs of %Ln video(s) again", "", len(outcome.videos))
+                )
+            if outcome.gone:
+                said.append(
+                    self.tr(
+                        "%Ln file(s) passed over: trashed or deleted meanwhile", "", outcome.gone
+                    )
+                )
+            if said:
+                self.message.emit(" · ".join(said))
+            if outcome.errors:
+                self._report(outcome.errors[0])
+
+        self.runner.submit(run, on_report=progress, on_result=done, on_error=self._report)
 
     def link_needs_server(self, record: FileRecord) -> bool:
         """Whether the file's link is one this process's server must answer: a file in the

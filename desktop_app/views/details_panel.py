@@ -414,8 +414,8 @@ class DetailsPanel(QWidget):
         if many and self.record is not None:
             title = self.tr("%Ln files selected", "", self._selected)
             detail = self.tr(
-                "The details below are of “%1”. Move to trash, Restore and Delete permanently "
-                "act on all of them."
+                "The details below are of “%1”. Export, Process again, Move to trash, Restore "
+                "and Delete permanently act on all of them."
             ).replace("%1", self.record.original_filename)
             self.selection_note.setText(f"<b>{html.escape(title)}</b><br>{html.escape(detail)}")
         self.selection_note.setVisible(many)

@@ -1046,9 +1046,14 @@ class MainWindow(QMainWindow):
             self.controller.copy_link(record.id)
 
     def reprocess(self) -> None:
-        record = self._current()
-        if record is not None and not record.is_trashed:
-            self.controller.reprocess(record.id)
+        """Every selected stored file, as Move to trash acts on all: with three selected it
+        remade the current one alone and said nothing of the others."""
+        records = self.browser.selected_records()
+        if not records and self._current() is not None:
+            records = [self._current()]  # type: ignore[list-item]
+        ids = [r.id for r in records if not r.is_trashed and r.status == FileStatus.READY]
+        if ids:
+            self.controller.reprocess(ids)
 
     def _on_link(self, url: str) -> None:
         QGuiApplication.clipboard().setText(url)
