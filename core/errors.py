@@ -366,6 +366,12 @@ def catalog_busy(exc: BaseException | None) -> bool:
     return False
 
 
+def not_ready(file_id: int, status: str) -> InvalidInput:
+    """The 400 of work on a file whose upload is not done (a reprocess, a photo's images made
+    again): one sentence for a video and a photo, whichever module refuses it."""
+    return InvalidInput(f"File {file_id} is not ready (status {status})")
+
+
 def catalog_down() -> StorageUnavailable:
     """The error of a catalog that cannot be reached, as every path reports it."""
     return StorageUnavailable(

@@ -57,6 +57,7 @@ from core.errors import (
     InvalidInput,
     NotFound,
     UnsupportedType,
+    not_ready,
 )
 from core.listing import FileStatus
 from core.locks import KeyedLocks
@@ -277,7 +278,7 @@ class ThumbnailRemaker:
         if record.file_type != FileKind.IMAGE:
             raise InvalidInput(f"File {file_id} is not a photo")
         if record.status != FileStatus.READY:
-            raise InvalidInput(f"File {file_id} is not ready")
+            raise not_ready(file_id, record.status)
         key = record.storage_key
         with self._reading(key), self._original(key) as source:
             meta = read_metadata(record, source)
@@ -317,7 +318,7 @@ class ThumbnailRemaker:
         if record.file_type != (FileKind.IMAGE if poster is None else FileKind.VIDEO):
             raise InvalidInput(f"File {file_id} is not a {'photo' if poster is None else 'video'}")
         if record.status != FileStatus.READY:
-            raise InvalidInput(f"File {file_id} is not ready")
+            raise not_ready(file_id, record.status)
         own_id = record.duplicate_of or record.id  # an alias names its file
         key = record.storage_key
         thumb: bytes | None = poster

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core import keys
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, not_ready
 from core.events import ChangeEvent, EventKind
 from core.jobs import KINDS, JobRecord, JobState, combine, current_derivatives
 from core.mediatypes import FileKind
@@ -125,7 +125,7 @@ def reprocess(lib: Library, file_id: int) -> list[JobRecord]:
     if record.file_type != FileKind.VIDEO:
         raise InvalidInput(f"File {file_id} is not a video; only videos are processed")
     if record.status != FileStatus.READY:
-        raise InvalidInput(f"File {file_id} is not ready (status {record.status})")
+        raise not_ready(file_id, record.status)
     target = file_id
     if lib.jobs.list(file_id=file_id, limit=1)[1] == 0:
         # the same bytes as another file: that file's jobs make this object's derivatives,
