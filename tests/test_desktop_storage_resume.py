@@ -213,3 +213,44 @@ def test_a_second_move_opens_one_report_not_one_per_earlier_move(
     ]
     assert len(reports) == 1, reports
     _close_windows_of_the_move()
+
+
+def _focused_after(qtbot: Any, dialog: Any, button: Any) -> Any:
+    """Clicks `button` with the keyboard on it, answers Cancel to the storage question; the
+    Settings window's keyboard widget then."""
+    dialog.activateWindow()
+    qtbot.waitExposed(dialog)
+    button.setFocus()
+    wait_for(qtbot, lambda: dialog.focusWidget() is button)
+    dialog.switch_dialog = None
+    button.click()
+    wait_for(qtbot, lambda: dialog.switch_dialog is not None, timeout=TIMEOUT)
+    dialog.switch_dialog.reject()
+    qtbot.wait(50)
+    return dialog.focusWidget()
+
+
+def test_cancel_in_the_storage_question_gives_the_keyboard_back_to_its_button(
+    qtbot: Any, english: None, window: MainWindow, files: list[FileRecord]
+) -> None:
+    """Save or Move the old files…, then Cancel in the question: the keyboard was left on
+    Maximum file size (its text selected for typing over), where Qt put it when the button was
+    disabled for the count, as 8a17b26 fixed for Test connection."""
+    controller = window.settings_controller
+    window.open_settings()
+    dialog = window.settings_dialog
+    dialog.r2_radio.setChecked(True)
+    save = dialog.buttons.button(dialog.buttons.StandardButton.Save)
+    assert _focused_after(qtbot, dialog, save) is save
+    assert not dialog.max_size.lineEdit().hasSelectedText()
+    save.click()  # keep them where they are: Move the old files… shows
+    wait_for(qtbot, lambda: dialog.switch_dialog is not None, timeout=TIMEOUT)
+    dialog.switch_dialog.keep_files.setChecked(True)
+    with qtbot.waitSignal(controller.saved, timeout=TIMEOUT):
+        dialog.switch_dialog.accept()
+    window.open_settings()
+    dialog = window.settings_dialog
+    move = dialog.move_kept_button
+    assert _focused_after(qtbot, dialog, move) is move
+    assert not dialog.max_size.lineEdit().hasSelectedText()
+    dialog.reject()

@@ -7,7 +7,6 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
-    QApplication,
     QButtonGroup,
     QCheckBox,
     QComboBox,
@@ -89,7 +88,9 @@ class SettingsDialog(QDialog):
         # answer every window's, and only the one that asked may react (see _mine)
         self._request = 0
         self._test_request = 0
-        self._focus_taken: QWidget | None = None  # where the test button's focus went
+        # (the button that had the keyboard, the field Qt gave it to when it was disabled)
+        self._test_focus: tuple[QWidget, QWidget | None] | None = None
+        self._save_focus: tuple[QWidget, QWidget | None] | None = None
         self.load(controller.settings)
         # Fields keep their natural height whatever the window's size: the dialog grows (or
         # scrolls with the screen) instead of squashing a form to a few pixels.
@@ -443,12 +444,37 @@ class SettingsDialog(QDialog):
         if folder:
             self.data_dir.setText(folder)
 
+    def _disable(self, *widgets: QWidget) -> tuple[QWidget, QWidget | None] | None:
+        """Disables `widgets` while an answer is awaited. Qt gives a disabled button's focus to
+        the next field (Maximum file size, its text selected for typing over), or to none (Save
+        and Cancel together), and the storage question's Cancel left it there (or on the first
+        field): returns the button and that field, for `_focus_back` at the answer."""
+        before = self.focusWidget()
+        for widget in widgets:
+            widget.setEnabled(False)
+        after = self.focusWidget()
+        if before is None or after is before:
+            return None
+        if any(w is before or w.isAncestorOf(before) for w in widgets):
+            return before, after
+        return None
+
+    def _focus_back(self, taken: tuple[QWidget, QWidget | None] | None) -> None:
+        """The keyboard back on the button that started the wait (enabled again), unless the
+        user moved it since (where Qt put it, or anywhere when Qt put it nowhere)."""
+        if taken is None:
+            return
+        button, field = taken
+        now = self.focusWidget()
+        if (field is None or now is field) and now is not button and button.isEnabled():
+            button.setFocus(Qt.FocusReason.OtherFocusReason)
+            if now is not None:
+                for edit in (now, *now.findChildren(QLineEdit)):
+                    if isinstance(edit, QLineEdit):
+                        edit.deselect()
+
     def _test(self) -> None:
-        had_focus = self.test_button.hasFocus()
-        self.test_button.setEnabled(False)
-        # Qt gives a disabled button's focus to the next field (Maximum file size, its text
-        # selected for typing over): given back at the answer unless the user moved it since
-        self._focus_taken = QApplication.focusWidget() if had_focus else None
+        self._test_focus = self._disable(self.test_button)
         set_status_style(self.test_result, None)
         self.test_result.setText(self.tr("Testing…"))
         self._test_request = self.controller.new_request()
@@ -461,12 +487,8 @@ class SettingsDialog(QDialog):
 
     def _on_test(self, ok: bool, text: str) -> None:
         self.test_button.setEnabled(True)
-        taken, self._focus_taken = self._focus_taken, None
-        if taken is not None and QApplication.focusWidget() is taken:
-            self.test_button.setFocus(Qt.FocusReason.OtherFocusReason)
-            for field in (taken, *taken.findChildren(QLineEdit)):
-                if isinstance(field, QLineEdit):
-                    field.deselect()
+        taken, self._test_focus = self._test_focus, None
+        self._focus_back(taken)
         set_status_style(self.test_result, "ok" if ok else "error")
         self.test_result.setText(self._fitted(("✔ " if ok else "✘ ") + text))
         self.test_result.setToolTip(tip_text(text))
@@ -514,8 +536,7 @@ class SettingsDialog(QDialog):
         does a save keeping the backend while files are still on the other one, unless the
         user chose to keep them there (`ask_kept`: asked anyway, Move the old files…).
         """
-        self.buttons.setEnabled(False)
-        self.move_kept_button.setEnabled(False)
+        self._save_focus = self._disable(self.buttons, self.move_kept_button)
         self.switch_choice = ""
         self._request = self.controller.new_request()
         self.controller.files_to_switch(self.values(), self._request, ask_kept)
@@ -547,8 +568,7 @@ class SettingsDialog(QDialog):
     def _on_switch_answer(self, result: int) -> None:
         if result != QDialog.DialogCode.Accepted or not self._request:
             self._request = 0
-            self.buttons.setEnabled(True)  # nothing saved, nothing moved
-            self.move_kept_button.setEnabled(True)
+            self._enable_save()  # nothing saved, nothing moved
             return
         self.switch_choice = self.switch_dialog.choice
         self.controller.save(self.values(), self._request)
@@ -558,6 +578,7 @@ class SettingsDialog(QDialog):
             return
         self._request = 0
         self.buttons.setEnabled(True)
+        self._save_focus = None  # (the window closes)
         self.saved_path = self.controller.saved_path
         if self.switch_choice:
             # kept: not asked again at each Save until the storage changes (or Move the old
@@ -576,6 +597,11 @@ class SettingsDialog(QDialog):
         if not self._mine(self._request):
             return
         self._request = 0
+        self._enable_save()
+        open_warning(self, self.tr("Settings not saved"), message)
+
+    def _enable_save(self) -> None:
         self.buttons.setEnabled(True)
         self.move_kept_button.setEnabled(True)
-        open_warning(self, self.tr("Settings not saved"), message)
+        taken, self._save_focus = self._save_focus, None
+        self._focus_back(taken)
