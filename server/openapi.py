@@ -75,17 +75,24 @@ STORE_NOT_ASKED = (
 )
 
 
-# Every request's query is checked before its route (server.auth.check_query), so every
+# Every request's query is checked before its route (server.params.check_query), so every
 # operation but a preflight can answer 400, those without parameters too.
-BAD_QUERY = "invalid_input: a query parameter holds a NUL character (%00)"
+BAD_QUERY = (
+    "invalid_input: a query parameter holds a NUL character (%00), or one the document lists "
+    "(any operation's; none takes several values) is given more than once, which the message "
+    "names"
+)
 
 
 def _bad_query(operation: S, method: str) -> None:
     if method == "options":
         return  # answered before the query is read
-    operation.setdefault("responses", {}).setdefault(
-        "400", {"description": BAD_QUERY, "content": ERROR}
-    )
+    responses = operation.setdefault("responses", {})
+    known = responses.get("400")
+    if known is None:
+        responses["400"] = {"description": BAD_QUERY, "content": ERROR}
+    elif BAD_QUERY not in known["description"]:
+        known["description"] = f"{known['description']}; or {BAD_QUERY}"
 
 
 def _store_not_asked(operation: S, scope: str) -> None:
@@ -326,7 +333,8 @@ def build_spec(app: web.Application | None = None) -> S:
             '{"error": {"code", "message", "request_id"}}. A method a path does not list is '
             "answered 405 method_not_allowed (the same JSON error) with an Allow header naming "
             "the methods it has (components/responses/MethodNotAllowed). Text in queries and "
-            "bodies must be valid Unicode without NUL characters (else 400). Every GET route "
+            "bodies must be valid Unicode without NUL characters (else 400), and a query parameter "
+            "is given at most once (else 400 invalid_input naming it). Every GET route "
             "but /events answers HEAD too (its headers, no body). Clients: GET /config says what "
             "this server accepts; /static/mediadesk.js is an ES module for web pages.",
         },

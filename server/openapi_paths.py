@@ -20,7 +20,7 @@ from core.storage.signing import (
 from core.thumbnails import MAX_VARIANT_WIDTH, POSTER_WIDTH, THUMB_SIZE, VARIANT_WIDTHS
 from server.caching import UNVERSIONED_MAX_AGE
 from server.error_codes import ERROR_CODES
-from server.openapi_schemas import ID, SCHEMAS, ref
+from server.openapi_schemas import ID, INT64_MAX, SCHEMAS, ref
 from server.rawbody import IDLE_TIMEOUT, TAKE_MIN
 
 S = dict[str, Any]
@@ -100,7 +100,6 @@ def param(
 
 
 FID = param("file_id", "path", ID)
-INT64_MAX = 2**63 - 1
 EXPIRES_IN = {"type": "integer", "minimum": MIN_EXPIRY, "maximum": MAX_EXPIRY}
 # No `default` in the schema: it is a setting, and generated clients send a documented default
 # themselves (openapi-python-client), so a server set for short links handed out 1-hour ones.

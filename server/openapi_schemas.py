@@ -8,10 +8,12 @@ import typing
 from datetime import datetime
 from typing import Any
 
+from core.ascii import FALSE_WORDS, TRUE_WORDS
 from core.errors import UNAVAILABLE_REASONS
 from core.events import STREAMED_KINDS
 from core.mediatypes import FILE_KINDS
 from core.records import MAX_ATHLETE_NAME, MAX_DESCRIPTION, MAX_ID, FileRecord, FileStatus
+from core.resumable import MAX_PARTS
 from server.error_codes import ERROR_CODES
 
 S = dict[str, Any]
@@ -43,9 +45,25 @@ DATE = {"type": "string", "format": "date-time"}
 # Every expires_at the API answers (core.records.expiry_iso).
 EXPIRES_AT = {**DATE, "description": "UTC, whole seconds: 2026-05-01T12:00:00+00:00"}
 KIND = {"type": "string", "enum": list(FILE_KINDS)}
+# Whole numbers outside a signed 64-bit integer reach no column or SQL parameter: the server
+# refuses them (server.params.as_int, 400), so every integer it reads says so here.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Catalog ids (32-bit INTEGER columns); larger or smaller values are a 400.
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 NAME = {"type": "string", "minLength": 1, "maxLength": MAX_ATHLETE_NAME}
+# A yes/no field of a multipart form, where every value is text: the words server.params.as_bool
+# reads (core.ascii.yes_no), or a boolean, which generated clients send as its text. Declared
+# boolean alone, it made clients refuse the 1, yes and on the README gives.
+FORM_BOOL = {
+    "oneOf": [
+        {"type": "boolean"},
+        {"type": "string", "enum": [*TRUE_WORDS, *(word for word in FALSE_WORDS if word)]},
+    ],
+    "default": False,
+    "description": f"A form field is text: {', '.join(TRUE_WORDS)} say yes; "
+    f"{', '.join(w for w in FALSE_WORDS if w)} or an empty field say no; in any case, spaces "
+    "around ignored. A client's boolean is sent as true or false.",
+}
 
 # How /stream/{id}/info's links open a private file (server/routes/stream.py: grant_query)
 GRANTED = (
@@ -246,6 +264,7 @@ SCHEMAS: dict[str, S] = {
         size={
             **INT,
             "minimum": 1,
+            "maximum": INT64_MAX,
             "description": "Exact size in bytes; the signed URL then requires it",
         },
         multipart={
@@ -291,7 +310,7 @@ SCHEMAS: dict[str, S] = {
             "description": "The file's bytes, with its name in the part's filename",
         },
         file_type=KIND,
-        is_public={**BOOL, "default": False},
+        is_public=FORM_BOOL,
         athlete_id=ID,
         original_filename=STR,
         description={**STR, "maxLength": MAX_DESCRIPTION},
@@ -311,7 +330,12 @@ SCHEMAS: dict[str, S] = {
             athlete_id=nullable("integer", minimum=1, maximum=MAX_ID),
             is_public=BOOL,
             description=nullable("string", maxLength=MAX_DESCRIPTION),
-            version={**INT, "minimum": 1, "description": "Expected version (or If-Match)"},
+            version={
+                **INT,
+                "minimum": 1,
+                "maximum": INT64_MAX,
+                "description": "Expected version (or If-Match)",
+            },
         ),
         "additionalProperties": False,
         # Not anyOf-of-required: generators turn that into an untyped body
@@ -585,7 +609,8 @@ SCHEMAS: dict[str, S] = {
     "RenewRequest": obj(
         part_numbers={
             "type": "array",
-            "items": {**INT, "minimum": 1},
+            # core.resumable refuses a number past the upload's parts, at most MAX_PARTS
+            "items": {**INT, "minimum": 1, "maximum": MAX_PARTS},
             "description": "Parts to sign again (default, when left out or empty: every part "
             "the bucket lacks)",
         }

@@ -6,8 +6,19 @@ from typing import Any
 
 from core.deferred import REPLACED_GRACE_SECONDS
 from core.jobs import FAILURE_REASONS, KINDS, MAX_LIMIT, SKIP_REASONS, STATES
-from server.openapi_schemas import BOOL, DATE, EXPIRES_AT, ID, INT, NUM, STR, nullable, obj, ref
-from server.params import INT64_MAX
+from server.openapi_schemas import (
+    BOOL,
+    DATE,
+    EXPIRES_AT,
+    ID,
+    INT,
+    INT64_MAX,
+    NUM,
+    STR,
+    nullable,
+    obj,
+    ref,
+)
 
 S = dict[str, Any]
 

@@ -16,11 +16,9 @@ from core.ascii import whole_number, yes_no
 from core.errors import InvalidInput, TooLarge
 from core.records import MAX_ID
 from server.bodystream import SEND_REQUEST_AGAIN, idle_watched
-from server.openapi_schemas import SCHEMAS
+from server.openapi_schemas import INT64_MAX, INT64_MIN, SCHEMAS
 
 MAX_FORM = 1024 * 1024
-# Whole numbers outside a signed 64-bit integer reach no column or SQL parameter: 400, not 500.
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # What a malformed body raises while aiohttp parses it: no boundary, a bad part header, a field
 # that is not in its charset, an unknown charset.
 MALFORMED_BODY = (ValueError, LookupError, HttpProcessingError)
@@ -84,9 +82,43 @@ def check_text(value: str, what: str) -> str:
 
 
 def check_query(request: web.Request) -> None:
-    """No NUL in query parameters (a client cannot send a raw one; %00 is the only way in)."""
+    """No NUL in query parameters (a client cannot send a raw one; %00 is the only way in),
+    and no documented parameter given more than once: every route reads a parameter's first
+    value, so `?athlete_id=7&athlete_id=8` answered athlete 7 alone and the 400 of a bad
+    value depended on the order. Every request's query comes through here (auth_middleware),
+    so no route reads a parameter given twice."""
+    query = request.rel_url.query
     if "%00" in request.rel_url.raw_query_string:
         raise InvalidInput("Query parameters cannot contain NUL characters")
+    if len(query) == len(set(query)):
+        return  # each name once: the common case, without looking at the document
+    single = _single_valued()
+    for name in dict.fromkeys(query):
+        times = len(query.getall(name))
+        if times > 1 and name in single:
+            raise InvalidInput(
+                f"The query parameter {name!r} is given {times} times; it takes one value"
+            )
+
+
+@functools.cache
+def _single_valued() -> frozenset[str]:
+    """The query parameters the OpenAPI document declares, but for any it declares an array
+    on some operation (one that may be repeated; none is today). The document says what the
+    server reads, so a handler cannot forget the check; a name is refused twice on every route,
+    not only where it is read. Others (`utm_source`, a cache buster) are read nowhere: their
+    repeats are left as they come."""
+    from server.openapi import build_spec  # the document imports the routes, which import this
+
+    names: set[str] = set()
+    repeatable: set[str] = set()
+    for ops in build_spec()["paths"].values():
+        for operation in ops.values():
+            for item in operation.get("parameters", ()) if isinstance(operation, dict) else ():
+                if item["in"] == "query":
+                    array = item.get("schema", {}).get("type") == "array"
+                    (repeatable if array else names).add(item["name"])
+    return frozenset(names - repeatable)
 
 
 def _check_json_text(data: object) -> None:
