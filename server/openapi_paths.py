@@ -422,6 +422,12 @@ LIST_PARAMS = [
         "come last both ways",
     ),
     param("trashed", schema={"type": "boolean"}, desc="List the trash (alias: trash)"),
+    # the seed's name, still read (server/routes/files.py); listed so a repeat of it is a 400
+    # like any documented parameter's (server.params.check_query)
+    {
+        **param("trash", schema={"type": "boolean"}, desc="The seed's name of trashed"),
+        "deprecated": True,
+    },
     param(
         "status",
         schema={

@@ -22,6 +22,7 @@ def test_repeated_query_parameters_are_refused(live: EmbeddedServer, tokens: Tok
     answered, the reverse order refused)."""
     _refused(live, tokens.read, "/files?athlete_id=7&athlete_id=8", "athlete_id")
     _refused(live, tokens.read, "/files/?limit=5&q=a&limit=5", "limit")
+    _refused(live, tokens.read, "/files?trash=1&trash=0", "trash")  # trashed's alias
     _refused(live, tokens.admin, "/usage?history_days=2&history_days=abc", "history_days")
     _refused(live, tokens.admin, "/usage?history_days=abc&history_days=2", "history_days")
     # a parameter no route reads is left as it comes, repeated or not
