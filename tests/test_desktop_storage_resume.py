@@ -254,3 +254,43 @@ def test_cancel_in_the_storage_question_gives_the_keyboard_back_to_its_button(
     assert _focused_after(qtbot, dialog, move) is move
     assert not dialog.max_size.lineEdit().hasSelectedText()
     dialog.reject()
+
+
+def test_move_the_old_files_with_none_left_says_so_and_goes(
+    qtbot: Any,
+    english: None,
+    window: MainWindow,
+    lib: Library,
+    local_settings: Settings,
+    files: list[FileRecord],
+) -> None:
+    """Move the old files… with nothing left on the old storage (deleted, or moved by another
+    window) closed Settings saying only "Settings saved.": it says nothing needed moving and
+    the choice to keep them is forgotten; Settings opened with none left offers it disabled."""
+    controller = window.settings_controller
+    window.show()  # (the status bar's room for the notice)
+    ask = _switch_to_r2(qtbot, window)
+    ask.keep_files.setChecked(True)
+    with qtbot.waitSignal(controller.saved, timeout=TIMEOUT):
+        ask.accept()
+    with qtbot.waitSignal(controller.switchCounted, timeout=TIMEOUT) as counted:
+        window.open_settings()  # the files still there are counted
+    assert counted.args == ["local", "r2", 2]
+    dialog = window.settings_dialog
+    assert dialog.move_kept_button.isVisible() and dialog.move_kept_button.isEnabled()
+    for record in files:  # gone from the old storage meanwhile
+        lib.delete_permanently(record.id)
+    with qtbot.waitSignal(controller.saved, timeout=TIMEOUT):
+        dialog.move_kept_button.click()
+    assert getattr(dialog, "switch_dialog", None) is None  # nothing asked
+    wait_for(qtbot, lambda: "No files needed moving" in window.status.currentMessage())
+    assert controller.kept is None
+    window.open_settings()
+    assert not window.settings_dialog.move_kept_button.isVisibleTo(window.settings_dialog)
+    window.settings_dialog.reject()
+    controller.remember_kept(("local", "r2"))  # (as if they went some other way)
+    window.open_settings()
+    move = window.settings_dialog.move_kept_button
+    wait_for(qtbot, lambda: not move.isEnabled())
+    assert controller.kept is None
+    window.settings_dialog.reject()

@@ -1732,7 +1732,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1370"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1375"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
@@ -1988,27 +1988,32 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1375"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1362"/>
+        <source>No files needed moving: none are left on the old storage.</source>
+        <translation>No había archivos que mover: no queda ninguno en el almacenamiento anterior.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1380"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1379"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1384"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1526"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1531"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1528"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1533"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1536"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1541"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -2595,215 +2600,220 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="51"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="50"/>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="101"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="110"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="104"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="113"/>
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="105"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="114"/>
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="118"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="127"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="133"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="142"/>
         <source>Move the old files…</source>
         <translation>Mover los archivos antiguos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="137"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="146"/>
         <source>Saves these settings and offers to move the files you chose to keep reading from the old storage.</source>
         <translation>Guarda estos ajustes y ofrece mover los archivos que elegiste seguir leyendo desde el almacenamiento antiguo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="154"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="163"/>
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="155"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="164"/>
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="159"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="441"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="168"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="450"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="177"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="186"/>
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="178"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="187"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="179"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="188"/>
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="180"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="189"/>
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="181"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="190"/>
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="182"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="191"/>
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="189"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="198"/>
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="196"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="205"/>
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="197"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="206"/>
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="198"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="207"/>
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="201"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="210"/>
         <source> per minute</source>
         <translation> por minuto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="202"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="211"/>
         <source>No limit</source>
         <translation>Sin límite</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="203"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="212"/>
         <source>Uploads each API token (or address) may make</source>
         <translation>Subidas que puede hacer cada token de la API (o dirección)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="204"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="213"/>
         <source>API upload limit</source>
         <translation>Límite de subidas por la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="210"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="219"/>
         <source>Files bigger than this are sent in parts: a pause, closing MediaDesk or a network outage resumes from the last part instead of from the start</source>
         <translation>Los archivos más grandes se envían por partes: tras una pausa, el cierre de MediaDesk o un corte de red se reanudan desde la última parte en lugar de desde el principio</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="214"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="223"/>
         <source>Upload in parts above</source>
         <translation>Subir por partes a partir de</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="218"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="227"/>
         <source>Accepted images</source>
         <translation>Imágenes aceptadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="219"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="228"/>
         <source>Accepted videos</source>
         <translation>Vídeos aceptados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="232"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="241"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="237"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="246"/>
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="238"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="247"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="239"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="248"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="243"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="252"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. La dirección y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="254"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="263"/>
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="257"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="266"/>
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="261"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="270"/>
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="325"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="334"/>
         <source>Set by %1</source>
         <translation>Fijado por %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="333"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="342"/>
         <source>Greyed-out fields are set by environment variables and cannot be changed here: %1</source>
         <translation>Los campos en gris los fijan variables de entorno y no se pueden cambiar aquí: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="340"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="349"/>
         <source>The data folder was given with --data-dir when MediaDesk was started: it cannot be changed here.</source>
         <translation>La carpeta de datos se indicó con --data-dir al iniciar MediaDesk: no se puede cambiar aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="453"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="487"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="503"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="533"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="581"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="619"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="626"/>
+        <source>No files are left on the old storage.</source>
+        <translation>No queda ningún archivo en el almacenamiento anterior.</translation>
     </message>
 </context>
 <context>

@@ -1355,6 +1355,11 @@ class MainWindow(QMainWindow):
             text = self.tr(
                 "Settings saved. Restart MediaDesk to apply the storage and language changes."
             )
+        dialog = getattr(self, "settings_dialog", None)
+        # (connected before any Settings window: called before it closes on this save)
+        if dialog is not None and dialog.isVisible() and dialog.nothing_moved:
+            # Move the old files… with none left: said, not a save that seems to skip the move
+            text += " " + self.tr("No files needed moving: none are left on the old storage.")
         self.status.showMessage(text, 10000)
 
     def show_error(self, message: ErrorMessage | str) -> None:

@@ -91,7 +91,15 @@ class SettingsDialog(QDialog):
         # (the button that had the keyboard, the field Qt gave it to when it was disabled)
         self._test_focus: tuple[QWidget, QWidget | None] | None = None
         self._save_focus: tuple[QWidget, QWidget | None] | None = None
+        self._asked_kept = False  # the save under way is Move the old files…'s
+        self.nothing_moved = False  # Move the old files… found none left: the window said so
         self.load(controller.settings)
+        # Move the old files… offered with none left (deleted, moved by another window) saved
+        # and said only "Settings saved.": counted now, it is disabled when there are none
+        self._kept_request = 0
+        if controller.kept is not None and not controller.migrating:
+            self._kept_request = controller.new_request()
+            controller.files_to_switch(self.values(), self._kept_request, ask_kept=True)
         # Fields keep their natural height whatever the window's size: the dialog grows (or
         # scrolls with the screen) instead of squashing a form to a few pixels.
         for field in self.findChildren(QLineEdit) + self.findChildren(QSpinBox):
@@ -538,6 +546,7 @@ class SettingsDialog(QDialog):
         """
         self._save_focus = self._disable(self.buttons, self.move_kept_button)
         self.switch_choice = ""
+        self._asked_kept = ask_kept
         self._request = self.controller.new_request()
         self.controller.files_to_switch(self.values(), self._request, ask_kept)
 
@@ -547,13 +556,20 @@ class SettingsDialog(QDialog):
 
     def done(self, result: int) -> None:
         # closed (Cancel, Escape, saved): an answer still on its way is no longer awaited
-        self._request = self._test_request = 0
+        self._request = self._test_request = self._kept_request = 0
         super().done(result)
 
     def _on_switch_counted(self, old: str, new: str, files: int) -> None:
+        if self._mine(self._kept_request):
+            self._kept_request = 0
+            if not files:
+                self._none_kept()
+            return
         if not self._mine(self._request):
             return
         if not files:
+            if self._asked_kept:
+                self.nothing_moved = True
             self.controller.save(self.values(), self._request)
             return
         from desktop_app.views.storage_switch import StorageSwitchDialog
@@ -580,6 +596,8 @@ class SettingsDialog(QDialog):
         self.buttons.setEnabled(True)
         self._save_focus = None  # (the window closes)
         self.saved_path = self.controller.saved_path
+        if self.nothing_moved:
+            self.controller.remember_kept(None)  # none left to keep reading there
         if self.switch_choice:
             # kept: not asked again at each Save until the storage changes (or Move the old
             # files… asks); moved: nothing is left to remember
@@ -600,8 +618,15 @@ class SettingsDialog(QDialog):
         self._enable_save()
         open_warning(self, self.tr("Settings not saved"), message)
 
+    def _none_kept(self) -> None:
+        """No file is left where the user chose to keep them: Move the old files… has nothing
+        to move, and the choice is forgotten (not offered at the next opening)."""
+        self.controller.remember_kept(None)
+        self.move_kept_button.setEnabled(False)
+        self.move_kept_button.setToolTip(self.tr("No files are left on the old storage."))
+
     def _enable_save(self) -> None:
         self.buttons.setEnabled(True)
-        self.move_kept_button.setEnabled(True)
+        self.move_kept_button.setEnabled(self.controller.kept is not None)
         taken, self._save_focus = self._save_focus, None
         self._focus_back(taken)
