@@ -382,3 +382,32 @@ def test_an_invalid_setting_at_start_up_is_shown_not_raised(
     title, exc, path = shown[0]
     assert "setting is not valid" in title and "MAX_FILE_SIZE" in error_text(exc)
     assert path.endswith("settings.toml")
+
+
+def test_the_restart_notices_name_only_what_changed(qtbot, dialog, library) -> None:  # type: ignore[no-untyped-def]
+    """Only the storage changed, the note and the status bar still said "to apply the storage
+    and language changes"."""
+    from tests.qt_helpers import shown_window
+
+    install_translations("en")
+    dialog.r2_radio.setChecked(True)
+    assert dialog.restart_note.text() == (
+        "Restart MediaDesk after saving to apply the storage change."
+    )
+    dialog.local_radio.setChecked(True)
+    dialog.language.setCurrentIndex(dialog.language.findData("es"))
+    assert dialog.restart_note.text() == (
+        "Restart MediaDesk after saving to apply the language change."
+    )
+    dialog.r2_radio.setChecked(True)
+    assert "storage and language changes" in dialog.restart_note.text()
+    with shown_window(qtbot, library) as window:
+        controller = window.settings_controller
+        for changes, said in (
+            ({"storage_backend", "max_file_size"}, "to apply the storage change."),
+            ({"language"}, "to apply the language change."),
+            ({"r2_bucket_name", "language"}, "to apply the storage and language changes."),
+            ({"max_file_size"}, "Settings saved."),
+        ):
+            controller.saved.emit(controller.settings, changes)
+            assert window.status.currentMessage().endswith(said), window.status.currentMessage()

@@ -1732,87 +1732,87 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1375"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1382"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="470"/>
+        <location filename="../../desktop_app/views/main_window.py" line="471"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="452"/>
+        <location filename="../../desktop_app/views/main_window.py" line="453"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="492"/>
+        <location filename="../../desktop_app/views/main_window.py" line="493"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="493"/>
+        <location filename="../../desktop_app/views/main_window.py" line="494"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="494"/>
+        <location filename="../../desktop_app/views/main_window.py" line="495"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="495"/>
+        <location filename="../../desktop_app/views/main_window.py" line="496"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="592"/>
+        <location filename="../../desktop_app/views/main_window.py" line="593"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="670"/>
+        <location filename="../../desktop_app/views/main_window.py" line="671"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="671"/>
+        <location filename="../../desktop_app/views/main_window.py" line="672"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="675"/>
+        <location filename="../../desktop_app/views/main_window.py" line="676"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="830"/>
+        <location filename="../../desktop_app/views/main_window.py" line="831"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="833"/>
+        <location filename="../../desktop_app/views/main_window.py" line="834"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="838"/>
+        <location filename="../../desktop_app/views/main_window.py" line="839"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="854"/>
+        <location filename="../../desktop_app/views/main_window.py" line="855"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="858"/>
+        <location filename="../../desktop_app/views/main_window.py" line="859"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="859"/>
+        <location filename="../../desktop_app/views/main_window.py" line="860"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1820,7 +1820,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="860"/>
+        <location filename="../../desktop_app/views/main_window.py" line="861"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -1828,7 +1828,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="863"/>
+        <location filename="../../desktop_app/views/main_window.py" line="864"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -1836,7 +1836,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="864"/>
+        <location filename="../../desktop_app/views/main_window.py" line="865"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -1844,67 +1844,67 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="981"/>
+        <location filename="../../desktop_app/views/main_window.py" line="982"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="984"/>
+        <location filename="../../desktop_app/views/main_window.py" line="985"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="995"/>
+        <location filename="../../desktop_app/views/main_window.py" line="996"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1015"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1016"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1060"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1061"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1078"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1079"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1079"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1080"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1085"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1086"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1091"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1092"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1105"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1106"/>
         <source>%1 See View ▸ Server.</source>
         <translation>%1 Véase Ver ▸ Servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1130"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1131"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1149"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1150"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1159"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1160"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -1912,13 +1912,13 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1201"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1212"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1202"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1213"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1202"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1203"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -1926,7 +1926,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1207"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1208"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -1934,7 +1934,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1231"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1232"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -1942,19 +1942,19 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1234"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1237"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1235"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1238"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1250"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1253"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1251"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1254"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1251"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1252"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -1962,58 +1962,68 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1293"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1294"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1293"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1312"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1294"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1313"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1312"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1313"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1353"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1360"/>
+        <source>Settings saved. Restart MediaDesk to apply the storage change.</source>
+        <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de almacenamiento.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1362"/>
+        <source>Settings saved. Restart MediaDesk to apply the language change.</source>
+        <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de idioma.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1364"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1356"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1357"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1362"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1369"/>
         <source>No files needed moving: none are left on the old storage.</source>
         <translation>No había archivos que mover: no queda ninguno en el almacenamiento anterior.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1380"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1387"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1384"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1391"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1531"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1538"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1533"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1540"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1541"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1548"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -2542,47 +2552,47 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="201"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="209"/>
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="211"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="219"/>
         <source>The endpoint cannot be reached. Check the endpoint URL and the network.</source>
         <translation>No se puede conectar con el endpoint. Revisa la URL del endpoint y la red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="214"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="222"/>
         <source>The endpoint refused the request. Check the endpoint URL and the region.</source>
         <translation>El endpoint rechazó la solicitud. Revisa la URL del endpoint y la región.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="216"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="224"/>
         <source>The access key ID or the secret access key is wrong.</source>
         <translation>El ID de la clave de acceso o la clave de acceso secreta no son correctos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="218"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="226"/>
         <source>The keys are valid but may not use this bucket. Check their permissions.</source>
         <translation>Las claves son válidas, pero no tienen permiso para usar este bucket. Revisa sus permisos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="221"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="229"/>
         <source>Access denied. Check the keys and their permissions on this bucket.</source>
         <translation>Acceso denegado. Revisa las claves y sus permisos sobre este bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="224"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="232"/>
         <source>The server answered, but the bucket does not exist. Check the bucket name.</source>
         <translation>El servidor respondió, pero el bucket no existe. Revisa el nombre del bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="236"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="244"/>
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="240"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="248"/>
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>
@@ -2801,17 +2811,27 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="533"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="534"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="619"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="537"/>
+        <source>Restart MediaDesk after saving to apply the storage change.</source>
+        <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de almacenamiento.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="539"/>
+        <source>Restart MediaDesk after saving to apply the language change.</source>
+        <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de idioma.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="625"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="626"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="632"/>
         <source>No files are left on the old storage.</source>
         <translation>No queda ningún archivo en el almacenamiento anterior.</translation>
     </message>

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,16 @@ STORAGE_FIELDS = (
     "storage_backend",
 )
 RESTART_FIELDS = (*STORAGE_FIELDS, "language")
+
+
+def restart_kinds(fields: Iterable[str]) -> tuple[bool, bool]:
+    """Whether these changed fields need a restart for the storage, and for the language: the
+    notices name only what changed ("the storage and language changes" for the storage alone
+    read as if the language had changed too)."""
+    names = set(fields)
+    return bool(names & set(STORAGE_FIELDS)), "language" in names
+
+
 LIVE_FIELDS = (
     "max_file_size",
     "upload_rate_limit",

@@ -63,6 +63,7 @@ from desktop_app.controllers.settings_controller import (
     LIVE_FIELDS,
     RESTART_FIELDS,
     SettingsController,
+    restart_kinds,
 )
 from desktop_app.controllers.upload_controller import UploadController
 from desktop_app.errors import ErrorMessage
@@ -1350,11 +1351,17 @@ class MainWindow(QMainWindow):
         if not self.server.running:
             self.server_panel.host.setText(self.server.host)
             self.server_panel.port.setValue(self.server.port)
-        text = self.tr("Settings saved.")
-        if changes & set(RESTART_FIELDS):
+        storage, language = restart_kinds(changes)
+        if storage and language:
             text = self.tr(
                 "Settings saved. Restart MediaDesk to apply the storage and language changes."
             )
+        elif storage:
+            text = self.tr("Settings saved. Restart MediaDesk to apply the storage change.")
+        elif language:
+            text = self.tr("Settings saved. Restart MediaDesk to apply the language change.")
+        else:
+            text = self.tr("Settings saved.")
         dialog = getattr(self, "settings_dialog", None)
         # (connected before any Settings window: called before it closes on this save)
         if dialog is not None and dialog.isVisible() and dialog.nothing_moved:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
 from core.settings import DATA_DIR_FLAG, MAX_EXPIRY, MIN_EXPIRY, Settings, pinned_settings
-from desktop_app.controllers.settings_controller import SettingsController
+from desktop_app.controllers.settings_controller import SettingsController, restart_kinds
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import tip_text
 from desktop_app.i18n import LANGUAGES
@@ -528,12 +528,18 @@ class SettingsDialog(QDialog):
     def _update_note(self, *_: object) -> None:
         fields = self.controller.restart_needed(self.values())
         shown = bool(self.restart_note.text())
-        if fields:
-            self.restart_note.setText(
-                self.tr("Restart MediaDesk after saving to apply the storage and language changes.")
+        storage, language = restart_kinds(fields)
+        if storage and language:
+            text = self.tr(
+                "Restart MediaDesk after saving to apply the storage and language changes."
             )
+        elif storage:
+            text = self.tr("Restart MediaDesk after saving to apply the storage change.")
+        elif language:
+            text = self.tr("Restart MediaDesk after saving to apply the language change.")
         else:
-            self.restart_note.setText("")
+            text = ""
+        self.restart_note.setText(text)
         if shown != bool(fields) and self.isVisible():
             self._fit_height()  # the note's line comes or goes
 
