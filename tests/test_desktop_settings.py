@@ -411,3 +411,51 @@ def test_the_restart_notices_name_only_what_changed(qtbot, dialog, library) -> N
         ):
             controller.saved.emit(controller.settings, changes)
             assert window.status.currentMessage().endswith(said), window.status.currentMessage()
+
+
+def _urls_cut(label) -> list[str]:  # type: ignore[no-untyped-def]
+    """The URLs of a word-wrapped label that a line break falls inside (as Qt lays it out)."""
+    import re
+
+    from PySide6.QtGui import QTextLayout, QTextOption
+
+    text = label.text().replace("\n", "\u2028")
+    layout = QTextLayout(text, label.font())
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WordWrap)
+    layout.setTextOption(option)
+    layout.beginLayout()
+    starts = []
+    while (line := layout.createLine()).isValid():
+        line.setLineWidth(label.contentsRect().width())
+        starts.append(line.textStart())
+    layout.endLayout()
+    return [
+        m.group()
+        for m in re.finditer(r"\S+://\S+", text)
+        if any(m.start() < s < m.end() for s in starts)
+    ]
+
+
+def test_the_test_result_never_breaks_a_url(qtbot, dialog) -> None:  # type: ignore[no-untyped-def]
+    """'✔ La conexión funciona: bucket R2 club en http://' and '127.0.0.1:18681' on the next
+    line: Qt breaks a line after a '/'. A URL goes whole to the next line, or is elided in
+    its middle when it is longer than a line (the tooltip has it all)."""
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    label = dialog.test_result
+    url = "http://127.0.0.1:18681"
+    for n in range(1, 40):
+        text = f"La conexión funciona: bucket R2 {'c' * n} en {url}"
+        dialog._on_test(True, text)
+        assert not _urls_cut(label), label.text()
+        assert url in label.text() and label.toolTip() == text
+    long_url = "https://" + "a" * 200 + ".r2.cloudflarestorage.com"
+    dialog._on_test(True, f"Connection works: R2 bucket club at {long_url}")
+    assert not _urls_cut(label), label.text()
+    assert "…" in label.text() and label.toolTip().endswith(long_url)
+    quoted = 'Could not connect to the endpoint URL: "http://127.0.0.1:9/media?list-type=2"'
+    for n in range(1, 30):
+        dialog._on_test(False, f"The endpoint {'e' * n} cannot be reached. {quoted}")
+        assert not _urls_cut(label), label.text()
+        assert '"http' in label.text()  # the opening quote goes with it

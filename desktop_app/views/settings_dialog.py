@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication, QShowEvent
+from PySide6.QtGui import QFont, QGuiApplication, QShowEvent, QTextLayout, QTextOption
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -39,6 +40,24 @@ from desktop_app.views.message_box import open_warning
 
 MIB = 1024 * 1024
 FRAME_ALLOWANCE = 40  # px kept for a title bar and frame when the form must scroll
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+
+def _urls_cut(text: str, font: QFont, width: int) -> list[tuple[int, int]]:
+    """Where the URLs of `text` are that a line break falls inside, word-wrapped to `width`
+    as a plain-text QLabel lays it out."""
+    layout = QTextLayout(text.replace("\n", "\u2028"), font)  # (a QLabel's line breaks)
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WordWrap)
+    layout.setTextOption(option)
+    starts = []
+    layout.beginLayout()
+    while (line := layout.createLine()).isValid():
+        line.setLineWidth(width)
+        starts.append(line.textStart())
+    layout.endLayout()
+    spans = (m.span() for m in URL.finditer(text))
+    return [(a, b) for a, b in spans if any(a < start < b for start in starts)]
 
 
 class SettingsDialog(QDialog):
@@ -498,8 +517,31 @@ class SettingsDialog(QDialog):
         taken, self._test_focus = self._test_focus, None
         self._focus_back(taken)
         set_status_style(self.test_result, "ok" if ok else "error")
-        self.test_result.setText(self._fitted(("✔ " if ok else "✘ ") + text))
+        self.test_result.setText(self._fitted(self._whole_urls(("✔ " if ok else "✘ ") + text)))
         self.test_result.setToolTip(tip_text(text))
+
+    def _whole_urls(self, text: str) -> str:
+        """`text` with no line break inside a URL: Qt breaks a line after a '/' ("…bucket R2
+        club en http://" over "127.0.0.1:18681"). A URL a line breaks goes whole to the next
+        line, elided in its middle if it is longer than a line (the tooltip has it all)."""
+        label = self.test_result
+        width = max(label.contentsRect().width(), 1)
+        metrics = label.fontMetrics()
+        for _ in range(len(URL.findall(text))):  # (each round mends one URL)
+            cut = _urls_cut(text, label.font(), width)
+            if not cut:
+                break
+            start, end = cut[0]
+            # the word it is in (an opening quote with it) starts the next line
+            word = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start)) + 1
+            head, before, url = text[:word], text[word:start], text[start:end]
+            if head and not head.endswith("\n"):
+                head = head.rstrip(" ") + "\n"
+            room = width - metrics.horizontalAdvance(before)
+            if metrics.horizontalAdvance(url) > room:
+                url = metrics.elidedText(url, Qt.TextElideMode.ElideMiddle, room)
+            text = head + before + url + text[end:]
+        return text
 
     def _fitted(self, text: str) -> str:
         """`text`, cut with "…" to the lines the result box holds: a longer one (a URL in the
