@@ -49,7 +49,7 @@ serve: $(APP_STAMP)
 test: $(STAMP) syslibs $(JS_STAMP)
 	@bash scripts/syslibs.sh postgresql chromium nginx-light libfuse2 xvfb xauth openbox xdotool pcmanfm ffmpeg
 	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES='qt.multimedia*=false' \
-		$(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --no-loadscope-reorder --max-worker-restart=0 --durations=25
+		$(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --max-worker-restart=0 --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check core server desktop_app tests bench

@@ -59,7 +59,6 @@ _.daemon_threads
 
 # pytest: module marks, fixtures requested by name or used for their side effect.
 pytestmark
-pytest_collection_modifyitems  # a hook pytest calls (tests/conftest.py)
 qapp
 tmp_data
 pg_team

@@ -45,25 +45,6 @@ from tests.s3_server import moto_server, s3_bucket  # noqa: E402, F401
 from tests.server_fixtures import api, live, s3_live, tokens  # noqa: E402, F401
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Heaviest files first (tests/heavy_first.txt), then the rest by their number of tests, as
-    xdist's own order would: with --dist loadfile each file is one unit handed to the next free
-    worker, and a long file handed out last kept one worker busy while the others had ended."""
-    listed = Path(__file__).with_name("heavy_first.txt").read_text().split("\n")
-    rank = {name: n for n, name in enumerate(x for x in listed if x and not x.startswith("#"))}
-    per_file: dict[str, int] = {}
-    for item in items:
-        per_file[item.path.name] = per_file.get(item.path.name, 0) + 1
-    # sort is stable: each file's own tests keep their order
-    items.sort(
-        key=lambda item: (
-            rank.get(item.path.name, len(rank)),
-            -per_file[item.path.name],
-            str(item.path),
-        )
-    )
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
