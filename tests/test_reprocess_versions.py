@@ -136,7 +136,9 @@ def test_a_file_trashed_during_a_whole_librarys_reprocess_is_passed_over(
     written (since 883d6f4 the trashed video's NotFound ended the run: exit 2, no JSON)."""
     videos = [
         library.uploads.ingest(
-            media.make_mp4(tmp_path / f"v{i}.mp4", 0.5, (64, 48), 8, False), "video"
+            # two sizes: the same clip twice can be the same bytes (a duplicate of the first)
+            media.make_mp4(tmp_path / f"v{i}.mp4", 0.5, (64 + 16 * i, 48), 8, False),
+            "video",
         )
         for i in range(2)
     ]
