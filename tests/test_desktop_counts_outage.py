@@ -148,6 +148,23 @@ def test_the_example_files_in_an_outage_open_no_dialog(
         assert _boxes() == [] and window.last_error == ""
 
 
+def _listing_goes_down(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[bool], list[int]]:
+    """The library's listing fails as an unreachable catalog while `down[0]`; `failed[0]`
+    counts the pages it refused."""
+    real, down, failed = library.list_files, [False], [0]
+
+    def list_files(*args: Any, **kwargs: Any) -> Any:
+        if down[0]:
+            failed[0] += 1
+            raise catalog_down()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(library, "list_files", list_files)
+    return down, failed
+
+
 def test_grid_pages_in_an_outage_open_no_dialog_and_load_by_themselves(
     qtbot: Any,
     library: Library,
@@ -159,15 +176,7 @@ def test_grid_pages_in_an_outage_open_no_dialog_and_load_by_themselves(
     -> MainWindow.show_error): now the status bar says it once and the page is asked again."""
     monkeypatch.setattr(library_controller, "COUNTS_RETRY_FIRST", 200)
     _photos(library, tmp_path / "photos", 2)
-    real, down, failed = library.list_files, [False], [0]
-
-    def list_files(*args: Any, **kwargs: Any) -> Any:
-        if down[0]:
-            failed[0] += 1
-            raise catalog_down()
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(library, "list_files", list_files)
+    down, failed = _listing_goes_down(library, monkeypatch)
     with shown_window(qtbot, library) as window:
         c = window.controller
         wait_for(qtbot, lambda: c.grid.rowCount() == 2)
@@ -212,15 +221,7 @@ def test_a_view_asked_in_an_outage_says_so_not_that_it_is_empty(
     says the catalog is out, the header names no count, and the line stays until a page comes."""
     monkeypatch.setattr(library_controller, "COUNTS_RETRY_FIRST", 200)
     _photos(library, tmp_path / "photos", 3)
-    real, down, failed = library.list_files, [False], [0]
-
-    def list_files(*args: Any, **kwargs: Any) -> Any:
-        if down[0]:
-            failed[0] += 1
-            raise catalog_down()
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(library, "list_files", list_files)
+    down, failed = _listing_goes_down(library, monkeypatch)
     with shown_window(qtbot, library) as window:
         c, browser = window.controller, window.browser
         wait_for(qtbot, lambda: c.grid.rowCount() == 3)

@@ -51,6 +51,36 @@ FAILURES_LISTED = 10  # an export's summary names this many failed files, then c
 COUNTS_RETRY_FIRST, COUNTS_RETRY_MAX = 2_000, 60_000
 
 
+class _AskedAgain:
+    """A read that met a catalog outage (the counts, a grid page), asked again by itself:
+    after COUNTS_RETRY_FIRST doubling to COUNTS_RETRY_MAX, or when core says. `out` until it
+    answers."""
+
+    def __init__(self, parent: QObject, ask: Callable[[], None]) -> None:
+        self._timer = QTimer(parent, singleShot=True)
+        self._timer.timeout.connect(ask)
+        self._delay = COUNTS_RETRY_FIRST
+        self.out = False
+
+    def failed(self, exc: BaseException) -> int:
+        """Asks again later; the wait (ms)."""
+        delay = self._delay
+        if isinstance(exc, StorageNotAsked):
+            delay = max(delay, exc.retry_after * 1000)
+        self._delay = min(delay * 2, COUNTS_RETRY_MAX)
+        self._timer.start(delay)
+        self.out = True
+        return delay
+
+    def answered(self) -> None:
+        self.stop()
+        self._delay = COUNTS_RETRY_FIRST
+        self.out = False
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+
 @dataclass(frozen=True)
 class ExportOutcome:
     """What an export of several files to a folder did: the files written, and the name and
@@ -223,14 +253,8 @@ class LibraryController(QObject):
         self.grid.loadingChanged.connect(self._give_up_reveal_later)
         self._sidebar_timer = QTimer(self, singleShot=True, interval=250)
         self._sidebar_timer.timeout.connect(self.refresh_sidebar)
-        self._counts_retry = QTimer(self, singleShot=True)
-        self._counts_retry.timeout.connect(self.refresh_sidebar)
-        self._counts_retry_delay = COUNTS_RETRY_FIRST
-        self._counts_out = False  # the counts met a catalog outage, said once until back
-        self._pages_retry = QTimer(self, singleShot=True)
-        self._pages_retry.timeout.connect(self.grid.fetch_again)
-        self._pages_retry_delay = COUNTS_RETRY_FIRST
-        self._pages_out = False  # a page met a catalog outage, said once until one comes
+        self._counts_again = _AskedAgain(self, self.refresh_sidebar)
+        self._pages_again = _AskedAgain(self, self.grid.fetch_again)
         self._outage = ""  # the line outageChanged said last
 
     # ---- browsing -----------------------------------------------------------------------------
@@ -306,13 +330,8 @@ class LibraryController(QObject):
         # Nobody asked for these counts (a change elsewhere, a start): a catalog restarting
         # under a team opened a modal warning on every desktop at once. It passes by itself,
         # so the counts are asked again until it answers, and the status bar says it once.
-        delay = self._counts_retry_delay
-        if isinstance(exc, StorageNotAsked):
-            delay = max(delay, exc.retry_after * 1000)
-        self._counts_retry_delay = min(delay * 2, COUNTS_RETRY_MAX)
-        self._counts_retry.start(delay)
+        delay = self._counts_again.failed(exc)
         logger.warning("Cannot refresh the counts, asked again in %.1f s: %s", delay / 1000, exc)
-        self._counts_out = True
         self._say_outage()
 
     def _on_page_failed(self, exc: BaseException) -> None:
@@ -322,31 +341,24 @@ class LibraryController(QObject):
         if not catalog_unreachable(exc):
             self._report(exc)
             return
-        delay = self._pages_retry_delay
-        if isinstance(exc, StorageNotAsked):
-            delay = max(delay, exc.retry_after * 1000)
-        self._pages_retry_delay = min(delay * 2, COUNTS_RETRY_MAX)
-        self._pages_retry.start(delay)
+        delay = self._pages_again.failed(exc)
         logger.warning("Cannot list the files, asked again in %.1f s: %s", delay / 1000, exc)
-        self._pages_out = True
         self._say_outage()
 
     def _on_page_loaded(self) -> None:
-        self._pages_retry.stop()
-        self._pages_retry_delay = COUNTS_RETRY_FIRST
-        self._pages_out = False
+        self._pages_again.answered()
         self._say_outage()
 
     def _say_outage(self) -> None:
         """The status bar's line while pages or counts are asked again (the pages' first: the
         grid waits on them), said once, kept until they all answer (outageChanged)."""
         text = ""
-        if self._pages_out:
+        if self._pages_again.out:
             text = self.tr(
                 "The catalog (database) cannot be reached right now: the files are listed "
                 "by themselves once it is back."
             )
-        elif self._counts_out:
+        elif self._counts_again.out:
             text = self.tr(
                 "The catalog (database) cannot be reached right now: the counts are "
                 "refreshed by themselves once it is back."
@@ -402,9 +414,7 @@ class LibraryController(QObject):
         if asked < self._counts_applied:
             return  # an older count finished after a newer one: never step back
         self._counts_applied = asked
-        self._counts_retry.stop()
-        self._counts_retry_delay = COUNTS_RETRY_FIRST
-        self._counts_out = False
+        self._counts_again.answered()
         self._say_outage()
         counts, athletes = result
         self.counts = counts
@@ -962,8 +972,8 @@ class LibraryController(QObject):
         return elsewhere[-1] if elsewhere else None
 
     def shutdown(self) -> None:
-        self._counts_retry.stop()
-        self._pages_retry.stop()
+        self._counts_again.stop()
+        self._pages_again.stop()
         if self._preview_token is not None:
             try:
                 self.library.tokens.revoke(self._preview_token[0])
