@@ -7,12 +7,13 @@ import functools
 import io
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Collection, Iterator, KeysView, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -78,7 +79,6 @@ from core.storage.base import (
 )
 from core.storage.factory import SIGNING_KEY_FILE, build_storage
 from core.storage.routing import RoutingStorage, home_of
-from core.storage.s3 import BucketLinks, bucket_links
 from core.storage.signing import (
     LocalPresigner,
     SignedGrant,
@@ -94,6 +94,9 @@ from core.tokens import TokenStore
 from core.unkept import Keeper
 from core.usage import UsageMonitor
 from core.video import service as video_service
+
+if TYPE_CHECKING:
+    from core.storage.s3 import BucketLinks
 
 logger = logging.getLogger(__name__)
 
@@ -1636,7 +1639,16 @@ class Library:
         public-domain URLs for a public file, else presigned GETs signed afresh at each call,
         living PRESIGNED_URL_EXPIRY seconds, or until the epoch second `until` (the file grant
         the player holds) when given. None on the local backend (the server sends them)."""
-        return bucket_links(self._storage, keys, public, self.settings.presigned_url_expiry, until)
+        # boto3 is imported only where a bucket store is built (core.storage.factory): a process
+        # on local storage (most CLI runs, the desktop's own folder) is spared its second of
+        # start-up, and with no S3 module loaded no object can be in a bucket
+        s3 = sys.modules.get("core.storage.s3")
+        if s3 is None:
+            return None
+        links: BucketLinks | None = s3.bucket_links(
+            self._storage, keys, public, self.settings.presigned_url_expiry, until
+        )
+        return links
 
     # ---- checking signed links: the secret never leaves core ----------------------------------
     def verify_signed_url(self, method: str, key: str, query: Mapping[str, str]) -> SignedGrant:

@@ -91,7 +91,6 @@ from core.spool import hash_file, owned_temp
 from core.storage.base import Presigner, Storage
 from core.storage.factory import SIGNING_KEY_FILE, build_backend
 from core.storage.routing import RoutingStorage, refusing
-from core.storage.s3 import S3Presigner, S3Storage
 from core.storage.signing import LocalPresigner, load_or_create_secret
 from core.video.service import content_type_of
 
@@ -706,6 +705,8 @@ class StorageBackends:
             secret = load_or_create_secret(settings.paths.secrets_dir / SIGNING_KEY_FILE)
             return LocalPresigner(secret, self.link_origin(arrival))
         storage = self._storage.backend(backend)
+        from core.storage.s3 import S3Presigner, S3Storage  # loaded by build_r2 (factory)
+
         return S3Presigner(storage) if isinstance(storage, S3Storage) else self._presigner
 
     def on_backend(self, key: str, backend: str) -> bool:

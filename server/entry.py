@@ -9,15 +9,14 @@ import logging
 import os
 import socket
 import threading
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from core.library import Library
 from core.links import WILDCARDS, link_origin, shareable_origin
-from server.app import create_app
 from server.config import ServerConfig
-from server.protocol import ApiRunner
-from server.resources import ResourceErrorLog, raise_open_file_limit
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +161,15 @@ class EmbeddedServer:
             self._ready.set()
 
     async def _serve(self) -> None:
+        # aiohttp and the routes are imported by the process that serves, not by every
+        # `mediadesk token|maintenance|doctor…` run that comes through main(): a third of a
+        # second of each start
+        from aiohttp import web
+
+        from server.app import create_app
+        from server.protocol import ApiRunner
+        from server.resources import ResourceErrorLog, raise_open_file_limit
+
         self._loop = asyncio.get_running_loop()
         self._loop.set_exception_handler(ResourceErrorLog())
         self._stopping = asyncio.Event()

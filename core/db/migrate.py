@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from core.db import schema_guard
 from core.errors import StorageUnavailable
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "alembic_version"  # Alembic's default, where the catalog's revision is kept
+# A script's own revision and the one it follows, as `alembic revision` writes them
+_ASSIGNED = re.compile(r'^(revision|down_revision) = (?:"([^"]+)"|None)$', re.MULTILINE)
 # How long a process starting on SQLite waits for another one's migration of the catalog:
 # a million-file catalog migrates for minutes, past the 30 s of an ordinary write.
 SQLITE_MIGRATION_WAIT_MS = 3_600_000
@@ -27,6 +32,8 @@ PG_MIGRATION_LOCK = 0x4D444D4947  # "MDMIG"
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -64,42 +71,71 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
                 raw.execute(f"PRAGMA busy_timeout={int(usual)}")
 
 
+@functools.cache
+def script_revisions() -> dict[str, str | None]:
+    """Every migration script's revision and the one it follows (None for the first), read
+    from the scripts' text. Every process start compares the catalog's revision with the
+    head, and most find nothing to do: importing Alembic for that (with Mako and Pygments)
+    cost each a tenth of a second, and the suite starts hundreds. tests/test_catalog_db.py
+    holds this equal to Alembic's own reading of the folder."""
+    found: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        assigned = {m[1]: m[2] for m in _ASSIGNED.finditer(path.read_text(encoding="utf-8"))}
+        if "revision" in assigned:
+            found[assigned["revision"]] = assigned.get("down_revision")
+    return found
+
+
+def script_heads() -> set[str]:
+    """The revisions no other script follows: what a current catalog is at."""
+    revisions = script_revisions()
+    return set(revisions) - {down for down in revisions.values() if down}
+
+
+def catalog_heads(connection: Connection) -> set[str]:
+    """The catalog's revisions; none for a new catalog (Alembic has made no version table)."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return set()
+    return schema_guard.catalog_revisions(connection)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Brings the schema up to `revision` on the given engine."""
-    cfg = alembic_config(str(engine.url))
-    script = ScriptDirectory.from_config(cfg)
     with engine.connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
+        current = catalog_heads(connection)
     newer = newer_revisions(current)
     if newer:
         # Alembic's answer is a traceback ending in "Can't locate revision"
         raise StorageUnavailable(
             f"The catalog was upgraded by a newer MediaDesk (schema {', '.join(sorted(newer))}; "
-            f"this version knows up to {script.get_current_head()}): run that version or a "
-            "newer one here. Nothing was changed."
+            f"this version knows up to {', '.join(sorted(script_heads()))}): run that version "
+            "or a newer one here. Nothing was changed."
         )
     # Versions only move forward, so "at head" read without a lock stays true.
-    if revision == "head" and current and current == set(script.get_heads()):
+    if revision == "head" and current and current == script_heads():
         # Every start comes here. The migration lock is a write lock on SQLite with a wait of
         # an hour: taken at each start, a process opening a current catalog waited behind
         # another's long write for all of it, not the 30 s of an ordinary write.
         logger.info("Catalog schema at %s", revision)
         return
+    from alembic import command  # only when there is something to migrate (script_revisions)
+
+    cfg = alembic_config(str(engine.url))
     with _migrating(engine) as connection:
         if current:  # a new catalog has nobody on it to refuse for
-            _refuse_under_live_processes(connection, script.get_heads())
+            _refuse_under_live_processes(connection)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
     logger.info("Catalog schema at %s", revision)
 
 
-def _refuse_under_live_processes(connection: Connection, heads: list[str]) -> None:
+def _refuse_under_live_processes(connection: Connection) -> None:
     """Refuses to migrate a catalog other processes run on (core/db/schema_guard.py), unless
     forced: they would go on writing by the old schema's rules (an older server's hard delete
     removed an object that a newer version let another file share). Asked under the migration
     lock, after another process's migration of the same catalog finished: then there is
     nothing left to do and nobody to refuse for."""
-    if set(MigrationContext.configure(connection).get_current_heads()) == set(heads):
+    if catalog_heads(connection) == script_heads():
         return
     _refuse_if_others(connection, "upgrade")
 
@@ -134,6 +170,8 @@ def newer_revisions(current: set[str] | list[str]) -> set[str]:
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     cfg = alembic_config(str(engine.url))
     with _migrating(engine) as connection:
         # A running newer server would see a revision it knows and go on writing to tables

@@ -88,12 +88,9 @@ def libpq_url(url: URL) -> str:
 
 @functools.cache
 def known_revisions() -> frozenset[str]:
-    from alembic.script import ScriptDirectory
+    from core.db.migrate import script_revisions
 
-    from core.db.migrate import alembic_config
-
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    return frozenset(s.revision for s in script.walk_revisions())
+    return frozenset(script_revisions())
 
 
 def catalog_revisions(connection: Connection | Session) -> set[str]:

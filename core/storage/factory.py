@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from core.errors import SettingsError
 from core.settings import STORAGE_INCOMPLETE, Settings
 from core.storage.base import Presigner, Storage
 from core.storage.local import LocalStorage
 from core.storage.routing import RoutingStorage, Unusable
-from core.storage.s3 import S3Presigner, S3Storage
 from core.storage.signing import LocalPresigner, load_or_create_secret
+
+if TYPE_CHECKING:
+    from core.storage.s3 import S3Storage
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +22,10 @@ SIGNING_KEY_FILE = "url-signing.key"
 
 
 def build_r2(settings: Settings) -> S3Storage:
+    # imported here, not above: boto3 takes a fifth of a second of every start, and most
+    # processes (local storage, the CLI) never build a bucket store
+    from core.storage.s3 import S3Storage
+
     return S3Storage(
         bucket=settings.r2_bucket_name,
         endpoint_url=settings.r2_endpoint_url,
@@ -76,6 +82,8 @@ def build_storage(settings: Settings) -> tuple[RoutingStorage, Presigner]:
     routing = RoutingStorage(settings.backend_name, backends)
     logger.info("Storage: %s", settings.storage_description)
     if settings.uses_r2 and not problem:
+        from core.storage.s3 import S3Presigner
+
         return routing, S3Presigner(backends["r2"])  # type: ignore[arg-type]
     secret = load_or_create_secret(settings.paths.secrets_dir / SIGNING_KEY_FILE)
     return routing, LocalPresigner(secret, settings.server_url)
