@@ -20,7 +20,7 @@ from core.storage.signing import (
 from core.thumbnails import MAX_VARIANT_WIDTH, POSTER_WIDTH, THUMB_SIZE, VARIANT_WIDTHS
 from server.caching import UNVERSIONED_MAX_AGE
 from server.error_codes import ERROR_CODES
-from server.openapi_schemas import ID, INT64_MAX, SCHEMAS, ref
+from server.openapi_schemas import ID, INT64_MAX, QUERY_BOOL, SCHEMAS, ref
 from server.rawbody import IDLE_TIMEOUT, TAKE_MIN
 
 S = dict[str, Any]
@@ -397,7 +397,7 @@ LIST_PARAMS = [
         desc="Only this MIME type; the seed's video/avi, video/mov, video/wmv mean "
         "video/x-msvideo, video/quicktime, video/x-ms-wmv",
     ),
-    param("is_public", schema={"type": "boolean"}),
+    param("is_public", schema=QUERY_BOOL, desc="Only public files (yes) or private ones (no)"),
     param(
         "q",
         desc="Text in the file name, description or athlete name (substring, in any case and "
@@ -421,11 +421,19 @@ LIST_PARAMS = [
         "original_filename a natural order (game_2 before game_10); files without a duration "
         "come last both ways",
     ),
-    param("trashed", schema={"type": "boolean"}, desc="List the trash (alias: trash)"),
+    param(
+        "trashed",
+        schema=QUERY_BOOL,
+        desc="List the trash (alias: trash; give one, not both: both are a 400)",
+    ),
     # the seed's name, still read (server/routes/files.py); listed so a repeat of it is a 400
     # like any documented parameter's (server.params.check_query)
     {
-        **param("trash", schema={"type": "boolean"}, desc="The seed's name of trashed"),
+        **param(
+            "trash",
+            schema=QUERY_BOOL,
+            desc="The seed's name of trashed, an alias of it; not with trashed (400)",
+        ),
         "deprecated": True,
     },
     param(
@@ -558,8 +566,8 @@ PATHS: dict[str, dict[str, S]] = {
                 FID,
                 param(
                     "hard_delete",
-                    schema={"type": "boolean", "default": False},
-                    desc="true deletes permanently (admin scope)",
+                    schema={**QUERY_BOOL, "default": False},
+                    desc="yes deletes permanently (admin scope)",
                 ),
             ],
             operation_id="delete_file",
@@ -930,13 +938,15 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
     def hdr(desc: str, schema: S | None = None) -> S:
         return {"description": desc, "schema": schema or {"type": "string"}}
 
+    # a tus size or offset: the server takes none past a signed 64-bit integer (tus.py: _max_size)
+    tus_bytes = {"type": "integer", "minimum": 0, "maximum": INT64_MAX}
     tus_version = param(
         "Tus-Resumable", "header", {"type": "string", "enum": [TUS_VERSION]}, required=True
     )
     state_headers = {
         "Tus-Resumable": hdr("1.0.0"),
-        "Upload-Offset": hdr("Bytes received", {"type": "integer"}),
-        "Upload-Length": hdr("Size of the whole upload", {"type": "integer"}),
+        "Upload-Offset": hdr("Bytes received", tus_bytes),
+        "Upload-Length": hdr("Size of the whole upload", tus_bytes),
         "Upload-Expires": hdr("RFC 9110 date after which an unfinished upload is removed"),
         "Upload-Metadata": hdr("The metadata sent at creation"),
         "MediaDesk-File-Id": hdr(
@@ -949,7 +959,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
     capability_headers = {
         "Tus-Resumable": hdr("1.0.0"),
         "Tus-Version": hdr("1.0.0"),
-        "Tus-Max-Size": hdr("MAX_FILE_SIZE", {"type": "integer"}),
+        "Tus-Max-Size": hdr("MAX_FILE_SIZE, at most a signed 64-bit integer", tus_bytes),
         "Tus-Extension": hdr("creation,creation-with-upload,termination,expiration,checksum"),
         "Tus-Checksum-Algorithm": hdr("sha1,sha256,md5"),
     }
@@ -982,8 +992,9 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                     param(
                         "Upload-Length",
                         "header",
-                        {"type": "integer", "minimum": 1},
-                        "Size of the whole file (Upload-Defer-Length is not supported)",
+                        {**tus_bytes, "minimum": 1},
+                        "Size of the whole file (Upload-Defer-Length is not supported); more "
+                        "than Tus-Max-Size (MAX_FILE_SIZE, at most the maximum here) is a 413",
                         required=True,
                     ),
                     param(
@@ -1044,8 +1055,8 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                     param(
                         "Upload-Offset",
                         "header",
-                        {"type": "integer", "minimum": 0},
-                        "Must equal the bytes received (HEAD)",
+                        tus_bytes,
+                        "Must equal the bytes received (HEAD); any other is a 409",
                         required=True,
                     ),
                     CHECKSUM,

@@ -51,18 +51,26 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Catalog ids (32-bit INTEGER columns); larger or smaller values are a 400.
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 NAME = {"type": "string", "minLength": 1, "maxLength": MAX_ATHLETE_NAME}
-# A yes/no field of a multipart form, where every value is text: the words server.params.as_bool
-# reads (core.ascii.yes_no), or a boolean, which generated clients send as its text. Declared
-# boolean alone, it made clients refuse the 1, yes and on the README gives.
+# A yes/no value sent as text (a form's field, a query parameter): the words
+# server.params.as_bool reads (core.ascii.yes_no), or a boolean, which generated clients send as
+# its text. Declared boolean alone, it made clients refuse the 1, yes and on the README gives.
+_YES_NO = [
+    {"type": "boolean"},
+    {"type": "string", "enum": [*TRUE_WORDS, *(word for word in FALSE_WORDS if word)]},
+]
+_YES_NO_WORDS = (
+    f"{', '.join(TRUE_WORDS)} say yes; {', '.join(w for w in FALSE_WORDS if w)} say no; in any "
+    "case, spaces around ignored. A client's boolean is sent as true or false"
+)
 FORM_BOOL = {
-    "oneOf": [
-        {"type": "boolean"},
-        {"type": "string", "enum": [*TRUE_WORDS, *(word for word in FALSE_WORDS if word)]},
-    ],
+    "oneOf": _YES_NO,
     "default": False,
-    "description": f"A form field is text: {', '.join(TRUE_WORDS)} say yes; "
-    f"{', '.join(w for w in FALSE_WORDS if w)} or an empty field say no; in any case, spaces "
-    "around ignored. A client's boolean is sent as true or false.",
+    "description": f"A form field is text: {_YES_NO_WORDS}; an empty field says no.",
+}
+# No `default`: where one applies, the parameter says it (is_public's absence filters nothing)
+QUERY_BOOL = {
+    "oneOf": _YES_NO,
+    "description": f"A query value is text: {_YES_NO_WORDS}; empty is the parameter left out.",
 }
 
 # How /stream/{id}/info's links open a private file (server/routes/stream.py: grant_query)

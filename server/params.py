@@ -101,6 +101,17 @@ def check_query(request: web.Request) -> None:
             )
 
 
+def aliased(query: Mapping[str, str], name: str, alias: str) -> str | None:
+    """The value of query parameter `name`, or of its older `alias` (the seed's `trash` of
+    `trashed`). Both given is a 400, as a parameter given twice is (check_query): reading one
+    of them dropped the other without a word, whatever it said."""
+    if name in query and alias in query:
+        raise InvalidInput(
+            f"The query parameters {name!r} and {alias!r} are the same filter; give one of them"
+        )
+    return query.get(name, query.get(alias))
+
+
 @functools.cache
 def _single_valued() -> frozenset[str]:
     """The query parameters the OpenAPI document declares, but for any it declares an array

@@ -27,6 +27,7 @@ from server.auth import FILE, check_scope, ensure_file_access, requires
 from server.caching import UNVERSIONED_MAX_AGE, file_cache_control, is_versioned
 from server.errors import ApiError
 from server.params import (
+    aliased,
     as_bool,
     as_id,
     as_int,
@@ -70,7 +71,7 @@ async def list_files(request: web.Request) -> web.Response:
     status = q.get("status", FileStatus.READY)
     if status not in STATUS_FILTERS:
         raise InvalidInput(f"status must be one of {', '.join(STATUS_FILTERS)}")
-    trashed = as_bool("trashed", q.get("trashed", q.get("trash")))
+    trashed = as_bool("trashed", aliased(q, "trashed", "trash"))
     is_public = opt_bool("is_public", q.get("is_public"))
     outside = False
     if request[TOKEN] is None:
