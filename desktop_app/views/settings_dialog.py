@@ -41,11 +41,15 @@ from desktop_app.views.message_box import open_warning
 MIB = 1024 * 1024
 FRAME_ALLOWANCE = 40  # px kept for a title bar and frame when the form must scroll
 URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+# A folder's path (the local folder's, in the result and its errors): from its root ("/",
+# "C:\", "\\server", "~/") at the start of a word (or after its opening quote)
+PATH = re.compile(r"(?<![^\s\"'“«(])(?:[A-Za-z]:[\\/]|~?[\\/]{1,2})\S+")
+WHOLE = re.compile(f"{URL.pattern}|{PATH.pattern}")
 
 
 def _urls_cut(text: str, font: QFont, width: int) -> list[tuple[int, int]]:
-    """Where the URLs of `text` are that a line break falls inside, word-wrapped to `width`
-    as a plain-text QLabel lays it out."""
+    """Where the URLs and paths of `text` are that a line break falls inside, word-wrapped to
+    `width` as a plain-text QLabel lays it out."""
     layout = QTextLayout(text.replace("\n", "\u2028"), font)  # (a QLabel's line breaks)
     option = QTextOption()
     option.setWrapMode(QTextOption.WrapMode.WordWrap)
@@ -56,7 +60,7 @@ def _urls_cut(text: str, font: QFont, width: int) -> list[tuple[int, int]]:
         line.setLineWidth(width)
         starts.append(line.textStart())
     layout.endLayout()
-    spans = (m.span() for m in URL.finditer(text))
+    spans = (m.span() for m in WHOLE.finditer(text))
     return [(a, b) for a, b in spans if any(a < start < b for start in starts)]
 
 
@@ -521,13 +525,14 @@ class SettingsDialog(QDialog):
         self.test_result.setToolTip(tip_text(text))
 
     def _whole_urls(self, text: str) -> str:
-        """`text` with no line break inside a URL: Qt breaks a line after a '/' ("…bucket R2
-        club en http://" over "127.0.0.1:18681"). A URL a line breaks goes whole to the next
-        line, elided in its middle if it is longer than a line (the tooltip has it all)."""
+        """`text` with no line break inside a URL or a folder's path: Qt breaks a line after a
+        '/' ("…bucket R2 club en http://" over "127.0.0.1:18681", "…local folder /home/ana/"
+        over ".local/share/…"). One a line breaks goes whole to the next line, elided in its
+        middle if it is longer than a line (the tooltip has it all)."""
         label = self.test_result
         width = max(label.contentsRect().width(), 1)
         metrics = label.fontMetrics()
-        for _ in range(len(URL.findall(text))):  # (each round mends one URL)
+        for _ in range(len(WHOLE.findall(text))):  # (each round mends one)
             cut = _urls_cut(text, label.font(), width)
             if not cut:
                 break
