@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 MIN_EXPIRY = 1
 MAX_EXPIRY = 7 * 24 * 3600
 MIN_PART_SIZE = 5 * 1024 * 1024
+# MAX_FILE_SIZE's bound: the catalog's size columns (and SQL parameters) are signed 64-bit, so a
+# larger limit let a longer upload reach them and fail there (tus: a 500). The OpenAPI
+# document's INT64_MAX (server.openapi_schemas) is the same number.
+MAX_FILE_SIZE_LIMIT = 2**63 - 1
 # The seed: "use presigned URLs for files over 10 MB", direct uploads below (clients follow it)
 PRESIGN_THRESHOLD = 10 * 1024 * 1024
 
@@ -283,8 +287,10 @@ def validate(s: Settings) -> Settings:
     def bad(name: str, problem: str) -> SettingsError:
         return SettingsError(f"Setting {ENV_NAMES.get(name, name)}: {problem}")
 
-    if s.max_file_size <= 0:
-        raise bad("max_file_size", "must be a positive number of bytes")
+    if not 0 < s.max_file_size <= MAX_FILE_SIZE_LIMIT:
+        raise bad(
+            "max_file_size", f"must be a positive number of bytes, at most {MAX_FILE_SIZE_LIMIT}"
+        )
     if not MIN_EXPIRY <= s.presigned_url_expiry <= MAX_EXPIRY:
         raise bad("presigned_url_expiry", f"must be between {MIN_EXPIRY} and {MAX_EXPIRY} seconds")
     host_problem = _host_problem(s.server_host)

@@ -938,7 +938,8 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
     def hdr(desc: str, schema: S | None = None) -> S:
         return {"description": desc, "schema": schema or {"type": "string"}}
 
-    # a tus size or offset: the server takes none past a signed 64-bit integer (tus.py: _max_size)
+    # a tus size or offset: the server takes none past a signed 64-bit integer (MAX_FILE_SIZE:
+    # core.settings.MAX_FILE_SIZE_LIMIT)
     tus_bytes = {"type": "integer", "minimum": 0, "maximum": INT64_MAX}
     tus_version = param(
         "Tus-Resumable", "header", {"type": "string", "enum": [TUS_VERSION]}, required=True

@@ -67,6 +67,13 @@ FORM_BOOL = {
     "default": False,
     "description": f"A form field is text: {_YES_NO_WORDS}; an empty field says no.",
 }
+# A yes/no field of a body documented as JSON that the route also reads as a form
+# (openapi_paths.form): JSON takes a boolean only (server.params.read_json refuses "yes" there,
+# once taken by one route and refused by another), so its type stays boolean, the words in prose.
+JSON_BOOL_FORM_WORDS = (
+    "In JSON a boolean. Sent as a form (multipart/form-data or urlencoded) the field is text: "
+    f"{_YES_NO_WORDS}; an empty field says no."
+)
 # No `default`: where one applies, the parameter says it (is_public's absence filters nothing)
 QUERY_BOOL = {
     "oneOf": _YES_NO,
@@ -261,7 +268,7 @@ SCHEMAS: dict[str, S] = {
         ["original_filename", "file_type"],
         original_filename={**STR, "minLength": 1},
         file_type=KIND,
-        is_public={**BOOL, "default": False},
+        is_public={**BOOL, "default": False, "description": JSON_BOOL_FORM_WORDS},
         athlete_id=ID,
         content_type={
             **STR,
@@ -279,7 +286,7 @@ SCHEMAS: dict[str, S] = {
             **BOOL,
             "default": False,
             "description": "Upload in parts straight to the bucket (R2/S3 only; needs size). "
-            "Sizes above MEDIADESK_MULTIPART_THRESHOLD get parts anyway.",
+            "Sizes above MEDIADESK_MULTIPART_THRESHOLD get parts anyway. " + JSON_BOOL_FORM_WORDS,
         },
         description={**STR, "maxLength": MAX_DESCRIPTION},
     ),

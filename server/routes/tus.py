@@ -37,7 +37,6 @@ from core.spool import too_large
 from server.auth import requires
 from server.bodystream import idle_timed
 from server.errors import ApiError, status_for, with_error_headers
-from server.params import INT64_MAX
 from server.ratelimit import check_upload_rate
 from server.rawbody import SEND_REST, can_take, take_body
 from server.state import METRICS, TOKEN, library, run_blocking
@@ -72,19 +71,11 @@ def _owner(request: web.Request) -> str | None:
     return f"token:{token.id}" if token is not None else None
 
 
-def _max_size(request: web.Request) -> int:
-    """The largest Upload-Length taken: MAX_FILE_SIZE, at most a signed 64-bit integer, what
-    the catalog's columns hold (a MAX_FILE_SIZE above it let a longer Upload-Length reach the
-    catalog, a 500). The document's maximum of Upload-Length and Upload-Offset
-    (server.openapi_paths)."""
-    return min(library(request).settings.max_file_size, INT64_MAX)
-
-
 def _capabilities(request: web.Request) -> dict[str, str]:
     return {
         "Tus-Resumable": TUS_VERSION,
         "Tus-Version": TUS_VERSION,
-        "Tus-Max-Size": str(_max_size(request)),
+        "Tus-Max-Size": str(library(request).settings.max_file_size),
         "Tus-Extension": ",".join(TUS_EXTENSIONS),
         "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS),
     }
@@ -305,7 +296,8 @@ def check_creation(request: web.Request) -> Creation:
     if "Upload-Defer-Length" in request.headers:
         raise InvalidInput("Upload-Defer-Length is not supported; send Upload-Length")
     length = _header_int(request, "Upload-Length")
-    max_size = _max_size(request)
+    # at most a signed 64-bit integer, what the catalog holds (core.settings: MAX_FILE_SIZE_LIMIT)
+    max_size = library(request).settings.max_file_size
     if length > max_size:
         raise too_large(max_size)
     meta = parse_metadata(request.headers.get("Upload-Metadata", ""))
