@@ -297,7 +297,7 @@ class LibraryController(QObject):
 
     def refresh(self) -> None:
         self.refresh_sidebar()
-        self.grid.reload()
+        self.grid.refresh()  # the files shown stay until the catalog answers
 
     @property
     def upload_athlete_id(self) -> int | None:

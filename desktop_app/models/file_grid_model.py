@@ -80,6 +80,9 @@ class FileGridListModel(QAbstractListModel):
         self._loaded_once = False
         # the last page asked did not arrive (its error) until one does: no empty answer
         self._failed: BaseException | None = None
+        # refresh(): the rows are the query's as last listed; the first page is asked again
+        # and replaces them when it comes (the next page asked is that one, not the rows after)
+        self._stale = False
         self._held_events: list[ChangeEvent] = []  # arrived while a page was loading
         # keyset position after the last page: the next page costs the same at any depth
         self._cursor: str | None = None
@@ -129,22 +132,47 @@ class FileGridListModel(QAbstractListModel):
         self.totalChanged.emit(0)
         self._fetch()
 
+    def refresh(self) -> None:
+        """The same query asked again (F5): the rows loaded stay until its first page comes,
+        then give way to it. Dropped at once, a catalog outage left the grid saying "The files
+        cannot be listed" in place of the files the user was looking at, and their selection
+        lost, until the catalog came back."""
+        if not self._rows:
+            self.reload()
+            return
+        self._generation += 1  # a page on its way is the old rows': dropped
+        self._fetching = False  # (quietly: the request below says it loads)
+        self._stale, self._failed = True, None
+        self._to_end, self._seek = False, None
+        self._fetch()
+
     def _reset(self) -> None:
         """No rows (a page on its way is dropped by the generation); the total is kept."""
         self._generation += 1
-        self.beginResetModel()
-        self._rows, self._rows_by_id = [], {}
         self._fetching = self._loaded_once = self._to_end = False
         self._failed = None
-        self._held_events, self._cursor, self._back = [], None, None
+        self._held_events = []
         self._seek = None
+        self._drop_rows()
+
+    def _drop_rows(self) -> None:
+        self.beginResetModel()
+        self._rows, self._rows_by_id = [], {}
+        self._cursor, self._back, self._stale = None, None, False
         self.endResetModel()
+
+    def _on_fresh(self, page: Page) -> None:
+        """refresh()'s first page: the rows loaded give way to it (the changes held while it
+        loaded go on top of it, as on any page)."""
+        self._drop_rows()
+        self._on_page(page)
 
     @property
     def complete(self) -> bool:
         """Every row of the query is loaded."""
         return (
             self._loaded_once
+            and not self._stale
             and self._failed is None
             and not self._fetching
             and self._back is None
@@ -207,7 +235,7 @@ class FileGridListModel(QAbstractListModel):
 
     def fetch_previous(self) -> None:
         """After a jump to the end: loads the page of rows before the first loaded one."""
-        if self._back is None or self._fetching:
+        if self._back is None or self._fetching or self._stale:
             return
         query = dataclasses.replace(
             self._query, limit=self.page_size, backwards=True, cursor=self._back, offset=0
@@ -246,10 +274,16 @@ class FileGridListModel(QAbstractListModel):
             self.loadingChanged.emit(False)
 
     def _fetch(self) -> None:
-        if self._fetching or self._back is not None:
+        if self._fetching:
+            return
+        limit = END_PAGE_SIZE if self._to_end or self._seek else self.page_size
+        if self._stale:
+            first = dataclasses.replace(self._query, offset=0, cursor=None, limit=limit)
+            self._request(first, self._on_fresh)
+            return
+        if self._back is not None:
             return
         offset = len(self._rows)
-        limit = END_PAGE_SIZE if self._to_end or self._seek else self.page_size
         cursor = self._cursor if offset else None
         query = dataclasses.replace(
             self._query, offset=0 if cursor else offset, cursor=cursor, limit=limit
@@ -337,6 +371,8 @@ class FileGridListModel(QAbstractListModel):
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
         if parent.isValid() or self._fetching or self._back is not None or self._failed:
             return False
+        if self._stale:
+            return False  # the first page is asked again, not the rows after the old ones
         return self._loaded_once and len(self._rows) < self._total
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008

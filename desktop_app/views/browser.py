@@ -491,7 +491,10 @@ class FileBrowser(QWidget):
 
     def _forget_selection(self) -> None:
         if not self.controller.grid.loading:
+            lost = self._reselect is not None
             self._reselect = self._reselect_else = None
+            if lost:
+                self._match_selection()  # nothing to select again: nor to show
 
     def _restore_selection(self, *_: object) -> None:
         pending, self._reselect = self._reselect, None
@@ -552,6 +555,9 @@ class FileBrowser(QWidget):
             current_id, ids = fallback
             rows = [r for r in (model.row_of(i) for i in ids) if r >= 0]
         if not rows:
+            # none of them is in the view now (gone while its change did not reach this
+            # window): the details panel, which showed one, showed a file not selected
+            self._match_selection()
             return
         flags = QItemSelectionModel.SelectionFlag
         items = QItemSelection()
