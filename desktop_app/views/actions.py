@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QMenu
 
 
 @dataclass
@@ -141,3 +142,20 @@ def build_menus(window: QMainWindow, a: Actions) -> None:
     athletes.addAction(a.rename_athlete)
     help_menu = bar.addMenu(translate("MainWindow", "&Help"))
     help_menu.addAction(a.about)
+
+
+def _shown(text: str) -> str:
+    return re.sub(r"&(.)", r"\1", text)  # the menus' "&" marks the Alt key ("&&" is an "&")
+
+
+def command_name(action: QAction) -> str:
+    """A command as a sentence names it, in the menus' own words: "File ▸ Import files…
+    (Ctrl+I)", its keys as Qt writes them there (in Spanish "Control+I": a hint that said
+    "Ctrl+I" beside a menu that said "Control+I" read as another key). The menu stays with the
+    command, the keys with its name, when the sentence wraps (no-break spaces)."""
+    menus = [m for m in action.associatedObjects() if isinstance(m, QMenu)]
+    name = _shown(action.text())
+    if menus:
+        name = f"{_shown(menus[0].title())}\u00a0▸\u00a0{name}"
+    keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    return f"{name}\u00a0({keys})" if keys else name

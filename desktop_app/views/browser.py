@@ -141,6 +141,8 @@ class FileBrowser(QWidget):
         self.grid = FileGridView(self)
         self._wire_grid()
         self.empty = EmptyNotice(self)
+        # the window's commands the notice names, as its menus do (name_commands)
+        self._import_command = self._refresh_command = ""
         self.undo_trash: QAction | None = None  # the window's Undo, offered when all is trashed
         self.empty_trash: QToolButton | None = None  # the trash view's Empty trash… button
         self.empty.show_trash.clicked.connect(self._show_trash)
@@ -830,6 +832,12 @@ class FileBrowser(QWidget):
         self.empty.clear_search.setVisible(bool(self.controller.search.strip()))
         self.stack.setCurrentWidget(self.empty if empty else self.grid)
 
+    def name_commands(self, import_files: str, refresh: str) -> None:
+        """How the notice names the window's Import and Refresh ("File ▸ Import files…
+        (Ctrl+I)": actions.command_name), not in words and keys of its own."""
+        self._import_command, self._refresh_command = import_files, refresh
+        self._update_empty()
+
     def offer_undo(self, action: QAction) -> None:
         """The window's Undo move to trash, offered on the notice while it can put files back."""
         self.undo_trash = action
@@ -899,7 +907,9 @@ class FileBrowser(QWidget):
                 "The files cannot be listed: the catalog (database) cannot be reached right "
                 "now.\n\nThey are listed by themselves once it is back."
             )
-        return self.tr("The files could not be listed.\n\nTry again with View ▸ Refresh (F5).")
+        return self.tr("The files could not be listed.\n\nTry again with %1.").replace(
+            "%1", self._refresh_command
+        )
 
     def empty_text(self) -> str:
         """What an empty view says: why it is empty and how to fill it."""
@@ -959,15 +969,13 @@ class FileBrowser(QWidget):
             ).replace("%1", self._athlete_name())
         if flt.section == "image":
             return self.tr(
-                "No photos yet.\n\nDrop photos or whole folders anywhere on this window, or "
-                "use File ▸ Import… (Ctrl+I)."
-            )
+                "No photos yet.\n\nDrop photos or whole folders anywhere on this window, or use %1."
+            ).replace("%1", self._import_command)
         if flt.section == "video":
             return self.tr(
-                "No videos yet.\n\nDrop videos or whole folders anywhere on this window, or "
-                "use File ▸ Import… (Ctrl+I)."
-            )
+                "No videos yet.\n\nDrop videos or whole folders anywhere on this window, or use %1."
+            ).replace("%1", self._import_command)
         return self.tr(
             "No files here yet.\n\nDrop photos, videos or whole folders anywhere "
-            "on this window, or use File ▸ Import… (Ctrl+I)."
-        )
+            "on this window, or use %1."
+        ).replace("%1", self._import_command)

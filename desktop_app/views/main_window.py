@@ -71,7 +71,7 @@ from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel
 from desktop_app.models.upload_queue_model import UploadState
 from desktop_app.resources import app_icon, app_version
 from desktop_app.team import attach as attach_team
-from desktop_app.views.actions import build_actions, build_menus
+from desktop_app.views.actions import build_actions, build_menus, command_name
 from desktop_app.views.browser import FileBrowser
 from desktop_app.views.confirm import confirm_irreversible, names_text
 from desktop_app.views.details_panel import DetailsPanel
@@ -451,6 +451,9 @@ class MainWindow(QMainWindow):
         keys = self.commands.find.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         self.browser.search.setPlaceholderText(
             self.tr("Search file names and descriptions (%1)").replace("%1", keys)
+        )
+        self.browser.name_commands(
+            command_name(self.commands.import_files), command_name(self.commands.refresh)
         )
         self.details = DetailsPanel(self)
         self.details.retention_days = lambda: self.library.settings.trash_retention_days
