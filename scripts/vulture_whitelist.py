@@ -32,6 +32,7 @@ _.pict_type
 
 # Qt: virtual overrides Qt calls, properties it reads, lupdate-only strings.
 _.closeEvent
+_.contextMenuEvent
 _.dragEnterEvent
 _.dragMoveEvent
 _.dropEvent

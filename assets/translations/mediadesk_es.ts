@@ -832,82 +832,82 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="211"/>
+        <location filename="../../desktop_app/views/browser.py" line="214"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="212"/>
+        <location filename="../../desktop_app/views/browser.py" line="215"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="215"/>
+        <location filename="../../desktop_app/views/browser.py" line="218"/>
         <source>Shot: newest</source>
         <translation>Captura: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="216"/>
+        <location filename="../../desktop_app/views/browser.py" line="219"/>
         <source>Shot: oldest</source>
         <translation>Captura: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="217"/>
+        <location filename="../../desktop_app/views/browser.py" line="220"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="218"/>
+        <location filename="../../desktop_app/views/browser.py" line="221"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="219"/>
+        <location filename="../../desktop_app/views/browser.py" line="222"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="220"/>
+        <location filename="../../desktop_app/views/browser.py" line="223"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="221"/>
+        <location filename="../../desktop_app/views/browser.py" line="224"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="222"/>
+        <location filename="../../desktop_app/views/browser.py" line="225"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="223"/>
+        <location filename="../../desktop_app/views/browser.py" line="226"/>
         <source>Recent edits</source>
         <translation>Edición: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="224"/>
+        <location filename="../../desktop_app/views/browser.py" line="227"/>
         <source>Oldest edits</source>
         <translation>Edición: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="227"/>
+        <location filename="../../desktop_app/views/browser.py" line="230"/>
         <source>By date taken: when each photo or video was shot (its camera&apos;s date); a file without one, when it was uploaded</source>
         <translation>Por fecha de captura: cuándo se tomó cada foto o vídeo (la fecha de su cámara); un archivo sin ella, cuándo se subió</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="235"/>
+        <location filename="../../desktop_app/views/browser.py" line="238"/>
         <source>Sort by date, name, size, duration or last edit</source>
         <translation>Ordenar por fecha, nombre, tamaño, duración o última edición</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="240"/>
+        <location filename="../../desktop_app/views/browser.py" line="243"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="806"/>
+        <location filename="../../desktop_app/views/browser.py" line="809"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -915,7 +915,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="907"/>
+        <location filename="../../desktop_app/views/browser.py" line="910"/>
         <source>The files cannot be listed: the catalog (database) cannot be reached right now.
 
 They are listed by themselves once it is back.</source>
@@ -924,7 +924,7 @@ They are listed by themselves once it is back.</source>
 Se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="910"/>
+        <location filename="../../desktop_app/views/browser.py" line="913"/>
         <source>The files could not be listed.
 
 Try again with %1.</source>
@@ -933,7 +933,7 @@ Try again with %1.</source>
 Vuelve a intentarlo con %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="972"/>
+        <location filename="../../desktop_app/views/browser.py" line="975"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use %1.</source>
@@ -942,7 +942,7 @@ Drop photos or whole folders anywhere on this window, or use %1.</source>
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="977"/>
+        <location filename="../../desktop_app/views/browser.py" line="979"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use %1.</source>
@@ -951,7 +951,7 @@ Drop videos or whole folders anywhere on this window, or use %1.</source>
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="981"/>
+        <location filename="../../desktop_app/views/browser.py" line="982"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use %1.</source>
@@ -960,12 +960,22 @@ Drop photos, videos or whole folders anywhere on this window, or use %1.</source
 Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="918"/>
+        <location filename="../../desktop_app/views/browser.py" line="921"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="142"/>
+        <source>Files</source>
+        <translation>Archivos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="202"/>
+        <source>Search</source>
+        <translation>Buscar</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="922"/>
+        <location filename="../../desktop_app/views/browser.py" line="925"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -979,7 +989,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="929"/>
+        <location filename="../../desktop_app/views/browser.py" line="932"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -993,7 +1003,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="936"/>
+        <location filename="../../desktop_app/views/browser.py" line="939"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -1007,7 +1017,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="944"/>
+        <location filename="../../desktop_app/views/browser.py" line="947"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -1021,12 +1031,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="951"/>
+        <location filename="../../desktop_app/views/browser.py" line="954"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="954"/>
+        <location filename="../../desktop_app/views/browser.py" line="957"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
@@ -1034,7 +1044,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="962"/>
+        <location filename="../../desktop_app/views/browser.py" line="965"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -1043,7 +1053,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="967"/>
+        <location filename="../../desktop_app/views/browser.py" line="970"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -1193,6 +1203,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
     <name>JobsDock</name>
     <message>
         <location filename="../../desktop_app/views/jobs_dock.py" line="258"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="303"/>
         <source>Jobs</source>
         <translation>Trabajos</translation>
     </message>
@@ -1257,27 +1268,27 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Motivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="340"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="341"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="344"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="345"/>
         <source>No processing jobs yet. Each uploaded video gets a thumbnail and versions that play in browsers; their jobs show here.</source>
         <translation>Aún no hay trabajos de procesamiento. Cada vídeo subido recibe una miniatura y versiones que se reproducen en los navegadores; sus trabajos aparecen aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="349"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="350"/>
         <source>No jobs in this state.</source>
         <translation>No hay trabajos en este estado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="387"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="388"/>
         <source>File id: %1</source>
         <translation>Id. del archivo: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="452"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="453"/>
         <source>Queued %Ln job(s) again</source>
         <translation>
             <numerusform>%Ln trabajo en cola de nuevo</numerusform>
@@ -1732,87 +1743,92 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1385"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1386"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="474"/>
+        <location filename="../../desktop_app/views/main_window.py" line="475"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="453"/>
+        <location filename="../../desktop_app/views/main_window.py" line="437"/>
+        <source>Sections and athletes</source>
+        <translation>Secciones y deportistas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="454"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="496"/>
+        <location filename="../../desktop_app/views/main_window.py" line="497"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="497"/>
+        <location filename="../../desktop_app/views/main_window.py" line="498"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="498"/>
+        <location filename="../../desktop_app/views/main_window.py" line="499"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="499"/>
+        <location filename="../../desktop_app/views/main_window.py" line="500"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="596"/>
+        <location filename="../../desktop_app/views/main_window.py" line="597"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="674"/>
+        <location filename="../../desktop_app/views/main_window.py" line="675"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="675"/>
+        <location filename="../../desktop_app/views/main_window.py" line="676"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="679"/>
+        <location filename="../../desktop_app/views/main_window.py" line="680"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="834"/>
+        <location filename="../../desktop_app/views/main_window.py" line="835"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="837"/>
+        <location filename="../../desktop_app/views/main_window.py" line="838"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="842"/>
+        <location filename="../../desktop_app/views/main_window.py" line="843"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="858"/>
+        <location filename="../../desktop_app/views/main_window.py" line="859"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="862"/>
+        <location filename="../../desktop_app/views/main_window.py" line="863"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="863"/>
+        <location filename="../../desktop_app/views/main_window.py" line="864"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1820,7 +1836,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="864"/>
+        <location filename="../../desktop_app/views/main_window.py" line="865"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -1828,7 +1844,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="867"/>
+        <location filename="../../desktop_app/views/main_window.py" line="868"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -1836,7 +1852,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="868"/>
+        <location filename="../../desktop_app/views/main_window.py" line="869"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -1844,67 +1860,67 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="985"/>
+        <location filename="../../desktop_app/views/main_window.py" line="986"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="988"/>
+        <location filename="../../desktop_app/views/main_window.py" line="989"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="999"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1000"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1019"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1020"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1064"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1065"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1082"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1083"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1083"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1084"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1089"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1090"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1095"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1096"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1109"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1110"/>
         <source>%1 See View ▸ Server.</source>
         <translation>%1 Véase Ver ▸ Servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1134"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1135"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1153"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1154"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1163"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1164"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -1912,13 +1928,13 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1205"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1216"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1206"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1217"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1206"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1207"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -1926,7 +1942,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1211"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1212"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -1934,7 +1950,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1235"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1236"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -1942,19 +1958,19 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1238"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1241"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1239"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1242"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1254"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1257"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1255"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1258"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1255"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1256"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -1962,68 +1978,68 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1297"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1298"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1297"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1316"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1298"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1317"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1316"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1317"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1363"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1364"/>
         <source>Settings saved. Restart MediaDesk to apply the storage change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1365"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1366"/>
         <source>Settings saved. Restart MediaDesk to apply the language change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1367"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1368"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1360"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1361"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1372"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1373"/>
         <source>No files needed moving: none are left on the old storage.</source>
         <translation>No había archivos que mover: no queda ninguno en el almacenamiento anterior.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1390"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1391"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1394"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1395"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1541"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1542"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1543"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1544"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1551"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1552"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -2184,56 +2200,109 @@ Vuelva a iniciarlo para continuar.</translation>
     <name>PlayerControls</name>
     <message>
         <location filename="../../desktop_app/preview/player_controls.py" line="63"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="131"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="142"/>
         <source>Play (Space)</source>
         <translation>Reproducir (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="64"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="63"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="143"/>
+        <source>Play</source>
+        <translation>Reproducir</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="65"/>
         <source>Previous frame (,)</source>
         <translation>Fotograma anterior (,)</translation>
     </message>
     <message>
         <location filename="../../desktop_app/preview/player_controls.py" line="65"/>
+        <source>Previous frame</source>
+        <translation>Fotograma anterior</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="68"/>
         <source>Next frame (.)</source>
         <translation>Fotograma siguiente (.)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="72"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="68"/>
+        <source>Next frame</source>
+        <translation>Fotograma siguiente</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="76"/>
         <source>Position: click to jump, ←/→ 5 s, J/K/L back, pause, play faster</source>
         <translation>Posición: clic para saltar, ←/→ 5 s, J/K/L atrás, pausa, reproducir más rápido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="74"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="136"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="78"/>
+        <source>Position</source>
+        <translation>Posición</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="79"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="148"/>
         <source>Mute (M)</source>
         <translation>Silenciar (M)</translation>
     </message>
     <message>
         <location filename="../../desktop_app/preview/player_controls.py" line="79"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="149"/>
+        <source>Mute</source>
+        <translation>Silenciar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="85"/>
+        <source>Volume (↑/↓)</source>
+        <translation>Volumen (↑/↓)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="86"/>
         <source>Volume</source>
         <translation>Volumen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="80"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="142"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="88"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="155"/>
         <source>Full screen (F)</source>
         <translation>Pantalla completa (F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="128"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="88"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="158"/>
+        <source>Full screen</source>
+        <translation>Pantalla completa</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="138"/>
         <source>Pause (Space)</source>
         <translation>Pausa (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="136"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="139"/>
+        <source>Pause</source>
+        <translation>Pausa</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="148"/>
         <source>Unmute (M)</source>
         <translation>Activar sonido (M)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="142"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="149"/>
+        <source>Unmute</source>
+        <translation>Activar sonido</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="155"/>
         <source>Leave full screen (Esc)</source>
         <translation>Salir de pantalla completa (Esc)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="158"/>
+        <source>Leave full screen</source>
+        <translation>Salir de pantalla completa</translation>
     </message>
 </context>
 <context>
@@ -2321,109 +2390,109 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="132"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="141"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="142"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="176"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="178"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="161"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="163"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="78"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="79"/>
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="143"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="144"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="144"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="145"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="172"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="174"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="176"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="178"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="176"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="198"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="178"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="200"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="176"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="178"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="195"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="197"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="196"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="431"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="198"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="433"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="214"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="216"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="233"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="235"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="540"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="542"/>
         <source>MediaDesk app previews (this session)</source>
         <translation>Vistas previas de la app MediaDesk (esta sesión)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="543"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="545"/>
         <source>MediaDesk app previews (another session, %1)</source>
         <translation>Vistas previas de la app MediaDesk (otra sesión, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="544"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="546"/>
         <source>MediaDesk app previews (earlier session)</source>
         <translation>Vistas previas de la app MediaDesk (sesión anterior)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="227"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="229"/>
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="229"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="231"/>
         <source>Copy with the token</source>
         <translation>Copiar con el token</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="346"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="348"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %Ln orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -2431,7 +2500,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="353"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="355"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copiada %Ln orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
@@ -2439,112 +2508,112 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="364"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="365"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="367"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="368"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="364"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="272"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="274"/>
         <source># Start the server: commands for its address show here.</source>
         <translation># Inicia el servidor: aquí aparecerán las órdenes para su dirección.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="365"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="367"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="368"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="405"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="407"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="405"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="407"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="426"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="428"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="427"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="429"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="437"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="439"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="437"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="439"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="447"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="449"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="455"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="457"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="472"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="474"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="488"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="490"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="488"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="490"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="491"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="493"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="550"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="552"/>
         <source>Copy with the token “%1”</source>
         <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="552"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="554"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="556"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="558"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -2610,228 +2679,230 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="73"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="74"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="91"/>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="133"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="136"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="136"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="139"/>
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="137"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="140"/>
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="150"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="153"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="165"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="168"/>
         <source>Move the old files…</source>
         <translation>Mover los archivos antiguos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="169"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="172"/>
         <source>Saves these settings and offers to move the files you chose to keep reading from the old storage.</source>
         <translation>Guarda estos ajustes y ofrece mover los archivos que elegiste seguir leyendo desde el almacenamiento antiguo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="186"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="190"/>
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="187"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="191"/>
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="191"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="473"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="189"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="195"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="477"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="209"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="213"/>
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="210"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="214"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="211"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="215"/>
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="212"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="216"/>
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="213"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="217"/>
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="214"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="218"/>
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="221"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="225"/>
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="228"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="232"/>
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="229"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="233"/>
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="230"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="234"/>
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="233"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="237"/>
         <source> per minute</source>
         <translation> por minuto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="234"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="238"/>
         <source>No limit</source>
         <translation>Sin límite</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="235"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="239"/>
         <source>Uploads each API token (or address) may make</source>
         <translation>Subidas que puede hacer cada token de la API (o dirección)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="236"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="240"/>
         <source>API upload limit</source>
         <translation>Límite de subidas por la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="242"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="246"/>
         <source>Files bigger than this are sent in parts: a pause, closing MediaDesk or a network outage resumes from the last part instead of from the start</source>
         <translation>Los archivos más grandes se envían por partes: tras una pausa, el cierre de MediaDesk o un corte de red se reanudan desde la última parte en lugar de desde el principio</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="246"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="250"/>
         <source>Upload in parts above</source>
         <translation>Subir por partes a partir de</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="250"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="254"/>
         <source>Accepted images</source>
         <translation>Imágenes aceptadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="251"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="255"/>
         <source>Accepted videos</source>
         <translation>Vídeos aceptados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="264"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="268"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="269"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="273"/>
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="270"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="274"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="271"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="275"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="275"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="279"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. La dirección y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="286"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="290"/>
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="289"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="293"/>
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="293"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="297"/>
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="357"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="361"/>
         <source>Set by %1</source>
         <translation>Fijado por %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="365"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="369"/>
         <source>Greyed-out fields are set by environment variables and cannot be changed here: %1</source>
         <translation>Los campos en gris los fijan variables de entorno y no se pueden cambiar aquí: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="372"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="376"/>
         <source>The data folder was given with --data-dir when MediaDesk was started: it cannot be changed here.</source>
         <translation>La carpeta de datos se indicó con --data-dir al iniciar MediaDesk: no se puede cambiar aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="510"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="514"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="581"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="585"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="584"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="588"/>
         <source>Restart MediaDesk after saving to apply the storage change.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="586"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="590"/>
         <source>Restart MediaDesk after saving to apply the language change.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="672"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="676"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="679"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="683"/>
         <source>No files are left on the old storage.</source>
         <translation>No queda ningún archivo en el almacenamiento anterior.</translation>
     </message>
@@ -3047,17 +3118,32 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>En el almacén</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="94"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="78"/>
+        <source>Storage by type</source>
+        <translation>Almacenamiento por tipo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="79"/>
+        <source>Storage by athlete</source>
+        <translation>Almacenamiento por deportista</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="80"/>
+        <source>Storage by day</source>
+        <translation>Almacenamiento por día</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="98"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="105"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="109"/>
         <source>Listing the store…</source>
         <translation>Recorriendo el almacén…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_view.py" line="134"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="138"/>
         <source>%Ln file(s) in the library</source>
         <translation>
             <numerusform>%Ln archivo en la biblioteca</numerusform>
@@ -3065,42 +3151,42 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="139"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="143"/>
         <source>The store has not been listed yet.</source>
         <translation>El almacén aún no se ha recorrido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="145"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="149"/>
         <source>not checked since the files changed (“%1” checks it)</source>
         <translation>sin comprobar desde que cambiaron los archivos («%1» la comprueba)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="151"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="155"/>
         <source>Store: %1 objects, %2 (listed %3); drift from the catalog: %4</source>
         <translation>Almacén: %1 objetos, %2 (recorrido %3); diferencia con el catálogo: %4</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="158"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="162"/>
         <source>Thumbnails and other derivatives: %1</source>
         <translation>Miniaturas y otros derivados: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="163"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="167"/>
         <source>In the trash: %1</source>
         <translation>En la papelera: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="165"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="169"/>
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="165"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="169"/>
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="177"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="181"/>
         <source>No athlete</source>
         <translation>Sin deportista</translation>
     </message>
@@ -3134,133 +3220,138 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="178"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="197"/>
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="233"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="205"/>
+        <source>Upload queue</source>
+        <translation>Cola de subidas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="252"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="234"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="253"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="236"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="373"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="255"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="392"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="237"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="386"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="256"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="405"/>
         <source>Pause all</source>
         <translation>Pausar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="239"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="258"/>
         <source>Big files stop after the current part and go on from there when resumed.</source>
         <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="243"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="262"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="247"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="266"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="248"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="267"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="249"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="268"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="252"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="271"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="309"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="328"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="311"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="330"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="314"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="333"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="378"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="397"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="384"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="458"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="403"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="477"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="384"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="456"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="403"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="475"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="386"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="405"/>
         <source>Resume all</source>
         <translation>Reanudar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="409"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="428"/>
         <source>Running: %1</source>
         <translation>En curso: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="410"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="429"/>
         <source>Queued: %1</source>
         <translation>En cola: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="411"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="430"/>
         <source>Paused: %1</source>
         <translation>En pausa: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="412"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="431"/>
         <source>Done: %1</source>
         <translation>Hechas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="413"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="432"/>
         <source>Failed: %1</source>
         <translation>Fallidas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="414"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="433"/>
         <source>Cancelled: %1</source>
         <translation>Canceladas: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="432"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="451"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln fallida</numerusform>
@@ -3268,39 +3359,39 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="435"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="454"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="461"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="480"/>
         <source>Remove from the queue</source>
         <translation>Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="463"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="482"/>
         <source>Show in the library</source>
         <translation>Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="467"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="486"/>
         <source>Copy the error</source>
         <translation>Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="373"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="459"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="392"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="478"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="241"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="260"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="235"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="378"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="254"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="397"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>
@@ -3418,37 +3509,37 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>VideoPlayer</name>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="212"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="215"/>
         <source>This video cannot be played.</source>
         <translation>Este vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="391"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="401"/>
         <source>The video could not be opened.</source>
         <translation>No se pudo abrir el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="392"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="402"/>
         <source>This video format is not supported.</source>
         <translation>Este formato de vídeo no es compatible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="393"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="403"/>
         <source>A network error stopped the video.</source>
         <translation>Un error de red detuvo el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="394"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="404"/>
         <source>Access to the video was denied.</source>
         <translation>Se denegó el acceso al vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="396"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="406"/>
         <source>The video cannot be played.</source>
         <translation>El vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="398"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="408"/>
         <source>{message} ({detail})</source>
         <translation>{message} ({detail})</translation>
     </message>

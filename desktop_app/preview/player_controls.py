@@ -60,9 +60,13 @@ class PlayerControls(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.play_button = self._button(SP.SP_MediaPlay, self.tr("Play (Space)"))
-        self.back_button = self._button(SP.SP_MediaSkipBackward, self.tr("Previous frame (,)"))
-        self.forward_button = self._button(SP.SP_MediaSkipForward, self.tr("Next frame (.)"))
+        self.play_button = self._button(SP.SP_MediaPlay, self.tr("Play (Space)"), self.tr("Play"))
+        self.back_button = self._button(
+            SP.SP_MediaSkipBackward, self.tr("Previous frame (,)"), self.tr("Previous frame")
+        )
+        self.forward_button = self._button(
+            SP.SP_MediaSkipForward, self.tr("Next frame (.)"), self.tr("Next frame")
+        )
         self.elapsed_label = QLabel(format_time(0), self)
         self.total_label = QLabel(format_time(0), self)
         self.seek_slider = SeekSlider(Qt.Orientation.Horizontal, self)
@@ -71,13 +75,18 @@ class PlayerControls(QWidget):
         self.seek_slider.setToolTip(
             self.tr("Position: click to jump, ←/→ 5 s, J/K/L back, pause, play faster")
         )
-        self.mute_button = self._button(SP.SP_MediaVolume, self.tr("Mute (M)"))
+        self.seek_slider.setAccessibleName(self.tr("Position"))
+        self.mute_button = self._button(SP.SP_MediaVolume, self.tr("Mute (M)"), self.tr("Mute"))
         self.volume_slider = QSlider(Qt.Orientation.Horizontal, self)
         self.volume_slider.setRange(0, 100)
         self.volume_slider.setMaximumWidth(100)
+        # no focus, as the position's: the player's keys (↑/↓ here) work wherever focus is
         self.volume_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.volume_slider.setToolTip(self.tr("Volume"))
-        self.fullscreen_button = self._button(SP.SP_TitleBarMaxButton, self.tr("Full screen (F)"))
+        self.volume_slider.setToolTip(self.tr("Volume (↑/↓)"))
+        self.volume_slider.setAccessibleName(self.tr("Volume"))
+        self.fullscreen_button = self._button(
+            SP.SP_TitleBarMaxButton, self.tr("Full screen (F)"), self.tr("Full screen")
+        )
 
         layout = QHBoxLayout(self)
         self._layout = layout
@@ -114,10 +123,11 @@ class PlayerControls(QWidget):
         for action, button in self._steps:
             button.setVisible(action.isVisible())
 
-    def _button(self, pixmap: QStyle.StandardPixmap, tip: str) -> QToolButton:
+    def _button(self, pixmap: QStyle.StandardPixmap, tip: str, name: str) -> QToolButton:
         button = QToolButton(self)
         button.setIcon(self.style().standardIcon(pixmap))
         button.setToolTip(tip)
+        button.setAccessibleName(name)  # icon only: a screen reader reads no tooltip as name
         button.setAutoRaise(True)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         return button
@@ -126,20 +136,26 @@ class PlayerControls(QWidget):
         if playing:
             self.play_button.setIcon(self.style().standardIcon(SP.SP_MediaPause))
             self.play_button.setToolTip(self.tr("Pause (Space)"))
+            self.play_button.setAccessibleName(self.tr("Pause"))
         else:
             self.play_button.setIcon(self.style().standardIcon(SP.SP_MediaPlay))
             self.play_button.setToolTip(self.tr("Play (Space)"))
+            self.play_button.setAccessibleName(self.tr("Play"))
 
     def set_muted(self, muted: bool) -> None:
         icon = SP.SP_MediaVolumeMuted if muted else SP.SP_MediaVolume
         self.mute_button.setIcon(self.style().standardIcon(icon))
         self.mute_button.setToolTip(self.tr("Unmute (M)") if muted else self.tr("Mute (M)"))
+        self.mute_button.setAccessibleName(self.tr("Unmute") if muted else self.tr("Mute"))
 
     def set_fullscreen(self, fullscreen: bool) -> None:
         icon = SP.SP_TitleBarNormalButton if fullscreen else SP.SP_TitleBarMaxButton
         self.fullscreen_button.setIcon(self.style().standardIcon(icon))
         self.fullscreen_button.setToolTip(
             self.tr("Leave full screen (Esc)") if fullscreen else self.tr("Full screen (F)")
+        )
+        self.fullscreen_button.setAccessibleName(
+            self.tr("Leave full screen") if fullscreen else self.tr("Full screen")
         )
 
     def set_duration(self, ms: int) -> None:

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_FRAME_RATE = 25.0
 DEFAULT_VOLUME = 80  # percent
 SEEK_STEP_MS = 5000  # ←/→ and J
+VOLUME_STEP = 5  # percent, ↑/↓ (←/→ seek, as in most players)
 MAX_RATE = 4.0  # L doubles the speed up to this
 
 State = QMediaPlayer.PlaybackState
@@ -126,6 +127,8 @@ class VideoPlayer(QWidget):
             ("L", self.key_l),
             ("Left", lambda: self.seek_by(-SEEK_STEP_MS)),
             ("Right", lambda: self.seek_by(SEEK_STEP_MS)),
+            ("Up", lambda: self.change_volume(VOLUME_STEP)),
+            ("Down", lambda: self.change_volume(-VOLUME_STEP)),
             ("M", self.toggle_mute),
             ("F", self.toggle_fullscreen),
             (".", self.step_forward),
@@ -327,6 +330,13 @@ class VideoPlayer(QWidget):
     def set_volume(self, percent: int) -> None:
         self._volume = max(0, min(100, int(percent)))
         self._apply_audio()
+
+    def change_volume(self, delta: int) -> None:
+        """↑/↓: the slider takes no focus (the arrows seek), so the volume had no keys. Raising
+        it unmutes, as players do: a muted player's louder volume is still silence."""
+        if delta > 0:
+            self._muted = False
+        self.set_volume(self._volume + delta)
 
     def _apply_audio(self) -> None:
         self.controls.set_muted(self._muted)

@@ -139,6 +139,7 @@ class FileBrowser(QWidget):
         self.stack = QStackedWidget(self)
         # set before it is wired: its slots and event filter read `self.grid` from the start
         self.grid = FileGridView(self)
+        self.grid.setAccessibleName(self.tr("Files"))
         self._wire_grid()
         self.empty = EmptyNotice(self)
         # the window's commands the notice names, as its menus do (name_commands)
@@ -197,6 +198,8 @@ class FileBrowser(QWidget):
 
     def _build_toolbar(self) -> ToolbarRow:
         self.search = QLineEdit(self)
+        # a placeholder is no name: screen readers said only "edit" once it held a search
+        self.search.setAccessibleName(self.tr("Search"))
         self.search.setAcceptDrops(False)
         self.search.setClearButtonEnabled(True)
         self._search_timer = QTimer(self, singleShot=True, interval=250)

@@ -300,6 +300,7 @@ class JobsDock(QDockWidget):
             ],
             stretch=self.COLUMNS - 1,
         )
+        self.table.setAccessibleName(self.tr("Jobs"))
         self.table.itemSelectionChanged.connect(self._update_buttons)
         # What an empty table means, over its empty area (like the upload queue's)
         self.empty = QLabel(self.table.viewport())

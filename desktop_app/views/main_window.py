@@ -434,6 +434,7 @@ class MainWindow(QMainWindow):
     # ---- layout -------------------------------------------------------------------------------
     def _build_central(self) -> None:
         self.sidebar = SidebarView(self)
+        self.sidebar.setAccessibleName(self.tr("Sections and athletes"))
         self.sidebar.setModel(self.controller.sidebar)
         self.sidebar.setHeaderHidden(True)
         self.sidebar.setRootIsDecorated(False)

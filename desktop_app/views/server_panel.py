@@ -44,6 +44,7 @@ from desktop_app.controllers.library_controller import (
 from desktop_app.controllers.server_controller import ServerController
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import DASH, datetime_text, tip_text
+from desktop_app.views.a11y import name_spin_boxes
 from desktop_app.views.confirm import confirm_irreversible
 from desktop_app.views.message_box import ask_text, plain_text
 from desktop_app.views.tables import read_only_table
@@ -142,6 +143,7 @@ class ServerPanel(QWidget):
         self.port.setValue(self.controller.port)
         form.addRow(self.tr("Host"), self.host)
         form.addRow(self.tr("Port"), self.port)
+        name_spin_boxes(box)
         self.toggle = QPushButton(box)
         self.toggle.clicked.connect(self._toggle)
         self.state = QLabel(box)

@@ -35,6 +35,7 @@ from desktop_app.controllers.settings_controller import SettingsController, rest
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import tip_text
 from desktop_app.i18n import LANGUAGES
+from desktop_app.views.a11y import name_spin_boxes
 from desktop_app.views.colors import set_status_style
 from desktop_app.views.message_box import open_warning
 
@@ -87,6 +88,7 @@ class SettingsDialog(QDialog):
         self.form_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.form_scroll.setWidget(self.form)
+        self.form_scroll.setAccessibleName(self.tr("Settings"))  # a Tab stop: the arrows scroll
         layout.addWidget(self.form_scroll, 1)
         self.env_note = QLabel(self)  # which fields the environment sets (see _pin_environment)
         self.env_note.setWordWrap(True)
@@ -127,6 +129,7 @@ class SettingsDialog(QDialog):
         # scrolls with the screen) instead of squashing a form to a few pixels.
         for field in self.findChildren(QLineEdit) + self.findChildren(QSpinBox):
             field.setMinimumHeight(field.sizeHint().height())
+        name_spin_boxes(self)
 
     # ---- layout -------------------------------------------------------------------------------
     def _build_storage(self) -> QGroupBox:
@@ -183,6 +186,7 @@ class SettingsDialog(QDialog):
         form.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
         self.data_dir = QLineEdit(page)
+        self.data_dir.setAccessibleName(self.tr("Data folder"))  # its label names the row
         self.data_dir.setPlaceholderText(self.tr("Default folder of your user account"))
         self.browse_button = QPushButton(self.tr("Browse…"), page)
         self.browse_button.clicked.connect(self._browse)

@@ -74,6 +74,10 @@ class StorageView(QDockWidget):
         self.by_type = read_only_table(body, [self.tr("Type"), files, size])
         self.by_athlete = read_only_table(body, [self.tr("Athlete"), files, size])
         self.history = read_only_table(body, [self.tr("Day"), files, size, self.tr("In the store")])
+        # three tables side by side, each read by its name (their headers all say Files, Size)
+        self.by_type.setAccessibleName(self.tr("Storage by type"))
+        self.by_athlete.setAccessibleName(self.tr("Storage by athlete"))
+        self.history.setAccessibleName(self.tr("Storage by day"))
         for table in (self.by_type, self.by_athlete, self.history):
             tables.addWidget(table)
             # Figures are never cut: their columns fit them and the first takes what is left

@@ -11,6 +11,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import (
+    QContextMenuEvent,
     QFont,
     QFontMetrics,
     QGuiApplication,
@@ -107,10 +108,28 @@ class MiddleElideDelegate(QStyledItemDelegate):
 class UploadTable(QTableView):
     """The queue; while it is empty it says how to fill it."""
 
+    # the row a context menu is for and where to show it (global): the row under the pointer,
+    # or the current row for the Menu key / Shift+F10
+    menuRequested = Signal(QModelIndex, QPoint)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.placeholder = ""
         tab_leaves(self)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        # A mouse menu comes through the viewport, in its coordinates; a keyboard one comes to
+        # the table itself, in the table's (the header's height lower): read as the viewport's,
+        # it named the row below the current one (Remove acted on another file), or none.
+        if event.reason() == QContextMenuEvent.Reason.Keyboard:
+            index = self.currentIndex()
+            if not index.isValid():
+                return
+            self.scrollTo(index)
+            rect = self.visualRect(index)
+            self.menuRequested.emit(index, self.viewport().mapToGlobal(rect.bottomLeft()))
+        else:
+            self.menuRequested.emit(self.indexAt(event.pos()), event.globalPos())
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
@@ -183,6 +202,7 @@ class UploadDock(QDockWidget):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(6, 6, 6, 6)
         self.table = UploadTable(body)
+        self.table.setAccessibleName(self.tr("Upload queue"))
         self.proxy = QueueFilter(self)
         self.proxy.setSourceModel(self.model)
         self.table.setModel(self.proxy)
@@ -194,8 +214,7 @@ class UploadDock(QDockWidget):
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)  # sentences read from the start
         self.table.setItemDelegateForColumn(UploadQueueModel.NAME, MiddleElideDelegate(self.table))
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.menuRequested.connect(self._context_menu)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
@@ -436,10 +455,10 @@ class UploadDock(QDockWidget):
         self._update_buttons()
 
     # ---- context menu -------------------------------------------------------------------------
-    def _context_menu(self, pos: QPoint) -> None:
-        menu = self.build_context_menu(self.table.indexAt(pos))
+    def _context_menu(self, index: QModelIndex, at: QPoint) -> None:
+        menu = self.build_context_menu(index)
         if menu is not None:
-            menu.exec(self.table.viewport().mapToGlobal(pos))
+            menu.exec(at)
 
     def build_context_menu(self, index: QModelIndex) -> QMenu | None:
         """Retry, remove, show in grid and copy error for the row under the pointer."""
