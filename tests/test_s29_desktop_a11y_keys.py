@@ -184,3 +184,29 @@ def test_up_and_down_change_the_volume(qtbot: Any) -> None:
     qtbot.keyClick(player, Qt.Key.Key_Up)
     assert player.volume() == 100
     player.release()
+
+
+def test_deleting_the_trashs_last_file_leaves_the_focus_in_sight(
+    qtbot: Any, library: Library, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    from tests.qt_helpers import wait_for
+
+    path = tmp_path / "last.jpg"
+    Image.new("RGB", (32, 24), (10, 90, 200)).save(path, "JPEG")
+    record = library.uploads.ingest(path, "image")
+    library.trash(record.id)
+    with shown_window(qtbot, library) as window:
+        c, browser = window.controller, window.browser
+        window.activateWindow()
+        wait_for(qtbot, window.isActiveWindow)
+        window.sidebar.setCurrentIndex(c.sidebar.index_of("trash"))
+        wait_for(qtbot, lambda: c.filter.section == "trash" and c.grid.rowCount() == 1)
+        browser.grid.setFocus()
+        browser.grid.setCurrentIndex(c.grid.index(0, 0))
+        wait_for(qtbot, browser.grid.hasFocus)
+        c.delete_permanently([record.id])  # what Delete permanently does once confirmed
+        wait_for(qtbot, lambda: browser.stack.currentWidget() is browser.empty)
+        focused = QApplication.focusWidget()
+        assert focused is browser.search, focused

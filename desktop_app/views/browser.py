@@ -833,7 +833,13 @@ class FileBrowser(QWidget):
         if undo is not None:
             self.empty.undo.setText(undo.text())
         self.empty.clear_search.setVisible(bool(self.controller.search.strip()))
+        grid_focused = self.grid.hasFocus()
         self.stack.setCurrentWidget(self.empty if empty else self.grid)
+        if empty and grid_focused:
+            # The stack gives the focus to the notice, which shows none: after Delete
+            # permanently of the trash's last file the keys went nowhere in sight. The search
+            # box is the one field left (the notice's buttons act at once on Enter or Space).
+            self.search.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def name_commands(self, import_files: str, refresh: str) -> None:
         """How the notice names the window's Import and Refresh ("File ▸ Import files…
