@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core import keys
@@ -432,7 +432,7 @@ class Ingestor:
         )
         if placed.duplicate:  # another process recorded these bytes meanwhile
             return self._duplicate(placed.file_id, new.filename)
-        self._restore_if_gone(placed.key, new.path, new.info)
+        self._restore_if_gone(placed.key, new.path, new.info, placed.file_id)
         return self._announce(placed.file_id, placed.key, shared=True)
 
     def _insert_ready(
@@ -472,16 +472,54 @@ class Ingestor:
             s.flush()
             return _Placed(row.id, key)
 
-    def _restore_if_gone(self, key: str, path: Path, info: MediaInfo) -> None:
+    def _restore_if_gone(self, key: str, path: Path, info: MediaInfo, file_id: int) -> None:
         """The shared object was deleted in the moment before the new row referenced it (the
         other file deleted by another process): these very bytes go there again. Asked under
         the object's lock: a deletion that checked the references before this row was in
-        has then deleted the object, or sees the row (core/locks.py ObjectLocks)."""
+        has then deleted the object, or sees the row (core/locks.py ObjectLocks).
+
+        A check or put that fails (the store out) takes the row `file_id` back out, still
+        under the lock, and raises: the upload failed, and its row, committed ready, named an
+        object perhaps missing (a listed file that streamed 404). Only a kill between the
+        row's commit and the end of this check can still leave one, when the object was gone:
+        maintenance reports it (rows_without_objects), and the same upload again restores it.
+        """
         with self._object_locks.hold(key):
             try:
-                self._storage.stat(key)
-            except NotFound:
-                self._storage.put_file(key, path, info.mime)
+                try:
+                    self._storage.stat(key)
+                except NotFound:
+                    self._storage.put_file(key, path, info.mime)
+            except BaseException:
+                self._withdraw(file_id)
+                raise
+
+    def _withdraw(self, file_id: int) -> None:
+        """Deletes the row of a new file whose upload then failed (its object not confirmed),
+        as a hard delete does, by its own transaction: the change feed tells of the deletion,
+        the triggers take it off the counts. The caller holds its object's lock (a deletion
+        that waited for it then finds no reference to keep) and raises its own error: one
+        here is only logged, the row then left for maintenance to report."""
+        try:
+            with self._db.write() as s:
+                row = s.get(MediaFile, file_id)
+                if row is not None:
+                    s.delete(row)
+                # an alias another process made of it meanwhile goes with it (404, as after
+                # a hard delete)
+                s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))
+        except Exception:  # noqa: BLE001 - the upload's own error is the answer
+            logger.exception(
+                "Could not remove file %s after its upload failed",
+                file_id,
+                extra={"file_id": file_id},
+            )
+        else:
+            logger.warning(
+                "Removed file %s: its object could not be confirmed stored",
+                file_id,
+                extra={"file_id": file_id},
+            )
 
     def _store_new(
         self,
@@ -533,13 +571,13 @@ class Ingestor:
                 discard_unless_recorded(self._db, storage, key)
             raise
         if placed.key != key:  # another process stored these bytes meanwhile
-            self._give_way(key, placed.key)
+            self._give_way(key, placed.key, None if duplicate is not None else placed.file_id)
             if duplicate is not None:
                 return duplicate
             return self._announce(placed.file_id, placed.key, shared=True)
         return self._announce(placed.file_id, key, thumb)
 
-    def _give_way(self, ours: str, theirs: str) -> None:
+    def _give_way(self, ours: str, theirs: str, withdraw: int | None = None) -> None:
         """Our copy of the bytes that `theirs` holds goes (with its thumbnail), or takes the
         place of that object when it was deleted meanwhile (its file deleted by another
         process). Library.release_object keeps `theirs` while any file references it; asked
@@ -547,7 +585,8 @@ class Ingestor:
 
         The row is committed: the upload succeeded, and a copy that cannot be deleted now is
         left to its note (a client told of a failure would retry). A failed move is no success:
-        the row names an object that is not there, so it raises. A store that cannot say
+        the row names an object that is not there, so it raises, and the row `withdraw` (a
+        direct upload's new file) goes first (_withdraw). A store that cannot say
         whether `theirs` is there (unreachable) is no failure of the upload either: our copy
         stays, to its note, which asks again once due."""
         with self._object_locks.hold(theirs):
@@ -558,6 +597,8 @@ class Ingestor:
                     self._storage.move(ours, theirs)
                 except BaseException:
                     self._keep_if_only_copy(ours, theirs)
+                    if withdraw is not None:
+                        self._withdraw(withdraw)
                     raise
             except MediaDeskError as exc:
                 logger.warning(
