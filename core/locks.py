@@ -223,7 +223,17 @@ def hold_shared(path: Path) -> None:
     as many `release_shared` calls (counted: two catalogs objects of one file in a process)."""
     if fcntl is None:
         return
-    fd = _descriptor(path)
+    try:
+        fd = _descriptor(path)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        # a data folder made read-only under a running server (its lock file is there, and
+        # cannot be opened for writing): every command says so in one line, exit status 2
+        from core.db.engine import _read_only
+
+        folder = path.parent
+        raise _read_only(path if os.access(folder, os.W_OK) else folder) from exc
     with _files_guard:
         count = _shared_counts.get(path, 0)
         if count == 0:

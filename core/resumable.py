@@ -94,6 +94,7 @@ from core.storage.base import (
     Presigner,
     Storage,
 )
+from core.storage.local import fs_errors
 from core.storage.signing import LocalPresigner
 
 if TYPE_CHECKING:
@@ -109,6 +110,10 @@ CHECKSUM_ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "md5": ha
 # loses at most this much of what the client already sent.
 LOCAL_CHECKPOINT = 8 * 1024 * 1024
 MAX_PARTS = 10_000  # S3 and R2 limit
+# The error of a failed file-system call in the uploads folder (fs_errors: storage_unavailable,
+# a full disk insufficient_storage), never a 500 internal_error with a traceback; no path in it
+UPLOADS_UNUSABLE = "The folder of the uploads in progress cannot be written"
+
 # A writer's hold on an upload in the catalog, so that server processes sharing one catalog
 # never append to the same upload at once; renewed at every commit, and taken over at once
 # from a process of this machine that is gone (a crash).
@@ -412,7 +417,8 @@ class ResumableUploads:
     @property
     def folder(self) -> Path:
         folder = self.lib.paths.data_dir / "uploads"
-        make_dirs(folder)
+        with fs_errors(UPLOADS_UNUSABLE):
+            make_dirs(folder)
         return folder
 
     def _multipart_store(self) -> MultipartStorage | None:
@@ -608,7 +614,8 @@ class ResumableUploads:
             # (_start_multipart): its key is named from the content then, not from metadata
             # that may be missing or wrong.
             part_size = max(self.lib.settings.upload_part_size, -(-length // MAX_PARTS))
-        self._data_file(upload_id, store is not None).touch(mode=FILE_MODE)
+        with fs_errors(UPLOADS_UNUSABLE):
+            self._data_file(upload_id, store is not None).touch(mode=FILE_MODE)
         with self._db.write() as s:
             s.add(
                 ResumableUpload(
@@ -844,8 +851,9 @@ class ResumableUploads:
                 parts = sum(p.size for p in _parts(row))
                 if parts < row.length:
                     buffer = self._data_file(upload_id, row.part_size > 0)
-                    buffer.touch(mode=FILE_MODE)  # empty, not gone: the sweep keeps the upload
-                    os.truncate(buffer, 0)
+                    with fs_errors(UPLOADS_UNUSABLE):
+                        buffer.touch(mode=FILE_MODE)  # empty, not gone: the sweep keeps it
+                        os.truncate(buffer, 0)
                     with self._db.write_connection() as conn:
                         conn.execute(
                             _RECORD,
@@ -1704,6 +1712,10 @@ class TusWriter:
     # confirmed to the client (a crash between the write and the commit).
     def open(self, row: _Row) -> None:
         """`row`: the upload as read when its lease was taken."""
+        with fs_errors(UPLOADS_UNUSABLE):
+            self._open(row)
+
+    def _open(self, row: _Row) -> None:
         self._row = row
         # what the client said of the file (Upload-Metadata): the server labels the bytes of a
         # PATCH that fails, or comes before the last, by it in its metrics (server/routes/tus.py)
@@ -1763,13 +1775,15 @@ class TusWriter:
                 details={"length": self.length, "offset": self.offset},
             )
         if self._spool is not None:
-            for chunk in chunks:
-                self._spool.write(chunk)
-                self._hash.update(chunk)
+            with fs_errors(UPLOADS_UNUSABLE):
+                for chunk in chunks:
+                    self._spool.write(chunk)
+                    self._hash.update(chunk)
             self.offset += size
             return
         try:
-            self._append(chunks)
+            with fs_errors(UPLOADS_UNUSABLE):
+                self._append(chunks)
         except StorageUnavailable as exc:
             # a part's or a checkpoint's record: the catalog is out (or hung, and the wait for
             # it was cut), so it will not take abort()'s record of the rest either
@@ -1894,9 +1908,10 @@ class TusWriter:
         try:
             self._ending()
             try:
-                if self._spool is not None:
-                    self._apply_spool()
-                self._commit()
+                with fs_errors(UPLOADS_UNUSABLE):
+                    if self._spool is not None:
+                        self._apply_spool()
+                    self._commit()
             except BaseException:
                 self._cut_back()
                 raise
