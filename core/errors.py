@@ -209,6 +209,10 @@ class InsufficientStorage(StorageUnavailable):
     code = "insufficient_storage"
 
 
+# The reason /health gives a storage check that found its disk full (core/storage/local.py
+# check): the code its 507 answers give; not an outage that passes by waiting
+NO_SPACE_REASON = "insufficient_storage"
+
 NO_SPACE_ERRNOS = frozenset(
     n for n in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if n is not None
 )

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from core.ascii import FALSE_WORDS, TRUE_WORDS
-from core.errors import UNAVAILABLE_REASONS
+from core.errors import NO_SPACE_REASON, UNAVAILABLE_REASONS
 from core.events import STREAMED_KINDS
 from core.mediatypes import FILE_KINDS
 from core.records import MAX_ATHLETE_NAME, MAX_DESCRIPTION, MAX_ID, FileRecord, FileStatus
@@ -505,9 +505,10 @@ SCHEMAS: dict[str, S] = {
             },
             reason={
                 **STR,
-                "enum": list(UNAVAILABLE_REASONS),
+                "enum": [*UNAVAILABLE_REASONS, NO_SPACE_REASON],
                 "description": "The failure's cause when known, for every caller: the "
-                "reason an error under storage_unavailable gives (Error)",
+                "reason an error under storage_unavailable gives (Error), or "
+                f"{NO_SPACE_REASON} for a full disk (free some space)",
             },
         ),
         sse_clients=INT,

@@ -19,11 +19,14 @@ from typing import BinaryIO
 
 from core import partials
 from core.errors import (
+    NO_SPACE_REASON,
     Conflict,
+    InsufficientStorage,
     InvalidInput,
     MediaDeskError,
     NotFound,
     StorageUnavailable,
+    is_no_space,
     storage_error,
 )
 from core.filenames import temp_name
@@ -534,6 +537,11 @@ class LocalStorage:
                 out.flush()
                 os.fsync(out.fileno())
         except OSError as exc:
+            if is_no_space(exc):  # not an outage that passes: /health says what to do, no path
+                raise InsufficientStorage(
+                    "The disk holding the storage folder is full: free some space on it",
+                    reason=NO_SPACE_REASON,
+                ) from exc
             raise StorageUnavailable(f"Storage folder {root} is not writable: {exc}") from exc
         finally:
             with contextlib.suppress(OSError):

@@ -8,7 +8,12 @@ from typing import Any
 from aiohttp import web
 
 from core.db.engine import catalog_deadline, catalog_read_only
-from core.errors import UNAVAILABLE_REASONS, StorageUnavailable, catalog_unreachable
+from core.errors import (
+    NO_SPACE_REASON,
+    UNAVAILABLE_REASONS,
+    StorageUnavailable,
+    catalog_unreachable,
+)
 from core.library import Library
 from server.auth import PUBLIC, answers_unchecked, requires
 from server.errors import UNAVAILABLE_MESSAGES
@@ -22,6 +27,16 @@ HEALTH_DEADLINE = 3.0
 # Seconds /health waits for its checks at all: above the store's own probe (core/storage/s3.py
 # PROBE, which says why a store fails), for a pool whose every worker already waits
 HEALTH_WAIT = 8.0
+# The reasons of storage.reason: a storage_unavailable's, and a full disk's (no error code of
+# its own here: /health is 503 degraded whatever the cause), told in a sentence that says what
+# to do, since waiting does not free any space
+HEALTH_REASONS = (*UNAVAILABLE_REASONS, NO_SPACE_REASON)
+HEALTH_MESSAGES = {
+    NO_SPACE_REASON: (
+        "The disk holding the server's storage is full: ask the server's administrator to free "
+        "some space on it"
+    )
+}
 
 
 def _check(request: web.Request) -> dict[str, Any]:
@@ -90,8 +105,10 @@ async def health(request: web.Request) -> web.Response:
         # Others read what any request's storage_unavailable tells its caller (server/errors.py),
         # a set-up fault told from an outage, and the reason a monitor can act on.
         reason = storage.pop("reason", None)
-        storage["error"] = UNAVAILABLE_MESSAGES.get(reason, UNAVAILABLE_MESSAGES[None])
-        if reason in UNAVAILABLE_REASONS:
+        storage["error"] = HEALTH_MESSAGES.get(reason) or UNAVAILABLE_MESSAGES.get(
+            reason, UNAVAILABLE_MESSAGES[None]
+        )
+        if reason in HEALTH_REASONS:
             storage["reason"] = reason
     if token is None:  # anonymous clients get the verdict without the details
         checks["database"].pop("error", None)
