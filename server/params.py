@@ -101,15 +101,19 @@ def check_query(request: web.Request) -> None:
             )
 
 
-def aliased(query: Mapping[str, str], name: str, alias: str) -> str | None:
-    """The value of query parameter `name`, or of its older `alias` (the seed's `trash` of
-    `trashed`). Both given is a 400, as a parameter given twice is (check_query): reading one
-    of them dropped the other without a word, whatever it said."""
-    if name in query and alias in query:
+def aliased(query: Mapping[str, str], name: str, alias: str) -> tuple[str, str | None]:
+    """The query parameter `name` or its older `alias` (the seed's `trash` of `trashed`): the
+    one given and its value, to be read and named in errors as the client wrote it. Both given
+    is a 400, as a parameter given twice is (check_query): reading one of them dropped the other
+    without a word, whatever it said. An empty value is the parameter left out, here as
+    everywhere (`?trashed=&trash=1` is `?trash=1`)."""
+    given = [n for n in (name, alias) if query.get(n, "").strip()]
+    if len(given) == 2:
         raise InvalidInput(
             f"The query parameters {name!r} and {alias!r} are the same filter; give one of them"
         )
-    return query.get(name, query.get(alias))
+    used = given[0] if given else name
+    return used, query.get(used)
 
 
 @functools.cache

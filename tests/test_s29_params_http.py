@@ -34,9 +34,21 @@ async def test_trashed_and_its_alias_together_are_refused(api: Any, tokens: Toke
         error = (await resp.json())["error"]
         assert error["code"] == "invalid_input"
         assert "'trashed'" in error["message"] and "'trash'" in error["message"]
-    for query in ("trash=1", "trashed=YES", "trashed=%20off%20&is_public=On", "trashed="):
+    for query in (
+        "trash=1",
+        "trashed=YES",
+        "trashed=%20off%20&is_public=On",
+        "trashed=",
+        # an empty value is the parameter left out: not a second one given
+        "trashed=&trash=1",
+        "trash=%20&trashed=yes",
+    ):
         resp = await api.get(f"/files?{query}", headers=bearer(tokens.read))
         assert resp.status == 200, (query, await resp.text())
+    # a bad value is said under the name the client wrote
+    resp = await api.get("/files?trash=maybe", headers=bearer(tokens.read))
+    assert resp.status == 400
+    assert (await resp.json())["error"]["message"].startswith("trash must be"), await resp.text()
 
 
 async def test_tus_sizes_past_64_bits_are_a_clean_refusal(api: Any, tokens: Tokens) -> None:

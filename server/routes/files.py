@@ -71,7 +71,7 @@ async def list_files(request: web.Request) -> web.Response:
     status = q.get("status", FileStatus.READY)
     if status not in STATUS_FILTERS:
         raise InvalidInput(f"status must be one of {', '.join(STATUS_FILTERS)}")
-    trashed = as_bool("trashed", aliased(q, "trashed", "trash"))
+    trashed = as_bool(*aliased(q, "trashed", "trash"))
     is_public = opt_bool("is_public", q.get("is_public"))
     outside = False
     if request[TOKEN] is None:
