@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import secrets
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -88,6 +89,11 @@ ENV_NAMES: dict[str, str] = {
 }
 
 
+# Loopback: other devices reach the server only when the host is set to an address (or to
+# 0.0.0.0 / :: for every one). A blank host is this default, as an empty value is the setting
+# left out everywhere, never aiohttp's "" (every interface).
+DEFAULT_HOST = "127.0.0.1"
+
 # Seconds a connection has for a complete request head (MEDIADESK_HEADER_TIMEOUT): nginx
 # allows 60, Go servers commonly 5-10; enough for a phone on bad Wi-Fi to send its headers.
 HEADER_TIMEOUT = 10
@@ -110,7 +116,7 @@ class Settings:
     presigned_url_expiry: int = 3600
     database_url: str = ""
     data_dir: str = ""
-    server_host: str = "127.0.0.1"
+    server_host: str = DEFAULT_HOST
     server_port: int = 8765
     server_autostart: bool = True
     public_base_url: str = ""
@@ -220,7 +226,7 @@ class Settings:
         if self.public_origin:
             return self.public_origin
         host = self.server_host
-        if host in ("0.0.0.0", "::", ""):
+        if host in ("0.0.0.0", "::"):
             host = "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
@@ -293,6 +299,8 @@ def validate(s: Settings) -> Settings:
         )
     if not MIN_EXPIRY <= s.presigned_url_expiry <= MAX_EXPIRY:
         raise bad("presigned_url_expiry", f"must be between {MIN_EXPIRY} and {MAX_EXPIRY} seconds")
+    if not s.server_host.strip():
+        s = dataclasses.replace(s, server_host=DEFAULT_HOST)
     host_problem = _host_problem(s.server_host)
     if host_problem:
         raise bad("server_host", host_problem)
@@ -393,11 +401,20 @@ def _host_problem(host: str) -> str:
     """Why the server cannot listen on `host`, or "": an IP literal, or a name the resolver's
     IDNA encoding takes (labels of 1 to 63 letters, digits, "-" or "_"). The resolver raised
     UnicodeError at bind, after the data folder was made."""
-    if not host:
-        return ""  # every interface, as aiohttp takes it
     with contextlib.suppress(ValueError):
         ipaddress.ip_address(host)
         return ""
+    if _NUMERIC_LABEL.fullmatch(host.removesuffix(".").rsplit(".", 1)[-1]):
+        # The resolver (inet_aton) reads "0" as 0.0.0.0, every address, and "127.1" as
+        # 127.0.0.1: what such a name binds to is not what it says.
+        try:
+            meant = f", which the resolver reads as {socket.inet_ntoa(socket.inet_aton(host))}"
+        except OSError:
+            meant = ""
+        return (
+            f"{host!r} is a shortened IPv4 address{meant}: write the address in full "
+            "(four numbers, e.g. 127.0.0.1, or 0.0.0.0 for every address)"
+        )
     try:
         name = host.encode("idna").decode("ascii")
     except UnicodeError:
@@ -409,6 +426,9 @@ def _host_problem(host: str) -> str:
 
 
 _LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}")
+# A last label the resolver takes as a number (decimal, octal or 0x hexadecimal): the name is
+# then an IPv4 address to it, as the URL standard's "ends in a number" rule says for browsers.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0[xX][0-9A-Fa-f]*")
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -204,7 +204,9 @@ def _serve(args: argparse.Namespace) -> int:
     quiet_outage_tracebacks()  # out of descriptors: no traceback from every loop's retry
     server = workers = None
     try:
-        server = EmbeddedServer(library, args.host, args.port)
+        # --host went through the settings (a blank one is the default host, never aiohttp's
+        # "" for every interface): the library's settings say where to listen
+        server = EmbeddedServer(library, None, args.port)
         try:
             server.start()
         except LISTEN_ERRORS as exc:
