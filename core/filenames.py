@@ -119,8 +119,11 @@ def with_type_extension(name: str, content_type: str | None, previous: str = "")
 # (a USB stick) and SMB shares refuse in a file name, and the names Windows keeps for devices
 # ("con.jpg" opens the console there). A stored name keeps them: only the copy on disk changes.
 _REFUSED_ON_DISK = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+# Windows also reserves the ports numbered with superscript ¹²³ (COM¹, LPT²) and the console's
+# own CONIN$ and CONOUT$.
 _DEVICE_NAMES = frozenset(
-    {"CON", "PRN", "AUX", "NUL"} | {f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)}
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"{port}{n}" for port in ("COM", "LPT") for n in (*"123456789", *"\u00b9\u00b2\u00b3")}
 )
 # Room under the file systems' 255 bytes for " (12345)" and a writer's own temporary suffix.
 DISK_NAME_BYTES = 200

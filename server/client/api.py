@@ -29,7 +29,7 @@ import httpx
 
 from core import mediatypes
 from core.errors import LASTING_CODES, SETUP_FAULT_REASONS, MediaDeskError
-from core.filenames import fit_bytes
+from core.filenames import clean_filename, disk_name
 from core.settings import PRESIGN_THRESHOLD
 from core.text import composed
 
@@ -1017,14 +1017,15 @@ def _create_part(folder: Path) -> tuple[int, str]:
 
 
 _O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
-_UNSAFE = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
 
 
 def safe_name(name: str, file_id: int) -> str:
-    """A file name without folders or characters file systems refuse."""
-    clean = _UNSAFE.sub("_", Path(name.replace("\\", "/")).name).strip(". ")
-    # 255 bytes is the file systems' limit; room is left for " (12)" when the name is taken
-    return fit_bytes(clean, 240) or f"file-{file_id}"
+    """The name the desktop's Export gives the file (core.filenames.disk_name: no folders,
+    characters or device names a file system refuses, no bidi overrides), within 200 bytes so
+    " (12)" fits; file-<id> when nothing of the name is left."""
+    if not clean_filename(name, "").rstrip(". "):
+        return f"file-{file_id}"
+    return disk_name(name)
 
 
 def _settle(tmp: str, target: Path) -> Path:
