@@ -299,11 +299,7 @@ def validate(s: Settings) -> Settings:
         )
     if not MIN_EXPIRY <= s.presigned_url_expiry <= MAX_EXPIRY:
         raise bad("presigned_url_expiry", f"must be between {MIN_EXPIRY} and {MAX_EXPIRY} seconds")
-    if not s.server_host.strip():
-        s = dataclasses.replace(s, server_host=DEFAULT_HOST)
-    host_problem = _host_problem(s.server_host)
-    if host_problem:
-        raise bad("server_host", host_problem)
+    s = dataclasses.replace(s, server_host=checked_host(s.server_host))
     if not 0 < s.server_port < 65536:
         raise bad("server_port", "must be a TCP port between 1 and 65535")
     if s.trash_retention_days < 0:
@@ -395,6 +391,18 @@ def validate(s: Settings) -> Settings:
             allowed_video_types=allowed["allowed_video_types"],
         )
     return s
+
+
+def checked_host(host: str) -> str:
+    """The host the server listens on for `host` as given (a setting, `serve --host`, the
+    desktop's Server panel): blank is the default, 127.0.0.1, as an empty value is the setting
+    left out (aiohttp's "" is every address); SettingsError when it cannot be listened on as
+    written (_host_problem)."""
+    host = host.strip() or DEFAULT_HOST
+    problem = _host_problem(host)
+    if problem:
+        raise SettingsError(f"Setting {ENV_NAMES.get('server_host', 'server_host')}: {problem}")
+    return host
 
 
 def _host_problem(host: str) -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from core.library import Library
 from core.links import WILDCARDS, link_origin, shareable_origin
+from core.settings import checked_host
 from server.config import ServerConfig
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class EmbeddedServer:
         config: ServerConfig | None = None,
     ) -> None:
         self.library = library
+        if host is not None:  # the Server panel's field, a caller's own: the settings' rule
+            host = checked_host(host)
         base = config or ServerConfig.from_settings(library.settings)
         changes = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         self.config = dataclasses.replace(base, **changes)  # type: ignore[arg-type]

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from core.errors import SettingsError
+from core.library import Library
 from core.settings import Settings, load_settings
+from server.entry import EmbeddedServer
 from tests.test_serve_network_banner import _banner, _serve
 
 
@@ -67,3 +69,12 @@ def test_serve_with_an_empty_host_option_listens_on_loopback(data_dir: Path) -> 
         assert "all addresses" not in banner, banner
     log = (data_dir / "logs" / "server.log").read_text()
     assert "all addresses" not in log, log
+
+
+def test_the_server_panels_host_takes_the_settings_rule(library: Library) -> None:
+    """The desktop's Server panel hands its Host field to EmbeddedServer, past the settings'
+    check: '0' listened on 0.0.0.0 (every address) while the field said otherwise."""
+    with pytest.raises(SettingsError, match="shortened IPv4 address"):
+        EmbeddedServer(library, host="0", port=0)
+    assert EmbeddedServer(library, host=" ", port=0).config.host == "127.0.0.1"
+    assert EmbeddedServer(library, host="0.0.0.0", port=0).config.host == "0.0.0.0"
