@@ -282,6 +282,8 @@ class FileBrowser(QWidget):
         # After End jumped to the last rows: scrolling to the top loads the rows before, and
         # the files on screen stay where they were while rows are put in above them.
         self._anchor: int | None = None
+        # scrolled down, the file in sight and its height on screen while rows are put in above
+        self._held: tuple[int, int] | None = None
         grid.verticalScrollBar().valueChanged.connect(self._load_before_if_at_top)
         model.rowsAboutToBeInserted.connect(self._remember_place)
         model.rowsInserted.connect(self._keep_place)
@@ -363,14 +365,32 @@ class FileBrowser(QWidget):
             self.controller.grid.fetch_previous()
 
     def _remember_place(self, _parent: QModelIndex, first: int, _last: int) -> None:
-        self._anchor = None
-        # only while End's window loads the rows before: a new file at the top (an upload in
-        # "newest first") shows up where it lands, as before
+        self._anchor = self._held = None
         model = self.controller.grid
         if first == 0 and model.has_before and model.rowCount() > 0:
             top = self.grid.indexAt(QPoint(CELL.width() // 2, CELL.height() // 2))
             record = self.controller.grid.record_at(top.row()) if top.isValid() else None
             self._anchor = record.id if record is not None else None
+            return
+        # Qt keeps the scroll offset in pixels: rows put in above the screen (an import in
+        # "newest first") slid every file down under the user, the selected one off screen.
+        # Scrolled down, the file in sight stays where it is; at the very top new files show
+        # up where they land, as before.
+        bar = self.grid.verticalScrollBar()
+        if bar.value() <= bar.minimum() or model.rowCount() == 0:
+            return
+        shown = self.grid.viewport().rect()
+        held = self.grid.currentIndex()
+        if (
+            not held.isValid()
+            or held.row() < first
+            or not shown.intersects(self.grid.visualRect(held))
+        ):
+            held = self.grid.indexAt(QPoint(CELL.width() // 2, CELL.height() // 2))
+        if held.isValid() and held.row() >= first:
+            record = model.record_at(held.row())
+            if record is not None:
+                self._held = (record.id, self.grid.visualRect(held).top())
 
     def _keep_place(self, *_: object) -> None:
         model = self.controller.grid
@@ -383,6 +403,12 @@ class FileBrowser(QWidget):
         if anchor is not None and (row := model.row_of(anchor)) >= 0:
             self.grid.scrollTo(model.index(row), QAbstractItemView.ScrollHint.PositionAtTop)
             QTimer.singleShot(LAYOUT_SETTLE_MS, self, self._load_before_if_it_fits)
+        held, self._held = self._held, None
+        if held is not None and (row := model.row_of(held[0])) >= 0:
+            # (visualRect lays the new rows out first: the scroll range has them)
+            moved = self.grid.visualRect(model.index(row)).top() - held[1]
+            bar = self.grid.verticalScrollBar()
+            bar.setValue(bar.value() + moved)
 
     def _note_current_in_sight(self, *_: object) -> None:
         current = self.grid.currentIndex()
