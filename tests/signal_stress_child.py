@@ -14,7 +14,16 @@ import json
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QModelIndex,
+    QObject,
+    QPoint,
+    QRunnable,
+    QThreadPool,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QImage
 
 from core.records import AthleteRecord
@@ -23,6 +32,8 @@ from desktop_app.workers import Mailbox
 ROOT = Path(__file__).resolve().parents[1]
 TYPES = {"int": int, "str": str, "bool": bool, "object": object, "dict": dict, "list": list}
 TYPES["QImage"] = QImage  # type: ignore[assignment]
+TYPES["QModelIndex"] = QModelIndex  # type: ignore[assignment]
+TYPES["QPoint"] = QPoint  # type: ignore[assignment]
 
 
 def declared_signatures() -> set[tuple[str, ...]]:
@@ -50,6 +61,8 @@ def payloads(kind: str) -> list[object]:
         "dict": [{}, {"a": None, "b": True}],
         "list": [[], [None, False]],
         "QImage": [QImage(), QImage(2, 2, QImage.Format.Format_RGB32)],
+        "QModelIndex": [QModelIndex()],  # the upload queue's keyboard menu (no row: invalid)
+        "QPoint": [QPoint(), QPoint(-3, 4)],
     }[kind]
 
 
