@@ -290,9 +290,7 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
 def validate(s: Settings) -> Settings:
     """Checks every value; raises SettingsError naming the setting and the problem."""
 
-    def bad(name: str, problem: str) -> SettingsError:
-        return SettingsError(f"Setting {ENV_NAMES.get(name, name)}: {problem}")
-
+    bad = _setting_error
     if not 0 < s.max_file_size <= MAX_FILE_SIZE_LIMIT:
         raise bad(
             "max_file_size", f"must be a positive number of bytes, at most {MAX_FILE_SIZE_LIMIT}"
@@ -401,8 +399,12 @@ def checked_host(host: str) -> str:
     host = host.strip() or DEFAULT_HOST
     problem = _host_problem(host)
     if problem:
-        raise SettingsError(f"Setting {ENV_NAMES.get('server_host', 'server_host')}: {problem}")
+        raise _setting_error("server_host", problem)
     return host
+
+
+def _setting_error(name: str, problem: str) -> SettingsError:
+    return SettingsError(f"Setting {ENV_NAMES.get(name, name)}: {problem}")
 
 
 def _host_problem(host: str) -> str:
