@@ -49,3 +49,15 @@ def test_the_empty_hints_name_the_command_as_the_menus_do(
         refresh = commands.refresh.text().replace("&", "")
         said = browser.unlisted_text(RuntimeError("a fault")).replace("\u00a0", " ")
         assert f"{refresh} ({commands.refresh.shortcut().toString(NATIVE)})" in said, said
+
+
+def test_the_save_tooltip_names_the_keys_as_the_menus_write_them(
+    qtbot: Any, library: Library, language: str
+) -> None:
+    """The details panel's Save said "Ctrl+S" in Spanish too, beside menus saying "Control+…"."""
+    with shown_window(qtbot, library) as window:
+        tip = window.details.save_button.toolTip()
+        keys = QKeySequence("Ctrl+S").toString(NATIVE)
+        assert tip.endswith(f", {keys})"), tip
+        if language == "es":
+            assert "Control+S" in tip and tip.startswith("Guardar los cambios"), tip

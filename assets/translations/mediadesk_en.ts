@@ -15,7 +15,7 @@
 <context>
     <name>DetailsPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="415"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="422"/>
         <source>%Ln files selected</source>
         <translation>
             <numerusform>%Ln file selected</numerusform>
@@ -26,7 +26,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="809"/>
+        <location filename="../../desktop_app/views/browser.py" line="837"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -34,7 +34,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="925"/>
+        <location filename="../../desktop_app/views/browser.py" line="959"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -48,7 +48,7 @@ Show the trash to restore them, or drop new photos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="932"/>
+        <location filename="../../desktop_app/views/browser.py" line="966"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -62,7 +62,7 @@ Show the trash to restore them, or drop new videos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="939"/>
+        <location filename="../../desktop_app/views/browser.py" line="973"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -76,7 +76,7 @@ Show the trash to restore them, or drop new files anywhere on this window while 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="947"/>
+        <location filename="../../desktop_app/views/browser.py" line="981"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -90,7 +90,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="957"/>
+        <location filename="../../desktop_app/views/browser.py" line="991"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %Ln day before they are deleted for good.</numerusform>

@@ -103,193 +103,193 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="157"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="159"/>
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="183"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="185"/>
         <source>Discard</source>
         <translation>Descartar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="184"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="186"/>
         <source>Restore and save</source>
         <translation>Restaurar y guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="186"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="188"/>
         <source>Take the file out of the trash and save your changes to it</source>
         <translation>Sacar el archivo de la papelera y guardar en él tus cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="217"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="595"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="219"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="602"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="227"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="229"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="228"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="230"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="231"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="233"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="234"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="235"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="237"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="238"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="237"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="239"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="240"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="242"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="241"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="243"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="252"/>
-        <source>Save the changes (Enter in the name, Ctrl+S)</source>
-        <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
+        <location filename="../../desktop_app/views/details_panel.py" line="258"/>
+        <source>Save the changes (Enter in the name, %1)</source>
+        <translation>Guardar los cambios (Intro en el nombre, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="269"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="276"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="271"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="278"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="272"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="279"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="273"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="280"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="274"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="281"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="275"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="282"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="276"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="283"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="278"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="285"/>
         <source>Process again</source>
         <translation>Reprocesar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="300"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="307"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="308"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="315"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="309"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="316"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="310"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="317"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="311"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="318"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="312"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="319"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="313"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="320"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="314"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="321"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="315"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="322"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="316"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="323"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="317"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="324"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="342"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="349"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="344"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="351"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="393"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="400"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="415"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="422"/>
         <source>%Ln files selected</source>
         <translation>
             <numerusform>%Ln archivo seleccionado</numerusform>
@@ -297,47 +297,47 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="417"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="424"/>
         <source>The details below are of “%1”. Export, Process again, Move to trash, Restore and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Exportar, Procesar de nuevo, Mover a la papelera, Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="500"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="507"/>
         <source>Your unsaved changes are still here: restore the file and save them, or discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí: restaura el archivo y guárdalos, o descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="505"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="512"/>
         <source>Your unsaved changes are still here, but they can no longer be saved: copy what you need, then discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí, pero ya no se pueden guardar: copia lo que necesites y luego descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="533"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="540"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="537"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="544"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="595"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="602"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="636"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="643"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="636"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="643"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="644"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="651"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -907,7 +907,7 @@
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="809"/>
+        <location filename="../../desktop_app/views/browser.py" line="837"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -915,7 +915,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="910"/>
+        <location filename="../../desktop_app/views/browser.py" line="944"/>
         <source>The files cannot be listed: the catalog (database) cannot be reached right now.
 
 They are listed by themselves once it is back.</source>
@@ -924,7 +924,7 @@ They are listed by themselves once it is back.</source>
 Se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="913"/>
+        <location filename="../../desktop_app/views/browser.py" line="947"/>
         <source>The files could not be listed.
 
 Try again with %1.</source>
@@ -933,7 +933,7 @@ Try again with %1.</source>
 Vuelve a intentarlo con %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="975"/>
+        <location filename="../../desktop_app/views/browser.py" line="1009"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use %1.</source>
@@ -942,7 +942,7 @@ Drop photos or whole folders anywhere on this window, or use %1.</source>
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="979"/>
+        <location filename="../../desktop_app/views/browser.py" line="1013"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use %1.</source>
@@ -951,7 +951,7 @@ Drop videos or whole folders anywhere on this window, or use %1.</source>
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="982"/>
+        <location filename="../../desktop_app/views/browser.py" line="1016"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use %1.</source>
@@ -960,7 +960,7 @@ Drop photos, videos or whole folders anywhere on this window, or use %1.</source
 Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="921"/>
+        <location filename="../../desktop_app/views/browser.py" line="955"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
@@ -975,7 +975,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Buscar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="925"/>
+        <location filename="../../desktop_app/views/browser.py" line="959"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -989,7 +989,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="932"/>
+        <location filename="../../desktop_app/views/browser.py" line="966"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -1003,7 +1003,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="939"/>
+        <location filename="../../desktop_app/views/browser.py" line="973"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -1017,7 +1017,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="947"/>
+        <location filename="../../desktop_app/views/browser.py" line="981"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -1031,12 +1031,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="954"/>
+        <location filename="../../desktop_app/views/browser.py" line="988"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="957"/>
+        <location filename="../../desktop_app/views/browser.py" line="991"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
@@ -1044,7 +1044,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="965"/>
+        <location filename="../../desktop_app/views/browser.py" line="999"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -1053,7 +1053,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="970"/>
+        <location filename="../../desktop_app/views/browser.py" line="1004"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>

@@ -353,7 +353,9 @@ class FileBrowser(QWidget):
 
     def go_to_start(self) -> None:
         self._home_pending = True
-        self.controller.grid.reload()
+        # the files shown stay until the first page comes, as on F5 (dropped at once, the grid
+        # blinked blank, and stayed blank with an error in a catalog outage)
+        self.controller.grid.refresh()
 
     def _load_before_if_at_top(self, *_: object) -> None:
         bar = self.grid.verticalScrollBar()

@@ -110,6 +110,8 @@ def edited_fields(record: FileRecord, values: dict[str, Any]) -> dict[str, Any]:
 
 # the panel's narrowest where its content needs less (English): the fields stay usable
 DETAILS_MIN_WIDTH = 300
+# Saves the panel's edits from anywhere in the window (the window's shortcut; the tooltip's keys)
+SAVE_KEYS = "Ctrl+S"
 
 
 class DetailsPanel(QWidget):
@@ -249,7 +251,12 @@ class DetailsPanel(QWidget):
         self.description.textChanged.connect(self._mark_dirty)
         self.save_button.clicked.connect(self.request_save)
         self.revert_button.clicked.connect(self.revert)
-        self.save_button.setToolTip(self.tr("Save the changes (Enter in the name, Ctrl+S)"))
+        # the keys as the window's shortcut has them, written as Qt writes keys in the menus
+        # (in Spanish "Control+S": a hint of its own said "Ctrl+S")
+        keys = QKeySequence(SAVE_KEYS).toString(QKeySequence.SequenceFormat.NativeText)
+        self.save_button.setToolTip(
+            self.tr("Save the changes (Enter in the name, %1)").replace("%1", keys)
+        )
         # Enter in the name saves, as in a dialog; the description keeps Enter for new lines
         # and saves with Ctrl+Enter. Ctrl+S is the main window's: it saves from anywhere in the
         # window, the panel hidden too (a shortcut of the panel's own is off while it is).

@@ -74,7 +74,7 @@ from desktop_app.team import attach as attach_team
 from desktop_app.views.actions import build_actions, build_menus, command_name
 from desktop_app.views.browser import FileBrowser
 from desktop_app.views.confirm import confirm_irreversible, names_text
-from desktop_app.views.details_panel import DetailsPanel
+from desktop_app.views.details_panel import SAVE_KEYS, DetailsPanel
 from desktop_app.views.drop_overlay import DropOverlay
 from desktop_app.views.jobs_dock import JobsDock, ProcessingLine, ProcessingStates
 from desktop_app.views.message_box import ask_text, open_warning, plain_text
@@ -460,7 +460,7 @@ class MainWindow(QMainWindow):
         self.details.retention_days = lambda: self.library.settings.trash_retention_days
         # The window's, not the panel's: with the panel hidden (F8) a shortcut of its own was
         # off, and Ctrl+S left the edits unsaved without a word. Nothing to save: nothing done.
-        save = QShortcut(QKeySequence("Ctrl+S"), self)
+        save = QShortcut(QKeySequence(SAVE_KEYS), self)
         save.setContext(Qt.ShortcutContext.WindowShortcut)
         save.activated.connect(self.details.request_save)
         # on a narrow window the side panes give way until the grid has its columns (panes.py)
