@@ -14,15 +14,17 @@ _DIGITS = re.compile(r"[0-9]+")
 _SIGNED = re.compile(r"-?[0-9]+")
 
 
-def whole_number(text: str, *, signed: bool = False) -> int | None:
+def whole_number(text: str, *, signed: bool = False, huge: int | None = None) -> int | None:
     """The number `text` spells in ASCII digits (HTTP's and tus's 1*DIGIT; with `signed`, a
-    leading "-" too), else None: no other script's digits, sign, space or "_"."""
+    leading "-" too), else None: no other script's digits, sign, space or "_". More digits
+    than int() reads (4,300) give `huge`: a size past every limit is too large, not a
+    malformed header (a signature's expiry has no such answer: None)."""
     if not (_SIGNED if signed else _DIGITS).fullmatch(text):
         return None
     try:
         return int(text)
-    except ValueError:  # more digits than int() reads (4300)
-        return None
+    except ValueError:
+        return huge if huge is not None and not text.startswith("-") else None
 
 
 def secret_bytes(text: str) -> bytes | None:

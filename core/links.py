@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 # A server bound to one of these listens on every address: none of them can be opened from
 # elsewhere, so the link names an address the client actually reached.
-WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+WILDCARDS = frozenset({"0.0.0.0", "::"})
 LIMITED_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 DISCARD_PORT = 9  # any port does for the broadcast probe: a UDP connect() sends nothing
 # Documentation addresses (RFC 5737, RFC 3849), which no network answers: a UDP connect() to
