@@ -620,14 +620,20 @@ def test_the_token_table_shows_every_column_beside_a_long_name(
 ) -> None:
     """At 1024 px the name took the 300 px box ("Camara del pabellon norte con nombre largo")
     and Scope, Created and State were behind the sideways scroll bar; with a short name the
-    state read "ac…". They fit their contents and the name is cut short, whole in its tooltip."""
+    state read "ac…", and Spanish cut an admin token's scope to "administr…" (the name kept ten
+    characters). Every scope and state fits its contents, the day it was created too, and the
+    name gives way, whole in its tooltip."""
+    from core.tokens import SCOPES
+
     name = "Camara del pabellon norte con nombre largo"
-    library.tokens.create(name, "upload")
-    window.resize(1024, 740)
+    for scope in SCOPES:
+        library.tokens.create(f"{name} {scope}", scope)
+    library.tokens.revoke(library.tokens.create("tester", "admin")[0].id)
+    window.resize(1024, 768)
     window.server_dock.raise_()
     window.server.refresh_tokens()
     table = window.server_panel.table
-    wait_for(qtbot, lambda: table.rowCount() == 1 and table.isVisible())
+    wait_for(qtbot, lambda: table.rowCount() == len(SCOPES) + 1 and table.isVisible())
     header = table.horizontalHeader()
     wait_for(qtbot, lambda: window.width() == 1024)
 
@@ -638,7 +644,10 @@ def test_the_token_table_shows_every_column_beside_a_long_name(
     for column in (1, 2, 3):  # each whole: at least its header's or its widest cell's width
         need = max(table.sizeHintForColumn(column), header.sectionSizeHint(column))
         assert header.sectionSize(column) >= need, (column, header.sectionSize(column), need)
-    assert name in table.item(0, 0).toolTip()
+    assert header.sectionSize(0) < table.sizeHintForColumn(0)  # the long names are cut short
+    assert all(name in table.item(row, 0).toolTip() for row in range(len(SCOPES)))
+    scopes = {table.item(row, 1).text() for row in range(table.rowCount())}
+    assert len(scopes) == len(SCOPES)  # every scope word was measured
 
 
 def test_the_add_an_athlete_hint_shows_whole_in_the_sidebar(

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
-    QStyle,
     QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
@@ -43,7 +42,7 @@ from desktop_app.controllers.library_controller import (
 )
 from desktop_app.controllers.server_controller import ServerController
 from desktop_app.errors import ErrorMessage
-from desktop_app.formatting import DASH, datetime_text, tip_text
+from desktop_app.formatting import date_text, datetime_text, tip_text
 from desktop_app.views.a11y import name_spin_boxes
 from desktop_app.views.confirm import confirm_irreversible
 from desktop_app.views.message_box import ask_text, plain_text
@@ -496,11 +495,14 @@ class ServerPanel(QWidget):
             scope_name, scope_text = self._scope_texts(token.scope)
             scope = QTableWidgetItem(scope_name)
             scope.setToolTip(tip_text(scope_text))  # a scope unknown here is shown as stored
+            # the day alone, the time in the tooltip: with it the column took the name's room
+            created = QTableWidgetItem(date_text(token.created_at.astimezone().date().isoformat()))
+            created.setToolTip(tip_text(datetime_text(token.created_at)))
             for column, item in enumerate(
                 (
                     name,
                     scope,
-                    QTableWidgetItem(datetime_text(token.created_at) or DASH),
+                    created,
                     state,
                 )
             ):
@@ -511,27 +513,22 @@ class ServerPanel(QWidget):
         self._update_revoke()  # the selected token may have been revoked meanwhile
 
     def _fit_token_columns(self) -> None:
-        """The name, which tells the tokens apart, keeps room for its header and about ten
-        characters and takes whatever the others leave; scope, date and state get their
-        contents' width while there is room, else the widest give way first, elided (the date
-        before "revoked")."""
+        """Scope and state, a word each, are shown whole; so is the day a token was created
+        while there is room; the name takes what they leave, cut short (whole in its tooltip),
+        and gives way first, down to its header's width: held at ten characters, it cut
+        Spanish's "administración" to "administr…" at 1024 × 768."""
         table, header = self.table, self.table.horizontalHeader()
         room = table.viewport().width()
-        metrics = header.fontMetrics()
-        pad = 2 * table.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, header) + 4
-        title = table.horizontalHeaderItem(0)
-        name_least = pad + max(
-            metrics.horizontalAdvance(title.text() if title is not None else ""),
-            table.fontMetrics().horizontalAdvance("x" * 10),
-        )
-        wanted = [
+        name_least = header.sectionSizeFromContents(0).width()
+        scope, created, state = (
             max(table.sizeHintForColumn(column), header.sectionSizeFromContents(column).width())
             for column in (1, 2, 3)
-        ]
-        wanted = _capped(wanted, max(room - name_least, 0))
-        for column, width in zip((1, 2, 3), wanted, strict=True):
+        )
+        scope, state = _capped([scope, state], room)
+        created = min(created, max(room - scope - state - name_least, 0))
+        for column, width in ((1, scope), (2, created), (3, state)):
             header.resizeSection(column, width)
-        header.resizeSection(0, max(room - sum(wanted), name_least))
+        header.resizeSection(0, max(room - scope - created - state, 0))
 
     def _token_title(self, token: TokenInfo) -> str:
         """A token's name; the app's preview tokens, named for machines, in the user's words."""
