@@ -63,10 +63,13 @@ class _ConsoleFilter(logging.Filter):
 
 def route_qt_messages() -> None:
     """Qt's own messages go through Python logging (category as the logger name): Qt
-    Multimedia's stream dumps and device probing end up in the log file only, a missing audio
-    device is one line there, not a screenful on the console."""
+    Multimedia's stream dumps and device probing, and FFmpeg's own lines, end up in the log
+    file only, a missing audio device is one line there, not a screenful on the console."""
     from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 
+    from desktop_app import ffmpeg_log
+
+    ffmpeg_log.route_through_qt()
     levels = {
         QtMsgType.QtDebugMsg: logging.DEBUG,
         QtMsgType.QtInfoMsg: logging.DEBUG,
@@ -80,6 +83,8 @@ def route_qt_messages() -> None:
         level = levels.get(kind, logging.WARNING)
         if category == "default" and message.startswith(AUDIO_PROBING):
             category = "qt.multimedia.audio"
+        elif category == "default" and message.startswith(ffmpeg_log.LINE):
+            category = "qt.multimedia.ffmpeg"
         if category.startswith("qt.multimedia") and level < logging.CRITICAL:
             level = logging.DEBUG
         logging.getLogger(category).log(level, "%s", message)

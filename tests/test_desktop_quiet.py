@@ -55,9 +55,10 @@ PREVIEW_CHILD = textwrap.dedent(
     """
     import sys
     from pathlib import Path
+    import av
     from PySide6.QtCore import QTimer, QUrl, qWarning
     from PySide6.QtWidgets import QApplication
-    from PySide6.QtMultimedia import QMediaPlayer
+    from PySide6.QtMultimedia import QMediaPlayer, QVideoSink
     from core.settings import load_settings
     from desktop_app.app import route_qt_messages, setup_logging
     from desktop_app.preview.media_pool import pool
@@ -65,6 +66,16 @@ PREVIEW_CHILD = textwrap.dedent(
     data = Path(sys.argv[1])
     settings = load_settings(environ={}, config_file=str(data / "settings.toml"),
                              data_dir=str(data))
+    # an RGB VP9 (profile 1): FFmpeg tries VA-API for it and says why it falls back
+    with av.open(str(data / "rgb.webm"), "w", format="webm") as out:
+        video = out.add_stream("libvpx-vp9", rate=24)
+        video.width, video.height, video.pix_fmt = 64, 64, "gbrp"
+        video.options = {"deadline": "realtime", "cpu-used": "8"}
+        for i in range(3):
+            frame = av.VideoFrame(64, 64, "rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame.reformat(format="gbrp")))
+        out.mux(video.encode(None))
     app = QApplication([])
     setup_logging(settings)
     route_qt_messages()
@@ -72,15 +83,25 @@ PREVIEW_CHILD = textwrap.dedent(
     qWarning("PulseAudioService: pa_context_connect() failed")
     qWarning("No audio device detected")
     player = pool().acquire(audio=True).player  # as a preview gets one
+    sink = QVideoSink()
+    player.setVideoSink(sink)
     ended = QMediaPlayer.MediaStatus
 
     def loaded(status):
         if status in (ended.LoadedMedia, ended.InvalidMedia):
             print("status", status.name, flush=True)
+            if player.source().fileName() == "clip.mp4":
+                player.setSource(QUrl.fromLocalFile(str(data / "rgb.webm")))
+                player.play()
+
+    def shown(frame):
+        if frame.isValid():
+            print("frame shown", flush=True)
             app.quit()
 
     player.mediaStatusChanged.connect(loaded)
-    QTimer.singleShot(60_000, app.quit)  # a guard only: the status comes in well before
+    sink.videoFrameChanged.connect(shown)
+    QTimer.singleShot(60_000, app.quit)  # a guard only: the frame comes in well before
     player.setSource(QUrl.fromLocalFile(str(make_mp4(data / "clip.mp4", seconds=1))))
     app.exec()
     """
@@ -90,7 +111,9 @@ PREVIEW_CHILD = textwrap.dedent(
 def test_previews_leave_ffmpeg_dumps_and_audio_probing_off_the_console(tmp_path: Path) -> None:
     """Opening a video in the player printed FFmpeg's "Input #0, mov,mp4…" dump (written to
     stderr by FFmpeg itself, past Qt's message handler) and Qt Multimedia's uncategorised
-    "No audio device detected" warnings on the console, at every preview."""
+    "No audio device detected" warnings on the console, at every preview; an RGB VP9 WebM
+    printed "[vp9 @ 0x…] A hardware frames or device context is required…" and "Failed setup
+    for format vaapi…" (FFmpeg's fallback to its software decoder), which go to the log."""
     pytest.importorskip("PySide6.QtMultimedia")
     data = tmp_path / "data"
     data.mkdir()
@@ -107,5 +130,8 @@ def test_previews_leave_ffmpeg_dumps_and_audio_probing_off_the_console(tmp_path:
     console = done.stdout + done.stderr
     assert "Input #0" not in console and "Duration:" not in console
     assert "No audio device" not in console and "PulseAudioService" not in console
+    assert "frame shown" in done.stdout, done.stdout + done.stderr
+    assert " @ 0x" not in console and "hwaccel" not in console, console
     log = (data / "logs" / "desktop.log").read_text(encoding="utf-8")
     assert "No audio device detected" in log  # kept for debugging
+    assert "hwaccel initialisation returned error" in log

@@ -38,10 +38,13 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QUrl
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
+from desktop_app import ffmpeg_log
+
 logger = logging.getLogger(__name__)
 
 
 AV_LOG_ERROR = 16  # libavutil/log.h
+AV_LOG_WARNING = 24
 _ffmpeg_quiet = False
 
 
@@ -50,11 +53,12 @@ def _ignore(*_args: object) -> None:
 
 
 def quiet_ffmpeg() -> None:
-    """Qt Multimedia's FFmpeg writes straight to stderr, past Qt's message handler: a dump of
-    every file a preview opens ("Input #0, mov,mp4…", a dozen lines) and its decoder warnings.
-    Only its errors are left to print. The level lives in the libavutil that PySide6 ships, which
-    can only be opened once Qt's FFmpeg plugin has loaded it (with the libraries it needs): so
-    after the first player is made. PyAV's own copy is not touched."""
+    """Qt Multimedia's FFmpeg writes a dump of every file a preview opens ("Input #0,
+    mov,mp4…", a dozen lines) and its decoder warnings: only warnings and errors are left, and
+    only errors while they go to stderr (no ffmpeg_log.route_through_qt; Qt's plugin, when routing
+    them, starts at FFmpeg's debug level). The level lives in the libavutil that PySide6 ships,
+    which can only be opened once Qt's FFmpeg plugin has loaded it (with the libraries it
+    needs): so after the first player is made. PyAV's own copy is not touched."""
     global _ffmpeg_quiet
     if _ffmpeg_quiet:
         return
@@ -69,8 +73,9 @@ def quiet_ffmpeg() -> None:
         *sorted((root / "Qt" / "lib").glob("libavutil*.dylib")),  # macOS
         *sorted(root.glob("avutil*.dll")),  # Windows
     ]
+    level = AV_LOG_WARNING if ffmpeg_log.routed() else AV_LOG_ERROR
     try:
-        ctypes.CDLL(str(found[0])).av_log_set_level(AV_LOG_ERROR)
+        ctypes.CDLL(str(found[0])).av_log_set_level(level)
     except (IndexError, OSError, AttributeError) as exc:
         logger.debug("FFmpeg's log level left as it is: %s", exc)
 
