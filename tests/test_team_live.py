@@ -80,6 +80,7 @@ class SlowReader:
         self.ended: str | None = None
         self._gate = threading.Event()  # reading goes on while set
         self._gate.set()
+        self._pause = 0.02  # ~800 KB/s: the whole file would take ~20 s
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
@@ -92,7 +93,7 @@ class SlowReader:
                     self.ended = "closed"
                     return
                 self.received += len(piece)
-                time.sleep(0.02)  # ~800 KB/s: the whole file would take ~20 s
+                time.sleep(self._pause)
             self.ended = "complete"
         except OSError as exc:  # a reset connection
             self.ended = type(exc).__name__
@@ -100,11 +101,25 @@ class SlowReader:
     def wait_reading(self, at_least: int = 256 * 1024) -> None:
         until(lambda: self.received >= at_least, 30)
 
+    def hurry(self) -> None:
+        """Reads the rest four times as fast (the whole file would take ~5 s): for once the
+        server has heard of the change. What it had written before ending the stream (~4 MB
+        that its socket's buffer holds) must be read before the end shows, ~5 s at the slow
+        pace."""
+        self._pause = 0.005
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
         self._thread.join(5)
+
+
+def heard(url: str, path: str, token: str | None) -> None:
+    """Waits until the server at `url` refuses a new request of `path` (with `token`): it has
+    heard of the change, and ends the streams under way at the same event."""
+    headers = bearer(token) if token else {}
+    until(lambda: http_call(f"{url}{path}", "HEAD", headers=headers).status != 200, 10 * LIVE)
 
 
 def _patch(url: str, token: str, file_id: int, body: dict[str, Any]) -> None:
@@ -131,6 +146,8 @@ def test_streams_under_way_follow_changes_elsewhere(team: Team) -> None:
         anonymous.wait_reading()
         holder.wait_reading()
         _patch(a.url, team.admin, file_id, {"is_public": False})
+        heard(b.url, path, None)
+        anonymous.hurry()
         until(lambda: anonymous.ended is not None, 10 * LIVE)
         assert anonymous.ended != "complete" and anonymous.received < anonymous.length
         before = holder.received
@@ -140,6 +157,8 @@ def test_streams_under_way_follow_changes_elsewhere(team: Team) -> None:
         # trashed through A: the token's stream on B ends too, short of its length
         reply = http_call(f"{a.url}/files/{file_id}", "DELETE", headers=bearer(team.admin))
         assert reply.status == 200, reply.body
+        heard(b.url, path, team.admin)
+        holder.hurry()
         until(lambda: holder.ended is not None, 10 * LIVE)
         assert holder.ended != "complete" and holder.received < holder.length
     finally:
@@ -157,6 +176,8 @@ def test_streams_under_way_follow_changes_elsewhere(team: Team) -> None:
             f"{a.url}/files/{file_id}?hard_delete=true", "DELETE", headers=bearer(team.admin)
         )
         assert reply.status == 200, reply.body
+        heard(b.url, path, team.admin)
+        ranges.hurry()
         until(lambda: ranges.ended is not None, 10 * LIVE)
         assert ranges.ended != "complete" and ranges.received < ranges.length
     finally:
