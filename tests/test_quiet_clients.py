@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -110,13 +111,21 @@ def test_a_kept_alive_connection_without_a_next_head_stays_open(
     ending its packet (a body's blank lines included) leaves nothing to time."""
     body = b"x\r\n\r\n"
     head = f"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-    for sent in (GET, GET + GET, head + body):
+
+    def kept_open(sent: bytes) -> None:
         conn = _raw(quiet_server, sent)
-        answer = _still_open(conn, after=QUIET * 3)
-        assert answer.count(b"HTTP/1.1 ") == sent.count(b"HTTP/1.1\r\n"), answer
-        conn.sendall(GET)  # still usable
-        assert b"HTTP/1.1 200" in _still_open(conn, after=0.5)
-        conn.close()
+        try:
+            answer = _still_open(conn, after=QUIET * 3)
+            assert answer.count(b"HTTP/1.1 ") == sent.count(b"HTTP/1.1\r\n"), answer
+            conn.sendall(GET)  # still usable
+            assert b"HTTP/1.1 200" in _still_open(conn, after=0.5)
+        finally:
+            conn.close()
+
+    # the three connections side by side: each waits out three header timeouts of its own
+    with ThreadPoolExecutor(3) as pool:
+        for done in [pool.submit(kept_open, sent) for sent in (GET, GET + GET, head + body)]:
+            done.result()
 
 
 def _is_request_timeout(answer: bytes) -> None:
