@@ -42,7 +42,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(data_dir: Path, port: int, settings: dict[str, str]) -> subprocess.Popen[bytes]:
+# A graceful stop's waits, shortened in the server process as tests/test_js_module.py does in
+# its own: the shutdown grace a cut body is waited for (5 s) and the Retry-After the 503 asks
+# (5 s). The client holds the body back meanwhile, so each was only waited out.
+QUICK_STOP = (
+    "import server.entry, server.errors; "
+    "server.entry.SHUTDOWN_TIMEOUT = 1.0; server.errors.STOPPING_RETRY = 1; "
+)
+
+
+def _serve(
+    data_dir: Path, port: int, settings: dict[str, str], quick_stop: bool = False
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
     env["MEDIADESK_UPLOAD_RATE_LIMIT"] = "0"
     env.update(settings)
@@ -50,7 +61,8 @@ def _serve(data_dir: Path, port: int, settings: dict[str, str]) -> subprocess.Po
         [
             sys.executable,
             "-c",
-            "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
+            (QUICK_STOP if quick_stop else "")
+            + "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
             "serve",
             "--port",
             str(port),
@@ -152,7 +164,7 @@ def _stopped_mid_upload(
     library.close()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    procs = [_serve(data, port, {})]
+    procs = [_serve(data, port, {}, quick_stop=True)]
     total = path.stat().st_size
     told: list[str] = []
     leftovers: list[Path] = []
@@ -165,7 +177,7 @@ def _stopped_mid_upload(
             assert procs[0].wait(60) == 0
             for folder in (data / "objects", data / "tmp"):
                 leftovers.extend(p for p in folder.rglob("*") if p.is_file())
-            procs.append(_serve(data, port, {}))
+            procs.append(_serve(data, port, {}, quick_stop=True))
 
     try:
         _wait_up(url, procs[0])

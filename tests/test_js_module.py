@@ -681,10 +681,12 @@ async def test_an_upload_cut_by_a_restart_longer_than_retry_after_is_retried_unt
     (backoff, five retries). Now the module does too, and the upload ends stored."""
     from PIL import Image
 
-    from server import errors
+    from server import entry, errors
 
-    # Retry-After 1 s, not 5: the same sequence (503, refused, back), 4 s sooner
+    # Retry-After 1 s, not 5: the same sequence (503, refused, back), 4 s sooner; and a
+    # shutdown grace of 1 s, not 5, for the body the stop cuts: 4 s sooner again
     monkeypatch.setattr(errors, "STOPPING_RETRY", 1)
+    monkeypatch.setattr(entry, "SHUTDOWN_TIMEOUT", 1.0)
 
     noise = tmp_path / "noise.png"  # 3 MB that do not compress: a body that takes a while
     Image.frombytes("RGB", (1000, 1000), os.urandom(3_000_000)).save(noise, compress_level=0)
