@@ -784,7 +784,8 @@ class Ingestor:
             dup = record.extra.get("duplicate_of")
             if dup:
                 return self._catalog.get(int(dup)).with_duplicate()
-            raise Conflict(f"This upload failed: {record.failure_reason}")
+            code, message = stored_failure(record.failure_reason)
+            raise Conflict(f"This upload failed: {message}", reason=code)
         return None
 
     def _confirm_pending(self, record: FileRecord) -> FileRecord:
@@ -1053,9 +1054,7 @@ class Ingestor:
                     "Could not delete %s yet (its noted deletion will): %s", key, err.message
                 )
                 kept = key
-        self._mark(
-            record.id, status=FileStatus.FAILED, reason=f"{exc.code}: {exc.message}", noted=kept
-        )
+        self._mark(record.id, status=FileStatus.FAILED, reason=failure_text(exc), noted=kept)
         log_rejected(
             exc,
             record.storage_key,
@@ -1072,6 +1071,21 @@ class Ingestor:
                 row.failure_reason = reason
             if noted is not None:
                 queue_until_recorded(s, noted, self._storage, "upload")
+
+
+def failure_text(exc: MediaDeskError) -> str:
+    """How a failed upload keeps its failure (failure_reason): `code: message`."""
+    return f"{exc.code}: {exc.message}"
+
+
+def stored_failure(text: str | None) -> tuple[str | None, str]:
+    """The code and message of a failure kept by failure_text: a repeated confirm answers the
+    message in words and the code as its reason ("This upload failed: invalid_input: The
+    parts…" showed a client the code). A text of another form (older rows) is all message."""
+    code, sep, message = (text or "").partition(": ")
+    if sep and code and code.replace("_", "").isalpha() and code.islower():
+        return code, message
+    return None, text or "unknown reason"
 
 
 def _in_trash(file_id: int) -> Conflict:

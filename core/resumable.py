@@ -32,6 +32,7 @@ import os
 import secrets
 import socket
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -74,7 +75,7 @@ from core.errors import (
 )
 from core.filenames import clean_filename
 from core.fsmodes import FILE_MODE, make_dirs, set_file_mode
-from core.ingest import check_description
+from core.ingest import check_description, failure_text, stored_failure
 from core.mediatypes import (
     BY_MIME,
     SNIFF_BYTES,
@@ -679,9 +680,9 @@ class ResumableUploads:
     def _checked(self, row: ResumableUpload | _Row, owner: str | None) -> UploadState:
         self._check_owner(row, owner)
         if row.state == "failed":
-            failure = row.failure or ""
-            reason = PARTS_GONE if failure.startswith(f"{PARTS_GONE}:") else None
-            raise UploadGone(f"This upload failed: {failure}", reason=reason)
+            code, message = stored_failure(row.failure)
+            reason = PARTS_GONE if code == PARTS_GONE else None
+            raise UploadGone(f"This upload failed: {message}", reason=reason)
         if row.state == "receiving" and row.expires_at <= datetime.now(UTC):
             raise UploadGone("This upload expired; start a new one")
         return _state(row)
@@ -957,7 +958,7 @@ class ResumableUploads:
                     "is kept: send HEAD again once there is room"
                 ) from exc
             if isinstance(exc, MediaDeskError):
-                self._mark_failed(upload_id, f"{exc.code}: {exc.message}")
+                self._mark_failed(upload_id, failure_text(exc))
             raise
         with self._db.write() as s:
             row = self._row(s, upload_id)
@@ -1305,11 +1306,30 @@ class ResumableUploads:
                 raise Conflict("This upload is a single PUT; it has no parts")
             uid, part_size, length = str(row.s3_upload_id), row.part_size, row.length
             row_id = row.id
-        parts = self._held_parts(record, row_id, uid)
+        count = -(-length // part_size)
+        parts = self._held_parts(record, row_id, uid, length)
+        if parts is None:
+            # Every part is held, inside the object now: sized by the plan (the confirm that
+            # completed them checked that first), with no ETag, which the bucket no longer
+            # keeps and the confirm of an assembled upload does not compare.
+            return {
+                "upload_id": uid,
+                "part_size": part_size,
+                "part_count": count,
+                "assembled": True,
+                "parts": [
+                    {
+                        "part_number": n,
+                        "size": _part_length(n, count, part_size, length),
+                        "etag": "",
+                    }
+                    for n in range(1, count + 1)
+                ],
+            }
         return {
             "upload_id": uid,
             "part_size": part_size,
-            "part_count": -(-length // part_size),
+            "part_count": count,
             "parts": [
                 {"part_number": p.part_number, "size": p.size, "etag": p.etag} for p in parts
             ],
@@ -1362,19 +1382,27 @@ class ResumableUploads:
             raise InvalidInput(f"part_numbers must be between 1 and {count}")
         # Asked even when the client names its parts: signing URLs for an upload aborted
         # behind our back would only send the client into PUTs that all fail.
-        have = {p.part_number for p in self._held_parts(record, row_id, uid)}
-        if part_numbers:
+        held = self._held_parts(record, row_id, uid, length)
+        if held is None:
+            # Assembled already: a part's URL would only meet NoSuchUpload. No parts to send,
+            # as for an upload whose parts are all held: what is left is the confirm.
+            numbers = []
+        elif part_numbers:
             numbers = sorted(set(part_numbers))
         else:
+            have = {p.part_number for p in held}
             numbers = [n for n in range(1, count + 1) if n not in have]
         signed = self._sign_parts(record.storage_key, uid, numbers)
-        return {
+        answer: dict[str, object] = {
             "upload_id": uid,
             "part_size": part_size,
             "parts": [{"part_number": n, "url": r.url} for n, r in signed],
             "expires_in": expiry,
             "expires_at": expiry_iso(expires_at),
         }
+        if held is None:
+            answer["assembled"] = True
+        return answer
 
     def complete_presigned(
         self, record: FileRecord, client_parts: list[dict[str, Any]] | None = None
@@ -1398,12 +1426,17 @@ class ResumableUploads:
         if store is None:
             return
         key = record.storage_key
+        count = -(-length // part_size)
+        _check_client_parts(client_parts or [], count)
         if self._storage.exists(key):  # the client used the single PUT URL after all
             store.abort_multipart(key, uid)
             self._close_multipart(row_id, "done")
             return
-        count = -(-length // part_size)
-        listed = {p.part_number: p for p in self._held_parts(record, row_id, uid)}
+        held = self._held_parts(record, row_id, uid, length)
+        if held is None:  # assembled since the look above (a completion unanswered)
+            self._close_multipart(row_id, "done")
+            return
+        listed = {p.part_number: p for p in held}
         missing = [n for n in range(1, count + 1) if n not in listed]
         if missing:
             raise UploadNotReceived(
@@ -1414,7 +1447,7 @@ class ResumableUploads:
         wrong = [
             n
             for n in range(1, count + 1)
-            if listed[n].size != (part_size if n < count else length - part_size * (count - 1))
+            if listed[n].size != _part_length(n, count, part_size, length)
         ]
         if extra or wrong:
             store.abort_multipart(key, uid)
@@ -1432,8 +1465,11 @@ class ResumableUploads:
                 raise InvalidInput("An ETag does not match the part the bucket holds")
         try:
             store.complete_multipart(key, uid, parts)
-        except NoSuchMultipartUpload:  # aborted since the listing: as when the listing says so
-            raise self._presigned_parts_gone(record, row_id) from None
+        except NoSuchMultipartUpload:
+            # Aborted since the listing, or completed by an earlier attempt of this request
+            # whose answer was cut (a retry meets NoSuchUpload then): the object tells which.
+            if not self._completed(key, length):
+                raise self._presigned_parts_gone(record, row_id) from None
         except StorageUnavailable:
             # An outage, not a refusal: the parts stay for the same confirm once the store is
             # back (as tus keeps its upload, _finish_multipart). A completion that went through
@@ -1445,15 +1481,24 @@ class ResumableUploads:
             raise
         self._close_multipart(row_id, "done")
 
-    def _held_parts(self, record: FileRecord, row_id: str, uid: str) -> list[PartInfo]:
-        """The parts the bucket holds for a presigned upload in parts. A multipart upload gone
-        from the bucket (aborted outside MediaDesk) ends the upload, whichever of listing,
-        renewal or confirm meets it first: UploadGone, reason parts_gone."""
+    def _held_parts(
+        self, record: FileRecord, row_id: str, uid: str, length: int
+    ) -> list[PartInfo] | None:
+        """The parts the bucket holds for a presigned upload in parts; None when it assembled
+        them already: the multipart upload is gone and the file's own key holds an object of
+        the declared size (a completion that went through unanswered: the store hung on its
+        answer, or the server was killed right after it). The file stays pending, and its
+        confirm stores that object. A multipart upload gone with no such object (aborted
+        outside MediaDesk) ends the upload, whichever of listing, renewal or confirm meets it
+        first: UploadGone, reason parts_gone. Taken for aborted, the finished object was
+        deleted with the failed file and the confirm answered 409."""
         store = self._multipart_store()
         assert store is not None
         try:
             return store.list_parts(record.storage_key, uid)
         except NoSuchMultipartUpload:
+            if self._completed(record.storage_key, length):
+                return None
             raise self._presigned_parts_gone(record, row_id) from None
 
     def _presigned_parts_gone(self, record: FileRecord, row_id: str) -> UploadGone:
@@ -1628,6 +1673,24 @@ class ResumableUploads:
             return
         self._abort_receiving(*found)
         self._delete_row(upload_id)
+
+
+def _check_client_parts(parts: Sequence[Mapping[str, Any]], count: int) -> None:
+    """A confirm's `parts` name parts of the plan, each once: InvalidInput otherwise (as renew's
+    part_numbers). A part named twice had the last ETag win, where S3 refuses the list."""
+    numbers = [int(p["part_number"]) for p in parts]
+    if any(not 1 <= n <= count for n in numbers):
+        raise InvalidInput(f"A part_number of parts must be between 1 and {count}")
+    twice = sorted(n for n, times in Counter(numbers).items() if times > 1)
+    if twice:
+        raise InvalidInput(
+            f"parts names part {twice[0]} more than once", details={"repeated_parts": twice[:100]}
+        )
+
+
+def _part_length(number: int, count: int, part_size: int, length: int) -> int:
+    """The size part `number` of `count` must have: `part_size`, but the last one's rest."""
+    return part_size if number < count else length - part_size * (count - 1)
 
 
 def _passing(exc: BaseException) -> bool:

@@ -81,7 +81,8 @@ def parts_gone(when: str = "") -> S:
     """The 410 of the presigned upload in parts' confirm, parts listing and renewal."""
     return {
         "description": "upload_gone (reason parts_gone): an upload in parts whose multipart "
-        f"upload is no longer in the bucket (aborted outside MediaDesk){when}; the file is "
+        "upload is no longer in the bucket (aborted outside MediaDesk) and whose file the "
+        f"bucket does not hold either{when}; the file is "
         "failed (later calls answer 409), upload it again",
         "content": ERROR,
     }
@@ -1130,7 +1131,8 @@ PATHS["/files/{file_id}/confirm-upload"]["post"]["requestBody"] = {
 PATHS["/files/{file_id}/confirm-upload"]["post"]["description"] = (
     "An upload in parts is completed first (the client's ETags or the bucket's list); "
     "missing parts are a 400 upload_not_received with details.missing_parts (upload them and "
-    "confirm again), parts of the wrong size abort the upload."
+    "confirm again), parts of the wrong size abort the upload. A repeat of a confirm that "
+    "failed answers 409 with the failure in words and its code as the reason."
 )
 
 # The video pipeline's operations and the fields it adds to StreamInfo (issue 10)

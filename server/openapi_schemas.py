@@ -44,6 +44,11 @@ STR, INT, BOOL, NUM = (
 DATE = {"type": "string", "format": "date-time"}
 # Every expires_at the API answers (core.records.expiry_iso).
 EXPIRES_AT = {**DATE, "description": "UTC, whole seconds: 2026-05-01T12:00:00+00:00"}
+# An upload in parts the bucket assembled already (core.resumable._held_parts).
+ASSEMBLED = (
+    "Present (true) when the bucket already assembled the parts into the file (a completion "
+    "that went through unanswered): confirm the upload to store it"
+)
 KIND = {"type": "string", "enum": list(FILE_KINDS)}
 # Whole numbers outside a signed 64-bit integer reach no column or SQL parameter: the server
 # refuses them (server.params.as_int, 400), so every integer it reads says so here.
@@ -621,6 +626,11 @@ SCHEMAS: dict[str, S] = {
         part_size=INT,
         part_count=INT,
         parts={"type": "array", "items": ref("StoredPart")},
+        assembled={
+            **BOOL,
+            "description": ASSEMBLED + ": every part is listed, sized by the "
+            "plan, with an empty etag (the bucket keeps no part's ETag any more)",
+        },
     ),
     "RenewRequest": obj(
         part_numbers={
@@ -641,13 +651,20 @@ SCHEMAS: dict[str, S] = {
         parts={"type": "array", "items": ref("PartUrl")},
         expires_in=INT,
         expires_at=EXPIRES_AT,
+        assembled={**BOOL, "description": ASSEMBLED + ": no part is signed (parts is empty)"},
     ),
     "ConfirmParts": obj(
         parts={
             "type": "array",
-            "items": obj(["part_number", "etag"], part_number=INT, etag=STR),
+            "items": obj(
+                ["part_number", "etag"],
+                # core.resumable refuses a number past the upload's parts, at most MAX_PARTS
+                part_number={**INT, "minimum": 1, "maximum": MAX_PARTS},
+                etag=STR,
+            ),
             "description": "An upload in parts: the ETags the bucket answered (else the "
-            "server lists the parts itself)",
+            "server lists the parts itself); each part_number once and within the upload's "
+            "parts, else 400 invalid_input",
         }
     ),
     "TusUpload": obj(

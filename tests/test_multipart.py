@@ -240,7 +240,10 @@ def test_an_aborted_upload_in_parts_fails_its_file_instead_of_turning_into_a_sin
     assert lib.get_file(fid).status == "failed"
     again = confirm(server.url, token, fid)
     assert again.status == 409, again.body
-    assert "do not add up" in again.json()["error"]["message"]
+    error = again.json()["error"]
+    # the failure in words, its code as the reason (it said "This upload failed: invalid_input:")
+    assert "do not add up" in error["message"] and "invalid_input" not in error["message"]
+    assert error["reason"] == "invalid_input"
     parts = http_call(f"{server.url}/files/{fid}/upload/parts", headers=bearer(token))
     renewed = http_call(f"{server.url}/files/{fid}/upload/renew", "POST", headers=bearer(token))
     assert (parts.status, renewed.status) == (409, 409), renewed.body
@@ -309,3 +312,149 @@ def test_listing_or_renewing_parts_aborted_outside_mediadesk_answers_410_as_conf
     assert lib.get_file(fid).status == "failed"
     later = [ask("parts").status, ask("renew").status, confirm(server.url, token, fid).status]
     assert later == [409, 409, 409]
+
+
+def _complete_in_the_bucket(
+    s3: Any, bucket: str, plan: dict[str, Any], etags: dict[int, str]
+) -> None:
+    """What a confirm does with the bucket, done behind the server's back: the parts are
+    assembled into the file's object and the multipart upload is gone."""
+    (pending,) = leftovers(s3, bucket)
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key=pending["Key"],
+        UploadId=plan["upload_id"],
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(etags.items())]},
+    )
+
+
+@pytest.mark.parametrize("how", ["killed", "unanswered"])
+def test_a_completion_that_went_through_unanswered_stays_confirmable_after_listing_and_renewal(
+    s3_parts: tuple[Library, Any, EmbeddedServer],
+    s3_bucket: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    """The bucket assembled the parts but the confirm never learnt it: `mediadesk serve` was
+    killed right after CompleteMultipartUpload (killed), or the store hung on its answer
+    (unanswered: the confirm's 500). A client resuming as the README says lists the parts and
+    renews first: both find the multipart upload gone and the file's object whole, so they
+    answer every part held and nothing to sign, the file stays pending, and the same confirm
+    stores it. They answered 410 parts_gone, failed the file and deleted the finished object:
+    the confirm then answered 409."""
+    from core.errors import StorageUnavailable
+    from core.maintenance import run_maintenance
+
+    lib, s3, server = s3_parts
+    token = make_tokens(lib).upload
+    # ~5.9 MB, two parts, where the sizes are the plan's; one small part for the other
+    data = noise_png(tmp_path / "m.png", 1400 if how == "killed" else 300).read_bytes()
+    plan = presign(server.url, token, len(data), multipart=True).json()
+    fid, size = plan["file_id"], plan["part_size"]
+    count = len(plan["parts"])
+    etags = {
+        p["part_number"]: put_part(
+            p["url"], data[(p["part_number"] - 1) * size : p["part_number"] * size]
+        )
+        for p in plan["parts"]
+    }
+    assert count == (2 if how == "killed" else 1)
+    if how == "killed":
+        _complete_in_the_bucket(s3, s3_bucket.bucket, plan, etags)
+    else:
+        store = lib.resumable._storage
+        complete = store.complete_multipart
+
+        def unanswered(*args: Any) -> Any:
+            complete(*args)
+            raise StorageUnavailable("The store did not answer", reason="endpoint_unreachable")
+
+        monkeypatch.setattr(store, "complete_multipart", unanswered)
+        lost = confirm(server.url, token, fid)
+        assert lost.status == 500, lost.body
+        monkeypatch.undo()
+    assert leftovers(s3, s3_bucket.bucket) == []
+
+    listed = http_call(f"{server.url}/files/{fid}/upload/parts", headers=bearer(token))
+    assert listed.status == 200, listed.body
+    body = listed.json()
+    assert body["assembled"] is True and body["part_count"] == count
+    sizes = [size] * (count - 1) + [len(data) - size * (count - 1)]
+    assert [(p["part_number"], p["size"], p["etag"]) for p in body["parts"]] == [
+        (n, sizes[n - 1], "") for n in range(1, count + 1)
+    ]
+    renew_url = f"{server.url}/files/{fid}/upload/renew"
+    renewed = http_call(renew_url, "POST", headers=bearer(token))
+    assert renewed.status == 200, renewed.body
+    assert renewed.json()["parts"] == [] and renewed.json()["assembled"] is True
+    some = json.dumps({"part_numbers": [count]}).encode()
+    named = http_call(renew_url, "POST", some, {**bearer(token), **JSON})
+    assert named.status == 200 and named.json()["parts"] == [], named.body
+    assert lib.get_file(fid).status == "pending"
+
+    # the Python client confirms with the ETags the listing gave
+    given = [{"part_number": p["part_number"], "etag": p["etag"]} for p in body["parts"]]
+    done = confirm(server.url, token, fid, given)
+    assert done.status == 200, done.body
+    record = done.json()
+    assert record["status"] == "ready" and record["sha256"] == hashlib.sha256(data).hexdigest()
+    signed = http_call(f"{server.url}/files/{fid}/download", headers=bearer(token))
+    assert signed.status == 302, signed.body
+    assert http_call(signed.headers["Location"]).body == data
+    report = run_maintenance(lib)
+    assert report.errors == [] and not report.expired_pending and not report.expired_uploads
+    assert s3.head_object(Bucket=s3_bucket.bucket, Key=record["storage_key"])[
+        "ContentLength"
+    ] == len(data)
+    assert confirm(server.url, token, fid).status == 200
+    assert leftovers(s3, s3_bucket.bucket) == []
+
+
+def test_a_completion_whose_retry_finds_the_upload_gone_is_the_object_stored(
+    s3_parts: tuple[Library, Any, EmbeddedServer],
+    s3_bucket: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CompleteMultipartUpload went through but its answer was cut, and the retry meets
+    NoSuchUpload: the parts were assembled, not aborted, so the confirm stores the object
+    instead of answering 410 parts_gone and deleting it."""
+    from core.errors import NoSuchMultipartUpload
+
+    lib, s3, server = s3_parts
+    token = make_tokens(lib).upload
+    data = noise_png(tmp_path / "s.png", 300).read_bytes()
+    plan = presign(server.url, token, len(data), multipart=True).json()
+    (part,) = plan["parts"]
+    put_part(part["url"], data)
+    store = lib.resumable._storage
+    complete = store.complete_multipart
+
+    def retried(*args: Any) -> Any:
+        complete(*args)
+        raise NoSuchMultipartUpload("The upload is gone")
+
+    monkeypatch.setattr(store, "complete_multipart", retried)
+    done = confirm(server.url, token, plan["file_id"])
+    assert done.status == 200, done.body
+    assert done.json()["sha256"] == hashlib.sha256(data).hexdigest()
+    assert leftovers(s3, s3_bucket.bucket) == []
+
+
+def test_a_confirms_parts_must_name_each_part_of_the_plan_once(
+    s3_parts: tuple[Library, Any, EmbeddedServer],
+) -> None:
+    """A part number twice (S3 refuses it; the last one won here), 0, below 0 or past the
+    upload's parts is a 400 invalid_input, as renew's part_numbers are; the file stays pending."""
+    lib, _, server = s3_parts
+    token = make_tokens(lib).upload
+    plan = presign(server.url, token, 11 * MiB, multipart=True).json()
+    fid = plan["file_id"]
+    assert len(plan["parts"]) == 3
+    for numbers in ([1, 1], [1, 2, 3, 2], [0], [-1], [4], [99]):
+        given = [{"part_number": n, "etag": '"abc"'} for n in numbers]
+        refused = confirm(server.url, token, fid, given)
+        assert refused.status == 400, (numbers, refused.body)
+        assert refused.json()["error"]["code"] == "invalid_input", (numbers, refused.body)
+    assert lib.get_file(fid).status == "pending"

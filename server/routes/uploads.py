@@ -94,7 +94,7 @@ async def confirm_upload(request: web.Request) -> web.Response:
         "ConfirmParts",
         "parts",
         _is_part,
-        "parts must be a list of {part_number: integer, etag: string}",
+        "parts must be a list of {part_number: whole number from 1, etag: string}",
     )
     parts = (
         None if raw is None else [{"part_number": p["part_number"], "etag": p["etag"]} for p in raw]
@@ -143,7 +143,7 @@ def _is_part(value: Any) -> bool:
     """One `{part_number, etag}` of a confirm of an upload in parts (the client's ETags)."""
     return (
         isinstance(value, dict)
-        and _is_int(value.get("part_number"))
+        and _is_part_number(value.get("part_number"))
         and isinstance(value.get("etag"), str)
     )
 
