@@ -327,26 +327,30 @@ def test_empty_patches_answer_and_leave_the_server_serving(tmp_path: Path) -> No
         assert http_call(f"{served.url}/health", timeout=15).status == 200
 
 
-def test_numbers_int_cannot_read_are_a_400(big_live: EmbeddedServer, big_library: Library) -> None:
+def test_numbers_int_cannot_read_are_sizes_still(
+    big_live: EmbeddedServer, big_library: Library
+) -> None:
     """Upload-Length and Upload-Offset of more digits than int() reads (4300) answered 500
-    internal_error (found fuzzing the API); now the 400 of any other malformed number."""
+    internal_error (found fuzzing the API), then a 400 "not a whole number": they are numbers
+    past every limit, so the answers of any too-large length (413) or wrong offset (409)."""
     token = make_tokens(big_library).upload
     base = f"{big_live.url}/files/upload/tus"
     url = big_live.url + create(big_live.url, token, 100).headers["Location"]
     huge = "1" * 5000
-    for name, reply in (
+    for expected, reply in (
         (
-            "Upload-Length",
+            (413, "too_large"),
             call(base, "POST", None, {**bearer(token), **TUS, "Upload-Length": huge}),
         ),
         (
-            "Upload-Offset",
+            (409, "offset_mismatch"),
             call(url, "PATCH", b"", {**bearer(token), **TUS, **OCTETS, "Upload-Offset": huge}),
         ),
     ):
-        assert reply.status == 400, (name, reply.body)
-        assert reply.json()["error"]["code"] == "invalid_input"
-        assert name in reply.json()["error"]["message"]
+        assert (reply.status, reply.json()["error"]["code"]) == expected, reply.body
+    # not digits at all: still the 400 of a malformed number
+    reply = call(base, "POST", None, {**bearer(token), **TUS, "Upload-Length": "1e9"})
+    assert reply.status == 400 and "Upload-Length" in reply.json()["error"]["message"]
 
 
 def test_a_creation_whose_body_is_refused_leaves_no_upload(
