@@ -1364,8 +1364,14 @@ class Catalog:
                     _advance_sequence(s)
                 return _athlete_record(s, row)
         except IntegrityError:
-            raise self._athlete_exists(name) or Conflict(
-                f"An athlete named {name!r} or id already exists"
+            raise (
+                self._athlete_exists(name)
+                or self._athlete_id_taken(athlete_id)
+                or Conflict(
+                    f"An athlete named {name!r} already exists"
+                    if athlete_id is None
+                    else f"An athlete named {name!r} or with id {athlete_id} already exists"
+                )
             ) from None
 
     def rename_athlete(self, athlete_id: int, name: str) -> AthleteRecord:
@@ -1396,6 +1402,22 @@ class Catalog:
                 f"An athlete named {name!r} already exists",
                 reason="athlete_exists",
                 details={"name": other.name, "athlete_id": other.id},
+            )
+
+    def _athlete_id_taken(self, athlete_id: int | None) -> Conflict | None:
+        """The conflict of an id another athlete holds under a free name (reason
+        athlete_id_taken, naming it and its athlete): it was said as "named <the free name> or
+        id", which blamed the name. None when no athlete has it."""
+        if athlete_id is None:
+            return None
+        with self.db.read() as s:
+            other = s.get(Athlete, athlete_id)
+            if other is None:
+                return None
+            return Conflict(
+                f"The athlete id {athlete_id} is taken by {other.name!r}",
+                reason="athlete_id_taken",
+                details={"athlete_id": other.id, "name": other.name},
             )
 
     @staticmethod

@@ -43,7 +43,8 @@ ERROR_CODES: dict[str, str] = {
     "request_timeout": "408: no byte of the body arrived for a while",
     "conflict": "409: conflict with the current state; `reason` tells which (stale_version, "
     "already_trashed, not_trashed, being_deleted: a restore of a file the emptying of the "
-    "trash has begun to delete for good, athlete_exists: a name another athlete has, ...)",
+    "trash has begun to delete for good, athlete_exists: a name another athlete has, "
+    "athlete_id_taken: an id another athlete holds, ...)",
     "offset_mismatch": "409: a tus PATCH whose Upload-Offset is not the bytes received "
     "(details.offset), or an upload already complete",
     "upload_gone": "410: a resumable upload expired, was refused by validation or ended "

@@ -108,7 +108,8 @@ FILE_VIEW_FIELDS: dict[str, S] = {
                 "else null",
             },
         },
-        "description": "Links: self, and when ready stream, raw, download, thumbnail, public",
+        "description": "Links: self, and when ready thumbnail, public and, unless in the "
+        "trash (whose files serve no bytes until restored), stream, raw, download",
     },
 }
 # Narrower schemas than the Python type says, for fields whose values are a closed set.

@@ -44,13 +44,16 @@ def file_json(record: FileRecord, public_url: str | None = None) -> dict[str, An
     base = f"/files/{record.id}"
     urls: dict[str, str | None] = {"self": base}
     if record.status == FileStatus.READY:
-        kind = STREAM_KIND.get(record.file_type, "raw")
-        stream = f"/stream/{record.id}/{kind}"
-        # the content tag lets them be cached for good (server/caching.py); a video's stream
-        # URL serves renditions that come later, so it goes without
-        urls["stream"] = stream if kind == "video" else versioned_link(stream, record)
-        urls["raw"] = versioned_link(f"/stream/{record.id}/raw", record)
-        urls["download"] = f"{base}/download"
+        if not record.is_trashed:
+            # the trash serves none of the file's bytes (404 until a restore): listed, they
+            # were links that never answered; its thumbnail still shows in the trash view
+            kind = STREAM_KIND.get(record.file_type, "raw")
+            stream = f"/stream/{record.id}/{kind}"
+            # the content tag lets them be cached for good (server/caching.py); a video's
+            # stream URL serves renditions that come later, so it goes without
+            urls["stream"] = stream if kind == "video" else versioned_link(stream, record)
+            urls["raw"] = versioned_link(f"/stream/{record.id}/raw", record)
+            urls["download"] = f"{base}/download"
         urls["thumbnail"] = (
             versioned_link(f"{base}/thumbnail", record) if record.has_thumbnail else None
         )

@@ -150,7 +150,8 @@ def test_a_name_that_looks_the_same_is_the_same_athlete(lib: Library) -> None:
 def test_a_name_another_athlete_has_is_a_conflict_that_names_it(lib: Library) -> None:
     """Reason athlete_exists, with the athlete that has the name: the bare conflict read as "the
     file changed in the meantime" in the desktop. Two desktops adding "Marco Ruiz" at once meet
-    it too; an id taken is another conflict (no reason)."""
+    it too; an id taken under a free name is another conflict, reason athlete_id_taken, that
+    names the id and its athlete (not the free name)."""
     marco = lib.create_athlete("Marco Ruiz")
     other = lib.create_athlete("Ana Gil")
     for attempt in (
@@ -163,4 +164,6 @@ def test_a_name_another_athlete_has_is_a_conflict_that_names_it(lib: Library) ->
         assert caught.value.details == {"name": "Marco Ruiz", "athlete_id": marco.id}
     with pytest.raises(Conflict) as caught:
         lib.create_athlete("Nadie", other.id)
-    assert caught.value.reason is None
+    assert caught.value.reason == "athlete_id_taken"
+    assert caught.value.details == {"athlete_id": other.id, "name": "Ana Gil"}
+    assert "Nadie" not in str(caught.value) and "Ana Gil" in str(caught.value)

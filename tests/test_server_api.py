@@ -140,14 +140,31 @@ async def test_list_get_patch_trash_restore_delete(
     down = await api.get(f"/files/{video['id']}/download", headers=h, allow_redirects=False)
     assert 'filename="cut.MP4"' in down.headers["Content-Disposition"]
 
-    assert (await api.delete(f"/files/{image['id']}", headers=bearer(tokens.upload))).status == 200
+    ready_urls = (await (await api.get(f"/files/{image['id']}", headers=h)).json())["urls"]
+    assert {"stream", "raw", "download"} <= set(ready_urls)
+    gone = await api.delete(f"/files/{image['id']}", headers=bearer(tokens.upload))
+    assert gone.status == 200
     assert (await api.get(f"/stream/{image['id']}/image", headers=h)).status == 404
     trash = await (await api.get("/files/?trashed=true", headers=h)).json()
     assert [i["id"] for i in trash["items"]] == [image["id"]]
+    # a trashed file's JSON lists only links that answer (the outside report: stream, raw and
+    # download were listed and each answered 404); its thumbnail still shows in the trash view
+    alone = await (await api.get(f"/files/{image['id']}", headers=h)).json()
+    for said in ((await gone.json())["file"], trash["items"][0], alone):
+        urls = said["urls"]
+        assert not {"stream", "raw", "download"} & set(urls), urls
+        assert urls["public"] is None and urls["thumbnail"] == ready_urls["thumbnail"]
+        for link in (urls["self"], urls["thumbnail"]):
+            assert (await api.get(link, headers=h)).status == 200, link
     again = await api.delete(f"/files/{image['id']}", headers=bearer(tokens.upload))
     assert again.status == 409 and (await again.json())["error"]["reason"] == "already_trashed"
     restored = await api.post(f"/files/{image['id']}/restore", headers=bearer(tokens.upload))
     assert restored.status == 200 and (await restored.json())["is_trashed"] is False
+    assert (await api.get(f"/files/{image['id']}", headers=h)).status == 200
+    back = (await restored.json())["urls"]
+    assert {k: v for k, v in back.items() if k != "public"} == {
+        k: v for k, v in ready_urls.items() if k != "public"
+    }
 
     hard = f"/files/{video['id']}?hard_delete=true"
     assert (await api.delete(hard, headers=bearer(tokens.upload))).status == 403
@@ -186,6 +203,23 @@ async def test_stream_kinds_ranges_and_caching(api: Any, tokens: Tokens, media_d
     head = await api.head(f"/stream/{video['id']}/video", headers=h)
     assert head.status == 200 and head.headers["Content-Length"] == str(len(data))
 
+    # past 64 bits too, the 400 names w's own limit, not the integer's
+    for width in ("4097", "99999999999999999999"):
+        for path in (f"/stream/{image['id']}/image", f"/files/{image['id']}/thumbnail"):
+            wide = await api.get(f"{path}?w={width}", headers=h)
+            assert wide.status == 400, path
+            said = (await wide.json())["error"]["message"]
+            assert "4096" in said and "9223372036854775807" not in said, (path, said)
+    for path in (
+        f"/files/{video['id']}/presigned-url?kind=watch&expires_in=",
+        f"/files/{video['id']}/presigned-url?expires_in=",
+        f"/files/{video['id']}/download?expires_in=",
+    ):
+        for seconds in ("604801", "99999999999999999999"):
+            late = await api.get(path + seconds, headers=h, allow_redirects=False)
+            assert late.status == 400, path
+            said = (await late.json())["error"]["message"]
+            assert "604800" in said and "9223372036854775807" not in said, (path, said)
     small = await api.get(f"/stream/{image['id']}/image?w=64")  # the ladder's first rung
     assert small.status == 200 and small.headers["Content-Type"] == "image/webp"
     assert small.headers["X-MediaDesk-Width"] == "160"
@@ -350,6 +384,17 @@ async def test_athletes(api: Any, tokens: Tokens) -> None:
     assert (await api.patch("/athletes/999", json={"name": "X"}, headers=h)).status == 404
     listing = await (await api.get("/athletes", headers=h)).json()
     assert [a["name"] for a in listing["items"]] == ["Ana P."]
+    # a free name with a taken id: the 409 names the id and its athlete, not the name
+    taken = await api.post("/athletes", json={"name": "Brand new", "id": athlete["id"]}, headers=h)
+    assert taken.status == 409
+    error = (await taken.json())["error"]
+    assert (error["code"], error["reason"]) == ("conflict", "athlete_id_taken")
+    assert error["details"] == {"athlete_id": athlete["id"], "name": "Ana P."}
+    assert str(athlete["id"]) in error["message"] and "Ana P." in error["message"]
+    assert "Brand new" not in error["message"]
+    # name and id both taken: the name's conflict, as before
+    both = await api.post("/athletes", json={"name": "Ana P.", "id": athlete["id"]}, headers=h)
+    assert (await both.json())["error"]["reason"] == "athlete_exists"
 
 
 async def test_cors_preflight_and_headers(

@@ -20,8 +20,15 @@ from core.records import (
     Page,
     expiry_iso,
 )
+from core.settings import MAX_EXPIRY, MIN_EXPIRY
 from core.storage.disposition import content_disposition
-from core.thumbnails import POSTER_WIDTH, THUMB_SIZE, is_whole_webp, poster_width
+from core.thumbnails import (
+    MAX_VARIANT_WIDTH,
+    POSTER_WIDTH,
+    THUMB_SIZE,
+    is_whole_webp,
+    poster_width,
+)
 from core.video import service
 from server.auth import FILE, check_scope, ensure_file_access, requires
 from server.caching import UNVERSIONED_MAX_AGE, file_cache_control, is_versioned
@@ -224,6 +231,13 @@ def _redirect(url: str, record: FileRecord) -> web.Response:
     )
 
 
+def asked_expiry(request: web.Request) -> int | None:
+    """`?expires_in=`, within the links' own bounds (core.settings): past 64 bits, the 400
+    named the integer's limit, not 604800."""
+    raw = request.query.get("expires_in")
+    return as_int("expires_in", raw, minimum=MIN_EXPIRY, maximum=MAX_EXPIRY)
+
+
 @routes.get("/files/{file_id}/download")
 @requires(FILE)
 async def download(request: web.Request) -> web.Response:
@@ -232,9 +246,7 @@ async def download(request: web.Request) -> web.Response:
     # Content-Disposition of a 302, so only the target's own (response-content-disposition)
     # makes them save the file under its name; the bare CDN URL opened a photo inline and
     # offered its uuid key as the name. Streams and views keep the public domain.
-    url, _ = await _signed_get(
-        request, record, as_int("expires_in", request.query.get("expires_in"))
-    )
+    url, _ = await _signed_get(request, record, asked_expiry(request))
     return _redirect(url, record)
 
 
@@ -252,9 +264,7 @@ async def presigned_url(request: web.Request) -> web.Response:
     # On R2/S3 the bucket's own presigned URL (the seed's flow: the bytes never pass through
     # this server, and the link opens wherever the bucket is reachable); nothing can take it
     # back before it expires (README). Local links are this server's, checked at each use.
-    url, expiry = await _signed_get(
-        request, record, as_int("expires_in", request.query.get("expires_in"))
-    )
+    url, expiry = await _signed_get(request, record, asked_expiry(request))
     return web.json_response(
         # kind tells it from a watch answer (the spec's oneOf discriminates on it)
         {
@@ -278,7 +288,7 @@ async def thumbnail(request: web.Request) -> web.Response:
         ensure_video_access(request, record, "thumbnail")
     else:
         record = await load_readable(request, file_id(request), "thumbnail")
-    asked = as_int("w", request.query.get("w"))
+    asked = as_int("w", request.query.get("w"), minimum=1, maximum=MAX_VARIANT_WIDTH)
     width = None if asked is None else poster_width(asked)
     stand_in = False
     if width == POSTER_WIDTH and record.file_type != FileKind.VIDEO:

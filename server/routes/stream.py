@@ -10,6 +10,7 @@ from core.jobs import current_derivatives
 from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.storage.disposition import content_disposition
+from core.thumbnails import MAX_VARIANT_WIDTH
 from core.video.service import choose_video, pinned_video, renditions
 from server.auth import FILE, ensure_file_access, requires
 from server.caching import (
@@ -174,7 +175,7 @@ async def stream_video(request: web.Request) -> web.StreamResponse:
 @requires(FILE)
 async def stream_image(request: web.Request) -> web.StreamResponse:
     record = await _ready(request, FileKind.IMAGE, "stream_image")
-    width = as_int("w", request.query.get("w"), minimum=1)
+    width = as_int("w", request.query.get("w"), minimum=1, maximum=MAX_VARIANT_WIDTH)
     return await _send(request, record, cache=file_cache_control(request, record), width=width)
 
 

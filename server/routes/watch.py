@@ -18,7 +18,8 @@ from core.video.service import choose_video, large_poster
 from server.auth import FILE, PUBLIC, requires
 from server.caching import versioned_link
 from server.errors import with_error_page
-from server.params import as_int, file_id
+from server.params import file_id
+from server.routes.files import asked_expiry
 from server.state import library, link_origin
 from server.static_files import static_file, static_response
 from server.video_access import (
@@ -118,7 +119,7 @@ async def watch_presigned(request: web.Request, record: FileRecord) -> web.Respo
     if record.file_type != FileKind.VIDEO:
         raise InvalidInput("kind=watch exists for videos only")
     lib = library(request)
-    expires_in = lib.check_expiry(as_int("expires_in", request.query.get("expires_in")))
+    expires_in = lib.check_expiry(asked_expiry(request))
     query = ""
     if not record.is_public:
         query = lib.sign_file_grant(record.id, expires_in)
