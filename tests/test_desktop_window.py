@@ -289,6 +289,68 @@ def test_a_renamed_file_moves_to_its_place_by_name_and_stays_current_in_sight(
     assert window.controller.current.original_filename == "zz.jpg"
 
 
+def test_the_current_file_stays_in_sight_when_the_window_narrows(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    """Narrowed from 1360 to 1024 px (as on a projector), the grid went from 3 columns to 2
+    and kept its pixel offset: the selected file, on screen before, was scrolled out of sight."""
+    from tests.test_desktop_models import add_rows
+
+    add_rows(library, 40)
+    grid, view = window.controller.grid, window.browser.grid
+    window.controller.refresh()
+    window.resize(1360, 860)
+    wait_for(qtbot, lambda: grid.rowCount() == 40 and window.width() == 1360)
+
+    def columns() -> int:
+        return view.viewport().width() // view.gridSize().width()
+
+    def in_sight() -> bool:
+        return view.viewport().rect().intersects(view.visualRect(view.currentIndex()))
+
+    wait_for(qtbot, lambda: view.horizontalOffset() == 0 and columns() >= 3)
+    wanted = columns()
+    window.browser.select_row(30)
+    view.scrollTo(grid.index(30), view.ScrollHint.PositionAtBottom)
+    qtbot.wait(150)  # laid out (a pending layout scrolled to it again)
+    assert in_sight()
+    window.resize(1024, 700)
+    wait_for(qtbot, lambda: columns() < wanted)
+    qtbot.wait(250)  # the grid lays its files out again 100 ms after a resize
+    assert in_sight()
+
+
+def test_a_view_switched_to_starts_at_its_top(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    """The Trash opened with 9 files scrolled a little down, its first row cut at the top:
+    the grid kept the offset it had in the view before. The rows go at once, but Qt lays the
+    view out again on a timer: a first page that came before it found the old offset and the
+    old scroll range, and kept that offset when it fitted the new range."""
+    from desktop_app.models.sidebar_model import SidebarFilter
+    from tests.test_desktop_models import add_rows
+
+    add_rows(library, 45)
+    grid, view = window.controller.grid, window.browser.grid
+    window.controller.refresh()
+    wait_for(qtbot, lambda: grid.rowCount() == 45)
+    for file_id in [grid.record_at(row).id for row in range(15)]:
+        library.trash(file_id)
+    wait_for(qtbot, lambda: grid.rowCount() == 30)
+    bar = view.verticalScrollBar()
+    bar.setValue(60)  # a little down: within the trash's own range
+    window.controller.set_filter(SidebarFilter("trash"))
+    assert bar.value() == 0  # before the first page comes, whenever Qt lays it out
+    wait_for(qtbot, lambda: grid.rowCount() == 15 and not grid.loading)
+    qtbot.wait(150)  # laid out
+    assert bar.maximum() > 60  # more than fits: it could have stayed scrolled
+    assert bar.value() == 0 and view.visualRect(grid.index(0)).top() >= 0
+
+
 def test_a_selected_file_renamed_past_the_loaded_rows_stays_selected(
     qtbot,
     window: MainWindow,

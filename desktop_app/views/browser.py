@@ -11,12 +11,13 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPoint,
+    QRect,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -77,6 +78,30 @@ class FileGridView(QListView):
     after Ctrl+arrows moved the focus alone): an arrow that cannot move on (one file, or Home on
     the first) then selected nothing, and the file looked unreachable.
     """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._keep_current = False  # in sight before a resize: so after the new layout
+
+    def current_in_sight(self, shown: QRect | None = None) -> bool:
+        current = self.currentIndex()
+        shown = self.viewport().rect() if shown is None else shown
+        return current.isValid() and shown.intersects(self.visualRect(current))
+
+    # Narrowed from three columns to two, the grid kept its pixel offset and the current file,
+    # on screen before, was scrolled out of sight. Qt lays the files out again 100 ms after a
+    # resize (doItemsLayout): whether it was in sight is read against the size before it.
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        if not self._keep_current and event.oldSize().isValid():
+            self._keep_current = self.current_in_sight(QRect(QPoint(0, 0), event.oldSize()))
+        super().resizeEvent(event)
+
+    def doItemsLayout(self) -> None:  # noqa: N802 - Qt's name
+        super().doItemsLayout()
+        if self._keep_current:
+            self._keep_current = False
+            if (current := self.currentIndex()).isValid():
+                self.scrollTo(current)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         super().keyPressEvent(event)
@@ -192,6 +217,10 @@ class FileBrowser(QWidget):
         # the trash's count (off the GUI thread) tells an emptied library from a new one
         controller.countsChanged.connect(self._update_empty)
         controller.filterChanged.connect(self._forget_before_search)
+        # Another view starts at its top (a file selected again there is scrolled to): its
+        # rows go at once, but Qt lays the grid out again on a timer, and a first page that
+        # came before that kept the old offset (the Trash opened with its first row cut)
+        controller.filterChanged.connect(self._start_at_top)
         controller.searchChanged.connect(self._show_search)
         controller.revealReady.connect(self.reveal)
         self._update_empty()
@@ -413,9 +442,7 @@ class FileBrowser(QWidget):
             bar.setValue(bar.value() + moved)
 
     def _note_current_in_sight(self, *_: object) -> None:
-        current = self.grid.currentIndex()
-        shown = self.grid.viewport().rect()
-        self._follow_current = current.isValid() and shown.intersects(self.grid.visualRect(current))
+        self._follow_current = self.grid.current_in_sight()
 
     def _keep_current_in_sight(self, *_: object) -> None:
         if self._follow_current and (current := self.grid.currentIndex()).isValid():
@@ -512,6 +539,9 @@ class FileBrowser(QWidget):
         else:
             current_id = current.id if current is not None and current.id in ids else None
         return (current_id, ids)
+
+    def _start_at_top(self, *_: object) -> None:
+        self.grid.verticalScrollBar().setValue(0)
 
     def _forget_before_search(self, *_: object) -> None:
         self._before_search = None  # another section: its selection is not this one's
