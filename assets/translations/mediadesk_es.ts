@@ -124,7 +124,7 @@
     </message>
     <message>
         <location filename="../../desktop_app/views/details_panel.py" line="219"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="602"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="610"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
@@ -297,47 +297,52 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="424"/>
-        <source>The details below are of “%1”. Export, Process again, Move to trash, Restore and Delete permanently act on all of them.</source>
-        <translation>Los detalles de abajo son de «%1». Exportar, Procesar de nuevo, Mover a la papelera, Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
+        <location filename="../../desktop_app/views/details_panel.py" line="426"/>
+        <source>The details below are of “%1”. Restore and Delete permanently act on all of them.</source>
+        <translation>Los detalles de abajo son de «%1». Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="507"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="431"/>
+        <source>The details below are of “%1”. Export, Process again, Move to trash and Delete permanently act on all of them.</source>
+        <translation>Los detalles de abajo son de «%1». Exportar, Reprocesar, Mover a la papelera y Eliminar definitivamente actúan sobre todos ellos.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="515"/>
         <source>Your unsaved changes are still here: restore the file and save them, or discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí: restaura el archivo y guárdalos, o descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="512"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="520"/>
         <source>Your unsaved changes are still here, but they can no longer be saved: copy what you need, then discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí, pero ya no se pueden guardar: copia lo que necesites y luego descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="540"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="548"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="544"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="552"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="602"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="610"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="643"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="651"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="643"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="651"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="651"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="659"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -345,12 +350,12 @@
 <context>
     <name>EmptyNotice</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="102"/>
+        <location filename="../../desktop_app/views/browser.py" line="127"/>
         <source>Show the &amp;trash</source>
         <translation>&amp;Mostrar la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="104"/>
+        <location filename="../../desktop_app/views/browser.py" line="129"/>
         <source>&amp;Clear the search</source>
         <translation>&amp;Borrar la búsqueda</translation>
     </message>
@@ -832,82 +837,82 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="214"/>
+        <location filename="../../desktop_app/views/browser.py" line="243"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="215"/>
+        <location filename="../../desktop_app/views/browser.py" line="244"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="218"/>
+        <location filename="../../desktop_app/views/browser.py" line="247"/>
         <source>Shot: newest</source>
         <translation>Captura: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="219"/>
+        <location filename="../../desktop_app/views/browser.py" line="248"/>
         <source>Shot: oldest</source>
         <translation>Captura: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="220"/>
+        <location filename="../../desktop_app/views/browser.py" line="249"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="221"/>
+        <location filename="../../desktop_app/views/browser.py" line="250"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="222"/>
+        <location filename="../../desktop_app/views/browser.py" line="251"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="223"/>
+        <location filename="../../desktop_app/views/browser.py" line="252"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="224"/>
+        <location filename="../../desktop_app/views/browser.py" line="253"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="225"/>
+        <location filename="../../desktop_app/views/browser.py" line="254"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="226"/>
+        <location filename="../../desktop_app/views/browser.py" line="255"/>
         <source>Recent edits</source>
         <translation>Edición: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="227"/>
+        <location filename="../../desktop_app/views/browser.py" line="256"/>
         <source>Oldest edits</source>
         <translation>Edición: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="230"/>
+        <location filename="../../desktop_app/views/browser.py" line="259"/>
         <source>By date taken: when each photo or video was shot (its camera&apos;s date); a file without one, when it was uploaded</source>
         <translation>Por fecha de captura: cuándo se tomó cada foto o vídeo (la fecha de su cámara); un archivo sin ella, cuándo se subió</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="238"/>
+        <location filename="../../desktop_app/views/browser.py" line="267"/>
         <source>Sort by date, name, size, duration or last edit</source>
         <translation>Ordenar por fecha, nombre, tamaño, duración o última edición</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="243"/>
+        <location filename="../../desktop_app/views/browser.py" line="272"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="837"/>
+        <location filename="../../desktop_app/views/browser.py" line="867"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -915,7 +920,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="944"/>
+        <location filename="../../desktop_app/views/browser.py" line="974"/>
         <source>The files cannot be listed: the catalog (database) cannot be reached right now.
 
 They are listed by themselves once it is back.</source>
@@ -924,7 +929,7 @@ They are listed by themselves once it is back.</source>
 Se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="947"/>
+        <location filename="../../desktop_app/views/browser.py" line="977"/>
         <source>The files could not be listed.
 
 Try again with %1.</source>
@@ -933,7 +938,7 @@ Try again with %1.</source>
 Vuelve a intentarlo con %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1009"/>
+        <location filename="../../desktop_app/views/browser.py" line="1039"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use %1.</source>
@@ -942,7 +947,7 @@ Drop photos or whole folders anywhere on this window, or use %1.</source>
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1013"/>
+        <location filename="../../desktop_app/views/browser.py" line="1043"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use %1.</source>
@@ -951,7 +956,7 @@ Drop videos or whole folders anywhere on this window, or use %1.</source>
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1016"/>
+        <location filename="../../desktop_app/views/browser.py" line="1046"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use %1.</source>
@@ -960,22 +965,22 @@ Drop photos, videos or whole folders anywhere on this window, or use %1.</source
 Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="955"/>
+        <location filename="../../desktop_app/views/browser.py" line="985"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="142"/>
+        <location filename="../../desktop_app/views/browser.py" line="167"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="202"/>
+        <location filename="../../desktop_app/views/browser.py" line="231"/>
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="959"/>
+        <location filename="../../desktop_app/views/browser.py" line="989"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -989,7 +994,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="966"/>
+        <location filename="../../desktop_app/views/browser.py" line="996"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -1003,7 +1008,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="973"/>
+        <location filename="../../desktop_app/views/browser.py" line="1003"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -1017,7 +1022,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="981"/>
+        <location filename="../../desktop_app/views/browser.py" line="1011"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -1031,12 +1036,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="988"/>
+        <location filename="../../desktop_app/views/browser.py" line="1018"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="991"/>
+        <location filename="../../desktop_app/views/browser.py" line="1021"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
@@ -1044,7 +1049,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="999"/>
+        <location filename="../../desktop_app/views/browser.py" line="1029"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -1053,7 +1058,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1004"/>
+        <location filename="../../desktop_app/views/browser.py" line="1034"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -1225,7 +1230,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
     <message>
         <location filename="../../desktop_app/views/jobs_dock.py" line="283"/>
         <source>Process again</source>
-        <translation>Procesar de nuevo</translation>
+        <translation>Reprocesar</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/jobs_dock.py" line="284"/>
@@ -1456,8 +1461,8 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <location filename="../../desktop_app/controllers/library_controller.py" line="777"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
-            <numerusform>Procesando de nuevo: %1 de %Ln archivo…</numerusform>
-            <numerusform>Procesando de nuevo: %1 de %Ln archivos…</numerusform>
+            <numerusform>Reprocesando: %1 de %Ln archivo…</numerusform>
+            <numerusform>Reprocesando: %1 de %Ln archivos…</numerusform>
         </translation>
     </message>
     <message>
@@ -1655,7 +1660,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
     <message>
         <location filename="../../desktop_app/views/actions.py" line="77"/>
         <source>&amp;Delete permanently</source>
-        <translation>&amp;Eliminar definitivamente</translation>
+        <translation>Eli&amp;minar definitivamente</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/actions.py" line="78"/>
@@ -1700,7 +1705,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
     <message>
         <location filename="../../desktop_app/views/actions.py" line="87"/>
         <source>Process a&amp;gain</source>
-        <translation>Pr&amp;ocesar de nuevo</translation>
+        <translation>&amp;Reprocesar</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/actions.py" line="88"/>
@@ -2390,109 +2395,99 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="132"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="142"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="141"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="178"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="163"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="162"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="79"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="78"/>
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="144"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="143"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="145"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="144"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="174"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="173"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="178"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="178"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="200"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="199"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="178"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="197"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="196"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="198"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="433"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="197"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="432"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="216"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="215"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="235"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="234"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="542"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="539"/>
         <source>MediaDesk app previews (this session)</source>
         <translation>Vistas previas de la app MediaDesk (esta sesión)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="545"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="542"/>
         <source>MediaDesk app previews (another session, %1)</source>
         <translation>Vistas previas de la app MediaDesk (otra sesión, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="546"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="543"/>
         <source>MediaDesk app previews (earlier session)</source>
         <translation>Vistas previas de la app MediaDesk (sesión anterior)</translation>
     </message>
-    <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="229"/>
-        <source>Copy commands</source>
-        <translation>Copiar comandos</translation>
-    </message>
-    <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="231"/>
-        <source>Copy with the token</source>
-        <translation>Copiar con el token</translation>
-    </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="348"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="347"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %Ln orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -2500,7 +2495,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="355"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="354"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copiada %Ln orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
@@ -2508,112 +2503,122 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="365"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="367"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="368"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="367"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="365"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="274"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="228"/>
+        <source>C&amp;opy commands</source>
+        <translation>C&amp;opiar comandos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="230"/>
+        <source>Copy with the &amp;token</source>
+        <translation>Copiar con el &amp;token</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="273"/>
         <source># Start the server: commands for its address show here.</source>
         <translation># Inicia el servidor: aquí aparecerán las órdenes para su dirección.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="367"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="368"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="367"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="407"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="406"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="407"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="406"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="428"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="427"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="429"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="428"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="439"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="438"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="439"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="438"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="449"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="448"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="457"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="456"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="474"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="473"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="490"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="489"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="490"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="489"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="493"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="492"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="552"/>
-        <source>Copy with the token “%1”</source>
-        <translation>Copiar con el token «%1»</translation>
+        <location filename="../../desktop_app/views/server_panel.py" line="551"/>
+        <source>Copy with the &amp;token “%1”</source>
+        <translation>Copiar con el &amp;token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="554"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="553"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="558"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="557"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -2958,22 +2963,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="130"/>
+        <location filename="../../desktop_app/app.py" line="135"/>
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="193"/>
+        <location filename="../../desktop_app/app.py" line="198"/>
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="243"/>
+        <location filename="../../desktop_app/app.py" line="248"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="261"/>
+        <location filename="../../desktop_app/app.py" line="266"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>

@@ -420,10 +420,18 @@ class DetailsPanel(QWidget):
         many = self._selected > 1 and self.record is not None
         if many and self.record is not None:
             title = self.tr("%Ln files selected", "", self._selected)
-            detail = self.tr(
-                "The details below are of “%1”. Export, Process again, Move to trash, Restore "
-                "and Delete permanently act on all of them."
-            ).replace("%1", self.record.original_filename)
+            # only the buttons that act on them: a view never mixes trashed files with others
+            if self.record.is_trashed:
+                detail = self.tr(
+                    "The details below are of “%1”. Restore and Delete permanently act on all "
+                    "of them."
+                )
+            else:
+                detail = self.tr(
+                    "The details below are of “%1”. Export, Process again, Move to trash and "
+                    "Delete permanently act on all of them."
+                )
+            detail = detail.replace("%1", self.record.original_filename)
             self.selection_note.setText(f"<b>{html.escape(title)}</b><br>{html.escape(detail)}")
         self.selection_note.setVisible(many)
 

@@ -225,9 +225,9 @@ class ServerPanel(QWidget):
         self.examples.viewport().installEventFilter(self)
         self.examples.setStyleSheet("font-family: monospace;")
         # One button (the dock is narrow); its menu offers the token, only once one is known.
-        self.copy_action = QAction(self.tr("Copy commands"), box)
+        self.copy_action = QAction(self.tr("C&opy commands"), box)
         self.copy_action.triggered.connect(lambda: self.copy_commands(with_token=False))
-        self.token_action = QAction(self.tr("Copy with the token"), box)
+        self.token_action = QAction(self.tr("Copy with the &token"), box)
         self.token_action.setEnabled(False)
         self.token_action.setToolTip(
             self.tr(
@@ -546,7 +546,9 @@ class ServerPanel(QWidget):
         QGuiApplication.clipboard().setText(secret)
         self._secret = (token.name, secret)  # in memory only, for "Include the token"
         self.token_action.setEnabled(True)
-        self.token_action.setText(self.tr("Copy with the token “%1”").replace("%1", token.name))
+        # (an "&" in the name is shown, not taken for the item's key)
+        name = token.name.replace("&", "&&")
+        self.token_action.setText(self.tr("Copy with the &token “%1”").replace("%1", name))
         box = QMessageBox(self)
         box.setWindowTitle(self.tr("Token created"))
         box.setIcon(QMessageBox.Icon.Information)
