@@ -19,6 +19,7 @@ them on the next start (tighten_dir); one an admin already closed to others keep
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
@@ -31,6 +32,8 @@ PRIVATE_FILE_MODE = 0o600
 DIR_MODE = 0o750
 FILE_MODE = 0o640
 _LOOSE = 0o027  # group write, everything for others
+# A chmod the file system refuses (read-only disk, chattr +i, rights) rather than a fault.
+_REFUSED = frozenset({errno.EROFS, errno.EPERM, errno.EACCES})
 
 
 def _chmod_dir(path: Path, mode: int) -> None:
@@ -79,7 +82,22 @@ def tighten_dir(path: Path, mode: int = DIR_MODE, keep_group: bool = True) -> No
     open_to_others = bool(current & 0o007)
     wanted = mode if not keep_group or open_to_others else (current & ~0o020) | 0o700
     if current != wanted:
-        _chmod_dir(path, wanted)
+        try:
+            _chmod_dir(path, wanted)
+        except OSError as exc:
+            if exc.errno not in _REFUSED:
+                raise
+            # A read-only disk, an immutable folder: whether it can be used at all is for the
+            # checks after this one to say, in one line (exit 2), not a traceback from here. A
+            # folder still writable (a share that refuses modes) goes on open: say that.
+            writable = os.access(path, os.W_OK)
+            logger.log(
+                logging.WARNING if writable else logging.DEBUG,
+                "%s cannot be given mode %o (%s); its mode is left as it is",
+                path,
+                wanted,
+                exc.strerror or exc,
+            )
 
 
 def set_file_mode(target: int | Path, mode: int = FILE_MODE) -> None:

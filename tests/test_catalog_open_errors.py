@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults import small_tmpfs
+from core.errors import SettingsError
+from core.paths import default_paths
+from tests.faults import immutable, small_tmpfs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,17 +71,43 @@ def test_doctor_says_a_data_folder_too_long_for_sqlite_and_makes_nothing(tmp_pat
 
 def test_a_data_folder_on_a_read_only_disk_says_so_and_names_it(tmp_path: Path) -> None:
     """It said "The catalog could not be opened: unable to open database file" (and the
-    desktop app "The storage cannot be reached"), naming neither the folder nor the cause."""
+    desktop app "The storage cannot be reached"), naming neither the folder nor the cause.
+    A data folder not already 0700 (0755, made by hand) is closed to others at start-up: that
+    chmod raised EROFS, and every command ended in a traceback and exit status 1 (the desktop
+    app: "A file or network operation failed")."""
     with small_tmpfs(tmp_path / "mnt", "20m") as mnt:
-        data = mnt / "data"
+        data = mnt / "data"  # MediaDesk's folders all there, the catalog too
+        bare = mnt / "bare"  # only the folder: its subfolders cannot be made
         assert _mediadesk("--data-dir", str(data), "token", "list").returncode == 0
+        bare.mkdir()
+        for folder in (data, bare):
+            folder.chmod(0o755)
         subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+        with pytest.raises(SettingsError) as refused:
+            default_paths(str(bare)).ensure()
+        assert str(refused.value) == (
+            f"The data folder {bare} cannot be used: {bare / 'objects'} cannot be made: "
+            "Read-only file system. Check --data-dir or MEDIADESK_DATA_DIR"
+        ), refused.value
         said = _one_line(_mediadesk("--data-dir", str(data), "token", "list"))
         assert said == (
             f"mediadesk: The folder holding the catalog ({data}) cannot be written (read-only "
             "disk, or no permission to write there): make it writable or choose another data "
             "folder"
         ), said
+
+
+def test_an_immutable_data_folder_open_to_others_is_refused_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """chattr +i: the chmod closing a 0755 data folder raised EPERM out of start-up."""
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    bare.chmod(0o755)
+    with immutable(bare), pytest.raises(SettingsError) as refused:
+        default_paths(str(bare)).ensure()
+    assert refused.value.details["errno"] == "EPERM", refused.value.details
+    assert str(refused.value).startswith(f"The data folder {bare} cannot be used: "), refused.value
 
 
 @pytest.mark.parametrize("reason", ["catalog_read_only", "catalog_not_a_file"])
