@@ -39,6 +39,7 @@ from core.db.engine import Database
 from core.db.models import DeferredDeletion, MediaFile
 from core.errors import MediaDeskError, NotFound, is_no_space, no_space
 from core.locks import KeyedLocks, ObjectLocks
+from core.storage import backend_of_store
 from core.storage.base import Storage
 from core.storage.routing import Unusable
 
@@ -63,8 +64,7 @@ LEFT_BEHIND = "left_behind"
 RETRY_SECONDS = 30.0
 # An entry's `backend` is a routing storage's name for it ("local", "r2"), or, in entries
 # queued with the storage's own name (`DeferredDeleter.queue` without a backend), the active
-# store's: S3Storage's "s3" is the "r2" backend.
-_BACKEND_OF_STORE = {"s3": "r2"}
+# store's: S3Storage's "s3" is the "r2" backend (core/storage backend_of_store).
 
 
 def queue_until_recorded(
@@ -543,7 +543,7 @@ class DeferredDeleter:
         local folder dropped a moved file's old key on the bucket as done, the object left
         there for good. One that cannot be built (or set up too incompletely to be used)
         raises StorageUnavailable: the entry stays for a later run."""
-        named = _BACKEND_OF_STORE.get(backend or "", backend)
+        named = backend_of_store(backend) if backend else backend
         store = getattr(self.storage, "backend", None)  # a routing storage's
         names = getattr(self.storage, "backend_names", None)
         if store is None or names is None or not named:

@@ -68,7 +68,7 @@ from core.records import (
 )
 from core.resumable import MultipartPlan, ResumableUploads
 from core.settings import Settings
-from core.storage import signing
+from core.storage import backend_of_store, signing
 from core.storage.base import (
     ObjectStat,
     OpenedObject,
@@ -416,8 +416,9 @@ class Library:
 
     @property
     def storage_name(self) -> str:
-        """The store's backend name ("local", "s3"…), as /health reports it."""
-        return self._storage.name
+        """The active backend ("local", "r2"), as /health, /config and files' storage_backend
+        name it (not the store's own "s3")."""
+        return backend_of_store(self._storage.name)
 
     def health(self) -> dict[str, Any]:
         """The database and storage checks of /health; failures are reported, not raised.

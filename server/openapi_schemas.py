@@ -14,6 +14,7 @@ from core.events import STREAMED_KINDS
 from core.mediatypes import FILE_KINDS
 from core.records import MAX_ATHLETE_NAME, MAX_DESCRIPTION, MAX_ID, FileRecord, FileStatus
 from core.resumable import MAX_PARTS
+from core.storage_migration import BACKENDS
 from server.error_codes import ERROR_CODES
 
 S = dict[str, Any]
@@ -501,7 +502,12 @@ SCHEMAS: dict[str, S] = {
         storage=obj(
             None,
             ok=BOOL,
-            backend=STR,
+            backend={
+                **STR,
+                "enum": list(BACKENDS),
+                "description": "The storage backend new files go to, as GET /config's storage and "
+                "MEDIADESK_STORAGE_BACKEND name it",
+            },
             error={
                 **STR,
                 "description": "Why the store failed: for an admin token the cause with the "
@@ -555,7 +561,7 @@ SCHEMAS: dict[str, S] = {
             "resumable",
         ],
         version=STR,
-        storage={**STR, "enum": ["local", "r2"]},
+        storage={**STR, "enum": list(BACKENDS)},
         max_file_size={**INT, "description": "Bytes (MAX_FILE_SIZE); larger files are a 413"},
         max_form_size={**INT, "description": "Bytes of a JSON or form body without a file"},
         presign_threshold={

@@ -33,6 +33,7 @@ def _presign_in_parts(server: EmbeddedServer) -> Reply:
 def test_local_storage_offers_no_presigned_parts(live: EmbeddedServer) -> None:
     config = http_call(f"{live.url}/config").json()
     assert config["storage"] == "local"
+    assert http_call(f"{live.url}/health").json()["storage"]["backend"] == "local"
     assert config["resumable"]["parts"] is False
     assert config["resumable"]["tus"] is True and config["resumable"]["renew"] is True
     refused = _presign_in_parts(live)
@@ -42,6 +43,8 @@ def test_local_storage_offers_no_presigned_parts(live: EmbeddedServer) -> None:
 def test_s3_storage_offers_presigned_parts(s3_live: EmbeddedServer) -> None:
     config = http_call(f"{s3_live.url}/config").json()
     assert config["storage"] == "r2"
+    # /health said "s3" (the store's class), every other place "r2"
+    assert http_call(f"{s3_live.url}/health").json()["storage"]["backend"] == "r2"
     assert config["resumable"]["parts"] is True
     started = _presign_in_parts(s3_live)
     assert started.status == 201, started.body
