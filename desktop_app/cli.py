@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -25,6 +26,10 @@ SERVER_COMMANDS = {
     "nginx-config": "print an nginx site that sends the bytes after MediaDesk's checks",
 }
 _GLOBAL_WITH_VALUE = ("--data-dir", "--language")
+X11_SOCKET_DIR = "/tmp/.X11-unix"
+# An X server over TCP (ssh -X's localhost:10) answers at once; one that is gone, or a host
+# that drops the packets, must not hold up the start for long
+_CONNECT_TIMEOUT = 1.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         sys.stderr.write(f"mediadesk: {missing}\n")
         return 2
+    unreachable = unreachable_display(os.environ, sys.platform)
+    if unreachable:
+        sys.stderr.write(f"mediadesk: {unreachable}\n")
+        return 2
     from desktop_app.app import run_gui
 
     # The window gets the folder as the flag it is, not in os.environ: the start-up error and
@@ -108,3 +117,85 @@ def no_display(env: Mapping[str, str], platform: str) -> str | None:
         "no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): start "
         "it from a desktop session, or run 'mediadesk serve' for the server without a window"
     )
+
+
+def unreachable_display(
+    env: Mapping[str, str], platform: str, x11_dir: str = X11_SOCKET_DIR
+) -> str | None:
+    """Why none of the displays set can be reached, or None (one can, or none is set). A stale
+    DISPLAY (tmux or screen kept it from another session, ssh without X forwarding) made Qt
+    abort (exit 134) with the same wrong advice as no display at all. Only a socket connect,
+    no X library: Qt's own attempt is what aborts."""
+    if not platform.startswith(("linux", "freebsd")):
+        return None
+    chosen = [name.strip() for name in env.get("QT_QPA_PLATFORM", "").split(";") if name.strip()]
+    uses_x = not chosen or any(name.startswith("xcb") for name in chosen)
+    uses_wayland = not chosen or any(name.startswith("wayland") for name in chosen)
+    if uses_wayland and env.get("WAYLAND_SOCKET"):
+        return None  # a connection handed over by the compositor: nothing to look up
+    tried = []
+    display = env.get("DISPLAY", "") if uses_x else ""
+    if display:
+        if _x_reachable(display, x11_dir, abstract=platform.startswith("linux")):
+            return None
+        tried.append(f"DISPLAY={display}")
+    wayland = env.get("WAYLAND_DISPLAY", "") if uses_wayland else ""
+    if wayland:
+        if _wayland_reachable(wayland, env.get("XDG_RUNTIME_DIR", "")):
+            return None
+        tried.append(f"WAYLAND_DISPLAY={wayland}")
+    if not tried:
+        return None
+    return (
+        f"cannot reach the display {' nor '.join(tried)}: nothing answers there (left from "
+        "another session, or ssh without X forwarding?); start it from a desktop session, or "
+        "run 'mediadesk serve' for the server without a window"
+    )
+
+
+def _x_reachable(display: str, x11_dir: str, abstract: bool) -> bool:
+    """Whether an X server answers at `display` ([host]:number[.screen]) as libxcb reaches
+    it: no host or "unix", the local socket; a path, that socket; else TCP port 6000 + n. A
+    name it cannot read counts as reachable: Qt says what is wrong with it."""
+    host, colon, rest = display.rpartition(":")
+    number = rest.partition(".")[0]
+    if not colon or not number.isdigit() or host.endswith(":"):  # (host::n is DECnet)
+        return True
+    host = host.rpartition("/")[2] if host.startswith(("tcp/", "inet/", "inet6/")) else host
+    if host.startswith("/"):
+        return _connects_unix(host)
+    if host in ("", "unix"):
+        path = f"{x11_dir}/X{int(number)}"
+        # Linux's X servers listen on an abstract socket of the same name too, the one libxcb
+        # tries first (a sandbox may see it without the file)
+        names = [f"\0{path}", path] if abstract else [path]
+        return any(_connects_unix(name) for name in names)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return _connects_tcp(host, 6000 + int(number))
+
+
+def _wayland_reachable(name: str, runtime_dir: str) -> bool:
+    """Whether a compositor answers at WAYLAND_DISPLAY: a path, or a name in XDG_RUNTIME_DIR
+    (without which libwayland finds no socket at all)."""
+    if name.startswith("/"):
+        return _connects_unix(name)
+    return bool(runtime_dir) and _connects_unix(os.path.join(runtime_dir, name))
+
+
+def _connects_unix(path: str) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
+            unix.settimeout(_CONNECT_TIMEOUT)
+            unix.connect(path)
+    except (OSError, ValueError):  # refused, absent, not allowed; a name with a NUL byte
+        return False
+    return True
+
+
+def _connects_tcp(host: str, port: int) -> bool:
+    try:  # a name, an IPv4 or an IPv6 address
+        socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT).close()
+    except (OSError, ValueError):  # refused, timed out, unknown host; a bad name
+        return False
+    return True

@@ -614,6 +614,16 @@ def test_the_alt_keys_of_the_menus_and_the_empty_grids_buttons_never_clash(
     menus["grid"] = window.browser.grid.actions()
     menus["sidebar"] = window.sidebar.actions()
     menus["copy"] = window.server_panel.copy_button.menu().actions()
+    # the upload queue's row menu, for a row that can be paused and for a paused one (it had
+    # no keys at all)
+    queue = window.upload_dock
+    waiting, paused = (queue.model.add(Path(f"/tmp/row_{n}.jpg"), 1000) for n in range(2))
+    queue.model.pause(paused.id)
+    for name, item in (("queue, waiting", waiting), ("queue, paused", paused)):
+        menu = queue.build_context_menu(queue.view_index(item.id))
+        assert menu is not None
+        menus[name] = menu.actions()
+        queue.model.remove(item.id)  # (a queued row left would ask before the window closes)
     for name, actions in menus.items():
         items = [a.text() for a in actions if not a.isSeparator()]
         menu_keys = [_alt_key(text) for text in items]

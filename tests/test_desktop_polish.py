@@ -167,19 +167,19 @@ def test_failed_rows_stay_visible_retryable_and_explained(
     assert menu is not None
     actions = {a.text(): a for a in menu.actions()}
     assert set(actions) == {
-        "Retry",
-        "Remove from the queue",
-        "Show in the library",
-        "Copy the error",
+        "Re&try",
+        "Re&move from the queue",
+        "&Show in the library",
+        "&Copy the error",
     }
-    assert actions["Retry"].isEnabled() and not actions["Show in the library"].isEnabled()
-    actions["Copy the error"].trigger()
+    assert actions["Re&try"].isEnabled() and not actions["&Show in the library"].isEnabled()
+    actions["&Copy the error"].trigger()
     copied = QGuiApplication.clipboard().text()
     assert "anthem.wav" in copied and failed.reason in copied
     done = next(i for i in model.items() if i.name == "game_5.png")
     menu = dock.build_context_menu(dock.view_index(done.id))
     assert menu is not None
-    show = next(a for a in menu.actions() if a.text() == "Show in the library")
+    show = next(a for a in menu.actions() if a.text() == "&Show in the library")
     with qtbot.waitSignal(dock.showInGridRequested) as shown:
         show.trigger()
     assert shown.args == [done.file_id]
@@ -193,7 +193,7 @@ def test_failed_rows_stay_visible_retryable_and_explained(
     assert model.items()[0].state == UploadState.FAILED
     menu = dock.build_context_menu(dock.view_index(model.items()[0].id))
     assert menu is not None
-    next(a for a in menu.actions() if a.text() == "Remove from the queue").trigger()
+    next(a for a in menu.actions() if a.text() == "Re&move from the queue").trigger()
     assert model.rowCount() == 0
 
 
@@ -551,7 +551,7 @@ def test_server_examples_name_real_files_and_copy_the_token_only_when_asked(
     panel.copy_button.click()
     note = panel.copied.text()
     copied = QGuiApplication.clipboard().text()
-    assert "$TOKEN" in copied and "without a token" in note
+    assert "$TOKEN" in copied and "without a token" in note and "UPLOAD_TOKEN=" in note
     assert note.startswith(f"Copied {copied.count('curl ')} commands")
     with qtbot.waitSignal(window.server.tokenCreated, timeout=TIMEOUT) as made:
         window.server.create_token("Phone", "read")
@@ -569,6 +569,22 @@ def test_server_examples_name_real_files_and_copy_the_token_only_when_asked(
     line = next(x for x in copied.splitlines() if f"/stream/{video.id}/video" in x)
     subprocess.run([*shlex.split(line), "-s", "-f"], cwd=tmp_path, check=True, timeout=30)
     assert (tmp_path / video.original_filename).read_bytes() == media_dir.mp4.read_bytes()
+    # A read token (Create token…'s first scope) cannot upload: the upload command was copied
+    # without it (as it was, it answered 403), and the note says what it needs.
+    upload = next(x for x in copied.splitlines() if "/files/upload/direct" in x)
+    assert secret not in upload and 'Bearer $UPLOAD_TOKEN"' in upload
+    assert "“Phone” cannot upload" in note and "$UPLOAD_TOKEN" in note
+    # Made with the upload scope, the token is in every command, and the upload runs as copied.
+    with qtbot.waitSignal(window.server.tokenCreated, timeout=TIMEOUT) as made:
+        window.server.create_token("Scanner", "upload")
+    QApplication.activeModalWidget() and QApplication.activeModalWidget().close()
+    panel.token_action.trigger()
+    copied = QGuiApplication.clipboard().text()
+    assert "TOKEN" not in copied and "cannot upload" not in panel.copied.text()
+    shutil.copy(media_dir.jpeg, tmp_path / "photo.jpg")
+    upload = next(x for x in copied.splitlines() if "/files/upload/direct" in x)
+    run = [*shlex.split(upload), "-s", "-f", "-o", "/dev/null"]
+    subprocess.run(run, cwd=tmp_path, check=True, timeout=30)
 
 
 # ---- Spanish ----------------------------------------------------------------------------------

@@ -155,6 +155,20 @@ def test_curl_examples_use_the_url() -> None:
     assert "Authorization: Bearer $TOKEN" in text
 
 
+def test_the_upload_example_reads_an_upload_token() -> None:
+    """Create token… makes a read token unless another scope is chosen: the upload command,
+    run with it, answered 403. The upload reads $UPLOAD_TOKEN (a token of scope upload), the
+    others $TOKEN; a token given for the reads is not put in the upload unless it can upload."""
+    lines = curl_examples("http://127.0.0.1:9999").splitlines()
+    upload = [line for line in lines if "/files/upload/direct" in line]
+    assert len(upload) == 1 and 'Bearer $UPLOAD_TOKEN"' in upload[0], upload
+    assert all("$UPLOAD_TOKEN" not in line for line in lines if line not in upload)
+    read_only = curl_examples("http://127.0.0.1:9999", token="mdk_r")
+    assert [line for line in read_only.splitlines() if "$UPLOAD_TOKEN" in line] == upload
+    both = curl_examples("http://127.0.0.1:9999", token="mdk_u", upload_token="mdk_u")
+    assert "$UPLOAD_TOKEN" not in both and "$TOKEN" not in both
+
+
 def test_cli_help_lists_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli.main(["--help"])

@@ -496,7 +496,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>ServerPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="347"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="361"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copied %Ln command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
@@ -504,11 +504,11 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="354"/>
-        <source>Copied %Ln command(s) without a token: set TOKEN=… in your shell first.</source>
+        <location filename="../../desktop_app/views/server_panel.py" line="373"/>
+        <source>Copied %Ln command(s) without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</source>
         <translation>
-            <numerusform>Copied %Ln command without a token: set TOKEN=… in your shell first.</numerusform>
-            <numerusform>Copied %Ln commands without a token: set TOKEN=… in your shell first.</numerusform>
+            <numerusform>Copied %Ln command without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</numerusform>
+            <numerusform>Copied %Ln commands without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</numerusform>
         </translation>
     </message>
 </context>

@@ -2395,230 +2395,240 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="132"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="136"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="141"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="145"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="181"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="162"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="166"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="78"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="82"/>
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="143"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="147"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="144"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="148"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="173"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="181"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="199"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="181"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="203"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="181"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="196"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="200"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="197"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="432"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="201"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="451"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="215"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="219"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="234"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="233"/>
+        <source>$TOKEN: any API token. $UPLOAD_TOKEN: a token of scope upload or admin (Create token… makes read tokens unless another scope is chosen).</source>
+        <translation>$TOKEN: cualquier token de la API. $UPLOAD_TOKEN: un token de alcance subida o administración (Crear token… hace tokens de lectura si no se elige otro alcance).</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="244"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="539"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="558"/>
         <source>MediaDesk app previews (this session)</source>
         <translation>Vistas previas de la app MediaDesk (esta sesión)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="542"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="561"/>
         <source>MediaDesk app previews (another session, %1)</source>
         <translation>Vistas previas de la app MediaDesk (otra sesión, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="543"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="562"/>
         <source>MediaDesk app previews (earlier session)</source>
         <translation>Vistas previas de la app MediaDesk (sesión anterior)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="347"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="361"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %Ln orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
             <numerusform>Copiadas %Ln órdenes con el token «%1». Cualquiera que las vea puede usarlo.</numerusform>
         </translation>
     </message>
-    <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="354"/>
-        <source>Copied %Ln command(s) without a token: set TOKEN=… in your shell first.</source>
-        <translation>
-            <numerusform>Copiada %Ln orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
-            <numerusform>Copiadas %Ln órdenes sin token: define antes TOKEN=… en tu terminal.</numerusform>
-        </translation>
-    </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="365"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="384"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="385"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="367"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="386"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="365"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="384"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="228"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="238"/>
         <source>C&amp;opy commands</source>
         <translation>C&amp;opiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="230"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="240"/>
         <source>Copy with the &amp;token</source>
         <translation>Copiar con el &amp;token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="273"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="283"/>
         <source># Start the server: commands for its address show here.</source>
         <translation># Inicia el servidor: aquí aparecerán las órdenes para su dirección.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="368"/>
+        <source>“%1” cannot upload: the upload command reads a token of scope upload from $UPLOAD_TOKEN.</source>
+        <translation>“%1” no puede subir: la orden de subida lee un token de alcance subida de $UPLOAD_TOKEN.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/server_panel.py" line="373"/>
+        <source>Copied %Ln command(s) without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</source>
+        <translation>
+            <numerusform>Copiada %Ln orden sin token: define antes TOKEN=… y UPLOAD_TOKEN=….</numerusform>
+            <numerusform>Copiadas %Ln órdenes sin token: define antes TOKEN=… y UPLOAD_TOKEN=….</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="385"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="367"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="386"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="406"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="425"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="406"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="425"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="427"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="446"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="428"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="447"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="438"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="457"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="438"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="457"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="448"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="467"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="456"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="475"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="473"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="492"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="489"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="508"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="489"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="508"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="492"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="511"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="551"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="570"/>
         <source>Copy with the &amp;token “%1”</source>
         <translation>Copiar con el &amp;token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="553"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="572"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="557"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="576"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -3310,13 +3320,11 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
     </message>
     <message>
         <location filename="../../desktop_app/views/upload_dock.py" line="403"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="477"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/upload_dock.py" line="403"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="475"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
@@ -3369,23 +3377,37 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="480"/>
-        <source>Remove from the queue</source>
-        <translation>Quitar de la cola</translation>
+        <location filename="../../desktop_app/views/upload_dock.py" line="476"/>
+        <source>&amp;Resume</source>
+        <translation>&amp;Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="482"/>
-        <source>Show in the library</source>
-        <translation>Mostrar en la biblioteca</translation>
+        <location filename="../../desktop_app/views/upload_dock.py" line="478"/>
+        <source>&amp;Pause</source>
+        <translation>&amp;Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="486"/>
-        <source>Copy the error</source>
-        <translation>Copiar el error</translation>
+        <location filename="../../desktop_app/views/upload_dock.py" line="479"/>
+        <source>Re&amp;try</source>
+        <translation>Re&amp;intentar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="481"/>
+        <source>Re&amp;move from the queue</source>
+        <translation>&amp;Quitar de la cola</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="483"/>
+        <source>&amp;Show in the library</source>
+        <translation>&amp;Mostrar en la biblioteca</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="487"/>
+        <source>&amp;Copy the error</source>
+        <translation>&amp;Copiar el error</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/upload_dock.py" line="392"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="478"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>

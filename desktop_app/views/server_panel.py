@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from core.links import shareable_origin
 from core.records import FileRecord
-from core.tokens import TokenInfo, process_token_owner
+from core.tokens import TokenInfo, process_token_owner, scope_allows
 from desktop_app.controllers.library_controller import (
     LEGACY_PREVIEW_TOKEN_NAME,
     PREVIEW_TOKEN_PURPOSE,
@@ -54,17 +54,21 @@ def curl_examples(
     image: FileRecord | None = None,
     video: FileRecord | None = None,
     token: str | None = None,
+    upload_token: str | None = None,
 ) -> str:
     """Copyable commands for the HTTP API, on files that exist and have the kind each needs.
 
-    The token is read from $TOKEN unless `token` is given (only when the user asked for it).
+    The token is read from $TOKEN unless `token` is given (only when the user asked for it);
+    the upload's from $UPLOAD_TOKEN unless `upload_token` is: Create token… makes read tokens
+    unless told otherwise, and the upload run with one of those answered 403.
     """
     base = url or "http://127.0.0.1:8765"
     auth = f'-H "Authorization: Bearer {token or "$TOKEN"}"'
+    upload_auth = f'-H "Authorization: Bearer {upload_token or "$UPLOAD_TOKEN"}"'
     lines = [
         f"curl {base}/health",
         f'curl {auth} "{base}/files?limit=10"',
-        f"curl {auth} -F file_type=image -F file=@photo.jpg {base}/files/upload/direct",
+        f"curl {upload_auth} -F file_type=image -F file=@photo.jpg {base}/files/upload/direct",
     ]
     if image is not None:
         name = shlex.quote(image.original_filename)
@@ -111,7 +115,7 @@ class ServerPanel(QWidget):
         self.controller = controller
         self.example_image: FileRecord | None = None
         self.example_video: FileRecord | None = None
-        self._secret: tuple[str, str] | None = None  # (name, secret) of a token made now
+        self._secret: tuple[str, str, str] | None = None  # (name, secret, scope) of one made now
         self._on_screen = True  # False while another tab of its dock is shown (set_on_screen)
         self._address = ""  # the running server's, as other devices reach it (_on_state)
         layout = QHBoxLayout(self)  # side by side: the panel lives in a short bottom dock
@@ -224,6 +228,12 @@ class ServerPanel(QWidget):
         # its height follows its width (_fit_examples); the viewport's is the width laid out
         self.examples.viewport().installEventFilter(self)
         self.examples.setStyleSheet("font-family: monospace;")
+        self.examples.setToolTip(
+            self.tr(
+                "$TOKEN: any API token. $UPLOAD_TOKEN: a token of scope upload or admin (Create "
+                "token… makes read tokens unless another scope is chosen)."
+            )
+        )
         # One button (the dock is narrow); its menu offers the token, only once one is known.
         self.copy_action = QAction(self.tr("C&opy commands"), box)
         self.copy_action.triggered.connect(lambda: self.copy_commands(with_token=False))
@@ -337,21 +347,30 @@ class ServerPanel(QWidget):
         if not self.controller.running:
             return ""
         url = self._address
-        with_token = with_token and self._secret is not None
-        secret = self._secret[1] if with_token and self._secret else None
-        text = curl_examples(url, self.example_image, self.example_video, secret)
+        made = self._secret if with_token else None
+        secret = made[1] if made else None
+        # a read token in the upload answers 403: that command keeps $UPLOAD_TOKEN
+        uploads = made is not None and scope_allows(made[2], "upload")
+        text = curl_examples(
+            url, self.example_image, self.example_video, secret, secret if uploads else None
+        )
         QGuiApplication.clipboard().setText(text)
         count = len([line for line in text.splitlines() if line.startswith("curl")])
-        if with_token and self._secret is not None:
+        if made is not None:
             note = self.tr(
                 "Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can "
                 "use it.",
                 "",
                 count,
-            ).replace("%1", self._secret[0])
+            ).replace("%1", made[0])
+            if not uploads:
+                note += " " + self.tr(
+                    "“%1” cannot upload: the upload command reads a token of scope upload "
+                    "from $UPLOAD_TOKEN."
+                ).replace("%1", made[0])
         else:
             note = self.tr(
-                "Copied %Ln command(s) without a token: set TOKEN=… in your shell first.",
+                "Copied %Ln command(s) without a token: set TOKEN=… and UPLOAD_TOKEN=… first.",
                 "",
                 count,
             )
@@ -544,7 +563,7 @@ class ServerPanel(QWidget):
 
     def _on_token_created(self, token: TokenInfo, secret: str) -> None:
         QGuiApplication.clipboard().setText(secret)
-        self._secret = (token.name, secret)  # in memory only, for "Include the token"
+        self._secret = (token.name, secret, token.scope)  # in memory only, for "Copy with…"
         self.token_action.setEnabled(True)
         # (an "&" in the name is shown, not taken for the item's key)
         name = token.name.replace("&", "&&")

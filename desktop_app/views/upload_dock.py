@@ -471,19 +471,20 @@ class UploadDock(QDockWidget):
         if not self.table.selectionModel().isRowSelected(index.row(), QModelIndex()):
             self.table.selectRow(index.row())
         menu = QMenu(self.table)
+        # Each item has a key of its own, in Spanish too (keyboard-only use after Shift+F10)
         if item.state == UploadState.PAUSED:
-            menu.addAction(self.tr("Resume"), lambda: self.controller.resume(item_id))
+            menu.addAction(self.tr("&Resume"), lambda: self.controller.resume(item_id))
         elif item.state.active:
-            menu.addAction(self.tr("Pause"), lambda: self.controller.pause(item_id))
-        retry = menu.addAction(self.tr("Retry"), lambda: self.controller.retry(item_id))
+            menu.addAction(self.tr("&Pause"), lambda: self.controller.pause(item_id))
+        retry = menu.addAction(self.tr("Re&try"), lambda: self.controller.retry(item_id))
         retry.setEnabled(item.state in (UploadState.FAILED, UploadState.CANCELLED))
-        menu.addAction(self.tr("Remove from the queue"), lambda: self.controller.remove(item_id))
+        menu.addAction(self.tr("Re&move from the queue"), lambda: self.controller.remove(item_id))
         show = menu.addAction(
-            self.tr("Show in the library"),
+            self.tr("&Show in the library"),
             lambda: self.showInGridRequested.emit(item.file_id or 0),
         )
         show.setEnabled(item.file_id is not None)
-        copy = menu.addAction(self.tr("Copy the error"), lambda: self.copy_error(item_id))
+        copy = menu.addAction(self.tr("&Copy the error"), lambda: self.copy_error(item_id))
         copy.setEnabled(item.state == UploadState.FAILED)
         return menu
 
