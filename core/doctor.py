@@ -12,17 +12,19 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import feed
-from core.db.disk import remote_filesystem, remote_note
+from core.db.disk import check_remote_folder, remote_filesystem, remote_note
 from core.db.engine import (
     SHORTER_CATALOG_PATH,
     Database,
     catalog_folder,
+    catalog_read_only,
     sqlite_path_too_long,
     unopenable,
 )
@@ -39,6 +41,13 @@ from core.settings import Settings, origin_key
 
 MAX_SKEW_SECONDS = 60.0  # SigV4 refuses requests more than 15 min off; warn well before
 FEED_TIMEOUT = 5.0
+# A catalog MediaDesk never started on (no file yet, or one without a single table) is not a
+# failed upgrade: "schema at nothing … Upgrade every other MediaDesk" sent a newcomer's first
+# `mediadesk doctor` after a problem they did not have, and its exit status 1 with it.
+NEW_CATALOG = (
+    "none yet: a new catalog, set up at MediaDesk's first start (`mediadesk serve` or the app)"
+)
+NEW_FEED = "not checked: a new catalog"
 
 
 @dataclass(frozen=True)
@@ -72,8 +81,11 @@ def check_catalog(db: Database) -> list[Check]:
                 current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             except Exception:
                 current = None
+            tables = inspect(conn).get_table_names() if current is None else ["alembic_version"]
     except Exception as exc:
         return [_unreachable(db, url, exc)]
+    if not tables:
+        return _new_catalog(db.url, f"{url} reachable, empty")
     refused = _write_refused(db) if current is not None else None
     if refused is not None:
         return [refused]
@@ -125,6 +137,36 @@ def check_catalog(db: Database) -> list[Check]:
     else:
         checks.append(Check("migrations", True, f"schema at {head} (current)"))
     return checks
+
+
+def _new_catalog(url: str, found: str) -> list[Check]:
+    """The checks of a catalog with nothing in it yet (`found` says what is there), or the
+    failed one of a SQLite catalog whose folder the first start could not write."""
+    refused = catalog_read_only(url)
+    if refused is not None:
+        return [
+            Check(
+                "catalog",
+                False,
+                refused.message,
+                "Make the data folder writable for this user (remount the disk read-write, "
+                "chattr -i), or choose another data folder.",
+            )
+        ]
+    checks = [Check("catalog", True, found)]
+    folder = catalog_folder(url)
+    remote = remote_filesystem(folder) if folder is not None and folder.is_dir() else None
+    if folder is not None and remote is not None:
+        checks.append(Check("catalog disk", True, remote_note(folder, remote), warning=True))
+    checks.append(Check("migrations", True, NEW_CATALOG))
+    return checks
+
+
+def _catalog_file(url: str) -> Path | None:
+    """A SQLite catalog's file (None for a server database or one in memory)."""
+    if catalog_folder(url) is None:
+        return None
+    return Path(url.split("///", 1)[-1].split("?", 1)[0])
 
 
 def _write_refused(db: Database) -> Check | None:
@@ -513,7 +555,21 @@ def run_checks(settings: Settings) -> list[Check]:
     if too_long is not None:  # said before any folder is made for it, as Library.open does
         return [Check("catalog", False, too_long, SHORTER_CATALOG_PATH)]
     settings.paths.ensure()
+    url = settings.effective_database_url
+    catalog = _catalog_file(url)
     try:
+        if catalog is not None and catalog.parent.is_dir() and not catalog.exists():
+            # Opening it would make the file: an empty catalog left behind by a check. Its
+            # folder is tested as opening it would (a share that cannot hold WAL: refused; one
+            # that cannot be made is left to the engine, which says why).
+            remote = remote_filesystem(catalog.parent)
+            if remote is not None:
+                check_remote_folder(catalog.parent, remote, warn=False)
+            checks = _new_catalog(url, f"{catalog} not made yet")
+            checks += check_storage(settings)
+            checks.append(check_mediainfo())
+            checks.append(_feed_not_checked(checks))
+            return checks
         # a catalog on a share is said by the "catalog disk" check, not a log line too
         db = Database(settings.effective_database_url, warn_remote=False)
     except StorageUnavailable as exc:  # a catalog folder it refuses (core/db/disk.py)
@@ -530,13 +586,21 @@ def run_checks(settings: Settings) -> list[Check]:
     try:
         checks = check_catalog(db)
         catalog_ok = all(c.ok for c in checks)
+        new = any(c.detail == NEW_CATALOG for c in checks)
         checks += check_storage(settings)
         checks.append(check_mediainfo())
-        if catalog_ok:
+        if catalog_ok and not new:
             checks.append(check_feed(db))
             checks.append(check_reconcile(db))
         else:
-            checks.append(Check("change feed", False, "not checked: fix the catalog first", ""))
+            checks.append(_feed_not_checked(checks))
         return checks
     finally:
         db.dispose()
+
+
+def _feed_not_checked(checks: list[Check]) -> Check:
+    """The change feed's line when the catalog has nothing to carry it yet, or failed."""
+    if all(c.ok for c in checks if c.name in ("catalog", "migrations")):
+        return Check("change feed", True, NEW_FEED)
+    return Check("change feed", False, "not checked: fix the catalog first", "")

@@ -28,14 +28,27 @@ def by_name(checks: list[Any]) -> dict[str, Any]:
     return {c.name: c for c in checks}
 
 
-def test_sqlite_catalog_unmigrated_then_fine(data_dir: Path) -> None:
+def test_sqlite_catalog_new_then_unmigrated_then_fine(data_dir: Path) -> None:
     settings = make_settings(data_dir)
     settings.paths.ensure()
+    catalog = settings.paths.database_file
+    # A data folder MediaDesk never started on said "schema at nothing, this MediaDesk needs
+    # …", "Upgrade every other MediaDesk", exit status 1, and left an empty catalog file
+    checks = by_name(run_checks(settings))
+    assert all(c.ok for c in checks.values()), checks
+    assert checks["migrations"].detail.startswith("none yet: a new catalog"), checks
+    assert checks["change feed"].detail == "not checked: a new catalog"
+    assert not catalog.exists()
+    catalog.touch()  # an empty file (left by an older doctor) is a new catalog too
+    assert by_name(run_checks(settings))["migrations"].detail.startswith("none yet"), checks
+    db = Database(settings.effective_database_url)
+    upgrade(db.engine, "0020")  # an older MediaDesk's catalog: that one is upgraded
     checks = by_name(run_checks(settings))
     assert checks["catalog"].ok
     assert not checks["migrations"].ok and "migrates the catalog" in checks["migrations"].fix
     assert not checks["change feed"].ok  # not checked before the catalog is fixed
-    upgrade(Database(settings.effective_database_url).engine)
+    upgrade(db.engine)
+    db.dispose()
     result = subprocess.run(
         [
             sys.executable,
