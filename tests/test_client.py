@@ -400,7 +400,11 @@ def test_a_connection_that_fails_is_not_a_local_refusal(media_dir: Any) -> None:
     assert failed.value.code == "connection_failed" and failed.value.status is None
     assert not failed.value.local
     # `mediadesk upload` said "GET /config: Connection refused": not which server it tried
-    assert f"GET {nobody}/config: " in failed.value.message, failed.value.message
+    # and then Python's own words: "[Errno 111] Connection refused"
+    assert failed.value.message == (
+        f"GET {nobody}/config: cannot reach the MediaDesk server at {nobody} (connection "
+        "refused): is `mediadesk serve` or the desktop app's server running?"
+    ), failed.value.message
 
 
 def test_a_host_that_never_accepts_fails_after_one_bounded_connect_wait() -> None:

@@ -260,6 +260,18 @@ def _needs_description_edit(
     return composed(answered) != composed(description)
 
 
+def _refused(exc: httpx.TransportError) -> bool:
+    """Nothing listens at the address (ECONNREFUSED): httpx keeps only the OS's text."""
+    if not isinstance(exc, httpx.ConnectError):
+        return False
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return "Connection refused" in str(exc)
+
+
 def _setup_fault(response: httpx.Response) -> bool:
     """Whether an error answer names a fault of the server's set-up (a missing bucket, wrong
     keys: core.errors.SETUP_FAULT_REASONS) or another that outlasts retries (LASTING_CODES: a
@@ -385,6 +397,13 @@ class Client:
                 never_answered = unsent and ours and not self._answered
                 if attempt == self.retries or (once and not unsent) or never_answered:
                     cause = self._cause(exc)
+                    if ours and _refused(exc):
+                        # "[Errno 111] Connection refused" said neither what was not there
+                        # nor what to start
+                        cause = (
+                            f"cannot reach the MediaDesk server at {self.base_url} (connection "
+                            "refused): is `mediadesk serve` or the desktop app's server running?"
+                        )
                     raise ClientError("connection_failed", f"{method} {shown}: {cause}") from exc
                 what = f"{method} {shown} failed ({self._cause(exc)})"
             else:
