@@ -255,7 +255,7 @@ class DetailsPanel(QWidget):
         # (in Spanish "Control+S": a hint of its own said "Ctrl+S")
         keys = QKeySequence(SAVE_KEYS).toString(QKeySequence.SequenceFormat.NativeText)
         self.save_button.setToolTip(
-            self.tr("Save the changes (Enter in the name, %1)").replace("%1", keys)
+            tip_text(self.tr("Save the changes (Enter in the name, %1)").replace("%1", keys))
         )
         # Enter in the name saves, as in a dialog; the description keeps Enter for new lines
         # and saves with Ctrl+Enter. Ctrl+S is the main window's: it saves from anywhere in the
