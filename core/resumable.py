@@ -28,12 +28,15 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
+import math
 import os
 import secrets
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -131,6 +134,17 @@ UNANSWERED = timedelta(minutes=1)
 # storing, cataloguing: seconds for a big video on R2/S3) before it answers 423 (locked, retry
 # later): under the read timeouts of common proxies (60 s and more).
 HEAD_WAIT = 50.0
+# Seconds without a byte after which the request of this process that holds an upload is
+# ended by the next PATCH or DELETE of it (tusd's lock release): a connection gone half-open
+# (no byte, no reset: pitch-side Wi-Fi) held the upload until the server's 120 s body timeout,
+# refusing the client's own resume with 423 all that while. A few seconds: a client sends no
+# second request to a live upload of its own, and a writer still receiving is never ended.
+STALLED = 5.0
+# Retry-After of a 423 whose holder cannot be ended now: a request of this process past its
+# body (storing, cataloguing) or one of the desktop's uploads; another process's lease gives
+# the seconds left on it, at most LOCKED_RETRY_MAX (a writer that ends drops its lease at once).
+LOCKED_RETRY = 2
+LOCKED_RETRY_MAX = 30
 DESKTOP_EXPIRY = 7 * 24 * 3600  # R2 drops unfinished multipart uploads after 7 days too
 # The reason (error body) and failure prefix (catalog) of a tus upload whose multipart upload
 # is gone from the bucket.
@@ -400,7 +414,7 @@ class ResumableUploads:
         self._storage = storage
         self._presigner = presigner
         self._guard = threading.Lock()
-        self._busy: set[str] = set()
+        self._holds: dict[str, _Hold] = {}  # upload id -> the request of this process holding it
         # upload id -> (bytes hashed, sha256 so far) of local uploads received by this process
         self._hashes: dict[str, tuple[int, Any]] = {}
         # upload id -> (local file, its fingerprint) of uploads sent from this machine: at the
@@ -427,17 +441,45 @@ class ResumableUploads:
         return storage if isinstance(storage, MultipartStorage) else None
 
     @contextlib.contextmanager
-    def hold(self, upload_id: str) -> Iterator[None]:
-        """One writer per upload in this process; a second one gets UploadLocked (423)."""
+    def hold(self, upload_id: str) -> Iterator[_Hold]:
+        """One writer per upload in this process; a second one gets UploadLocked (423), or
+        ends the first with `end_stalled` when that one's body went quiet."""
         with self._guard:
-            if upload_id in self._busy:
-                raise UploadLocked("Another request is writing to this upload; retry shortly")
-            self._busy.add(upload_id)
+            held = self._holds.get(upload_id)
+            if held is not None:
+                raise UploadLocked(
+                    "Another request is writing to this upload; retry shortly",
+                    details={"retry_after": held.retry_after()},
+                )
+            held = self._holds[upload_id] = _Hold()
         try:
-            yield
+            yield held
         finally:
             with self._guard:
-                self._busy.discard(upload_id)
+                del self._holds[upload_id]
+            held.released.set_result(None)
+
+    def end_stalled(self, upload_id: str) -> Future[None] | None:
+        """Ends the request of this process that holds the upload, if its body has brought no
+        byte for STALLED seconds (a connection gone half-open); a future done once it let go.
+        None when no such request holds it: none here, one still receiving bytes, or one past
+        its body (completing the upload). The ended request keeps only the bytes recorded
+        (TusWriter.abort), the offset HEAD answered meanwhile, so its client goes on from
+        there."""
+        with self._guard:
+            held = self._holds.get(upload_id)
+            if held is None or held.end is None or held.quiet() < STALLED:
+                return None
+            end, held.end = held.end, None
+            held.ended = True
+        logger.info(
+            "tus upload %s: the request writing to it received nothing for %.1f s; "
+            "ended for a new request",
+            upload_id,
+            held.quiet(),
+        )
+        end()
+        return held.released
 
     # The lease is taken and dropped at every PATCH: Core statements, not ORM sessions (a
     # session's get and commit cost ≈ 1.3 ms each; a PATCH of tuspy's default 2 MiB took 22 ms
@@ -452,7 +494,7 @@ class ResumableUploads:
                 return None
             row = _Row(**found._asdict())
             if self._held_elsewhere(row.lease_owner, row.lease_until, now):
-                raise UploadLocked("Another server is writing to this upload; retry shortly")
+                raise _leased_elsewhere(row.lease_until, now)
             conn.execute(_LEASE, {"uid": upload_id, "holder": self._me, "until": now + LEASE})
             return row
 
@@ -473,7 +515,7 @@ class ResumableUploads:
         """Whether someone writes to the upload now: a request of this process, or another
         live writer's lease. A lease of this process that no request holds is a leftover (a
         full catalog could not drop it)."""
-        return upload_id in self._busy or self._held_elsewhere(holder, until, now)
+        return upload_id in self._holds or self._held_elsewhere(holder, until, now)
 
     def _drop_lease(self, upload_id: str) -> None:
         """Best effort, from the `finally` of every request that held the upload: a catalog
@@ -509,12 +551,9 @@ class ResumableUploads:
                 with self._db.read() as s:
                     found = s.execute(_READ, {"uid": upload_id}).first()
                 row = _Row(**found._asdict()) if found is not None else None
-                if row is not None and self._held_elsewhere(
-                    row.lease_owner, row.lease_until, datetime.now(UTC)
-                ):
-                    raise UploadLocked(
-                        "Another server is writing to this upload; retry shortly"
-                    ) from None
+                now = datetime.now(UTC)
+                if row is not None and self._held_elsewhere(row.lease_owner, row.lease_until, now):
+                    raise _leased_elsewhere(row.lease_until, now) from None
                 yield row
                 return
             try:
@@ -709,6 +748,8 @@ class ResumableUploads:
         leased = lock.__enter__()
         writer = None
         try:
+            with self._guard:
+                held = self._holds.get(upload_id)  # this request's: it holds the upload
             row = _known(leased, "tus")
             state = self._checked(row, owner)
             if state.state == "done":
@@ -716,7 +757,7 @@ class ResumableUploads:
                     "This upload is already complete",
                     details={"offset": state.offset, "file_id": state.file_id},
                 )
-            writer = TusWriter(self, upload_id, checksum, lock, answering)
+            writer = TusWriter(self, upload_id, checksum, lock, answering, held)
             writer.open(row)
             if offset is not None and offset != writer.offset:
                 raise OffsetMismatch(
@@ -843,7 +884,10 @@ class ResumableUploads:
         if self._writing(upload_id, holder, until, datetime.now(UTC)):
             # told without the write transaction a lease takes: a HEAD asks again and again
             # while it waits for the completion
-            raise UploadLocked("Another request is finishing this upload; retry shortly")
+            raise UploadLocked(
+                "Another request is finishing this upload; retry shortly",
+                details={"retry_after": LOCKED_RETRY},
+            )
         with self._leased(upload_id) as row:
             if row is not None and self._elsewhere(row):
                 # Its last bytes wait on another server's disk (its finish failed there): this
@@ -1595,7 +1639,7 @@ class ResumableUploads:
         for path in sorted(self.folder.iterdir()):
             upload_id = path.name.partition(".")[0]
             row = rows.get(upload_id)
-            if upload_id in self._busy:
+            if upload_id in self._holds:
                 continue
             if row is None:
                 try:
@@ -1722,6 +1766,40 @@ def _alive(holder: str) -> bool:
     return True
 
 
+def _leased_elsewhere(until: datetime | None, now: datetime) -> UploadLocked:
+    """The 423 of an upload another process holds: asked again once its lease runs out (a
+    writer that ends drops it sooner), at most LOCKED_RETRY_MAX seconds from now."""
+    left = (until - now).total_seconds() if until is not None else 0.0
+    return UploadLocked(
+        "Another server is writing to this upload; retry shortly",
+        details={"retry_after": min(LOCKED_RETRY_MAX, max(1, math.ceil(left)))},
+    )
+
+
+class _Hold:
+    """The request of this process holding an upload (ResumableUploads.hold).
+
+    `heard` is set by the thread receiving the body at each arrival (a float store, atomic);
+    `end` (set by the HTTP layer while a body is being received, or None) and `ended` are
+    read and changed under the uploads' guard. `released` is done once the hold is let go."""
+
+    def __init__(self) -> None:
+        self.heard = time.monotonic()
+        self.end: Callable[[], None] | None = None
+        self.ended = False
+        self.released: Future[None] = Future()
+
+    def quiet(self) -> float:
+        return time.monotonic() - self.heard
+
+    def retry_after(self) -> int:
+        """Seconds until a new request could end this one, were its body to stay quiet; past
+        its body, or not ending, LOCKED_RETRY."""
+        if self.end is None:
+            return LOCKED_RETRY
+        return max(1, math.ceil(STALLED - self.quiet()))
+
+
 def _fingerprint(path: Path) -> str:
     """Which local file, as it is now (a changed file is a new upload)."""
     st = path.stat()
@@ -1749,12 +1827,14 @@ class TusWriter:
         checksum: tuple[str, bytes] | None,
         lock: contextlib.AbstractContextManager[Any],
         answering: bool = False,
+        held: _Hold | None = None,
     ) -> None:
         self.uploads = uploads
         self._db = uploads._db
         self.id = upload_id
         self._checksum = checksum
         self._lock = lock
+        self._held = held
         self._answering = answering  # a creation-with-upload: close() gives it its tus expiry
         self._closed = False
         self.offset = 0  # bytes committed + written in this request
@@ -1825,6 +1905,25 @@ class TusWriter:
             self._spool = open(self.uploads.folder / f"{self.id}.chunk", "w+b")  # noqa: SIM115
             set_file_mode(self._spool.fileno())
             self._hash = CHECKSUM_ALGORITHMS[self._checksum[0]]()
+
+    def receiving(self, end: Callable[[], None] | None) -> None:
+        """While the request's body is being received, `end` ends the request, from any thread
+        (ResumableUploads.end_stalled: its body went quiet); None once the body is over, so a
+        request storing or cataloguing the upload is never ended."""
+        held = self._held
+        if held is None:
+            return
+        with self.uploads._guard:
+            if not held.ended:
+                held.end = end
+        if end is not None:
+            held.heard = time.monotonic()
+
+    def heard(self) -> None:
+        """Bytes of the body arrived (called at each arrival, however small: a slow but live
+        client is not taken for a stalled one while a batch fills)."""
+        if self._held is not None:
+            self._held.heard = time.monotonic()
 
     def write(self, data: bytes | Sequence[bytes | memoryview]) -> None:
         """Appends bytes, or a list of chunks (written with one system call)."""
@@ -2016,6 +2115,15 @@ class TusWriter:
         cut them anyway; on a full disk every other upload waits for their room.
         """
         if self._closed:
+            return
+        if self._held is not None and self._held.ended:
+            # Ended for a new request (end_stalled): that one goes on from the offset recorded,
+            # what HEAD answered its client meanwhile; the bytes past it are cut (never
+            # acknowledged), and the hash that may have seen them is dropped with them.
+            try:
+                self._cut_back()
+            finally:
+                self._release()
             return
         try:
             if self._spool is None and not self._gone and not self._catalog_out:

@@ -9,7 +9,7 @@ from core.audit import MAX_LIMIT as AUDIT_MAX_LIMIT
 from core.errors import InvalidSignature
 from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
 from core.records import MAX_LIMIT, SORTS, STATUS_FILTERS, FileStatus, Sort
-from core.resumable import HEAD_WAIT, TUS_VERSION, checksum_pattern
+from core.resumable import HEAD_WAIT, LOCKED_RETRY_MAX, STALLED, TUS_VERSION, checksum_pattern
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
 from core.storage.signing import (
     SECRET_BYTES,
@@ -914,8 +914,14 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
         "rule; the upload is ended, not retried); start a new upload",
         412: "tus_version: Tus-Resumable is missing or not 1.0.0 (see Tus-Version)",
         415: "unsupported_media_type: the body is not application/offset+octet-stream",
-        423: "upload_locked: another request is writing to or finishing this upload; retry "
-        "later (HEAD first)",
+        423: "upload_locked: another request is writing to or finishing this upload; ask "
+        "again after Retry-After seconds (HEAD first). A PATCH or DELETE ends a request of this "
+        f"server whose body brought no byte for {STALLED:g} s (a connection gone half-open, "
+        "whose client resumes) and goes on: the ended request keeps the bytes recorded, the "
+        "offset HEAD answers. Refused are: a request still receiving bytes (Retry-After: the "
+        "seconds until its body would have been quiet that long), one completing the upload, "
+        "and one on another server of the team (Retry-After: the seconds left on its lease, "
+        f"at most {LOCKED_RETRY_MAX})",
         460: "checksum_mismatch: Upload-Checksum does not match the chunk; the chunk was discarded",
         507: "insufficient_storage: the disk filled mid-body; the bytes written are kept "
         "(PATCH again from HEAD's offset once there is room), those the catalog could not "
@@ -933,8 +939,17 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
         }
     }
 
+    retry_after = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+
     def more(*statuses: int) -> dict[str, S]:
-        return {str(s): {"description": extra_text[s], "content": ERROR} for s in statuses}
+        return {
+            str(s): {
+                "description": extra_text[s],
+                "content": ERROR,
+                **({"headers": retry_after} if s == 423 else {}),
+            }
+            for s in statuses
+        }
 
     def hdr(desc: str, schema: S | None = None) -> S:
         return {"description": desc, "schema": schema or {"type": "string"}}

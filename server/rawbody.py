@@ -100,11 +100,14 @@ def can_take(request: web.Request) -> bool:
     )
 
 
-async def take_body(request: web.Request, sink: Sink, batch: int) -> int:
+async def take_body(
+    request: web.Request, sink: Sink, batch: int, heard: Callable[[], None] | None = None
+) -> int:
     """Feeds the whole body to `sink` (from a pool thread), `batch` bytes at a time at most.
 
     Returns the body's length. Call only when can_take(request). The sink must be done with
     a view once RING more calls have returned (it is reused then). A quiet client gets a 408.
+    `heard` (from the thread) is told of every arrival, however small.
     """
     transport = request.transport
     assert transport is not None and request.content_length is not None
@@ -128,7 +131,7 @@ async def take_body(request: web.Request, sink: Sink, batch: int) -> int:
     try:
         sock.settimeout(IDLE_TIMEOUT)
         # a thread of its own: the body takes as long as the client does
-        job = request.app[THREADS].run_long(_pump, sock, held, length - taken, sink, batch)
+        job = request.app[THREADS].run_long(_pump, sock, held, length - taken, sink, batch, heard)
         try:
             await asyncio.wait([job, told], return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -163,6 +166,8 @@ async def _until_done(job: asyncio.Future[None]) -> None:
     while not job.done():
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait([job])
+    if not job.cancelled():
+        job.exception()  # seen: a cancelled caller never reads it ("never retrieved" in the log)
 
 
 class _Discard(asyncio.Protocol):
@@ -188,7 +193,14 @@ class _Discard(asyncio.Protocol):
         self.inner.connection_lost(exc)
 
 
-def _pump(sock: socket.socket, held: list[bytes], remaining: int, sink: Sink, batch: int) -> None:
+def _pump(
+    sock: socket.socket,
+    held: list[bytes],
+    remaining: int,
+    sink: Sink,
+    batch: int,
+    heard: Callable[[], None] | None,
+) -> None:
     if held:
         sink(held)
     done = sum(len(c) for c in held)
@@ -228,6 +240,8 @@ def _pump(sock: socket.socket, held: list[bytes], remaining: int, sink: Sink, ba
                     raise BodyCutShort("The client closed the connection mid-body", done + filled)
                 filled += n
                 left -= n
+                if heard is not None:
+                    heard()
             sink([buf[:filled]])
             done += filled
             remaining -= filled

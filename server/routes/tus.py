@@ -3,7 +3,7 @@
 The state, storage and cataloguing rules live in core/resumable.py. Every answer but OPTIONS
 carries `Tus-Resumable`; errors are the usual `{"error": {code, message}}` JSON with the
 protocol's status codes (409 offset, 410 expired, 412 version, 413 size, 415 content type,
-423 busy, 460 checksum).
+423 busy, with Retry-After, 460 checksum).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from email.utils import format_datetime
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from aiohttp import web
 
@@ -24,6 +24,7 @@ from core.records import expiry_iso
 from core.resumable import (
     CHECKSUM_ALGORITHMS,
     HEAD_WAIT,
+    LOCKED_RETRY,
     TUS_EXTENSIONS,
     TUS_VERSION,
     ResumableUploads,
@@ -60,6 +61,11 @@ HEAD_POLL = 0.05
 HEAD_POLL_MAX = 0.5
 # A PATCH's writer opened before the 100 Continue (patch_checked), for the route to take.
 _OPENED: web.RequestKey[TusWriter] = web.RequestKey("tus_opened")
+# How long a PATCH or DELETE waits for the stalled request it ended to let go of the upload
+# (its bytes past the recorded offset cut, its lease dropped: moments) before its 423.
+ENDED_WAIT = 10.0
+
+T = TypeVar("T")
 
 
 def _uploads(request: web.Request) -> ResumableUploads:
@@ -141,11 +147,68 @@ def _tus(
     @with_error_headers({"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"})
     async def wrapped(request: web.Request) -> web.StreamResponse:
         _check_version(request)
-        return await handler(request)
+        try:
+            return await handler(request)
+        except UploadLocked as exc:
+            raise _locked(exc) from exc
 
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
     return wrapped
+
+
+def _locked(exc: UploadLocked) -> ApiError:
+    """The 423, with when to ask again (core/resumable.py says how long, by who holds it)."""
+    wait = exc.details.get("retry_after")
+    seconds = wait if isinstance(wait, int) else LOCKED_RETRY
+    return ApiError(
+        423,
+        exc.code,
+        exc.message,
+        details={**exc.details, "retry_after": seconds},
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+async def _taking_over(request: web.Request, hold: Callable[[], Awaitable[T]]) -> T:
+    """`hold()` (a PATCH's or DELETE's hold on the upload); when a request of this process
+    holds it with a body quiet for STALLED seconds (a connection gone half-open, whose client
+    gave up and now resumes), that request is ended and `hold()` made again once it let go
+    (tusd's lock release). A holder still receiving bytes, past its body, or in another
+    process is not ended: 423 with Retry-After."""
+    upload_id = request.match_info["upload_id"]
+    try:
+        return await hold()
+    except UploadLocked as exc:
+        released = _uploads(request).end_stalled(upload_id)
+        if released is None:
+            raise _locked(exc) from exc
+    await asyncio.wait([asyncio.wrap_future(released)], timeout=ENDED_WAIT)
+    try:
+        return await hold()
+    except UploadLocked as exc:
+        raise _locked(exc) from exc
+
+
+class _Ending:
+    """Ends the handler's task, from any thread, while its body is being received (a new
+    request's ResumableUploads.end_stalled); once the body is over, it does nothing."""
+
+    def __init__(self) -> None:
+        self._task = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
+        self._receiving = True
+
+    def end(self) -> None:
+        self._loop.call_soon_threadsafe(self._cancel)
+
+    def _cancel(self) -> None:
+        # on the loop, as over() is: a body that ended before this ran is not cut
+        if self._receiving and self._task is not None:
+            self._task.cancel()
+
+    def over(self) -> None:
+        self._receiving = False
 
 
 @routes.options(BASE)
@@ -166,11 +229,18 @@ async def _receive(request: web.Request, writer: TusWriter) -> tuple[UploadState
         writer.write(chunks)
         received += sum(len(c) for c in chunks)
 
+    ending = _Ending()
+    writer.receiving(ending.end)
     try:
-        if can_take(request):  # a big body on a plain socket: past aiohttp (server/rawbody.py)
-            await take_body(request, write, BATCH)
-        else:
-            await _read_through_aiohttp(request, write)
+        try:
+            if can_take(request):  # a big body on a plain socket: past aiohttp (rawbody.py)
+                await take_body(request, write, BATCH, heard=writer.heard)
+            else:
+                await _read_through_aiohttp(request, write, writer.heard)
+        finally:
+            # at once, before anything else is awaited: the request is not ended past here
+            ending.over()
+            writer.receiving(None)
     except BaseException as exc:
         # bytes in, whatever came of them
         request.app[METRICS].received("tus", _kind_label(writer.metadata, exc), received)
@@ -187,10 +257,13 @@ async def _receive(request: web.Request, writer: TusWriter) -> tuple[UploadState
 
 
 async def _read_through_aiohttp(
-    request: web.Request, write: Callable[[Sequence[bytes | memoryview]], None]
+    request: web.Request,
+    write: Callable[[Sequence[bytes | memoryview]], None],
+    heard: Callable[[], None],
 ) -> None:
     """The body as aiohttp hands it over, passed on as it comes (no joining copy), a batch at
-    a time; the next batch is read while a pool thread writes the previous one."""
+    a time; the next batch is read while a pool thread writes the previous one. `heard` is
+    told of each chunk that arrives."""
     pending: asyncio.Future[None] | None = None
     # up to 2×RECV of body buffered before aiohttp pauses the socket (2×64 KiB by default):
     # fewer pause/resume rounds through the event loop
@@ -218,6 +291,7 @@ async def _read_through_aiohttp(
                 if end_of_http_chunk and not request.content.at_eof():
                     continue
                 break
+            heard()
             batch.append(chunk)
             size += len(chunk)
             if size >= BATCH:
@@ -406,8 +480,9 @@ async def _open_patch(request: web.Request) -> TusWriter:
         checksum = parse_checksum(request.headers["Upload-Checksum"])
     uploads = _uploads(request)
     upload_id = request.match_info["upload_id"]
-    writer = await run_blocking(
-        request, uploads.writer, upload_id, offset, checksum, _owner(request)
+    writer = await _taking_over(
+        request,
+        lambda: run_blocking(request, uploads.writer, upload_id, offset, checksum, _owner(request)),
     )
     if request.content_length is not None and offset + request.content_length > writer.length:
         await run_blocking(request, writer.abort)
@@ -448,5 +523,6 @@ async def tus_patch(request: web.Request) -> web.Response:
 async def tus_delete(request: web.Request) -> web.Response:
     """Terminates an upload and removes its bytes (tus termination)."""
     upload_id = request.match_info["upload_id"]
-    await run_blocking(request, _uploads(request).terminate, upload_id, _owner(request))
+    uploads, owner = _uploads(request), _owner(request)
+    await _taking_over(request, lambda: run_blocking(request, uploads.terminate, upload_id, owner))
     return web.Response(status=204, headers={"Tus-Resumable": TUS_VERSION})
