@@ -10,6 +10,11 @@
 // /files/{id}/confirm-upload. Failures reject with a MediaDeskError carrying the server's
 // error code. baseUrl defaults to this module's origin. File names go as JSON text (the
 // server cleans them as every upload's), never through a multipart header.
+//
+// A request that goes silent (no upload progress and no answer for `stallTimeout` seconds,
+// 60 by default as the Python client's timeout; every function that makes a request takes
+// the option) is aborted and retried as a network error; a PUT still sending bytes, however
+// slowly, is never cut. After its retries it rejects with network_error, reason "stalled".
 
 // Why a processing job was skipped or failed: the codes of a Job's `reason` and of
 // StreamInfo's processing.reasons (core.jobs.SKIP_REASONS and FAILURE_REASONS, each with its
@@ -85,10 +90,10 @@ export function sniff(bytes) {
 const configs = new Map();
 
 /** GET /config of a server (once per page): limits, allowed types, presign threshold. */
-export function getConfig({ baseUrl } = {}) {
+export function getConfig({ baseUrl, stallTimeout } = {}) {
   const url = base(baseUrl);
   if (!configs.has(url)) {
-    configs.set(url, request("GET", `${url}/config`).catch((err) => {
+    configs.set(url, request("GET", `${url}/config`, { stallTimeout }).catch((err) => {
       configs.delete(url);
       throw err;
     }));
@@ -97,11 +102,11 @@ export function getConfig({ baseUrl } = {}) {
 }
 
 /** Checks a File or Blob as the server would; rejects with a MediaDeskError (status null). */
-export async function checkFile(file, { baseUrl, fileType } = {}) {
+export async function checkFile(file, { baseUrl, fileType, stallTimeout } = {}) {
   if (!file.size) throw new MediaDeskError("empty_file", "The file is empty");
   const head = new Uint8Array(await file.slice(0, HEAD_BYTES).arrayBuffer());
   const media = sniff(head);
-  const config = await getConfig({ baseUrl });
+  const config = await getConfig({ baseUrl, stallTimeout });
   if (!media) {
     const accepted = [...config.allowed_types.image, ...config.allowed_types.video].join(", ");
     throw new MediaDeskError("unsupported_type",
@@ -173,25 +178,63 @@ const pause = (attempt, retryAfter) => {
 const answered = new Set(); // origins of MediaDesk servers that have answered this page
 const originOf = (url) => new URL(url).origin;
 
-async function request(method, url, { token, json } = {}) {
+// A link gone silent (Wi-Fi lost, a NAT that dropped the connection: no reset, no bytes
+// either way) leaves a fetch or an XMLHttpRequest waiting for ever, a page's upload frozen
+// with no error and no Retry. As the Python client's timeout (server/client), a request is
+// given up when nothing moves for this long, and sent again as a network error is.
+const STALL_SECONDS = 60;
+const stallSeconds = (seconds) => (Number(seconds) > 0 ? Number(seconds) : STALL_SECONDS);
+
+// Calls onStall once `seconds` pass without a touch(): each sign of life (bytes sent, an
+// answer's headers or bytes) touches it, so a slow upload is never cut.
+function watchdog(seconds, onStall) {
+  let timer = null;
+  // setTimeout runs at once past 2^31 - 1 ms: a huge window is the longest it takes
+  const ms = Math.min(stallSeconds(seconds) * 1000, 2 ** 31 - 1);
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(onStall, ms);
+  };
+  touch();
+  return { touch, stop: () => clearTimeout(timer) };
+}
+
+const failure = (what, stalled, seconds, err) => (stalled
+  ? new MediaDeskError("network_error",
+    `${what}: no answer and no progress for ${stallSeconds(seconds)} s`, { reason: "stalled" })
+  : new MediaDeskError("network_error", `${what}: ${err.message}`));
+
+async function request(method, url, { token, json, stallTimeout } = {}) {
   const headers = {};
   if (token) headers.Authorization = `Bearer ${token}`;
   if (json !== undefined) headers["Content-Type"] = "application/json";
   for (let attempt = 0; ; attempt += 1) {
     let response;
     let text;
+    let stalled = false;
+    const abort = new AbortController();
+    // fetch tells no upload progress: these bodies are small JSON, and the window runs again
+    // from the answer's headers for its (small) body
+    const dog = watchdog(stallTimeout, () => {
+      stalled = true;
+      abort.abort();
+    });
     try {
       response = await fetch(url, {
         method, headers, body: json === undefined ? undefined : JSON.stringify(json),
+        signal: abort.signal,
       });
       answered.add(originOf(url));
+      dog.touch();
       text = await response.text();
+      dog.stop();
     } catch (err) {
+      dog.stop();
       if (attempt < RETRIES && answered.has(originOf(url))) {
         await pause(attempt);
         continue;
       }
-      throw new MediaDeskError("network_error", `${method} ${url}: ${err.message}`);
+      throw failure(`${method} ${url}`, stalled, stallTimeout, err);
     }
     if (attempt < RETRIES && retried(response.status, text)) {
       await pause(attempt, response.headers.get("Retry-After"));
@@ -204,17 +247,18 @@ async function request(method, url, { token, json } = {}) {
 
 // One PUT with upload progress (fetch has no upload progress events; XMLHttpRequest has),
 // sent again after a 429, 502, 503 or 504 (see NOT_ACTED; not a LASTING_CODES one) or a network
-// error (see RETRIES). `ours`: the URL is MediaDesk's server (local storage), not a bucket's.
-// Resolves with the answered request.
-async function put(url, body, headers, onSent, ours) {
+// error or a stall (see RETRIES, STALL_SECONDS). `ours`: the URL is MediaDesk's server (local
+// storage), not a bucket's. Resolves with the answered request.
+async function put(url, body, headers, onSent, ours, stallTimeout) {
   for (let attempt = 0; ; attempt += 1) {
-    const xhr = await putOnce(url, body, headers, onSent);
-    if (xhr === null) {
+    const xhr = await putOnce(url, body, headers, onSent, stallTimeout);
+    if (typeof xhr === "string") {
       if (attempt < RETRIES && (!ours || answered.has(originOf(url)))) {
         onSent(0);
         await pause(attempt);
         continue;
       }
+      if (xhr === "stalled") throw failure("The upload", true, stallTimeout);
       throw new MediaDeskError("network_error",
         "The upload failed (network or CORS: the storage must allow this origin)");
     }
@@ -247,9 +291,10 @@ function exposedHeader(xhr, name) {
   return line ? line.slice(prefix.length).trim() : "";
 }
 
-// The XMLHttpRequest once answered, or null for a network error (which a browser does not
-// tell apart from a refusal by CORS).
-function putOnce(url, body, headers, onSent) {
+// The XMLHttpRequest once answered, else why not: "network" for a network error (which a
+// browser does not tell apart from a refusal by CORS), "stalled" when neither a byte of the
+// body went nor a byte of an answer came for the stall window.
+function putOnce(url, body, headers, onSent, stallTimeout) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open("PUT", url);
@@ -257,9 +302,17 @@ function putOnce(url, body, headers, onSent) {
       // the browser sets Content-Length itself and refuses scripts that try
       if (name.toLowerCase() !== "content-length") xhr.setRequestHeader(name, value);
     }
-    xhr.upload.onprogress = (event) => onSent(event.loaded);
+    const dog = watchdog(stallTimeout, () => xhr.abort());
+    xhr.upload.onprogress = (event) => {
+      dog.touch();
+      onSent(event.loaded);
+    };
+    xhr.onreadystatechange = dog.touch; // the answer's headers
+    xhr.onprogress = dog.touch; // its bytes
     xhr.onload = () => resolve(xhr);
-    xhr.onerror = () => resolve(null);
+    xhr.onerror = () => resolve("network");
+    xhr.onabort = () => resolve("stalled"); // only the watchdog aborts
+    xhr.onloadend = dog.stop;
     xhr.send(body);
   });
 }
@@ -269,10 +322,10 @@ function putOnce(url, body, headers, onSent) {
  * Resolves with the stored file (`duplicate: true` when the same file was already there).
  */
 export async function uploadFile(file, {
-  baseUrl, fileType, athleteId, isPublic = false, token, onProgress, description,
+  baseUrl, fileType, athleteId, isPublic = false, token, onProgress, description, stallTimeout,
 } = {}) {
   const url = base(baseUrl);
-  const media = await checkFile(file, { baseUrl: url, fileType });
+  const media = await checkFile(file, { baseUrl: url, fileType, stallTimeout });
   const report = (sent) => onProgress && onProgress(Math.min(sent, file.size), file.size);
   const form = {
     // a Blob has no name: the server's own fallback, which it completes with the extension of
@@ -289,9 +342,12 @@ export async function uploadFile(file, {
   // With the other fields: a description the server refuses (too long, not text) fails here,
   // before any byte is sent, and no second request can fail once the file is stored.
   if (description !== undefined && description !== null) form.description = description;
-  const grant = await request("POST", `${url}/files/upload/presigned`, { token, json: form });
+  const grant = await request("POST", `${url}/files/upload/presigned`,
+    { token, json: form, stallTimeout });
   try {
-    return await sendGranted(file, grant, { url, token, report, form, description });
+    return await sendGranted(file, grant, {
+      url, token, report, form, description, stallTimeout,
+    });
   } catch (err) {
     // the pending upload the server keeps: resumeUpload(file, err.fileId, …) sends only
     // what it lacks, where a new uploadFile sent every byte again and left this one behind
@@ -300,7 +356,9 @@ export async function uploadFile(file, {
   }
 }
 
-async function sendGranted(file, grant, { url, token, report, form, description }) {
+async function sendGranted(file, grant, {
+  url, token, report, form, description, stallTimeout,
+}) {
   let confirmBody;
   if (grant.parts && grant.parts.length) {
     // an upload in parts straight to the bucket: equal parts, the last one shorter
@@ -312,19 +370,21 @@ async function sendGranted(file, grant, { url, token, report, form, description 
       const answered = await put(part.url, chunk, {}, (sent) => {
         done.set(part.part_number, sent);
         report([...done.values()].reduce((a, b) => a + b, 0));
-      }, originOf(part.url) === originOf(url));
+      }, originOf(part.url) === originOf(url), stallTimeout);
       etags.push({ part_number: part.part_number, etag: exposedHeader(answered, "ETag") });
     }
     confirmBody = etags.every((p) => p.etag) ? { parts: etags } : undefined;
   } else {
     const target = new URL(grant.upload_url, url).href;
-    await put(target, file, grant.headers, report, originOf(target) === originOf(url));
+    await put(target, file, grant.headers, report, originOf(target) === originOf(url),
+      stallTimeout);
   }
   const stored = await request("POST", `${url}/files/${grant.file_id}/confirm-upload`,
-    { token, json: confirmBody });
+    { token, json: confirmBody, stallTimeout });
   if ("description" in form && needsDescriptionEdit(grant, stored, form.description)) {
     // a server older than the presign's description field ignores it: edit it after
-    return request("PATCH", `${url}/files/${stored.id}`, { token, json: { description } });
+    return request("PATCH", `${url}/files/${stored.id}`,
+      { token, json: { description }, stallTimeout });
   }
   return stored;
 }
@@ -336,11 +396,14 @@ async function sendGranted(file, grant, { url, token, report, form, description 
  * file as uploadFile does; a 409 or 410 from the server says the upload cannot be resumed
  * (upload the file anew).
  */
-export async function resumeUpload(file, fileId, { baseUrl, token, onProgress } = {}) {
+export async function resumeUpload(file, fileId, {
+  baseUrl, token, onProgress, stallTimeout,
+} = {}) {
   const url = base(baseUrl);
   const report = (sent) => onProgress && onProgress(Math.min(sent, file.size), file.size);
   const id = encodeURIComponent(fileId);
-  const grant = await request("POST", `${url}/files/${id}/upload/renew`, { token });
+  const grant = await request("POST", `${url}/files/${id}/upload/renew`,
+    { token, stallTimeout });
   if (grant.parts) {
     // the parts the bucket holds count as sent; the confirm lets the server list them all
     const size = (n) => Math.max(0, Math.min(grant.part_size, file.size - (n - 1) * grant.part_size));
@@ -352,13 +415,14 @@ export async function resumeUpload(file, fileId, { baseUrl, token, onProgress } 
       await put(part.url, file.slice(start, start + grant.part_size), {}, (sent) => {
         done.set(part.part_number, sent);
         report(held + [...done.values()].reduce((a, b) => a + b, 0));
-      }, originOf(part.url) === originOf(url));
+      }, originOf(part.url) === originOf(url), stallTimeout);
     }
   } else {
     const target = new URL(grant.upload_url, url).href;
-    await put(target, file, grant.headers, report, originOf(target) === originOf(url));
+    await put(target, file, grant.headers, report, originOf(target) === originOf(url),
+      stallTimeout);
   }
-  return request("POST", `${url}/files/${id}/confirm-upload`, { token });
+  return request("POST", `${url}/files/${id}/confirm-upload`, { token, stallTimeout });
 }
 
 // Whether the server ignored the presign's description (one from before that field answers
@@ -423,9 +487,9 @@ export function streamUrl(file, { baseUrl, kind, token } = {}) {
  * ?access_token= instead, as streamUrl's.
  * `file` is an id or a file as the server answers it. Resolves to a string.
  */
-export async function playbackUrl(file, { baseUrl, token } = {}) {
+export async function playbackUrl(file, { baseUrl, token, stallTimeout } = {}) {
   const path = `/stream/${encodeURIComponent(idOf(file))}/info`;
-  const info = await request("GET", `${base(baseUrl)}${path}`, { token });
+  const info = await request("GET", `${base(baseUrl)}${path}`, { token, stallTimeout });
   const url = `${base(baseUrl)}${info.stream_url}`;
   if (info.is_public || new URL(url, "http://link.invalid").searchParams.has("sig")) return url;
   let grant = new URL(info.watch_url || "/", "http://link.invalid").search.slice(1);
@@ -447,7 +511,7 @@ export function watchUrl(file, { baseUrl } = {}) {
  * the download otherwise — that works without a token until it expires (`expiresIn`
  * seconds; the server's default and bounds apply). Never a URL with the token in it.
  */
-export async function shareUrl(file, { baseUrl, token, expiresIn } = {}) {
+export async function shareUrl(file, { baseUrl, token, expiresIn, stallTimeout } = {}) {
   if (!isRecord(file)) throw new TypeError("shareUrl needs the file as the server answered it");
   const video = file.file_type === "video";
   if (file.is_public) return video ? watchUrl(file, { baseUrl }) : streamUrl(file, { baseUrl });
@@ -455,7 +519,7 @@ export async function shareUrl(file, { baseUrl, token, expiresIn } = {}) {
   if (video) query.set("kind", "watch");
   if (expiresIn) query.set("expires_in", String(expiresIn));
   const path = `/files/${encodeURIComponent(idOf(file))}/presigned-url`;
-  const signed = await request("GET", `${base(baseUrl)}${path}?${query}`, { token });
+  const signed = await request("GET", `${base(baseUrl)}${path}?${query}`, { token, stallTimeout });
   return signed.url;
 }
 
