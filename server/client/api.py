@@ -21,6 +21,8 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
@@ -56,6 +58,19 @@ MAX_BACKOFF = 30.0  # seconds; the longest of the client's own growing waits
 # minute in front of a host that drops packets.
 CONNECT_TIMEOUT = 5.0
 DEFAULT_MAX_SIZE = 104857600  # the seed's MAX_FILE_SIZE, for servers without GET /config
+# Answers that may hide a request the server carried out: a proxy's 502 or 504 (it gave up
+# waiting on the server, not the server on the request).
+MAYBE_DONE_STATUS = {502, 504}
+# Seconds of 423 upload_locked waits a tus upload takes before it gives up. Another request
+# holds the upload: often this client's own earlier PATCH, whose connection went half-open
+# (pitch-side Wi-Fi) and which the server frees at its 120 s body timeout (older servers; newer
+# ones end a quiet writer sooner and say when in Retry-After). Five back-offs of a failure (15 s)
+# gave up long before that.
+LOCKED_PATIENCE = 150.0
+LOCKED_WAIT = 2.0  # seconds between tries of a locked upload when the 423 has no Retry-After
+# Seconds this machine's clock may be behind the server's, when a duplicate's created_at is
+# compared with the start of this client's unanswered attempt and the answer has no Date
+SAME_UPLOAD_SLACK = 2.0
 
 
 class ClientError(Exception):
@@ -141,6 +156,10 @@ class _Upload:
 class _Attempts:
     retries: int = 0
     waits: list[float] = field(default_factory=list)
+    # time.monotonic() when the first attempt whose answer was lost began (sent, or maybe
+    # sent, and then the connection broke or a proxy answered 502/504): the server may have
+    # carried it out. None while every attempt was answered or surely never arrived.
+    lost_since: float | None = None
 
 
 class _ProgressReader:
@@ -287,6 +306,25 @@ def _setup_fault(response: httpx.Response) -> bool:
     )
 
 
+def _created_since(record: Mapping[str, Any], response: httpx.Response, seconds: float) -> bool:
+    """Whether `record` was created within the last `seconds` before `response`: on the server's
+    clock, its Date header (whole seconds, rounded down: never later than the server's now),
+    when it gives one; else on this machine's, with SAME_UPLOAD_SLACK for the clocks' gap."""
+    try:
+        created = datetime.fromisoformat(str(record["created_at"]))
+    except (KeyError, ValueError):
+        return False
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    try:
+        now = parsedate_to_datetime(response.headers.get("Date", ""))
+    except (TypeError, ValueError):
+        now = datetime.now(UTC) - timedelta(seconds=SAME_UPLOAD_SLACK)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return created >= now - timedelta(seconds=seconds)
+
+
 class Client:
     """`Client(base_url, token)`; every method raises ClientError with the server's code."""
 
@@ -301,15 +339,22 @@ class Client:
         backoff: float = 0.5,
         transport: httpx.BaseTransport | None = None,
         on_retry: Callable[[str], object] | None = None,
+        locked_patience: float = LOCKED_PATIENCE,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         """`on_retry(text)` is told of each retry before its wait ("GET <url> failed (...);
-        retrying in 2.0 s (2 of 5)"), for a user who would otherwise watch a silent pause."""
+        retrying in 2.0 s (2 of 5)"), for a user who would otherwise watch a silent pause.
+        `locked_patience`: seconds of waits a tus upload held by another request (423) takes
+        before it fails; `sleep(seconds)` makes every wait (a caller with its own clock, a
+        test)."""
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.retries = retries
         self.backoff = backoff
         self.connect_timeout = connect_timeout
         self.on_retry = on_retry
+        self.locked_patience = locked_patience
+        self._sleep = sleep
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             transport=transport,
@@ -340,7 +385,9 @@ class Client:
         return headers
 
     def _retrying(self, attempt: int, what: str, delay: float) -> None:
-        text = f"{what}; retrying in {delay:.1f} s ({attempt + 1} of {self.retries})"
+        self._tell(f"{what}; retrying in {delay:.1f} s ({attempt + 1} of {self.retries})")
+
+    def _tell(self, text: str) -> None:
         logger.info("%s", text)
         if self.on_retry is not None:
             self.on_retry(text)
@@ -387,6 +434,7 @@ class Client:
             if attempt and rewind is not None:
                 rewind()
             response: httpx.Response | None = None
+            began = time.monotonic()
             try:
                 response = self._http.request(method, self._url(path), headers=headers, **kwargs)
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
@@ -406,6 +454,8 @@ class Client:
                         )
                     raise ClientError("connection_failed", f"{method} {shown}: {cause}") from exc
                 what = f"{method} {shown} failed ({self._cause(exc)})"
+                if not unsent and attempts.lost_since is None:
+                    attempts.lost_since = began
             else:
                 self._answered = self._answered or ours
                 retry_on = (
@@ -422,11 +472,13 @@ class Client:
                 ):
                     return response
                 what = f"{method} {shown} answered {response.status_code}"
+                if response.status_code in MAYBE_DONE_STATUS and attempts.lost_since is None:
+                    attempts.lost_since = began
             delay = self._wait(attempt, response)
             self._retrying(attempt, what, delay)
             attempts.retries += 1
             attempts.waits.append(delay)
-            time.sleep(delay)
+            self._sleep(delay)
         raise AssertionError("unreachable")
 
     @staticmethod
@@ -547,6 +599,15 @@ class Client:
                 headers={"Content-Type": form.content_type, "Content-Length": str(len(form))},
             )
         record = self._check(response, 200, 201).json()
+        if (
+            record.get("duplicate")
+            and attempts.lost_since is not None
+            and _created_since(record, response, time.monotonic() - attempts.lost_since)
+        ):
+            # An earlier attempt stored the file and its answer was lost: the retry is then a
+            # duplicate of this very upload, and `mediadesk upload` said "already stored" of a
+            # file that was not on the server before it ran.
+            record = {**record, "duplicate": False, "duplicate_of": None}
         return UploadResult(record, "direct", attempts.retries)
 
     def _upload_presigned(self, up: _Upload) -> UploadResult:
@@ -649,8 +710,9 @@ class Client:
         )
         self._check(created, 201)
         location = urljoin(self.base_url + "/", created.headers["Location"])
+        shown = location.split("?", 1)[0]
         offset, file_id, failures = 0, created.headers.get("MediaDesk-File-Id"), 0
-        duplicate = False
+        duplicate, locked_for = False, 0.0
         with open(local.path, "rb") as fh:
             while file_id is None:
                 fh.seek(offset)
@@ -672,26 +734,34 @@ class Client:
                         ),
                     )
                 except httpx.TransportError as exc:
-                    logger.info("PATCH %s failed (%s); asking the offset", location, exc)
+                    what = f"PATCH {shown} failed ({self._cause(exc)})"
+                else:
+                    what = f"PATCH {shown} answered {response.status_code}"
                 if response is not None and response.status_code == 204:
                     offset = int(response.headers["Upload-Offset"])
                     file_id = response.headers.get("MediaDesk-File-Id")
                     duplicate = response.headers.get("MediaDesk-Duplicate") == "true"
                     failures = 0
                     continue
-                if response is not None and response.status_code not in {409, 423, 460} | (
-                    TRANSIENT_STATUS
-                ):
-                    self._check(response, 204)  # the file was refused: the server's reason
-                failures += 1
-                if failures > self.retries:
-                    raise ClientError("connection_failed", f"The upload of {name} kept failing")
-                delay = self._wait(failures - 1, response)
+                if response is not None and response.status_code == 423:
+                    delay = self._locked_wait(name, shown, response, locked_for)
+                    locked_for += delay
+                else:
+                    if response is not None and response.status_code not in {409, 460} | (
+                        TRANSIENT_STATUS
+                    ):
+                        self._check(response, 204)  # the file was refused: the server's reason
+                    failures += 1
+                    if failures > self.retries:
+                        raise ClientError("connection_failed", f"The upload of {name} kept failing")
+                    delay = self._wait(failures - 1, response)
+                    self._retrying(failures - 1, what, delay)
                 attempts.retries += 1
-                time.sleep(delay)
-                head = self._check(
-                    self._send("HEAD", location, attempts=attempts, headers=tus), 200
-                )
+                self._sleep(delay)
+                head = self._send("HEAD", location, attempts=attempts, headers=tus)
+                if head.status_code == 423:  # a completion runs elsewhere: asked again later
+                    continue
+                self._check(head, 200)
                 offset = int(head.headers["Upload-Offset"])
                 file_id = head.headers.get("MediaDesk-File-Id")
                 duplicate = head.headers.get("MediaDesk-Duplicate") == "true"
@@ -700,6 +770,35 @@ class Client:
         record = self.get(int(file_id))
         record["duplicate"] = duplicate or bool(record.get("duplicate"))
         return UploadResult(record, "tus", attempts.retries)
+
+    def _locked_wait(self, name: str, shown: str, response: httpx.Response, waited: float) -> float:
+        """The wait before the next try of a tus upload that another request holds (423): the
+        server's Retry-After, else LOCKED_WAIT, within `locked_patience` in all; ClientError
+        upload_locked once that is spent."""
+        left = self.locked_patience - waited
+        if left <= 0:
+            reason = request_id = None
+            try:
+                self._check(response, 204)
+            except ClientError as said:  # always: a 423
+                reason, request_id = said.reason, said.request_id
+            raise ClientError(
+                "upload_locked",
+                f"The upload of {name} is held by another request (another upload of it, or "
+                f"this one's own earlier request, still open on the server) after "
+                f"{waited:.0f} s of waiting; run the upload again later",
+                status=423,
+                request_id=request_id,
+                reason=reason,
+            )
+        said_after = response.headers.get("Retry-After", "")
+        delay = min(float(said_after), MAX_RETRY_AFTER) if said_after.isdigit() else LOCKED_WAIT
+        delay = min(max(delay, 0.5), left)  # a Retry-After of 0 would spin the patience away
+        self._tell(
+            f"PATCH {shown} answered 423 (the upload is held by another request); retrying in "
+            f"{delay:.1f} s (waited {waited:.0f} of {self.locked_patience:.0f} s)"
+        )
+        return delay
 
     def _can_renew(self) -> bool:
         return bool(self.config().get("resumable", {}).get("renew"))
@@ -928,7 +1027,7 @@ class Client:
                 delay = self._wait(attempt, None)
                 cause = self._cause(exc) if isinstance(exc, httpx.TransportError) else exc
                 self._retrying(attempt, f"download of file {int(file_id)} failed ({cause})", delay)
-                time.sleep(delay)
+                self._sleep(delay)
         raise AssertionError("unreachable")
 
     def _bucket_refusal(self, file_id: int, failure: ClientError) -> ClientError:
