@@ -8,6 +8,8 @@ import socket
 import sys
 from collections.abc import Mapping, Sequence
 
+from core.ascii import whole_number
+
 SERVER_COMMANDS = {
     "serve": "run the HTTP server without the desktop window",
     "token": "create, list or revoke API tokens",
@@ -159,7 +161,8 @@ def _x_reachable(display: str, x11_dir: str, abstract: bool) -> bool:
     name it cannot read counts as reachable: Qt says what is wrong with it."""
     host, colon, rest = display.rpartition(":")
     number = rest.partition(".")[0]
-    if not colon or not number.isdigit() or host.endswith(":"):  # (host::n is DECnet)
+    # ASCII digits (core.ascii): ":²" passed str.isdigit() and failed int() (a traceback)
+    if not colon or whole_number(number) is None or host.endswith(":"):  # (host::n is DECnet)
         return True
     host = host.rpartition("/")[2] if host.startswith(("tcp/", "inet/", "inet6/")) else host
     if host.startswith("/"):

@@ -220,3 +220,13 @@ def test_a_tus_upload_held_by_another_request_fails_after_its_patience(
     assert (held.value.code, held.value.status) == ("upload_locked", 423), held.value
     assert "held by another request" in held.value.message
     assert sum(waits[1:]) == pytest.approx(3.0) and len(waits) >= 2, waits
+
+
+def test_a_retry_after_not_in_ascii_digits_is_the_clients_own_wait() -> None:
+    """ "²" (a proxy's latin-1 byte) passed str.isdigit() and crashed float(): a ValueError
+    traceback from `mediadesk upload` instead of a retry."""
+    client = Client("http://127.0.0.1:9", token="t", backoff=0.5)
+    for said in (b"\xb2", "١".encode(), b" 7 ", b"-1", b"1e3"):
+        answer = httpx.Response(503, headers={"Retry-After": said})
+        expected = 7.0 if said.strip() == b"7" else 0.5
+        assert client._wait(0, answer) == expected, said

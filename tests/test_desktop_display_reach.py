@@ -51,6 +51,9 @@ def test_an_x_display_nothing_answers_at_is_named(tmp_path: Path) -> None:
         for display in (":78.0", "unix:78"):
             found = cli.unreachable_display({"DISPLAY": display}, "linux", x11_dir=str(tmp_path))
             assert found is None, display
+    # a name it cannot read is Qt's to judge: other scripts' digits were a ValueError traceback
+    for display in (":²", ":١", "host:²"):
+        assert cli.unreachable_display({"DISPLAY": display}, "linux", str(tmp_path)) is None
 
 
 def test_a_forwarded_x_display_is_reached_over_tcp(tmp_path: Path) -> None:

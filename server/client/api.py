@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import httpx
 
 from core import mediatypes
+from core.ascii import whole_number
 from core.errors import LASTING_CODES, SETUP_FAULT_REASONS, MediaDeskError
 from core.filenames import clean_filename, disk_name
 from core.settings import PRESIGN_THRESHOLD
@@ -399,11 +400,12 @@ class Client:
 
     def _wait(self, attempt: int, response: httpx.Response | None) -> float:
         delay = min(self.backoff * (2**attempt), MAX_BACKOFF)
-        if response is not None and response.headers.get("Retry-After", "").isdigit():
+        said = _retry_after(response)
+        if said is not None:
             # the server's wait in full: sent sooner, the request is refused again (an address
             # blocked after failed authentications waits 60 s; capping it at MAX_BACKOFF cost
             # a retry there)
-            delay = max(delay, min(float(response.headers["Retry-After"]), MAX_RETRY_AFTER))
+            delay = max(delay, min(float(said), MAX_RETRY_AFTER))
         return delay
 
     def _send(
@@ -791,8 +793,8 @@ class Client:
                 request_id=request_id,
                 reason=reason,
             )
-        said_after = response.headers.get("Retry-After", "")
-        delay = min(float(said_after), MAX_RETRY_AFTER) if said_after.isdigit() else LOCKED_WAIT
+        said_after = _retry_after(response)
+        delay = LOCKED_WAIT if said_after is None else min(float(said_after), MAX_RETRY_AFTER)
         delay = min(max(delay, 0.5), left)  # a Retry-After of 0 would spin the patience away
         self._tell(
             f"PATCH {shown} answered 423 (the upload is held by another request); retrying in "
@@ -1182,3 +1184,11 @@ def _names(path: Path) -> Iterator[Path]:
     yield path
     for n in range(1, 10_000):
         yield path.with_name(f"{path.stem} ({n}){path.suffix}")
+
+
+def _retry_after(response: httpx.Response | None) -> int | None:
+    """The seconds of a Retry-After in ASCII digits (core.ascii.whole_number), else None: a
+    "²" passed str.isdigit() and failed float() (a proxy's header crashed the client)."""
+    if response is None:
+        return None
+    return whole_number(response.headers.get("Retry-After", "").strip())
