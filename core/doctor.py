@@ -73,19 +73,27 @@ def _head_revision() -> str:
 
 
 def check_catalog(db: Database) -> list[Check]:
+    from core.db.migrate import VERSION_TABLE
+
     url = db.engine.url.render_as_string(hide_password=True)
     try:
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-            try:
-                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            except Exception:
-                current = None
-            tables = inspect(conn).get_table_names() if current is None else ["alembic_version"]
+            # The tables first, the version only if its table is there: on PostgreSQL a failed
+            # read of it aborted the transaction, and listing the tables in it then called a
+            # new database unreachable (InFailedSqlTransaction)
+            tables = inspect(conn).get_table_names()
+            current = (
+                conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+                if VERSION_TABLE in tables
+                else None
+            )
     except Exception as exc:
         return [_unreachable(db, url, exc)]
     if not tables:
         return _new_catalog(db.url, f"{url} reachable, empty")
+    if VERSION_TABLE not in tables:
+        return _unrecorded_catalog(db.url, url, tables)
     refused = _write_refused(db) if current is not None else None
     if refused is not None:
         return [refused]
@@ -139,9 +147,40 @@ def check_catalog(db: Database) -> list[Check]:
     return checks
 
 
-def _new_catalog(url: str, found: str) -> list[Check]:
-    """The checks of a catalog with nothing in it yet (`found` says what is there), or the
-    failed one of a SQLite catalog whose folder the first start could not write."""
+def _unrecorded_catalog(url: str, shown: str, tables: list[str]) -> list[Check]:
+    """The checks of a catalog with tables but no migration record, which MediaDesk never set
+    up (its first set-up is one transaction, so one cut short leaves nothing): "schema at
+    nothing" and "Upgrade every other MediaDesk" sent the user after an upgrade that was not
+    the problem."""
+    from core.db.migrate import VERSION_TABLE
+    from core.db.models import Base
+
+    ours = sorted(set(tables) & set(Base.metadata.tables))
+    if not ours:  # another application's tables: a start sets up MediaDesk's beside them
+        return _new_catalog(url, f"{shown} reachable", _named(tables))
+    return [
+        Check("catalog", True, f"{shown} reachable"),
+        Check(
+            "migrations",
+            False,
+            f"tables without MediaDesk's migration record ({VERSION_TABLE}), some named as "
+            f"MediaDesk's ({_named(ours)}): not a MediaDesk catalog, or one whose record was "
+            "deleted; a start cannot set it up",
+            "Point DATABASE_URL (or --data-dir) at your MediaDesk catalog, or at a new empty "
+            "database for a new one; if this was MediaDesk's catalog, restore it from a backup.",
+        ),
+    ]
+
+
+def _named(tables: list[str], most: int = 5) -> str:
+    shown = ", ".join(sorted(tables)[:most])
+    return f"{shown}, and {len(tables) - most} more" if len(tables) > most else shown
+
+
+def _new_catalog(url: str, found: str, others: str = "") -> list[Check]:
+    """The checks of a catalog with nothing in it yet (`found` says what is there; `others`
+    names another application's tables in it), or the failed one of a SQLite catalog whose
+    folder the first start could not write."""
     refused = catalog_read_only(url)
     if refused is not None:
         return [
@@ -158,7 +197,19 @@ def _new_catalog(url: str, found: str) -> list[Check]:
     remote = remote_filesystem(folder) if folder is not None and folder.is_dir() else None
     if folder is not None and remote is not None:
         checks.append(Check("catalog disk", True, remote_note(folder, remote), warning=True))
-    checks.append(Check("migrations", True, NEW_CATALOG))
+    if not others:
+        checks.append(Check("migrations", True, NEW_CATALOG))
+        return checks
+    checks.append(
+        Check(
+            "migrations",
+            True,
+            f"{NEW_CATALOG}; it holds other tables, none of them MediaDesk's ({others})",
+            "MediaDesk's tables will be set up beside them: if that is not meant, point "
+            "DATABASE_URL at a database of MediaDesk's own.",
+            warning=True,
+        )
+    )
     return checks
 
 
@@ -586,7 +637,7 @@ def run_checks(settings: Settings) -> list[Check]:
     try:
         checks = check_catalog(db)
         catalog_ok = all(c.ok for c in checks)
-        new = any(c.detail == NEW_CATALOG for c in checks)
+        new = any(c.detail.startswith(NEW_CATALOG) for c in checks)
         checks += check_storage(settings)
         checks.append(check_mediainfo())
         if catalog_ok and not new:

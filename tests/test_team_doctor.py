@@ -12,10 +12,11 @@ from typing import Any
 import boto3
 import psycopg
 import pytest
+from sqlalchemy import text
 
 from core.db.engine import Database
 from core.db.migrate import upgrade
-from core.doctor import run_checks
+from core.doctor import check_catalog, run_checks
 from core.settings import Settings
 from tests.conftest import make_settings
 from tests.pg_server import postgres_url  # noqa: F401
@@ -42,6 +43,21 @@ def test_sqlite_catalog_new_then_unmigrated_then_fine(data_dir: Path) -> None:
     catalog.touch()  # an empty file (left by an older doctor) is a new catalog too
     assert by_name(run_checks(settings))["migrations"].detail.startswith("none yet"), checks
     db = Database(settings.effective_database_url)
+    # Tables but no migration record said "schema at nothing", "Upgrade every other MediaDesk"
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE other_app (id INTEGER)"))
+    checks = by_name(run_checks(settings))
+    assert all(c.ok for c in checks.values()), checks  # a start sets up its tables beside it
+    assert checks["migrations"].warning and "other_app" in checks["migrations"].detail
+    assert checks["change feed"].detail == "not checked: a new catalog"
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE media_files (id INTEGER)"))
+    migrations = by_name(run_checks(settings))["migrations"]
+    assert not migrations.ok and "not a MediaDesk catalog" in migrations.detail, migrations
+    assert "media_files" in migrations.detail and "Upgrade" not in migrations.fix
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE media_files"))
+        conn.execute(text("DROP TABLE other_app"))
     upgrade(db.engine, "0020")  # an older MediaDesk's catalog: that one is upgraded
     checks = by_name(run_checks(settings))
     assert checks["catalog"].ok
@@ -82,7 +98,20 @@ def test_postgres_and_bucket_cors_and_clock(
     with psycopg.connect(postgres_url.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(Database(url).engine)
+    db = Database(url)
+    # A new, empty database: the failed read of alembic_version aborted the transaction, and
+    # listing the tables in it called the catalog unreachable (InFailedSqlTransaction)
+    checks = by_name(check_catalog(db))
+    assert checks["catalog"].ok and checks["migrations"].ok, checks
+    assert checks["migrations"].detail.startswith("none yet: a new catalog"), checks
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE media_files (id int)"))
+    migrations = by_name(check_catalog(db))["migrations"]
+    assert not migrations.ok and "not a MediaDesk catalog" in migrations.detail, migrations
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE media_files"))
+    upgrade(db.engine)
+    db.dispose()
     settings = make_settings(
         data_dir,
         database_url=url,
