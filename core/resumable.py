@@ -462,13 +462,14 @@ class ResumableUploads:
     def end_stalled(self, upload_id: str) -> Future[None] | None:
         """Ends the request of this process that holds the upload, if its body has brought no
         byte for STALLED seconds (a connection gone half-open); a future done once it let go.
-        None when no such request holds it: none here, one still receiving bytes, or one past
-        its body (completing the upload). The ended request keeps only the bytes recorded
+        None when no such request holds it: none here, one still receiving bytes, one writing
+        them (TusWriter.busy: a slow disk, a part upload to R2), or one past its body
+        (completing the upload). The ended request keeps only the bytes recorded
         (TusWriter.abort), the offset HEAD answered meanwhile, so its client goes on from
         there."""
         with self._guard:
             held = self._holds.get(upload_id)
-            if held is None or held.end is None or held.quiet() < STALLED:
+            if held is None or held.end is None or held.busy or held.quiet() < STALLED:
                 return None
             end, held.end = held.end, None
             held.ended = True
@@ -1780,11 +1781,13 @@ class _Hold:
     """The request of this process holding an upload (ResumableUploads.hold).
 
     `heard` is set by the thread receiving the body at each arrival (a float store, atomic);
-    `end` (set by the HTTP layer while a body is being received, or None) and `ended` are
-    read and changed under the uploads' guard. `released` is done once the hold is let go."""
+    `end` (set by the HTTP layer while a body is being received, or None), `ended` and `busy`
+    are read and changed under the uploads' guard. `released` is done once the hold is let
+    go."""
 
     def __init__(self) -> None:
         self.heard = time.monotonic()
+        self.busy = 0  # writes of the request under way (TusWriter.busy)
         self.end: Callable[[], None] | None = None
         self.ended = False
         self.released: Future[None] = Future()
@@ -1793,10 +1796,13 @@ class _Hold:
         return time.monotonic() - self.heard
 
     def retry_after(self) -> int:
-        """Seconds until a new request could end this one, were its body to stay quiet; past
-        its body, or not ending, LOCKED_RETRY."""
+        """Seconds until a new request could end this one, were its body to stay quiet (one
+        writing, STALLED: its quiet starts when the write ends); past its body, or not
+        ending, LOCKED_RETRY."""
         if self.end is None:
             return LOCKED_RETRY
+        if self.busy:
+            return max(1, math.ceil(STALLED))
         return max(1, math.ceil(STALLED - self.quiet()))
 
 
@@ -1925,8 +1931,31 @@ class TusWriter:
         if self._held is not None:
             self._held.heard = time.monotonic()
 
+    @contextlib.contextmanager
+    def busy(self) -> Iterator[None]:
+        """A write of this request under way (from any thread, nested or not): the
+        request is not quiet meanwhile, however long the disk, the store (a part upload to R2)
+        or the pool take, and its end counts as an arrival. A request whose client sent
+        everything while its own write took seconds is not a stalled one (end_stalled)."""
+        held = self._held
+        if held is None:
+            yield
+            return
+        with self.uploads._guard:
+            held.busy += 1
+        try:
+            yield
+        finally:
+            with self.uploads._guard:
+                held.busy -= 1
+                held.heard = time.monotonic()
+
     def write(self, data: bytes | Sequence[bytes | memoryview]) -> None:
         """Appends bytes, or a list of chunks (written with one system call)."""
+        with self.busy():
+            self._write(data)
+
+    def _write(self, data: bytes | Sequence[bytes | memoryview]) -> None:
         chunks: Sequence[bytes | memoryview] = [data] if isinstance(data, bytes) else data
         size = sum(len(c) for c in chunks)
         if not size:

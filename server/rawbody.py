@@ -41,6 +41,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -74,6 +75,7 @@ RING = HASH_QUEUE + 2
 CLOSE_AFTER: web.RequestKey[bool] = web.RequestKey("close_after")
 
 Sink = Callable[[Sequence[bytes | memoryview]], None]
+T = TypeVar("T")
 
 
 class BodyCutShort(ConnectionResetError):
@@ -138,7 +140,7 @@ async def take_body(
             if not job.done():  # cancelled, or told to stop: end the thread's recv now
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RD)
-                await _until_done(job)
+                await until_done(job)
         try:
             job.result()
         except BodyCutShort as exc:
@@ -160,14 +162,29 @@ async def take_body(
         request.content.feed_eof()  # resumes reading
 
 
-async def _until_done(job: asyncio.Future[None]) -> None:
-    """Waits for the pool thread even if this task is cancelled meanwhile (it ends soon: its
-    socket was shut down), so that the caller never touches the sink while it runs."""
+async def until_done(job: asyncio.Future[Any]) -> None:
+    """Waits for a thread's job even if this task is cancelled meanwhile (the cancellation is
+    not raised), so that the caller never touches what the job touches while it runs: a
+    thread cannot be stopped (here, the body's socket was shut down, so it ends soon)."""
     while not job.done():
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait([job])
     if not job.cancelled():
         job.exception()  # seen: a cancelled caller never reads it ("never retrieved" in the log)
+
+
+async def whole(job: asyncio.Future[T]) -> T:
+    """The outcome of a thread's job; cancelled meanwhile, this task waits for the job to end
+    (until_done), then the cancellation goes on. Awaiting the job itself would cancel it, and
+    the asyncio side of a pool call is cancelled at once while its thread goes on: what the
+    caller does next (a tus writer's abort cuts the file back and lets the upload go) ran
+    beside the thread still writing."""
+    try:
+        await asyncio.wait([job])
+    except asyncio.CancelledError:
+        await until_done(job)
+        raise
+    return job.result()
 
 
 class _Discard(asyncio.Protocol):

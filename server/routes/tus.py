@@ -39,8 +39,8 @@ from server.auth import requires
 from server.bodystream import idle_timed
 from server.errors import ApiError, status_for, with_error_headers
 from server.ratelimit import check_upload_rate
-from server.rawbody import SEND_REST, can_take, take_body
-from server.state import METRICS, TOKEN, library, run_blocking
+from server.rawbody import SEND_REST, can_take, take_body, until_done, whole
+from server.state import METRICS, THREADS, TOKEN, library, run_blocking
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -236,7 +236,7 @@ async def _receive(request: web.Request, writer: TusWriter) -> tuple[UploadState
             if can_take(request):  # a big body on a plain socket: past aiohttp (rawbody.py)
                 await take_body(request, write, BATCH, heard=writer.heard)
             else:
-                await _read_through_aiohttp(request, write, writer.heard)
+                await _read_through_aiohttp(request, write, writer)
         finally:
             # at once, before anything else is awaited: the request is not ended past here
             ending.over()
@@ -259,11 +259,20 @@ async def _receive(request: web.Request, writer: TusWriter) -> tuple[UploadState
 async def _read_through_aiohttp(
     request: web.Request,
     write: Callable[[Sequence[bytes | memoryview]], None],
-    heard: Callable[[], None],
+    writer: TusWriter,
 ) -> None:
     """The body as aiohttp hands it over, passed on as it comes (no joining copy), a batch at
-    a time; the next batch is read while a pool thread writes the previous one. `heard` is
-    told of each chunk that arrives."""
+    a time; the next batch is read while a pool thread writes the previous one. The writer
+    hears of each chunk that arrives, and of each batch from its hand-over to the pool to the
+    end of its write (a slow disk or part upload is not a quiet client). A batch handed over
+    is waited for to the end of its write, even when the request is ended meanwhile: its
+    abort cuts the file back and lets the upload go to the next request, never beside it."""
+    threads = request.app[THREADS]
+
+    async def written(batch: list[bytes]) -> None:
+        with writer.busy():
+            await whole(threads.run(write, batch))
+
     pending: asyncio.Future[None] | None = None
     # up to 2×RECV of body buffered before aiohttp pauses the socket (2×64 KiB by default):
     # fewer pause/resume rounds through the event loop
@@ -279,10 +288,10 @@ async def _read_through_aiohttp(
                 # a quiet client is told to resume from the offset: every byte it did send
                 # counts, as when rawbody's thread reads the body
                 if pending is not None:
-                    await pending
+                    await whole(pending)
                     pending = None
                 if batch:
-                    await run_blocking(request, write, batch)
+                    await written(batch)
                 raise
             if not chunk:
                 # a chunked body's chunk ended and more may follow; but an empty body's reader
@@ -291,22 +300,22 @@ async def _read_through_aiohttp(
                 if end_of_http_chunk and not request.content.at_eof():
                     continue
                 break
-            heard()
+            writer.heard()
             batch.append(chunk)
             size += len(chunk)
             if size >= BATCH:
                 if pending is not None:
-                    await pending
-                pending = asyncio.ensure_future(run_blocking(request, write, batch))
+                    await whole(pending)
+                pending = asyncio.ensure_future(written(batch))
                 batch, size = [], 0
         if pending is not None:
-            await pending
+            await whole(pending)
             pending = None
         if batch:
-            await run_blocking(request, write, batch)
+            await written(batch)
     finally:
-        if pending is not None:  # the pool thread is still on it: let it end first
-            await asyncio.wait([pending])
+        if pending is not None:  # the pool thread may still be on it: let it end first
+            await until_done(pending)
 
 
 async def _receive_counted(request: web.Request, writer: TusWriter) -> UploadState:
