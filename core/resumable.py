@@ -459,6 +459,13 @@ class ResumableUploads:
                 del self._holds[upload_id]
             held.released.set_result(None)
 
+    def check_owner(self, upload_id: str, owner: str | None) -> None:
+        """NotFound unless the upload is known and `owner`'s (or nobody's): asked before a held
+        upload's holder is ended or a 423 says when to come back, so that another token's
+        request neither ends the owner's PATCH nor learns that it is being written."""
+        with self._db.read() as s:
+            self._check_owner(self._row(s, upload_id), owner)
+
     def end_stalled(self, upload_id: str) -> Future[None] | None:
         """Ends the request of this process that holds the upload, if its body has brought no
         byte for STALLED seconds (a connection gone half-open); a future done once it let go.

@@ -918,8 +918,11 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
         "again after Retry-After seconds (HEAD first). A PATCH or DELETE ends a request of this "
         f"server whose body brought no byte for {STALLED:g} s (a connection gone half-open, "
         "whose client resumes) and goes on: the ended request keeps the bytes recorded, the "
-        "offset HEAD answers. Refused are: a request still receiving bytes (Retry-After: the "
-        "seconds until its body would have been quiet that long), one completing the upload, "
+        "offset HEAD answers. Only the upload's owner does so (another token's request gets "
+        "404, as for an upload it cannot see). Refused are: a request still receiving bytes "
+        "(Retry-After: the seconds until its body would have been quiet that long), one still "
+        f"writing the bytes it received (a slow disk, a part upload; Retry-After: {STALLED:g} "
+        "s), one completing the upload, "
         "and one on another server of the team (Retry-After: the seconds left on its lease, "
         f"at most {LOCKED_RETRY_MAX})",
         460: "checksum_mismatch: Upload-Checksum does not match the chunk; the chunk was discarded",

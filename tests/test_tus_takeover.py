@@ -122,6 +122,33 @@ def test_a_patch_after_a_half_open_one_ends_it_and_completes_the_upload(
         assert offsets[-1] == 0  # nothing was recorded: HEAD's offset, the bytes past it cut
 
 
+@pytest.mark.parametrize("method", ["PATCH", "DELETE"])
+def test_another_tokens_request_neither_ends_the_owners_patch_nor_learns_of_it(
+    live: EmbeddedServer, lib: Library, tmp_path: Path, method: str
+) -> None:
+    """Token B, knowing the id of A's upload, sent a PATCH or DELETE while A's body was quiet:
+    A's request was ended (its unrecorded bytes cut), and before the quiet was long enough B's
+    423 said when A last sent a byte. B gets the 404 of an upload it cannot see; A goes on."""
+    owner, other = make_tokens(lib).upload, make_tokens(lib).upload
+    data = noise_png(tmp_path / "a.png", 500).read_bytes()
+    url = live.url + create(live.url, owner, len(data)).headers["Location"]
+    writing = _raw_patch(url, owner, 0, len(data))
+    writing.sendall(data[:1000])
+    tus = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream"}
+    for _ in range(2):  # before and after the quiet makes it stalled
+        reply = call(url, method, b"x", {**bearer(other), **tus, "Upload-Offset": "0"})
+        assert reply.status == 404, (reply.status, reply.body)
+        assert "Retry-After" not in reply.headers and "retry_after" not in reply.body.decode()
+        time.sleep(QUIET * 2)
+    writing.sendall(data[1000:])  # A's request was not ended: its body goes on and completes
+    writing.settimeout(10)
+    answer = writing.recv(65536).decode()
+    writing.close()
+    assert answer.startswith("HTTP/1.1 204"), answer
+    file_id = int(answer.split("MediaDesk-File-Id: ")[1].split("\r\n")[0])
+    assert lib.read_object(lib.get_file(file_id).storage_key) == data
+
+
 def test_a_delete_after_a_half_open_patch_ends_it(
     live: EmbeddedServer, lib: Library, tmp_path: Path
 ) -> None:

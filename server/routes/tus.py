@@ -175,12 +175,16 @@ async def _taking_over(request: web.Request, hold: Callable[[], Awaitable[T]]) -
     holds it with a body quiet for STALLED seconds (a connection gone half-open, whose client
     gave up and now resumes), that request is ended and `hold()` made again once it let go
     (tusd's lock release). A holder still receiving bytes, past its body, or in another
-    process is not ended: 423 with Retry-After."""
+    process is not ended: 423 with Retry-After. Only the upload's owner does either: another
+    token gets the 404 of an upload it cannot see (it ended the owner's PATCH, and the 423's
+    Retry-After told it when the owner last sent a byte)."""
     upload_id = request.match_info["upload_id"]
+    uploads = _uploads(request)
     try:
         return await hold()
     except UploadLocked as exc:
-        released = _uploads(request).end_stalled(upload_id)
+        await run_blocking(request, uploads.check_owner, upload_id, _owner(request))
+        released = uploads.end_stalled(upload_id)
         if released is None:
             raise _locked(exc) from exc
     await asyncio.wait([asyncio.wrap_future(released)], timeout=ENDED_WAIT)
