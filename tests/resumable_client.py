@@ -30,6 +30,21 @@ OCTETS = {"Content-Type": "application/offset+octet-stream"}
 JSON = {"Content-Type": "application/json"}
 
 
+def raw_patch(url: str, token: str, offset: int, length: int, timeout: float = 30) -> socket.socket:
+    """A PATCH to the upload at `url` whose headers announce `length` bytes, on a socket of its
+    own: the caller sends the body (or withholds it, as a half-open connection does)."""
+    parts = urlsplit(url)
+    conn = socket.create_connection(("127.0.0.1", parts.port), timeout=timeout)
+    conn.sendall(
+        (
+            f"PATCH {parts.path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            f"Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n"
+            f"Upload-Offset: {offset}\r\nContent-Length: {length}\r\n\r\n"
+        ).encode()
+    )
+    return conn
+
+
 def noise_png(path: Path, side: int = 2000) -> Path:
     """A PNG of random pixels: about side²×3 bytes that do not compress (12 MB at 2000)."""
     Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(path, compress_level=1)

@@ -43,6 +43,7 @@ from tests.resumable_client import (
     noise_png,
     padded_mp4,
     patch,
+    raw_patch,
     tus_send,
 )
 from tests.s3_nosuchupload import NoSuchUploadProxy
@@ -579,21 +580,6 @@ def test_chunked_patch_after_a_long_one_on_the_same_connection(
 
 
 # ---- big bodies read past aiohttp (server/rawbody.py) ----------------------------------------
-def _raw_patch(url: str, token: str, offset: int, length: int) -> socket.socket:
-    """A PATCH to the upload at `url` whose headers announce `length` bytes; the caller sends
-    the body."""
-    parts = urlsplit(url)
-    conn = socket.create_connection(("127.0.0.1", parts.port), timeout=30)
-    conn.sendall(
-        (
-            f"PATCH {parts.path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
-            f"Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n"
-            f"Upload-Offset: {offset}\r\nContent-Length: {length}\r\n\r\n"
-        ).encode()
-    )
-    return conn
-
-
 def _read_until_closed(conn: socket.socket, within: float) -> bytes:
     """Everything the server sends until it closes the connection (fails past `within` s)."""
     conn.settimeout(within)
@@ -632,7 +618,7 @@ def test_a_big_patch_takes_its_body_exactly_and_closes_the_connection(
     url = big_live.url + made.headers["Location"]
     path = url.split(str(big_live.port), 1)[1]
     first = 7 * MiB + 3
-    conn = _raw_patch(url, tokens.upload, 0, first)
+    conn = raw_patch(url, tokens.upload, 0, first)
     behind = f"HEAD {path} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n\r\n".encode()
     conn.sendall(data[:first] + behind)
     started = time.monotonic()
@@ -661,7 +647,7 @@ def test_a_big_body_cut_short_keeps_every_byte_that_arrived(
     token = make_tokens(big_library).upload
     data = padded_mp4(tmp_path / "m.mp4", 20 * MiB).read_bytes()
     url = big_live.url + create(big_live.url, token, len(data)).headers["Location"]
-    conn = _raw_patch(url, token, 0, len(data))
+    conn = raw_patch(url, token, 0, len(data))
     sent = 9 * MiB + 12345  # past a checkpoint, not on one
     conn.sendall(data[:sent])
     time.sleep(0.3)
@@ -691,7 +677,7 @@ def test_a_client_quiet_mid_body_is_let_go_and_its_bytes_kept(
     token = make_tokens(big_library).upload
     data = padded_mp4(tmp_path / "m.mp4", 10 * MiB).read_bytes()
     url = big_live.url + create(big_live.url, token, len(data)).headers["Location"]
-    conn = _raw_patch(url, token, 0, len(data))
+    conn = raw_patch(url, token, 0, len(data))
     conn.sendall(data[: 6 * MiB])
     started = time.monotonic()
     answer = _read_until_closed(conn, within=10).decode("latin-1")
@@ -719,7 +705,7 @@ def test_slow_big_bodies_hold_no_worker_of_the_pool_and_past_the_limit_go_throug
         stalled = []
         for body in data:
             url = server.url + create(server.url, token, len(body)).headers["Location"]
-            conn = _raw_patch(url, token, 0, len(body))
+            conn = raw_patch(url, token, 0, len(body))
             conn.sendall(body[:MiB])
             stalled.append((url, conn, body))
         time.sleep(0.5)  # two bodies are in their threads, three in aiohttp's hands
@@ -747,7 +733,7 @@ def test_a_client_gone_mid_body_is_logged_as_such_not_as_a_server_error(
     data = padded_mp4(tmp_path / "m.mp4", 10 * MiB).read_bytes()
     url = big_live.url + create(big_live.url, tokens.upload, len(data)).headers["Location"]
     caplog.set_level(logging.INFO)
-    conn = _raw_patch(url, tokens.upload, 0, len(data))
+    conn = raw_patch(url, tokens.upload, 0, len(data))
     conn.sendall(data[: 5 * MiB])
     time.sleep(0.3)
     conn.close()
@@ -777,7 +763,7 @@ def test_a_full_disk_mid_body_answers_507_keeps_what_was_written_and_resumes(
         data = padded_mp4(tmp_path / "m.mp4", 12 * MiB + 99).read_bytes()
         with EmbeddedServer(big_library, config=server_config(big_library)) as server:
             url = server.url + create(server.url, token, len(data)).headers["Location"]
-            conn = _raw_patch(url, token, 0, len(data))
+            conn = raw_patch(url, token, 0, len(data))
             sender = threading.Thread(target=_send_quietly, args=(conn, data))
             sender.start()
             answer = _read_until_closed(conn, within=20).decode("latin-1")
@@ -809,7 +795,7 @@ def test_stopping_the_server_mid_body_ends_the_read_and_keeps_the_bytes(
     config = server_config(big_library)
     with EmbeddedServer(big_library, config=config) as server:
         url = server.url + create(server.url, token, len(data)).headers["Location"]
-        conn = _raw_patch(url, token, 0, len(data))
+        conn = raw_patch(url, token, 0, len(data))
         conn.sendall(data[: 5 * MiB])
         time.sleep(0.5)  # the body is being read by a pool thread
         started = time.monotonic()
@@ -842,7 +828,7 @@ def test_tus_on_a_postgresql_catalog_leases_resumes_and_catalogues(
     data = padded_mp4(tmp_path / "m.mp4", 12 * MiB + 5).read_bytes()
     with EmbeddedServer(lib, config=server_config(lib)) as server:
         url = server.url + create(server.url, token, len(data)).headers["Location"]
-        conn = _raw_patch(url, token, 0, len(data))
+        conn = raw_patch(url, token, 0, len(data))
         conn.sendall(data[: 9 * MiB])
         time.sleep(0.5)
         assert patch(url, token, 0, data[:10]).status in (409, 423)  # the upload is held

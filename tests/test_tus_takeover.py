@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,7 +22,16 @@ from core.library import Library
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
 from tests.internals import db_of
-from tests.resumable_client import MiB, call, create, head, noise_png, padded_mp4, patch
+from tests.resumable_client import (
+    MiB,
+    call,
+    create,
+    head,
+    noise_png,
+    padded_mp4,
+    patch,
+    raw_patch,
+)
 from tests.server_fixtures import Reply, bearer, make_tokens, server_config
 
 # The quiet that makes a writer stalled, shortened for the tests (the server's is seconds).
@@ -42,20 +50,6 @@ def lib(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Library]:
 def live(lib: Library) -> Iterator[EmbeddedServer]:
     with EmbeddedServer(lib, config=server_config(lib)) as server:
         yield server
-
-
-def _raw_patch(url: str, token: str, offset: int, length: int) -> socket.socket:
-    """A PATCH whose headers announce `length` bytes; the caller sends (or withholds) them."""
-    parts = urlsplit(url)
-    conn = socket.create_connection(("127.0.0.1", parts.port), timeout=10)
-    conn.sendall(
-        (
-            f"PATCH {parts.path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
-            f"Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n"
-            f"Upload-Offset: {offset}\r\nContent-Length: {length}\r\n\r\n"
-        ).encode()
-    )
-    return conn
 
 
 def _ended(conn: socket.socket) -> bool:
@@ -106,7 +100,7 @@ def test_a_patch_after_a_half_open_one_ends_it_and_completes_the_upload(
     token = make_tokens(lib).upload
     data = padded_mp4(tmp_path / "m.mp4", size).read_bytes()
     url = live.url + create(live.url, token, len(data)).headers["Location"]
-    stalled = _raw_patch(url, token, 0, len(data))
+    stalled = raw_patch(url, token, 0, len(data))
     sent = 9 * MiB if size > 9 * MiB else size // 2
     stalled.sendall(data[:sent])
     offsets: list[int] = []
@@ -132,7 +126,7 @@ def test_another_tokens_request_neither_ends_the_owners_patch_nor_learns_of_it(
     owner, other = make_tokens(lib).upload, make_tokens(lib).upload
     data = noise_png(tmp_path / "a.png", 500).read_bytes()
     url = live.url + create(live.url, owner, len(data)).headers["Location"]
-    writing = _raw_patch(url, owner, 0, len(data))
+    writing = raw_patch(url, owner, 0, len(data))
     writing.sendall(data[:1000])
     tus = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream"}
     for _ in range(2):  # before and after the quiet makes it stalled
@@ -155,7 +149,7 @@ def test_a_delete_after_a_half_open_patch_ends_it(
     token = make_tokens(lib).upload
     data = noise_png(tmp_path / "a.png", 500).read_bytes()
     url = live.url + create(live.url, token, len(data)).headers["Location"]
-    stalled = _raw_patch(url, token, 0, len(data))
+    stalled = raw_patch(url, token, 0, len(data))
     stalled.sendall(data[:1000])
 
     def deletes() -> Iterator[Reply]:
@@ -177,7 +171,7 @@ def test_a_writer_receiving_bytes_is_not_ended_and_the_refusal_says_when_to_retr
     token = make_tokens(lib).upload
     data = noise_png(tmp_path / "b.png", 500).read_bytes()
     url = live.url + create(live.url, token, len(data)).headers["Location"]
-    slow = _raw_patch(url, token, 0, len(data))
+    slow = raw_patch(url, token, 0, len(data))
     slow.sendall(data[:1000])
     monkeypatch.setattr(core.resumable, "STALLED", 0.6)  # a loaded machine's pauses are less
     refused = []
@@ -267,7 +261,7 @@ def test_a_writer_whose_own_write_is_slow_is_not_ended(
     token = make_tokens(lib).upload
     data = padded_mp4(tmp_path / "m.mp4", size).read_bytes()
     url = live.url + create(live.url, token, len(data)).headers["Location"]
-    first = _raw_patch(url, token, 0, len(data))
+    first = raw_patch(url, token, 0, len(data))
     # from a thread: a body the server reads from the socket is read on after the slow write
     sending = threading.Thread(target=first.sendall, args=(data,))
     sending.start()
@@ -302,7 +296,7 @@ def test_an_ended_writer_waits_for_its_write_before_its_file_is_cut(
     token = make_tokens(lib).upload
     data = padded_mp4(tmp_path / "m.mp4", 600 * 1024).read_bytes()
     url = live.url + create(live.url, token, len(data)).headers["Location"]
-    first = _raw_patch(url, token, 0, len(data))
+    first = raw_patch(url, token, 0, len(data))
     first.sendall(data)
     _until(slow_write, "write")
     time.sleep(QUIET + 0.3)
