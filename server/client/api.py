@@ -6,7 +6,8 @@ server's GET /config), files over 10 MiB take the presigned flow and smaller one
 upload, progress is reported, transient failures (connection errors, 429, 502-504) are
 retried with backoff, and big uploads resume: those the server splits into parts (R2/S3) from
 the parts the bucket already holds, others (local storage, above the multipart threshold)
-through tus from the server's offset.
+through tus from the server's offset. A download cut mid-file asks again for the rest only
+(Range from the bytes received, If-Range the first answer's ETag).
 """
 
 from __future__ import annotations
@@ -1003,8 +1004,9 @@ class Client:
     ) -> Path:
         """Saves the original in the folder `to` (created if needed) under its own name or
         `filename`; an existing file is kept and the new one gets a " (1)" suffix unless
-        overwrite. Written to a temporary file first: a broken download leaves nothing, nor
-        does one whose length or SHA-256 is not the catalog's (ClientError
+        overwrite. A retry after a break asks for the bytes not received yet (a 200 answer, the
+        file changed since, starts over). Written to a temporary file first: a broken download
+        leaves nothing, nor does one whose length or SHA-256 is not the catalog's (ClientError
         `download_mismatch`: a stored copy cut by a bad restore was saved as the file)."""
         record = self.get(file_id)
         expected = _Expected.of(record)
@@ -1013,24 +1015,42 @@ class Client:
         target.parent.mkdir(parents=True, exist_ok=True)
         signed = self._json("GET", f"/files/{int(file_id)}/presigned-url")
         url = urljoin(self.base_url + "/", signed["url"])
-        for attempt in range(self.retries + 1):
-            try:
-                return self._fetch_to(url, target, progress, overwrite=overwrite, expected=expected)
-            except (httpx.TransportError, ClientError) as exc:
-                transient = isinstance(exc, httpx.TransportError) or (
-                    exc.status in IDEMPOTENT_TRANSIENT_STATUS
-                    and exc.reason not in SETUP_FAULT_REASONS
-                    and exc.code not in LASTING_CODES
-                )
-                if not transient or attempt == self.retries:
-                    if isinstance(exc, ClientError):
-                        raise self._bucket_refusal(int(file_id), exc) from None
-                    raise ClientError("connection_failed", str(exc)) from exc
-                delay = self._wait(attempt, None)
-                cause = self._cause(exc) if isinstance(exc, httpx.TransportError) else exc
-                self._retrying(attempt, f"download of file {int(file_id)} failed ({cause})", delay)
-                self._sleep(delay)
-        raise AssertionError("unreachable")
+        # one temporary file for every attempt: a retry asks for the bytes after those it holds
+        # (each retry from byte 0 never finished a large file on a link that drops every few MB)
+        fd, tmp = _create_part(target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                part = _Part(out)
+                for attempt in range(self.retries + 1):
+                    try:
+                        self._fetch_into(url, part, progress)
+                        break
+                    except (httpx.TransportError, ClientError) as exc:
+                        transient = isinstance(exc, httpx.TransportError) or (
+                            exc.status in IDEMPOTENT_TRANSIENT_STATUS
+                            and exc.reason not in SETUP_FAULT_REASONS
+                            and exc.code not in LASTING_CODES
+                        )
+                        if not transient or attempt == self.retries:
+                            if isinstance(exc, ClientError):
+                                raise self._bucket_refusal(int(file_id), exc) from None
+                            raise ClientError("connection_failed", str(exc)) from exc
+                        delay = self._wait(attempt, None)
+                        cause = self._cause(exc) if isinstance(exc, httpx.TransportError) else exc
+                        kept = f"; {part.received} bytes kept" if part.resumable else ""
+                        what = f"download of file {int(file_id)} failed ({cause}){kept}"
+                        self._retrying(attempt, what, delay)
+                        self._sleep(delay)
+                expected.check(part.received, part.digest.hexdigest())
+                out.flush()
+                os.fsync(out.fileno())
+            if overwrite:
+                os.replace(tmp, target)
+                return target
+            return _settle(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def _bucket_refusal(self, file_id: int, failure: ClientError) -> ClientError:
         """What the server says of a signed GET that the bucket refused in its own words (S3's
@@ -1050,45 +1070,90 @@ class Client:
             return said if said.status is not None else failure
         return failure
 
-    def _fetch_to(
-        self,
-        url: str,
-        target: Path,
-        progress: Progress | None,
-        *,
-        overwrite: bool,
-        expected: _Expected | None = None,
-    ) -> Path:
-        fd, tmp = _create_part(target.parent)
-        digest = hashlib.sha256()
-        try:
-            # a public file's CDN URL may redirect (to its canonical host, HTTPS)
-            with (
-                os.fdopen(fd, "wb") as out,
-                self._http.stream("GET", url, follow_redirects=True) as response,
-            ):
-                if response.status_code != 200:
+    def _fetch_into(self, url: str, part: _Part, progress: Progress | None) -> None:
+        """One attempt: the bytes after those `part` holds when it may resume (a 206 whose
+        Content-Range starts there), else the whole file over them (a 200: the file changed
+        since, so If-Range failed, or ranges are not served)."""
+        if part.total is not None and part.received == part.total:
+            return  # cut after its last byte: nothing is missing
+        headers = {"Accept-Encoding": "identity"}  # ranges count the file's own bytes
+        asked = part.resumable
+        if asked:
+            headers |= {"Range": f"bytes={part.received}-", "If-Range": str(part.etag)}
+        # a public file's CDN URL may redirect (to its canonical host, HTTPS); the Range and
+        # If-Range go along, and R2/S3 honour them as this server does
+        with self._http.stream("GET", url, headers=headers, follow_redirects=True) as response:
+            status = response.status_code
+            if status == 206 and asked and part.continued_by(response):
+                pass
+            elif status == 416 and asked:
+                response.close()
+                part.restart(None)  # the bytes held are not the file's: all of it, at once
+                self._fetch_into(url, part, progress)
+                return
+            elif status == 200:
+                part.restart(response)
+            else:
+                if status != 206 or not asked:
                     response.read()
                     self._check(response)
-                total = int(response.headers.get("Content-Length") or 0)
-                done = 0
-                for chunk in response.iter_bytes(CHUNK):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    done += len(chunk)
-                    if progress:
-                        progress(done, total or done)
-                if expected is not None:
-                    expected.check(done, digest.hexdigest())
-                out.flush()
-                os.fsync(out.fileno())
-            if overwrite:
-                os.replace(tmp, target)
-                return target
-            return _settle(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+                # a 206 of other bytes than those asked for: the whole file instead
+                response.close()
+                part.restart(None)
+                self._fetch_into(url, part, progress)
+                return
+            for chunk in response.iter_bytes(CHUNK):
+                part.write(chunk)
+                if progress:
+                    progress(part.received, part.total or part.received)
+
+
+class _Part:
+    """A download's temporary file across its attempts: the bytes received so far, their
+    SHA-256 as they came, and what a retry needs to ask for the rest (the file's size and the
+    first answer's ETag, without which a range could splice two versions of the file)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.received = 0
+        self.digest = hashlib.sha256()
+        self.total: int | None = None
+        self.etag: str | None = None
+
+    @property
+    def resumable(self) -> bool:
+        # a weak ETag never matches If-Range (RFC 9110 13.1.5): only a strong one is sent
+        return self.received > 0 and self.etag is not None and self.etag.startswith('"')
+
+    def restart(self, response: httpx.Response | None) -> None:
+        """From byte 0 again, with `response`'s validator and size (None: not known yet)."""
+        self.out.seek(0)
+        self.out.truncate()
+        self.received = 0
+        self.digest = hashlib.sha256()
+        headers = response.headers if response is not None else {}
+        length = whole_number(headers.get("Content-Length", "").strip())
+        self.total = length if length else None
+        self.etag = headers.get("ETag")
+
+    def continued_by(self, response: httpx.Response) -> bool:
+        """Whether a 206 carries the bytes from `received` on, to the end of the same file."""
+        match = re.fullmatch(
+            r"bytes (\d+)-(\d+)/(\d+)", response.headers.get("Content-Range", ""), re.ASCII
+        )
+        if match is None:
+            return False
+        start, end, size = (int(n) for n in match.groups())
+        said = response.headers.get("ETag")
+        if start != self.received or end != size - 1 or self.total not in (None, size):
+            return False
+        self.total = size
+        return said in (None, self.etag)
+
+    def write(self, chunk: bytes) -> None:
+        self.out.write(chunk)
+        self.digest.update(chunk)
+        self.received += len(chunk)
 
 
 @dataclass(frozen=True)
