@@ -1213,6 +1213,45 @@ class ResumableUploads:
             discard_unless_recorded(self._db, self._storage, key)
             raise
         with self._db.write() as s:
+            # A finish killed after its row was made (before the confirm made it ready) left
+            # it pending: this upload's own row (the key is the upload's), taken again. A
+            # second one made beside it stayed listed as pending for the hour until
+            # maintenance dropped it.
+            left = s.scalars(
+                select(MediaFile)
+                .where(
+                    MediaFile.storage_key == key,
+                    MediaFile.status == FileStatus.PENDING,
+                    MediaFile.deleted_at.is_(None),
+                )
+                .order_by(MediaFile.id)
+                .limit(1)
+            ).first()
+            if left is not None:
+                left.upload_expires_at = datetime.now(UTC) + timedelta(hours=1)
+                DeferredDeleter.cancel(s, key)
+                s.flush()
+                pending_id = left.id
+            else:
+                pending_id = None
+        if pending_id is None:
+            pending_id = self._pending_row(key, kind, length, meta)
+        try:
+            record = self.lib.uploads.confirm_upload(pending_id)
+        except MediaDeskError:
+            self._drop_file_row(pending_id)
+            raise
+        if record.duplicate_of is not None:
+            # A duplicate: answered as a direct upload's (and a local tus upload's) is, with
+            # the existing file's id; the row made for the confirm, now its alias, goes: no
+            # client was ever handed its id.
+            self._drop_file_row(pending_id)
+            return dataclasses.replace(record, id=record.duplicate_of)
+        return record
+
+    def _pending_row(self, key: str, kind: str, length: int, meta: _Meta) -> int:
+        """The pending row the confirm of a multipart tus upload's object makes ready."""
+        with self._db.write() as s:
             Catalog.ensure_athlete(s, meta.athlete_id)
             pending = MediaFile(
                 storage_key=key,
@@ -1230,20 +1269,8 @@ class ResumableUploads:
             )
             s.add(pending)
             s.flush()
-            pending_id = pending.id
             DeferredDeleter.cancel(s, key)  # named by a row now
-        try:
-            record = self.lib.uploads.confirm_upload(pending_id)
-        except MediaDeskError:
-            self._drop_file_row(pending_id)
-            raise
-        if record.duplicate_of is not None:
-            # A duplicate: answered as a direct upload's (and a local tus upload's) is, with
-            # the existing file's id; the row made for the confirm, now its alias, goes: no
-            # client was ever handed its id.
-            self._drop_file_row(pending_id)
-            return dataclasses.replace(record, id=record.duplicate_of)
-        return record
+            return pending.id
 
     def _part_body(self, upload_id: str, fh: BinaryIO, before: int, cancellable: bool) -> BinaryIO:
         """A part's file as handed to the store: watched when send_file sends this upload."""

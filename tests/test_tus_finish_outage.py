@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from core import keys
-from core.db.models import ResumableUpload
+from core.db.models import MediaFile, ResumableUpload
 from core.settings import Settings
 from tests.faults import ProxiedStore, served_behind_proxy
 from tests.internals import db_of, storage_of
@@ -116,3 +117,40 @@ def test_an_outage_while_the_thumbnail_is_stored_keeps_the_upload(
     assert _state(store, upload_id) == "receiving"
     store.proxy.restore()
     _finish_after_the_outage(store, url, data)
+
+
+class _Killed(Exception):
+    """The process dying mid-confirm, as the catalog sees it: the row made pending is left."""
+
+
+def test_a_finish_killed_after_its_pending_row_takes_that_row_again(
+    store: ProxiedStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed while the bucket's object was being confirmed, the finish left its pending row;
+    the next finish made another, so the upload's one file came with a second, pending one
+    (same name and key, listed with ?status=pending for the hour until maintenance)."""
+    data = noise_png(tmp_path / "small.png", 300).read_bytes()
+    service: Any = type(store.lib.uploads)
+    confirm = service.confirm_upload
+    killed: list[int] = []
+
+    def dies_once(self: Any, file_id: int, *args: Any, **kwargs: Any) -> Any:
+        if not killed:
+            killed.append(file_id)
+            raise _Killed
+        return confirm(self, file_id, *args, **kwargs)
+
+    monkeypatch.setattr(service, "confirm_upload", dies_once)
+    token = store.tokens.upload
+    made = create(store.server.url, token, len(data), filename="killed.png")
+    url = store.server.url + made.headers["Location"]
+    assert patch(url, token, 0, data).status == 500
+    assert killed
+    _finish_after_the_outage(store, url, data)
+    with db_of(store.lib).read() as s:
+        rows = s.execute(
+            select(MediaFile.id, MediaFile.status).where(
+                MediaFile.original_filename == "killed.png"
+            )
+        ).all()
+    assert [(file_id, "ready") for file_id in killed] == [(r.id, r.status) for r in rows], rows
