@@ -320,6 +320,13 @@ def test_the_current_file_stays_in_sight_when_the_window_narrows(
     wait_for(qtbot, lambda: columns() < wanted)
     qtbot.wait(250)  # the grid lays its files out again 100 ms after a resize
     assert in_sight()
+    # scrolled away right after a resize (before its late layout): left where it went; it
+    # was brought back to the current file (End, then scrolling up at once, jumped back down)
+    window.resize(1360, 860)
+    wait_for(qtbot, lambda: columns() >= wanted)
+    view.verticalScrollBar().setValue(0)
+    qtbot.wait(250)
+    assert view.verticalScrollBar().value() == 0 and not in_sight()
 
 
 def test_a_view_switched_to_starts_at_its_top(

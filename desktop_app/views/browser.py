@@ -82,6 +82,15 @@ class FileGridView(QListView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._keep_current = False  # in sight before a resize: so after the new layout
+        self._relaying = False  # in a resize or layout of Qt's: its scrolling is not a move
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
+
+    def _scrolled(self, _value: int) -> None:
+        # scrolled since the resize (the user, or the grid keeping its place as rows come in
+        # above): left there. Brought back to the current file by the resize's late layout, a
+        # scroll to the top right after End and a resize of the details panel jumped back down.
+        if not self._relaying:
+            self._keep_current = False
 
     def current_in_sight(self, shown: QRect | None = None) -> bool:
         current = self.currentIndex()
@@ -94,10 +103,18 @@ class FileGridView(QListView):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         if not self._keep_current and event.oldSize().isValid():
             self._keep_current = self.current_in_sight(QRect(QPoint(0, 0), event.oldSize()))
-        super().resizeEvent(event)
+        self._relaying = True
+        try:
+            super().resizeEvent(event)
+        finally:
+            self._relaying = False
 
     def doItemsLayout(self) -> None:  # noqa: N802 - Qt's name
-        super().doItemsLayout()
+        self._relaying = True
+        try:
+            super().doItemsLayout()
+        finally:
+            self._relaying = False
         if self._keep_current:
             self._keep_current = False
             if (current := self.currentIndex()).isValid():
