@@ -446,3 +446,41 @@ def _settings(data_dir: Path) -> Any:
     from tests.conftest import make_settings
 
     return make_settings(data_dir)
+
+
+class Interposer:
+    """A TCP proxy in front of a live server whose subclass decides what each connection's
+    bytes meet: `relay(client, upstream)` starts the threads that pass them on. Subclasses set
+    their own fields before calling this __init__ (it starts accepting at once)."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.split("//", 1)[1].rsplit(":", 1)
+        self._target = (host, int(port))
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._sockets: list[socket.socket] = [self._listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+                upstream = socket.create_connection(self._target, timeout=10)
+            except OSError:
+                return
+            upstream.settimeout(None)
+            self._sockets += [client, upstream]
+            self.relay(client, upstream)
+
+    def relay(self, client: socket.socket, upstream: socket.socket) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def _close(*sockets: socket.socket) -> None:
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        self._close(*self._sockets)

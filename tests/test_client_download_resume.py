@@ -22,6 +22,7 @@ from core.library import Library
 from server.client import Client
 from server.client.api import CHUNK
 from server.entry import EmbeddedServer
+from tests.faults import Interposer
 from tests.server_fixtures import make_tokens
 
 pytestmark = pytest.mark.timeout(30)
@@ -29,7 +30,7 @@ MiB = 1024 * 1024
 SIZE = 3 * MiB
 
 
-class CutProxy:
+class CutProxy(Interposer):
     """A TCP proxy in front of a live server. The answers to the first `cuts` requests whose
     bytes hold `marker` are cut (both connections closed) after `after` bytes of answer;
     `stale_etag` also changes the ETag the first of them carries, as if the file had changed
@@ -38,31 +39,18 @@ class CutProxy:
     def __init__(
         self, url: str, marker: bytes, after: int, cuts: int = 1, stale_etag: bool = False
     ) -> None:
-        host, port = url.split("//", 1)[1].rsplit(":", 1)
-        self._target = (host, int(port))
         self.marker, self.after, self.cuts, self.stale_etag = marker, after, cuts, stale_etag
         self.heads: list[str] = []
         self.passed: list[int] = []
         self.answers: list[str] = []  # the start of each answer to them, as the client got it
         self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        self._sockets: list[socket.socket] = [self._listener]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(url)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-                upstream = socket.create_connection(self._target, timeout=10)
-            except OSError:
-                return
-            upstream.settimeout(None)
-            self._sockets += [client, upstream]
-            # [index in heads of the request now answered on this connection, doomed]
-            state: list[Any] = [None, False]
-            threading.Thread(target=self._up, args=(client, upstream, state), daemon=True).start()
-            threading.Thread(target=self._down, args=(upstream, client, state), daemon=True).start()
+    def relay(self, client: socket.socket, upstream: socket.socket) -> None:
+        # [index in heads of the request now answered on this connection, doomed]
+        state: list[Any] = [None, False]
+        threading.Thread(target=self._up, args=(client, upstream, state), daemon=True).start()
+        threading.Thread(target=self._down, args=(upstream, client, state), daemon=True).start()
 
     def _up(self, src: socket.socket, dst: socket.socket, state: list[Any]) -> None:
         with contextlib.suppress(OSError):
@@ -93,16 +81,6 @@ class CutProxy:
                 if at is not None and state[1] and self.passed[at] >= self.after:
                     break
         self._close(src, dst)
-
-    @staticmethod
-    def _close(*sockets: socket.socket) -> None:
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def close(self) -> None:
-        self._close(*self._sockets)
 
 
 @contextlib.contextmanager

@@ -21,41 +21,29 @@ from core.library import Library
 from server.client import Client, ClientError, cli
 from server.client.api import _created_since
 from server.entry import EmbeddedServer
+from tests.faults import Interposer
 from tests.server_fixtures import library_served, make_tokens
 
 pytestmark = pytest.mark.timeout(60)
 MiB = 1024 * 1024
 
 
-class OnceProxy:
+class OnceProxy(Interposer):
     """A TCP proxy in front of a live server. The first request whose bytes hold `marker` meets
     `fate`, once: "lose" (sent whole, its answer dropped and the connection closed), "cut"
     (the connection closed after `after` bytes of it) or "stall" (after `after` bytes nothing
     more goes either way, the connection left open, until `release()` closes it)."""
 
     def __init__(self, url: str, marker: bytes, fate: str, after: int = 0) -> None:
-        host, port = url.split("//", 1)[1].rsplit(":", 1)
-        self._target = (host, int(port))
         self.marker, self.fate, self.after = marker, fate, after
         self.fired = threading.Event()
         self._released = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        self._sockets: list[socket.socket] = [self._listener]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(url)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-                upstream = socket.create_connection(self._target, timeout=10)
-            except OSError:
-                return
-            upstream.settimeout(None)
-            self._sockets += [client, upstream]
-            doomed = threading.Event()  # set once this connection carries the lost answer's request
-            for pump, ends in ((self._up, (client, upstream)), (self._down, (upstream, client))):
-                threading.Thread(target=pump, args=(*ends, doomed), daemon=True).start()
+    def relay(self, client: socket.socket, upstream: socket.socket) -> None:
+        doomed = threading.Event()  # set once this connection carries the lost answer's request
+        for pump, ends in ((self._up, (client, upstream)), (self._down, (upstream, client))):
+            threading.Thread(target=pump, args=(*ends, doomed), daemon=True).start()
 
     def _up(self, src: socket.socket, dst: socket.socket, doomed: threading.Event) -> None:
         with contextlib.suppress(OSError):
@@ -81,20 +69,13 @@ class OnceProxy:
                 dst.sendall(chunk)
         self._close(src, dst)
 
-    @staticmethod
-    def _close(*sockets: socket.socket) -> None:
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
     def release(self) -> None:
         """Ends the stall: the frozen connection is closed, as a dead link finally is."""
         self._released.set()
 
     def close(self) -> None:
         self.release()
-        self._close(*self._sockets)
+        super().close()
 
 
 @contextlib.contextmanager
