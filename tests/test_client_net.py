@@ -137,6 +137,8 @@ def test_a_duplicate_is_ours_when_created_after_the_lost_attempt_began() -> None
     assert _created_since(record, answer, 5.0)  # the lost attempt began at :05 at the latest
     assert not _created_since(record, answer, 4.0)  # stored before it began: someone else's
     assert not _created_since({}, answer, 5.0)
+    # a time no UTC datetime holds (core.instants.client_instant refuses it) is nobody's upload
+    assert not _created_since({"created_at": "9999-12-31T23:59:59-05:00"}, answer, 5.0)
     created = {"created_at": datetime.now(UTC).isoformat()}
     assert _created_since(created, httpx.Response(200), 5.0)
     old = {"created_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()}

@@ -32,8 +32,9 @@ import httpx
 
 from core import mediatypes
 from core.ascii import whole_number
-from core.errors import LASTING_CODES, SETUP_FAULT_REASONS, MediaDeskError
+from core.errors import LASTING_CODES, SETUP_FAULT_REASONS, InvalidInput, MediaDeskError
 from core.filenames import clean_filename, disk_name
+from core.instants import client_instant
 from core.settings import PRESIGN_THRESHOLD
 from core.text import composed
 
@@ -313,11 +314,9 @@ def _created_since(record: Mapping[str, Any], response: httpx.Response, seconds:
     clock, its Date header (whole seconds, rounded down: never later than the server's now),
     when it gives one; else on this machine's, with SAME_UPLOAD_SLACK for the clocks' gap."""
     try:
-        created = datetime.fromisoformat(str(record["created_at"]))
-    except (KeyError, ValueError):
+        created = client_instant(record.get("created_at"), "created_at")
+    except InvalidInput:
         return False
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
     try:
         now = parsedate_to_datetime(response.headers.get("Date", ""))
     except (TypeError, ValueError):
