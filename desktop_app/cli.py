@@ -6,7 +6,9 @@ import argparse
 import os
 import socket
 import sys
+import threading
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from core.ascii import whole_number
 
@@ -198,7 +200,39 @@ def _connects_unix(path: str) -> bool:
 
 def _connects_tcp(host: str, port: int) -> bool:
     try:  # a name, an IPv4 or an IPv6 address
-        socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT).close()
-    except (OSError, ValueError):  # refused, timed out, unknown host; a bad name
+        addresses = _resolved(host, port)
+    except (OSError, ValueError, UnicodeError):  # an unknown host; a bad name
         return False
-    return True
+    if addresses is None:
+        return True  # the resolver did not answer in time: Qt's own attempt is the judge
+    for family, kind, proto, _name, address in addresses:
+        try:
+            with socket.socket(family, kind, proto) as tcp:
+                tcp.settimeout(_CONNECT_TIMEOUT)
+                tcp.connect(address)
+        except OSError:  # refused, timed out: the next address
+            continue
+        return True
+    return False
+
+
+def _resolved(host: str, port: int) -> list[tuple[Any, ...]] | None:
+    """getaddrinfo bounded by _CONNECT_TIMEOUT (None past it): it takes no timeout, and a
+    resolver out of reach held the start for the system's (5 s × tries × servers) before
+    a window or a word. The thread is left to finish on its own: it holds nothing."""
+    found: list[list[tuple[Any, ...]] | BaseException] = []
+    done = threading.Event()
+
+    def resolve() -> None:
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            found.append(exc)
+        done.set()
+
+    threading.Thread(target=resolve, name="mediadesk-display-lookup", daemon=True).start()
+    if not done.wait(_CONNECT_TIMEOUT):
+        return None
+    if isinstance(found[0], BaseException):
+        raise found[0]
+    return found[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,3 +103,26 @@ def test_the_command_stops_before_qt_with_one_line(
     assert err.startswith(f"mediadesk: cannot reach the display DISPLAY=:{number}"), err
     assert err.endswith("run 'mediadesk serve' for the server without a window\n"), err
     assert err.count("\n") == 1
+
+
+def test_a_resolver_that_does_not_answer_leaves_the_display_to_qt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """getaddrinfo takes no timeout: a resolver out of reach held the start for the system's
+    retries before a word. Past the connect timeout the name is Qt's to judge, as it was
+    before this check (a stand-in getaddrinfo that hangs: the system's cannot be made to)."""
+    released = threading.Event()
+    real = socket.getaddrinfo
+
+    def hanging(host: str, *args: object, **kwargs: object) -> object:
+        if host == "x.slow-resolver.invalid":
+            released.wait(10)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    try:
+        env = {"DISPLAY": "x.slow-resolver.invalid:10.0"}
+        assert cli.unreachable_display(env, "linux", x11_dir=str(tmp_path)) is None
+    finally:
+        released.set()
