@@ -230,10 +230,10 @@ def hold_shared(path: Path) -> None:
             raise
         # a data folder made read-only under a running server (its lock file is there, and
         # cannot be opened for writing): every command says so in one line, exit status 2
-        from core.db.engine import _read_only
+        from core.db.engine import unwritable_catalog
 
         folder = path.parent
-        raise _read_only(path if os.access(folder, os.W_OK) else folder) from exc
+        raise unwritable_catalog(path if os.access(folder, os.W_OK) else folder) from exc
     with _files_guard:
         count = _shared_counts.get(path, 0)
         if count == 0:

@@ -418,10 +418,10 @@ def catalog_read_only(url: str) -> StorageUnavailable | None:
     """The error of a SQLite catalog that cannot be written now (its folder, file, -wal or -shm:
     _unwritable), else None; without writing, for a health check: reads go on meanwhile."""
     place = _unwritable(url)
-    return None if place is None else _read_only(place)
+    return None if place is None else unwritable_catalog(place)
 
 
-def _read_only(place: Path) -> StorageUnavailable:
+def unwritable_catalog(place: Path) -> StorageUnavailable:
     """The catalog cannot be written at `place`, its folder or one of its files (_unwritable)."""
     # the key says which (the desktop's sentence names a folder or a file; both LOCAL_DETAILS)
     if place.is_dir():
@@ -449,7 +449,7 @@ def _not_opened(url: str, path: str, exc: OSError) -> StorageUnavailable:
         )
     folder = _unwritable(url)
     if folder is not None:
-        return _read_only(folder)
+        return unwritable_catalog(folder)
     return StorageUnavailable(
         f"The catalog could not be opened: {path}: {exc.strerror or exc}",
         details={"path": path},
@@ -478,7 +478,7 @@ def unopenable(url: str, exc: SQLAlchemyError) -> StorageUnavailable:
         )
     unwritable = _unwritable(url)
     if unwritable is not None:
-        return _read_only(unwritable)
+        return unwritable_catalog(unwritable)
     cause = getattr(exc, "orig", None) or exc
     return StorageUnavailable(f"The catalog could not be opened: {str(cause).strip()}")
 
@@ -619,7 +619,7 @@ class Database:
         if sqlite_read_only(exc) or place is not None:
             said = getattr(exc, "orig", None) or exc  # SQLite's words, not the statement's
             logger.warning("The catalog cannot be written (%s); its connections are reopened", said)
-            return _read_only(place or Path(self.engine.url.database or self.url))
+            return unwritable_catalog(place or Path(self.engine.url.database or self.url))
         logger.warning("The catalog's disk failed (%s); its connections are reopened", exc)
         if folder is not None:
             with suppress(OSError):  # a full disk fails a write as an I/O error too
