@@ -37,7 +37,10 @@ ERROR_CODES: dict[str, str] = {
     "Content-Length, or a chunked body's length) than it is signed for",
     "cors_forbidden": "403: a CORS preflight from an origin not in the allowed origins",
     # 404 to 499
-    "not_found": "404: no such file, athlete, token, upload or route",
+    "not_found": "404: no such file, athlete, token, upload or route; reason not_ready: the "
+    "file is there but the HLS ladder or scrub thumbnails asked for are not made yet "
+    "(details.kind hls or thumbnails, details.state the job's: queued, running, failed, "
+    "skipped, cancelled, or null when none was queued; details.job_id)",
     "method_not_allowed": "405: the path does not take this method (see Allow)",
     "not_acceptable": "406: no representation the Accept header takes",
     "request_timeout": "408: no byte of the body arrived for a while",

@@ -1,0 +1,52 @@
+"""An HLS ladder or scrub track not made yet is told from a missing file by its `reason`.
+
+An integrator's report: `GET /stream/66/hls/master.m3u8` of a video whose job was still queued
+answered 404 `not_found` with no reason, the same as a file that is not there; only the English
+message ("The hls of file 66 is not ready (queued)") told them apart. The 404 and its code stay
+(players and the spec know them); `reason` is `not_ready` with the job's state in `details`.
+The live server here runs no video workers, so the jobs stay as the test leaves them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.library import Library
+from server.entry import EmbeddedServer
+from tests import media
+from tests.server_fixtures import bearer, http_call, make_tokens
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_a_queued_or_cancelled_ladder_says_not_ready_and_a_missing_file_does_not(
+    live: EmbeddedServer, library: Library, tmp_path: Path
+) -> None:
+    tokens = make_tokens(library)
+    record = library.uploads.ingest(media.make_avi(tmp_path / "clip.avi", seconds=1), "video")
+    jobs = {job.kind: job for job in library.jobs.list(file_id=record.id)[0]}
+    library.jobs.cancel(jobs["thumbnails"].id)
+    h = bearer(tokens.read)
+
+    master = http_call(f"{live.url}/stream/{record.id}/hls/master.m3u8", headers=h)
+    assert master.status == 404, master.body
+    error = master.json()["error"]
+    assert (error["code"], error["reason"]) == ("not_found", "not_ready")
+    assert error["details"] == {"kind": "hls", "state": "queued", "job_id": jobs["hls"].id}
+
+    vtt = http_call(f"{live.url}/stream/{record.id}/thumbnails/thumbnails.vtt", headers=h)
+    assert vtt.status == 404, vtt.body
+    error = vtt.json()["error"]
+    assert (error["code"], error["reason"]) == ("not_found", "not_ready")
+    assert error["details"] == {
+        "kind": "thumbnails",
+        "state": "cancelled",
+        "job_id": jobs["thumbnails"].id,
+    }
+
+    # a file that is not there keeps its plain 404
+    gone = http_call(f"{live.url}/stream/{record.id + 1000}/hls/master.m3u8", headers=h)
+    assert gone.status == 404
+    assert "reason" not in gone.json()["error"], gone.body
