@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -204,6 +206,13 @@ def sniff_bytes(head: bytes, accepted: Iterable[str] | None = None) -> MediaType
             if mime in _RIFF_FORM and head[8:12] != _RIFF_FORM[mime]:
                 continue  # another RIFF format (WAV, ANI, ...)
             return BY_MIME[mime]
+    if _is_text(head) and not (matches and matches[0].mime_type.startswith(_NAMED_TEXT)):
+        raise unsupported(
+            "Unsupported file type (text, not an image or video)",
+            accepted,
+            details=_found("text", "", "text/plain"),
+            reason="unknown_content",
+        )
     described = matches[0].name if matches else "unknown content"
     raise unsupported(
         f"Unsupported file type ({described})",
@@ -211,6 +220,26 @@ def sniff_bytes(head: bytes, accepted: Iterable[str] | None = None) -> MediaType
         details=_found(described, matches[0].extension, matches[0].mime_type) if matches else {},
         reason=None if matches else "unknown_content",
     )
+
+
+# puremagic names text by its first characters, a guess: "import " is a Python file to it,
+# "function" a MATLAB script, "graph " a Graphviz graph (a JavaScript file sent as x.jpg was
+# refused as a "Python file"). Text is said to be text, and reason unknown_content as for
+# bytes of no known format; only the text formats a person may take for a picture or a
+# document, which it knows by a signature of their own, keep their names (SVG, PDF, EPS).
+_NAMED_TEXT = ("image/", "video/", "application/pdf", "application/postscript")
+# C0 controls that no text holds (tab, line feed, form feed, carriage return and escape do)
+_NOT_TEXT = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
+
+
+def _is_text(head: bytes) -> bool:
+    """Whether the first bytes are UTF-8 (ASCII included) text: no byte sequence UTF-8 does
+    not have (a character cut at the end of the head is fine) and no control character."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head)
+    except UnicodeDecodeError:
+        return False
+    return _NOT_TEXT.search(head) is None
 
 
 def sniff_file(path: str | Path, accepted: Iterable[str] | None = None) -> MediaType:
