@@ -47,6 +47,19 @@ export class MediaDeskError extends Error {
 }
 
 const base = (baseUrl) => (baseUrl || MODULE_ORIGIN).replace(/\/+$/, "");
+
+// What a function needs of its JavaScript environment, checked before its first request: a
+// browser has fetch and XMLHttpRequest, Node (18 and later) and Deno fetch only. uploadFile
+// asked for an upload URL there, which left a pending file on the server, and then failed with
+// a bare ReferenceError where its PUT made an XMLHttpRequest (fetch tells no upload progress).
+function needs(what, ...names) {
+  const missing = names.filter((name) => typeof globalThis[name] !== "function");
+  if (!missing.length) return;
+  throw new MediaDeskError("unsupported_environment",
+    `${what} needs ${missing.join(" and ")}, which this JavaScript environment does not have `
+    + "(web browsers do; Node.js and Deno have no XMLHttpRequest): nothing was sent",
+    { details: { missing } });
+}
 const ascii = (bytes, start, end) => String.fromCharCode(...bytes.subarray(start, end));
 const starts = (bytes, magic, at = 0) => magic.every((b, i) => bytes[at + i] === b);
 
@@ -205,6 +218,7 @@ const failure = (what, stalled, seconds, err) => (stalled
   : new MediaDeskError("network_error", `${what}: ${err.message}`));
 
 async function request(method, url, { token, json, stallTimeout } = {}) {
+  needs("mediadesk.js", "fetch");
   const headers = {};
   if (token) headers.Authorization = `Bearer ${token}`;
   if (json !== undefined) headers["Content-Type"] = "application/json";
@@ -324,6 +338,7 @@ function putOnce(url, body, headers, onSent, stallTimeout) {
 export async function uploadFile(file, {
   baseUrl, fileType, athleteId, isPublic = false, token, onProgress, description, stallTimeout,
 } = {}) {
+  needs("uploadFile", "fetch", "XMLHttpRequest");
   const url = base(baseUrl);
   const media = await checkFile(file, { baseUrl: url, fileType, stallTimeout });
   const report = (sent) => onProgress && onProgress(Math.min(sent, file.size), file.size);
@@ -399,6 +414,7 @@ async function sendGranted(file, grant, {
 export async function resumeUpload(file, fileId, {
   baseUrl, token, onProgress, stallTimeout,
 } = {}) {
+  needs("resumeUpload", "fetch", "XMLHttpRequest");
   const url = base(baseUrl);
   const report = (sent) => onProgress && onProgress(Math.min(sent, file.size), file.size);
   const id = encodeURIComponent(fileId);
