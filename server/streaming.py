@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDictProxy
 
-from core.errors import StorageUnavailable
+from core.errors import StorageUnavailable, object_damaged
 from core.keys import url_path
 from core.storage.local import read_error
 from server.nginx_conf import CHECK_HEADER, COPIED_HEADERS, NGINX_TYPES
@@ -147,7 +147,7 @@ async def stream_object(
     if local_path is not None:
         run = request.app[THREADS].run
         return await _send_local(
-            request, status, headers, local_path, parts, end_marker, on_bytes, run
+            request, status, headers, local_path, size, parts, end_marker, on_bytes, run
         )
     # each read waits on the store: its own pool, so a hung store holds none of the others
     run = request.app[THREADS].run_store
@@ -338,6 +338,7 @@ async def _send_local(
     status: int,
     headers: dict[str, str],
     path: Path,
+    size: int,
     parts: _Parts,
     end_marker: bytes,
     on_bytes: Callable[[int], None] | None,
@@ -348,6 +349,13 @@ async def _send_local(
     except OSError as exc:  # missing: 404; the folder unreachable: 500 (core.storage.local)
         raise read_error(exc, path.name) from exc
     try:
+        # The file opened, not the one looked at: the size check before (Library.local_path)
+        # is cached for a few seconds with the path, and a file replaced meanwhile (put back
+        # longer, or an atomic mv) was sent as the first `size` bytes of other content, 200,
+        # under the old ETag and an hour's Cache-Control
+        stored = os.fstat(fd).st_size
+        if stored != size:
+            raise object_damaged(path.name, stored, size)
         _, start, end = parts[0]
         if len(parts) == 1 and end - start < INLINE_READ_MAX:
             # Small: one pread from the page cache, then headers and body in one send().

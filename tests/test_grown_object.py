@@ -59,3 +59,31 @@ def test_the_stream_routes_refuse_a_grown_bucket_object(
             assert reply.status == 500, (path, headers, reply.status)
             error = reply.json()["error"]
             assert (error["code"], error["reason"]) == ("storage_unavailable", "object_damaged")
+
+
+def test_a_local_object_replaced_right_after_a_read_is_refused(
+    live: EmbeddedServer, media_dir: Any
+) -> None:
+    """The size check of a local object was cached for a few seconds with its path: a file
+    put back longer (a bad restore) or replaced by an atomic mv just after a request was sent
+    as its first `size` bytes of other content, 200, under the old ETag, for an hour's cache."""
+    lib = live.library
+    record = lib.uploads.ingest(media_dir.mp4, "video")
+    path = lib.local_path(record)
+    assert path is not None
+    token = make_tokens(lib).read
+    for route in ("raw", "video?rendition=original"):
+        url = f"{live.url}/stream/{record.id}/{route}"
+        assert http_call(url, headers=bearer(token)).status == 200  # the path is cached now
+        whole = path.read_bytes()
+        other = path.with_name(path.name + ".other")
+        other.write_bytes(bytes(reversed(whole)) + b"X" * 500)
+        other.replace(path)  # atomic, as a restore tool or `mv` does
+        try:
+            for headers in ({}, {"Range": "bytes=0-99"}):
+                reply = http_call(url, headers={**bearer(token), **headers})
+                assert reply.status == 500, (route, headers, reply.status)
+                error = reply.json()["error"]
+                assert error["reason"] == "object_damaged", error
+        finally:
+            path.write_bytes(whole)
