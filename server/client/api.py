@@ -892,6 +892,26 @@ class Client:
         """GET /athletes: {"items": [{"id", "name", "file_count", "trash_count"}, ...], "total"}."""
         return dict(self._json("GET", "/athletes"))
 
+    def create_athlete(self, name: str, *, athlete_id: int | None = None) -> dict[str, Any]:
+        """POST /athletes (upload scope): the new athlete, {"id", "name", "file_count",
+        "trash_count"}; `athlete_id` asks for that id (else the one after the highest). A name
+        another athlete has raises ClientError conflict, reason athlete_exists, details naming
+        it (`athlete_id`, `name`); an id another holds, reason athlete_id_taken. Sent again only
+        when it surely did not arrive, as `trash` is: the repeat of one that was done would
+        answer athlete_exists for the athlete it made (after a lost answer, ClientError
+        connection_failed: check with `athletes`)."""
+        body: dict[str, Any] = {"name": name}
+        if athlete_id is not None:
+            body["id"] = athlete_id
+        return dict(self._json("POST", "/athletes", 201, json=body, once=True))
+
+    def rename_athlete(self, athlete_id: int, name: str) -> dict[str, Any]:
+        """PATCH /athletes/{id} (upload scope): the athlete renamed, as `create_athlete`
+        answers it; not_found for an unknown id, conflict athlete_exists for a name another
+        athlete has. The same name again is the same edit, so it is sent again after a lost
+        answer, as `update` without a version is."""
+        return dict(self._json("PATCH", f"/athletes/{int(athlete_id)}", json={"name": name}))
+
     def get(self, file_id: int) -> dict[str, Any]:
         return dict(self._json("GET", f"/files/{int(file_id)}"))
 
