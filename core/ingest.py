@@ -342,6 +342,25 @@ class Ingestor:
             Catalog.lock_sha(s, sha)
         return self._catalog.same_bytes(sha, athlete_id, is_public, s)
 
+    def duplicate_of_restored(self, s: Session, row: MediaFile) -> int | None:
+        """The duplicate rule for a ready file coming out of the trash (Library.restore), asked
+        in the restore's write transaction `s`: the id of the ready, untrashed file of the same
+        bytes for the same athlete and is_public, which an upload of these bytes would be
+        answered with, else None (the file comes back as itself). A file in the trash is no
+        file an upload duplicates, so its bytes uploaded again made a new file; restored as
+        well, the library held the same bytes twice. The restored id becomes that file's alias
+        instead, as a presigned upload's id does (Library._merge_restored). That file's row is
+        held to the commit: a hard delete of it meanwhile then sees the alias and takes it along."""
+        if row.status != FileStatus.READY or row.sha256 is None:
+            return None
+        same = self._same_bytes(row.sha256, row.athlete_id, row.is_public, s)
+        if same is None or not same.duplicate or same.file_id == row.id:
+            return None
+        kept = Catalog.locked_file(s, same.file_id)
+        if kept is None or kept.deleted_at is not None:  # trashed or deleted since it was read
+            return None
+        return same.file_id
+
     def _repair_if_broken(
         self,
         same: SameBytes,

@@ -15,8 +15,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import keys, partials, shared_settings, url_keys
@@ -126,6 +127,14 @@ class Thumbnail(NamedTuple):
 
     record: FileRecord
     data: bytes
+
+
+class _Merged(NamedTuple):
+    """A file a restore made an alias (`_merge_restored`): as it was in the trash, and the
+    ready file of its bytes that its id names now."""
+
+    record: FileRecord
+    into: int
 
 
 class _Claim(NamedTuple):
@@ -945,10 +954,13 @@ class Library:
                 # A batch that lost to another write of one of its rows runs again from its
                 # reads: after a trash elsewhere that file answers already_trashed as a
                 # repeated trash does, after an edit it is trashed.
+                merged: list[_Merged] = []
                 errors = self._db.retrying(
-                    functools.partial(self._write_trashed, going, targets, trashed)
+                    functools.partial(self._write_trashed, going, targets, trashed, merged)
                 )
                 errors.update((i, kept[targets[i]]) for i in chunk if targets.get(i) in kept)
+                for each in merged:  # under its edit lock still: no move of it meanwhile
+                    self._merged_away(each)
             for file_id in chunk:
                 if file_id in errors:
                     failed.append((file_id, errors[file_id]))
@@ -1006,9 +1018,17 @@ class Library:
         return failed
 
     def _write_trashed(
-        self, chunk: list[int], targets: dict[int, int], trashed: bool
+        self,
+        chunk: list[int],
+        targets: dict[int, int],
+        trashed: bool,
+        merged: list[_Merged] | None = None,
     ) -> dict[int, MediaDeskError]:
+        """`merged`: filled with the files a restore made aliases (`_merge_restored`), whose
+        objects and jobs the caller then settles."""
         errors: dict[int, MediaDeskError] = {}
+        if merged is not None:
+            merged.clear()  # a run again after a lost race decides anew
         with self._db.write() as s:
             rows = {
                 row.id: row
@@ -1026,6 +1046,13 @@ class Library:
                     for row in s.scalars(select(MediaFile).where(MediaFile.id.in_(later)))
                 )
             now = utcnow()
+            gone: set[int] = set()  # made aliases by this restore (`_merge_restored`)
+            if not trashed:
+                # the duplicate rule's lock on each hash the restore asks it of, taken in one
+                # order, so two restores of many files never wait on each other crosswise
+                shas = {r.sha256 for r in rows.values() if r.sha256 and r.deleted_at is not None}
+                for sha in sorted(shas):
+                    Catalog.lock_sha(s, sha)
             for file_id in chunk:
                 row = rows.get(targets.get(file_id, -1))
                 if row is not None and row.alias_of is not None:
@@ -1048,9 +1075,88 @@ class Library:
                         else "The file is not in the trash",
                         reason="already_trashed" if trashed else "not_trashed",
                     )
+                elif row.id in gone:  # an alias and its file both asked for, as above
+                    errors[file_id] = Conflict("The file is not in the trash", reason="not_trashed")
+                elif not trashed and (into := self.uploads.duplicate_of_restored(s, row)):
+                    gone.add(row.id)
+                    merge = self._merge_restored(s, row, into)
+                    if merged is not None:
+                        merged.append(merge)
                 else:
                     row.deleted_at = now if trashed else None
         return errors
+
+    def _merge_restored(self, s: Session, row: MediaFile, into: int) -> _Merged:
+        """A file in the trash whose bytes another ready file of the same athlete and flags
+        now holds (uploaded again while it was there) comes back as that file: its id becomes
+        an alias of `into`, answering as it from then on, as a presigned upload's id does, and
+        its aliases follow. Its row goes and the alias row takes its id, so listeners hear a
+        file deleted from the trash (core.feed's snapshot of the row as it was) and nothing
+        of the alias, as of any. Its object stays while another file shares it; else its
+        deletion is noted here, in the same commit (a crash after it leaves no object that
+        no row names), and `_merged_away` carries it out at once."""
+        record = FileRecord.from_row(row)
+        heir = s.scalar(
+            select(func.min(MediaFile.id)).where(
+                MediaFile.storage_key == row.storage_key,
+                MediaFile.alias_of.is_(None),
+                MediaFile.id != row.id,
+            )
+        )
+        s.execute(
+            update(MediaFile)
+            .where(MediaFile.alias_of == row.id)
+            .values(alias_of=into)
+            .execution_options(synchronize_session=False)
+        )
+        alias = MediaFile(
+            id=row.id,
+            storage_key=row.storage_key,
+            storage_backend=row.storage_backend,
+            original_filename=row.original_filename,
+            content_type=row.content_type,
+            file_type=row.file_type,
+            size=row.size,
+            sha256=row.sha256,
+            athlete_id=row.athlete_id,
+            is_public=row.is_public,
+            status="alias",
+            alias_of=into,
+            created_at=row.created_at,
+        )
+        s.delete(row)
+        s.flush()
+        s.add(alias)
+        if heir is None:
+            self.deferred.queue(
+                s, row.storage_key, "restored_duplicate", backend=row.storage_backend
+            )
+        return _Merged(record, into)
+
+    def _merged_away(self, merged: _Merged) -> None:
+        """After `_merge_restored`'s commit, as a hard delete ends: its jobs (and what they
+        made) go to the file that keeps its object, else away, with the object, its
+        derivatives and its video folder. A failure is logged, never raised: the restore is
+        done, and the noted deletion removes the object later."""
+        record = merged.record
+        logger.info(
+            "File %s restored as file %s: the same bytes, uploaded again while it was in the trash",
+            record.id,
+            merged.into,
+            extra={"file_id": record.id, "outcome": "duplicate"},
+        )
+        try:
+            video_service.forget(self, record, objects=False)  # handed over, else forgotten
+            self.release_object(record.storage_key, besides=record.id)  # unless still shared
+            self._thumbnails.drop(record)
+        except (MediaDeskError, SQLAlchemyError) as exc:
+            logger.warning(
+                "File %s, restored as file %s: its jobs or its own object are left behind: %s",
+                record.id,
+                merged.into,
+                exc,
+                extra={"file_id": record.id},
+            )
 
     def delete(self, file_id: int, hard: bool = False) -> FileRecord:
         return self.delete_permanently(file_id) if hard else self.trash(file_id)
