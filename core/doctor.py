@@ -37,6 +37,7 @@ from core.errors import (
 )
 from core.events import ChangeEvent
 from core.metadata import mediainfo_version
+from core.secrets import shown_database_url
 from core.settings import Settings, origin_key
 
 MAX_SKEW_SECONDS = 60.0  # SigV4 refuses requests more than 15 min off; warn well before
@@ -75,7 +76,7 @@ def _head_revision() -> str:
 def check_catalog(db: Database) -> list[Check]:
     from core.db.migrate import VERSION_TABLE
 
-    url = db.engine.url.render_as_string(hide_password=True)
+    url = shown_database_url(db.url)
     try:
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))

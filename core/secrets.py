@@ -4,7 +4,8 @@ With a working system keyring (the `keyring` package: Secret Service, macOS Keyc
 Credential Locker) a secret is kept there; otherwise in a file readable only by its owner
 (0600) in the data folder's `secrets/` directory (0700), written atomically; a secret file or
 folder owned by another user or writable by others is refused (check_private), never adopted.
-The secrets are the R2 secret key and the password of a saved DATABASE_URL. settings.toml never
+The secrets are the R2 secret key and the secret parts of a saved DATABASE_URL (its password,
+and query parameters such as ?password= and ?sslpassword=). settings.toml never
 holds a secret: one found there (written by an older version or by hand) is moved out on load.
 The environment variable (R2_SECRET_ACCESS_KEY) still wins, for servers configured that way.
 """
@@ -18,6 +19,7 @@ import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 from core.errors import SettingsError
 from core.fsmodes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_dirs, tighten_dir
@@ -236,23 +238,132 @@ class SecretStore:
             os.close(dir_fd)
 
 
-# SQLAlchemy's URL grammar: user up to the first ':' or '/', the password up to the first '@'
-_WITH_PASSWORD = re.compile(r"^(?P<head>[\w+]+://[^:/@]*):(?P<password>[^@]*)@(?P<rest>.*)$", re.S)
-_WITH_USER = re.compile(r"^(?P<head>[\w+]+://[^:/@]+)@(?P<rest>.*)$", re.S)
+# SQLAlchemy's reading of a database URL (sqlalchemy.engine.url._parse_url, 2.x), copied: the
+# secrets are cut out where SQLAlchemy, which hands the pieces to the driver, finds them, and
+# the URL kept as written around them (tests/test_database_url_secrets.py checks both agree).
+_URL = re.compile(
+    r"""
+        (?P<name>[\w\+]+)://
+        (?:
+            (?P<username>[^:/]*)
+            (?::(?P<password>[^@]*))?
+        @)?
+        (?:
+            (?:
+                \[(?P<ipv6host>[^/\?]+)\] |
+                (?P<ipv4host>[^/:\?]+)
+            )?
+            (?::(?P<port>[^/\?]*))?
+        )?
+        (?:/(?P<database>[^\?]*))?
+        (?:\?(?P<query>.*))?
+        """,
+    re.X | re.S,
+)
+DATABASE_QUERY_SECRETS = "database_query_secrets"
+"""The secret query parameters of a saved DATABASE_URL (`password=…&sslpassword=…`, as written):
+SQLAlchemy's psycopg dialect hands every query parameter to libpq, which takes `password`,
+`sslpassword` (the client key's passphrase) and `oauth_client_secret` there too."""
+HIDDEN = "***"  # what a shown URL has in a secret's place (SQLAlchemy's hide_password's mark)
+UNREADABLE_URL = (
+    "Setting DATABASE_URL: the URL cannot be read one way only: an '@' or '?' inside the user "
+    "name or password must be percent-encoded ('@' as %40, '?' as %3F: p@ss is written "
+    "p%40ss), and a query needs the database name before it (postgresql+psycopg://host/db?...)"
+)
+"""Said without the URL, which holds the password."""
 
 
-def split_database_password(url: str) -> tuple[str, str]:
-    """`postgresql+psycopg://md:pw@host/db` -> (`postgresql+psycopg://md@host/db`, `pw`), the
-    password exactly as written (percent-encoded or not); ("url", "") when it holds none."""
-    match = _WITH_PASSWORD.match(url)
-    if match is None or not match["password"]:
-        return url, ""
-    return f"{match['head']}@{match['rest']}", match["password"]
+def _secret_param(pair: str) -> bool:
+    """A query parameter that holds a secret, named as SQLAlchemy decodes it (`pass%77ord=` is
+    `password=`), in any case: password, sslpassword, oauth_client_secret, and any newer libpq
+    parameter named so."""
+    name = unquote_plus(pair.split("=", 1)[0]).lower()
+    return "password" in name or "secret" in name
 
 
-def join_database_password(url: str, password: str) -> str:
-    """The URL with the stored password put back after its user name (when it has none)."""
-    match = _WITH_USER.match(url)
-    if not password or match is None:
+def _read_url(url: str) -> re.Match[str] | None:
+    """SQLAlchemy's reading of `url` (None when it is none: no `scheme://`). SettingsError
+    (UNREADABLE_URL) when a raw '@' or '?' makes it read a password as a host, a port or a
+    user name: `md:p@ss@host` is user md, password p, host ss@host to SQLAlchemy, and
+    `host?password=p@ss` a user named "host?password=p" (browsers and urllib take the last
+    '@' instead), so the password would go to the settings file or the screen in pieces."""
+    match = _URL.match(url)
+    if match is None:
+        return None
+    after_user = "".join(match[g] or "" for g in ("ipv6host", "ipv4host", "port"))
+    if "@" in after_user or "?" in (match["username"] or ""):
+        raise SettingsError(UNREADABLE_URL)
+    return match
+
+
+def check_database_url(url: str) -> None:
+    """SettingsError (UNREADABLE_URL) for a URL whose secrets cannot be told apart."""
+    _read_url(url)
+
+
+def split_database_secrets(url: str) -> tuple[str, str, str]:
+    """(the URL without its secrets, its password, its secret query parameters), the secrets
+    exactly as written (percent-encoded or not); "" for each it does not hold:
+    `postgresql+psycopg://md:pw@h/db?sslmode=require&password=pw2` gives
+    (`postgresql+psycopg://md@h/db?sslmode=require`, `pw`, `password=pw2`)."""
+    match = _read_url(url)
+    if match is None:
+        return url, "", ""
+    bare, password = url, ""
+    if match["query"] is not None:
+        start = match.start("query")
+        pairs = match["query"].split("&")
+        kept = "&".join(p for p in pairs if not _secret_param(p))
+        secret = "&".join(p for p in pairs if _secret_param(p))
+        if secret:
+            # "?" goes with the last parameter: a URL with none left keeps none
+            bare = url[:start] + kept if kept else url[: start - 1]
+    else:
+        secret = ""
+    if match["password"]:
+        password = match["password"]
+        bare = bare[: match.start("password") - 1] + bare[match.end("password") :]
+    return bare, password, secret
+
+
+def join_database_secrets(url: str, password: str, query: str) -> str:
+    """`url` with stored secrets put back: the password after its user name when it names a
+    user without one, the query parameters when it holds none of them. A URL that cannot be
+    read is left as it is (validate() says why)."""
+    try:
+        match = _read_url(url)
+    except SettingsError:
         return url
-    return f"{match['head']}:{password}@{match['rest']}"
+    if match is None:
+        return url
+    if query and not any(_secret_param(p) for p in (match["query"] or "").split("&")):
+        if match["query"] is None:
+            url += f"?{query}"
+        else:
+            url += f"&{query}" if match["query"] else query
+    if password and match["username"] is not None and match["password"] is None:
+        end = match.end("username")
+        url = f"{url[:end]}:{password}{url[end:]}"
+    return url
+
+
+def shown_database_url(url: str) -> str:
+    """`url` fit to show (`mediadesk doctor`, a tooltip, a log line): its password and secret
+    query parameters replaced by ***, everything else as written; one that cannot be read
+    shows its scheme alone, since where its password ends is not known."""
+    try:
+        match = _read_url(url)
+    except SettingsError:
+        return url.split("://", 1)[0] + f"://{HIDDEN}"
+    if match is None:
+        return url
+    shown = url
+    if match["query"] is not None:
+        pairs = [
+            f"{p.split('=', 1)[0]}={HIDDEN}" if _secret_param(p) else p
+            for p in match["query"].split("&")
+        ]
+        shown = shown[: match.start("query")] + "&".join(pairs)
+    if match["password"]:
+        shown = shown[: match.start("password")] + HIDDEN + shown[match.end("password") :]
+    return shown

@@ -25,12 +25,14 @@ from core.mediatypes import BY_MIME, IMAGE_TYPES, VIDEO_TYPES, FileKind, canonic
 from core.paths import DataDirSource, DataPaths, check_data_dir, default_paths
 from core.secrets import (
     DATABASE_PASSWORD,
+    DATABASE_QUERY_SECRETS,
     SECRET_FIELDS,
     SECRETS_ENV,
     SecretStore,
+    check_database_url,
     check_secrets_mode,
-    join_database_password,
-    split_database_password,
+    join_database_secrets,
+    split_database_secrets,
 )
 
 logger = logging.getLogger(__name__)
@@ -352,6 +354,7 @@ def validate(s: Settings) -> Settings:
             )
     if s.database_url and not s.database_url.startswith(("sqlite", "postgresql")):
         raise bad("database_url", "only sqlite:/// and postgresql+psycopg:// URLs are supported")
+    check_database_url(s.database_url)
     for proxy in s.trusted_proxies:
         try:
             ipaddress.ip_network(proxy, strict=False)
@@ -749,11 +752,13 @@ def _load_secrets(path: Path, values: dict[str, Any], file_values: Mapping[str, 
             stored = store.get(name)
             if stored:
                 values[name] = stored
-    # settings.toml keeps a saved DATABASE_URL without its password: put it back, unless the
+    # settings.toml keeps a saved DATABASE_URL without its secrets: put them back, unless the
     # environment (or an override) brought a URL of its own.
     url = values.get("database_url") or ""
-    if url and url == file_values.get("database_url") and not split_database_password(url)[1]:
-        values["database_url"] = join_database_password(url, store.get(DATABASE_PASSWORD))
+    if url and url == file_values.get("database_url"):
+        values["database_url"] = join_database_secrets(
+            url, store.get(DATABASE_PASSWORD), store.get(DATABASE_QUERY_SECRETS)
+        )
 
 
 def _rewrite_without(path: Path, names: list[str]) -> None:
@@ -817,16 +822,7 @@ def save_settings(
         if not write:
             continue
         if key == "database_url":
-            value, password = split_database_password(str(value or ""))
-            had_password = split_database_password(str(in_file.get(key) or ""))
-            if password:
-                store.set(DATABASE_PASSWORD, password)
-                if had_password[1]:
-                    logger.warning(
-                        "Moved the database password out of %s into %s", target, store.location
-                    )
-            elif value != had_password[0]:
-                store.delete(DATABASE_PASSWORD)  # another URL, without one: none to put back
+            value = _keep_database_secrets(str(value or ""), in_file.get(key), store, target)
         value = list(value) if isinstance(value, tuple) else value
         lines.append(f"{spelled.get(key, key)} = {_toml_value(value)}")
     for name in SECRET_FIELDS:
@@ -835,6 +831,31 @@ def save_settings(
             store.set(name, value or "")
     _write_atomic(target, "\n".join(lines) + "\n")
     return target
+
+
+def _keep_database_secrets(url: str, in_file: Any, store: SecretStore, target: Path) -> str:
+    """`url` as settings.toml keeps it: without its password and secret query parameters,
+    which go to the secret store (SettingsError for a URL whose secrets cannot be told apart).
+    A secret the URL does not hold stays stored while the URL is the file's one (it is what
+    loading puts back), and is removed for another URL."""
+    bare, *secrets_in_url = split_database_secrets(url)
+    try:
+        old_bare, *secrets_in_file = split_database_secrets(str(in_file or ""))
+    except SettingsError:  # an unreadable URL written by hand: replaced by this one
+        old_bare, secrets_in_file = "", ["", ""]
+    kinds = zip(
+        (DATABASE_PASSWORD, DATABASE_QUERY_SECRETS), secrets_in_url, secrets_in_file, strict=True
+    )
+    for name, secret, was_in_file in kinds:
+        if secret:
+            store.set(name, secret)
+            if was_in_file:
+                logger.warning(
+                    "Moved the database password out of %s into %s", target, store.location
+                )
+        elif bare != old_bare:
+            store.delete(name)  # another URL, without one: none to put back
+    return bare
 
 
 def _normal(value: Any) -> Any:
