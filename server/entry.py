@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import ipaddress
 import logging
 import os
 import socket
@@ -44,6 +45,35 @@ def cannot_listen(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno:
         return os.strerror(exc.errno)
     return str(exc) or type(exc).__name__
+
+
+def plain_http_warning(bound: list[tuple[str, int]], public: str) -> str:
+    """The warning for a server that other machines reach over plain HTTP (`bound`: the
+    addresses it listens on, `public`: MEDIADESK_PUBLIC_URL), or "" when it listens on
+    loopback alone or names an https:// address (TLS in front, as README's "Behind nginx").
+    Bound to 0.0.0.0 nothing said so, while the banner printed the admin token in a
+    network link: tokens, signed links and files would cross the network unencrypted."""
+    if public.lower().startswith("https://"):
+        return ""
+    exposed = [f"{host or '*'} port {port}" for host, port in bound if not _loopback(host)]
+    if not exposed:
+        return ""
+    return (
+        f"MediaDesk API listens on {', '.join(exposed)} over plain HTTP: any machine that "
+        "reaches this one can connect, and API tokens, signed links and files "
+        "cross the network unencrypted. Put TLS in front (nginx: `mediadesk nginx-config`, "
+        'see the README\'s "Behind nginx") with the server on 127.0.0.1 and '
+        "MEDIADESK_PUBLIC_URL=https://..., or listen on 127.0.0.1 alone"
+    )
+
+
+def _loopback(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return bool((mapped or address).is_loopback)
 
 
 def first_start_token(library: Library) -> str | None:
@@ -195,6 +225,11 @@ class EmbeddedServer:
             self._port = int(runner.addresses[0][1])
             self._point_signed_urls_here()
             logger.info("MediaDesk API listening on %s", self.listening())
+            # the bound sockets, not the setting: a host name may resolve to loopback alone
+            bound = [(str(a[0]), int(a[1])) for a in runner.addresses]
+            warning = plain_http_warning(bound, self.library.settings.public_origin)
+            if warning:
+                logger.warning("%s", warning)
             self._ready.set()
             await self._stopping.wait()
         finally:
