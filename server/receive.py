@@ -90,7 +90,10 @@ async def receive_form(request: web.Request, *, max_size: int, tmp_dir: Path) ->
 # Bytes a browser leaves raw in a file name (it escapes only CR, LF and the quote) and aiohttp
 # refuses in a header value: a name with \x01 or ESC in it was a 400 "invalid header".
 _HEADER_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_QUOTED_FILENAME = re.compile(rb'(;[ \t]*filename[ \t]*=[ \t]*")([^"\r\n]*)', re.IGNORECASE)
+# The quoted name runs past a backslash-escaped quote (Go's and `curl --form-escape`'s `\"`)
+_QUOTED_FILENAME = re.compile(
+    rb'(;[ \t]*filename[ \t]*=[ \t]*")((?:\\[^\r\n]|[^"\\\r\n])*)', re.IGNORECASE
+)
 
 
 class _LenientLines:
@@ -124,8 +127,11 @@ class _LenientLines:
 
 
 # One parameter of a part's Content-Disposition: a name, then a value quoted or not. A quoted
-# value ends at the next quote: form encoders never put a bare quote inside (below).
-_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*(?:"([^"]*)"?|([^;]*))')
+# value is read by RFC 9110's quoted-string (a backslash quotes the next character), or, when
+# that reading does not end (below), up to the next quote.
+_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*(?:"((?:\\.|[^"\\])*)("?)|([^;]*))', re.DOTALL)
+_PLAIN_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*(?:"([^"]*)()"?|([^;]*))')
+_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 _FORM_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
 _FORM_ESCAPE = re.compile("|".join(_FORM_ESCAPES))
 _EXT_VALUE = re.compile(r"([\w!#$%&+^`{}~-]*)'[^']*'(.*)", re.DOTALL)  # RFC 5987 charset'lang'value
@@ -133,30 +139,57 @@ _EXT_CHARSETS = {"utf-8": "utf-8", "iso-8859-1": "iso-8859-1", "us-ascii": "asci
 
 
 def form_data_names(disposition: str) -> tuple[str | None, str | None]:
-    """The field name and the file name (None: not a file part) of a multipart/form-data
-    part, read as browsers, curl and urllib3 write them (the WHATWG HTML form encoding): in
-    `name="..."` and `filename="..."` a quote is sent as %22, CR as %0D and LF as %0A, and
-    nothing else is escaped (`;` and `=` come raw). So exactly those three are decoded, and a
-    backslash is a character of the name, not an escape (aiohttp's RFC 2616 reading ate it,
-    kept the %22, and gave up on a quoted `;`). `filename*` (RFC 5987: UTF-8''percent-encoded),
-    which a few clients add for non-ASCII names, wins when it decodes. The caller applies the
-    stored-name rule (clean_filename) as for every other way in.
+    r"""The field name and the file name (None: not a file part) of a multipart/form-data
+    part, read as its sender wrote them. Browsers, curl and urllib3 follow the WHATWG HTML
+    form encoding: in `name="..."` and `filename="..."` a quote is sent as %22, CR as %0D and
+    LF as %0A, and nothing else is escaped (`;`, `=` and a backslash come raw). So exactly
+    those three are decoded, and a backslash is a character of the name (aiohttp's RFC 2616
+    reading ate it, kept the %22, and gave up on a quoted `;`). Go's mime/multipart and
+    `curl --form-escape` write RFC 9110's quoted-string instead: `\"` for a quote, `\\` for
+    a backslash. A value holding `\"` can only be that (a browser's quote is %22), so it is
+    read as one: each backslash quotes the next character, and a %22 in it is the name's own
+    (`Say \"cheese\".jpg` was cut at the escaped quote, `Say \`, stored as "unnamed").
+    Without `\"` a value is read the browsers' way, which stores the same name for a `\\`
+    (clean_filename takes a backslash for a folder's end either way); a Go name holding %22,
+    %0D or %0A and no quote is decoded as a browser's, as nothing tells the two apart.
+    `filename*` (RFC 5987: UTF-8''percent-encoded), which a few clients add for non-ASCII
+    names, wins when it decodes. The caller applies the stored-name rule (clean_filename) as
+    for every other way in.
     """
     params: dict[str, str] = {}
-    for match in _PARAM.finditer(disposition):
-        quoted, bare = match.group(2), match.group(3)
-        value = quoted if quoted is not None else bare.strip()
-        params.setdefault(match.group(1).lower(), value)
-    name = params.get("name")
-    field = None if name is None else _form_unescape(name)
+    escaped: set[str] = set()  # the parameters written as RFC 9110 quoted-strings
+    matches = list(_PARAM.finditer(disposition))
+    if any(_escaped_quote(m) and not m.group(3) for m in matches):
+        # `filename="dir\"`, a browser's name ending in a backslash: the quoted-string reading
+        # runs on past its closing quote, so the whole header is read the browsers' way
+        matches = list(_PLAIN_PARAM.finditer(disposition))
+    for match in matches:
+        key, quoted, bare = match.group(1).lower(), match.group(2), match.group(4)
+        if key in params:
+            continue
+        if _escaped_quote(match):
+            params[key] = _QUOTED_PAIR.sub(r"\1", quoted)
+            escaped.add(key)
+        else:
+            params[key] = quoted if quoted is not None else bare.strip()
+
+    def decoded(key: str) -> str | None:
+        value = params.get(key)
+        return value if value is None or key in escaped else _form_unescape(value)
+
     extended = _extended_value(params.get("filename*"))
     if extended is not None:
-        return field, extended
-    plain = params.get("filename")
-    if plain is None:
+        return decoded("name"), extended
+    if "filename" not in params:
         # a file part all the same, whose name cannot be read: clean_filename names it
-        return field, "" if "filename*" in params else None
-    return field, _form_unescape(plain)
+        return decoded("name"), "" if "filename*" in params else None
+    return decoded("name"), decoded("filename")
+
+
+def _escaped_quote(match: re.Match[str]) -> bool:
+    """Whether a parameter's quoted value holds a quote: read as quoted-pairs, one there can
+    only be a backslash-escaped one (a bare quote would have ended the value)."""
+    return '"' in (match.group(2) or "")
 
 
 def _form_unescape(value: str) -> str:
