@@ -55,6 +55,11 @@ SECRET_PARAMS = (
     "X-Amz-Signature",
     "X-Amz-Credential",
     "token",
+    # a database URL's secrets in its query (libpq's and psycopg's names): a catalog error
+    # quotes the URL it could not open
+    "password",
+    "sslpassword",
+    "oauth_client_secret",
 )
 # Parameters that are personal data, not credentials, in a signed URL: a signed download link
 # names the file (`name=`, S3/R2's `response-content-disposition`), and file names carry
@@ -75,6 +80,9 @@ _PERSONAL_NAMES = frozenset(p.lower() for p in SIGNED_PERSONAL_PARAMS)
 # separator, name and value; `;` counts as a separator, more than the server splits on
 _PARAM = re.compile(r"([?&;])([^=&;?#\s\"'<>]*)=([^&;#\s\"'<>]*)")
 _QUERY = re.compile(r"\?[^\s\"'<>#]+")
+# the password of a URL's user part (postgresql://user:password@host): a catalog or driver
+# error quotes the DATABASE_URL it was given
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@\"'<>]*:)([^@/\s\"'<>]+)@")
 
 
 def _param_name(raw: str) -> str:
@@ -134,12 +142,15 @@ def _may_hold_token(text: str) -> bool:
 
 
 def redact_secrets(text: str) -> str:
-    """`text` with the values of SECRET_PARAMS in any URL replaced by an ellipsis, and those
+    """`text` with the values of SECRET_PARAMS in any URL, and a URL's password, replaced by
+    an ellipsis, and those
     of SIGNED_PERSONAL_PARAMS in a signed one, however their names are percent-encoded; and
     any API token with all but its listed prefix replaced by one (`mdk_AbCdEfGh…`)."""
     if "=" in text:
         text = _QUERY.sub(_redact_signed_query, text)
         text = _PARAM.sub(_redact_secret, text)
+    if "://" in text and "@" in text:
+        text = _USERINFO.sub(lambda match: f"{match.group(1)}{REDACTED}@", text)
     if _may_hold_token(text):
         text = _TOKEN.sub(lambda match: match.group(1) + REDACTED, text)
     return text

@@ -154,3 +154,25 @@ def test_the_log_file_redacts_whatever_its_formatter(tmp_path: Path) -> None:
 def test_a_line_with_no_token_is_returned_as_it_is() -> None:
     line = '127.0.0.1 "GET /files?q=mdk&x=%41 HTTP/1.1" 200 5 "-" "curl/8"'
     assert redact_secrets(line) == line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "could not open postgresql+psycopg://md:s3cr%21t@db.local:5432/mediadesk",
+        "could not open postgresql://db.local/mediadesk?password=s3cr%21t&sslmode=require",
+        "postgresql://db.local/md?sslmode=require&sslpassword=s3cr%21t",
+        "postgresql://db.local/md?oauth_client_secret=s3cr%21t",
+    ],
+)
+def test_a_database_urls_secrets_are_redacted(text: str) -> None:
+    """A catalog error quotes the DATABASE_URL it could not open: its password, in the user
+    part or the query, never reaches a log (README: secrets never in settings.toml nor logs)."""
+    redacted = redact_secrets(text)
+    assert "s3cr" not in redacted and REDACTED in redacted, redacted
+    assert "db.local" in redacted, redacted
+
+
+def test_a_url_without_a_password_keeps_its_user() -> None:
+    line = "cloning https://github.com/x/y and postgresql://md@db.local/mediadesk"
+    assert redact_secrets(line) == line
