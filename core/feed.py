@@ -37,7 +37,7 @@ from core.background import SharedThread
 from core.db import schema_guard
 from core.db.engine import Database
 from core.db.models import ApiToken, Athlete, CatalogLease, ChangeLog, MediaFile, utcnow
-from core.events import PREVIOUS, ChangeEvent, EventBus, EventKind, Subscribers
+from core.events import FILE_KINDS, PREVIOUS, ChangeEvent, EventBus, EventKind, Subscribers
 from core.records import RECORD_TIMES, AthleteRecord, FileRecord, FileStatus, iso
 
 logger = logging.getLogger(__name__)
@@ -370,6 +370,22 @@ def _event(row: ChangeLog) -> ChangeEvent:
         entity_id=row.entity_id,
         version=row.version,
     )
+
+
+def file_record(ev: ChangeEvent) -> FileRecord | None:
+    """The FileRecord a file's event carries (`_log_row` wrote its `as_dict`, times in ISO
+    8601), None for another kind, or for a record a version before today's wrote without one
+    of the fields a FileRecord needs."""
+    if ev.kind not in FILE_KINDS or not ev.data:
+        return None
+    values = {k: v for k, v in ev.data.items() if k in _RECORD_FIELDS}
+    try:
+        for key in RECORD_TIMES:
+            if isinstance(values.get(key), str):
+                values[key] = datetime.fromisoformat(values[key])
+        return FileRecord(**values)
+    except (TypeError, ValueError):
+        return None
 
 
 def record_event(db: Database, ev: ChangeEvent) -> None:

@@ -13,11 +13,16 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from core.events import INTERNAL_KINDS, ChangeEvent, EventKind
+from server.presenters import event_body
 from server.state import HUB, LIBRARY
+
+if TYPE_CHECKING:
+    from core.library import Library
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +34,9 @@ Item = tuple[int, str, str]
 RECHECK: Item = (0, EventKind.TOKEN, "")
 
 
-def event_item(event: ChangeEvent) -> Item:
-    return (event.change_id or 0, event.kind, json.dumps(event.as_dict(), default=str))
+def event_item(event: ChangeEvent, lib: Library | None) -> Item:
+    """The event as every client is sent it (server.presenters.event_body), encoded once."""
+    return (event.change_id or 0, event.kind, json.dumps(event_body(event, lib), default=str))
 
 
 def streamed(event: ChangeEvent) -> bool:
@@ -45,6 +51,7 @@ class EventHub:
         self._clients: set[asyncio.Queue[Item | None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self._lib: Library | None = None
         self.closed = False
         self.last_id = 0
 
@@ -53,9 +60,13 @@ class EventHub:
         return len(self._clients)
 
     def attach(
-        self, loop: asyncio.AbstractEventLoop, subscribe: Callable[..., Callable[[], None]]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        subscribe: Callable[..., Callable[[], None]],
+        lib: Library | None = None,
     ) -> None:
         self._loop = loop
+        self._lib = lib
         self._unsubscribe = subscribe(self._on_event)
 
     def detach(self) -> None:
@@ -73,7 +84,7 @@ class EventHub:
             # event (the token cache heard of it first: feed.py delivers to the bus first)
             item = RECHECK
         elif streamed(event):
-            item = event_item(event)
+            item = event_item(event, self._lib)
         else:
             return
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
@@ -116,7 +127,7 @@ async def hub_ctx(app: web.Application) -> AsyncIterator[None]:
     feed = app[LIBRARY].feed
     feed.start()
     hub.last_id = feed.last_id  # later changes come through the hub
-    hub.attach(asyncio.get_running_loop(), feed.subscribe_ordered)
+    hub.attach(asyncio.get_running_loop(), feed.subscribe_ordered, app[LIBRARY])
     yield
     hub.detach()
     hub.close()

@@ -209,6 +209,21 @@ HEADERS_BY_STATUS: dict[str, S] = {
     "416": {"Content-Range": CONTENT_RANGE},
     "401": {"WWW-Authenticate": WWW_AUTHENTICATE},
 }
+# What server.streaming.stream_object puts on every answer it gives (the body, a 304, and its
+# own 412 and 416 errors): the operations that answer 206 are the ones it serves.
+OBJECT_HEADERS: S = {
+    "ETag": _header(
+        "The bytes' validator, for If-None-Match, If-Range and If-Match (a 412 or 416 "
+        "names the current one)"
+    ),
+    "Last-Modified": _header("When the bytes were stored, for If-Modified-Since"),
+    "Cache-Control": _header(
+        "How long the answer may be kept: by the rules of the operation's description; "
+        "`no-store` on a 412 or 416"
+    ),
+    "Accept-Ranges": ACCEPT_RANGES,
+}
+OBJECT_STATUSES = ("200", "206", "304", "412", "416")
 # 503s that always come with a Retry-After (server/routes/signed.py, server/errors.py); the
 # others (catalog_upgraded, /health's degraded) lasting until someone acts, without one
 RETRY_AFTER_503 = ("server_busy", "server_stopping")
@@ -217,10 +232,20 @@ RETRY_AFTER_503 = ("server_busy", "server_stopping")
 def _answer_headers(operation: S) -> None:
     responses = operation.get("responses", {})
     ranged = "206" in responses
+    # the headers a route hands stream_object for its bytes (extra_headers) come on its own
+    # 412 and 416 too, but for Content-Disposition (server.streaming._error drops it)
+    handed = {
+        name: header
+        for name, header in responses.get("200", {}).get("headers", {}).items()
+        if name != "Content-Disposition"
+    }
     for status, answer in responses.items():
         headers = dict(HEADERS_BY_STATUS.get(status, {}))
-        if ranged and status in ("200", "206"):  # the routes that take Range requests
-            headers["Accept-Ranges"] = ACCEPT_RANGES
+        if ranged and status in OBJECT_STATUSES:  # the routes that take Range requests
+            headers.update(OBJECT_HEADERS)
+        if ranged and status in ("412", "416"):
+            headers.update(handed)
+        if ranged and status in ("200", "206"):
             headers["Content-Length"] = CONTENT_LENGTH
         if status == "503" and any(c in answer["description"] for c in RETRY_AFTER_503):
             headers.update(RETRY_AFTER)

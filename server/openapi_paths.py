@@ -119,7 +119,7 @@ BYTES = {"schema": {"type": "string", "format": "binary"}}
 NO_BODY: S = {
     "required": False,
     "description": "No body is needed; one sent as application/json must be a JSON object",
-    "content": {"application/json": {"schema": {"type": "object"}}},
+    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
 }
 
 
@@ -260,6 +260,57 @@ def ok(
     return {str(status): out}
 
 
+def header(desc: str, schema: S | None = None) -> S:
+    return {"description": desc, "schema": schema or {"type": "string"}}
+
+
+def cache_control(desc: str) -> S:
+    """The Cache-Control a route's handler sets on an answer, in words."""
+    return {"Cache-Control": header(desc)}
+
+
+NO_STORE = cache_control("`no-store`: the answer holds signatures or live state")
+NO_CACHE = cache_control("`no-cache`: kept, but asked again before each use")
+# A file's record (server/routes/files.py file_etag): what If-Match takes
+FILE_ETAG = {
+    "ETag": header(
+        "The file's version as a strong entity tag (\"4\", the record's `version`): send it "
+        "in If-Match to edit, trash, restore or delete only that version. Not a cache "
+        "validator: If-None-Match is not answered 304 (the record also shows the athlete's "
+        "name, which changes without the file's version)"
+    )
+}
+IF_MATCH_TEXT = (
+    'The file\'s version, as its ETag ("3", or 3): 412 precondition_failed, reason '
+    "stale_version, with the current version in details.version, unless the file is at that "
+    'version now. * means any version (no check). A weak tag (W/"3") never matches (412): '
+    "If-Match compares strongly (RFC 9110 13.1.1)"
+)
+
+
+def if_match(desc: str = IF_MATCH_TEXT) -> S:
+    return param(
+        "If-Match",
+        "header",
+        {"type": "string", "pattern": r'^\s*(\*|(W/)?"?([1-9][0-9]*)?"?)\s*$'},
+        desc=desc,
+    )
+
+
+FILE_412 = refused(
+    412,
+    "precondition_failed (reason stale_version): If-Match names another version than the "
+    "file's (details.version), or is a weak tag",
+)
+# The byte routes that name the file (server/routes/stream.py, signed.py)
+INLINE_NAME = {
+    "Content-Disposition": header(
+        "`inline; filename=\"…\"; filename*=UTF-8''…`: the file's original name (not on a "
+        "`?w=` variant)"
+    )
+}
+
+
 def form(name: str, multipart_only: bool = False) -> S:
     """A form body. Forms without a file are documented as JSON only: generators cannot handle
     one operation with several body types (openapi-python-client 0.29 emits code that does not
@@ -298,6 +349,14 @@ CACHE_RULES = (
     "bytes are served), so a file made private or trashed leaves shared caches within "
     f"{UNVERSIONED_MAX_AGE} s."
 )
+VIDEO_CACHE_RULES = (
+    "Cache-Control: a private file's answer is `private, max-age=<seconds>` (the caller's cache "
+    "only, no longer than a signed link that opened it lives). A public file's: with "
+    "`rendition` and `v` (a pinned version) `public, max-age=31536000, immutable` (the "
+    f"configured public max-age); the bare URL's original `public, max-age={UNVERSIONED_MAX_AGE}`"
+    ", a rendition `public, max-age=60`; a stand-in while a better version is made "
+    "`max-age=60` (X-MediaDesk-Rendition says which)."
+)
 VERSION_PARAM = param(
     "v",
     desc="The file's content tag (File.urls carry it): makes the answer cacheable for good. "
@@ -329,6 +388,25 @@ POSTER_HEADERS = {
 }
 
 
+SIGNED_NAME = {
+    "Content-Disposition": header(
+        "`attachment; filename=\"…\"; filename*=UTF-8''…`: when the URL names the file (its "
+        "`name`, as download links do)"
+    )
+}
+THUMBNAIL_HEADERS = {
+    "ETag": header(
+        "The picture's validator (If-None-Match: 304), which changes with the file's content "
+        "tag: a picture made again is a new ETag"
+    ),
+    **cache_control(
+        "By the rules of the operation's description; a thumbnail standing in for a video's "
+        f"large poster not made yet: `public, max-age={UNVERSIONED_MAX_AGE}` (public files)"
+    ),
+    **POSTER_HEADERS,
+}
+
+
 def stream_op(kind: str) -> S:
     mimes = {"video": VIDEO_MIMES, "image": IMAGE_MIMES, "raw": ANY_MIMES}[kind]
     media = binary(mimes)
@@ -355,13 +433,13 @@ def stream_op(kind: str) -> S:
         **ok("Not modified", status=304),
         **err(400, 401, 403, 404, 416, 500),
     }
-    if kind == "image":
-        for code in ("200", "206", "304"):
-            responses[code]["headers"] = {
-                "X-MediaDesk-Width": WIDTH_HEADER,
-                "Content-Location": CONTENT_LOCATION,
-            }
-    cache = "" if kind == "video" else " " + CACHE_RULES
+    for code in ("200", "206", "304"):
+        responses[code]["headers"] = dict(INLINE_NAME)
+        if kind == "image":
+            responses[code]["headers"].update(
+                {"X-MediaDesk-Width": WIDTH_HEADER, "Content-Location": CONTENT_LOCATION}
+            )
+    cache = " " + (VIDEO_CACHE_RULES if kind == "video" else CACHE_RULES)
     return op(
         f"Stream the {kind} file with HTTP ranges",
         "streaming",
@@ -462,7 +540,7 @@ PATHS: dict[str, dict[str, S]] = {
             "Create a presigned upload URL",
             "uploads",
             {
-                **ok("Upload URL and file id", json("PresignedUpload"), 201),
+                **ok("Upload URL and file id", json("PresignedUpload"), 201, headers=NO_STORE),
                 **err(400, 401, 403, 413, 429, 500),
                 **UPLOAD_400,
             },
@@ -533,27 +611,27 @@ PATHS: dict[str, dict[str, S]] = {
         "get": op(
             "Get a file",
             "files",
-            {**ok("The file", json("File")), **err(400, 401, 403, 404)},
-            params=[FID],
+            {
+                **ok("The file", json("File"), headers=FILE_ETAG),
+                **err(400, 401, 403, 404),
+                **FILE_412,
+            },
+            params=[FID, if_match()],
             operation_id="get_file",
         ),
         "patch": op(
             "Edit a file's metadata",
             "files",
             {
-                **ok("The edited file", json("File")),
-                **err(400, 401, 403, 404, 409, 412, 413, 500, 507),
+                **ok("The edited file", json("File"), headers=FILE_ETAG),
+                **err(400, 401, 403, 404, 409, 413, 500, 507),
+                **FILE_412,
             },
             params=[
                 FID,
-                param(
-                    "If-Match",
-                    "header",
-                    {"type": "string", "pattern": r'^\s*(\*|(W/)?"?([1-9][0-9]*)?"?)\s*$'},
-                    desc='Expected version: 3 or "3"; * means any version (no check). A newer '
-                    "version answers 412 precondition_failed, reason stale_version, with the "
-                    "current one in details.version (a `version` in the body answers 409 "
-                    "conflict with the same reason and details)",
+                if_match(
+                    f"{IF_MATCH_TEXT}. The check is made on the file's locked row (a `version` "
+                    "in the body answers 409 conflict with the same reason and details)"
                 ),
             ],
             body={"required": True, "content": json("FileUpdate")},
@@ -562,9 +640,10 @@ PATHS: dict[str, dict[str, S]] = {
         "delete": op(
             "Trash a file, or delete it for good",
             "files",
-            {**ok("Done", json("Deleted")), **err(400, 401, 403, 404, 409, 500)},
+            {**ok("Done", json("Deleted")), **err(400, 401, 403, 404, 409, 500), **FILE_412},
             params=[
                 FID,
+                if_match(),
                 param(
                     "hard_delete",
                     schema={**QUERY_BOOL, "default": False},
@@ -578,8 +657,12 @@ PATHS: dict[str, dict[str, S]] = {
         "post": op(
             "Restore a file from the trash",
             "files",
-            {**ok("The restored file", json("File")), **err(400, 401, 403, 404, 409)},
-            params=[FID],
+            {
+                **ok("The restored file", json("File"), headers=FILE_ETAG),
+                **err(400, 401, 403, 404, 409),
+                **FILE_412,
+            },
+            params=[FID, if_match()],
             body=NO_BODY,
             operation_id="restore_file",
         )
@@ -592,7 +675,16 @@ PATHS: dict[str, dict[str, S]] = {
                 **ok(
                     "Redirect; Content-Disposition: attachment with the original name",
                     status=302,
-                    headers={"Location": {"schema": {"type": "string"}}},
+                    headers={
+                        "Location": header(
+                            "The signed URL (absolute): the bucket's, or this server's /signed/…",
+                            {"type": "string", "format": "uri"},
+                        ),
+                        "Content-Disposition": header(
+                            "`attachment; filename=\"…\"; filename*=UTF-8''…`: the original name"
+                        ),
+                        **NO_STORE,
+                    },
                 ),
                 **err(400, 401, 403, 404, 500),
             },
@@ -609,7 +701,7 @@ PATHS: dict[str, dict[str, S]] = {
         "get": op(
             "A signed download URL",
             "files",
-            {**ok("The URL", json("SignedUrl")), **err(400, 401, 403, 404, 500)},
+            {**ok("The URL", json("SignedUrl"), headers=NO_STORE), **err(400, 401, 403, 404, 500)},
             params=[
                 FID,
                 EXPIRES_IN_PARAM,
@@ -626,8 +718,8 @@ PATHS: dict[str, dict[str, S]] = {
             "The WebP thumbnail",
             "files",
             {
-                **ok("WebP image", {"image/webp": BYTES}, headers=POSTER_HEADERS),
-                **ok("Not modified", status=304, headers=POSTER_HEADERS),
+                **ok("WebP image", {"image/webp": BYTES}, headers=THUMBNAIL_HEADERS),
+                **ok("Not modified", status=304, headers=THUMBNAIL_HEADERS),
                 **err(400, 401, 403, 404),
             },
             params=[
@@ -705,16 +797,19 @@ PATHS: dict[str, dict[str, S]] = {
             "Download from a signed URL (local storage)",
             "signed",
             {
-                **ok("The object", binary(ANY_MIMES)),
+                **ok("The object", binary(ANY_MIMES), headers=SIGNED_NAME),
                 **ok(
                     "One range (Content-Range) or multipart/byteranges",
                     {**binary(ANY_MIMES), "multipart/byteranges": BYTES},
                     206,
+                    headers=SIGNED_NAME,
                 ),
-                **ok("Not modified", status=304),
+                **ok("Not modified", status=304, headers=SIGNED_NAME),
                 **err(403, 404, 416, 500),
             },
             params=[param("key", "path"), *signed_query("GET"), *RANGE_HEADERS],
+            desc="Cache-Control: `private, max-age=<seconds>`, until the URL expires (at most "
+            "the configured private max-age).",
             operation_id="get_signed_object",
         ),
     },
@@ -750,18 +845,21 @@ PATHS: dict[str, dict[str, S]] = {
             {
                 **ok(
                     "text/event-stream: `id:` the catalog-wide change id, `event:` the kind, "
-                    "`data:` ChangeEvent JSON; heartbeats as comments. With `Last-Event-ID`, the "
-                    "changes missed since that id come first, in order, from any server sharing "
-                    "the catalog (`event: reset` when they are older than the change log keeps;"
-                    " while the catalog is out, the stream opens and they come once it is back)."
-                    " A token revoked while its stream is open gets `event: unauthorized`, and"
-                    " the stream ends",
+                    "`data:` its JSON (StreamEvent: a file's change is a ChangeEvent, whose "
+                    "`file` is the File record GET /files/{id} answers); heartbeats as "
+                    "comments. With `Last-Event-ID`, the changes missed since that id come "
+                    "first, in order, from any server sharing the catalog (`event: reset` "
+                    "when they are older than the change log keeps; while the catalog is "
+                    "out, the stream opens and they come once it is back). A token revoked "
+                    "while its stream is open gets `event: unauthorized`, and the stream ends",
                     {
                         "text/event-stream": {
                             "schema": {"type": "string"},
-                            "x-event-schema": ref("ChangeEvent"),
+                            # the `data:` of each event, by its `event:` (the kind)
+                            "x-event-schema": ref("StreamEvent"),
                         }
                     },
+                    headers=cache_control("`no-cache, no-store`: a live stream"),
                 ),
                 **err(400, 401, 403),
             },
@@ -813,8 +911,8 @@ PATHS: dict[str, dict[str, S]] = {
             "Health of the database and storage",
             "service",
             {
-                **ok("Healthy", json("Health")),
-                **ok("Degraded", json("Health"), 503),
+                **ok("Healthy", json("Health"), headers=NO_STORE),
+                **ok("Degraded", json("Health"), 503, headers=NO_STORE),
                 **err(401),
             },
             operation_id="get_health",
@@ -828,7 +926,7 @@ PATHS: dict[str, dict[str, S]] = {
         "get": op(
             "Storage usage: by file type, athlete and status, and the store's real size",
             "service",
-            {**ok("Usage", json("Usage")), **err(400, 401, 403, 500)},
+            {**ok("Usage", json("Usage"), headers=NO_STORE), **err(400, 401, 403, 500)},
             params=[
                 param(
                     "history_days",
@@ -847,7 +945,11 @@ PATHS: dict[str, dict[str, S]] = {
             "Prometheus metrics",
             "service",
             {
-                **ok("Prometheus text format", {"text/plain": {"schema": {"type": "string"}}}),
+                **ok(
+                    "Prometheus text format",
+                    {"text/plain": {"schema": {"type": "string"}}},
+                    headers=NO_STORE,
+                ),
                 **err(401, 403),
             },
             operation_id="get_metrics",
@@ -857,7 +959,7 @@ PATHS: dict[str, dict[str, S]] = {
         "get": op(
             "What this server accepts: limits, types, the presign threshold, resumable uploads",
             "service",
-            {**ok("Client configuration", json("ClientConfig")), **err(401)},
+            {**ok("Client configuration", json("ClientConfig"), headers=NO_CACHE), **err(401)},
             operation_id="get_config",
             desc="Clients check files against this before asking for an upload URL.",
         )
@@ -866,7 +968,14 @@ PATHS: dict[str, dict[str, S]] = {
         "get": op(
             "The MediaDesk ES module for web pages (uploadFile, streamUrl, watchUrl)",
             "service",
-            {**ok("JavaScript", {"text/javascript": {"schema": {"type": "string"}}}), **err(401)},
+            {
+                **ok(
+                    "JavaScript",
+                    {"text/javascript": {"schema": {"type": "string"}}},
+                    headers=NO_CACHE,
+                ),
+                **err(401),
+            },
             operation_id="get_js_module",
         )
     },
@@ -874,7 +983,10 @@ PATHS: dict[str, dict[str, S]] = {
         "get": op(
             "A page that uploads with /static/mediadesk.js",
             "service",
-            {**ok("HTML", {"text/html": {"schema": {"type": "string"}}}), **err(401)},
+            {
+                **ok("HTML", {"text/html": {"schema": {"type": "string"}}}, headers=NO_CACHE),
+                **err(401),
+            },
             operation_id="get_upload_demo",
         )
     },
@@ -883,7 +995,14 @@ PATHS: dict[str, dict[str, S]] = {
             "This document",
             "service",
             {
-                **ok("OpenAPI 3.1", {"application/json": {"schema": {"type": "object"}}}),
+                **ok(
+                    "OpenAPI 3.1",
+                    {
+                        "application/json": {
+                            "schema": {"type": "object", "additionalProperties": True}
+                        }
+                    },
+                ),
                 **err(401),
             },
             operation_id="get_openapi",
@@ -893,7 +1012,10 @@ PATHS: dict[str, dict[str, S]] = {
         "get": op(
             "API documentation page (offline)",
             "service",
-            {**ok("HTML", {"text/html": {"schema": {"type": "string"}}}), **err(401)},
+            {
+                **ok("HTML", {"text/html": {"schema": {"type": "string"}}}, headers=NO_CACHE),
+                **err(401),
+            },
             operation_id="get_docs",
         )
     },
@@ -973,6 +1095,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
             "The catalogued file, once the last byte arrived", {"type": "integer"}
         ),
         "MediaDesk-Duplicate": hdr("true when an identical file already existed"),
+        **NO_STORE,
     }
     upload_id = param("upload_id", "path", {"type": "string", "pattern": "^[0-9a-f]{32}$"})
     octets = {"application/offset+octet-stream": BYTES}
@@ -1106,7 +1229,11 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                 "Parts the bucket holds for an upload in parts",
                 "uploads",
                 {
-                    **ok("The stored parts (resume by uploading the others)", json("UploadParts")),
+                    **ok(
+                        "The stored parts (resume by uploading the others)",
+                        json("UploadParts"),
+                        headers=NO_STORE,
+                    ),
                     **err(400, 401, 403, 404, 409, 500),
                     "410": parts_gone(),
                 },
@@ -1124,6 +1251,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         "A new single PUT URL, or URLs of the parts still missing (or those "
                         "asked for); the pending upload's deadline moves too",
                         json("RenewedUpload"),
+                        headers=NO_STORE,
                     ),
                     **err(400, 401, 403, 404, 409, 500),
                     "410": parts_gone(

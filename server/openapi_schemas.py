@@ -10,7 +10,8 @@ from typing import Any
 
 from core.ascii import FALSE_WORDS, TRUE_WORDS
 from core.errors import NO_SPACE_REASON, UNAVAILABLE_REASONS
-from core.events import STREAMED_KINDS
+from core.events import FILE_KINDS as FILE_EVENT_KINDS
+from core.events import STREAMED_KINDS, EventKind
 from core.mediatypes import FILE_KINDS
 from core.records import MAX_ATHLETE_NAME, MAX_DESCRIPTION, MAX_ID, FileRecord, FileStatus
 from core.resumable import MAX_PARTS
@@ -93,6 +94,17 @@ GRANTED = (
     "PRESIGNED_URL_EXPIRY seconds; a public file's carries none"
 )
 
+# The links to this server's own routes (File.urls, /stream/{id}/info) are origin-relative
+# (/stream/12/raw?v=…): they name the server that answered whatever its address (loopback, the
+# network, a proxy's); the links a client hands to others or opens elsewhere (presigned and
+# watch URLs, upload URLs, a tus Location's server) are absolute.
+RELATIVE = (
+    "Origin-relative (it starts with /): resolve it against the URL of the server that "
+    "answered, e.g. new URL(url, base)"
+)
+RELATIVE_URL = {**STR, "format": "uri-reference"}
+ABSOLUTE_URL = {**STR, "format": "uri"}
+
 # What the API adds to FileRecord's fields (record.as_dict() and server.presenters.file_json).
 FILE_VIEW_FIELDS: dict[str, S] = {
     "file_id": {**INT, "description": "The same as id (the seed's name)"},
@@ -100,17 +112,29 @@ FILE_VIEW_FIELDS: dict[str, S] = {
     "is_trashed": BOOL,
     "urls": {
         "type": "object",
-        "additionalProperties": nullable("string"),
+        "additionalProperties": {**nullable("string"), "format": "uri-reference"},
         "properties": {
+            "self": {**RELATIVE_URL, "description": f"GET /files/{{id}}. {RELATIVE}"},
+            "stream": {**RELATIVE_URL, "description": f"/stream/{{id}}/<kind>. {RELATIVE}"},
+            "raw": {**RELATIVE_URL, "description": f"The original's bytes. {RELATIVE}"},
+            "download": {**RELATIVE_URL, "description": f"The download redirect. {RELATIVE}"},
+            "thumbnail": {
+                **nullable("string"),
+                "format": "uri-reference",
+                "description": f"Null without a thumbnail. {RELATIVE}",
+            },
             "public": {
                 **nullable("string"),
+                "format": "uri",
                 "description": "When ready: the file on R2_PUBLIC_DOMAIN (the CDN), for a "
                 "public file on R2 while that domain is set and the file is not in the trash; "
-                "else null",
+                "else null. Absolute",
             },
         },
+        "required": ["self"],
         "description": "Links: self, and when ready thumbnail, public and, unless in the "
-        "trash (whose files serve no bytes until restored), stream, raw, download",
+        "trash (whose files serve no bytes until restored), stream, raw, download. All but "
+        f"public are relative to the server's origin: {RELATIVE}",
     },
 }
 # Narrower schemas than the Python type says, for fields whose values are a closed set.
@@ -119,6 +143,18 @@ FILE_FIELD_SCHEMAS: dict[str, S] = {
     "status": {"type": "string", "enum": [s.value for s in FileStatus]},
     "extra": {
         "type": "object",
+        # core.metadata.image_metadata and video_metadata write more keys (container, codecs'
+        # profiles...) whose types depend on the reader: open, with the keys clients read typed
+        "properties": {
+            "taken_at": {**STR, "description": "The capture date (see above)"},
+            "camera_make": {**STR, "description": "A photo's EXIF Make"},
+            "camera_model": {**STR, "description": "A photo's EXIF Model"},
+            "animated": {**BOOL, "description": "An animated GIF, WebP or PNG"},
+            "frames": {**INT, "description": "An animated image's frames"},
+            "exif_orientation": {**INT, "description": "A photo's EXIF Orientation (1-8)"},
+            "mirrored": {**BOOL, "description": "The EXIF orientation mirrors the picture"},
+        },
+        "additionalProperties": True,
         "description": "Other technical metadata. `taken_at`, when known, is the capture date "
         "in ISO 8601: a photo's EXIF date with its offset when the photo has one "
         "(2026-03-29T01:30:00-03:00), else the camera's local time without one "
@@ -222,6 +258,65 @@ STREAM_INFO_FIELDS = (
     "rotation",
 )
 
+CHANGE_ID = {**INT, "description": "Catalog-wide change id (the SSE `id:`)"}
+# The schema of each kind the event stream sends (core.events.STREAMED_KINDS)
+EVENT_SCHEMAS: dict[str, str] = {
+    **{kind.value: "ChangeEvent" for kind in FILE_EVENT_KINDS},
+    EventKind.ATHLETE.value: "AthleteEvent",
+    EventKind.PROCESSING.value: "ProcessingEvent",
+    EventKind.RESET.value: "ResetEvent",
+    EventKind.UNAUTHORIZED.value: "UnauthorizedEvent",
+}
+if set(EVENT_SCHEMAS) != {k.value for k in STREAMED_KINDS}:
+    raise ValueError("Every kind the event stream sends needs its schema in EVENT_SCHEMAS")
+# The fields of a FileRecord (ChangeEvent.previous names some of them)
+RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(FileRecord))
+
+
+def _ints(desc: str) -> S:
+    return {"type": "array", "items": INT, "description": desc}
+
+
+# Error.details: the values of the details the server writes (core's errors, server.params,
+# tus), typed where one name always means one thing; a code or reason may add others.
+ERROR_DETAILS: S = {
+    "type": "object",
+    "properties": {
+        "version": {
+            **INT,
+            "description": "stale_version: the file's current version (GET /files/{id}'s ETag)",
+        },
+        "missing_parts": _ints("upload_not_received: the parts not uploaded (first 100)"),
+        "wrong_parts": _ints("Parts not of the planned size (first 100)"),
+        "repeated_parts": _ints("Part numbers given more than once (first 100)"),
+        "offset": {**INT, "description": "tus: the bytes received"},
+        "length": {**INT, "description": "tus: the upload's length"},
+        "file_id": {**nullable("integer"), "description": "The file concerned"},
+        "retry_after": {**INT, "description": "Seconds to wait, as in Retry-After"},
+        "size": {**INT, "description": "Bytes of the file or object"},
+        "max_size": {**INT, "description": "The most bytes taken"},
+        "width": INT,
+        "height": INT,
+        "max_pixels": {**INT, "description": "image_too_large: the most pixels taken"},
+        "athlete_id": {**INT, "description": "The athlete concerned (athlete_exists, ...)"},
+        "name": {**STR, "description": "The athlete's name (athlete_exists, ...)"},
+        "allowed": {
+            "type": "array",
+            "items": STR,
+            "description": "unsupported_type: the MIME types accepted",
+        },
+        "found": {**STR, "description": "What the refused bytes are, in English"},
+        "found_extension": {**STR, "description": "Their extension (no dot, lower case)"},
+        "found_mime": {**STR, "description": "Their MIME type"},
+        "content_type": {**STR, "description": "The content type refused"},
+        "extension": {**STR, "description": "The extension refused"},
+        "file_type": {**STR, "description": "The file's kind (wrong_kind)"},
+    },
+    "additionalProperties": True,
+    "description": "Values a client can act on, when the error has any; which ones depends "
+    "on the code and reason",
+}
+
 SCHEMAS: dict[str, S] = {
     "Error": obj(
         ["error"],
@@ -238,7 +333,7 @@ SCHEMAS: dict[str, S] = {
                 "description": "What went wrong, in user terms (no storage keys, "
                 "local paths or endpoints)",
             },
-            details={"type": "object"},
+            details=ERROR_DETAILS,
             reason={
                 **STR,
                 "description": "Finer machine-readable cause under the code when there is one "
@@ -378,8 +473,8 @@ SCHEMAS: dict[str, S] = {
         # Tells it apart from WatchUrl (kind "watch"): the presigned-url answer's oneOf
         # discriminates on it, so an answer matches exactly one of the two.
         kind={"type": "string", "enum": ["download"], "description": "The default ?kind="},
-        url=STR,
-        download_url=STR,
+        url={**ABSOLUTE_URL, "description": "Absolute: the bucket's, or this server's origin"},
+        download_url={**ABSOLUTE_URL, "description": "The same as url (the seed's name)"},
         method=STR,
         expires_in=INT,
         expires_at={**EXPIRES_AT, **nullable("string")},
@@ -390,15 +485,21 @@ SCHEMAS: dict[str, S] = {
         **{name: FILE["properties"][name] for name in STREAM_INFO_FIELDS},
         supports_range=BOOL,
         stream_url={
-            **STR,
-            "description": f"What a player plays (a video's names one version). {GRANTED}",
+            **RELATIVE_URL,
+            "description": f"What a player plays (a video's names one version). {GRANTED}. "
+            f"{RELATIVE}",
         },
-        raw_url={**STR, "description": f"The original's bytes. {GRANTED}"},
-        thumbnail_url=nullable("string", description=f"Null without a thumbnail. {GRANTED}"),
+        raw_url={**RELATIVE_URL, "description": f"The original's bytes. {GRANTED}. {RELATIVE}"},
+        thumbnail_url=nullable(
+            "string",
+            format="uri-reference",
+            description=f"Null without a thumbnail. {GRANTED}. {RELATIVE}",
+        ),
         public_url={
             **nullable("string"),
+            "format": "uri",
             "description": "The file on R2_PUBLIC_DOMAIN (the CDN) for a public file on R2 "
-            "while that domain is set; else null",
+            "while that domain is set; else null. Absolute",
         },
     ),
     "Athlete": obj(["id", "name"], id=INT, name=STR, file_count=INT, trash_count=INT),
@@ -542,10 +643,23 @@ SCHEMAS: dict[str, S] = {
             holder=nullable("string"),
             last_run_at={**nullable("string"), "format": "date-time"},
             last_run_by=nullable("string"),
-            last_report={"type": ["object", "null"]},
+            last_report={
+                "type": ["object", "null"],
+                "additionalProperties": True,
+                "description": "The last run's report, as `mediadesk maintenance` prints it",
+            },
             reconcile={
                 "type": "object",
-                "description": "The daily check of the store against the catalog",
+                "properties": {
+                    "at": DATE,
+                    "clean": {**BOOL, "description": "Nothing missing, damaged or stray"},
+                    "rows_without_objects_count": {**INT, "description": "Files missing"},
+                    "size_mismatch_count": {**INT, "description": "Files damaged"},
+                    "claimed_deletions_count": INT,
+                },
+                "additionalProperties": True,
+                "description": "The daily check of the store against the catalog (its summary, "
+                "as `mediadesk doctor` shows it)",
             },
             error=STR,
         ),
@@ -605,25 +719,93 @@ SCHEMAS: dict[str, S] = {
         ),
     ),
     "SignedPutResult": obj(["key", "size", "etag"], key=STR, size=INT, etag=STR),
-    "ChangeEvent": obj(
-        ["kind", "at"],
-        id={**nullable("integer"), "description": "Catalog-wide change id (the SSE `id:`)"},
-        kind={
-            **STR,
-            "description": "`reset`: the client is behind what the change log keeps; reload. "
-            "`unauthorized`: the stream's token was revoked; the stream ends",
-            "enum": [k.value for k in STREAMED_KINDS],
-        },
-        file_id=nullable("integer"),
+    # The event stream's `data:` by its kind (server/routes/events.py, presenters.event_body)
+    "ChangeEvent": {
+        **obj(
+            ["id", "kind", "file_id", "at", "file"],
+            id=CHANGE_ID,
+            kind={
+                **STR,
+                "enum": [k.value for k in FILE_EVENT_KINDS],
+                "description": "What happened to the file (deleted: gone for good; file is "
+                "then its record as it was, whose urls no longer answer)",
+            },
+            file_id=INT,
+            at=DATE,
+            file=ref("File"),
+            previous={
+                **obj(None, **{name: FILE["properties"][name] for name in RECORD_FIELDS}),
+                "additionalProperties": False,
+                "description": "updated, trashed and restored: the fields this change "
+                "altered, with their values before it, and always updated_at and version, "
+                "which every change sets (version: the one the change started from); absent "
+                "from events written by older servers",
+            },
+        ),
+        "description": "A file's change: `file` is the file's record as GET /files/{id} "
+        "answers it after the change (the File schema)",
+    },
+    "AthleteEvent": obj(
+        ["id", "kind", "at", "file"],
+        id=CHANGE_ID,
+        kind={**STR, "enum": [EventKind.ATHLETE.value]},
+        file_id={"type": "null"},
         at=DATE,
-        file={"type": "object"},
-        previous={
-            "type": "object",
-            "description": "updated, trashed and restored: the fields this change altered, "
-            "with their values before it, and always updated_at and version, which every "
-            "change sets (version: the one the change started from); absent from older servers",
+        file={
+            "allOf": [
+                ref("Athlete"),
+                obj(None, deleted={**BOOL, "description": "Present (true): it was deleted"}),
+            ],
+            "description": "The athlete as GET /athletes lists it after the change",
         },
     ),
+    "ProcessingEvent": obj(
+        ["id", "kind", "file_id", "at", "file"],
+        id=CHANGE_ID,
+        kind={**STR, "enum": [EventKind.PROCESSING.value]},
+        file_id=INT,
+        at=DATE,
+        file=obj(
+            ["id", "processing", "job"],
+            id={**INT, "description": "The file's id"},
+            processing={
+                "oneOf": [ref("Processing"), {"type": "null"}],
+                "description": "The file's combined state, as /stream/{id}/info's",
+            },
+            job={"oneOf": [ref("Job"), {"type": "null"}], "description": "The job that moved"},
+        ),
+    ),
+    "ResetEvent": obj(
+        ["kind", "id"],
+        kind={
+            **STR,
+            "enum": [EventKind.RESET.value],
+            "description": "The client is behind what the change log keeps: reload everything",
+        },
+        id={**CHANGE_ID, "description": "The change id the stream goes on from"},
+        after=nullable("integer", description="The Last-Event-ID asked"),
+    ),
+    "UnauthorizedEvent": obj(
+        ["kind", "code", "message"],
+        kind={
+            **STR,
+            "enum": [EventKind.UNAUTHORIZED.value],
+            "description": "The stream's token was revoked (or lost its scope): the stream "
+            "ends; this event has no SSE id",
+        },
+        code={**STR, "description": "The error code a request with the token gets"},
+        message=STR,
+    ),
+    "StreamEvent": {
+        "oneOf": [ref(name) for name in dict.fromkeys(EVENT_SCHEMAS.values())],
+        "discriminator": {
+            "propertyName": "kind",
+            "mapping": {
+                kind: f"#/components/schemas/{name}" for kind, name in EVENT_SCHEMAS.items()
+            },
+        },
+        "description": "Any `data:` of GET /events, by its kind (also its SSE `event:`)",
+    },
     # Resumable uploads (server/routes/tus.py, core/resumable.py)
     "PartUrl": obj(["part_number", "url"], part_number=INT, url={**STR, "format": "uri"}),
     "StoredPart": obj(["part_number", "size", "etag"], part_number=INT, size=INT, etag=STR),
@@ -677,7 +859,10 @@ SCHEMAS: dict[str, S] = {
     "TusUpload": obj(
         ["id", "location", "offset", "length"],
         id=STR,
-        location={**STR, "description": "The upload's URL (also in the Location header)"},
+        location={
+            **RELATIVE_URL,
+            "description": f"The upload's URL (also in the Location header). {RELATIVE}",
+        },
         offset=INT,
         length=INT,
         expires_at={**EXPIRES_AT, **nullable("string")},

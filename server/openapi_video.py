@@ -7,6 +7,7 @@ from typing import Any
 from core.deferred import REPLACED_GRACE_SECONDS
 from core.jobs import FAILURE_REASONS, KINDS, MAX_LIMIT, SKIP_REASONS, STATES
 from server.openapi_schemas import (
+    ABSOLUTE_URL,
     BOOL,
     DATE,
     EXPIRES_AT,
@@ -14,6 +15,8 @@ from server.openapi_schemas import (
     INT,
     INT64_MAX,
     NUM,
+    RELATIVE,
+    RELATIVE_URL,
     STR,
     nullable,
     obj,
@@ -88,15 +91,16 @@ VIDEO_SCHEMAS: dict[str, S] = {
         bit_rate=nullable("integer"),
         content_type=nullable("string"),
         url={
-            "type": "string",
-            "description": "Usable as is: a private file's URL carries a short-lived signature",
+            **RELATIVE_URL,
+            "description": "Usable as is: a private file's URL carries a short-lived "
+            f"signature. {RELATIVE}",
         },
     ),
     "WatchUrl": obj(
         ["url", "kind"],
         file_id=INT,
         kind={"type": "string", "enum": ["watch"]},
-        url=STR,
+        url={**ABSOLUTE_URL, "description": "Absolute, on the origin of a download link"},
         method=STR,
         expires_in=nullable("integer"),
         expires_at={**EXPIRES_AT, **nullable("string")},
@@ -110,9 +114,20 @@ STREAM_INFO_VIDEO: dict[str, S] = {
         "description": "Combined state of the video's jobs; null for images",
     },
     "renditions": {"type": "array", "items": ref("Rendition")},
-    "hls_url": nullable("string", description="The HLS master playlist, once made"),
-    "thumbnails_vtt_url": nullable("string", description="WebVTT scrub thumbnails track"),
-    "watch_url": nullable("string", description="The /watch page (signed when private)"),
+    "hls_url": nullable(
+        "string",
+        format="uri-reference",
+        description=f"The HLS master playlist, once made. {RELATIVE}",
+    ),
+    "thumbnails_vtt_url": nullable(
+        "string", format="uri-reference", description=f"WebVTT scrub thumbnails track. {RELATIVE}"
+    ),
+    "watch_url": nullable(
+        "string",
+        format="uri-reference",
+        description="The /watch page (signed when private). "
+        f"{RELATIVE} (GET /files/{{id}}/presigned-url?kind=watch answers it absolute)",
+    ),
 }
 
 
@@ -122,7 +137,9 @@ def _paths() -> dict[str, S]:
         BYTES,
         FID,
         NO_BODY,
+        NO_STORE,
         RANGE_HEADERS,
+        cache_control,
         err,
         file_grant,
         json,
@@ -132,6 +149,11 @@ def _paths() -> dict[str, S]:
     )
 
     job_id = param("job_id", "path", ID)
+    # server/routes/hls.py: a private file's playlist carries fresh signatures
+    listed = cache_control(
+        "`no-store` for a private file (or a playlist whose links are signed); "
+        "`public, max-age=60` for a public one"
+    )
     grant = file_grant()
     playlist = {"application/vnd.apple.mpegurl": {"schema": STR}}
     hours = int(REPLACED_GRACE_SECONDS // 3600)
@@ -152,7 +174,7 @@ def _paths() -> dict[str, S]:
             "get": op(
                 "Processing jobs",
                 "admin",
-                {**ok("Newest first", json("JobList")), **err(400, 401, 403)},
+                {**ok("Newest first", json("JobList"), headers=NO_STORE), **err(400, 401, 403)},
                 params=[
                     param("state", schema=JOB_STATE),
                     param("file_id", schema=ID),
@@ -167,7 +189,7 @@ def _paths() -> dict[str, S]:
             "get": op(
                 "One job",
                 "admin",
-                {**ok("The job", json("Job")), **err(400, 401, 403, 404)},
+                {**ok("The job", json("Job"), headers=NO_STORE), **err(400, 401, 403, 404)},
                 params=[job_id],
                 operation_id="get_job",
             )
@@ -232,7 +254,7 @@ def _paths() -> dict[str, S]:
             "get": op(
                 "HLS master playlist",
                 "streaming",
-                {**ok("Master playlist", playlist), **err(400, 401, 403, 404)},
+                {**ok("Master playlist", playlist, headers=listed), **err(400, 401, 403, 404)},
                 params=[FID, ACCESS_TOKEN, *grant],
                 desc="One variant per rung of MEDIADESK_HLS_LADDER at or below the source, with "
                 "the measured peak BANDWIDTH, RESOLUTION and CODECS. Every URL in it carries a "
@@ -245,7 +267,7 @@ def _paths() -> dict[str, S]:
             "get": op(
                 "HLS variant playlist (VOD)",
                 "streaming",
-                {**ok("Variant playlist", playlist), **err(400, 401, 403, 404)},
+                {**ok("Variant playlist", playlist, headers=listed), **err(400, 401, 403, 404)},
                 params=[
                     FID,
                     param("rung", "path", {"type": "string", "pattern": "^[0-9]{2,4}$"}),
@@ -285,7 +307,10 @@ def _paths() -> dict[str, S]:
                     *grant,
                 ],
                 desc="Local storage only in practice: on S3/R2 the variant playlists point "
-                f"players straight at the bucket (this route still answers). {not_ready}",
+                f"players straight at the bucket (this route still answers). {not_ready} "
+                f"Cache-Control: {PRIVATE}; a public file's with the current job's `v` (the "
+                "playlists' URLs) `public, max-age=<public max-age>, immutable`, else "
+                "`public, max-age=60`.",
                 operation_id="hls_segment",
             )
         },
@@ -294,7 +319,11 @@ def _paths() -> dict[str, S]:
                 "Scrub thumbnails (WebVTT)",
                 "streaming",
                 {
-                    **ok("Cues naming regions of the sprite", {"text/vtt": {"schema": STR}}),
+                    **ok(
+                        "Cues naming regions of the sprite",
+                        {"text/vtt": {"schema": STR}},
+                        headers=listed,
+                    ),
                     **err(400, 401, 403, 404),
                 },
                 params=[FID, job_version, ACCESS_TOKEN, *grant],
@@ -313,7 +342,7 @@ def _paths() -> dict[str, S]:
                     **err(400, 401, 403, 404, 416),
                 },
                 params=[FID, job_version, *RANGE_HEADERS, ACCESS_TOKEN, *grant],
-                desc=not_ready,
+                desc=f"{not_ready} Cache-Control: {PRIVATE}; a public file's `public, max-age=60`.",
                 operation_id="thumbnails_sprite",
             )
         },
@@ -321,7 +350,17 @@ def _paths() -> dict[str, S]:
             "get": op(
                 "Player page",
                 "streaming",
-                {**ok("HTML page", {"text/html": {"schema": STR}}), **_error_pages(err)},
+                {
+                    **ok(
+                        "HTML page",
+                        {"text/html": {"schema": STR}},
+                        headers=cache_control(
+                            "`no-store` for a private file (the page holds its signed links); "
+                            "`public, max-age=60` for a public one"
+                        ),
+                    ),
+                    **_error_pages(err),
+                },
                 params=[FID, *grant],
                 desc="Plays the HLS ladder with hls.js (shipped with MediaDesk), falls back to "
                 "/stream/{id}/video, shows scrub thumbnails; embeddable in an iframe. A private "
@@ -338,12 +377,24 @@ def _paths() -> dict[str, S]:
             "get": op(
                 "hls.js (Apache-2.0), used by the watch page",
                 "streaming",
-                {**ok("JavaScript", {"text/javascript": {"schema": STR}})},
+                {
+                    **ok(
+                        "JavaScript",
+                        {"text/javascript": {"schema": STR}},
+                        headers=cache_control("`public, max-age=86400`"),
+                    )
+                },
                 operation_id="hls_js",
             )
         },
     }
 
+
+# server/video_access.py private_cache_control, in words
+PRIVATE = (
+    "a private file's answer is `private, max-age=<seconds>` (the caller's cache only, no "
+    "longer than the signed link that opened it lives)"
+)
 
 RENDITION_HEADER: S = {
     "description": "The version sent: web, faststart or original (original also when it "

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from core.events import EventKind
+from core.errors import StorageUnavailable
+from core.events import ChangeEvent, EventKind
+from core.feed import file_record
 from core.jobs import JobRecord, JobState, combine
 from core.records import FileRecord, FileStatus, Page
 from core.video.failures import error_for_users, failure_sentence
@@ -100,6 +102,26 @@ def processing_json(jobs: Sequence[JobRecord], detailed: bool) -> dict[str, Any]
     of its jobs' as job_json says them."""
     state = combine([_told(j, detailed) for j in jobs])
     return state.as_dict() if state else None
+
+
+def event_body(event: ChangeEvent, lib: Library | None) -> dict[str, Any]:
+    """An event as /events sends it: a file's `file` is its record as GET /files/{id} answers
+    it (file_json: `file_id`, `urls`), the spec's File; the other kinds' as the feed has them.
+    Called off the event loop (the feed's thread, a replay's worker): urls.public may read the
+    catalog."""
+    body = event.as_dict()
+    record = file_record(event)
+    if record is not None:
+        public = None
+        if event.kind != EventKind.DELETED:  # a deleted file has no link any more
+            try:
+                public = public_link(lib, record)
+            except StorageUnavailable:
+                # the event goes out all the same (a lost event is a client out of step for
+                # good); GET /files/{id} reads the link once the catalog answers
+                public = None
+        body["file"] = file_json(record, public)
+    return body
 
 
 def event_json(kind: str, data: str, detailed: bool) -> str:

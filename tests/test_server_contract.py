@@ -424,7 +424,8 @@ def test_undecodable_range_header_loses_no_audit_entries(
 async def test_if_match_star_weak_validators_and_a_failed_precondition(
     api: Any, tokens: Tokens, media_dir: Any
 ) -> None:
-    """`If-Match: *` was a 400 ("version must be a whole number"); RFC 9110 allows it."""
+    """`If-Match: *` was a 400 ("version must be a whole number"); RFC 9110 allows it. A weak
+    tag never matches: If-Match compares strongly (RFC 9110 13.1.1)."""
     fid = (await upload(api, media_dir.png, tokens.upload))["id"]
     auth = bearer(tokens.upload)
     star = await api.patch(
@@ -434,7 +435,11 @@ async def test_if_match_star_weak_validators_and_a_failed_precondition(
     weak = await api.patch(
         f"/files/{fid}", json={"description": "b"}, headers={**auth, "If-Match": 'W/"2"'}
     )
-    assert weak.status == 200 and (await weak.json())["version"] == 3
+    await error_of(weak, 412, "precondition_failed")
+    strong = await api.patch(
+        f"/files/{fid}", json={"description": "b"}, headers={**auth, "If-Match": '"2"'}
+    )
+    assert strong.status == 200 and (await strong.json())["version"] == 3
     stale = await api.patch(
         f"/files/{fid}", json={"description": "c"}, headers={**auth, "If-Match": '"2"'}
     )

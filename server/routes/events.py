@@ -1,7 +1,8 @@
 """Server-sent events: the catalog change feed, live, with catch-up and heartbeats.
 
 Each event is `id: <change id>` (catalog-wide, the same on every process sharing the catalog),
-`event: <kind>` and `data: {"id", "kind", "file_id", "at", "file"}`. A client that reconnects
+`event: <kind>` and `data: {"id", "kind", "file_id", "at", "file"}`, a file's `file` being its
+record as GET /files/{id} answers it (server.presenters.event_body). A client that reconnects
 with `Last-Event-ID` (EventSource does it by itself) first gets what it missed from the change
 log, in order, then the live stream. If what it missed is older than the change log keeps, it
 gets one `reset` event: reload everything.
@@ -54,7 +55,7 @@ def _missed(lib: Library, after: int, upto: int) -> Missed:
                 return items, upto, False
             cursor = ev.change_id
             if streamed(ev):
-                items.append(event_item(ev))
+                items.append(event_item(ev, lib))
                 if len(items) > MAX_CATCH_UP:
                     return [], upto, True
     return items, upto, False

@@ -124,11 +124,78 @@ async def file_body(request: web.Request, record: FileRecord) -> dict[str, Any]:
     return file_json(record, await public_url(request, record))
 
 
+def file_etag(record: FileRecord) -> str:
+    """The ETag of a file's record: its version, strong (`"4"`), what If-Match takes.
+
+    GET answers no 304 to an If-None-Match of it: the record also shows the athlete's name
+    (and urls.public), which change without the file's version, so a cache revalidating with
+    it would keep a renamed athlete's old name. It is a validator of the file's own state,
+    which is what an edit's precondition needs."""
+    return f'"{record.version}"'
+
+
+async def file_response(request: web.Request, record: FileRecord) -> web.Response:
+    """The file's record (file_body) with its ETag."""
+    body = await file_body(request, record)
+    return web.json_response(body, headers={"ETag": file_etag(record)})
+
+
+# No file has version 0 (they start at 1): the version a weak tag asks for, which none matches
+WEAK_TAG = 0
+
+
+def if_match_version(request: web.Request) -> int | None:
+    """The version If-Match asks for ("3", 3), None without one.
+
+    `If-Match: *` asks only that the file exists (RFC 9110 13.1.1): None, no version check.
+    If-Match compares strongly: a weak tag (W/"3") never matches, so it asks for WEAK_TAG.
+    """
+    header = request.headers.get("If-Match", "").strip()
+    if header in ("", "*"):
+        return None
+    if header.startswith("W/"):
+        return WEAK_TAG
+    return as_int("version", header.strip('" '), minimum=1)
+
+
+def precondition_failed(asked: int, details: dict[str, object]) -> ApiError:
+    """The 412 of an If-Match the file's version does not hold, on every route of a file: the
+    reason and details (the current version) of the 409 a `version` in PATCH's body gets."""
+    current = details.get("version")
+    if asked == WEAK_TAG:
+        message = (
+            "If-Match takes the file's ETag as GET /files/{id} answers it: a weak tag (W/...) "
+            "never matches"
+        )
+    elif current is None:  # a race lost inside the transaction (core.errors.StaleVersion)
+        message = "The file was changed by someone else at the same moment; reload it"
+    else:
+        message = f"The file is at version {current}, not {asked}; reload it and try again"
+    return ApiError(412, "precondition_failed", message, details=details, reason="stale_version")
+
+
+async def check_if_match(request: web.Request, fid: int) -> None:
+    """412 unless If-Match holds for the file now, before a trash, restore or delete.
+
+    Read before the change, in its own transaction (Library.delete and restore take no
+    version): a change that another writer commits between the two is not seen, where
+    PATCH's check is made on the locked row."""
+    asked = if_match_version(request)
+    if asked is None:
+        return
+    record = await run_blocking(request, library(request).get_file, fid)
+    if record.version != asked:
+        raise precondition_failed(asked, {"version": record.version})
+
+
 @routes.get("/files/{file_id}")
 @requires(FILE)
 async def get_file(request: web.Request) -> web.Response:
     record = await load_readable(request, file_id(request), "metadata")
-    return web.json_response(await file_body(request, record))
+    asked = if_match_version(request)
+    if asked is not None and asked != record.version:
+        raise precondition_failed(asked, {"version": record.version})
+    return await file_response(request, record)
 
 
 @routes.patch("/files/{file_id}")
@@ -136,7 +203,10 @@ async def get_file(request: web.Request) -> web.Response:
 async def update_file(request: web.Request) -> web.Response:
     body: dict[str, Any] = await read_json(request, "FileUpdate")
     in_body = body.pop("version", None)
-    expected = _expected_version(request, in_body)
+    if in_body is not None:
+        expected: int | None = as_int("version", in_body, minimum=1)
+    else:
+        expected = if_match_version(request)
     if not body:
         raise InvalidInput(
             "Send at least one of original_filename, athlete_id, is_public, description"
@@ -149,31 +219,9 @@ async def update_file(request: web.Request) -> web.Response:
         if in_body is None and expected is not None and exc.reason == "stale_version":
             # An If-Match that does not hold is a failed precondition (RFC 9110 13.1.1), as
             # on the byte routes; `version` in the body keeps answering 409.
-            raise ApiError(
-                412,
-                "precondition_failed",
-                "The file has changed since the version in If-Match; reload it and try again",
-                details=exc.details,
-                reason="stale_version",
-            ) from None
+            raise precondition_failed(expected, exc.details) from None
         raise
-    return web.json_response(await file_body(request, record))
-
-
-def _expected_version(request: web.Request, in_body: object) -> int | None:
-    """The version the edit expects: the body's `version`, else If-Match ("3", 3, W/"3").
-
-    `If-Match: *` asks only that the file exists (RFC 9110 13.1.1): no version check.
-    """
-    if in_body is not None:
-        return as_int("version", in_body, minimum=1)
-    header = request.headers.get("If-Match", "").strip()
-    if header.startswith("W/"):
-        header = header[2:]
-    header = header.strip('" ')
-    if header in ("", "*"):
-        return None
-    return as_int("version", header, minimum=1)
+    return await file_response(request, record)
 
 
 @routes.delete("/files/{file_id}")
@@ -182,8 +230,10 @@ async def delete_file(request: web.Request) -> web.Response:
     hard = as_bool("hard_delete", request.query.get("hard_delete"))
     if hard:
         check_scope(request[TOKEN], "admin")
+    fid = file_id(request)
+    await check_if_match(request, fid)
     run = store_blocking if hard else run_blocking  # a hard delete deletes objects
-    record = await run(request, library(request).delete, file_id(request), hard)
+    record = await run(request, library(request).delete, fid, hard)
     return web.json_response(
         {
             "file_id": record.id,
@@ -199,8 +249,9 @@ async def delete_file(request: web.Request) -> web.Response:
 async def restore_file(request: web.Request) -> web.Response:
     fid = file_id(request)
     await read_optional_json(request)  # NO_BODY: an object or nothing, though no field is read
+    await check_if_match(request, fid)
     record = await run_blocking(request, library(request).restore, fid)
-    return web.json_response(await file_body(request, record))
+    return await file_response(request, record)
 
 
 async def _signed_get(
