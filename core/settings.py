@@ -284,9 +284,20 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
         return str(text)
     except ValueError:
         env = ENV_NAMES.get(name, name)
+        expected = _EXPECTED.get(str(getattr(kind, "__name__", kind)), str(kind))
         raise SettingsError(
-            f"Setting {env} has an invalid value {raw!r}: expected {kind}"
+            f"Setting {env} has an invalid value {raw!r}: expected {expected}",
+            details={"setting": env, "expected": str(getattr(kind, "__name__", kind))},
         ) from None
+
+
+# What a value of each kind is, in the words a person fixing the setting needs ("expected
+# bool" named no accepted word)
+_EXPECTED = {
+    "int": "a whole number",
+    "bool": "yes or no: 1, true, yes or on; 0, false, no or off",
+    "tuple[str, ...]": "a comma-separated list",
+}
 
 
 def validate(s: Settings) -> Settings:

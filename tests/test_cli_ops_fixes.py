@@ -106,7 +106,9 @@ def test_an_invalid_upgrade_while_running_stops_start_up(
     assert cli.run(["storage", "status", "--data-dir", settings.data_dir]) == 2
     err = capsys.readouterr().err
     assert err.startswith("mediadesk: Setting MEDIADESK_UPGRADE_WHILE_RUNNING"), err
-    assert f"{value!r}" in err and "expected bool" in err, err
+    assert (
+        f"{value!r}" in err and "expected yes or no: 1, true, yes or on; 0, false, no or off" in err
+    ), err
     with pytest.raises(SettingsError):
         schema_guard.forced()
 
