@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import sqlite3
 
+from core.outage import ASK_AGAIN
+
 
 class MediaDeskError(Exception):
     """Base of every error MediaDesk reports to a user or client."""
@@ -120,17 +122,34 @@ class StorageUnavailable(MediaDeskError):
     # (core/storage/s3.py). Left True by anything that may have reached a store.
     sent = True
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, object] | None = None,
+        reason: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message, details=details, reason=reason)
+        # Whole seconds before the store may be asked again, when the failure says (an
+        # outage's window, the store's own Retry-After): the server's Retry-After
+        self.retry_after = retry_after
+
 
 # The causes a storage_unavailable names in its `reason`, when it knows one (the API document
 # lists them; clients choose their sentence by them): the catalog out of reach (catalog_down),
 # the disk holding a SQLite catalog gone (catalog_disk_down) or its file not writable
 # (catalog_read_only: a disk remounted read-only, rights or attributes changed; reads go on),
-# and the bucket's reach or set-up (core/storage/s3.py explain and check).
+# and the bucket's reach or set-up (core/storage/s3.py explain and check): out of reach
+# (endpoint_unreachable), asking for fewer requests (storage_throttled: 503 SlowDown, 429) or
+# failing inside (storage_server_error: any other 5xx), as R2 does under load or in incidents.
 UNAVAILABLE_REASONS = (
     "catalog_unreachable",
     "catalog_disk_unreachable",
     "catalog_read_only",
     "endpoint_unreachable",
+    "storage_throttled",
+    "storage_server_error",
     "endpoint_refused",
     "bad_credentials",
     "no_permission",
@@ -142,9 +161,9 @@ UNAVAILABLE_REASONS = (
 # Those of them that a fault of the set-up gives (an endpoint or region set wrong, wrong keys,
 # keys without rights, a bucket deleted or misnamed): they stay until an administrator fixes
 # the storage settings, so neither a client's retry nor a user's "try again later" helps. The
-# others (catalog_unreachable, catalog_disk_unreachable, catalog_read_only, endpoint_unreachable)
-# are outages that pass. The server's sentences (server.errors.UNAVAILABLE_MESSAGES) and the
-# client's retries follow this.
+# others (catalog_unreachable, catalog_disk_unreachable, catalog_read_only, and the store's
+# STORE_OUT_REASONS) are outages that pass. The server's sentences
+# (server.errors.UNAVAILABLE_MESSAGES) and the client's retries follow this.
 SETUP_FAULT_REASONS = frozenset(
     {
         "endpoint_refused",
@@ -162,6 +181,12 @@ SETUP_FAULT_REASONS = frozenset(
 )
 
 
+# The reasons of a store that cannot serve now and will again by itself (passing_outage): out
+# of reach, throttling, failing inside. Each of their answers says when to ask again
+# (StorageUnavailable.retry_after, the server's Retry-After).
+STORE_OUT_REASONS = ("endpoint_unreachable", "storage_throttled", "storage_server_error")
+
+
 # Error codes whose cause outlasts any retry, whatever their reason: a server whose catalog a
 # newer MediaDesk upgraded writes nothing until it is restarted (CatalogUpgraded). The client
 # sent each refused write five times more (15 s of silence) before saying so.
@@ -169,18 +194,20 @@ LASTING_CODES = frozenset({"catalog_upgraded"})
 
 
 class StorageNotAsked(StorageUnavailable):
-    """Refused before anything was sent: the store (reason endpoint_unreachable) or the catalog
-    (catalog_unreachable) was found out of reach a moment ago and is not asked again before
+    """Refused before anything was sent: the store (reason endpoint_unreachable, or
+    storage_throttled) or the catalog (catalog_unreachable) was found out of reach, or asked
+    for fewer requests, a moment ago and is not asked again before
     `retry_after` seconds (core/storage/s3.py's _Outage, core/db/engine.py's CatalogOutage),
     so nobody waits out its timeouts meanwhile. Nothing was done: any request, even one that
     must not run twice, may be sent again then (the server says the seed's 500 with
     Retry-After)."""
 
+    retry_after: int
+
     def __init__(
         self, message: str, *, retry_after: int, reason: str = "endpoint_unreachable"
     ) -> None:
-        super().__init__(message, reason=reason)
-        self.retry_after = retry_after
+        super().__init__(message, reason=reason, retry_after=retry_after)
         self.sent = False
 
 
@@ -325,10 +352,11 @@ def _raised_while_handling(exc: BaseException) -> BaseException | None:
 
 
 def passing_outage(exc: BaseException | None) -> bool:
-    """The store out of reach (reason endpoint_unreachable: refused, silent, cut) or the
-    catalog: an outage that passes by itself, unlike a set-up fault (SETUP_FAULT_REASONS) or a
-    full disk, which stay until someone acts. Work that meets it is tried again later."""
-    if isinstance(exc, StorageUnavailable) and exc.reason == "endpoint_unreachable":
+    """The store out of reach (reason endpoint_unreachable: refused, silent, cut), throttling
+    or failing inside (STORE_OUT_REASONS), or the catalog: an outage that passes by itself,
+    unlike a set-up fault (SETUP_FAULT_REASONS) or a full disk, which stay until someone acts.
+    Work that meets it is tried again later."""
+    if isinstance(exc, StorageUnavailable) and exc.reason in STORE_OUT_REASONS:
         return True
     return catalog_unreachable(exc)
 
@@ -352,6 +380,18 @@ def never_sent(exc: BaseException) -> bool:
     refused or never opened, on every try. A routing storage that asked another backend first
     says it was sent (core/storage/routing.py). A hard delete's way back (core/library.py)."""
     return isinstance(exc, StorageUnavailable) and not exc.sent
+
+
+def retry_after(exc: MediaDeskError) -> int | None:
+    """The whole seconds a client waits before sending the request again (a Retry-After): what
+    the failure says (a store's quiet window, the store's own Retry-After, a catalog's window),
+    else, for a store that will serve again by itself (STORE_OUT_REASONS), ASK_AGAIN. None for
+    anything else: waiting does not help a set-up fault or a bad request."""
+    if not isinstance(exc, StorageUnavailable):
+        return None
+    if exc.retry_after is not None:
+        return exc.retry_after
+    return ASK_AGAIN if exc.reason in STORE_OUT_REASONS else None
 
 
 def catalog_busy(exc: BaseException | None) -> bool:

@@ -1,6 +1,7 @@
-"""The quiet window of a service that hangs (takes connections, answers nothing): one home for
-its arithmetic, kept by the S3 store's outage (core/storage/s3.py _Outage) and the catalog's
-(core/db/engine.py CatalogOutage) under their own locks."""
+"""The quiet window of a service that hangs (takes connections, answers nothing) or asks to be
+left alone a while (a store throttling): one home for its arithmetic, kept by the S3 store's
+outage (core/storage/s3.py _Outage) and the catalog's (core/db/engine.py CatalogOutage) under
+their own locks."""
 
 from __future__ import annotations
 
@@ -16,14 +17,26 @@ import time
 # one per click.
 HANG_WINDOW = 5.0
 LONGEST_HANG_WINDOW = 20.0
+# The Retry-After of an outage that opens no window (a refused connection, a store's error
+# answered at once): the next call asks the service again at once, and a client told this
+# waits about what the Python client waits without one. Every answer of an outage says when
+# to ask again: the first one to meet a hang had none, the ones after it had the window's.
+ASK_AGAIN = 2
+
+
+def whole_seconds(seconds: float) -> int:
+    """A Retry-After: whole seconds, never 0."""
+    return max(1, math.ceil(seconds))
 
 
 class NotNow(Exception):
-    """An outage's refusal (its `admit`): nobody asks the service for `seconds` more."""
+    """An outage's refusal (its `admit`): nobody asks the service for `seconds` more;
+    `cause`: the reason of the failure that made the outage known, when its keeper said one."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, cause: str | None = None) -> None:
         super().__init__(seconds)
-        self.seconds = max(1, math.ceil(seconds))  # a Retry-After: whole seconds, never 0
+        self.seconds = whole_seconds(seconds)
+        self.cause = cause
 
 
 class QuietWindow:
@@ -48,6 +61,10 @@ class QuietWindow:
             self.length = min(2 * self.length, self.longest)
         self._until = max(self._until, now + self.length)
 
+    def hold(self, seconds: float, now: float) -> None:
+        """The service said when to ask it again (a throttling store's Retry-After)."""
+        self._until = max(self._until, now + min(seconds, self.longest))
+
     def answered(self) -> None:
         self._until, self.length = 0.0, self.first
 
@@ -61,7 +78,8 @@ class Outage:
     probe — and the others are refused at once (NotNow) instead of each waiting out its own
     timeouts. Any answer ends the outage, and so does a probe still going after `patience`
     seconds (a silent service fails it sooner, so it is being answered, slowly). A service
-    that was silent (a timeout, not a refusal) is not asked at all for a while (QuietWindow).
+    that was silent (a timeout, not a refusal), or that answered asking to be left alone a
+    while (`held`: a store throttling), is not asked at all for a while (QuietWindow).
     """
 
     def __init__(
@@ -74,6 +92,7 @@ class Outage:
         self._down = False
         self._probe_since: float | None = None  # monotonic start of the probe in flight
         self._quiet = QuietWindow(window, longest_window)  # the service was silent: not asked
+        self._cause: str | None = None  # the reason of the failure that made it known out
         self.patience = patience
 
     def admit(self) -> bool:
@@ -86,19 +105,22 @@ class Outage:
                 return False
             now = time.monotonic()
             if quiet := self._quiet.left(now):
-                raise NotNow(quiet)
+                raise NotNow(quiet, self._cause)
             if self._probe_since is None:
                 self._probe_since = now
                 return True
             if now - self._probe_since < self.patience:
-                raise NotNow(self._quiet.length)  # the probe ends within patience; a guess
+                # the probe ends within patience; a guess
+                raise NotNow(self._quiet.length, self._cause)
             self._down = False  # the probe is being answered, slowly: the service is there
             return False
 
-    def ended(self, probe: bool, reached: bool | None, silent: bool = False) -> None:
+    def ended(
+        self, probe: bool, reached: bool | None, silent: bool = False, cause: str | None = None
+    ) -> None:
         """A call ended; `reached`: the service answered (True), was unreachable (False), or
         the call ended for a cause that says nothing about it (None); `silent`: unreachable
-        because it did not answer in time."""
+        because it did not answer in time; `cause`: the reason the refusals say meanwhile."""
         if not probe and (reached is None or (reached != self._down and not silent)):
             return  # nothing to change: no lock on the common path
         with self._lock:
@@ -109,5 +131,28 @@ class Outage:
             self._down = not reached
             if reached:
                 self._quiet.answered()
-            elif silent:
+                return
+            self._cause = cause
+            if silent:
                 self._quiet.silent(probe, time.monotonic())
+
+    def held(self, probe: bool, seconds: float | None, cause: str | None = None) -> None:
+        """A call ended with the service's answer that it takes no work now (a store
+        throttling: 503 SlowDown, 429): nobody asks it for `seconds` (what it asked for, at
+        most the longest window), or, when it said nothing, for the window a silence opens
+        (growing while each probe is told the same). Each call asking it meanwhile would only
+        add to the load it asks to shed."""
+        with self._lock:
+            if probe:
+                self._probe_since = None
+            self._down = True
+            self._cause = cause
+            now = time.monotonic()
+            if seconds is None:
+                self._quiet.silent(probe, now)
+            else:
+                self._quiet.hold(seconds, now)
+
+    def left(self) -> float:
+        """Seconds until the service may be asked again (0: now, or no outage known)."""
+        return self._quiet.left(time.monotonic())

@@ -84,6 +84,10 @@ UNAVAILABLE_MESSAGES: dict[str | None, str] = {
         "server may no longer write it); reading still works; try again later"
     ),
     "endpoint_unreachable": "The storage cannot be reached right now; try again later",
+    "storage_throttled": (
+        "The storage is busy and asks for fewer requests right now; try again later"
+    ),
+    "storage_server_error": "The storage is failing right now; try again later",
     "endpoint_refused": (
         "The storage refuses the server's requests: its address or region is set wrong in the "
         "server's storage settings; ask the server's administrator"
@@ -381,9 +385,10 @@ _NOT_ASKED = BoundedReports(LONGEST_HANG_WINDOW)
 
 
 def _retry_after(exc: core.MediaDeskError) -> dict[str, str] | None:
-    if isinstance(exc, core.StorageNotAsked):
-        return {"Retry-After": str(exc.retry_after)}
-    return None
+    """Every answer of a store or catalog out of reach, throttling or failing says when to ask
+    again (core.errors.retry_after), not only those given without asking it."""
+    seconds = core.retry_after(exc)
+    return None if seconds is None else {"Retry-After": str(seconds)}
 
 
 H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])

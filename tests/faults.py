@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import os
 import re
 import signal
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,7 +32,7 @@ from core.storage.s3 import Timeouts
 from server.entry import EmbeddedServer
 from tests.resumable_client import MiB
 from tests.s3_server import S3Target, s3_client
-from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
+from tests.server_fixtures import Reply, Tokens, bearer, http_call, make_tokens, server_config
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))"
@@ -332,6 +333,113 @@ class CuttableProxy:
 
     def close(self) -> None:
         self.cut()
+
+
+def store_asked(reply: Reply, records: Sequence[logging.LogRecord]) -> bool:
+    """Whether the server sent the request of a storage_unavailable answer to the store (or
+    the catalog): a failure met there is logged as an ERROR under the request's id, one
+    answered without asking (core.errors.StorageNotAsked) is not (a WARNING line now and then
+    counts those). Both say Retry-After, so the answer alone cannot tell them apart."""
+    tag = f"[{reply.json()['error']['request_id']}]"
+    return any(r.levelno >= logging.ERROR and tag in r.getMessage() for r in records)
+
+
+class ErringStore:
+    """A proxy in front of the bucket (moto) that can answer every request itself with an S3
+    error (`fail`), as R2 does under load (503 SlowDown) or in an incident (500 InternalError),
+    and pass them on again (`restore`). `answered`: the requests it answered so."""
+
+    def __init__(self, url: str) -> None:
+        target = urlsplit(url)
+        self._target = (target.hostname or "127.0.0.1", target.port or 80)
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        self._error: bytes | None = None
+        self.answered = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def fail(self, status: int, code: str, headers: dict[str, str] | None = None) -> None:
+        """From now on every request is answered `status` with S3's error `code` (and
+        `headers`); connections already passing requests on are dropped."""
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f"<Error><Code>{code}</Code><Message>{code} (ErringStore)</Message></Error>"
+        ).encode()
+        head = [f"HTTP/1.1 {status} {code}", "Content-Type: application/xml"]
+        head += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        head += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
+        self._error = "\r\n".join(head).encode() + body
+        self._drop_open()
+
+    def restore(self) -> None:
+        self._error = None
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            answer = self._error
+            if answer is not None:
+                threading.Thread(target=self._answer, args=(client, answer), daemon=True).start()
+                continue
+            try:
+                upstream = socket.create_connection(self._target, timeout=10)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._open += [client, upstream]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _answer(self, client: socket.socket, answer: bytes) -> None:
+        """Reads the request (its head, and a body announced without Expect: 100-continue),
+        then answers the error and closes: what a store's front end does."""
+        with contextlib.suppress(OSError), client:
+            client.settimeout(10)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = client.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            fields = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:] if b":" in line)
+            named = {k.strip().lower(): v.strip().lower() for k, v in fields.items()}
+            if named.get(b"expect") != b"100-continue":
+                length = int(named.get(b"content-length", b"0"))
+                while len(body) < length and (chunk := client.recv(65536)):
+                    body += chunk
+            with self._lock:
+                self.answered += 1
+            client.sendall(answer)
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := src.recv(65536):
+                dst.sendall(chunk)
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _drop_open(self) -> None:
+        with self._lock:
+            open_, self._open = self._open, []
+        for sock in open_:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (Linux)
+        self._listener.close()
+        self._drop_open()
 
 
 SHORT = Timeouts(connect=3, read=4, attempts=2)  # what a request waits on a silent store

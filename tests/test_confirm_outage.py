@@ -135,8 +135,8 @@ def _confirmed_once_back(served: Served, file_id: int, parts: Any, data: bytes) 
         if reply.status != 500:
             break
         assert reply.json()["error"]["reason"] == "endpoint_unreachable", reply.body
-        # Retry-After only from a store left unasked; one asked may still time out under a
-        # loaded machine's slow moto just after the proxy is back: asked again a moment later
+        # every such answer says Retry-After; one asked may still time out under a loaded
+        # machine's slow moto just after the proxy is back: asked again a moment later
         time.sleep(int(reply.headers.get("Retry-After", "1")))
     assert reply.status == 200, reply.body
     assert reply.json()["id"] == file_id and reply.json()["status"] == "ready", reply.body

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import threading
 import time
@@ -27,7 +28,7 @@ from core.settings import Settings
 from core.storage import s3
 from core.storage.s3 import S3Storage, Timeouts
 from server.entry import EmbeddedServer
-from tests.faults import CuttableProxy, cli, wait_for
+from tests.faults import CuttableProxy, cli, store_asked, wait_for
 from tests.resumable_client import padded_mp4
 from tests.s3_server import S3Target
 from tests.server_fixtures import (
@@ -53,8 +54,12 @@ SHORT = Timeouts(connect=3, read=5, attempts=2)
 
 
 def test_a_silent_store_under_load_leaves_the_catalog_answering_and_recovers(
-    s3_settings: Settings, media_dir: Any, monkeypatch: pytest.MonkeyPatch
+    s3_settings: Settings,
+    media_dir: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO)
     monkeypatch.setattr(s3, "REQUESTS", SHORT)
     proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
     lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
@@ -109,8 +114,9 @@ def test_a_silent_store_under_load_leaves_the_catalog_answering_and_recovers(
         return streams, ended_at_listing, ended_at_edit
 
     def asked(replies: list[Reply]) -> list[Reply]:
-        """The replies of requests sent to the store: one not asked has a Retry-After."""
-        return [reply for reply in replies if "Retry-After" not in reply.headers]
+        """The replies of requests sent to the store (a failure logged under their id; every
+        such answer has a Retry-After, asked or not)."""
+        return [reply for reply in replies if store_asked(reply, caplog.records)]
 
     try:
         proxy.stall()

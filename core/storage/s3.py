@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import email.utils
 import functools
 import hashlib
 import io
@@ -12,7 +13,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Generator, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from botocore.config import Config
 from s3transfer.exceptions import RetriesExceededError as TransferRetriesExceeded
 
 from core.errors import (
+    STORE_OUT_REASONS,
     InvalidInput,
     MediaDeskError,
     NoSuchMultipartUpload,
@@ -36,7 +38,14 @@ from core.errors import (
 )
 from core.filenames import NAME_BYTES, temp_name
 from core.keys import normalise_key, public_object_url
-from core.outage import HANG_WINDOW, LONGEST_HANG_WINDOW, NotNow, Outage
+from core.outage import (
+    ASK_AGAIN,
+    HANG_WINDOW,
+    LONGEST_HANG_WINDOW,
+    NotNow,
+    Outage,
+    whole_seconds,
+)
 from core.storage.base import ObjectStat, PartInfo, PresignedRequest, ProgressCallback
 from core.storage.disposition import content_disposition
 from core.storage.local import normalise_prefix
@@ -64,8 +73,9 @@ class Timeouts:
     PUT on a slow link is fine as long as it moves. `read`: each wait for the answer's next
     bytes (per socket read, not for a whole body): first bytes after the request was sent,
     then between chunks of a download. `attempts`: tries in all; a timed-out try is never
-    retried (a store silent for `read` seconds keeps the retry waiting as long), refused or
-    reset connections and 5xx answers are.
+    retried (a store silent for `read` seconds keeps the retry waiting as long), nor a store's
+    answer that it is throttling (503 SlowDown, 429: the outage's window is the back-off, for
+    every caller at once); refused or reset connections and other 5xx answers are.
     """
 
     connect: float
@@ -140,12 +150,67 @@ class _Sent:
                 self.count += 1
 
 
-def _after_try(sent: _Sent, caught_exception: Exception | None = None, **_: Any) -> None:
+# A store's answers that it takes no more work now (S3's 503 SlowDown, R2's and proxies' 429,
+# and the codes of the same meaning botocore knows): reason storage_throttled. S3 and R2 say
+# "reduce your request rate" in every 503 they send.
+_THROTTLED_STATUS = frozenset({429, 503})
+_THROTTLED_CODES = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequests",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "BandwidthLimitExceeded",
+    }
+)
+
+
+def _throttled(status: object, code: str) -> bool:
+    return status in _THROTTLED_STATUS or code in _THROTTLED_CODES
+
+
+def _store_retry_after(response: Mapping[str, Any]) -> int | None:
+    """The Retry-After the store sent with an error (seconds or an HTTP date), within the
+    longest window nobody asks a store (a store asking for an hour is asked again by one
+    probe at a time meanwhile); None when it sent none, or one that cannot be read."""
+    said = str(response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("retry-after", ""))
+    said = said.strip()
+    if not said:
+        return None
+    if said.isascii() and said.isdigit():
+        seconds = float(said)  # float: thousands of digits are inf, not a ValueError
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(said)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return whole_seconds(min(seconds, LONGEST_HANG_WINDOW))
+
+
+def _after_try(
+    sent: _Sent,
+    caught_exception: Exception | None = None,
+    response: tuple[Any, dict[str, Any]] | None = None,
+    operation: Any = None,
+    **_: Any,
+) -> None:
     """needs-retry hook (after each try), run before botocore's retry handler: the try
-    counted (`_Sent`); a timeout ends the call."""
+    counted (`_Sent`); a timeout ends the call, and so does a store's answer that it is
+    throttling: tried again at once by each caller, the load it asks to shed doubled."""
     sent.tried(caught_exception)
     if isinstance(caught_exception, _TIMED_OUT):
         raise caught_exception
+    if response is not None and operation is not None:
+        http, parsed = response
+        code = str(parsed.get("Error", {}).get("Code", ""))
+        if http.status_code >= 400 and _throttled(http.status_code, code):
+            raise bx.ClientError(parsed, operation.name)  # type: ignore[arg-type]
 
 
 def _wait_for_server_side_work(read: float, context: dict[str, Any], **_: Any) -> None:
@@ -216,6 +281,18 @@ def explain(exc: Exception, what: str, bucket: str, endpoint: str) -> MediaDeskE
         if code == "InvalidRange" or status == 416:
             return InvalidInput(f"{what}: range not satisfiable")
         message = error.get("Message") or code or str(status)
+        if _throttled(status, code):
+            return StorageUnavailable(
+                f"{what}: {endpoint} asks for fewer requests ({status} {message})",
+                reason="storage_throttled",
+                retry_after=_store_retry_after(exc.response),
+            )
+        if isinstance(status, int) and 500 <= status < 600:
+            return StorageUnavailable(
+                f"{what}: {endpoint} failed ({status} {message})",
+                reason="storage_server_error",
+                retry_after=_store_retry_after(exc.response),
+            )
         return StorageUnavailable(f"{what}: {endpoint} answered {status} {message}")
     if isinstance(exc, bx.ConnectionError):  # refused, DNS, TLS, proxy, connect timeout
         return StorageUnavailable(
@@ -248,6 +325,11 @@ _TRANSLATED = (
 
 def _unreachable(error: MediaDeskError) -> bool:
     return isinstance(error, StorageUnavailable) and error.reason == "endpoint_unreachable"
+
+
+def _out(error: MediaDeskError) -> bool:
+    """The store cannot serve now, and will again by itself (STORE_OUT_REASONS)."""
+    return isinstance(error, StorageUnavailable) and error.reason in STORE_OUT_REASONS
 
 
 def _silent(exc: BaseException) -> bool:
@@ -283,6 +365,12 @@ class _Outage(Outage):
     each request that came after the probe ended became the next probe, and one after another
     a page of thumbnails, a user clicking through files or a desktop worker waited 10 s each.
     A refusing store answers in milliseconds, so its next request probes at once, as before.
+
+    A store that answers it is throttling (503 SlowDown, 429) is not asked either, for as long
+    as it asked (its Retry-After, at most the longest window) or for the window a silence
+    opens: R2 under load answered every request of every caller at once, each one adding to
+    the load. A store failing inside (500 InternalError and other 5xx) answered, so it is
+    asked again by the next request, as a refusing one.
     """
 
 
@@ -395,6 +483,12 @@ class S3Storage:
         try:
             probe = self._outage.admit() if gated else False
         except NotNow as wait:
+            if wait.cause == "storage_throttled":
+                raise StorageNotAsked(
+                    f"{what}: {self.endpoint_url} asked for fewer requests a moment ago; not asked",
+                    retry_after=wait.seconds,
+                    reason=wait.cause,
+                ) from None
             raise StorageNotAsked(
                 f"{what}: {self.endpoint_url} was out of reach a moment ago and has not "
                 "answered since; not asked",
@@ -409,13 +503,28 @@ class S3Storage:
             if never and isinstance(error, StorageUnavailable):
                 # nothing of the call reached the store: a hard delete undoes its trash
                 error.sent = False
-            reached = not _unreachable(error)
-            self._outage.ended(probe, reached, silent=not reached and _silent(exc))
+            if isinstance(error, StorageUnavailable) and error.reason == "storage_throttled":
+                self._outage.held(probe, error.retry_after, cause=error.reason)
+            else:
+                reached = not _unreachable(error)
+                silent = not reached and _silent(exc)
+                self._outage.ended(probe, reached, silent=silent, cause=error.reason)
+            if isinstance(error, StorageUnavailable) and _out(error):
+                self._tell_when(error)
             raise error from exc
         except BaseException:
             self._outage.ended(probe, None)
             raise
         self._outage.ended(probe, True)
+
+    def _tell_when(self, error: StorageUnavailable) -> None:
+        """Sets when the store may be asked again on a failure of a store out of reach,
+        throttling or failing (STORE_OUT_REASONS): the quiet window it opened or its own
+        Retry-After, else ASK_AGAIN (the next call asks at once). The call that met a hang
+        first said none (the ones refused after it said the window's), nor did one refused
+        a connection, and a client had no way to tell how long to wait."""
+        left = max(self._outage.left(), float(error.retry_after or 0))
+        error.retry_after = whole_seconds(left) if left > 0 else ASK_AGAIN
 
     def public_url(self, key: str) -> str | None:
         if not self.public_domain:
