@@ -517,6 +517,16 @@ class ResumableUploads:
         server of the team received them): this folder's buffer of it, if any, is stale."""
         return row.buffer_at is not None and row.buffer_at != self.here
 
+    def _resumes_at(self, row: ResumableUpload | _Row | Any) -> int:
+        """The offset a PATCH to this server goes on from (what its HEAD answers, as tus
+        wants): the bytes received, but only the parts' when the bytes past them wait in
+        another server's data folder (TusWriter._open starts from the parts then). HEAD
+        answered the catalog's count there, and the PATCH at it was refused 409: a round trip
+        carrying the whole rest for nothing."""
+        if row.state == "receiving" and self._elsewhere(row):
+            return sum(p.size for p in _parts(row))
+        return int(row.received)
+
     def _writing(
         self, upload_id: str, holder: str | None, until: datetime | None, now: datetime
     ) -> bool:
@@ -765,13 +775,15 @@ class ResumableUploads:
                     "This upload is already complete",
                     details={"offset": state.offset, "file_id": state.file_id},
                 )
+            if offset is not None and self._elsewhere(row) and offset != self._resumes_at(row):
+                # Refused before the writer opens: opening takes the upload over from the
+                # server holding its buffered bytes (TusWriter._open), and a client refused
+                # here may well go on there, where they are not to be lost.
+                raise _offset_mismatch(offset, self._resumes_at(row), elsewhere=True)
             writer = TusWriter(self, upload_id, checksum, lock, answering, held)
             writer.open(row)
             if offset is not None and offset != writer.offset:
-                raise OffsetMismatch(
-                    f"Upload-Offset {offset} does not match the {writer.offset} bytes received",
-                    details={"offset": writer.offset},
-                )
+                raise _offset_mismatch(offset, writer.offset)
             return writer
         except BaseException:
             if writer is not None:
@@ -879,7 +891,9 @@ class ResumableUploads:
         return record.with_duplicate() if done.duplicate else record
 
     def resume_finish(self, upload_id: str, owner: str | None = None) -> UploadState:
-        """Catalogues an upload whose bytes all arrived but whose server stopped before that.
+        """The upload's state as a HEAD answers it, with the offset a PATCH here goes on from
+        (`_resumes_at`); catalogues an upload whose bytes all arrived but whose server
+        stopped before that.
 
         UploadLocked while another request holds it (its completion runs, in this process or
         on another server of the team): a HEAD waits for it (server/routes/tus.py)."""
@@ -887,32 +901,29 @@ class ResumableUploads:
             found = self._row(s, upload_id)
             state = self._checked(found, owner)
             holder, until = found.lease_owner, found.lease_until
-        if state.state != "receiving" or not state.complete:
+            resumes_at = self._resumes_at(found)
+        if state.state != "receiving":
             return state
-        if self._writing(upload_id, holder, until, datetime.now(UTC)):
+        if state.complete and self._writing(upload_id, holder, until, datetime.now(UTC)):
             # told without the write transaction a lease takes: a HEAD asks again and again
-            # while it waits for the completion
+            # while it waits for the completion. Asked before the offset of the bytes held
+            # elsewhere: a completion on the server holding them ends with the file id, and
+            # the parts' offset would send the client to PATCH an upload about to be done.
             raise UploadLocked(
                 "Another request is finishing this upload; retry shortly",
                 details={"retry_after": LOCKED_RETRY},
             )
+        if resumes_at != state.offset:
+            # The bytes past the parts wait on another server's disk (still arriving there, or
+            # a finish that failed there): a PATCH here goes on from the parts. Only answered,
+            # not recorded: a client that goes on with that server still has them there.
+            return dataclasses.replace(state, offset=resumes_at)
+        if not state.complete:
+            return state
         with self._leased(upload_id) as row:
-            if row is not None and self._elsewhere(row):
-                # Its last bytes wait on another server's disk (its finish failed there): this
-                # one cannot send them; it takes the upload back to the parts in the bucket,
-                # and the client sends the rest here (HEAD answers that offset).
-                parts = sum(p.size for p in _parts(row))
-                if parts < row.length:
-                    buffer = self._data_file(upload_id, row.part_size > 0)
-                    with fs_errors(UPLOADS_UNUSABLE):
-                        buffer.touch(mode=FILE_MODE)  # empty, not gone: the sweep keeps it
-                        os.truncate(buffer, 0)
-                    with self._db.write_connection() as conn:
-                        conn.execute(
-                            _RECORD,
-                            {"uid": upload_id, "got": parts, "until": None, "at": self.here},
-                        )
-                    return self.get(upload_id, owner)
+            if row is not None and self._resumes_at(row) != row.received:
+                # moved to another server's disk since it was read (its finish failed there)
+                return dataclasses.replace(self._checked(row, owner), offset=self._resumes_at(row))
             return self._finish(upload_id)
 
     def terminate(self, upload_id: str, owner: str | None = None) -> None:
@@ -1799,6 +1810,20 @@ def _alive(holder: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _offset_mismatch(offset: int, accepted: int, elsewhere: bool = False) -> OffsetMismatch:
+    """The 409 of a PATCH whose Upload-Offset is not where this server goes on from; the HTTP
+    layer also sends `details.offset` as the Upload-Offset header (tus-js-client reads it)."""
+    where = (
+        f"the {accepted} bytes in the bucket (the bytes past them wait on another server of "
+        "the team): send from there"
+        if elsewhere
+        else f"the {accepted} bytes received"
+    )
+    return OffsetMismatch(
+        f"Upload-Offset {offset} does not match {where}", details={"offset": accepted}
+    )
 
 
 def _leased_elsewhere(until: datetime | None, now: datetime) -> UploadLocked:

@@ -128,7 +128,7 @@ def test_a_stale_buffer_of_an_earlier_part_is_never_taken_for_the_current_one(
 ) -> None:
     """A buffers half a part; the next PATCH reaches B, which has none of it: 409 with the
     offset B can take (the parts in the bucket: 0). The client goes on through B past the first
-    part, then a PATCH reaches A again, whose buffer still holds the first part's head."""
+    part, then reaches A again, whose buffer still holds the first part's head."""
     data = video(tmp_path, 2 * PART + MiB)
     where = start(team, data)
     a, b = team.a.url + where, team.b.url + where
@@ -140,14 +140,14 @@ def test_a_stale_buffer_of_an_earlier_part_is_never_taken_for_the_current_one(
     assert offset == 0
     quarter = PART // 4
     assert patch(b, team.token, 0, data[: PART + quarter]).status == 204
-    offset = int(head(a, team.token).headers["Upload-Offset"])
-    assert offset == PART + quarter
-    # A holds none of the bytes B buffered: it answers the offset it can take, the end of the
-    # part B sent (taking its own buffer for them stored the file with wrong bytes)
-    refused = patch(a, team.token, offset, data[offset:])
+    # A holds none of the bytes B buffered: its HEAD and its 409 answer the offset it can take,
+    # the end of the part B sent (taking its own buffer for them stored the file with wrong
+    # bytes)
+    assert int(head(a, team.token).headers["Upload-Offset"]) == PART
+    refused = patch(a, team.token, PART + quarter, data[PART + quarter :])
     assert refused.status == 409, refused.body
     assert refused.json()["error"]["details"]["offset"] == PART
-    assert int(head(a, team.token).headers["Upload-Offset"]) == PART
+    assert refused.headers["Upload-Offset"] == str(PART)
     stored_whole(team, patch(a, team.token, PART, data[PART:]), data)
 
 

@@ -18,7 +18,14 @@ from typing import NamedTuple, TypeVar
 from aiohttp import web
 
 from core.ascii import whole_number
-from core.errors import InvalidInput, MediaDeskError, TooLarge, UploadLocked
+from core.errors import (
+    InvalidInput,
+    MediaDeskError,
+    OffsetMismatch,
+    TooLarge,
+    UploadLocked,
+    public_details,
+)
 from core.mediatypes import BY_MIME, FILE_KINDS, canonical_mime, guess_from_name
 from core.records import expiry_iso
 from core.resumable import (
@@ -37,7 +44,7 @@ from core.resumable import (
 from core.spool import too_large
 from server.auth import requires
 from server.bodystream import idle_timed
-from server.errors import ApiError, status_for, with_error_headers
+from server.errors import ApiError, client_message, status_for, with_error_headers
 from server.ratelimit import check_upload_rate
 from server.rawbody import SEND_REST, can_take, take_body, until_done, whole
 from server.state import METRICS, THREADS, TOKEN, library, run_blocking
@@ -167,6 +174,21 @@ def _locked(exc: UploadLocked) -> ApiError:
         exc.message,
         details={**exc.details, "retry_after": seconds},
         headers={"Retry-After": str(seconds)},
+    )
+
+
+def _mismatch(exc: OffsetMismatch) -> ApiError:
+    """The 409 with the offset this server goes on from as `Upload-Offset` too, as tusd
+    answers it: tus-js-client reads the header, not our JSON, to send again from there."""
+    accepted = exc.details.get("offset")
+    headers = {"Upload-Offset": str(accepted)} if isinstance(accepted, int) else {}
+    return ApiError(
+        status_for(exc),
+        exc.code,
+        client_message(exc),
+        details=public_details(exc),
+        headers=headers,
+        reason=exc.reason,
     )
 
 
@@ -493,10 +515,15 @@ async def _open_patch(request: web.Request) -> TusWriter:
         checksum = parse_checksum(request.headers["Upload-Checksum"])
     uploads = _uploads(request)
     upload_id = request.match_info["upload_id"]
-    writer = await _taking_over(
-        request,
-        lambda: run_blocking(request, uploads.writer, upload_id, offset, checksum, _owner(request)),
-    )
+    try:
+        writer = await _taking_over(
+            request,
+            lambda: run_blocking(
+                request, uploads.writer, upload_id, offset, checksum, _owner(request)
+            ),
+        )
+    except OffsetMismatch as exc:
+        raise _mismatch(exc) from exc
     if request.content_length is not None and offset + request.content_length > writer.length:
         await run_blocking(request, writer.abort)
         raise TooLarge(
