@@ -376,13 +376,16 @@ CONTENT_LOCATION = {
 
 POSTER_HEADERS = {
     "X-MediaDesk-Width": {
-        "description": f"With `w`: which picture was served, {THUMB_SIZE} (the thumbnail) or "
-        f"{POSTER_WIDTH} (a video's large poster, whose picture is narrower when the video is)",
+        "description": "With `w`: the width in pixels of the picture served, the thumbnail "
+        f"(at most {THUMB_SIZE}) or a video's large poster (at most {POSTER_WIDTH}); narrower "
+        "when the picture is (never enlarged; a portrait one fits the height). Not on a 304 of "
+        "the thumbnail: the answer it revalidates said it",
         "schema": {"type": "integer"},
     },
     "Content-Location": {
-        "description": "With `w`: the canonical URL of these bytes (`?w=<X-MediaDesk-Width>`, "
-        "and `v` when the request carried the current one)",
+        "description": f"With `w`: the canonical URL of these bytes (`?w={THUMB_SIZE}` for the "
+        f"thumbnail, `?w={POSTER_WIDTH}` for the large poster, and `v` when the request "
+        "carried the current one)",
         "schema": {"type": "string"},
     },
 }
@@ -733,7 +736,7 @@ PATHS: dict[str, dict[str, S]] = {
                     f"{POSTER_WIDTH}, never enlarged; the watch page's), made by its "
                     "thumbnails job. A video processed before it had one (`mediadesk "
                     "reprocess` makes it) is answered its thumbnail, not cached for good. "
-                    "A photo is answered its thumbnail (`X-MediaDesk-Width` says so): its "
+                    "A photo is answered its thumbnail (`Content-Location` says so): its "
                     "bigger sizes are /stream/{id}/image?w=",
                 ),
                 *file_grant(),  # a signed watch page's poster

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
 from aiohttp import web
+from PIL import Image
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.library import Library
@@ -349,7 +351,7 @@ async def thumbnail(request: web.Request) -> web.Response:
     if width == POSTER_WIDTH:
         large = service.large_poster(record, await file_jobs(request, record))
         if large is not None:
-            served = await _large_poster(request, record, large.key)
+            served = await _large_poster(request, record, large)
             if served is not None:
                 return served
         # made by an older version (a reprocess makes it), or lost: the thumbnail stands in,
@@ -357,22 +359,28 @@ async def thumbnail(request: web.Request) -> web.Response:
         width, stand_in = THUMB_SIZE, True
     headers = _thumbnail_headers(request, record, width, stand_in)
     if etag_matches(request.headers.get("If-None-Match", ""), headers["ETag"], weak=True):
+        # no X-MediaDesk-Width: the picture is not read for a 304, and a cache keeps the one
+        # of the answer it revalidates (the same ETag, the same picture)
         return web.Response(status=304, headers=headers)
     thumb = await store_blocking(request, library(request).thumbnail, record.id)
     # of the file as the bytes served are: a lost thumbnail made again just now by today's
     # rendering moved its tag, and the old one would name the new picture in caches
-    headers = _thumbnail_headers(request, thumb.record, width, stand_in)
+    shown = None if width is None else _webp_width(thumb.data)
+    headers = _thumbnail_headers(request, thumb.record, width, stand_in, shown)
     return web.Response(body=thumb.data, content_type="image/webp", headers=headers)
 
 
-async def _large_poster(request: web.Request, record: FileRecord, key: str) -> web.Response | None:
+async def _large_poster(
+    request: web.Request, record: FileRecord, large: service.LargePoster
+) -> web.Response | None:
     """The video's large poster (`?w=` above the thumbnail's size), None when its object is
     gone or damaged (the thumbnail then stands in)."""
-    headers = _thumbnail_headers(request, record, POSTER_WIDTH)
+    # its width as its job measured it: a 304 says it too, without reading the picture
+    headers = _thumbnail_headers(request, record, POSTER_WIDTH, shown=large.width)
     if etag_matches(request.headers.get("If-None-Match", ""), headers["ETag"], weak=True):
         return web.Response(status=304, headers=headers)
     try:
-        data = await store_blocking(request, library(request).read_object, key)
+        data = await store_blocking(request, library(request).read_object, large.key)
     except NotFound:
         return None
     if not is_whole_webp(data):
@@ -380,11 +388,26 @@ async def _large_poster(request: web.Request, record: FileRecord, key: str) -> w
     return web.Response(body=data, content_type="image/webp", headers=headers)
 
 
+def _webp_width(data: bytes) -> int | None:
+    """The width of a WebP, read without decoding its pixels; None if it cannot be read."""
+    try:
+        with Image.open(io.BytesIO(data), formats=["WEBP"]) as im:
+            return int(im.width)
+    except (OSError, ValueError):
+        return None
+
+
 def _thumbnail_headers(
-    request: web.Request, record: FileRecord, width: int | None = None, stand_in: bool = False
+    request: web.Request,
+    record: FileRecord,
+    width: int | None = None,
+    stand_in: bool = False,
+    shown: int | None = None,
 ) -> dict[str, str]:
     """ETag and caching of the thumbnail, or with `width` (`?w=` asked) of that poster, and
-    which one it is. `stand_in`: the thumbnail answering for a poster not made (yet)."""
+    which one it is. `stand_in`: the thumbnail answering for a poster not made (yet).
+    `shown`: the width of the picture served, which `width` only bounds (never enlarged, a
+    portrait one narrower), said when known."""
     # the content tag counts the renderings: a thumbnail made again is a new ETag
     etag = f"thumb-{record.content_tag or record.id}"
     if width == POSTER_WIDTH:
@@ -397,6 +420,7 @@ def _thumbnail_headers(
         canonical = f"/files/{record.id}/thumbnail?w={width}"
         if is_versioned(request, record):
             canonical += f"&v={record.content_tag}"
-        headers["X-MediaDesk-Width"] = str(width)
+        if shown is not None:
+            headers["X-MediaDesk-Width"] = str(shown)
         headers["Content-Location"] = canonical
     return headers
