@@ -303,6 +303,11 @@ def outage_cause(exc: BaseException | None) -> str | None:
         # logged the revision once, as an ERROR
         return "a newer MediaDesk upgraded the catalog; writes wait for a restart with it"
     if passing_outage(exc):
+        reason = getattr(exc, "reason", None)
+        if reason == "storage_throttled":
+            return "the store is throttling requests (it asked to slow down)"
+        if reason == "storage_server_error":
+            return "the store is failing (its own server error)"
         return "the store cannot be reached"
     return None
 

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from core.errors import CatalogUpgraded
+from core.errors import CatalogUpgraded, StorageUnavailable
 from core.logsetup import OutageReports, outage_cause
 
 
@@ -30,3 +30,14 @@ def test_a_loop_failing_on_it_logs_one_line_without_a_traceback(
     assert len(lines) == 1
     assert lines[0].levelno == logging.WARNING and lines[0].exc_info is None
     assert "newer MediaDesk" in lines[0].getMessage()
+
+
+def test_a_store_throttling_or_failing_is_said_as_such() -> None:
+    """A worker's WARNING line said "the store cannot be reached" while the store answered
+    503 SlowDown or 500 InternalError: an admin looked for a network fault."""
+    throttled = outage_cause(StorageUnavailable("slow down", reason="storage_throttled"))
+    failing = outage_cause(StorageUnavailable("500", reason="storage_server_error"))
+    unreachable = outage_cause(StorageUnavailable("x", reason="endpoint_unreachable"))
+    assert throttled is not None and "throttling" in throttled
+    assert failing is not None and "failing" in failing
+    assert unreachable == "the store cannot be reached"
