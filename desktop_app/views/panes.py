@@ -8,7 +8,7 @@ their translated labels) until the grid has room for `GRID_COLUMNS` columns.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QCoreApplication, QDataStream, QEvent
+from PySide6.QtCore import QByteArray, QCoreApplication, QDataStream, QEvent, QSize, QTimer
 from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -134,8 +134,12 @@ class ToolbarRow(QWidget):
     sidebar and the status bar), and come back when there is room. Narrower still, the other
     widgets go to a second row below the search box (there the labels come back if they fit):
     at 1024 px in Spanish the sort order, or the trash's "Vaciar la papelera…", left the box
-    200 px of its 359 ("Buscar en nombres de archivo…"). The row's minimum leaves the labels
-    out, so they never widen the window.
+    200 px of its 359 ("Buscar en nombres de archivo…"); and the trailing widgets (the trash's
+    button) to a third when the second has no room for them.
+
+    The row's minimum is what its narrowest arrangement needs, each row of it whole, the labels
+    left out, so they never widen the window: asking for the search box and the sort order side
+    by side, it made an 800 px window 886 px wide with the details panel (Spanish).
     """
 
     def __init__(self, widgets: list[QWidget], yielding: list[QWidget]) -> None:
@@ -144,8 +148,8 @@ class ToolbarRow(QWidget):
         self.search = widgets[0]
         self.widgets = widgets
         self.yielding = yielding
-        self.wrapped = False  # the widgets after the search box are on the second row
-        self._trailing: list[QWidget] = []  # add_widget's: at the end of the second row
+        self.rows = 1  # the rows the widgets are laid out on: after the search box, or below it
+        self._trailing: list[QWidget] = []  # add_widget's: at the end of the last row
         self.search.setMinimumWidth(SEARCH_MIN_WIDTH)
         rows = QVBoxLayout(self)
         rows.setContentsMargins(0, 0, 0, 4)
@@ -156,18 +160,24 @@ class ToolbarRow(QWidget):
             row.addWidget(widget)
         rows.addLayout(row)
         self.second = QHBoxLayout()
-        self.second.setContentsMargins(0, 0, 0, 0)
-        rows.addLayout(self.second)
-        self.setMinimumWidth(self._need([w for w in widgets if w not in yielding]))
+        self.third = QHBoxLayout()
+        for below in (self.second, self.third):
+            below.setContentsMargins(0, 0, 0, 0)
+            rows.addLayout(below)
+
+    @property
+    def wrapped(self) -> bool:
+        """Whether the widgets after the search box are on a row below it."""
+        return self.rows > 1
 
     def add_widget(self, widget: QWidget) -> None:
         """A widget at the row's end that never steps aside (shown in some views only)."""
         self.widgets.append(widget)
         self._trailing.append(widget)
-        if self.wrapped:
-            self.second.addWidget(widget)
-        else:
-            self.row.addWidget(widget)
+        layout = {1: self.row, 2: self.second}.get(self.rows, self.third)
+        if len(self._trailing) == 1 and self.rows > 1:
+            layout.addStretch(1)  # at the row's end, as on one row
+        layout.addWidget(widget)
 
     def _need(self, widgets: list[QWidget]) -> int:
         margins = self.row.contentsMargins()
@@ -201,40 +211,68 @@ class ToolbarRow(QWidget):
             self.fit()
         return handled
 
-    def fit(self) -> None:
+    def _present(self, widgets: list[QWidget]) -> list[QWidget]:
         # a widget hidden by its view (not by this row) takes no room
-        shown = [w for w in self.widgets if w in self.yielding or not w.isHidden()]
-        # the labels step aside for the search box's whole placeholder, not only its minimum
-        more = self._search_wants() - SEARCH_MIN_WIDTH
-        for widget in self.yielding:  # the first gives way first
+        return [w for w in widgets if w in self.yielding or not w.isHidden()]
+
+    def _fitting(self, widgets: list[QWidget], more: int = 0) -> list[QWidget]:
+        """`widgets` without the labels that must step aside for them to fit the row's width
+        (`more`: the room wanted beside them), the first label first."""
+        shown = self._present(widgets)
+        for widget in self.yielding:
             if self._need(shown) + more <= self.width():
                 break
-            shown.remove(widget)
-        wrap = self._need(shown) + more > self.width()
-        if wrap:  # the search box alone on its row; on the second, the labels that fit there
-            shown = [w for w in self.widgets[1:] if w in self.yielding or not w.isHidden()]
-            for widget in self.yielding:
-                if self._need(shown) <= self.width():
-                    break
+            if widget in shown:
                 shown.remove(widget)
-        self._wrap(wrap)
+        return shown
+
+    def fit(self) -> None:
+        # the labels step aside for the search box's whole placeholder, not only its minimum
+        more = self._search_wants() - SEARCH_MIN_WIDTH
+        shown = self._fitting(self.widgets, more)
+        rows = 1
+        if self._need(shown) + more > self.width():
+            # the search box alone on its row; on the second, the labels that fit there
+            rows = 2
+            shown = self._fitting(self.widgets[1:])
+            if self._need(shown) > self.width() and self._present(self._trailing):
+                rows = 3  # the trailing widgets on a row of their own
+                shown = self._fitting([w for w in self.widgets[1:] if w not in self._trailing])
+        self._arrange(rows)
         for widget in self.yielding:
             widget.setVisible(widget in shown)
 
-    def _wrap(self, wrap: bool) -> None:
-        if wrap == self.wrapped:
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """The narrowest the row can be: each row of its narrowest arrangement whole. (Not
+        setMinimumWidth: set while the row was being laid out, the browser kept the grid
+        where a second row had come.)"""
+        after = [w for w in self.widgets[1:] if w not in self.yielding and w not in self._trailing]
+        rows = [[self.search], self._present(after), self._present(self._trailing)]
+        least = max(self._need(row) for row in rows if row)
+        return QSize(least, super().minimumSizeHint().height())
+
+    def _arrange(self, rows: int) -> None:
+        if rows == self.rows:
             return  # (moving the widgets asks for a layout, which fits again)
-        self.wrapped = wrap
-        for layout in (self.row, self.second):
+        self.rows = rows
+        for layout in (self.row, self.second, self.third):
             for widget in self.widgets[1:]:
                 layout.removeWidget(widget)
-        while self.second.count():  # the stretch before the trailing widgets
-            self.second.takeAt(0)
-        target = self.second if wrap else self.row
+        for below in (self.second, self.third):
+            while below.count():  # the stretch before the trailing widgets
+                below.takeAt(0)
         for widget in self.widgets[1:]:
-            if wrap and self._trailing and widget is self._trailing[0]:
+            trailing = widget in self._trailing
+            target = (
+                self.row if rows == 1 else self.third if rows == 3 and trailing else self.second
+            )
+            if rows > 1 and self._trailing and widget is self._trailing[0]:
                 target.addStretch(1)  # the trash's button at the row's end, as on one row
             target.addWidget(widget)
+        # The row's height changed: the browser lays the grid out again below it. Once the
+        # layout pass under way is over: told while the browser laid the row out (a window
+        # narrowed, F8), the browser kept the grid where one row had ended, over the sort order.
+        QTimer.singleShot(0, self, self.updateGeometry)
 
 
 def show_on_screen(window: QWidget) -> None:

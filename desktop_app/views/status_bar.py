@@ -7,7 +7,7 @@ import re
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 from sqlalchemy.engine import make_url
@@ -47,7 +47,19 @@ def first_sentence(text: str) -> str:
     return text
 
 
-class FittingLabel(QLabel):
+class YieldingLabel(QLabel):
+    """A label that steps aside (or is cut short) when the status bar has no room for it: it
+    asks for no width of its own, so it never sets the window's least width. While there is
+    room the layout gives it its whole text's width (its size hint); without, the status bar
+    takes it away (`MainStatusBar._fit_labels`). Asking for its whole text, it kept an 800 px
+    window 805 px wide until it stepped aside, and a window manager keeps a maximised window
+    at the width it was forced to."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(0, super().minimumSizeHint().height())
+
+
+class FittingLabel(YieldingLabel):
     """A plain-text label that can be narrowed: its text is elided on the right, never below
     its first word and a few letters ("Catalog: SQLite…"); the tooltip keeps the details."""
 
@@ -76,6 +88,35 @@ class FittingLabel(QLabel):
         return give
 
 
+class CountsLabel(QLabel):
+    """The library's counts: whole ("65 files · 55 images · 10 videos · 8.4 MiB") where there
+    is room, else the files and their size ("65 files · 8.4 MiB"); never cut mid-count ("64
+    archi" in 60 px). The whole text is the tooltip. Its least width is the short form's."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.whole = ""
+        self.short = ""
+
+    def set_texts(self, whole: str, short: str) -> None:
+        self.whole, self.short = whole, short
+        self.setToolTip(whole)
+        self.setText(whole)
+
+    def shorten(self, short: bool) -> None:
+        text = self.short if short else self.whole
+        if self.text() != text:
+            self.setText(text)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        hint = super().minimumSizeHint()
+        metrics = self.fontMetrics()
+        # the label's own room (margins, frame) beside its text, and the short text
+        frame = hint.width() - metrics.horizontalAdvance(self.text())
+        return QSize(frame + metrics.horizontalAdvance(self.short), hint.height())
+
+
 class MainStatusBar(QStatusBar):
     """Permanent labels; transient notices use showMessage.
 
@@ -90,18 +131,15 @@ class MainStatusBar(QStatusBar):
         self.storage = FittingLabel(self)
         self.server = QLabel(self)
         self.server.setOpenExternalLinks(True)
-        self.counts = QLabel(self)
+        self.counts = CountsLabel(self)
         self.catalog = FittingLabel(self)
-        self.feed = QLabel(self)
+        self.feed = YieldingLabel(self)
         self.storage_warning = QLabel(self)  # above MEDIADESK_STORAGE_WARN_BYTES
         set_status_style(self.storage_warning, "warning", " font-weight: bold;")
         self.storage_warning.hide()
         for label in self._permanent():
             label.setContentsMargins(6, 0, 6, 0)
             self.addPermanentWidget(label)
-        # The counts give way first when the window is narrow (the full text is the tooltip):
-        # permanent labels otherwise set the window's minimum width.
-        self.counts.setMinimumWidth(60)
         self.yielding = (self.catalog, self.storage, self.feed, self.counts)  # in this order
         self._stepped_aside: list[QLabel] = []
         self._narrowed: list[QLabel] = []  # aside for the counts' sake (`_fit_width`)
@@ -198,16 +236,17 @@ class MainStatusBar(QStatusBar):
 
     def set_counts(self, counts: dict[str, int]) -> None:
         # Each count has its own plural form ("1 video", "2 videos"), in the user's language.
-        text = " · ".join(
+        files = self.tr("%Ln file(s)", "", counts.get("all", 0))
+        size = size_text(counts.get("bytes", 0))
+        whole = " · ".join(
             (
-                self.tr("%Ln file(s)", "", counts.get("all", 0)),
+                files,
                 self.tr("%Ln image(s)", "", counts.get("image", 0)),
                 self.tr("%Ln video(s)", "", counts.get("video", 0)),
-                size_text(counts.get("bytes", 0)),
+                size,
             )
         )
-        self.counts.setText(text)
-        self.counts.setToolTip(text)
+        self.counts.set_texts(whole, f"{files} · {size}")
         self._fit_width()
 
     # ---- room for transient messages ----------------------------------------------------------
@@ -363,6 +402,7 @@ class MainStatusBar(QStatusBar):
         for label in self._narrowed:
             label.show()
         self._narrowed = []
+        self.counts.shorten(False)
         # The catalog and the storage are cut short before a label steps aside: at 950 px the
         # catalog went as soon as the counts grew ("301 files"), with room for most of it left.
         for label in self.yielding:
@@ -372,6 +412,8 @@ class MainStatusBar(QStatusBar):
             if label.isVisibleTo(self):
                 label.hide()
                 self._narrowed.append(label)
+        # the others aside, the counts say the files and their size (all of it in the tooltip)
+        self.counts.shorten(self.message_room() < 0)
 
     def _elide(self) -> None:
         """The catalog, then the storage, elided as far as the counts need (whole if they fit)."""
