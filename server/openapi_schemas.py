@@ -311,6 +311,17 @@ ERROR_DETAILS: S = {
         "content_type": {**STR, "description": "The content type refused"},
         "extension": {**STR, "description": "The extension refused"},
         "file_type": {**STR, "description": "The file's kind (wrong_kind)"},
+        "kind": {
+            **STR,
+            "description": "not_ready: the kind of the processing job that makes what was "
+            "asked for (a Job's kind: hls, thumbnails, ...)",
+        },
+        "state": {
+            **nullable("string"),
+            "description": "not_ready: that job's state (queued, running, failed, skipped, "
+            "cancelled), null when none was queued",
+        },
+        "job_id": {**nullable("integer"), "description": "not_ready: that job, null when none"},
     },
     "additionalProperties": True,
     "description": "Values a client can act on, when the error has any; which ones depends "
@@ -337,8 +348,8 @@ SCHEMAS: dict[str, S] = {
             reason={
                 **STR,
                 "description": "Finer machine-readable cause under the code when there is one "
-                "(e.g. stale_version, already_trashed, being_deleted); clients choose their "
-                "sentence by it. "
+                "(e.g. stale_version, already_trashed, being_deleted, not_ready); clients "
+                "choose their sentence by it. "
                 "Under storage_unavailable: " + ", ".join(UNAVAILABLE_REASONS),
             },
             request_id={

@@ -146,6 +146,7 @@ def _paths() -> dict[str, S]:
         ok,
         op,
         param,
+        refused,
     )
 
     job_id = param("job_id", "path", ID)
@@ -166,8 +167,17 @@ def _paths() -> dict[str, S]:
         "current job's.",
     )
     not_ready = (
-        "404 until the video's job has made it (see processing in /stream/{id}/info). "
+        "404 until the video's job has made it: not_found with reason not_ready, details.kind "
+        "(hls or thumbnails), details.state (the job's, null when none was queued) and "
+        "details.job_id (see processing in /stream/{id}/info). "
         "Private files: a read token, or the signed link's exp and sig."
+    )
+    # server/routes/hls.py: one status for both, the reason tells them apart
+    missing = refused(
+        404,
+        "not_found: no such file, or nothing of this name made by the job (or by the job `v` "
+        "names); reason not_ready: the video's job has not made it yet (details.kind, "
+        "details.state, details.job_id)",
     )
     return {
         "/jobs": {
@@ -254,7 +264,11 @@ def _paths() -> dict[str, S]:
             "get": op(
                 "HLS master playlist",
                 "streaming",
-                {**ok("Master playlist", playlist, headers=listed), **err(400, 401, 403, 404)},
+                {
+                    **ok("Master playlist", playlist, headers=listed),
+                    **err(400, 401, 403, 404),
+                    **missing,
+                },
                 params=[FID, ACCESS_TOKEN, *grant],
                 desc="One variant per rung of MEDIADESK_HLS_LADDER at or below the source, with "
                 "the measured peak BANDWIDTH, RESOLUTION and CODECS. Every URL in it carries a "
@@ -267,7 +281,11 @@ def _paths() -> dict[str, S]:
             "get": op(
                 "HLS variant playlist (VOD)",
                 "streaming",
-                {**ok("Variant playlist", playlist, headers=listed), **err(400, 401, 403, 404)},
+                {
+                    **ok("Variant playlist", playlist, headers=listed),
+                    **err(400, 401, 403, 404),
+                    **missing,
+                },
                 params=[
                     FID,
                     param("rung", "path", {"type": "string", "pattern": "^[0-9]{2,4}$"}),
@@ -296,6 +314,7 @@ def _paths() -> dict[str, S]:
                     **ok("One range", {"video/mp2t": BYTES}, 206),
                     **ok("Not modified", status=304),
                     **err(400, 401, 403, 404, 416),
+                    **missing,
                 },
                 params=[
                     FID,
@@ -325,6 +344,7 @@ def _paths() -> dict[str, S]:
                         headers=listed,
                     ),
                     **err(400, 401, 403, 404),
+                    **missing,
                 },
                 params=[FID, job_version, ACCESS_TOKEN, *grant],
                 desc=f"Each cue is sprite.jpg#xywh=x,y,w,h. {not_ready}",
@@ -340,6 +360,7 @@ def _paths() -> dict[str, S]:
                     **ok("One range", {"image/jpeg": BYTES}, 206),
                     **ok("Not modified", status=304),
                     **err(400, 401, 403, 404, 416),
+                    **missing,
                 },
                 params=[FID, job_version, *RANGE_HEADERS, ACCESS_TOKEN, *grant],
                 desc=f"{not_ready} Cache-Control: {PRIVATE}; a public file's `public, max-age=60`.",
