@@ -618,6 +618,7 @@ def run_checks(settings: Settings) -> list[Check]:
             if remote is not None:
                 check_remote_folder(catalog.parent, remote, warn=False)
             checks = _new_catalog(url, f"{catalog} not made yet")
+            checks += _left_behind(settings)
             checks += check_storage(settings)
             checks.append(check_mediainfo())
             checks.append(_feed_not_checked(checks))
@@ -639,6 +640,8 @@ def run_checks(settings: Settings) -> list[Check]:
         checks = check_catalog(db)
         catalog_ok = all(c.ok for c in checks)
         new = any(c.detail.startswith(NEW_CATALOG) for c in checks)
+        if new:
+            checks += _left_behind(settings)
         checks += check_storage(settings)
         checks.append(check_mediainfo())
         if catalog_ok and not new:
@@ -649,6 +652,15 @@ def run_checks(settings: Settings) -> list[Check]:
         return checks
     finally:
         db.dispose()
+
+
+def _left_behind(settings: Settings) -> list[Check]:
+    """A new catalog while the data folder's SQLite catalog holds the library: the start
+    refuses it (core/db/left_behind.py), so the doctor must not call it all good."""
+    from core.db.left_behind import library_beside
+
+    found = library_beside(settings.effective_database_url, settings.paths.database_file)
+    return [] if found is None else [Check("library", False, found.detail, found.fix)]
 
 
 def _feed_not_checked(checks: list[Check]) -> Check:

@@ -24,6 +24,7 @@ from core import keys, partials, shared_settings, url_keys
 from core.audit import AuditLog
 from core.catalog import Catalog
 from core.db.engine import CatalogOutage, Database, check_catalog_path, unopenable
+from core.db.left_behind import refuse_left_behind
 from core.db.migrate import upgrade
 from core.db.models import DeferredDeletion, MediaFile, utcnow
 from core.deferred import (
@@ -254,10 +255,15 @@ class Library:
         db = Database(settings.effective_database_url)
         if migrate:
             try:
+                # before a new catalog is set up: it must not hide the data folder's library
+                refuse_left_behind(db.engine, settings.paths.database_file)
                 upgrade(db.engine)
             except SQLAlchemyError as exc:  # the first connection: a person's words, no trace
                 db.engine.dispose()
                 raise unopenable(db.url, exc) from exc
+            except MediaDeskError:
+                db.engine.dispose()
+                raise
             db.announce()  # a newer version's upgrade refuses while this process runs
         storage, presigner = build_storage(settings)
         lib = cls(settings, db, storage, presigner)

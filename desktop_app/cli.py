@@ -27,6 +27,7 @@ SERVER_COMMANDS = {
     "delete": "delete files of a MediaDesk server for good by id (--permanent)",
     "login": "save an API token for a MediaDesk server",
     "storage": "show where files are stored, or move them to local or R2",
+    "catalog": "copy the catalog into a new database (SQLite to PostgreSQL)",
     "nginx-config": "print an nginx site that sends the bytes after MediaDesk's checks",
 }
 _GLOBAL_WITH_VALUE = ("--data-dir", "--language")

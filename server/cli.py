@@ -27,7 +27,7 @@ from core.logsetup import (
 )
 from core.settings import Settings, load_settings
 from core.tokens import SCOPES
-from server import cli_doctor, cli_nginx, cli_storage, cli_video
+from server import cli_catalog, cli_doctor, cli_nginx, cli_storage, cli_video
 from server.client import cli as client_cli
 
 logger = logging.getLogger(__name__)
@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cli_video.add_parsers(sub, common)
     cli_storage.add_parsers(sub, common)
+    cli_catalog.add_parsers(sub, common)
     cli_doctor.add_parsers(sub, common)
     cli_nginx.add_parsers(sub, common)
     return parser
@@ -157,6 +158,8 @@ def _run(args: argparse.Namespace) -> int:
             return cli_video.run(args, _open)
         if args.command in cli_storage.COMMANDS:
             return cli_storage.run(args, _open)
+        if args.command in cli_catalog.COMMANDS:
+            return cli_catalog.run(args, _settings)
         if args.command in cli_doctor.COMMANDS:
             # missing R2 keys are a finding of the doctor (with its fix), not a refusal
             return cli_doctor.run(args, _settings(args, allow_incomplete_storage=True))

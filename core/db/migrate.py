@@ -14,7 +14,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from core.db import schema_guard
-from core.errors import StorageUnavailable
+from core.errors import Conflict, StorageUnavailable
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -29,6 +29,8 @@ _ASSIGNED = re.compile(r'^(revision|down_revision) = (?:"([^"]+)"|None)$', re.MU
 SQLITE_MIGRATION_WAIT_MS = 3_600_000
 # The PostgreSQL advisory lock migrations take (an arbitrary constant of this application).
 PG_MIGRATION_LOCK = 0x4D444D4947  # "MDMIG"
+# Conflict reason: a catalog to set up (or fill) as new has MediaDesk's tables already
+NOT_NEW = "catalog_not_empty"
 
 
 def alembic_config(url: str) -> Config:
@@ -127,6 +129,29 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
     logger.info("Catalog schema at %s", revision)
+
+
+@contextmanager
+def setting_up(engine: Engine) -> Iterator[Connection]:
+    """A new catalog set up at head in one transaction under the migration lock, left open to
+    the caller to fill (core/catalog_copy.py): committed when the block ends, rolled back when
+    it raises or the process dies (the catalog is then as new as before). A process starting on
+    the catalog meanwhile waits for the lock, then finds it set up. Refuses a catalog that has
+    a migration record by then (set up by another process after the caller looked)."""
+    from alembic import command
+
+    cfg = alembic_config(str(engine.url))
+    with _migrating(engine) as connection:
+        found = catalog_heads(connection)
+        if found:
+            raise Conflict(
+                f"The catalog was set up meanwhile (schema {', '.join(sorted(found))}): it "
+                "is not a new catalog any more. Nothing was changed.",
+                reason=NOT_NEW,
+            )
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+        yield connection
 
 
 def _refuse_under_live_processes(connection: Connection) -> None:

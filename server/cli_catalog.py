@@ -1,0 +1,113 @@
+"""`mediadesk catalog copy --to DATABASE_URL [--save]`: the catalog copied into a new database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from core.catalog_copy import CopyFailed, Progress, copy_catalog, source_of
+from core.db.left_behind import same_catalog
+from core.secrets import shown_database_url
+from core.settings import ENV_NAMES, Settings, save_settings
+from core.storage.factory import SIGNING_KEY_FILE
+
+COMMANDS = ("catalog",)
+# exit status of a copy stopped with Ctrl+C: the shell's for SIGINT, as `storage migrate`
+INTERRUPTED = 130
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    catalog = sub.add_parser("catalog", help="copy the catalog into a new database")
+    csub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
+    copy = csub.add_parser(
+        "copy",
+        parents=[common],
+        help="copy the whole catalog (normally the data folder's SQLite one) into a new, empty "
+        "database, e.g. PostgreSQL for a team; stop every MediaDesk on it first",
+        description="Copies every table of the catalog the settings name (the data folder's "
+        "SQLite catalog when they already name the target) into the database at --to, which "
+        "must hold none of MediaDesk's tables: its schema is made by the same migrations and "
+        "the rows copied in one transaction, so a copy stopped or killed leaves it empty. "
+        "Refused while a MediaDesk process has the catalog open. Prints JSON; exit status 0 "
+        "when copied and verified, 1 when the copy failed (nothing kept), 2 when refused.",
+    )
+    copy.add_argument(
+        "--to",
+        required=True,
+        metavar="DATABASE_URL",
+        help="the new catalog, e.g. postgresql+psycopg://USER:PASSWORD@HOST/DATABASE",
+    )
+    copy.add_argument(
+        "--save",
+        action="store_true",
+        help="then make it this data folder's catalog: DATABASE_URL saved in settings.toml "
+        "(its password in the secret store, never in the file)",
+    )
+
+
+def run(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace], Settings]) -> int:
+    settings = settings_of(args)
+    target = args.to
+    source = source_of(settings, target)
+    if source != settings.effective_database_url:
+        sys.stderr.write(
+            f"mediadesk: the settings already name {shown_database_url(target)}: copying this "
+            f"data folder's SQLite catalog {settings.paths.database_file} into it\n"
+        )
+    own_sqlite = same_catalog(source, f"sqlite:///{settings.paths.database_file}")
+    key_file = settings.paths.secrets_dir / SIGNING_KEY_FILE if own_sqlite else None
+    try:
+        report = copy_catalog(source, target, key_file, _progress)
+    except CopyFailed as exc:
+        sys.stderr.write(f"\nmediadesk: {exc.message}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write(
+            "\nmediadesk: interrupted: nothing was copied (the target is left empty)\n"
+        )
+        return INTERRUPTED
+    sys.stderr.write("\n")
+    if report.migrated_from:
+        sys.stderr.write(
+            f"mediadesk: the source catalog was brought from schema {report.migrated_from} to "
+            f"{report.revision} first\n"
+        )
+    if report.other_tables:
+        left = ", ".join(report.other_tables)
+        sys.stderr.write(f"mediadesk: tables that are not MediaDesk's were not copied: {left}\n")
+    saved = False
+    if args.save:
+        _save(settings, target)
+        saved = True
+    elif not same_catalog(settings.effective_database_url, target):
+        sys.stderr.write(
+            "mediadesk: the settings still name the old catalog: set DATABASE_URL (or "
+            "database_url in settings.toml) to the new one on every machine\n"
+        )
+    sys.stdout.write(json.dumps({**report.as_dict(), "saved": saved}) + "\n")
+    return 0
+
+
+def _save(settings: Settings, target: str) -> None:
+    """DATABASE_URL in settings.toml, its password in the secret store (save_settings), even
+    when the environment gives it: the environment's value is what the save is asked for."""
+    name = ENV_NAMES["database_url"]
+    environ = {k: v for k, v in os.environ.items() if k != name}
+    path = save_settings(settings.replace(database_url=target), settings.config_file, environ)
+    sys.stderr.write(f"mediadesk: saved the new catalog in {path}\n")
+    given = os.environ.get(name, "")
+    if given and not same_catalog(given, target):
+        sys.stderr.write(
+            f"mediadesk: {name} in the environment ({shown_database_url(given)}) still wins "
+            "over the saved catalog: unset it\n"
+        )
+
+
+def _progress(step: Progress) -> None:
+    told = f"{step.table}: {step.done} of {step.total} rows"
+    sys.stderr.write(f"\rcopying {told[:60]:<60}")
+    sys.stderr.flush()
