@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QStyle, QVBoxLayout, QWidget
 
 from core.records import FileRecord
 from desktop_app.preview.image_viewer import ImageViewer
+from desktop_app.views.colors import set_glyph
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ class PreviewDialog(QDialog):
     def _step_action(
         self, text: str, key: Qt.Key, icon: QStyle.StandardPixmap, step: int
     ) -> QAction:
-        action = QAction(self.style().standardIcon(icon), text, self)
+        action = QAction(text, self)
+        set_glyph(action, icon, self)  # in the text's colour: readable on a dark theme
         action.setShortcut(QKeySequence(key))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)  # also over the video
         shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)

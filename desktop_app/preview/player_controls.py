@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.formatting import clock_text, duration_text
+from desktop_app.views.colors import set_glyph
 
 SP = QStyle.StandardPixmap
 
@@ -125,7 +126,7 @@ class PlayerControls(QWidget):
 
     def _button(self, pixmap: QStyle.StandardPixmap, tip: str, name: str) -> QToolButton:
         button = QToolButton(self)
-        button.setIcon(self.style().standardIcon(pixmap))
+        set_glyph(button, pixmap, self)  # in the text's colour: readable on a dark theme
         button.setToolTip(tip)
         button.setAccessibleName(name)  # icon only: a screen reader reads no tooltip as name
         button.setAutoRaise(True)
@@ -134,23 +135,23 @@ class PlayerControls(QWidget):
 
     def set_playing(self, playing: bool) -> None:
         if playing:
-            self.play_button.setIcon(self.style().standardIcon(SP.SP_MediaPause))
+            set_glyph(self.play_button, SP.SP_MediaPause, self)
             self.play_button.setToolTip(self.tr("Pause (Space)"))
             self.play_button.setAccessibleName(self.tr("Pause"))
         else:
-            self.play_button.setIcon(self.style().standardIcon(SP.SP_MediaPlay))
+            set_glyph(self.play_button, SP.SP_MediaPlay, self)
             self.play_button.setToolTip(self.tr("Play (Space)"))
             self.play_button.setAccessibleName(self.tr("Play"))
 
     def set_muted(self, muted: bool) -> None:
         icon = SP.SP_MediaVolumeMuted if muted else SP.SP_MediaVolume
-        self.mute_button.setIcon(self.style().standardIcon(icon))
+        set_glyph(self.mute_button, icon, self)
         self.mute_button.setToolTip(self.tr("Unmute (M)") if muted else self.tr("Mute (M)"))
         self.mute_button.setAccessibleName(self.tr("Unmute") if muted else self.tr("Mute"))
 
     def set_fullscreen(self, fullscreen: bool) -> None:
         icon = SP.SP_TitleBarNormalButton if fullscreen else SP.SP_TitleBarMaxButton
-        self.fullscreen_button.setIcon(self.style().standardIcon(icon))
+        set_glyph(self.fullscreen_button, icon, self)
         self.fullscreen_button.setToolTip(
             self.tr("Leave full screen (Esc)") if fullscreen else self.tr("Full screen (F)")
         )

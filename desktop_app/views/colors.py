@@ -1,12 +1,13 @@
-"""Status text colours (success, error, warning) that stay readable on the current palette."""
+"""Status text colours (success, error, warning) and glyph icons that stay readable on the
+current palette."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from PySide6.QtCore import QEvent, QObject
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QAbstractButton, QStyle, QWidget
 
 Tone = Literal["ok", "error", "warning"]
 
@@ -86,3 +87,91 @@ def set_status_style(widget: QWidget, tone: Tone | None, extra: str = "") -> Non
         follower = _PaletteFollower(widget)
     follower.tone, follower.extra = tone, extra
     follower.apply()
+
+
+# ---- glyph icons --------------------------------------------------------------------------------
+_GLYPH = "glyph"  # the property naming a button's or action's standard pixmap (set_glyph)
+_GLYPH_FOLLOWER = "glyph-colour"  # the object name of a widget's _GlyphFollower
+
+
+def glyph_icon(source: QIcon, palette: QPalette) -> QIcon:
+    """`source`'s shapes in `palette`'s button text colour (its disabled one when off). The
+    styles' standard icons (play, pause, volume, arrows) are near-black glyphs whatever the
+    palette: 1.4:1 on a dark window (#2d2d2d), the full screen one 1.1:1. Drawn as the text is,
+    they read as it does on any theme."""
+    icon = QIcon()
+    sizes = source.availableSizes() or [QSize(16, 16), QSize(32, 32)]
+    modes = (
+        (QIcon.Mode.Normal, QPalette.ColorGroup.Active),
+        (QIcon.Mode.Disabled, QPalette.ColorGroup.Disabled),
+    )
+    for mode, group in modes:
+        colour = palette.color(group, QPalette.ColorRole.ButtonText)
+        for size in sizes:
+            shape = source.pixmap(size, 1.0)
+            if not shape.isNull():
+                icon.addPixmap(_painted(shape, colour), mode)
+    return icon
+
+
+def _painted(shape: QPixmap, colour: QColor) -> QPixmap:
+    """`shape`'s pixels in `colour`, each keeping its opacity (the glyph's edges too)."""
+    pixmap = QPixmap(shape.size())
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.drawPixmap(0, 0, shape)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+    painter.fillRect(pixmap.rect(), colour)
+    painter.end()
+    return pixmap
+
+
+class _GlyphFollower(QObject):
+    """Draws the glyphs of a widget's buttons and actions again when its palette or style
+    changes (a live theme switch). It keeps no reference to them: each carries its standard
+    pixmap as a property, read from the widget's children."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        self.setObjectName(_GLYPH_FOLLOWER)
+        self._due = False
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        changes = (
+            QEvent.Type.PaletteChange,
+            QEvent.Type.ApplicationPaletteChange,
+            QEvent.Type.StyleChange,
+        )
+        if watched is self.parent() and event.type() in changes and not self._due:
+            # once the event is handled: a window reads the application's new palette then
+            self._due = True
+            QTimer.singleShot(0, self, self._draw)
+        return False
+
+    def _draw(self) -> None:
+        self._due = False
+        widget = self.parent()
+        if isinstance(widget, QWidget):
+            for target in widget.findChildren(QObject):
+                if isinstance(target, QAbstractButton | QAction):
+                    _draw_glyph(target, widget)
+
+
+def set_glyph(
+    target: QAbstractButton | QAction, pixmap: QStyle.StandardPixmap, around: QWidget
+) -> None:
+    """Gives `target` (a child of `around`) the style's `pixmap` drawn in `around`'s text
+    colour, now and after every change of its palette or style."""
+    target.setProperty(_GLYPH, int(pixmap.value))
+    own = around.findChild(QObject, _GLYPH_FOLLOWER, Qt.FindChildOption.FindDirectChildrenOnly)
+    if not isinstance(own, _GlyphFollower):
+        _GlyphFollower(around)
+    _draw_glyph(target, around)
+
+
+def _draw_glyph(target: QAbstractButton | QAction, around: QWidget) -> None:
+    value = target.property(_GLYPH)
+    if isinstance(value, int):
+        source = around.style().standardIcon(QStyle.StandardPixmap(value), None, around)
+        target.setIcon(glyph_icon(source, around.palette()))
