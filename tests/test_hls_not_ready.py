@@ -46,6 +46,13 @@ def test_a_queued_or_cancelled_ladder_says_not_ready_and_a_missing_file_does_not
         "job_id": jobs["thumbnails"].id,
     }
 
+    # the web rendition asked for by name, before its job made it: the same not_ready
+    web = http_call(f"{live.url}/stream/{record.id}/video?rendition=web", headers=h)
+    assert web.status == 404, web.body
+    error = web.json()["error"]
+    assert (error["code"], error["reason"]) == ("not_found", "not_ready")
+    assert error["details"] == {"kind": "web", "state": "queued", "job_id": jobs["web"].id}
+
     # a file that is not there keeps its plain 404
     gone = http_call(f"{live.url}/stream/{record.id + 1000}/hls/master.m3u8", headers=h)
     assert gone.status == 404

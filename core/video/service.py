@@ -225,7 +225,18 @@ def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) 
         if job is None:
             skipped = any(j.kind == name and j.state == JobState.SKIPPED for j in jobs)
             if choice and not skipped:
-                raise NotFound(f"File {record.id} has no {name} rendition (yet)")
+                # not_ready as HLS's 404 (server/routes/hls.py): a player asking for the web
+                # rendition reads the job's state, not the English
+                latest = max((j for j in jobs if j.kind == name), key=lambda j: j.id, default=None)
+                raise NotFound(
+                    f"File {record.id} has no {name} rendition (yet)",
+                    reason="not_ready",
+                    details={
+                        "kind": name,
+                        "state": str(latest.state) if latest else None,
+                        "job_id": latest.id if latest else None,
+                    },
+                )
             continue  # skipped: the original already is what that rendition would be
         # faststart while web is being made
         return _rendition(record, job, interim=coming and name != order[0])
