@@ -7,7 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFocusEvent, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import (
+    QFocusEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,6 +30,9 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -76,6 +87,46 @@ class ElidedLabel(QLabel):
         shown = self.fontMetrics().elidedText(self._full, self._mode, max(self.width(), 20))
         if shown != super().text():
             super().setText(shown)
+
+
+class ElidedComboBox(QComboBox):
+    """A combo box whose current text ends in "…" where the box is narrower than it, as the
+    sidebar shows a long athlete name, with the whole text in its tooltip: Qt's styles cut it
+    mid-letter ("Maximiliano Alejandro de los Sa"), the rest nowhere to be read."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.currentIndexChanged.connect(self._update_tip)
+
+    def _field(self) -> tuple[QStyleOptionComboBox, int]:
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        field = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, self
+        )
+        icon = option.iconSize.width() + 4 if not option.currentIcon.isNull() else 0
+        return option, max(field.width() - icon, 0)
+
+    def shown_text(self) -> str:
+        """The current text as drawn: whole, or shortened with "…" to the box's width."""
+        option, room = self._field()
+        return self.fontMetrics().elidedText(option.currentText, Qt.TextElideMode.ElideRight, room)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        painter = QStylePainter(self)
+        painter.setPen(self.palette().color(QPalette.ColorRole.Text))
+        option, _room = self._field()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        option.currentText = self.shown_text()
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._update_tip()
+
+    def _update_tip(self, *_: object) -> None:
+        whole = self.currentText()
+        self.setToolTip(tip_text(whole) if self.shown_text() != whole else "")
 
 
 class FileNameEdit(QLineEdit):
@@ -221,7 +272,7 @@ class DetailsPanel(QWidget):
         form = QFormLayout(box)
         self.filename = FileNameEdit(box)
         self.filename.setAcceptDrops(False)
-        self.athlete = QComboBox(box)
+        self.athlete = ElidedComboBox(box)
         self.athlete.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
@@ -400,6 +451,10 @@ class DetailsPanel(QWidget):
         self.athlete.addItem(self.tr("(none)"), None)
         for athlete in athletes:
             self.athlete.addItem(athlete.name, athlete.id)
+            # the list is as wide as the box: a long name there is cut short, whole in its tip
+            self.athlete.setItemData(
+                self.athlete.count() - 1, tip_text(athlete.name), Qt.ItemDataRole.ToolTipRole
+            )
         wanted = current if self._dirty else (self.record.athlete_id if self.record else None)
         self._select_athlete(wanted)
         self._loading = False
