@@ -6,9 +6,10 @@ import ctypes
 import logging
 import os
 import re
+import struct
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -26,6 +27,14 @@ logger = logging.getLogger(__name__)
 # Decompression-bomb guard: images with more pixels than this are refused before decoding.
 MAX_PIXELS = 100_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow warns above this and refuses above twice this
+# The largest video picture taken: the most the highest level of H.264 (6.2: 139,264
+# macroblocks), HEVC, VP9 and AV1 (6.2) allows, 35,651,584 samples (8192 x 4352, DCI 8K).
+# Players and hardware decoders promise nothing past it, and each decoded frame of a bigger one
+# holds hundreds of MiB in the rendition worker (a 16000 x 16000 frame: 366 MiB). No side
+# longer than 16,384 either: x264, the renditions' encoder, refuses a wider picture, and a
+# picture whose short side is under the lowest HLS rung is encoded at its own size.
+MAX_VIDEO_PIXELS = 35_651_584
+MAX_VIDEO_SIDE = 16_384
 
 
 def upright_size(
@@ -101,16 +110,23 @@ class MediaInfo:
 @contextmanager
 def open_image(source: str | Path | IO[bytes], formats: Sequence[str]) -> Iterator[Image.Image]:
     """Opens an image of `formats`; bombs and decode errors, also in the body: CorruptFile."""
-    owned = open(source, "rb") if isinstance(source, str | Path) else None  # noqa: SIM115
+    fp: IO[bytes]
+    owned: IO[bytes] | None = None
+    if isinstance(source, str | Path):
+        fp = owned = open(source, "rb")  # noqa: SIM115
+    else:
+        fp = source
     try:
-        with Image.open(owned or source, formats=list(formats)) as im:
+        with Image.open(fp, formats=list(formats)) as im:
             if im.width * im.height > MAX_PIXELS:
                 raise too_many_pixels(im.width, im.height)
             yield im
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        # Pillow's own refusal (above twice the limit) comes before the size is known
+        # Pillow's own refusal (above twice the limit, or above it under an "error" warnings
+        # filter) comes inside Image.open, before the image and its size are handed over: a
+        # 900 MP PNG was refused without the width and height a 108 MP one is told
         logger.debug("Image refused as a decompression bomb: %s", exc)
-        raise too_many_pixels() from None
+        raise too_many_pixels(*(_declared_size(fp, formats) or (None, None))) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
         # Pillow's words ("image file is truncated (0 bytes not processed)") mean nothing to
         # the person who sent the photo: they go to the log
@@ -121,15 +137,136 @@ def open_image(source: str | Path | IO[bytes], formats: Sequence[str]) -> Iterat
             owned.close()
 
 
+def _declared_size(fp: IO[bytes], formats: Sequence[str]) -> tuple[int, int] | None:
+    """The width and height an image's header declares, read here rather than by Pillow: its
+    bomb guard (in Image.open, and inside the WebP and GIF parsers) refuses without telling the
+    size. Headers only, nothing decoded. None when no reader of `formats` finds a size."""
+    for name in formats:
+        reader = _SIZE_READERS.get(name.upper())
+        if reader is None:
+            continue
+        try:
+            fp.seek(0)
+            size = reader(fp)
+        except (OSError, ValueError, struct.error) as exc:
+            logger.debug("Image header not read as %s: %s", name, exc)
+            continue
+        if size is not None:
+            return size
+    return None
+
+
+def _png_size(fp: IO[bytes]) -> tuple[int, int] | None:
+    head = fp.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", head[16:24])
+    return width, height
+
+
+# Start-of-frame markers (every coding process; C4, C8 and CC are other segments), and how many
+# segments are skipped looking for one: a camera's EXIF, ICC and MPF segments are a handful
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_MAX_SEGMENTS = 1000
+
+
+def _jpeg_size(fp: IO[bytes]) -> tuple[int, int] | None:
+    """The first frame header's size (an MPO's first picture, as Pillow gives it)."""
+    if fp.read(2) != b"\xff\xd8":
+        return None
+    for _ in range(_JPEG_MAX_SEGMENTS):
+        if fp.read(1) != b"\xff":
+            return None
+        marker = fp.read(1)
+        while marker == b"\xff":  # fill bytes
+            marker = fp.read(1)
+        if not marker or marker[0] in (0xD9, 0xDA):  # the end, or a scan before any frame
+            return None
+        if 0xD0 <= marker[0] <= 0xD7 or marker[0] == 0x01:  # markers without a length
+            continue
+        (length,) = struct.unpack(">H", fp.read(2))
+        if marker[0] in _JPEG_FRAMES:
+            _, height, width = struct.unpack(">BHH", fp.read(5))
+            return width, height
+        if length < 2:
+            return None
+        fp.seek(length - 2, os.SEEK_CUR)
+    return None
+
+
+def _webp_size(fp: IO[bytes]) -> tuple[int, int] | None:
+    """The canvas (VP8X) or the one frame's size (VP8, VP8L), as Pillow's parser reads it."""
+    head = fp.read(30)
+    if len(head) < 30 or head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+        return None
+    chunk = head[12:16]
+    if chunk == b"VP8X":
+        little = int.from_bytes(head[24:27], "little"), int.from_bytes(head[27:30], "little")
+        return little[0] + 1, little[1] + 1
+    if chunk == b"VP8L" and head[20] == 0x2F:
+        bits = int.from_bytes(head[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 " and head[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", head[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    return None
+
+
+def _gif_size(fp: IO[bytes]) -> tuple[int, int] | None:
+    """The logical screen, grown to the first frame where that frame reaches past it (Pillow
+    gives the image that size)."""
+    head = fp.read(13)
+    if len(head) < 13 or head[:6] not in (b"GIF87a", b"GIF89a"):
+        return None
+    width, height, flags = struct.unpack("<HHB", head[6:11])
+    if flags & 0x80:  # the global colour table
+        fp.seek(3 << ((flags & 7) + 1), os.SEEK_CUR)
+    while (introducer := fp.read(1)) == b"!":  # extensions before the first frame
+        fp.read(1)
+        while (block := fp.read(1)) and block[0]:
+            fp.seek(block[0], os.SEEK_CUR)
+    if introducer == b",":
+        left, top, frame_width, frame_height = struct.unpack("<HHHH", fp.read(8))
+        return max(width, left + frame_width), max(height, top + frame_height)
+    return width, height
+
+
+_SIZE_READERS: dict[str, Callable[[IO[bytes]], tuple[int, int] | None]] = {
+    "PNG": _png_size,
+    "JPEG": _jpeg_size,
+    "WEBP": _webp_size,
+    "GIF": _gif_size,
+}
+
+
 def too_many_pixels(width: int | None = None, height: int | None = None) -> CorruptFile:
     """An image refused before decoding, as a possible decompression bomb (reason
     image_too_large; details: its size when known and the limit)."""
     megapixels = f"The image is larger than {MAX_PIXELS // 1_000_000} megapixels"
-    details: dict[str, object] = {"max_pixels": MAX_PIXELS}
+    details: dict[str, object] = {}
     if width and height:
         megapixels += f" ({width} × {height})"
         details.update(width=width, height=height)
+    details["max_pixels"] = MAX_PIXELS
     return CorruptFile(megapixels, reason="image_too_large", details=details)
+
+
+def check_video_picture(width: int, height: int) -> None:
+    """Refuses a video whose stored picture is past MAX_VIDEO_PIXELS or MAX_VIDEO_SIDE
+    (reason video_too_large; details as an image's image_too_large, and the side limit)."""
+    if width * height <= MAX_VIDEO_PIXELS and max(width, height) <= MAX_VIDEO_SIDE:
+        return
+    raise CorruptFile(
+        f"The video's picture ({width} × {height}) is larger than MediaDesk takes: at most "
+        f"{MAX_VIDEO_PIXELS:,} pixels (8192 × 4352) and {MAX_VIDEO_SIDE} on a side",
+        reason="video_too_large",
+        details={
+            "width": width,
+            "height": height,
+            "max_pixels": MAX_VIDEO_PIXELS,
+            "max_side": MAX_VIDEO_SIDE,
+        },
+    )
 
 
 def header_exif(im: Image.Image) -> Image.Exif:

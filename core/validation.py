@@ -12,7 +12,13 @@ from PIL import Image
 from core.errors import CorruptFile, EmptyFile, TooLarge
 from core.images import DECODE_BUDGET, decoded_bytes
 from core.mediatypes import FileKind, MediaType, check_kind, require_kind, sniff_file
-from core.metadata import MediaInfo, image_metadata, open_image, video_metadata
+from core.metadata import (
+    MediaInfo,
+    check_video_picture,
+    image_metadata,
+    open_image,
+    video_metadata,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +49,8 @@ def validate_file(
         meta = _image_metadata(path, media)
     else:
         meta = video_metadata(path, media.ext, media.mime, accepted)
+        # At upload only: a reprocess of a video stored before the limit reads it as it is
+        check_video_picture(meta["width"], meta["height"])
     info = MediaInfo(mime=media.mime, kind=media.kind, ext=media.ext, size=size, **meta)
     logger.debug("Validated %s as %s (%sx%s)", Path(path).name, info.mime, info.width, info.height)
     return info

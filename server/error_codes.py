@@ -8,6 +8,7 @@ scans that code and fails on one missing here, so a new code reaches the documen
 
 from __future__ import annotations
 
+from core.metadata import MAX_PIXELS, MAX_VIDEO_PIXELS, MAX_VIDEO_SIDE
 from server.protocol import MAX_FIELD_SIZE, MAX_HEAD_SIZE, MAX_METADATA_SIZE
 
 ERROR_CODES: dict[str, str] = {
@@ -19,7 +20,11 @@ ERROR_CODES: dict[str, str] = {
     "type_mismatch": "400: the file's name or content is not of the file_type asked for "
     "(a .jpg presigned as a video)",
     "empty_file": "400: the file has no bytes",
-    "corrupt_file": "400: the file is damaged or not what its type says",
+    "corrupt_file": "400: the file is damaged or not what its type says (reason "
+    "image_damaged: an image that cannot be decoded), or its picture is larger than MediaDesk "
+    f"takes: reason image_too_large (an image above {MAX_PIXELS:,} pixels) or video_too_large "
+    f"(a video frame above {MAX_VIDEO_PIXELS:,} pixels, 8192 x 4352, or {MAX_VIDEO_SIDE} on a "
+    "side), with details width, height and max_pixels (video_too_large also max_side)",
     "size_mismatch": "400: the bytes stored are not the size announced",
     "upload_not_received": "400: confirm-upload before the bytes reached the storage",
     "wrong_kind": "400: /stream/{id}/{kind} of a file of another type (details.file_type)",

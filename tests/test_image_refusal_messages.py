@@ -55,13 +55,15 @@ def test_refused_photos_say_why_in_user_terms(
 
 
 def test_a_huge_image_pillow_refuses_itself_is_said_alike(tmp_path: Path) -> None:
-    """Above twice the limit Pillow refuses while opening, before the size is handed over."""
+    """Above twice the limit Pillow refuses while opening, before the size is handed over:
+    the size is read from the header, and told as for any other (it used to be left out)."""
     huge = tmp_path / "huge.png"
     Image.new("1", (20000, 15000), 0).save(huge)
     with pytest.raises(CorruptFile) as caught, open_image(huge, ["PNG"]):
         pass
-    assert caught.value.message == "The image is larger than 100 megapixels"
+    assert caught.value.message == "The image is larger than 100 megapixels (20000 × 15000)"
     assert caught.value.reason == "image_too_large"
+    assert caught.value.details == {"width": 20000, "height": 15000, "max_pixels": 100_000_000}
 
 
 def test_the_desktop_says_them_in_spanish(tmp_path: Path, qapp) -> None:  # type: ignore[no-untyped-def]
