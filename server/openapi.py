@@ -119,8 +119,15 @@ CATALOG_UPGRADED = (
 WRITES = ("post", "put", "patch", "delete")
 
 
+def changes_something(method: str, scope: str) -> bool:
+    """Whether the operation writes: every one that is not a read (a GET, HEAD or OPTIONS)
+    records in the catalog what it did, a trash or a job's cancel too. The public routes
+    (documents, /config, /health, a preflight) only read."""
+    return method in WRITES and scope != "public"
+
+
 def _catalog_upgraded(operation: S, method: str, scope: str) -> None:
-    if method not in WRITES or scope == "public":
+    if not changes_something(method, scope):
         return
     responses = operation.setdefault("responses", {})
     known = responses.get("503")
@@ -128,6 +135,15 @@ def _catalog_upgraded(operation: S, method: str, scope: str) -> None:
         responses["503"] = {"description": CATALOG_UPGRADED, "content": ERROR}
     elif CATALOG_UPGRADED not in known["description"]:
         known["description"] = f"{known['description']}; or {CATALOG_UPGRADED}"
+
+
+def _no_room(operation: S, method: str, scope: str) -> None:
+    """The 507 of every write: a full disk or quota under the catalog (SQLite's "database or
+    disk is full") or under the bytes written, whatever the operation was doing
+    (server.errors answers any of them so). Documented once here on each operation that
+    changes something; one that says more of its own (tus: the bytes kept) keeps its text."""
+    if changes_something(method, scope):
+        operation.setdefault("responses", {}).setdefault("507", err(507)["507"])
 
 
 class Route(NamedTuple):
@@ -291,6 +307,7 @@ def _paths() -> dict[str, dict[str, S]]:
         _bad_query(operation, route.method)
         _store_not_asked(operation, route.scope)
         _catalog_upgraded(operation, route.method, route.scope)
+        _no_room(operation, route.method, route.scope)
         text = SCOPE_TEXT[route.scope]
         desc = operation.get("description", "")
         if text not in desc:

@@ -52,7 +52,10 @@ def err(*statuses: int) -> dict[str, S]:
         431: "header_too_large: " + ERROR_CODES["header_too_large"].split(": ", 1)[1],
         500: "Storage or server error (the message never names keys, paths or endpoints; "
         "quote the request_id)",
-        507: "insufficient_storage: the disk or quota is full; nothing was kept",
+        # every write's (server.openapi._no_room), not listed per operation
+        507: "insufficient_storage: the disk or a quota filled up while this was written or "
+        "recorded (the catalog's disk too: SQLite's 'database or disk is full'); nothing "
+        "partial is kept: send it again once there is room",
     }
     # Any request can carry oversized headers: refused before routing, with the same body.
     statuses = (*statuses, 431) if 431 not in statuses else statuses
@@ -564,7 +567,7 @@ PATHS: dict[str, dict[str, S]] = {
                     "duplicate is true and duplicate_of names it",
                     json("File"),
                 ),
-                **err(400, 401, 403, 404, 409, 413, 500, 507),
+                **err(400, 401, 403, 404, 409, 413, 500),
                 **refused(
                     400,
                     "upload_not_received: the bytes are not in the storage yet; size_mismatch: "
@@ -589,7 +592,7 @@ PATHS: dict[str, dict[str, S]] = {
             {
                 **ok("Created", json("File"), 201),
                 **ok("Duplicate of an existing file", json("File")),
-                **err(400, 401, 403, 413, 429, 500, 507),
+                **err(400, 401, 403, 413, 429, 500),
                 **UPLOAD_400,
                 "503": {
                     "description": "server_stopping: the server stopped (a restart) while the "
@@ -627,7 +630,7 @@ PATHS: dict[str, dict[str, S]] = {
             "files",
             {
                 **ok("The edited file", json("File"), headers=FILE_ETAG),
-                **err(400, 401, 403, 404, 409, 413, 500, 507),
+                **err(400, 401, 403, 404, 409, 413, 500),
                 **FILE_412,
             },
             params=[
@@ -724,6 +727,14 @@ PATHS: dict[str, dict[str, S]] = {
                 **ok("WebP image", {"image/webp": BYTES}, headers=THUMBNAIL_HEADERS),
                 **ok("Not modified", status=304, headers=THUMBNAIL_HEADERS),
                 **err(400, 401, 403, 404),
+                # a read that writes (core/thumbnail_remake.py `_source`): not a write's 507
+                **refused(
+                    507,
+                    "insufficient_storage: a photo's thumbnail lost from an R2/S3 store is made "
+                    "again from its original, downloaded into the data folder for it, and the "
+                    "disk there is full (on local storage the original is read in place and the "
+                    "thumbnail served)",
+                ),
             },
             params=[
                 FID,
@@ -767,7 +778,7 @@ PATHS: dict[str, dict[str, S]] = {
             "signed",
             {
                 **ok("Stored", json("SignedPutResult")),
-                **err(400, 403, 404, 409, 413, 500, 507),
+                **err(400, 403, 404, 409, 413, 500),
                 **refused(
                     403,
                     "invalid_signature, signature_expired: a bad or expired URL; "

@@ -241,7 +241,7 @@ def _paths() -> dict[str, S]:
                 {
                     **ok("A photo: its images made again (no job)", json("PhotoReprocessed")),
                     **ok("A video: the new jobs", json("JobList"), 202),
-                    **err(400, 401, 403, 404, 507),
+                    **err(400, 401, 403, 404),
                 },
                 params=[FID],
                 desc="A video: its active jobs are cancelled and fresh ones queued (after a "
