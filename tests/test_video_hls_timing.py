@@ -164,3 +164,17 @@ def test_a_plain_clip_keeps_its_length_and_sync(tmp_path: Path) -> None:
     assert abs(sum(durations) - 2.5) < 0.002 and target == 1, durations
     assert abs(_sound_end(playlist) - _sound_end(clip)) < 0.03
     assert len(_pictures(playlist)) == 75
+
+
+def test_a_two_frame_flat_clip_makes_its_ladder(tmp_path: Path) -> None:
+    """Two frames of one colour at 1 fps make segments of a few TS packets, too short for
+    FFmpeg's probe to know as MPEG-TS: the retiming opened them unnamed and the ladder failed
+    three times with EOFError (an outside tester's 400×400 clip)."""
+    clip = _clip(
+        tmp_path / "flat.mp4",
+        *("-f", "lavfi", "-i", "color=c=green:s=400x400:r=1:d=2"),
+        *("-c:v", "libx264", "-pix_fmt", "yuv420p"),
+    )
+    encode.hls_ladder(clip, tmp_path / "hls", [360], 4, _none)  # the whole clip: one segment
+    durations, _ = _playlist(next((tmp_path / "hls").glob("*/index.m3u8")))
+    assert durations and abs(sum(durations) - 2) < 0.01, durations

@@ -1068,7 +1068,10 @@ def retime_playlist(path: Path, enc: _VideoOut) -> None:
     starts: list[Fraction] = []
     for line in lines:
         if line and not line.startswith("#"):
-            with av.open(str(path.parent / line)) as c:
+            # named: a segment of a few TS packets (two frames of a flat colour) is too short
+            # for FFmpeg's probe to know, and the whole ladder failed with EOFError
+            named = "mpegts" if line.endswith(".ts") else None
+            with av.open(str(path.parent / line), format=named) as c:
                 first = next(c.demux(c.streams.video[0]), None)
                 if first is None or first.pts is None or first.time_base is None:
                     return  # a segment without pictures: the muxer's count stands
