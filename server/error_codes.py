@@ -53,8 +53,9 @@ ERROR_CODES: dict[str, str] = {
     "already_trashed, not_trashed, being_deleted: a restore of a file the emptying of the "
     "trash has begun to delete for good, athlete_exists: a name another athlete has, "
     "athlete_id_taken: an id another athlete holds, ...)",
-    "offset_mismatch": "409: a tus PATCH whose Upload-Offset is not the bytes received "
-    "(details.offset), or an upload already complete",
+    "offset_mismatch": "409: a tus PATCH whose Upload-Offset is not where this server goes on "
+    "from (details.offset and the Upload-Offset header: send again from there; on a team, the "
+    "bytes in the bucket when the rest waits on another server), or an upload already complete",
     "upload_gone": "410: a resumable upload expired, was refused by validation or ended "
     "(reason parts_gone: its multipart upload is no longer in the bucket)",
     "length_required": "411: a body without Content-Length where one is needed",
@@ -77,7 +78,8 @@ ERROR_CODES: dict[str, str] = {
     # 5xx
     "internal_error": "500: an unexpected server error (quote the request_id)",
     "storage_unavailable": "500: the storage or the catalog cannot be used; `reason` names "
-    "the cause when known",
+    "the cause when known, with Retry-After when the store or catalog is out, throttling or "
+    "failing",
     "invalid_setting": "500: the server is not configured correctly",
     "cancelled": "500: the operation was cancelled",
     "service_unavailable": "503: the server cannot answer right now",
