@@ -67,3 +67,48 @@ def test_the_token_name_keeps_its_header_and_scope_and_state_show_whole(
     for column in (1, 2, 3):  # scope, date and state whole
         need = max(table.sizeHintForColumn(column), header.sectionSizeHint(column))
         assert header.sectionSize(column) >= need, (column, header.sectionSize(column))
+
+
+@pytest.mark.parametrize(("size", "scale"), [((800, 600), 1.0), ((1366, 768), 1.5)])
+def test_the_day_a_token_was_created_shows_whole_at_any_font_size(
+    qtbot: Any, library: Library, language: str, size: tuple[int, int], scale: float
+) -> None:
+    """An outside tester read "5/12/2…" under Created at 800 × 600 in Spanish and with fonts at
+    150 % (1366 × 768, QT_FONT_DPI=144): the name was held at its header's width and the date
+    took what was left. The scope, the date and the state are whole at any font size; the name
+    gives way first (whole in its tooltip), and the table asks for room for its header."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    kept = QFont(app.font())
+    bigger = QFont(kept)
+    bigger.setPointSizeF(kept.pointSizeF() * scale)
+    app.setFont(bigger)
+    library.tokens.create("first start", "admin")
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    try:
+        win.resize(*size)
+        win.show()
+        qtbot.waitExposed(win)
+        win.server_dock.show()
+        win.server_dock.raise_()
+        table = win.server_panel.table
+        header = table.horizontalHeader()
+        wait_for(qtbot, lambda: table.rowCount() == 1 and table.isVisible())
+        qtbot.wait(50)  # laid out at the window's size
+        for column in (1, 2, 3):
+            item = table.item(0, column)
+            assert item is not None
+            text = item.text()
+            need = max(table.sizeHintForColumn(column), header.sectionSizeHint(column))
+            assert header.sectionSize(column) >= need, (text, header.sectionSize(column), need)
+            assert header.sectionSize(column) >= table.fontMetrics().horizontalAdvance(text) + 8
+        right = header.sectionViewportPosition(3) + header.sectionSize(3)
+        assert right <= table.viewport().width()  # nothing behind a sideways scroll bar
+        assert header.sectionSize(0) >= header.sectionSizeHint(0)  # the name's header whole
+    finally:
+        win.shutdown()
+        app.setFont(kept)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
+    QStyle,
     QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
@@ -91,6 +92,7 @@ def curl_examples(
 EXAMPLE_LINES = 4
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" for a widget's size
 ACTIVE_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # a token row: whether it can still be revoked
+TOKEN_COLUMN_EDGE = 2  # px beside a token column's widest text (_token_column_need)
 
 
 def _capped(widths: list[int], room: int) -> list[int]:
@@ -334,6 +336,9 @@ class ServerPanel(QWidget):
             self._fit_examples()  # narrower, the commands wrap to more lines
         elif watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_token_columns()
+        elif watched is self.table.viewport() and event.type() == QEvent.Type.FontChange:
+            self._fit_token_table()  # wider texts (a larger font chosen while it runs)
+            self._fit_token_columns()
         return super().eventFilter(watched, event)
 
     def set_on_screen(self, shown: bool) -> None:
@@ -528,26 +533,43 @@ class ServerPanel(QWidget):
                 if not item.toolTip():  # whole where elided
                     item.setToolTip(tip_text(item.text()))
                 self.table.setItem(row, column, item)
+        self._fit_token_table()
         self._fit_token_columns()
         self._update_revoke()  # the selected token may have been revoked meanwhile
 
     def _fit_token_columns(self) -> None:
-        """Scope and state, a word each, are shown whole; so is the day a token was created
-        while there is room; the name takes what they leave, cut short (whole in its tooltip),
-        and gives way first, down to its header's width: held at ten characters, it cut
-        Spanish's "administración" to "administr…" at 1024 × 768."""
+        """Scope, the day a token was created and its state are shown whole, at any font size
+        or scale; the name takes what they leave, cut short (whole in its tooltip): it gives way
+        first. Held at its header's width, it left the date cut ("5/12/2…") at 800 × 600 in
+        Spanish and with fonts at 150 %; held at ten characters, it cut Spanish's
+        "administración" to "administr…" at 1024 × 768. The table asks for room for the name's
+        header beside them (`_fit_token_table`), which the panel gives where it can."""
         table, header = self.table, self.table.horizontalHeader()
         room = table.viewport().width()
-        name_least = header.sectionSizeFromContents(0).width()
-        scope, created, state = (
-            max(table.sizeHintForColumn(column), header.sectionSizeFromContents(column).width())
-            for column in (1, 2, 3)
-        )
-        scope, state = _capped([scope, state], room)
-        created = min(created, max(room - scope - state - name_least, 0))
-        for column, width in ((1, scope), (2, created), (3, state)):
+        widths = _capped([self._token_column_need(column) for column in (1, 2, 3)], room)
+        for column, width in zip((1, 2, 3), widths, strict=True):
             header.resizeSection(column, width)
-        header.resizeSection(0, max(room - scope - created - state, 0))
+        header.resizeSection(0, max(room - sum(widths), 0))
+
+    def _token_column_need(self, column: int) -> int:
+        """A column's width for its header and its widest cell, and a little room: at 150 %
+        fonts a cell's text rectangle may round a pixel short of its text."""
+        header = self.table.horizontalHeader()
+        contents = max(
+            self.table.sizeHintForColumn(column), header.sectionSizeFromContents(column).width()
+        )
+        return contents + TOKEN_COLUMN_EDGE
+
+    def _fit_token_table(self) -> None:
+        """The table's least width: the name's header beside the whole scope, date and state."""
+        table = self.table
+        header = table.horizontalHeader()
+        need = header.sectionSizeFromContents(0).width()
+        need += sum(self._token_column_need(column) for column in (1, 2, 3))
+        scroll_bar = table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, table)
+        need += 2 * table.frameWidth() + scroll_bar
+        if table.minimumWidth() != need:
+            table.setMinimumWidth(need)
 
     def _token_title(self, token: TokenInfo) -> str:
         """A token's name; the app's preview tokens, named for machines, in the user's words."""
