@@ -33,6 +33,7 @@ from core.errors import (
     StorageUnavailable,
     is_no_space,
     no_space,
+    passing_outage,
     sqlite_read_only,
 )
 from core.events import ChangeEvent
@@ -316,17 +317,7 @@ def check_storage(settings: Settings) -> list[Check]:
                     "with room: --data-dir); uploads are refused until then.",
                 )
             ]
-        return [
-            Check(
-                "bucket",
-                False,
-                exc.message,
-                "Check R2_ENDPOINT_URL, R2_BUCKET_NAME and the R2 token (Object Read & Write "
-                "on this bucket)."
-                if settings.uses_r2
-                else "Check the data folder's permissions.",
-            )
-        ]
+        return [Check("bucket", False, exc.message, _bucket_fix(exc, settings))]
     if not settings.uses_r2:
         return [Check("bucket", True, f"local folder {settings.paths.objects_dir}")]
     checks = [Check("bucket", True, f"{settings.r2_bucket_name} at {settings.r2_endpoint_url}")]
@@ -336,6 +327,37 @@ def check_storage(settings: Settings) -> list[Check]:
     checks.append(_check_cors(client, settings))
     checks.append(_check_skew(client, settings))
     return checks
+
+
+STATUS_PAGES = (
+    "the storage provider's status page (Cloudflare R2: https://www.cloudflarestatus.com)"
+)
+# The fix of a bucket check that met the store out of reach, throttling or failing inside
+# (core.errors.STORE_OUT_REASONS): an outage that passes by itself. The settings' advice sent
+# an administrator to change settings that were right (README: only set-up faults point there).
+STORE_OUT_FIXES = {
+    "endpoint_unreachable": "The store is out of reach now: try again later; check this "
+    f"machine's network and {STATUS_PAGES}. If it never answers, check that R2_ENDPOINT_URL "
+    "is your account's endpoint.",
+    "storage_throttled": "The store is throttling (it asks for fewer requests): try again "
+    f"later; if it lasts, check {STATUS_PAGES} and what else sends this bucket requests. The "
+    "storage settings are not the problem.",
+    "storage_server_error": "The store is failing on its side: try again later; check "
+    f"{STATUS_PAGES}. The storage settings are not the problem.",
+}
+SETUP_FIX = (
+    "Check R2_ENDPOINT_URL, R2_BUCKET_NAME and the R2 token (Object Read & Write on this bucket)."
+)
+
+
+def _bucket_fix(exc: MediaDeskError, settings: Settings) -> str:
+    """What to do about a failed bucket check, by its reason: a set-up fault (or a failure
+    with no known reason) points to the storage settings, an outage says to try again later."""
+    if not settings.uses_r2:
+        return "Check the data folder's permissions."
+    if passing_outage(exc):
+        return STORE_OUT_FIXES.get(exc.reason or "", SETUP_FIX)
+    return SETUP_FIX
 
 
 def _check_cors(client: Any, settings: Settings) -> Check:
