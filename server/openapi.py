@@ -68,10 +68,12 @@ def _auth_blocked(operation: S) -> None:
 # this while either is known out of reach (core.errors.StorageNotAsked): documented once here,
 # not per path. It stays the seed's 500 ("Error de storage o servidor"), with a Retry-After.
 STORE_NOT_ASKED = (
-    "with Retry-After: storage_unavailable (reason endpoint_unreachable, or "
-    "catalog_unreachable) answered at once, because the storage (or the catalog) did not "
-    "answer a request a moment ago and is not asked again for a few seconds; nothing was "
-    "done, so any request may be sent again after Retry-After seconds"
+    "with Retry-After: every storage_unavailable of a store out of reach (reason "
+    "endpoint_unreachable), throttling (storage_throttled) or failing (storage_server_error), "
+    "or of the catalog (catalog_unreachable) when not asked; one answered at once, because "
+    "the storage (or the catalog) did not answer a request a moment ago and is not asked "
+    "again for a few seconds, did nothing, so any request may be sent again after "
+    "Retry-After seconds"
 )
 
 

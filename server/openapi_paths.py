@@ -1041,8 +1041,9 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
     extra_text = {
         408: f"No byte of the body arrived for {IDLE_TIMEOUT:g} s; the bytes that did are kept "
         "(HEAD gives the offset)",
-        409: "offset_mismatch: Upload-Offset differs from the bytes received (details.offset), "
-        "or the upload is already complete",
+        409: "offset_mismatch: Upload-Offset is not where this server goes on from: send again "
+        "from the Upload-Offset header (also details.offset; on a team, the bytes in the "
+        "bucket when the rest waits on another server), or the upload is already complete",
         410: "upload_gone: the upload expired, was refused by validation, its server was "
         "killed while storing its complete bytes (a new upload of the same bytes answers the "
         "file if it was catalogued), or its parts are no longer in the bucket (reason "
@@ -1086,6 +1087,11 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                 "description": extra_text[s],
                 "content": ERROR,
                 **({"headers": retry_after} if s == 423 else {}),
+                **(
+                    {"headers": {"Upload-Offset": hdr("Where to send again from", tus_bytes)}}
+                    if s == 409
+                    else {}
+                ),
             }
             for s in statuses
         }
@@ -1202,9 +1208,9 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         status=204,
                         headers=state_headers,
                     ),
-                    **err(400, 401, 403, 404, 409, 413, 500),
+                    **err(400, 401, 403, 404, 413, 500),
                     **UPLOAD_400,
-                    **more(408, 410, 412, 415, 423, 460, 507),
+                    **more(408, 409, 410, 412, 415, 423, 460, 507),
                 },
                 params=[
                     upload_id,

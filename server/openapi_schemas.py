@@ -297,7 +297,11 @@ ERROR_DETAILS: S = {
         "max_size": {**INT, "description": "The most bytes taken"},
         "width": INT,
         "height": INT,
-        "max_pixels": {**INT, "description": "image_too_large: the most pixels taken"},
+        "max_pixels": {
+            **INT,
+            "description": "image_too_large, video_too_large: the most pixels taken",
+        },
+        "max_side": {**INT, "description": "video_too_large: the longest side taken"},
         "athlete_id": {**INT, "description": "The athlete concerned (athlete_exists, ...)"},
         "name": {**STR, "description": "The athlete's name (athlete_exists, ...)"},
         "allowed": {

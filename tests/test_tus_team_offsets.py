@@ -180,3 +180,7 @@ def test_every_offset_refusal_carries_upload_offset(live: tuple[EmbeddedServer, 
     assert status_line.split(" ", 2)[1] == "409", status_line
     headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
     assert headers.get("upload-offset") == "1000", headers
+    # and the spec says so, where generated tus clients and CORS read it
+    spec = http_call(f"{server.url}/openapi.json").json()
+    refused = spec["paths"]["/files/upload/tus/{upload_id}"]["patch"]["responses"]["409"]
+    assert "Upload-Offset" in refused.get("headers", {}), refused
