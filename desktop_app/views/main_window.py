@@ -1444,7 +1444,7 @@ class MainWindow(QMainWindow):
                 "window/state": self.saveState(STATE_VERSION),
                 "window/splitter": self.splitter.saveState(),
                 "window/details": self.commands.details_panel.isChecked(),
-                "uploads/columns": self.upload_dock.table.horizontalHeader().saveState(),
+                "uploads/columns": self.upload_dock.columns_state(),
                 "browser/sort": self.controller.sort,
             }
         )

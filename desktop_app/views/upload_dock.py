@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
     QModelIndex,
     QObject,
     QPoint,
@@ -42,12 +44,21 @@ from PySide6.QtWidgets import (
 
 from desktop_app.controllers.upload_controller import UploadController
 from desktop_app.errors import technical_text
-from desktop_app.formatting import number_text
+from desktop_app.formatting import eta_text, number_text, size_text, speed_text
 from desktop_app.models import Index
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
 from desktop_app.views.tables import tab_leaves
 
 FILTERS = ("all", "running", "failed")
+
+
+# The columns' first widths; Size, Speed and ETA are as wide as their contents (_content_width)
+FIRST_WIDTHS = {UploadQueueModel.NAME: 240, UploadQueueModel.PROGRESS: 190}
+# In a narrow dock these give way to the state, in this order, down to these widths
+GIVING_WAY = ((UploadQueueModel.NAME, 120), (UploadQueueModel.PROGRESS, 100))
+STATE_SHARE = (1, 3)  # of the table's width the state (a failure's reason) is given at least
+SAMPLE_SIZE = 932_000_000  # "888.8 MiB": a long size, and speed, for the columns' widths
+SAMPLE_ETA = 35_999  # "9:59:59"
 
 
 class QueueFilter(QSortFilterProxyModel):
@@ -78,6 +89,18 @@ class QueueFilter(QSortFilterProxyModel):
         return state.active or state == UploadState.PAUSED  # paused rows are still to do
 
 
+def progress_label(text: str, percent: int, metrics: QFontMetrics, room: int) -> str:
+    """The text on a row's bar, as far as the bar's width allows: the stage and its share
+    ("Comprobando el archivo 45 %"), else the share alone (the State column names the stage),
+    else shortened with "…". Narrowed for a failure's reason, the bar cut it at both ends."""
+    if metrics.horizontalAdvance(text) <= room:
+        return text
+    share = f"{percent} %"
+    if percent >= 0 and text.endswith(share) and metrics.horizontalAdvance(share) <= room:
+        return share
+    return metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(room, 0))
+
+
 class ProgressDelegate(QStyledItemDelegate):
     """Draws the progress column as a bar of the current stage (busy when it has no measure)."""
 
@@ -87,7 +110,9 @@ class ProgressDelegate(QStyledItemDelegate):
         percent = int(index.data(UploadQueueModel.ProgressRole) or 0)
         bar.minimum, bar.maximum = 0, 0 if percent < 0 else 100
         bar.progress = max(percent, 0)
-        bar.text = str(index.data(UploadQueueModel.ProgressTextRole) or "")
+        text = str(index.data(UploadQueueModel.ProgressTextRole) or "")
+        room = bar.rect.width() - 8  # the bar's frame and some air
+        bar.text = progress_label(text, percent, option.fontMetrics, room)
         bar.textVisible = True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
         bar.state = (
@@ -217,15 +242,17 @@ class UploadDock(QDockWidget):
         self.table.menuRequested.connect(self._context_menu)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in (
-            (UploadQueueModel.NAME, 240),
-            (UploadQueueModel.SIZE, 80),
-            (UploadQueueModel.PROGRESS, 190),
-            (UploadQueueModel.SPEED, 90),
-            (UploadQueueModel.ETA, 60),
-        ):
+        header.setStretchLastSection(True)  # the state, which holds a failure's reason
+        # The widths the columns come back to where there is room (the user's, once dragged);
+        # in a narrow dock the name and the progress give way to the state (fit_columns)
+        self._preferred = dict(FIRST_WIDTHS)
+        for column in (UploadQueueModel.SIZE, UploadQueueModel.SPEED, UploadQueueModel.ETA):
+            self._preferred[column] = self._content_width(column)
+        self._fitting = False
+        for column, width in self._preferred.items():
             header.resizeSection(column, width)
+        header.sectionResized.connect(self._on_section_resized)
+        self.table.viewport().installEventFilter(self)
         self.fit_headers()
         footer = self._build_footer(body)
         layout.addLayout(self.summary)
@@ -301,17 +328,89 @@ class UploadDock(QDockWidget):
         return row
 
     def fit_headers(self) -> None:
-        """Widens columns whose title would be clipped (e.g. widths saved in another language)."""
+        """Widens columns whose title would be clipped (e.g. widths saved in another language);
+        the widths (restored ones too) are those the columns come back to, fitted to the dock."""
+        header = self.table.horizontalHeader()
+        for column in range(self.model.columnCount()):
+            need = self._title_width(column)
+            if header.sectionSize(column) < need:
+                header.resizeSection(column, need)
+        self._preferred = {column: header.sectionSize(column) for column in self._preferred}
+        self.fit_columns()
+
+    def _title_width(self, column: int) -> int:
         header = self.table.horizontalHeader()
         margin = 2 * header.style().pixelMetric(header.style().PixelMetric.PM_HeaderMargin)
         bold = QFont(header.font())
         bold.setBold(True)  # titles turn bold while a row is selected
-        metrics = QFontMetrics(bold)
-        for column in range(self.model.columnCount()):
-            title = str(self.model.headerData(column, Qt.Orientation.Horizontal) or "")
-            need = metrics.horizontalAdvance(title) + margin + 8
-            if header.sectionSize(column) < need:
-                header.resizeSection(column, need)
+        title = str(self.model.headerData(column, Qt.Orientation.Horizontal) or "")
+        return QFontMetrics(bold).horizontalAdvance(title) + margin + 8
+
+    def _content_width(self, column: int) -> int:
+        """Size, Speed and ETA: as wide as their title and a long value ("888.8 MiB/s",
+        "9:59:59"), not a fixed 90 px beside a squeezed failure reason."""
+        sample = {
+            UploadQueueModel.SIZE: size_text(SAMPLE_SIZE),
+            UploadQueueModel.SPEED: speed_text(SAMPLE_SIZE),
+            UploadQueueModel.ETA: eta_text(SAMPLE_ETA),
+        }[column]
+        margin = 2 * (self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1)
+        value = self.table.fontMetrics().horizontalAdvance(sample) + margin + 8
+        return max(self._title_width(column), value)
+
+    def fit_columns(self) -> None:
+        """The state (a failure's reason) gets at least a third of the table: the name, then
+        the progress give way, down to their least; where there is room every column has the
+        width it comes back to. At 800 px a failure's reason had 63 px (Spanish) beside
+        empty Speed and "Tiempo restante" columns of 90 and 123 px."""
+        header = self.table.horizontalHeader()
+        room = self.table.viewport().width()
+        if room <= 0:
+            return
+        widths = dict(self._preferred)
+        state = max(
+            self._title_width(UploadQueueModel.STATE), room * STATE_SHARE[0] // STATE_SHARE[1]
+        )
+        short = sum(widths.values()) + state - room
+        for column, least in GIVING_WAY:
+            if short <= 0:
+                break
+            least = max(least, self._title_width(column))
+            give = max(0, min(short, widths[column] - least))
+            widths[column] -= give
+            short -= give
+        self._fitting = True
+        try:
+            for column, width in widths.items():
+                if header.sectionSize(column) != width:
+                    header.resizeSection(column, width)
+        finally:
+            self._fitting = False
+
+    def _on_section_resized(self, column: int, _old: int, new: int) -> None:
+        if not self._fitting and column in self._preferred:
+            self._preferred[column] = new  # the user's width: the one it comes back to
+
+    def columns_state(self) -> QByteArray:
+        """The columns for the next start, at the widths they come back to: fitted to a narrow
+        window, they would start narrow on a wide one."""
+        header = self.table.horizontalHeader()
+        fitted = {column: header.sectionSize(column) for column in self._preferred}
+        self._fitting = True
+        try:
+            for column, width in self._preferred.items():
+                header.resizeSection(column, width)
+            state = header.saveState()
+            for column, width in fitted.items():
+                header.resizeSection(column, width)
+        finally:
+            self._fitting = False
+        return state
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.fit_columns()
+        return super().eventFilter(watched, event)
 
     # ---- filter -------------------------------------------------------------------------------
     def set_filter(self, mode: str) -> None:
