@@ -42,8 +42,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ): "a MIME type MediaDesk validates (core's constants)",
     (
         "desktop_app/views/status_bar.py",
-        "text",
-    ): "translated counts and a size (set_counts)",
+        "whole",
+    ): "translated counts and a size (CountsLabel.set_texts, from set_counts)",
     (
         "desktop_app/preview/dialog.py",
         "f'{text} ({shortcut})'",
