@@ -18,7 +18,7 @@ from core.logsetup import LogFile, make_formatter, quiet_outage_tracebacks
 from core.paths import DATA_DIR_UNUSABLE
 from core.secrets import UNSAFE
 from core.settings import Settings, load_settings, settings_file_path
-from desktop_app.errors import describe_error, error_text
+from desktop_app.errors import describe_error, error_text, setting_value_message
 from desktop_app.i18n import choose_language, install_translations
 from desktop_app.qt_guard import protect as protect_from_binding_bugs
 from desktop_app.resources import app_icon
@@ -125,10 +125,18 @@ def show_startup_error(title: str, exc: BaseException, settings_file: str = "") 
     # folder that cannot be used has a sentence of its own (which folder, why, where it is set),
     # and so has an unsafe secret file (which one, the fix; the detail adds its local path)
     reason = getattr(exc, "reason", "")
+    said = setting_value_message(exc) if isinstance(exc, MediaDeskError) else None
     if reason == UNSAFE:
         detail = message.full()
+    elif said is not None:
+        # which setting and the kind of value it takes, in the window's language (from core's
+        # details); core's English words behind Show Details…, labelled as the others are
+        detail = said
+        box.setDetailedText(message.technical())
     elif getattr(exc, "code", "") == "invalid_setting" and reason != DATA_DIR_UNUSABLE:
-        detail = message.detail
+        # only core's English sentence names the setting and its fault: labelled as English
+        # (bare, a Spanish dialog read as if half translated)
+        detail = message.technical()
     else:
         detail = message.display()
     if settings_file:

@@ -180,6 +180,35 @@ def _catalog_read_only(details: dict[str, Any]) -> str:
     return text.replace(" (%1)", "") if not folder else text.replace("%1", folder)
 
 
+def setting_value_message(exc: MediaDeskError) -> str | None:
+    """A setting given a value of the wrong kind ("abc" for a port): which setting and the kind
+    it takes, from core's details (`setting`, `expected`: settings._coerce); None for other
+    errors, whose English detail is shown labelled."""
+    details = exc.details or {}
+    setting, expected = details.get("setting"), details.get("expected")
+    if exc.code != "invalid_setting" or not isinstance(setting, str) or expected is None:
+        return None
+    kinds = {
+        "int": QCoreApplication.translate("Errors", "a whole number"),
+        "bool": QCoreApplication.translate(
+            "Errors", "yes or no: 1, true, yes or on; 0, false, no or off"
+        ),
+        "tuple[str, ...]": QCoreApplication.translate("Errors", "a comma-separated list"),
+    }
+    kind = kinds.get(str(expected))
+    if kind is None:
+        return QCoreApplication.translate(
+            "Errors", "The setting %1 has a value MediaDesk cannot read."
+        ).replace("%1", setting)
+    return (
+        QCoreApplication.translate(
+            "Errors", "The setting %1 has a value MediaDesk cannot read: it must be %2."
+        )
+        .replace("%1", setting)
+        .replace("%2", kind)
+    )
+
+
 def _known_message(exc: MediaDeskError) -> str | None:
     """A precise sentence for the errors the desktop app meets every day, chosen by the
     machine-readable `reason` and `details` core attaches (never by matching English text)."""
@@ -192,6 +221,8 @@ def _known_message(exc: MediaDeskError) -> str | None:
         )
     if exc.code == "invalid_setting" and reason == UNSAFE:
         return _unsafe_secret(exc.details or {})
+    if (value := setting_value_message(exc)) is not None:
+        return value
     if exc.code == "conflict" and reason == "athlete_exists":
         # two names cannot be the same (another desktop may have just added it): said as the
         # file sentence, it sent the user looking for a file that never changed

@@ -103,193 +103,193 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="159"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="210"/>
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="185"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
         <source>Discard</source>
         <translation>Descartar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="186"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="237"/>
         <source>Restore and save</source>
         <translation>Restaurar y guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="188"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="239"/>
         <source>Take the file out of the trash and save your changes to it</source>
         <translation>Sacar el archivo de la papelera y guardar en él tus cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="219"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="610"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="270"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="665"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="229"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="280"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="230"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="281"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="233"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="284"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="287"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="237"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="288"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="238"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="289"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="239"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="290"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="242"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="293"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="243"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="294"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="258"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="309"/>
         <source>Save the changes (Enter in the name, %1)</source>
         <translation>Guardar los cambios (Intro en el nombre, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="276"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="327"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="278"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="329"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="279"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="330"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="280"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="331"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="281"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="332"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="282"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="333"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="283"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="334"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="285"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="336"/>
         <source>Process again</source>
         <translation>Reprocesar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="307"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="358"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="315"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="366"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="316"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="367"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="317"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="368"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="318"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="319"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="370"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="320"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="371"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="321"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="372"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="322"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="373"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="323"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="374"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="324"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="375"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="349"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="400"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="351"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="402"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="400"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="451"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="422"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="477"/>
         <source>%Ln files selected</source>
         <translation>
             <numerusform>%Ln archivo seleccionado</numerusform>
@@ -297,52 +297,52 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="426"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="481"/>
         <source>The details below are of “%1”. Restore and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="431"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="486"/>
         <source>The details below are of “%1”. Export, Process again, Move to trash and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Exportar, Reprocesar, Mover a la papelera y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="515"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="570"/>
         <source>Your unsaved changes are still here: restore the file and save them, or discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí: restaura el archivo y guárdalos, o descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="520"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="575"/>
         <source>Your unsaved changes are still here, but they can no longer be saved: copy what you need, then discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí, pero ya no se pueden guardar: copia lo que necesites y luego descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="548"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="603"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="552"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="607"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="610"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="665"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="651"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="706"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="651"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="706"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="659"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="714"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -350,12 +350,12 @@
 <context>
     <name>EmptyNotice</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="127"/>
+        <location filename="../../desktop_app/views/browser.py" line="144"/>
         <source>Show the &amp;trash</source>
         <translation>&amp;Mostrar la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="129"/>
+        <location filename="../../desktop_app/views/browser.py" line="146"/>
         <source>&amp;Clear the search</source>
         <translation>&amp;Borrar la búsqueda</translation>
     </message>
@@ -478,47 +478,47 @@
         <translation>MediaDesk no puede escribir en la carpeta que contiene su catálogo (%1): un disco de solo lectura, o sin permiso para escribir ahí. Haz que se pueda escribir en la carpeta o elige otra carpeta de datos. Mientras tanto la biblioteca se puede consultar; en cuanto se pueda escribir en la carpeta, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="188"/>
+        <location filename="../../desktop_app/errors.py" line="217"/>
         <source>Someone else changed this file while you were editing it, so your changes were not saved. Check the current values and save again.</source>
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="204"/>
+        <location filename="../../desktop_app/errors.py" line="235"/>
         <source>The storage bucket does not exist: it was deleted, or its name is wrong in the storage settings. Check the bucket name in Settings ▸ Storage.</source>
         <translation>El bucket del almacenamiento no existe: se borró o su nombre está mal en los ajustes de almacenamiento. Revisa el nombre del bucket en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="277"/>
+        <location filename="../../desktop_app/errors.py" line="308"/>
         <source>A newer version of MediaDesk upgraded this library while this window was open. Nothing more can be changed here: close MediaDesk and start the newer version. You can still browse and play files.</source>
         <translation>Una versión más nueva de MediaDesk actualizó esta biblioteca mientras esta ventana estaba abierta. Aquí ya no se puede cambiar nada: cierra MediaDesk e inicia la versión más nueva. Todavía puedes explorar y reproducir archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="284"/>
+        <location filename="../../desktop_app/errors.py" line="315"/>
         <source>Another move of this library&apos;s files to a new storage is running (in another window, or on another computer sharing the catalog). Try again once it has finished.</source>
         <translation>Ya hay otro traslado de los archivos de esta biblioteca a un nuevo almacenamiento en curso (en otra ventana, o en otro ordenador que comparte el catálogo). Vuelve a intentarlo cuando termine.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="291"/>
+        <location filename="../../desktop_app/errors.py" line="322"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="293"/>
+        <location filename="../../desktop_app/errors.py" line="324"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="295"/>
+        <location filename="../../desktop_app/errors.py" line="326"/>
         <source>The file is being deleted for good (the trash is being emptied, perhaps on another computer) and can no longer be restored.</source>
         <translation>El archivo se está eliminando definitivamente (se está vaciando la papelera, quizá en otro ordenador) y ya no se puede restaurar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="309"/>
+        <location filename="../../desktop_app/errors.py" line="340"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="303"/>
+        <location filename="../../desktop_app/errors.py" line="334"/>
         <source>The image is damaged or cut short: it cannot be read whole.</source>
         <translation>La imagen está dañada o cortada: no se puede leer entera.</translation>
     </message>
@@ -529,307 +529,332 @@
         <translation>Detalle técnico: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="385"/>
+        <location filename="../../desktop_app/errors.py" line="416"/>
         <source>The image is larger than %1 megapixels (%2 × %3) and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles (%2 × %3) y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="392"/>
+        <location filename="../../desktop_app/errors.py" line="423"/>
         <source>The image is larger than %1 megapixels and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="319"/>
+        <location filename="../../desktop_app/errors.py" line="350"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="199"/>
+        <location filename="../../desktop_app/errors.py" line="192"/>
+        <source>a whole number</source>
+        <translation>un número entero</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="193"/>
+        <source>yes or no: 1, true, yes or on; 0, false, no or off</source>
+        <translation>sí o no: 1, true, yes u on; 0, false, no u off</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="196"/>
+        <source>a comma-separated list</source>
+        <translation>una lista separada por comas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="200"/>
+        <source>The setting %1 has a value MediaDesk cannot read.</source>
+        <translation>El ajuste %1 tiene un valor que MediaDesk no puede leer.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="204"/>
+        <source>The setting %1 has a value MediaDesk cannot read: it must be %2.</source>
+        <translation>El ajuste %1 tiene un valor que MediaDesk no puede leer: debe ser %2.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="230"/>
         <source>An athlete named “%1” already exists. Choose another name.</source>
         <translation>Ya existe un deportista llamado «%1». Elige otro nombre.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="211"/>
+        <location filename="../../desktop_app/errors.py" line="242"/>
         <source>The stored copy of this file is damaged: it is not the size or the content the catalog records (a bad restore or a disk fault). Restore the file from a backup.</source>
         <translation>La copia guardada de este archivo está dañada: no tiene el tamaño o el contenido que indica el catálogo (una restauración fallida o un fallo del disco). Restaura el archivo desde una copia de seguridad.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="218"/>
+        <location filename="../../desktop_app/errors.py" line="249"/>
         <source>This file is on a storage MediaDesk was started without (its files were moved there from another window or computer). Close MediaDesk and start it again with that storage&apos;s settings: save them once with `mediadesk storage migrate --save-keys`, or in Settings ▸ Storage.</source>
         <translation>Este archivo está en un almacenamiento con el que MediaDesk no se inició (sus archivos se movieron allí desde otra ventana u otro ordenador). Cierra MediaDesk y vuelve a abrirlo con los ajustes de ese almacenamiento: guárdalos una vez con `mediadesk storage migrate --save-keys`, o en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="228"/>
+        <location filename="../../desktop_app/errors.py" line="259"/>
         <source>MediaDesk cannot reach its catalog (the database): its server is stopped or restarting, or the network to it is down. Check the database server and the network, not the storage settings. Once the catalog answers again, changes can be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>MediaDesk no puede acceder a su catálogo (la base de datos): su servidor está detenido o reiniciándose, o no hay conexión de red con él. Comprueba el servidor de la base de datos y la red, no los ajustes de almacenamiento. En cuanto el catálogo vuelva a responder, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="243"/>
+        <location filename="../../desktop_app/errors.py" line="274"/>
         <source>The disk holding the library cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca: se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="248"/>
+        <location filename="../../desktop_app/errors.py" line="279"/>
         <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="254"/>
+        <location filename="../../desktop_app/errors.py" line="285"/>
         <source>There is a folder where MediaDesk&apos;s catalog file should be. Move that folder away, or choose another data folder.</source>
         <translation>Hay una carpeta donde debería estar el archivo del catálogo de MediaDesk. Mueve esa carpeta a otro sitio o elige otra carpeta de datos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="262"/>
+        <location filename="../../desktop_app/errors.py" line="293"/>
         <source>The stored copy of this file is missing, though the catalog still lists it (deleted outside MediaDesk, or a bad restore). Restore it from a backup; `mediadesk maintenance` lists such files.</source>
         <translation>Falta la copia guardada de este archivo, aunque el catálogo todavía lo incluye (se eliminó fuera de MediaDesk, o una restauración fallida). Restáuralo desde una copia de seguridad; `mediadesk maintenance` enumera esos archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="270"/>
+        <location filename="../../desktop_app/errors.py" line="301"/>
         <source>The copy at the new storage did not match the original, so the file stayed where it is. Running the move again retries it.</source>
         <translation>La copia en el nuevo almacenamiento no coincidía con el original, así que el archivo se quedó donde estaba. Al volver a iniciar el traslado se reintenta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="331"/>
+        <location filename="../../desktop_app/errors.py" line="362"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="336"/>
+        <location filename="../../desktop_app/errors.py" line="367"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="350"/>
+        <location filename="../../desktop_app/errors.py" line="381"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="357"/>
+        <location filename="../../desktop_app/errors.py" line="388"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="363"/>
+        <location filename="../../desktop_app/errors.py" line="394"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="365"/>
+        <location filename="../../desktop_app/errors.py" line="396"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="369"/>
+        <location filename="../../desktop_app/errors.py" line="400"/>
         <source>A token name needs 1 to 100 visible characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres visibles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="422"/>
+        <location filename="../../desktop_app/errors.py" line="453"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="429"/>
+        <location filename="../../desktop_app/errors.py" line="460"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="434"/>
+        <location filename="../../desktop_app/errors.py" line="465"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="438"/>
+        <location filename="../../desktop_app/errors.py" line="469"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="443"/>
+        <location filename="../../desktop_app/errors.py" line="474"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="445"/>
+        <location filename="../../desktop_app/errors.py" line="476"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="450"/>
+        <location filename="../../desktop_app/errors.py" line="481"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="454"/>
+        <location filename="../../desktop_app/errors.py" line="485"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="463"/>
+        <location filename="../../desktop_app/errors.py" line="494"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="464"/>
+        <location filename="../../desktop_app/errors.py" line="495"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="465"/>
+        <location filename="../../desktop_app/errors.py" line="496"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="468"/>
+        <location filename="../../desktop_app/errors.py" line="499"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="471"/>
+        <location filename="../../desktop_app/errors.py" line="502"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="474"/>
+        <location filename="../../desktop_app/errors.py" line="505"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="483"/>
+        <location filename="../../desktop_app/errors.py" line="514"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="488"/>
+        <location filename="../../desktop_app/errors.py" line="519"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="491"/>
+        <location filename="../../desktop_app/errors.py" line="522"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="494"/>
+        <location filename="../../desktop_app/errors.py" line="525"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="498"/>
+        <location filename="../../desktop_app/errors.py" line="529"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="501"/>
+        <location filename="../../desktop_app/errors.py" line="532"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="506"/>
+        <location filename="../../desktop_app/errors.py" line="537"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="536"/>
+        <location filename="../../desktop_app/errors.py" line="567"/>
         <source>it is a file, not a folder</source>
         <translation>es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="538"/>
+        <location filename="../../desktop_app/errors.py" line="569"/>
         <source>it is inside %1, which is a file</source>
         <translation>está dentro de %1, que es un archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="542"/>
+        <location filename="../../desktop_app/errors.py" line="573"/>
         <source>%1 is a file, not a folder</source>
         <translation>%1 es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="547"/>
+        <location filename="../../desktop_app/errors.py" line="578"/>
         <source>%1 is a link to %2, which does not exist</source>
         <translation>%1 es un enlace a %2, que no existe</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="553"/>
+        <location filename="../../desktop_app/errors.py" line="584"/>
         <source>MediaDesk is not allowed to create %1</source>
         <translation>MediaDesk no tiene permiso para crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="555"/>
+        <location filename="../../desktop_app/errors.py" line="586"/>
         <source>%1 is on a read-only disk</source>
         <translation>%1 está en un disco de solo lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="557"/>
+        <location filename="../../desktop_app/errors.py" line="588"/>
         <source>the disk of %1 is full</source>
         <translation>el disco de %1 está lleno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="559"/>
+        <location filename="../../desktop_app/errors.py" line="590"/>
         <source>%1 cannot be created</source>
         <translation>no se puede crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="569"/>
+        <location filename="../../desktop_app/errors.py" line="600"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder belongs to another user, so it may have been planted. Give it back to the user MediaDesk runs as (chown) and restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it: a new key is made, and links signed with the old one stop working.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos pertenece a otro usuario, así que podría haber sido colocado por otra persona. Devuélveselo al usuario con el que se ejecuta MediaDesk (chown) y restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo: se crea una clave nueva y los enlaces firmados con la anterior dejan de funcionar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="577"/>
+        <location filename="../../desktop_app/errors.py" line="608"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder can be changed by other users, so it may have been replaced. Check it, then restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos puede ser modificado por otros usuarios, así que podría haber sido sustituido. Revísalo y luego restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="593"/>
+        <location filename="../../desktop_app/errors.py" line="624"/>
         <source>The data folder %1 cannot be used: %2.</source>
         <translation>La carpeta de datos %1 no se puede usar: %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="599"/>
+        <location filename="../../desktop_app/errors.py" line="630"/>
         <source>Choose another folder.</source>
         <translation>Elige otra carpeta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="600"/>
+        <location filename="../../desktop_app/errors.py" line="631"/>
         <source>It is set as data_dir in the settings file %1: correct or remove that line.</source>
         <translation>Está indicada como data_dir en el archivo de ajustes %1: corrígela o borra esa línea.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="603"/>
+        <location filename="../../desktop_app/errors.py" line="634"/>
         <source>It is set by the environment variable MEDIADESK_DATA_DIR.</source>
         <translation>La fija la variable de entorno MEDIADESK_DATA_DIR.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="606"/>
+        <location filename="../../desktop_app/errors.py" line="637"/>
         <source>It was given with --data-dir.</source>
         <translation>Se indicó con --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="609"/>
+        <location filename="../../desktop_app/errors.py" line="640"/>
         <source>It is the default folder of your user account: choose another one with MEDIADESK_DATA_DIR or --data-dir.</source>
         <translation>Es la carpeta predeterminada de tu cuenta de usuario: elige otra con MEDIADESK_DATA_DIR o --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="631"/>
+        <location filename="../../desktop_app/errors.py" line="662"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="651"/>
+        <location filename="../../desktop_app/errors.py" line="682"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="728"/>
+        <location filename="../../desktop_app/errors.py" line="759"/>
         <source>The server cannot be reached. Check that it is running and that this computer is connected, then try again.</source>
         <translation>No se puede conectar con el servidor. Comprueba que está en marcha y que este equipo está conectado, y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="734"/>
+        <location filename="../../desktop_app/errors.py" line="765"/>
         <source>The file could not be downloaded: the server answered with error %1.</source>
         <translation>No se pudo descargar el archivo: el servidor respondió con el error %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="738"/>
+        <location filename="../../desktop_app/errors.py" line="769"/>
         <source>The file could not be downloaded.</source>
         <translation>No se pudo descargar el archivo.</translation>
     </message>
@@ -837,82 +862,82 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="243"/>
+        <location filename="../../desktop_app/views/browser.py" line="260"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="244"/>
+        <location filename="../../desktop_app/views/browser.py" line="261"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="247"/>
+        <location filename="../../desktop_app/views/browser.py" line="264"/>
         <source>Shot: newest</source>
         <translation>Captura: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="248"/>
+        <location filename="../../desktop_app/views/browser.py" line="265"/>
         <source>Shot: oldest</source>
         <translation>Captura: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="249"/>
+        <location filename="../../desktop_app/views/browser.py" line="266"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="250"/>
+        <location filename="../../desktop_app/views/browser.py" line="267"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="251"/>
+        <location filename="../../desktop_app/views/browser.py" line="268"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="252"/>
+        <location filename="../../desktop_app/views/browser.py" line="269"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="253"/>
+        <location filename="../../desktop_app/views/browser.py" line="270"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="254"/>
+        <location filename="../../desktop_app/views/browser.py" line="271"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="255"/>
+        <location filename="../../desktop_app/views/browser.py" line="272"/>
         <source>Recent edits</source>
         <translation>Edición: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="256"/>
+        <location filename="../../desktop_app/views/browser.py" line="273"/>
         <source>Oldest edits</source>
         <translation>Edición: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="259"/>
+        <location filename="../../desktop_app/views/browser.py" line="276"/>
         <source>By date taken: when each photo or video was shot (its camera&apos;s date); a file without one, when it was uploaded</source>
         <translation>Por fecha de captura: cuándo se tomó cada foto o vídeo (la fecha de su cámara); un archivo sin ella, cuándo se subió</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="267"/>
+        <location filename="../../desktop_app/views/browser.py" line="284"/>
         <source>Sort by date, name, size, duration or last edit</source>
         <translation>Ordenar por fecha, nombre, tamaño, duración o última edición</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="272"/>
+        <location filename="../../desktop_app/views/browser.py" line="289"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="867"/>
+        <location filename="../../desktop_app/views/browser.py" line="884"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -920,7 +945,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="974"/>
+        <location filename="../../desktop_app/views/browser.py" line="991"/>
         <source>The files cannot be listed: the catalog (database) cannot be reached right now.
 
 They are listed by themselves once it is back.</source>
@@ -929,7 +954,7 @@ They are listed by themselves once it is back.</source>
 Se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="977"/>
+        <location filename="../../desktop_app/views/browser.py" line="994"/>
         <source>The files could not be listed.
 
 Try again with %1.</source>
@@ -938,7 +963,7 @@ Try again with %1.</source>
 Vuelve a intentarlo con %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1039"/>
+        <location filename="../../desktop_app/views/browser.py" line="1056"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use %1.</source>
@@ -947,7 +972,7 @@ Drop photos or whole folders anywhere on this window, or use %1.</source>
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1043"/>
+        <location filename="../../desktop_app/views/browser.py" line="1060"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use %1.</source>
@@ -956,7 +981,7 @@ Drop videos or whole folders anywhere on this window, or use %1.</source>
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1046"/>
+        <location filename="../../desktop_app/views/browser.py" line="1063"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use %1.</source>
@@ -965,22 +990,22 @@ Drop photos, videos or whole folders anywhere on this window, or use %1.</source
 Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="985"/>
+        <location filename="../../desktop_app/views/browser.py" line="1002"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="167"/>
+        <location filename="../../desktop_app/views/browser.py" line="184"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="231"/>
+        <location filename="../../desktop_app/views/browser.py" line="248"/>
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="989"/>
+        <location filename="../../desktop_app/views/browser.py" line="1006"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -994,7 +1019,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="996"/>
+        <location filename="../../desktop_app/views/browser.py" line="1013"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -1008,7 +1033,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1003"/>
+        <location filename="../../desktop_app/views/browser.py" line="1020"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -1022,7 +1047,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1011"/>
+        <location filename="../../desktop_app/views/browser.py" line="1028"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -1036,12 +1061,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1018"/>
+        <location filename="../../desktop_app/views/browser.py" line="1035"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1021"/>
+        <location filename="../../desktop_app/views/browser.py" line="1038"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
@@ -1049,7 +1074,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1029"/>
+        <location filename="../../desktop_app/views/browser.py" line="1046"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -1058,7 +1083,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1034"/>
+        <location filename="../../desktop_app/views/browser.py" line="1051"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -1511,87 +1536,87 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>MainStatusBar</name>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="128"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="166"/>
         <source>Storage: R2 bucket %1</source>
         <translation>Almacenamiento: bucket R2 %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="131"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="169"/>
         <source>Storage: local folder</source>
         <translation>Almacenamiento: carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="142"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="180"/>
         <source>Catalog: SQLite %1</source>
         <translation>Catálogo: SQLite %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="147"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="185"/>
         <source>Catalog: PostgreSQL %1</source>
         <translation>Catálogo: PostgreSQL %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="157"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="195"/>
         <source>○ Live: library disk out of reach</source>
         <translation>○ En directo: disco de la biblioteca inaccesible</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="159"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="197"/>
         <source>The disk holding the library cannot be written. Connect it again; this comes back by itself once it answers.</source>
         <translation>No se puede escribir en el disco que contiene la biblioteca. Conéctalo de nuevo; esto vuelve solo en cuanto responda.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="163"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="201"/>
         <source>● Live</source>
         <translation>● En directo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="164"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="202"/>
         <source>Changes made elsewhere on this catalog appear at once.</source>
         <translation>Los cambios hechos en otros equipos sobre este catálogo aparecen al momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="166"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="204"/>
         <source>○ Live: starting</source>
         <translation>○ En directo: iniciando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="169"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="207"/>
         <source>○ Live: disconnected</source>
         <translation>○ En directo: desconectado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="170"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="208"/>
         <source>Changes made elsewhere appear once the catalog is reachable again.</source>
         <translation>Los cambios hechos en otros equipos aparecerán cuando el catálogo vuelva a estar accesible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="177"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="215"/>
         <source>Server: %1</source>
         <translation>Servidor: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="179"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="217"/>
         <source>Server: not running</source>
         <translation>Servidor: no está en marcha</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="181"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="219"/>
         <source>Server: stopped</source>
         <translation>Servidor: detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="190"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="228"/>
         <source>⚠ Storage: %1 used, above %2</source>
         <translation>⚠ Almacenamiento: %1 en uso, por encima de %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="195"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="233"/>
         <source>Set by MEDIADESK_STORAGE_WARN_BYTES; see View ▸ Storage.</source>
         <translation>Lo fija MEDIADESK_STORAGE_WARN_BYTES; véase Ver ▸ Almacenamiento.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="203"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="239"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1599,7 +1624,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="204"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="244"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln imagen</numerusform>
@@ -1607,7 +1632,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="205"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="245"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln vídeo</numerusform>
@@ -2204,108 +2229,108 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>PlayerControls</name>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="63"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="142"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="64"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="143"/>
         <source>Play (Space)</source>
         <translation>Reproducir (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="63"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="143"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="64"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="144"/>
         <source>Play</source>
         <translation>Reproducir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="65"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="66"/>
         <source>Previous frame (,)</source>
         <translation>Fotograma anterior (,)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="65"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="66"/>
         <source>Previous frame</source>
         <translation>Fotograma anterior</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="68"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="69"/>
         <source>Next frame (.)</source>
         <translation>Fotograma siguiente (.)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="68"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="69"/>
         <source>Next frame</source>
         <translation>Fotograma siguiente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="76"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="77"/>
         <source>Position: click to jump, ←/→ 5 s, J/K/L back, pause, play faster</source>
         <translation>Posición: clic para saltar, ←/→ 5 s, J/K/L atrás, pausa, reproducir más rápido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="78"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="79"/>
         <source>Position</source>
         <translation>Posición</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="79"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="148"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="80"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="149"/>
         <source>Mute (M)</source>
         <translation>Silenciar (M)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="79"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="149"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="80"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="150"/>
         <source>Mute</source>
         <translation>Silenciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="85"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="86"/>
         <source>Volume (↑/↓)</source>
         <translation>Volumen (↑/↓)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="86"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="87"/>
         <source>Volume</source>
         <translation>Volumen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="88"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="155"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="89"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="156"/>
         <source>Full screen (F)</source>
         <translation>Pantalla completa (F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="88"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="158"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="89"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="159"/>
         <source>Full screen</source>
         <translation>Pantalla completa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="138"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="139"/>
         <source>Pause (Space)</source>
         <translation>Pausa (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="139"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="140"/>
         <source>Pause</source>
         <translation>Pausa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="148"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="149"/>
         <source>Unmute (M)</source>
         <translation>Activar sonido (M)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="149"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="150"/>
         <source>Unmute</source>
         <translation>Activar sonido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="155"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="156"/>
         <source>Leave full screen (Esc)</source>
         <translation>Salir de pantalla completa (Esc)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="158"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="159"/>
         <source>Leave full screen</source>
         <translation>Salir de pantalla completa</translation>
     </message>
@@ -2313,32 +2338,32 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>PreviewDialog</name>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="48"/>
+        <location filename="../../desktop_app/preview/dialog.py" line="49"/>
         <source>Previous file</source>
         <translation>Archivo anterior</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="51"/>
+        <location filename="../../desktop_app/preview/dialog.py" line="52"/>
         <source>Next file</source>
         <translation>Archivo siguiente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="79"/>
+        <location filename="../../desktop_app/preview/dialog.py" line="81"/>
         <source>Quit</source>
         <translation>Salir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="113"/>
+        <location filename="../../desktop_app/preview/dialog.py" line="115"/>
         <source>This kind of file cannot be previewed.</source>
         <translation>Este tipo de archivo no tiene vista previa.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="117"/>
+        <location filename="../../desktop_app/preview/dialog.py" line="119"/>
         <source>unknown reason</source>
         <translation>motivo desconocido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="120"/>
+        <location filename="../../desktop_app/preview/dialog.py" line="122"/>
         <source>Video preview needs Qt Multimedia, which is not available: {reason}</source>
         <translation>La vista previa de vídeo necesita Qt Multimedia, que no está disponible: {reason}</translation>
     </message>
@@ -2395,104 +2420,104 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="136"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="138"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="145"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="147"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="181"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="183"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="166"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="168"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="82"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="83"/>
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="147"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="149"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="148"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="150"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="179"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="181"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="183"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="181"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="203"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="183"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="205"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="181"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="183"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="200"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="202"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="201"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="451"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="203"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="456"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="219"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="221"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="233"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="235"/>
         <source>$TOKEN: any API token. $UPLOAD_TOKEN: a token of scope upload or admin (Create token… makes read tokens unless another scope is chosen).</source>
         <translation>$TOKEN: cualquier token de la API. $UPLOAD_TOKEN: un token de alcance subida o administración (Crear token… hace tokens de lectura si no se elige otro alcance).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="244"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="246"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="558"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="580"/>
         <source>MediaDesk app previews (this session)</source>
         <translation>Vistas previas de la app MediaDesk (esta sesión)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="561"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="583"/>
         <source>MediaDesk app previews (another session, %1)</source>
         <translation>Vistas previas de la app MediaDesk (otra sesión, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="562"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="584"/>
         <source>MediaDesk app previews (earlier session)</source>
         <translation>Vistas previas de la app MediaDesk (sesión anterior)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="361"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %Ln orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -2500,47 +2525,47 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="384"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="389"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="385"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="390"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="386"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="391"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="384"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="389"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="238"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="240"/>
         <source>C&amp;opy commands</source>
         <translation>C&amp;opiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="240"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="242"/>
         <source>Copy with the &amp;token</source>
         <translation>Copiar con el &amp;token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="283"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="285"/>
         <source># Start the server: commands for its address show here.</source>
         <translation># Inicia el servidor: aquí aparecerán las órdenes para su dirección.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="368"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="373"/>
         <source>“%1” cannot upload: the upload command reads a token of scope upload from $UPLOAD_TOKEN.</source>
         <translation>“%1” no puede subir: la orden de subida lee un token de alcance subida de $UPLOAD_TOKEN.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="373"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="378"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</source>
         <translation>
             <numerusform>Copiada %Ln orden sin token: define antes TOKEN=… y UPLOAD_TOKEN=….</numerusform>
@@ -2548,87 +2573,87 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="385"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="390"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="386"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="391"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="425"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="430"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="425"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="430"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="446"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="451"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="447"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="452"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="457"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="462"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="457"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="462"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="467"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="472"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="475"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="480"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="492"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="497"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="508"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="513"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="508"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="513"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="511"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="516"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="570"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="592"/>
         <source>Copy with the &amp;token “%1”</source>
         <translation>Copiar con el &amp;token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="572"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="594"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="576"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="598"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -2973,22 +2998,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="135"/>
+        <location filename="../../desktop_app/app.py" line="143"/>
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="198"/>
+        <location filename="../../desktop_app/app.py" line="206"/>
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="248"/>
+        <location filename="../../desktop_app/app.py" line="256"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="266"/>
+        <location filename="../../desktop_app/app.py" line="274"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>
@@ -3235,136 +3260,136 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="197"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="222"/>
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="205"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="230"/>
         <source>Upload queue</source>
         <translation>Cola de subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="252"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="279"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="253"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="280"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="255"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="392"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="282"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="491"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="256"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="405"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="283"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="504"/>
         <source>Pause all</source>
         <translation>Pausar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="258"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="285"/>
         <source>Big files stop after the current part and go on from there when resumed.</source>
         <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="262"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="289"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="266"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="293"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="267"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="294"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="268"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="295"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="271"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="298"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="328"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="427"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="330"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="429"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="333"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="432"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="397"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="496"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="403"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="502"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="403"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="502"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="405"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="504"/>
         <source>Resume all</source>
         <translation>Reanudar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="428"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="527"/>
         <source>Running: %1</source>
         <translation>En curso: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="429"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="528"/>
         <source>Queued: %1</source>
         <translation>En cola: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="430"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="529"/>
         <source>Paused: %1</source>
         <translation>En pausa: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="431"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="530"/>
         <source>Done: %1</source>
         <translation>Hechas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="432"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="531"/>
         <source>Failed: %1</source>
         <translation>Fallidas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="433"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="532"/>
         <source>Cancelled: %1</source>
         <translation>Canceladas: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="451"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="550"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln fallida</numerusform>
@@ -3372,53 +3397,53 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="454"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="553"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="476"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="575"/>
         <source>&amp;Resume</source>
         <translation>&amp;Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="478"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="577"/>
         <source>&amp;Pause</source>
         <translation>&amp;Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="479"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="578"/>
         <source>Re&amp;try</source>
         <translation>Re&amp;intentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="481"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="580"/>
         <source>Re&amp;move from the queue</source>
         <translation>&amp;Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="483"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="582"/>
         <source>&amp;Show in the library</source>
         <translation>&amp;Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="487"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="586"/>
         <source>&amp;Copy the error</source>
         <translation>&amp;Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="392"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="491"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="260"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="287"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="254"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="397"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="281"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="496"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>
