@@ -355,14 +355,22 @@ class ErringStore:
         self._lock = threading.Lock()
         self._open: list[socket.socket] = []
         self._error: bytes | None = None
+        self._left: int | None = None  # errors still to answer; None: until restore()
         self.answered = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def fail(self, status: int, code: str, headers: dict[str, str] | None = None) -> None:
-        """From now on every request is answered `status` with S3's error `code` (and
-        `headers`); connections already passing requests on are dropped."""
+    def fail(
+        self,
+        status: int,
+        code: str,
+        headers: dict[str, str] | None = None,
+        times: int | None = None,
+    ) -> None:
+        """From now on every request (the next `times` connections only, when given) is
+        answered `status` with S3's error `code` (and `headers`); connections already passing
+        requests on are dropped."""
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>'
             f"<Error><Code>{code}</Code><Message>{code} (ErringStore)</Message></Error>"
@@ -371,10 +379,12 @@ class ErringStore:
         head += [f"{name}: {value}" for name, value in (headers or {}).items()]
         head += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
         self._error = "\r\n".join(head).encode() + body
+        self._left = times
         self._drop_open()
 
     def restore(self) -> None:
         self._error = None
+        self._left = None
 
     def _accept(self) -> None:
         while True:
@@ -382,7 +392,12 @@ class ErringStore:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            answer = self._error
+            with self._lock:
+                answer = self._error
+                if answer is not None and self._left is not None:
+                    self._left -= 1
+                    if self._left <= 0:
+                        self._error, self._left = None, None
             if answer is not None:
                 threading.Thread(target=self._answer, args=(client, answer), daemon=True).start()
                 continue

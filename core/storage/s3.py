@@ -73,9 +73,10 @@ class Timeouts:
     PUT on a slow link is fine as long as it moves. `read`: each wait for the answer's next
     bytes (per socket read, not for a whole body): first bytes after the request was sent,
     then between chunks of a download. `attempts`: tries in all; a timed-out try is never
-    retried (a store silent for `read` seconds keeps the retry waiting as long), nor a store's
-    answer that it is throttling (503 SlowDown, 429: the outage's window is the back-off, for
-    every caller at once); refused or reset connections and other 5xx answers are.
+    retried (a store silent for `read` seconds keeps the retry waiting as long); refused or
+    reset connections and 5xx answers are, a throttling store's (503 SlowDown, 429) too, after
+    botocore's back-off: R2 asks clients to retry those, and one throttled part failing at
+    once lost a whole multipart transfer and held every caller for the outage's window.
     """
 
     connect: float
@@ -193,24 +194,12 @@ def _store_retry_after(response: Mapping[str, Any]) -> int | None:
     return whole_seconds(min(seconds, LONGEST_HANG_WINDOW))
 
 
-def _after_try(
-    sent: _Sent,
-    caught_exception: Exception | None = None,
-    response: tuple[Any, dict[str, Any]] | None = None,
-    operation: Any = None,
-    **_: Any,
-) -> None:
+def _after_try(sent: _Sent, caught_exception: Exception | None = None, **_: Any) -> None:
     """needs-retry hook (after each try), run before botocore's retry handler: the try
-    counted (`_Sent`); a timeout ends the call, and so does a store's answer that it is
-    throttling: tried again at once by each caller, the load it asks to shed doubled."""
+    counted (`_Sent`); a timeout ends the call."""
     sent.tried(caught_exception)
     if isinstance(caught_exception, _TIMED_OUT):
         raise caught_exception
-    if response is not None and operation is not None:
-        http, parsed = response
-        code = str(parsed.get("Error", {}).get("Code", ""))
-        if http.status_code >= 400 and _throttled(http.status_code, code):
-            raise bx.ClientError(parsed, operation.name)  # type: ignore[arg-type]
 
 
 def _wait_for_server_side_work(read: float, context: dict[str, Any], **_: Any) -> None:
