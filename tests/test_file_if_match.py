@@ -121,3 +121,32 @@ def test_the_document_says_so(live: EmbeddedServer) -> None:
         params = {p["name"]: p for p in ops[name]["parameters"]}
         assert "weak" in params["If-Match"]["description"], name
         assert "stale_version" in ops[name]["responses"]["412"]["description"], name
+
+
+def test_if_match_takes_a_list_and_compares_strongly(live: EmbeddedServer, media_dir: Any) -> None:
+    """RFC 9110 13.1.1: a list of entity-tags matches when one of them does, strongly; a tag
+    that is no version's ETag is a 412, not a 400 (an outside regression hunt: '"999", "1"'
+    was 400 'version must be a whole number', '"nope"' 400, '"01"' matched version 1)."""
+    tokens = make_tokens(live.library)
+    fid = upload_file(live, tokens.upload, media_dir.jpeg)["id"]
+    tag = _send(live, "GET", f"/files/{fid}", tokens.read).headers["ETag"]
+    version = int(tag.strip('"'))
+    for other in ('"nope"', f'"0{version}"', f"W/{tag}"):
+        got = _send(live, "GET", f"/files/{fid}", tokens.read, If_Match=other)
+        _refused(got, version)
+        edit = _send(
+            live, "PATCH", f"/files/{fid}", tokens.upload, {"description": "x"}, If_Match=other
+        )
+        _refused(edit, version)
+    listed = _send(
+        live,
+        "PATCH",
+        f"/files/{fid}",
+        tokens.upload,
+        {"description": "y"},
+        If_Match=f'"999", {tag}',
+    )
+    assert listed.status == 200, listed.body
+    assert listed.json()["description"] == "y"
+    bad = _send(live, "GET", f"/files/{fid}", tokens.read, If_Match='"1" junk')
+    assert bad.status == 400, bad.body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 from typing import Any
 
@@ -142,37 +143,45 @@ async def file_response(request: web.Request, record: FileRecord) -> web.Respons
     return web.json_response(body, headers={"ETag": file_etag(record)})
 
 
-# No file has version 0 (they start at 1): the version a weak tag asks for, which none matches
-WEAK_TAG = 0
+# One entity-tag of an If-Match list (RFC 9110 8.8.3): W/ when weak, its opaque text
+_ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 
 
-def if_match_version(request: web.Request) -> int | None:
-    """The version If-Match asks for ("3", 3), None without one.
-
-    `If-Match: *` asks only that the file exists (RFC 9110 13.1.1): None, no version check.
-    If-Match compares strongly: a weak tag (W/"3") never matches, so it asks for WEAK_TAG.
-    """
+def if_match_versions(request: web.Request) -> frozenset[int] | None:
+    """The versions If-Match asks for, None without one (or `*`: the file only has to exist,
+    RFC 9110 13.1.1). It is a list of entity-tags compared strongly: a weak tag (W/"3") never
+    matches, nor a tag that is no version's ETag ("nope", "03"): they ask for nothing (an
+    empty set, a 412). A bare number (3) is taken as its tag, as before tags were sent."""
     header = request.headers.get("If-Match", "").strip()
     if header in ("", "*"):
         return None
-    if header.startswith("W/"):
-        return WEAK_TAG
-    return as_int("version", header.strip('" '), minimum=1)
+    if '"' not in header:
+        bare = as_int("version", header, minimum=1)
+        return frozenset() if bare is None else frozenset({bare})
+    versions: set[int] = set()
+    at = 0
+    while at < len(header):
+        tag = _ENTITY_TAG.match(header, at)
+        if tag is None:
+            raise InvalidInput('If-Match must be * or entity-tags as ETag gives them: "4"')
+        at = tag.end()
+        text = tag.group(2)
+        if tag.group(1) is None and text.isascii() and text.isdigit() and text == str(int(text)):
+            versions.add(int(text))
+    return frozenset(versions)
 
 
-def precondition_failed(asked: int, details: dict[str, object]) -> ApiError:
+def precondition_failed(details: dict[str, object]) -> ApiError:
     """The 412 of an If-Match the file's version does not hold, on every route of a file: the
     reason and details (the current version) of the 409 a `version` in PATCH's body gets."""
     current = details.get("version")
-    if asked == WEAK_TAG:
-        message = (
-            "If-Match takes the file's ETag as GET /files/{id} answers it: a weak tag (W/...) "
-            "never matches"
-        )
-    elif current is None:  # a race lost inside the transaction (core.errors.StaleVersion)
+    if current is None:  # a race lost inside the transaction (core.errors.StaleVersion)
         message = "The file was changed by someone else at the same moment; reload it"
     else:
-        message = f"The file is at version {current}, not {asked}; reload it and try again"
+        message = (
+            f'The file is at version {current} (ETag "{current}"), which If-Match does not '
+            "name (a weak tag W/... never matches); reload it and try again"
+        )
     return ApiError(412, "precondition_failed", message, details=details, reason="stale_version")
 
 
@@ -182,21 +191,21 @@ async def check_if_match(request: web.Request, fid: int) -> None:
     Read before the change, in its own transaction (Library.delete and restore take no
     version): a change that another writer commits between the two is not seen, where
     PATCH's check is made on the locked row."""
-    asked = if_match_version(request)
+    asked = if_match_versions(request)
     if asked is None:
         return
     record = await run_blocking(request, library(request).get_file, fid)
-    if record.version != asked:
-        raise precondition_failed(asked, {"version": record.version})
+    if record.version not in asked:
+        raise precondition_failed({"version": record.version})
 
 
 @routes.get("/files/{file_id}")
 @requires(FILE)
 async def get_file(request: web.Request) -> web.Response:
     record = await load_readable(request, file_id(request), "metadata")
-    asked = if_match_version(request)
-    if asked is not None and asked != record.version:
-        raise precondition_failed(asked, {"version": record.version})
+    asked = if_match_versions(request)
+    if asked is not None and record.version not in asked:
+        raise precondition_failed({"version": record.version})
     return await file_response(request, record)
 
 
@@ -205,10 +214,18 @@ async def get_file(request: web.Request) -> web.Response:
 async def update_file(request: web.Request) -> web.Response:
     body: dict[str, Any] = await read_json(request, "FileUpdate")
     in_body = body.pop("version", None)
+    expected: int | None = None
     if in_body is not None:
-        expected: int | None = as_int("version", in_body, minimum=1)
-    else:
-        expected = if_match_version(request)
+        expected = as_int("version", in_body, minimum=1)
+    elif (asked := if_match_versions(request)) is not None:
+        if len(asked) != 1:
+            # none (only weak or foreign tags) or several: the one of them the file is at now
+            # is the version the edit's locked row must still have
+            current = await run_blocking(request, library(request).get_file, file_id(request))
+            if current.version not in asked:
+                raise precondition_failed({"version": current.version})
+            asked = frozenset({current.version})
+        (expected,) = asked
     if not body:
         raise InvalidInput(
             "Send at least one of original_filename, athlete_id, is_public, description"
@@ -221,7 +238,7 @@ async def update_file(request: web.Request) -> web.Response:
         if in_body is None and expected is not None and exc.reason == "stale_version":
             # An If-Match that does not hold is a failed precondition (RFC 9110 13.1.1), as
             # on the byte routes; `version` in the body keeps answering 409.
-            raise precondition_failed(expected, exc.details) from None
+            raise precondition_failed(exc.details) from None
         raise
     return await file_response(request, record)
 
