@@ -50,6 +50,7 @@ NEW_CATALOG = (
     "none yet: a new catalog, set up at MediaDesk's first start (`mediadesk serve` or the app)"
 )
 NEW_FEED = "not checked: a new catalog"
+MIGRATING = "a migration is running"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ def check_catalog(db: Database) -> list[Check]:
     from core.db.migrate import VERSION_TABLE
 
     url = shown_database_url(db.url)
+    running = _migration_running(db, url)
+    if running:
+        return running
     try:
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -147,6 +151,31 @@ def check_catalog(db: Database) -> list[Check]:
     else:
         checks.append(Check("migrations", True, f"schema at {head} (current)"))
     return checks
+
+
+def _migration_running(db: Database, url: str) -> list[Check]:
+    """The checks of a catalog another process is migrating now (empty when none is): the
+    doctor waited behind the migration in silence (its test write, for up to 30 s), then read
+    the old revision and advised a start that was running. Asked first, as nothing else
+    here waits for it; a catalog that cannot be asked is the next checks' to say."""
+    from core.db.migrate import migrations_running
+
+    try:
+        running = migrations_running(db.engine)
+    except Exception:  # noqa: BLE001 - said by the catalog check that follows
+        return []
+    if not running:
+        return []
+    return [
+        Check("catalog", True, f"{url} (being migrated)"),
+        Check(
+            "migrations",
+            False,
+            f"{MIGRATING} (process {', '.join(running)})",
+            "Wait for it to finish (a big catalog takes minutes), then run `mediadesk doctor` "
+            "again.",
+        ),
+    ]
 
 
 def _unrecorded_catalog(url: str, shown: str, tables: list[str]) -> list[Check]:
@@ -689,4 +718,6 @@ def _feed_not_checked(checks: list[Check]) -> Check:
     """The change feed's line when the catalog has nothing to carry it yet, or failed."""
     if all(c.ok for c in checks if c.name in ("catalog", "migrations")):
         return Check("change feed", True, NEW_FEED)
+    if any(c.name == "migrations" and c.detail.startswith(MIGRATING) for c in checks):
+        return Check("change feed", False, "not checked: the catalog is being migrated", "")
     return Check("change feed", False, "not checked: fix the catalog first", "")

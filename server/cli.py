@@ -187,6 +187,11 @@ def _serve(args: argparse.Namespace) -> int:
     from core.video.worker import start_in_process
     from server.entry import LISTEN_ERRORS, EmbeddedServer, cannot_listen, first_start_token
 
+    # Ctrl+C stops a start as it stops the server (KeyboardInterrupt: "mediadesk: interrupted",
+    # exit 130). Started with SIGINT ignored (a script's `mediadesk serve &`: shells ignore it
+    # in background jobs), a start went on through a catalog migration of minutes, deaf to the
+    # `kill -INT` meant to stop it, then served: the handler below hears it once started anyway.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.basicConfig(
         level=args.log_level,
         stream=sys.stderr,

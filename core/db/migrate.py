@@ -5,16 +5,20 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RootTransaction
+from sqlalchemy.exc import OperationalError
 
+from core import locks
 from core.db import schema_guard
-from core.errors import Conflict, StorageUnavailable
+from core.errors import Conflict, StorageUnavailable, catalog_busy
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -27,8 +31,16 @@ _ASSIGNED = re.compile(r'^(revision|down_revision) = (?:"([^"]+)"|None)$', re.MU
 # How long a process starting on SQLite waits for another one's migration of the catalog:
 # a million-file catalog migrates for minutes, past the 30 s of an ordinary write.
 SQLITE_MIGRATION_WAIT_MS = 3_600_000
+# Each try for SQLite's write lock waits this long in SQLite (deaf to signals) before Python
+# looks again: a Ctrl+C of a start waiting behind another process's migration is heard then.
+MIGRATION_LOCK_TRY_MS = 250
+# SQLite calls the migration's progress handler every this many virtual machine steps (well
+# under a millisecond): where a Ctrl+C is heard during a long statement (`_interruptible`).
+PROGRESS_STEPS = 10_000
 # The PostgreSQL advisory lock migrations take (an arbitrary constant of this application).
 PG_MIGRATION_LOCK = 0x4D444D4947  # "MDMIG"
+# It in pg_locks (a one-key lock): its high 32 bits, its low 32 bits, objsubid 1
+_PG_LOCK_COLUMNS = (PG_MIGRATION_LOCK >> 32, PG_MIGRATION_LOCK & 0xFFFFFFFF, 1)
 # Conflict reason: a catalog to set up (or fill) as new has MediaDesk's tables already
 NOT_NEW = "catalog_not_empty"
 
@@ -53,24 +65,135 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
     already applied. Taking the lock first, the later process waits, then reads the version
     the first one left and has nothing to do. The whole upgrade stays one transaction, so a
     process killed mid-way leaves the catalog at its old version for the next start.
+
+    The process holding it says so (`migrations_running`: `mediadesk doctor` waited behind it
+    in silence, then advised a start that was running), and a Ctrl+C stops it as a kill does,
+    rolled back, as KeyboardInterrupt (`_interruptible`).
     """
     with engine.connect() as connection:
-        sqlite = engine.dialect.name == "sqlite"
-        raw = connection.connection.dbapi_connection
-        if sqlite and raw is not None:
-            usual = raw.execute("PRAGMA busy_timeout").fetchone()[0]
-            raw.execute(f"PRAGMA busy_timeout={SQLITE_MIGRATION_WAIT_MS}")
-        try:
-            # BEGIN IMMEDIATE on SQLite (core/db/engine.py): the write lock up front
-            with connection.execution_options(mediadesk_write=True).begin():
-                if engine.dialect.name == "postgresql":
-                    connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK}
-                    )
+        if engine.dialect.name == "postgresql":
+            with connection.begin():
+                lock = {"key": PG_MIGRATION_LOCK}
+                if not connection.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), lock
+                ).scalar():
+                    _waiting(schema_guard.pg_lock_holders(connection, *_PG_LOCK_COLUMNS))
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), lock)
+                # named as its process, for the transaction only (the pool's connections
+                # are not): pg_stat_activity is where `migrations_running` finds the holder
+                connection.execute(
+                    text("SELECT set_config('application_name', :name, true)"),
+                    {"name": schema_guard.application_name()},
+                )
                 yield connection
-        finally:
-            if sqlite and raw is not None:
-                raw.execute(f"PRAGMA busy_timeout={int(usual)}")
+            return
+        marker = schema_guard.schema_change_file(engine.url.database)
+        with _sqlite_write_lock(connection, marker), _interruptible(connection):
+            if marker is None:
+                yield connection
+                return
+            # taken once the write lock is held: a start waiting for another's migration is
+            # not named as migrating
+            locks.hold_shared(marker)
+            try:
+                yield connection
+            finally:
+                locks.release_shared(marker)
+
+
+def _sqlite_write_lock(connection: Connection, marker: Path | None) -> RootTransaction:
+    """BEGIN IMMEDIATE (SQLite's write lock), waiting up to SQLITE_MIGRATION_WAIT_MS for
+    another process's migration, in tries of MIGRATION_LOCK_TRY_MS: SQLite waits in its busy
+    handler, in C, where a Ctrl+C is heard only when the wait ends, and a start waiting an
+    hour behind another one's migration could not be stopped. The pooled connection gets its
+    usual busy timeout back as soon as BEGIN has the lock (engine.py)."""
+    trying = connection.execution_options(
+        mediadesk_write=True, mediadesk_busy_ms=MIGRATION_LOCK_TRY_MS
+    )
+    deadline = time.monotonic() + SQLITE_MIGRATION_WAIT_MS / 1000
+    told = False
+    while True:
+        try:
+            return trying.begin()
+        except OperationalError as exc:
+            if not catalog_busy(exc) or time.monotonic() >= deadline:
+                raise
+            if not told:
+                _waiting(schema_guard.file_lock_holders(marker) if marker is not None else [])
+                told = True
+
+
+def _waiting(holders: list[str]) -> None:
+    """Says once what a start waits for: it waited minutes in silence behind another process's
+    migration (`holders`, who hold its lock), or behind another process's long write."""
+    if holders:
+        logger.info("Waiting for process %s to finish migrating the catalog", ", ".join(holders))
+    else:
+        logger.info("Waiting for another process's write to the catalog, to migrate it")
+
+
+@contextmanager
+def _interruptible(connection: Connection) -> Iterator[None]:
+    """A Ctrl+C (SIGINT) during a migration on SQLite stops it at once, as KeyboardInterrupt.
+
+    One statement of a migration runs for seconds to minutes on a big catalog (a table
+    rebuilt, every row updated), in C, where Python runs no signal handler: the interrupt was
+    raised only once the statement ended. SQLite's progress handler is Python code, where it
+    is raised at once; SQLite then stops the statement ("interrupted"), which leaves here as
+    the KeyboardInterrupt it was, after the transaction's rollback. One raised in Python
+    between statements makes SQLAlchemy close the connection (rolled back by SQLite): the
+    handler is not taken off a closed connection, whose error hid the interrupt."""
+    raw = connection.connection.dbapi_connection
+    if raw is None:
+        yield
+        return
+    raw.set_progress_handler(_signals_heard, PROGRESS_STEPS)
+    try:
+        yield
+    except Exception as exc:  # SQLAlchemy's OperationalError, or sqlite3's own in a raw call
+        if _interrupted(exc):
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        if not connection.invalidated:
+            raw.set_progress_handler(None, 0)
+
+
+def _signals_heard() -> int:
+    """SQLite's progress handler during a migration (`_interruptible`): entering Python code
+    runs the signal handlers due, a Ctrl+C's KeyboardInterrupt among them; 0 goes on."""
+    return 0
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a migration failed because SQLite interrupted a statement (SQLITE_INTERRUPT),
+    also behind an error of the clean-up it led to: SQLite rolls the whole transaction back
+    when it interrupts a write, and Alembic's batch operation then failed to drop its copy
+    of the table ("no such table: _alembic_tmp_media_files"), which hid the interrupt."""
+    seen: set[int] = set()
+    found: list[BaseException | None] = [exc]
+    while found:
+        cause = found.pop()
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
+            return True
+        found += [getattr(cause, "orig", None), cause.__cause__, cause.__context__]
+    return False
+
+
+def migrations_running(engine: Engine) -> list[str]:
+    """The other processes migrating the catalog now (host:pid where known): a start, a
+    catalog copy setting it up, a downgrade. Asked without waiting for any of them, and on
+    SQLite without opening the catalog, which a migration may hold for minutes."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            return schema_guard.pg_lock_holders(connection, *_PG_LOCK_COLUMNS)
+    marker = schema_guard.schema_change_file(engine.url.database)
+    if marker is None:
+        return []
+    return schema_guard.file_lock_holders(marker)
 
 
 @functools.cache

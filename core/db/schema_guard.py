@@ -51,6 +51,7 @@ FORCE_ENV = UPGRADE_WHILE_RUNNING
 PRESENCE_CLASS = 0x4D444C56  # "MDLV"
 PRESENCE_KEY = 1
 PRESENCE_LOCK_NAME = "live"  # <catalog>-live.lock beside a SQLite catalog
+SCHEMA_CHANGE_LOCK_NAME = "schema"  # <catalog>-schema.lock: held while a migration runs
 # PostgreSQL application_name of this process's own connections: "mediadesk-host:pid" (no space,
 # which a libpq URL would carry as a "+")
 APP_PREFIX = "mediadesk-"
@@ -152,34 +153,54 @@ class SchemaGuard:
 def others_alive(connection: Connection) -> list[str]:
     """Other processes that have announced themselves on this catalog (host:pid where known)."""
     if connection.dialect.name == "postgresql":
-        rows = connection.execute(
-            text(
-                "SELECT a.application_name, a.client_addr, a.pid FROM pg_locks l "
-                "JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.granted "
-                "AND l.classid::bigint = :c AND l.objid::bigint = :k AND l.objsubid = 2 "
-                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            ),
-            {"c": PRESENCE_CLASS, "k": PRESENCE_KEY},
-        ).all()
-        mine = application_name()
-        found = []
-        for name, addr, backend in rows:
-            if name == mine:
-                continue
-            name = str(name or "")
-            found.append(
-                name.removeprefix(APP_PREFIX)
-                if name.startswith(APP_PREFIX)
-                else f"{addr or 'local'} (backend {backend})"
-            )
-        return sorted(set(found))
+        return pg_lock_holders(connection, PRESENCE_CLASS, PRESENCE_KEY, 2)
     path = _catalog_path(connection)
     if path is None:
         return []
-    pids = locks.other_holders(locks.lock_file(path, PRESENCE_LOCK_NAME))
+    return file_lock_holders(locks.lock_file(path, PRESENCE_LOCK_NAME))
+
+
+def pg_lock_holders(connection: Connection, classid: int, objid: int, objsubid: int) -> list[str]:
+    """Other sessions holding an advisory lock of this database (pg_locks' columns: a two-key
+    lock is (class, key, 2), a one-key lock (its high 32 bits, its low 32 bits, 1)), named
+    host:pid by their application_name (`application_name`) where they set it."""
+    rows = connection.execute(
+        text(
+            "SELECT a.application_name, a.client_addr, a.pid FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted "
+            "AND l.classid::bigint = :c AND l.objid::bigint = :k AND l.objsubid = :s "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ),
+        {"c": classid, "k": objid, "s": objsubid},
+    ).all()
+    mine = application_name()
+    found = []
+    for name, addr, backend in rows:
+        if name == mine:
+            continue
+        name = str(name or "")
+        found.append(
+            name.removeprefix(APP_PREFIX)
+            if name.startswith(APP_PREFIX)
+            else f"{addr or 'local'} (backend {backend})"
+        )
+    return sorted(set(found))
+
+
+def file_lock_holders(path: Path) -> list[str]:
+    """Other processes holding a record lock on byte 0 of `path` (host:pid; SQLite catalogs are
+    on this machine)."""
+    pids = locks.other_holders(path)
     host = socket.gethostname()[:40]
     return [f"{host}:{pid}" if pid else "a process" for pid in pids]
+
+
+def schema_change_file(database: str | None) -> Path | None:
+    """The lock file beside a SQLite catalog that the process changing its schema holds a lock
+    on (core/db/migrate.py), so that `mediadesk doctor` names it (None: no such file to lock)."""
+    path = _sqlite_path(database)
+    return None if path is None else locks.lock_file(path, SCHEMA_CHANGE_LOCK_NAME)
 
 
 def announce_sqlite(database: str | None) -> None:
