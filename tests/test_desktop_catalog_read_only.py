@@ -48,14 +48,14 @@ def test_the_sentence_names_the_file_or_the_folder_and_says_it_passes(
     catalog.write_bytes(b"")
     for place in (catalog, Path(f"{catalog}-wal")):
         place.touch()
-        exc = engine._read_only(place)
+        exc = engine.unwritable_catalog(place)
         assert passing_outage(exc)  # the upload queue pauses and tries again
         text = describe_error(exc).text
         assert str(place) in text, text
         assert file_words in text, text
         assert folder_words not in text.replace(str(tmp_path), ""), text  # not "the folder"
         assert goes_on in text, text
-    exc = engine._read_only(tmp_path)
+    exc = engine.unwritable_catalog(tmp_path)
     text = describe_error(exc).text
     assert str(tmp_path) in text and folder_words in text, text
     assert file_words not in text, text
