@@ -25,7 +25,7 @@ from core.audit import AuditLog
 from core.catalog import Catalog
 from core.db.engine import CatalogOutage, Database, check_catalog_path, unopenable
 from core.db.left_behind import refuse_left_behind
-from core.db.migrate import upgrade
+from core.db.migrate import interrupted, upgrade
 from core.db.models import DeferredDeletion, MediaFile, utcnow
 from core.deferred import (
     REPLACED_GRACE_SECONDS,
@@ -260,6 +260,8 @@ class Library:
                 upgrade(db.engine)
             except SQLAlchemyError as exc:  # the first connection: a person's words, no trace
                 db.engine.dispose()
+                if interrupted(exc):  # a Ctrl+C's clean-up failed, not the catalog
+                    raise KeyboardInterrupt from None
                 raise unopenable(db.url, exc) from exc
             except MediaDeskError:
                 db.engine.dispose()

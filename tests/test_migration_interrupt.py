@@ -356,3 +356,24 @@ def test_a_postgres_migration_is_named_by_doctor_and_by_a_waiting_start(
     # once it is done, nobody is named
     checks = {c.name: c for c in run_checks(make_settings(data_dir, database_url=pg_catalog))}
     assert checks["migrations"].ok, checks
+
+
+def test_an_interrupt_hidden_by_its_clean_up_is_still_an_interrupt() -> None:
+    """A Ctrl+C raised in Python between two statements invalidates the connection, and the
+    clean-up then fails ("Can't reconnect until invalid transaction is rolled back") with the
+    KeyboardInterrupt only as its context: the start said "The catalog could not be opened",
+    exit 2, once in a CI run of test_ctrl_c_stops_a_start_mid_migration."""
+    from sqlalchemy.exc import PendingRollbackError
+
+    from core.db.migrate import interrupted
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise PendingRollbackError(
+                "Can't reconnect until invalid transaction is rolled back", None, None
+            ) from None
+    except PendingRollbackError as hidden:
+        assert interrupted(hidden)
+    assert not interrupted(PendingRollbackError("a real failure", None, None))

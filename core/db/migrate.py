@@ -88,17 +88,26 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
                 yield connection
             return
         marker = schema_guard.schema_change_file(engine.url.database)
-        with _sqlite_write_lock(connection, marker), _interruptible(connection):
-            if marker is None:
-                yield connection
-                return
-            # taken once the write lock is held: a start waiting for another's migration is
-            # not named as migrating
-            locks.hold_shared(marker)
-            try:
-                yield connection
-            finally:
-                locks.release_shared(marker)
+        try:
+            with _sqlite_write_lock(connection, marker), _interruptible(connection):
+                if marker is None:
+                    yield connection
+                    return
+                # taken once the write lock is held: a start waiting for another's migration
+                # is not named as migrating
+                locks.hold_shared(marker)
+                try:
+                    yield connection
+                finally:
+                    locks.release_shared(marker)
+        except Exception as exc:
+            # A Ctrl+C raised in Python between two statements invalidates the connection,
+            # and the transaction's exit then fails ("Can't reconnect until invalid
+            # transaction is rolled back"), hiding the interrupt: "The catalog could not be
+            # opened", exit 2 (seen once in a CI run). SQLite has rolled back all the same.
+            if interrupted(exc):
+                raise KeyboardInterrupt from None
+            raise
 
 
 def _sqlite_write_lock(connection: Connection, marker: Path | None) -> RootTransaction:
@@ -151,7 +160,7 @@ def _interruptible(connection: Connection) -> Iterator[None]:
     try:
         yield
     except Exception as exc:  # SQLAlchemy's OperationalError, or sqlite3's own in a raw call
-        if _interrupted(exc):
+        if interrupted(exc):
             raise KeyboardInterrupt from None
         raise
     finally:
@@ -165,9 +174,11 @@ def _signals_heard() -> int:
     return 0
 
 
-def _interrupted(exc: BaseException) -> bool:
-    """Whether a migration failed because SQLite interrupted a statement (SQLITE_INTERRUPT),
-    also behind an error of the clean-up it led to: SQLite rolls the whole transaction back
+def interrupted(exc: BaseException) -> bool:
+    """Whether a migration failed because of a Ctrl+C: SQLite interrupted a statement
+    (SQLITE_INTERRUPT), or a KeyboardInterrupt raised between statements invalidated the
+    connection, also behind an error of the clean-up it led to ("Can't reconnect until invalid
+    transaction is rolled back"): SQLite rolls the whole transaction back
     when it interrupts a write, and Alembic's batch operation then failed to drop its copy
     of the table ("no such table: _alembic_tmp_media_files"), which hid the interrupt."""
     seen: set[int] = set()
@@ -177,6 +188,8 @@ def _interrupted(exc: BaseException) -> bool:
         if cause is None or id(cause) in seen:
             continue
         seen.add(id(cause))
+        if isinstance(cause, KeyboardInterrupt):
+            return True
         if getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
             return True
         found += [getattr(cause, "orig", None), cause.__cause__, cause.__context__]
