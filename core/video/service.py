@@ -211,6 +211,21 @@ def version(
     return job
 
 
+def derivative_not_ready(message: str, kind: str, job: JobRecord | None) -> NotFound:
+    """The 404 of a derivative (HLS ladder, scrub track, rendition) its job has not made: the
+    same code as a file that is not there, which only the English told apart; a player or
+    page waiting for it reads reason not_ready and the job's state (null: none was queued)."""
+    return NotFound(
+        message,
+        reason="not_ready",
+        details={
+            "kind": kind,
+            "state": str(job.state) if job else None,
+            "job_id": job.id if job else None,
+        },
+    )
+
+
 def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) -> Served:
     """Default: web rendition if one was made, else the faststart copy, else the original."""
     if choice is not None and choice not in RENDITION_CHOICES:
@@ -228,14 +243,8 @@ def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) 
                 # not_ready as HLS's 404 (server/routes/hls.py): a player asking for the web
                 # rendition reads the job's state, not the English
                 latest = max((j for j in jobs if j.kind == name), key=lambda j: j.id, default=None)
-                raise NotFound(
-                    f"File {record.id} has no {name} rendition (yet)",
-                    reason="not_ready",
-                    details={
-                        "kind": name,
-                        "state": str(latest.state) if latest else None,
-                        "job_id": latest.id if latest else None,
-                    },
+                raise derivative_not_ready(
+                    f"File {record.id} has no {name} rendition (yet)", name, latest
                 )
             continue  # skipped: the original already is what that rendition would be
         # faststart while web is being made

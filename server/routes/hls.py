@@ -59,18 +59,8 @@ async def _video(request: web.Request, action: str, kind: str) -> tuple[FileReco
     # a player's answer: the error in user terms (the stored one may name the store's internals)
     error = error_for_users(job.error, job.state, job.reason) if job else None
     said = f": {error}" if error else ""
-    # The same 404 as a file that is not there, which only the English told apart: a player
-    # or page waiting for the ladder reads the reason and the job's state instead (null: no
-    # job of that kind was queued for the file).
-    raise NotFound(
-        f"The {kind} of file {record.id} is not ready ({state}{said})",
-        reason="not_ready",
-        details={
-            "kind": kind,
-            "state": str(job.state) if job else None,
-            "job_id": job.id if job else None,
-        },
-    )
+    message = f"The {kind} of file {record.id} is not ready ({state}{said})"
+    raise service.derivative_not_ready(message, kind, job)
 
 
 def _pinned(text: str, job: JobRecord) -> str:
