@@ -701,3 +701,21 @@ def test_the_settings_dialog_fits_on_the_screen(
         qtbot.wait(50)
         assert dialog.height() <= screen.height()
         assert save.mapToGlobal(save.rect().bottomLeft()).y() <= screen.bottom()
+
+
+def test_the_catalog_tooltip_hides_every_secret_of_the_database_url(
+    qtbot: Any, library: Library
+) -> None:
+    """SQLAlchemy's hide_password hid only user:password@: a password given as ?password=
+    (or sslpassword) showed in the status bar's catalog tooltip."""
+    import dataclasses
+
+    from desktop_app.views.status_bar import MainStatusBar
+
+    bar = MainStatusBar(library.settings)
+    qtbot.addWidget(bar)
+    url = "postgresql+psycopg://md:s3cret@db.club.example/md?sslpassword=k3y&password=p4ss"
+    bar.set_catalog(dataclasses.replace(library.settings, database_url=url))
+    tip = bar.catalog.toolTip()
+    assert "db.club.example" in tip, tip
+    assert not any(secret in tip for secret in ("s3cret", "k3y", "p4ss")), tip

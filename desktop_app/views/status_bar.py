@@ -12,6 +12,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 from sqlalchemy.engine import make_url
 
+from core.secrets import shown_database_url
 from core.settings import Settings
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import size_text, tip_text
@@ -184,7 +185,8 @@ class MainStatusBar(QStatusBar):
             self.catalog.setText(
                 self.tr("Catalog: PostgreSQL %1").replace("%1", f"{where}/{url.database or ''}")
             )
-            self.catalog.setToolTip(tip_text(url.render_as_string(hide_password=True)))
+            # every secret part hidden (SQLAlchemy's hide_password showed ?password=…)
+            self.catalog.setToolTip(tip_text(shown_database_url(settings.effective_database_url)))
         self._fit_width()
 
     def set_feed(self, connected: bool | None, detail: str = "", disk_gone: bool = False) -> None:
