@@ -330,6 +330,17 @@ def _known_message(exc: MediaDeskError) -> str | None:
         )
     if exc.code == "corrupt_file" and reason == "image_too_large":
         return _too_many_pixels(exc.details)
+    if exc.code == "corrupt_file" and reason == "video_too_large":
+        width, height = exc.details.get("width"), exc.details.get("height")
+        return (
+            QCoreApplication.translate(
+                "Errors",
+                "The video's picture (%1 × %2) is larger than MediaDesk takes: at most "
+                "8192 × 4352 pixels (8K), and 16384 on a side.",
+            )
+            .replace("%1", str(width) if isinstance(width, int) else "?")
+            .replace("%2", str(height) if isinstance(height, int) else "?")
+        )
     if exc.code == "corrupt_file" and reason == "image_damaged":
         return QCoreApplication.translate(
             "Errors", "The image is damaged or cut short: it cannot be read whole."

@@ -86,3 +86,25 @@ def test_the_desktop_says_them_in_spanish(tmp_path: Path, qapp) -> None:  # type
         == "The image is larger than 100 megapixels (12000 × 10000) and cannot be opened."
     )
     assert not english.detail_matters  # the sentence already says it all
+
+
+def test_the_desktop_says_a_video_too_large_as_such(qapp) -> None:  # type: ignore[no-untyped-def]
+    """video_too_large (14c9544) was said as a damaged file by the desktop."""
+    huge = CorruptFile(
+        "The video is larger than 8192 × 4352 pixels (16000 × 16000)",
+        reason="video_too_large",
+        details={"width": 16000, "height": 16000, "max_pixels": 35_651_584, "max_side": 16384},
+    )
+    assert describe_error(huge).text == (
+        "The video's picture (16000 × 16000) is larger than MediaDesk takes: at most "
+        "8192 × 4352 pixels (8K), and 16384 on a side."
+    )
+    install_translations("es")
+    try:
+        spanish = describe_error(huge).text
+    finally:
+        install_translations("en")
+    assert spanish == (
+        "La imagen del vídeo (16000 × 16000) es mayor de lo que MediaDesk admite: como máximo "
+        "8192 × 4352 píxeles (8K) y 16384 por lado."
+    )
