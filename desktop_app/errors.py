@@ -28,7 +28,7 @@ from core.errors import (
     no_space,
 )
 from core.mediatypes import BY_MIME
-from core.metadata import MAX_PIXELS
+from core.metadata import MAX_PIXELS, MAX_VIDEO_SIDE
 from core.paths import (
     BROKEN_LINK,
     DATA_DIR_UNUSABLE,
@@ -332,14 +332,16 @@ def _known_message(exc: MediaDeskError) -> str | None:
         return _too_many_pixels(exc.details)
     if exc.code == "corrupt_file" and reason == "video_too_large":
         width, height = exc.details.get("width"), exc.details.get("height")
+        side = exc.details.get("max_side")  # core.metadata.MAX_VIDEO_SIDE, as the server says
         return (
             QCoreApplication.translate(
                 "Errors",
                 "The video's picture (%1 × %2) is larger than MediaDesk takes: at most "
-                "8192 × 4352 pixels (8K), and 16384 on a side.",
+                "8192 × 4352 pixels (8K), and %3 on a side.",
             )
             .replace("%1", str(width) if isinstance(width, int) else "?")
             .replace("%2", str(height) if isinstance(height, int) else "?")
+            .replace("%3", str(side if isinstance(side, int) else MAX_VIDEO_SIDE))
         )
     if exc.code == "corrupt_file" and reason == "image_damaged":
         return QCoreApplication.translate(

@@ -513,12 +513,17 @@
         <translation>El archivo se está eliminando definitivamente (se está vaciando la papelera, quizá en otro ordenador) y ya no se puede restaurar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="351"/>
+        <location filename="../../desktop_app/errors.py" line="337"/>
+        <source>The video&apos;s picture (%1 × %2) is larger than MediaDesk takes: at most 8192 × 4352 pixels (8K), and %3 on a side.</source>
+        <translation>La imagen del vídeo (%1 × %2) es mayor de lo que MediaDesk admite: como máximo 8192 × 4352 píxeles (8K) y %3 por lado.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="353"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="345"/>
+        <location filename="../../desktop_app/errors.py" line="347"/>
         <source>The image is damaged or cut short: it cannot be read whole.</source>
         <translation>La imagen está dañada o cortada: no se puede leer entera.</translation>
     </message>
@@ -529,17 +534,17 @@
         <translation>Detalle técnico: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="427"/>
+        <location filename="../../desktop_app/errors.py" line="429"/>
         <source>The image is larger than %1 megapixels (%2 × %3) and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles (%2 × %3) y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="434"/>
+        <location filename="../../desktop_app/errors.py" line="436"/>
         <source>The image is larger than %1 megapixels and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="361"/>
+        <location filename="../../desktop_app/errors.py" line="363"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
@@ -614,252 +619,247 @@
         <translation>La copia en el nuevo almacenamiento no coincidía con el original, así que el archivo se quedó donde estaba. Al volver a iniciar el traslado se reintenta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="336"/>
-        <source>The video&apos;s picture (%1 × %2) is larger than MediaDesk takes: at most 8192 × 4352 pixels (8K), and 16384 on a side.</source>
-        <translation>La imagen del vídeo (%1 × %2) es mayor de lo que MediaDesk admite: como máximo 8192 × 4352 píxeles (8K) y 16384 por lado.</translation>
-    </message>
-    <message>
-        <location filename="../../desktop_app/errors.py" line="373"/>
+        <location filename="../../desktop_app/errors.py" line="375"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="378"/>
+        <location filename="../../desktop_app/errors.py" line="380"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="392"/>
+        <location filename="../../desktop_app/errors.py" line="394"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="399"/>
+        <location filename="../../desktop_app/errors.py" line="401"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="405"/>
+        <location filename="../../desktop_app/errors.py" line="407"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="407"/>
+        <location filename="../../desktop_app/errors.py" line="409"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="411"/>
+        <location filename="../../desktop_app/errors.py" line="413"/>
         <source>A token name needs 1 to 100 visible characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres visibles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="464"/>
+        <location filename="../../desktop_app/errors.py" line="466"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="471"/>
+        <location filename="../../desktop_app/errors.py" line="473"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="476"/>
+        <location filename="../../desktop_app/errors.py" line="478"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="480"/>
+        <location filename="../../desktop_app/errors.py" line="482"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="485"/>
+        <location filename="../../desktop_app/errors.py" line="487"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="487"/>
+        <location filename="../../desktop_app/errors.py" line="489"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="492"/>
+        <location filename="../../desktop_app/errors.py" line="494"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="496"/>
+        <location filename="../../desktop_app/errors.py" line="498"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="505"/>
+        <location filename="../../desktop_app/errors.py" line="507"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="506"/>
+        <location filename="../../desktop_app/errors.py" line="508"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="507"/>
+        <location filename="../../desktop_app/errors.py" line="509"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="510"/>
+        <location filename="../../desktop_app/errors.py" line="512"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="513"/>
+        <location filename="../../desktop_app/errors.py" line="515"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="516"/>
+        <location filename="../../desktop_app/errors.py" line="518"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="525"/>
+        <location filename="../../desktop_app/errors.py" line="527"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="530"/>
+        <location filename="../../desktop_app/errors.py" line="532"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="533"/>
+        <location filename="../../desktop_app/errors.py" line="535"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="536"/>
+        <location filename="../../desktop_app/errors.py" line="538"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="540"/>
+        <location filename="../../desktop_app/errors.py" line="542"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="543"/>
+        <location filename="../../desktop_app/errors.py" line="545"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="548"/>
+        <location filename="../../desktop_app/errors.py" line="550"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="578"/>
+        <location filename="../../desktop_app/errors.py" line="580"/>
         <source>it is a file, not a folder</source>
         <translation>es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="580"/>
+        <location filename="../../desktop_app/errors.py" line="582"/>
         <source>it is inside %1, which is a file</source>
         <translation>está dentro de %1, que es un archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="584"/>
+        <location filename="../../desktop_app/errors.py" line="586"/>
         <source>%1 is a file, not a folder</source>
         <translation>%1 es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="589"/>
+        <location filename="../../desktop_app/errors.py" line="591"/>
         <source>%1 is a link to %2, which does not exist</source>
         <translation>%1 es un enlace a %2, que no existe</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="595"/>
+        <location filename="../../desktop_app/errors.py" line="597"/>
         <source>MediaDesk is not allowed to create %1</source>
         <translation>MediaDesk no tiene permiso para crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="597"/>
+        <location filename="../../desktop_app/errors.py" line="599"/>
         <source>%1 is on a read-only disk</source>
         <translation>%1 está en un disco de solo lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="599"/>
+        <location filename="../../desktop_app/errors.py" line="601"/>
         <source>the disk of %1 is full</source>
         <translation>el disco de %1 está lleno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="601"/>
+        <location filename="../../desktop_app/errors.py" line="603"/>
         <source>%1 cannot be created</source>
         <translation>no se puede crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="611"/>
+        <location filename="../../desktop_app/errors.py" line="613"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder belongs to another user, so it may have been planted. Give it back to the user MediaDesk runs as (chown) and restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it: a new key is made, and links signed with the old one stop working.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos pertenece a otro usuario, así que podría haber sido colocado por otra persona. Devuélveselo al usuario con el que se ejecuta MediaDesk (chown) y restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo: se crea una clave nueva y los enlaces firmados con la anterior dejan de funcionar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="619"/>
+        <location filename="../../desktop_app/errors.py" line="621"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder can be changed by other users, so it may have been replaced. Check it, then restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos puede ser modificado por otros usuarios, así que podría haber sido sustituido. Revísalo y luego restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="635"/>
+        <location filename="../../desktop_app/errors.py" line="637"/>
         <source>The data folder %1 cannot be used: %2.</source>
         <translation>La carpeta de datos %1 no se puede usar: %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="641"/>
+        <location filename="../../desktop_app/errors.py" line="643"/>
         <source>Choose another folder.</source>
         <translation>Elige otra carpeta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="642"/>
+        <location filename="../../desktop_app/errors.py" line="644"/>
         <source>It is set as data_dir in the settings file %1: correct or remove that line.</source>
         <translation>Está indicada como data_dir en el archivo de ajustes %1: corrígela o borra esa línea.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="645"/>
+        <location filename="../../desktop_app/errors.py" line="647"/>
         <source>It is set by the environment variable MEDIADESK_DATA_DIR.</source>
         <translation>La fija la variable de entorno MEDIADESK_DATA_DIR.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="648"/>
+        <location filename="../../desktop_app/errors.py" line="650"/>
         <source>It was given with --data-dir.</source>
         <translation>Se indicó con --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="651"/>
+        <location filename="../../desktop_app/errors.py" line="653"/>
         <source>It is the default folder of your user account: choose another one with MEDIADESK_DATA_DIR or --data-dir.</source>
         <translation>Es la carpeta predeterminada de tu cuenta de usuario: elige otra con MEDIADESK_DATA_DIR o --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="673"/>
+        <location filename="../../desktop_app/errors.py" line="675"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="693"/>
+        <location filename="../../desktop_app/errors.py" line="695"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="770"/>
+        <location filename="../../desktop_app/errors.py" line="772"/>
         <source>The server cannot be reached. Check that it is running and that this computer is connected, then try again.</source>
         <translation>No se puede conectar con el servidor. Comprueba que está en marcha y que este equipo está conectado, y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="776"/>
+        <location filename="../../desktop_app/errors.py" line="778"/>
         <source>The file could not be downloaded: the server answered with error %1.</source>
         <translation>No se pudo descargar el archivo: el servidor respondió con el error %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="780"/>
+        <location filename="../../desktop_app/errors.py" line="782"/>
         <source>The file could not be downloaded.</source>
         <translation>No se pudo descargar el archivo.</translation>
     </message>
