@@ -6,7 +6,6 @@ import dataclasses
 import logging
 from bisect import bisect_left
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from PySide6 import QtGui
@@ -19,10 +18,11 @@ from PySide6.QtCore import (
 )
 
 from core.events import FILE_KINDS, ChangeEvent, EventKind
+from core.feed import file_record
 from core.library import Library
 from core.maintenance import purge_time
 from core.query import insert_position, matches, order_key
-from core.records import RECORD_TIMES, FileQuery, FileRecord, Page
+from core.records import FileQuery, FileRecord, Page
 from desktop_app.formatting import datetime_text, duration_text, size_text
 from desktop_app.models import Index
 from desktop_app.models.thumbnails import ThumbnailLoader
@@ -463,9 +463,9 @@ class FileGridListModel(QAbstractListModel):
                 else:
                     self._forget_unloaded(event)
                 continue
-            try:
-                record = _record_from_event(event)
-            except (KeyError, TypeError, ValueError):
+            # core.feed's reader, the server's too: a field added to records reaches the grid
+            record = file_record(event)
+            if record is None:
                 logger.warning("Cannot read the file in event %s; reloading", event.kind)
                 gone.clear()  # the reload drops every row
                 self.reload()
@@ -485,7 +485,7 @@ class FileGridListModel(QAbstractListModel):
                 continue
             # Not loaded: the version before the change tells whether the total counts it
             # already (an edit that sorts it into the loaded rows added one to the total).
-            previous = _previous_record(event, record)
+            previous = _previous_record(event)
             counted = previous is not None and matches(previous, self._query)
             if matches(record, self._query):
                 self._insert(record, counted)
@@ -501,9 +501,8 @@ class FileGridListModel(QAbstractListModel):
         whose record cannot be read (older writers) leaves only a recount to tell, as does one
         whose status is not the view's: the record of a file that left the ready ones holds its
         new status (core.feed._dirty_kind), that of a pending upload deleted its own."""
-        try:
-            record = _record_from_event(event)
-        except (KeyError, TypeError, ValueError):
+        record = file_record(event)
+        if record is None:
             self._recount()
             return
         if self._query.status and record.status != self._query.status:
@@ -616,26 +615,11 @@ class FileGridListModel(QAbstractListModel):
         self.totalChanged.emit(self._total)
 
 
-def _record_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """FileRecord fields of an event's JSON, times parsed (`FileRecord.as_dict`)."""
-    names = {f.name for f in dataclasses.fields(FileRecord)}
-    values = {k: v for k, v in data.items() if k in names}
-    for key in RECORD_TIMES:
-        if isinstance(values.get(key), str):
-            values[key] = datetime.fromisoformat(values[key])
-    return values
-
-
-def _record_from_event(event: ChangeEvent) -> FileRecord:
-    """The FileRecord serialised in an event (`FileRecord.as_dict`)."""
-    return FileRecord(**_record_fields(event.data))
-
-
-def _previous_record(event: ChangeEvent, record: FileRecord) -> FileRecord | None:
-    """The file as it was before the event's change, if the event says (`previous`)."""
+def _previous_record(event: ChangeEvent) -> FileRecord | None:
+    """The file as it was before the event's change, if the event says (`previous`: the fields
+    the change altered): its record with those fields, read by core.feed's one reader of an
+    event's record, as the record itself is."""
     if not event.previous:
         return None
-    try:
-        return dataclasses.replace(record, **_record_fields(event.previous))
-    except (TypeError, ValueError):
-        return None
+    before = {**event.data, **event.previous}
+    return file_record(dataclasses.replace(event, data=before, previous=None))
