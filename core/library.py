@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterator, KeysView, Mapping, S
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,6 +38,7 @@ from core.deferred import (
 from core.errors import (
     SETUP_FAULT_REASONS,
     Conflict,
+    InsufficientStorage,
     InvalidInput,
     LostRace,
     MediaDeskError,
@@ -45,6 +46,7 @@ from core.errors import (
     StorageNotAsked,
     StorageUnavailable,
     StorageUnusable,
+    is_no_space,
     never_sent,
     object_damaged,
     store_answered,
@@ -68,6 +70,7 @@ from core.records import (
     FileStatus,
     Page,
 )
+from core.reserve import CatalogReserve
 from core.resumable import MultipartPlan, ResumableUploads
 from core.settings import Settings
 from core.storage import backend_of_store, signing
@@ -120,6 +123,9 @@ CLAIM_LEASE = timedelta(minutes=10)
 # it now (`redate_future_trash`): beyond the drift between a team's clocks, so a file trashed
 # a moment ago on a machine a little ahead is not rewritten at every maintenance run.
 FUTURE_TRASH_SLACK = timedelta(hours=1)
+
+
+_T = TypeVar("_T")
 
 
 class Thumbnail(NamedTuple):
@@ -246,6 +252,9 @@ class Library:
         # partial files the opening removed, until the first maintenance reports them: right
         # after a crash that run found none of its own to report
         self._swept_at_open: list[Path] = []
+        # room beside a SQLite catalog that only a deletion uses, on a full disk (core/reserve.py)
+        catalog = db.engine.url.database if db.is_sqlite else None
+        self._reserve = CatalogReserve(Path(catalog) if catalog and catalog != ":memory:" else None)
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Library:
@@ -271,6 +280,7 @@ class Library:
         lib = cls(settings, db, storage, presigner)
         lib.backends.attach()  # rows name their backend; reads find old files
         lib._swept_at_open = lib.sweep_partials()  # what writers killed mid-way left behind
+        lib._reserve.keep()
         lib.deferred.run()  # old keys of moves whose grace period passed while stopped
         lib.feed.start()
         shared_settings.follow(lib)  # settings saved by another process of this data folder
@@ -1190,8 +1200,12 @@ class Library:
         cut connection: the bucket may carry it out later) or the store unable to confirm it,
         the file stays claimed in the trash, heard as trashed, and is settled the same way.
         `only_trashed` (the trash's purge and emptying): a file restored meanwhile is kept,
-        with Conflict not_trashed.
+        with Conflict not_trashed. On a full disk it runs in the catalog's reserve
+        (`_freeing_room`).
         """
+        return self._freeing_room(lambda: self._delete_permanently(file_id, only_trashed))
+
+    def _delete_permanently(self, file_id: int, only_trashed: bool) -> FileRecord:
         asked, file_id = file_id, self._catalog.resolve(file_id)
         # Not during a move of the file (the edit lock in this process; across processes the
         # key checked at the row's delete): a move that committed after this read the key
@@ -1234,7 +1248,31 @@ class Library:
         `report(done, total)` follows each batch. Files on a backend this process cannot
         use (not built, storage_not_configured, or set up too incompletely: StorageUnusable)
         stay in the trash untouched, the others go, and the emptying then raises that error.
+        On a full disk it runs in the catalog's reserve (`_freeing_room`).
         """
+        return self._freeing_room(lambda: self._empty_trash(report))
+
+    def _freeing_room(self, deletion: Callable[[], _T]) -> _T:
+        """`deletion`, run again in the room of the catalog's reserve (core/reserve.py) when
+        one of its catalog writes met a full disk: the claim a deletion writes before any
+        byte goes needs room in SQLite's -wal, so on a full disk nothing could be deleted to
+        free space. Each of its steps is one a run again does again (`delete_permanently`),
+        and a claim the failed run left is claimed anew. The reserve is made again once the
+        disk has room for it (the deleted bytes' own, when they were on this disk), else by
+        a later deletion or start; other writes never use it."""
+        try:
+            try:
+                return deletion()
+            except Exception as exc:
+                full = isinstance(exc, InsufficientStorage) or is_no_space(exc)
+                if not full or not self._reserve.release():
+                    raise
+            logger.warning("The catalog's disk is full: its reserve is given to a deletion")
+            return deletion()
+        finally:
+            self._reserve.keep()
+
+    def _empty_trash(self, report: Callable[[int, int], None] | None) -> list[int]:
         trash = self._catalog.trash_dates()
         ids = list(trash)
         deleted: list[int] = []
