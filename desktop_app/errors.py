@@ -12,6 +12,7 @@ A failure kept on disk (the upload queue) is kept as its code, reason and detail
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import logging
@@ -22,6 +23,7 @@ from PySide6.QtCore import QCoreApplication, QLocale
 
 from core.errors import (
     MediaDeskError,
+    StorageUnavailable,
     catalog_down,
     catalog_unreachable,
     is_no_space,
@@ -37,7 +39,7 @@ from core.paths import (
     UNDER_FILE,
 )
 from core.secrets import UNSAFE
-from desktop_app.formatting import size_text
+from desktop_app.formatting import number_text, size_text
 
 logger = logging.getLogger(__name__)
 MIB = 1024 * 1024
@@ -252,6 +254,20 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "there from another window or computer). Close MediaDesk and start it again with "
             "that storage's settings: save them once with `mediadesk storage migrate "
             "--save-keys`, or in Settings ▸ Storage.",
+        )
+    if exc.code == "storage_unavailable" and reason == "storage_throttled":
+        # 503 SlowDown, 429: the store is reached and the set-up is right; "check the
+        # connection and the storage settings" sent users to settings that were fine
+        return QCoreApplication.translate(
+            "Errors",
+            "The storage is busy and asks for fewer requests right now. It serves again by "
+            "itself: the connection and the storage settings are fine.",
+        )
+    if exc.code == "storage_unavailable" and reason == "storage_server_error":
+        return QCoreApplication.translate(
+            "Errors",
+            "The storage service is failing right now (an error on its side, not in "
+            "MediaDesk's storage settings). It usually serves again by itself.",
         )
     if exc.code == "storage_unavailable" and reason == "catalog_unreachable":
         # the database, not the bucket: the storage's sentence sent users to settings that
@@ -698,6 +714,28 @@ def describe_error(exc: BaseException) -> ErrorMessage:
         str(exc) or type(exc).__name__,
         detail_matters=True,
     )
+
+
+def retry_in(exc: BaseException) -> int | None:
+    """The seconds a failure says to wait before trying again, when it carries them
+    (StorageUnavailable.retry_after: a store throttling or failing inside, with its own
+    Retry-After or the quiet window core keeps; a store or catalog found out of reach a moment
+    ago); None when it says nothing."""
+    return exc.retry_after if isinstance(exc, StorageUnavailable) else None
+
+
+def describe_failure(exc: BaseException) -> ErrorMessage:
+    """`describe_error`, with when to try again for a failure that says it (`retry_in`): what
+    the user is told of an action that failed (a passing outage). Not for work that goes on by
+    itself (an upload row waiting), whose line would tell the user to do what it does."""
+    message = describe_error(exc)
+    seconds = retry_in(exc)
+    if seconds is None:
+        return message
+    wait = QCoreApplication.translate("Errors", "Try again in %1 s.").replace(
+        "%1", number_text(seconds)
+    )
+    return dataclasses.replace(message, text=f"{message.text} {wait}")
 
 
 def error_text(exc: BaseException) -> str:

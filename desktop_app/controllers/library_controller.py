@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core.errors import Conflict, MediaDeskError, NotFound, StorageNotAsked, catalog_unreachable
+from core.errors import Conflict, MediaDeskError, NotFound, catalog_unreachable
 from core.events import ChangeEvent, EventKind
 from core.filenames import disk_name, numbered_name
 from core.jobs import JobRecord
@@ -27,7 +27,13 @@ from core.listing import SORTS
 from core.mediatypes import FileKind
 from core.records import BulkOutcome, FileQuery, FileRecord, FileStatus, Sort
 from core.storage.local import fsync_dir
-from desktop_app.errors import ErrorMessage, describe_error, error_from_record
+from desktop_app.errors import (
+    ErrorMessage,
+    describe_error,
+    describe_failure,
+    error_from_record,
+    retry_in,
+)
 from desktop_app.formatting import number_text
 from desktop_app.live import LiveEvents
 from desktop_app.models.file_grid_model import FileGridListModel
@@ -47,7 +53,7 @@ PREVIEW_TOKEN_PURPOSE = "mediadesk-desktop-previews"
 LEGACY_PREVIEW_TOKEN_NAME = "MediaDesk app previews (this session)"
 FAILURES_LISTED = 10  # an export's summary names this many failed files, then counts the rest
 # Counts that met a catalog outage are asked again after this, doubling up to COUNTS_RETRY_MAX
-# (ms), or when core says when to ask (StorageNotAsked.retry_after): back by themselves.
+# (ms), or when the failure says when to ask (retry_in): back by themselves.
 COUNTS_RETRY_FIRST, COUNTS_RETRY_MAX = 2_000, 60_000
 
 
@@ -65,8 +71,11 @@ class _AskedAgain:
     def failed(self, exc: BaseException) -> int:
         """Asks again later; the wait (ms)."""
         delay = self._delay
-        if isinstance(exc, StorageNotAsked):
-            delay = max(delay, exc.retry_after * 1000)
+        # any failure that says when, not only one refused unasked (StorageNotAsked): asked
+        # sooner, the store or catalog is only refused again (core keeps it quiet meanwhile)
+        said = retry_in(exc)
+        if said is not None:
+            delay = max(delay, said * 1000)
         self._delay = min(delay * 2, COUNTS_RETRY_MAX)
         self._timer.start(delay)
         self.out = True
@@ -493,7 +502,7 @@ class LibraryController(QObject):
             self.message.emit(self.tr("Saved %1").replace("%1", record.original_filename))
 
         def failed(exc: BaseException) -> None:
-            message = describe_error(exc)
+            message = describe_failure(exc)
             self.saveFailed.emit(file_id, message)
             if isinstance(exc, Conflict) and self.handles_conflicts:
                 self.saveConflict.emit(file_id, changes)  # theirs vs yours (desktop_app/team.py)
@@ -926,7 +935,9 @@ class LibraryController(QObject):
         self.runner.submit(fn, *args, on_result=then, on_error=self._report)
 
     def _report(self, exc: BaseException) -> None:
-        message: ErrorMessage = describe_error(exc)
+        # a store throttling or failing, a store or catalog out of reach: when to try again,
+        # as the server's Retry-After says it (a throttled store is not asked before then)
+        message: ErrorMessage = describe_failure(exc)
         self.errorOccurred.emit(message)
 
     def _on_events(self, events: list[ChangeEvent]) -> None:
