@@ -73,6 +73,7 @@ from desktop_app.resources import app_icon, app_version
 from desktop_app.team import attach as attach_team
 from desktop_app.views.actions import build_actions, build_menus, command_name
 from desktop_app.views.browser import FileBrowser
+from desktop_app.views.colors import ink_dock_buttons
 from desktop_app.views.confirm import confirm_irreversible, names_text
 from desktop_app.views.details_panel import SAVE_KEYS, DetailsPanel
 from desktop_app.views.drop_overlay import DropOverlay
@@ -492,6 +493,8 @@ class MainWindow(QMainWindow):
         self.processing_line = ProcessingLine(self.library, self.jobs_dock.runner, self.details)
         self.details.extensions.addWidget(self.processing_line)
         self.upload_dock.raise_()
+        for dock in (self.upload_dock, self.server_dock, self.storage_view, self.jobs_dock):
+            ink_dock_buttons(dock)  # Fusion's grey float and close glyphs vanish on a dark theme
         # Each with its key, as every other menu item (the toggle's own text is the bare title)
         docks = {
             self.upload_dock: self.tr("&Uploads"),
