@@ -908,11 +908,14 @@ class Library:
             with contextlib.suppress(NotFound):
                 self._storage.copy(keys.thumbnail_key(src), keys.thumbnail_key(dst))
 
-    def trash(self, file_id: int) -> FileRecord:
-        return self._set_trashed(file_id, True)
+    def trash(self, file_id: int, expected_version: int | None = None) -> FileRecord:
+        """`expected_version`: stale_version unless the file is at it, checked on the row the
+        trash writes (as `update_file`'s), so a change committed meanwhile is seen."""
+        return self._set_trashed(file_id, True, expected_version)
 
-    def restore(self, file_id: int) -> FileRecord:
-        return self._set_trashed(file_id, False)
+    def restore(self, file_id: int, expected_version: int | None = None) -> FileRecord:
+        """`expected_version`: as `trash`'s."""
+        return self._set_trashed(file_id, False, expected_version)
 
     def trash_many(
         self, file_ids: list[int], report: Callable[[int, int], None] | None = None
@@ -933,15 +936,22 @@ class Library:
         """`trash_many`'s way back: many files out of the trash, a batch per transaction."""
         return self._set_trashed_many(file_ids, False, report)
 
-    def _set_trashed(self, file_id: int, trashed: bool) -> FileRecord:
-        outcome = self._set_trashed_many([file_id], trashed)
+    def _set_trashed(
+        self, file_id: int, trashed: bool, expected_version: int | None = None
+    ) -> FileRecord:
+        outcome = self._set_trashed_many([file_id], trashed, expected_version=expected_version)
         if outcome.failed:
             raise outcome.failed[0][1]
         return self._catalog.get(file_id)  # an alias id answers as itself, naming its target
 
     def _set_trashed_many(
-        self, file_ids: list[int], trashed: bool, report: Callable[[int, int], None] | None = None
+        self,
+        file_ids: list[int],
+        trashed: bool,
+        report: Callable[[int, int], None] | None = None,
+        expected_version: int | None = None,
     ) -> BulkOutcome:
+        """`expected_version`: of the one file of `file_ids` (`trash`, `restore`)."""
         asked = list(dict.fromkeys(file_ids))  # a file selected twice is one
         done: list[int] = []
         failed: list[tuple[int, Exception]] = []
@@ -949,6 +959,12 @@ class Library:
             chunk = asked[start : start + BULK_BATCH]
             # ids past the column's range cannot be bound (PostgreSQL) and name nothing
             targets = self._catalog.resolve_many([i for i in chunk if 0 < i <= MAX_ID])
+            # the version each target must be at, by its id (an alias's is its file's)
+            expected = (
+                {}
+                if expected_version is None
+                else {target: expected_version for target in targets.values()}
+            )
             # Under the edit locks (in id order: two bulk calls never wait on each other
             # crosswise): a restore during the emptying of the trash waits for that file's
             # deletion (and then answers not_found) instead of answering 200 for a file whose
@@ -967,14 +983,18 @@ class Library:
                     shown = self._shown_objects(set(targets.values()))
                     if shown:
                         locks.enter_context(self._object_locks.hold_many(shown))
-                    kept = self._end_public_links(set(targets.values()), held=shown)
+                    kept = self._end_public_links(
+                        set(targets.values()), held=shown, expected=expected
+                    )
                 going = [i for i in chunk if targets.get(i) not in kept]
                 # A batch that lost to another write of one of its rows runs again from its
                 # reads: after a trash elsewhere that file answers already_trashed as a
                 # repeated trash does, after an edit it is trashed.
                 merged: list[_Merged] = []
                 errors = self._db.retrying(
-                    functools.partial(self._write_trashed, going, targets, trashed, merged)
+                    functools.partial(
+                        self._write_trashed, going, targets, trashed, merged, expected
+                    )
                 )
                 errors.update((i, kept[targets[i]]) for i in chunk if targets.get(i) in kept)
                 for each in merged:  # under its edit lock still: no move of it meanwhile
@@ -1007,15 +1027,22 @@ class Library:
             )
 
     def _end_public_links(
-        self, targets: set[int], shared_only: bool = False, held: Collection[str] = ()
+        self,
+        targets: set[int],
+        shared_only: bool = False,
+        held: Collection[str] = (),
+        expected: dict[int, int] | None = None,
     ) -> dict[int, MediaDeskError]:
         """Moves the objects of the public files about to be trashed whose public-domain
         link must end (`_public_link_ends`); under their edit locks. The files whose move
         failed, with its error: they stay out of the trash, their link unchanged.
         `shared_only`: only objects other files share (a hard delete removes the others).
-        `held`: the object locks the caller holds."""
+        `held`: the object locks the caller holds. `expected`: the version each target must be
+        at (stale_version, checked on the locked row), moved on to the version a link's end
+        gave it, which the trash or deletion that follows then checks."""
         if not (self.settings.r2_public_domain and self.settings.r2_configured):
             return {}
+        expected = {} if expected is None else expected
         failed: dict[int, MediaDeskError] = {}
         moved: set[str] = set()  # files sharing one object move together
         for target in sorted(targets):
@@ -1026,8 +1053,12 @@ class Library:
                 if shared_only and not self._catalog.references(current.storage_key, target):
                     continue
                 record = self._db.retrying(
-                    functools.partial(self._update_locked, target, {}, None, targets, held)
+                    functools.partial(
+                        self._update_locked, target, {}, expected.get(target), targets, held
+                    )
                 )
+                if target in expected:
+                    expected[target] = record.version
                 moved.add(record.storage_key)
             except NotFound:
                 continue  # the trash's own write says so
@@ -1041,9 +1072,12 @@ class Library:
         targets: dict[int, int],
         trashed: bool,
         merged: list[_Merged] | None = None,
+        expected: Mapping[int, int] | None = None,
     ) -> dict[int, MediaDeskError]:
         """`merged`: filled with the files a restore made aliases (`_merge_restored`), whose
-        objects and jobs the caller then settles."""
+        objects and jobs the caller then settles. `expected`: the version each target must be
+        at, checked on the row this write changes (its version, checked again at the commit:
+        a change committed meanwhile loses the race and the check is made again)."""
         errors: dict[int, MediaDeskError] = {}
         if merged is not None:
             merged.clear()  # a run again after a lost race decides anew
@@ -1075,8 +1109,11 @@ class Library:
                 row = rows.get(targets.get(file_id, -1))
                 if row is not None and row.alias_of is not None:
                     row = rows.get(row.alias_of)
+                want = (expected or {}).get(targets.get(file_id, -1))
                 if row is None:
                     errors[file_id] = NotFound(f"File {file_id} not found")
+                elif want is not None and row.version != want:
+                    errors[file_id] = stale_version(row.version)
                 elif not trashed and row.purging_since is not None:
                     # claimed by an emptying or purge (perhaps another server's): its bytes
                     # are going or gone. The claim bumped the version, so a restore that read
@@ -1176,10 +1213,18 @@ class Library:
                 extra={"file_id": record.id},
             )
 
-    def delete(self, file_id: int, hard: bool = False) -> FileRecord:
-        return self.delete_permanently(file_id) if hard else self.trash(file_id)
+    def delete(
+        self, file_id: int, hard: bool = False, expected_version: int | None = None
+    ) -> FileRecord:
+        """`expected_version`: stale_version unless the file is at it, checked on the row the
+        trash or the deletion's claim writes, as `update_file`'s."""
+        if hard:
+            return self.delete_permanently(file_id, expected_version=expected_version)
+        return self.trash(file_id, expected_version)
 
-    def delete_permanently(self, file_id: int, only_trashed: bool = False) -> FileRecord:
+    def delete_permanently(
+        self, file_id: int, only_trashed: bool = False, expected_version: int | None = None
+    ) -> FileRecord:
         """Removes the object, then its jobs and derivatives, then the row.
 
         Why this order: every step is one a retry does again (deleting what is already gone
@@ -1203,10 +1248,23 @@ class Library:
         with Conflict not_trashed. On a full disk it runs in the catalog's reserve
         (`_freeing_room`).
         """
-        return self._freeing_room(lambda: self._delete_permanently(file_id, only_trashed))
+        claimed: list[int] = []  # the version a run's own claim moved on is not a change
 
-    def _delete_permanently(self, file_id: int, only_trashed: bool) -> FileRecord:
+        def deletion() -> FileRecord:
+            version = None if claimed else expected_version
+            return self._delete_permanently(file_id, only_trashed, version, claimed)
+
+        return self._freeing_room(deletion)
+
+    def _delete_permanently(
+        self,
+        file_id: int,
+        only_trashed: bool,
+        expected_version: int | None = None,
+        claimed: list[int] | None = None,
+    ) -> FileRecord:
         asked, file_id = file_id, self._catalog.resolve(file_id)
+        expected = {} if expected_version is None else {file_id: expected_version}
         # Not during a move of the file (the edit lock in this process; across processes the
         # key checked at the row's delete): a move that committed after this read the key
         # would leave its copy, which no row names any more, in the store.
@@ -1220,11 +1278,15 @@ class Library:
                 for locked in shown:
                     guard.enter_context(self.deferred.key_locks.hold(locked))
                     guard.enter_context(self._object_locks.hold(locked))
-                kept = self._end_public_links({file_id}, shared_only=True, held=shown)
+                kept = self._end_public_links(
+                    {file_id}, shared_only=True, held=shown, expected=expected
+                )
                 if kept:
                     raise kept[file_id]
             record = self._db.retrying(
-                lambda: self._delete_permanently_locked(file_id, only_trashed, locked)
+                lambda: self._delete_permanently_locked(
+                    file_id, only_trashed, locked, expected.get(file_id), claimed
+                )
             )
         return record if asked == file_id else record.as_alias(asked)
 
@@ -1345,6 +1407,7 @@ class Library:
         file_ids: list[int],
         trashed_by: Mapping[int, datetime] | None,
         trash: bool = False,
+        version: int | None = None,
     ) -> _Claim:
         """Marks the files as being deleted for good; returns those marked and the mark.
 
@@ -1359,7 +1422,8 @@ class Library:
         change feed, as the mark alone does: a hard delete that finishes is heard as deleted
         only, of the live file it was (`_Claim.versions`), as before. The version goes up with
         the mark, so a restore that read the row before it loses its race, reads the mark and
-        answers being_deleted.
+        answers being_deleted. `version`: only files at that version are marked (a hard
+        delete's If-Match, checked by this write).
         The mark is a lease of CLAIM_LEASE, renewed before the bytes go (`_keep_claim`). One
         left older by a deletion that died is settled by a restore of the file or by
         maintenance (`_settle_stale_claims`): bytes still stored, the mark goes (the file is
@@ -1373,6 +1437,7 @@ class Library:
             MediaFile.id.in_(file_ids),
             MediaFile.deleted_at.is_not(None),
         ]
+        at_version = [] if version is None else [MediaFile.version == version]
         if trashed_by is not None:
             # a term per trash date: the files of one `trash_many` batch share theirs
             by_date: dict[datetime, list[int]] = {}
@@ -1395,7 +1460,11 @@ class Library:
                         file_id: version - 1
                         for file_id, version in s.execute(
                             update(MediaFile)
-                            .where(MediaFile.id.in_(file_ids), MediaFile.deleted_at.is_(None))
+                            .where(
+                                MediaFile.id.in_(file_ids),
+                                MediaFile.deleted_at.is_(None),
+                                *at_version,
+                            )
                             .values(
                                 deleted_at=stamp, purging_since=stamp, version=MediaFile.version + 1
                             )
@@ -1407,7 +1476,7 @@ class Library:
                 marked = set(
                     s.scalars(
                         update(MediaFile)
-                        .where(*conditions, MediaFile.id.not_in(trashed))
+                        .where(*conditions, *at_version, MediaFile.id.not_in(trashed))
                         .values(purging_since=stamp, version=MediaFile.version + 1)
                         .returning(MediaFile.id)
                         .execution_options(synchronize_session=False)
@@ -1641,10 +1710,19 @@ class Library:
             logger.warning("Video folders of %s kept after their deletion: %s", kept, exc)
 
     def _delete_permanently_locked(
-        self, file_id: int, only_trashed: bool, locked: str | None = None
+        self,
+        file_id: int,
+        only_trashed: bool,
+        locked: str | None = None,
+        version: int | None = None,
+        claimed: list[int] | None = None,
     ) -> FileRecord:
-        """`locked`: the object whose locks the caller holds."""
+        """`locked`: the object whose locks the caller holds. `version`: the one the file must
+        be at, checked by the claim's own write (stale_version). `claimed`: told the file's id
+        once this run's claim is written."""
         record = self._catalog.get(file_id)
+        if version is not None and record.version != version:
+            raise stale_version(record.version)
         if only_trashed and not record.is_trashed:
             raise Conflict("The file is not in the trash", reason="not_trashed")
         with contextlib.ExitStack() as locks:
@@ -1658,13 +1736,19 @@ class Library:
                 if only_trashed and record.deleted_at is not None
                 else None
             )
-            claim = self._claim_for_deletion([file_id], trashed_by, trash=not only_trashed)
+            claim = self._claim_for_deletion(
+                [file_id], trashed_by, trash=not only_trashed, version=version
+            )
             if not claim.ids:
                 # restored (or gone) since it was read, perhaps by another server
-                self._catalog.get(file_id)  # NotFound when gone
+                now = self._catalog.get(file_id)  # NotFound when gone
+                if version is not None and now.version != version:
+                    raise stale_version(now.version)  # changed since: as an edit's check
                 if only_trashed:
                     raise Conflict("The file is not in the trash", reason="not_trashed")
                 raise LostRace()
+            if claimed is not None:
+                claimed.append(file_id)
             held, touched = claim, False  # the mark it wrote last; whether bytes were asked
             # sent: the object's DELETE was asked; gone: it answered done
             shared = sent = gone = False
@@ -2086,11 +2170,7 @@ def _plan_edit(
     or stale_version when it named another version than `current`'s. `fresh`: the key under
     a new name the object goes to when its public link ends (made private, or `trashing`)."""
     if expected_version is not None and expected_version != current.version:
-        raise Conflict(
-            "The file was changed by someone else; reload and try again",
-            reason="stale_version",
-            details={"version": current.version},
-        )
+        raise stale_version(current.version)
     values = _clean_changes(changes, current)
     if (
         fresh is not None
@@ -2112,6 +2192,16 @@ def _plan_edit(
         if new_key != current.storage_key:
             return values, new_key
     return values, None
+
+
+def stale_version(current: int) -> Conflict:
+    """The conflict of a write that named another version than the file's `current` one:
+    an edit's, a trash's, a restore's or a hard delete's (the API's 409, or 412 for If-Match)."""
+    return Conflict(
+        "The file was changed by someone else; reload and try again",
+        reason="stale_version",
+        details={"version": current},
+    )
 
 
 def _clean_changes(changes: dict[str, Any], current: FileRecord) -> dict[str, Any]:

@@ -66,3 +66,8 @@ def original_reads(monkeypatch: pytest.MonkeyPatch, lib: Library, key: str) -> l
 
         monkeypatch.setattr(backend, name, counted)
     return reads
+
+
+def edit_locks_of(library: Library) -> KeyedLocks:
+    """The per-file locks under which this process edits, trashes, restores or deletes a file."""
+    return library._edit_locks

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from aiohttp import web
@@ -185,18 +187,32 @@ def precondition_failed(details: dict[str, object]) -> ApiError:
     return ApiError(412, "precondition_failed", message, details=details, reason="stale_version")
 
 
-async def check_if_match(request: web.Request, fid: int) -> None:
-    """412 unless If-Match holds for the file now, before a trash, restore or delete.
-
-    Read before the change, in its own transaction (Library.delete and restore take no
-    version): a change that another writer commits between the two is not seen, where
-    PATCH's check is made on the locked row."""
+async def if_match_version(request: web.Request, fid: int) -> int | None:
+    """The one version If-Match asks a write of the file to find on its locked row (None
+    without If-Match): several tags (or none that can match) ask for the one the file is at
+    now, 412 when it is at none of them."""
     asked = if_match_versions(request)
     if asked is None:
-        return
-    record = await run_blocking(request, library(request).get_file, fid)
-    if record.version not in asked:
-        raise precondition_failed({"version": record.version})
+        return None
+    if len(asked) != 1:
+        current = await run_blocking(request, library(request).get_file, fid)
+        if current.version not in asked:
+            raise precondition_failed({"version": current.version})
+        asked = frozenset({current.version})
+    (version,) = asked
+    return version
+
+
+@contextlib.contextmanager
+def if_match_holds(version: int | None) -> Iterator[None]:
+    """A stale_version of a write that took its version from If-Match is that precondition
+    failing (RFC 9110 13.1.1): 412, as on the byte routes; a `version` in a body keeps 409."""
+    try:
+        yield
+    except Conflict as exc:
+        if version is not None and exc.reason == "stale_version":
+            raise precondition_failed(exc.details) from None
+        raise
 
 
 @routes.get("/files/{file_id}")
@@ -215,31 +231,19 @@ async def update_file(request: web.Request) -> web.Response:
     body: dict[str, Any] = await read_json(request, "FileUpdate")
     in_body = body.pop("version", None)
     expected: int | None = None
+    from_header: int | None = None
     if in_body is not None:
         expected = as_int("version", in_body, minimum=1)
-    elif (asked := if_match_versions(request)) is not None:
-        if len(asked) != 1:
-            # none (only weak or foreign tags) or several: the one of them the file is at now
-            # is the version the edit's locked row must still have
-            current = await run_blocking(request, library(request).get_file, file_id(request))
-            if current.version not in asked:
-                raise precondition_failed({"version": current.version})
-            asked = frozenset({current.version})
-        (expected,) = asked
+    else:
+        expected = from_header = await if_match_version(request, file_id(request))
     if not body:
         raise InvalidInput(
             "Send at least one of original_filename, athlete_id, is_public, description"
         )
-    try:
+    with if_match_holds(from_header):
         record = await run_blocking(
             request, library(request).update_file, file_id(request), body, expected
         )
-    except Conflict as exc:
-        if in_body is None and expected is not None and exc.reason == "stale_version":
-            # An If-Match that does not hold is a failed precondition (RFC 9110 13.1.1), as
-            # on the byte routes; `version` in the body keeps answering 409.
-            raise precondition_failed(exc.details) from None
-        raise
     return await file_response(request, record)
 
 
@@ -250,9 +254,10 @@ async def delete_file(request: web.Request) -> web.Response:
     if hard:
         check_scope(request[TOKEN], "admin")
     fid = file_id(request)
-    await check_if_match(request, fid)
+    version = await if_match_version(request, fid)  # checked on the row the delete writes
     run = store_blocking if hard else run_blocking  # a hard delete deletes objects
-    record = await run(request, library(request).delete, fid, hard)
+    with if_match_holds(version):
+        record = await run(request, library(request).delete, fid, hard, version)
     return web.json_response(
         {
             "file_id": record.id,
@@ -268,8 +273,9 @@ async def delete_file(request: web.Request) -> web.Response:
 async def restore_file(request: web.Request) -> web.Response:
     fid = file_id(request)
     await read_optional_json(request)  # NO_BODY: an object or nothing, though no field is read
-    await check_if_match(request, fid)
-    record = await run_blocking(request, library(request).restore, fid)
+    version = await if_match_version(request, fid)  # checked on the row the restore writes
+    with if_match_holds(version):
+        record = await run_blocking(request, library(request).restore, fid, version)
     return await file_response(request, record)
 
 
