@@ -131,7 +131,25 @@ def _out(text: str) -> None:
     sys.stdout.flush()
 
 
+def hear_interrupts() -> None:
+    """Ctrl+C (SIGINT) stops every command, whatever its start left it at.
+
+    A process started with SIGINT ignored (a script's `mediadesk maintenance &`: shells ignore
+    it in background jobs; cron or nohup under `trap '' INT`; a parent that ignores it) keeps
+    it ignored, as Python leaves an inherited SIG_IGN alone: `maintenance` and `catalog copy`
+    went on to their end deaf to the `kill -INT` meant to stop them, as `serve` once went on
+    through a catalog migration of minutes. With Python's own handler back, an interrupt is a
+    KeyboardInterrupt wherever it comes: the work under way rolls back (its transaction, a
+    deletion's claim) and `run` says it in one line, exit status 130. A handler someone
+    installed (a caller running `run` in its own process) is left as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set one; none of the commands' starts is elsewhere
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run(argv: list[str]) -> int:
+    hear_interrupts()
     if argv and argv[0] in client_cli.COMMANDS:  # the HTTP client
         return client_cli.run(argv)
     args = build_parser().parse_args(argv)
@@ -143,7 +161,7 @@ def run(argv: list[str]) -> int:
         return client_cli.reader_gone(sys.stdout)
     except KeyboardInterrupt:
         # Ctrl+C before serve's own handler is installed (its first second), or in any other
-        # command: one line, the shell's status for SIGINT
+        # command (hear_interrupts): one line, the shell's status for SIGINT
         sys.stderr.write("mediadesk: interrupted\n")
         return 130
 
@@ -187,11 +205,8 @@ def _serve(args: argparse.Namespace) -> int:
     from core.video.worker import start_in_process
     from server.entry import LISTEN_ERRORS, EmbeddedServer, cannot_listen, first_start_token
 
-    # Ctrl+C stops a start as it stops the server (KeyboardInterrupt: "mediadesk: interrupted",
-    # exit 130). Started with SIGINT ignored (a script's `mediadesk serve &`: shells ignore it
-    # in background jobs), a start went on through a catalog migration of minutes, deaf to the
-    # `kill -INT` meant to stop it, then served: the handler below hears it once started anyway.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Ctrl+C stops a start (a catalog migration of minutes) as it stops the server: a
+    # KeyboardInterrupt until the handler below, even started with SIGINT ignored (`run`)
     logging.basicConfig(
         level=args.log_level,
         stream=sys.stderr,
