@@ -6,7 +6,8 @@ storage cannot be reached. Check the connection and the storage settings.", thou
 was reached and the settings were right, and not when to try again, which the error carries
 (the store's Retry-After, or the quiet window core keeps; the server's Retry-After says the
 same). A grid page refused by a catalog outage that says its window was asked again after the
-controller's own 2 s back-off, before the window ended. Real S3 (moto) behind tests.faults'
+controller's own 2 s back-off, before the window ended. A thumbnail that met such a store kept
+its tile's placeholder for the rest of the session. Real S3 (moto) behind tests.faults'
 ErringStore, which answers S3's errors over loopback; the desktop's LibraryController.
 """
 
@@ -30,6 +31,7 @@ from desktop_app.controllers import library_controller  # noqa: E402
 from desktop_app.controllers.library_controller import LibraryController  # noqa: E402
 from desktop_app.errors import ErrorMessage  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.models.thumbnails import ThumbnailLoader  # noqa: E402
 from tests.faults import ErringStore  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
 from tests.qt_helpers import TIMEOUT, wait_for  # noqa: E402
@@ -139,3 +141,26 @@ def test_a_page_refused_by_an_outage_that_says_its_window_is_asked_again_after_i
         assert waits == [window], waits
     finally:
         controller.shutdown()
+
+
+def test_a_thumbnail_the_store_throttled_is_asked_again_once_its_wait_is_over(
+    qtbot: Any, erring: tuple[ErringStore, Library, int]
+) -> None:
+    proxy, lib, photo = erring
+    for cached in (lib.paths.cache_dir / "thumbnails").rglob("*.webp"):
+        cached.unlink()  # a cold cache (another computer, a cleared cache): read from the store
+    record = lib.get_file(photo)
+    loader = ThumbnailLoader(lib)
+    drawn: list[int] = []
+    loader.loaded.connect(drawn.append)
+    try:
+        proxy.fail(503, "SlowDown", {"Retry-After": "1"})
+        assert loader.pixmap(record) is None  # asked
+        wait_for(qtbot, lambda: loader.idle)
+        assert proxy.answered >= 1 and not drawn  # the store throttled it
+        proxy.restore()
+        wait_for(qtbot, lambda: drawn == [photo])  # the wait over, its tile is drawn again...
+        wait_for(qtbot, lambda: loader.pixmap(record) is not None)  # ...and its picture comes
+    finally:
+        proxy.restore()
+        loader.shutdown()

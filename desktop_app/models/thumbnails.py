@@ -6,11 +6,12 @@ import logging
 from collections import OrderedDict
 from functools import partial
 
-from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap, QPixmapCache
 
 from core.library import Library
 from core.records import FileRecord
+from desktop_app.errors import retry_in
 from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class ThumbnailLoader(QObject):
         self._pending: OrderedDict[int, FileRecord] = OrderedDict()
         self._running: set[int] = set()
         self._failed: set[str] = set()
+        # keys whose load met a failure that says when to ask again: not asked until then
+        self._waiting: set[str] = set()
         self._keys: dict[int, set[str]] = {}  # file id → its cache keys (forget)
 
     def pixmap(self, record: FileRecord) -> QPixmap | None:
@@ -84,7 +87,7 @@ class ThumbnailLoader(QObject):
         found = QPixmap()
         if QPixmapCache.find(key, found) and not found.isNull():
             return found
-        if record.has_thumbnail and key not in self._failed:
+        if record.has_thumbnail and key not in self._failed and key not in self._waiting:
             self._request(record)
         return None
 
@@ -115,9 +118,24 @@ class ThumbnailLoader(QObject):
             )
 
     def _on_failed(self, file_id: int, key: str, exc: BaseException) -> None:
+        wait = retry_in(exc)
+        if wait is not None:
+            # A store throttling or failing inside, or out of reach, says when to ask again:
+            # the tile kept its placeholder for the whole session, though the store served again
+            # seconds later. Its view draws it again once the wait is over, and asks then.
+            logger.info("Thumbnail of file %s asked again in %d s: %s", file_id, wait, exc)
+            self._running.discard(file_id)
+            self._waiting.add(key)
+            QTimer.singleShot(wait * 1000, self, partial(self._wait_over, file_id, key))
+            self._pump()
+            return
         # A missing thumbnail only shows a placeholder
         logger.info("No thumbnail for file %s: %s", file_id, exc)
         self._on_done(file_id, key, None)
+
+    def _wait_over(self, file_id: int, key: str) -> None:
+        self._waiting.discard(key)
+        self.loaded.emit(file_id)  # the views draw the tile again: one on screen asks for it
 
     def _on_done(self, file_id: int, key: str, image: QImage | None) -> None:
         self._running.discard(file_id)
