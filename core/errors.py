@@ -275,6 +275,10 @@ _SQLITE_NOMEM = getattr(sqlite3, "SQLITE_IOERR_NOMEM", 3082)
 # (catalog_unreachable()). A read-only SQLite catalog is one: once its file can be written again
 # the next session opens it again (core/db/engine.py), and work that met it is tried again.
 CATALOG_OUT_REASONS = ("catalog_unreachable", "catalog_disk_unreachable", "catalog_read_only")
+# The reasons of every outage that passes by itself, the store's and the catalog's: each of
+# their answers says when to ask again (retry_after), /health's too. The catalog's had none,
+# so a client told to "try again later" was not told when, unlike the store's.
+PASSING_REASONS = (*STORE_OUT_REASONS, *CATALOG_OUT_REASONS)
 # Keys of `details` that name a place on this machine (a folder, a file): for a person at it
 # (the desktop app, the command line), never in a server's answer (public_details), which any
 # token reads; the server's log has them, with the message, under the request id.
@@ -385,13 +389,13 @@ def never_sent(exc: BaseException) -> bool:
 def retry_after(exc: MediaDeskError) -> int | None:
     """The whole seconds a client waits before sending the request again (a Retry-After): what
     the failure says (a store's quiet window, the store's own Retry-After, a catalog's window),
-    else, for a store that will serve again by itself (STORE_OUT_REASONS), ASK_AGAIN. None for
-    anything else: waiting does not help a set-up fault or a bad request."""
+    else, for a store or catalog that will serve again by itself (PASSING_REASONS), ASK_AGAIN.
+    None for anything else: waiting does not help a set-up fault or a bad request."""
     if not isinstance(exc, StorageUnavailable):
         return None
     if exc.retry_after is not None:
         return exc.retry_after
-    return ASK_AGAIN if exc.reason in STORE_OUT_REASONS else None
+    return ASK_AGAIN if exc.reason in PASSING_REASONS else None
 
 
 def catalog_busy(exc: BaseException | None) -> bool:

@@ -156,3 +156,11 @@ class Outage:
     def left(self) -> float:
         """Seconds until the service may be asked again (0: now, or no outage known)."""
         return self._quiet.left(time.monotonic())
+
+    def retry_after(self, said: float | None = None) -> int:
+        """The Retry-After of an answer that met this outage: the quiet window left, or what
+        the service said of itself (`said`: a throttling store's own Retry-After), whichever
+        is longer, else ASK_AGAIN. The one rule of every such answer, the first to meet the
+        outage (which has no NotNow to tell it) and /health's too."""
+        left = max(self.left(), float(said or 0))
+        return whole_seconds(left) if left > 0 else ASK_AGAIN

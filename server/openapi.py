@@ -70,7 +70,8 @@ def _auth_blocked(operation: S) -> None:
 STORE_NOT_ASKED = (
     "with Retry-After: every storage_unavailable of a store out of reach (reason "
     "endpoint_unreachable), throttling (storage_throttled) or failing (storage_server_error), "
-    "or of the catalog (catalog_unreachable) when not asked; one answered at once, because "
+    "or of the catalog out of reach (catalog_unreachable, catalog_disk_unreachable) or not "
+    "writable (catalog_read_only); one answered at once, because "
     "the storage (or the catalog) did not answer a request a moment ago and is not asked "
     "again for a few seconds, did nothing, so any request may be sent again after "
     "Retry-After seconds"
@@ -243,7 +244,8 @@ OBJECT_HEADERS: S = {
 }
 OBJECT_STATUSES = ("200", "206", "304", "412", "416")
 # 503s that always come with a Retry-After (server/routes/signed.py, server/errors.py); the
-# others (catalog_upgraded, /health's degraded) lasting until someone acts, without one
+# others: catalog_upgraded, lasting until someone acts, without one, and /health's degraded,
+# which declares its own (with one while the cause passes by itself)
 RETRY_AFTER_503 = ("server_busy", "server_stopping")
 
 

@@ -274,6 +274,16 @@ def cache_control(desc: str) -> S:
 
 NO_STORE = cache_control("`no-store`: the answer holds signatures or live state")
 NO_CACHE = cache_control("`no-cache`: kept, but asked again before each use")
+# /health's 503 (server/routes/meta.py _retry_after)
+HEALTH_RETRY_AFTER = {
+    "Retry-After": header(
+        "Seconds before asking again, while an outage that passes by itself degrades the "
+        "server (the storage or the catalog out of reach, throttling or failing; checks that "
+        "timed out), as every storage_unavailable answer says meanwhile. Absent while only a "
+        "fault someone must mend does (a set-up fault, a full disk, catalog_upgraded)",
+        {"type": "integer"},
+    )
+}
 # A file's record (server/routes/files.py file_etag): what If-Match takes
 FILE_ETAG = {
     "ETag": header(
@@ -926,7 +936,7 @@ PATHS: dict[str, dict[str, S]] = {
             "service",
             {
                 **ok("Healthy", json("Health"), headers=NO_STORE),
-                **ok("Degraded", json("Health"), 503, headers=NO_STORE),
+                **ok("Degraded", json("Health"), 503, headers={**NO_STORE, **HEALTH_RETRY_AFTER}),
                 **err(401),
             },
             operation_id="get_health",

@@ -570,7 +570,12 @@ class Database:
             silent = unreachable and _silent(exc, silence)
             self.outage.ended(probe, not unreachable, silent)
             if unreachable:
-                raise catalog_down() from exc
+                # says when to ask again as the sessions refused after it do (the window this
+                # silence opened, else ASK_AGAIN): the first request to meet a hang, and every
+                # one refused a connection, said none
+                down = catalog_down()
+                down.retry_after = self.outage.retry_after()
+                raise down from exc
             if self.is_sqlite and (
                 sqlite_read_only(exc)
                 or sqlite_disk_failed(exc)

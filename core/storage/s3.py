@@ -39,7 +39,6 @@ from core.errors import (
 from core.filenames import NAME_BYTES, temp_name
 from core.keys import normalise_key, public_object_url
 from core.outage import (
-    ASK_AGAIN,
     HANG_WINDOW,
     LONGEST_HANG_WINDOW,
     NotNow,
@@ -509,11 +508,11 @@ class S3Storage:
     def _tell_when(self, error: StorageUnavailable) -> None:
         """Sets when the store may be asked again on a failure of a store out of reach,
         throttling or failing (STORE_OUT_REASONS): the quiet window it opened or its own
-        Retry-After, else ASK_AGAIN (the next call asks at once). The call that met a hang
+        Retry-After, else ASK_AGAIN (the next call asks at once: core.outage
+        Outage.retry_after, the one rule of the catalog's answers too). The call that met a hang
         first said none (the ones refused after it said the window's), nor did one refused
         a connection, and a client had no way to tell how long to wait."""
-        left = max(self._outage.left(), float(error.retry_after or 0))
-        error.retry_after = whole_seconds(left) if left > 0 else ASK_AGAIN
+        error.retry_after = self._outage.retry_after(error.retry_after)
 
     def public_url(self, key: str) -> str | None:
         if not self.public_domain:

@@ -10,11 +10,13 @@ from aiohttp import web
 from core.db.engine import catalog_deadline, catalog_read_only
 from core.errors import (
     NO_SPACE_REASON,
+    PASSING_REASONS,
     UNAVAILABLE_REASONS,
     StorageUnavailable,
     catalog_unreachable,
 )
 from core.library import Library
+from core.outage import ASK_AGAIN
 from server.auth import PUBLIC, answers_unchecked, requires
 from server.errors import UNAVAILABLE_MESSAGES
 from server.openapi import build_spec, version
@@ -86,6 +88,26 @@ def _report(
     }
 
 
+def _retry_after(lib: Library, database: dict[str, Any], storage: dict[str, Any]) -> int | None:
+    """When a monitor (a load balancer) may ask again while /health is degraded by an outage
+    that passes by itself (PASSING_REASONS, a catalog that does not answer, checks that timed
+    out): what a request's answer says meanwhile (core.outage Outage.retry_after), the
+    catalog's quiet window, else ASK_AGAIN. None while only a lasting fault degrades it (a
+    set-up fault, a full disk, a catalog upgraded under this server), whose answers say none
+    either: waiting does not mend them."""
+    waits = []
+    said = database.get("reason")  # none: the catalog did not answer (or the checks took long)
+    if not database["ok"] and (said is None or said in PASSING_REASONS):
+        waits.append(lib.catalog_outage.retry_after())
+    if not storage["ok"] and (
+        storage.get("reason") in PASSING_REASONS or storage.get("error") == "timeout"
+    ):
+        # the store's own quiet window is its check's error's, which Library.health does not
+        # hand on: the store is asked again at once then, so this is never too long
+        waits.append(ASK_AGAIN)
+    return max(waits, default=None)
+
+
 @routes.get("/health")
 @requires(PUBLIC)
 @answers_unchecked
@@ -100,6 +122,13 @@ async def health(request: web.Request) -> web.Response:
     ok = checks["database"]["ok"] and checks["storage"]["ok"]
     token = request[TOKEN]
     storage = checks["storage"]
+    headers = {"Cache-Control": "no-store"}
+    if not ok:
+        # as every other answer of a store or catalog out of reach (server/errors.py): a 503
+        # without one left load balancers and clients to guess when to ask again
+        wait = _retry_after(library(request), checks["database"], storage)
+        if wait is not None:
+            headers["Retry-After"] = str(wait)
     if "error" in storage and (token is None or token.scope != "admin"):
         # The message names the bucket and the endpoint: for administrators (and the log).
         # Others read what any request's storage_unavailable tells its caller (server/errors.py),
@@ -122,7 +151,7 @@ async def health(request: web.Request) -> web.Response:
         **checks,
         "sse_clients": request.app[HUB].client_count,
     }
-    return web.json_response(body, status=200 if ok else 503, headers={"Cache-Control": "no-store"})
+    return web.json_response(body, status=200 if ok else 503, headers=headers)
 
 
 @routes.get("/metrics")
