@@ -279,6 +279,11 @@ CATALOG_OUT_REASONS = ("catalog_unreachable", "catalog_disk_unreachable", "catal
 # their answers says when to ask again (retry_after), /health's too. The catalog's had none,
 # so a client told to "try again later" was not told when, unlike the store's.
 PASSING_REASONS = (*STORE_OUT_REASONS, *CATALOG_OUT_REASONS)
+# The reasons of a failed store request that leave what it did unknown: no answer
+# (endpoint_unreachable: a timeout, a cut connection) or the store failing inside
+# (storage_server_error: S3's 500 InternalError and other 5xx are "retry, outcome unknown": a
+# PUT so answered may have stored the object, a DELETE removed it)
+OUTCOME_UNKNOWN_REASONS = ("endpoint_unreachable", "storage_server_error")
 # Keys of `details` that name a place on this machine (a folder, a file): for a person at it
 # (the desktop app, the command line), never in a server's answer (public_details), which any
 # token reads; the server's log has them, with the message, under the request id.
@@ -369,13 +374,15 @@ def store_answered(exc: BaseException) -> bool:
     """Whether a failed storage request got the store's answer, so the object is as the store
     then tells: a write left nothing at the key (a local write is atomic; a bucket that
     answered refused the object), a DELETE did nothing the store will not say. Every failure
-    is such an answer but one that got none from the bucket (reason endpoint_unreachable: a
-    timeout, a cut connection), which the bucket may carry out then or later; an error that
-    is not ours (a bug) says nothing of the store. The one rule of ingest's cleanup of a
-    failed store (core/ingest.py) and of a hard delete's way back (core/library.py)."""
+    is such an answer but one whose outcome the bucket leaves unknown
+    (OUTCOME_UNKNOWN_REASONS: no answer, or a 500 InternalError after which the object may
+    be stored all the same), which the bucket may have carried out or carry out later; an
+    error that is not ours (a bug) says nothing of the store. The one rule of ingest's
+    cleanup of a failed store (core/ingest.py) and of a hard delete's way back
+    (core/library.py)."""
     if not isinstance(exc, MediaDeskError):
         return False
-    return not (isinstance(exc, StorageUnavailable) and exc.reason == "endpoint_unreachable")
+    return not (isinstance(exc, StorageUnavailable) and exc.reason in OUTCOME_UNKNOWN_REASONS)
 
 
 def never_sent(exc: BaseException) -> bool:
