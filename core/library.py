@@ -692,6 +692,7 @@ class Library:
             values, new_key = _plan_edit(current, changes, expected_version, fresh, bool(trashing))
             if trashing and not new_key:
                 return current
+            self._refuse_duplicate(None, current, values)  # before any copy: asked again below
             if new_key and new_key not in candidates:
                 raise LostRace()  # changed meanwhile: its new key's locks are not held
             hiding = fresh is not None and new_key is not None
@@ -724,6 +725,10 @@ class Library:
                     self._copy_object(current.storage_key, left)
                     self._copy_video_derivatives(current.storage_key, left)
                 with self._db.write() as s:
+                    if current.sha256 and {"athlete_id", "is_public"} & changes.keys():
+                        # the duplicate rule's lock before the row's, in the order an upload
+                        # or a restore takes them (PostgreSQL would find a deadlock crosswise)
+                        Catalog.lock_sha(s, current.sha256)
                     row = Catalog.locked_file(s, file_id)
                     if row is None:
                         raise NotFound(f"File {file_id} not found")
@@ -740,6 +745,7 @@ class Library:
                         if (current.storage_key, new_key) != planned:
                             new_key = planned[1]  # the copy made, discarded below
                             raise LostRace()
+                    self._refuse_duplicate(s, current, values)
                     if "athlete_id" in values:
                         Catalog.ensure_athlete(s, values["athlete_id"])
                     for name, value in values.items():
@@ -771,6 +777,34 @@ class Library:
             self.deferred.schedule()
         record = self._catalog.get(file_id)
         return record
+
+    def _refuse_duplicate(
+        self, s: Session | None, current: FileRecord, values: Mapping[str, Any]
+    ) -> None:
+        """The duplicate rule (README, "Duplicates keep their id"; core.ingest's `_same_bytes`)
+        kept by an edit: a ready file given the athlete or is_public of another ready file of
+        the same bytes would be its duplicate, two files an upload of those bytes can only
+        answer one of. Refused, 409 conflict with reason duplicate and details.duplicate_of
+        naming that file, as an upload names it; nothing changed. Merging the two would throw
+        the edited file's own name and description away. With `s`, the edit's write
+        transaction, asked under Catalog.lock_sha, as an upload asks it: one that readies such
+        a file at the same moment, on any server, is seen here, or sees this edit."""
+        athlete = values.get("athlete_id", current.athlete_id)
+        public = bool(values.get("is_public", current.is_public))
+        if (athlete, public) == (current.athlete_id, current.is_public):
+            return
+        if current.status != FileStatus.READY or current.is_trashed or not current.sha256:
+            return  # no file an upload is answered with, whatever its athlete and flags
+        if s is not None:
+            Catalog.lock_sha(s, current.sha256)
+        same = self._catalog.same_bytes(current.sha256, athlete, public, s)
+        if same is not None and same.duplicate and same.file_id != current.id:
+            raise Conflict(
+                f"File {same.file_id} holds the same bytes for that athlete and is_public: "
+                "this edit would make the two duplicates",
+                reason="duplicate",
+                details={"duplicate_of": same.file_id},
+            )
 
     # An R2 public domain serves every object of the bucket by its key to anyone, and a public
     # file's link (urls.public, also in anonymous listings) names that key: a file made private

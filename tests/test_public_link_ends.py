@@ -149,7 +149,9 @@ def test_files_sharing_the_object_move_with_it_unless_one_stays_public(
     tokens = make_tokens(lib)
     data = media_dir.jpeg.read_bytes()
     shown = lib.uploads.ingest(media_dir.jpeg, "image", is_public=True)
-    hidden = lib.uploads.ingest(media_dir.jpeg, "image", is_public=False)
+    # another athlete's: `shown` made private is then no duplicate of it (refused, 409)
+    other = lib.create_athlete("Bo")
+    hidden = lib.uploads.ingest(media_dir.jpeg, "image", is_public=False, athlete_id=other.id)
     athlete = lib.create_athlete("Ana")
     also_shown = lib.uploads.ingest(media_dir.jpeg, "image", is_public=True, athlete_id=athlete.id)
     key = shown.storage_key

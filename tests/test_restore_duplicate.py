@@ -144,19 +144,19 @@ def test_a_restored_file_with_an_object_of_its_own_leaves_it_to_the_file_it_join
     live: EmbeddedServer, library: Library
 ) -> None:
     """Two files of one athlete with the same bytes and objects of their own (a move between
-    athletes makes one: PATCH keeps no duplicate rule): trashed and restored, the first joins
-    the second, and its own object and thumbnail go."""
+    athletes of a file in the trash makes one; a ready one is refused as a duplicate):
+    restored, the first joins the second, and its own object and thumbnail go."""
     tokens = make_tokens(library)
     url, up, data = live.url, tokens.upload, photo(13)
     a = upload(url, up, data, "a.jpg", athlete_id="5").json()["id"]
     b = upload(url, up, data, "b.jpg", athlete_id="9").json()["id"]
+    assert call(url, up, "DELETE", f"/files/{a}").status == 200
     moved = call(url, up, "PATCH", f"/files/{a}", {"athlete_id": 9})
     assert moved.status == 200, moved.body
     key_a, key_b = library.get_file(a).storage_key, library.get_file(b).storage_key
     if key_a == key_b:
         pytest.skip("the move kept the shared object: no object of its own to test")
     assert len(objects(library)) == 2
-    assert call(url, up, "DELETE", f"/files/{a}").status == 200
     back = call(url, up, "POST", f"/files/{a}/restore")
     assert back.status == 200 and back.json()["duplicate_of"] == b, back.body
     assert objects(library) == [library.paths.objects_dir / key_b]
