@@ -103,22 +103,37 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def _replace(path: Path, text: str) -> None:
-    """Writes `path` atomically: a crash leaves the old contents or the new, never a mix."""
+    """Writes `path` atomically: a crash leaves the old contents or the new, never a mix; a
+    write that fails leaves no temporary file behind."""
+    data = text.encode("utf-8")  # before the file is made: text that cannot be written makes none
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, PRIVATE_FILE_MODE)
-    set_file_mode(fd, PRIVATE_FILE_MODE)  # a leftover .tmp keeps its mode through O_CREAT
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        set_file_mode(fd, PRIVATE_FILE_MODE)  # a leftover .tmp keeps its mode through O_CREAT
+        with os.fdopen(fd, "wb") as fh:
+            fd = -1  # the file object closes it
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if fd != -1:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     _fsync_folder(path.parent)
 
 
 def save_queue(path: Path, rows: list[SavedRow]) -> None:
     data = {"version": VERSION, "rows": [asdict(r) for r in rows]}
-    _replace(path, json.dumps(data, ensure_ascii=False, indent=1))
+    # A local file's name need not be UTF-8 (an old USB stick's or share's b"Pe\xf1a.jpg"):
+    # Python holds its bytes as lone surrogates ("Pe\udcf1a.jpg", os.fsdecode), in the path
+    # and in a failure's words and record, which UTF-8 cannot encode: every save of the queue
+    # failed, closing the app too. As JSON escapes ("\udcf1") they are written and read back
+    # as they were, so the row names the same file; files written before read as ever.
+    _replace(path, json.dumps(data, ensure_ascii=True, indent=1))
 
 
 def _read_rows(path: Path) -> list[SavedRow]:
@@ -331,6 +346,8 @@ def restore_queue(path: Path, journal: QueueJournal) -> list[SavedRow]:
     if entries:
         try:
             checkpoint(path, journal, rows, max(int(e.get("seq", 0)) for e in entries))
-        except OSError as exc:
-            logger.warning("Could not save the upload queue: %s", exc)
+        except Exception as exc:  # the rows read are restored all the same
+            logger.warning(
+                "Could not save the upload queue: %s", exc, exc_info=not isinstance(exc, OSError)
+            )
     return rows

@@ -831,5 +831,12 @@ class UploadController(QObject):
                 if restoring:  # closed before the saved rows were back: they stay saved
                     rows = load_queue(self._queue_file) + rows
                 checkpoint(self._queue_file, self._journal, rows, upto)
-            except OSError as exc:
-                logger.warning("Could not save the upload queue: %s", exc)
+            except Exception as exc:
+                # The app closes all the same (the window asked it to, and a closeEvent that
+                # raised left it gone with "Something unexpected went wrong"): the queue saved
+                # last, and the journal, are what the next start finds
+                logger.warning(
+                    "Could not save the upload queue: %s",
+                    exc,
+                    exc_info=not isinstance(exc, OSError),
+                )
