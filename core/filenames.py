@@ -110,8 +110,12 @@ def with_type_extension(name: str, content_type: str | None, previous: str = "")
     mime = canonical_mime(content_type)
     if mime is None or type_extension(name, mime):
         return name
+    # "final." -> "final.mp4", not "final..mp4"; "IMG_1.jpg." (Windows and some phones leave
+    # the dot, or a dot and spaces) is "IMG_1.jpg", not "IMG_1.jpg.jpg"
+    stem = name.rstrip(". ") or name
+    if type_extension(stem, mime):
+        return stem
     ext = type_extension(previous, mime) or BY_MIME[mime].ext
-    stem = name.rstrip(". ") or name  # "final." -> "final.mp4", not "final..mp4"
     return stem[: MAX_NAME - len(ext) - 1] + "." + ext
 
 
