@@ -20,7 +20,7 @@ from core.library import Library
 from core.mediatypes import sniff_file
 from core.natsort import natural_key
 from core.records import FileRecord
-from desktop_app.errors import describe_error, error_from_record, error_record
+from desktop_app.errors import describe_error, error_from_record, error_record, retry_in
 from desktop_app.models.upload_queue_model import (
     NewRow,
     UploadItem,
@@ -45,7 +45,8 @@ logger = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.08  # seconds between progress reports of one file
 # A row paused because the storage could not be reached is tried again after this long,
-# doubling up to RETRY_MAX: a network that comes back resumes the upload by itself.
+# doubling up to RETRY_MAX, or after the wait the failure asks for when longer (retry_in): a
+# network that comes back resumes the upload by itself.
 RETRY_FIRST, RETRY_MAX = 15_000, 300_000  # ms
 SAVE_DELAY = 500  # ms: bursts of changes are saved once
 # ...but a long busy import (changes never pausing for SAVE_DELAY) is still saved this often,
@@ -493,7 +494,7 @@ class UploadController(QObject):
         self.model.set_state(item_id, UploadState.PAUSED, text, detail=message.detail)
         if not self._resumable(item_id):
             self.model.show_stored(item_id, 0.0)  # a file not in parts starts again from nothing
-        self._retry_later(item_id)
+        self._retry_later(item_id, exc)
 
     def _fail(self, item_id: int, exc: BaseException) -> None:
         message = describe_error(exc)
@@ -520,9 +521,15 @@ class UploadController(QObject):
         item = self.model.item(item_id)
         return item is not None and item.upload_id is not None
 
-    def _retry_later(self, item_id: int) -> None:
+    def _retry_later(self, item_id: int, exc: BaseException) -> None:
         delay = self._retry_delay.get(item_id, RETRY_FIRST)
+        # a store throttling, failing inside or out of reach says when to ask it again (its
+        # Retry-After, core's quiet window): asked before, it only refuses the row again
+        said = retry_in(exc)
+        if said is not None:
+            delay = max(delay, said * 1000)
         self._retry_delay[item_id] = min(delay * 2, RETRY_MAX)
+        logger.info("Upload paused, tried again in %.1f s: %s", delay / 1000, exc)
         QTimer.singleShot(delay, self, lambda: self._auto_resume(item_id))
 
     def _auto_resume(self, item_id: int) -> None:
