@@ -130,7 +130,7 @@ def copy_catalog(
             "one. Nothing was copied.",
             reason="same_catalog",
         )
-    source = _open_source(source_url)
+    source = open_existing(source_url)
     try:
         target = _open_target(target_url)
         try:
@@ -141,7 +141,9 @@ def copy_catalog(
         source.dispose()
 
 
-def _open_source(url: str) -> Database:
+def open_existing(url: str) -> Database:
+    """The catalog at `url`, refused when it is a SQLite file that is not there: opening it
+    would make an empty one."""
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[-1].split("?", 1)[0])
         if not path.is_file() or path.stat().st_size == 0:  # opening it would make it

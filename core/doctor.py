@@ -98,9 +98,9 @@ def check_catalog(db: Database) -> list[Check]:
         return [_unreachable(db, url, exc)]
     if not tables:
         return _new_catalog(db.url, f"{url} reachable, empty")
-    if VERSION_TABLE not in tables:
-        return _unrecorded_catalog(db.url, url, tables)
-    refused = _write_refused(db) if current is not None else None
+    if current is None:
+        return _unrecorded_catalog(db, url, tables)
+    refused = _write_refused(db)
     if refused is not None:
         return [refused]
     head = _head_revision()
@@ -178,28 +178,26 @@ def _migration_running(db: Database, url: str) -> list[Check]:
     ]
 
 
-def _unrecorded_catalog(url: str, shown: str, tables: list[str]) -> list[Check]:
-    """The checks of a catalog with tables but no migration record, which MediaDesk never set
-    up (its first set-up is one transaction, so one cut short leaves nothing): "schema at
-    nothing" and "Upgrade every other MediaDesk" sent the user after an upgrade that was not
-    the problem."""
-    from core.db.migrate import VERSION_TABLE
-    from core.db.models import Base
+def _unrecorded_catalog(db: Database, shown: str, tables: list[str]) -> list[Check]:
+    """The checks of a catalog with tables but no recorded revision: an empty or missing
+    alembic_version. Holding none of MediaDesk's tables it is new (a start sets it up, beside
+    another application's tables); holding some, a start refuses it (core/db/migrate.py
+    Unrecorded): "schema at nothing", with the advice to start MediaDesk once, sent the user
+    into a start that failed with "table api_tokens already exists"."""
+    from core.db.migrate import VERSION_TABLE, unrecorded
 
-    ours = sorted(set(tables) & set(Base.metadata.tables))
-    if not ours:  # another application's tables: a start sets up MediaDesk's beside them
-        return _new_catalog(url, f"{shown} reachable", _named(tables))
+    try:
+        with db.engine.connect() as conn:
+            found = unrecorded(conn, shown)
+    except Exception as exc:
+        return [_unreachable(db, shown, exc)]
+    if found is None:
+        others = [t for t in tables if t != VERSION_TABLE]
+        found_here = f"{shown} reachable" if others else f"{shown} reachable, empty"
+        return _new_catalog(db.url, found_here, _named(others) if others else "")
     return [
         Check("catalog", True, f"{shown} reachable"),
-        Check(
-            "migrations",
-            False,
-            f"tables without MediaDesk's migration record ({VERSION_TABLE}), some named as "
-            f"MediaDesk's ({_named(ours)}): not a MediaDesk catalog, or one whose record was "
-            "deleted; a start cannot set it up",
-            "Point DATABASE_URL (or --data-dir) at your MediaDesk catalog, or at a new empty "
-            "database for a new one; if this was MediaDesk's catalog, restore it from a backup.",
-        ),
+        Check("migrations", False, found.detail, found.fix),
     ]
 
 

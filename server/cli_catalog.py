@@ -1,4 +1,5 @@
-"""`mediadesk catalog copy --to DATABASE_URL [--save]`: the catalog copied into a new database."""
+"""`mediadesk catalog copy --to DATABASE_URL [--save]`: the catalog copied into a new database;
+`mediadesk catalog record-schema`: the schema record of a catalog that lost it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from core.catalog_copy import CopyFailed, Progress, copy_catalog, source_of
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.catalog_copy import CopyFailed, Progress, copy_catalog, open_existing, source_of
+from core.db.engine import unopenable
 from core.db.left_behind import same_catalog
+from core.db.migrate import record_schema
 from core.secrets import shown_database_url
 from core.settings import ENV_NAMES, Settings, save_settings
 from core.storage.factory import SIGNING_KEY_FILE
@@ -21,7 +26,9 @@ INTERRUPTED = 130
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
-    catalog = sub.add_parser("catalog", help="copy the catalog into a new database")
+    catalog = sub.add_parser(
+        "catalog", help="copy the catalog into a new database, or record its lost schema"
+    )
     csub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
     copy = csub.add_parser(
         "copy",
@@ -41,6 +48,18 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="DATABASE_URL",
         help="the new catalog, e.g. postgresql+psycopg://USER:PASSWORD@HOST/DATABASE",
     )
+    csub.add_parser(
+        "record-schema",
+        parents=[common],
+        help="record the schema of a catalog whose migration record (alembic_version) was "
+        "emptied, once its tables are checked to be this version's",
+        description="For a catalog that holds MediaDesk's tables but no record of their schema "
+        "(its alembic_version table emptied or dropped), which every start refuses and "
+        "`mediadesk doctor` names: checks that its tables and columns are exactly this "
+        "version's and records this version's schema revision, changing nothing else. Refused "
+        "(exit status 2) when they are not, and for a catalog that needs no record. Stop every "
+        "MediaDesk on the catalog first. Prints JSON.",
+    )
     copy.add_argument(
         "--save",
         action="store_true",
@@ -51,6 +70,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace], Settings]) -> int:
     settings = settings_of(args)
+    if args.catalog_command == "record-schema":
+        return _record_schema(settings)
     target = args.to
     source = source_of(settings, target)
     if source != settings.effective_database_url:
@@ -89,6 +110,21 @@ def run(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace], Se
             "database_url in settings.toml) to the new one on every machine\n"
         )
     sys.stdout.write(json.dumps({**report.as_dict(), "saved": saved}) + "\n")
+    return 0
+
+
+def _record_schema(settings: Settings) -> int:
+    url = settings.effective_database_url
+    shown = shown_database_url(url)
+    db = open_existing(url)
+    try:
+        revision = record_schema(db.engine)
+    except SQLAlchemyError as exc:
+        raise unopenable(url, exc) from exc
+    finally:
+        db.dispose()
+    sys.stderr.write(f"mediadesk: recorded schema {revision} in {shown}: MediaDesk starts on it\n")
+    sys.stdout.write(json.dumps({"catalog": shown, "revision": revision}) + "\n")
     return 0
 
 

@@ -92,10 +92,10 @@ def refuse_left_behind(engine: Engine, data_catalog: Path) -> None:
         return
     if not _has_content(data_catalog):  # a stat: most starts end here, without a query
         return
-    from core.db.migrate import catalog_heads
+    from core.db.migrate import is_new
 
     with engine.connect() as connection:
-        if catalog_heads(connection):
+        if not is_new(connection):  # tables without a record are refused as such (migrate)
             return
     found = library_beside(engine.url.render_as_string(hide_password=False), data_catalog)
     if found is not None:
@@ -114,6 +114,32 @@ def library_beside(url: str, data_catalog: Path) -> LeftBehind | None:
     if not (files or athletes):  # a first start's token alone is no library to lose
         return None
     return LeftBehind(data_catalog, files, athletes, tokens, shown_database_url(url))
+
+
+def make_new(url: str, sqlite_file: str | Path | None = None) -> str:
+    """How a person makes the catalog at `url` new again, as a clause ("recreate …"): a
+    PostgreSQL database dropped and created empty by its owner (with the URL's host, port,
+    user and name), a SQLite file moved aside. A command refusing a catalog that is not new
+    names this, not "drop its tables", which leaves a person to find which ones and how."""
+    if sqlite_file:
+        path = Path(sqlite_file)
+        return f"move {path.name} (with its -wal and -shm files, if any) out of {path.parent}"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "drop that database and create it again, empty"
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        return "drop that database and create it again, empty"
+    where = "".join(
+        f" {flag} {value}"
+        for flag, value in (("-h", parsed.host), ("-p", parsed.port), ("-U", parsed.username))
+        if value
+    )
+    owner = f" -O {parsed.username}" if parsed.username else ""
+    return (
+        f"recreate the database empty, as its owner or a superuser: dropdb{where} "
+        f"{parsed.database}, then createdb{where}{owner} {parsed.database}"
+    )
 
 
 def same_catalog(a: str, b: str) -> bool:

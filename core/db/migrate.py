@@ -9,6 +9,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,10 @@ PG_MIGRATION_LOCK = 0x4D444D4947  # "MDMIG"
 _PG_LOCK_COLUMNS = (PG_MIGRATION_LOCK >> 32, PG_MIGRATION_LOCK & 0xFFFFFFFF, 1)
 # Conflict reason: a catalog to set up (or fill) as new has MediaDesk's tables already
 NOT_NEW = "catalog_not_empty"
+# Refusal reason (storage_unavailable): MediaDesk's tables without a recorded schema revision
+SCHEMA_UNRECORDED = "catalog_schema_unrecorded"
+# What records this version's revision in such a catalog (`record_schema`)
+RECORD_COMMAND = "mediadesk catalog record-schema"
 
 
 def alembic_config(url: str) -> Config:
@@ -237,6 +242,165 @@ def catalog_heads(connection: Connection) -> set[str]:
     return schema_guard.catalog_revisions(connection)
 
 
+@dataclass(frozen=True)
+class Unrecorded:
+    """A catalog holding MediaDesk's tables without a recorded schema revision: its
+    alembic_version table emptied (a tool or a person truncated it; a migration cannot leave
+    it so, as each runs in one transaction with its record) or gone.
+
+    A start read "no revision" as a new catalog, ran the first migration over the tables and
+    stopped with "table api_tokens already exists", and `mediadesk doctor` advised that very
+    start. What can be done depends on the tables: this version's own (`current`) take their
+    record back (`record_schema`); with no library in them (no file, athlete or token) the
+    catalog can be made new; other ones cannot be migrated from an unknown revision."""
+
+    url: str  # shown without its password
+    version_table: bool  # alembic_version is there, empty
+    tables: tuple[str, ...]  # MediaDesk's tables found
+    missing: tuple[str, ...]  # this version's tables or columns they lack ("table.column")
+    extra: tuple[str, ...]  # columns of theirs this version does not know
+    files: int
+    athletes: int
+    tokens: int
+    sqlite_file: str | None  # a SQLite catalog's file
+
+    @property
+    def current(self) -> bool:
+        """Its tables and columns are exactly this version's (its head revision)."""
+        return not self.missing and not self.extra
+
+    @property
+    def empty(self) -> bool:
+        return not (self.files or self.athletes or self.tokens)
+
+    @property
+    def newer(self) -> bool:
+        """Its tables have every column of this version's and more: a newer MediaDesk's."""
+        return bool(self.extra) and not self.missing
+
+    @property
+    def detail(self) -> str:
+        if not self.version_table and not self.current:
+            # without Alembic's table, tables that merely bear MediaDesk's names may be
+            # another application's
+            return (
+                f"{self.url} has tables named as MediaDesk's ({_few(self.tables, 5)}) but no "
+                f"migration record ({VERSION_TABLE}): not a MediaDesk catalog, or one whose "
+                "record was deleted; a start can neither set it up nor migrate it"
+            )
+        record = (
+            f"its migration record ({VERSION_TABLE}) is empty"
+            if self.version_table
+            else f"it has no migration record ({VERSION_TABLE})"
+        )
+        holds = (
+            f"{_some(self.files, 'file')}, {_some(self.athletes, 'athlete')} and "
+            f"{_some(self.tokens, 'API token')}"
+        )
+        if self.current:
+            tables = f"its tables are this version's (schema {_head()})"
+        elif self.newer:
+            tables = f"its tables have columns this version does not know ({_few(self.extra)})"
+        else:
+            tables = f"its tables are not this version's (no {_few(self.missing)})"
+        return (
+            f"{self.url} holds MediaDesk's tables ({holds}), but {record}: which schema they "
+            f"are at is not known, so a start can neither set it up nor migrate it; {tables}"
+        )
+
+    @property
+    def fix(self) -> str:
+        if self.current:
+            return (
+                f"Stop every MediaDesk on this catalog, then run `{RECORD_COMMAND}` (with the "
+                "same --data-dir or DATABASE_URL): it checks the tables again and records "
+                f"schema {_head()}, changing nothing else. Or restore the catalog from a backup."
+            )
+        if not self.version_table:
+            return (
+                "Point DATABASE_URL (or --data-dir) at your MediaDesk catalog, or at a new "
+                "empty database for a new one; if this was MediaDesk's catalog, restore it "
+                "from a backup."
+            )
+        if self.empty:
+            from core.db.left_behind import make_new
+
+            return (
+                "It holds nothing to keep (a set-up cut short): stop every MediaDesk on it and "
+                f"{make_new(self.url, self.sqlite_file)}; the next start sets it up."
+            )
+        if self.newer:
+            return (
+                f"A newer MediaDesk made these tables: run that version's `{RECORD_COMMAND}`, "
+                "or restore the catalog from a backup."
+            )
+        return "Restore the catalog from a backup: tables at an unknown schema cannot be migrated."
+
+    def error(self) -> StorageUnavailable:
+        return StorageUnavailable(
+            f"{self.detail}. {self.fix} Nothing was changed.",
+            reason=SCHEMA_UNRECORDED,
+            details={"tables": list(self.tables), "current": self.current},
+        )
+
+
+def _some(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _few(names: tuple[str, ...], most: int = 3) -> str:
+    shown = ", ".join(names[:most])
+    return f"{shown} and {len(names) - most} more" if len(names) > most else shown
+
+
+def _head() -> str:
+    return ", ".join(sorted(script_heads()))
+
+
+def unrecorded(connection: Connection, shown: str) -> Unrecorded | None:
+    """The catalog behind `connection` when it holds MediaDesk's tables and no recorded
+    revision (see Unrecorded), else None (`shown`: its URL fit to show)."""
+    from core.db.models import ApiToken, Athlete, Base, MediaFile
+
+    found = inspect(connection)
+    names = set(found.get_table_names())
+    if VERSION_TABLE in names and schema_guard.catalog_revisions(connection):
+        return None
+    ours = sorted(names & set(Base.metadata.tables))
+    if not ours:
+        return None  # a new catalog (another application's tables at most)
+    missing: list[str] = []
+    extra: list[str] = []
+    for table in Base.metadata.sorted_tables:
+        if table.name not in names:
+            missing.append(table.name)
+            continue
+        there = {c["name"] for c in found.get_columns(table.name)}
+        known = {c.name for c in table.columns}
+        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in there]
+        extra += [f"{table.name}.{c}" for c in sorted(there - known)]
+
+    def count(model: type[Base]) -> int:
+        if model.__tablename__ not in names:
+            return 0
+        # count(*) names no column: it reads tables of any schema
+        query = f"SELECT count(*) FROM {model.__tablename__}"  # noqa: S608 - our own name
+        return int(connection.scalar(text(query)) or 0)
+
+    database = connection.engine.url.database if connection.dialect.name == "sqlite" else None
+    return Unrecorded(
+        shown,
+        VERSION_TABLE in names,
+        tuple(ours),
+        tuple(missing),
+        tuple(extra),
+        count(MediaFile),
+        count(Athlete),
+        count(ApiToken),
+        database or None,
+    )
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Brings the schema up to `revision` on the given engine."""
     with engine.connect() as connection:
@@ -262,9 +426,69 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with _migrating(engine) as connection:
         if current:  # a new catalog has nobody on it to refuse for
             _refuse_under_live_processes(connection)
+        elif not catalog_heads(connection):  # (another start may have set it up meanwhile)
+            _refuse_unrecorded(connection)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
     logger.info("Catalog schema at %s", revision)
+
+
+def _refuse_unrecorded(connection: Connection) -> None:
+    """Refuses to set up a catalog that holds MediaDesk's tables without a record of their
+    revision (Unrecorded): the first migration failed on them ("table api_tokens already
+    exists"), which said nothing of the catalog's state or its fix."""
+    from core.secrets import shown_database_url
+
+    shown = shown_database_url(connection.engine.url.render_as_string(hide_password=False))
+    found = unrecorded(connection, shown)
+    if found is not None:
+        raise found.error()
+
+
+def is_new(connection: Connection) -> bool:
+    """Whether the catalog has neither a recorded revision nor any of MediaDesk's tables: one
+    a start sets up."""
+    from core.db.models import Base
+
+    if catalog_heads(connection):
+        return False
+    return not set(inspect(connection).get_table_names()) & set(Base.metadata.tables)
+
+
+def record_schema(engine: Engine) -> str:
+    """Records this version's revision in a catalog whose tables are this version's and whose
+    record is empty or gone (`mediadesk catalog record-schema`, Unrecorded.fix): checked again
+    under the migration lock, and nothing but the record is written. Returns the revision;
+    raises the catalog's own refusal when its tables are not this version's, and Conflict when
+    it needs no record (set up and recorded, or new)."""
+    from alembic import command
+
+    from core.secrets import shown_database_url
+
+    shown = shown_database_url(engine.url.render_as_string(hide_password=False))
+    with _migrating(engine) as connection:
+        heads = catalog_heads(connection)
+        if heads:
+            raise Conflict(
+                f"{shown} already records its schema ({', '.join(sorted(heads))}): there is "
+                "nothing to record. Nothing was changed.",
+                reason="schema_recorded",
+            )
+        found = unrecorded(connection, shown)
+        if found is None:
+            raise Conflict(
+                f"{shown} holds none of MediaDesk's tables: a new catalog, which MediaDesk's "
+                "first start sets up. Nothing was changed.",
+                reason="catalog_new",
+            )
+        if not found.current:
+            raise found.error()
+        cfg = alembic_config(str(engine.url))
+        cfg.attributes["connection"] = connection
+        command.stamp(cfg, "head")
+        recorded = catalog_heads(connection)
+    logger.info("Catalog schema recorded at %s", ", ".join(sorted(recorded)))
+    return ", ".join(sorted(recorded))
 
 
 @contextmanager
