@@ -11,6 +11,8 @@ upload survives a server restart:
   and only then is the buffer emptied. At most one part is ever buffered, on disk. The row names
   the data folder holding the buffer (`buffer_at`): servers of a team each have their own, and
   only that folder's buffer is current (others are stale, and never swept as the upload's loss).
+  A local upload's `.part` is taken wherever it is found, whatever folder the row names: it
+  holds the upload's first bytes, so a data folder that moved keeps its uploads (`_resumes_at`).
   The multipart upload starts with the first part, whose content names the object (no move at
   the end).
 - presigned multipart (S3/R2): the client PUTs parts straight to the bucket with signed part
@@ -425,16 +427,26 @@ class ResumableUploads:
         self._me = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         # This data folder, as the catalog names the place of an upload's buffered bytes:
         # processes sharing the folder share its buffers, servers of a team have their own.
+        # Named by host and path, so a moved folder is named anew: no id kept inside it, which
+        # a copy of the folder (a second server set up from it, a restored backup beside the
+        # original) would share, taking its stale part buffers for current ones. Local uploads
+        # do not need the name to find their bytes (`_resumes_at`); an upload to R2/S3 whose
+        # folder moved goes on from its parts in the bucket (at most one part sent again).
         folder = str(library.paths.data_dir.resolve()).encode()
         self.here = f"{socket.gethostname()}:{hashlib.sha256(folder).hexdigest()[:16]}"
 
     # ---- helpers ----------------------------------------------------------------------------
     @property
     def folder(self) -> Path:
-        folder = self.lib.paths.data_dir / "uploads"
+        folder = self._uploads_dir
         with fs_errors(UPLOADS_UNUSABLE):
             make_dirs(folder)
         return folder
+
+    @property
+    def _uploads_dir(self) -> Path:
+        """The uploads folder, not made: a look that must not write (HEAD)."""
+        return self.lib.paths.data_dir / "uploads"
 
     def _multipart_store(self) -> MultipartStorage | None:
         storage = self._storage
@@ -513,19 +525,31 @@ class ResumableUploads:
         )
 
     def _elsewhere(self, row: ResumableUpload | _Row | Any) -> bool:
-        """Whether the upload's bytes past its parts are in another data folder (another
-        server of the team received them): this folder's buffer of it, if any, is stale."""
+        """Whether the catalog names another data folder as the one holding the upload's bytes
+        past its parts (another server of the team received them, or this folder before it
+        moved): this folder's buffer of it, if any, is stale on R2/S3."""
         return row.buffer_at is not None and row.buffer_at != self.here
 
     def _resumes_at(self, row: ResumableUpload | _Row | Any) -> int:
         """The offset a PATCH to this server goes on from (what its HEAD answers, as tus
-        wants): the bytes received, but only the parts' when the bytes past them wait in
-        another server's data folder (TusWriter._open starts from the parts then). HEAD
-        answered the catalog's count there, and the PATCH at it was refused 409: a round trip
-        carrying the whole rest for nothing."""
-        if row.state == "receiving" and self._elsewhere(row):
+        wants): the bytes received, but less when the catalog names another data folder.
+
+        On R2/S3, only the parts' (TusWriter._open starts from them): a buffer here may be of an
+        earlier part. On local storage, the bytes of the `.part` here, as far as the catalog
+        counts: it holds the upload's first bytes whoever wrote them (a PATCH is taken only at
+        the end of the bytes before it), so a data folder that moved (a new laptop, a backup
+        restored at another path) goes on from every byte it holds. HEAD answered the
+        catalog's count there, and the PATCH at it was refused 409: a round trip carrying the
+        whole rest for nothing; the moved folder's HEAD answered 0."""
+        if row.state != "receiving" or not self._elsewhere(row):
+            return int(row.received)
+        if row.part_size > 0:
             return sum(p.size for p in _parts(row))
-        return int(row.received)
+        try:
+            held = (self._uploads_dir / f"{row.id}.part").stat().st_size
+        except OSError:  # not here (another server's), or a disk out of reach: nothing taken
+            held = 0
+        return min(int(row.received), held)
 
     def _writing(
         self, upload_id: str, holder: str | None, until: datetime | None, now: datetime
@@ -775,11 +799,18 @@ class ResumableUploads:
                     "This upload is already complete",
                     details={"offset": state.offset, "file_id": state.file_id},
                 )
-            if offset is not None and self._elsewhere(row) and offset != self._resumes_at(row):
+            resumes_at = self._resumes_at(row) if self._elsewhere(row) else None
+            if offset is not None and resumes_at is not None and offset != resumes_at:
                 # Refused before the writer opens: opening takes the upload over from the
                 # server holding its buffered bytes (TusWriter._open), and a client refused
-                # here may well go on there, where they are not to be lost.
-                raise _offset_mismatch(offset, self._resumes_at(row), elsewhere=True)
+                # here may well go on there, where they are not to be lost. The other folder
+                # is named only when it holds bytes this one lacks.
+                raise _offset_mismatch(
+                    offset,
+                    resumes_at,
+                    elsewhere=resumes_at < row.received,
+                    buffered=row.part_size > 0,
+                )
             writer = TusWriter(self, upload_id, checksum, lock, answering, held)
             writer.open(row)
             if offset is not None and offset != writer.offset:
@@ -914,9 +945,10 @@ class ResumableUploads:
                 details={"retry_after": LOCKED_RETRY},
             )
         if resumes_at != state.offset:
-            # The bytes past the parts wait on another server's disk (still arriving there, or
-            # a finish that failed there): a PATCH here goes on from the parts. Only answered,
-            # not recorded: a client that goes on with that server still has them there.
+            # The bytes past what this folder holds wait in another data folder (still
+            # arriving there, or a finish that failed there): a PATCH here goes on from what it
+            # holds. Only answered, not recorded: a client that goes on with that server still
+            # has them there.
             return dataclasses.replace(state, offset=resumes_at)
         if not state.complete:
             return state
@@ -1696,8 +1728,9 @@ class ResumableUploads:
                     continue
             elif row.protocol == "tus" and row.state == "receiving":
                 if self._elsewhere(row):
-                    # its bytes are in another server's folder, this one's are stale: the
-                    # upload is not gone, and a PATCH here starts from its parts (TusWriter.open)
+                    # its bytes are in another server's folder, this one's are stale (or, for a
+                    # local upload, as far as they go: _resumes_at): the upload is not gone, and
+                    # a PATCH here goes on from what this folder can take (TusWriter.open)
                     continue
                 if path.name == self._data_file(upload_id, row.part_size > 0).name:
                     present.add(upload_id)
@@ -1812,15 +1845,27 @@ def _alive(holder: str) -> bool:
     return True
 
 
-def _offset_mismatch(offset: int, accepted: int, elsewhere: bool = False) -> OffsetMismatch:
+def _offset_mismatch(
+    offset: int, accepted: int, elsewhere: bool = False, buffered: bool = False
+) -> OffsetMismatch:
     """The 409 of a PATCH whose Upload-Offset is not where this server goes on from; the HTTP
-    layer also sends `details.offset` as the Upload-Offset header (tus-js-client reads it)."""
-    where = (
-        f"the {accepted} bytes in the bucket (the bytes past them wait on another server of "
-        "the team): send from there"
-        if elsewhere
-        else f"the {accepted} bytes received"
-    )
+    layer also sends `details.offset` as the Upload-Offset header (tus-js-client reads it).
+    `elsewhere`: the catalog names another data folder as holding the bytes past `accepted`;
+    `buffered`: the upload goes to R2/S3 in parts (on local storage there is no bucket, and
+    maybe no team: the other folder may be this one before it moved)."""
+    if not elsewhere:
+        where = f"the {accepted} bytes received"
+    elif buffered:
+        where = (
+            f"the {accepted} bytes stored in the bucket (the bytes past them were received into "
+            "another data folder, another server's or this one at its former path): send from "
+            "there"
+        )
+    else:
+        where = (
+            f"the {accepted} bytes this server holds (the bytes past them were received into "
+            "another data folder): send from there"
+        )
     return OffsetMismatch(
         f"Upload-Offset {offset} does not match {where}", details={"offset": accepted}
     )
@@ -1940,10 +1985,11 @@ class TusWriter:
             return  # its bytes went to the store: not "lost", and close() catalogues them
         if not path.exists():
             path.touch(mode=FILE_MODE)
-        if self.uploads._elsewhere(row):
+        if self.buffered and self.uploads._elsewhere(row):
             # Another server of the team received the bytes past the parts: they are on its
             # disk. What this folder holds is from an earlier PATCH here, maybe of an earlier
-            # part: never taken for them (the file would be stored with wrong bytes).
+            # part: never taken for them (the file would be stored with wrong bytes). A local
+            # `.part` is the upload's first bytes wherever it is: kept as far as it goes below.
             os.truncate(path, 0)
         actual = path.stat().st_size
         if actual != expected:
