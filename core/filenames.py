@@ -129,7 +129,10 @@ _DEVICE_NAMES = frozenset(
     {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
     | {f"{port}{n}" for port in ("COM", "LPT") for n in (*"123456789", *"\u00b9\u00b2\u00b3")}
 )
-# Room under the file systems' 255 bytes for " (12345)" and a writer's own temporary suffix.
+# Room under the file systems' 255 bytes for " (12345)" and a writer's own temporary suffix:
+# the bound of a name written to disk here (export, `mediadesk download`) and of the name a
+# download offers (core.storage.disposition): Chromium saves to "<name>.crdownload" and
+# cancels, saying nothing, a download whose name then passes 255 bytes.
 DISK_NAME_BYTES = 200
 # What one file name may take on ext4, XFS, Btrfs, APFS (bytes of UTF-8; NTFS and exFAT count
 # 255 UTF-16 units, never fewer characters): more is ENAMETOOLONG before a byte is written.

@@ -7,7 +7,7 @@ import unicodedata
 from urllib.parse import quote
 
 from core.errors import InvalidInput
-from core.filenames import strip_invisible
+from core.filenames import DISK_NAME_BYTES, fit_bytes, strip_invisible
 
 # RFC 5987 attr-char, minus ALPHA / DIGIT which quote() never escapes.
 _ATTR_CHAR_SAFE = "!#$&+-.^_`|~"
@@ -42,11 +42,15 @@ def ascii_fallback(filename: str) -> str:
 
 @functools.lru_cache(maxsize=4096)  # every range request of a file asks again
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
-    """`attachment; filename="fallback"; filename*=UTF-8''percent-encoded`."""
+    """`attachment; filename="fallback"; filename*=UTF-8''percent-encoded`, both names within
+    DISK_NAME_BYTES of UTF-8, the extension kept: a stored name may take 255 characters, and
+    Chromium cancels, without a word, the download of a name its ".crdownload" takes past the
+    file system's 255 bytes. The catalog's name stays whole."""
     if disposition not in ("attachment", "inline"):
         raise InvalidInput(f"Unknown Content-Disposition type {disposition!r}")
     marked = "".join("_" if _is_control(c) else c for c in filename)
     # Names stored before the rule existed may still carry bidi overrides: never served.
-    clean = strip_invisible(marked).strip() or "download"
+    clean = fit_bytes(strip_invisible(marked).strip() or "download", DISK_NAME_BYTES)
     encoded = quote(clean, safe=_ATTR_CHAR_SAFE, encoding="utf-8")
+    # the fallback has one ASCII byte or none for each character of `clean`: within it too
     return f"{disposition}; filename=\"{ascii_fallback(clean)}\"; filename*=UTF-8''{encoded}"
