@@ -1,5 +1,5 @@
 """The origin of the absolute links this process hands out (watch pages, local signed links),
-and the content tag the links to a file's bytes and images carry.
+the content tag the links to a file's bytes and images carry, and what a file grant names.
 
 One rule for all of them, so that a watch link and a download link answered to the same request
 name the same server. A request's Host header is the client's to write: a link that took it as
@@ -9,10 +9,12 @@ the first client liked, so it is believed only when it names this machine.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from core.listing import FileStatus
@@ -47,6 +49,43 @@ def versioned_link(path: str, record: FileRecord) -> str:
     API's `urls` and the desktop's Copy link both carry it, so they hand out the same link."""
     tag = record.content_tag
     return f"{path}?v={tag}" if tag else path
+
+
+GRANT_SUBJECT = "mediadesk-file-grant-subject-v1"
+
+
+class GrantKeys(Protocol):
+    """What signs and checks file grants with the catalog's link key (core.library.Library):
+    an HMAC over the number it is given and the expiry."""
+
+    def sign_file_grant(self, file_id: int, expires_in: int | None = None) -> str: ...
+
+    def verify_file_grant(self, file_id: int, query: Mapping[str, str]) -> None: ...
+
+
+def grant_subject(record: FileRecord) -> int:
+    """The number a file grant (`exp=…&sig=…`) is signed for: one made of the file's id and
+    its bytes' SHA-256, never the id alone. An id can come to name another file: put an older
+    backup of the data folder back and the catalog hands out again the ids it gave after that
+    backup, so a grant of the bare id opened whatever private file was uploaded next under it.
+    Checked against what the id names now, a grant made for other bytes does not match (403
+    invalid_signature, as a tampered one). The SHA-256 rather than the content tag (`?v=`): a
+    reprocess gives a file a new tag, and must not end the links handed out for it. An alias
+    id's record carries its file's SHA-256 under the alias id, so its grants stay its own."""
+    named = f"{GRANT_SUBJECT}:{int(record.id)}:{record.sha256 or ''}"
+    return int.from_bytes(hashlib.sha256(named.encode("ascii")).digest(), "big")
+
+
+def sign_grant(keys: GrantKeys, record: FileRecord, expires_in: int | None = None) -> str:
+    """`exp=…&sig=…` opening this file's media URLs while it holds these bytes; every grant is
+    signed here (the API's, the watch links, the desktop's Copy link)."""
+    return keys.sign_file_grant(grant_subject(record), expires_in)
+
+
+def check_grant(keys: GrantKeys, record: FileRecord, query: Mapping[str, str]) -> None:
+    """InvalidSignature or SignatureExpired unless `query` holds a grant signed by sign_grant
+    for this file as it is now (its id and its bytes); every grant is checked here."""
+    keys.verify_file_grant(grant_subject(record), query)
 
 
 def share_path(record: FileRecord) -> str | None:

@@ -13,6 +13,7 @@ pytest.importorskip("PySide6.QtWidgets")
 
 from core.jobs import FAILURE_REASONS  # noqa: E402
 from core.library import Library  # noqa: E402
+from core.links import grant_subject  # noqa: E402
 from core.storage.factory import SIGNING_KEY_FILE  # noqa: E402
 from core.storage.signing import load_or_create_secret, verify_file_grant  # noqa: E402
 from desktop_app.errors import job_reason_text  # noqa: E402
@@ -107,7 +108,7 @@ def test_details_show_renditions_and_copy_link_gives_the_watch_page(
     assert parts.path == f"/watch/{record.id}"
     secret = load_or_create_secret(vlib.paths.secrets_dir / SIGNING_KEY_FILE)
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-    verify_file_grant(secret, record.id, query)  # the signature the server will check
+    verify_file_grant(secret, grant_subject(record), query)  # the signature the server checks
     assert parts.netloc == "127.0.0.1:8765"
     # with MEDIADESK_PUBLIC_URL, the link others can open, not the address bound here
     vlib.settings = vlib.settings.replace(public_base_url="https://media.club.example/")

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from core.library import Library
+from core.links import sign_grant
 from server.entry import EmbeddedServer
 from server.watch_page import page_language
 from tests import media
@@ -45,7 +46,7 @@ def video(library: Library, tmp_path: Path) -> int:
 
 
 def _expired(library: Library, file_id: int) -> str:
-    query = library.sign_file_grant(file_id, 1)
+    query = sign_grant(library, library.get_file(file_id), 1)
     exp = int(parse_qs(query)["exp"][0])
     while time.time() <= exp + 0.05:
         time.sleep(0.1)
@@ -53,7 +54,8 @@ def _expired(library: Library, file_id: int) -> str:
 
 
 def _tampered(library: Library, file_id: int) -> str:
-    fields = {k: v[0] for k, v in parse_qs(library.sign_file_grant(file_id, 3600)).items()}
+    query = sign_grant(library, library.get_file(file_id), 3600)
+    fields = {k: v[0] for k, v in parse_qs(query).items()}
     return f"exp={int(fields['exp']) + 60}&sig={fields['sig']}"  # a longer life, same signature
 
 
@@ -101,7 +103,7 @@ def test_a_browser_gets_a_page_saying_why_the_link_does_not_open(
     _assert_page(watch("exp=1700000000&sig=00"), 403, lang, "invalid")
     _assert_page(http_call(f"{live.url}/watch/{video}", headers=headers), 401, lang, "needs_link")
     _assert_page(http_call(f"{live.url}/watch/999999", headers=headers), 404, lang, "gone")
-    good = library.sign_file_grant(video, 3600)
+    good = sign_grant(library, library.get_file(video), 3600)
     assert watch(good).status == 200
     library.trash(video)
     _assert_page(watch(good), 404, lang, "gone")

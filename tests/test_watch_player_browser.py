@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from core.library import Library
+from core.links import sign_grant
 from server.entry import EmbeddedServer
 from tests import media
 from tests.browser import Browser, chromium_path
@@ -214,7 +215,7 @@ async def test_a_private_links_poster_opens_under_its_grant(site: Site) -> None:
     assert picture.headers["Content-Type"] == "image/webp"
     assert picture.headers["Cache-Control"].startswith("private"), picture.headers
     # a grant of another file does not open it
-    other = site.lib.sign_file_grant(site.ids["landscape"])
+    other = sign_grant(site.lib, site.lib.get_file(site.ids["landscape"]))
     assert http_call(f"{site.server.url}/files/{fid}/thumbnail?{other}").status in (401, 403)
     async with Browser(chromium_path() or "") as browser:
         await browser.goto(link)

@@ -15,6 +15,7 @@ from core import keys
 from core.errors import InvalidInput, NotFound, not_ready
 from core.events import ChangeEvent, EventKind
 from core.jobs import KINDS, JobRecord, JobState, combine, current_derivatives
+from core.links import sign_grant
 from core.mediatypes import FileKind
 from core.metadata import upright_size
 from core.records import MAX_ID, FileRecord, FileStatus
@@ -409,7 +410,7 @@ def watch_link(lib: Library, record: FileRecord, base_url: str) -> str:
     url = f"{base_url.rstrip('/')}/watch/{record.id}"
     if record.is_public:
         return url
-    return f"{url}?{lib.sign_file_grant(record.id)}"
+    return f"{url}?{sign_grant(lib, record)}"
 
 
 @dataclass(frozen=True)

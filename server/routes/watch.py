@@ -11,6 +11,7 @@ from aiohttp import web
 
 from core.errors import InvalidInput, NotFound
 from core.jobs import current_derivatives
+from core.links import sign_grant
 from core.mediatypes import FileKind
 from core.records import FileRecord, expiry_iso
 from core.thumbnails import POSTER_WIDTH
@@ -122,7 +123,7 @@ async def watch_presigned(request: web.Request, record: FileRecord) -> web.Respo
     expires_in = lib.check_expiry(asked_expiry(request))
     query = ""
     if not record.is_public:
-        query = lib.sign_file_grant(record.id, expires_in)
+        query = sign_grant(lib, record, expires_in)
     url = f"{link_origin(request)}{watch_path(record.id, query)}"
     expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
     return web.json_response(
