@@ -72,6 +72,37 @@ def fit_bytes(name: str, limit: int) -> str:
     return short + dot + ext
 
 
+# A name's bytes that are not UTF-8 come from a system that wrote names in Windows' Western
+# code page (cp1252: Latin-1 with letters and signs in 0x80-0x9F): an old USB stick or share
+# (b"Pe\xf1a.jpg"), an old client's form. Python hands such a name over with each byte it could
+# not decode as a lone surrogate U+DC80-U+DCFF (surrogateescape: os.listdir, sys.argv, aiohttp's
+# part headers), which storable() makes U+FFFD ("Pe\ufffda.jpg") and UTF-8 refuses to encode
+# (`mediadesk upload` stopped with a traceback). The five bytes cp1252 leaves out stay Latin-1's
+# controls, which clean_filename drops.
+_CP1252_HIGH = {b: bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0xA0)}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def readable_name(name: str | bytes) -> str:
+    """`name` as text: its bytes read as UTF-8 when they are UTF-8, else all of them as cp1252
+    (a name is written in one encoding: b"Jos\\xe9.jpg" is "José.jpg"). A str is first taken
+    back to its bytes when it carries surrogate escapes; one with other lone surrogates (JSON's
+    "\\ud800") is returned as it is, for storable() to mark."""
+    if isinstance(name, str):
+        if not _SURROGATE.search(name):
+            return name
+        try:
+            raw = name.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return name
+    else:
+        raw = name
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1").translate(_CP1252_HIGH)
+
+
 def clean_filename(name: str | None, fallback: str = "unnamed") -> str:
     """The last path component of `name`, without control characters, at most 255 characters."""
     text = visible_text(name or "").replace("\\", "/").rsplit("/", 1)[-1]

@@ -12,7 +12,7 @@ from urllib.parse import unquote_to_bytes
 from aiohttp import BodyPartReader, MultipartReader, StreamReader, hdrs, web
 
 from core.errors import InvalidInput
-from core.filenames import clean_filename
+from core.filenames import clean_filename, readable_name
 from core.spool import Spooled, SpoolWriter, discard, too_large
 from server.bodystream import SEND_AGAIN, ended_by_stop, idle_timed
 from server.errors import ServerStopping
@@ -69,7 +69,10 @@ async def receive_form(request: web.Request, *, max_size: int, tmp_dir: Path) ->
             if name == FILE_FIELD and filename is not None:
                 if received.spooled is not None:
                     raise InvalidInput("Send exactly one 'file' part")
-                received.filename = clean_filename(filename)
+                # a name whose bytes are not UTF-8 is an older client's Latin-1/cp1252
+                # (filename="Jos\xe9.jpg"): aiohttp kept them as surrogate escapes, which were
+                # stored as U+FFFD ("Jos\ufffd.jpg")
+                received.filename = clean_filename(readable_name(filename))
                 received.spooled = await _spool(part, max_size, tmp_dir, request.app[THREADS])
             elif name == FILE_FIELD:  # its bytes as a text field (curl -F 'file=<x.jpg')
                 raise InvalidInput(NO_FILE_PART)

@@ -33,7 +33,7 @@ import httpx
 from core import mediatypes
 from core.ascii import whole_number
 from core.errors import LASTING_CODES, SETUP_FAULT_REASONS, InvalidInput, MediaDeskError
-from core.filenames import clean_filename, disk_name
+from core.filenames import clean_filename, disk_name, readable_name
 from core.instants import client_instant
 from core.settings import PRESIGN_THRESHOLD
 from core.text import composed
@@ -538,7 +538,9 @@ class Client:
         except MediaDeskError as exc:
             raise ClientError(exc.code, exc.message, local=True) from None
         except OSError as exc:
-            raise ClientError("unreadable", f"{path}: {exc.strerror or exc}", local=True) from None
+            raise ClientError(
+                "unreadable", f"{readable_name(str(path))}: {exc.strerror or exc}", local=True
+            ) from None
         config = self.config()
         if media.mime not in config["allowed_types"].get(media.kind, []):
             raise ClientError(
@@ -572,7 +574,10 @@ class Client:
         """Checks, then uploads: presigned above the server's threshold (10 MiB), else direct.
         A duplicate of a stored file is a success (`result.duplicate`)."""
         local = self.check(path, file_type)
-        name = original_filename or local.path.name
+        # a name on disk that is not UTF-8 (an old USB stick's b"Pe\xf1a.jpg") is a str with
+        # surrogate escapes, which no request can carry: the form, the presign's JSON and tus'
+        # base64 each stopped with a UnicodeEncodeError, and `mediadesk upload` with them
+        name = readable_name(original_filename or local.path.name)
         threshold = int(self.config().get("presign_threshold", PRESIGN_THRESHOLD))
         use_presigned = local.size > threshold if presigned is None else presigned
         fields: dict[str, Any] = {"file_type": local.file_type, "is_public": is_public}
@@ -857,7 +862,9 @@ class Client:
             )
             urls.update({int(p["part_number"]): p["url"] for p in fresh.get("parts", [])})
             report()
-        raise ClientError("upload_failed", f"Parts of {local.path.name} could not be uploaded")
+        raise ClientError(
+            "upload_failed", f"Parts of {readable_name(local.path.name)} could not be uploaded"
+        )
 
     # ---- the catalog -------------------------------------------------------------------
     def list(self, **filters: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.ascii import whole_number
+from core.filenames import readable_name
 from core.instants import local_minute
 from core.listing import MAX_ID, MAX_LIMIT, STATUS_FILTERS, Sort
 from core.mediatypes import FILE_KINDS
@@ -400,7 +401,7 @@ def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
     refused: list[tuple[str, ClientError]] = []
     failed: list[tuple[str, ClientError]] = []
     for name in args.files:
-        bar = ProgressBar(Path(name).name, err)
+        bar = ProgressBar(readable_name(Path(name).name), err)
         try:
             result = client.upload(
                 name,
@@ -427,7 +428,9 @@ def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
     )
     for label, items in (("refused", refused), ("failed", failed)):
         for name, problem in items:
-            out.write(f"  {label} {name}: {problem.message} [{problem.code}]\n")
+            # a path whose bytes are not UTF-8 stopped the summary with a UnicodeEncodeError
+            shown = _printable(readable_name(name))
+            out.write(f"  {label} {shown}: {problem.message} [{problem.code}]\n")
     return 1 if refused or failed else 0
 
 
@@ -456,9 +459,24 @@ def _download(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO
             failures += 1
             bar.finish(f"failed: {exc.strerror or exc}")
             continue
-        bar.finish(f"saved {path}")
-        out.write(f"{path}\n")
+        bar.finish(f"saved {readable_name(str(path))}")
+        _path_line(out, path)
     return 1 if failures else 0
+
+
+def _path_line(out: TextIO, path: Path) -> None:
+    """`path` on a line of its own, as the file system names it, for a script to open: in a
+    folder whose name is not UTF-8, its bytes (as ls and find print them). Written as text it
+    was a UnicodeEncodeError after the first file, and the other ids were never fetched."""
+    try:
+        out.write(f"{path}\n")
+    except UnicodeEncodeError:  # raised before a character is written
+        buffer = getattr(out, "buffer", None)
+        if buffer is None:
+            out.write(f"{readable_name(str(path))}\n")
+            return
+        out.flush()
+        buffer.write(os.fsencode(path) + b"\n")
 
 
 def _change(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
