@@ -16,9 +16,11 @@ import contextlib
 import logging
 import os
 import re
+import secrets
 import stat
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote_plus
 
 from core.errors import SettingsError
@@ -155,13 +157,21 @@ def _keyring() -> object | None:
     return backend
 
 
+LIBRARY_ID_FILE = "library_id"
+"""secrets/library_id: the name of this library's entries in the system keyring. It is in the
+data folder, so a copy of the folder (a backup put back, `--data-dir COPY`, another computer)
+finds the same entries wherever it now lives."""
+_LIBRARY_ID = re.compile(r"[0-9a-f]{32}")
+
+
 class SecretStore:
     """Secrets of one data folder."""
 
     def __init__(self, secrets_dir: Path) -> None:
         self.dir = Path(secrets_dir)
-        # One keyring entry per data folder: two libraries on one machine never share keys.
-        self._user = str(self.dir.parent.resolve())
+        # Before library ids, an entry was named after the data folder's absolute path: the
+        # folder at a new path (a restore elsewhere, another computer) lost its secrets
+        self._path_user = str(self.dir.parent.resolve())
 
     @property
     def location(self) -> str:
@@ -174,13 +184,55 @@ class SecretStore:
     def _file(self, name: str) -> Path:
         return self.dir / name
 
+    def library_id(self, create: bool = False) -> str:
+        """This library's id from secrets/library_id ("" when it has none), made with
+        `create`: 32 random hex digits, written under a temporary name and linked in, so two
+        processes making it at once keep the same one. A file that holds no id (emptied,
+        edited by hand) is replaced when `create`."""
+        path = self._file(LIBRARY_ID_FILE)
+        check_private(self.dir)
+        check_private(path)
+        with contextlib.suppress(FileNotFoundError):
+            found = path.read_text(encoding="ascii", errors="replace").strip()
+            if _LIBRARY_ID.fullmatch(found):
+                return found
+            if not create:
+                return ""
+            logger.warning("%s holds no library id; a new one is made", path)
+            path.unlink()
+        if not create:
+            return ""
+        ensure_secrets_dir(self.dir)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write(secrets.token_hex(16) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process made it first: its id is this library's
+            except OSError:  # a file system without hard links
+                os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _sync_dir(self.dir)
+        return self.library_id()
+
+    def _entry(self, name: str, library_id: str) -> str:
+        return f"{name}@library-{library_id}"
+
     def get(self, name: str) -> str:
         backend = _keyring()
         if backend is not None:
             try:
-                value = backend.get_password(SERVICE, f"{name}@{self._user}")  # type: ignore[attr-defined]
+                value = self._from_keyring(backend, name)
                 if value:
-                    return str(value)
+                    return value
+            except SettingsError:
+                raise
             except Exception as exc:  # noqa: BLE001 - fall back to the file
                 logger.warning("The system keyring could not be read (%s)", type(exc).__name__)
         path = self._file(name)
@@ -191,6 +243,25 @@ class SecretStore:
         except FileNotFoundError:
             return ""
 
+    def _from_keyring(self, backend: Any, name: str) -> str:
+        """The entry under this library's id; else one an older version saved under the data
+        folder's path, which is then saved under the id too (the path's entry is kept, for a
+        backup of the folder from before ids put back at that path: it has no id)."""
+        library_id = self.library_id()
+        if library_id:
+            value = backend.get_password(SERVICE, self._entry(name, library_id))
+            if value:
+                return str(value)
+        value = backend.get_password(SERVICE, f"{name}@{self._path_user}")
+        if not value:
+            return ""
+        try:
+            entry = self._entry(name, library_id or self.library_id(create=True))
+            backend.set_password(SERVICE, entry, str(value))
+        except OSError as exc:  # a read-only data folder: the path's entry goes on serving
+            logger.warning("Could not give this library an id (%s)", exc)
+        return str(value)
+
     def set(self, name: str, value: str) -> str:
         """Stores `value` ("" deletes it); returns where it went ("keyring" or "file")."""
         if not value:
@@ -199,9 +270,15 @@ class SecretStore:
         backend = _keyring()
         if backend is not None:
             try:
-                backend.set_password(SERVICE, f"{name}@{self._user}", value)  # type: ignore[attr-defined]
-                self._remove_file(name)  # never two copies that could disagree
+                entry = self._entry(name, self.library_id(create=True))
+                backend.set_password(SERVICE, entry, value)  # type: ignore[attr-defined]
+                # never two copies that could disagree: not the file, nor the path's entry
+                self._remove_file(name)
+                with contextlib.suppress(Exception):  # nothing stored there
+                    backend.delete_password(SERVICE, f"{name}@{self._path_user}")  # type: ignore[attr-defined]
                 return "keyring"
+            except SettingsError:
+                raise
             except Exception as exc:  # noqa: BLE001 - fall back to the file
                 logger.warning("The system keyring refused a secret (%s)", type(exc).__name__)
         self._write_private(self._file(name), value)
@@ -210,8 +287,13 @@ class SecretStore:
     def delete(self, name: str) -> None:
         backend = _keyring()
         if backend is not None:
-            with contextlib.suppress(Exception):  # nothing stored there
-                backend.delete_password(SERVICE, f"{name}@{self._user}")  # type: ignore[attr-defined]
+            library_id = self.library_id()
+            entries = [f"{name}@{self._path_user}"]
+            if library_id:
+                entries.append(self._entry(name, library_id))
+            for entry in entries:
+                with contextlib.suppress(Exception):  # nothing stored there
+                    backend.delete_password(SERVICE, entry)  # type: ignore[attr-defined]
         self._remove_file(name)
 
     def _remove_file(self, name: str) -> None:
@@ -231,11 +313,16 @@ class SecretStore:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _sync_dir(path.parent)
+
+
+def _sync_dir(folder: Path) -> None:
+    """A file made or renamed in `folder` survives a crash once the folder is synced."""
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 # SQLAlchemy's reading of a database URL (sqlalchemy.engine.url._parse_url, 2.x), copied: the
