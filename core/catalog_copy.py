@@ -34,7 +34,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import schema_guard
 from core.db.engine import Database, unopenable
-from core.db.left_behind import same_catalog
+from core.db.left_behind import (
+    create_another,
+    holding,
+    library_counts,
+    make_new,
+    same_catalog,
+)
 from core.db.migrate import NOT_NEW, VERSION_TABLE, catalog_heads, setting_up, upgrade
 from core.db.models import Base, FileCount, UrlSigningKey, utcnow
 from core.errors import Conflict, InvalidInput, MediaDeskError, StorageUnavailable
@@ -247,11 +253,15 @@ def _refuse_in_use(others: list[str], shown: str) -> None:
 
 def _refuse_filled(target: Database, shown: str) -> None:
     """Refuses a target that holds any of MediaDesk's tables (one started on it, a copy done
-    before): rows there would mix with the copy's, or their ids collide."""
+    before): rows there would mix with the copy's, or their ids collide. It said "not empty",
+    the tables' names and "drop its MediaDesk tables first": not that a MediaDesk had been
+    started on it, what it holds, or how to make it new; what it holds decides that."""
     try:
         with target.engine.connect() as conn:
             tables = inspect(conn).get_table_names()
             heads = catalog_heads(conn)
+            counts = library_counts(conn) if heads else None
+            running = schema_guard.others_alive(conn) if heads else []
     except SQLAlchemyError as exc:
         cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
         raise StorageUnavailable(
@@ -260,14 +270,42 @@ def _refuse_filled(target: Database, shown: str) -> None:
     ours = sorted(set(tables) & OURS)
     if not ours:
         return
-    shown_tables = ", ".join(ours[:6]) + (f" and {len(ours) - 6} more" if len(ours) > 6 else "")
-    schema = f", schema {', '.join(sorted(heads))}" if heads else ""
+    if counts is None:  # MediaDesk's tables, no record of their schema
+        shown_tables = ", ".join(ours[:6]) + (f" and {len(ours) - 6} more" if len(ours) > 6 else "")
+        said = (
+            f"The target {shown} is not new: it holds MediaDesk's tables ({shown_tables}) "
+            "without a record of their schema. A copy goes only into a new, empty database. "
+            f"If nothing in it is to be kept, {make_new(target.url)} and copy again; else "
+            "copy into another new, empty database."
+        )
+    else:
+        files, athletes, tokens = counts
+        schema = ", ".join(sorted(heads))
+        said = (
+            f"The target {shown} is not new: a MediaDesk was started on it and set it up "
+            f"(schema {schema}); it holds {holding(files, athletes, tokens)}. A copy goes only "
+            "into a new, empty database, so that the rows and ids of two libraries never mix. "
+        )
+        stop = (
+            f"stop every MediaDesk on it (running now: {', '.join(running)})"
+            if running
+            else "stop every MediaDesk on it"
+        )
+        if not (files or athletes):
+            said += (
+                f"Nothing in it is to be kept (a first start's token at most): {stop}, "
+                f"{make_new(target.url)}, then run this copy again."
+            )
+        else:
+            said += (
+                "It is a library of its own: to keep it, do not copy into it; to carry this "
+                f"one, copy into another new, empty database ({create_another(target.url)}) "
+                "and point DATABASE_URL at that one."
+            )
     raise Conflict(
-        f"The target {shown} is not empty: it holds MediaDesk's tables ({shown_tables}{schema}). "
-        "Copy into a new, empty database (createdb -O USER NAME), or drop its MediaDesk "
-        "tables first if nothing there is to be kept. Nothing was copied.",
+        f"{said} Nothing was copied.",
         reason=NOT_NEW,
-        details={"tables": ours},
+        details={"tables": ours, **({"processes": running} if counts is not None else {})},
     )
 
 

@@ -694,6 +694,7 @@ def run_checks(settings: Settings) -> list[Check]:
         checks += check_storage(settings)
         checks.append(check_mediainfo())
         if catalog_ok and not new:
+            checks += _kept_apart(settings, db)
             checks.append(check_feed(db))
             checks.append(check_reconcile(db))
         else:
@@ -709,6 +710,19 @@ def _left_behind(settings: Settings) -> list[Check]:
     from core.db.left_behind import library_beside
 
     found = library_beside(settings.effective_database_url, settings.paths.database_file)
+    return [] if found is None else [Check("library", False, found.detail, found.fix)]
+
+
+def _kept_apart(settings: Settings, db: Database) -> list[Check]:
+    """A catalog in use set up apart from the data folder's SQLite library (a server started
+    on the new database before the library was copied): it was all good, though MediaDesk
+    served another library and maintenance called the library's objects strays."""
+    from core.db.left_behind import library_apart
+
+    try:
+        found = library_apart(db.engine, settings.paths.database_file)
+    except Exception:  # noqa: BLE001 - the catalog checks say what is wrong with it
+        return []
     return [] if found is None else [Check("library", False, found.detail, found.fix)]
 
 

@@ -226,8 +226,9 @@ def test_a_target_that_holds_a_catalog_is_refused(
         there.close()
     code, out, err = _copy(data, target)
     assert code == 2 and out == ""
-    assert "is not empty: it holds MediaDesk's tables (alembic_version, api_tokens" in err
-    assert "schema 0027" in err and "Nothing was copied" in err
+    assert "is not new: a MediaDesk was started on it and set it up (schema 0027)" in err
+    assert "it holds 0 files, 0 athletes and 1 API token" in err
+    assert "dropdb -h 127.0.0.1" in err and "Nothing was copied" in err
     there = Library.open(make_settings(other, database_url=target))
     try:
         assert [t.name for t in there.tokens.list()] == ["theirs"]

@@ -18,7 +18,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from core.errors import SettingsError
@@ -46,13 +46,7 @@ class LeftBehind:
 
     @property
     def holds(self) -> str:
-        def some(n: int, what: str) -> str:
-            return f"{n} {what}{'' if n == 1 else 's'}"
-
-        return (
-            f"{some(self.files, 'file')}, {some(self.athletes, 'athlete')} and "
-            f"{some(self.tokens, 'API token')}"
-        )
+        return holding(self.files, self.athletes, self.tokens)
 
     @property
     def detail(self) -> str:
@@ -82,6 +76,174 @@ class LeftBehind:
                 "tokens": self.tokens,
             },
         )
+
+
+@dataclass(frozen=True)
+class KeptApart:
+    """The data folder's SQLite catalog holds a library, and the catalog in use is another
+    one, set up and used apart from it: it has none of the library's API tokens, files or
+    athletes (`library_apart`). A server started on the new database before the library was
+    copied (from another data folder, an older MediaDesk that did not refuse it, the SQLite
+    file moved aside for a moment) left this: the start does not refuse a catalog set up
+    already, doctor said all good, MediaDesk served the other library, and `catalog copy`
+    refused the database as not empty without saying why or what to do."""
+
+    library: LeftBehind  # the SQLite catalog's library, and the catalog in use (`used`)
+    files: int  # the catalog in use's own
+    athletes: int
+    tokens: int
+
+    @property
+    def fresh(self) -> bool:
+        """The catalog in use holds no library of its own (a first start's token at most)."""
+        return not (self.files or self.athletes)
+
+    @property
+    def detail(self) -> str:
+        left = self.library
+        theirs = holding(self.files, self.athletes, self.tokens)
+        if self.fresh:
+            kind = f"was set up as a new, separate library ({theirs})"
+        else:
+            kind = f"holds another library ({theirs})"
+        return (
+            f"{left.used} {kind}, while this data folder's SQLite catalog {left.catalog} "
+            f"holds the library ({left.holds}), none of which is in {left.used}: MediaDesk "
+            "serves the other one"
+        )
+
+    @property
+    def fix(self) -> str:
+        left = self.library
+        aside = (
+            f"move {left.catalog.name} (with its -wal file, if any) out of {left.catalog.parent}"
+        )
+        if self.fresh:
+            return (
+                f"Nothing in {left.used} is to be kept: stop every MediaDesk on it, "
+                f"{make_new(left.used)}, then copy the library into it: {COPY_COMMAND} URL "
+                f"(URL: {left.used}, its password included). Or, to keep {left.used} as this "
+                f"data folder's library, {aside}."
+            )
+        return (
+            "MediaDesk cannot merge two libraries. To keep the one in "
+            f"{left.used}: {aside}. To use this data folder's instead: copy it into a new, "
+            f"empty database ({create_another(left.used)}; {COPY_COMMAND} URL) and point "
+            "DATABASE_URL at that one."
+        )
+
+
+def holding(files: int, athletes: int, tokens: int) -> str:
+    def some(n: int, what: str) -> str:
+        return f"{n} {what}{'' if n == 1 else 's'}"
+
+    return f"{some(files, 'file')}, {some(athletes, 'athlete')} and {some(tokens, 'API token')}"
+
+
+def create_another(url: str) -> str:
+    """The command that makes another, new database on the server of `url` (NAME: the one to
+    choose), as its user: the way a copy that must not go into `url` goes elsewhere."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "createdb NAME"
+    if parsed.get_backend_name() != "postgresql":
+        return "createdb NAME"
+    owner = f" -O {parsed.username}" if parsed.username else ""
+    return f"createdb{_pg_flags(url)}{owner} NAME"
+
+
+# Rows of the SQLite library looked for in the catalog in use: a copy carries every one, and
+# API tokens are never deleted, so a few tell a copy from another library
+SAMPLE = 100
+
+
+def library_apart(engine: Engine, data_catalog: Path) -> KeptApart | None:
+    """The data folder's SQLite library when the catalog `engine` names is set up, another
+    one, and holds none of the library's API tokens, first files or first athletes (see
+    KeptApart); None otherwise, also for a copy of it, however it was used since."""
+    from core.db.migrate import is_new
+
+    url = engine.url.render_as_string(hide_password=False)
+    if same_catalog(url, f"sqlite:///{data_catalog}") or not _has_content(data_catalog):
+        return None  # (a stat: most set-ups end here)
+    left = library_beside(url, data_catalog)
+    if left is None:
+        return None
+    rows = _sample(data_catalog)
+    if rows is None:
+        return None
+    with engine.connect() as conn:
+        if is_new(conn):
+            return None  # library_beside's to say: the start refuses it
+        if _shares(conn, *rows):
+            return None
+        files, athletes, tokens = library_counts(conn)
+    return KeptApart(left, files, athletes, tokens)
+
+
+def _sample(
+    path: Path,
+) -> tuple[list[str], list[tuple[int, str]], list[tuple[int, str]]] | None:
+    """A SQLite library's token hashes, and its first files' (id, storage key) and first
+    athletes' (id, name)."""
+    try:
+        with closing(sqlite3.connect(path, timeout=COUNT_TIMEOUT)) as conn:
+            hashes = [r[0] for r in conn.execute("SELECT token_hash FROM api_tokens")]
+            files = conn.execute(
+                "SELECT id, storage_key FROM media_files ORDER BY id LIMIT ?", (SAMPLE,)
+            ).fetchall()
+            athletes = conn.execute(
+                "SELECT id, name FROM athletes ORDER BY id LIMIT ?", (SAMPLE,)
+            ).fetchall()
+    except sqlite3.Error as exc:
+        logger.debug("The data folder's SQLite catalog %s was not read: %s", path, exc)
+        return None
+    return hashes, files, athletes
+
+
+def _shares(
+    conn: Connection,
+    hashes: list[str],
+    files: list[tuple[int, str]],
+    athletes: list[tuple[int, str]],
+) -> bool:
+    from sqlalchemy import select
+
+    from core.db.models import ApiToken, Athlete, MediaFile
+
+    for start in range(0, len(hashes), SAMPLE):
+        some = hashes[start : start + SAMPLE]
+        if conn.scalar(select(ApiToken.id).where(ApiToken.token_hash.in_(some)).limit(1)):
+            return True
+    for model, column, rows in (
+        (MediaFile, MediaFile.storage_key, files),
+        (Athlete, Athlete.name, athletes),
+    ):
+        wanted = dict(rows)
+        found = conn.execute(select(model.id, column).where(model.id.in_(list(wanted))))
+        if any(wanted.get(row_id) == value for row_id, value in found):
+            return True
+    return False
+
+
+def library_counts(conn: Connection) -> tuple[int, int, int]:
+    """(files, athletes, active tokens) of a set-up catalog, counted as `_library_counts`
+    counts a SQLite one."""
+    from sqlalchemy import func, select
+
+    from core.db.models import ApiToken, Athlete, MediaFile
+
+    files = conn.scalar(
+        select(func.count())
+        .select_from(MediaFile)
+        .where(MediaFile.status == "ready", MediaFile.alias_of.is_(None))
+    )
+    athletes = conn.scalar(select(func.count()).select_from(Athlete))
+    tokens = conn.scalar(
+        select(func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_(None))
+    )
+    return int(files or 0), int(athletes or 0), int(tokens or 0)
 
 
 def refuse_left_behind(engine: Engine, data_catalog: Path) -> None:
@@ -116,29 +278,35 @@ def library_beside(url: str, data_catalog: Path) -> LeftBehind | None:
     return LeftBehind(data_catalog, files, athletes, tokens, shown_database_url(url))
 
 
-def make_new(url: str, sqlite_file: str | Path | None = None) -> str:
-    """How a person makes the catalog at `url` new again, as a clause ("recreate …"): a
-    PostgreSQL database dropped and created empty by its owner (with the URL's host, port,
-    user and name), a SQLite file moved aside. A command refusing a catalog that is not new
-    names this, not "drop its tables", which leaves a person to find which ones and how."""
-    if sqlite_file:
-        path = Path(sqlite_file)
-        return f"move {path.name} (with its -wal and -shm files, if any) out of {path.parent}"
+def make_new(url: str) -> str:
+    """How a person makes the catalog at `url` (shown or not) new again, as a clause: a
+    PostgreSQL database dropped and created empty by its owner (the URL's host, port, user and
+    name written in), a SQLite file moved aside. Refusals of a catalog that is not new name
+    this, not "drop its tables", which left a person to find which ones and how."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         return "drop that database and create it again, empty"
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        path = Path(parsed.database)
+        return f"move {path.name} (with its -wal and -shm files, if any) out of {path.parent}"
     if parsed.get_backend_name() != "postgresql" or not parsed.database:
         return "drop that database and create it again, empty"
-    where = "".join(
+    flags = _pg_flags(url)
+    owner = f" -O {parsed.username}" if parsed.username else ""
+    return (
+        f"recreate the database empty, as its owner or a superuser: dropdb{flags} "
+        f"{parsed.database}, then createdb{flags}{owner} {parsed.database}"
+    )
+
+
+def _pg_flags(url: str) -> str:
+    """The host, port and user of a PostgreSQL URL as the client programs take them."""
+    parsed = make_url(url)
+    return "".join(
         f" {flag} {value}"
         for flag, value in (("-h", parsed.host), ("-p", parsed.port), ("-U", parsed.username))
         if value
-    )
-    owner = f" -O {parsed.username}" if parsed.username else ""
-    return (
-        f"recreate the database empty, as its owner or a superuser: dropdb{where} "
-        f"{parsed.database}, then createdb{where}{owner} {parsed.database}"
     )
 
 

@@ -262,7 +262,6 @@ class Unrecorded:
     files: int
     athletes: int
     tokens: int
-    sqlite_file: str | None  # a SQLite catalog's file
 
     @property
     def current(self) -> bool:
@@ -327,7 +326,7 @@ class Unrecorded:
 
             return (
                 "It holds nothing to keep (a set-up cut short): stop every MediaDesk on it and "
-                f"{make_new(self.url, self.sqlite_file)}; the next start sets it up."
+                f"{make_new(self.url)}; the next start sets it up."
             )
         if self.newer:
             return (
@@ -387,7 +386,6 @@ def unrecorded(connection: Connection, shown: str) -> Unrecorded | None:
         query = f"SELECT count(*) FROM {model.__tablename__}"  # noqa: S608 - our own name
         return int(connection.scalar(text(query)) or 0)
 
-    database = connection.engine.url.database if connection.dialect.name == "sqlite" else None
     return Unrecorded(
         shown,
         VERSION_TABLE in names,
@@ -397,7 +395,6 @@ def unrecorded(connection: Connection, shown: str) -> Unrecorded | None:
         count(MediaFile),
         count(Athlete),
         count(ApiToken),
-        database or None,
     )
 
 
