@@ -140,6 +140,7 @@ class StorageUnavailable(MediaDeskError):
 # lists them; clients choose their sentence by them): the catalog out of reach (catalog_down),
 # the disk holding a SQLite catalog gone (catalog_disk_down) or its file not writable
 # (catalog_read_only: a disk remounted read-only, rights or attributes changed; reads go on),
+# locked by another program past the busy timeout (catalog_busy: catalog_locked),
 # and the bucket's reach or set-up (core/storage/s3.py explain and check): out of reach
 # (endpoint_unreachable), asking for fewer requests (storage_throttled: 503 SlowDown, 429) or
 # failing inside (storage_server_error: any other 5xx), as R2 does under load or in incidents.
@@ -147,6 +148,7 @@ UNAVAILABLE_REASONS = (
     "catalog_unreachable",
     "catalog_disk_unreachable",
     "catalog_read_only",
+    "catalog_busy",
     "endpoint_unreachable",
     "storage_throttled",
     "storage_server_error",
@@ -161,9 +163,8 @@ UNAVAILABLE_REASONS = (
 # Those of them that a fault of the set-up gives (an endpoint or region set wrong, wrong keys,
 # keys without rights, a bucket deleted or misnamed): they stay until an administrator fixes
 # the storage settings, so neither a client's retry nor a user's "try again later" helps. The
-# others (catalog_unreachable, catalog_disk_unreachable, catalog_read_only, and the store's
-# STORE_OUT_REASONS) are outages that pass. The server's sentences
-# (server.errors.UNAVAILABLE_MESSAGES) and the client's retries follow this.
+# others (CATALOG_OUT_REASONS and the store's STORE_OUT_REASONS) are outages that pass. The
+# server's sentences (server.errors.UNAVAILABLE_MESSAGES) and the client's retries follow this.
 SETUP_FAULT_REASONS = frozenset(
     {
         "endpoint_refused",
@@ -271,10 +272,19 @@ _SQLITE_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 # is not one: it does not pass by itself. SQLITE_IOERR_NOMEM is memory, not the disk.
 _SQLITE_DISK_GONE = (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN)
 _SQLITE_NOMEM = getattr(sqlite3, "SQLITE_IOERR_NOMEM", 3082)
+# The reason of a catalog another program held locked past the busy timeout (catalog_locked)
+CATALOG_BUSY = "catalog_busy"
 # The reasons of a catalog out of reach, or out of reach of writes: outages that pass
 # (catalog_unreachable()). A read-only SQLite catalog is one: once its file can be written again
-# the next session opens it again (core/db/engine.py), and work that met it is tried again.
-CATALOG_OUT_REASONS = ("catalog_unreachable", "catalog_disk_unreachable", "catalog_read_only")
+# the next session opens it again (core/db/engine.py), and work that met it is tried again. So
+# is one locked by another program (a DB browser left open, a backup tool, a script's BEGIN
+# EXCLUSIVE): the next write takes the lock once that program lets it go.
+CATALOG_OUT_REASONS = (
+    "catalog_unreachable",
+    "catalog_disk_unreachable",
+    "catalog_read_only",
+    CATALOG_BUSY,
+)
 # The reasons of every outage that passes by itself, the store's and the catalog's: each of
 # their answers says when to ask again (retry_after), /health's too. The catalog's had none,
 # so a client told to "try again later" was not told when, unlike the store's.
@@ -406,9 +416,10 @@ def retry_after(exc: MediaDeskError) -> int | None:
 
 
 def catalog_busy(exc: BaseException | None) -> bool:
-    """Another writer held the catalog past the wait given (Database.write's `wait`): SQLite's
-    "database is locked", this process's own writer lock, PostgreSQL's lock_timeout (55P03).
-    Passes with that write."""
+    """Another writer held the catalog past the wait given (SQLite's busy timeout, or
+    Database.write's `wait`): SQLite's "database is locked", this process's own writer lock,
+    PostgreSQL's lock_timeout (55P03, which MediaDesk sets for a `wait`). Passes with that
+    write; a session that meets it leaves as catalog_locked (core/db/engine.py)."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -432,6 +443,21 @@ def catalog_down() -> StorageUnavailable:
     return StorageUnavailable(
         "The catalog (database) cannot be reached right now; try again later",
         reason="catalog_unreachable",
+    )
+
+
+def catalog_locked(path: object | None) -> StorageUnavailable:
+    """The error of a catalog another program held locked past the busy timeout (catalog_busy
+    told it): SQLite's "database is locked", PostgreSQL's lock_not_available. The session's
+    transaction was rolled back; it passes once that program lets go. The path, when the
+    catalog is a file, is for the desktop's sentence and the log (LOCAL_DETAILS), never for a
+    server's client."""
+    where = "" if path is None else f" ({path})"
+    return StorageUnavailable(
+        f"Another program holds the catalog{where} locked (a database browser or backup tool "
+        "left open, a script, or another MediaDesk's long write); try again once it lets go",
+        reason=CATALOG_BUSY,
+        details={} if path is None else {"path": str(path)},
     )
 
 

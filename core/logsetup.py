@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from core.errors import (
+    CATALOG_BUSY,
     CatalogUpgraded,
     MediaDeskError,
     catalog_unreachable,
@@ -296,6 +297,10 @@ def outage_cause(exc: BaseException | None) -> str | None:
             return "the disk is full (no space left)"
         # SQLAlchemy's text of it carries the whole statement and a link, over several lines
         return "the catalog's disk is full (database or disk is full)"
+    if isinstance(exc, MediaDeskError) and exc.reason == CATALOG_BUSY:
+        # counted among the catalog's outages (CATALOG_OUT_REASONS), but it answers: "cannot
+        # be reached" sent people looking at a database that was fine
+        return "another program holds the catalog locked"
     if catalog_unreachable(exc):
         return "the catalog cannot be reached"
     if isinstance(exc, CatalogUpgraded):

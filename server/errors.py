@@ -83,6 +83,10 @@ UNAVAILABLE_MESSAGES: dict[str | None, str] = {
         "The server's catalog cannot be written right now (its disk went read-only, or the "
         "server may no longer write it); reading still works; try again later"
     ),
+    "catalog_busy": (
+        "Another program holds the server's catalog locked (a database browser or backup tool, "
+        "or a long write); try again later"
+    ),
     "endpoint_unreachable": "The storage cannot be reached right now; try again later",
     "storage_throttled": (
         "The storage is busy and asks for fewer requests right now; try again later"
@@ -265,10 +269,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             _tell_not_asked(request, rid, exc)
         elif status >= 500 or message != exc.message:
             # catalog_upgraded: the guard logged the cause once as an ERROR; each refused
-            # write after it is a note (ten writes made eleven ERROR lines)
-            serious = status >= 500 and not isinstance(exc, core.CatalogUpgraded)
+            # write after it is a note (ten writes made eleven ERROR lines). A catalog another
+            # program held locked is a passing outage a user caused, not a fault of ours.
+            busy = exc.reason == core.CATALOG_BUSY
+            serious = status >= 500 and not busy and not isinstance(exc, core.CatalogUpgraded)
+            level = logging.ERROR if serious else logging.WARNING if busy else logging.INFO
             logger.log(
-                logging.ERROR if serious else logging.INFO,
+                level,
                 "Request %s %s failed [%s]: %s: %s",
                 request.method,
                 request.path,

@@ -70,8 +70,9 @@ def _auth_blocked(operation: S) -> None:
 STORE_NOT_ASKED = (
     "with Retry-After: every storage_unavailable of a store out of reach (reason "
     "endpoint_unreachable), throttling (storage_throttled) or failing (storage_server_error), "
-    "or of the catalog out of reach (catalog_unreachable, catalog_disk_unreachable) or not "
-    "writable (catalog_read_only); one answered at once, because "
+    "or of the catalog out of reach (catalog_unreachable, catalog_disk_unreachable), not "
+    "writable (catalog_read_only) or held locked by another program past the busy timeout "
+    "(catalog_busy); one answered at once, because "
     "the storage (or the catalog) did not answer a request a moment ago and is not asked "
     "again for a few seconds, did nothing, so any request may be sent again after "
     "Retry-After seconds"

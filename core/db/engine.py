@@ -29,8 +29,10 @@ from core.errors import (
     SettingsError,
     StorageNotAsked,
     StorageUnavailable,
+    catalog_busy,
     catalog_disk_down,
     catalog_down,
+    catalog_locked,
     catalog_unreachable,
     is_no_space,
     sqlite_damaged,
@@ -576,6 +578,12 @@ class Database:
                 down = catalog_down()
                 down.retry_after = self.outage.retry_after()
                 raise down from exc
+            if catalog_busy(exc):
+                # another program (a DB browser, a backup tool, a script's BEGIN EXCLUSIVE,
+                # another MediaDesk's long write) held the catalog past the busy timeout: an
+                # outage that passes with it, not SQLite's "database is locked" as a bug
+                where = self.engine.url.database if self.is_sqlite else None
+                raise catalog_locked(where) from exc
             if self.is_sqlite and (
                 sqlite_read_only(exc)
                 or sqlite_disk_failed(exc)
@@ -656,7 +664,8 @@ class Database:
         `wait`: seconds the transaction may wait for another writer's locks instead of SQLite's
         busy timeout (30 s) or for good (PostgreSQL's row locks): for bookkeeping, which must
         not hold the server's stop (and a desktop quitting) behind another process's long
-        write. Past it the write fails as catalog_busy (core/errors.py) says.
+        write. Past it (or past the busy timeout) the write fails as catalog_busy
+        (core/errors.py) says: catalog_locked, its cause chained.
         """
         self.schema.refuse_writes()
         factory = self._write_factory
