@@ -39,7 +39,7 @@ from core.paths import (
     UNDER_FILE,
 )
 from core.secrets import UNSAFE
-from desktop_app.formatting import number_text, size_text
+from desktop_app.formatting import number_text, path_text, size_text
 
 logger = logging.getLogger(__name__)
 MIB = 1024 * 1024
@@ -475,7 +475,7 @@ def _limit_text(limit: int) -> str:
 
 def _os_error(exc: OSError) -> ErrorMessage:
     cause = exc.strerror or str(exc) or type(exc).__name__
-    where = str(exc.filename) if exc.filename else ""
+    where = path_text(exc.filename) if exc.filename else ""
     detail = f"{cause} ({where})" if where else cause
     if exc.errno == errno.EADDRINUSE:
         return ErrorMessage(

@@ -6,10 +6,13 @@ limits in MiB: one unit system, no "MB" next to "MiB".
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 from PySide6 import QtGui
 from PySide6.QtCore import QCoreApplication, QDate, QDateTime, QLocale, Qt
+
+from core.filenames import readable_name
 
 DASH = "—"
 # A progress bar's text: "29 %", as every percentage of the app (Qt's own is "29%")
@@ -124,3 +127,12 @@ def tip_text(text: str) -> str:
     if not QtGui.Qt.mightBeRichText(text):
         return text
     return QtGui.Qt.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNormal)
+
+
+def path_text(path: str | bytes | os.PathLike[str]) -> str:
+    """A local file's path as the user reads it: each name whose bytes are not UTF-8 (an old
+    USB stick's b"Jos\\xe9.jpg", held with surrogate escapes) read as core.filenames'
+    readable_name reads it, "José.jpg". Qt showed those bytes as U+FFFD; one name at a time, as
+    a folder named in UTF-8 may hold a file named in Latin-1."""
+    text = os.fsdecode(path)
+    return os.sep.join(readable_name(name) for name in text.split(os.sep))

@@ -4,7 +4,10 @@ Python hands such a name over with each byte UTF-8 cannot read as a lone surroga
 ("Pe\\udcf1a.jpg"). A dropped folder holding one broke the upload queue: every save failed
 ('utf-8' codec can't encode character '\\udcf1'), leaving an empty .upload-queue.json.tmp and the
 old queue (the folder still to read at every start), and closing the app raised in closeEvent
-("Something unexpected went wrong"). Real files with such names on disk, the real window.
+("Something unexpected went wrong"). Such a file dragged alone failed as "…/Jos\\ufffd.jpg does
+not exist": Qt read the drop's %E9 as UTF-8. Its name is read as the Latin-1 (cp1252) it was
+written in, as the CLI reads it (core.filenames.readable_name). Real files with such names on
+disk, the real window.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from PySide6.QtCore import QUrl  # noqa: E402
+from PySide6.QtCore import Qt, QUrl  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from desktop_app.controllers.upload_controller import UploadController  # noqa: E402
@@ -39,8 +43,8 @@ from desktop_app.upload_persistence import (  # noqa: E402
 )
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
-from tests.qt_helpers import wait_for  # noqa: E402
-from tests.test_desktop_drop_sources import send_drop, uri_list  # noqa: E402
+from tests.qt_helpers import shown_window, wait_for  # noqa: E402
+from tests.test_desktop_drop_sources import finished_rows, send_drop, uri_list  # noqa: E402
 
 
 @pytest.fixture
@@ -123,7 +127,8 @@ def test_a_dropped_folder_with_such_names_uploads_is_saved_and_the_app_closes(
             == {(photo, UploadState.DONE), (notes, UploadState.FAILED)}
         ),
     )
-    assert library.counts()["all"] == 1
+    assert [r.original_filename for r in library.list_files().items] == ["Peña.jpg"]
+    assert sorted(i.name for i in model.items()) == ["Peña notes.jpg", "Peña.jpg"]
     # saved while the app runs: the failed row, the folder read (no longer to read again)
     wait_for(
         qtbot, lambda: [(r.path, r.state) for r in load_queue(saved)] == [(str(notes), "failed")]
@@ -143,3 +148,29 @@ def test_a_dropped_folder_with_such_names_uploads_is_saved_and_the_app_closes(
         assert row.state == UploadState.FAILED and row.path == notes and row.path.is_file()
     finally:
         again.shutdown()
+
+
+def test_a_file_dragged_alone_uploads_under_its_name_read_as_latin1(
+    qtbot: Any, library: Library, media_dir: MediaSet, tmp_path: Path, english: None
+) -> None:
+    folder = tmp_path / "Fútbol"  # a folder named in UTF-8 holding a name in Latin-1
+    folder.mkdir()
+    photo = on_disk(folder, b"Jos\xe9 latin1.jpg", media_dir.jpeg.read_bytes())
+    # as a GTK file manager writes it (g_filename_to_uri): the name's bytes %-escaped
+    url = "file://" + quote_from_bytes(os.fsencode(photo))
+    assert url.endswith("/F%C3%BAtbol/Jos%E9%20latin1.jpg")
+    gone = url.replace("latin1", "gone")  # dragged, then deleted before it was read
+    with shown_window(qtbot, library) as window:
+        enter, drop = send_drop(window, uri_list(url, gone))
+        assert enter.isAccepted() and drop.isAccepted()
+        assert finished_rows(qtbot, window, 2) == {
+            "José latin1.jpg": UploadState.DONE,
+            "José gone.jpg": UploadState.FAILED,
+        }
+        model = window.uploads.model
+        sent, failed = model.items()
+        assert sent.path == photo and sent.size == photo.stat().st_size
+        tip = model.index(0, model.NAME).data(Qt.ItemDataRole.ToolTipRole)
+        assert tip.startswith(f"{folder}/José latin1.jpg\n"), tip
+        assert failed.reason == f"{folder}/José gone.jpg does not exist.", failed.reason
+    assert [r.original_filename for r in library.list_files().items] == ["José latin1.jpg"]

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import Cancelled, NotFound, StorageUnavailable, UploadGone, passing_outage
-from core.filenames import clean_filename
+from core.filenames import clean_filename, readable_name
 from core.library import Library
 from core.mediatypes import sniff_file
 from core.natsort import natural_key
@@ -234,7 +234,7 @@ def _send(
             item.path,
             media.kind,
             upload_id=item.upload_id,
-            original_filename=item.path.name,
+            original_filename=readable_name(item.path.name),
             athlete_id=item.athlete_id,
             progress=lambda stage, done, total: progress(
                 "sending" if stage == "uploading" else stage, done, total
@@ -245,7 +245,7 @@ def _send(
     return library.uploads.ingest(
         item.path,
         media.kind,
-        original_filename=item.path.name,
+        original_filename=readable_name(item.path.name),
         athlete_id=item.athlete_id,
         progress=progress,
         cancel=item.cancel,
@@ -511,7 +511,7 @@ class UploadController(QObject):
         duplicate (the bytes were in the library before the row was queued) stays one."""
         if not item.restored or record.id in self._claimed:
             return False
-        if record.original_filename != clean_filename(item.path.name):
+        if record.original_filename != clean_filename(item.name):
             return False
         if item.queued_at is None:  # saved by a version that did not note it
             return True

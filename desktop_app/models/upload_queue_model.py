@@ -22,8 +22,9 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from core.filenames import readable_name
 from desktop_app.errors import technical_text
-from desktop_app.formatting import eta_text, size_text, speed_text, tip_text
+from desktop_app.formatting import eta_text, path_text, size_text, speed_text, tip_text
 from desktop_app.models import Index
 from desktop_app.upload_persistence import new_key
 
@@ -113,7 +114,8 @@ class UploadItem:
 
     @property
     def name(self) -> str:
-        return self.path.name
+        # a name on disk that is not UTF-8 as the library keeps it (b"Jos\xe9.jpg": José.jpg)
+        return readable_name(self.path.name)
 
 
 class NewRow(NamedTuple):
@@ -607,7 +609,7 @@ class UploadQueueModel(QAbstractTableModel):
             if column == self.STATE:
                 return self.state_text(item)
         if role == Qt.ItemDataRole.ToolTipRole:
-            lines = [str(item.path), self.state_text(item)]
+            lines = [path_text(item.path), self.state_text(item)]
             if item.detail and item.state == UploadState.FAILED:
                 lines.append(technical_text(item.detail))  # core's English words, labelled
             return tip_text("\n".join(lines))  # a local file's name, as written

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import socket
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 from PySide6.QtCore import (
     QByteArray,
@@ -243,6 +245,12 @@ def local_path(url: QUrl) -> Path:
     if url.host().lower() in ("localhost", socket.gethostname().lower()):
         url = QUrl(url)
         url.setHost("")
+    if os.name != "nt" and not url.host():
+        # The URL's %-escapes are the name's bytes (a file manager escapes an old USB stick's
+        # b"Jos\xe9.jpg" as Jos%E9.jpg); Qt reads them as UTF-8 and makes U+FFFD of a byte
+        # that is none, naming a file that is not there. Kept as bytes, as Python names it.
+        encoded = url.path(QUrl.ComponentFormattingOption.FullyEncoded)
+        return Path(os.fsdecode(unquote_to_bytes(encoded)))
     return Path(url.toLocalFile())
 
 

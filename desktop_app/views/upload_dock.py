@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.controllers.upload_controller import UploadController
 from desktop_app.errors import technical_text
-from desktop_app.formatting import eta_text, number_text, size_text, speed_text
+from desktop_app.formatting import eta_text, number_text, path_text, size_text, speed_text
 from desktop_app.models import Index
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
 from desktop_app.views.tables import tab_leaves
@@ -591,7 +591,7 @@ class UploadDock(QDockWidget):
         item = self.model.item(item_id)
         if item is None:
             return
-        lines = [str(item.path), item.reason]
+        lines = [path_text(item.path), item.reason]
         if item.detail:
             lines.append(technical_text(item.detail))
         QGuiApplication.clipboard().setText("\n".join(line for line in lines if line))
