@@ -49,6 +49,7 @@ from core.errors import (
     is_no_space,
     never_sent,
     object_damaged,
+    retry_after,
     store_answered,
 )
 from core.events import ChangeEvent, EventBus
@@ -450,7 +451,10 @@ class Library:
     def health(self) -> dict[str, Any]:
         """The database and storage checks of /health; failures are reported, not raised.
 
-        A storage failure carries its `reason` (UNAVAILABLE_REASONS) when core knows one."""
+        A storage failure carries its `reason` (UNAVAILABLE_REASONS) when core knows one, and
+        its `retry_after` (core.errors.retry_after) while the store is out of reach,
+        throttling or failing: the quiet window left or the store's own Retry-After, what
+        every request's answer of the same outage says."""
         result: dict[str, Any] = {"database": {"ok": True}, "storage": {"ok": True}}
         try:
             with self._db.read() as s:
@@ -472,6 +476,8 @@ class Library:
             result["storage"] = {"ok": False, "error": exc.message}
             if exc.reason:
                 result["storage"]["reason"] = exc.reason
+            if (wait := retry_after(exc)) is not None:
+                result["storage"]["retry_after"] = wait
         return result
 
     def export(

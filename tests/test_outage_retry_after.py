@@ -9,6 +9,9 @@ the value the requests' answers carry (core.outage Outage.retry_after: the quiet
 else ASK_AGAIN) and declares it in the served OpenAPI document; a fault someone must mend (a
 set-up fault) still carries none, on /health as on every request.
 
+/health said ASK_AGAIN while the store's own quiet window was open (a throttling store's
+Retry-After): Library.health dropped its check's retry_after; it now hands it on.
+
 Real HTTP over loopback: moto's bucket behind tests.faults' ErringStore, the session's
 PostgreSQL behind a CuttableProxy (refusing, then hanging), a SQLite catalog made immutable.
 """
@@ -105,6 +108,27 @@ def test_health_says_retry_after_as_the_requests_of_the_same_store_outage(
     assert raw.status == 500 and raw.json()["error"]["code"] == "storage_unavailable", raw.body
     assert _retry_after(raw) == wait
     assert _retry_after(health) == wait
+
+
+def test_health_says_the_window_a_throttling_store_asked_for_as_the_requests_do(
+    erring: tuple[ErringStore, str, str, int],
+) -> None:
+    """A store answering 503 SlowDown with Retry-After: 12 is not asked for 12 s, and every
+    request's answer meanwhile says the seconds left. /health said 2 (ASK_AGAIN) all along:
+    Library.health dropped its check's retry_after."""
+    proxy, url, read, image = erring
+    proxy.fail(503, "SlowDown", {"Retry-After": "12"})
+    first = _degraded(url)  # its check meets the store's answer
+    assert first.json()["storage"].get("reason") == "storage_throttled", first.body
+    assert "retry_after" not in first.json()["storage"]  # the header says it
+    raw = http_call(f"{url}/stream/{image}/raw", headers=bearer(read))  # refused unasked
+    told = _unavailable(raw, "storage_throttled")
+    assert told is not None and ASK_AGAIN < told <= 12, raw.headers
+    again = _degraded(url)  # its check refused unasked, in the window
+    # the same window, read a moment apart (whole seconds, rounded up)
+    for health in (first, again):
+        said = _retry_after(health)
+        assert said is not None and abs(said - told) <= 1, (health.headers, told)
 
 
 def test_health_says_retry_after_while_the_store_refuses_connections(

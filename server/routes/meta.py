@@ -102,9 +102,9 @@ def _retry_after(lib: Library, database: dict[str, Any], storage: dict[str, Any]
     if not storage["ok"] and (
         storage.get("reason") in PASSING_REASONS or storage.get("error") == "timeout"
     ):
-        # the store's own quiet window is its check's error's, which Library.health does not
-        # hand on: the store is asked again at once then, so this is never too long
-        waits.append(ASK_AGAIN)
+        # the store's quiet window as its check met it (Library.health); none when the check
+        # did not end in time
+        waits.append(storage.get("retry_after") or ASK_AGAIN)
     return max(waits, default=None)
 
 
@@ -129,6 +129,7 @@ async def health(request: web.Request) -> web.Response:
         wait = _retry_after(library(request), checks["database"], storage)
         if wait is not None:
             headers["Retry-After"] = str(wait)
+    storage.pop("retry_after", None)  # said by the header, as every answer says it
     if "error" in storage and (token is None or token.scope != "admin"):
         # The message names the bucket and the endpoint: for administrators (and the log).
         # Others read what any request's storage_unavailable tells its caller (server/errors.py),
