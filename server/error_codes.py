@@ -51,8 +51,11 @@ ERROR_CODES: dict[str, str] = {
     "request_timeout": "408: no byte of the body arrived for a while",
     "conflict": "409: conflict with the current state; `reason` tells which (stale_version, "
     "already_trashed, not_trashed, being_deleted: a restore of a file the emptying of the "
-    "trash has begun to delete for good, athlete_exists: a name another athlete has, "
-    "athlete_id_taken: an id another athlete holds, ...)",
+    "trash has begun to delete for good, duplicate: a PATCH of athlete_id or is_public that "
+    "would make the file a second ready file of the same bytes for that athlete and "
+    "is_public, details.duplicate_of naming the one it would duplicate (nothing changed), "
+    "athlete_exists: a name another athlete has, athlete_id_taken: an id another athlete "
+    "holds, ...)",
     "offset_mismatch": "409: a tus PATCH whose Upload-Offset is not where this server goes on "
     "from (details.offset and the Upload-Offset header: send again from there; on a team, the "
     "bytes in the bucket when the rest waits on another server), or an upload already complete",
