@@ -1171,10 +1171,15 @@ class Catalog:
         derivatives are named by it (core.keys.video_prefix), and a file that shared an object
         and then moved to another athlete's folder keeps the name."""
         with self.db.read() as s:
-            stmt = select(MediaFile.id).where(same_file_name(storage_key))
-            if besides is not None:
-                stmt = stmt.where(MediaFile.id != besides)
-            return s.scalar(stmt.limit(1)) is not None
+            return self.name_used(s, storage_key, besides)
+
+    @staticmethod
+    def name_used(s: Session, storage_key: str, besides: int | None = None) -> bool:
+        """`name_in_use` in the caller's transaction."""
+        stmt = select(MediaFile.id).where(same_file_name(storage_key))
+        if besides is not None:
+            stmt = stmt.where(MediaFile.id != besides)
+        return s.scalar(stmt.limit(1)) is not None
 
     def trashed_records(self, trash: Mapping[int, datetime]) -> list[FileRecord]:
         """Those of the files of `trash` (not aliases) still in the trash since their date

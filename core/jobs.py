@@ -682,10 +682,7 @@ class JobQueue:
             heir = s.scalar(select(func.min(MediaFile.id)).where(*_sharing_the_object_of(file_id)))
             if heir is None:
                 return None
-            s.execute(
-                update(Job).where(Job.file_id == file_id).values(file_id=heir),
-                execution_options={"synchronize_session": False},
-            )
+            hand_over_jobs(s, file_id, int(heir))
             return int(heir)
 
     def forget_file(self, file_id: int) -> None:
@@ -695,16 +692,7 @@ class JobQueue:
     def forget_files(self, file_ids: Collection[int]) -> None:
         """`forget_file` of many files in one transaction (the emptying of the trash)."""
         with self.db.write() as s:
-            s.execute(
-                update(Job)
-                .where(Job.file_id.in_(file_ids), Job.state == JobState.RUNNING)
-                .values(cancel_requested=True),
-                execution_options={"synchronize_session": False},
-            )
-            s.execute(
-                delete(Job).where(Job.file_id.in_(file_ids), Job.state != JobState.RUNNING),
-                execution_options={"synchronize_session": False},
-            )
+            forget_jobs(s, file_ids)
 
     def purge_finished(self, older_than: datetime) -> int:
         """Finished jobs are kept for the trash retention, then removed: all but the newest job
@@ -766,6 +754,30 @@ def _job(s: Session, job_id: int) -> Job:
     if row is None:
         raise NotFound(f"Job {job_id} not found")
     return row
+
+
+def hand_over_jobs(s: Session, file_id: int, heir: int) -> None:
+    """`JobQueue.hand_over` in the caller's transaction: a write that makes `file_id` no file
+    (a restore's merge) hands its jobs over in its own commit, so no crash after it strands
+    them under an id no file's jobs are looked up by."""
+    s.execute(
+        update(Job).where(Job.file_id == file_id).values(file_id=heir),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def forget_jobs(s: Session, file_ids: Collection[int]) -> None:
+    """`JobQueue.forget_files` in the caller's transaction (as `hand_over_jobs`)."""
+    s.execute(
+        update(Job)
+        .where(Job.file_id.in_(file_ids), Job.state == JobState.RUNNING)
+        .values(cancel_requested=True),
+        execution_options={"synchronize_session": False},
+    )
+    s.execute(
+        delete(Job).where(Job.file_id.in_(file_ids), Job.state != JobState.RUNNING),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _sharing_the_object_of(file_id: int) -> tuple[ColumnElement[bool], ...]:

@@ -56,7 +56,7 @@ from core.events import ChangeEvent, EventBus
 from core.feed import Feed, last_change_of, pruned_through
 from core.filenames import NAME_BYTES, clean_filename, fit_bytes, with_type_extension
 from core.ingest import Ingestor, PresignedUpload, check_description
-from core.jobs import JobQueue
+from core.jobs import JobQueue, forget_jobs, hand_over_jobs
 from core.leader import MaintenanceLeader, Task
 from core.links import Arrival
 from core.locks import KeyedLocks, ObjectLocks
@@ -1187,9 +1187,12 @@ class Library:
         an alias of `into`, answering as it from then on, as a presigned upload's id does, and
         its aliases follow. Its row goes and the alias row takes its id, so listeners hear a
         file deleted from the trash (core.feed's snapshot of the row as it was) and nothing
-        of the alias, as of any. Its object stays while another file shares it; else its
-        deletion is noted here, in the same commit (a crash after it leaves no object that
-        no row names), and `_merged_away` carries it out at once."""
+        of the alias, as of any. Its object stays while another file shares it, and its jobs
+        (and what they made) go to that file; else they go away, and the deletion of its
+        object and its video folder is noted. All of it in the same commit, so a crash after
+        it strands nothing under an id that is no file's any more (the jobs a sharer's
+        processing state reads, an object or folder no row names): a restart or maintenance
+        runs the noted deletions once due. `_merged_away` carries them out at once."""
         record = FileRecord.from_row(row)
         heir = s.scalar(
             select(func.min(MediaFile.id)).where(
@@ -1222,17 +1225,27 @@ class Library:
         s.delete(row)
         s.flush()
         s.add(alias)
-        if heir is None:
-            self.deferred.queue(
-                s, row.storage_key, "restored_duplicate", backend=row.storage_backend
+        if heir is not None:
+            hand_over_jobs(s, row.id, int(heir))
+            return _Merged(record, into)
+        forget_jobs(s, [row.id])
+        self.deferred.queue(s, row.storage_key, "restored_duplicate", backend=row.storage_backend)
+        # the key's deletion leaves the video folder (named by the key's file name): another
+        # file bearing that name keeps it, as `release_object` asks
+        if row.file_type == FileKind.VIDEO and not Catalog.name_used(s, row.storage_key, row.id):
+            self.deferred.queue_prefix(
+                s,
+                keys.video_prefix(row.storage_key),
+                "restored_duplicate",
+                backend=row.storage_backend,
             )
         return _Merged(record, into)
 
     def _merged_away(self, merged: _Merged) -> None:
-        """After `_merge_restored`'s commit, as a hard delete ends: its jobs (and what they
-        made) go to the file that keeps its object, else away, with the object, its
-        derivatives and its video folder. A failure is logged, never raised: the restore is
-        done, and the noted deletion removes the object later."""
+        """After `_merge_restored`'s commit, as a hard delete ends: its object, derivatives
+        and video folder go unless another file keeps them (its jobs went in the commit). A
+        failure is logged, never raised: the restore is done, and the noted deletions remove
+        them later."""
         record = merged.record
         logger.info(
             "File %s restored as file %s: the same bytes, uploaded again while it was in the trash",
@@ -1241,12 +1254,14 @@ class Library:
             extra={"file_id": record.id, "outcome": "duplicate"},
         )
         try:
-            video_service.forget(self, record, objects=False)  # handed over, else forgotten
-            self.release_object(record.storage_key, besides=record.id)  # unless still shared
+            if self.release_object(record.storage_key, besides=record.id):  # unless shared
+                # its video folder went with it: the noted deletion would only list it for hours
+                with self._db.write() as s:
+                    DeferredDeleter.cancel(s, keys.video_prefix(record.storage_key))
             self._thumbnails.drop(record)
         except (MediaDeskError, SQLAlchemyError) as exc:
             logger.warning(
-                "File %s, restored as file %s: its jobs or its own object are left behind: %s",
+                "File %s, restored as file %s: its own object is left behind for now: %s",
                 record.id,
                 merged.into,
                 exc,
