@@ -303,6 +303,11 @@ ERROR_DETAILS: S = {
         },
         "max_side": {**INT, "description": "video_too_large: the longest side taken"},
         "athlete_id": {**INT, "description": "The athlete concerned (athlete_exists, ...)"},
+        "duplicate_of": {
+            **INT,
+            "description": "duplicate (409): the ready file of the same bytes, athlete and "
+            "is_public that the edit would duplicate; nothing changed",
+        },
         "name": {**STR, "description": "The athlete's name (athlete_exists, ...)"},
         "allowed": {
             "type": "array",

@@ -62,5 +62,10 @@ def test_the_duplicate_a_patch_answers_is_a_conflict_reason_the_document_names(
     line = _described(server.url, error["code"])
     assert line.startswith("- `conflict` (409:"), line
     assert re.search(rf"\b{error['reason']}: ", line), line
+    spec = json.loads(http_call(f"{server.url}/openapi.json", "GET").body)
+    schemas = spec["components"]["schemas"]
+    details = schemas["Error"]["properties"]["error"]["properties"]["details"]
+    details = schemas[details["$ref"].rsplit("/", 1)[1]] if "$ref" in details else details
     for detail in error["details"]:
         assert f"details.{detail}" in line, line
+        assert detail in details["properties"], detail  # typed, not only an open object's key
