@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QEvent,
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
     QObject,
+    QPersistentModelIndex,
     QPoint,
     QRect,
     QSize,
@@ -63,6 +65,9 @@ _NAVIGATION_KEYS = frozenset(
         Qt.Key.Key_PageDown,
     }
 )
+# moves towards the rows still to load: one that could not move for want of them is made again
+# once they come
+_ONWARD_KEYS = frozenset({Qt.Key.Key_Down, Qt.Key.Key_PageDown, Qt.Key.Key_Right})
 _CHORD = (
     Qt.KeyboardModifier.ControlModifier
     | Qt.KeyboardModifier.ShiftModifier
@@ -83,7 +88,14 @@ class FileGridView(QListView):
         super().__init__(parent)
         self._keep_current = False  # in sight before a resize: so after the new layout
         self._relaying = False  # in a resize or layout of Qt's: its scrolling is not a move
+        # a key that could not move on for want of the next page: (where it was, key, modifiers)
+        self._stuck: tuple[QPersistentModelIndex, int, Qt.KeyboardModifier] | None = None
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
+
+    def setModel(self, model: QAbstractItemModel | None) -> None:  # noqa: N802 - Qt's name
+        super().setModel(model)
+        if model is not None:
+            model.rowsInserted.connect(self._rows_came)
 
     def _scrolled(self, _value: int) -> None:
         # scrolled since the resize (the user, or the grid keeping its place as rows come in
@@ -121,13 +133,49 @@ class FileGridView(QListView):
                 self.scrollTo(current)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        before = QPersistentModelIndex(self.currentIndex())
+        self._stuck = None
         super().keyPressEvent(event)
+        if event.key() in _NAVIGATION_KEYS:
+            self._load_ahead(event, before)
         if event.key() not in _NAVIGATION_KEYS or event.modifiers() & _CHORD:
             return
         current = self.currentIndex()
         selection = self.selectionModel()
         if current.isValid() and not selection.isSelected(current):
             selection.setCurrentIndex(current, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
+    def _load_ahead(self, event: QKeyEvent, before: QPersistentModelIndex) -> None:
+        """Asks for the next page when a key leaves the current file within a screen of the
+        last loaded one. Qt asks only when the last loaded file shows or the scroll bar hits
+        its end, as the wheel does: PageDown in a column the last, shorter row of tiles does
+        not reach stopped a row above it, with neither, and never went on. A key that could
+        not move on is made again when the page comes (`_rows_came`)."""
+        model = self.model()
+        current = self.currentIndex()
+        rows = model.rowCount() if model is not None else 0
+        if model is None or not rows or not current.isValid():
+            return
+        last = self.visualRect(model.index(rows - 1, 0))
+        if last.bottom() - self.visualRect(current).bottom() > self.viewport().height():
+            return
+        if model.canFetchMore(QModelIndex()):
+            model.fetchMore(QModelIndex())
+        elif not (isinstance(model, FileGridListModel) and model.loading):
+            return  # every row is loaded (or the page failed: the grid says so)
+        if current == before and event.key() in _ONWARD_KEYS:
+            self._stuck = (before, event.key(), event.modifiers())
+
+    def _rows_came(self, *_: object) -> None:
+        if self._stuck is not None:
+            # after the insertion, once the view has its new rows
+            QTimer.singleShot(0, self, self._move_on)
+
+    def _move_on(self) -> None:
+        stuck, self._stuck = self._stuck, None
+        # (not if the user moved meanwhile: a click, another key)
+        if stuck is not None and stuck[0].isValid() and stuck[0] == self.currentIndex():
+            self.keyPressEvent(QKeyEvent(QEvent.Type.KeyPress, stuck[1], stuck[2]))
 
 
 class EmptyNotice(QWidget):
