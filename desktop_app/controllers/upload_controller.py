@@ -61,6 +61,22 @@ CLOCK_SLACK = 2.0  # s
 # Closing the app waits this long at most for the uploads of removed or cancelled rows to be
 # dropped; what is left is dropped at the next start (the saved queue's "discard" rows).
 DISCARD_WAIT_MS = 4000
+# Stands in for a backslash in a local file's name. core.filenames.clean_filename reads "\" as
+# a folder separator, as it must for the names Windows browsers send ("C:\photos\a.jpg"), but on
+# Linux and macOS it is a character of the name itself: "back\slash.jpg" was stored as
+# "slash.jpg". U+2216 SET MINUS looks like it, NFC and NFKC leave it as it is (the fullwidth
+# U+FF3C becomes a backslash again under NFKC), and Windows takes it in a file name, so an
+# export or a download there keeps the name as the user read it; "_" would be as safe but no
+# longer look like the name on disk.
+BACKSLASH_STAND_IN = "\u2216"
+
+
+def catalog_name(path: Path) -> str:
+    """The name an imported local file is stored under: its own name read as the library reads
+    names (core.filenames.readable_name), each backslash given BACKSLASH_STAND_IN."""
+    return readable_name(path.name).replace("\\", BACKSLASH_STAND_IN)
+
+
 # A folder walk hands its files to the queue this often: on a slow or network disk (a stat per
 # file) the rows appear, and the first files upload, while the rest is still being read.
 WALK_BATCH = 0.25  # s
@@ -234,7 +250,7 @@ def _send(
             item.path,
             media.kind,
             upload_id=item.upload_id,
-            original_filename=readable_name(item.path.name),
+            original_filename=catalog_name(item.path),
             athlete_id=item.athlete_id,
             progress=lambda stage, done, total: progress(
                 "sending" if stage == "uploading" else stage, done, total
@@ -245,7 +261,7 @@ def _send(
     return library.uploads.ingest(
         item.path,
         media.kind,
-        original_filename=readable_name(item.path.name),
+        original_filename=catalog_name(item.path),
         athlete_id=item.athlete_id,
         progress=progress,
         cancel=item.cancel,
@@ -511,7 +527,7 @@ class UploadController(QObject):
         duplicate (the bytes were in the library before the row was queued) stays one."""
         if not item.restored or record.id in self._claimed:
             return False
-        if record.original_filename != clean_filename(item.name):
+        if record.original_filename != clean_filename(catalog_name(item.path)):
             return False
         if item.queued_at is None:  # saved by a version that did not note it
             return True
