@@ -78,7 +78,7 @@ from core.errors import (
     catalog_unreachable,
     is_no_space,
 )
-from core.filenames import clean_filename
+from core.filenames import clean_filename, readable_name
 from core.fsmodes import FILE_MODE, make_dirs, set_file_mode
 from core.ingest import check_description, failure_text, stored_failure
 from core.mediatypes import (
@@ -212,7 +212,11 @@ def parse_metadata(header: str) -> dict[str, str]:
         if not key or key in out:
             raise InvalidInput(f"Upload-Metadata: empty or repeated key {key!r}")
         try:
-            out[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+            raw = base64.b64decode(value.strip(), validate=True)
+            # an old client sends the name's bytes as its file system holds them (cp1252 on
+            # an old USB stick or share): read as the direct upload, the CLI and the desktop
+            # read it, not refused; every other value is ours to check, in UTF-8
+            out[key] = readable_name(raw) if key == "filename" else raw.decode("utf-8")
         except ValueError:  # binascii.Error, UnicodeDecodeError; b64decode's for non-ASCII text
             raise InvalidInput(
                 f"Upload-Metadata: the value of {key!r} is not base64 UTF-8"
