@@ -281,6 +281,19 @@ def _known_message(exc: MediaDeskError) -> str | None:
         )
     if exc.code == "storage_unavailable" and reason == "catalog_read_only":
         return _catalog_read_only(exc.details or {})
+    if exc.code == "storage_unavailable" and reason == "catalog_busy":
+        # a lock another program holds: neither the storage settings nor a restart help, and
+        # it passes once that program lets go (CATALOG_OUT_REASONS, as catalog_unreachable's)
+        path = str(exc.details.get("path") or "")
+        text = QCoreApplication.translate(
+            "Errors",
+            "Another program is holding MediaDesk's catalog locked (%1): a database browser or "
+            "backup tool left open, a script, or another MediaDesk busy on the same data "
+            "folder. Close it or wait for it to finish; changes can then be saved again and "
+            "queued uploads go on by themselves, without restarting MediaDesk.",
+        )
+        # (a PostgreSQL catalog's lock names no file)
+        return text.replace("%1", path) if path else text.replace(" (%1)", "")
     if exc.code == "storage_unavailable" and reason == "catalog_disk_unreachable":
         # an outage that passes once the disk is back (the catalog's connections are opened
         # again), not "something unexpected" with SQLite's "disk I/O error"

@@ -26,7 +26,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="884"/>
+        <location filename="../../desktop_app/views/browser.py" line="932"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -34,7 +34,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1006"/>
+        <location filename="../../desktop_app/views/browser.py" line="1054"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -48,7 +48,7 @@ Show the trash to restore them, or drop new photos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1013"/>
+        <location filename="../../desktop_app/views/browser.py" line="1061"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -62,7 +62,7 @@ Show the trash to restore them, or drop new videos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1020"/>
+        <location filename="../../desktop_app/views/browser.py" line="1068"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -76,7 +76,7 @@ Show the trash to restore them, or drop new files anywhere on this window while 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1028"/>
+        <location filename="../../desktop_app/views/browser.py" line="1076"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -90,7 +90,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1038"/>
+        <location filename="../../desktop_app/views/browser.py" line="1086"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %Ln day before they are deleted for good.</numerusform>
@@ -112,7 +112,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="526"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="533"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Moved %Ln file to the trash</numerusform>
@@ -120,7 +120,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="528"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="535"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moving to the trash: %1 of %Ln file…</numerusform>
@@ -128,7 +128,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="537"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="544"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Restored %Ln file</numerusform>
@@ -136,7 +136,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="538"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="545"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restoring: %1 of %Ln file…</numerusform>
@@ -144,7 +144,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="543"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="550"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nothing to restore: the file was already restored</numerusform>
@@ -152,7 +152,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="544"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="551"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln already restored elsewhere)</numerusform>
@@ -160,7 +160,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="609"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="616"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>Nothing deleted: the file was restored meanwhile and is kept</numerusform>
@@ -168,8 +168,8 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="614"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="619"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="621"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="626"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Deleted %Ln file permanently</numerusform>
@@ -177,7 +177,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="616"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="623"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restored meanwhile elsewhere, kept)</numerusform>
@@ -185,7 +185,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="631"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="638"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Emptying the trash: %1 of %Ln file deleted…</numerusform>
@@ -193,7 +193,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="638"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="645"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Emptied the trash: %Ln file deleted</numerusform>
@@ -201,7 +201,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="663"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="670"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exporting: %1 of %Ln file…</numerusform>
@@ -209,7 +209,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="670"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="677"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exported %Ln file to %1</numerusform>
@@ -217,7 +217,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="692"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="699"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>%Ln of %1 files could not be exported to %2:</numerusform>
@@ -225,7 +225,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="699"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="706"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…and %Ln more</numerusform>
@@ -233,7 +233,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="700"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="707"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln file exported.</numerusform>
@@ -241,7 +241,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="786"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="793"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Processing again: %1 of %Ln file…</numerusform>
@@ -249,7 +249,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="803"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="810"/>
         <source>Made the thumbnails of %Ln photo(s) again</source>
         <translation>
             <numerusform>Made the thumbnail of %Ln photo again</numerusform>
@@ -257,7 +257,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="808"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="815"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>Queued %Ln job of %1 again</numerusform>
@@ -265,7 +265,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="814"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="821"/>
         <source>Queued the jobs of %Ln video(s) again</source>
         <translation>
             <numerusform>Queued the jobs of %Ln video again</numerusform>
@@ -273,7 +273,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="819"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="826"/>
         <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
         <translation>
             <numerusform>%Ln file passed over: trashed or deleted meanwhile</numerusform>
@@ -311,7 +311,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="864"/>
+        <location filename="../../desktop_app/views/main_window.py" line="875"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -319,7 +319,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="865"/>
+        <location filename="../../desktop_app/views/main_window.py" line="876"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln folder</numerusform>
@@ -327,7 +327,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="868"/>
+        <location filename="../../desktop_app/views/main_window.py" line="879"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln folder to the library</numerusform>
@@ -335,7 +335,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="869"/>
+        <location filename="../../desktop_app/views/main_window.py" line="880"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln file to the library</numerusform>
@@ -343,7 +343,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1164"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1175"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Export %Ln file to a folder</numerusform>
@@ -351,7 +351,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1207"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1218"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>Move %Ln selected file to the trash?</numerusform>
@@ -359,7 +359,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1212"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1223"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln of them is not on screen:</numerusform>
@@ -367,7 +367,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1236"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1247"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>Delete %Ln file permanently?</numerusform>
@@ -375,7 +375,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1256"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1267"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>Permanently delete %Ln file in the trash?</numerusform>
@@ -383,7 +383,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1552"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1563"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>%Ln file left to upload.</numerusform>

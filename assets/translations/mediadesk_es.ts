@@ -350,12 +350,12 @@
 <context>
     <name>EmptyNotice</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="144"/>
+        <location filename="../../desktop_app/views/browser.py" line="192"/>
         <source>Show the &amp;trash</source>
         <translation>&amp;Mostrar la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="146"/>
+        <location filename="../../desktop_app/views/browser.py" line="194"/>
         <source>&amp;Clear the search</source>
         <translation>&amp;Borrar la búsqueda</translation>
     </message>
@@ -488,42 +488,42 @@
         <translation>El bucket del almacenamiento no existe: se borró o su nombre está mal en los ajustes de almacenamiento. Revisa el nombre del bucket en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="324"/>
+        <location filename="../../desktop_app/errors.py" line="337"/>
         <source>A newer version of MediaDesk upgraded this library while this window was open. Nothing more can be changed here: close MediaDesk and start the newer version. You can still browse and play files.</source>
         <translation>Una versión más nueva de MediaDesk actualizó esta biblioteca mientras esta ventana estaba abierta. Aquí ya no se puede cambiar nada: cierra MediaDesk e inicia la versión más nueva. Todavía puedes explorar y reproducir archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="331"/>
+        <location filename="../../desktop_app/errors.py" line="344"/>
         <source>Another move of this library&apos;s files to a new storage is running (in another window, or on another computer sharing the catalog). Try again once it has finished.</source>
         <translation>Ya hay otro traslado de los archivos de esta biblioteca a un nuevo almacenamiento en curso (en otra ventana, o en otro ordenador que comparte el catálogo). Vuelve a intentarlo cuando termine.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="338"/>
+        <location filename="../../desktop_app/errors.py" line="351"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="340"/>
+        <location filename="../../desktop_app/errors.py" line="353"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="342"/>
+        <location filename="../../desktop_app/errors.py" line="355"/>
         <source>The file is being deleted for good (the trash is being emptied, perhaps on another computer) and can no longer be restored.</source>
         <translation>El archivo se está eliminando definitivamente (se está vaciando la papelera, quizá en otro ordenador) y ya no se puede restaurar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="353"/>
+        <location filename="../../desktop_app/errors.py" line="366"/>
         <source>The video&apos;s picture (%1 × %2) is larger than MediaDesk takes: at most 8192 × 4352 pixels (8K), and %3 on a side.</source>
         <translation>La imagen del vídeo (%1 × %2) es mayor de lo que MediaDesk admite: como máximo 8192 × 4352 píxeles (8K) y %3 por lado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="369"/>
+        <location filename="../../desktop_app/errors.py" line="382"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="363"/>
+        <location filename="../../desktop_app/errors.py" line="376"/>
         <source>The image is damaged or cut short: it cannot be read whole.</source>
         <translation>La imagen está dañada o cortada: no se puede leer entera.</translation>
     </message>
@@ -534,17 +534,17 @@
         <translation>Detalle técnico: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="445"/>
+        <location filename="../../desktop_app/errors.py" line="458"/>
         <source>The image is larger than %1 megapixels (%2 × %3) and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles (%2 × %3) y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="452"/>
+        <location filename="../../desktop_app/errors.py" line="465"/>
         <source>The image is larger than %1 megapixels and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="379"/>
+        <location filename="../../desktop_app/errors.py" line="392"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
@@ -604,277 +604,282 @@
         <translation>MediaDesk no puede acceder a su catálogo (la base de datos): su servidor está detenido o reiniciándose, o no hay conexión de red con él. Comprueba el servidor de la base de datos y la red, no los ajustes de almacenamiento. En cuanto el catálogo vuelva a responder, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="290"/>
+        <location filename="../../desktop_app/errors.py" line="288"/>
+        <source>Another program is holding MediaDesk&apos;s catalog locked (%1): a database browser or backup tool left open, a script, or another MediaDesk busy on the same data folder. Close it or wait for it to finish; changes can then be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
+        <translation>Otro programa mantiene bloqueado el catálogo de MediaDesk (%1): un navegador de bases de datos o una herramienta de copias de seguridad que quedó abierta, un script u otro MediaDesk ocupado con la misma carpeta de datos. Ciérralo o espera a que termine; después se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="303"/>
         <source>The disk holding the library cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca: se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="295"/>
+        <location filename="../../desktop_app/errors.py" line="308"/>
         <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="301"/>
+        <location filename="../../desktop_app/errors.py" line="314"/>
         <source>There is a folder where MediaDesk&apos;s catalog file should be. Move that folder away, or choose another data folder.</source>
         <translation>Hay una carpeta donde debería estar el archivo del catálogo de MediaDesk. Mueve esa carpeta a otro sitio o elige otra carpeta de datos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="309"/>
+        <location filename="../../desktop_app/errors.py" line="322"/>
         <source>The stored copy of this file is missing, though the catalog still lists it (deleted outside MediaDesk, or a bad restore). Restore it from a backup; `mediadesk maintenance` lists such files.</source>
         <translation>Falta la copia guardada de este archivo, aunque el catálogo todavía lo incluye (se eliminó fuera de MediaDesk, o una restauración fallida). Restáuralo desde una copia de seguridad; `mediadesk maintenance` enumera esos archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="317"/>
+        <location filename="../../desktop_app/errors.py" line="330"/>
         <source>The copy at the new storage did not match the original, so the file stayed where it is. Running the move again retries it.</source>
         <translation>La copia en el nuevo almacenamiento no coincidía con el original, así que el archivo se quedó donde estaba. Al volver a iniciar el traslado se reintenta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="391"/>
+        <location filename="../../desktop_app/errors.py" line="404"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="396"/>
+        <location filename="../../desktop_app/errors.py" line="409"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="410"/>
+        <location filename="../../desktop_app/errors.py" line="423"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="417"/>
+        <location filename="../../desktop_app/errors.py" line="430"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="423"/>
+        <location filename="../../desktop_app/errors.py" line="436"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="425"/>
+        <location filename="../../desktop_app/errors.py" line="438"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="429"/>
+        <location filename="../../desktop_app/errors.py" line="442"/>
         <source>A token name needs 1 to 100 visible characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres visibles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="482"/>
+        <location filename="../../desktop_app/errors.py" line="495"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="489"/>
+        <location filename="../../desktop_app/errors.py" line="502"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="494"/>
+        <location filename="../../desktop_app/errors.py" line="507"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="498"/>
+        <location filename="../../desktop_app/errors.py" line="511"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="503"/>
+        <location filename="../../desktop_app/errors.py" line="516"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="505"/>
+        <location filename="../../desktop_app/errors.py" line="518"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="510"/>
+        <location filename="../../desktop_app/errors.py" line="523"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="514"/>
+        <location filename="../../desktop_app/errors.py" line="527"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="523"/>
+        <location filename="../../desktop_app/errors.py" line="536"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="524"/>
+        <location filename="../../desktop_app/errors.py" line="537"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="525"/>
+        <location filename="../../desktop_app/errors.py" line="538"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="528"/>
+        <location filename="../../desktop_app/errors.py" line="541"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="531"/>
+        <location filename="../../desktop_app/errors.py" line="544"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="534"/>
+        <location filename="../../desktop_app/errors.py" line="547"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="543"/>
+        <location filename="../../desktop_app/errors.py" line="556"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="548"/>
+        <location filename="../../desktop_app/errors.py" line="561"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="551"/>
+        <location filename="../../desktop_app/errors.py" line="564"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="554"/>
+        <location filename="../../desktop_app/errors.py" line="567"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="558"/>
+        <location filename="../../desktop_app/errors.py" line="571"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="561"/>
+        <location filename="../../desktop_app/errors.py" line="574"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="566"/>
+        <location filename="../../desktop_app/errors.py" line="579"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="596"/>
+        <location filename="../../desktop_app/errors.py" line="609"/>
         <source>it is a file, not a folder</source>
         <translation>es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="598"/>
+        <location filename="../../desktop_app/errors.py" line="611"/>
         <source>it is inside %1, which is a file</source>
         <translation>está dentro de %1, que es un archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="602"/>
+        <location filename="../../desktop_app/errors.py" line="615"/>
         <source>%1 is a file, not a folder</source>
         <translation>%1 es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="607"/>
+        <location filename="../../desktop_app/errors.py" line="620"/>
         <source>%1 is a link to %2, which does not exist</source>
         <translation>%1 es un enlace a %2, que no existe</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="613"/>
+        <location filename="../../desktop_app/errors.py" line="626"/>
         <source>MediaDesk is not allowed to create %1</source>
         <translation>MediaDesk no tiene permiso para crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="615"/>
+        <location filename="../../desktop_app/errors.py" line="628"/>
         <source>%1 is on a read-only disk</source>
         <translation>%1 está en un disco de solo lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="617"/>
+        <location filename="../../desktop_app/errors.py" line="630"/>
         <source>the disk of %1 is full</source>
         <translation>el disco de %1 está lleno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="619"/>
+        <location filename="../../desktop_app/errors.py" line="632"/>
         <source>%1 cannot be created</source>
         <translation>no se puede crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="629"/>
+        <location filename="../../desktop_app/errors.py" line="642"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder belongs to another user, so it may have been planted. Give it back to the user MediaDesk runs as (chown) and restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it: a new key is made, and links signed with the old one stop working.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos pertenece a otro usuario, así que podría haber sido colocado por otra persona. Devuélveselo al usuario con el que se ejecuta MediaDesk (chown) y restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo: se crea una clave nueva y los enlaces firmados con la anterior dejan de funcionar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="637"/>
+        <location filename="../../desktop_app/errors.py" line="650"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder can be changed by other users, so it may have been replaced. Check it, then restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos puede ser modificado por otros usuarios, así que podría haber sido sustituido. Revísalo y luego restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="653"/>
+        <location filename="../../desktop_app/errors.py" line="666"/>
         <source>The data folder %1 cannot be used: %2.</source>
         <translation>La carpeta de datos %1 no se puede usar: %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="659"/>
+        <location filename="../../desktop_app/errors.py" line="672"/>
         <source>Choose another folder.</source>
         <translation>Elige otra carpeta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="660"/>
+        <location filename="../../desktop_app/errors.py" line="673"/>
         <source>It is set as data_dir in the settings file %1: correct or remove that line.</source>
         <translation>Está indicada como data_dir en el archivo de ajustes %1: corrígela o borra esa línea.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="663"/>
+        <location filename="../../desktop_app/errors.py" line="676"/>
         <source>It is set by the environment variable MEDIADESK_DATA_DIR.</source>
         <translation>La fija la variable de entorno MEDIADESK_DATA_DIR.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="666"/>
+        <location filename="../../desktop_app/errors.py" line="679"/>
         <source>It was given with --data-dir.</source>
         <translation>Se indicó con --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="669"/>
+        <location filename="../../desktop_app/errors.py" line="682"/>
         <source>It is the default folder of your user account: choose another one with MEDIADESK_DATA_DIR or --data-dir.</source>
         <translation>Es la carpeta predeterminada de tu cuenta de usuario: elige otra con MEDIADESK_DATA_DIR o --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="691"/>
+        <location filename="../../desktop_app/errors.py" line="704"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="711"/>
+        <location filename="../../desktop_app/errors.py" line="724"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="735"/>
+        <location filename="../../desktop_app/errors.py" line="748"/>
         <source>Try again in %1 s.</source>
         <translation>Vuelve a intentarlo dentro de %1 s.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="810"/>
+        <location filename="../../desktop_app/errors.py" line="823"/>
         <source>The server cannot be reached. Check that it is running and that this computer is connected, then try again.</source>
         <translation>No se puede conectar con el servidor. Comprueba que está en marcha y que este equipo está conectado, y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="816"/>
+        <location filename="../../desktop_app/errors.py" line="829"/>
         <source>The file could not be downloaded: the server answered with error %1.</source>
         <translation>No se pudo descargar el archivo: el servidor respondió con el error %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="820"/>
+        <location filename="../../desktop_app/errors.py" line="833"/>
         <source>The file could not be downloaded.</source>
         <translation>No se pudo descargar el archivo.</translation>
     </message>
@@ -882,82 +887,82 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="260"/>
+        <location filename="../../desktop_app/views/browser.py" line="308"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="261"/>
+        <location filename="../../desktop_app/views/browser.py" line="309"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="264"/>
+        <location filename="../../desktop_app/views/browser.py" line="312"/>
         <source>Shot: newest</source>
         <translation>Captura: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="265"/>
+        <location filename="../../desktop_app/views/browser.py" line="313"/>
         <source>Shot: oldest</source>
         <translation>Captura: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="266"/>
+        <location filename="../../desktop_app/views/browser.py" line="314"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="267"/>
+        <location filename="../../desktop_app/views/browser.py" line="315"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="268"/>
+        <location filename="../../desktop_app/views/browser.py" line="316"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="269"/>
+        <location filename="../../desktop_app/views/browser.py" line="317"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="270"/>
+        <location filename="../../desktop_app/views/browser.py" line="318"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="271"/>
+        <location filename="../../desktop_app/views/browser.py" line="319"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="272"/>
+        <location filename="../../desktop_app/views/browser.py" line="320"/>
         <source>Recent edits</source>
         <translation>Edición: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="273"/>
+        <location filename="../../desktop_app/views/browser.py" line="321"/>
         <source>Oldest edits</source>
         <translation>Edición: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="276"/>
+        <location filename="../../desktop_app/views/browser.py" line="324"/>
         <source>By date taken: when each photo or video was shot (its camera&apos;s date); a file without one, when it was uploaded</source>
         <translation>Por fecha de captura: cuándo se tomó cada foto o vídeo (la fecha de su cámara); un archivo sin ella, cuándo se subió</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="284"/>
+        <location filename="../../desktop_app/views/browser.py" line="332"/>
         <source>Sort by date, name, size, duration or last edit</source>
         <translation>Ordenar por fecha, nombre, tamaño, duración o última edición</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="289"/>
+        <location filename="../../desktop_app/views/browser.py" line="337"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="884"/>
+        <location filename="../../desktop_app/views/browser.py" line="932"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -965,7 +970,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="991"/>
+        <location filename="../../desktop_app/views/browser.py" line="1039"/>
         <source>The files cannot be listed: the catalog (database) cannot be reached right now.
 
 They are listed by themselves once it is back.</source>
@@ -974,7 +979,7 @@ They are listed by themselves once it is back.</source>
 Se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="994"/>
+        <location filename="../../desktop_app/views/browser.py" line="1042"/>
         <source>The files could not be listed.
 
 Try again with %1.</source>
@@ -983,7 +988,7 @@ Try again with %1.</source>
 Vuelve a intentarlo con %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1056"/>
+        <location filename="../../desktop_app/views/browser.py" line="1104"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use %1.</source>
@@ -992,7 +997,7 @@ Drop photos or whole folders anywhere on this window, or use %1.</source>
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1060"/>
+        <location filename="../../desktop_app/views/browser.py" line="1108"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use %1.</source>
@@ -1001,7 +1006,7 @@ Drop videos or whole folders anywhere on this window, or use %1.</source>
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1063"/>
+        <location filename="../../desktop_app/views/browser.py" line="1111"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use %1.</source>
@@ -1010,22 +1015,22 @@ Drop photos, videos or whole folders anywhere on this window, or use %1.</source
 Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1002"/>
+        <location filename="../../desktop_app/views/browser.py" line="1050"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="184"/>
+        <location filename="../../desktop_app/views/browser.py" line="232"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="248"/>
+        <location filename="../../desktop_app/views/browser.py" line="296"/>
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1006"/>
+        <location filename="../../desktop_app/views/browser.py" line="1054"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -1039,7 +1044,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1013"/>
+        <location filename="../../desktop_app/views/browser.py" line="1061"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -1053,7 +1058,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1020"/>
+        <location filename="../../desktop_app/views/browser.py" line="1068"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -1067,7 +1072,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1028"/>
+        <location filename="../../desktop_app/views/browser.py" line="1076"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -1081,12 +1086,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1035"/>
+        <location filename="../../desktop_app/views/browser.py" line="1083"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1038"/>
+        <location filename="../../desktop_app/views/browser.py" line="1086"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
@@ -1094,7 +1099,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1046"/>
+        <location filename="../../desktop_app/views/browser.py" line="1094"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -1103,7 +1108,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1051"/>
+        <location filename="../../desktop_app/views/browser.py" line="1099"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -1123,12 +1128,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>Formatting</name>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="47"/>
+        <location filename="../../desktop_app/formatting.py" line="50"/>
         <source>%1/s</source>
         <translation>%1/s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="56"/>
+        <location filename="../../desktop_app/formatting.py" line="59"/>
         <source>&lt; 1 s</source>
         <translation>&lt; 1 s</translation>
     </message>
@@ -1349,7 +1354,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="699"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="706"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…y %Ln más</numerusform>
@@ -1372,7 +1377,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los archivos se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="526"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="533"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1380,7 +1385,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="528"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="535"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1388,7 +1393,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="537"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="544"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1396,7 +1401,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="538"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="545"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1404,7 +1409,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="543"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="550"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nada que restaurar: el archivo ya estaba restaurado</numerusform>
@@ -1412,7 +1417,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="544"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="551"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln ya restaurado en otro lugar)</numerusform>
@@ -1420,7 +1425,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="609"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="616"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>No se eliminó nada: el archivo se había restaurado mientras tanto y se conserva</numerusform>
@@ -1428,8 +1433,8 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="614"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="619"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="621"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="626"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1437,7 +1442,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="616"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="623"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restaurado mientras tanto en otro lugar, conservado)</numerusform>
@@ -1445,7 +1450,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="631"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="638"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1453,7 +1458,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="638"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="645"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1461,17 +1466,17 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="644"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="651"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="654"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="661"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="663"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="670"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
@@ -1479,7 +1484,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="670"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="677"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exportado %Ln archivo a %1</numerusform>
@@ -1487,7 +1492,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="692"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="699"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
@@ -1495,7 +1500,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="700"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="707"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln archivo exportado.</numerusform>
@@ -1503,7 +1508,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="786"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="793"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Reprocesando: %1 de %Ln archivo…</numerusform>
@@ -1511,12 +1516,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="797"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="804"/>
         <source>Made the thumbnail of %1 again</source>
         <translation>Miniatura de %1 generada de nuevo</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="803"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="810"/>
         <source>Made the thumbnails of %Ln photo(s) again</source>
         <translation>
             <numerusform>Miniatura de %Ln foto generada de nuevo</numerusform>
@@ -1524,7 +1529,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="808"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="815"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>%Ln trabajo de %1 en cola de nuevo</numerusform>
@@ -1532,7 +1537,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="814"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="821"/>
         <source>Queued the jobs of %Ln video(s) again</source>
         <translation>
             <numerusform>Trabajos de %Ln vídeo en cola de nuevo</numerusform>
@@ -1540,7 +1545,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="819"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="826"/>
         <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
         <translation>
             <numerusform>%Ln archivo omitido: se movió a la papelera o se eliminó mientras tanto</numerusform>
@@ -1548,7 +1553,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="923"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="930"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1793,92 +1798,92 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1386"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1397"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="475"/>
+        <location filename="../../desktop_app/views/main_window.py" line="484"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="437"/>
+        <location filename="../../desktop_app/views/main_window.py" line="446"/>
         <source>Sections and athletes</source>
         <translation>Secciones y deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="454"/>
+        <location filename="../../desktop_app/views/main_window.py" line="463"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="497"/>
+        <location filename="../../desktop_app/views/main_window.py" line="508"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="498"/>
+        <location filename="../../desktop_app/views/main_window.py" line="509"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="499"/>
+        <location filename="../../desktop_app/views/main_window.py" line="510"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="500"/>
+        <location filename="../../desktop_app/views/main_window.py" line="511"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="597"/>
+        <location filename="../../desktop_app/views/main_window.py" line="608"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="675"/>
+        <location filename="../../desktop_app/views/main_window.py" line="686"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="676"/>
+        <location filename="../../desktop_app/views/main_window.py" line="687"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="680"/>
+        <location filename="../../desktop_app/views/main_window.py" line="691"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="835"/>
+        <location filename="../../desktop_app/views/main_window.py" line="846"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="838"/>
+        <location filename="../../desktop_app/views/main_window.py" line="849"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="843"/>
+        <location filename="../../desktop_app/views/main_window.py" line="854"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="859"/>
+        <location filename="../../desktop_app/views/main_window.py" line="870"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="863"/>
+        <location filename="../../desktop_app/views/main_window.py" line="874"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="864"/>
+        <location filename="../../desktop_app/views/main_window.py" line="875"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1886,7 +1891,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="865"/>
+        <location filename="../../desktop_app/views/main_window.py" line="876"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -1894,7 +1899,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="868"/>
+        <location filename="../../desktop_app/views/main_window.py" line="879"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -1902,7 +1907,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="869"/>
+        <location filename="../../desktop_app/views/main_window.py" line="880"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -1910,67 +1915,67 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="986"/>
+        <location filename="../../desktop_app/views/main_window.py" line="997"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="989"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1000"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1000"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1011"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1020"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1031"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1065"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1076"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1083"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1094"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1084"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1095"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1090"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1101"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1096"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1107"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1110"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1121"/>
         <source>%1 See View ▸ Server.</source>
         <translation>%1 Véase Ver ▸ Servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1135"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1146"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1154"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1165"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1164"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1175"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -1978,13 +1983,13 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1206"/>
         <location filename="../../desktop_app/views/main_window.py" line="1217"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1228"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1207"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1218"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -1992,7 +1997,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1212"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1223"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -2000,7 +2005,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1236"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1247"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -2008,19 +2013,19 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1239"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1242"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1250"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1253"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1255"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1258"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1266"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1269"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1256"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1267"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -2028,68 +2033,68 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1298"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1309"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1298"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1317"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1309"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1328"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1317"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1328"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1364"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1375"/>
         <source>Settings saved. Restart MediaDesk to apply the storage change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1366"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1377"/>
         <source>Settings saved. Restart MediaDesk to apply the language change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1368"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1379"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1361"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1372"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1373"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1384"/>
         <source>No files needed moving: none are left on the old storage.</source>
         <translation>No había archivos que mover: no queda ninguno en el almacenamiento anterior.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1391"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1402"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1395"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1406"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1542"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1553"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1544"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1555"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1552"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1563"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -3272,7 +3277,7 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadController</name>
     <message>
-        <location filename="../../desktop_app/controllers/upload_controller.py" line="489"/>
+        <location filename="../../desktop_app/controllers/upload_controller.py" line="506"/>
         <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again; the upload goes on by itself.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo; la subida sigue sola.</translation>
     </message>
@@ -3471,109 +3476,109 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>UploadQueueModel</name>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="533"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="535"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="534"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="536"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="535"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="537"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="536"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="538"/>
         <source>Speed</source>
         <translation>Velocidad</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="537"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="539"/>
         <source>ETA</source>
         <translation>Tiempo restante</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="538"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="540"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="543"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="545"/>
         <source>Queued</source>
         <translation>En cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="544"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="546"/>
         <source>Validating</source>
         <translation>Validando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="545"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="547"/>
         <source>Uploading</source>
         <translation>Subiendo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="546"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="548"/>
         <source>Done</source>
         <translation>Hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="547"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="549"/>
         <source>Duplicate (already in the library)</source>
         <translation>Duplicado (ya está en la biblioteca)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="548"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="587"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="550"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="589"/>
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="549"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="589"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="551"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="591"/>
         <source>Cancelled</source>
         <translation>Cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="550"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="552"/>
         <source>Paused</source>
         <translation>En pausa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="560"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="562"/>
         <source>Hashing</source>
         <translation>Calculando el hash</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="561"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="563"/>
         <source>Checking the file</source>
         <translation>Comprobando el archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="562"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="564"/>
         <source>Making the thumbnail</source>
         <translation>Creando la miniatura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="563"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="565"/>
         <source>Storing</source>
         <translation>Guardando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="564"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="566"/>
         <source>Uploading in parts</source>
         <translation>Subiendo por partes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="565"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="567"/>
         <source>Adding to the library</source>
         <translation>Añadiendo a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="566"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="568"/>
         <source>Working</source>
         <translation>Trabajando</translation>
     </message>
