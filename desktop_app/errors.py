@@ -232,6 +232,21 @@ def _known_message(exc: MediaDeskError) -> str | None:
         return QCoreApplication.translate(
             "Errors", "An athlete named “%1” already exists. Choose another name."
         ).replace("%1", name)
+    if exc.code == "conflict" and reason == "duplicate":
+        # an edit refused by the duplicate rule (core.library's _refuse_duplicate): nobody
+        # changed the file meanwhile, as the generic conflict sentence would have it
+        other = exc.details.get("duplicate_of")
+        if not isinstance(other, int):
+            return QCoreApplication.translate(
+                "Errors",
+                "Another file already holds the same photo or video for this athlete with "
+                "this visibility: nothing was changed.",
+            )
+        return QCoreApplication.translate(
+            "Errors",
+            "Another file already holds the same photo or video for this athlete with this "
+            "visibility (file %1): nothing was changed.",
+        ).replace("%1", str(other))
     if exc.code == "storage_unavailable" and reason == "bucket_missing":
         # a fault of the set-up, not an outage nor a missing file: waiting does not help
         return QCoreApplication.translate(

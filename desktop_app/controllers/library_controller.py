@@ -504,8 +504,15 @@ class LibraryController(QObject):
         def failed(exc: BaseException) -> None:
             message = describe_failure(exc)
             self.saveFailed.emit(file_id, message)
-            if isinstance(exc, Conflict) and self.handles_conflicts:
-                self.saveConflict.emit(file_id, changes)  # theirs vs yours (desktop_app/team.py)
+            # theirs vs yours (desktop_app/team.py) only for a newer version: a refusal that
+            # is no one's change (an edit that would make a duplicate) offered "keep mine",
+            # refused again the same way, and never said why
+            if (
+                isinstance(exc, Conflict)
+                and exc.reason == "stale_version"
+                and self.handles_conflicts
+            ):
+                self.saveConflict.emit(file_id, changes)
             else:
                 self.errorOccurred.emit(message)
 
