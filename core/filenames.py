@@ -81,13 +81,21 @@ def fit_bytes(name: str, limit: int) -> str:
 # controls, which clean_filename drops.
 _CP1252_HIGH = {b: bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0xA0)}
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# a whole UTF-8 character beyond ASCII; and the start of one cut short (a lead byte and some of
+# its continuation bytes, then something else)
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_UTF8_CUT = re.compile(rb"[\xe0-\xef][\x80-\xbf]|[\xf0-\xf4][\x80-\xbf]{1,2}")
 
 
 def readable_name(name: str | bytes) -> str:
-    """`name` as text: its bytes read as UTF-8 when they are UTF-8, else all of them as cp1252
-    (a name is written in one encoding: b"Jos\\xe9.jpg" is "José.jpg"). A str is first taken
-    back to its bytes when it carries surrogate escapes; one with other lone surrogates (JSON's
-    "\\ud800") is returned as it is, for storable() to mark."""
+    """`name` as text: its bytes read as UTF-8 when they are UTF-8, else as cp1252 (an old
+    system's name: b"Jos\\xe9.jpg" is "José.jpg"). A name that is UTF-8 but for a few bytes (one
+    cut at a byte limit mid-character, a stray byte) keeps its UTF-8 part: a character cut short
+    is one U+FFFD, a lone byte is read as cp1252. A str is first taken back to its bytes when it
+    carries surrogate escapes; one with other lone surrogates (JSON's "\\ud800") is returned as
+    it is, for storable() to mark."""
     if isinstance(name, str):
         if not _SURROGATE.search(name):
             return name
@@ -100,7 +108,27 @@ def readable_name(name: str | bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
+        pass
+    if not _UTF8_MULTIBYTE.search(raw):
+        # not one character of UTF-8 beyond ASCII: the whole name is in the old encoding
         return raw.decode("latin-1").translate(_CP1252_HIGH)
+    out: list[str] = []
+    at = 0
+    while at < len(raw):
+        try:
+            out.append(raw[at:].decode("utf-8"))
+            break
+        except UnicodeDecodeError as exc:
+            out.append(raw[at : at + exc.start].decode("utf-8"))
+            bad = at + exc.start
+            cut = _UTF8_CUT.match(raw, bad)
+            if cut:
+                out.append("\ufffd")
+                at = cut.end()
+            else:
+                out.append(raw[bad : bad + 1].decode("latin-1").translate(_CP1252_HIGH))
+                at = bad + 1
+    return "".join(out)
 
 
 def clean_filename(name: str | None, fallback: str = "unnamed") -> str:

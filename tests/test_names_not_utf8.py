@@ -38,6 +38,12 @@ pytestmark = pytest.mark.timeout(120)
         (b"\x80 \x93quote\x94.jpg", "€ \u201cquote\u201d.jpg"),  # cp1252's own signs
         (b"Jos\xc3\xa9.jpg", "José.jpg"),  # UTF-8 stays UTF-8
         (b"odd\x81.jpg", "odd\x81.jpg"),  # cp1252 has no 0x81: Latin-1's control
+        # UTF-8 but for a few bytes: its UTF-8 part stays (a regression of 7b76472 read it all
+        # as cp1252, "NiÃ±o.jpg")
+        (b"Ni\xc3\xb1o\x81.jpg", "Niño\x81.jpg"),  # a stray byte
+        ("Fútbol ".encode() + b"\xe9.jpg", "Fútbol é.jpg"),  # one Latin-1 letter added
+        ("日本語の写".encode() + "真".encode()[:2] + b".jpg", "日本語の写\ufffd.jpg"),  # cut
+        ("写".encode() + "真".encode()[:1] + b"x.jpg", "写çx.jpg"),  # a lone lead byte
     ],
 )
 def test_the_bytes_of_a_name(raw: bytes, text: str) -> None:
