@@ -57,8 +57,9 @@ ERROR_CODES: dict[str, str] = {
     "athlete_exists: a name another athlete has, athlete_id_taken: an id another athlete "
     "holds, ...)",
     "offset_mismatch": "409: a tus PATCH whose Upload-Offset is not where this server goes on "
-    "from (details.offset and the Upload-Offset header: send again from there; on a team, the "
-    "bytes in the bucket when the rest waits on another server), or an upload already complete",
+    "from (details.offset and the Upload-Offset header: send again from there; when the rest "
+    "were received into another data folder, another server's or this one's before it moved: "
+    "the bytes this server holds, on R2/S3 those in the bucket), or an upload already complete",
     "upload_gone": "410: a resumable upload expired, was refused by validation or ended "
     "(reason parts_gone: its multipart upload is no longer in the bucket)",
     "length_required": "411: a body without Content-Length where one is needed",

@@ -1052,8 +1052,9 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
         408: f"No byte of the body arrived for {IDLE_TIMEOUT:g} s; the bytes that did are kept "
         "(HEAD gives the offset)",
         409: "offset_mismatch: Upload-Offset is not where this server goes on from: send again "
-        "from the Upload-Offset header (also details.offset; on a team, the bytes in the "
-        "bucket when the rest waits on another server), or the upload is already complete",
+        "from the Upload-Offset header (also details.offset; when the rest were received into "
+        "another data folder: the bytes this server holds, on R2/S3 those in the bucket), or "
+        "the upload is already complete",
         410: "upload_gone: the upload expired, was refused by validation, its server was "
         "killed while storing its complete bytes (a new upload of the same bytes answers the "
         "file if it was catalogued), or its parts are no longer in the bucket (reason "
