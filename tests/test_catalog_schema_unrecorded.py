@@ -29,13 +29,15 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from core.db.engine import Database
-from core.db.migrate import SCHEMA_UNRECORDED, upgrade
+from core.db.migrate import SCHEMA_UNRECORDED, script_heads, upgrade
 from core.doctor import run_checks
 from core.errors import StorageUnavailable
 from core.library import Library
 from tests import media
 from tests.conftest import make_settings
 from tests.pg_server import PG_BIN, fresh_database, postgres_url  # noqa: F401
+
+(HEAD,) = script_heads()  # this version's schema
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +90,7 @@ def test_an_emptied_record_is_named_and_recorded_again(data_dir: Path) -> None:
         f"FAIL  migrations: sqlite:///{catalog} holds MediaDesk's tables (1 file, 1 athlete "
         "and 1 API token), but its migration record (alembic_version) is empty: which schema "
         "they are at is not known, so a start can neither set it up nor migrate it; its "
-        "tables are this version's (schema 0027)"
+        f"tables are this version's (schema {HEAD})"
     )
     assert fix.startswith(
         "      fix: Stop every MediaDesk on this catalog, then run `mediadesk catalog "
@@ -106,13 +108,13 @@ def test_an_emptied_record_is_named_and_recorded_again(data_dir: Path) -> None:
 
     record = _mediadesk("catalog", "record-schema", "--data-dir", str(data_dir))
     assert record.returncode == 0, record.stderr
-    assert json.loads(record.stdout) == {"catalog": f"sqlite:///{catalog}", "revision": "0027"}
-    assert _recorded(catalog) == ["0027"]
+    assert json.loads(record.stdout) == {"catalog": f"sqlite:///{catalog}", "revision": HEAD}
+    assert _recorded(catalog) == [HEAD]
     again = _mediadesk("catalog", "record-schema", "--data-dir", str(data_dir))
-    assert again.returncode == 2 and "already records its schema (0027)" in again.stderr
+    assert again.returncode == 2 and f"already records its schema ({HEAD})" in again.stderr
 
     doctor = _mediadesk("doctor", "--data-dir", str(data_dir))
-    assert _migrations(doctor.stdout)[0] == "ok    migrations: schema at 0027 (current)"
+    assert _migrations(doctor.stdout)[0] == f"ok    migrations: schema at {HEAD} (current)"
     assert doctor.returncode == 0, doctor.stdout
     lib = Library.open(make_settings(data_dir))
     try:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -54,6 +55,15 @@ class Base(DeclarativeBase):
     pass
 
 
+# the columns the sort orders go by (core.listing.Sort; names by their natural key, name_sort)
+SORT_KEYS = ("created_at", "name_sort", "size", "duration", "updated_at", "captured_at")
+
+
+def _where(condition: str) -> dict[str, Any]:
+    """A partial index's condition on both engines."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
+
+
 class Athlete(Base):
     __tablename__ = "athletes"
 
@@ -73,8 +83,9 @@ class MediaFile(Base):
         Index("ix_media_files_sha256", "sha256"),
         # Not redundant with the athlete_by_* indexes below, though they start with athlete_id:
         # SQLite plans without statistics, and an athlete's page in id order (the NULL sizes or
-        # durations of a status=any listing) walks this one; without it, ix_media_files_alias_of,
-        # i.e. the whole catalog (an athlete of 10 files among 200,000: 400 → 1.4M VM steps)
+        # durations of a status=any listing) walks this one; without it, ix_media_files_alias_of
+        # before 0028 made it partial, i.e. the whole catalog (an athlete of 10 files among
+        # 200,000: 400 → 1.4M VM steps)
         Index("ix_media_files_athlete", "athlete_id"),
         # one per sort key (migration 0007; names by name_sort, 0015 dropped original_filename's)
         *(
@@ -88,15 +99,18 @@ class MediaFile(Base):
             Index(
                 f"ix_media_files_athlete_by_{key}", "athlete_id", "deleted_at", "status", key, "id"
             )
-            for key in (
-                "created_at",
-                "name_sort",
-                "size",
-                "duration",
-                "updated_at",
-                "captured_at",
-            )
+            for key in SORT_KEYS
         ),
+        # the Trash's pages (migration 0028): a trashed row's deleted_at is a range in the
+        # indexes above, which give no key's order there; these hold the trashed rows alone,
+        # found by the `deleted_at IS NOT NULL` every trash listing says
+        *(
+            Index(f"ix_media_files_trash_by_{key}", key, "id", **_where("deleted_at IS NOT NULL"))
+            for key in SORT_KEYS
+        ),
+        # the aliases only (0028): `alias_of IS NULL`, every other file, cannot take it (SQLite,
+        # planning without statistics, read the whole catalog through it for the Trash)
+        Index("ix_media_files_alias_of", "alias_of", **_where("alias_of IS NOT NULL")),
         # an id is never handed out again (migration 0016): signed links and jobs name files by id
         {"sqlite_autoincrement": True},
     )
@@ -164,7 +178,8 @@ class MediaFile(Base):
     purging_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # An id handed out for a duplicate upload: it keeps answering as another name of this file
-    alias_of: Mapped[int | None] = mapped_column(Integer, index=True)
+    # (indexed in __table_args__: the aliases only)
+    alias_of: Mapped[int | None] = mapped_column(Integer)
 
     athlete: Mapped[Athlete | None] = relationship(back_populates="files")
 
