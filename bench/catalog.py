@@ -6,8 +6,9 @@ plain sqlite3 returning tuples.
 
 `--mode http` starts the real server on a loopback port and reports the p50/p95 of
 `GET /files/?…` over one keep-alive connection for every sort (first page and a page at the end
-through `?cursor=`), searches (a rare and a common substring, an athlete's name), a filter and
-the old `?offset=` at the end; the reference is the query people write without an index (plain
+through `?cursor=`), searches (a rare and a common substring, an athlete's name, a one-letter
+term that finds nothing), a filter, the Trash (a tenth as many files again, trashed) and the
+old `?offset=` at the end; the reference is the query people write without an index (plain
 sqlite3 `LIKE '%…%'` over name and description, the same COUNT + LIMIT).
 
 Run `.venv/bin/python bench/catalog.py [--files 1000000] [--mode http]`. Filling a million
@@ -78,6 +79,7 @@ WORDS = [
 ]
 ATHLETES = 200
 RARE, COMMON = "-12345.", "jump"  # the terms of the LIKE references (http mode)
+TRASHED_SHARE = 10  # a tenth as many files again in the trash
 
 
 def stored_date(moment: datetime) -> str:
@@ -87,8 +89,9 @@ def stored_date(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def fill(db_file: Path, count: int) -> None:
-    """Rows as ingest writes them, in bulk (executemany in batches; triggers keep the FTS)."""
+def fill(db_file: Path, count: int, trashed: int = 0) -> None:
+    """Rows as ingest writes them, in bulk (executemany in batches; triggers keep the FTS):
+    `count` files, then `trashed` more in the trash (the listing's total stays `count`)."""
     rng = random.Random(7)
     start = datetime(2020, 1, 1, tzinfo=UTC)
     conn = sqlite3.connect(db_file)
@@ -102,9 +105,9 @@ def fill(db_file: Path, count: int) -> None:
         ],
     )
     batch = 50_000
-    for first in range(0, count, batch):
+    for first in range(0, count + trashed, batch):
         rows = []
-        for i in range(first, min(count, first + batch)):
+        for i in range(first, min(count + trashed, first + batch)):
             video = i % 4 == 0
             when = stored_date(start + timedelta(seconds=i * 30))
             name = f"{rng.choice(WORDS)}-{rng.choice(WORDS)}-{i}.{'mp4' if video else 'jpg'}"
@@ -131,16 +134,19 @@ def fill(db_file: Path, count: int) -> None:
             # rng: the other columns stay as they were); raw INSERTs skip the ORM event
             taken = stored_date(start + timedelta(seconds=i * 30 - (i * 7919) % 432_000))
             # ...nor the folds a search compares (core.text.folded): the name's, the description's
-            rows.append((*row, folded(name), folded(row[10]), taken))
+            # the trash's files were trashed a day after their upload, newest last
+            gone = stored_date(start + timedelta(seconds=i * 30 + 86_400)) if i >= count else None
+            rows.append((*row, folded(name), folded(row[10]), taken, gone))
         conn.executemany(
             "INSERT INTO media_files (storage_key, original_filename, name_sort, content_type, "
             "file_type, size, sha256, duration, extra, is_public, description, status, "
             "has_thumbnail, athlete_id, created_at, updated_at, version, search_name, "
-            "search_description, captured_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "search_description, captured_at, deleted_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
         conn.commit()
-        print(f"  filled {min(count, first + batch):,} rows", file=sys.stderr, flush=True)
+        print(f"  filled {min(count + trashed, first + batch):,} rows", file=sys.stderr, flush=True)
     # no ANALYZE: MediaDesk never runs it, so the planner works without statistics here too
     conn.close()
 
@@ -294,12 +300,19 @@ def _http_cases(server: ServeProcess, token: str, files: int, db_file: Path, rou
         # evenly pays for it)
         ("search clustered (q=-12)", "/files/?limit=50&q=-12"),
         ("search athlete (q=athlete 042)", f"/files/?limit=50&q={quote('athlete 042')}"),
+        # the search box's first keystroke: a letter no name or description holds (no index
+        # serves a term under 3 characters: the walk and the count read every file)
+        ("search short, none (q=x)", "/files/?limit=50&q=x"),
         ("search + sort=-size", "/files/?limit=50&q=podium&sort=-size"),
         ("filter file_type=video", "/files/?limit=50&file_type=video"),
         ("filter athlete_id=42", "/files/?limit=50&athlete_id=42"),
         ("athlete_id=42 sort=-captured_at", "/files/?limit=50&athlete_id=42&sort=-captured_at"),
         ("search + sort=-captured_at", "/files/?limit=50&q=podium&sort=-captured_at"),
         ("search within athlete_id=42 (q=dive)", "/files/?limit=50&athlete_id=42&q=dive"),
+        # the Trash view: a tenth as many files (fill), its sort key's trash index (0028)
+        ("trash", "/files/?limit=50&trashed=true"),
+        ("trash sort=original_filename", "/files/?limit=50&trashed=true&sort=original_filename"),
+        ("trash status=any sort=-size", "/files/?limit=50&trashed=true&status=any&sort=-size"),
         ("old offset in the middle", f"/files/?limit=50&offset={files // 2}"),
         ("old offset at the end", f"/files/?limit=50&offset={max(0, files - 50)}"),
     ]
@@ -388,7 +401,7 @@ def main() -> None:
             if present:
                 raise SystemExit(f"{folder} holds {present} files, not {args.files}")
             started = time.perf_counter()
-            fill(db_file, args.files)
+            fill(db_file, args.files, trashed=args.files // TRASHED_SHARE)
             print(f"filled in {time.perf_counter() - started:.0f} s", file=sys.stderr)
             lib.close()
             lib = open_library(folder)
