@@ -27,7 +27,8 @@ SERVER_COMMANDS = {
     "delete": "delete files of a MediaDesk server for good by id (--permanent)",
     "login": "save an API token for a MediaDesk server",
     "storage": "show where files are stored, or move them to local or R2",
-    "catalog": "copy the catalog into a new database (SQLite to PostgreSQL)",
+    "catalog": "copy: copy the catalog into a new database (SQLite to PostgreSQL); "
+    "record-schema: record its schema after its alembic_version was emptied",
     "nginx-config": "print an nginx site that sends the bytes after MediaDesk's checks",
 }
 _GLOBAL_WITH_VALUE = ("--data-dir", "--language")

@@ -182,6 +182,36 @@ def _catalog_read_only(details: dict[str, Any]) -> str:
     return text.replace(" (%1)", "") if not folder else text.replace("%1", folder)
 
 
+def _schema_unrecorded(details: dict[str, Any]) -> str:
+    """A catalog holding MediaDesk's tables whose migration record was emptied or dropped
+    (core.db.migrate.Unrecorded): the start refuses it, and the storage sentence sent users to
+    storage settings that were fine. Its details say only whether the tables are this
+    version's; only then is the fix `mediadesk catalog record-schema`. Other tables have other
+    fixes (that version's command, a backup, a catalog made new), which core's English detail
+    names and the sentence points to rather than guess among them."""
+    happened = QCoreApplication.translate(
+        "Errors",
+        "MediaDesk's catalog no longer records which version its tables are at (its "
+        "alembic_version table was emptied or deleted), so MediaDesk can neither set it up nor "
+        "upgrade it, and did not open it. Nothing was changed.",
+    )
+    if details.get("current") is True:
+        fix = QCoreApplication.translate(
+            "Errors",
+            "Its tables are those of this version: close every MediaDesk using this catalog, "
+            "then run `mediadesk catalog record-schema` (with the same --data-dir or "
+            "DATABASE_URL); it checks the tables again and records their version, changing "
+            "nothing else. Or restore the catalog from a backup.",
+        )
+    else:
+        fix = QCoreApplication.translate(
+            "Errors",
+            "Its tables are not those of this version: the technical detail below says what "
+            "can be done with them.",
+        )
+    return f"{happened} {fix}"
+
+
 def setting_value_message(exc: MediaDeskError) -> str | None:
     """A setting given a value of the wrong kind ("abc" for a port): which setting and the kind
     it takes, from core's details (`setting`, `expected`: settings._coerce); None for other
@@ -331,6 +361,8 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "There is a folder where MediaDesk's catalog file should be. Move that folder "
             "away, or choose another data folder.",
         )
+    if exc.code == "storage_unavailable" and reason == "catalog_schema_unrecorded":
+        return _schema_unrecorded(exc.details or {})
     if exc.code == "not_found" and reason == "object_missing":
         # a storage move's: the catalog still lists the file, its bytes are gone; "Someone
         # may have deleted it" sent the user to look for a deletion that never happened
