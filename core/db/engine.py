@@ -469,6 +469,11 @@ def unopenable(url: str, exc: SQLAlchemyError) -> StorageUnavailable:
             f"The catalog could not be opened: {too_long}. {SHORTER_CATALOG_PATH}"
         )
     folder = catalog_folder(url)
+    if catalog_busy(exc):
+        # another program held it past the busy timeout (one that keeps readers out too: an
+        # exclusive locking mode, a catalog in rollback-journal mode): what a session says of it
+        # (catalog_locked), not a bare "database is locked" that reads as our fault
+        return catalog_locked(None if folder is None else url.split("///", 1)[-1].split("?")[0])
     full = is_no_space(exc)
     if folder is not None and not full:
         with suppress(OSError):
