@@ -451,7 +451,8 @@ class Library:
     def health(self) -> dict[str, Any]:
         """The database and storage checks of /health; failures are reported, not raised.
 
-        A storage failure carries its `reason` (UNAVAILABLE_REASONS) when core knows one, and
+        A catalog failure carries its `reason` (CATALOG_OUT_REASONS) when core knows one. A
+        storage failure carries its `reason` (UNAVAILABLE_REASONS) when core knows one, and
         its `retry_after` (core.errors.retry_after) while the store is out of reach,
         throttling or failing: the quiet window left or the store's own Retry-After, what
         every request's answer of the same outage says."""
@@ -461,6 +462,10 @@ class Library:
                 s.execute(text("SELECT 1"))
         except Exception as exc:  # reported, not raised: this is the health check
             result["database"] = {"ok": False, "error": type(exc).__name__}
+            # as the storage part: a monitor tells a catalog another program holds locked
+            # (catalog_busy) from one out of reach or a disk gone
+            if isinstance(exc, MediaDeskError) and exc.reason:
+                result["database"]["reason"] = exc.reason
         # Upgraded under this server by a newer MediaDesk: it writes nothing until restarted,
         # which a monitor must hear (it answered ok while every write was refused)
         self._db.schema.look()

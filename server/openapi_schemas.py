@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from core.ascii import FALSE_WORDS, TRUE_WORDS
-from core.errors import NO_SPACE_REASON, UNAVAILABLE_REASONS
+from core.errors import CATALOG_OUT_REASONS, NO_SPACE_REASON, UNAVAILABLE_REASONS
 from core.events import FILE_KINDS as FILE_EVENT_KINDS
 from core.events import STREAMED_KINDS, EventKind
 from core.mediatypes import FILE_KINDS
@@ -614,10 +614,12 @@ SCHEMAS: dict[str, S] = {
             error=STR,
             reason={
                 **STR,
-                "enum": ["catalog_upgraded"],
+                "enum": ["catalog_upgraded", *CATALOG_OUT_REASONS],
                 "description": "catalog_upgraded: a newer MediaDesk upgraded the catalog "
                 "while this server ran; it writes nothing until restarted with that version "
-                "(status degraded, 503)",
+                "(status degraded, 503). The others: the reason an error under "
+                "storage_unavailable gives for the catalog (Error), an outage that passes "
+                "(Retry-After)",
             },
         ),
         storage=obj(
