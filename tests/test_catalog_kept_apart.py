@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from core.db.migrate import script_heads
 from core.library import Library
 from tests import media
 from tests.conftest import make_settings
@@ -32,6 +33,7 @@ from tests.pg_server import PG_BIN, fresh_database, postgres_url  # noqa: F401
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[1]
 MEDIADESK = str(ROOT / ".venv" / "bin" / "mediadesk")
+(HEAD,) = script_heads()  # this version's schema
 WAIT = 60.0
 
 
@@ -129,7 +131,7 @@ def test_a_catalog_a_server_was_started_on_first_is_named_and_made_new(
     said = copy.stderr.splitlines()[-1]
     assert said == (
         f"mediadesk: The target {target} is not new: a MediaDesk was started on it and set it "
-        "up (schema 0027); it holds 0 files, 0 athletes and 1 API token. A copy goes only into "
+        f"up (schema {HEAD}); it holds 0 files, 0 athletes and 1 API token. A copy goes only into "
         "a new, empty database, so that the rows and ids of two libraries never mix. Nothing "
         "in it is to be kept (a first start's token at most): stop every MediaDesk on it, "
         f"recreate the database empty, as its owner or a superuser: {drop}, then {create}, "
