@@ -567,7 +567,7 @@ def check_reconcile(db: Database) -> Check:
         )
     # a configured storage other than the active one that could not be listed was not checked
     unlisted = summary.get("unreachable_backends") or []
-    under_way = _claimed(summary)
+    under_way = _claimed(summary) + _foreign(summary)
     if summary.get("clean", True):
         if unlisted:
             return Check(
@@ -602,6 +602,21 @@ def check_reconcile(db: Database) -> Check:
         "Run `mediadesk maintenance` for the full list. Restore the missing or damaged "
         "files' bytes from a backup (or delete those files); move the stray objects out of "
         "the storage. `mediadesk maintenance` again then records the store as clean.",
+    )
+
+
+def _foreign(summary: dict[str, Any]) -> str:
+    """The objects outside MediaDesk's folders (another application's in a shared bucket),
+    said as left alone; "" without any."""
+    count = summary.get("foreign_objects")
+    if not isinstance(count, int) or not count:
+        return ""
+    examples = summary.get("foreign_examples") or []
+    shown = f" (e.g. {', '.join(str(k) for k in examples[:3])})" if examples else ""
+    them = "it is" if count == 1 else "they are"
+    return (
+        f"; {count} object{'' if count == 1 else 's'} outside MediaDesk's folders{shown}: "
+        f"another application's, {them} left alone"
     )
 
 

@@ -13,6 +13,13 @@ from core.errors import InvalidInput
 THUMBNAIL_PREFIX = "_derived/thumbnails/"
 VARIANT_PREFIX = "_derived/variants/"
 VIDEO_PREFIX = "_derived/video/"
+# Every key MediaDesk writes starts with one of these (originals, derivatives; resumable and
+# multipart uploads go to their original's key): a bucket may be shared with other
+# applications, and what lies outside them is theirs (reconcile and the multipart clean-up
+# leave it alone)
+MEDIA_PREFIXES = ("athletes/", "general/")
+DERIVED_PREFIX = "_derived/"
+OWN_PREFIXES = (*MEDIA_PREFIXES, DERIVED_PREFIX)
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9._/-]+$")
 
 
@@ -28,6 +35,11 @@ def media_key(
     if int(athlete_id) <= 0:
         raise InvalidInput("athlete_id must be a positive integer")
     return f"athletes/{int(athlete_id)}/{date}/{name}"
+
+
+def is_own_key(key: str) -> bool:
+    """Whether `key` is in a folder MediaDesk writes (OWN_PREFIXES)."""
+    return key.startswith(OWN_PREFIXES)
 
 
 def rekey_for_athlete(key: str, athlete_id: int | None) -> str:

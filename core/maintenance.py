@@ -78,6 +78,10 @@ class ReconcileReport:
     objects_without_rows_by_backend: dict[str, list[str]] = field(default_factory=dict)
     # configured backends other than the active one that could not be listed: name -> why
     unreachable_backends: dict[str, str] = field(default_factory=dict)
+    # objects outside the folders MediaDesk writes (keys.OWN_PREFIXES): another application's
+    # in a bucket they share, never MediaDesk's to judge; counted, a few named, not unclean
+    foreign_objects: int = 0
+    foreign_examples: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -111,10 +115,13 @@ class ReconcileReport:
                 name: len(found) for name, found in self.objects_without_rows_by_backend.items()
             },
             "unreachable_backends": sorted(self.unreachable_backends),
+            "foreign_objects": self.foreign_objects,
+            "foreign_examples": self.foreign_examples,
         }
 
 
 SUMMARY_IDS = 100
+EXAMPLES = 5  # keys named beside a count (foreign objects)
 
 
 def purge_time(deleted_at: datetime, retention_days: int) -> datetime:
@@ -282,6 +289,9 @@ def reconcile(lib: Library) -> ReconcileReport:
     only those holding files left an object on another one unseen (a variant cached in the
     bucket while it was active, after every file moved back to the local folder). A backend
     other than the active one that cannot be listed is reported, and the rest still checked.
+
+    Only the folders MediaDesk writes are judged (keys.OWN_PREFIXES): what else a bucket
+    holds is another application's, counted as foreign.
     """
     rows = lib.stored_keys()
     where = lib.backends.backend_of_every_key()
@@ -294,6 +304,7 @@ def reconcile(lib: Library) -> ReconcileReport:
     report.orphan_partials = [str(p) for p in lib.sweep_partials(dry_run=True)]
     present: dict[str, int] = {}  # every listed backend's objects: what pending deletions find
     on: dict[str, dict[str, int]] = {}  # backend -> its objects' sizes
+    foreign: list[str] = []
     for index, (name, storage) in enumerate(lib.backends.configured()):
         try:
             listed = {obj.key: obj.size for obj in storage.list_keys("")}
@@ -310,6 +321,11 @@ def reconcile(lib: Library) -> ReconcileReport:
             continue
         on[name] = listed
         present.update(listed)
+        theirs = [k for k in [*listed, *strays] if not keys.is_own_key(k)]
+        foreign += theirs
+        if theirs:
+            listed = {k: n for k, n in listed.items() if keys.is_own_key(k)}
+            strays = [k for k in strays if keys.is_own_key(k)]
         found = _without_rows(
             listed, strays, _known_on(rows, where, name, pending, left_behind), active=index == 0
         )
@@ -338,6 +354,8 @@ def reconcile(lib: Library) -> ReconcileReport:
             report.size_mismatch.append(
                 {"file_id": file_id, "key": key, "stored_size": stored, "recorded_size": recorded}
             )
+    report.foreign_objects = len(foreign)
+    report.foreign_examples = sorted(foreign)[:EXAMPLES]
     # an expired upload URL's sweep is no news while nothing was written there (the usual case)
     idle = lib.deferred.url_sweeps() - set(present)
     report.pending_deletions = sorted(

@@ -37,7 +37,7 @@ from core.errors import (
     storage_error,
 )
 from core.filenames import NAME_BYTES, temp_name
-from core.keys import normalise_key, public_object_url
+from core.keys import OWN_PREFIXES, normalise_key, public_object_url
 from core.outage import (
     HANG_WINDOW,
     LONGEST_HANG_WINDOW,
@@ -832,25 +832,38 @@ class S3Storage:
             raise bucket_missing(self.bucket, self.endpoint_url) from None
 
     def abort_stale_multipart(self, older_than_seconds: int, keep: Collection[str] = ()) -> int:
+        """Aborts the unfinished multipart uploads older than `older_than_seconds` under the
+        folders MediaDesk writes (OWN_PREFIXES), but those in `keep`. Only there: a bucket
+        shared with other applications holds their uploads too (a backup tool's, a day long),
+        and aborting those threw their parts away."""
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
         aborted = 0
         pages = self.client.get_paginator("list_multipart_uploads")
         with self._errors("Cleaning unfinished uploads"):
-            for page in pages.paginate(Bucket=self.bucket):
-                for upload in page.get("Uploads", []):
-                    if upload["Initiated"] > cutoff or upload["UploadId"] in keep:
-                        continue
-                    try:
-                        self.client.abort_multipart_upload(
-                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-                        )
-                    except bx.ClientError as exc:  # finished or aborted meanwhile
-                        if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
-                            raise
-                        continue
-                    aborted += 1
+            for prefix in OWN_PREFIXES:
+                aborted += self._abort_under(pages, prefix, cutoff, keep)
         if aborted:
             logger.info("Aborted %d stale multipart uploads in %s", aborted, self.bucket)
+        return aborted
+
+    def _abort_under(self, pages: Any, prefix: str, cutoff: datetime, keep: Collection[str]) -> int:
+        aborted = 0
+        for page in pages.paginate(Bucket=self.bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                # a store that does not apply Prefix lists every upload: checked here too
+                if not upload["Key"].startswith(prefix):
+                    continue
+                if upload["Initiated"] > cutoff or upload["UploadId"] in keep:
+                    continue
+                try:
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                except bx.ClientError as exc:  # finished or aborted meanwhile
+                    if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                        raise
+                    continue
+                aborted += 1
         return aborted
 
 
