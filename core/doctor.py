@@ -568,15 +568,24 @@ def check_reconcile(db: Database) -> Check:
     # a configured storage other than the active one that could not be listed was not checked
     unlisted = summary.get("unreachable_backends") or []
     under_way = _claimed(summary) + _foreign(summary)
+    rebuild = _missing_derivatives(summary)
     if summary.get("clean", True):
         if unlisted:
             return Check(
                 "reconcile",
                 True,
                 f"the store matched the catalog at {when}, but the {', '.join(unlisted)} "
-                f"storage could not be listed{under_way}",
+                f"storage could not be listed{under_way}{rebuild[0]}",
                 "Check that storage's settings (`mediadesk doctor`), then run "
-                "`mediadesk maintenance` again.",
+                "`mediadesk maintenance` again." + rebuild[1],
+                warning=True,
+            )
+        if rebuild[0]:  # the originals are whole: worth a look, nothing lost
+            return Check(
+                "reconcile",
+                True,
+                f"the store matched the catalog at {when}{under_way}{rebuild[0]}",
+                rebuild[1].strip(),
                 warning=True,
             )
         return Check("reconcile", True, f"the store matched the catalog at {when}{under_way}")
@@ -598,10 +607,11 @@ def check_reconcile(db: Database) -> Check:
     return Check(
         "reconcile",
         False,
-        f"at {when}: " + "; ".join(found) + under_way,
+        f"at {when}: " + "; ".join(found) + under_way + rebuild[0],
         "Run `mediadesk maintenance` for the full list. Restore the missing or damaged "
         "files' bytes from a backup (or delete those files); move the stray objects out of "
-        "the storage. `mediadesk maintenance` again then records the store as clean.",
+        "the storage." + rebuild[1] + " `mediadesk maintenance` again then records the store "
+        "as clean.",
     )
 
 
@@ -617,6 +627,22 @@ def _foreign(summary: dict[str, Any]) -> str:
     return (
         f"; {count} object{'' if count == 1 else 's'} outside MediaDesk's folders{shown}: "
         f"another application's, {them} left alone"
+    )
+
+
+def _missing_derivatives(summary: dict[str, Any]) -> tuple[str, str]:
+    """(what to say, the fix) of the videos whose web copy, HLS or scrub thumbnails are gone
+    (core/maintenance.py missing_derivatives); ("", "") without any."""
+    ids = summary.get("missing_derivatives")
+    if not ids:
+        return "", ""
+    count = summary.get("missing_derivatives_count")
+    first = ids[0] if isinstance(ids, list) else "ID"
+    return (
+        "; videos missing files their processing made (web copy, HLS, scrub thumbnails): "
+        + _ids(ids, count),
+        f" Run `mediadesk reprocess ID` for each of those videos (e.g. `mediadesk reprocess "
+        f"{first}`): it makes them again from the original.",
     )
 
 

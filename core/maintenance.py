@@ -18,9 +18,12 @@ from core.errors import (
     is_no_space,
     no_space,
 )
+from core.jobs import JobRecord, JobState, current_derivatives
 from core.library import Library
 from core.records import FileStatus
+from core.storage.base import Storage
 from core.storage.local import LocalStorage
+from core.video import service
 from core.video.worker import sweep_work_folders
 
 logger = logging.getLogger(__name__)
@@ -82,6 +85,11 @@ class ReconcileReport:
     # in a bucket they share, never MediaDesk's to judge; counted, a few named, not unclean
     foreign_objects: int = 0
     foreign_examples: list[str] = field(default_factory=list)
+    # ready videos (outside the trash) whose current processing results name stored files
+    # that are gone (a web copy, an HLS playlist or segment, scrub thumbnails deleted by hand
+    # or left out of a backup): their players meet 404 until `mediadesk reprocess ID` makes
+    # them again. Not unclean: the originals are whole. {file_id, kinds, missing, keys}
+    missing_derivatives: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -117,11 +125,13 @@ class ReconcileReport:
             "unreachable_backends": sorted(self.unreachable_backends),
             "foreign_objects": self.foreign_objects,
             "foreign_examples": self.foreign_examples,
+            "missing_derivatives": [m["file_id"] for m in self.missing_derivatives[:SUMMARY_IDS]],
+            "missing_derivatives_count": len(self.missing_derivatives),
         }
 
 
 SUMMARY_IDS = 100
-EXAMPLES = 5  # keys named beside a count (foreign objects)
+EXAMPLES = 5  # keys named beside a count (foreign objects, a video's missing files)
 
 
 def purge_time(deleted_at: datetime, retention_days: int) -> datetime:
@@ -291,7 +301,8 @@ def reconcile(lib: Library) -> ReconcileReport:
     other than the active one that cannot be listed is reported, and the rest still checked.
 
     Only the folders MediaDesk writes are judged (keys.OWN_PREFIXES): what else a bucket
-    holds is another application's, counted as foreign.
+    holds is another application's, counted as foreign. The files a done video's jobs stored
+    (web copy, HLS, scrub thumbnails) are looked for in the same listing.
     """
     rows = lib.stored_keys()
     where = lib.backends.backend_of_every_key()
@@ -302,8 +313,12 @@ def reconcile(lib: Library) -> ReconcileReport:
     claims = lib.claimed_deletions()
     report = ReconcileReport()
     report.orphan_partials = [str(p) for p in lib.sweep_partials(dry_run=True)]
+    # read before the listing: a job finishing during it is judged by the folder it replaced,
+    # and _confirm_missing reads a file's jobs again before naming it
+    done = _done_video_jobs(lib)
     present: dict[str, int] = {}  # every listed backend's objects: what pending deletions find
     on: dict[str, dict[str, int]] = {}  # backend -> its objects' sizes
+    stores: dict[str, Storage] = {}
     foreign: list[str] = []
     for index, (name, storage) in enumerate(lib.backends.configured()):
         try:
@@ -320,6 +335,7 @@ def reconcile(lib: Library) -> ReconcileReport:
             report.unreachable_backends[name] = said
             continue
         on[name] = listed
+        stores[name] = storage
         present.update(listed)
         theirs = [k for k in [*listed, *strays] if not keys.is_own_key(k)]
         foreign += theirs
@@ -356,12 +372,90 @@ def reconcile(lib: Library) -> ReconcileReport:
             )
     report.foreign_objects = len(foreign)
     report.foreign_examples = sorted(foreign)[:EXAMPLES]
+    report.missing_derivatives = _missing_derivatives(lib, done, rows, where, on, stores, active)
     # an expired upload URL's sweep is no news while nothing was written there (the usual case)
     idle = lib.deferred.url_sweeps() - set(present)
     report.pending_deletions = sorted(
         k for k in pending - idle if not k.startswith(keys.THUMBNAIL_PREFIX)
     )
     return report
+
+
+DONE_JOBS_PAGE = 1000
+
+
+def _done_video_jobs(lib: Library) -> dict[int, list[JobRecord]]:
+    """The done jobs of the ready videos outside the trash, by file (a reprocess refuses the
+    others: nothing to advise for them)."""
+    videos = set(lib.ready_video_ids())
+    done: dict[int, list[JobRecord]] = {}
+    offset = 0
+    while videos:
+        page, _ = lib.jobs.list(state=JobState.DONE, limit=DONE_JOBS_PAGE, offset=offset)
+        for job in page:
+            if job.file_id in videos:
+                done.setdefault(job.file_id, []).append(job)
+        if len(page) < DONE_JOBS_PAGE:
+            break
+        offset += DONE_JOBS_PAGE
+    return done
+
+
+def _missing_derivatives(
+    lib: Library,
+    done: dict[int, list[JobRecord]],
+    rows: list[tuple[int, str, str, bool]],
+    where: dict[str, str],
+    on: dict[str, dict[str, int]],
+    stores: dict[str, Storage],
+    active: str,
+) -> list[dict[str, object]]:
+    """The videos whose current derivatives (core.jobs.current_derivatives: the files the last
+    done job of each kind stored) are not all in the listing of the video's own backend; each
+    confirmed by _confirm_missing. A backend that was not listed is not judged."""
+    key_of = {file_id: key for file_id, key, _, _ in rows}
+    found: list[dict[str, object]] = []
+    for file_id, jobs in sorted(done.items()):
+        key = key_of.get(file_id)
+        if key is None:
+            continue
+        backend = where.get(key, active)
+        listed = on.get(backend)
+        if listed is None:
+            continue
+        if any(
+            k not in listed
+            for job in current_derivatives(jobs).values()
+            for k in service.stored_files(key, job)
+        ):
+            gone = _confirm_missing(lib, file_id, key, stores[backend])
+            if gone:
+                found.append(gone)
+    return found
+
+
+def _confirm_missing(
+    lib: Library, file_id: int, key: str, storage: Storage
+) -> dict[str, object] | None:
+    """The derivatives of `file_id` missing now, by the jobs read again and a listing of each
+    job's folder: a reprocess that finished while the whole store was listed replaced the
+    folders it was judged by (those go after a grace period). None when nothing is missing."""
+    missing: dict[str, list[str]] = {}
+    for kind, job in current_derivatives(lib.jobs.latest_for_file(file_id)).items():
+        prefix = service.job_prefix_at(key, job.kind, job.result)
+        stored = {obj.key for obj in storage.list_keys(prefix)}
+        gone = [k for k in service.stored_files(key, job) if k not in stored]
+        if gone:
+            missing[kind] = gone
+    if not missing:
+        return None
+    every = [k for kind in sorted(missing) for k in missing[kind]]
+    return {
+        "file_id": file_id,
+        "kinds": sorted(missing),
+        "missing": len(every),
+        "keys": every[:EXAMPLES],
+    }
 
 
 class _Known(NamedTuple):

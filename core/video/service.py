@@ -59,7 +59,19 @@ def job_dir(kind: str, job_id: int) -> str:
 
 
 def job_prefix(record: FileRecord, kind: str, result: dict[str, Any]) -> str:
-    return keys.video_prefix(record.storage_key) + str(result.get("dir", SUBDIR[kind]))
+    return job_prefix_at(record.storage_key, kind, result)
+
+
+def job_prefix_at(storage_key: str, kind: str, result: dict[str, Any]) -> str:
+    """`job_prefix` of the file stored at `storage_key` (reconcile reads keys, not records)."""
+    return keys.video_prefix(storage_key) + str(result.get("dir", SUBDIR[kind]))
+
+
+def stored_files(storage_key: str, job: JobRecord) -> list[str]:
+    """The keys of the files a done job stored for the file at `storage_key` (its result's
+    "files", as the worker uploads them)."""
+    prefix = job_prefix_at(storage_key, job.kind, job.result)
+    return [keys.normalise_key(prefix + str(name)) for name in job.result.get("files", [])]
 
 
 def derived_key(record: FileRecord, kind: str, name: str, result: dict[str, Any]) -> str:
