@@ -591,10 +591,12 @@ def check_reconcile(db: Database) -> Check:
         return Check("reconcile", True, f"the store matched the catalog at {when}{under_way}")
     found = [
         f"{label} {_ids(summary.get(name), summary.get(f'{name}_count'))}"
+        if label
+        else _unknown_objects(summary.get(name))
         for name, label in (
             ("rows_without_objects", "files without their object:"),
             ("size_mismatch", "files whose object is not the recorded size:"),
-            ("objects_without_rows", "objects no file names:"),
+            ("objects_without_rows", ""),
             ("orphan_partials", "partial files of writers that are gone:"),
         )
         if summary.get(name)
@@ -604,14 +606,35 @@ def check_reconcile(db: Database) -> Check:
         found.append("in " + ", ".join(f"{name}: {n}" for name, n in sorted(where.items())))
     if unlisted:
         found.append(f"not listed (unreachable): {', '.join(unlisted)}")
+    fixes = ["Run `mediadesk maintenance` for the full list."]
+    if summary.get("rows_without_objects") or summary.get("size_mismatch"):
+        fixes.append(
+            "Restore the missing or damaged files' bytes from a backup (or delete those files)."
+        )
+    if summary.get("objects_without_rows"):
+        fixes.append(
+            "Run `mediadesk maintenance --adopt-strays` to bring the photos and videos among "
+            "the unknown objects back into the library (it names those it leaves: duplicates "
+            "of a file, unreadable or not media); only then move what is left out of the "
+            "storage, once you know nothing needs it."
+        )
     return Check(
         "reconcile",
         False,
         f"at {when}: " + "; ".join(found) + under_way + rebuild[0],
-        "Run `mediadesk maintenance` for the full list. Restore the missing or damaged "
-        "files' bytes from a backup (or delete those files); move the stray objects out of "
-        "the storage." + rebuild[1] + " `mediadesk maintenance` again then records the store "
-        "as clean.",
+        " ".join(fixes)
+        + rebuild[1]
+        + " `mediadesk maintenance` again then records the store as clean.",
+    )
+
+
+def _unknown_objects(count: object) -> str:
+    """The strays (objects_without_rows, a count in the summary), said as what they usually
+    are: "objects no file names" sent people to move the only copies of their photos away."""
+    one = count == 1
+    return (
+        f"{count} stored object{'' if one else 's'} the catalog does not know (e.g. after "
+        "restoring an older catalog)"
     )
 
 

@@ -167,6 +167,7 @@ class _NewFile:
     athlete_id: int | None
     is_public: bool
     description: str
+    created_at: datetime | None = None  # None: now
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ class Ingestor:
         adopt: bool = False,
         stored_key: str | None = None,
         placing: Placing | None = None,
+        created_at: datetime | None = None,
     ) -> FileRecord:
         """Validates, stores and catalogues one file; a known SHA-256 returns the existing file.
 
@@ -248,6 +250,8 @@ class Ingestor:
         `placing(session, key)`: called with the key a new object goes to, in the transaction
         that notes its deletion until its row is in, before the bytes are stored (a resumable
         upload records where its adopted bytes went, and finds them there after a kill).
+        `created_at`: when the file came into the library, if not now (a stored object taken
+        into the catalog by core/adopt.py: its own time), written with the row.
         """
         kind = check_kind(file_type)
         description = check_description(description)
@@ -287,6 +291,7 @@ class Ingestor:
                 athlete_id,
                 is_public,
                 description,
+                created_at,
             )
             with self._sha_locks.hold(sha):  # see _same_bytes
                 # Again when the file these bytes were found to be was deleted for good before
@@ -484,6 +489,7 @@ class Ingestor:
                 is_public=new.is_public,
                 description=new.description or "",
                 status=FileStatus.READY,
+                created_at=new.created_at,
             )
             shown = rendering(new.info.kind) if same is None else _shown_generation(s, same)
             _apply_info(row, new.info, new.sha, has_thumb, shown)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -21,6 +22,11 @@ MEDIA_PREFIXES = ("athletes/", "general/")
 DERIVED_PREFIX = "_derived/"
 OWN_PREFIXES = (*MEDIA_PREFIXES, DERIVED_PREFIX)
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9._/-]+$")
+# media_key's two shapes; a name of letters, digits, "_" and "-" with one extension
+_MEDIA_KEY = re.compile(
+    r"^(?:athletes/(?P<athlete>[1-9][0-9]{0,17})|general)"
+    r"/(?P<year>[1-9][0-9]{3})/(?P<month>0[1-9]|1[0-2])/(?P<name>[A-Za-z0-9_-]+\.[A-Za-z0-9]+)$"
+)
 
 
 def media_key(
@@ -35,6 +41,36 @@ def media_key(
     if int(athlete_id) <= 0:
         raise InvalidInput("athlete_id must be a positive integer")
     return f"athletes/{int(athlete_id)}/{date}/{name}"
+
+
+@dataclass(frozen=True)
+class MediaKey:
+    """What a key in media_key's layout says: the athlete folder it is in, the month it was
+    stored in, and its file name."""
+
+    athlete_id: int | None
+    year: int
+    month: int
+    name: str
+
+    def month_span(self) -> tuple[datetime, datetime]:
+        """The first instant of its month and of the next (UTC, as media_key dates keys)."""
+        start = datetime(self.year, self.month, 1, tzinfo=UTC)
+        if (self.year, self.month) == (9999, 12):
+            return start, datetime.max.replace(tzinfo=UTC)
+        following = datetime(self.year + self.month // 12, self.month % 12 + 1, 1, tzinfo=UTC)
+        return start, following
+
+
+def parse_media_key(key: str) -> MediaKey | None:
+    """The parts of a key in media_key's layout, or None for any other key."""
+    found = _MEDIA_KEY.match(key)
+    if found is None:
+        return None
+    athlete = found["athlete"]
+    return MediaKey(
+        int(athlete) if athlete else None, int(found["year"]), int(found["month"]), found["name"]
+    )
 
 
 def is_own_key(key: str) -> bool:

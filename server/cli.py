@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         "files, purge the trash, expire pending uploads, abort stale multipart "
         "uploads and check the store against the catalog; prints JSON"
     )
-    sub.add_parser(
+    maintenance = sub.add_parser(
         "maintenance",
         parents=[common],
         help=what,
@@ -106,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
         + what[1:]
         + " (exit status 1 when a task failed, the store does not match the catalog "
         '(reconcile not "clean"; the JSON lists what) or the result could not be recorded).',
+    )
+    maintenance.add_argument(
+        "--adopt-strays",
+        action="store_true",
+        help="also take the stored photos and videos the catalog does not know (after an older "
+        "catalog was restored) back into the library, where they lie: each read as an upload "
+        "(type, metadata, SHA-256, thumbnail, video jobs), named by its file name, dated by "
+        "the object, under the athlete its folder names if that athlete exists; a ready "
+        "file's duplicate or what an upload refuses is left and named (JSON 'adopt')",
     )
     cli_video.add_parsers(sub, common)
     cli_storage.add_parsers(sub, common)
@@ -331,6 +340,16 @@ def _maintenance(args: argparse.Namespace) -> int:
     # waited for a few seconds, then refused in one line, exit status 2
     with contextlib.closing(_open(args)) as library, full_run(library):
         report = run_maintenance(library)
+        adopted: dict[str, Any] = {}
+        if args.adopt_strays:
+            # after the tasks (deletions come due, interrupted ones finished) and before the
+            # reconcile, which then lists what is left
+            from core.adopt import adopt_strays
+
+            try:
+                adopted = adopt_strays(library).as_dict()
+            except MediaDeskError as exc:
+                report.errors.append(f"adopt_strays: {exc.message}")
         try:
             found = reconcile(library)
             checked: dict[str, Any] = found.as_dict()
@@ -339,7 +358,10 @@ def _maintenance(args: argparse.Namespace) -> int:
             # The store out of reach: the report of what ran (purged, expired) still counts,
             # as the server's own runs keep it (core/leader.py)
             checked = summary = {"error": f"{type(exc).__name__}: {exc}"}
-        _out(json.dumps({"maintenance": report.as_dict(), "reconcile": checked}, indent=2))
+        printed = {"maintenance": report.as_dict()}
+        if args.adopt_strays:
+            printed["adopt"] = adopted
+        _out(json.dumps({**printed, "reconcile": checked}, indent=2))
         recorded = True
         try:  # where `mediadesk doctor` reads it; a catalog that takes no write loses only that
             library.remember_reconcile(summary)
@@ -352,4 +374,4 @@ def _maintenance(args: argparse.Namespace) -> int:
     # run whose result is not recorded (doctor and /health go on showing the last one): a cron
     # job hears it only by the status
     failed = report.errors or "error" in checked or not checked.get("clean") or not recorded
-    return 1 if failed else 0
+    return 1 if failed or adopted.get("errors") else 0

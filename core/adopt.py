@@ -1,0 +1,275 @@
+"""`mediadesk maintenance --adopt-strays`: the stored photos and videos a catalog does not know,
+taken into it.
+
+A catalog older than the storage (a backup of it restored, the objects kept or restored
+newer) leaves every file uploaded since as an object no row names: reconcile lists them
+(objects_without_rows) and maintenance keeps them, the only copies of those files. Each one in
+the seed's layout (core/keys.py media_key) on the active storage is read as an upload reads
+its file (type from its bytes, validation, metadata, SHA-256, thumbnail, video jobs) and
+catalogued where it lies, under its own key: nothing is copied, moved or deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from core import keys
+from core.db.engine import Database
+from core.db.models import CatalogLease, MediaFile
+from core.errors import (
+    CorruptFile,
+    EmptyFile,
+    InvalidInput,
+    MediaDeskError,
+    TooLarge,
+    TypeMismatch,
+    UnsupportedType,
+)
+from core.library import Library
+from core.maintenance import reconcile
+from core.mediatypes import FileKind, sniff_file
+from core.records import FileStatus
+from core.spool import discard, hash_file, owned_temp
+from core.storage.base import ObjectStat, Storage
+from core.video import service
+
+logger = logging.getLogger(__name__)
+
+# The catalog's note of the keys being adopted (catalog_leases.info["keys"]), each written
+# before its file's row and cleared once its video jobs are queued: a run killed between the
+# row's commit and the jobs leaves a ready video nothing would ever process (its key no longer
+# a stray), which the next run finds here and queues.
+JOURNAL = "adopting"
+# What an upload refuses for its content (answered 4xx): the object is named, not adopted
+REFUSALS = (UnsupportedType, TypeMismatch, TooLarge, EmptyFile, CorruptFile, InvalidInput)
+
+
+@dataclass
+class AdoptReport:
+    # {key, file_id, name, file_type, athlete_id, created_at, dated_by[, note]}
+    adopted: list[dict[str, object]] = field(default_factory=list)
+    # objects whose bytes a ready file of the catalog already holds (SHA-256): left where they
+    # are, still listed by reconcile, with that file's id
+    duplicates: list[dict[str, object]] = field(default_factory=list)
+    # objects an upload of the same bytes would be refused for: {key, code, message}
+    refused: list[dict[str, object]] = field(default_factory=list)
+    # videos a run killed after their row but before their jobs adopted: their jobs queued now
+    jobs_queued: list[int] = field(default_factory=list)
+    # objects that could not be read or catalogued now (the store or the catalog out):
+    # {key, code, message}; a run again tries them again
+    errors: list[dict[str, object]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def adopt_strays(lib: Library) -> AdoptReport:
+    """Adopts every stray media object of the active storage. The caller holds the
+    maintenance run lock (core.leader.full_run): nothing else judges the strays meanwhile,
+    and it reconciles afterwards (what is left: derivatives of no file, keys outside the
+    layout, the duplicates and refusals named here, strays on another storage)."""
+    report = AdoptReport()
+    db = _catalog(lib)
+    _finish_interrupted(lib, db, report)
+    found = reconcile(lib)
+    name, storage = lib.backends.configured()[0]
+    strays = found.objects_without_rows_by_backend.get(name, [])
+    layout = {key: parsed for key in strays if (parsed := keys.parse_media_key(key)) is not None}
+    # the listing's stats: its time dates the file; a local symlink (a stray that is no
+    # object) is never listed, so never adopted
+    stats = {
+        obj.key: obj
+        for prefix in keys.MEDIA_PREFIXES
+        for obj in storage.list_keys(prefix)
+        if obj.key in layout
+    }
+    athletes = {a.id for a in lib.athletes()}
+    missing = set(found.rows_without_objects)
+    for key in sorted(stats):
+        try:
+            _adopt_one(lib, db, storage, stats[key], layout[key], athletes, missing, report)
+        except REFUSALS as exc:
+            report.refused.append({"key": key, "code": exc.code, "message": exc.message})
+        except MediaDeskError as exc:
+            logger.warning("Could not adopt %s: %s", key, exc.message)
+            report.errors.append({"key": key, "code": exc.code, "message": exc.message})
+    logger.info(
+        "Adopted %d stored objects (%d duplicates, %d refused, %d errors)",
+        len(report.adopted),
+        len(report.duplicates),
+        len(report.refused),
+        len(report.errors),
+    )
+    return report
+
+
+def _catalog(lib: Library) -> Database:
+    # The library's catalog as its job queue holds it: the Library offers no reading of files
+    # by SHA-256 (any athlete, trashed too) nor of catalog_leases rows
+    return lib.jobs.db
+
+
+def _adopt_one(
+    lib: Library,
+    db: Database,
+    storage: Storage,
+    stat: ObjectStat,
+    parsed: keys.MediaKey,
+    athletes: set[int],
+    missing: set[int],
+    report: AdoptReport,
+) -> None:
+    key = stat.key
+    with _local_copy(lib, storage, key) as path:
+        media = sniff_file(path)  # the kind an upload's bytes are found to be
+        _, sha = hash_file(path)
+        same = _holder_of(db, sha)
+        if same is not None:
+            report.duplicates.append({"key": key, **_duplicate(same, missing)})
+            return
+        athlete = parsed.athlete_id if parsed.athlete_id in athletes else None
+        when, dated_by = _created_at(stat, parsed)
+        entry: dict[str, object] = {
+            "key": key,
+            "file_id": None,
+            "name": parsed.name,
+            "file_type": media.kind,
+            "athlete_id": athlete,
+            "created_at": when.isoformat(),
+            "dated_by": dated_by,
+        }
+        if parsed.athlete_id is not None and athlete is None:
+            entry["note"] = (
+                f"Athlete {parsed.athlete_id}, whose folder holds it, is not in the catalog: "
+                "adopted without an athlete"
+            )
+        _note(db, key, True)
+        record = lib.uploads.ingest(
+            path,
+            media.kind,
+            original_filename=parsed.name,
+            athlete_id=athlete,
+            stored_key=key,
+            created_at=when,
+        )
+        # a failure above leaves the note: the next run sees whether a row came of it
+        _note(db, key, False)
+    if record.duplicate or record.storage_key != key:
+        # an upload of the same bytes catalogued them meanwhile: that file holds them
+        report.duplicates.append(
+            {
+                "key": key,
+                "file_id": record.id,
+                "message": f"The same bytes as file {record.id}: left where it is",
+            }
+        )
+        return
+    entry.update(file_id=record.id, name=record.original_filename)
+    report.adopted.append(entry)
+
+
+@contextlib.contextmanager
+def _local_copy(lib: Library, storage: Storage, key: str) -> Iterator[Path]:
+    """The object as a file: the local storage's own (read, never changed), or a download."""
+    local = storage.local_path(key)
+    if local is not None:
+        yield local
+        return
+    fd, tmp = owned_temp(lib.paths.tmp_dir, "adopt")
+    os.close(fd)
+    try:
+        storage.download_to(key, tmp)
+        yield tmp
+    finally:
+        discard(tmp)
+
+
+@dataclass(frozen=True)
+class _Holder:
+    file_id: int
+    key: str
+    trashed: bool
+
+
+def _holder_of(db: Database, sha: str) -> _Holder | None:
+    """A ready file of these bytes, whatever its athlete or flags, one outside the trash
+    first; None when none is. Adopted, such an object was a second copy of a file's bytes
+    (an upload of them is that file, or shares its object)."""
+    with db.read() as s:
+        row = s.execute(
+            select(MediaFile.id, MediaFile.storage_key, MediaFile.deleted_at)
+            .where(
+                MediaFile.sha256 == sha,
+                MediaFile.status == FileStatus.READY,
+                MediaFile.alias_of.is_(None),
+            )
+            .order_by(MediaFile.deleted_at.is_not(None), MediaFile.id)
+            .limit(1)
+        ).first()
+    return None if row is None else _Holder(int(row[0]), str(row[1]), row[2] is not None)
+
+
+def _duplicate(same: _Holder, missing: set[int]) -> dict[str, object]:
+    """What the report says of an object holding the bytes of the file `same`. That file's
+    own object missing (a move to another athlete after the catalog's backup: the catalog
+    names the old key), this one is what to put back there."""
+    said = f"The same bytes as file {same.file_id}" + (" (in the trash)" if same.trashed else "")
+    if same.file_id in missing:
+        said += (
+            f", whose own object {same.key} is missing: copy this object there, then run "
+            "`mediadesk maintenance` again"
+        )
+    else:
+        said += ": left where it is"
+    return {"file_id": same.file_id, "message": said}
+
+
+def _created_at(stat: ObjectStat, parsed: keys.MediaKey) -> tuple[datetime, str]:
+    """When the file came into the library: the object's time when it falls in the month its
+    key was made in (an upload's), else the first of that month (a copy that did not keep the
+    time, a move within the store: the key's month is all that is known)."""
+    start, end = parsed.month_span()
+    if start <= stat.last_modified < end:
+        return stat.last_modified, "object"
+    return start, "key"
+
+
+def _journal(db: Database) -> list[str]:
+    with db.read() as s:
+        row = s.get(CatalogLease, JOURNAL)
+        return list((row.info or {}).get("keys", [])) if row is not None else []
+
+
+def _note(db: Database, key: str, adding: bool) -> None:
+    with db.write() as s:
+        row = s.get(CatalogLease, JOURNAL)
+        if row is None:
+            row = CatalogLease(name=JOURNAL, info={"keys": []})
+            s.add(row)
+        noted = [k for k in (row.info or {}).get("keys", []) if k != key]
+        row.info = {"keys": [*noted, key] if adding else noted}
+
+
+def _finish_interrupted(lib: Library, db: Database, report: AdoptReport) -> None:
+    """The keys a killed run was adopting: a ready video catalogued without its jobs gets
+    them; a key no row names is a stray again, for this run to adopt."""
+    for key in _journal(db):
+        record = lib.find_by_key(key)
+        if (
+            record is not None
+            and record.status == FileStatus.READY
+            and not record.is_trashed
+            and record.file_type == FileKind.VIDEO
+            and lib.jobs.list(file_id=record.id, limit=1)[1] == 0
+            and service.queue_new_video(lib, record)
+        ):
+            report.jobs_queued.append(record.id)
+        _note(db, key, False)
