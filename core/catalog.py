@@ -406,10 +406,30 @@ class Catalog:
             count = min(q.limit, remaining)
             if remaining - count < q.offset:
                 ids = self._offset_ids(
-                    run, page, column, not desc, False, remaining - count, count, listing, token
+                    run,
+                    page,
+                    column,
+                    not desc,
+                    False,
+                    remaining - count,
+                    count,
+                    listing,
+                    token,
+                    _pinned(ask.shape),
                 )
                 return self._rows_by_ids(run, ids[::-1])
-        ids = self._offset_ids(run, page, column, desc, nullable, q.offset, q.limit, listing, token)
+        ids = self._offset_ids(
+            run,
+            page,
+            column,
+            desc,
+            nullable,
+            q.offset,
+            q.limit,
+            listing,
+            token,
+            _pinned(ask.shape),
+        )
         return self._rows_by_ids(run, ids)
 
     def _offset_ids(
@@ -423,6 +443,7 @@ class Catalog:
         limit: int,
         listing: tuple[Any, ...] | None,
         token: _Once,
+        pinned: tuple[Any, ...] = (),
     ) -> list[int]:
         """The ids at `offset` of a listing in this direction. Past SPACING rows, from the
         nearest of its anchors (core/catalog_memo.Anchors), those up to the offset read first
@@ -434,7 +455,11 @@ class Catalog:
             stmt = self._prepare(
                 (*page_key, "offset_ids", column.key, desc, nullable),
                 lambda: _ordered(
-                    rows_base().with_only_columns(MediaFile.id), column, desc, nullable
+                    rows_base().with_only_columns(MediaFile.id),
+                    column,
+                    desc,
+                    nullable,
+                    pinned=pinned,
                 ).offset(_OFFSET),
             )
             return [r.id for r in run(stmt)]
