@@ -16,7 +16,9 @@ from typing import Any
 
 import av.error
 import pytest
+from sqlalchemy import update
 
+from core.db.models import Job, utcnow
 from core.jobs import JobState
 from core.library import Library
 from core.settings import Settings
@@ -199,3 +201,42 @@ def test_the_words_of_a_failure_name_no_local_path() -> None:
     # no path: the words as they were (a ratio, a URL, a fraction of seconds)
     for text in ("16/9 at 1.2 s/4.0 s", "see https://example.com/a/b", "N/A", "x /y"):
         assert without_paths(text) == text
+
+
+def test_a_job_failed_for_good_is_a_warning_in_the_log(
+    library: Library,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The soak tester's jobs that failed three times left only INFO lines ('Job N error:
+    fetch 0.0 s, …'), so an operator watching warnings saw nothing: the attempts to be tried
+    again are INFO, the one that gives up is a WARNING naming the job, the file, the reason and
+    the first line of the error."""
+    made = worker_module.work_folder
+
+    def blocked(lib: Library, job: Any) -> Path:
+        work = made(lib, job)
+        (work / "out" / "120" / "index.m3u8").mkdir(parents=True)
+        return work
+
+    monkeypatch.setattr(worker_module, "work_folder", blocked)
+    clip = media.make_mp4(tmp_path / "clip.mp4", seconds=1)
+    record = library.uploads.ingest(clip, "video")
+    _only(library, record.id, "hls")
+    [hls] = [j for j in library.jobs.list(file_id=record.id)[0] if j.kind == "hls"]
+    with caplog.at_level("INFO", logger=worker_module.logger.name):
+        for _ in range(hls.max_attempts):
+            with library.jobs.db.write() as s:  # its back-off passed
+                s.execute(update(Job).where(Job.id == hls.id).values(run_after=utcnow()))
+            process_all(library)
+    [hls] = [j for j in library.jobs.list(file_id=record.id)[0] if j.kind == "hls"]
+    assert hls.state == JobState.FAILED, hls
+    said = [r for r in caplog.records if f"Job {hls.id} (hls of file {record.id})" in r.message]
+    warnings = [r for r in said if r.levelname == "WARNING"]
+    assert len(warnings) == 1, [r.message for r in said]
+    assert "failed for good" in warnings[0].message, warnings[0].message
+    assert hls.error_code and hls.error_code in warnings[0].message, warnings[0].message
+    assert "Is a directory" in warnings[0].message, warnings[0].message
+    retried = [r for r in said if r.levelname == "INFO" and "tried again" in r.message]
+    assert len(retried) == hls.attempts - 1, [r.message for r in said]

@@ -612,9 +612,25 @@ class VideoWorker:
             self._put_back_for_space(job, owner, outcome.message, outcome.reason)
             return
         if outcome.kind == "error":
-            lib.jobs.fail(
+            failed = lib.jobs.fail(
                 job.id, owner, outcome.message, permanent=outcome.permanent, reason=outcome.reason
             )
+            # A job failed for good needs someone (the web copy, HLS or posters stay missing):
+            # a WARNING an operator watching the log sees, with the reason; an attempt that
+            # will be tried again is only INFO.
+            if failed is not None:
+                gave_up = failed.state == JobState.FAILED
+                logger.log(
+                    logging.WARNING if gave_up else logging.INFO,
+                    "Job %s (%s of file %s) %s after attempt %s: %s (%s)",
+                    job.id,
+                    job.kind,
+                    job.file_id,
+                    "failed for good" if gave_up else "failed, to be tried again",
+                    failed.attempts,
+                    failed.error_code,
+                    outcome.message.splitlines()[0] if outcome.message else "",
+                )
             return
         result = dict(outcome.result or {})
         # A folder of this job's own: the job being served keeps its files (see service.job_dir)
