@@ -99,6 +99,9 @@ class TeamMode(QObject):
         lib_feed = self.library.feed  # attributes only: no database call on the GUI thread
         state = lib_feed.connected if lib_feed.running else False
         if (state, self._disk_gone is not None) != self._feed_state:
+            if state and (self._feed_state is None or not self._feed_state[0]):
+                # the feed reached the catalog again: what waits out the outage is asked now
+                self.window.controller.catalog_back()
             self._feed_state = (state, self._disk_gone is not None)
             detail = self._disk_gone or lib_feed.error or ""
             self.window.status.set_feed(state, detail, disk_gone=self._disk_gone is not None)

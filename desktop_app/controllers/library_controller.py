@@ -81,6 +81,13 @@ class _AskedAgain:
         self.out = True
         return delay
 
+    def wake(self) -> None:
+        """The catalog answered elsewhere: asked again now, not at the end of a wait that has
+        grown to a minute (the grid said "cannot be listed" that long after a restart)."""
+        if self.out:
+            self._delay = COUNTS_RETRY_FIRST
+            self._timer.start(0)
+
     def answered(self) -> None:
         self.stop()
         self._delay = COUNTS_RETRY_FIRST
@@ -357,6 +364,15 @@ class LibraryController(QObject):
     def _on_page_loaded(self) -> None:
         self._pages_again.answered()
         self._say_outage()
+        self.catalog_back()
+
+    def catalog_back(self) -> None:
+        """Any sign the catalog answers again (a read of ours that answered, the live feed
+        connected again): every read still waiting out an outage is asked again at once. Each
+        waited on its own back-off, so the grid kept saying it cannot list the files for up to
+        a minute while the feed and the counts were already back."""
+        for waiting in (self._pages_again, self._counts_again):
+            waiting.wake()
 
     def _say_outage(self) -> None:
         """The status bar's line while pages or counts are asked again (the pages' first: the
@@ -393,6 +409,7 @@ class LibraryController(QObject):
             self._examples_applied = asked
             self._example_ids = {record.id for record in pair if record is not None}
             self.examplesReady.emit(*pair)
+            self.catalog_back()
 
         def failed(exc: BaseException) -> None:
             if not catalog_unreachable(exc):
@@ -425,6 +442,7 @@ class LibraryController(QObject):
         self._counts_applied = asked
         self._counts_again.answered()
         self._say_outage()
+        self.catalog_back()
         counts, athletes = result
         self.counts = counts
         self._athlete_counts = {a.id: a.file_count for a in athletes}

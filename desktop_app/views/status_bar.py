@@ -124,7 +124,8 @@ class MainStatusBar(QStatusBar):
     A notice is drawn left of the permanent labels, in whatever room they leave. When they
     leave too little (a narrow window, a long Spanish notice: "Subido …" read "Subid"), the
     least needed labels step aside while the notice shows: the catalog, the storage, the live
-    state, then the counts. The server's address and the storage warning always stay.
+    state, then the counts. The server's address and the storage warning always stay, and the
+    live state while the catalog is out of reach (`set_standing`).
     """
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
@@ -367,9 +368,17 @@ class MainStatusBar(QStatusBar):
                 label.hide()
                 break
             self._stepped_aside.remove(label)
+        standing = bool(self._standing) and self._whole == self._standing
+        if standing and self.feed in self._stepped_aside:
+            self.feed.show()
+            self._stepped_aside.remove(self.feed)
         for label in self.yielding:
             if self.message_room() >= need:
                 break
+            if label is self.feed and standing:
+                # the catalog out of reach: whether the live feed is back is what the user
+                # watches then; the long line pushed it out and is cut short instead
+                continue
             if label.isVisibleTo(self):
                 label.hide()
                 self._stepped_aside.append(label)
