@@ -7,7 +7,8 @@ process killed a second ago is young and dead. So ownership is explicit:
 
 - every process that writes partial files holds an exclusive `flock` on its own lock file,
   `.<tmp>-owners/<token>.lock` next to the temp folder, for as long as it lives (the kernel
-  drops the lock when the process dies, however it dies);
+  drops the lock when the process dies, however it dies), and removes that file at a normal
+  exit (a killed process's file goes with the next sweep);
 - every partial file carries its owner's token in its name (`…own-<token>…`);
 - a sweep removes a partial file when its token's lock file can be locked (its owner is dead),
   is missing, or the name carries no token at all (written before this rule existed).
@@ -17,6 +18,7 @@ The sweep never removes the partial files of a live process, this one included.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -39,6 +41,7 @@ TOKEN = secrets.token_hex(8)  # this process
 _TOKEN_RE = re.compile(r"own-([0-9a-f]{16})")
 _guard = threading.Lock()
 _held: dict[Path, int] = {}  # registry folder -> fd of our locked owner file
+_registered_by: int | None = None  # the pid that took the locks in _held
 
 
 def tag() -> str:
@@ -79,6 +82,32 @@ def register(registry: Path) -> None:
                 break
             os.close(fd)
         _held[folder] = fd
+        global _registered_by
+        if _registered_by is None:
+            _registered_by = os.getpid()
+            atexit.register(release_all)
+
+
+def release_all() -> None:
+    """Removes this process's owner lock files, at its exit.
+
+    A lock file outlived every process that exited normally (the kernel drops the lock, not the
+    file): one more per `mediadesk doctor` run, until a later sweep. Unlinking it while still
+    holding it is what a sweep does to a dead owner's, so a partial file this process left is
+    swept as a dead writer's. A forked child shares the token but not the locks' ownership: it
+    must not remove its parent's files.
+    """
+    global _registered_by
+    with _guard:
+        if _registered_by != os.getpid():
+            return
+        for folder, fd in list(_held.items()):
+            with contextlib.suppress(OSError):
+                os.unlink(folder / f"{TOKEN}.lock")
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        _held.clear()
+        _registered_by = None
 
 
 def _alive(folder: Path, token: str) -> bool:
