@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FEED_CHECK_MS = 1000
+GONE_NAMED = 3  # a line saying files gone elsewhere names this many, then counts them
 
 
 def host_of(origin: str | None) -> str:
@@ -63,6 +64,11 @@ class TeamMode(QObject):
         # `changed` comes before the controller's `changedTogether`, which closes the details of
         # a trashed file: this one has to see what was open to say what happened to it
         controller.live.changed.connect(self._on_event)
+        # the files trashed or deleted elsewhere that arrived together, said in one line once
+        # they are all in (emptying the trash elsewhere named only the file shown)
+        self._gone_together: list[ChangeEvent] = []
+        self._gone_shown: ChangeEvent | None = None
+        controller.live.changedTogether.connect(self._say_together)
         details = window.details
         controller.has_unsaved_edits = lambda file_id: (
             details.dirty and details.record is not None and details.record.id == file_id
@@ -208,8 +214,41 @@ class TeamMode(QObject):
             if record is not None and record.id == event.file_id:
                 self._banner(preview, text)
                 shown = True
+        self._gone_together.append(event)
         if shown:
-            self.window.status.showMessage(text, 15000)
+            self._gone_shown = event
+
+    def _say_together(self, _events: list[ChangeEvent]) -> None:
+        gone, self._gone_together = self._gone_together, []
+        shown, self._gone_shown = self._gone_shown, None
+        if shown is None:
+            return
+        try:
+            self._say_gone(shown, gone)
+        except Exception:
+            logger.exception("Could not say the changes made elsewhere: %s", gone)
+
+    def _say_gone(self, shown: ChangeEvent, gone: list[ChangeEvent]) -> None:
+        """The file shown gone elsewhere, with the others that went with it (by the same kind
+        of change, on the same machine): named up to GONE_NAMED, always counted."""
+        alike = [
+            e for e in gone if e.kind == shown.kind and host_of(e.origin) == host_of(shown.origin)
+        ]
+        ids = list(dict.fromkeys(e.file_id for e in alike))
+        if len(ids) < 2:
+            self.window.status.showMessage(self._where_text(shown), 15000)
+            return
+        names = {e.file_id: str(e.data.get("original_filename") or e.file_id) for e in alike}
+        quoted = self.tr("“%1”")  # «%1» in Spanish
+        listed = ", ".join(quoted.replace("%1", names[i]) for i in ids[:GONE_NAMED])
+        if len(ids) > GONE_NAMED:
+            listed += " …"
+        if shown.kind == EventKind.TRASHED:
+            text = self.tr("%Ln file(s) were moved to the trash on %2: %1", "", len(ids))
+        else:
+            text = self.tr("%Ln file(s) were deleted permanently on %2: %1", "", len(ids))
+        text = text.replace("%2", host_of(shown.origin)).replace("%1", listed)
+        self.window.status.showMessage(text, 15000)
 
     def _where_text(self, event: ChangeEvent) -> str:
         name = str(event.data.get("original_filename") or event.file_id)
@@ -246,6 +285,9 @@ class TeamMode(QObject):
             details.show_record(record, keep_edits=True)
             controller.set_current(record)
             details.request_save()
+            # its tile left the grid with the trash: selected again once back, or the details
+            # showed a file no tile was selected for
+            controller.reveal_in_view(record.id)
 
         controller.runner.submit(
             lambda: lib.restore(file_id), on_result=restored, on_error=controller.errorOccurred.emit

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import QApplication
 from core.library import Library
 from core.records import FileRecord
 from desktop_app import team as team_module
+from desktop_app.i18n import install_translations
+from desktop_app.models.sidebar_model import SidebarFilter
 from desktop_app.views.main_window import MainWindow
 from tests.qt_helpers import shown_window, wait_for
 
@@ -64,9 +66,34 @@ def test_files_trashed_elsewhere_after_a_closed_preview(
             for record in records[1:]:
                 other.trash(record.id)
             wait_for(qtbot, lambda: grid.rowCount() == 1)
-            wait_for(qtbot, lambda: "was moved to the trash on" in window.status.currentMessage())
+            wait_for(qtbot, lambda: "moved to the trash on" in window.status.currentMessage())
             assert records[1].original_filename in window.status.currentMessage()
             wait_for(qtbot, lambda: window.controller.counts.get("all") == 1)
+    finally:
+        other.close()
+
+
+def test_the_trash_emptied_elsewhere_is_said_for_every_file(
+    qtbot: Any, library: Library, settings: Any, tmp_path: Path
+) -> None:
+    """Another desktop emptied the trash while this one showed one of its files: the status
+    bar named that file alone ("“a.jpg” was deleted on vm.") and left the other out."""
+    install_translations("en")  # the plural of "file(s)"
+    records = _photos(library, tmp_path, 3)
+    for record in records[:2]:
+        library.trash(record.id)
+    other = Library.open(settings)
+    try:
+        with shown_window(qtbot, library) as window:
+            window.controller.set_filter(SidebarFilter("trash"))
+            wait_for(qtbot, lambda: window.controller.grid.rowCount() == 2)
+            _select(qtbot, window, records[0].id)
+            assert other.empty_trash() is not None
+            status = window.status
+            wait_for(qtbot, lambda: "deleted permanently on" in status.currentMessage())
+            said = status.toolTip() or status.currentMessage()
+            assert said.startswith("2 files were deleted permanently on"), said
+            assert all(r.original_filename in said for r in records[:2]), said
     finally:
         other.close()
 
@@ -157,6 +184,9 @@ def test_the_file_being_edited_trashed_elsewhere_keeps_the_edit_on_that_file(
             assert saved.description == "unsaved note, and more"
             assert not details.gone_note.isVisible()
             wait_for(qtbot, lambda: grid.row_of(target.id) >= 0)
+            # its tile selected again: the details show the selected file, never another one
+            wait_for(qtbot, lambda: window.browser.selected_ids() == [target.id])
+            assert details.record is not None and details.record.id == target.id
             others = [i for i in ids if i != target.id]
             assert _descriptions(library, others) == {i: before[i] for i in others}
     finally:
