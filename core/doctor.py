@@ -29,8 +29,11 @@ from core.db.engine import (
     unopenable,
 )
 from core.errors import (
+    CATALOG_BUSY,
     MediaDeskError,
     StorageUnavailable,
+    catalog_busy,
+    catalog_locked,
     is_no_space,
     no_space,
     passing_outage,
@@ -51,6 +54,12 @@ NEW_CATALOG = (
 )
 NEW_FEED = "not checked: a new catalog"
 MIGRATING = "a migration is running"
+# The fix of a catalog another program holds locked: not the file's permissions, which were
+# given for it though the file was fine.
+LOCKED_FIX = (
+    "Close the program holding it (a database browser, a backup tool, a script), then run "
+    "`mediadesk doctor` again."
+)
 
 
 @dataclass(frozen=True)
@@ -269,6 +278,11 @@ def _unwritable(db: Database, exc: BaseException) -> Check | None:
     """The catalog check that a write failing with `exc` fails, when the catalog cannot be
     written at all (None for any other failure)."""
     path = db.engine.url.database
+    if _locked(exc):
+        # A lock that lets readers in (BEGIN EXCLUSIVE in WAL) passed the reads: ignoring the
+        # probe's busy error called the catalog reachable, and only the change feed's line
+        # said it, as a truncated "StorageUnavailable: …".
+        return Check("catalog", False, catalog_locked(path).message, LOCKED_FIX)
     if is_no_space(exc):
         # start-up's own sentence for it (core/db/engine.py), or the domain error's
         if isinstance(exc, MediaDeskError):
@@ -296,6 +310,12 @@ def _unwritable(db: Database, exc: BaseException) -> Check | None:
     return None
 
 
+def _locked(exc: BaseException) -> bool:
+    """Another program held the catalog locked past the busy timeout: SQLite's own error, or
+    a session's catalog_locked made of it (core/db/engine.py)."""
+    return catalog_busy(exc) or (isinstance(exc, StorageUnavailable) and exc.reason == CATALOG_BUSY)
+
+
 def _unreachable(db: Database, url: str, exc: Exception) -> Check:
     """The failed catalog check, with advice for the kind of catalog it is: a SQLite file's
     failure was answered with PostgreSQL's (host, port, user…) though no DATABASE_URL was set."""
@@ -311,10 +331,13 @@ def _unreachable(db: Database, url: str, exc: Exception) -> Check:
     if too_long is not None:
         return Check("catalog", False, too_long, SHORTER_CATALOG_PATH)
     said = unopenable(db.url, exc).message if isinstance(exc, SQLAlchemyError) else str(exc)
+    detail = f"{url}: {said.splitlines()[0][:300] if said else type(exc).__name__}"
+    if _locked(exc):
+        return Check("catalog", False, detail, LOCKED_FIX)
     return Check(
         "catalog",
         False,
-        f"{url}: {said.splitlines()[0][:300] if said else type(exc).__name__}",
+        detail,
         f"The catalog is the SQLite file {db.engine.url.database}: this user must be able to "
         "read and write it and its folder, on a disk with free space (--data-dir or "
         "MEDIADESK_DATA_DIR choose the data folder, DATABASE_URL another catalog).",
