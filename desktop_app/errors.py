@@ -16,12 +16,14 @@ import dataclasses
 import errno
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QLocale
 
 from core.errors import (
+    Conflict,
     MediaDeskError,
     StorageUnavailable,
     catalog_down,
@@ -241,6 +243,28 @@ def setting_value_message(exc: MediaDeskError) -> str | None:
     )
 
 
+# The name of the file a duplicate refusal names (details.duplicate_of), looked up by the
+# desktop off the GUI thread (`with_duplicate_name`): core's refusal carries only its id
+DUPLICATE_NAME = "duplicate_of_name"
+
+
+def with_duplicate_name(exc: BaseException, name_of: Callable[[int], str]) -> BaseException:
+    """A duplicate refusal with the other file's name added (`name_of(id)`, a catalog read:
+    call it in a worker); any other error, or a name not found, as it was."""
+    if not (isinstance(exc, Conflict) and exc.reason == "duplicate"):
+        return exc
+    other = exc.details.get("duplicate_of")
+    if not isinstance(other, int) or DUPLICATE_NAME in exc.details:
+        return exc
+    try:
+        name = name_of(other)
+    except (MediaDeskError, OSError):
+        return exc  # gone meanwhile, or the catalog out: the number still says which
+    named = type(exc)(exc.message, details={**exc.details, DUPLICATE_NAME: name}, reason=exc.reason)
+    named.__cause__ = exc
+    return named
+
+
 def _known_message(exc: MediaDeskError) -> str | None:
     """A precise sentence for the errors the desktop app meets every day, chosen by the
     machine-readable `reason` and `details` core attaches (never by matching English text)."""
@@ -272,11 +296,24 @@ def _known_message(exc: MediaDeskError) -> str | None:
                 "Another file already holds the same photo or video for this athlete with "
                 "this visibility: nothing was changed.",
             )
-        return QCoreApplication.translate(
-            "Errors",
-            "Another file already holds the same photo or video for this athlete with this "
-            "visibility (file %1): nothing was changed.",
-        ).replace("%1", str(other))
+        holder = exc.details.get(DUPLICATE_NAME)
+        if not isinstance(holder, str) or not holder:
+            return QCoreApplication.translate(
+                "Errors",
+                "Another file already holds the same photo or video for this athlete with this "
+                "visibility (file %1): nothing was changed.",
+            ).replace("%1", str(other))
+        # the grid shows names, never numbers: the number alone sent the user hunting for
+        # the file by its id in the technical details
+        return (
+            QCoreApplication.translate(
+                "Errors",
+                "Another file already holds the same photo or video for this athlete with this "
+                "visibility, “%2” (file %1): nothing was changed.",
+            )
+            .replace("%1", str(other))
+            .replace("%2", holder)
+        )
     if exc.code == "storage_unavailable" and reason == "bucket_missing":
         # a fault of the set-up, not an outage nor a missing file: waiting does not help
         return QCoreApplication.translate(

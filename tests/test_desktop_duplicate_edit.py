@@ -15,10 +15,10 @@ pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
-from core.errors import Conflict  # noqa: E402
+from core.errors import Conflict, NotFound  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.records import FileRecord  # noqa: E402
-from desktop_app.errors import describe_error  # noqa: E402
+from desktop_app.errors import describe_error, with_duplicate_name  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
@@ -38,10 +38,15 @@ def _boxes() -> list[QMessageBox]:
     ]
 
 
-def _sentence(other: int) -> str:
+def _sentence(other: int, name: str | None = None) -> str:
+    if name is None:  # its name not found: the number still says which
+        return (
+            "Another file already holds the same photo or video for this athlete with this "
+            f"visibility (file {other}): nothing was changed."
+        )
     return (
         "Another file already holds the same photo or video for this athlete with this "
-        f"visibility (file {other}): nothing was changed."
+        f"visibility, “{name}” (file {other}): nothing was changed."
     )
 
 
@@ -75,7 +80,9 @@ def test_an_edit_making_a_duplicate_says_which_file_holds_it(
         window.browser.select_row(grid.row_of(private.id))
         wait_for(qtbot, lambda: details.record is not None and details.record.id == private.id)
         details.public.setChecked(True)
-        assert _save_refused(qtbot, window, private) == _sentence(public.id)
+        # named: the grid shows names, and the number alone sent the user hunting for it
+        said = _save_refused(qtbot, window, private)
+        assert said == _sentence(public.id, public.original_filename)
         assert not library.get_file(private.id).is_public
         assert library.get_file(private.id).version == private.version
 
@@ -84,7 +91,8 @@ def test_an_edit_making_a_duplicate_says_which_file_holds_it(
         window.browser.select_row(grid.row_of(elsewhere.id))
         wait_for(qtbot, lambda: details.record is not None and details.record.id == elsewhere.id)
         details.athlete.setCurrentIndex(details.athlete.findData(ana.id))
-        assert _save_refused(qtbot, window, elsewhere) == _sentence(private.id)
+        said = _save_refused(qtbot, window, elsewhere)
+        assert said == _sentence(private.id, private.original_filename)
         kept = library.get_file(elsewhere.id)
         assert (kept.athlete_id, kept.storage_key) == (eva.id, elsewhere.storage_key)
 
@@ -97,8 +105,20 @@ def test_the_duplicate_sentence_in_spanish(
     with pytest.raises(Conflict) as refused:
         library.update_file(second.id, {"is_public": True})
     assert describe_error(refused.value).text == _sentence(first.id)
+    named = with_duplicate_name(refused.value, lambda i: library.get_file(i).original_filename)
+    assert describe_error(named).text == _sentence(first.id, first.original_filename)
+    assert named.__cause__ is refused.value  # core's own refusal kept
+
+    def gone(_file_id: int) -> str:
+        raise NotFound("deleted meanwhile")
+
+    assert with_duplicate_name(refused.value, gone) is refused.value  # the number stays
     install_translations("es")
     assert describe_error(refused.value).text == (
         "Otro archivo ya contiene la misma foto o vídeo para este deportista con esta "
         f"visibilidad (archivo {first.id}): no se ha cambiado nada."
+    )
+    assert describe_error(named).text == (
+        "Otro archivo ya contiene la misma foto o vídeo para este deportista con esta "
+        f"visibilidad, «{first.original_filename}» (archivo {first.id}): no se ha cambiado nada."
     )

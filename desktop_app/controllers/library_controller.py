@@ -33,6 +33,7 @@ from desktop_app.errors import (
     describe_failure,
     error_from_record,
     retry_in,
+    with_duplicate_name,
 )
 from desktop_app.formatting import number_text
 from desktop_app.live import LiveEvents
@@ -534,14 +535,19 @@ class LibraryController(QObject):
             else:
                 self.errorOccurred.emit(message)
 
-        self.runner.submit(
-            self.library.update_file,
-            file_id,
-            changes,
-            expected_version,
-            on_result=done,
-            on_error=failed,
-        )
+        lib = self.library
+
+        def update() -> FileRecord:
+            try:
+                return lib.update_file(file_id, changes, expected_version)
+            except Conflict as exc:
+                # a duplicate refusal names the other file (here, off the GUI thread)
+                named = with_duplicate_name(exc, lambda i: lib.get_file(i).original_filename)
+                if named is exc:
+                    raise
+                raise named from exc
+
+        self.runner.submit(update, on_result=done, on_error=failed)
 
     def trash(self, file_ids: list[int]) -> None:
         self._bulk(
