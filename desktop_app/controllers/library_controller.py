@@ -52,6 +52,8 @@ STREAM_ASK_TIMEOUT = 10  # seconds: asking a stream that failed why it did
 PREVIEW_TOKEN_PURPOSE = "mediadesk-desktop-previews"
 # What versions before it named that token, whatever the session: a crash left it active.
 LEGACY_PREVIEW_TOKEN_NAME = "MediaDesk app previews (this session)"
+# A restore of up to this many files says which became a copy uploaded again meanwhile
+MERGES_LOOKED = 50
 FAILURES_LISTED = 10  # an export's summary names this many failed files, then counts the rest
 # Counts that met a catalog outage are asked again after this, doubling up to COUNTS_RETRY_MAX
 # (ms), or when the failure says when to ask (retry_in): back by themselves.
@@ -561,8 +563,47 @@ class LibraryController(QObject):
         )
 
     def restore(self, file_ids: list[int]) -> None:
+        lib = self.library
+        # the names shown before the restore: a file merged into its copy answers as that copy
+        own = {i: r.original_filename for i in file_ids if (r := self.grid.record(i)) is not None}
+        merged: list[tuple[str, FileRecord]] = []  # written by the worker, read once it is done
+
+        def run(ids: list[int], report: Callable[..., None]) -> BulkOutcome:
+            outcome = lib.restore_many(ids, report=report)
+            # A file whose bytes were uploaded again meanwhile is merged into that copy
+            # (README "Duplicates keep their id"): its id answers as the copy's, and its own
+            # edits gave way. Looked for in a selection of a usual size only: a read per file.
+            if len(outcome.done) <= MERGES_LOOKED:
+                for file_id in outcome.done:
+                    record = lib.get_file(file_id)
+                    if record.duplicate and record.duplicate_of not in (None, file_id):
+                        merged.append((own.get(file_id, str(file_id)), record))
+            return outcome
+
+        def said() -> str:
+            if len(merged) == 1:
+                name, record = merged[0]
+                return (
+                    self.tr(
+                        "“%1” became “%2” (file %3), the same photo or video uploaded again "
+                        "meanwhile: its own edits (description, athlete, sharing) gave way to "
+                        "that file's."
+                    )
+                    .replace("%1", name)
+                    .replace("%2", record.original_filename)
+                    .replace("%3", str(record.duplicate_of))
+                )
+            if merged:
+                return self.tr(
+                    "%Ln of them became the copies of the same photos or videos uploaded again "
+                    "meanwhile: their own edits gave way to those copies'.",
+                    "",
+                    len(merged),
+                )
+            return ""
+
         self._bulk(
-            self.library.restore_many,
+            run,
             file_ids,
             "not_trashed",
             lambda n: self.tr("Restored %Ln file(s)", "", n),
@@ -573,6 +614,7 @@ class LibraryController(QObject):
             # "Restored 1 file" for a restore that found nothing to do
             lambda n: self.tr("Nothing to restore: the file was already restored", "", n),
             lambda n: self.tr("(%Ln already restored elsewhere)", "", n),
+            said,
         )
 
     def _bulk(
@@ -584,6 +626,7 @@ class LibraryController(QObject):
         progress: Callable[[int, int], str],
         none_left: Callable[[int], str] | None = None,
         some_left: Callable[[int], str] | None = None,
+        more: Callable[[], str] | None = None,
     ) -> None:
         """A selection trashed or restored in batches (core's `trash_many`), the status bar
         following a big one. A file already where it was asked to go (another window or the
@@ -596,14 +639,17 @@ class LibraryController(QObject):
         def done(outcome: BulkOutcome) -> None:
             errors = [e for _i, e in outcome.failed if getattr(e, "reason", None) != already]
             found = len(outcome.failed)
+            extra = more() if more is not None else ""
             if errors:
                 self._report(errors[0])
-            elif found and none_left is not None and not outcome.done:
-                self.message.emit(none_left(found))
+                return
+            if found and none_left is not None and not outcome.done:
+                text = none_left(found)
             elif found and some_left is not None:
-                self.message.emit(f"{notice(len(outcome.done))} {some_left(found)}")
+                text = f"{notice(len(outcome.done))} {some_left(found)}"
             else:
-                self.message.emit(notice(len(outcome.done) + found))
+                text = notice(len(outcome.done) + found)
+            self.message.emit(f"{text}: {extra}" if extra else text)
 
         self.runner.submit(
             action, list(file_ids), on_report=report, on_result=done, on_error=self._report
