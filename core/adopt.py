@@ -37,7 +37,7 @@ from core.library import Library
 from core.maintenance import reconcile
 from core.mediatypes import FileKind, sniff_file
 from core.records import FileStatus
-from core.spool import discard, hash_file, owned_temp
+from core.spool import discard, hash_file, owned_temp, too_large
 from core.storage.base import ObjectStat, Storage
 from core.video import service
 
@@ -128,6 +128,11 @@ def _adopt_one(
     report: AdoptReport,
 ) -> None:
     key = stat.key
+    # Refused by the listed size, as an upload is by its declared one: a download first (R2/S3)
+    # would land the whole object in the data folder's tmp/, one too large filling its disk
+    max_size = lib.settings.max_file_size
+    if stat.size > max_size:
+        raise too_large(max_size)
     with _local_copy(lib, storage, key) as path:
         media = sniff_file(path)  # the kind an upload's bytes are found to be
         _, sha = hash_file(path)

@@ -6,15 +6,18 @@ catalogs (restored from a sqlite3 backup), local storage and moto, real media.""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -26,8 +29,9 @@ from core.records import FileStatus
 from core.settings import Settings
 from server.entry import main
 from tests.conftest import make_settings
-from tests.faults import ROOT
+from tests.faults import ROOT, CuttableProxy
 from tests.internals import storage_of
+from tests.s3_server import S3Target, s3_client
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -310,3 +314,63 @@ def test_a_run_killed_before_a_videos_jobs_are_queued_is_finished_by_the_next(
         assert adopt_strays(lib).jobs_queued == []  # once
     finally:
         lib.close()
+
+
+class _SeenProxy(CuttableProxy):
+    """The bucket behind a proxy that keeps what the library sent it (request lines)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.sent = bytearray()
+        super().__init__(host, port)
+
+    def _pump(self, src: socket.socket, dst: socket.socket, limited: bool = False) -> None:
+        if not limited:  # the store's answers
+            super()._pump(src, dst, limited)
+            return
+        with contextlib.suppress(OSError):
+            while chunk := src.recv(65536):
+                with self._lock:
+                    self.sent += chunk
+                dst.sendall(chunk)
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def test_a_stray_larger_than_the_limit_is_refused_by_its_listed_size_before_any_download(
+    data_dir: Path, media_dir: Any, s3_bucket: S3Target
+) -> None:
+    """Was downloaded whole into the data folder's tmp/ and only then refused as too large: a
+    huge stray could fill the data folder's disk first. The bucket's listing gives its size."""
+    moto = urlsplit(s3_bucket.endpoint_url)
+    proxy = _SeenProxy(moto.hostname or "127.0.0.1", moto.port or 80)
+    settings = make_settings(
+        data_dir,
+        r2_endpoint_url=proxy.url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_secret_access_key=s3_bucket.secret_access_key,
+        r2_region="us-east-1",
+        max_file_size=1024,
+    )
+    key = f"general/2026/11/{'cd' * 16}.jpg"
+    photo = media_dir.jpeg.read_bytes()
+    assert len(photo) > 1024  # a real photo an upload refuses as too large
+    s3_client(s3_bucket).put_object(Bucket=s3_bucket.bucket, Key=key, Body=photo)
+    lib = Library.open(settings)
+    try:
+        report = adopt_strays(lib)
+        assert report.refused == [
+            {
+                "key": key,
+                "code": "too_large",
+                "message": "The file is larger than the limit of 1024 bytes (MAX_FILE_SIZE)",
+            }
+        ]
+        assert report.adopted == report.duplicates == report.errors == []
+        assert f"GET /{s3_bucket.bucket}/{key}".encode() not in proxy.sent  # never downloaded
+        assert list(settings.paths.tmp_dir.iterdir()) == []
+        assert key in reconcile(lib).objects_without_rows  # left where it is, still listed
+    finally:
+        lib.close()
+        proxy.close()
