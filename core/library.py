@@ -36,6 +36,7 @@ from core.deferred import (
     queue_left_behind,
 )
 from core.errors import (
+    CATALOG_BUSY,
     SETUP_FAULT_REASONS,
     Conflict,
     InsufficientStorage,
@@ -451,7 +452,9 @@ class Library:
     def health(self) -> dict[str, Any]:
         """The database and storage checks of /health; failures are reported, not raised.
 
-        A catalog failure carries its `reason` (CATALOG_OUT_REASONS) when core knows one. A
+        A catalog failure carries its `reason` (CATALOG_OUT_REASONS) when core knows one; a
+        catalog that reads but whose writes met another program's lock lately is one too
+        (catalog_busy: Database.lately_busy, no write of its own to find it). A
         storage failure carries its `reason` (UNAVAILABLE_REASONS) when core knows one, and
         its `retry_after` (core.errors.retry_after) while the store is out of reach,
         throttling or failing: the quiet window left or the store's own Retry-After, what
@@ -466,6 +469,14 @@ class Library:
             # (catalog_busy) from one out of reach or a disk gone
             if isinstance(exc, MediaDeskError) and exc.reason:
                 result["database"]["reason"] = exc.reason
+        else:
+            if self._db.lately_busy():
+                # a lock that lets reads through (WAL) refuses only writes: what they met lately
+                result["database"] = {
+                    "ok": False,
+                    "error": StorageUnavailable.__name__,
+                    "reason": CATALOG_BUSY,
+                }
         # Upgraded under this server by a newer MediaDesk: it writes nothing until restarted,
         # which a monitor must hear (it answered ok while every write was refused)
         self._db.schema.look()

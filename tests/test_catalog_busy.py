@@ -118,6 +118,42 @@ def test_a_catalog_locked_by_another_program_is_a_passing_outage(
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
+def test_health_says_catalog_busy_while_writes_meet_the_lock(library: Library) -> None:
+    """/health only reads, which a writers-only lock (WAL, another process in BEGIN EXCLUSIVE)
+    lets through: it said ok while every write answered catalog_busy. It now says what the
+    writes met lately (degraded, reason catalog_busy, a Retry-After), until a write commits."""
+    tokens = make_tokens(library)
+    server = EmbeddedServer(library, config=server_config(library))
+    server.start()
+    try:
+        body = json.dumps({"name": "Ana"}).encode()
+        headers = {**bearer(tokens.upload), "Content-Type": "application/json"}
+        assert http_call(f"{server.url}/health").status == 200
+        holder = _hold(library)
+        try:
+            refused = http_call(f"{server.url}/athletes", "POST", body, headers)
+            assert refused.status == 500, refused.body
+            assert refused.json()["error"]["reason"] == "catalog_busy"
+            for token in ({}, bearer(tokens.admin)):
+                health = http_call(f"{server.url}/health", headers=token)
+                assert health.status == 503, health.body
+                said = health.json()
+                assert said["status"] == "degraded"
+                assert said["database"]["ok"] is False
+                assert said["database"]["reason"] == "catalog_busy"
+                assert said["storage"]["ok"] is True
+                assert health.headers["Retry-After"] == str(ASK_AGAIN)
+        finally:
+            _release(holder)
+        done = http_call(f"{server.url}/athletes", "POST", body, headers)
+        assert done.status == 201, done.body
+        health = http_call(f"{server.url}/health")
+        assert health.status == 200, health.body
+        assert health.json()["database"] == {"ok": True}
+    finally:
+        server.stop()
+
+
 # SELECT … FOR UPDATE of one athlete in a process of its own, held until a line on stdin
 _PG_HOLDER = """
 import psycopg, sys

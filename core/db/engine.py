@@ -40,7 +40,7 @@ from core.errors import (
     sqlite_read_only,
 )
 from core.fsmodes import FILE_MODE, make_dirs
-from core.outage import NotNow, Outage
+from core.outage import ASK_AGAIN, NotNow, Outage
 
 T = TypeVar("T")
 
@@ -54,6 +54,19 @@ RACE_ATTEMPTS = 6
 # Milliseconds a SQLite transaction waits for another connection's write lock (a slow import
 # or edit in another process) before "database is locked"; Database.write(wait=) shortens it
 BUSY_TIMEOUT_MS = 30_000
+
+
+def busy_seen() -> float:
+    """Seconds after a write met another program's lock (catalog_locked) that /health still
+    says catalog_busy, unless a write commits meanwhile (Database.lately_busy). Health only
+    reads, which such a lock lets through (WAL), and a write probe of its own would wait the
+    busy timeout and take the lock from the writes it serves. A client refused retries after
+    ASK_AGAIN and its write waits up to the busy timeout before it is refused again: the
+    window spans that (and a second retry) so a lock that holds keeps /health degraded
+    throughout while anything writes, yet ends by itself once nothing meets it."""
+    return BUSY_TIMEOUT_MS / 1000 + 2 * ASK_AGAIN
+
+
 # Free bytes under which a catalog that fails to open is reported as on a full disk (SQLite
 # needs a few pages for its -wal and -shm files)
 FULL_BELOW = 1024 * 1024
@@ -551,9 +564,24 @@ class Database:
         self.schema = schema_guard.SchemaGuard(self.read)
         self._announced = False
         self._presence: schema_guard.PgPresence | None = None
+        # when (time.monotonic) a write last met another program's lock; None once one commits
+        self._busy_at: float | None = None
+        event.listen(self.engine, "commit", self._committed)
+
+    def _committed(self, conn: Connection) -> None:
+        # a write transaction that commits held the write lock (BEGIN IMMEDIATE): none holds
+        # it now; a write session that ran no statement never begins, so never gets here
+        if conn.get_execution_options().get("mediadesk_write"):
+            self._busy_at = None
+
+    def lately_busy(self) -> bool:
+        """Whether a write of this process met another program's lock within busy_seen()
+        seconds and none committed since: writes are refused as catalog_busy (/health)."""
+        at = self._busy_at
+        return at is not None and time.monotonic() - at < busy_seen()
 
     @contextmanager
-    def _reachable(self, admitted: bool = False) -> Iterator[None]:
+    def _reachable(self, admitted: bool = False, writing: bool = False) -> Iterator[None]:
         """A PostgreSQL that is stopped, crashed, restarting or hanging leaves as the domain's
         storage_unavailable (the cause chained): every request and loop during an outage had
         ended in an internal error with SQLAlchemy's traceback. Keeps `outage`: a request's
@@ -588,6 +616,8 @@ class Database:
                 # another MediaDesk's long write) held the catalog past the busy timeout: an
                 # outage that passes with it, not SQLite's "database is locked" as a bug
                 where = self.engine.url.database if self.is_sqlite else None
+                if writing:
+                    self._busy_at = time.monotonic()
                 raise catalog_locked(where) from exc
             if self.is_sqlite and (
                 sqlite_read_only(exc)
@@ -678,7 +708,12 @@ class Database:
             busy = self._write_engine.execution_options(mediadesk_busy_ms=int(wait * 1000))
             factory = sessionmaker(busy, expire_on_commit=False)
         try:
-            with self._reachable(), self._writer(wait), factory() as session, session.begin():
+            with (
+                self._reachable(writing=True),
+                self._writer(wait),
+                factory() as session,
+                session.begin(),
+            ):
                 if wait is not None and not self.is_sqlite:
                     session.execute(text(f"SET LOCAL lock_timeout = {int(wait * 1000)}"))
                 yield session
@@ -729,7 +764,7 @@ class Database:
         """
         self.schema.refuse_writes()
         lock = self._write_lock if self._write_lock is not None else nullcontext()
-        with self._reachable(), lock, self._write_engine.begin() as conn:
+        with self._reachable(writing=True), lock, self._write_engine.begin() as conn:
             yield conn
 
     def announce(self) -> None:
