@@ -102,8 +102,9 @@ def _start(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, list[
     return cli.main(argv), shown
 
 
+@pytest.mark.usefixtures("isolated")
 def test_the_start_says_the_record_is_lost_and_the_command_that_records_it(
-    english: None, isolated: None, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    english: None, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     catalog = _unrecorded_catalog(data_dir)
     code, shown = _start(["--data-dir", str(data_dir)], monkeypatch)
@@ -126,8 +127,9 @@ def test_the_start_says_the_record_is_lost_and_the_command_that_records_it(
     Library.open(make_settings(data_dir)).close()
 
 
+@pytest.mark.usefixtures("isolated")
 def test_tables_of_another_version_send_to_core_s_fix_not_to_the_command(
-    english: None, isolated: None, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    english: None, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The details say only whether the tables are this version's: for other tables core's
     fix (that version's command, a backup, a catalog made new) is in its English words, which
