@@ -239,15 +239,21 @@ _SIZE_READERS: dict[str, Callable[[IO[bytes]], tuple[int, int] | None]] = {
 }
 
 
-def too_many_pixels(width: int | None = None, height: int | None = None) -> CorruptFile:
-    """An image refused before decoding, as a possible decompression bomb (reason
-    image_too_large; details: its size when known and the limit)."""
-    megapixels = f"The image is larger than {MAX_PIXELS // 1_000_000} megapixels"
+def too_many_pixels(
+    width: int | None = None,
+    height: int | None = None,
+    max_pixels: int = MAX_PIXELS,
+    what: str = "image",
+) -> CorruptFile:
+    """An image refused before decoding, as a possible decompression bomb or as one whose
+    decoding alone would not fit in the decode budget (`what`: "animated image", ...; reason
+    image_too_large; details: its size when known and the limit that applies to it)."""
+    megapixels = f"The {what} is larger than {max_pixels // 1_000_000} megapixels"
     details: dict[str, object] = {}
     if width and height:
         megapixels += f" ({width} × {height})"
         details.update(width=width, height=height)
-    details["max_pixels"] = MAX_PIXELS
+    details["max_pixels"] = max_pixels
     return CorruptFile(megapixels, reason="image_too_large", details=details)
 
 

@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol, cast
 
 import av
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from core import mediatypes
 from core.errors import CorruptFile, InvalidInput, UnsupportedType
-from core.images import DECODE_BUDGET, decoded_bytes
+from core.images import (
+    BICUBIC_SUPPORT,
+    DECODE_BUDGET,
+    WebpLayout,
+    band_rows,
+    decode_webp,
+    fit_cost,
+    fitted,
+    pillow_cost,
+    poster_cost,
+    reduce_factors,
+    webp_fit_cost,
+    webp_layout,
+    webp_picture,
+)
 from core.mediatypes import BY_MIME, IMAGE_TYPES, FileKind, MediaType, canonical_mime
 from core.metadata import header_exif, open_image
 from core.video.encode import BadMedia, Probe, Upright, main_video, probe, rgb_matrix
@@ -60,6 +76,9 @@ _ICC_SPACES = {
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
+ImageInfo = dict[str | tuple[int, int], Any]  # an image's `info`, as Pillow types it
+
+
 class HasMime(Protocol):
     """A MediaType, MediaInfo or record: anything with a `mime`."""
 
@@ -74,8 +93,7 @@ def make_thumbnail(path: Path | IO[bytes], media: HasMime | str, size: int = THU
     if size < 1:
         raise InvalidInput("The thumbnail size must be positive")
     if media_type.kind == FileKind.IMAGE:
-        with open_image(path, [media_type.pil_format or ""]) as im:
-            return _webp(_shrink(im, (size, size)))
+        return _fit_image(path, [media_type.pil_format or ""], lambda _turned: (size, size))
     if not isinstance(path, str | Path):
         raise InvalidInput("A video's poster frame is read from its path")
     return _webp(_poster_frames(Path(path), [size])[0])
@@ -112,12 +130,12 @@ def make_variant(source: Path | IO[bytes] | bytes, width: int) -> bytes:
     """WebP bytes of an image `width` pixels wide as displayed (never enlarged; first frame)."""
     if not 1 <= width <= MAX_VARIANT_WIDTH:
         raise InvalidInput(f"The width must be between 1 and {MAX_VARIANT_WIDTH}")
-    with open_image(
-        io.BytesIO(source) if isinstance(source, bytes) else source, _IMAGE_FORMATS
-    ) as im:
-        # After a quarter turn (orientations 5-8) the displayed width is the stored height.
-        quarter_turn = header_exif(im).get(ExifTags.Base.Orientation) in (5, 6, 7, 8)
-        return _webp(_shrink(im, (10**6, width) if quarter_turn else (width, 10**6)))
+    # After a quarter turn (orientations 5-8) the displayed width is the stored height.
+    return _fit_image(
+        io.BytesIO(source) if isinstance(source, bytes) else source,
+        _IMAGE_FORMATS,
+        lambda turned: (10**6, width) if turned else (width, 10**6),
+    )
 
 
 def _media_type(media: HasMime | str) -> MediaType:
@@ -127,27 +145,166 @@ def _media_type(media: HasMime | str) -> MediaType:
     return BY_MIME[mime]
 
 
-def _shrink(im: Image.Image, box: tuple[int, int]) -> Image.Image:
-    """Fits `im` in box (draft decoding for JPEG), upright per EXIF, in RGB or RGBA."""
-    # The draft thumbnail() itself asks for (a JPEG decodes at 1/2 to 1/8 scale), made first so
-    # the decode's cost is known before it is admitted; other formats decode whole.
-    im.draft(None, (box[0] * 2, box[1] * 2))
-    original = im
-    converted = 0 if im.mode in _RESIZABLE_MODES else 4  # palette/1-bit: an RGBA copy too
-    # Alpha resized whole (no strips, below) goes through a premultiplied copy of the image.
-    whole = _factor(im, box) < 2 and (converted or im.mode in ("RGBA", "LA"))
-    icc = im.info.get("icc_profile")
-    profiled = 4 if icc else 0  # the sRGB copy, of an image not made smaller at worst
-    with DECODE_BUDGET.hold(decoded_bytes(im, converted + (4 if whole else 0) + profiled)):
-        if converted:
-            im = _rgb(im)
-        im = _reduce_in_strips(im, box)
-        im.thumbnail(box)
-        if im is not original:  # its decoded pixels go before the next decode is admitted
-            original.close()
-        if icc:
-            im = _to_srgb(im, icc)  # on the shrunk pixels: a thumbnail's costs ~1 ms
-    return _rgb(ImageOps.exif_transpose(im))
+def _fit_image(
+    source: Path | IO[bytes], formats: list[str], box_of: Callable[[bool], tuple[int, int]]
+) -> bytes:
+    """WebP bytes of the image in `source` (its first frame) fitted in box_of(turned) as
+    stored (`turned`: its EXIF orientation is a quarter turn), upright, in sRGB, RGB or RGBA.
+    Everything from the decode to the WebP runs under the decode budget, at its cost."""
+    with open_image(source, formats) as im:
+        orientation = header_exif(im).get(ExifTags.Base.Orientation)
+        target = fitted(im.size, box_of(orientation in (5, 6, 7, 8)))
+        layout = None
+        if im.format == "WEBP":  # Pillow has read it whole: the source is free to read again
+            with _opened(source) as fp:
+                layout = webp_layout(fp)
+        if layout is None or layout.animated:
+            return _fit_pillow(im, target, _file_size(source))
+        size, info = im.size, dict(im.info)
+    # A still WebP, decoded by FFmpeg once Pillow's parser (and its copy of the file) is gone
+    with _opened(source) as fp:
+        return _fit_webp(fp, layout, size, info, target)
+
+
+@contextmanager
+def _opened(source: Path | IO[bytes]) -> Iterator[IO[bytes]]:
+    if isinstance(source, str | Path):
+        with open(source, "rb") as fp:
+            yield fp
+    else:
+        yield source
+
+
+def _file_size(source: Path | IO[bytes]) -> int:
+    if isinstance(source, str | Path):
+        return Path(source).stat().st_size
+    at = source.tell()
+    try:
+        return source.seek(0, io.SEEK_END)
+    finally:
+        source.seek(at)
+
+
+def _fit_pillow(im: Image.Image, target: tuple[int, int], file_size: int) -> bytes:
+    # The draft thumbnail() itself asks for (a JPEG decodes at 1/2 to 1/8 scale, not below
+    # twice the target), made first so the decode's cost is known before it is admitted.
+    im.draft(None, (target[0] * 2, target[1] * 2))
+    alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
+    info = dict(im.info)
+    with DECODE_BUDGET.hold(fit_cost(pillow_cost(im, file_size), im.size, target, alpha)):
+        return _finish(_fit(im, target), info)
+
+
+def _fit_webp(
+    fp: IO[bytes],
+    layout: WebpLayout,
+    size: tuple[int, int],
+    info: ImageInfo,
+    target: tuple[int, int],
+) -> bytes:
+    file_size = fp.seek(0, io.SEEK_END)
+    with DECODE_BUDGET.hold(webp_fit_cost(layout, size, file_size, target)):
+        if layout.alpha:  # RGBA, fitted premultiplied as Pillow fits it
+            picture = decode_webp(fp, layout, size)
+            assert picture is not None
+            return _finish(_fit(picture, target), info)
+        scaled = webp_picture(size, target)
+        # not scaled: its chroma upsampled bilinearly, as libwebp's "fancy" upsampling
+        interpolation = "BILINEAR" if scaled == size else "BICUBIC" if scaled == target else "AREA"
+        picture = decode_webp(fp, layout, scaled, interpolation)
+        assert picture is not None
+        if picture.size == target:
+            return _finish(picture, info)
+        # swscale's area average for reduce(), then Pillow's BICUBIC the rest of the way
+        fx, fy = reduce_factors(size, target)
+        return _finish(_fit(picture, target, (size[0] / fx, size[1] / fy)), info)
+
+
+def _finish(im: Image.Image, info: ImageInfo) -> bytes:
+    """The fitted image in sRGB (on its few pixels: ~1 ms for a thumbnail), upright, as WebP;
+    one copy of it alive at a time beside the encoder (fit_cost)."""
+    im.info = info  # the EXIF orientation exif_transpose() reads, the colour profile
+    icc = info.get("icc_profile")
+    if isinstance(icc, bytes) and icc:
+        im = _to_srgb(im, icc)
+    im = ImageOps.exif_transpose(im)
+    im = _rgb(im)
+    return _webp(im)
+
+
+def _fit(
+    im: Image.Image, target: tuple[int, int], extent: tuple[float, float] | None = None
+) -> Image.Image:
+    """`im` (its `extent`, when not all of it) fitted in `target` as thumbnail() fits it:
+    reduced by whole factors (a box average), then BICUBIC; a band of rows at a time, each
+    converted to a mode Pillow resizes (RGB, RGBA, L, CMYK) on its own, and the decode closed
+    once it is no longer read: Pillow converts, premultiplies (RGBA) and resizes whole images
+    through copies as large as the decode (a palette or RGBA photo was held three times)."""
+    if im.size == target and extent is None:
+        return _resizable(im)
+    width, height = extent or im.size
+    fx, fy = reduce_factors((math.ceil(width), math.ceil(height)), target)
+    if fx > 1 or fy > 1:
+        reduced = _reduce_in_bands(im, (fx, fy))
+        im.close()  # the decode goes before the resize
+        im, width, height = reduced, width / fx, height / fy
+    out = _resize_in_bands(im, target, (width, height))
+    im.close()
+    return out
+
+
+def _resizable(im: Image.Image) -> Image.Image:
+    return im if im.mode in _RESIZABLE_MODES else _rgb(im)
+
+
+def _rows(im: Image.Image, top: int, bottom: int) -> Image.Image:
+    """Rows `top` to `bottom` of `im`: itself when that is all of it (no copy)."""
+    if top == 0 and bottom >= im.height:
+        return im
+    return im.crop((0, top, im.width, bottom))
+
+
+def _reduce_in_bands(im: Image.Image, factors: tuple[int, int]) -> Image.Image:
+    """`im` reduced by `factors` (a box average, as reduce()), a band of rows at a time: the
+    bands start at multiples of the vertical factor, so they average the same boxes."""
+    fx, fy = factors
+    width, height = im.size
+    step = band_rows(width, fy)
+    out: Image.Image | None = None
+    for top in range(0, height, step):
+        band = _resizable(_rows(im, top, min(top + step, height)))
+        part = band.reduce(factors)
+        if out is None:
+            out = Image.new(part.mode, (-(-width // fx), -(-height // fy)))
+        out.paste(part, (0, top // fy))
+    assert out is not None
+    return out
+
+
+def _resize_in_bands(
+    im: Image.Image, target: tuple[int, int], extent: tuple[float, float]
+) -> Image.Image:
+    """The `extent` of `im` (from its top left) resized to `target` (BICUBIC), a band of output
+    rows at a time, each from the rows its filter reaches: the weights of a whole resize,
+    without its copies."""
+    width, height = im.size
+    scale = extent[1] / target[1]
+    reach = BICUBIC_SUPPORT * max(scale, 1.0) + 1  # source rows a filter reaches past its band
+    rows = max(1, int(band_rows(width) / scale))
+    out: Image.Image | None = None
+    for first in range(0, target[1], rows):
+        last = min(first + rows, target[1])
+        top, bottom = first * scale, last * scale
+        crop_top = max(0, math.floor(top - reach))
+        crop_bottom = min(height, math.ceil(bottom + reach))
+        band = _resizable(_rows(im, crop_top, crop_bottom))
+        box = (0.0, top - crop_top, extent[0], bottom - crop_top)
+        part = band.resize((target[0], last - first), Image.Resampling.BICUBIC, box=box)
+        if out is None:
+            out = Image.new(part.mode, target)
+        out.paste(part, (0, first))
+    assert out is not None
+    return out
 
 
 def _to_srgb(im: Image.Image, icc: bytes) -> Image.Image:
@@ -168,30 +325,6 @@ def _to_srgb(im: Image.Image, icc: bytes) -> Image.Image:
     # The source's EXIF and XMP (its orientation, still to apply) without its profile, which
     # describes the source's numbers, not these.
     out.info = {key: value for key, value in im.info.items() if key != "icc_profile"}
-    return out
-
-
-_STRIP_ROWS = 256
-
-
-def _factor(im: Image.Image, box: tuple[int, int]) -> int:
-    """The integer factor thumbnail() reduces `im` by before resampling (its reducing_gap 2)."""
-    return int(1 / min(box[0] / im.width, box[1] / im.height, 1) / 2)
-
-
-def _reduce_in_strips(im: Image.Image, box: tuple[int, int]) -> Image.Image:
-    """`im` with alpha shrunk by the integer factor thumbnail() would reduce it by, a strip of
-    rows at a time: Pillow reduces (and resizes) RGBA and LA through a premultiplied copy of the
-    whole image, twice the memory of the decode (750 MiB for a 9,900 x 9,900 PNG)."""
-    factor = _factor(im, box)
-    if im.mode not in ("RGBA", "LA") or factor < 2:
-        return im
-    step = factor * max(1, _STRIP_ROWS // factor)
-    out = Image.new(im.mode, (-(-im.width // factor), -(-im.height // factor)))
-    for top in range(0, im.height, step):
-        strip = im.crop((0, top, im.width, min(top + step, im.height)))
-        out.paste(strip.reduce(factor), (0, top // factor))
-    out.info = dict(im.info)  # the EXIF orientation exif_transpose() reads
     return out
 
 
@@ -269,10 +402,9 @@ def _frame_at(path: Path, p: Probe, position: float, sizes: list[int]) -> list[I
         target = start + duration * position
         if target > start and base:
             container.seek(int(target / base), stream=stream)  # lands on the keyframe before
-        # Frames in flight in the decoder and the RGB picture made of one: about 4 bytes a pixel
-        # of the larger of the stored and shown sizes (an anamorphic picture is made wider).
+        # The larger of the stored and shown sizes (an anamorphic picture is made wider)
         pixels = max((stream.width or 0) * (stream.height or 0), p.width * p.height)
-        with DECODE_BUDGET.hold(pixels * 4):
+        with DECODE_BUDGET.hold(poster_cost(pixels, POSTER_WIDTH)):
             # A filter of its own after the seek: bwdif makes a frame of its neighbours
             upright = Upright(stream, p)
             chosen = None
@@ -284,16 +416,24 @@ def _frame_at(path: Path, p: Probe, position: float, sizes: list[int]) -> list[I
                 chosen = _last_ready(upright(None), target, chosen)
             if chosen is None:
                 return None
-            # p's size is the upright one in square pixels (a DVD's 720x576 shown 16:9)
-            image = chosen.to_image(width=p.width, height=p.height, src_colorspace=rgb_matrix(p))
+            # p's size is the upright one in square pixels (a DVD's 720x576 shown 16:9), in
+            # RGBX mapped from the frame swscale makes: to_image() held it four times (its
+            # RGB frame, a bytearray, bytes and the image: 450 MiB of an 8K frame)
+            picture = chosen.reformat(
+                width=p.width, height=p.height, format="rgb0", src_colorspace=rgb_matrix(p)
+            )
             del chosen
-            # Shrunk while the budget is held: the whole picture (100 MiB of an 8K frame) is
+            plane = picture.planes[0]
+            image = Image.frombuffer(
+                "RGBX", (p.width, p.height), cast(bytes, plane), "raw", "RGBX", plane.line_size, 1
+            )
+            del picture, plane
+            # Shrunk while the budget is held: the whole picture (136 MiB of an 8K frame) is
             # part of the decode's cost. Each size from the one before, the picture once.
             out: list[Image.Image] = []
             for size in sizes:
-                image = image.copy() if out else image
-                image.thumbnail((size, size))
-                out.append(_rgb(image))
+                source = out[-1].copy() if out else image
+                out.append(_rgb(_fit(source, fitted(source.size, (size, size)))))
             return out
 
 

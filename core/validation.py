@@ -10,7 +10,15 @@ from typing import Any
 from PIL import Image
 
 from core.errors import CorruptFile, EmptyFile, TooLarge
-from core.images import DECODE_BUDGET, decoded_bytes
+from core.images import (
+    DECODE_BUDGET,
+    WebpLayout,
+    decode_webp,
+    pillow_cost,
+    refuse_over_budget,
+    webp_decode_cost,
+    webp_layout,
+)
 from core.mediatypes import FileKind, MediaType, check_kind, require_kind, sniff_file
 from core.metadata import (
     MediaInfo,
@@ -46,7 +54,7 @@ def validate_file(
     if media.mime == "video/x-ms-wmv":
         _check_asf_length(path, size)
     if kind == FileKind.IMAGE:
-        meta = _image_metadata(path, media)
+        meta = _image_metadata(path, media, size)
     else:
         meta = video_metadata(path, media.ext, media.mime, accepted)
         # At upload only: a reprocess of a video stored before the limit reads it as it is
@@ -56,21 +64,32 @@ def validate_file(
     return info
 
 
-def _image_metadata(path: Path, media: MediaType) -> dict[str, Any]:
+def _image_metadata(path: Path, media: MediaType, file_size: int) -> dict[str, Any]:
+    layout: WebpLayout | None = None
     with open_image(path, [media.pil_format or ""]) as im:
         meta = image_metadata(im)
-        _decode(im)
+        if im.format == "WEBP":
+            with open(path, "rb") as fp:
+                layout = webp_layout(fp)
+        refuse_over_budget(im, layout)
+        if layout is None or layout.animated:
+            _decode(im, file_size)
+            return meta
+        size = im.size
+    # A still WebP, decoded by FFmpeg once Pillow's parser (and its copy of the file) is gone
+    with open(path, "rb") as fp, DECODE_BUDGET.hold(webp_decode_cost(layout, size, file_size)):
+        decode_webp(fp, layout)
     return meta
 
 
-def _decode(im: Image.Image) -> None:
+def _decode(im: Image.Image, file_size: int) -> None:
     """Decodes the first and the last frame, so truncated data raises (-> CorruptFile)."""
     frames = int(getattr(im, "n_frames", 1))
     if frames == 1:
         # A JPEG decodes its whole stream at 1/8 scale: a cut or corrupt one still raises, in
         # 1/64 of the memory. Other formats have no reduced decode (a no-op).
         im.draft(None, (1, 1))
-    with DECODE_BUDGET.hold(decoded_bytes(im)):
+    with DECODE_BUDGET.hold(pillow_cost(im, file_size, last_frame=frames > 1)):
         im.load()
         if frames > 1:
             im.seek(frames - 1)
