@@ -8,6 +8,7 @@ scans that code and fails on one missing here, so a new code reaches the documen
 
 from __future__ import annotations
 
+from core.images import MAX_ANIMATED_PIXELS, MAX_WEBP_ALPHA_PIXELS
 from core.metadata import MAX_PIXELS, MAX_VIDEO_PIXELS, MAX_VIDEO_SIDE
 from server.protocol import MAX_FIELD_SIZE, MAX_HEAD_SIZE, MAX_METADATA_SIZE
 
@@ -22,7 +23,9 @@ ERROR_CODES: dict[str, str] = {
     "empty_file": "400: the file has no bytes",
     "corrupt_file": "400: the file is damaged or not what its type says (reason "
     "image_damaged: an image that cannot be decoded), or its picture is larger than MediaDesk "
-    f"takes: reason image_too_large (an image above {MAX_PIXELS:,} pixels) or video_too_large "
+    "takes: reason image_too_large (an image above "
+    f"{MAX_PIXELS:,} pixels, an animation above {MAX_ANIMATED_PIXELS:,} or a WebP with "
+    f"transparency above {MAX_WEBP_ALPHA_PIXELS:,}) or video_too_large "
     f"(a video frame above {MAX_VIDEO_PIXELS:,} pixels, 8192 x 4352, or {MAX_VIDEO_SIDE} on a "
     "side), with details width, height and max_pixels (video_too_large also max_side)",
     "size_mismatch": "400: the bytes stored are not the size announced",
