@@ -68,6 +68,10 @@ class TeamMode(QObject):
         # they are all in (emptying the trash elsewhere named only the file shown)
         self._gone_together: list[ChangeEvent] = []
         self._gone_shown: ChangeEvent | None = None
+        # The line last said for files gone elsewhere and when: a batch (Empty trash) may reach
+        # this window in more than one delivery of the feed, and the file shown goes with the
+        # first, so later deliveries of the same change join that line instead of going unsaid
+        self._gone_said: tuple[ChangeEvent, list[ChangeEvent], float] | None = None
         controller.live.changedTogether.connect(self._say_together)
         details = window.details
         controller.has_unsaved_edits = lambda file_id: (
@@ -221,6 +225,18 @@ class TeamMode(QObject):
     def _say_together(self, _events: list[ChangeEvent]) -> None:
         gone, self._gone_together = self._gone_together, []
         shown, self._gone_shown = self._gone_shown, None
+        said = self._gone_said
+        if shown is None and said is not None and time.monotonic() - said[2] < 15:
+            first, before, _ = said
+            known = {e.file_id for e in before}
+            if any(
+                e.kind == first.kind
+                and host_of(e.origin) == host_of(first.origin)
+                and e.file_id not in known
+                for e in gone
+            ):
+                # the same change's next delivery: join the line said, while it still shows
+                shown, gone = first, before + gone
         if shown is None:
             return
         try:
@@ -235,6 +251,7 @@ class TeamMode(QObject):
             e for e in gone if e.kind == shown.kind and host_of(e.origin) == host_of(shown.origin)
         ]
         ids = list(dict.fromkeys(e.file_id for e in alike))
+        self._gone_said = (shown, alike, time.monotonic())
         if len(ids) < 2:
             self.window.status.showMessage(self._where_text(shown), 15000)
             return

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 from PySide6.QtWidgets import QApplication
 
+from core.events import ChangeEvent, EventKind
 from core.library import Library
 from core.records import FileRecord
 from desktop_app import team as team_module
@@ -215,5 +216,43 @@ def test_the_file_being_edited_deleted_elsewhere_offers_discard_only(
             wait_for(qtbot, lambda: details.record is None)
             assert not details.dirty and not details.gone_note.isVisible()
             assert QApplication.activeModalWidget() is None
+    finally:
+        other.close()
+
+
+def test_a_batch_gone_elsewhere_in_two_deliveries_is_said_as_one(
+    qtbot: Any, library: Library, settings: Any, tmp_path: Path
+) -> None:
+    """Under load the feed handed Empty trash's deletions to the window in two deliveries (a
+    CI-like run): the first took the file shown, so the second, with no file shown any more,
+    went unsaid and the line named one file. A later delivery of the same change joins it."""
+    install_translations("en")
+    records = _photos(library, tmp_path, 3)
+    for record in records[:2]:
+        library.trash(record.id)
+    other = Library.open(settings)
+    try:
+        with shown_window(qtbot, library) as window:
+            window.controller.set_filter(SidebarFilter("trash"))
+            wait_for(qtbot, lambda: window.controller.grid.rowCount() == 2)
+            _select(qtbot, window, records[0].id)
+            live = window.controller.live
+            origin = other.feed.origin
+            first, second = (
+                ChangeEvent(
+                    EventKind.DELETED,
+                    r.id,
+                    data={"original_filename": r.original_filename},
+                    origin=origin,
+                )
+                for r in records[:2]
+            )
+            for delivery in ([first], [second]):
+                for event in delivery:
+                    live.changed.emit(event)
+                live.changedTogether.emit(delivery)
+            said = window.status.currentMessage()
+            assert said.startswith("2 files were deleted permanently on"), said
+            assert all(r.original_filename in said for r in records[:2]), said
     finally:
         other.close()
