@@ -264,28 +264,32 @@ class Library:
         check_catalog_path(settings.effective_database_url)  # before any folder is made
         settings.paths.ensure()
         db = Database(settings.effective_database_url)
-        if migrate:
-            try:
-                # before a new catalog is set up: it must not hide the data folder's library
-                refuse_left_behind(db.engine, settings.paths.database_file)
-                upgrade(db.engine)
-            except SQLAlchemyError as exc:  # the first connection: a person's words, no trace
-                db.engine.dispose()
-                if interrupted(exc):  # a Ctrl+C's clean-up failed, not the catalog
-                    raise KeyboardInterrupt from None
-                raise unopenable(db.url, exc) from exc
-            except MediaDeskError:
-                db.engine.dispose()
-                raise
-            db.announce()  # a newer version's upgrade refuses while this process runs
-        storage, presigner = build_storage(settings)
-        lib = cls(settings, db, storage, presigner)
-        lib.backends.attach()  # rows name their backend; reads find old files
-        lib._swept_at_open = lib.sweep_partials()  # what writers killed mid-way left behind
-        lib._reserve.keep()
-        lib.deferred.run()  # old keys of moves whose grace period passed while stopped
-        lib.feed.start()
-        shared_settings.follow(lib)  # settings saved by another process of this data folder
+        lib: Library | None = None
+        try:
+            if migrate:
+                try:
+                    # before a new catalog is set up: it must not hide the data folder's library
+                    refuse_left_behind(db.engine, settings.paths.database_file)
+                    upgrade(db.engine)
+                except SQLAlchemyError as exc:  # the first connection: a person's words, no trace
+                    if interrupted(exc):  # a Ctrl+C's clean-up failed, not the catalog
+                        raise KeyboardInterrupt from None
+                    raise unopenable(db.url, exc) from exc
+                db.announce()  # a newer version's upgrade refuses while this process runs
+            storage, presigner = build_storage(settings)
+            lib = cls(settings, db, storage, presigner)
+            lib.backends.attach()  # rows name their backend; reads find old files
+            lib._swept_at_open = lib.sweep_partials()  # what writers killed mid-way left behind
+            lib._reserve.keep()
+            lib.deferred.run()  # old keys of moves whose grace period passed while stopped
+            lib.feed.start()
+            shared_settings.follow(lib)  # settings saved by another process of this data folder
+        except BaseException:
+            # A process that opens again once the cause is fixed (a read-only catalog made
+            # writable) kept every failed attempt's pooled connections, the presence lock
+            # (PostgreSQL: a connection and its thread) and the feed's thread.
+            _closed_after_failed_open(lib, db)
+            raise
         return lib
 
     def apply_settings(self, **changes: Any) -> Settings:
@@ -2176,6 +2180,18 @@ class Library:
 
     def rename_athlete(self, athlete_id: int, name: str) -> AthleteRecord:
         return self._catalog.rename_athlete(athlete_id, name)
+
+
+def _closed_after_failed_open(lib: Library | None, db: Database) -> None:
+    """Closes what a failed `Library.open` opened; a failure to close is logged, never raised
+    over the error that stopped the opening."""
+    try:
+        if lib is not None:
+            lib.close()
+        else:
+            db.dispose()
+    except Exception:
+        logger.warning("Could not close the catalog after a failed opening", exc_info=True)
 
 
 def _refused(exc: BaseException) -> bool:
