@@ -45,7 +45,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from core import keys
 from core.appender import Appender
@@ -148,6 +148,8 @@ STALLED = 5.0
 LOCKED_RETRY = 2
 LOCKED_RETRY_MAX = 30
 DESKTOP_EXPIRY = 7 * 24 * 3600  # R2 drops unfinished multipart uploads after 7 days too
+# The owner of the desktop's uploads: their expiry is DESKTOP_EXPIRY, not MEDIADESK_TUS_EXPIRY
+DESKTOP_OWNER = "desktop"
 # The reason (error body) and failure prefix (catalog) of a tus upload whose multipart upload
 # is gone from the bucket.
 PARTS_GONE = "parts_gone"
@@ -375,7 +377,21 @@ def _known(row: _Known | None, protocol: str) -> _Known:
     return row
 
 
-def _state(row: ResumableUpload | _Row, duplicate: bool = False) -> UploadState:
+def upload_expiry(row: ResumableUpload | _Row | Any, tus_expiry: int) -> datetime:
+    """When an upload expires: its recorded expiry, or sooner for a tus upload of the HTTP API
+    when MEDIADESK_TUS_EXPIRY was lowered since it was recorded (its last write plus the
+    setting now). Recorded at each PATCH, the expiry of an upload left idle kept the longer
+    setting's, and its bytes stayed that long. HEAD's and PATCH's Upload-Expires, their 410
+    and maintenance's removal (expire) all go by this. `updated_at` is at or after the last
+    PATCH that stored bytes (a lease taken or dropped moves it too), so this is never earlier
+    than the sliding expiry under today's setting. Multipart uploads (PRESIGNED_URL_EXPIRY)
+    and the desktop's (DESKTOP_EXPIRY) keep their own."""
+    if row.protocol != "tus" or row.owner == DESKTOP_OWNER:
+        return row.expires_at  # type: ignore[no-any-return]
+    return min(row.expires_at, row.updated_at + timedelta(seconds=tus_expiry))  # type: ignore[no-any-return]
+
+
+def _state(row: ResumableUpload | _Row, tus_expiry: int, duplicate: bool = False) -> UploadState:
     return UploadState(
         id=row.id,
         protocol=row.protocol,
@@ -383,7 +399,7 @@ def _state(row: ResumableUpload | _Row, duplicate: bool = False) -> UploadState:
         length=row.length,
         offset=row.received,
         metadata=dict(row.meta or {}),
-        expires_at=row.expires_at,
+        expires_at=upload_expiry(row, tus_expiry),
         created_at=row.created_at,
         file_id=row.file_id,
         duplicate=duplicate or bool((row.meta or {}).get("_duplicate")),
@@ -768,9 +784,10 @@ class ResumableUploads:
             code, message = stored_failure(row.failure)
             reason = PARTS_GONE if code == PARTS_GONE else None
             raise UploadGone(f"This upload failed: {message}", reason=reason)
-        if row.state == "receiving" and row.expires_at <= datetime.now(UTC):
+        state = _state(row, self.lib.settings.tus_expiry)
+        if row.state == "receiving" and state.expires_at <= datetime.now(UTC):
             raise UploadGone("This upload expired; start a new one")
-        return _state(row)
+        return state
 
     def writer(
         self,
@@ -879,7 +896,7 @@ class ResumableUploads:
             if description:
                 meta["description"] = description
             state = self.create(
-                st.st_size, meta, owner="desktop", source=source, expires_in=DESKTOP_EXPIRY
+                st.st_size, meta, owner=DESKTOP_OWNER, source=source, expires_in=DESKTOP_EXPIRY
             )
             if on_created is not None:
                 on_created(state.id)
@@ -1014,7 +1031,7 @@ class ResumableUploads:
         with self._db.read() as s:
             row = self._row(s, upload_id)
             if row.state != "receiving":
-                return _state(row)
+                return _state(row, self.lib.settings.tus_expiry)
             meta = _check_meta(row.meta or {})
             buffered = row.part_size > 0  # R2/S3: buffered, sent in parts
             placed, length = row.object_key, row.length
@@ -1662,19 +1679,31 @@ class ResumableUploads:
         """Removes expired uploads: their bytes first (all of them, so that a full disk has its
         room back before the catalog is written), then their multipart uploads and rows."""
         moment = now or datetime.now(UTC)
+        tus_expiry = self.lib.settings.tus_expiry
         with self._db.read() as s:
+            # those upload_expiry() may find due; it decides
             rows = s.execute(
                 select(
                     ResumableUpload.id,
                     ResumableUpload.protocol,
+                    ResumableUpload.owner,
+                    ResumableUpload.expires_at,
+                    ResumableUpload.updated_at,
                     ResumableUpload.lease_owner,
                     ResumableUpload.lease_until,
-                ).where(ResumableUpload.expires_at <= moment)
+                ).where(
+                    or_(
+                        ResumableUpload.expires_at <= moment,
+                        ResumableUpload.updated_at <= moment - timedelta(seconds=tus_expiry),
+                    )
+                )
             ).all()
         due = [
-            (upload_id, protocol)
-            for upload_id, protocol, holder, until in rows
-            if not self._writing(upload_id, holder, until, moment)  # not while written to
+            (row.id, row.protocol)
+            for row in rows
+            # not while written to
+            if upload_expiry(row, tus_expiry) <= moment
+            and not self._writing(row.id, row.lease_owner, row.lease_until, moment)
         ]
         for upload_id, protocol in due:
             if protocol != "multipart":
@@ -2189,8 +2218,9 @@ class TusWriter:
         desktop's uploads are given a longer life (DESKTOP_EXPIRY) at their creation. Set
         once the body is over, not at every checkpoint: one catalog write per request at most,
         folded into the last record of its bytes when there is one."""
-        life = timedelta(seconds=self.uploads.lib.settings.tus_expiry)
-        self._expires = max(self._row.expires_at, datetime.now(UTC) + life)
+        expiry = self.uploads.lib.settings.tus_expiry
+        life = timedelta(seconds=expiry)
+        self._expires = max(upload_expiry(self._row, expiry), datetime.now(UTC) + life)
 
     def _alive(self) -> datetime | None:
         """Records the new expiry of an upload this request stored bytes to (or a creation about
@@ -2220,7 +2250,9 @@ class TusWriter:
             if self.offset >= self.length:
                 return self.uploads._finish(self.id)  # done: it has its expiry from there
             # what the lease's read gave, with this request's bytes: nobody else wrote meanwhile
-            state = dataclasses.replace(_state(self._row), offset=self.offset)
+            state = dataclasses.replace(
+                _state(self._row, self.uploads.lib.settings.tus_expiry), offset=self.offset
+            )
             # A creation-with-upload goes from UNANSWERED to the tus expiry here, still held: no
             # maintenance took it for unanswered meanwhile.
             expires = self._alive()
