@@ -17,61 +17,25 @@ from PySide6.QtGui import QColor, QPalette  # noqa: E402
 from PySide6.QtWidgets import QAbstractButton, QApplication, QDockWidget  # noqa: E402
 
 from core.library import Library  # noqa: E402
-from tests.qt_helpers import shown_window, wait_for  # noqa: E402
+from tests.qt_helpers import (  # noqa: E402
+    contrast,
+    dark_colours,
+    light_colours,
+    shown_window,
+    themed,
+    wait_for,
+)
 
-DARK = {
-    QPalette.ColorRole.Window: QColor(45, 45, 45),  # a dark Fusion palette (#2d2d2d)
-    QPalette.ColorRole.WindowText: QColor(230, 230, 230),
-    QPalette.ColorRole.Base: QColor(30, 30, 30),
-    QPalette.ColorRole.Text: QColor(230, 230, 230),
-    QPalette.ColorRole.Button: QColor(45, 45, 45),
-    QPalette.ColorRole.ButtonText: QColor(230, 230, 230),
-}
-LIGHT = {
-    QPalette.ColorRole.Window: QColor(239, 239, 239),
-    QPalette.ColorRole.WindowText: QColor(0, 0, 0),
-    QPalette.ColorRole.Base: QColor(255, 255, 255),
-    QPalette.ColorRole.Text: QColor(0, 0, 0),
-    QPalette.ColorRole.Button: QColor(239, 239, 239),
-    QPalette.ColorRole.ButtonText: QColor(0, 0, 0),
-}
+DARK = dark_colours()  # a dark Fusion palette (#2d2d2d)
+LIGHT = light_colours()
 INK_PIXELS = 6  # a glyph's strokes, not a stray pixel of the button's frame
-
-
-def _luminance(colour: QColor) -> float:
-    def channel(value: int) -> float:
-        v = value / 255
-        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-
-    return (
-        0.2126 * channel(colour.red())
-        + 0.7152 * channel(colour.green())
-        + 0.0722 * channel(colour.blue())
-    )
-
-
-def _contrast(a: QColor, b: QColor) -> float:
-    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 @pytest.fixture
 def fusion(qapp: Any) -> Iterator[Any]:
     """Fusion with the given colours; the application's style and palette put back after."""
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    style, kept = app.style().name(), app.palette()
-    app.setStyle("Fusion")
-
-    def use(colours: dict[QPalette.ColorRole, QColor]) -> None:
-        chosen = QPalette(kept)
-        for role, colour in colours.items():
-            chosen.setColor(role, colour)
-        app.setPalette(chosen)
-
-    yield use
-    app.setStyle(style)
-    app.setPalette(kept)
+    with themed("Fusion") as use:
+        yield use
 
 
 def _title_buttons(dock: QDockWidget) -> list[QAbstractButton]:
@@ -90,7 +54,7 @@ def _inked(button: QAbstractButton, background: QColor) -> int:
         1
         for x in range(image.width())
         for y in range(image.height())
-        if _contrast(image.pixelColor(x, y), background) >= 3.0
+        if contrast(image.pixelColor(x, y), background) >= 3.0
     )
 
 

@@ -14,45 +14,14 @@ import pytest
 pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtGui import QColor, QIcon, QPalette  # noqa: E402
-from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QAbstractButton, QWidget  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
-from tests.qt_helpers import wait_for  # noqa: E402
+from tests.qt_helpers import contrast, dark_colours, light_colours, themed, wait_for  # noqa: E402
 
-DARK = {
-    QPalette.ColorRole.Window: QColor(45, 45, 45),  # the tester's dark Fusion palette
-    QPalette.ColorRole.WindowText: QColor(230, 230, 230),
-    QPalette.ColorRole.Base: QColor(30, 30, 30),
-    QPalette.ColorRole.Text: QColor(230, 230, 230),
-    QPalette.ColorRole.Button: QColor(45, 45, 45),
-    QPalette.ColorRole.ButtonText: QColor(230, 230, 230),
-}
-LIGHT = {
-    QPalette.ColorRole.Window: QColor(239, 239, 239),
-    QPalette.ColorRole.WindowText: QColor(0, 0, 0),
-    QPalette.ColorRole.Base: QColor(255, 255, 255),
-    QPalette.ColorRole.Text: QColor(0, 0, 0),
-    QPalette.ColorRole.Button: QColor(239, 239, 239),
-    QPalette.ColorRole.ButtonText: QColor(0, 0, 0),
-}
-
-
-def _luminance(colour: QColor) -> float:
-    def channel(value: int) -> float:
-        v = value / 255
-        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-
-    return (
-        0.2126 * channel(colour.red())
-        + 0.7152 * channel(colour.green())
-        + 0.0722 * channel(colour.blue())
-    )
-
-
-def _contrast(a: QColor, b: QColor) -> float:
-    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
+DARK = dark_colours()  # the tester's dark Fusion palette
+LIGHT = light_colours()
 
 
 def _ink(icon: QIcon) -> QColor:
@@ -75,18 +44,8 @@ def _ink(icon: QIcon) -> QColor:
 @pytest.fixture
 def palette(qapp: Any) -> Iterator[Any]:
     """Sets the application's palette to the given colours; puts the old one back after."""
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    kept = app.palette()
-
-    def use(colours: dict[QPalette.ColorRole, QColor]) -> None:
-        chosen = QPalette(kept)
-        for role, colour in colours.items():
-            chosen.setColor(role, colour)
-        app.setPalette(chosen)
-
-    yield use
-    app.setPalette(kept)
+    with themed() as use:
+        yield use
 
 
 def _icons(widget: QWidget) -> dict[str, QIcon]:
@@ -102,7 +61,7 @@ def _icons(widget: QWidget) -> dict[str, QIcon]:
 def _readable(widget: QWidget, window: QColor) -> None:
     for name, icon in _icons(widget).items():
         ink = _ink(icon)
-        ratio = _contrast(ink, window)
+        ratio = contrast(ink, window)
         # WCAG 2.1 non-text contrast (1.4.11): 3:1
         assert ratio >= 3.0, (name, ink.name(), window.name(), round(ratio, 2))
 
