@@ -15,7 +15,7 @@ import pytest
 from core.library import Library
 from core.records import FileQuery, Sort
 from tests.pg_server import pg_library, postgres_url  # noqa: F401
-from tests.test_listing_plans import ROWS, _check, _fill, _statements, filled  # noqa: F401
+from tests.plan_helpers import caught_statements, check, filled  # noqa: F401 (a fixture)
 
 
 @pytest.mark.parametrize("athlete_id", [5, None], ids=["athlete", "catalog"])
@@ -35,7 +35,7 @@ def test_an_offset_page_walks_the_key_index_in_order(
         listed = filled.list_files(FileQuery(athlete_id=athlete_id, limit=1, sort=sort)).total
         for offset in (listed // 3, listed - listed // 3):  # from the start, from the end
             query = FileQuery(athlete_id=athlete_id, sort=sort, limit=20, offset=offset)
-            page, statements = _statements(filled, query)
+            page, statements = caught_statements(filled, query)
             assert len(page.items) == 20
             for stmt, params in statements:
-                _check(filled, stmt, params, index)
+                check(filled, stmt, params, index)

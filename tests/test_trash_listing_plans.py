@@ -11,7 +11,6 @@ statements checked are those the catalog runs, caught as they run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ from core.library import Library
 from core.records import FileQuery, Page, Sort
 from tests.internals import db_of
 from tests.pg_server import pg_library, postgres_url  # noqa: F401
-from tests.test_listing_plans import _nodes, _statements
+from tests.plan_helpers import caught_statements, explain, file_row, on_engine, store
 
 FILES = 8_000  # a tenth of them in the trash: enough for PostgreSQL's statistics to weigh
 
@@ -36,48 +35,19 @@ def _rows(files: int) -> list[dict[str, Any]]:
     start = datetime(2020, 1, 1, tzinfo=UTC)
     rows: list[dict[str, Any]] = []
     for i in range(files):
-        video = i % 4 == 0
-        when = start + timedelta(seconds=i * 30)
-        rows.append(
-            {
-                "storage_key": f"k{i}",
-                "original_filename": f"f{i}.jpg",
-                "name_sort": f"f{(i * 7919) % FILES:08d}",
-                "content_type": "video/mp4" if video else "image/jpeg",
-                "file_type": "video" if video else "image",
-                "size": (i * 7919) % 90_000_000 if i % 50 else None,
-                "sha256": f"{i:064x}",
-                "duration": float(i % 600) if video else None,
-                "extra": {},
-                "is_public": False,
-                "description": "",
-                "status": "ready" if i % 20 else "pending",
-                "has_thumbnail": False,
-                "created_at": when,
-                "updated_at": when,
-                "captured_at": when - timedelta(seconds=(i * 7919) % 86_400),
-                "deleted_at": when if i % 10 == 5 else None,  # (pending: i % 20 == 0)
-                "version": 1,
-            }
-        )
+        row = file_row(i, start)
+        row["name_sort"] = f"f{(i * 7919) % FILES:08d}"
+        row["captured_at"] -= timedelta(seconds=(i * 7919) % 86_400)
+        rows.append(row)
     # two aliases, which a status=any listing leaves out
     rows += [dict(rows[-1], storage_key=f"alias{i}", status="alias", alias_of=i) for i in (1, 2)]
     return rows
 
 
-def _fill(lib: Library) -> None:
-    with db_of(lib).write() as s:
-        s.execute(insert(MediaFile), _rows(FILES))
-    engine = db_of(lib).engine
-    if engine.dialect.name == "postgresql":  # the statistics autovacuum would gather
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.execute(text("VACUUM ANALYZE media_files"))
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def filled(request: pytest.FixtureRequest) -> Iterator[Library]:
-    lib = request.getfixturevalue("library" if request.param == "sqlite" else "pg_library")
-    _fill(lib)
+    lib = on_engine(request)
+    store(lib, _rows(FILES), [])
     yield lib
 
 
@@ -87,20 +57,12 @@ def _postgresql(lib: Library) -> bool:
 
 def _plan(lib: Library, stmt: str, params: Any) -> str:
     """The plan's nodes and indexes, as one line."""
-    engine = db_of(lib).engine
-    with engine.connect() as c:
-        cur = c.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        if engine.dialect.name == "postgresql":
-            cur.execute("EXPLAIN (FORMAT JSON) " + stmt, params)
-            raw = cur.fetchone()[0]
-            return " | ".join(_nodes((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]))
-        cur.execute("EXPLAIN QUERY PLAN " + stmt, params)
-        return " | ".join(str(r[-1]) for r in cur.fetchall())
+    return " | ".join(explain(lib, stmt, params))
 
 
 def _reads_the_trash_index(lib: Library, query: FileQuery, index: str) -> Page:
     """The page, after checking that each of its statements walks `index` without a sort."""
-    page, statements = _statements(lib, query)
+    page, statements = caught_statements(lib, query)
     for stmt, params in statements:
         # The files without the key (photos' duration, pending uploads' size) come in id
         # order, an equality in the trash index on SQLite; PostgreSQL takes IS NULL for none
