@@ -6,7 +6,7 @@ named by the id in secrets/library_id, which the copy carries; an entry an older
 under the path is found and named by the id too.
 
 Real settings files loaded as a start loads them, real folders copied; the keyring is an
-in-memory backend behind the keyring package (as tests/test_secrets.py's)."""
+in-memory backend behind the keyring package (tests/keyring_helpers.py)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 
 from core.secrets import SERVICE, SecretStore
 from core.settings import Settings, load_settings, save_settings
+from tests.keyring_helpers import MemoryKeyring, memory_keyring
 
 SECRET = "r2-secret-that-moves-with-the-library"
 R2 = {
@@ -30,35 +29,11 @@ R2 = {
 NAME = "r2_secret_access_key"
 
 
-class MemoryKeyring(KeyringBackend):
-    """One user's keyring, for the whole test: every process of a machine sees the same one."""
-
-    priority = 10  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.items.pop((service, username), None)
-
-
 @pytest.fixture
 def ring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     monkeypatch.delenv("MEDIADESK_SECRETS", raising=False)  # conftest keeps tests off keyrings
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
+    with memory_keyring() as backend:
         yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 def _folder(root: Path, with_secret: bool) -> Path:

@@ -7,12 +7,11 @@ import logging
 import stat
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 
 from core.secrets import SecretStore
 from core.settings import load_settings, save_settings
+from tests.keyring_helpers import memory_keyring
 
 SECRET = "s3cr3t-R2-key-that-must-not-leak"
 R2 = {
@@ -66,33 +65,11 @@ def test_clearing_the_secret_removes_it(data_dir: Path) -> None:
     assert _load(data_dir).r2_secret_access_key == ""
 
 
-class MemoryKeyring(KeyringBackend):
-    """An in-memory keyring backend, as keyring's own tests use."""
-
-    priority = 10  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.items.pop((service, username), None)
-
-
 def test_with_a_system_keyring_the_secret_goes_there_and_no_file_is_left(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("MEDIADESK_SECRETS", raising=False)
-    previous = keyring.get_keyring()
-    ring = MemoryKeyring()
-    keyring.set_keyring(ring)
-    try:
+    with memory_keyring() as ring:
         store = SecretStore(data_dir / "secrets")
         store._write_private(data_dir / "secrets" / "r2_secret_access_key", "old")
         assert store.set("r2_secret_access_key", SECRET) == "keyring"
@@ -102,5 +79,3 @@ def test_with_a_system_keyring_the_secret_goes_there_and_no_file_is_left(
         assert "keyring" in store.location
         other = SecretStore(data_dir.parent / "other" / "secrets")
         assert other.get("r2_secret_access_key") == ""  # one entry per data folder
-    finally:
-        keyring.set_keyring(previous)
