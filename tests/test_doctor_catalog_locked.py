@@ -8,7 +8,7 @@ out was named already (7b96a6a), but its fix sent the user to the file's permiss
 fail the catalog line naming the file held, with the same fix: close the program holding it.
 
 A real second process holds the real catalog; doctor is a real process given the cut busy
-timeout on its command line (tests/test_catalog_locked_start.py)."""
+timeout on its command line (tests/catalog_lock_helpers.py)."""
 
 from __future__ import annotations
 
@@ -18,13 +18,13 @@ import pytest
 
 from core.doctor import LOCKED_FIX
 from core.errors import catalog_locked
-from tests.test_catalog_locked_start import LOCKS, _mediadesk, catalog, held  # noqa: F401 (a fixture)
+from tests.catalog_lock_helpers import LOCKS, catalog, held, mediadesk  # noqa: F401 (a fixture)
 
 
 @pytest.mark.parametrize("kind", LOCKS)
 def test_doctor_fails_the_catalog_held_locked_with_its_fix(catalog: Path, kind: str) -> None:  # noqa: F811
     with held(catalog, kind):
-        done = _mediadesk("doctor", "--data-dir", str(catalog.parent))
+        done = mediadesk("doctor", "--data-dir", str(catalog.parent))
     out = done.stdout
     assert done.returncode == 1, out + done.stderr
     assert "Traceback" not in out + done.stderr, done.stderr
@@ -35,5 +35,5 @@ def test_doctor_fails_the_catalog_held_locked_with_its_fix(catalog: Path, kind: 
     assert "StorageUnavailable" not in out, out
     assert "ok    catalog" not in out, out
     # and once it lets go, the same doctor is content with the catalog
-    again = _mediadesk("doctor", "--data-dir", str(catalog.parent))
+    again = mediadesk("doctor", "--data-dir", str(catalog.parent))
     assert "FAIL  catalog" not in again.stdout, again.stdout

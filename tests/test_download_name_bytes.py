@@ -21,9 +21,9 @@ from core.filenames import DISK_NAME_BYTES
 from core.storage.disposition import content_disposition
 from server.entry import EmbeddedServer
 from tests.browser import Browser, chromium_path
+from tests.name_helpers import direct, pictures
 from tests.server_fixtures import bearer, http_call, make_tokens
 from tests.test_form_filenames import Pictures
-from tests.test_upload_names import direct, pictures
 
 __all__ = ["pictures"]
 

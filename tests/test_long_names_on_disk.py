@@ -22,9 +22,9 @@ from core.storage.local import LocalStorage, is_temp_name
 from core.storage.s3 import S3Storage
 from server.entry import EmbeddedServer
 from tests.media import make_jpeg
+from tests.name_helpers import by_presign, by_tus, direct
 from tests.s3_server import S3Target
 from tests.server_fixtures import Tokens
-from tests.test_upload_names import by_presign, by_tus, direct
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -12,9 +12,9 @@ import pytest
 
 from core.filenames import with_type_extension
 from server.entry import EmbeddedServer
+from tests.name_helpers import every_way_in, pictures, served
 from tests.server_fixtures import Tokens, bearer, http_call
 from tests.test_form_filenames import Pictures
-from tests.test_upload_names import by_presign, by_tus, direct, pictures, served
 
 __all__ = ["pictures", "served"]
 
@@ -41,12 +41,7 @@ def test_every_way_in_and_a_rename(
     served: tuple[EmbeddedServer, Tokens], pictures: Pictures, name: str, stored: str
 ) -> None:
     server, tokens = served
-    token = tokens.upload
-    answers = {
-        "direct": direct(server.url, token, name, pictures.next().read_bytes()),
-        "tus": by_tus(server.url, token, name, pictures.next().read_bytes()),
-        "presign": by_presign(server.url, token, name, pictures.next().read_bytes()),
-    }
+    answers = every_way_in(served, pictures, name)
     names = {way: answer["original_filename"] for way, answer in answers.items()}
     assert names == dict.fromkeys(names, stored)
     renamed = http_call(
