@@ -24,7 +24,7 @@ from core import keys, partials, shared_settings, url_keys
 from core.audit import AuditLog
 from core.catalog import Catalog
 from core.db.engine import CatalogOutage, Database, check_catalog_path, unopenable
-from core.db.left_behind import refuse_left_behind
+from core.db.left_behind import refuse_left_behind, warn_kept_apart
 from core.db.migrate import interrupted, upgrade
 from core.db.models import DeferredDeletion, MediaFile, utcnow
 from core.deferred import (
@@ -276,6 +276,7 @@ class Library:
                         raise KeyboardInterrupt from None
                     raise unopenable(db.url, exc) from exc
                 db.announce()  # a newer version's upgrade refuses while this process runs
+                warn_kept_apart(db.engine, settings.paths.database_file)
             storage, presigner = build_storage(settings)
             lib = cls(settings, db, storage, presigner)
             lib.backends.attach()  # rows name their backend; reads find old files

@@ -182,6 +182,20 @@ def library_apart(engine: Engine, data_catalog: Path) -> KeptApart | None:
     return KeptApart(left, files, athletes, tokens)
 
 
+def warn_kept_apart(engine: Engine, data_catalog: Path) -> None:
+    """One WARNING line at a start on a catalog kept apart from the data folder's SQLite
+    library (KeptApart), naming both and pointing at `mediadesk doctor`. Only doctor said so,
+    and a server (`mediadesk serve`, the desktop's) started silently, serving the other
+    library. Not refused: a team's server must not stop over an old file in a data folder."""
+    try:
+        found = library_apart(engine, data_catalog)
+    except Exception as exc:  # noqa: BLE001 - a check of what is served, never the start's end
+        logger.debug("The data folder's SQLite library was not compared: %s", exc)
+        return
+    if found is not None:
+        logger.warning("%s. Run `mediadesk doctor` for what to do.", found.detail)
+
+
 def _sample(
     path: Path,
 ) -> tuple[list[str], list[tuple[int, str]], list[tuple[int, str]]] | None:
