@@ -226,16 +226,20 @@ class TeamMode(QObject):
         gone, self._gone_together = self._gone_together, []
         shown, self._gone_shown = self._gone_shown, None
         said = self._gone_said
-        if shown is None and said is not None and time.monotonic() - said[2] < 15:
+        if said is not None and time.monotonic() - said[2] < 15:
             first, before, _ = said
             known = {e.file_id for e in before}
-            if any(
-                e.kind == first.kind
-                and host_of(e.origin) == host_of(first.origin)
-                and e.file_id not in known
-                for e in gone
+
+            def same_change(e: ChangeEvent) -> bool:
+                return e.kind == first.kind and host_of(e.origin) == host_of(first.origin)
+
+            # The same change's next delivery joins the line said, while it still shows: with
+            # no file shown any more, or with the file the selection moved on to (the next
+            # row, gone with the same Empty trash), which would otherwise replace the line
+            # with its own name alone
+            if (shown is None or same_change(shown)) and any(
+                same_change(e) and e.file_id not in known for e in gone
             ):
-                # the same change's next delivery: join the line said, while it still shows
                 shown, gone = first, before + gone
         if shown is None:
             return
