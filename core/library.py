@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import logging
 import os
 import sys
@@ -51,6 +50,7 @@ from core.errors import (
     never_sent,
     object_damaged,
     retry_after,
+    storage_error,
     store_answered,
 )
 from core.events import ChangeEvent, EventBus
@@ -75,6 +75,7 @@ from core.records import (
 from core.reserve import CatalogReserve
 from core.resumable import MultipartPlan, ResumableUploads
 from core.settings import Settings
+from core.spool import discard, owned_temp
 from core.storage import backend_of_store, signing
 from core.storage.base import (
     ObjectStat,
@@ -599,13 +600,45 @@ class Library:
             try:
                 stat = self._storage.stat(key)
             except NotFound:
-                source = io.BytesIO(b"".join(self._storage.open_range(record.storage_key, 0, None)))
-                data = make_variant(source, width)
+                with self._variant_source(record.storage_key) as source:
+                    data = make_variant(source, width)
                 kept = self._keeper.put(key, data, f"Resized image of file {record.id}")
                 if kept is None:
                     return width, self._keeper.unkept(key, data)
                 stat = kept
         return width, OpenedObject(key, stat, self._storage.local_path(key), self._storage)
+
+    @contextlib.contextmanager
+    def _variant_source(self, key: str) -> Iterator[Path]:
+        """The original to make a variant from, as a file the decoder reads under the decode
+        budget: a copy in tmp/, written chunk by chunk. The original's bytes were joined in
+        memory, outside the budget (a 40 MB JPEG held 40 MB more for each variant made at
+        once); boto3's download_file is not used either: its parallel parts held more than
+        the whole file. With no room for the copy (a full disk), a local store's own file is
+        read in place; a remote original has nowhere else to go (insufficient_storage)."""
+        copy: Path | None = None
+        source: Path | None = None
+        try:
+            fd, copy = owned_temp(self.paths.tmp_dir, "variant")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in self._storage.open_range(key, 0, None):
+                        out.write(chunk)
+            except OSError as exc:
+                raise storage_error(exc, "Cannot copy the image to the temporary folder") from exc
+        except BaseException as exc:
+            if copy is not None:
+                discard(copy)
+            full = isinstance(exc, InsufficientStorage)
+            source = self._storage.local_path(key) if full else None
+            if source is None:
+                raise
+            copy = None
+        try:
+            yield source or copy  # type: ignore[misc]
+        finally:
+            if copy is not None:
+                discard(copy)
 
     # ---- presigned uploads ------------------------------------------------------------------
     def presign_upload(
