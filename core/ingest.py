@@ -37,6 +37,7 @@ from core.errors import (
     NotFound,
     SizeMismatch,
     StorageUnavailable,
+    TooLarge,
     TypeMismatch,
     UploadNotReceived,
     store_answered,
@@ -758,6 +759,21 @@ class Ingestor:
         with self._receiving(key):  # a URL signed before a switch to a bucket: no staging there
             return storage.put_stream(key, body, content_type)
 
+    def refuse_put(self, key: str, exc: TooLarge) -> None:
+        """A signed PUT to `key` refused as too large, nothing of it kept: noted on the
+        pending file, so that its confirm answers this refusal (413) and fails the file, as a
+        bucket's confirm does with the oversized object its PUT took. Forgotten, the confirm
+        answered 400 upload_not_received and left the file pending, unlogged and uncounted. A
+        later PUT that is kept is what the confirm checks instead (the note is read only when
+        no object is there)."""
+        record = self._catalog.find_by_key(key)
+        if record is None or record.status != FileStatus.PENDING:
+            return
+        with self._db.write() as s:
+            row = s.get(MediaFile, record.id)
+            if row is not None and row.status == FileStatus.PENDING:
+                row.failure_reason = failure_text(exc)
+
     @contextmanager
     def _receiving(self, key: str) -> Iterator[None]:
         """Holds the confirm lock of the pending file stored at `key`; Conflict if none is."""
@@ -820,6 +836,10 @@ class Ingestor:
         try:
             stat = storage.stat(record.storage_key)
         except NotFound:
+            refused = _refused_put(record, max_size)
+            if refused is not None:  # as a bucket's confirm refuses the object it took
+                self._fail(record, refused)
+                raise refused from None
             raise UploadNotReceived(
                 "The file has not been uploaded to the upload URL yet"
             ) from None
@@ -1111,6 +1131,16 @@ def stored_failure(text: str | None) -> tuple[str | None, str]:
     if sep and code and code.replace("_", "").isalpha() and code.islower():
         return code, message
     return None, text or "unknown reason"
+
+
+def _refused_put(record: FileRecord, max_size: int) -> TooLarge | None:
+    """The refusal of a pending upload's signed PUT noted by refuse_put, if any; with the
+    limit in its details when the PUT was refused at today's limit."""
+    code, message = stored_failure(record.failure_reason)
+    if code != TooLarge.code:
+        return None
+    exc = too_large(max_size)
+    return exc if exc.message == message else TooLarge(message)
 
 
 def _in_trash(file_id: int) -> Conflict:

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from core.errors import Conflict, NotFound, SizeMismatch
+from core.errors import Conflict, NotFound, SizeMismatch, TooLarge
 from core.ingest import UPLOAD_URL_USED
 from core.mediatypes import canonical_mime
 from core.records import FileRecord
@@ -59,6 +59,12 @@ def _grant(request: web.Request, method: str) -> SignedGrant:
     return library(request).verify_signed_url(method, request.match_info["key"], request.query)
 
 
+async def _refused(request: web.Request, key: str, exc: TooLarge) -> TooLarge:
+    """`exc`, noted on the pending file for its confirm to answer (Uploads.refuse_put)."""
+    await run_blocking(request, library(request).uploads.refuse_put, key, exc)
+    return exc
+
+
 class CheckedPut(NamedTuple):
     grant: SignedGrant
     record: FileRecord
@@ -90,7 +96,7 @@ async def check_put(request: web.Request) -> CheckedPut:
     limit = min(grant.max_size or lib.settings.max_file_size, lib.settings.max_file_size)
     length = request.content_length
     if length is not None and length > limit:
-        raise too_large(limit)
+        raise await _refused(request, grant.key, too_large(limit))
     if grant.content_length is not None and length is not None and length != grant.content_length:
         raise _wrong_size(f"The URL is signed for {grant.content_length} bytes, not {length}")
     record = await run_blocking(request, lib.find_by_key, grant.key)
@@ -130,6 +136,8 @@ async def signed_put(request: web.Request) -> web.Response:
         # same refusal as a wrong Content-Length, not confirm-upload's 400 size_mismatch about
         # stored bytes; the store dropped what it had written
         raise _wrong_size(str(exc)) from None
+    except TooLarge as exc:  # a chunked body past the limit: stopped there, nothing kept
+        raise await _refused(request, grant.key, exc) from None
     except asyncio.CancelledError:  # the server is stopping: end the thread's read of the body
         request.content.set_exception(ConnectionResetError("The server is stopping"))
         # its outcome no longer matters: seen, so asyncio does not log it as never retrieved

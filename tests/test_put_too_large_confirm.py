@@ -1,0 +1,72 @@
+"""A presigned upload whose PUT is over MAX_FILE_SIZE, from the client's view on both backends:
+a bucket takes the PUT and its confirm refuses the object (413 too_large, the file failed);
+this server's signed PUT refuses the body itself, and its confirm answered 400
+upload_not_received, the file left pending, no "File validation error" logged or counted."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from tests.server_fixtures import http_call
+from tests.upload_limits import (
+    VALIDATION,
+    Served,
+    chunked,
+    confirm,
+    counter,
+    file_status,
+    limited,
+    noise_jpeg,
+    pieces,
+    presign,
+    seed_records,
+)
+
+__all__ = ["limited"]
+
+
+@pytest.mark.parametrize("sent", ["content-length", "chunked"])
+def test_confirm_after_an_oversized_put_answers_too_large(
+    limited: Served, sent: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    data = noise_jpeg(tmp_path / "big.jpg", 260)  # over LIMIT, not past the form overhead
+    grant = presign(limited, original_filename="big.jpg", file_type="image")
+    before = counter(limited, "mediadesk_validation_errors_total", code="too_large")
+    headers = {"Content-Type": "image/jpeg"}
+    if sent == "chunked":
+        put = chunked(grant["upload_url"], "PUT", pieces(data), headers)
+    else:
+        put = http_call(grant["upload_url"], "PUT", data, headers)
+    # the bucket keeps it (its confirm judges it); this server refuses it as it comes
+    assert put.status == (200 if limited.backend == "s3" else 413), put.body
+
+    done = confirm(limited, grant["file_id"])
+    assert done.status == 413, done.body
+    assert done.json()["error"]["code"] == "too_large"
+    assert file_status(limited, grant["file_id"]) == "failed"
+    again = confirm(limited, grant["file_id"])  # a repeat answers the failure, as before
+    assert (again.status, again.json()["error"]["reason"]) == (409, "too_large")
+    told = [
+        r for r in seed_records(caplog, VALIDATION) if r.__dict__.get("file_id") == grant["file_id"]
+    ]
+    assert len(told) == 1
+    assert told[0].__dict__["code"] == "too_large"
+    after = counter(limited, "mediadesk_validation_errors_total", code="too_large")
+    assert after - before == 1
+
+
+def test_a_smaller_put_after_the_refusal_is_confirmed(limited: Served, tmp_path: Path) -> None:
+    """The refusal is no verdict on the upload: the bytes sent again within the limit are
+    what the confirm checks."""
+    grant = presign(limited, original_filename="pic.jpg", file_type="image")
+    headers = {"Content-Type": "image/jpeg"}
+    http_call(grant["upload_url"], "PUT", noise_jpeg(tmp_path / "big.jpg", 260), headers)
+    small = noise_jpeg(tmp_path / "small.jpg", 60)
+    assert http_call(grant["upload_url"], "PUT", small, headers).status == 200
+    done = confirm(limited, grant["file_id"])
+    assert done.status == 200, done.body
+    assert done.json()["status"] == "ready"
