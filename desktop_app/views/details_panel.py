@@ -193,6 +193,8 @@ class DetailsPanel(QWidget):
         self._edit_base: FileRecord | None = None  # the version unsaved edits started from
         self._sent: dict[int, dict[str, Any]] = {}  # file id: the changes its save sent
         self._loading = False
+        self._filled: int | None = None  # the id of the file whose values the form holds
+        self._held: frozenset[str] = frozenset()  # fields show_saved keeps as typed
         self._renaming = False  # F2 put the focus in the name; Enter or Esc hands it back
         self._selected = 1  # files selected in the grid (the main window tells)
         # With several files selected the panel says so: the details are of one of them, while
@@ -538,29 +540,46 @@ class DetailsPanel(QWidget):
             self.show_record(record)
             return
         edits = self.changes()
-        self.show_record(record)  # the stored version, clean
         typed = {
             name: value
             for name, value in edits.items()
             if getattr(record, name) != value and (name not in sent or sent[name] != value)
         }
+        # the typed fields are left as they stand while the stored version fills the rest:
+        # set to the stored value and back, the text cursor went to the start of the field
+        self._held = frozenset(typed)
+        try:
+            self.show_record(record)  # the stored version, clean
+        finally:
+            self._held = frozenset()
         if typed:
             self._fill(typed)
             self._mark_dirty()  # as if typed: dirty against the record shown
 
     def _fill(self, values: dict[str, Any]) -> None:
-        """Sets some or all of the form's fields (values() names), not as the user's typing."""
+        """Sets some or all of the form's fields (values() names), not as the user's typing.
+        A text field of the same file that already shows its value is left alone: setting it
+        put the text cursor at the start (the end in the name) and scrolled back, so after
+        Ctrl+S the next keys typed went in front of the description; its undo history stays
+        too. Another file's value is always set, which also empties the undo history."""
+        same_file = self.record is not None and self._filled == self.record.id
         self._loading = True
         for name, value in values.items():
+            if name in self._held:
+                continue
             if name == "original_filename":
-                self.filename.setText(value)
+                if not (same_file and self.filename.text() == value):
+                    self.filename.setText(value)
             elif name == "athlete_id":
                 self._select_athlete(value)
             elif name == "is_public":
                 self.public.setChecked(value)
-            elif name == "description":
+            elif name == "description" and not (
+                same_file and self.description.toPlainText() == value
+            ):
                 self.description.setPlainText(value)
         self._loading = False
+        self._filled = self.record.id if self.record is not None else None
 
     def show_gone(self, text: str, restorable: bool) -> None:
         """The file shown, with unsaved edits, was trashed (`restorable`) or deleted elsewhere:
