@@ -1165,9 +1165,9 @@ def log_rejected(exc: MediaDeskError, name: str | None, kind: str, **extra: obje
     """The seed's "File validation error" line, one home for presign, confirm and direct
     uploads: the message and the file's name (or key), with the outcome and code for JSON logs."""
     logger.error(
-        "File validation error: %s (%s)",
+        "File validation error: %s" + (" (%s)" if name else "%s"),
         exc.message,
-        name,
+        name or "",  # a form refused unread: its name unknown
         extra={**extra, "outcome": "rejected", "file_type": kind, "code": exc.code},
     )
 

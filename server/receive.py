@@ -39,8 +39,12 @@ class Received:
             self.spooled = None
 
 
-async def receive_form(request: web.Request, *, max_size: int, tmp_dir: Path) -> Received:
-    """Reads every part; the `file` part goes to disk and 413 stops reading past max_size."""
+async def receive_form(
+    request: web.Request, *, max_size: int, tmp_dir: Path, into: Received | None = None
+) -> Received:
+    """Reads every part; the `file` part goes to disk and 413 stops reading past max_size.
+    `into`: filled as the parts arrive, so that a refusal can still tell the fields and file
+    name that came before it (the direct upload logs and counts it by the declared type)."""
     if request.content_type != "multipart/form-data":
         raise InvalidInput("Send the file as multipart/form-data with a 'file' part")
     try:
@@ -52,7 +56,7 @@ async def receive_form(request: web.Request, *, max_size: int, tmp_dir: Path) ->
         )
     except MALFORMED_BODY as exc:
         raise malformed(exc) from None
-    received = Received()
+    received = Received() if into is None else into
     try:
         for _ in range(MAX_PARTS):
             try:

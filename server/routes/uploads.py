@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from core.errors import Conflict, InvalidInput, MediaDeskError, UploadNotReceived
+from core.errors import Conflict, InvalidInput, MediaDeskError, TooLarge, UploadNotReceived
+from core.ingest import log_rejected
 from core.mediatypes import check_kind
 from core.records import FileRecord
 from core.spool import too_large
@@ -26,7 +28,7 @@ from server.params import (
 )
 from server.presenters import file_json
 from server.ratelimit import check_upload_rate
-from server.receive import NO_FILE_PART, form_too_long, receive_form
+from server.receive import NO_FILE_PART, Received, form_too_long, receive_form
 from server.routes.files import file_body
 from server.state import METRICS, arrival, library, run_blocking, store_blocking
 
@@ -192,13 +194,15 @@ async def direct_upload(request: web.Request) -> web.Response:
     check_upload_rate(request)
     lib = library(request)
     max_size = lib.settings.max_file_size
-    if form_too_long(request, max_size):
-        request.app[METRICS].upload("direct", "rejected", "unknown", "too_large")
-        raise too_large(max_size)
     file_type = ""
-    received = None
+    received = Received()
     try:
-        received = await receive_form(request, max_size=max_size, tmp_dir=lib.paths.tmp_dir)
+        try:
+            await _receive(request, received, max_size, lib.paths.tmp_dir)
+        except TooLarge as exc:  # the seed's validation error, as ingest logs the others
+            file_type = _kind_or_empty(received.fields.get("file_type"))
+            log_rejected(exc, received.filename, file_type or "unknown")
+            raise
         fields = received.fields
         file_type = check_kind(required(fields, "file_type"))
         if received.spooled is not None:
@@ -220,6 +224,23 @@ async def direct_upload(request: web.Request) -> web.Response:
         _count_failure(request, "direct", file_type, exc)
         raise
     finally:
-        if received is not None:
-            received.discard()
+        received.discard()
     return await _created(request, "direct", record)
+
+
+async def _receive(request: web.Request, into: Received, max_size: int, tmp_dir: Path) -> None:
+    """The direct upload's form, into `into` as it arrives: a refusal past the limit still
+    tells the file_type and file name the form declared before the file's bytes. One whose
+    Content-Length no form of an allowed file reaches is refused at once, unread (its type
+    unknown): reading its first parts would wait on a client that waits for the answer."""
+    if form_too_long(request, max_size):
+        raise too_large(max_size)
+    await receive_form(request, max_size=max_size, tmp_dir=tmp_dir, into=into)
+
+
+def _kind_or_empty(value: str | None) -> str:
+    """The file_type a form declared, "" when it declared none or one MediaDesk has not."""
+    try:
+        return check_kind(value or "")
+    except InvalidInput:
+        return ""
