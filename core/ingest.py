@@ -54,7 +54,6 @@ from core.spool import Spooled, discard, hash_file, owned_temp, spool_stream, to
 from core.storage.base import ObjectStat, PresignedRequest, Presigner, Storage
 from core.storage.local import LocalStorage
 from core.storage.routing import RoutingStorage
-from core.storage.signing import LocalPresigner
 from core.text import composed
 from core.thumbnail_cache import ThumbnailCache
 from core.thumbnail_remake import rendering
@@ -730,11 +729,12 @@ class Ingestor:
             s.add(row)
             s.flush()
             file_id = row.id
-        # A bucket's URL signs only a type the client named (S3Presigner.presign_put): the
-        # name's type may not be the spelling its PUT sends. This server's URL takes every
-        # spelling of the signed type, so it keeps the name's.
+        # A URL signs only a type the client named (S3Presigner.presign_put): the name's type
+        # may not be the spelling its PUT sends (a browser's file.type: "", video/avi,
+        # application/octet-stream). This server's URL signed the name's too, and refused
+        # such a PUT (403 content_type_mismatch) that R2 took; the confirm sniffs the bytes.
         presigner = self._presigner if presigner_for is None else presigner_for(key)
-        signed = declared if given or isinstance(presigner, LocalPresigner) else ""
+        signed = declared if given else ""
         request = presigner.presign_put(
             key, signed, expires_in, content_length=size, max_size=settings.max_file_size
         )

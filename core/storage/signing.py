@@ -56,12 +56,6 @@ def check_expires_in(expires_in: int) -> int:
     return expires_in
 
 
-def require_content_type(content_type: str) -> None:
-    """A signed upload is bound to its content type, on both backends."""
-    if not content_type:
-        raise InvalidInput("A signed upload needs a content type")
-
-
 def _check_text(name: str, value: str) -> str:
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise InvalidInput(f"{name} must not contain control characters")
@@ -141,13 +135,15 @@ class LocalPresigner:
         content_length: int | None = None,
         max_size: int | None = None,
     ) -> PresignedRequest:
-        require_content_type(content_type)
+        # an empty one signs none, as a bucket's URL (S3Presigner.presign_put): the PUT may
+        # send any Content-Type (a browser's file.type, "" or application/octet-stream), and
+        # the confirm sniffs the bytes
         ct = _check_text("content_type", content_type)
         length = _check_size("content_length", content_length)
         url, expires = self._sign(
             "PUT", key, expires_in, ct, length, _check_size("max_size", max_size), ""
         )
-        headers = {"Content-Type": ct}
+        headers = {"Content-Type": ct} if ct else {}
         if length:
             headers["Content-Length"] = length
         return PresignedRequest(
