@@ -439,11 +439,18 @@ class Ingestor:
                 extra={"file_id": file_id},
             )
             return None
+        # the seed's line, as a confirm's duplicate logs it (it was "Duplicate of file N: …")
         logger.info(
-            "Duplicate of file %s: %s",
-            file_id,
+            "Successfully uploaded file: %s as %s (duplicate of file %s)",
             original_filename,
-            extra={"file_id": file_id, "outcome": "duplicate"},
+            record.storage_key,
+            file_id,
+            extra={
+                "file_id": file_id,
+                "key": record.storage_key,
+                "outcome": "duplicate",
+                "file_type": record.file_type,
+            },
         )
         return record.with_duplicate()
 
@@ -1000,7 +1007,12 @@ class Ingestor:
                 record.original_filename,
                 placed.key,
                 placed.file_id,
-                extra={"file_id": record.id, "key": placed.key, "outcome": "duplicate"},
+                extra={
+                    "file_id": record.id,
+                    "key": placed.key,
+                    "outcome": "duplicate",
+                    "file_type": info.kind,
+                },
             )
             return self._catalog.get(record.id)
         if placed.key != key:
@@ -1100,9 +1112,9 @@ class Ingestor:
                 )
                 kept = key
         self._mark(record.id, status=FileStatus.FAILED, reason=failure_text(exc), noted=kept)
-        log_rejected(
+        log_rejected(  # named by the file's name, as presign and direct upload name it
             exc,
-            record.storage_key,
+            record.original_filename,
             record.file_type,
             file_id=record.id,
             key=record.storage_key,
