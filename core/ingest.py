@@ -781,6 +781,25 @@ class Ingestor:
             if row is not None and row.status == FileStatus.PENDING:
                 row.failure_reason = failure_text(exc)
 
+    def planned_parts(self, file_id: int) -> int | None:
+        """How many parts a pending upload's URLs are for: its plan's for an upload in parts,
+        1 for a single PUT (the one part a renewal may name); None when the file is not a
+        pending upload (the renewal answers that itself)."""
+        with self._db.read() as s:
+            row = s.get(MediaFile, file_id)
+            if row is None or row.status != FileStatus.PENDING:
+                return None
+            plan = s.execute(
+                select(ResumableUpload.length, ResumableUpload.part_size).where(
+                    ResumableUpload.protocol == "multipart",
+                    ResumableUpload.file_id == file_id,
+                    ResumableUpload.state == "receiving",
+                )
+            ).first()
+        if plan is None or not plan.part_size:
+            return 1
+        return -(-plan.length // plan.part_size)
+
     @contextmanager
     def _receiving(self, key: str) -> Iterator[None]:
         """Holds the confirm lock of the pending file stored at `key`; Conflict if none is."""

@@ -173,6 +173,14 @@ async def renew_upload(request: web.Request) -> web.Response:
         _is_part_number,
         "part_numbers must be a list of whole numbers from 1",
     )
+    if numbers:
+        # the confirm refuses a part named twice; a single PUT is one part: [99] was taken
+        # there (and ignored) while an upload in parts refused it
+        if len(set(numbers)) != len(numbers):
+            raise InvalidInput("part_numbers must not name a part twice")
+        count = await run_blocking(request, library(request).uploads.planned_parts, fid)
+        if count is not None and max(numbers) > count:
+            raise InvalidInput(f"part_numbers must be between 1 and {count}")
     body = await run_blocking(
         request, library(request).resumable.renew, fid, numbers, arrival(request)
     )
