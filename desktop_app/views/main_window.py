@@ -80,6 +80,7 @@ from desktop_app.views.confirm import confirm_irreversible, names_text
 from desktop_app.views.details_panel import SAVE_KEYS, DetailsPanel
 from desktop_app.views.drop_overlay import DropOverlay
 from desktop_app.views.jobs_dock import JobsDock, ProcessingLine, ProcessingStates
+from desktop_app.views.keyboard_menu import install_shift_f10
 from desktop_app.views.message_box import ask_text, open_warning, plain_text
 from desktop_app.views.panes import SIDEBAR_MIN_WIDTH, MainSplitter, grid_width
 from desktop_app.views.server_panel import ServerPanel
@@ -514,6 +515,7 @@ class MainWindow(QMainWindow):
             self.view_menu.addAction(panel_action(dock, text))  # type: ignore[attr-defined]
 
     def _context_menus(self) -> None:
+        install_shift_f10()  # as the Menu key, on X11 and Wayland too
         a = self.commands
         policy = Qt.ContextMenuPolicy.ActionsContextMenu
         self.sidebar.setContextMenuPolicy(policy)

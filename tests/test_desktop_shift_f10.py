@@ -1,0 +1,80 @@
+"""Shift+F10 opens the menu of the upload queue's current row, and the grid's, as the Menu key does
+(README, The desktop app). Qt makes Shift+F10 a context-menu event only on Windows: under X11 an
+outside tester pressed it on the queue's current row and nothing opened."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtGui import QGuiApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMenu, QWidget  # noqa: E402
+
+from core.library import Library  # noqa: E402
+from tests.media_fixtures import MediaSet  # noqa: E402
+from tests.qt_helpers import shown_window, wait_for  # noqa: E402
+
+
+def menu_on_shift_f10(qtbot: Any, widget: QWidget, key: Qt.Key = Qt.Key.Key_F10) -> list[str]:
+    """Presses Shift+`key` in `widget`: the texts of the menu that opened (closed again at
+    once), empty when none did."""
+    seen: list[list[str]] = []
+
+    def look() -> None:
+        popup = QApplication.activePopupWidget()
+        if isinstance(popup, QMenu) and popup.isVisible():
+            seen.append([action.text() for action in popup.actions() if action.text()])
+            popup.close()
+
+    QTimer.singleShot(0, look)  # runs inside the menu's own event loop, if one opened
+    qtbot.keyClick(widget, key, Qt.KeyboardModifier.ShiftModifier)
+    # QTest's click around the menu's own event loop left Qt's modifiers at Shift: the
+    # next test's selectRow() then extended nothing instead of selecting the row
+    qtbot.keyRelease(widget, Qt.Key.Key_Shift)
+    qtbot.wait(0)  # let a timer still due run (no menu), so it cannot reach the next press
+    assert QApplication.activePopupWidget() is None
+    assert QGuiApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier
+    assert len(seen) <= 1
+    return seen[0] if seen else []
+
+
+def test_shift_f10_opens_the_queues_row_menu_and_the_grids(
+    qtbot: Any, library: Library, media_dir: MediaSet
+) -> None:
+    photo = library.uploads.ingest(media_dir.jpeg, "image")
+    with shown_window(qtbot, library) as window:
+        window.activateWindow()
+        wait_for(qtbot, lambda: QApplication.activeWindow() is window)
+        dock = window.upload_dock
+        dock.show()
+        dock.raise_()
+        for n in range(2):
+            dock.model.add(Path(f"/nowhere/row_{n}.jpg"), 1000)
+        table = dock.table
+        table.setFocus()
+        wait_for(qtbot, table.hasFocus)
+        table.setCurrentIndex(table.model().index(1, 0))
+        table.clearSelection()  # the menu selects the row it is for
+        try:
+            texts = menu_on_shift_f10(qtbot, table)
+        finally:
+            window.uploads.cancel_all()  # no question about uploads at the close
+        assert "Re&move from the queue" in texts, texts
+        assert [i.row() for i in table.selectionModel().selectedRows()] == [1]  # its row's menu
+
+        window.activateWindow()  # the closed menu took the activation along (offscreen)
+        wait_for(qtbot, lambda: QApplication.activeWindow() is window)
+        grid = window.browser.grid
+        window.browser.select_row(window.controller.grid.row_of(photo.id))
+        grid.setFocus()
+        wait_for(qtbot, grid.hasFocus)
+        texts = menu_on_shift_f10(qtbot, grid)
+        assert window.commands.preview.text() in texts, texts
+
+        # other keys with Shift open nothing
+        assert menu_on_shift_f10(qtbot, grid, Qt.Key.Key_F9) == []
