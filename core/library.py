@@ -46,6 +46,7 @@ from core.errors import (
     StorageNotAsked,
     StorageUnavailable,
     StorageUnusable,
+    catalog_locked,
     is_no_space,
     never_sent,
     object_damaged,
@@ -126,6 +127,8 @@ CLAIM_LEASE = timedelta(minutes=10)
 # it now (`redate_future_trash`): beyond the drift between a team's clocks, so a file trashed
 # a moment ago on a machine a little ahead is not rewritten at every maintenance run.
 FUTURE_TRASH_SLACK = timedelta(hours=1)
+# /health's database error for a catalog read that failed in a way core has no words for
+CATALOG_UNREAD = "The catalog (database) cannot be read right now"
 
 
 _T = TypeVar("_T")
@@ -470,7 +473,10 @@ class Library:
             with self._db.read() as s:
                 s.execute(text("SELECT 1"))
         except Exception as exc:  # reported, not raised: this is the health check
-            result["database"] = {"ok": False, "error": type(exc).__name__}
+            # in words, as the storage part: a class name (StorageNotAsked) told a monitor's
+            # reader nothing
+            said = exc.message if isinstance(exc, MediaDeskError) else CATALOG_UNREAD
+            result["database"] = {"ok": False, "error": said}
             # as the storage part: a monitor tells a catalog another program holds locked
             # (catalog_busy) from one out of reach or a disk gone
             if isinstance(exc, MediaDeskError) and exc.reason:
@@ -480,7 +486,7 @@ class Library:
                 # a lock that lets reads through (WAL) refuses only writes: what they met lately
                 result["database"] = {
                     "ok": False,
-                    "error": StorageUnavailable.__name__,
+                    "error": catalog_locked(None).message,
                     "reason": CATALOG_BUSY,
                 }
         # Upgraded under this server by a newer MediaDesk: it writes nothing until restarted,

@@ -132,9 +132,14 @@ def test_a_read_only_catalog_is_said_so_and_the_server_writes_again_once_it_is_n
                 assert data_dir not in reply.body.decode(), (what, reply.body)
             health = http_call(f"{url}/health", headers=bearer(token))
             assert health.status == 503, health.body
+            part = health.json()["database"]
+            # the admin reads the catalog's own sentence, other tokens the one without a path
+            assert part["reason"] == "catalog_read_only" and not part["ok"], part
+            assert "cannot be written" in part["error"], part
+            health = http_call(f"{url}/health", headers=bearer(tokens.upload))
             assert health.json()["database"] == {
                 "ok": False,
-                "error": "StorageUnavailable",
+                "error": UNAVAILABLE_MESSAGES["catalog_read_only"],
                 "reason": "catalog_read_only",
             }
             # reads go on meanwhile

@@ -15,10 +15,10 @@ from core.errors import (
     StorageUnavailable,
     catalog_unreachable,
 )
-from core.library import Library
+from core.library import CATALOG_UNREAD, Library
 from core.outage import ASK_AGAIN
 from server.auth import PUBLIC, answers_unchecked, requires
-from server.errors import UNAVAILABLE_MESSAGES
+from server.errors import CLIENT_MESSAGES, UNAVAILABLE_MESSAGES
 from server.openapi import build_spec, version
 from server.state import HUB, METRICS, TOKEN, library, run_blocking
 from server.static_files import static_page
@@ -53,7 +53,7 @@ def _check(request: web.Request) -> dict[str, Any]:
         if read_only is not None:
             result["database"] = {
                 "ok": False,
-                "error": type(read_only).__name__,
+                "error": read_only.message,
                 "reason": read_only.reason,
             }
     leader, maintenance = lib.leader, None
@@ -130,6 +130,14 @@ async def health(request: web.Request) -> web.Response:
         if wait is not None:
             headers["Retry-After"] = str(wait)
     storage.pop("retry_after", None)  # said by the header, as every answer says it
+    database = checks["database"]
+    if "error" in database and (token is None or token.scope != "admin"):
+        # The catalog's message may name its file or folder: for administrators (and the log).
+        # Others read the sentence any request's storage_unavailable of that reason tells them.
+        reason = database.get("reason")
+        database["error"] = CLIENT_MESSAGES.get(reason) or UNAVAILABLE_MESSAGES.get(
+            reason, CATALOG_UNREAD
+        )
     if "error" in storage and (token is None or token.scope != "admin"):
         # The message names the bucket and the endpoint: for administrators (and the log).
         # Others read what any request's storage_unavailable tells its caller (server/errors.py),
