@@ -54,8 +54,20 @@ QUIET_LOGGERS = ("aiohttp.access", "qt.multimedia", "qt.qpa")
 AUDIO_PROBING = ("PulseAudioService:", "No audio device detected")
 
 
+# A file's upload as the user sees it in the queue (core.ingest's "Successfully uploaded file"
+# and "File validation error" lines): a line per file on the console, an ERROR per refused file
+# (a text file in a dropped folder), during a drop of a thousand files. The log file keeps them.
+FILE_OUTCOMES = ("created", "duplicate", "rejected")
+
+
 class _ConsoleFilter(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.quiet = False  # a log file keeps what the console leaves out (setup_logging)
+
     def filter(self, record: logging.LogRecord) -> bool:
+        if self.quiet and getattr(record, "outcome", None) in FILE_OUTCOMES:
+            return False
         if record.levelno >= logging.ERROR:
             return True
         return not record.name.startswith(QUIET_LOGGERS)
@@ -99,10 +111,11 @@ def setup_logging(settings: Settings | None) -> None:
     fmt = make_formatter(settings.log_format if settings is not None else "text")
     console = logging.StreamHandler()
     console.setFormatter(fmt)
-    console.setLevel(logging.INFO)
-    console.addFilter(_ConsoleFilter())
+    console.setLevel(logging.INFO)  # without a log file, the console is the only record
+    quiet = _ConsoleFilter()
+    console.addFilter(quiet)
     root.addHandler(console)
-    root.setLevel(logging.DEBUG)  # the file keeps debug lines; the console INFO and up
+    root.setLevel(logging.DEBUG)  # the file keeps debug lines
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "asyncio", "PIL", "multipart"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -113,6 +126,10 @@ def setup_logging(settings: Settings | None) -> None:
             file.setFormatter(fmt)
             file.setLevel(logging.DEBUG)
             root.addHandler(file)
+            # README: the console stays quiet in normal use. Its INFO lines (start-up, each
+            # upload) and the user's refused files, which the queue shows, are in the file
+            console.setLevel(logging.WARNING)
+            quiet.quiet = True
         except OSError as exc:
             logger.warning("No log file: %s", exc)
     quiet_outage_tracebacks(root)
