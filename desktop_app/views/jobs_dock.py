@@ -31,6 +31,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPalette,
     QPixmap,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QComboBox,
@@ -52,9 +53,13 @@ from core.video import service
 from core.video.service import ScrubCue
 from desktop_app.errors import describe_error, job_reason, job_reason_text
 from desktop_app.formatting import PROGRESS_FORMAT, tip_text
-from desktop_app.views.tables import read_only_table
+from desktop_app.views.tables import MiddleElideDelegate, read_only_table
 from desktop_app.workers import TaskRunner
 
+# The File column is as wide as its longest name up to this share of the table (Reason, which
+# stretches, keeps the rest), never narrower than FILE_COLUMN_MIN pixels
+FILE_COLUMN_SHARE = 0.4
+FILE_COLUMN_MIN = 160
 REFRESH_DELAY_MS = 400  # progress events come twice a second per job: one reload per burst
 
 
@@ -301,6 +306,11 @@ class JobsDock(QDockWidget):
             stretch=self.COLUMNS - 1,
         )
         self.table.setAccessibleName(self.tr("Jobs"))
+        # A name longer than its column shows its start and extension on one line; wrapped in
+        # the ~100 px of a default column ("vídeo Ana / Pérez 20.mp4") it left Reason, which
+        # stretches, with most of the width empty
+        self.table.setWordWrap(False)
+        self.table.setItemDelegateForColumn(1, MiddleElideDelegate(self.table))
         self.table.itemSelectionChanged.connect(self._update_buttons)
         # What an empty table means, over its empty area (like the upload queue's)
         self.empty = QLabel(self.table.viewport())
@@ -394,8 +404,24 @@ class JobsDock(QDockWidget):
             self.table.setCellWidget(row, 4, bar)
             if job.id == keep:
                 self.table.selectRow(row)
+        self._fit_columns()
         self._update_buttons()
         self._show_empty()
+
+    def _fit_columns(self) -> None:
+        """The short columns as wide as their texts (headers too, in Spanish "Intentos"); the
+        file names' as wide as the longest, up to FILE_COLUMN_SHARE of the table; Reason, which
+        stretches, has the rest."""
+        for col in (0, 1, 2, 3, 5):
+            self.table.resizeColumnToContents(col)
+        cap = max(FILE_COLUMN_MIN, int(self.table.viewport().width() * FILE_COLUMN_SHARE))
+        if self.table.columnWidth(1) > cap:
+            self.table.setColumnWidth(1, cap)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self.table.rowCount():
+            self._fit_columns()  # the cap follows the width
 
     def _update_states(self, jobs: list[JobRecord]) -> None:
         """Tile badges for files whose newest jobs are listed (a full list only)."""

@@ -47,7 +47,7 @@ from desktop_app.errors import technical_text
 from desktop_app.formatting import eta_text, number_text, path_text, size_text, speed_text
 from desktop_app.models import Index
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
-from desktop_app.views.tables import tab_leaves
+from desktop_app.views.tables import MiddleElideDelegate, tab_leaves
 
 FILTERS = ("all", "running", "failed")
 
@@ -120,14 +120,6 @@ class ProgressDelegate(QStyledItemDelegate):
         )
         style = option.widget.style() if option.widget else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
-
-
-class MiddleElideDelegate(QStyledItemDelegate):
-    """File names keep their start and their extension when shortened."""
-
-    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
-        super().initStyleOption(option, index)
-        option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
 class UploadTable(QTableView):
