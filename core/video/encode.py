@@ -43,6 +43,10 @@ THUMB_MAX_COUNT = 100
 # A gap in the sound longer than this (s) is kept as silence; shorter jitter is not heard as
 # out of sync (under a frame at 25 fps) and keeps the encoder's clock sample-exact.
 AUDIO_GAP_TOLERANCE = 0.04
+# A tail (the last picture, or it held for the sound) running past a segment's start by less
+# than this (s) stays in the segment before: RFC 8216 rounds EXTINF to the nearest second, so
+# the target duration is unchanged.
+HOLD_FOLD_SECONDS = Fraction(1, 2)
 # FFmpeg's AVColorPrimaries / AVColorTransferCharacteristic / AVColorSpace numbers
 RGB, BT709, UNSPECIFIED, BT2020 = 0, 1, 2, 9
 PQ = 16  # the transfer of HDR10/HDR10+ (SMPTE ST 2084): brightness up to 10,000 nits
@@ -835,6 +839,7 @@ class _VideoOut:
         # Not for the sound's last coded frame, padded to 1024 samples (a shorter overhang is
         # not seen: the last picture stays on screen anyway)
         until = end - max(step / 2, Fraction(AUDIO_GAP_TOLERANCE))
+        self._fold_tail(end)
         while t + step < until:
             t += step
             self._send_pending(int(round(t / time_base)))
@@ -842,6 +847,23 @@ class _VideoOut:
             frame.pts = int(round(t / time_base))
             self._encode(frame, t)
             self._send_pending(None)
+
+    def _fold_tail(self, end: Fraction) -> None:
+        """Keeps a tail of less than HOLD_FOLD_SECONDS in the segment before, with no keyframe
+        at its start, so the muxer cuts none there: a last picture on a segment's start (or
+        a hold crossing one) made a last segment of one picture in 40 ms of sound, which
+        players fetch for nothing. The segment before gets the tail and its EXTINF still
+        rounds to the target duration. `end`: when the stream ends (s), held pictures too."""
+        if not self.segment_seconds or self.first is None or self._pending is None:
+            return
+        frame, t, _ = self._pending
+        if t is None or t == self.first:  # a stream of one picture: that one is its start
+            return
+        if frame.pict_type == av.video.frame.PictureType.I and end - t < HOLD_FOLD_SECONDS:
+            frame.pict_type = av.video.frame.PictureType.NONE
+        boundary = self.first + self._next_key * self.segment_seconds
+        if t < boundary < end and end - boundary < HOLD_FOLD_SECONDS:
+            self._next_key += 1  # the held pictures that reach it force no keyframe
 
     def add_audio(self, frame: av.AudioFrame) -> None:
         """A frame from an _AudioTimeline (contiguous, timed on the video's clock)."""
@@ -872,6 +894,11 @@ class _VideoOut:
         )
 
     def close(self) -> None:
+        if self._pending is not None and self._pending[1] is not None:
+            # without sound to hold for (else hold_until folded it): the last picture's end
+            _, t, shown = self._pending
+            time_base = self.video.codec_context.time_base
+            self._fold_tail(t + (shown or self._duration) * time_base)
         self._send_pending(None)
         self._mux_video(self.video.encode(None))
         if self.audio is not None:
@@ -1101,19 +1128,46 @@ def _max_rate(rung: int) -> int:
 
 
 def measure_playlist(path: Path) -> tuple[int, int]:
-    """(peak, average) bit rate of a VOD playlist from its segments' real sizes."""
-    peak, total_bits, total_time = 0, 0, 0.0
+    """(peak, average) bit rate of a VOD playlist from its segments' real sizes, as RFC 8216
+    defines them for BANDWIDTH and AVERAGE-BANDWIDTH (section 4.3.4.2)."""
+    target, durations, bits = 0, [], []
     duration = None
     for line in path.read_text().splitlines():
-        if line.startswith("#EXTINF:"):
+        if line.startswith("#EXT-X-TARGETDURATION:"):
+            target = int(line.split(":", 1)[1])
+        elif line.startswith("#EXTINF:"):
             duration = float(line[8:].split(",", 1)[0])
         elif line and not line.startswith("#") and duration:
-            bits = (path.parent / line).stat().st_size * 8
-            peak = max(peak, math.ceil(bits / duration))
-            total_bits += bits
-            total_time += duration
+            bits.append((path.parent / line).stat().st_size * 8)
+            durations.append(duration)
             duration = None
-    return peak, (math.ceil(total_bits / total_time) if total_time else 0)
+    total_time = sum(durations)
+    average = math.ceil(sum(bits) / total_time) if total_time else 0
+    return peak_bit_rate(bits, durations, target), average
+
+
+def peak_bit_rate(bits: list[int], durations: list[float], target: int) -> int:
+    """RFC 8216's peak segment bit rate: the largest rate of any run of consecutive segments
+    lasting 0.5 to 1.5 times the target duration. Each segment's own rate overstated it up to
+    5x when the last segment was a sliver (one keyframe in 40 ms of sound past the pictures)."""
+    low, high = 0.5 * target, 1.5 * target
+    peak = 0
+    for first in range(len(durations)):
+        run_bits, run_time = 0, 0.0
+        for i in range(first, len(durations)):
+            run_bits += bits[i]
+            run_time += durations[i]
+            if run_time >= low:
+                peak = max(peak, math.ceil(run_bits / run_time))
+                # a run past 1.5x still counts when it is the shortest from its start that
+                # is long enough: a segment longer than the target holds its own rate
+                if i + 1 < len(durations) and run_time + durations[i + 1] > high:
+                    break
+    total_time = sum(durations)
+    if not peak and total_time:
+        # shorter in all than half the target: the whole clip is the only run there is
+        peak = math.ceil(sum(bits) / total_time)
+    return peak
 
 
 _SPS = re.compile(rb"\x00\x00\x01[\x27\x47\x67]")
