@@ -25,6 +25,7 @@ from core.errors import (
     TooLarge,
     UploadLocked,
     public_details,
+    retry_after,
 )
 from core.mediatypes import BY_MIME, FILE_KINDS, canonical_mime, guess_from_name
 from core.records import expiry_iso
@@ -496,11 +497,41 @@ async def tus_head(request: web.Request) -> web.Response:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
                 raise
+        except MediaDeskError as exc:
+            if status_for(exc) < 500:
+                raise
+            raise await _kept(request, exc) from exc
         # Polled from the event loop, not waited for in a worker of the pool: clients that
         # lost the final PATCH's answer may all be waiting at once.
         await asyncio.sleep(min(pause, left))
         pause = min(pause * 2, HEAD_POLL_MAX)
     return web.Response(status=200, headers=_state_headers(state))
+
+
+async def _kept(request: web.Request, exc: MediaDeskError) -> MediaDeskError | ApiError:
+    """HEAD's answer when the finish it tried failed and kept the upload (no room to store the
+    file, the store or catalog out of reach): the error, with the upload's `Upload-Offset`, the
+    full length the client goes on from (an empty PATCH there, or HEAD again, finishes it once
+    the disk has room). The 507 alone had no offset, and a client that resumes from HEAD's went
+    back to 0 (409). A read only: when even that fails, the error as it came."""
+    upload_id = request.match_info["upload_id"]
+    try:
+        state = await run_blocking(request, _uploads(request).get, upload_id, _owner(request))
+    except Exception:  # noqa: BLE001 - the finish's own error is the answer
+        return exc
+    logger.warning("tus upload %s: HEAD could not finish it: %s: %s", upload_id, exc.code, exc)
+    wait = retry_after(exc)
+    return ApiError(
+        status_for(exc),
+        exc.code,
+        client_message(exc),
+        details=public_details(exc),
+        headers={
+            **_state_headers(state),
+            **({"Retry-After": str(wait)} if wait is not None else {}),
+        },
+        reason=exc.reason,
+    )
 
 
 async def _open_patch(request: web.Request) -> TusWriter:
