@@ -36,6 +36,12 @@ routes = web.RouteTableDef()
 PLAYLIST = "application/vnd.apple.mpegurl"
 _RUNG = re.compile(r"^\d{2,4}$")
 _SEGMENT = re.compile(r"^seg_\d{5}\.(ts|m4s)$")
+# what each kind's 404 calls it, with the verb that agrees (it said "The thumbnails of file
+# 8 is not ready" and "The hls of file 8")
+_NOT_READY_SUBJECT = {
+    "hls": "The HLS ladder of file {id} is",
+    "thumbnails": "The scrub thumbnails of file {id} are",
+}
 
 
 async def _video(request: web.Request, action: str, kind: str) -> tuple[FileRecord, JobRecord]:
@@ -59,7 +65,8 @@ async def _video(request: web.Request, action: str, kind: str) -> tuple[FileReco
     # a player's answer: the error in user terms (the stored one may name the store's internals)
     error = error_for_users(job.error, job.state, job.reason) if job else None
     said = f": {error}" if error else ""
-    message = f"The {kind} of file {record.id} is not ready ({state}{said})"
+    subject = _NOT_READY_SUBJECT.get(kind, f"The {kind} of file {{id}} is")
+    message = f"{subject.format(id=record.id)} not ready ({state}{said})"
     raise service.derivative_not_ready(message, kind, job)
 
 
