@@ -76,3 +76,17 @@ def test_a_very_long_name_takes_at_most_its_share(dock: JobsDock) -> None:
     table = dock.table
     assert table.columnWidth(1) <= int(table.viewport().width() * FILE_COLUMN_SHARE)
     assert table.columnWidth(6) > 300  # Reason still has room
+
+
+def test_a_width_set_by_hand_stays_through_refreshes(dock: JobsDock) -> None:
+    """The fit runs at every refresh: a File column the user dragged wider went back to its
+    fitted width at the next one."""
+    jobs = [job(1, 1, "web"), job(2, 2, "hls")]
+    dock._fill(jobs, {1: NAME, 2: "vídeo Ana Pérez 0.mp4"})
+    table = dock.table
+    fitted = table.columnWidth(1)
+    table.horizontalHeader().resizeSection(1, fitted + 120)  # as a drag of the divider does
+    dock._fill(jobs, {1: NAME, 2: "vídeo Ana Pérez 0.mp4"})
+    assert table.columnWidth(1) == fitted + 120
+    header = table.horizontalHeader()
+    assert table.columnWidth(2) >= header.sectionSizeFromContents(2).width()  # others still fit

@@ -306,6 +306,11 @@ class JobsDock(QDockWidget):
             stretch=self.COLUMNS - 1,
         )
         self.table.setAccessibleName(self.tr("Jobs"))
+        # A column the user widened or narrowed by hand keeps that width: the fit below runs
+        # at every refresh and would otherwise undo it within seconds
+        self._fitting = False
+        self._user_sized: set[int] = set()
+        self.table.horizontalHeader().sectionResized.connect(self._on_section_resized)
         # A name longer than its column shows its start and extension on one line; wrapped in
         # the ~100 px of a default column ("vídeo Ana / Pérez 20.mp4") it left Reason, which
         # stretches, with most of the width empty
@@ -412,11 +417,20 @@ class JobsDock(QDockWidget):
         """The short columns as wide as their texts (headers too, in Spanish "Intentos"); the
         file names' as wide as the longest, up to FILE_COLUMN_SHARE of the table; Reason, which
         stretches, has the rest."""
-        for col in (0, 1, 2, 3, 5):
-            self.table.resizeColumnToContents(col)
-        cap = max(FILE_COLUMN_MIN, int(self.table.viewport().width() * FILE_COLUMN_SHARE))
-        if self.table.columnWidth(1) > cap:
-            self.table.setColumnWidth(1, cap)
+        self._fitting = True
+        try:
+            for col in (0, 1, 2, 3, 5):
+                if col not in self._user_sized:
+                    self.table.resizeColumnToContents(col)
+            cap = max(FILE_COLUMN_MIN, int(self.table.viewport().width() * FILE_COLUMN_SHARE))
+            if 1 not in self._user_sized and self.table.columnWidth(1) > cap:
+                self.table.setColumnWidth(1, cap)
+        finally:
+            self._fitting = False
+
+    def _on_section_resized(self, col: int, _old: int, _new: int) -> None:
+        if not self._fitting and col != self.COLUMNS - 1:  # Reason stretches: Qt sizes it
+            self._user_sized.add(col)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
