@@ -10,7 +10,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import NoReturn, TypeVar
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 # top-level modules of the `dev` dependency group (pyproject.toml) that benchmarks import
 DEV_MODULES = frozenset({"pytest", "moto", "flask", "flask_cors", "werkzeug", "psycopg"})
@@ -58,14 +61,34 @@ def alternating(
     """Seconds of each of `rounds` runs of both, the order swapped every round (AB, BA, AB...): run
     in blocks, or always in the same order, the one that ran while a shared machine's load
     was higher looked slower (0.54x to 1.03x in three runs of the same thumbnails)."""
-    times: tuple[list[float], list[float]] = ([], [])
-    for round_ in range(rounds):
-        order = ((0, first), (1, second)) if round_ % 2 == 0 else ((1, second), (0, first))
-        for index, fn in order:
+
+    def clocked(fn: Callable[[], object]) -> Callable[[], float]:
+        def run() -> float:
             started = time.perf_counter()
             fn()
-            times[index].append(time.perf_counter() - started)
-    return times
+            return time.perf_counter() - started
+
+        return run
+
+    return taking_turns(clocked(first), clocked(second), rounds)
+
+
+def taking_turns(
+    first: Callable[[], A], second: Callable[[], B], rounds: int
+) -> tuple[list[A], list[B]]:
+    """What each of `rounds` runs of both returned, in alternating()'s order (AB, BA, AB...):
+    for sides that time only part of what they run (a copy made, a library opened or a
+    folder removed before or after the measured part) and return their own figures."""
+    ones: list[A] = []
+    others: list[B] = []
+    for round_ in range(rounds):
+        if round_ % 2 == 0:
+            ones.append(first())
+            others.append(second())
+        else:
+            others.append(second())
+            ones.append(first())
+    return ones, others
 
 
 @contextlib.contextmanager
