@@ -2,24 +2,27 @@
 
 One run, one machine, loopback, `mediadesk serve` in a subprocess:
 
-- `cp` of the file into the data folder's file system (the tool people would use instead), and
-  the same copy with an fsync at the end (`dd conv=fsync`), since the server fsyncs too (the
-  best of three runs of each);
+- the `cp` command copying the file into the data folder's file system (the tool people would
+  use instead), and the same copy with an fsync at the end (`dd conv=fsync`), since the server
+  fsyncs too;
 - the floor under any upload server on this box: the same bytes over loopback TCP into a file
-  with SHA-256 beside, no HTTP and no catalogue (a few lines of Python; the best of three);
+  with SHA-256 beside, no HTTP and no catalogue (a few lines of Python);
   and its two parts alone: loopback TCP with the bytes dropped, SHA-256 on one core (every
   upload is hashed: duplicates are found by it);
 - the direct upload (`curl -F file=@…` to POST /files/upload/direct);
 - tus (one PATCH per 64 MiB chunk: headers by `http.client`, the body by sendfile(), so the
-  client takes little of the CPU the server needs), until catalogued: the best of three, as
-  for `cp`, with the server's CPU seconds per GiB for each;
+  client takes little of the CPU the server needs), until catalogued, with the server's CPU
+  seconds per GiB for each;
+- each figure the best of --rounds (3), the references and the uploads taking turns going
+  first each round (AB, BA...);
 - the server's RSS growth (VmHWM at the end minus VmRSS before the uploads);
 - tus again, with the server SIGKILLed when half the bytes are acknowledged: bytes the client
   had sent that the server lost (sent again after the restart), then the resumed upload.
 
 The file is a valid MP4 (two seconds of H.264) followed by a top-level `free` box that pads it
 to the size asked for, so validation, hashing and cataloguing run as for a real recording.
-Run `.venv/bin/python bench/resumable.py [--size-mib 1024]` (at least 128: two chunks).
+Run `.venv/bin/python bench/resumable.py [--size-mib 1024] [--rounds 3]` (at least 128 MiB:
+two chunks).
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ import hashlib
 import json
 import os
 import queue
-import shutil
 import socket
 import subprocess
 import sys
@@ -43,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import dev_packages, exit_on_sigterm, run_main  # noqa: E402
+from bench._common import dev_packages, exit_on_sigterm, run_main, taking_turns  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 
@@ -103,7 +105,10 @@ def hard_delete(base: str, token: str, file_id: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds taking turns; the best")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.size_mib * MiB < 2 * CHUNK:
         # the SIGKILL at half the bytes comes between two PATCHes: with one chunk it came after
         # the whole file, and "0 bytes sent again" looked like a resume that was never tried
@@ -132,52 +137,66 @@ def main() -> None:
             "load_average": [round(x, 2) for x in os.getloadavg()],
         }
         try:
-            # cp (page cache warm for every contender: the source was just written); the
-            # best of three, since one copy on a shared box can be several times slower
-            cp_seconds = min(_timed(shutil.copyfile, source, tmp / "copy.mp4") for _ in range(3))
+            copy = tmp / "copy.mp4"
             # cp leaves the bytes in the page cache; the server fsyncs what it acknowledges
-            dd = ["dd", f"if={source}", f"of={tmp / 'copy.mp4'}", "bs=1M", "conv=fsync"]
-            cp_fsync_seconds = min(
-                _timed(subprocess.run, [*dd, "status=none"], check=True) for _ in range(3)
-            )
-            (tmp / "copy.mp4").unlink()
-            floor_runs = [_bare_socket(source, tmp / "copy.mp4") for _ in range(3)]
-            (tmp / "copy.mp4").unlink()
+            dd = ["dd", f"if={source}", f"of={copy}", "bs=1M", "conv=fsync", "status=none"]
+
+            def references() -> tuple[float, float, tuple[float, float]]:
+                """One round of the references: the `cp` command (page cache warm for every
+                contender: the source was just written), `dd conv=fsync`, the floor."""
+                copy.unlink(missing_ok=True)
+                cp = _timed(subprocess.run, ["cp", str(source), str(copy)], check=True)
+                copy.unlink()
+                fsynced = _timed(subprocess.run, dd, check=True)
+                copy.unlink()
+                floor = _bare_socket(source, copy)
+                copy.unlink()
+                return cp, fsynced, floor
+
+            def uploads() -> tuple[float, float, float]:
+                """One round of MediaDesk: the direct upload, then tus until catalogued (and
+                the server's CPU seconds for tus)."""
+                started = time.perf_counter()
+                out = subprocess.run(
+                    [
+                        "curl",
+                        "-s",
+                        "-H",
+                        f"Authorization: Bearer {upload}",
+                        "-F",
+                        f"file=@{source};type=video/mp4",
+                        "-F",
+                        "file_type=video",
+                        f"{base}/files/upload/direct",
+                    ],
+                    capture_output=True,
+                    check=True,
+                )
+                direct = time.perf_counter() - started
+                hard_delete(base, upload, json.loads(out.stdout)["id"])
+                cpu_before = cpu_seconds(server)
+                started = time.perf_counter()
+                _, tus_id, _ = tus_send(base, upload, source, CHUNK)
+                tus = time.perf_counter() - started
+                cpu = cpu_seconds(server) - cpu_before
+                hard_delete(base, upload, tus_id)
+                return direct, tus, cpu
+
             loopback_seconds = min(_bare_socket(source, None)[0] for _ in range(3))
             sha256_mib_s = _sha256_rate(source)
             call(f"{base}/health")
             rss_before = memory(server, "VmRSS")
-
-            started = time.perf_counter()
-            out = subprocess.run(
-                [
-                    "curl",
-                    "-s",
-                    "-H",
-                    f"Authorization: Bearer {upload}",
-                    "-F",
-                    f"file=@{source};type=video/mp4",
-                    "-F",
-                    "file_type=video",
-                    f"{base}/files/upload/direct",
-                ],
-                capture_output=True,
-                check=True,
-            )
-            direct_seconds = time.perf_counter() - started
-            direct_id = json.loads(out.stdout)["id"]
-            hard_delete(base, upload, direct_id)
-
-            # tus: the best of three too, as for cp (and the server's CPU per run)
-            tus_runs: list[float] = []
-            cpu_runs: list[float] = []
-            for _ in range(3):
-                cpu_before = cpu_seconds(server)
-                started = time.perf_counter()
-                _, tus_id, _ = tus_send(base, upload, source, CHUNK)
-                tus_runs.append(time.perf_counter() - started)
-                cpu_runs.append(cpu_seconds(server) - cpu_before)
-                hard_delete(base, upload, tus_id)
+            # the best of --rounds of each, the references and MediaDesk taking turns going
+            # first (AB, BA...): one copy on a shared box can be several times slower, and
+            # the side always run first met another load than the other
+            ref_runs, our_runs = taking_turns(references, uploads, args.rounds)
+            cp_runs = [cp for cp, _, _ in ref_runs]
+            cp_seconds = min(cp_runs)
+            cp_fsync_seconds = min(fsynced for _, fsynced, _ in ref_runs)
+            floor_runs = [floor for _, _, floor in ref_runs]
+            direct_seconds = min(direct for direct, _, _ in our_runs)
+            tus_runs = [tus for _, tus, _ in our_runs]
+            cpu_runs = [cpu for _, _, cpu in our_runs]
             tus_seconds = min(tus_runs)
             rss_peak = memory(server, "VmHWM")
 
@@ -206,7 +225,9 @@ def main() -> None:
             return size / MiB / seconds
 
         results.update(
+            rounds=args.rounds,
             cp_mib_s=round(rate(cp_seconds), 1),
+            cp_runs_mib_s=[round(rate(t), 1) for t in cp_runs],
             direct_mib_s=round(rate(direct_seconds), 1),
             bare_socket_mib_s=round(rate(min(t for t, _ in floor_runs)), 1),
             bare_socket_cpu_s_per_gib=[round(c * GiB / size, 2) for _, c in floor_runs],
