@@ -716,25 +716,32 @@ class ResumableUploads:
             # (_start_multipart): its key is named from the content then, not from metadata
             # that may be missing or wrong.
             part_size = max(self.lib.settings.upload_part_size, -(-length // MAX_PARTS))
+        data_file = self._data_file(upload_id, store is not None)
         with fs_errors(UPLOADS_UNUSABLE):
-            self._data_file(upload_id, store is not None).touch(mode=FILE_MODE)
-        with self._db.write() as s:
-            s.add(
-                ResumableUpload(
-                    id=upload_id,
-                    protocol="tus",
-                    state="receiving",
-                    length=length,
-                    received=0,
-                    meta={**meta.raw, **({"_source": source} if source else {})},
-                    part_size=part_size,
-                    parts=[],
-                    owner=owner,
-                    buffer_at=self.here,
-                    created_at=now,
-                    expires_at=now + life,
+            data_file.touch(mode=FILE_MODE)
+        try:
+            with self._db.write() as s:
+                s.add(
+                    ResumableUpload(
+                        id=upload_id,
+                        protocol="tus",
+                        state="receiving",
+                        length=length,
+                        received=0,
+                        meta={**meta.raw, **({"_source": source} if source else {})},
+                        part_size=part_size,
+                        parts=[],
+                        owner=owner,
+                        buffer_at=self.here,
+                        created_at=now,
+                        expires_at=now + life,
+                    )
                 )
-            )
+        except BaseException:
+            # No row names it (a full disk's catalog refused it) and the refusal's answer has
+            # no Location: nothing would reach it until maintenance's ORPHAN_GRACE had passed.
+            discard(data_file)
+            raise
         logger.info("tus upload %s created (%d bytes, %s)", upload_id, length, meta.filename)
 
     def _extend(self, upload_id: str, expires_at: datetime) -> None:
