@@ -547,6 +547,21 @@ def report(
     )
 
 
+def measurements_only(log_file: Path) -> None:
+    """The terminal shows this script's lines and any warning; the INFO lines of the library
+    and the server it runs in this process (~30 alembic "Running upgrade" lines, the upload,
+    maintenance's report in the middle of a round) go to `log_file` only."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    to_file = logging.FileHandler(log_file, mode="w", encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root.addHandler(to_file)
+    terminal = logging.StreamHandler()
+    terminal.setFormatter(logging.Formatter("%(message)s"))
+    terminal.addFilter(lambda r: r.name.startswith("bench.") or r.levelno >= logging.WARNING)
+    root.addHandler(terminal)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -573,8 +588,14 @@ def main() -> int:
         default=1,
         help="nginx worker processes (default 1, like our one event loop)",
     )
+    parser.add_argument(
+        "--log",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "mediadesk-bench-stream.log",
+        help="where the library's and server's own lines go (migrations, uploads, maintenance)",
+    )
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    measurements_only(args.log)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     exit_on_sigterm()  # the temporary folder (200 MB by default) goes, and nginx stops
 
@@ -629,6 +650,7 @@ def main() -> int:
             )
             results, ratios = measure(targets, size, args, workdir)
         report(results, ratios, list(targets), load_generator(args))
+        log.info("the library's and server's lines: %s", args.log)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
