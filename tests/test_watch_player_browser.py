@@ -200,6 +200,28 @@ async def test_a_portrait_rung_is_named_by_its_short_side(site: Site) -> None:
     assert seen["label"] == f"HLS {seen['w']}p", seen
 
 
+async def test_the_file_played_without_hls_is_labelled_by_its_real_format(site: Site) -> None:
+    """Before: the label said "MP4" for whatever file the page fell back to, the tester's
+    damaged AVI original (no web rendition, no HLS) too. An AVI whose web rendition was made
+    plays that MP4; one whose jobs all stopped plays (or fails to play) the AVI itself."""
+    lib = site.lib
+    made = lib.uploads.ingest(media.make_avi(site.root / "made.avi", seconds=1), "video")
+    bare = lib.uploads.ingest(media.make_avi(site.root / "bare.avi", seconds=2), "video")
+    for job in lib.jobs.list(file_id=made.id)[0] + lib.jobs.list(file_id=bare.id)[0]:
+        if job.file_id == bare.id or job.kind != "web":
+            lib.jobs.cancel(job.id)
+    await asyncio.to_thread(process_all, lib)
+    labels = {}
+    async with Browser(chromium_path() or "") as browser:
+        for name, record in (("web", made), ("original", bare)):
+            await browser.goto(site.watch_link(record.id))
+            assert await browser.wait_for(
+                "window.mediadesk && window.mediadesk.mode === 'file'", 10
+            )
+            labels[name] = await browser.evaluate("document.getElementById('mode').textContent")
+    assert labels == {"web": "MP4", "original": "AVI"}, labels
+
+
 async def test_a_private_links_poster_opens_under_its_grant(site: Site) -> None:
     """Before: poster="" (the thumbnail route refused the link's grant), and Chromium asked
     for the page itself again as the poster."""

@@ -12,7 +12,7 @@ from aiohttp import web
 from core.errors import InvalidInput, NotFound
 from core.jobs import current_derivatives
 from core.links import sign_grant
-from core.mediatypes import FileKind
+from core.mediatypes import BY_MIME, FileKind
 from core.records import FileRecord, expiry_iso
 from core.thumbnails import POSTER_WIDTH
 from core.video.service import choose_video, large_poster
@@ -33,6 +33,19 @@ from server.video_access import (
 from server.watch_page import PLAYER_TEXT, error_page, fill_page, page_language
 
 routes = web.RouteTableDef()
+
+
+# how a container is written where its extension in capitals is not its usual name
+_FORMAT_NAMES = {"webm": "WebM"}
+
+
+def format_label(content_type: str) -> str:
+    """The player's mode label of the file it falls back to, by what is really served: it said
+    "MP4" for every one, an AVI or WMV original too. "" for a type not known as a video."""
+    media = BY_MIME.get(content_type.split(";", 1)[0].strip().lower())
+    if media is None or media.kind != FileKind.VIDEO:
+        return ""
+    return _FORMAT_NAMES.get(media.ext, media.ext.upper())
 
 
 def watch_path(file_id: int, query: str) -> str:
@@ -61,6 +74,7 @@ async def watch(request: web.Request) -> web.Response:
         "file_id": record.id,
         "duration": record.duration,
         "video_url": with_query(f"{base}/video?{served.query}", query),
+        "video_label": format_label(served.content_type),
         "hls_url": with_query(f"{base}/hls/master.m3u8", query) if hls_ready else None,
         "thumbnails_vtt_url": (
             with_query(f"{base}/thumbnails/thumbnails.vtt", query) if thumbs_ready else None
