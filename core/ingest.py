@@ -991,6 +991,13 @@ class Ingestor:
             # already copied it to a key of the athlete's, _out_of_reach).
             new_key = keys.rekey_for_athlete(key, record.athlete_id).rsplit(".", 1)[0]
             new_key += "." + info.ext
+            if storage.local_path(key) is not None:
+                # A local signed URL's key: the file leaves it for a name of its own, as a
+                # bucket's confirm copies it away. A catalog backed up before this confirm
+                # and restored still lists the upload as pending at that key, and its expiry
+                # (maintenance, a server's start) deleted the confirmed file with it; now it
+                # finds nothing there, and the file is a stray --adopt-strays catalogues.
+                new_key = keys.media_key(record.athlete_id, info.ext)
             if new_key != key:
                 # noted first: a kill before the row names it leaves a known deletion
                 collect_unless_recorded(self._db, new_key, storage, "upload")

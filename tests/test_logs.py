@@ -77,7 +77,8 @@ def test_json_logs_from_a_served_process(tmp_path: Path, media_dir: Any) -> None
     key = upload["file_key"]
     presigned = find("Generated presigned upload URL for key: " + key, file_id=upload["file_id"])
     assert presigned["key"] == key and presigned["request_id"]
-    find("Successfully uploaded file: photo.jpg as " + key, outcome="created", key=key)
+    stored = done.json()["storage_key"]  # a key of its own, not the one the URL writes
+    find("Successfully uploaded file: photo.jpg as " + stored, outcome="created", key=stored)
     find("File validation error", outcome="rejected", code="unsupported_type")  # direct
     direct_key = good.json()["file_key"]
     find(f"Successfully uploaded file: image.png as {direct_key}", file_id=good.json()["id"])
