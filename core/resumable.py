@@ -1080,6 +1080,23 @@ class ResumableUploads:
                     "There is not enough free storage space to store this upload; every byte "
                     "is kept: send HEAD again once there is room"
                 ) from exc
+            if buffered and _no_room(exc) and self._whole_in_bucket(upload_id, length):
+                # The object is whole in the bucket, but its check (validation, hash, thumbnail:
+                # the confirm) reads a local copy of the whole file, for which this disk has no
+                # room: no verdict on the file either. Failed (or a raw ENOSPC's 507 kept it by
+                # chance), the client had to send every byte again once there was room.
+                logger.warning(
+                    "tus upload %s: no room on this disk for the local copy of the whole file "
+                    "(%d bytes) that checking it needs; kept for the next try (%s)",
+                    upload_id,
+                    length,
+                    exc.__class__.__name__,
+                )
+                raise InsufficientStorage(
+                    "There is not enough free space on the server's disk to check this upload: "
+                    f"checking it needs a local copy of the whole file ({length} bytes); every "
+                    "byte is kept in the bucket: send HEAD again once there is room"
+                ) from exc
             if isinstance(exc, MediaDeskError):
                 self._mark_failed(upload_id, failure_text(exc))
             raise
@@ -1095,6 +1112,16 @@ class ResumableUploads:
         self._local_sources.pop(upload_id, None)
         logger.info("tus upload %s catalogued as file %s", upload_id, record.id)
         return self.get(upload_id)
+
+    def _whole_in_bucket(self, upload_id: str, length: int) -> bool:
+        """Whether an upload's object is complete in the bucket (its finish got that far)."""
+        try:
+            with self._db.read() as s:
+                key = self._row(s, upload_id).object_key
+            return key is not None and self._completed(key, length)
+        except Exception as exc:  # noqa: BLE001 - asked while another error is the answer
+            logger.debug("tus upload %s: its object not looked at: %s", upload_id, exc)
+            return False
 
     def _parts_gone(self, upload_id: str) -> UploadGone:
         """Ends a tus upload whose multipart upload the bucket no longer has (a lifecycle rule,
