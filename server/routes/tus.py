@@ -498,9 +498,10 @@ async def tus_head(request: web.Request) -> web.Response:
             if left <= 0:
                 raise
         except MediaDeskError as exc:
-            if status_for(exc) < 500:
+            kept = await _kept(request, exc) if status_for(exc) >= 500 else None
+            if kept is None:
                 raise
-            raise await _kept(request, exc) from exc
+            raise kept from exc
         # Polled from the event loop, not waited for in a worker of the pool: clients that
         # lost the final PATCH's answer may all be waiting at once.
         await asyncio.sleep(min(pause, left))
@@ -508,17 +509,17 @@ async def tus_head(request: web.Request) -> web.Response:
     return web.Response(status=200, headers=_state_headers(state))
 
 
-async def _kept(request: web.Request, exc: MediaDeskError) -> MediaDeskError | ApiError:
+async def _kept(request: web.Request, exc: MediaDeskError) -> ApiError | None:
     """HEAD's answer when the finish it tried failed and kept the upload (no room to store the
     file, the store or catalog out of reach): the error, with the upload's `Upload-Offset`, the
     full length the client goes on from (an empty PATCH there, or HEAD again, finishes it once
     the disk has room). The 507 alone had no offset, and a client that resumes from HEAD's went
-    back to 0 (409). A read only: when even that fails, the error as it came."""
+    back to 0 (409). A read only: None when even that fails (the error goes as it came)."""
     upload_id = request.match_info["upload_id"]
     try:
         state = await run_blocking(request, _uploads(request).get, upload_id, _owner(request))
     except Exception:  # noqa: BLE001 - the finish's own error is the answer
-        return exc
+        return None
     logger.warning("tus upload %s: HEAD could not finish it: %s: %s", upload_id, exc.code, exc)
     wait = retry_after(exc)
     return ApiError(
