@@ -101,7 +101,6 @@ from core.storage.base import (
     Storage,
 )
 from core.storage.local import fs_errors
-from core.storage.signing import LocalPresigner
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -1534,15 +1533,14 @@ class ResumableUploads:
             if file_row is not None:
                 file_row.upload_expires_at = expires_at
         if uid is None:
-            # The presign's rule (Ingestor.presign): a bucket's URL signs only a type the client
-            # named, in its spelling, which the catalog does not keep (it keeps the canonical
-            # one, video/x-msvideo, where a browser PUTs video/avi), so a renewed one signs
-            # none; this server's URL takes every spelling of the type it names.
+            # The presign's rule (Ingestor.presign): a URL signs only a type the client named,
+            # in its spelling, which the catalog does not keep (it keeps the canonical one,
+            # video/x-msvideo, where a browser PUTs video/avi), so a renewed one signs none,
+            # on every backend: the confirm checks the bytes.
             presigner = self.lib.backends.presigner_for(record.storage_key, arrival)
-            local = isinstance(presigner, LocalPresigner)
             request = presigner.presign_put(
                 record.storage_key,
-                (record.content_type or "") if local else "",
+                "",
                 expiry,
                 content_length=declared,
                 max_size=self.lib.settings.max_file_size,

@@ -185,7 +185,7 @@ def test_signed_put_limits(small: EmbeddedServer, media_dir: Any) -> None:
 def test_tampered_and_expired_signed_urls(live: EmbeddedServer, media_dir: Any) -> None:
     lib = live.library
     token = make_tokens(lib).upload
-    upload = _presign(live, token)
+    upload = _presign(live, token, content_type="image/jpeg")  # a named type is signed
     url, data = upload["upload_url"], media_dir.jpeg.read_bytes()
     jpeg = {"Content-Type": "image/jpeg"}
     sig = dict(parse_qsl(urlsplit(url).query))["sig"]
