@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import os
 import sys
@@ -615,15 +616,21 @@ class Library:
         return width, OpenedObject(key, stat, self._storage.local_path(key), self._storage)
 
     @contextlib.contextmanager
-    def _variant_source(self, key: str) -> Iterator[Path]:
-        """The original to make a variant from, as a file the decoder reads under the decode
-        budget: a copy in tmp/, written chunk by chunk. The original's bytes were joined in
-        memory, outside the budget (a 40 MB JPEG held 40 MB more for each variant made at
-        once); boto3's download_file is not used either: its parallel parts held more than
-        the whole file. With no room for the copy (a full disk), a local store's own file is
-        read in place; a remote original has nowhere else to go (insufficient_storage)."""
+    def _variant_source(self, key: str) -> Iterator[Path | BinaryIO]:
+        """The original to make a variant from, for the decoder to read under the decode
+        budget: a local store's own file, read in place; a remote original copied into tmp/
+        chunk by chunk. Its bytes were joined in memory, outside the budget (a 40 MB JPEG held
+        40 MB more for each variant made at once); boto3's download_file is not used either:
+        its parallel parts held more than the whole file. With no room for the copy (a full
+        disk) the remote original is read into memory as before: a full disk keeps serving
+        resized images (README), and a 507 on a GET would tell the reader to free space."""
+        local = self._storage.local_path(key)
+        if local is not None:
+            if not local.is_file():
+                raise NotFound(f"Object {key!r} not found")
+            yield local
+            return
         copy: Path | None = None
-        source: Path | None = None
         try:
             fd, copy = owned_temp(self.paths.tmp_dir, "variant")
             try:
@@ -635,16 +642,16 @@ class Library:
         except BaseException as exc:
             if copy is not None:
                 discard(copy)
-            full = isinstance(exc, InsufficientStorage)
-            source = self._storage.local_path(key) if full else None
-            if source is None:
+            if not (isinstance(exc, InsufficientStorage) or is_no_space(exc)):
                 raise
             copy = None
+        if copy is None:
+            yield io.BytesIO(b"".join(self._storage.open_range(key, 0, None)))
+            return
         try:
-            yield source or copy  # type: ignore[misc]
+            yield copy
         finally:
-            if copy is not None:
-                discard(copy)
+            discard(copy)
 
     # ---- presigned uploads ------------------------------------------------------------------
     def presign_upload(

@@ -17,6 +17,7 @@ from PIL import Image
 from core.library import Library
 from core.partials import PART_MARK
 from core.storage.base import OpenedObject
+from tests.faults import fill_disk, small_tmpfs
 
 SIZE = (5000, 4000)  # random pixels at quality 100: ≈ 40 MB of JPEG
 
@@ -61,3 +62,41 @@ def test_a_variant_of_a_big_original_on_s3_is_made_from_a_copy(
     width, opened = s3_library.open_variant(record, 320)
     assert width == 320
     _made(s3_library, opened)
+
+
+def test_a_variant_of_an_s3_original_is_made_on_a_full_disk(
+    tmp_path: Path, s3_library: Library
+) -> None:
+    """The copy into tmp/ needs room: on a full disk the resize answered 507
+    insufficient_storage ("not enough free storage space to save the file") to a GET, where
+    README says a full disk keeps serving resized images. The original is read into memory
+    then, as before the copy."""
+    photo = tmp_path / "photo.jpg"
+    Image.new("RGB", (1600, 1200), (40, 120, 200)).save(photo, "JPEG", quality=90)
+    record = s3_library.uploads.ingest(photo, "image")
+    tmp = s3_library.paths.tmp_dir
+    with small_tmpfs(tmp, "1m"):
+        fill_disk(tmp / "filler")
+        try:
+            width, opened = s3_library.open_variant(record, 640)
+            data = s3_library.read_object(opened.key)
+        finally:
+            (tmp / "filler").unlink()
+    assert width == 640
+    with Image.open(io.BytesIO(data)) as variant:
+        assert variant.format == "WEBP" and variant.width == 640
+
+
+def test_a_local_original_is_read_in_place(tmp_path: Path, library: Library) -> None:
+    """A local store's original is a file already: no copy of it is written into tmp/."""
+    photo = tmp_path / "photo.jpg"
+    Image.new("RGB", (1600, 1200), (40, 120, 200)).save(photo, "JPEG", quality=90)
+    record = library.uploads.ingest(photo, "image")
+    tmp = library.paths.tmp_dir
+    with small_tmpfs(tmp, "1m"):
+        fill_disk(tmp / "filler")
+        try:
+            width, opened = library.open_variant(record, 640)
+        finally:
+            (tmp / "filler").unlink()
+    assert width == 640 and opened.stat.size > 0
