@@ -213,6 +213,12 @@ def test_download_through_the_mediadesk_command(
     code = mediadesk(["download", "999999", "--server", live.url, "-o", str(out_dir)])
     assert code == 1
     assert "not_found" in capsys.readouterr().err
+    # -o folders a failed download made are not left behind; one that existed stays
+    new_dir = tmp_path / "new" / "sub"
+    code = mediadesk(["download", "999999", "--server", live.url, "-o", str(new_dir)])
+    assert code == 1
+    assert not (tmp_path / "new").exists()
+    assert out_dir.is_dir()
 
 
 def test_a_long_accented_name_downloads_under_a_name_the_disk_takes(

@@ -442,6 +442,9 @@ def _download(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO
         return 2
     client.config()  # an unreachable server stops here: one line, not one per id
     failures = 0
+    # the folders -o makes, deepest first: removed again when nothing was saved in them (a
+    # download that fails leaves nothing behind, README)
+    made = [p for p in (target, *target.parents) if not p.exists()]
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file in its path, no permission, a read-only disk
@@ -461,6 +464,12 @@ def _download(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO
             continue
         bar.finish(f"saved {readable_name(str(path))}")
         _path_line(out, path)
+    if failures == len(args.ids):
+        for folder in made:
+            try:
+                folder.rmdir()  # only while empty: never a file someone put there meanwhile
+            except OSError:
+                break
     return 1 if failures else 0
 
 
