@@ -572,13 +572,14 @@ class Catalog:
 
     def _may_keep(self, q: FileQuery, plan: _SearchPlan) -> bool:
         """Whether a search's matches may be kept (MatchSet): SQLite's FTS index counted them
-        (an ASCII term, not a common one) and they are few enough."""
-        return (
-            self._may_keep_listing(q)
-            and plan.key[0] == "fts"
-            and not plan.common
-            and 0 < plan.matches <= MATCH_SET_MAX
-        )
+        (an ASCII term, not a common one) and they are few enough; or a term too short for
+        that index, whose total tells (_matched_page). An FTS count of 0 is not trusted: a
+        term the probe does not count (not ASCII) has 0 there."""
+        if not self._may_keep_listing(q):
+            return False
+        if plan.key[0] == "short":
+            return True
+        return plan.key[0] == "fts" and not plan.common and 0 < plan.matches <= MATCH_SET_MAX
 
     def _matched_page(self, ask: _Ask, plan: _SearchPlan) -> tuple[int, list[int]] | None:
         """(total, page ids) from the search's kept matches, read now when missing unless SQL
@@ -587,6 +588,15 @@ class Catalog:
         desc, after = ask.desc, ask.after
         key = ("matches", searched(q.q), plan.athletes, shape, _values_of(run.params))
         kept: MatchSet | None = self._match_sets.get(key, token())
+        if kept is None and plan.key[0] == "short":
+            # its total (counted and cached as any search's, for this state of the catalog)
+            # tells whether its matches are few: a term with none or a few was walked over the
+            # whole catalog with LIKE for every page (0.7-1 s at 1M files), now read once in
+            # one scan as the count is; a common one (a page found early) keeps its walk
+            if self._count(s, q, plan, run, token) > MATCH_SET_MAX:
+                return None
+            kept = self._read_matches(run, plan, shape)
+            self._match_sets.put(key, token(), kept, len(kept))
         if kept is None:
             if not q.offset and plan.matches > q.limit:
                 sort_key = NAME_FIELD if column is MediaFile.name_sort else column.key
@@ -613,15 +623,20 @@ class Catalog:
         """A cursor's value as SQLite stores and compares it (a date's text)."""
         process = self._raw_binds.get(column.key)
         if process is None:
-            process = column.type.bind_processor(run.conn.dialect) or (lambda v: v)
+            # the dialect's own type: the generic one's processor left a datetime, which no
+            # kept text compares with (a date sort's cursor page always went back to SQL)
+            dialect = run.conn.dialect
+            process = column.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
             self._raw_binds[column.key] = process
         return process(value)
 
     def _read_matches(self, run: _Run, plan: _SearchPlan, shape: tuple[bool, ...]) -> MatchSet:
         """Every match of the search under its filters, with every sort key as stored: the
-        plan's parts (the FTS matches, the matched athletes' files), each file once."""
+        plan's parts (the FTS matches, the matched athletes' files), each file once; a short
+        term's, which has no parts, by its LIKE over every row."""
         found: dict[int, tuple[Any, ...]] = {}
-        for i, part in enumerate(plan.parts):
+        parts = plan.parts or (select().where(plan.every),)
+        for i, part in enumerate(parts):
             stmt = self._prepare(
                 ("match_set", shape, plan.key, i),
                 lambda part=part: _where_filters(  # type: ignore[misc]
@@ -1033,7 +1048,9 @@ class Catalog:
             return self._plan_of(("pg",), ())
         athletes = tuple(i for i, name in self._folded_names(s) if term in name)
         params["athletes"] = list(athletes)
-        if len(term) < MIN_TRIGRAM:  # too short for the trigram index: a short term is common
+        # too short for the trigram index: walked with LIKE (a short term is mostly common),
+        # or its matches kept when its total is at most MATCH_SET_MAX (_matched_page)
+        if len(term) < MIN_TRIGRAM:
             return self._plan_of(("short", bool(athletes)), athletes)
         phrase = _phrase(term)
         params["fts_phrase"] = phrase
