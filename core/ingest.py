@@ -983,7 +983,7 @@ class Ingestor:
         storage = self._storage
         key = record.storage_key
         own = _keeps(self._same_bytes(sha, record.athlete_id, record.is_public), key)
-        moved = False
+        left: str | None = None  # the key the object was copied from, deleted once not named
         if own:  # storage work only for an object that stays
             # Named by the content's type and by the athlete the file has now: one changed
             # while the upload was pending (a PATCH) moves it here, not at the PATCH, since
@@ -991,25 +991,41 @@ class Ingestor:
             # already copied it to a key of the athlete's, _out_of_reach).
             new_key = keys.rekey_for_athlete(key, record.athlete_id).rsplit(".", 1)[0]
             new_key += "." + info.ext
-            if storage.local_path(key) is not None:
+            if new_key != key or storage.local_path(key) is not None:
                 # A local signed URL's key: the file leaves it for a name of its own, as a
                 # bucket's confirm copies it away. A catalog backed up before this confirm
                 # and restored still lists the upload as pending at that key, and its expiry
                 # (maintenance, a server's start) deleted the confirmed file with it; now it
                 # finds nothing there, and the file is a stray --adopt-strays catalogues.
+                # A fresh name on every backend, not the old one's with another extension:
+                # the old key's deletion (below) takes its thumbnail and variants, named by
+                # the stem, which would be this file's.
                 new_key = keys.media_key(record.athlete_id, info.ext)
             if new_key != key:
-                # noted first: a kill before the row names it leaves a known deletion
+                # Copied, not moved: the row names the old key until _make_ready commits, and
+                # a kill after a move (a rename, a bucket's copy and delete) and before that
+                # commit left it naming a key with no object: the retried confirm answered
+                # 400 upload_not_received, and the client had to send the file again. Now the
+                # old key goes only once the row names the copy (a local copy is a hard link).
+                # The copy is noted first: a kill before the row names it leaves a known
+                # deletion.
                 collect_unless_recorded(self._db, new_key, storage, "upload")
                 try:  # with the type the bytes are (another extension: another type)
-                    storage.move(key, new_key, content_type=info.mime)
+                    storage.copy(key, new_key, content_type=info.mime)
                 except BaseException:
                     discard_unless_recorded(self._db, storage, new_key)
                     raise
-                key, moved = new_key, True
-            if thumb is not None:
+                key, left = new_key, key
+        try:
+            if own and thumb is not None:
                 storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
-        placed = self._make_ready(record, info, sha, key, own and thumb is not None, moved)
+            placed = self._make_ready(record, info, sha, key, own and thumb is not None, left)
+        except BaseException:
+            if left is not None:  # the row still names `left` (unless the commit did go in)
+                discard_unless_recorded(self._db, storage, key)
+            raise
+        if left is not None:  # its deletion committed with the row: never raises
+            discard_unless_recorded(self._db, storage, left)
         if placed.trashed:
             raise _in_trash(record.id)
         if placed.duplicate:
@@ -1053,50 +1069,74 @@ class Ingestor:
         sha: str,
         key: str,
         has_thumb: bool,
-        moved: bool = False,
+        left: str | None = None,
     ) -> _Placed:
         """A pending row made ready with its object's facts (stored at `key`), as the duplicate
         rule answers in this transaction: an alias of a duplicate's file, or a reference to
-        the object of the same bytes stored for another file. `moved`: the confirm moved the
-        object to `key`, whose deletion it noted until a row names it."""
+        the object of the same bytes stored for another file. `left`: the key the confirm
+        copied the object from to `key` (whose deletion it noted until a row names it). From
+        this commit no row names `left` (whichever way the rule answers), so its deletion is
+        queued in it: a kill before the confirm deletes it leaves a known deletion."""
         with self._db.write() as s:
-            if moved:
+            if left is not None:
                 DeferredDeleter.cancel(s, key)  # named below, or given up with a note again
-            same = self._same_bytes(sha, record.athlete_id, record.is_public, s)
-            row = Catalog.locked_file(s, record.id)
-            if row is None:
-                raise NotFound(f"File {record.id} not found")
-            if row.deleted_at is not None:
-                # trashed since the confirm looked (a DELETE on another server): answered as
-                # a confirm after the trash, the file left pending with the bytes where this
-                # confirm put them, for a restore and a confirm. An alias made of it kept the
-                # trash on its own row, which nothing reads: the DELETE's 200 was lost.
-                row.storage_key = key
-                return _Placed(record.id, key, trashed=True)
-            row.failure_reason = None
-            row.upload_expires_at = None
-            if same is not None and same.duplicate:
-                if same.file_id == record.id:  # confirmed meanwhile by another process
-                    return _Placed(record.id, row.storage_key)
-                row.status = "alias"
-                row.alias_of = same.file_id
-                if same.storage_key != key:  # the copy goes: noted, as below
-                    queue_until_recorded(s, key, self._storage, "upload")
-                return _Placed(same.file_id, same.storage_key, True, same.storage_backend)
-            if same is not None and same.storage_key != key:  # the same bytes stored elsewhere
-                # from this commit no row names the uploaded copy (nor its thumbnail): a
-                # process killed before _give_way removes it must leave a known pending
-                # deletion, not an object no row names
-                queue_until_recorded(s, key, self._storage, "upload")
-                key, has_thumb = same.storage_key, same.has_thumbnail
-                row.storage_backend = same.storage_backend
+            placed = self._settle(s, record, info, sha, key, has_thumb, left is not None)
+            if left is not None:
+                row = s.get(MediaFile, record.id)
+                # but a row confirmed meanwhile by another process that kept that key
+                if row is None or row.alias_of is not None or row.storage_key != left:
+                    queue_until_recorded(s, left, self._storage, "upload")
+            return placed
+
+    def _settle(
+        self,
+        s: Session,
+        record: FileRecord,
+        info: MediaInfo,
+        sha: str,
+        key: str,
+        has_thumb: bool,
+        copied: bool,
+    ) -> _Placed:
+        """_make_ready's row, in its transaction `s`. `copied`: the note of the confirm's copy
+        at `key` was cancelled, to be named by the row or noted again."""
+        same = self._same_bytes(sha, record.athlete_id, record.is_public, s)
+        row = Catalog.locked_file(s, record.id)
+        if row is None:
+            raise NotFound(f"File {record.id} not found")
+        if row.deleted_at is not None:
+            # trashed since the confirm looked (a DELETE on another server): answered as
+            # a confirm after the trash, the file left pending with the bytes where this
+            # confirm put them, for a restore and a confirm. An alias made of it kept the
+            # trash on its own row, which nothing reads: the DELETE's 200 was lost.
             row.storage_key = key
-            row.status = FileStatus.READY
-            # the name the presign (or tus metadata) gave, fitted to the type the bytes are
-            row.original_filename = with_type_extension(row.original_filename, info.mime)
-            shown = rendering(info.kind) if same is None else _shown_generation(s, same)
-            _apply_info(row, info, sha, has_thumb, shown)
-            return _Placed(record.id, key)
+            return _Placed(record.id, key, trashed=True)
+        row.failure_reason = None
+        row.upload_expires_at = None
+        if same is not None and same.duplicate:
+            if same.file_id == record.id:  # confirmed meanwhile by another process
+                if copied and row.storage_key != key:  # our copy goes (_give_way): noted
+                    queue_until_recorded(s, key, self._storage, "upload")
+                return _Placed(record.id, row.storage_key)
+            row.status = "alias"
+            row.alias_of = same.file_id
+            if same.storage_key != key:  # the copy goes: noted, as below
+                queue_until_recorded(s, key, self._storage, "upload")
+            return _Placed(same.file_id, same.storage_key, True, same.storage_backend)
+        if same is not None and same.storage_key != key:  # the same bytes stored elsewhere
+            # from this commit no row names the uploaded copy (nor its thumbnail): a
+            # process killed before _give_way removes it must leave a known pending
+            # deletion, not an object no row names
+            queue_until_recorded(s, key, self._storage, "upload")
+            key, has_thumb = same.storage_key, same.has_thumbnail
+            row.storage_backend = same.storage_backend
+        row.storage_key = key
+        row.status = FileStatus.READY
+        # the name the presign (or tus metadata) gave, fitted to the type the bytes are
+        row.original_filename = with_type_extension(row.original_filename, info.mime)
+        shown = rendering(info.kind) if same is None else _shown_generation(s, same)
+        _apply_info(row, info, sha, has_thumb, shown)
+        return _Placed(record.id, key)
 
     @contextmanager
     def _local_copy(self, key: str, tmp_dir: Path) -> Iterator[Path]:

@@ -38,6 +38,12 @@ from core.storage.base import ObjectStat, ProgressCallback
 logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
+# What os.link answers where the file system makes no hard link to that file: another mount
+# (EXDEV), a share or FUSE mount that refuses them (EPERM, ENOTSUP), FAT (EPERM), a file
+# with the most links it can have (EMLINK). The object is then copied byte by byte.
+_NO_LINK = frozenset(
+    {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
+)
 PART_SUFFIX = ".part"
 # Objects made again from their original: an image's thumbnail and its ?w= variants. Written
 # atomically like every object (a kill leaves the old one or the new one, never half of one),
@@ -496,10 +502,57 @@ class LocalStorage:
 
     # content_type: a file on disk keeps none (its row's type is served, as put_stream's)
     def copy(self, src: str, dst: str, *, content_type: str | None = None) -> ObjectStat:
-        if self._file(src) == self._path(dst):
+        """A hard link where the file system makes one, else the bytes copied. A link is a
+        real copy: an object is never written in place (every write of a key renames a new
+        file onto it, `_write_atomic`, `move`, `adopt_file`), so neither name ever sees a
+        change made through the other. It costs no room and no time, whatever the size: a
+        confirm copies the upload to its own key before its row names that key, and deletes
+        the old one only after (core/ingest.py `_confirm_checked`), so a kill between them
+        leaves both and the confirm can run again."""
+        source, target = self._file(src), self._path(dst)
+        if source == target:
+            return self.stat(dst)
+        if self._link(source, target, dst):
             return self.stat(dst)
         with self._open(src) as handle:
             return self._write_atomic(dst, lambda out: shutil.copyfileobj(handle, out, CHUNK))
+
+    def _link(self, source: Path, target: Path, dst: str) -> bool:
+        """`source` linked at `target` (a temp name renamed onto it: a kill leaves the old
+        object or the new one, and a partial file the sweep removes), the folder fsynced;
+        False where the file system makes no hard link (another mount below the root, a share,
+        FAT, too many links): the caller copies the bytes."""
+        if _holds_folder(target, f"Cannot write {dst!r}"):
+            raise Conflict(f"Key {dst!r} is a folder of other objects")
+        with fs_errors(f"Cannot write {dst!r}"):  # the owner lock: a data folder
+            tmp = target.with_name(self._temp_name(target.name))
+        for attempt in (1, 2):
+            try:
+                make_dirs(target.parent)
+                os.link(source, tmp)
+                break
+            except FileNotFoundError:
+                if probe(source, f"Cannot write {dst!r}") is None:  # deleted meanwhile
+                    raise NotFound(f"No object for {dst!r}'s copy in local storage") from None
+                if attempt == 2:  # the folder pruned again by a delete beside it
+                    raise StorageUnavailable(f"Cannot create folder for {dst!r}") from None
+            except (FileExistsError, NotADirectoryError):
+                raise Conflict(f"Key {dst!r} runs through an existing object") from None
+            except OSError as exc:
+                if exc.errno in _NO_LINK:
+                    logger.debug("Copying %s to %s without a link: %s", source, dst, exc)
+                    self._prune(target.parent)
+                    return False
+                raise storage_error(exc, f"Cannot write {dst!r}") from exc
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            self._discard(tmp)
+            if isinstance(exc, IsADirectoryError):
+                raise Conflict(f"Key {dst!r} is a folder of other objects") from None
+            raise storage_error(exc, f"Cannot write {dst!r}") from exc
+        fsync_dir(target.parent)
+        return True
 
     def move(self, src: str, dst: str, *, content_type: str | None = None) -> ObjectStat:
         source, target = self._file(src), self._path(dst)
