@@ -787,8 +787,8 @@ class Ingestor:
         pending upload (the renewal answers that itself)."""
         with self._db.read() as s:
             row = s.get(MediaFile, file_id)
-            if row is None or row.status != FileStatus.PENDING:
-                return None
+            if row is None or row.status != FileStatus.PENDING or row.deleted_at is not None:
+                return None  # in the trash too: renew answers it, whatever part it names
             plan = s.execute(
                 select(ResumableUpload.length, ResumableUpload.part_size).where(
                     ResumableUpload.protocol == "multipart",

@@ -49,3 +49,17 @@ def test_parts_named_twice_are_refused(limited: Served) -> None:
         reply = _renew(limited, grant["file_id"], numbers)
         assert reply.status == 400, reply.body
         assert reply.json()["error"]["code"] == "invalid_input"
+
+
+def test_a_trashed_upload_answers_not_found_whatever_it_names(limited: Served) -> None:
+    """A pending upload moved to the trash: renew answered 404 for {} but 400 'between 1 and
+    1' when part_numbers named a part, since the range was read before renew's own check."""
+    grant = presign(limited, original_filename="q.jpg", file_type="image", size=4000)
+    gone = http_call(
+        f"{limited.url}/files/{grant['file_id']}", "DELETE", headers=bearer(limited.tokens.admin)
+    )
+    assert gone.status == 200, gone.body
+    for numbers in ([], [2]):
+        reply = _renew(limited, grant["file_id"], numbers)
+        assert reply.status == 404, (numbers, reply.body)
+        assert reply.json()["error"]["code"] == "not_found"
