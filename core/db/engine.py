@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import errno
 import logging
 import os
 import random
@@ -131,8 +132,18 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
             if "?" not in path:
                 # SQLite would create the catalog 0644 and give -wal/-shm the same mode: made
                 # first with MediaDesk's file mode (core/fsmodes.py); an empty file is a new one.
+                # Only when it is missing: closing a descriptor of a catalog this process already
+                # has open (a second Library, doctor) dropped every SQLite lock the process held
+                # on it (POSIX locks), so another process closing the catalog took itself for
+                # the last one and removed the -wal under this one's readers: "database disk
+                # image is malformed" until they reconnected.
                 try:
-                    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, FILE_MODE))
+                    if os.path.isdir(path):
+                        raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+                    if not os.path.lexists(path):
+                        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+                except FileExistsError:
+                    pass  # made meanwhile by another process
                 except OSError as exc:  # a folder in its place, a read-only disk: a traceback
                     raise _not_opened(url, path, exc) from None
         engine = create_engine(
