@@ -84,8 +84,10 @@ def test_a_catalog_from_before_0005_had_its_lease_columns_upgrades_and_serves_up
             {
                 "id": upload_id,
                 "meta": '{"filename": "vídeo.mp4", "file_type": "video"}',
-                "t": NOW,
-                "exp": datetime.now(UTC) + timedelta(days=1),
+                # written to an hour before the upgrade (its expiry slides from its last write:
+                # a fixed date here expired it once the calendar passed it by a day)
+                "t": datetime.now(UTC) - timedelta(hours=1),
+                "exp": datetime.now(UTC) + timedelta(hours=23),
             },
         )
     db.dispose()
