@@ -193,7 +193,11 @@ class _Upload(NamedTuple):
 
 class _Throttle:
     """Passes progress on at most every PROGRESS_INTERVAL, yet always each stage, end, 5 % step,
-    and a step back (a pause abandoned a part: the row shows what is stored)."""
+    and a step back (a pause abandoned a part: the row shows what is stored).
+
+    Each report carries the time it was made: a busy window's thread takes a backlog of them at
+    once, and timed on arrival they read as a long wait with few bytes followed by a burst
+    (a steady 5 MiB/s upload showed 211 KiB/s and an hour left)."""
 
     def __init__(self, report: Callable[..., None]) -> None:
         self._report = report
@@ -210,7 +214,7 @@ class _Throttle:
             or (total > 0 and done - last_done >= total / 20)
         ):
             self._last = (now, stage, done)
-            self._report("progress", stage, done, total)
+            self._report("progress", stage, done, total, now)
 
 
 def _upload(
@@ -238,7 +242,7 @@ def _send(
     report: Callable[..., None],
 ) -> FileRecord:
     """Sniffs and stores one file (worker thread); reports ("state", UploadState),
-    ("progress", stage, done, total) and ("upload_id", id) on the way."""
+    ("progress", stage, done, total, monotonic time) and ("upload_id", id) on the way."""
     if item.cancel.is_set():
         raise Cancelled("Cancelled before it started")
     report("state", UploadState.VALIDATING)
@@ -453,7 +457,8 @@ class UploadController(QObject):
             self._schedule_flush()  # the worker noted it in the journal
             self._schedule_save()
         elif kind == "progress":
-            self.model.set_progress(item_id, *args)
+            stage, done, total, made_at = args
+            self.model.set_progress(item_id, stage, done, total, now=made_at)
         else:
             self.model.set_state(item_id, *args)
 

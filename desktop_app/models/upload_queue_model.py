@@ -45,6 +45,11 @@ FINISHING_FRACTION = 0.99
 # file leave in bursts (the socket takes a part's first MiB at once, then waits on the link;
 # nothing is read while its last MiB drain), which a rate between two reports shows as jumps.
 SPEED_WINDOW = 6.0
+# ...unless the waits take more than half of those seconds: a store slow to acknowledge each
+# part (the link idle meanwhile) made the median the wait's, 0.4 MiB/s of a 5.7 MiB/s upload
+# and an ETA ten times too long. Then the window's average is shown, once it is long enough
+# (this share of SPEED_WINDOW) for a part's first burst to move it little.
+AVERAGE_SPAN = 2 / 3
 # A part's first bytes fill the socket's buffer at once (a lead of up to a few MiB over what
 # reached the store): a resumable upload's speed is shown once half a second was seen.
 SENDING_SETTLE = 0.5
@@ -131,18 +136,28 @@ class NewRow(NamedTuple):
 
 def _pace(recent: deque[tuple[float, int]]) -> float:
     """The rate of the steps between reports that covers half their time (a median weighted by
-    time): a burst is a short step, a wait a single one, neither the link's pace."""
+    time): a burst is a short step, a wait a single one, neither the link's pace. When the
+    waits are most of the time (and the average says so: over twice the median), the average
+    over the window: the waits are then the pace, not an exception to it."""
     steps = sorted(
         ((d1 - d0) / (t1 - t0), t1 - t0)
         for (t0, d0), (t1, d1) in itertools.pairwise(recent)
         if t1 > t0
     )
     half = sum(span for _, span in steps) / 2
+    median = 0.0
     for rate, span in steps:
         half -= span
         if half <= 0:
-            return rate
-    return 0.0
+            median = rate
+            break
+    (first_time, first_done), (last_time, last_done) = recent[0], recent[-1]
+    span = last_time - first_time
+    if span >= SPEED_WINDOW * AVERAGE_SPAN:
+        average = (last_done - first_done) / span
+        if average > 2 * median:
+            return average
+    return median
 
 
 class UploadQueueModel(QAbstractTableModel):
@@ -299,6 +314,8 @@ class UploadQueueModel(QAbstractTableModel):
     def set_progress(
         self, item_id: int, stage: str, done: int, total: int, now: float | None = None
     ) -> None:
+        """`now`: the monotonic time the bytes were at `done` (the worker's, taken as it made the
+        report); the speed is the pace between those times, whenever the reports arrive."""
         item = self.item(item_id)
         if item is None or item.state.finished:
             return
