@@ -6,6 +6,7 @@ upload_not_received, the file left pending, no "File validation error" logged or
 from __future__ import annotations
 
 import logging
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,39 @@ def test_a_smaller_put_after_the_refusal_is_confirmed(limited: Served, tmp_path:
     done = confirm(limited, grant["file_id"])
     assert done.status == 200, done.body
     assert done.json()["status"] == "ready"
+
+
+def test_a_put_far_past_the_limit_sent_as_curl_does_is_noted_too(
+    limited: Served, tmp_path: Path
+) -> None:
+    """curl sends a file over 1 MB with Expect: 100-continue; one far past the limit (beyond
+    any direct upload's form too) was refused before the signed PUT's own checks ran, so the
+    refusal was not noted and the confirm answered 400 upload_not_received."""
+    if limited.backend == "s3":
+        pytest.skip("the bucket takes any PUT; its confirm judges the object")
+    path = tmp_path / "far.jpg"
+    path.write_bytes(noise_jpeg(tmp_path / "n.jpg", 260) + b"\0" * 2_000_000)
+    grant = presign(limited, original_filename="far.jpg", file_type="image")
+    put = subprocess.run(
+        [
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-T",
+            str(path),
+            "-H",
+            "Content-Type: image/jpeg",
+            grant["upload_url"],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert put.stdout == "413", put
+    done = confirm(limited, grant["file_id"])
+    assert done.status == 413, done.body
+    assert done.json()["error"]["code"] == "too_large"
+    assert file_status(limited, grant["file_id"]) == "failed"
