@@ -140,7 +140,9 @@ def test_a_page_refused_by_an_outage_that_says_its_window_is_asked_again_after_i
             if r.getMessage().startswith("Cannot list the files, asked again in")
             and isinstance(r.args, tuple)
         ]
-        assert waits == [window], waits
+        # each refused page waits the outage's window (one or two: a reload may meet a page
+        # the start still asked for, seen in a CI-like run)
+        assert waits and set(waits) == {window}, waits
     finally:
         controller.shutdown()
 
