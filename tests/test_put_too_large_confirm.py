@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.server_fixtures import http_call
+from core.db import engine
+from core.library import Library
+from server.entry import EmbeddedServer
+from tests.catalog_lock_helpers import held
+from tests.conftest import make_settings
+from tests.server_fixtures import http_call, make_tokens, server_config
 from tests.upload_limits import (
+    LIMIT,
     VALIDATION,
     Served,
     chunked,
@@ -107,3 +113,26 @@ def test_a_put_far_past_the_limit_sent_as_curl_does_is_noted_too(
     assert done.status == 413, done.body
     assert done.json()["error"]["code"] == "too_large"
     assert file_status(limited, grant["file_id"]) == "failed"
+
+
+def test_an_oversized_put_is_413_while_the_catalog_takes_no_note(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refusal is noted on the pending file for its confirm; with the catalog held by
+    another program (a backup tool) that note failed and its 500 catalog_busy, with
+    Retry-After, replaced the 413: the client was told to send the same body again."""
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 300)
+    lib = Library.open(make_settings(data_dir, max_file_size=LIMIT))
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        served = Served("local", server, make_tokens(lib))
+        grant = presign(served, original_filename="big.jpg", file_type="image")
+        data = noise_jpeg(tmp_path / "big.jpg", 260)
+        with held(data_dir / "mediadesk.sqlite3", "writers-out"):
+            put = http_call(grant["upload_url"], "PUT", data, {"Content-Type": "image/jpeg"})
+        assert put.status == 413, put.body
+        assert put.json()["error"]["code"] == "too_large"
+    finally:
+        server.stop()
+        lib.close()

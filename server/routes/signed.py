@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
 from aiohttp import web
 
-from core.errors import Conflict, NotFound, SizeMismatch, TooLarge
+from core.errors import Conflict, MediaDeskError, NotFound, SizeMismatch, TooLarge
 from core.ingest import UPLOAD_URL_USED
 from core.mediatypes import canonical_mime
 from core.records import FileRecord
@@ -32,6 +33,8 @@ from server.state import (
     store_blocking,
 )
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
+
+logger = logging.getLogger(__name__)
 
 # Seconds a signed PUT refused for want of a body thread is told to wait (Retry-After).
 BUSY_RETRY = 2
@@ -60,8 +63,13 @@ def _grant(request: web.Request, method: str) -> SignedGrant:
 
 
 async def _refused(request: web.Request, key: str, exc: TooLarge) -> TooLarge:
-    """`exc`, noted on the pending file for its confirm to answer (Uploads.refuse_put)."""
-    await run_blocking(request, library(request).uploads.refuse_put, key, exc)
+    """`exc`, noted on the pending file for its confirm to answer (Uploads.refuse_put). The
+    answer stays the 413 when the note cannot be written (a catalog busy or out of reach): a
+    503 with Retry-After told the client to send the same oversized body again."""
+    try:
+        await run_blocking(request, library(request).uploads.refuse_put, key, exc)
+    except MediaDeskError as failed:
+        logger.warning("The refused upload at %s was not noted for its confirm: %s", key, failed)
     return exc
 
 
