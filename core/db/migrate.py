@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 logger = logging.getLogger(__name__)
+# Alembic says "setup plugin alembic.autogenerate.…" at INFO each time it loads, some 30 lines at
+# every start of every process (before `mediadesk serve`'s banner and its token): plugins of
+# autogenerate, which MediaDesk never runs. Its migration lines ("Running upgrade …") stay.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"  # Alembic's default, where the catalog's revision is kept
 # A script's own revision and the one it follows, as `alembic revision` writes them
