@@ -73,3 +73,15 @@ def test_the_window_state_and_its_folder_are_owner_only(
         assert not any(read_on_gui_thread)
     finally:
         window.shutdown()
+
+
+def test_a_state_folder_another_save_made_by_the_umask_is_closed_again(tmp_path: Path) -> None:
+    """Two saves race (a worker's and the window's last): the other's sync() made the folder
+    by the umask between this one's look and its mkdir, and it stayed 0755 (a CI-like run)."""
+    state = tmp_path / "config" / "MediaDesk" / "window-state.ini"
+    with umask(0o022):
+        state.parent.mkdir(parents=True)  # as Qt's sync() makes it
+    assert mode(state.parent) == 0o755
+    main_window.save_state(state, {"dialogs/export": str(tmp_path)})
+    assert mode(state.parent) == 0o700
+    assert mode(state) == 0o600

@@ -54,7 +54,13 @@ from PySide6.QtWidgets import (
 )
 
 from core.filenames import fit_bytes
-from core.fsmodes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_dirs, set_file_mode
+from core.fsmodes import (
+    PRIVATE_DIR_MODE,
+    PRIVATE_FILE_MODE,
+    make_dirs,
+    set_file_mode,
+    tighten_dir,
+)
 from core.library import Library
 from core.listing import SORTS
 from core.records import FileRecord, FileStatus
@@ -138,6 +144,9 @@ def save_state(path: Path, values: Mapping[str, object]) -> None:
         state.setValue(key, value)
     make_dirs(path.parent, PRIVATE_DIR_MODE)
     state.sync()
+    # Another save's sync() (a worker's and the window's last save) may have made the folder
+    # first, by the umask (0755), between the look and the mkdir above (seen in a CI-like run)
+    tighten_dir(path.parent, PRIVATE_DIR_MODE)
     if path.is_file():
         set_file_mode(path, PRIVATE_FILE_MODE)
 
