@@ -20,15 +20,23 @@ from tests.media_fixtures import MediaSet  # noqa: E402
 from tests.qt_helpers import shown_window, wait_for  # noqa: E402
 
 
-def menu_on_shift_f10(qtbot: Any, widget: QWidget, key: Qt.Key = Qt.Key.Key_F10) -> list[str]:
+def menu_on_shift_f10(
+    qtbot: Any,
+    widget: QWidget,
+    key: Qt.Key = Qt.Key.Key_F10,
+    rows_seen: list[int] | None = None,
+) -> list[str]:
     """Presses Shift+`key` in `widget`: the texts of the menu that opened (closed again at
-    once), empty when none did."""
+    once), empty when none did; `rows_seen` gets the rows selected while it was open."""
     seen: list[list[str]] = []
 
     def look() -> None:
         popup = QApplication.activePopupWidget()
         if isinstance(popup, QMenu) and popup.isVisible():
             seen.append([action.text() for action in popup.actions() if action.text()])
+            selection = getattr(widget, "selectionModel", lambda: None)()
+            if rows_seen is not None and selection is not None:
+                rows_seen.extend(i.row() for i in selection.selectedRows())
             popup.close()
 
     QTimer.singleShot(0, look)  # runs inside the menu's own event loop, if one opened
@@ -60,10 +68,11 @@ def test_shift_f10_opens_the_queues_row_menu_and_the_grids(
         wait_for(qtbot, table.hasFocus)
         table.setCurrentIndex(table.model().index(1, 0))
         table.clearSelection()  # the menu selects the row it is for
+        selected: list[int] = []
         try:
-            texts = menu_on_shift_f10(qtbot, table)
-            # read before the cancel below, whose rows leave the queue (at once under load)
-            selected = [i.row() for i in table.selectionModel().selectedRows()]
+            # read while the menu shows: the rows (no such files) fail and change meanwhile,
+            # and the cancel below takes them out of the queue (both at once under load)
+            texts = menu_on_shift_f10(qtbot, table, rows_seen=selected)
         finally:
             window.uploads.cancel_all()  # no question about uploads at the close
         assert "Re&move from the queue" in texts, texts
