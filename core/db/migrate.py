@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import signal
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,7 +96,10 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
                     text("SELECT set_config('application_name', :name, true)"),
                     {"name": schema_guard.application_name()},
                 )
-                yield connection
+                with _remembered_interrupts() as heard:
+                    yield connection
+                    if heard.is_set():  # swallowed where it was raised: rolled back
+                        raise KeyboardInterrupt
             return
         marker = schema_guard.schema_change_file(engine.url.database)
         try:
@@ -165,22 +170,49 @@ def _interruptible(connection: Connection) -> Iterator[None]:
     if raw is None:
         yield
         return
-    raw.set_progress_handler(_signals_heard, PROGRESS_STEPS)
+    with _remembered_interrupts() as heard:
+        # a non-zero answer makes SQLite stop the statement (SQLITE_INTERRUPT)
+        raw.set_progress_handler(lambda: int(heard.is_set()), PROGRESS_STEPS)
+        try:
+            yield
+            if heard.is_set():  # swallowed where it was raised: not committed all the same
+                raise KeyboardInterrupt
+        except Exception as exc:  # SQLAlchemy's OperationalError, or sqlite3's own
+            if interrupted(exc):
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            if not connection.invalidated:
+                raw.set_progress_handler(None, 0)
+
+
+@contextmanager
+def _remembered_interrupts() -> Iterator[threading.Event]:
+    """Python's Ctrl+C handler, which also remembers the interrupt, for a migration's time.
+
+    A KeyboardInterrupt raised while Python runs a garbage collector's callback (SQLAlchemy's
+    event registry has weakref callbacks) or a __del__ is printed ("Exception ignored in …")
+    and dropped: the migration went on, committed, and the server then served (seen once in
+    a CI run). Remembered, it stops the next statement (the progress handler above) or the
+    commit. Python's handler is left alone when the process has its own (the desktop app) or
+    this is not the main thread, where no handler runs."""
+    heard = threading.Event()
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield heard
+        return
+
+    def remember(signum: int, frame: object) -> None:
+        heard.set()
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, remember)
     try:
-        yield
-    except Exception as exc:  # SQLAlchemy's OperationalError, or sqlite3's own in a raw call
-        if interrupted(exc):
-            raise KeyboardInterrupt from None
-        raise
+        yield heard
     finally:
-        if not connection.invalidated:
-            raw.set_progress_handler(None, 0)
-
-
-def _signals_heard() -> int:
-    """SQLite's progress handler during a migration (`_interruptible`): entering Python code
-    runs the signal handlers due, a Ctrl+C's KeyboardInterrupt among them; 0 goes on."""
-    return 0
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def interrupted(exc: BaseException) -> bool:
