@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
@@ -204,7 +205,7 @@ def _remembered_interrupts() -> Iterator[threading.Event]:
         yield heard
         return
 
-    def remember(signum: int, frame: object) -> None:
+    def remember(signum: int, frame: FrameType | None) -> None:
         heard.set()
         signal.default_int_handler(signum, frame)
 
