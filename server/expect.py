@@ -19,12 +19,11 @@ from aiohttp import hdrs, web
 from aiohttp.http import HttpVersion11
 from aiohttp.typedefs import Handler
 
-from core.ingest import log_rejected
 from core.spool import too_large
 from server.auth import SIGNED, scope_of
 from server.receive import form_too_long
 from server.routes import signed, tus, uploads
-from server.state import METRICS, library, run_blocking
+from server.state import library, run_blocking
 
 # set once the 100 is sent: the body is the handler's to read (or aiohttp's to drain)
 CONTINUED: web.RequestKey[bool] = web.RequestKey("continued")
@@ -73,12 +72,10 @@ async def _check_before_body(request: web.Request) -> None:
     # still checks its own, narrower limit once it runs. The routes with checks of their own
     # make them below, before the 100: a signed PUT far past the limit refused here was never
     # noted on its pending file, so its confirm answered 400 upload_not_received, not 413
-    if match.handler not in _ROUTE_CHECKS and form_too_long(request, max_size):
-        refused = too_large(max_size)
-        if match.handler is uploads.direct_upload:  # logged and counted as the route does
-            log_rejected(refused, None, "unknown")
-            request.app[METRICS].upload("direct", "rejected", "unknown", refused.code)
-        raise refused
+    if match.handler is uploads.direct_upload:
+        uploads.refuse_unread(request, max_size)  # logged and counted as the route does
+    elif match.handler not in _ROUTE_CHECKS and form_too_long(request, max_size):
+        raise too_large(max_size)
     if scope_of(match.handler) == SIGNED and "key" in match and match.handler not in _ROUTE_CHECKS:
         # the signature is a signed URL's credential, as the token is the other routes' (the
         # signed PUT's own checks verify it first)

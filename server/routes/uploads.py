@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -202,11 +201,14 @@ async def direct_upload(request: web.Request) -> web.Response:
     check_upload_rate(request)
     lib = library(request)
     max_size = lib.settings.max_file_size
+    refuse_unread(request, max_size)
     file_type = ""
     received = Received()
     try:
         try:
-            await _receive(request, received, max_size, lib.paths.tmp_dir)
+            # into `received` as it arrives: a refusal past the limit still tells the
+            # file_type and file name the form declared before the file's bytes
+            await receive_form(request, max_size=max_size, tmp_dir=lib.paths.tmp_dir, into=received)
         except TooLarge as exc:  # the seed's validation error, as ingest logs the others
             file_type = _kind_or_empty(received.fields.get("file_type"))
             log_rejected(exc, received.filename, file_type or "unknown")
@@ -236,14 +238,18 @@ async def direct_upload(request: web.Request) -> web.Response:
     return await _created(request, "direct", record)
 
 
-async def _receive(request: web.Request, into: Received, max_size: int, tmp_dir: Path) -> None:
-    """The direct upload's form, into `into` as it arrives: a refusal past the limit still
-    tells the file_type and file name the form declared before the file's bytes. One whose
-    Content-Length no form of an allowed file reaches is refused at once, unread (its type
-    unknown): reading its first parts would wait on a client that waits for the answer."""
-    if form_too_long(request, max_size):
-        raise too_large(max_size)
-    await receive_form(request, max_size=max_size, tmp_dir=tmp_dir, into=into)
+def refuse_unread(request: web.Request, max_size: int) -> None:
+    """Refuses at once, unread, a direct upload whose Content-Length no form of an allowed file
+    reaches: reading its first parts would wait on a client that waits for the answer (under
+    Expect: 100-continue, for the 100: server/expect.py asks this before sending it, and the
+    route never runs). The one home of its "File validation error" line and its count, so the
+    two callers cannot drift; its form unread, its type and file name are unknown."""
+    if not form_too_long(request, max_size):
+        return
+    refused = too_large(max_size)
+    log_rejected(refused, None, "unknown")
+    request.app[METRICS].upload("direct", "rejected", "unknown", refused.code)
+    raise refused
 
 
 def _kind_or_empty(value: str | None) -> str:
