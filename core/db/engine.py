@@ -138,12 +138,7 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
                 # the last one and removed the -wal under this one's readers: "database disk
                 # image is malformed" until they reconnected.
                 try:
-                    if os.path.isdir(path):
-                        raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
-                    if not os.path.lexists(path):
-                        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
-                except FileExistsError:
-                    pass  # made meanwhile by another process
+                    _catalog_file(path)
                 except OSError as exc:  # a folder in its place, a read-only disk: a traceback
                     raise _not_opened(url, path, exc) from None
         engine = create_engine(
@@ -464,8 +459,28 @@ def unwritable_catalog(place: Path) -> StorageUnavailable:
     )
 
 
+def _catalog_file(path: str) -> None:
+    """Makes the SQLite catalog file at `path` with MediaDesk's mode when it is missing, and
+    raises an OSError for one that is there but could not be opened, without opening it.
+
+    Looked at with stat(2) and access(2), never open(2) (see make_engine). SQLite's own words
+    for those were a bare "unable to open database file". A link to nowhere is refused
+    (FileNotFoundError), not followed: SQLite made its target 0644, and a catalog linked to
+    another disk that is not mounted, or moved away, would have become a new, empty library
+    with a new admin token (core/db/left_behind.py)."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+    if not os.path.lexists(path):
+        with suppress(FileExistsError):  # made meanwhile by another process
+            os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+        return
+    os.stat(path)  # a link to nowhere or in a loop, a folder on the way that cannot be searched
+    if not os.access(path, os.R_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+
+
 def _not_opened(url: str, path: str, exc: OSError) -> StorageUnavailable:
-    """make_engine's creation of the catalog file failed: why, in one line naming it."""
+    """make_engine's creation or look at the catalog file failed: why, in one line naming it."""
     if os.path.isdir(path):
         return StorageUnavailable(
             f"The catalog could not be opened: {path} is a folder, not the catalog file: "
@@ -473,11 +488,20 @@ def _not_opened(url: str, path: str, exc: OSError) -> StorageUnavailable:
             reason=CATALOG_NOT_A_FILE,
             details={"path": path},
         )
+    if isinstance(exc, FileNotFoundError) and os.path.islink(path):  # not a loop (ELOOP)
+        target = os.path.realpath(path)
+        return StorageUnavailable(
+            f"The catalog could not be opened: {path} is a link to {target}, which does not "
+            "exist (a disk not mounted, a file moved?): put the catalog back there, or remove "
+            "the link to start a new, empty library",
+            details={"path": path},  # not the target: a server's clients get all but LOCAL_DETAILS
+        )
     folder = _unwritable(url)
     if folder is not None:
         return unwritable_catalog(folder)
     return StorageUnavailable(
-        f"The catalog could not be opened: {path}: {exc.strerror or exc}",
+        f"The catalog could not be opened: {path}: {exc.strerror or exc}: make it a file "
+        "MediaDesk can read and write, or choose another data folder",
         details={"path": path},
     )
 
