@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -784,21 +784,40 @@ class Ingestor:
     def planned_parts(self, file_id: int) -> int | None:
         """How many parts a pending upload's URLs are for: its plan's for an upload in parts,
         1 for a single PUT (the one part a renewal may name); None when the file is not a
-        pending upload (the renewal answers that itself)."""
+        pending upload, or its upload in parts was given up (the renewal answers those
+        itself)."""
         with self._db.read() as s:
             row = s.get(MediaFile, file_id)
             if row is None or row.status != FileStatus.PENDING or row.deleted_at is not None:
                 return None  # in the trash too: renew answers it, whatever part it names
             plan = s.execute(
-                select(ResumableUpload.length, ResumableUpload.part_size).where(
+                select(
+                    ResumableUpload.length, ResumableUpload.part_size, ResumableUpload.state
+                ).where(
                     ResumableUpload.protocol == "multipart",
                     ResumableUpload.file_id == file_id,
-                    ResumableUpload.state == "receiving",
+                    ResumableUpload.state.in_(("receiving", "failed")),
                 )
             ).first()
+        if plan is not None and plan.state == "failed":
+            # its parts aborted, the file not yet failed (resumable's renew ends it): counted
+            # as a single PUT, a named part got 'between 1 and 1' instead of the 410
+            return None
         if plan is None or not plan.part_size:
             return 1
         return -(-plan.length // plan.part_size)
+
+    def end_given_up(self, file_id: int, gone: MediaDeskError) -> NoReturn:
+        """Fails a pending upload whose upload in parts was given up but not the file (a
+        give-up cut between its two writes: the catalog lost, a kill), with `gone`, and
+        raises it: what the give-up's own call answered. Under the confirm lock, as a confirm
+        gives up: one that did meanwhile keeps its own reason, and its answer is raised."""
+        with self._confirm_locks.hold(file_id):
+            record = self._catalog.get(file_id)
+            if self._answered(record) is None:
+                self._fail(record, gone)
+                raise gone
+        raise Conflict(f"File {file_id} has no upload in progress (status {record.status})")
 
     @contextmanager
     def _receiving(self, key: str) -> Iterator[None]:

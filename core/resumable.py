@@ -156,6 +156,8 @@ PARTS_GONE_MESSAGE = (
     "This upload's parts are no longer in the bucket (the upload in parts was aborted outside "
     "MediaDesk); start a new upload"
 )
+# A presigned upload in parts that cannot go on: its multipart upload is gone from the bucket
+PRESIGNED_PARTS_GONE = "The upload in parts was aborted; start a new one"
 # The link to a complete local upload's .part that the store adopts (_staged).
 STAGED = ".storing"
 META_KEYS = ("filename", "filetype", "file_type", "athlete_id", "is_public", "description")
@@ -1518,6 +1520,7 @@ class ResumableUploads:
         single PUT's URL through this server answers the request that arrived as `arrival`
         (backends.presigner_for, as the presign's). Parts go straight to a bucket."""
         record = self._pending(file_id)
+        self._refuse_given_up(file_id)
         expiry = self.lib.settings.presigned_url_expiry
         expires_at = datetime.now(UTC) + timedelta(seconds=expiry)
         with self._db.write() as s:
@@ -1677,9 +1680,28 @@ class ResumableUploads:
             raise self._presigned_parts_gone(record, row_id) from None
 
     def _presigned_parts_gone(self, record: FileRecord, row_id: str) -> UploadGone:
-        gone = UploadGone("The upload in parts was aborted; start a new one", reason=PARTS_GONE)
+        gone = UploadGone(PRESIGNED_PARTS_GONE, reason=PARTS_GONE)
         self._give_up(record, row_id, gone)
         return gone
+
+    def _refuse_given_up(self, file_id: int) -> None:
+        """A pending upload whose upload in parts was given up (its row failed: the parts
+        aborted) by a give-up cut before it failed the file (_give_up's two writes): it has no
+        parts to sign. Read as a single PUT, its renewal signed a PUT of the whole file, and
+        one naming a part answered 'between 1 and 1'. Ended as the give-up would have: the
+        file failed, 410 parts_gone (later calls answer 409)."""
+        with self._db.read() as s:
+            given_up = s.scalars(
+                select(ResumableUpload.id).where(
+                    ResumableUpload.protocol == "multipart",
+                    ResumableUpload.file_id == file_id,
+                    ResumableUpload.state == "failed",
+                )
+            ).first()
+        if given_up is not None:
+            self.lib.uploads.end_given_up(
+                file_id, UploadGone(PRESIGNED_PARTS_GONE, reason=PARTS_GONE)
+            )
 
     def _give_up(self, record: FileRecord, row_id: str, exc: MediaDeskError) -> None:
         """An upload in parts whose parts are gone: its pending file fails too. Left pending,
