@@ -42,10 +42,15 @@ from core.background import SharedThread
 from core.db.engine import CATALOG_READ_ONLY, Database
 from core.db.models import CatalogLease
 from core.errors import (
+    CATALOG_BUSY,
+    LOCAL_DETAILS,
     Conflict,
     MediaDeskError,
     StorageUnavailable,
     catalog_busy,
+    catalog_down,
+    catalog_locked,
+    catalog_unreachable,
     is_no_space,
     sqlite_read_only,
 )
@@ -76,6 +81,23 @@ RUN_LOCK = ".maintenance.lock"  # in the data folder: see the module's docstring
 RUN_PG_LOCK = 0x4D444B52
 # How long `mediadesk maintenance` waits for another run to end before it refuses (exit 2)
 RUN_WAIT = 10.0
+# /health's maintenance part is read by every token, which must not learn the catalog's file or
+# folder (its database part says those to admins only): the words of the catalog errors whose
+# own message names one (LOCAL_DETAILS), without it
+_PLACELESS = {
+    "catalog_disk_unreachable": (
+        "The disk holding the catalog cannot be read or written: it was unplugged, or the "
+        "network share or mount is gone"
+    ),
+    "catalog_read_only": (
+        "The catalog cannot be written (read-only disk, or no permission to write there)"
+    ),
+    "insufficient_storage": "The disk holding the catalog is full: free some space",
+}
+# A failed check core has no words for (a bug): the log has its traceback
+LEADERSHIP_UNCHECKED = (
+    "The maintenance leadership could not be checked (an unexpected error; the server's log has it)"
+)
 
 
 def catalog_unwritable(exc: BaseException | None) -> bool:
@@ -92,6 +114,28 @@ def catalog_unwritable(exc: BaseException | None) -> bool:
             return True  # the catalog's own word for it (core/db/engine.py _disk_gone)
         exc = getattr(exc, "orig", None) or exc.__cause__
     return False
+
+
+def leadership_failure(exc: BaseException) -> tuple[str, str | None]:
+    """What /health's maintenance part says of a failed leadership check: a sentence, as its
+    database part says the catalog's own message (Library.health), and the stable reason
+    beside it (a storage_unavailable's reason, or the error's code), None for an error core
+    has no words for. Told from the error, never from its English. On PostgreSQL the check
+    asks on a connection of its own (psycopg's OperationalError while the catalog is away),
+    said as a session of the catalog says it (catalog_down)."""
+    if catalog_busy(exc) or (isinstance(exc, MediaDeskError) and exc.reason == CATALOG_BUSY):
+        return catalog_locked(None).message, CATALOG_BUSY
+    if isinstance(exc, MediaDeskError):
+        reason = exc.reason or exc.code
+        if exc.details.keys() & LOCAL_DETAILS:
+            return _PLACELESS.get(reason, catalog_down().message), reason
+        return exc.message, reason
+    if catalog_unreachable(exc):
+        down = catalog_down()
+        return down.message, down.reason
+    if is_no_space(exc):
+        return _PLACELESS["insufficient_storage"], "insufficient_storage"
+    return LEADERSHIP_UNCHECKED, None
 
 
 @contextlib.contextmanager
@@ -281,7 +325,12 @@ class MaintenanceLeader:
         self.postgres = db.engine.dialect.name == "postgresql"
         self.is_leader = False
         self.running_task = False
+        # the last leadership check's failure in words, and its reason (leadership_failure)
         self.last_error: str | None = None
+        self.last_reason: str | None = None
+        # what "said once" compares: the reason, or the class of an error without one; the
+        # sentence could change with its wording, and a class name is no sentence for /health
+        self._failure_key: str | None = None
         self._due_failing = False
         self._conn: Any = None
         self._loop = SharedThread("mediadesk-leader", self._run)
@@ -310,26 +359,37 @@ class MaintenanceLeader:
 
     # ---- state ------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """This process's part and the catalog-wide record of the last run (reads the DB)."""
+        """This process's part and the catalog-wide record of the last run (reads the DB); a
+        catalog that cannot be read leaves the record out and is said in `error` and `reason`
+        (leadership_failure), never raised."""
         out: dict[str, Any] = {
             "leader": self.is_leader,
             "participating": self._loop.alive,
             "interval": self.interval,
             "this_process": self.name,
         }
-        with self._db.read() as s:
-            row = s.get(CatalogLease, LEASE)
-            if row is not None:
-                live = row.expires_at is not None and row.expires_at > datetime.now(UTC)
-                out["holder"] = row.holder if live else None
-                out["last_run_at"] = row.last_run_at.isoformat() if row.last_run_at else None
-                out["last_run_by"] = row.last_run_by
-                out["last_report"] = (row.info or {}).get("report")
-            rec = s.get(CatalogLease, RECONCILE)
-            if rec is not None and rec.last_run_at is not None:
-                out["reconcile"] = {"at": rec.last_run_at.isoformat(), **(rec.info or {})}
-        if self.last_error:
+        try:
+            with self._db.read() as s:
+                row = s.get(CatalogLease, LEASE)
+                if row is not None:
+                    live = row.expires_at is not None and row.expires_at > datetime.now(UTC)
+                    out["holder"] = row.holder if live else None
+                    out["last_run_at"] = row.last_run_at.isoformat() if row.last_run_at else None
+                    out["last_run_by"] = row.last_run_by
+                    out["last_report"] = (row.info or {}).get("report")
+                rec = s.get(CatalogLease, RECONCILE)
+                if rec is not None and rec.last_run_at is not None:
+                    out["reconcile"] = {"at": rec.last_run_at.isoformat(), **(rec.info or {})}
+        except Exception as exc:  # noqa: BLE001 - said, as the check's failures are
+            # raised, /health's route named its class ("StorageUnavailable") during an outage
+            out["error"], reason = leadership_failure(exc)
+            if reason is not None:
+                out["reason"] = reason
+        if self.last_error:  # the check's own failure says why this process is not leading
             out["error"] = self.last_error
+            out.pop("reason", None)
+            if self.last_reason is not None:
+                out["reason"] = self.last_reason
         if self.unwritable_since is not None:
             out["catalog_unwritable"] = True
         return out
@@ -339,16 +399,18 @@ class MaintenanceLeader:
         while not self._stop.is_set():
             try:
                 self.is_leader = self._hold()
-                self.last_error = None
+                self.last_error = self.last_reason = self._failure_key = None
                 self._writable_again()
             except Exception as exc:
                 unwritable = catalog_unwritable(exc)
+                said, reason = leadership_failure(exc)
+                key = reason or type(exc).__name__
                 if unwritable:
                     self._unwritable(exc)
-                elif self.is_leader or self.last_error != type(exc).__name__:
+                elif self.is_leader or self._failure_key != key:
                     self._check_failed(exc)
                 self.is_leader = False
-                self.last_error = type(exc).__name__
+                self.last_error, self.last_reason, self._failure_key = said, reason, key
                 # PostgreSQL: a refused write leaves the connection, and its advisory lock,
                 # sound; held on, it keeps the other nodes out of a run without the lease
                 if not (unwritable and self.postgres):
