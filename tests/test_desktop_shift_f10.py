@@ -12,8 +12,14 @@ import pytest
 pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QGuiApplication  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMenu, QWidget  # noqa: E402
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent  # noqa: E402
+from PySide6.QtWidgets import (  # noqa: E402
+    QApplication,
+    QDialog,
+    QMenu,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.library import Library  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
@@ -39,12 +45,17 @@ def menu_on_shift_f10(
                 rows_seen.extend(i.row() for i in selection.selectedRows())
             popup.close()
 
-    QTimer.singleShot(0, look)  # runs inside the menu's own event loop, if one opened
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(look)
+    timer.start(0)  # runs inside the menu's own event loop, if one opened
     qtbot.keyClick(widget, key, Qt.KeyboardModifier.ShiftModifier)
     # QTest's click around the menu's own event loop left Qt's modifiers at Shift: the
     # next test's selectRow() then extended nothing instead of selecting the row
     qtbot.keyRelease(widget, Qt.Key.Key_Shift)
-    qtbot.wait(0)  # let a timer still due run (no menu), so it cannot reach the next press
+    # no menu: the look still due must not run later, in the next press's menu (a wait(0)
+    # did not always run it first, and it closed that menu and kept its texts)
+    timer.stop()
     assert QApplication.activePopupWidget() is None
     assert QGuiApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier
     assert len(seen) <= 1
@@ -89,3 +100,51 @@ def test_shift_f10_opens_the_queues_row_menu_and_the_grids(
 
         # other keys with Shift open nothing
         assert menu_on_shift_f10(qtbot, grid, Qt.Key.Key_F9) == []
+
+
+class NoMenu(QWidget):
+    """A widget without a context menu that notes the keys it is pressed."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        self.keys: list[tuple[Qt.Key, Qt.KeyboardModifier]] = []
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        self.keys.append((Qt.Key(event.key()), event.modifiers()))
+        super().keyPressEvent(event)
+
+
+def test_shift_f10_reaches_a_widget_without_menu_and_opens_a_modal_dialogs_menus(
+    qtbot: Any, library: Library
+) -> None:
+    """The application-wide filter that made Shift+F10 a menu swallowed it in widgets without
+    one; the menu must still open in a dialog that blocks the main window."""
+    with shown_window(qtbot, library) as window:
+        dialog = QDialog(window)
+        dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+        no_menu = NoMenu(dialog)
+        with_menu = QWidget(dialog)  # as the grid's menu
+        with_menu.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        with_menu.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        with_menu.addAction(QAction("Dialog action", with_menu))
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(no_menu)
+        layout.addWidget(with_menu)
+        try:
+            dialog.show()
+            dialog.activateWindow()
+            # active: a shortcut that took the key would take it now
+            wait_for(qtbot, lambda: QApplication.activeWindow() is dialog)
+            no_menu.setFocus()
+            wait_for(qtbot, no_menu.hasFocus)
+            assert menu_on_shift_f10(qtbot, no_menu) == []
+            assert (Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier) in no_menu.keys
+
+            wait_for(qtbot, lambda: QApplication.activeWindow() is dialog)
+            with_menu.setFocus()
+            wait_for(qtbot, with_menu.hasFocus)
+            assert menu_on_shift_f10(qtbot, with_menu) == ["Dialog action"]
+        finally:
+            dialog.close()
