@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 # The refusal's reason (invalid_setting): DATABASE_URL names a catalog without the library
 LIBRARY_LEFT_BEHIND = "library_left_behind"
 COPY_COMMAND = "mediadesk catalog copy --to"
-# Seconds the count waits for a writer of the SQLite catalog (none should be running)
+# Seconds the count waits for a writer of the SQLite catalog (none should be running); a
+# start's warning (warn_kept_apart) waits for none
 COUNT_TIMEOUT = 5.0
 
 
@@ -158,19 +159,22 @@ def create_another(url: str) -> str:
 SAMPLE = 100
 
 
-def library_apart(engine: Engine, data_catalog: Path) -> KeptApart | None:
+def library_apart(
+    engine: Engine, data_catalog: Path, wait: float = COUNT_TIMEOUT
+) -> KeptApart | None:
     """The data folder's SQLite library when the catalog `engine` names is set up, another
     one, and holds none of the library's API tokens, first files or first athletes (see
-    KeptApart); None otherwise, also for a copy of it, however it was used since."""
+    KeptApart); None otherwise, also for a copy of it, however it was used since. `wait`:
+    seconds the SQLite catalog is waited for when another program holds it (_reading)."""
     from core.db.migrate import is_new
 
     url = engine.url.render_as_string(hide_password=False)
     if same_catalog(url, f"sqlite:///{data_catalog}") or not _has_content(data_catalog):
         return None  # (a stat: most set-ups end here)
-    left = library_beside(url, data_catalog)
+    left = library_beside(url, data_catalog, wait)
     if left is None:
         return None
-    rows = _sample(data_catalog)
+    rows = _sample(data_catalog, wait)
     if rows is None:
         return None
     with engine.connect() as conn:
@@ -186,9 +190,10 @@ def warn_kept_apart(engine: Engine, data_catalog: Path) -> None:
     """One WARNING line at a start on a catalog kept apart from the data folder's SQLite
     library (KeptApart), naming both and pointing at `mediadesk doctor`. Only doctor said so,
     and a server (`mediadesk serve`, the desktop's) started silently, serving the other
-    library. Not refused: a team's server must not stop over an old file in a data folder."""
+    library. Not refused: a team's server must not stop over an old file in a data folder.
+    Nor delayed: the SQLite catalog held by another program is not waited for (skipped)."""
     try:
-        found = library_apart(engine, data_catalog)
+        found = library_apart(engine, data_catalog, wait=0.0)
     except Exception as exc:  # noqa: BLE001 - a check of what is served, never the start's end
         logger.debug("The data folder's SQLite library was not compared: %s", exc)
         return
@@ -197,12 +202,12 @@ def warn_kept_apart(engine: Engine, data_catalog: Path) -> None:
 
 
 def _sample(
-    path: Path,
+    path: Path, wait: float
 ) -> tuple[list[str], list[tuple[int, str]], list[tuple[int, str]]] | None:
     """A SQLite library's token hashes, and its first files' (id, storage key) and first
     athletes' (id, name)."""
     try:
-        with closing(sqlite3.connect(path, timeout=COUNT_TIMEOUT)) as conn:
+        with closing(_reading(path, wait)) as conn:
             hashes = [r[0] for r in conn.execute("SELECT token_hash FROM api_tokens")]
             files = conn.execute(
                 "SELECT id, storage_key FROM media_files ORDER BY id LIMIT ?", (SAMPLE,)
@@ -278,12 +283,12 @@ def refuse_left_behind(engine: Engine, data_catalog: Path) -> None:
         raise found.error()
 
 
-def library_beside(url: str, data_catalog: Path) -> LeftBehind | None:
+def library_beside(url: str, data_catalog: Path, wait: float = COUNT_TIMEOUT) -> LeftBehind | None:
     """What `data_catalog` holds when it is not the catalog `url` names and holds a library
     (files or athletes), else None. The caller knows `url`'s catalog is new."""
     if same_catalog(url, f"sqlite:///{data_catalog}") or not _has_content(data_catalog):
         return None
-    counts = _library_counts(data_catalog)
+    counts = _library_counts(data_catalog, wait)
     if counts is None:
         return None
     files, athletes, tokens = counts
@@ -356,14 +361,31 @@ def _has_content(path: Path) -> bool:
         return False
 
 
-def _library_counts(path: Path) -> tuple[int, int, int] | None:
+def _reading(path: Path, wait: float) -> sqlite3.Connection:
+    """A connection that only reads the SQLite catalog at `path`, someone else's: it makes no
+    file beside it and writes nothing into it, and waits at most `wait` seconds for another
+    program holding it.
+
+    A read-write connection made its -wal and -shm files (and, as their last user, checkpointed
+    into the catalog and removed them). A read-only one (mode=ro) makes them as well, and
+    leaves them. So: with both there (a MediaDesk using the catalog, or one that crashed),
+    mode=ro reads the catalog and its -wal through them, creating nothing; without (a catalog
+    closed cleanly: all of it in the file), immutable=1 reads the file alone, without SQLite's
+    locks (a -wal alone, of a program in SQLite's exclusive locking mode: its last commits are
+    not seen; a count, not a copy). Should the catalog's last user close it between the look
+    and the open, mode=ro makes the two files again, with the catalog's own mode and owner, as
+    its next open would."""
+    shared = all(os.path.exists(f"{path}{suffix}") for suffix in ("-wal", "-shm"))
+    uri = f"{Path(os.path.abspath(path)).as_uri()}?mode=ro{'' if shared else '&immutable=1'}"
+    return sqlite3.connect(uri, uri=True, timeout=wait)
+
+
+def _library_counts(path: Path, wait: float = COUNT_TIMEOUT) -> tuple[int, int, int] | None:
     """(files, athletes, active tokens) of a SQLite catalog, only read; None when it is not
     one that can be read. Files as the library counts them: ready ones, trashed ones included,
     not a duplicate upload's other name."""
     try:
-        # Not mode=ro: a read-only connection to a WAL catalog makes its -wal and -shm files
-        # and cannot remove them; the last connection to close removes them
-        with closing(sqlite3.connect(path, timeout=COUNT_TIMEOUT)) as conn:
+        with closing(_reading(path, wait)) as conn:
             files = _count(
                 conn,
                 "SELECT count(*) FROM media_files WHERE status = 'ready' AND alias_of IS NULL",
