@@ -41,7 +41,7 @@ from desktop_app.qt_guard import protect  # noqa: E402
 protect()  # as the app does at start-up: a leaking Qt binding must not abort the test run
 from core.settings import Settings, load_settings  # noqa: E402
 from tests.media_fixtures import media_dir  # noqa: E402, F401
-from tests.s3_server import moto_server, s3_bucket  # noqa: E402, F401
+from tests.s3_server import S3Target, moto_server, s3_bucket  # noqa: E402, F401
 from tests.server_fixtures import api, live, s3_live, tokens  # noqa: E402, F401
 
 
@@ -61,6 +61,22 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     return load_settings(
         environ={}, config_file=data_dir / "settings.toml", data_dir=str(data_dir), **overrides
     )
+
+
+def r2_settings(bucket: S3Target) -> dict[str, str]:
+    """The make_settings keywords that put a library's storage on `bucket` (moto's S3 server)."""
+    return {
+        "r2_endpoint_url": bucket.endpoint_url,
+        "r2_bucket_name": bucket.bucket,
+        "r2_access_key_id": bucket.access_key_id,
+        "r2_secret_access_key": bucket.secret_access_key,
+        "r2_region": "us-east-1",
+    }
+
+
+def make_s3_settings(data_dir: Path, bucket: S3Target, **overrides: object) -> Settings:
+    """make_settings with the storage on `bucket`."""
+    return make_settings(data_dir, **r2_settings(bucket), **overrides)
 
 
 _template_catalog: Path | None = None
@@ -134,6 +150,14 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(params=["local", "s3"])
+def backend_settings(request: pytest.FixtureRequest, data_dir: Path) -> Settings:
+    """The settings of a library on each backend: local storage, then moto's S3 server."""
+    if request.param == "local":
+        return make_settings(data_dir)
+    return request.getfixturevalue("s3_settings")  # type: ignore[no-any-return]
+
+
 @pytest.fixture
 def tmp_data(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty data folder that the environment points at (for code reading os.environ)."""
@@ -155,14 +179,10 @@ def library(settings: Settings) -> Iterator[Library]:
 
 
 @pytest.fixture
-def s3_settings(data_dir: Path, s3_bucket) -> Settings:  # type: ignore[no-untyped-def]
-    return make_settings(
+def s3_settings(data_dir: Path, s3_bucket: S3Target) -> Settings:
+    return make_s3_settings(
         data_dir,
-        r2_endpoint_url=s3_bucket.endpoint_url,
-        r2_bucket_name=s3_bucket.bucket,
-        r2_access_key_id=s3_bucket.access_key_id,
-        r2_secret_access_key=s3_bucket.secret_access_key,
-        r2_region="us-east-1",
+        s3_bucket,
         multipart_threshold=5 * 1024 * 1024,
         multipart_chunk_size=5 * 1024 * 1024,
     )

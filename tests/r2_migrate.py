@@ -11,7 +11,7 @@ import pytest
 
 from core.settings import Settings, save_settings
 from server import cli
-from tests.conftest import make_settings
+from tests.conftest import make_settings, r2_settings
 from tests.s3_server import S3Target, s3_client
 
 
@@ -22,18 +22,8 @@ def saved_local(data_dir: Path, **overrides: Any) -> Settings:
     return settings
 
 
-def r2_settings(bucket: S3Target) -> dict[str, str]:
-    """The bucket as make_settings keywords (upper-cased: the environment's names)."""
-    return {
-        "r2_endpoint_url": bucket.endpoint_url,
-        "r2_bucket_name": bucket.bucket,
-        "r2_access_key_id": bucket.access_key_id,
-        "r2_secret_access_key": bucket.secret_access_key,
-        "r2_region": "us-east-1",
-    }
-
-
 def r2_environment(bucket: S3Target) -> dict[str, str]:
+    """The bucket as the environment's R2_* variables."""
     return {name.upper(): value for name, value in r2_settings(bucket).items()}
 
 

@@ -182,17 +182,22 @@ def tus_upload(url: str, token: str, data: bytes, metadata: dict[str, str]) -> d
     return http_call(f"{url}/files/{file_id}", headers=bearer(token)).json()  # type: ignore[no-any-return]
 
 
-def presigned_upload(url: str, token: str, data: bytes, ask: dict[str, Any]) -> dict[str, Any]:
-    """POST /files/upload/presigned with the JSON `ask`, the PUT of `data` to the signed URL
-    with ask's content_type, then the confirm: the new file's record."""
-    grant = http_call(
+def presign_grant(url: str, token: str, **ask: Any) -> dict[str, Any]:
+    """POST /files/upload/presigned with the JSON `ask`, answered 201: the grant."""
+    reply = http_call(
         f"{url}/files/upload/presigned",
         "POST",
         json.dumps(ask).encode(),
         {**bearer(token), "Content-Type": "application/json"},
     )
-    assert grant.status == 201, grant.body
-    signed = grant.json()
+    assert reply.status == 201, reply.body
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def presigned_upload(url: str, token: str, data: bytes, ask: dict[str, Any]) -> dict[str, Any]:
+    """POST /files/upload/presigned with the JSON `ask`, the PUT of `data` to the signed URL
+    with ask's content_type, then the confirm: the new file's record."""
+    signed = presign_grant(url, token, **ask)
     put = http_call(signed["upload_url"], "PUT", data, {"Content-Type": ask["content_type"]})
     assert put.status in (200, 201, 204), put.body
     done = http_call(f"{url}/files/{signed['file_id']}/confirm-upload", "POST", b"", bearer(token))

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -28,31 +27,13 @@ from core.maintenance import reconcile
 from core.records import FileStatus
 from core.settings import Settings
 from server.entry import main
+from tests.backup_helpers import backup_catalog, restore_catalog
 from tests.conftest import make_settings
 from tests.faults import ROOT, CuttableProxy
 from tests.internals import storage_of
 from tests.s3_server import S3Target, s3_client
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def _backup(settings: Settings, to: Path) -> None:
-    """The catalog copied as README says for a running library (sqlite3's .backup)."""
-    source = sqlite3.connect(settings.paths.database_file)
-    target = sqlite3.connect(to)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
-
-
-def _restore(settings: Settings, backup: Path) -> None:
-    """The backup put back in place of the (stopped) library's catalog."""
-    catalog = settings.paths.database_file
-    for leftover in (Path(f"{catalog}-wal"), Path(f"{catalog}-shm")):
-        leftover.unlink(missing_ok=True)
-    catalog.write_bytes(backup.read_bytes())
 
 
 def _file_id(said: dict[str, object]) -> int:
@@ -63,13 +44,6 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture(params=["local", "s3"])
-def backend_settings(request: pytest.FixtureRequest, data_dir: Path) -> Settings:
-    if request.param == "local":
-        return make_settings(data_dir)
-    return request.getfixturevalue("s3_settings")  # type: ignore[no-any-return]
-
-
 def test_an_older_catalog_gets_the_files_stored_since_back(
     backend_settings: Settings, media_dir: Any, tmp_path: Path
 ) -> None:
@@ -78,7 +52,7 @@ def test_an_older_catalog_gets_the_files_stored_since_back(
     try:
         bea = lib.create_athlete("Bea")
         moved = lib.uploads.ingest(media_dir.webp, "image")
-        _backup(settings, tmp_path / "last-week.sqlite3")
+        backup_catalog(settings, tmp_path / "last-week.sqlite3")
         # since the backup: a new athlete, a photo and a video, a file moved to an athlete
         ana = lib.create_athlete("Ana")
         photo = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=bea.id)
@@ -91,7 +65,7 @@ def test_an_older_catalog_gets_the_files_stored_since_back(
         stats = {k: store.stat(k) for k in (photo.storage_key, video.storage_key)}
     finally:
         lib.close()
-    _restore(settings, tmp_path / "last-week.sqlite3")
+    restore_catalog(settings, tmp_path / "last-week.sqlite3")
 
     lib = Library.open(settings)
     try:
@@ -160,11 +134,11 @@ def test_an_object_whose_time_is_not_its_keys_is_dated_by_its_key(
     settings = make_settings(data_dir)
     lib = Library.open(settings)
     try:
-        _backup(settings, tmp_path / "empty.sqlite3")
+        backup_catalog(settings, tmp_path / "empty.sqlite3")
         photo = lib.uploads.ingest(media_dir.png, "image")
     finally:
         lib.close()
-    _restore(settings, tmp_path / "empty.sqlite3")
+    restore_catalog(settings, tmp_path / "empty.sqlite3")
     later = datetime.now(UTC) + timedelta(days=400)
     os.utime(settings.paths.objects_dir / photo.storage_key, (later.timestamp(),) * 2)
     lib = Library.open(settings)
@@ -185,11 +159,11 @@ def test_maintenance_adopt_strays_and_what_doctor_says_before_and_after(
     settings = make_settings(data_dir)
     lib = Library.open(settings)
     try:
-        _backup(settings, tmp_path / "empty.sqlite3")
+        backup_catalog(settings, tmp_path / "empty.sqlite3")
         photo = lib.uploads.ingest(media_dir.jpeg, "image")
     finally:
         lib.close()
-    _restore(settings, tmp_path / "empty.sqlite3")
+    restore_catalog(settings, tmp_path / "empty.sqlite3")
 
     assert main(["maintenance", "--data-dir", str(data_dir)]) == 1
     capsys.readouterr()
@@ -266,11 +240,11 @@ def _restored_without(settings: Settings, tmp_path: Path, *sources: tuple[Path, 
     """The keys of `sources` stored after the catalog's backup, the backup put back."""
     lib = Library.open(settings)
     try:
-        _backup(settings, tmp_path / "empty.sqlite3")
+        backup_catalog(settings, tmp_path / "empty.sqlite3")
         stored = [lib.uploads.ingest(path, kind).storage_key for path, kind in sources]
     finally:
         lib.close()
-    _restore(settings, tmp_path / "empty.sqlite3")
+    restore_catalog(settings, tmp_path / "empty.sqlite3")
     return stored
 
 

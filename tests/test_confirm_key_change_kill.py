@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -36,7 +35,7 @@ from tests.conftest import make_settings
 from tests.faults import ROOT
 from tests.internals import db_of, storage_of
 from tests.media_fixtures import MediaSet
-from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+from tests.server_fixtures import bearer, http_call, make_tokens, presign_grant, server_config
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -60,25 +59,12 @@ Library.open(settings).uploads.confirm_upload(int(sys.argv[2]))
 """
 
 
-@pytest.fixture(params=["local", "s3"])
-def backend_settings(request: pytest.FixtureRequest, data_dir: Path) -> Settings:
-    if request.param == "local":
-        return make_settings(data_dir)
-    return request.getfixturevalue("s3_settings")  # type: ignore[no-any-return]
-
-
 def _presign_and_put(lib: Library, url: str, token: str, body: bytes) -> dict[str, Any]:
     """A presigned upload named as a JPEG and its PUT of `body` (a PNG: the bytes' type gives
     the confirmed key another extension, on every backend)."""
-    ask = {"original_filename": "p.jpg", "file_type": "image", "content_type": "image/jpeg"}
-    reply = http_call(
-        f"{url}/files/upload/presigned",
-        "POST",
-        json.dumps(ask).encode(),
-        {**bearer(token), "Content-Type": "application/json"},
+    grant = presign_grant(
+        url, token, original_filename="p.jpg", file_type="image", content_type="image/jpeg"
     )
-    assert reply.status == 201, reply.body
-    grant: dict[str, Any] = reply.json()
     put = http_call(grant["upload_url"], "PUT", body, grant["headers"])
     assert put.status in (200, 201, 204), put.body
     return grant

@@ -22,7 +22,7 @@ from core.leader import MaintenanceLeader
 from core.library import Library
 from core.maintenance import run_maintenance
 from server.entry import EmbeddedServer
-from tests.conftest import make_settings
+from tests.conftest import make_s3_settings, make_settings
 from tests.faults import assert_healthy, fill_disk, small_tmpfs, start_serve, wait_for
 from tests.internals import db_of
 from tests.resumable_client import TUS, MiB, create, head, noise_png, padded_mp4, patch
@@ -93,6 +93,30 @@ def test_a_patch_that_fills_the_disk_leaves_no_unrecorded_tail_and_resumes(
         assert_healthy(lib, ready, server.url, tokens.read)
 
 
+def png_ending_in_a_page(tmp_path: Path) -> bytes:
+    """A PNG whose last byte goes to the .part's last page: storing it takes no new room."""
+    data = noise_png(tmp_path / "p.png", 300).read_bytes()
+    assert (len(data) - 1) % 4096
+    return data
+
+
+def sent_but_the_last_byte(
+    lib: Library, base: str, token: str, data: bytes
+) -> tuple[str, int, Path]:
+    """A tus upload of `data` to the server at `base`, sent but for its last byte, then the disk
+    filled: the upload's URL, its offset, and the filler file whose removal makes room."""
+    url = base + create(base, token, len(data)).headers["Location"]
+    offset, step = 0, (len(data) - 1) // 40 + 1
+    while offset < len(data) - 1:  # many records: a WAL with room for those that follow
+        end = min(offset + step, len(data) - 1)
+        assert patch(url, token, offset, data[offset:end]).status == 204
+        offset = end
+    _reusable_wal(lib)
+    filler = lib.paths.data_dir / "filler"
+    fill_disk(filler)
+    return url, offset, filler
+
+
 def _reusable_wal(lib: Library) -> None:
     """Checkpoints the catalog's WAL keeping its file, so that the next catalog writes reuse its
     room (SQLite starts a checkpointed WAL over from its beginning): on a full disk the catalog
@@ -115,18 +139,9 @@ def test_a_last_patch_the_full_disk_cannot_store_keeps_the_upload_for_the_next_t
     nothing is left half-stored."""
     lib = full_library
     tokens = make_tokens(lib)
-    data = noise_png(tmp_path / "p.png", 300).read_bytes()
-    assert (len(data) - 1) % 4096  # the last byte goes to the .part's last page: no new room
+    data = png_ending_in_a_page(tmp_path)
     with EmbeddedServer(lib, config=server_config(lib)) as server:
-        url = server.url + create(server.url, tokens.upload, len(data)).headers["Location"]
-        offset, step = 0, (len(data) - 1) // 40 + 1
-        while offset < len(data) - 1:  # many records: a WAL with room for those that follow
-            end = min(offset + step, len(data) - 1)
-            assert patch(url, tokens.upload, offset, data[offset:end]).status == 204
-            offset = end
-        _reusable_wal(lib)
-        filler = lib.paths.data_dir / "filler"
-        fill_disk(filler)
+        url, offset, filler = sent_but_the_last_byte(lib, server.url, tokens.upload, data)
         last = patch(url, tokens.upload, offset, data[offset:])
         assert last.status == 507, last.body
         assert last.json()["error"]["code"] == "insufficient_storage"
@@ -304,13 +319,9 @@ def test_a_part_the_bucket_took_but_a_full_disk_kept_from_the_catalog_is_cut_bac
     buffer goes back to what the catalog recorded, and the upload resumes from there."""
     data = padded_mp4(tmp_path / "m.mp4", 11 * MiB).read_bytes()
     with small_tmpfs(tmp_path / "data", "16m") as data_dir:
-        settings = make_settings(
+        settings = make_s3_settings(
             data_dir,
-            r2_endpoint_url=s3_bucket.endpoint_url,
-            r2_bucket_name=s3_bucket.bucket,
-            r2_access_key_id=s3_bucket.access_key_id,
-            r2_secret_access_key=s3_bucket.secret_access_key,
-            r2_region="us-east-1",
+            s3_bucket,
             upload_part_size=5 * MiB,
         )
         lib = Library.open(settings)

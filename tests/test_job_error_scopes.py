@@ -25,7 +25,7 @@ from core.settings import Settings
 from core.video.failures import FAILURE_SENTENCES, error_for_users
 from server.entry import EmbeddedServer
 from tests import media
-from tests.conftest import make_settings
+from tests.conftest import make_s3_settings
 from tests.s3_server import S3Target, s3_client
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 from tests.video_helpers import TEST_LADDER, process_all
@@ -35,13 +35,9 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture
 def s3_settings(data_dir: Path, s3_bucket: S3Target) -> Settings:
-    return make_settings(
+    return make_s3_settings(
         data_dir,
-        r2_endpoint_url=s3_bucket.endpoint_url,
-        r2_bucket_name=s3_bucket.bucket,
-        r2_access_key_id=s3_bucket.access_key_id,
-        r2_secret_access_key=s3_bucket.secret_access_key,
-        r2_region="us-east-1",
+        s3_bucket,
         hls_ladder=TEST_LADDER,
         job_max_attempts=1,
     )

@@ -14,7 +14,7 @@ import pytest
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests.browser import Browser, chromium_path
-from tests.conftest import make_settings
+from tests.conftest import make_s3_settings
 from tests.resumable_client import MiB, noise_png
 from tests.s3_server import s3_client
 from tests.server_fixtures import make_tokens, server_config
@@ -67,13 +67,9 @@ def _cors(bucket: Any, origin: str, *, expose_etag: bool) -> None:
 def s3_library(data_dir: Path, s3_bucket: Any) -> Iterator[Library]:
     """Moto's S3, with browser uploads in parts of 5 MiB from 5 MiB on."""
     lib = Library.open(
-        make_settings(
+        make_s3_settings(
             data_dir,
-            r2_endpoint_url=s3_bucket.endpoint_url,
-            r2_bucket_name=s3_bucket.bucket,
-            r2_access_key_id=s3_bucket.access_key_id,
-            r2_secret_access_key=s3_bucket.secret_access_key,
-            r2_region="us-east-1",
+            s3_bucket,
             upload_part_size=5 * MiB,
             multipart_threshold=5 * MiB,
             multipart_chunk_size=5 * MiB,

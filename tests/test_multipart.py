@@ -13,7 +13,7 @@ import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
-from tests.conftest import make_settings
+from tests.conftest import make_s3_settings
 from tests.resumable_client import JSON, MiB, confirm, noise_png, presign, put_part
 from tests.s3_server import s3_client
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
@@ -21,13 +21,9 @@ from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
 @pytest.fixture
 def s3_parts(data_dir: Path, s3_bucket: Any) -> Iterator[tuple[Library, Any, EmbeddedServer]]:
-    settings = make_settings(
+    settings = make_s3_settings(
         data_dir,
-        r2_endpoint_url=s3_bucket.endpoint_url,
-        r2_bucket_name=s3_bucket.bucket,
-        r2_access_key_id=s3_bucket.access_key_id,
-        r2_secret_access_key=s3_bucket.secret_access_key,
-        r2_region="us-east-1",
+        s3_bucket,
         max_file_size=300 * MiB,
         upload_part_size=5 * MiB,
         multipart_threshold=8 * MiB,

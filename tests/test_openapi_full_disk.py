@@ -21,7 +21,7 @@ from core.library import Library
 from server.entry import EmbeddedServer
 from server.openapi import WRITES, build_spec, routes
 from tests import media
-from tests.conftest import make_settings
+from tests.conftest import make_s3_settings, make_settings
 from tests.faults import fill_disk, small_tmpfs
 from tests.internals import storage_of
 from tests.media_fixtures import MediaSet
@@ -232,13 +232,9 @@ def test_a_lost_thumbnail_on_r2_with_a_full_disk_answers_as_the_spec_says(
     original, downloaded into the data folder's tmp/ first, which a full disk has no room for
     (a local store's original is read in place instead: tests/test_thumbnail_full_disk.py)."""
     with small_tmpfs(tmp_path / "data", "16m") as data_dir:
-        settings = make_settings(
+        settings = make_s3_settings(
             data_dir,
-            r2_endpoint_url=s3_bucket.endpoint_url,
-            r2_bucket_name=s3_bucket.bucket,
-            r2_access_key_id=s3_bucket.access_key_id,
-            r2_secret_access_key=s3_bucket.secret_access_key,
-            r2_region="us-east-1",
+            s3_bucket,
         )
         lib = Library.open(settings)
         try:

@@ -17,20 +17,9 @@ from core.storage.routing import RoutingStorage
 from core.storage.s3 import S3Storage
 from server.entry import EmbeddedServer
 from tests.internals import storage_of
-from tests.server_fixtures import bearer, http_call, make_tokens
+from tests.server_fixtures import bearer, http_call, make_tokens, presign_grant
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def _presign(url: str, token: str, **ask: Any) -> dict[str, Any]:
-    reply = http_call(
-        f"{url}/files/upload/presigned",
-        "POST",
-        json.dumps(ask).encode(),
-        {**bearer(token), "Content-Type": "application/json"},
-    )
-    assert reply.status == 201, reply.body
-    return reply.json()  # type: ignore[no-any-return]
 
 
 def _swept_late_put(lib: Library, upload: dict[str, Any], data: bytes) -> None:
@@ -53,7 +42,7 @@ def test_a_pending_s3_upload_dropped_gets_its_url_swept(
     lib, url = s3_live.library, s3_live.url
     tokens = make_tokens(lib)
     data = media_dir.png.read_bytes()
-    upload = _presign(url, tokens.upload, original_filename="h.png", file_type="image")
+    upload = presign_grant(url, tokens.upload, original_filename="h.png", file_type="image")
     fid = upload["file_id"]
     if how == "hard_delete":
         gone = http_call(f"{url}/files/{fid}?hard_delete=true", "DELETE", b"", bearer(tokens.admin))
@@ -71,7 +60,7 @@ def test_a_local_pending_upload_dropped_needs_no_sweep(live: EmbeddedServer) -> 
     """The local signed PUT asks the catalog first: refused, nothing to sweep."""
     lib, url = live.library, live.url
     tokens = make_tokens(lib)
-    upload = _presign(url, tokens.upload, original_filename="h.png", file_type="image")
+    upload = presign_grant(url, tokens.upload, original_filename="h.png", file_type="image")
     lib.delete(upload["file_id"], hard=True)
     assert http_call(upload["upload_url"], "PUT", b"x", upload["headers"]).status == 409
     assert reconcile(lib).clean and not reconcile(lib).pending_deletions
@@ -85,7 +74,7 @@ def test_an_athlete_changed_before_the_confirm_moves_the_key(
     lib, url = server.library, server.url
     tokens = make_tokens(lib)
     data = media_dir.png.read_bytes()
-    upload = _presign(
+    upload = presign_grant(
         url, tokens.upload, original_filename="k.png", file_type="image", athlete_id=7
     )
     fid = upload["file_id"]
@@ -146,7 +135,7 @@ def test_a_bucket_url_signs_only_a_content_type_the_client_named(
         query = parse_qs(urlsplit(upload["upload_url"]).query)
         return query["X-Amz-SignedHeaders"][0].split(";")
 
-    by_name = _presign(url, tokens.upload, original_filename="clip.png", file_type="image")
+    by_name = presign_grant(url, tokens.upload, original_filename="clip.png", file_type="image")
     assert "content-type" not in signed_headers(by_name) and by_name["headers"] == {}
     put = http_call(by_name["upload_url"], "PUT", data, {"Content-Type": "image/x-png"})
     assert put.status == 200, put.body
@@ -154,7 +143,7 @@ def test_a_bucket_url_signs_only_a_content_type_the_client_named(
         f"{url}/files/{by_name['file_id']}/confirm-upload", "POST", b"", bearer(tokens.upload)
     )
     assert done.status == 200 and done.json()["content_type"] == "image/png", done.body
-    named = _presign(
+    named = presign_grant(
         url, tokens.upload, original_filename="n.png", file_type="image", content_type="image/png"
     )
     assert "content-type" in signed_headers(named)
@@ -192,7 +181,7 @@ def test_a_confirmed_bucket_object_has_the_files_content_type(
     ask: dict[str, Any] = {"original_filename": name, "file_type": kind}
     if named:
         ask["content_type"] = named
-    upload = _presign(url, tokens.upload, **ask)
+    upload = presign_grant(url, tokens.upload, **ask)
     data = getattr(media_dir, media).read_bytes()
     put = http_call(upload["upload_url"], "PUT", data, {**upload["headers"], "Content-Type": sent})
     assert put.status == 200, put.body

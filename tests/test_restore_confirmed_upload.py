@@ -9,8 +9,6 @@ over loopback, real SQLite catalog restored from a sqlite3 backup, local storage
 from __future__ import annotations
 
 import hashlib
-import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,37 +21,11 @@ from core.maintenance import reconcile, run_maintenance
 from core.records import FileStatus
 from core.settings import Settings
 from server.entry import EmbeddedServer
-from tests.conftest import make_settings
+from tests.backup_helpers import backup_catalog, restore_catalog
 from tests.internals import storage_of
-from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+from tests.server_fixtures import bearer, http_call, make_tokens, presign_grant, server_config
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture(params=["local", "s3"])
-def backend_settings(request: pytest.FixtureRequest, data_dir: Path) -> Settings:
-    if request.param == "local":
-        return make_settings(data_dir)
-    return request.getfixturevalue("s3_settings")  # type: ignore[no-any-return]
-
-
-def _backup(settings: Settings, to: Path) -> None:
-    """The catalog copied as README says for a running library (sqlite3's .backup)."""
-    source = sqlite3.connect(settings.paths.database_file)
-    target = sqlite3.connect(to)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
-
-
-def _restore(settings: Settings, backup: Path) -> None:
-    """The backup put back in place of the (stopped) library's catalog, as README says."""
-    catalog = settings.paths.database_file
-    for leftover in (Path(f"{catalog}-wal"), Path(f"{catalog}-shm")):
-        leftover.unlink(missing_ok=True)
-    catalog.write_bytes(backup.read_bytes())
 
 
 def _read(lib: Library, key: str) -> bytes:
@@ -69,16 +41,14 @@ def _presign_put_confirm(
     server.start()
     try:
         token = make_tokens(lib).upload
-        ask = {"original_filename": "p.jpg", "file_type": "image", "content_type": "image/jpeg"}
-        reply = http_call(
-            f"{server.url}/files/upload/presigned",
-            "POST",
-            json.dumps(ask).encode(),
-            {**bearer(token), "Content-Type": "application/json"},
+        grant = presign_grant(
+            server.url,
+            token,
+            original_filename="p.jpg",
+            file_type="image",
+            content_type="image/jpeg",
         )
-        assert reply.status == 201, reply.body
-        grant = reply.json()
-        _backup(settings, backup)
+        backup_catalog(settings, backup)
         put = http_call(grant["upload_url"], "PUT", photo.read_bytes(), grant["headers"])
         assert put.status in (200, 201, 204), put.body
         done = http_call(
@@ -109,7 +79,7 @@ def test_a_restored_catalog_keeps_an_upload_confirmed_after_its_backup(
     backup = tmp_path / "backup.sqlite3"
     grant, confirmed = _presign_put_confirm(settings, media_dir.jpeg, backup)
     key = str(confirmed["storage_key"])
-    _restore(settings, backup)
+    restore_catalog(settings, backup)
 
     lib = Library.open(settings)
     try:

@@ -18,7 +18,7 @@ from core.db.engine import Database
 from core.db.migrate import upgrade
 from core.doctor import check_catalog, run_checks
 from core.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import make_s3_settings, make_settings
 from tests.pg_server import postgres_url  # noqa: F401
 
 pytestmark = pytest.mark.timeout(90)
@@ -178,13 +178,9 @@ def _bucket_and_settings(
     data_dir: Path, s3_bucket: Any, cors_origins: tuple[str, ...]
 ) -> tuple[Settings, Any]:
     """Settings on the test bucket with `cors_origins`, and a boto3 client of that bucket."""
-    settings = make_settings(
+    settings = make_s3_settings(
         data_dir,
-        r2_endpoint_url=s3_bucket.endpoint_url,
-        r2_bucket_name=s3_bucket.bucket,
-        r2_access_key_id=s3_bucket.access_key_id,
-        r2_secret_access_key=s3_bucket.secret_access_key,
-        r2_region="us-east-1",
+        s3_bucket,
         cors_origins=cors_origins,
     )
     client: Any = boto3.client(

@@ -13,10 +13,13 @@ from pathlib import Path
 
 from core.library import Library
 from server.entry import EmbeddedServer
-from tests.faults import fill_disk
-from tests.resumable_client import create, head, noise_png, patch
+from tests.resumable_client import head, patch
 from tests.server_fixtures import make_tokens, server_config
-from tests.test_faults_tus_disk import _reusable_wal, full_library  # noqa: F401
+from tests.test_faults_tus_disk import (  # noqa: F401
+    full_library,
+    png_ending_in_a_page,
+    sent_but_the_last_byte,
+)
 
 
 def test_head_on_a_full_disk_answers_the_offset_of_an_upload_it_cannot_store_yet(
@@ -25,18 +28,9 @@ def test_head_on_a_full_disk_answers_the_offset_of_an_upload_it_cannot_store_yet
 ) -> None:
     lib = full_library
     tokens = make_tokens(lib)
-    data = noise_png(tmp_path / "p.png", 300).read_bytes()
-    assert (len(data) - 1) % 4096  # the last byte goes to the .part's last page: no new room
+    data = png_ending_in_a_page(tmp_path)
     with EmbeddedServer(lib, config=server_config(lib)) as server:
-        url = server.url + create(server.url, tokens.upload, len(data)).headers["Location"]
-        offset, step = 0, (len(data) - 1) // 40 + 1
-        while offset < len(data) - 1:  # many records: a WAL with room for those that follow
-            end = min(offset + step, len(data) - 1)
-            assert patch(url, tokens.upload, offset, data[offset:end]).status == 204
-            offset = end
-        _reusable_wal(lib)
-        filler = lib.paths.data_dir / "filler"
-        fill_disk(filler)
+        url, offset, filler = sent_but_the_last_byte(lib, server.url, tokens.upload, data)
         assert patch(url, tokens.upload, offset, data[offset:]).status == 507
         said = head(url, tokens.upload)
         assert said.status == 507, said.headers

@@ -22,7 +22,7 @@ import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
-from tests.conftest import make_settings
+from tests.conftest import make_settings, r2_settings
 from tests.media import make_jpeg, make_mp4
 from tests.resumable_client import OCTETS, TUS, MiB, call, create, meta, padded_mp4, patch
 from tests.server_fixtures import Reply, Tokens, bearer, http_call, make_tokens, server_config
@@ -36,13 +36,8 @@ def served(
 ) -> Iterator[tuple[EmbeddedServer, Tokens, Library]]:
     extra: dict[str, Any] = {}
     if request.param == "s3":
-        bucket = request.getfixturevalue("s3_bucket")
         extra = {
-            "r2_endpoint_url": bucket.endpoint_url,
-            "r2_bucket_name": bucket.bucket,
-            "r2_access_key_id": bucket.access_key_id,
-            "r2_secret_access_key": bucket.secret_access_key,
-            "r2_region": "us-east-1",
+            **r2_settings(request.getfixturevalue("s3_bucket")),
             "upload_part_size": 5 * MiB,
             "multipart_threshold": 5 * MiB,
             "multipart_chunk_size": 5 * MiB,

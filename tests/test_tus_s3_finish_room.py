@@ -19,7 +19,7 @@ import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
-from tests.conftest import make_settings
+from tests.conftest import make_s3_settings
 from tests.faults import small_tmpfs
 from tests.resumable_client import MiB, create, head, padded_mp4, patch
 from tests.s3_server import S3Target
@@ -33,13 +33,9 @@ def small_s3_library(tmp_path: Path, s3_bucket: S3Target) -> Iterator[Library]:
     """R2/S3 storage, its data folder (catalog, uploads, tmp) on a 12 MiB tmpfs."""
     with small_tmpfs(tmp_path / "data", "12m") as data_dir:
         lib = Library.open(
-            make_settings(
+            make_s3_settings(
                 data_dir,
-                r2_endpoint_url=s3_bucket.endpoint_url,
-                r2_bucket_name=s3_bucket.bucket,
-                r2_access_key_id=s3_bucket.access_key_id,
-                r2_secret_access_key=s3_bucket.secret_access_key,
-                r2_region="us-east-1",
+                s3_bucket,
                 upload_part_size=5 * MiB,
                 max_file_size=300 * MiB,
             )

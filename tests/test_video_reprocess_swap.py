@@ -32,7 +32,7 @@ from core.maintenance import reconcile, run_maintenance
 from core.video import service
 from server.entry import EmbeddedServer
 from tests import media
-from tests.conftest import make_settings
+from tests.conftest import make_settings, r2_settings
 from tests.internals import db_of, storage_of
 from tests.s3_server import new_bucket
 from tests.server_fixtures import bearer, http_call, library_served, make_tokens
@@ -44,14 +44,7 @@ def store(request: pytest.FixtureRequest) -> dict[str, Any]:
     """The settings of the backend: the local folder, or a fresh bucket on moto's S3."""
     if request.param == "local":
         return {}
-    bucket = new_bucket(request.getfixturevalue("moto_server"))
-    return {
-        "r2_endpoint_url": bucket.endpoint_url,
-        "r2_bucket_name": bucket.bucket,
-        "r2_access_key_id": bucket.access_key_id,
-        "r2_secret_access_key": bucket.secret_access_key,
-        "r2_region": "us-east-1",
-    }
+    return r2_settings(new_bucket(request.getfixturevalue("moto_server")))
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from PIL import Image
 
 from core.library import Library
 from server.entry import EmbeddedServer
-from tests.conftest import make_settings
+from tests.conftest import make_settings, r2_settings
 from tests.server_fixtures import Reply, Tokens, bearer, http_call, make_tokens, server_config
 
 LIMIT = 60_000  # bytes; a form of a picture past LIMIT + FORM_OVERHEAD is refused unread
@@ -43,14 +43,7 @@ def limited(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[Served]:
     """The real server over a library whose MAX_FILE_SIZE is LIMIT, on each backend."""
     bucket: dict[str, Any] = {}
     if request.param == "s3":
-        target = request.getfixturevalue("s3_bucket")
-        bucket = {
-            "r2_endpoint_url": target.endpoint_url,
-            "r2_bucket_name": target.bucket,
-            "r2_access_key_id": target.access_key_id,
-            "r2_secret_access_key": target.secret_access_key,
-            "r2_region": "us-east-1",
-        }
+        bucket = r2_settings(request.getfixturevalue("s3_bucket"))
     lib = Library.open(make_settings(data_dir, max_file_size=LIMIT, **bucket))
     server = EmbeddedServer(lib, config=server_config(lib))
     server.start()
