@@ -518,6 +518,53 @@ def served_behind_proxy(
         proxy.close()
 
 
+@dataclass
+class ProxiedCatalog:
+    """A live server whose library's PostgreSQL catalog sits behind a CuttableProxy."""
+
+    lib: Library
+    server: EmbeddedServer
+    proxy: CuttableProxy
+    out: bool = False  # cut or stalled: to restore before the server stops
+
+    def cut(self) -> None:
+        self.proxy.cut()
+        self.out = True
+
+    def stall(self) -> None:
+        self.proxy.stall()
+        self.out = True
+
+    def restore(self) -> None:
+        self.proxy.restore()
+        self.out = False
+
+
+@contextlib.contextmanager
+def served_catalog_behind_proxy(database_url: str, data_dir: Path) -> Iterator[ProxiedCatalog]:
+    """A server on a library in `data_dir` whose PostgreSQL catalog (`database_url`) is reached
+    through a CuttableProxy, for a test to cut or stall (libpq's least connect_timeout, 2 s: a
+    new connection to a hung catalog gives up sooner). A catalog the test left cut or stalled
+    is restored before the server stops."""
+    from tests.conftest import make_settings
+
+    host_port = database_url.rsplit("@", 1)[1].split("/", 1)[0]
+    proxy = CuttableProxy.in_front_of(f"http://{host_port}")
+    through = database_url.replace(host_port, f"127.0.0.1:{proxy.port}")
+    lib = Library.open(make_settings(data_dir, database_url=f"{through}?connect_timeout=2"))
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    served = ProxiedCatalog(lib=lib, server=server, proxy=proxy)
+    try:
+        yield served
+    finally:
+        if served.out:
+            proxy.restore()
+        server.stop()
+        lib.close()
+        proxy.close()
+
+
 def partial_files(data_dir: Path) -> list[Path]:
     """Every partial file a write can leave: `.part` names in tmp/ and in the object tree."""
     found = [p for p in (data_dir / "tmp").glob("*") if ".part" in p.name]

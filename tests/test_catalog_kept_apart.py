@@ -61,9 +61,15 @@ def _club(data: Path) -> int:
     return kept
 
 
-def _serve_once(data: Path, env: dict[str, str]) -> None:
-    """`mediadesk serve` on `data` until it serves (its first start: an admin token), then
-    Ctrl+C."""
+def _club_folder(tmp_path: Path) -> tuple[Path, int]:
+    """tmp_path/data holding a SQLite library (_club): the folder, and its photo's id."""
+    data = tmp_path / "data"
+    data.mkdir()
+    return data, _club(data)
+
+
+def _started(data: Path, env: dict[str, str]) -> list[str]:
+    """What `mediadesk serve` on `data` logs until it serves; then stopped with Ctrl+C."""
     serve = subprocess.Popen(
         [MEDIADESK, "serve", "--port", "0", "--data-dir", str(data)],
         cwd=ROOT,
@@ -75,15 +81,22 @@ def _serve_once(data: Path, env: dict[str, str]) -> None:
         assert serve.stderr is not None
         said: list[str] = []
         while "Press Ctrl+C to stop." not in (line := serve.stderr.readline()):
-            assert line, "".join(said)
-            said.append(line)
-        assert any("First start: an admin API token was created" in s for s in said)
+            assert line, "".join(said)  # it ended before serving
+            said.append(line.rstrip("\n"))
         serve.send_signal(signal.SIGINT)
         assert serve.wait(WAIT) == 0
     finally:
         if serve.poll() is None:
             serve.kill()
             serve.wait()
+    return said
+
+
+def _serve_once(data: Path, env: dict[str, str]) -> None:
+    """`mediadesk serve` on `data` until it serves (its first start: an admin token), then
+    Ctrl+C."""
+    said = _started(data, env)
+    assert any("First start: an admin API token was created" in s for s in said)
 
 
 def _failed(said: str) -> list[str]:
@@ -94,9 +107,7 @@ def test_a_catalog_a_server_was_started_on_first_is_named_and_made_new(
     tmp_path: Path,
     postgres_url: str,  # noqa: F811
 ) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    kept = _club(data)
+    data, kept = _club_folder(tmp_path)
     target = fresh_database(postgres_url, "apart")
     name = target.rsplit("/", 1)[1]
     port = make_url(target).port
@@ -160,9 +171,7 @@ def test_another_library_in_use_is_told_apart_from_a_copy(
 ) -> None:
     from core.doctor import run_checks
 
-    data = tmp_path / "data"
-    data.mkdir()
-    _club(data)
+    data, _ = _club_folder(tmp_path)
     target = fresh_database(postgres_url, "another")
     other = tmp_path / "other"
     other.mkdir()

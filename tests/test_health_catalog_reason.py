@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.library import Library
-from server.entry import EmbeddedServer
-from tests.conftest import make_settings
-from tests.faults import CuttableProxy, wait_for
+from tests.faults import served_catalog_behind_proxy, wait_for
 from tests.pg_server import fresh_database, postgres_url  # noqa: F401
-from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+from tests.server_fixtures import bearer, http_call, make_tokens
 
 
 def test_health_gives_the_reason_of_a_catalog_out_of_reach(
@@ -23,34 +20,19 @@ def test_health_gives_the_reason_of_a_catalog_out_of_reach(
     tmp_path: Path,
 ) -> None:
     database = fresh_database(postgres_url, "health_reason")
-    host_port = database.rsplit("@", 1)[1].split("/", 1)[0]
-    proxy = CuttableProxy.in_front_of(f"http://{host_port}")
-    through = database.replace(host_port, f"127.0.0.1:{proxy.port}")
-    lib = Library.open(make_settings(tmp_path, database_url=f"{through}?connect_timeout=2"))
-    server = EmbeddedServer(lib, config=server_config(lib))
-    server.start()
-    cut = False
-    try:
-        admin = make_tokens(lib).admin
-        health = f"{server.url}/health"
+    with served_catalog_behind_proxy(database, tmp_path) as served:
+        admin = make_tokens(served.lib).admin
+        health = f"{served.server.url}/health"
         assert http_call(health).status == 200
-        proxy.cut()
-        cut = True
+        served.cut()
         for headers in ({}, bearer(admin)):  # a monitor without a token reads it too
             answer = http_call(health, headers=headers)
             assert answer.status == 503, answer.body
             part = answer.json()["database"]
             assert part["ok"] is False and part["reason"] == "catalog_unreachable", part
             assert "Retry-After" in answer.headers
-        proxy.restore()
-        cut = False
+        served.restore()
         wait_for(lambda: http_call(health).status == 200, what="the catalog back")
-        spec = http_call(f"{server.url}/openapi.json").json()["components"]["schemas"]
+        spec = http_call(f"{served.server.url}/openapi.json").json()["components"]["schemas"]
         reasons = spec["Health"]["properties"]["database"]["properties"]["reason"]["enum"]
         assert {"catalog_unreachable", "catalog_busy", "catalog_upgraded"} <= set(reasons)
-    finally:
-        if cut:
-            proxy.restore()
-        server.stop()
-        lib.close()
-        proxy.close()

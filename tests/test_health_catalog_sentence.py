@@ -10,13 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.errors import catalog_down
-from core.library import Library
-from server.entry import EmbeddedServer
 from server.errors import UNAVAILABLE_MESSAGES
-from tests.conftest import make_settings
-from tests.faults import CuttableProxy, wait_for
+from tests.faults import served_catalog_behind_proxy, wait_for
 from tests.pg_server import fresh_database, postgres_url  # noqa: F401
-from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+from tests.server_fixtures import bearer, http_call, make_tokens
 
 
 def test_health_says_a_sentence_for_a_catalog_out_of_reach(
@@ -24,20 +21,12 @@ def test_health_says_a_sentence_for_a_catalog_out_of_reach(
     tmp_path: Path,
 ) -> None:
     database = fresh_database(postgres_url, "health_sentence")
-    host_port = database.rsplit("@", 1)[1].split("/", 1)[0]
-    proxy = CuttableProxy.in_front_of(f"http://{host_port}")
-    through = database.replace(host_port, f"127.0.0.1:{proxy.port}")
-    lib = Library.open(make_settings(tmp_path, database_url=f"{through}?connect_timeout=2"))
-    server = EmbeddedServer(lib, config=server_config(lib))
-    server.start()
-    cut = False
-    try:
-        tokens = make_tokens(lib)
-        health = f"{server.url}/health"
+    with served_catalog_behind_proxy(database, tmp_path) as served:
+        tokens = make_tokens(served.lib)
+        health = f"{served.server.url}/health"
         for token in (tokens.admin, tokens.read):  # known before the outage (kept a while)
             assert http_call(health, headers=bearer(token)).status == 200
-        proxy.cut()
-        cut = True
+        served.cut()
         said = set()
         # the first check meets the outage (StorageUnavailable), the next ones are not asked
         # while it lasts (StorageNotAsked): both are told in words
@@ -55,14 +44,7 @@ def test_health_says_a_sentence_for_a_catalog_out_of_reach(
                     "reason": "catalog_unreachable",
                 }, part
                 said.add(part["error"])
-            http_call(f"{server.url}/files/", headers=bearer(tokens.read))
+            http_call(f"{served.server.url}/files/", headers=bearer(tokens.read))
         assert not any("Storage" in error for error in said), said
-        proxy.restore()
-        cut = False
+        served.restore()
         wait_for(lambda: http_call(health).status == 200, what="the catalog back")
-    finally:
-        if cut:
-            proxy.restore()
-        server.stop()
-        lib.close()
-        proxy.close()

@@ -32,8 +32,13 @@ from core.storage import s3
 from core.tokens import TOKEN_PREFIX
 from server import state as server_state
 from server.entry import EmbeddedServer
-from tests.conftest import make_settings
-from tests.faults import CuttableProxy, ErringStore, immutable, wait_for
+from tests.faults import (
+    CuttableProxy,
+    ErringStore,
+    immutable,
+    served_catalog_behind_proxy,
+    wait_for,
+)
 from tests.internals import db_of
 from tests.pg_server import postgres_url  # noqa: F401
 from tests.server_fixtures import Reply, bearer, http_call, make_tokens, server_config
@@ -159,22 +164,15 @@ def test_every_answer_of_a_postgresql_catalog_out_of_reach_says_when_to_ask_agai
     Retry-After. Hung (the port takes connections, nothing answers): the request that meets
     the silence first says the window it opened, those refused after it the window left."""
     monkeypatch.setattr(server_state, "CATALOG_DEADLINE", 3.0)  # a request's wait, shortened
-    host_port = postgres_url.rsplit("@", 1)[1].split("/", 1)[0]
-    proxy = CuttableProxy.in_front_of(f"http://{host_port}")
-    through = postgres_url.replace(host_port, f"127.0.0.1:{proxy.port}")
-    # libpq's least connect_timeout: a new connection to the hung catalog gives up sooner
-    lib = Library.open(make_settings(tmp_path, database_url=f"{through}?connect_timeout=2"))
-    server = EmbeddedServer(lib, config=server_config(lib))
-    server.start()
-    admin = make_tokens(lib).admin
-    url = server.url
+    with served_catalog_behind_proxy(postgres_url, tmp_path) as served:
+        admin = make_tokens(served.lib).admin
+        url = served.server.url
 
-    def listing(token: str) -> Reply:
-        return http_call(f"{url}/files/", headers=bearer(token), timeout=30)
+        def listing(token: str) -> Reply:
+            return http_call(f"{url}/files/", headers=bearer(token), timeout=30)
 
-    try:
         assert listing(admin).status == 200  # the token verified: trusted while the catalog is out
-        proxy.cut()
+        served.cut()
         for n in range(2):  # each asks the catalog again, and is refused
             assert _unavailable(listing(admin), "catalog_unreachable") == ASK_AGAIN, n
         # a token never verified: its verification is what meets the outage
@@ -183,9 +181,9 @@ def test_every_answer_of_a_postgresql_catalog_out_of_reach_says_when_to_ask_agai
         health = _degraded(url, admin)
         assert not health.json()["database"]["ok"], health.body
         assert _retry_after(health) == ASK_AGAIN
-        proxy.restore()
+        served.restore()
         wait_for(lambda: listing(admin).status == 200, what="the catalog back")
-        proxy.stall()
+        served.stall()
         first = listing(TOKEN_PREFIX + "never-verified-either")
         assert 1 <= (_unavailable(first, "catalog_unreachable") or 0) <= LONGEST_HANG_WINDOW
         health = _degraded(url, admin)
@@ -193,11 +191,6 @@ def test_every_answer_of_a_postgresql_catalog_out_of_reach_says_when_to_ask_agai
         # the same window, read a moment apart (whole seconds, rounded up)
         assert after is not None and 1 <= after <= LONGEST_HANG_WINDOW
         assert abs((_retry_after(health) or 0) - after) <= 1, (health.headers, after)
-    finally:
-        proxy.restore()
-        server.stop()
-        lib.close()
-        proxy.close()
 
 
 def test_every_answer_of_a_sqlite_catalog_that_cannot_be_written_says_when_to_ask_again(

@@ -6,49 +6,21 @@ tests' throwaway PostgreSQL."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.pg_server import fresh_database, postgres_url  # noqa: F401
-from tests.test_catalog_kept_apart import MEDIADESK, ROOT, WAIT, _club, _env
+from tests.test_catalog_kept_apart import _club_folder, _env, _started
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def _started(data: Path, env: dict[str, str]) -> list[str]:
-    """What `mediadesk serve` on `data` logs until it serves; then stopped with Ctrl+C."""
-    serve = subprocess.Popen(
-        [MEDIADESK, "serve", "--port", "0", "--data-dir", str(data)],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert serve.stderr is not None
-        said: list[str] = []
-        while "Press Ctrl+C to stop." not in (line := serve.stderr.readline()):
-            assert line, "".join(said)  # it ended before serving
-            said.append(line.rstrip("\n"))
-        serve.send_signal(signal.SIGINT)
-        assert serve.wait(WAIT) == 0
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait()
-    return said
 
 
 def test_a_start_on_a_catalog_kept_apart_warns_once_and_serves(
     tmp_path: Path,
     postgres_url: str,  # noqa: F811
 ) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    _club(data)
+    data, _ = _club_folder(tmp_path)
     target = fresh_database(postgres_url, "served_apart")
     env = _env(DATABASE_URL=target)
     elsewhere = tmp_path / "elsewhere"
