@@ -6,7 +6,10 @@ Qt is imported only inside the helpers: modules import this one before their imp
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,6 +17,7 @@ if TYPE_CHECKING:
 
     Colours = dict[QPalette.ColorRole, QColor]
 
+ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 15000
 """Milliseconds a desktop test waits for the GUI to catch up before failing (a loaded CI box)."""
 
@@ -36,31 +40,39 @@ def shown_window(qtbot: Any, library: Any, page_size: int = 50) -> Iterator[Any]
     win.shutdown()
 
 
-def dark_colours() -> Colours:
-    """A dark Fusion palette (#2d2d2d), an outside tester's."""
+def run_desktop_child(
+    code: str, *args: str, home: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """`code` run by a new Python in the repository with `args`, its console captured: Qt
+    offscreen, a bare PATH and `home` as HOME, so that nothing of the tester's desktop session
+    or settings reaches it."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(home)},
+    )
+
+
+def _colours(window: int, text: int, base: int) -> Colours:
+    """A palette of greys (0-255): buttons are the window's colour, every text the same."""
     from PySide6.QtGui import QColor, QPalette
 
-    return {
-        QPalette.ColorRole.Window: QColor(45, 45, 45),
-        QPalette.ColorRole.WindowText: QColor(230, 230, 230),
-        QPalette.ColorRole.Base: QColor(30, 30, 30),
-        QPalette.ColorRole.Text: QColor(230, 230, 230),
-        QPalette.ColorRole.Button: QColor(45, 45, 45),
-        QPalette.ColorRole.ButtonText: QColor(230, 230, 230),
-    }
+    role = QPalette.ColorRole
+    grey = {role.Window: window, role.WindowText: text, role.Base: base, role.Text: text}
+    grey |= {role.Button: window, role.ButtonText: text}
+    return {key: QColor(value, value, value) for key, value in grey.items()}
+
+
+def dark_colours() -> Colours:
+    """A dark Fusion palette (#2d2d2d), an outside tester's."""
+    return _colours(window=45, text=230, base=30)
 
 
 def light_colours() -> Colours:
-    from PySide6.QtGui import QColor, QPalette
-
-    return {
-        QPalette.ColorRole.Window: QColor(239, 239, 239),
-        QPalette.ColorRole.WindowText: QColor(0, 0, 0),
-        QPalette.ColorRole.Base: QColor(255, 255, 255),
-        QPalette.ColorRole.Text: QColor(0, 0, 0),
-        QPalette.ColorRole.Button: QColor(239, 239, 239),
-        QPalette.ColorRole.ButtonText: QColor(0, 0, 0),
-    }
+    return _colours(window=239, text=0, base=255)
 
 
 def luminance(colour: QColor) -> float:

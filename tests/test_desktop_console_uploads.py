@@ -5,16 +5,13 @@ file, which the queue's row already shows; they belong in logs/desktop.log only.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.media import make_jpeg, make_truncated_jpeg
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.qt_helpers import run_desktop_child
 
 CHILD = textwrap.dedent(
     """
@@ -58,14 +55,7 @@ def test_importing_a_good_and_a_refused_file_prints_nothing(tmp_path: Path) -> N
     media.mkdir()
     make_jpeg(media / "photo.jpg")
     make_truncated_jpeg(media / "broken.jpg")  # a photo by its bytes, refused by core
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(data), str(media)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-    )
+    done = run_desktop_child(CHILD, str(data), str(media), home=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['done', 'failed']", done.stdout + done.stderr
     lines = done.stderr.splitlines()

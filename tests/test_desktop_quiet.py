@@ -3,14 +3,12 @@ own INFO notices go to the log file only; its warnings and errors still reach th
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.qt_helpers import run_desktop_child
 
 CHILD = textwrap.dedent(
     """
@@ -35,14 +33,7 @@ CHILD = textwrap.dedent(
 def test_access_log_and_multimedia_chatter_stay_off_the_console(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(data)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-    )
+    done = run_desktop_child(CHILD, str(data), home=tmp_path, timeout=60)
     assert done.returncode == 0, done.stderr
     console = done.stdout + done.stderr
     assert "GET /health" not in console and "VAAPI" not in console
@@ -118,14 +109,7 @@ def test_previews_leave_ffmpeg_dumps_and_audio_probing_off_the_console(tmp_path:
     pytest.importorskip("PySide6.QtMultimedia")
     data = tmp_path / "data"
     data.mkdir()
-    done = subprocess.run(
-        [sys.executable, "-c", PREVIEW_CHILD, str(data)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-    )
+    done = run_desktop_child(PREVIEW_CHILD, str(data), home=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "status LoadedMedia" in done.stdout, done.stdout + done.stderr  # really opened
     console = done.stdout + done.stderr

@@ -9,11 +9,14 @@ The live server here runs no video workers, so the jobs stay as the test leaves 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.library import Library
+from core.records import FileRecord
 from server.entry import EmbeddedServer
 from tests import media
 from tests.server_fixtures import bearer, http_call, make_tokens
@@ -21,24 +24,39 @@ from tests.server_fixtures import bearer, http_call, make_tokens
 pytestmark = pytest.mark.timeout(60)
 
 
-def test_a_queued_or_cancelled_ladder_says_not_ready_and_a_missing_file_does_not(
-    live: EmbeddedServer, library: Library, tmp_path: Path
-) -> None:
-    tokens = make_tokens(library)
+@dataclass(frozen=True)
+class Unprocessed:
+    """A video just uploaded, whose jobs stay as the test leaves them, and a reader's headers."""
+
+    record: FileRecord
+    read: dict[str, str]
+
+
+@pytest.fixture
+def unprocessed(library: Library, tmp_path: Path) -> Unprocessed:
     record = library.uploads.ingest(media.make_avi(tmp_path / "clip.avi", seconds=1), "video")
+    return Unprocessed(record, bearer(make_tokens(library).read))
+
+
+def error_404(url: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The error of a GET answered 404."""
+    reply = http_call(url, headers=headers)
+    assert reply.status == 404, reply.body
+    return reply.json()["error"]  # type: ignore[no-any-return]
+
+
+def test_a_queued_or_cancelled_ladder_says_not_ready_and_a_missing_file_does_not(
+    live: EmbeddedServer, library: Library, unprocessed: Unprocessed
+) -> None:
+    record, h = unprocessed.record, unprocessed.read
     jobs = {job.kind: job for job in library.jobs.list(file_id=record.id)[0]}
     library.jobs.cancel(jobs["thumbnails"].id)
-    h = bearer(tokens.read)
 
-    master = http_call(f"{live.url}/stream/{record.id}/hls/master.m3u8", headers=h)
-    assert master.status == 404, master.body
-    error = master.json()["error"]
+    error = error_404(f"{live.url}/stream/{record.id}/hls/master.m3u8", h)
     assert (error["code"], error["reason"]) == ("not_found", "not_ready")
     assert error["details"] == {"kind": "hls", "state": "queued", "job_id": jobs["hls"].id}
 
-    vtt = http_call(f"{live.url}/stream/{record.id}/thumbnails/thumbnails.vtt", headers=h)
-    assert vtt.status == 404, vtt.body
-    error = vtt.json()["error"]
+    error = error_404(f"{live.url}/stream/{record.id}/thumbnails/thumbnails.vtt", h)
     assert (error["code"], error["reason"]) == ("not_found", "not_ready")
     assert error["details"] == {
         "kind": "thumbnails",
@@ -47,9 +65,7 @@ def test_a_queued_or_cancelled_ladder_says_not_ready_and_a_missing_file_does_not
     }
 
     # the web rendition asked for by name, before its job made it: the same not_ready
-    web = http_call(f"{live.url}/stream/{record.id}/video?rendition=web", headers=h)
-    assert web.status == 404, web.body
-    error = web.json()["error"]
+    error = error_404(f"{live.url}/stream/{record.id}/video?rendition=web", h)
     assert (error["code"], error["reason"]) == ("not_found", "not_ready")
     assert error["details"] == {"kind": "web", "state": "queued", "job_id": jobs["web"].id}
 

@@ -4,39 +4,30 @@ reason and details (tests/test_hls_not_ready.py) stay as they were."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
-from tests import media
-from tests.server_fixtures import bearer, http_call, make_tokens
+from tests.test_hls_not_ready import Unprocessed, error_404, unprocessed  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def test_not_ready_messages_agree_with_their_subject(
-    live: EmbeddedServer, library: Library, tmp_path: Path
+    live: EmbeddedServer, library: Library, unprocessed: Unprocessed
 ) -> None:
-    tokens = make_tokens(library)
-    record = library.uploads.ingest(media.make_avi(tmp_path / "clip.avi", seconds=1), "video")
+    record, h = unprocessed.record, unprocessed.read
     # the thumbnails job failed for good, as the tester's file 8 (the live server runs no
     # video workers, so the jobs stay as the test leaves them)
     job = library.jobs.claim("test", ("thumbnails",))
     assert job is not None and job.file_id == record.id
     library.jobs.fail(job.id, "test", "bad", permanent=True, reason="undecodable_media")
-    h = bearer(tokens.read)
 
-    vtt = http_call(f"{live.url}/stream/{record.id}/thumbnails/thumbnails.vtt", headers=h)
-    assert vtt.status == 404, vtt.body
-    error = vtt.json()["error"]
+    error = error_404(f"{live.url}/stream/{record.id}/thumbnails/thumbnails.vtt", h)
     assert error["reason"] == "not_ready" and error["details"]["state"] == "failed"
     message = error["message"]
     assert message.startswith(f"The scrub thumbnails of file {record.id} are not ready (failed: ")
     assert " is not ready" not in message, message
 
-    master = http_call(f"{live.url}/stream/{record.id}/hls/master.m3u8", headers=h)
-    assert master.status == 404, master.body
-    error = master.json()["error"]
+    error = error_404(f"{live.url}/stream/{record.id}/hls/master.m3u8", h)
     assert error["message"] == f"The HLS ladder of file {record.id} is not ready (queued)"

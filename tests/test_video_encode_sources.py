@@ -19,10 +19,7 @@ from core.mediatypes import BY_MIME
 from core.thumbnails import make_thumbnail
 from core.video import encode
 from tests import media
-
-
-def _none(_: float) -> None:
-    pass
+from tests.video_helpers import ffmpeg_clip, no_progress
 
 
 def _anamorphic(path: Path, fmt: str, codec: str, rotation: int = 0) -> Path:
@@ -60,17 +57,17 @@ def test_anamorphic_video_keeps_its_display_aspect_everywhere(tmp_path: Path) ->
         assert (p.width, p.height) == ((256, 144) if rotation == 0 else (144, 256)), name
         out = tmp_path / f"out-{name}"
         out.mkdir()
-        web = encode.web_rendition(clip, out, "video/x-msvideo", _none)
+        web = encode.web_rendition(clip, out, "video/x-msvideo", no_progress)
         width, height, shown = _shown(out / "web.mp4")
         assert abs(shown - aspect) / aspect < 0.03, (name, width, height, shown)
         assert (web["width"], web["height"]) == (width, height)
         assert width * 9 == height * 16 if rotation == 0 else width * 16 == height * 9
-        hls = encode.hls_ladder(clip, out / "hls", [120], 1, _none)
+        hls = encode.hls_ladder(clip, out / "hls", [120], 1, no_progress)
         (variant,) = hls["variants"]
         width, height, shown = _shown(out / "hls" / "120" / "seg_00000.ts")
         assert abs(shown - aspect) / aspect < 0.03, (name, width, height, shown)
         assert (variant["width"], variant["height"]) == (width, height)
-        sprite = encode.scrub_thumbnails(clip, out, _none)
+        sprite = encode.scrub_thumbnails(clip, out, no_progress)
         assert abs(sprite["width"] / sprite["height"] - aspect) / aspect < 0.03, (name, sprite)
         poster = Image.open(io.BytesIO(make_thumbnail(clip, BY_MIME["video/mp4"])))
         assert abs(poster.width / poster.height - aspect) / aspect < 0.03, (name, poster.size)
@@ -123,8 +120,8 @@ def test_audio_that_starts_late_or_pauses_stays_in_sync(tmp_path: Path) -> None:
     source_start, source_end = _audio_span(clip)
     # (the encoder's priming, a frame of 1024 samples, is decoded as sound before 0.512)
     assert abs(source_start - 0.512) < 0.03 and abs(source_end - 2.048) < 0.03
-    encode.web_rendition(clip, tmp_path, "video/x-msvideo", _none)
-    encode.hls_ladder(clip, tmp_path / "hls", [48], 1, _none)
+    encode.web_rendition(clip, tmp_path, "video/x-msvideo", no_progress)
+    encode.hls_ladder(clip, tmp_path / "hls", [48], 1, no_progress)
     for made in (tmp_path / "web.mp4", tmp_path / "hls" / "48" / "index.m3u8"):
         start, end = _audio_span(made)
         # as in the source, within the re-encode's own priming frame (21 ms)
@@ -178,19 +175,10 @@ def test_faststart_copy_keeps_every_track_the_container_holds(tmp_path: Path) ->
         assert [s.type for s in c.streams] == ["video", "audio", "audio", "subtitle", "data"]
     out = tmp_path / "out"
     out.mkdir()
-    encode.faststart(clip, out, "video/mp4", _none)
+    encode.faststart(clip, out, "video/mp4", no_progress)
     copy = out / "faststart.mp4"
     assert not encode.moov_after_mdat(copy)
     assert _tracks(copy) == _tracks(clip)
-
-
-def _ffmpeg_clip(path: Path, *args: str) -> Path:
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(path)],
-        check=True,
-        timeout=60,
-    )
-    return path
 
 
 def _combed_and_whole(path: Path) -> tuple[int, int]:
@@ -212,7 +200,7 @@ def test_interlaced_video_is_deinterlaced_and_progressive_is_not(tmp_path: Path)
     """A 25i clip (top field first, as a 1080i camcorder's) comes out as whole frames in the
     web rendition and the HLS rung; a progressive clip is not touched."""
     moving = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=50:d=1.2"]
-    clip = _ffmpeg_clip(
+    clip = ffmpeg_clip(
         tmp_path / "i25.mp4",
         *moving,
         *["-vf", "interlace=scan=tff", "-c:v", "libx264", "-preset", "ultrafast"],
@@ -221,8 +209,8 @@ def test_interlaced_video_is_deinterlaced_and_progressive_is_not(tmp_path: Path)
     combed, whole = _combed_and_whole(clip)
     assert combed > whole  # the clip is what it should be
     assert encode.probe(clip).interlaced
-    encode.web_rendition(clip, tmp_path, "video/x-msvideo", _none)
-    encode.hls_ladder(clip, tmp_path / "hls", [240], 1, _none)
+    encode.web_rendition(clip, tmp_path, "video/x-msvideo", no_progress)
+    encode.hls_ladder(clip, tmp_path / "hls", [240], 1, no_progress)
     for made in (tmp_path / "web.mp4", tmp_path / "hls" / "240" / "index.m3u8"):
         combed, whole = _combed_and_whole(made)
         assert whole > combed, (made.name, combed, whole)
@@ -237,7 +225,7 @@ def test_bt2020_hlg_video_comes_out_as_bt709_colours_tagged(tmp_path: Path) -> N
     """A phone's 10-bit HLG clip (BT.2020 primaries and matrix): its numbers, shown as BT.709
     by every player of an 8-bit H.264, came out washed out (the yellow bar 38 levels off)."""
     bars = "smptebars=size=320x180"
-    clip = _ffmpeg_clip(
+    clip = ffmpeg_clip(
         tmp_path / "hlg.mov",
         *["-f", "lavfi", "-i", f"{bars}:rate=12:d=0.5"],
         *["-vf", "colorspace=all=bt2020:iall=bt709:format=yuv420p10"],
@@ -247,9 +235,9 @@ def test_bt2020_hlg_video_comes_out_as_bt709_colours_tagged(tmp_path: Path) -> N
     )
     with av.open(bars, format="lavfi") as c:
         truth = next(c.decode(c.streams.video[0])).to_image(src_colorspace=Colorspace.ITU709)
-    encode.web_rendition(clip, tmp_path, "video/quicktime", _none)
-    encode.hls_ladder(clip, tmp_path / "hls", [90, 180], 1, _none)  # 90: through scale
-    encode.scrub_thumbnails(clip, tmp_path, _none)
+    encode.web_rendition(clip, tmp_path, "video/quicktime", no_progress)
+    encode.hls_ladder(clip, tmp_path / "hls", [90, 180], 1, no_progress)  # 90: through scale
+    encode.scrub_thumbnails(clip, tmp_path, no_progress)
     shown = {}
     hls = tmp_path / "hls"
     for made in (tmp_path / "web.mp4", hls / "180" / "index.m3u8", hls / "90" / "index.m3u8"):
@@ -279,14 +267,14 @@ def test_sound_longer_than_the_pictures_is_not_a_partial_decode(tmp_path: Path) 
     """An AVI whose sound runs on after its last picture (1.5 s of video, 3 s of sound; the
     tester's clip with late audio was one): the whole video decodes, so the jobs succeed.
     They failed as 'Only 1.5 s of 3.0 s could be decoded', measured against the sound's end."""
-    clip = _ffmpeg_clip(
+    clip = ffmpeg_clip(
         tmp_path / "long_sound.avi",
         *["-f", "lavfi", "-i", "testsrc=size=64x48:rate=12:d=1.5"],
         *["-f", "lavfi", "-i", "sine=d=3", "-c:v", "mpeg4", "-c:a", "libmp3lame"],
     )
     assert encode.probe(clip).duration > 2.9
-    encode.web_rendition(clip, tmp_path, "video/x-msvideo", _none)
-    encode.scrub_thumbnails(clip, tmp_path, _none)
+    encode.web_rendition(clip, tmp_path, "video/x-msvideo", no_progress)
+    encode.scrub_thumbnails(clip, tmp_path, no_progress)
     with av.open(str(tmp_path / "web.mp4")) as c:
         assert [s.type for s in c.streams] == ["video", "audio"]
         assert sum(1 for _ in c.decode(c.streams.video[0])) == 18

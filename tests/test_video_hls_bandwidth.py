@@ -9,27 +9,14 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from core.video import encode
+from tests.video_helpers import ffmpeg_clip, no_progress
 
 CAP_360 = 1_000_000  # README: ladder rungs are capped (360p 1 Mb/s)
-
-
-def _none(_: float) -> None:
-    pass
-
-
-def _clip(path: Path, *args: str) -> Path:
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(path)],
-        check=True,
-        timeout=60,
-    )
-    return path
 
 
 def _rung(folder: Path) -> tuple[list[float], list[int], int]:
@@ -86,8 +73,8 @@ def test_sound_just_past_the_pictures_makes_no_sliver_nor_inflated_bandwidth(
     tmp_path: Path, case: str
 ) -> None:
     name, *args = SOUND_PAST_THE_PICTURES[case]
-    clip = _clip(tmp_path / name, *[a for part in args for a in part])
-    result = encode.hls_ladder(clip, tmp_path / "hls", [360], 4, _none)
+    clip = ffmpeg_clip(tmp_path / name, *[a for part in args for a in part])
+    result = encode.hls_ladder(clip, tmp_path / "hls", [360], 4, no_progress)
     durations, bits, target = _rung(tmp_path / "hls" / "360")
     # the tail stays in the last full segment, whose EXTINF still rounds to the target
     assert len(durations) == 2 and min(durations) > 3.9 and target == 4, durations
@@ -104,13 +91,13 @@ def test_a_short_last_segment_counts_with_the_one_before(tmp_path: Path) -> None
     """A tail of a few pictures (4.12 s at 25 fps with 2 s segments: [2, 2, 0.12]) is still a
     segment of its own, a keyframe in 120 ms. BANDWIDTH counts it within a run that lasts
     long enough, as the RFC says: its own rate alone overstated the peak."""
-    clip = _clip(
+    clip = ffmpeg_clip(
         tmp_path / "tail.mp4",
         *["-f", "lavfi", "-i", "testsrc=size=640x480:rate=25:d=4.12"],
         *["-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=4.12"],
         *["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"],
     )
-    encode.hls_ladder(clip, tmp_path / "hls", [360], 2, _none)
+    encode.hls_ladder(clip, tmp_path / "hls", [360], 2, no_progress)
     durations, bits, target = _rung(tmp_path / "hls" / "360")
     assert len(durations) == 3 and durations[-1] < 0.5 and target == 2, durations
     assert abs(sum(durations) - 4.12) < 0.002, durations

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import http.server
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,26 +20,14 @@ import pytest
 
 from core.video import encode
 from tests.browser import Browser, chromium_path
+from tests.video_helpers import ffmpeg_clip, no_progress
 
 STATIC = Path(__file__).resolve().parent.parent / "server" / "static"
 
 
-def _none(_: float) -> None:
-    pass
-
-
-def _clip(path: Path, *args: str) -> Path:
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(path)],
-        check=True,
-        timeout=60,
-    )
-    return path
-
-
 def _timelapse(path: Path) -> Path:
     """10 s at 2 fps, with libx264's B-frames and no sound (a time-lapse, a sideline camera)."""
-    return _clip(
+    return ffmpeg_clip(
         path,
         *["-f", "lavfi", "-i", "testsrc2=s=320x180:r=2:d=10"],
         *["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"],
@@ -68,7 +55,7 @@ def test_the_rung_is_decoded_from_its_first_picture(tmp_path: Path, fps: int) ->
     if fps == 2:
         clip = _timelapse(tmp_path / "timelapse.mp4")
     else:  # with sound: both start at 0 as in the original
-        clip = _clip(
+        clip = ffmpeg_clip(
             tmp_path / "match.mp4",
             *["-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=3"],
             *["-f", "lavfi", "-i", "sine=sample_rate=48000:d=3"],
@@ -77,8 +64,8 @@ def test_the_rung_is_decoded_from_its_first_picture(tmp_path: Path, fps: int) ->
         )
     with av.open(str(clip)) as c:
         source = [float(f.time) for f in c.decode(c.streams.video[0])]
-    encode.hls_ladder(clip, tmp_path / "hls", [180], 4, _none)
-    encode.web_rendition(clip, tmp_path, "video/x-msvideo", _none)
+    encode.hls_ladder(clip, tmp_path / "hls", [180], 4, no_progress)
+    encode.web_rendition(clip, tmp_path, "video/x-msvideo", no_progress)
     decoded, sound, pictures = _starts(tmp_path / "hls" / "180" / "index.m3u8")
     assert decoded == 0.0 and sound == 0.0, (decoded, sound)
     assert [round(t, 3) for t in pictures] == [round(t, 3) for t in source], pictures[:4]
@@ -127,7 +114,7 @@ async def test_hlsjs_shows_a_timelapse_from_0_for_its_length(
 ) -> None:
     url, folder = static_site
     clip = _timelapse(folder / "timelapse.mp4")
-    encode.hls_ladder(clip, folder / "hls", [180], 4, _none)
+    encode.hls_ladder(clip, folder / "hls", [180], 4, no_progress)
     async with Browser(chromium_path() or "") as browser:
         await browser.goto(f"{url}/index.html")
         got = await browser.evaluate(BUFFER_ALL)

@@ -5,30 +5,17 @@ the job subprocess does, then reads the playlists written and probes the segment
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import av
 
 from core.video import encode
+from tests.video_helpers import ffmpeg_clip, no_progress
 
 # H.264 levels (Annex A, table A-1): the macroblocks a second each allows
 MAX_MBPS = {10: 1485, 11: 3000, 12: 6000, 13: 11880, 20: 11880, 21: 19800, 22: 20250}
 MAX_MBPS |= {30: 40500, 31: 108000, 32: 216000, 40: 245760, 41: 245760, 42: 522240}
 MAX_MBPS |= {50: 589824, 51: 983040, 52: 2073600}
-
-
-def _none(_: float) -> None:
-    pass
-
-
-def _clip(path: Path, *args: str) -> Path:
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(path)],
-        check=True,
-        timeout=60,
-    )
-    return path
 
 
 def _playlist(path: Path) -> tuple[list[float], int]:
@@ -76,14 +63,14 @@ def test_slow_motion_is_delivered_at_60_fps_with_its_real_length(tmp_path: Path)
     tester's 5 s clip 12 s), the master FRAME-RATE=30.000 and the level a 30 fps one. Outputs
     are capped at 60 fps (every 4th frame kept) as Mux and Cloudflare Stream deliver them, the
     web rendition too, and the playlists and level say so."""
-    clip = _clip(
+    clip = ffmpeg_clip(
         tmp_path / "slowmo.mov",
         *["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=240:d=1.5"],
         *["-f", "lavfi", "-i", "sine=sample_rate=48000:d=1.5"],
         *["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"],
     )
     assert encode.probe(clip).fps == 240
-    encode.hls_ladder(clip, tmp_path / "hls", [180], 1, _none)
+    encode.hls_ladder(clip, tmp_path / "hls", [180], 1, no_progress)
     durations, target = _playlist(tmp_path / "hls" / "180" / "index.m3u8")
     assert abs(sum(durations) - 1.5) < 0.02, durations
     assert target == 1 and max(durations) < 1.02, (durations, target)
@@ -95,7 +82,7 @@ def test_slow_motion_is_delivered_at_60_fps_with_its_real_length(tmp_path: Path)
     assert steps == {round(1 / 60, 4)}, steps
     level = int(master["CODECS"].strip('"').split(",")[0][-2:], 16)
     assert MAX_MBPS[level] >= (320 // 16) * (180 // 16 + 1) * 60, master
-    encode.web_rendition(clip, tmp_path, "video/quicktime", _none)
+    encode.web_rendition(clip, tmp_path, "video/quicktime", no_progress)
     web = _pictures(tmp_path / "web.mp4")
     assert len(web) == 90 and abs(web[-1] + 1 / 60 - 1.5) < 0.02, (len(web), web[-1])
     with av.open(str(tmp_path / "web.mp4")) as c:
@@ -107,7 +94,7 @@ def test_variable_frame_rate_segments_are_cut_by_time(tmp_path: Path) -> None:
     keyframes came every round(average fps x segment) frames, so the 10 fps part's segments
     ran 1.8 s with a 1 s setting (the tester's 6 s with a 4 s one), and FRAME-RATE was the
     average (18.000). Keyframes now come every segment of time; FRAME-RATE is the maximum."""
-    clip = _clip(
+    clip = ffmpeg_clip(
         tmp_path / "vfr.mp4",
         *["-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30:d=3"],
         *["-vf", "setpts='if(lt(T,2),PTS,2/TB+(PTS-2/TB)*3)'", "-fps_mode", "vfr"],
@@ -115,7 +102,7 @@ def test_variable_frame_rate_segments_are_cut_by_time(tmp_path: Path) -> None:
     )
     source = _pictures(clip)
     assert len(source) == 90 and abs(source[-1] - (2 + 29 / 10)) < 0.01, source[-3:]
-    encode.hls_ladder(clip, tmp_path / "hls", [90], 1, _none)
+    encode.hls_ladder(clip, tmp_path / "hls", [90], 1, no_progress)
     folder = tmp_path / "hls" / "90"
     durations, target = _playlist(folder / "index.m3u8")
     assert target == 1 and max(durations) <= 1.0 + 1e-6, (durations, target)
@@ -132,13 +119,13 @@ def test_sound_longer_than_the_pictures_is_covered_by_the_playlist(tmp_path: Pat
     """1 s of pictures and 2 s of sound: the playlist said 1 s (ffprobe and AVPlayer stop
     there) though its segment held the 2 s of sound, which the web rendition and the original
     play. The last picture is held until the sound ends, as in the web rendition's player."""
-    clip = _clip(
+    clip = ffmpeg_clip(
         tmp_path / "long_sound.mp4",
         *["-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30:d=1"],
         *["-f", "lavfi", "-i", "sine=sample_rate=48000:d=2"],
         *["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"],
     )
-    encode.hls_ladder(clip, tmp_path / "hls", [90], 1, _none)
+    encode.hls_ladder(clip, tmp_path / "hls", [90], 1, no_progress)
     folder = tmp_path / "hls" / "90"
     durations, target = _playlist(folder / "index.m3u8")
     assert abs(sum(durations) - 2.0) < 0.04 and target == 1, durations
@@ -152,13 +139,13 @@ def test_a_plain_clip_keeps_its_length_and_sync(tmp_path: Path) -> None:
     says the source's length and the pictures keep their place after the sound's start (the
     transport stream's timeline starts at 0 for sound, pictures and decoding times alike:
     tests/test_video_hls_first_picture.py)."""
-    clip = _clip(
+    clip = ffmpeg_clip(
         tmp_path / "plain.mp4",
         *["-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30:d=2.5"],
         *["-f", "lavfi", "-i", "sine=sample_rate=48000:d=2.5"],
         *["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"],
     )
-    encode.hls_ladder(clip, tmp_path / "hls", [90], 1, _none)
+    encode.hls_ladder(clip, tmp_path / "hls", [90], 1, no_progress)
     playlist = tmp_path / "hls" / "90" / "index.m3u8"
     durations, target = _playlist(playlist)
     assert abs(sum(durations) - 2.5) < 0.002 and target == 1, durations
@@ -170,11 +157,11 @@ def test_a_two_frame_flat_clip_makes_its_ladder(tmp_path: Path) -> None:
     """Two frames of one colour at 1 fps make segments of a few TS packets, too short for
     FFmpeg's probe to know as MPEG-TS: the retiming opened them unnamed and the ladder failed
     three times with EOFError (an outside tester's 400×400 clip)."""
-    clip = _clip(
+    clip = ffmpeg_clip(
         tmp_path / "flat.mp4",
         *("-f", "lavfi", "-i", "color=c=green:s=400x400:r=1:d=2"),
         *("-c:v", "libx264", "-pix_fmt", "yuv420p"),
     )
-    encode.hls_ladder(clip, tmp_path / "hls", [360], 4, _none)  # the whole clip: one segment
+    encode.hls_ladder(clip, tmp_path / "hls", [360], 4, no_progress)  # the whole clip: one segment
     durations, _ = _playlist(next((tmp_path / "hls").glob("*/index.m3u8")))
     assert durations and abs(sum(durations) - 2) < 0.01, durations

@@ -9,33 +9,20 @@ player) and FFmpeg-based players put 0."""
 from __future__ import annotations
 
 import array
-import subprocess
 from pathlib import Path
 
 import av
 
 from core.video import encode
+from tests.video_helpers import ffmpeg_clip, no_progress
 
 _GREYS = "color=black:s=320x240:r=25:d=2,format=yuv420p,geq=lum='mod(N*20\\,200)+20':cb=128:cr=128"
 _TONE = "aevalsrc='if(gte(t\\,1)\\,0.5*sin(2*PI*440*t)\\,0)':s=48000:d=2"
 
 
-def _none(_: float) -> None:
-    pass
-
-
-def _clip(path: Path, *args: str) -> Path:
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(path)],
-        check=True,
-        timeout=60,
-    )
-    return path
-
-
 def _greys_and_tone(path: Path, *output: str) -> Path:
     """2 s at 25 fps with B-frames (libx264's 2 frames of delay) and AAC sound."""
-    return _clip(
+    return ffmpeg_clip(
         path,
         *["-f", "lavfi", "-i", _GREYS, "-f", "lavfi", "-i", _TONE],
         *["-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-c:a", "aac", *output],
@@ -76,11 +63,11 @@ def _shown(path: Path) -> tuple[list[tuple[float, int]], float]:
 
 
 def _renditions(clip: Path, out: Path, content_type: str) -> list[Path]:
-    encode.web_rendition(clip, out, "video/x-msvideo", _none)  # made even if it plays
-    encode.hls_ladder(clip, out / "hls", [120, 240], 1, _none)
+    encode.web_rendition(clip, out, "video/x-msvideo", no_progress)  # made even if it plays
+    encode.hls_ladder(clip, out / "hls", [120, 240], 1, no_progress)
     made = [out / "web.mp4", out / "hls" / "120" / "index.m3u8", out / "hls" / "240" / "index.m3u8"]
     if encode.faststart_skip_reason(clip, content_type) is None:
-        made.append(out / encode.faststart(clip, out, content_type, _none)["files"][0])
+        made.append(out / encode.faststart(clip, out, content_type, no_progress)["files"][0])
     return made
 
 

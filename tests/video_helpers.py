@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from pathlib import Path
 
 import av
@@ -13,6 +14,20 @@ from core.video.worker import VideoWorker
 from tests import media
 
 TEST_LADDER = "120,240"  # keeps encodes fast; the rules are the same as 360/720/1080
+
+
+def no_progress(_: float) -> None:
+    """The progress callback of core.video.encode's functions, for a test that reads none."""
+
+
+def ffmpeg_clip(path: Path, *args: str) -> Path:
+    """`path` written by the ffmpeg command line with `args` (its inputs and options)."""
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(path)],
+        check=True,
+        timeout=60,
+    )
+    return path
 
 
 def process_all(lib: Library, limit: int = 100) -> list[JobRecord]:
