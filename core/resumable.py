@@ -1478,6 +1478,7 @@ class ResumableUploads:
     def list_parts(self, file_id: int) -> dict[str, object]:
         """The parts the bucket already holds for a pending upload in parts (to resume)."""
         record = self._pending(file_id)
+        self._refuse_given_up(file_id)
         with self._db.read() as s:
             row = self._multipart_row(s, file_id)
             if row is None:
@@ -1592,6 +1593,14 @@ class ResumableUploads:
         """
         with self._db.read() as s:
             row = self._multipart_row(s, record.id)
+        if row is None:
+            if self._given_up(record.id):  # read as a single PUT, it was "not uploaded yet"
+                gone = UploadGone(PRESIGNED_PARTS_GONE, reason=PARTS_GONE)
+                self.lib.uploads.fail_pending(record, gone)  # the confirm's lock is held
+                raise gone
+            return
+        with self._db.read() as s:
+            row = self._multipart_row(s, record.id)
             if row is None:
                 return
             row_id, uid, part_size, length = (
@@ -1690,17 +1699,22 @@ class ResumableUploads:
         parts to sign. Read as a single PUT, its renewal signed a PUT of the whole file, and
         one naming a part answered 'between 1 and 1'. Ended as the give-up would have: the
         file failed, 410 parts_gone (later calls answer 409)."""
-        with self._db.read() as s:
-            given_up = s.scalars(
-                select(ResumableUpload.id).where(
-                    ResumableUpload.protocol == "multipart",
-                    ResumableUpload.file_id == file_id,
-                    ResumableUpload.state == "failed",
-                )
-            ).first()
-        if given_up is not None:
+        if self._given_up(file_id):
             self.lib.uploads.end_given_up(
                 file_id, UploadGone(PRESIGNED_PARTS_GONE, reason=PARTS_GONE)
+            )
+
+    def _given_up(self, file_id: int) -> bool:
+        with self._db.read() as s:
+            return (
+                s.scalars(
+                    select(ResumableUpload.id).where(
+                        ResumableUpload.protocol == "multipart",
+                        ResumableUpload.file_id == file_id,
+                        ResumableUpload.state == "failed",
+                    )
+                ).first()
+                is not None
             )
 
     def _give_up(self, record: FileRecord, row_id: str, exc: MediaDeskError) -> None:

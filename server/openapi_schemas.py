@@ -662,6 +662,17 @@ SCHEMAS: dict[str, S] = {
             participating=BOOL,
             interval=NUM,
             this_process=STR,
+            error={
+                **STR,
+                "description": "Why this process is not leading or its record is unread, in "
+                "words (the catalog's sentence, no path)",
+            },
+            reason={
+                **STR,
+                "description": "The failure's cause when known: a storage_unavailable reason "
+                "(catalog_unreachable, catalog_busy, …) or an error code "
+                "(insufficient_storage, catalog_upgraded)",
+            },
             holder=nullable("string"),
             last_run_at={**nullable("string"), "format": "date-time"},
             last_run_by=nullable("string"),
@@ -683,7 +694,6 @@ SCHEMAS: dict[str, S] = {
                 "description": "The daily check of the store against the catalog (its summary, "
                 "as `mediadesk doctor` shows it)",
             },
-            error=STR,
         ),
     ),
     "ClientConfig": obj(

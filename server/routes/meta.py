@@ -15,6 +15,7 @@ from core.errors import (
     StorageUnavailable,
     catalog_unreachable,
 )
+from core.leader import leadership_failure
 from core.library import CATALOG_UNREAD, Library
 from core.outage import ASK_AGAIN
 from server.auth import PUBLIC, answers_unchecked, requires
@@ -60,8 +61,11 @@ def _check(request: web.Request) -> dict[str, Any]:
     if leader is not None:
         try:
             maintenance = leader.status()
-        except Exception as exc:  # the database part already says what is wrong
-            maintenance = {"leader": leader.is_leader, "error": type(exc).__name__}
+        except Exception as exc:  # status() says its own failures: this is a last resort
+            error, reason = leadership_failure(exc)
+            maintenance = {"leader": leader.is_leader, "error": error}
+            if reason is not None:
+                maintenance["reason"] = reason
     return _report(lib, result["database"], result["storage"], maintenance)
 
 
