@@ -8,7 +8,7 @@ their translated labels) until the grid has room for `GRID_COLUMNS` columns.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QCoreApplication, QDataStream, QEvent, QSize, QTimer
+from PySide6.QtCore import QByteArray, QCoreApplication, QDataStream, QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -178,6 +178,11 @@ class ToolbarRow(QWidget):
         if len(self._trailing) == 1 and self.rows > 1:
             layout.addStretch(1)  # at the row's end, as on one row
         layout.addWidget(widget)
+        # Tab in reading order: right after the row's last stop. Made after the grid and the
+        # docks, Qt put it at the window's end (the trash's button after the docks' tab bar).
+        stops = [w for w in self.widgets[:-1] if w.focusPolicy() & Qt.FocusPolicy.TabFocus]
+        if stops:
+            QWidget.setTabOrder(stops[-1], widget)
 
     def _need(self, widgets: list[QWidget]) -> int:
         margins = self.row.contentsMargins()

@@ -88,7 +88,10 @@ class SettingsDialog(QDialog):
         self.form_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.form_scroll.setWidget(self.form)
-        self.form_scroll.setAccessibleName(self.tr("Settings"))  # a Tab stop: the arrows scroll
+        self.form_scroll.setAccessibleName(self.tr("Settings"))
+        # No Tab stop: it showed nothing between the last field and Save (it scrolls to the
+        # field Tab reaches, and the wheel or the scroll bar scroll it), as the details panel's
+        self.form_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         layout.addWidget(self.form_scroll, 1)
         self.env_note = QLabel(self)  # which fields the environment sets (see _pin_environment)
         self.env_note.setWordWrap(True)
