@@ -1,4 +1,4 @@
-"""Responses sending a file's bytes right now, by file: the change feed ends them.
+"""Responses sending a file's bytes right now, by file and by token: the change feed ends them.
 
 New requests of a trashed file get 404 as soon as the feed drops its cached record, but a
 response already under way (a long video, a download, a multi-range answer) would run to its
@@ -9,6 +9,14 @@ Content-Length, within the feed's delay; a response cut before its headers went 
 404. A handler that looked its record up before such an event and registers after it answers
 404 instead of starting. Bytes handed to nginx with
 X-Accel-Redirect are nginx's to send: they are not cut.
+
+A token revoked by any process ends the same way every response registered here that was
+asked with it (originals, renditions, `?w=` variants, HLS segments, sprites) and the tus PATCH
+bodies received under it (`receiving`), within the delay in which /events tells its streams
+`unauthorized`: refusing new requests only left a long video running to its end (README: a
+revoked token is refused everywhere). Cut before its headers, such a response answers 401
+`invalid_token`. Streams opened through a signed URL or a file grant carry no token: a revoke
+does not touch them. Answers sent whole from memory (thumbnails, playlists) are not registered.
 """
 
 from __future__ import annotations
@@ -17,36 +25,51 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from aiohttp import web
 
 from core.errors import NotFound
 from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
+from server.auth import unauthorized
+from server.errors import ApiError
 from server.state import LIBRARY, LOOKED_UP, RESPONDING, STREAMS, TOKEN
 
 logger = logging.getLogger(__name__)
 
 ENDING_KINDS = (EventKind.TRASHED, EventKind.DELETED)
 REMEMBER_ENDINGS = 1024  # recent ending events kept for the registration check
+REVOKED_MESSAGE = "The token is unknown or revoked"  # server/auth.py's answer to a new request
 
 
 class _Stream:
     """One response in progress: the task that sends it and its connection."""
 
-    __slots__ = ("anonymous", "ended", "task", "transport")
+    __slots__ = ("anonymous", "ended", "revoked", "task", "token", "transport")
 
     def __init__(
         self,
         task: asyncio.Task[object] | None,
         transport: asyncio.BaseTransport | None,
         anonymous: bool,
+        token: int | None,
     ) -> None:
         self.task = task
         self.transport = transport
         self.anonymous = anonymous
+        self.token = token  # the id of the token it was asked with, None without one
         self.ended = False
+        self.revoked = False  # ended by its token's revocation (else by the file's change)
+
+
+def _token_id(request: web.Request) -> int | None:
+    info = request.get(TOKEN)
+    return None if info is None else info.id
+
+
+def _refused() -> ApiError:
+    return unauthorized(REVOKED_MESSAGE, "invalid_token")
 
 
 class ActiveStreams:
@@ -57,6 +80,11 @@ class ActiveStreams:
         self._loop: asyncio.AbstractEventLoop | None = None
         # file id → when its streams last had to end: (all of them, anonymous ones)
         self._ended: dict[int, tuple[float, float]] = {}
+        # token id → when its revocation was heard: a request whose token was checked (from
+        # the cache) just before it registers after it; a revocation is for good
+        self._revoked: dict[int, float] = {}
+        # token id → the ends of the request bodies being received under it (tus PATCH)
+        self._receiving: dict[int, set[Callable[[], None]]] = {}
 
     def count(self, file_id: int | None = None) -> int:
         if file_id is not None:
@@ -73,13 +101,16 @@ class ActiveStreams:
             anonymous = (
                 record.is_public and request.get(TOKEN) is None and "sig" not in request.query
             )
+        token = _token_id(request)
+        if token is not None and token in self._revoked:
+            raise _refused()
         ended = self._ended.get(record.id)
         looked_up = request.get(LOOKED_UP)
         if ended is not None and looked_up is not None:
             last = max(ended) if anonymous else ended[0]
             if last >= looked_up:  # the record predates a change that ends its streams
                 raise NotFound("This file is no longer available")
-        entry = _Stream(asyncio.current_task(), request.transport, anonymous)
+        entry = _Stream(asyncio.current_task(), request.transport, anonymous, token)
         streams = self._by_file.setdefault(record.id, set())
         streams.add(entry)
         try:
@@ -90,6 +121,8 @@ class ActiveStreams:
                 task = asyncio.current_task()
                 if task is not None:
                     task.uncancel()
+                if entry.revoked:
+                    raise _refused() from None
                 raise NotFound("This file is no longer available") from None
             if entry.ended:  # cut by a change: reset now, not after the buffered bytes drain
                 transport = entry.transport
@@ -101,24 +134,68 @@ class ActiveStreams:
             if not streams and self._by_file.get(record.id) is streams:
                 del self._by_file[record.id]
 
+    @contextlib.contextmanager
+    def receiving(self, request: web.Request, end: Callable[[], None]) -> Iterator[None]:
+        """Held while a request body is received under the request's token: `end()` (called
+        on the loop) stops taking it when the token is revoked. A token revoked already: 401."""
+        token = _token_id(request)
+        if token is None:
+            yield
+            return
+        if token in self._revoked:
+            raise _refused()
+        ends = self._receiving.setdefault(token, set())
+        ends.add(end)
+        try:
+            yield
+        finally:
+            ends.discard(end)
+            if not ends and self._receiving.get(token) is ends:
+                del self._receiving[token]
+
+    @staticmethod
+    def _cut(entry: _Stream) -> None:
+        entry.ended = True
+        if entry.task is not None:
+            entry.task.cancel()
+        elif entry.transport is not None:
+            entry.transport.abort()  # type: ignore[attr-defined]
+
     def end(self, file_id: int, only_anonymous: bool = False) -> int:
         """Ends the file's streams (on the loop); returns how many."""
         ended = 0
         for entry in list(self._by_file.get(file_id, ())):
             if entry.ended or (only_anonymous and not entry.anonymous):
                 continue
-            entry.ended = True
-            if entry.task is not None:
-                entry.task.cancel()
-            elif entry.transport is not None:
-                entry.transport.abort()  # type: ignore[attr-defined]
+            self._cut(entry)
             ended += 1
         if ended:
             logger.info("Ended %d stream(s) of file %d: it changed elsewhere", ended, file_id)
         return ended
 
+    def revoke(self, token_id: int) -> int:
+        """Ends the streams sent and the bodies received under the token (on the loop);
+        returns how many."""
+        ended = 0
+        for streams in list(self._by_file.values()):
+            for entry in list(streams):
+                if entry.ended or entry.token != token_id:
+                    continue
+                entry.revoked = True
+                self._cut(entry)
+                ended += 1
+        for end in list(self._receiving.pop(token_id, ())):
+            end()
+            ended += 1
+        if ended:
+            logger.info("Ended %d request(s) of token %d: it was revoked", ended, token_id)
+        return ended
+
     def on_event(self, event: ChangeEvent) -> None:
         """A feed event (any thread, any process's change): hop to the loop if it ends streams."""
+        if event.kind == EventKind.TOKEN:
+            self._on_token(event)
+            return
         if event.file_id is None:
             return
         if event.kind in ENDING_KINDS:
@@ -137,6 +214,21 @@ class ActiveStreams:
             return
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(self.end, event.file_id, only_anonymous)
+
+    def _on_token(self, event: ChangeEvent) -> None:
+        # core/feed.py logs {"id", "active", "scope"}: a token is never deleted, only revoked
+        token_id = event.data.get("id", event.entity_id)
+        if event.data.get("active") is not False or not isinstance(token_id, int):
+            return
+        if len(self._revoked) >= REMEMBER_ENDINGS:  # the race it guards lasts a lookup
+            now = time.monotonic()
+            self._revoked = {k: t for k, t in self._revoked.items() if t > now - 60}
+        self._revoked[token_id] = time.monotonic()
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self.revoke, token_id)
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop

@@ -48,7 +48,7 @@ from server.bodystream import idle_timed
 from server.errors import ApiError, client_message, status_for, with_error_headers
 from server.ratelimit import check_upload_rate
 from server.rawbody import SEND_REST, can_take, take_body, until_done, whole
-from server.state import METRICS, THREADS, TOKEN, library, run_blocking
+from server.state import METRICS, STREAMS, THREADS, TOKEN, library, run_blocking
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -260,10 +260,13 @@ async def _receive(request: web.Request, writer: TusWriter) -> tuple[UploadState
     writer.receiving(ending.end)
     try:
         try:
-            if can_take(request):  # a big body on a plain socket: past aiohttp (rawbody.py)
-                await take_body(request, write, BATCH, heard=writer.heard)
-            else:
-                await _read_through_aiohttp(request, write, writer)
+            # the token revoked meanwhile (by any process) ends it as a takeover does: the
+            # bytes in are kept, and the resume is refused 401 (server/live_streams.py)
+            with request.app[STREAMS].receiving(request, ending.end):
+                if can_take(request):  # a big body on a plain socket: past aiohttp (rawbody.py)
+                    await take_body(request, write, BATCH, heard=writer.heard)
+                else:
+                    await _read_through_aiohttp(request, write, writer)
         finally:
             # at once, before anything else is awaited: the request is not ended past here
             ending.over()

@@ -1,0 +1,171 @@
+"""A token revoked elsewhere ends what is under way with it: a stream (cut short of its
+length), a tus PATCH body (no longer taken); a signed URL's stream (no token) goes on.
+
+The revoke is made by another Library on the same catalog (as `mediadesk token revoke` or
+another team server makes it): the server hears of it through the change feed, as /events does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from aiohttp.test_utils import make_mocked_request
+
+from core.events import ChangeEvent, EventKind
+from core.library import Library
+from core.settings import Settings
+from core.tokens import TokenInfo
+from server.entry import EmbeddedServer
+from server.errors import ApiError
+from server.live_streams import ActiveStreams
+from server.state import LOOKED_UP, TOKEN
+from tests.server_fixtures import bearer, http_call
+from tests.test_live_streams import _record
+from tests.test_team import until
+from tests.test_team_live import SlowReader, big_jpeg, upload_bytes
+
+pytestmark = pytest.mark.timeout(120)
+HEARD = 10.0  # generous bound for polling only: the feed brings a revoke within ~1 s
+
+
+@pytest.fixture
+def elsewhere(settings: Settings) -> Iterator[Library]:
+    """Another Library on the same catalog: the CLI's or another team server's view."""
+    lib = Library.open(settings)
+    yield lib
+    lib.close()
+
+
+def _refused(url: str, path: str, token: str) -> None:
+    until(lambda: http_call(f"{url}{path}", "HEAD", headers=bearer(token)).status == 401, HEARD)
+
+
+def test_a_revoked_token_ends_its_streams_but_not_a_signed_urls(
+    library: Library, live: EmbeddedServer, elsewhere: Library
+) -> None:
+    admin = library.tokens.create("admin", "admin")[1]
+    victim, secret = library.tokens.create("victim", "read")
+    file_id = upload_bytes(live.url, admin, big_jpeg(), public=False)
+    path = f"/stream/{file_id}/raw"
+    link = http_call(f"{live.url}/files/{file_id}/presigned-url", headers=bearer(secret)).json()
+    signed = urlsplit(link["url"])
+    assert signed.path.startswith("/signed/")  # local storage: this server's own signed link
+
+    streamed = SlowReader(live.url, path, secret)
+    by_link = SlowReader(live.url, f"{signed.path}?{signed.query}")
+    try:
+        assert streamed.status == by_link.status == 200
+        streamed.wait_reading()
+        by_link.wait_reading()
+        elsewhere.tokens.revoke(victim.id)
+        _refused(live.url, path, secret)
+        streamed.hurry()
+        until(lambda: streamed.ended is not None, HEARD)
+        assert streamed.ended != "complete" and streamed.received < streamed.length
+        # the signed URL carries no token: still served after the stream above ended
+        before = by_link.received
+        by_link.wait_reading(before + 256 * 1024)
+        assert by_link.ended is None
+    finally:
+        streamed.close()
+        by_link.close()
+
+
+def _tus_patch_until_cut(url: str, token: str, upload: str, length: int) -> int:
+    """Sends a PATCH body of `length` bytes slowly; returns how many were sent when the server
+    ended the request (or `length`, all of them taken)."""
+    parts = urlsplit(url)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32 * 1024)
+    sent = 0
+    try:
+        sock.sendall(
+            f"PATCH {upload} HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Bearer {token}"
+            f"\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
+            f"Content-Type: application/offset+octet-stream\r\nContent-Length: {length}"
+            "\r\n\r\n".encode()
+        )
+        chunk = b"\0" * 16 * 1024
+        while sent < length:
+            sock.sendall(chunk[: length - sent])
+            sent += min(len(chunk), length - sent)
+            time.sleep(0.002)
+    except OSError:  # reset, or a broken pipe: the server stopped taking the body
+        pass
+    finally:
+        sock.close()
+    return sent
+
+
+def test_a_revoked_token_stops_a_tus_patch_being_taken(
+    library: Library, live: EmbeddedServer, elsewhere: Library
+) -> None:
+    victim, secret = library.tokens.create("victim", "upload")
+    length = 96 * 1024 * 1024  # ~12 s at this pace: the revoke comes long before its end
+    name = base64.b64encode(b"big.bin").decode()
+    created = http_call(
+        f"{live.url}/files/upload/tus",
+        "POST",
+        b"",
+        {
+            **bearer(secret),
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(length),
+            "Upload-Metadata": f"filename {name}",
+        },
+    )
+    assert created.status == 201, created.body
+    upload = urlsplit(created.headers["Location"]).path
+
+    def head() -> Any:
+        return http_call(
+            f"{live.url}{upload}", "HEAD", headers={**bearer(secret), "Tus-Resumable": "1.0.0"}
+        )
+
+    result: list[int] = []
+    sender = threading.Thread(
+        target=lambda: result.append(_tus_patch_until_cut(live.url, secret, upload, length))
+    )
+    sender.start()
+    try:
+        # the server holds the body: its HEAD answers 423 or an offset that moves on
+        until(lambda: head().status == 423 or int(head().headers.get("Upload-Offset", 0)) > 0, 30)
+        elsewhere.tokens.revoke(victim.id)
+        sender.join(HEARD * 3)
+        assert not sender.is_alive(), "the PATCH body was still taken after the revoke"
+        assert result and result[0] < length
+        assert head().status == 401
+    finally:
+        sender.join(60)
+
+
+READER = TokenInfo(1, "reader", "mdk_1234", "read", datetime.now(UTC), None, None)
+
+
+async def test_a_stream_registered_after_its_tokens_revoke_answers_401() -> None:
+    """A token checked (from the cache) just before its revoke was heard, whose stream starts
+    after: refused, as a new request is."""
+    streams = ActiveStreams()
+    streams.attach(asyncio.get_running_loop())
+    request = make_mocked_request("GET", "/stream/7/raw")
+    request[TOKEN] = READER
+    request[LOOKED_UP] = time.monotonic()
+    streams.on_event(
+        ChangeEvent(EventKind.TOKEN, None, data={"id": READER.id, "active": False}, entity_id=1)
+    )
+    with pytest.raises(ApiError) as refused, streams.track(request, _record(public=False)):
+        pass
+    assert (refused.value.status, refused.value.code) == (401, "invalid_token")
+    ended: list[int] = []
+    with pytest.raises(ApiError), streams.receiving(request, lambda: ended.append(1)):
+        pass
+    assert streams.count() == 0
