@@ -90,6 +90,7 @@ from core.storage.base import (
 from core.storage.factory import SIGNING_KEY_FILE, build_storage
 from core.storage.routing import RoutingStorage, home_of
 from core.storage.signing import (
+    PUBLICITY_BUCKET_EXPIRY,
     LocalPresigner,
     SignedGrant,
     check_expires_in,
@@ -2033,7 +2034,9 @@ class Library:
         The file it was signed for, still stored under the link's key: files with the same
         bytes share one object, so the key alone would keep a trashed or deleted file's link
         working while another file holds the object. A link signed before links named their
-        file (none lives over 7 days) falls back to any file under the key."""
+        file (none lives over 7 days) falls back to any file under the key. A link handed to a
+        caller without a token (grant.by_publicity) also needs the file still public: as
+        `/download` and `/stream` without a token, it ends when the file is made private."""
         if grant.file_id is None:
             record = self._catalog.find_by_key(grant.key)
         else:
@@ -2044,6 +2047,8 @@ class Library:
             if record.storage_key != grant.key:
                 return None  # moved since (a storage migration): as a link to the old key
         if record is None or record.is_trashed or record.status != FileStatus.READY:
+            return None
+        if grant.by_publicity and not record.is_public:
             return None
         return record
 
@@ -2200,15 +2205,32 @@ class Library:
         expires_in: int | None = None,
         attachment: bool = True,
         arrival: Arrival | None = None,
+        by_publicity: bool = False,
     ) -> PresignedRequest:
         """A signed GET of the file; a local link answers the request that arrived as
-        `arrival` (backends.link_origin)."""
+        `arrival` (backends.link_origin). `by_publicity`: for a caller without a token, who
+        may have it only while the file is public: this server's link is marked so and ends
+        when the file is made private (signed_file); a bucket's, which nothing takes back,
+        lives PUBLICITY_BUCKET_EXPIRY seconds at most."""
         record = self.get_ready(file_id)
         presigner = self.backends.presigner_for(record.storage_key, arrival)
+        expiry = self.check_expiry(expires_in)
+        name = record.original_filename if attachment else None
+        if by_publicity and isinstance(presigner, LocalPresigner):
+            return presigner.presign_get(
+                record.storage_key,
+                expiry,
+                download_name=name,
+                content_type=record.content_type,
+                file_id=record.id,
+                by_publicity=True,
+            )
+        if by_publicity:
+            expiry = min(expiry, PUBLICITY_BUCKET_EXPIRY)
         return presigner.presign_get(
             record.storage_key,
-            self.check_expiry(expires_in),
-            download_name=record.original_filename if attachment else None,
+            expiry,
+            download_name=name,
             content_type=record.content_type,
             file_id=record.id,
         )

@@ -28,6 +28,15 @@ logger = logging.getLogger(__name__)
 SECRET_BYTES = 32
 SIGNED_PATH = "/signed/"
 _VERSION = "mediadesk-signed-url-v1"
+# The `pub=1` of a download link handed to a caller without a token: it saw the file only
+# because the file was public, so the link opens the file only while it still is. Signed as a
+# field of its own after the file id (which such a link always names), so it cannot be dropped
+# to turn the link into a token holder's, and no older link's fields can read as it.
+BY_PUBLICITY = "granted-by-publicity"
+# How long a bucket's presigned GET handed to a caller without a token may live. Nothing can
+# take such a URL back (README), so this is how long it outlives the file being made private:
+# the five minutes in which such a file leaves browser and CDN caches (server/caching.py).
+PUBLICITY_BUCKET_EXPIRY = 300
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,9 @@ class SignedGrant:
     # key), so the key alone cannot say whether the file it was handed out for is still live.
     # None on uploads and on links signed before links named their file.
     file_id: int | None = None
+    # Handed to a caller without a token (BY_PUBLICITY): opens the file only while it is public.
+    # False on links signed before the mark existed, which keep their old reach.
+    by_publicity: bool = False
 
 
 def check_expires_in(expires_in: int) -> int:
@@ -97,16 +109,19 @@ class LocalPresigner:
         max_size: str,
         name: str,
         file: str = "",
+        pub: str = "",
     ) -> tuple[str, int]:
         key = normalise_key(key)
         expires = int(self._clock()) + check_expires_in(expires_in)
-        fields = _fields(method, key, str(expires), ct, length, max_size, name, file)
+        fields = _fields(method, key, str(expires), ct, length, max_size, name, file, pub)
         query = {"method": method, "expires": str(expires), "ct": ct, "len": length}
         query.update({"max": max_size, "name": name, "sig": _signature(self._secret, fields)})
         if method == "GET":
             del query["len"], query["max"]
             if file:
                 query["file"] = file
+            if pub:
+                query["pub"] = pub
         else:
             del query["name"]
         url = f"{self.base_url}{SIGNED_PATH}{url_path(key)}?{urlencode(query)}"
@@ -157,20 +172,37 @@ class LocalPresigner:
         download_name: str | None = None,
         content_type: str | None = None,
         file_id: int | None = None,
+        by_publicity: bool = False,
     ) -> PresignedRequest:
+        """`by_publicity`: the link is handed to a caller without a token (SignedGrant)."""
         ct = _check_text("content_type", content_type or "")
         name = _check_text("download_name", download_name or "")
         file = "" if file_id is None else str(int(file_id))
-        url, expires = self._sign("GET", key, expires_in, ct, "", "", name, file)
+        if by_publicity and not file:
+            # only the file it names can say whether it is still public
+            raise InvalidInput("A link granted by a file's publicity must name the file")
+        pub = "1" if by_publicity else ""
+        url, expires = self._sign("GET", key, expires_in, ct, "", "", name, file, pub)
         return PresignedRequest(url, "GET", {}, expires_in, datetime.fromtimestamp(expires, UTC))
 
 
 def _fields(
-    method: str, key: str, expires: str, ct: str, length: str, max_size: str, name: str, file: str
+    method: str,
+    key: str,
+    expires: str,
+    ct: str,
+    length: str,
+    max_size: str,
+    name: str,
+    file: str,
+    pub: str = "",
 ) -> list[str]:
     """What a signature covers. The file id is appended only when the link names one, so links
-    signed before it existed keep verifying (and a link naming one cannot drop it)."""
+    signed before it existed keep verifying (and a link naming one cannot drop it); likewise
+    the publicity mark after it, whose field (never a number) no file id can be read as."""
     fields = [method, key, expires, ct, length, max_size, name]
+    if pub:
+        return [*fields, file, f"{BY_PUBLICITY}:{pub}"]
     return [*fields, file] if file else fields
 
 
@@ -203,10 +235,10 @@ def verify_signed_request(
         key = normalise_key(key)
     except InvalidInput:
         raise InvalidSignature("The signed URL names an invalid key") from None
-    ct, length, max_size, name, file = (
-        query.get(n, "") for n in ("ct", "len", "max", "name", "file")
+    ct, length, max_size, name, file, pub = (
+        query.get(n, "") for n in ("ct", "len", "max", "name", "file", "pub")
     )
-    fields = _fields(signed_method, key, raw_expires, ct, length, max_size, name, file)
+    fields = _fields(signed_method, key, raw_expires, ct, length, max_size, name, file, pub)
     if not _matches(_signature(secret, fields), sig):
         raise InvalidSignature("The URL signature does not match")
     if signed_method != method.upper():
@@ -222,6 +254,7 @@ def verify_signed_request(
         max_size=_optional_int(query, "max"),
         download_name=name or None,
         file_id=_optional_int(query, "file"),
+        by_publicity=bool(pub),
     )
 
 

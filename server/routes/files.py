@@ -284,8 +284,15 @@ async def _signed_get(
 ) -> tuple[str, dict[str, Any]]:
     lib = library(request)
     started = time.perf_counter()
+    # A caller without a token was let in only because the file is public: its link must not
+    # outlive that (core.library.Library.presigned_get)
     signed = await run_blocking(
-        request, lib.presigned_get, record.id, expires, arrival=arrival(request)
+        request,
+        lib.presigned_get,
+        record.id,
+        expires,
+        arrival=arrival(request),
+        by_publicity=request[TOKEN] is None,
     )
     request.app[METRICS].presign_latency.observe(
         time.perf_counter() - started, operation="download"

@@ -19,6 +19,7 @@ from core.storage.disposition import content_disposition
 from core.storage.signing import SignedGrant
 from server.auth import SIGNED, requires
 from server.bodystream import BodyStream
+from server.caching import UNVERSIONED_MAX_AGE
 from server.errors import ApiError
 from server.state import (
     AUDIT,
@@ -191,8 +192,12 @@ async def signed_get(request: web.Request) -> web.StreamResponse:
         return opened.open_range(start, end, REMOTE_CHUNK_SIZE)
 
     max_age = min(remaining, request.app[CONFIG].private_max_age)
-    # a move deletes the old key only after this response; a trash anywhere ends it
-    with lib.reading(grant.key), request.app[STREAMS].track(request, record, anonymous=False):
+    if grant.by_publicity:  # a file made private leaves browser caches within five minutes
+        max_age = min(max_age, UNVERSIONED_MAX_AGE)
+    # a move deletes the old key only after this response; a trash anywhere ends it, and so
+    # does making the file private when the link was handed out for its being public
+    streams = request.app[STREAMS]
+    with lib.reading(grant.key), streams.track(request, record, anonymous=grant.by_publicity):
         return await stream_object(
             request,
             size=stat.size,
