@@ -142,6 +142,7 @@ SIGNED_QUERY_TEXT = {
     "max": "The largest body in bytes the upload URL takes",
     "name": "The file name of the download's Content-Disposition: attachment",
     "file": "The file the download URL was signed for",
+    "pub": "1 on a link handed out without a token, which opens the file only while it is public",
     "sig": "The signature of the URL's other fields",
 }
 COPY_FROM_URL = (
@@ -161,7 +162,7 @@ def signed_query(method: str) -> list[S]:
         full = signer.presign_put(key, ct, MIN_EXPIRY, content_length=1, max_size=1).url
         least = signer.presign_put(key, ct, MIN_EXPIRY).url
     else:
-        full = signer.presign_get(key, MIN_EXPIRY, "a.jpg", ct, file_id=1).url
+        full = signer.presign_get(key, MIN_EXPIRY, "a.jpg", ct, file_id=1, by_publicity=True).url
         least = signer.presign_get(key, MIN_EXPIRY).url
     plain = _query_of(least)
 

@@ -108,7 +108,7 @@ def test_signed_urls_document_the_query_the_signer_writes() -> None:
     signer = LocalPresigner(b"s" * 32, "http://x")
     urls = {
         "put": signer.presign_put("a/b.jpg", "image/jpeg", 60, 10, 20).url,
-        "get": signer.presign_get("a/b.jpg", 60, "b.jpg", "image/jpeg", 7).url,
+        "get": signer.presign_get("a/b.jpg", 60, "b.jpg", "image/jpeg", 7, by_publicity=True).url,
     }
     required = {"put": {"method", "expires", "ct", "sig"}, "get": {"method", "expires", "sig"}}
     for method, url in urls.items():
