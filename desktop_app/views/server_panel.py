@@ -5,16 +5,19 @@ from __future__ import annotations
 import html
 import shlex
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QItemSelectionModel, QObject, QSize, Qt
 from PySide6.QtGui import (
     QAction,
+    QFocusEvent,
     QGuiApplication,
+    QKeyEvent,
     QResizeEvent,
     QTextBlock,
     QTextLayout,
     QTextOption,
 )
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -93,6 +96,23 @@ EXAMPLE_LINES = 4
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" for a widget's size
 ACTIVE_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # a token row: whether it can still be revoked
 TOKEN_COLUMN_EDGE = 2  # px beside a token column's widest text (_token_column_need)
+# Keys that move the tokens table's current row (or would, at its first or last row)
+ROW_MOVES = {
+    Qt.Key.Key_Up,
+    Qt.Key.Key_Down,
+    Qt.Key.Key_PageUp,
+    Qt.Key.Key_PageDown,
+    Qt.Key.Key_Home,
+    Qt.Key.Key_End,
+}
+
+
+def _opens_menu(event: QKeyEvent) -> bool:
+    """F4 or Alt+Down: the keys that open a combo box's list (not Alt+F4: the window's)."""
+    modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    if event.key() == Qt.Key.Key_F4:
+        return modifiers == Qt.KeyboardModifier.NoModifier
+    return event.key() == Qt.Key.Key_Down and modifiers == Qt.KeyboardModifier.AltModifier
 
 
 def _capped(widths: list[int], room: int) -> list[int]:
@@ -107,6 +127,18 @@ def _capped(widths: list[int], room: int) -> list[int]:
         cap, rest = cap - width, rest - 1
     share = cap // rest if rest else 0
     return [min(width, share) for width in widths]
+
+
+class StateLabel(QLabel):
+    """The server's state; a Tab stop only while it holds a link (ServerPanel._show_state)."""
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        super().focusInEvent(event)
+        # Tabbed to, a label shows no focus until a second Tab reaches its link: the keyboard
+        # landed on nothing visible. The link itself takes the focus (and Enter opens it);
+        # forward in both directions, from the start Shift+Tab found no link before it.
+        if event.reason() in (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason):
+            self.focusNextPrevChild(True)
 
 
 class ServerPanel(QWidget):
@@ -151,11 +183,10 @@ class ServerPanel(QWidget):
         name_spin_boxes(box)
         self.toggle = QPushButton(box)
         self.toggle.clicked.connect(self._toggle)
-        self.state = QLabel(box)
+        self.state = StateLabel(box)
         # Rich text always: it holds a link while running, and an error is escaped for it (left
         # to guess, a plain-looking error showed its `&` as `&amp;`)
         self.state.setTextFormat(Qt.TextFormat.RichText)
-        self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.state.setOpenExternalLinks(True)
         self.state.setWordWrap(True)
         row = QHBoxLayout()
@@ -192,6 +223,11 @@ class ServerPanel(QWidget):
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.viewport().installEventFilter(self)
+        # One token at a time (Revoke takes one), and the arrows select the row they reach
+        # (eventFilter): Tabbed to, the table's first row only had the focus frame, and with a
+        # single token Down moved nowhere and selected nothing, so Revoke stayed off
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.installEventFilter(self)
         column.addWidget(self.table, 1)
         self.scope = QComboBox(box)
         for scope in self.controller.scopes():
@@ -238,6 +274,10 @@ class ServerPanel(QWidget):
         )
         # One button (the dock is narrow); its menu offers the token, only once one is known.
         self.copy_action = QAction(self.tr("C&opy commands"), box)
+        # The button shows the action's icon text, which Qt makes by dropping the `&`: the key
+        # (Alt+O, in Spanish too) was the menu item's only, and did nothing. Given whole, the
+        # button's text keeps it and the button takes Alt+O.
+        self.copy_action.setIconText(self.copy_action.text())
         self.copy_action.triggered.connect(lambda: self.copy_commands(with_token=False))
         self.token_action = QAction(self.tr("Copy with the &token"), box)
         self.token_action.setEnabled(False)
@@ -257,6 +297,9 @@ class ServerPanel(QWidget):
         self.copy_button.setMenu(menu)
         self.copy_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         self.copy_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        # Its menu opened only with the mouse: F4 or Alt+Down on the button open it, as a
+        # combo box's list, so that Copy with the token (T) is reachable from the keyboard
+        self.copy_button.installEventFilter(self)
         # What was copied, beside the button and only once something was: a line of its own,
         # empty, took a line from the commands in a short dock
         self.copied = QLabel(box)
@@ -332,6 +375,12 @@ class ServerPanel(QWidget):
         return screen.availableGeometry().height() // 4 if screen is not None else QWIDGETSIZE_MAX
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress:
+            if watched is self.copy_button and _opens_menu(event):
+                self.copy_button.showMenu()
+                return True
+            if watched is self.table and event.key() in ROW_MOVES:
+                self._select_current_token()
         if watched is self.examples.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_examples()  # narrower, the commands wrap to more lines
         elif watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
@@ -436,6 +485,16 @@ class ServerPanel(QWidget):
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}
         return self.table.item(rows.pop(), 0) if len(rows) == 1 else None
 
+    def _select_current_token(self) -> None:
+        """Selects the row that has the keyboard's focus frame, before an arrow key moves on from
+        it: where the key moves nowhere (the only row, the first row and Up) that row stays
+        selected; where it moves, the table selects the row it reaches."""
+        current = self.table.currentIndex()
+        selection = self.table.selectionModel()
+        if current.isValid() and not selection.isRowSelected(current.row(), current.parent()):
+            flags = QItemSelectionModel.SelectionFlag
+            selection.select(current, flags.ClearAndSelect | flags.Rows)
+
     def _update_revoke(self) -> None:
         # A button that does nothing when pressed is off: no token chosen, or one already revoked
         item = self._selected_token()
@@ -469,7 +528,7 @@ class ServerPanel(QWidget):
             # The address on a line of its own, as wide as the label: the line breaker would
             # otherwise cut it after "http://" (it ignores <nobr> and white-space: nowrap)
             link = f'<br><a href="{html.escape(url)}/health">{html.escape(url)}</a>'
-            self.state.setText(self.tr("Running at %1").replace("%1", link))
+            self._show_state(self.tr("Running at %1").replace("%1", link), link=True)
             self.state.setMinimumWidth(self.state.fontMetrics().horizontalAdvance(url) + 4)
             self.state.setToolTip("")
         elif self.controller.last_error is not None:
@@ -477,9 +536,20 @@ class ServerPanel(QWidget):
             self._on_error(self.controller.last_error)
         else:
             self.state.setMinimumWidth(0)
-            self.state.setText(self.tr("Stopped"))
+            self._show_state(self.tr("Stopped"))
             self.state.setToolTip("")
         self._show_examples()
+
+    def _show_state(self, text: str, link: bool = False) -> None:
+        """The state's rich `text`; a Tab stop only with a `link` in it. Always one, "Stopped"
+        took a Tab of its own and showed no focus (it has nothing to focus). Without a link an
+        error can still be selected with the mouse and copied."""
+        flag = Qt.TextInteractionFlag
+        # (the flags set the focus policy: StrongFocus with keyboard links, else ClickFocus)
+        self.state.setTextInteractionFlags(
+            flag.TextBrowserInteraction if link else flag.TextSelectableByMouse
+        )
+        self.state.setText(text)
 
     def _shared_address(self, url: str) -> str:
         """The running server's address as other devices reach it, for the address shown and
@@ -494,10 +564,10 @@ class ServerPanel(QWidget):
     def _on_busy(self, busy: bool) -> None:
         self.toggle.setEnabled(not busy)
         if busy and not self.controller.running:
-            self.state.setText(self.tr("Starting…"))
+            self._show_state(self.tr("Starting…"))
 
     def _on_error(self, message: ErrorMessage) -> None:
-        self.state.setText(html.escape(message.text))
+        self._show_state(html.escape(message.text))
         self.state.setToolTip(tip_text(message.full()))
 
     def _on_tokens(self, tokens: list[TokenInfo]) -> None:
