@@ -148,3 +148,40 @@ def test_shift_f10_reaches_a_widget_without_menu_and_opens_a_modal_dialogs_menus
             assert menu_on_shift_f10(qtbot, with_menu) == ["Dialog action"]
         finally:
             dialog.close()
+
+
+def test_shift_f10_in_a_floating_dock_and_after_it_is_docked_again(
+    qtbot: Any, library: Library, media_dir: MediaSet
+) -> None:
+    """A floating dock got a Shift+F10 of its own beside its main window's, which Qt keeps on in
+    a floating tool window: ambiguous, neither ran; docked again, the main window held both, and
+    Shift+F10 opened nothing anywhere in it for the rest of the session (regression hunter)."""
+    photo = library.uploads.ingest(media_dir.jpeg, "image")
+    with shown_window(qtbot, library) as window:
+        window.activateWindow()
+        wait_for(qtbot, lambda: QApplication.activeWindow() is window)
+        dock = window.upload_dock
+        dock.show()
+        dock.model.add(Path("/nowhere/row.jpg"), 1000)
+        try:
+            dock.setFloating(True)
+            wait_for(qtbot, lambda: dock.isFloating() and dock.isVisible())
+            dock.activateWindow()
+            wait_for(qtbot, lambda: QApplication.activeWindow() is dock)
+            table = dock.table
+            table.setFocus()
+            wait_for(qtbot, table.hasFocus)
+            table.setCurrentIndex(table.model().index(0, 0))
+            texts = menu_on_shift_f10(qtbot, table)
+            assert "Re&move from the queue" in texts, texts
+        finally:
+            window.uploads.cancel_all()  # no question about uploads at the close
+            dock.setFloating(False)
+        window.activateWindow()
+        wait_for(qtbot, lambda: QApplication.activeWindow() is window)
+        grid = window.browser.grid
+        window.browser.select_row(window.controller.grid.row_of(photo.id))
+        grid.setFocus()
+        wait_for(qtbot, grid.hasFocus)
+        texts = menu_on_shift_f10(qtbot, grid)
+        assert window.commands.preview.text() in texts, texts

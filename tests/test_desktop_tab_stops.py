@@ -115,3 +115,33 @@ def test_settings_has_no_tab_stop_that_shows_nothing(qtbot: Any, library: Librar
     dialog.language.setFocus(Qt.FocusReason.TabFocusReason)
     wait_for(qtbot, dialog.language.hasFocus)
     assert _tab(dialog) in (save, cancel)
+
+
+def test_settings_shows_the_field_shift_tab_reaches(qtbot: Any, library: Library) -> None:
+    """With the scroll area no Tab stop, Qt moved the focus at the dialog's level and nothing
+    scrolled: Shift+Tab from Save left the language box out of sight (an arrow key then changed
+    the language unseen), and Tab wrapping from Cancel the first field (regression hunter)."""
+    dialog = SettingsDialog(SettingsController(library.settings))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _active(qtbot, dialog)
+    scroll = dialog.form_scroll
+    scroll.setMinimumHeight(0)
+    scroll.setMaximumHeight(120)  # a small screen: the form scrolls
+    bar = scroll.verticalScrollBar()
+    wait_for(qtbot, lambda: bar.maximum() > 0)
+    bar.setValue(0)
+    save = dialog.buttons.button(dialog.buttons.StandardButton.Save) or dialog.buttons.buttons()[0]
+    save.setFocus(Qt.FocusReason.TabFocusReason)
+    wait_for(qtbot, save.hasFocus)
+    while QApplication.focusWidget() is not dialog.language:
+        focused = QApplication.focusWidget()
+        assert focused is not None and not dialog.form.isAncestorOf(focused)
+        QTest.keyClick(focused, Qt.Key.Key_Backtab)
+    viewport = scroll.viewport()
+    place = dialog.language.geometry().translated(
+        dialog.language.parentWidget().mapTo(
+            viewport, dialog.language.parentWidget().rect().topLeft()
+        )
+    )
+    assert viewport.rect().contains(place), (place, viewport.rect(), bar.value())

@@ -53,7 +53,12 @@ class _ShiftF10(QObject):
         # an open menu (a popup) answers its own keys, as the Menu key's does
         if new is None or new.window().windowType() == Qt.WindowType.Popup:
             return
-        window = new.window()  # a dialog, a floating dock, the main window: each its own
+        window = new.window()  # a dialog, the main window: each its own
+        # A floating dock is a tool window, where Qt keeps its parent window's shortcuts on:
+        # one of its own made the key ambiguous there, and, docked again, in the main window
+        # too (two shortcuts of one window): Qt then runs neither.
+        while window.windowType() == Qt.WindowType.Tool and window.parentWidget() is not None:
+            window = window.parentWidget().window()
         shortcut = window.findChild(QShortcut, NAME, Qt.FindChildOption.FindDirectChildrenOnly)
         if shortcut is None:
             shortcut = QShortcut(SHIFT_F10, window)

@@ -393,6 +393,10 @@ class ServerPanel(QWidget):
     def set_on_screen(self, shown: bool) -> None:
         """Whether its dock is shown, not behind another tab (QDockWidget.visibilityChanged)."""
         self._on_screen = shown
+        # Alt+O is the button's mnemonic, and a dock behind another tab counts as visible to
+        # Qt: the key replaced the clipboard with commands from a panel out of sight. Its text
+        # keeps the `&` only while the panel is on screen (empty: Qt's own, without it).
+        self.copy_action.setIconText(self.copy_action.text() if shown else "")
         self._fit_examples()
 
     def copy_commands(self, with_token: bool = False) -> str:

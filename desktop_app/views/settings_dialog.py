@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QGuiApplication, QShowEvent, QTextLayout, QTextOption
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QCheckBox,
     QComboBox,
@@ -92,6 +93,12 @@ class SettingsDialog(QDialog):
         # No Tab stop: it showed nothing between the last field and Save (it scrolls to the
         # field Tab reaches, and the wheel or the scroll bar scroll it), as the details panel's
         self.form_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # ...but a scroll area scrolls to a field only when the focus moves through it: Shift+Tab
+        # from Save, or Tab wrapping from Cancel, left the field reached out of sight (an arrow
+        # key then changed the language unseen). Every field the focus reaches is shown.
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._show_focused)
         layout.addWidget(self.form_scroll, 1)
         self.env_note = QLabel(self)  # which fields the environment sets (see _pin_environment)
         self.env_note.setWordWrap(True)
@@ -435,6 +442,10 @@ class SettingsDialog(QDialog):
         self.test_result.clear()
         self._update_note()
         self._fit_height()
+
+    def _show_focused(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if new is not None and self.form.isAncestorOf(new):
+            self.form_scroll.ensureWidgetVisible(new)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
