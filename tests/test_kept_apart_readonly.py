@@ -119,3 +119,35 @@ def test_a_start_does_not_wait_for_a_catalog_another_program_holds(
     data, other = _apart(tmp_path)
     with _held(data / "mediadesk.sqlite3", shared_index=True):
         assert _warned(data, other, caplog) == []
+
+
+def _killed_mid_library(catalog: Path) -> None:
+    """A MediaDesk killed with its last commits in the -wal only, its -shm then deleted (a
+    backup that skips it, a clean-up of temporary files)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1])\n"
+        "c.execute('PRAGMA wal_autocheckpoint=0')\n"
+        "c.execute(\"INSERT INTO athletes (name, created_at) VALUES ('Bea', '2026-01-01')\")\n"
+        "c.commit()\n"
+        "os._exit(0)  # as a kill: no checkpoint, the -wal stays\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(catalog)], check=True, timeout=60)
+    Path(f"{catalog}-shm").unlink()
+    assert Path(f"{catalog}-wal").stat().st_size > 0
+
+
+def test_a_wal_without_its_shm_is_read(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """immutable=1 read the file alone and missed what was in the -wal: a library whose
+    commits were all there read as empty, and a start on a new catalog set up an empty
+    library beside it instead of refusing (regression hunter)."""
+    data, other = _apart(tmp_path)
+    _killed_mid_library(data / "mediadesk.sqlite3")
+    (told,) = _warned(data, other, caplog)
+    assert "2 athletes" in told, told
+    new = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    with pytest.raises(Exception, match="holds a library"):
+        Library.open(make_settings(data, database_url=new)).close()

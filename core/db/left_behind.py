@@ -371,13 +371,31 @@ def _reading(path: Path, wait: float) -> sqlite3.Connection:
     leaves them. So: with both there (a MediaDesk using the catalog, or one that crashed),
     mode=ro reads the catalog and its -wal through them, creating nothing; without (a catalog
     closed cleanly: all of it in the file), immutable=1 reads the file alone, without SQLite's
-    locks (a -wal alone, of a program in SQLite's exclusive locking mode: its last commits are
-    not seen; a count, not a copy). Should the catalog's last user close it between the look
-    and the open, mode=ro makes the two files again, with the catalog's own mode and owner, as
-    its next open would."""
+    locks; a -wal with content but no -shm is read through (see below). Should the catalog's
+    last user close it between the look and the open, mode=ro makes the two files again, with
+    the catalog's own mode and owner, as its next open would."""
     shared = all(os.path.exists(f"{path}{suffix}") for suffix in ("-wal", "-shm"))
-    uri = f"{Path(os.path.abspath(path)).as_uri()}?mode=ro{'' if shared else '&immutable=1'}"
-    return sqlite3.connect(uri, uri=True, timeout=wait)
+    uri = f"{Path(os.path.abspath(path)).as_uri()}?mode=ro"
+    if shared:
+        return sqlite3.connect(uri, uri=True, timeout=wait)
+    try:
+        unread = os.path.getsize(f"{path}-wal") > 0
+    except OSError:
+        unread = False
+    if unread:
+        # A -wal without its -shm (a MediaDesk killed, then its -shm deleted by a backup that
+        # skips it or a clean-up of "temporary files"): the library may be all in it, and
+        # immutable=1 read an empty catalog, so a start set up a new, empty library beside it.
+        # mode=ro reads it (making the -shm, with the catalog's mode, as its next open would);
+        # only a program holding the catalog in SQLite's exclusive locking mode keeps it out,
+        # and then the file alone is read.
+        conn = sqlite3.connect(uri, uri=True, timeout=wait)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+    return sqlite3.connect(f"{uri}&immutable=1", uri=True, timeout=wait)
 
 
 def _library_counts(path: Path, wait: float = COUNT_TIMEOUT) -> tuple[int, int, int] | None:

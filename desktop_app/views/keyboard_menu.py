@@ -57,8 +57,11 @@ class _ShiftF10(QObject):
         # A floating dock is a tool window, where Qt keeps its parent window's shortcuts on:
         # one of its own made the key ambiguous there, and, docked again, in the main window
         # too (two shortcuts of one window): Qt then runs neither.
-        while window.windowType() == Qt.WindowType.Tool and window.parentWidget() is not None:
-            window = window.parentWidget().window()
+        while window.windowType() == Qt.WindowType.Tool:
+            parent = window.parentWidget()
+            if parent is None:
+                break
+            window = parent.window()
         shortcut = window.findChild(QShortcut, NAME, Qt.FindChildOption.FindDirectChildrenOnly)
         if shortcut is None:
             shortcut = QShortcut(SHIFT_F10, window)
