@@ -202,6 +202,20 @@ def test_a_linked_copy_keeps_its_bytes_when_the_source_is_written_again(
     assert store.root.joinpath("b/two.bin").read_bytes() == b"first"
 
 
+def test_a_copy_onto_a_link_of_its_own_file_leaves_no_partial(data_dir: Path) -> None:
+    """A file moved to another athlete and back within the old key's grace: its copy back made
+    a temp link and renamed it onto the old key, already a link of the same file, and rename(2)
+    then does nothing: the temp name stayed in objects/, holding the bytes, until a restart
+    (outside tester)."""
+    store = LocalStorage(data_dir / "objects", data_dir / "tmp")
+    store.put_bytes("a/one.bin", b"first", "application/octet-stream")
+    store.copy("a/one.bin", "b/two.bin")
+    store.copy("b/two.bin", "a/one.bin")  # back: onto the name still linked to it
+    names = sorted(str(p.relative_to(store.root)) for p in store.root.rglob("*") if p.is_file())
+    assert names == ["a/one.bin", "b/two.bin"]
+    assert store.root.joinpath("a/one.bin").read_bytes() == b"first"
+
+
 def test_a_copy_confirmed_meanwhile_elsewhere_stays_noted_until_it_goes(
     data_dir: Path, media_dir: MediaSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -551,6 +551,10 @@ class LocalStorage:
             if isinstance(exc, IsADirectoryError):
                 raise Conflict(f"Key {dst!r} is a folder of other objects") from None
             raise storage_error(exc, f"Cannot write {dst!r}") from exc
+        # rename(2) between two links of one file does nothing and succeeds (POSIX): a key
+        # already linked to the source (moved to another athlete and back within the old key's
+        # grace) kept the temp name, a stray partial holding the bytes until a restart swept it
+        self._discard(tmp)
         fsync_dir(target.parent)
         return True
 
