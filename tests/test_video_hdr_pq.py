@@ -26,8 +26,9 @@ from core.video import encode, tonemap
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
-from tests.test_video_encode_sources import _ffmpeg_clip, _none
 from tests.video_helpers import TEST_LADDER, process_all
+from tests.video_helpers import ffmpeg_clip as _ffmpeg_clip
+from tests.video_helpers import no_progress as _none
 
 # PQ code values (of 255) of 1,000 nits (0.752) and 203 nits (0.580, BT.2408's HDR
 # reference white), each patch half the picture

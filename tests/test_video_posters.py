@@ -15,7 +15,8 @@ from PIL import Image, ImageChops, ImageStat
 from core.mediatypes import BY_MIME
 from core.thumbnails import make_thumbnail
 from core.video import encode
-from tests.test_video_encode_sources import _ffmpeg_clip, _none
+from tests.video_helpers import ffmpeg_clip as _ffmpeg_clip
+from tests.video_helpers import no_progress as _none
 
 Pixel = tuple[int, ...]
 
