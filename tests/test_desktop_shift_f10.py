@@ -79,6 +79,12 @@ def test_shift_f10_opens_the_queues_row_menu_and_the_grids(
         wait_for(qtbot, table.hasFocus)
         table.setCurrentIndex(table.model().index(1, 0))
         table.clearSelection()  # the menu selects the row it is for
+        # laid out (a view lays out new rows later, on a timer): the menu opens at the current
+        # row's place; before it the row had no place, and the menu was for no row (under load)
+        wait_for(
+            qtbot,
+            lambda: table.viewport().rect().contains(table.visualRect(table.currentIndex())),
+        )
         selected: list[int] = []
         try:
             # read while the menu shows: the rows (no such files) fail and change meanwhile,
@@ -172,6 +178,10 @@ def test_shift_f10_in_a_floating_dock_and_after_it_is_docked_again(
             table.setFocus()
             wait_for(qtbot, table.hasFocus)
             table.setCurrentIndex(table.model().index(0, 0))
+            wait_for(
+                qtbot,
+                lambda: table.viewport().rect().contains(table.visualRect(table.currentIndex())),
+            )
             texts = menu_on_shift_f10(qtbot, table)
             assert "Re&move from the queue" in texts, texts
         finally:
