@@ -95,17 +95,22 @@ def test_shift_f10_opens_the_queues_row_menu_and_the_grids(
         assert "Re&move from the queue" in texts, texts
         assert selected == [1]  # its row's menu
 
-        window.activateWindow()  # the closed menu took the activation along (offscreen)
-        wait_for(qtbot, lambda: QApplication.activeWindow() is window)
-        grid = window.browser.grid
-        window.browser.select_row(window.controller.grid.row_of(photo.id))
-        grid.setFocus()
-        wait_for(qtbot, grid.hasFocus)
-        texts = menu_on_shift_f10(qtbot, grid)
-        assert window.commands.preview.text() in texts, texts
-
+        grid = _grids_menu_opens(qtbot, window, photo.id)
         # other keys with Shift open nothing
         assert menu_on_shift_f10(qtbot, grid, Qt.Key.Key_F9) == []
+
+
+def _grids_menu_opens(qtbot: Any, window: Any, file_id: int) -> QWidget:
+    """Shift+F10 on the grid, the file selected, opens the grid's menu; returns the grid."""
+    window.activateWindow()  # a closed menu took the activation along (offscreen)
+    wait_for(qtbot, lambda: QApplication.activeWindow() is window)
+    grid = window.browser.grid
+    window.browser.select_row(window.controller.grid.row_of(file_id))
+    grid.setFocus()
+    wait_for(qtbot, grid.hasFocus)
+    texts = menu_on_shift_f10(qtbot, grid)
+    assert window.commands.preview.text() in texts, texts
+    return grid
 
 
 class NoMenu(QWidget):
@@ -187,11 +192,4 @@ def test_shift_f10_in_a_floating_dock_and_after_it_is_docked_again(
         finally:
             window.uploads.cancel_all()  # no question about uploads at the close
             dock.setFloating(False)
-        window.activateWindow()
-        wait_for(qtbot, lambda: QApplication.activeWindow() is window)
-        grid = window.browser.grid
-        window.browser.select_row(window.controller.grid.row_of(photo.id))
-        grid.setFocus()
-        wait_for(qtbot, grid.hasFocus)
-        texts = menu_on_shift_f10(qtbot, grid)
-        assert window.commands.preview.text() in texts, texts
+        _grids_menu_opens(qtbot, window, photo.id)
