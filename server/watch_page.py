@@ -71,6 +71,15 @@ PLAYER_TEXT: dict[str, dict[str, str]] = {
         "unplayable": "Este navegador no puede reproducir este vídeo.",
     },
 }
+# The player says why a video stopped loading with the error page's own sentences
+for _lang in PAGE_LANGUAGES:
+    PLAYER_TEXT[_lang].update(
+        {
+            case: ERROR_TEXT[_lang][case]
+            for case in ERROR_TEXT[_lang]
+            if case not in ("title", "reference")
+        }
+    )
 # The answer depends on both: a cache must not hand the JSON to a browser, or English to Spanish
 _VARY = "Accept, Accept-Language"
 _OWN_HEADERS = ("content-type", "content-length")
