@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import socket
 import struct
+import termios
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -43,6 +45,23 @@ logger = logging.getLogger(__name__)
 ENDING_KINDS = (EventKind.TRASHED, EventKind.DELETED)
 REMEMBER_ENDINGS = 1024  # recent ending events kept for the registration check
 REVOKED_MESSAGE = "The token is unknown or revoked"  # server/auth.py's answer to a new request
+# How often a finished response still in the kernel's send buffer is looked at (_watch_drain)
+DRAIN_LOOK = 0.1
+
+
+def _unsent(transport: asyncio.BaseTransport) -> int:
+    """Bytes of a connection not yet sent: asyncio's buffer and the kernel's (SIOCOUTQ)."""
+    waiting = 0
+    if isinstance(transport, asyncio.WriteTransport):
+        waiting = transport.get_write_buffer_size()
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return waiting
+    try:
+        held = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    except OSError:
+        return waiting
+    return waiting + int(struct.unpack("i", held)[0])
 
 
 def _reset(transport: asyncio.BaseTransport) -> None:
@@ -99,6 +118,7 @@ class ActiveStreams:
         self._revoked: dict[int, float] = {}
         # token id → the ends of the request bodies being received under it (tus PATCH)
         self._receiving: dict[int, set[Callable[[], None]]] = {}
+        self._draining: set[asyncio.Task[None]] = set()  # _watch_drain
 
     def count(self, file_id: int | None = None) -> int:
         if file_id is not None:
@@ -127,8 +147,10 @@ class ActiveStreams:
         entry = _Stream(asyncio.current_task(), request.transport, anonymous, token)
         streams = self._by_file.setdefault(record.id, set())
         streams.add(entry)
+        drained_later = False
         try:
             yield
+            drained_later = self._watch_drain(entry, record.id, streams)
         except asyncio.CancelledError:
             if entry.ended and not request.get(RESPONDING):
                 # Cut before any header went out (e.g. while the object opened): the usual answer.
@@ -144,9 +166,48 @@ class ActiveStreams:
                     _reset(transport)
             raise
         finally:
-            streams.discard(entry)
-            if not streams and self._by_file.get(record.id) is streams:
-                del self._by_file[record.id]
+            if not drained_later:
+                self._forget(entry, record.id, streams)
+
+    def _forget(self, entry: _Stream, file_id: int, streams: set[_Stream]) -> None:
+        streams.discard(entry)
+        if not streams and self._by_file.get(file_id) is streams:
+            del self._by_file[file_id]
+
+    def _watch_drain(self, entry: _Stream, file_id: int, streams: set[_Stream]) -> bool:
+        """A response whose handler is done may still be on its way: what it wrote last sits in
+        the kernel's send buffer (up to 4 MiB here: a whole HLS segment, most photos), which a
+        slow client reads for seconds to minutes. Untracked once its handler ended, a revoke or
+        a trash then let it arrive whole. It stays tracked until that buffer is empty: a cut
+        meanwhile resets the connection. True when it is watched (the watch forgets it)."""
+        transport = entry.transport
+        if transport is None or transport.is_closing() or _unsent(transport) == 0:
+            return False
+        entry.task = None  # a cut now resets the connection (_cut), the handler is done
+        task = asyncio.get_running_loop().create_task(self._drain(entry, file_id, streams))
+        self._draining.add(task)
+        task.add_done_callback(self._draining.discard)
+        return True
+
+    async def _drain(self, entry: _Stream, file_id: int, streams: set[_Stream]) -> None:
+        transport = entry.transport
+        try:
+            while (
+                transport is not None
+                and not entry.ended
+                and not transport.is_closing()
+                and _unsent(transport) > 0
+            ):
+                await asyncio.sleep(DRAIN_LOOK)
+        finally:
+            self._forget(entry, file_id, streams)
+
+    async def close(self) -> None:
+        """Stops the drain watches (the server stops)."""
+        for task in list(self._draining):
+            task.cancel()
+        if self._draining:
+            await asyncio.gather(*self._draining, return_exceptions=True)
 
     @contextlib.contextmanager
     def receiving(self, request: web.Request, end: Callable[[], None]) -> Iterator[None]:
@@ -255,3 +316,4 @@ async def streams_ctx(app: web.Application) -> AsyncIterator[None]:
     unsubscribe = app[LIBRARY].events.subscribe(streams.on_event)
     yield
     unsubscribe()
+    await streams.close()

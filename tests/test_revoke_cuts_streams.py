@@ -171,3 +171,43 @@ async def test_a_stream_registered_after_its_tokens_revoke_answers_401() -> None
     with pytest.raises(ApiError), streams.receiving(request, lambda: ended.append(1)):
         pass
     assert streams.count() == 0
+
+
+def _photo(size: tuple[int, int]) -> bytes:
+    import io
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(7)
+    picture = Image.frombytes("RGB", size, rng.randbytes(size[0] * size[1] * 3))
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=95, subsampling=0)
+    return out.getvalue()
+
+
+def test_a_revoke_ends_an_answer_already_in_the_kernels_send_buffer(
+    library: Library, live: EmbeddedServer, elsewhere: Library
+) -> None:
+    """An answer under the kernel's send buffer (~4 MiB: a photo, an HLS segment) is handed to
+    it whole at once and its handler ends: untracked from then on, it arrived whole after the
+    revoke, however slowly its client read (a concurrent-cuts tester)."""
+    admin = library.tokens.create("admin", "admin")[1]
+    victim, secret = library.tokens.create("victim", "read")
+    data = _photo((600, 600))
+    assert 512 * 1024 < len(data) < 2 * 1024 * 1024
+    file_id = upload_bytes(live.url, admin, data, public=False)
+    path = f"/stream/{file_id}/raw"
+    streamed = SlowReader(live.url, path, secret)
+    try:
+        assert streamed.status == 200 and streamed.length == len(data)
+        streamed._pause = 0.5  # 32 KiB a second: the rest would take half a minute
+        streamed.wait_reading(64 * 1024)
+        elsewhere.tokens.revoke(victim.id)
+        _refused(live.url, path, secret)
+        streamed.hurry()
+        until(lambda: streamed.ended is not None, HEARD * 3)
+        assert streamed.ended == "ConnectionResetError", streamed.ended
+        assert streamed.received < streamed.length
+    finally:
+        streamed.close()
