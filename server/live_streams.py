@@ -233,7 +233,9 @@ class ActiveStreams:
         entry.ended = True
         if entry.task is not None:
             entry.task.cancel()
-        elif entry.transport is not None:
+        elif entry.transport is not None and _unsent(entry.transport) > 0:
+            # (a response drained since the last look is whole with its client, which may
+            # have asked its next one on this connection: left alone)
             _reset(entry.transport)
 
     def end(self, file_id: int, only_anonymous: bool = False) -> int:
