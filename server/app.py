@@ -15,7 +15,7 @@ from server.cors import add_cors_headers, cors_middleware
 from server.errors import error_middleware
 from server.expect import close_unless_continued, continue_middleware, defer_continue
 from server.hub import EventHub, close_hub, hub_ctx
-from server.live_streams import ActiveStreams, streams_ctx
+from server.live_streams import ActiveStreams, streams_ctx, streams_middleware
 from server.metrics import Metrics, method_label, route_label
 from server.ratelimit import FailedAuthLimit, RateLimiter
 from server.rawbody import close_when_body_taken
@@ -69,7 +69,13 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
 def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     """The API over one library; run it with an AppRunner (see server.entry)."""
     # continue_middleware last: the 100 goes out once the token is checked (server/expect.py)
-    middlewares = [error_middleware, cors_middleware, auth_middleware, continue_middleware]
+    middlewares = [
+        streams_middleware,
+        error_middleware,
+        cors_middleware,
+        auth_middleware,
+        continue_middleware,
+    ]
     if config.accel_redirect:  # behind nginx: its check subrequests (server/nginx_conf.py)
         middlewares.insert(0, nginx_check_middleware)
     app = web.Application(middlewares=middlewares, client_max_size=CLIENT_MAX_SIZE)

@@ -32,6 +32,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from core.errors import NotFound
 from core.events import ChangeEvent, EventKind
@@ -119,6 +120,9 @@ class ActiveStreams:
         # token id → the ends of the request bodies being received under it (tus PATCH)
         self._receiving: dict[int, set[Callable[[], None]]] = {}
         self._draining: set[asyncio.Task[None]] = set()  # _watch_drain
+        # connection → the watch of its last response (one at a time: a client asks its next
+        # request once the last answer is whole with it)
+        self._drain_of: dict[asyncio.BaseTransport, asyncio.Task[None]] = {}
 
     def count(self, file_id: int | None = None) -> int:
         if file_id is not None:
@@ -187,7 +191,16 @@ class ActiveStreams:
         task = asyncio.get_running_loop().create_task(self._drain(entry, file_id, streams))
         self._draining.add(task)
         task.add_done_callback(self._draining.discard)
+        self._drain_of[transport] = task
         return True
+
+    def next_request(self, transport: asyncio.BaseTransport | None) -> None:
+        """A new request on a connection (streams_middleware): its last response is whole with
+        the client, which asked this one after it. Still watched, a cut of that response reset
+        the connection and this request with it (the new one's bytes kept the buffer full)."""
+        task = self._drain_of.pop(transport, None) if transport is not None else None
+        if task is not None:
+            task.cancel()
 
     async def _drain(self, entry: _Stream, file_id: int, streams: set[_Stream]) -> None:
         transport = entry.transport
@@ -201,6 +214,8 @@ class ActiveStreams:
                 await asyncio.sleep(DRAIN_LOOK)
         finally:
             self._forget(entry, file_id, streams)
+            if transport is not None and self._drain_of.get(transport) is asyncio.current_task():
+                del self._drain_of[transport]
 
     async def close(self) -> None:
         """Stops the drain watches (the server stops)."""
@@ -309,6 +324,13 @@ class ActiveStreams:
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+
+
+@web.middleware
+async def streams_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Tells the registry a connection carries a new request (ActiveStreams.next_request)."""
+    request.app[STREAMS].next_request(request.transport)
+    return await handler(request)
 
 
 async def streams_ctx(app: web.Application) -> AsyncIterator[None]:

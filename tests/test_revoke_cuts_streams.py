@@ -211,3 +211,38 @@ def test_a_revoke_ends_an_answer_already_in_the_kernels_send_buffer(
         assert streamed.received < streamed.length
     finally:
         streamed.close()
+
+
+def test_a_revoke_leaves_the_next_request_on_a_keep_alive_connection_alone(
+    library: Library, live: EmbeddedServer, elsewhere: Library
+) -> None:
+    """A whole answer under token A, then on the same connection a long one under token B:
+    revoking A must not reset the connection, which now carries B's answer (an answer is
+    watched until the kernel has sent it, and B's bytes kept that buffer full)."""
+    import http.client
+
+    admin = library.tokens.create("admin", "admin")[1]
+    first, first_secret = library.tokens.create("first", "read")
+    second_secret = library.tokens.create("second", "read")[1]
+    small = upload_bytes(live.url, admin, _photo((200, 200)), public=False)
+    big = upload_bytes(live.url, admin, big_jpeg(), public=False)
+    parts = urlsplit(live.url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    conn.connect()
+    assert conn.sock is not None
+    conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+    try:
+        conn.request("GET", f"/stream/{small}/raw", headers=bearer(first_secret))
+        whole = conn.getresponse()
+        assert whole.status == 200 and len(whole.read()) == int(whole.headers["Content-Length"])
+        conn.request("GET", f"/stream/{big}/raw", headers=bearer(second_secret))
+        answer = conn.getresponse()
+        length = int(answer.headers["Content-Length"])
+        received = len(answer.read(64 * 1024))
+        elsewhere.tokens.revoke(first.id)
+        _refused(live.url, f"/stream/{small}/raw", first_secret)
+        while piece := answer.read(256 * 1024):
+            received += len(piece)
+        assert received == length
+    finally:
+        conn.close()
