@@ -127,17 +127,26 @@ def page_language(accept_language: str) -> str:
     return min(ranked)[2] if ranked else PAGE_LANGUAGES[0]
 
 
+# Which sentence of ERROR_TEXT an error answer gets: the first rule its code or status matches,
+# else "unavailable" (too many tries, the server or its storage out: it may open later). Data,
+# so that the player (server/static/watch.html) says the same of an answer it meets itself.
+ERROR_CASES: tuple[tuple[str, str | int, str], ...] = (
+    ("code", "signature_expired", "expired"),
+    ("code", "invalid_signature", "invalid"),
+    ("status", 400, "invalid"),
+    ("status", 401, "needs_link"),
+    ("code", "insufficient_scope", "needs_link"),
+    ("status", 404, "gone"),
+    ("status", 410, "gone"),
+)
+
+
 def error_case(status: int, code: str) -> str:
-    """Which sentence of ERROR_TEXT an error answer gets."""
-    if code == "signature_expired":
-        return "expired"
-    if code == "invalid_signature" or status == 400:
-        return "invalid"
-    if status == 401 or code == "insufficient_scope":
-        return "needs_link"
-    if status in (404, 410):
-        return "gone"
-    return "unavailable"  # too many tries, the server or its storage out: it may open later
+    """Which sentence of ERROR_TEXT an error answer gets (ERROR_CASES)."""
+    for field, value, case in ERROR_CASES:
+        if (code if field == "code" else status) == value:
+            return case
+    return "unavailable"
 
 
 def error_page(request: web.Request, answer: web.Response) -> web.Response:

@@ -30,7 +30,13 @@ from server.video_access import (
     ready_file,
     with_query,
 )
-from server.watch_page import PLAYER_TEXT, error_page, fill_page, page_language
+from server.watch_page import (
+    ERROR_CASES,
+    PLAYER_TEXT,
+    error_page,
+    fill_page,
+    page_language,
+)
 
 routes = web.RouteTableDef()
 
@@ -85,6 +91,7 @@ async def watch(request: web.Request) -> web.Response:
         "info_url": with_query(f"{base}/info", query),
     }
     config["labels"] = PLAYER_TEXT[lang]
+    config["error_cases"] = ERROR_CASES
     poster = ""
     if record.has_thumbnail:
         poster = versioned_link(f"/files/{record.id}/thumbnail", record)
