@@ -7,6 +7,7 @@ import logging
 import re
 import signal
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine, RootTransaction
@@ -209,10 +210,20 @@ def _remembered_interrupts() -> Iterator[threading.Event]:
         heard.set()
         signal.default_int_handler(signum, frame)
 
+    unraisable = sys.unraisablehook
+
+    def quiet(report: Any) -> None:
+        # the dropped interrupt is remembered: its "Exception ignored" traceback said nothing
+        # to the person who pressed Ctrl+C, before "mediadesk: interrupted"
+        if not isinstance(report.exc_value, KeyboardInterrupt):
+            unraisable(report)
+
     signal.signal(signal.SIGINT, remember)
+    sys.unraisablehook = quiet
     try:
         yield heard
     finally:
+        sys.unraisablehook = unraisable
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
