@@ -2216,16 +2216,8 @@ class Library:
         presigner = self.backends.presigner_for(record.storage_key, arrival)
         expiry = self.check_expiry(expires_in)
         name = record.original_filename if attachment else None
-        if by_publicity and isinstance(presigner, LocalPresigner):
-            return presigner.presign_get(
-                record.storage_key,
-                expiry,
-                download_name=name,
-                content_type=record.content_type,
-                file_id=record.id,
-                by_publicity=True,
-            )
-        if by_publicity:
+        if by_publicity and not isinstance(presigner, LocalPresigner):
+            # a bucket's link cannot be taken back when the file is made private
             expiry = min(expiry, PUBLICITY_BUCKET_EXPIRY)
         return presigner.presign_get(
             record.storage_key,
@@ -2233,6 +2225,7 @@ class Library:
             download_name=name,
             content_type=record.content_type,
             file_id=record.id,
+            by_publicity=by_publicity,
         )
 
     def download_url(self, file_id: int, expires_in: int | None = None) -> str:

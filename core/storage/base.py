@@ -176,7 +176,12 @@ class Presigner(Protocol):
         download_name: str | None = None,
         content_type: str | None = None,
         file_id: int | None = None,
-    ) -> PresignedRequest: ...
+        by_publicity: bool = False,
+    ) -> PresignedRequest:
+        """`by_publicity`: the link goes to a caller without a token, who may have the file
+        only while it is public; a presigner that can take its links back when the file is
+        made private marks it so, one that cannot (a bucket's) signs it as any other."""
+        ...
 
 
 @runtime_checkable

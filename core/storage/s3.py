@@ -923,6 +923,7 @@ class S3Presigner:
         download_name: str | None = None,
         content_type: str | None = None,
         file_id: int | None = None,  # a bucket's URL cannot name a file: the server's link does
+        by_publicity: bool = False,  # nor be taken back: Library.presigned_get keeps it short
     ) -> PresignedRequest:
         expires_in = check_expires_in(expires_in)
         params: dict[str, Any] = {"Key": normalise_key(key)}
