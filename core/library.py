@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Collection, Iterator, KeysView, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1993,12 +1994,22 @@ class Library:
         return self._leader
 
     def bucket_links(
-        self, keys: list[str], public: bool, until: int | None = None
+        self,
+        keys: list[str],
+        public: bool,
+        until: int | None = None,
+        by_publicity: bool = False,
     ) -> BucketLinks | None:
         """Direct bucket URLs of stored objects (HLS segments) so players skip this server:
         public-domain URLs for a public file, else presigned GETs signed afresh at each call,
         living PRESIGNED_URL_EXPIRY seconds, or until the epoch second `until` (the file grant
-        the player holds) when given. None on the local backend (the server sends them)."""
+        the player holds) when given. None on the local backend (the server sends them).
+        `by_publicity`: for a caller without a token or grant, who may have the file only
+        while it is public: nothing takes a presigned URL back when the file is made private,
+        so they live PUBLICITY_BUCKET_EXPIRY seconds at most (as presigned_get's)."""
+        if by_publicity:
+            soon = int(time.time()) + PUBLICITY_BUCKET_EXPIRY
+            until = soon if until is None else min(until, soon)
         # boto3 is imported only where a bucket store is built (core.storage.factory): a process
         # on local storage (most CLI runs, the desktop's own folder) is spared its second of
         # start-up, and with no S3 module loaded no object can be in a bucket

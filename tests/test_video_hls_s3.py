@@ -208,3 +208,50 @@ async def test_hlsjs_plays_and_seeks_from_the_bucket_on_the_watch_page(on_bucket
     assert state["played"] and state["seeked"] and state["moved"], state
     assert segments and all(u.startswith(b.bucket.endpoint_url + "/") for u in segments), segments
     assert _segment_requests(b) == 0
+
+
+def test_anonymous_segments_of_a_public_file_live_five_minutes(
+    tmp_path: Path, moto_server: str
+) -> None:
+    """A public file on a bucket without a public domain: a player without a token gets
+    presigned segment URLs, which nothing takes back when staff make the file private, so
+    they live PUBLICITY_BUCKET_EXPIRY (300 s), as an anonymous download link does; a token
+    holder's live PRESIGNED_URL_EXPIRY."""
+    s3_bucket = new_bucket(moto_server)
+    data = tmp_path / "data"
+    data.mkdir()
+    settings = make_settings(
+        data,
+        r2_endpoint_url=s3_bucket.endpoint_url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_secret_access_key=s3_bucket.secret_access_key,
+        r2_region="us-east-1",
+        presigned_url_expiry=EXPIRY,
+        hls_ladder="120",
+        hls_segment_seconds=2,
+    )
+    lib = Library.open(settings)
+    server = EmbeddedServer(lib, config=server_config(lib))
+    try:
+        clip = media.make_avi(tmp_path / "c.avi", seconds=2, audio=False)
+        fid = lib.uploads.ingest(clip, "video", is_public=True).id
+        process_all(lib)
+        server.start()
+        tokens = make_tokens(lib)
+
+        def lifetimes(headers: dict[str, str]) -> list[int]:
+            info = http_call(f"{server.url}/stream/{fid}/info", headers=headers).json()
+            master = http_call(server.url + info["hls_url"], headers=headers).body.decode()
+            uri = _uris(master)[0]
+            reply = http_call(f"{server.url}/stream/{fid}/hls/{uri}", headers=headers)
+            assert reply.status == 200 and reply.headers["Cache-Control"] == "no-store"
+            segments = _uris(reply.body.decode())
+            assert segments and all(s.startswith(s3_bucket.endpoint_url + "/") for s in segments)
+            return [int(parse_qs(urlsplit(s).query)["X-Amz-Expires"][0]) for s in segments]
+
+        assert all(295 <= n <= 300 for n in lifetimes({})), lifetimes({})
+        assert all(EXPIRY - 5 <= n <= EXPIRY for n in lifetimes(bearer(tokens.read)))
+    finally:
+        server.stop()
+        lib.close()

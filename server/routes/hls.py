@@ -20,7 +20,7 @@ from core.video import service
 from core.video.failures import error_for_users
 from server.auth import FILE, requires
 from server.params import file_id
-from server.state import library, run_blocking
+from server.state import TOKEN, library, run_blocking
 from server.video_access import (
     ensure_video_access,
     file_jobs,
@@ -131,7 +131,8 @@ async def hls_variant(request: web.Request) -> web.Response:
     lib = library(request)
     # presigned to end with the grant that opened this playlist, when one did
     until = grant_until(request)
-    links = await run_blocking(request, lib.bucket_links, keys, record.is_public, until)
+    anonymous = until is None and request[TOKEN] is None  # it may see the file while public
+    links = await run_blocking(request, lib.bucket_links, keys, record.is_public, until, anonymous)
     if links is None:
         return _playlist(request, record, _pinned(text, job))
     for i, url in zip(at, links.urls, strict=True):
