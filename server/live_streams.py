@@ -48,6 +48,8 @@ REMEMBER_ENDINGS = 1024  # recent ending events kept for the registration check
 REVOKED_MESSAGE = "The token is unknown or revoked"  # server/auth.py's answer to a new request
 # How often a finished response still in the kernel's send buffer is looked at (_watch_drain)
 DRAIN_LOOK = 0.1
+# struct tcp_info's tcpi_bytes_acked (Linux 4.1 and later), a u64
+_TCPI_BYTES_ACKED = 120
 
 
 def _unsent(transport: asyncio.BaseTransport) -> int:
@@ -65,6 +67,28 @@ def _unsent(transport: asyncio.BaseTransport) -> int:
     return waiting + int(struct.unpack("i", held)[0])
 
 
+def _handed(transport: asyncio.BaseTransport) -> int | None:
+    """Bytes written to a connection so far: the ones its peer acknowledged (TCP_INFO), the
+    kernel's queue (SIOCOUTQ) and asyncio's buffer; None where the kernel does not say (not
+    TCP on Linux). The acknowledged count is read first: an ack landing between the two reads
+    makes the sum smaller, never larger, so an answer is never taken for whole too early."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return None
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCPI_BYTES_ACKED + 8)
+        held = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    except (OSError, AttributeError):  # AttributeError: no socket.TCP_INFO on this system
+        return None
+    if len(info) < _TCPI_BYTES_ACKED + 8:
+        return None
+    acked = int(struct.unpack_from("Q", info, _TCPI_BYTES_ACKED)[0])
+    waiting = 0
+    if isinstance(transport, asyncio.WriteTransport):
+        waiting = transport.get_write_buffer_size()
+    return acked + int(struct.unpack("i", held)[0]) + waiting
+
+
 def _reset(transport: asyncio.BaseTransport) -> None:
     """Ends a connection at once, what the kernel still holds for it included: abort() drops
     asyncio's buffer and closes the socket, but the kernel went on sending its own (up to
@@ -80,7 +104,7 @@ def _reset(transport: asyncio.BaseTransport) -> None:
 class _Stream:
     """One response in progress: the task that sends it and its connection."""
 
-    __slots__ = ("anonymous", "ended", "revoked", "task", "token", "transport")
+    __slots__ = ("anonymous", "ended", "revoked", "task", "token", "transport", "whole_at")
 
     def __init__(
         self,
@@ -95,11 +119,26 @@ class _Stream:
         self.token = token  # the id of the token it was asked with, None without one
         self.ended = False
         self.revoked = False  # ended by its token's revocation (else by the file's change)
+        # _handed(transport) once its last byte is written (ActiveStreams.whole_after), None unknown
+        self.whole_at: int | None = None
+
+    def whole(self) -> bool:
+        """Its handler has written its last byte (it may still be in its last awaits)."""
+        if self.whole_at is None:
+            return False
+        if self.whole_at < 0:
+            return True
+        handed = None if self.transport is None else _handed(self.transport)
+        return handed is not None and handed >= self.whole_at
 
 
 def _token_id(request: web.Request) -> int | None:
     info = request.get(TOKEN)
     return None if info is None else info.id
+
+
+# the registered answer of a request (ActiveStreams.track), for whole_after
+_ENTRY: web.RequestKey[_Stream] = web.RequestKey("live_stream")
 
 
 def _refused() -> ApiError:
@@ -151,6 +190,7 @@ class ActiveStreams:
         entry = _Stream(asyncio.current_task(), request.transport, anonymous, token)
         streams = self._by_file.setdefault(record.id, set())
         streams.add(entry)
+        request[_ENTRY] = entry
         drained_later = False
         try:
             yield
@@ -172,6 +212,25 @@ class ActiveStreams:
         finally:
             if not drained_later:
                 self._forget(entry, record.id, streams)
+
+    @staticmethod
+    def whole_after(request: web.Request, more: int) -> None:
+        """The answer of a request registered here is whole once `more` more bytes are written
+        to its connection: its Content-Length after its headers went out, or 0 right before a
+        write that hands all the rest over (aiohttp writes before its first await, and a cut
+        only runs while the handler awaits). A cut landing after that, in the handler's last
+        awaits (a sendfile waiting for the socket, a drain, an upstream's close), treats it as
+        the drain watch does: its client may have it all and have asked its next request on
+        the connection, which a cancel and a reset would lose."""
+        entry = request.get(_ENTRY)
+        if entry is None or entry.transport is None:
+            return
+        if more <= 0:
+            entry.whole_at = -1
+            return
+        handed = _handed(entry.transport)
+        if handed is not None:
+            entry.whole_at = handed + more
 
     def _forget(self, entry: _Stream, file_id: int, streams: set[_Stream]) -> None:
         streams.discard(entry)
@@ -246,12 +305,18 @@ class ActiveStreams:
     @staticmethod
     def _cut(entry: _Stream) -> None:
         entry.ended = True
+        transport = entry.transport
+        if (entry.task is None or entry.whole()) and (transport is None or _unsent(transport) == 0):
+            # Its last byte written (its handler ended, or is in its last awaits) and sent: it
+            # is whole with its client, which may have asked its next request on this
+            # connection already; a cancel or a reset would lose that one. Left alone.
+            return
         if entry.task is not None:
+            # (whole too when its client lags: the handler may still await the socket, which a
+            # reset under it would leave awaiting; its track resets the connection)
             entry.task.cancel()
-        elif entry.transport is not None and _unsent(entry.transport) > 0:
-            # (a response drained since the last look is whole with its client, which may
-            # have asked its next one on this connection: left alone)
-            _reset(entry.transport)
+        elif transport is not None:
+            _reset(transport)
 
     def end(self, file_id: int, only_anonymous: bool = False) -> int:
         """Ends the file's streams (on the loop); returns how many."""

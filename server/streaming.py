@@ -35,7 +35,7 @@ from server.ranges import (
     if_range_allows,
     parse_range,
 )
-from server.state import CONFIG, LIBRARY, NGINX_CHECK, REQUEST_ID, THREADS
+from server.state import CONFIG, LIBRARY, NGINX_CHECK, REQUEST_ID, STREAMS, THREADS
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -302,6 +302,8 @@ async def _write_parts(
     resp = web.StreamResponse(status=status, headers=headers)
     try:
         await resp.prepare(request)
+        if resp.content_length is not None:
+            _whole_after(request, resp.content_length)
         for pre, start, end in parts:
             if pre:
                 await resp.write(pre)
@@ -318,6 +320,13 @@ async def _write_parts(
         logger.exception("Reading failed while sending %s; dropping the connection", request.path)
         _drop(request)
     return resp
+
+
+def _whole_after(request: web.Request, more: int) -> None:
+    """Tells the live streams registry where the answer ends (ActiveStreams.whole_after)."""
+    streams = request.app.get(STREAMS)
+    if streams is not None:
+        streams.whole_after(request, more)
 
 
 class _Truncated(Exception):
@@ -374,6 +383,7 @@ async def _send_local(
     resp = web.Response(status=status, headers=headers, body=data)
     try:
         await resp.prepare(request)
+        _whole_after(request, 0)  # headers and body are written before write_eof's first await
         await resp.write_eof()
     except ConnectionError as exc:
         logger.debug("Client left during %s %s: %s", request.method, request.path, exc)
