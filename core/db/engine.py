@@ -94,6 +94,12 @@ CATALOG_DEADLINE = 15.0
 WATCHDOG_TICK = 0.5
 # Seconds a pooled connection's ping (SELECT 1) may take at least, however short the deadline
 PING_FLOOR = 2.0
+# The share of a request's deadline a PostgreSQL statement may wait for another session's lock
+# (lock_timeout, lock_wait): a lock held past it (a LOCK TABLE, a backup, a long transaction)
+# ends the statement as catalog_busy (55P03) while the watchdog's cut is still seconds away.
+# Without it the watchdog cut every statement waiting on a lock at the deadline, which said
+# catalog_unreachable ("cannot be reached") of a catalog that answered all along.
+LOCK_SHARE = 2 / 3
 # Seconds after which a probe of a catalog found out of reach counts as an answer
 # (CatalogOutage): longer than a hung catalog holds any one session (a pooled connection's
 # ping cut at the deadline, a new connection's connect_timeout, a statement's deadline)
@@ -228,7 +234,22 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
             details={"module": exc.name},
         ) from None
     _WATCHDOG.watch(engine)
+    event.listen(engine, "begin", _pg_lock_wait)
     return engine
+
+
+def lock_wait(deadline: float) -> int:
+    """Milliseconds a statement under a `deadline` (catalog_deadline) waits for a lock."""
+    return max(1, int(deadline * LOCK_SHARE * 1000))
+
+
+def _pg_lock_wait(conn: Connection) -> None:
+    """A PostgreSQL transaction under a request's deadline waits for locks lock_wait() at most.
+    SET LOCAL: it ends with the transaction, so a pooled connection a background loop takes
+    next waits for locks as before (for good, or Database.write's `wait`)."""
+    seconds = _DEADLINE.get()
+    if seconds is not None:
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {lock_wait(seconds)}")
 
 
 def _addresses(engine: Engine) -> int:
@@ -750,7 +771,10 @@ class Database:
                 session.begin(),
             ):
                 if wait is not None and not self.is_sqlite:
-                    session.execute(text(f"SET LOCAL lock_timeout = {int(wait * 1000)}"))
+                    wait_ms = int(wait * 1000)
+                    if (deadline := _DEADLINE.get()) is not None:  # _pg_lock_wait's, if shorter
+                        wait_ms = min(wait_ms, lock_wait(deadline))
+                    session.execute(text(f"SET LOCAL lock_timeout = {wait_ms}"))
                 yield session
         except StaleDataError as exc:
             raise LostRace() from exc
