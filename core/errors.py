@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 import sqlite3
 
 from core.outage import ASK_AGAIN
@@ -134,6 +135,10 @@ class StorageUnavailable(MediaDeskError):
         # Whole seconds before the store may be asked again, when the failure says (an
         # outage's window, the store's own Retry-After): the server's Retry-After
         self.retry_after = retry_after
+        # The service's own words for the failure (PostgreSQL's "remaining connection slots
+        # are reserved…"), for the log only: the message a client reads is the same sentence
+        # whatever the cause, and the log said only that sentence
+        self.cause: str | None = None
 
 
 # The causes a storage_unavailable names in its `reason`, when it knows one (the API document
@@ -149,6 +154,7 @@ UNAVAILABLE_REASONS = (
     "catalog_disk_unreachable",
     "catalog_read_only",
     "catalog_busy",
+    "catalog_refused",
     "endpoint_unreachable",
     "storage_throttled",
     "storage_server_error",
@@ -178,6 +184,8 @@ SETUP_FAULT_REASONS = frozenset(
         # files on a storage this process was started without and cannot build from the
         # saved settings (core/storage_migration.py): until it is restarted with them
         "storage_not_configured",
+        # PostgreSQL refuses the catalog's user name, password or database (catalog_refused)
+        "catalog_refused",
     }
 )
 
@@ -358,6 +366,51 @@ def catalog_unreachable(exc: BaseException | None) -> bool:
                 return True
         exc = getattr(exc, "orig", None) or exc.__cause__ or _raised_while_handling(exc)
     return False
+
+
+# PostgreSQL's words for a connection it refuses because of the set-up: the password or the
+# way of logging in (28P01, 28000: "password authentication failed", "no pg_hba.conf entry",
+# a role that may not log in or does not exist), the database named (3D000), or libpq's when
+# the server asks for a password none gave. libpq hands a refused connection's FATAL message
+# over as text only, without its SQLSTATE; in English (a server whose lc_messages says it in
+# another language stays catalog_unreachable).
+_PG_REFUSED = re.compile(
+    r"authentication failed for user|no pg_hba\.conf entry|is not permitted to log in"
+    r'|role "[^"]*" does not exist|database "[^"]*" does not exist|no password supplied'
+)
+# The reason of a catalog that refuses the connection for its set-up (catalog_refusal)
+CATALOG_REFUSED = "catalog_refused"
+
+
+def pg_words(exc: BaseException | None) -> str | None:
+    """PostgreSQL's (or libpq's) own words of the first psycopg error in the chain, one line
+    ("connection failed: connection to server at … failed: FATAL: …" shortened to what
+    follows the last "failed: "), for a log line; libpq's words never hold the password."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if type(exc).__module__.startswith("psycopg"):
+            text = " ".join(str(exc).split())
+            return text.rsplit(" failed: ", 1)[-1] or None
+        exc = getattr(exc, "orig", None) or exc.__cause__
+    return None
+
+
+def catalog_refusal(exc: BaseException | None) -> str | None:
+    """PostgreSQL's words when it refused the connection because of the set-up (_PG_REFUSED:
+    the user name, password or database in DATABASE_URL), else None. A fault someone must mend,
+    not an outage: waiting does not help, and "try again later" sent people waiting."""
+    words = pg_words(exc)
+    return words if words is not None and _PG_REFUSED.search(words) else None
+
+
+def catalog_refused(words: str) -> StorageUnavailable:
+    """The error of a PostgreSQL catalog that refuses the connection (catalog_refusal)."""
+    return StorageUnavailable(
+        f"PostgreSQL refuses the catalog's connection ({words}): check the user name, "
+        "password and database in DATABASE_URL",
+        reason=CATALOG_REFUSED,
+    )
 
 
 def _raised_while_handling(exc: BaseException) -> BaseException | None:

@@ -87,6 +87,11 @@ UNAVAILABLE_MESSAGES: dict[str | None, str] = {
         "Another program holds the server's catalog locked (a database browser or backup tool, "
         "or a long write); try again later"
     ),
+    "catalog_refused": (
+        "The server's catalog (database) refuses its connection: its user name, password or "
+        "database is set wrong in the server's database settings; ask the server's "
+        "administrator"
+    ),
     "endpoint_unreachable": "The storage cannot be reached right now; try again later",
     "storage_throttled": (
         "The storage is busy and asks for fewer requests right now; try again later"
@@ -271,17 +276,22 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             # catalog_upgraded: the guard logged the cause once as an ERROR; each refused
             # write after it is a note (ten writes made eleven ERROR lines). A catalog another
             # program held locked is a passing outage a user caused, not a fault of ours.
+            # A catalog that refuses the connection (catalog_refused): the engine logged
+            # PostgreSQL's words once as an ERROR, each request after is a note.
             busy = exc.reason == core.CATALOG_BUSY
-            serious = status >= 500 and not busy and not isinstance(exc, core.CatalogUpgraded)
+            noted = isinstance(exc, core.CatalogUpgraded) or exc.reason == core.CATALOG_REFUSED
+            serious = status >= 500 and not busy and not noted
             level = logging.ERROR if serious else logging.WARNING if busy else logging.INFO
+            cause = getattr(exc, "cause", None)
             logger.log(
                 level,
-                "Request %s %s failed [%s]: %s: %s",
+                "Request %s %s failed [%s]: %s: %s%s",
                 request.method,
                 request.path,
                 rid,
                 exc.code,
                 exc.message,
+                f" ({cause})" if cause else "",
             )
         response = error_response(
             status,

@@ -34,8 +34,11 @@ from core.errors import (
     catalog_disk_down,
     catalog_down,
     catalog_locked,
+    catalog_refusal,
+    catalog_refused,
     catalog_unreachable,
     is_no_space,
+    pg_words,
     sqlite_damaged,
     sqlite_disk_failed,
     sqlite_read_only,
@@ -622,6 +625,9 @@ class Database:
         self._presence: schema_guard.PgPresence | None = None
         # when (time.monotonic) a write last met another program's lock; None once one commits
         self._busy_at: float | None = None
+        # PostgreSQL's words of the refusal last logged (catalog_refusal); None once a session
+        # got through, so a refusal coming back is logged again
+        self._refused: str | None = None
         event.listen(self.engine, "commit", self._committed)
 
     def _committed(self, conn: Connection) -> None:
@@ -657,6 +663,15 @@ class Database:
         try:
             yield
         except SQLAlchemyError as exc:
+            refused = None if self.is_sqlite else catalog_refusal(exc)
+            if refused is not None:
+                # answered at once, and no outage: each session asks again (a password put
+                # right works at the next request), and the log says PostgreSQL's words once
+                self.outage.ended(probe, True)
+                if self._refused != refused:
+                    self._refused = refused
+                    logger.error("PostgreSQL refuses the catalog's connection: %s", refused)
+                raise catalog_refused(refused) from exc
             unreachable = catalog_unreachable(exc)
             silent = unreachable and _silent(exc, silence)
             self.outage.ended(probe, not unreachable, silent)
@@ -666,6 +681,7 @@ class Database:
                 # one refused a connection, said none
                 down = catalog_down()
                 down.retry_after = self.outage.retry_after()
+                down.cause = pg_words(exc)  # "too many connections", "Connection refused"…
                 raise down from exc
             if catalog_busy(exc):
                 # another program (a DB browser, a backup tool, a script's BEGIN EXCLUSIVE,
@@ -687,6 +703,7 @@ class Database:
             raise
         else:
             self.outage.ended(probe, True)
+            self._refused = None
         finally:
             _SILENCE.reset(watched)
             if token is not None:
