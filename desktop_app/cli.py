@@ -53,10 +53,35 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("en", "es"),
         help="language of the window (default: settings, then system locale)",
     )
+    parser.add_argument(
+        "--version",
+        action=_PrintVersion,
+        help="print MediaDesk's version and the newest catalog schema it knows, and exit",
+    )
     sub = parser.add_subparsers(dest="command", title="subcommands", metavar="SUBCOMMAND")
     for name, text in SERVER_COMMANDS.items():
         sub.add_parser(name, help=text, add_help=False)
     return parser
+
+
+class _PrintVersion(argparse.Action):
+    """`mediadesk --version`: after an upgrade, which MediaDesk runs and which catalog schema
+    it migrates a catalog to. Read when asked, from
+    the migration scripts' text: no Qt, no catalog, no Alembic."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        sys.stdout.write(version_line() + "\n")
+        parser.exit()
+
+
+def version_line() -> str:
+    from core.db.migrate import script_heads
+    from core.version import version
+
+    return f"mediadesk {version()} (catalog schema {', '.join(sorted(script_heads()))})"
 
 
 def split_command(argv: Sequence[str]) -> tuple[list[str], list[str]]:

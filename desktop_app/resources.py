@@ -25,10 +25,7 @@ def app_icon() -> QIcon:
 
 
 def app_version() -> str:
-    """The installed package's version (pyproject.toml), for About and the logs."""
-    from importlib.metadata import PackageNotFoundError, version
+    """MediaDesk's version (core.version), for About and the logs."""
+    from core.version import version
 
-    try:
-        return version("mediadesk")
-    except PackageNotFoundError:  # a bare checkout that was never installed
-        return "(development)"
+    return version()

@@ -12,12 +12,11 @@ import copy
 import json
 import re
 from collections.abc import Iterator
-from functools import cache
-from importlib import metadata
 from typing import Any, NamedTuple
 
 from aiohttp import web
 
+from core.version import version
 from server.openapi_paths import ERROR, OPEN, OPTIONAL_TOKEN, PATHS, TOKEN, err
 from server.openapi_schemas import SCHEMAS
 
@@ -181,14 +180,6 @@ def routes() -> Iterator[Route]:
             # aiohttp answers HEAD on a GET route unless it says otherwise (/events)
             if route.method == "get" and definition.kwargs.get("allow_head", True):
                 yield route._replace(method="head")
-
-
-@cache
-def version() -> str:
-    try:
-        return metadata.version("mediadesk")
-    except metadata.PackageNotFoundError:
-        return "0.1.0"
 
 
 MULTI_RANGE = "multipart/byteranges"
