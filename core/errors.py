@@ -139,6 +139,10 @@ class StorageUnavailable(MediaDeskError):
         # are reserved…"), for the log only: the message a client reads is the same sentence
         # whatever the cause, and the log said only that sentence
         self.cause: str | None = None
+        # An outage already known when this failure met it (the outage's probe asking again,
+        # core/db/engine.py): the log counts it, as an answer given without asking, instead of
+        # an ERROR line per request for as long as the outage lasts (server/errors.py)
+        self.known = False
 
 
 # The causes a storage_unavailable names in its `reason`, when it knows one (the API document

@@ -272,6 +272,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         message = client_message(exc)
         if isinstance(exc, core.StorageNotAsked):
             _tell_not_asked(request, rid, exc)
+        elif isinstance(exc, core.StorageUnavailable) and exc.known:
+            _tell_known(request, rid, exc)
         elif status >= 500 or message != exc.message:
             # catalog_upgraded: the guard logged the cause once as an ERROR; each refused
             # write after it is a note (ten writes made eleven ERROR lines). A catalog another
@@ -361,9 +363,22 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             return _finish(request, error_response(507, full.code, client_message(full), rid))
         if core.catalog_unreachable(exc):  # a catalog outage met outside core.db's sessions
             down = core.catalog_down()
-            logger.error(
-                "Request %s %s failed [%s]: %s: %s", request.method, request.path, rid, down, exc
-            )
+            # the first of a run keeps its ERROR line and cause, the rest are counted (one
+            # line a window): it had been an ERROR line per request while the outage lasted
+            count = _NOT_ASKED.due(("unwrapped", down.reason))
+            if count is not None:
+                logger.log(
+                    logging.ERROR if count == 1 else logging.WARNING,
+                    "Request %s %s failed [%s]: %s: %s (%d so since the last such line, one at "
+                    "most every %g s)",
+                    request.method,
+                    request.path,
+                    rid,
+                    down,
+                    core.pg_words(exc) or exc,
+                    count,
+                    _NOT_ASKED.interval,
+                )
             response = error_response(500, down.code, client_message(down), rid, reason=down.reason)
             return _finish(request, response)
         logger.exception("Unexpected error in %s %s [%s]", request.method, request.path, rid)
@@ -392,6 +407,29 @@ def _tell_not_asked(request: web.Request, rid: str, exc: core.StorageNotAsked) -
         rid,
         exc.code,
         exc.message,
+        exc.retry_after,
+        count,
+        _NOT_ASKED.interval,
+    )
+
+
+def _tell_known(request: web.Request, rid: str, exc: core.StorageUnavailable) -> None:
+    """A failure of the probe of an outage already known (StorageUnavailable.known): counted
+    with the answers given without asking. A catalog that refuses connections is asked by
+    every request in turn (no quiet window: it answers at once), so each had logged an ERROR
+    line, 137 in 90 s; the failure that made it known keeps its ERROR line and cause."""
+    count = _NOT_ASKED.due((exc.reason, "asked"))
+    if count is None:
+        return
+    logger.warning(
+        "Request %s %s failed again [%s]: %s: %s%s (retry after %s s); %d failed so since the "
+        "last such line (one at most every %g s)",
+        request.method,
+        request.path,
+        rid,
+        exc.code,
+        exc.message,
+        f" ({exc.cause})" if exc.cause else "",
         exc.retry_after,
         count,
         _NOT_ASKED.interval,

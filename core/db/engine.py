@@ -682,6 +682,7 @@ class Database:
                 down = catalog_down()
                 down.retry_after = self.outage.retry_after()
                 down.cause = pg_words(exc)  # "too many connections", "Connection refused"…
+                down.known = probe  # the probe of an outage met before: said already
                 raise down from exc
             if catalog_busy(exc):
                 # another program (a DB browser, a backup tool, a script's BEGIN EXCLUSIVE,

@@ -1,0 +1,51 @@
+"""A PostgreSQL catalog that refuses connections (stopped) is one ERROR line, then counted.
+
+Before: every request during the outage was the outage's probe (a refused connection opens
+no quiet window, so the next request asks again at once), and each failed probe logged
+"ERROR server.errors: Request GET /files/ failed … storage_unavailable": 137 lines in 90 s.
+Now the failure that made the outage known keeps its ERROR line, with PostgreSQL's words, and
+the probes after it are counted: one WARNING line a window (core/outage.py
+LONGEST_HANG_WINDOW), as the answers given without asking are.
+
+Real HTTP over loopback to an embedded server whose PostgreSQL is behind a CuttableProxy that
+refuses connections (tests/faults.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from tests.faults import served_catalog_behind_proxy, wait_for
+from tests.pg_server import postgres_url  # noqa: F401
+from tests.server_fixtures import bearer, http_call, make_tokens
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_a_refusing_catalog_logs_one_error_line_and_counts_the_rest(
+    postgres_url: str,  # noqa: F811
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with served_catalog_behind_proxy(postgres_url, tmp_path) as served:
+        admin = make_tokens(served.lib).admin
+        files = f"{served.server.url}/files/"
+        assert http_call(files, headers=bearer(admin)).status == 200
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            served.cut()
+            for n in range(12):
+                reply = http_call(files, headers=bearer(admin))
+                assert reply.status == 500, (n, reply.body)
+                assert reply.json()["error"]["reason"] == "catalog_unreachable", reply.body
+            records = [r for r in caplog.records if r.name == "server.errors"]
+            errors = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
+            assert len(errors) == 1, errors
+            served.restore()
+            wait_for(lambda: http_call(files, headers=bearer(admin)).status == 200, what="back")
+        # the ERROR line says why, in PostgreSQL's (libpq's) words
+        assert "catalog_unreachable" in errors[0] or "cannot be reached" in errors[0], errors
+        assert "(" in errors[0].rsplit("try again later", 1)[-1], errors
