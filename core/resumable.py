@@ -36,6 +36,7 @@ import secrets
 import socket
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
@@ -51,7 +52,7 @@ from core import keys
 from core.appender import Appender
 from core.ascii import whole_number, yes_no
 from core.catalog import Catalog
-from core.db.engine import Database
+from core.db.engine import CATALOG_DEADLINE, Database, catalog_deadline
 from core.db.models import MediaFile, ResumableUpload
 from core.deferred import (
     DeferredDeleter,
@@ -70,6 +71,7 @@ from core.errors import (
     NoSuchMultipartUpload,
     NotFound,
     OffsetMismatch,
+    StorageNotAsked,
     StorageUnavailable,
     TooLarge,
     UploadGone,
@@ -123,6 +125,13 @@ UPLOADS_UNUSABLE = "The folder of the uploads in progress cannot be written"
 # never append to the same upload at once; renewed at every commit, and taken over at once
 # from a process of this machine that is gone (a crash).
 LEASE = timedelta(minutes=10)
+# A lease this process could not drop (the catalog out of reach or full when its request
+# ended) refused the upload to every other server of the team until it ran out: it is dropped
+# again by a thread of the uploads, first this many seconds later, twice as late after each
+# failure up to DROP_RETRY_MAX, and at once after any write of a lease that the catalog took,
+# so another server goes on within seconds of the catalog's return.
+DROP_RETRY = 0.25
+DROP_RETRY_MAX = 2.0
 # A file in the uploads folder without a row is left this long: create() makes the file just
 # before the row.
 ORPHAN_GRACE = timedelta(minutes=1)
@@ -446,6 +455,12 @@ class ResumableUploads:
         # upload id -> who watches the parts of an upload sent from this machine (send_file)
         self._watches: dict[str, _PartWatch] = {}
         self._me = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        # upload id -> when (time.monotonic) its lease, which this process may still hold
+        # without any request of it writing, has run out anyway: dropped again meanwhile
+        # (_drop_later); under the guard
+        self._undropped: dict[str, float] = {}
+        self._dropper: threading.Thread | None = None
+        self._drop_now = threading.Event()  # a write of a lease went through: try again now
         # This data folder, as the catalog names the place of an upload's buffered bytes:
         # processes sharing the folder share its buffers, servers of a team have their own.
         # Named by host and path, so a moved folder is named anew: no id kept inside it, which
@@ -537,7 +552,21 @@ class ResumableUploads:
             if self._held_elsewhere(row.lease_owner, row.lease_until, now):
                 raise _leased_elsewhere(row.lease_until, now)
             conn.execute(_LEASE, {"uid": upload_id, "holder": self._me, "until": now + LEASE})
-            return row
+        # the request holding it drops the lease now (or leaves it to be dropped again)
+        self._caught_up(upload_id)
+        return row
+
+    def _lease(self, upload_id: str) -> _Row | None:
+        """`_take_lease` for a request that drops it when it ends. A take that failed on the
+        catalog may have been recorded all the same (a commit whose answer was lost when the
+        connection went), with no drop to follow: it is dropped later (a no-op if not)."""
+        try:
+            return self._take_lease(upload_id)
+        except (UploadLocked, StorageNotAsked):  # nothing recorded: the catalog was not asked
+            raise
+        except Exception:
+            self._drop_later(upload_id)
+            raise
 
     def _held_elsewhere(self, holder: str | None, until: datetime | None, now: datetime) -> bool:
         """Whether another live writer (another process, or another instance) holds the lease."""
@@ -584,17 +613,81 @@ class ResumableUploads:
         """Best effort, from the `finally` of every request that held the upload: a catalog
         full, dropped or out of reach there is not the request's failure (its own answer, a
         catalogued upload's 204 among them, stands): this process takes the lease again at
-        once, another one when it runs out (LEASE)."""
+        once, and drops it again (_drop_later) once the catalog answers."""
         try:
             with self._db.write_connection() as conn:
                 conn.execute(_UNLEASE, {"uid": upload_id, "holder": self._me})
         except Exception as exc:  # noqa: BLE001 - see above
             why = "no room in the catalog" if is_no_space(exc) else exc.__class__.__name__
             logger.warning(
-                "tus upload %s: could not drop the lease (%s); it runs out by itself",
+                "tus upload %s: could not drop the lease (%s); dropped again once the catalog "
+                "answers",
                 upload_id,
                 why,
             )
+            self._drop_later(upload_id)
+        else:
+            self._caught_up(upload_id)
+
+    def _drop_later(self, upload_id: str) -> None:
+        """Remembers a lease this process may hold with no request writing, for the dropper
+        thread, which it starts: until dropped, or until it has run out anyway (LEASE from
+        now at the latest: it was taken or renewed before)."""
+        with self._guard:
+            self._undropped[upload_id] = time.monotonic() + LEASE.total_seconds()
+            if self._dropper is None:
+                self._dropper = threading.Thread(
+                    target=_dropping,
+                    args=(weakref.ref(self), self._drop_now),
+                    name="mediadesk-lease-drops",
+                    daemon=True,
+                )
+                self._dropper.start()
+
+    def _caught_up(self, upload_id: str) -> None:
+        """A write of `upload_id`'s lease went through: the catalog answers, so the leases left
+        to drop are tried now; this one is the caller's (a request holds it) and no longer
+        left."""
+        if not self._undropped:  # no lock on the common path
+            return
+        with self._guard:
+            self._undropped.pop(upload_id, None)
+            if self._undropped:
+                self._drop_now.set()
+
+    def drop_leftover_leases(self) -> None:
+        """One round of the dropper thread: drops the leases this process could not drop,
+        but a lease of an upload that a request of this process holds (its writer drops it,
+        and the hold keeps a new request from taking the lease while it is dropped here). A
+        failure on the catalog ends the round (the others would meet it too)."""
+        now = time.monotonic()
+        with self._guard:
+            for upload_id in [u for u, until in self._undropped.items() if until <= now]:
+                del self._undropped[upload_id]  # run out anyway: nobody is refused by it
+            left = list(self._undropped)
+        for upload_id in left:
+            try:
+                # as a request's, so the hold that refuses this process's PATCHes of the upload
+                # meanwhile (423) is not kept by a hung catalog
+                with self.hold(upload_id), catalog_deadline(CATALOG_DEADLINE):
+                    with self._db.write_connection() as conn:
+                        conn.execute(_UNLEASE, {"uid": upload_id, "holder": self._me})
+                    with self._guard:
+                        self._undropped.pop(upload_id, None)
+                logger.info("tus upload %s: the lease left by an outage is dropped", upload_id)
+            except UploadLocked:
+                continue  # a request holds it: tried again if that one's drop fails too
+            except Exception:  # noqa: BLE001 - tried again, until the lease runs out
+                break
+
+    def _dropper_round(self) -> bool:
+        """A round of the dropper thread; False, the thread forgotten, once none is left."""
+        self.drop_leftover_leases()
+        with self._guard:
+            if self._undropped:
+                return True
+            self._dropper = None  # the next _drop_later starts another
+            return False
 
     @contextlib.contextmanager
     def _lease_or_look(self, upload_id: str) -> Iterator[_Row | None]:
@@ -607,7 +700,7 @@ class ResumableUploads:
                 yield None
                 return
             try:
-                row = self._take_lease(upload_id)
+                row = self._lease(upload_id)
             except Exception as exc:
                 if not is_no_space(exc):
                     raise
@@ -634,7 +727,7 @@ class ResumableUploads:
         with self.hold(upload_id):
             if make is not None:
                 make()
-            row = self._take_lease(upload_id) if len(upload_id) <= ID_LENGTH else None
+            row = self._lease(upload_id) if len(upload_id) <= ID_LENGTH else None
             try:
                 yield row
             finally:
@@ -1944,6 +2037,23 @@ def _alive(holder: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _dropping(uploads: weakref.ref[ResumableUploads], now: threading.Event) -> None:
+    """The dropper thread of leases left (ResumableUploads.drop_leftover_leases): rounds
+    DROP_RETRY apart, doubling while the catalog stays out, at once when `now` is set. Holds
+    its uploads by a weak reference between rounds: a library let go ends it."""
+    wait = DROP_RETRY
+    while True:
+        if now.wait(wait):
+            now.clear()
+            wait = DROP_RETRY
+        else:
+            wait = min(2 * wait, DROP_RETRY_MAX)
+        found = uploads()
+        if found is None or not found._dropper_round():
+            return
+        del found
 
 
 def _offset_mismatch(
