@@ -93,6 +93,7 @@ class Outage:
         self._probe_since: float | None = None  # monotonic start of the probe in flight
         self._quiet = QuietWindow(window, longest_window)  # the service was silent: not asked
         self._cause: str | None = None  # the reason of the failure that made it known out
+        self._silent = False  # the last failure was a silence (or a hold), not a refusal
         self.patience = patience
 
     def admit(self) -> bool:
@@ -110,8 +111,10 @@ class Outage:
                 self._probe_since = now
                 return True
             if now - self._probe_since < self.patience:
-                # the probe ends within patience; a guess
-                raise NotNow(self._quiet.length, self._cause)
+                # the probe ends within patience; a guess: a silent service's window, else
+                # ASK_AGAIN. A refusing one opens no window (a stopped PostgreSQL): the
+                # window's length said Retry-After 5 to the requests that met a probe in flight
+                raise NotNow(self._quiet.length if self._silent else ASK_AGAIN, self._cause)
             self._down = False  # the probe is being answered, slowly: the service is there
             return False
 
@@ -133,6 +136,7 @@ class Outage:
                 self._quiet.answered()
                 return
             self._cause = cause
+            self._silent = silent
             if silent:
                 self._quiet.silent(probe, time.monotonic())
 
@@ -147,6 +151,7 @@ class Outage:
                 self._probe_since = None
             self._down = True
             self._cause = cause
+            self._silent = True
             now = time.monotonic()
             if seconds is None:
                 self._quiet.silent(probe, now)
