@@ -266,8 +266,15 @@ class Library:
         self._reserve = CatalogReserve(Path(catalog) if catalog and catalog != ":memory:" else None)
 
     @classmethod
-    def open(cls, settings: Settings, migrate: bool = True) -> Library:
-        """Creates the data folders, migrates the catalog and connects the storage."""
+    def open(
+        cls,
+        settings: Settings,
+        migrate: bool = True,
+        on_upgrade: Callable[[], None] | None = None,
+    ) -> Library:
+        """Creates the data folders, migrates the catalog and connects the storage.
+        `on_upgrade`: called (on this thread) before an existing catalog is migrated to this
+        version's schema (core.db.migrate.upgrade's on_start)."""
         check_catalog_path(settings.effective_database_url)  # before any folder is made
         settings.paths.ensure()
         db = Database(settings.effective_database_url)
@@ -277,7 +284,7 @@ class Library:
                 try:
                     # before a new catalog is set up: it must not hide the data folder's library
                     refuse_left_behind(db.engine, settings.paths.database_file)
-                    upgrade(db.engine)
+                    upgrade(db.engine, on_start=on_upgrade)
                 except SQLAlchemyError as exc:  # the first connection: a person's words, no trace
                     if interrupted(exc):  # a Ctrl+C's clean-up failed, not the catalog
                         raise KeyboardInterrupt from None

@@ -193,10 +193,21 @@ def splash_screen(message: str) -> QSplashScreen:
     splash's font and the user's language. The bare 128 px logo cut "Opening the library…"
     on both sides, and the message was drawn over the logo's dark blue in black."""
     splash = QSplashScreen()
+    show_splash_message(splash, message)
+    return splash
+
+
+def show_splash_message(splash: QSplashScreen, message: str) -> None:
+    """`message` (one line or more) on `splash`, made as wide and tall as it needs: the splash
+    is sized for its message, and a longer one said later was cut at its edges. setPixmap
+    keeps the splash centred on its screen."""
     metrics = QFontMetrics(splash.font())
     logo = app_icon().pixmap(SPLASH_LOGO, SPLASH_LOGO)
-    width = max(SPLASH_LOGO, metrics.horizontalAdvance(message) + 2 * SPLASH_PADDING)
-    height = SPLASH_PADDING + SPLASH_LOGO + SPLASH_PADDING + metrics.height() + SPLASH_PADDING
+    lines = message.split("\n")
+    text_width = max(metrics.horizontalAdvance(line) for line in lines)
+    text_height = metrics.height() + metrics.lineSpacing() * (len(lines) - 1)
+    width = max(SPLASH_LOGO, text_width + 2 * SPLASH_PADDING)
+    height = SPLASH_PADDING + SPLASH_LOGO + SPLASH_PADDING + text_height + SPLASH_PADDING
     ratio = logo.devicePixelRatio()
     canvas = QPixmap(QSize(width, height) * ratio)
     canvas.setDevicePixelRatio(ratio)
@@ -211,28 +222,56 @@ def splash_screen(message: str) -> QSplashScreen:
         Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
         palette.color(QPalette.ColorRole.WindowText),
     )
-    return splash
 
 
-def open_library(app: QApplication, settings: Settings, opener: Callable[[Settings], T]) -> T:
+def upgrade_message() -> str:
+    """What the splash says while the catalog is migrated to this version's schema: a big
+    0.1 catalog took a minute behind "Opening the library…", long enough to look hung."""
+    return "\n".join(
+        (
+            QCoreApplication.translate(
+                "Startup", "Upgrading the library for this version of MediaDesk (once)."
+            ),
+            QCoreApplication.translate(
+                "Startup", "A big library takes a few minutes — keep MediaDesk open."
+            ),
+        )
+    )
+
+
+# What open_library's opener is handed: called on the opener's thread when the catalog is
+# about to be upgraded (Library.open's on_upgrade)
+Upgrading = Callable[[], None]
+
+
+def open_library(
+    app: QApplication, settings: Settings, opener: Callable[[Settings, Upgrading], T]
+) -> T:
     """Opens the library (migrations, storage) in a thread behind a splash screen.
 
     The GUI thread keeps painting meanwhile, so a slow database or disk never shows a frozen,
-    empty screen; the opener's exception is re-raised here.
+    empty screen; the opener's exception is re-raised here. When the opener says the catalog
+    is being upgraded, the splash says so: the GUI thread sees it in its loop (Qt widgets are
+    the GUI thread's only).
     """
     splash = splash_screen(QCoreApplication.translate("Startup", "Opening the library…"))
     splash.show()
     outcome: dict[str, Any] = {}
+    upgrading = threading.Event()
 
     def work() -> None:
         try:
-            outcome["value"] = opener(settings)
+            outcome["value"] = opener(settings, upgrading.set)
         except BaseException as exc:  # noqa: BLE001 - handed back to the GUI thread
             outcome["error"] = exc
 
     worker = threading.Thread(target=work, name="open-library", daemon=True)
     worker.start()
+    told = False
     while worker.is_alive():
+        if upgrading.is_set() and not told:
+            told = True
+            show_splash_message(splash, upgrade_message())
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         worker.join(0.02)
     splash.close()
@@ -241,14 +280,16 @@ def open_library(app: QApplication, settings: Settings, opener: Callable[[Settin
     return cast(T, outcome["value"])
 
 
-def open_with_window_state(settings: Settings) -> tuple[Library, dict[str, object]]:
+def open_with_window_state(
+    settings: Settings, upgrading: Upgrading | None = None
+) -> tuple[Library, dict[str, object]]:
     """The library and the window's saved layout, both read behind the splash (open_library):
     the layout file is in the data folder too, and on a NAS or a USB disk the GUI thread
-    waited for it at each start."""
+    waited for it at each start. `upgrading`: called before the catalog is upgraded."""
     from core.library import Library
     from desktop_app.views.main_window import read_window_state, window_state_file
 
-    library = Library.open(settings)
+    library = Library.open(settings, on_upgrade=upgrading)
     return library, read_window_state(window_state_file(settings))
 
 

@@ -9,7 +9,7 @@ import shutil
 import socket
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -99,7 +99,9 @@ def _migrated_template() -> Path:
     return _template_catalog
 
 
-def _upgrade_from_template(engine: Engine, revision: str = "head") -> None:
+def _upgrade_from_template(
+    engine: Engine, revision: str = "head", on_start: Callable[[], None] | None = None
+) -> None:
     """Library.open's upgrade, with a brand-new SQLite catalog first made a page copy of the
     worker's template: running the ~30 Alembic migrations took 0.2-0.4 s of every test that
     opens a library (minutes of the suite). The real upgrade still runs after it (the newer-
@@ -115,7 +117,7 @@ def _upgrade_from_template(engine: Engine, revision: str = "head") -> None:
                     source.backup(raw)
                 finally:
                     source.close()
-    _real_upgrade(engine, revision)
+    _real_upgrade(engine, revision, on_start=on_start)
 
 
 @pytest.fixture(autouse=True)

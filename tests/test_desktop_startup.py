@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ def test_library_opens_off_the_gui_thread(qtbot, settings: Settings) -> None:  #
     release = threading.Event()
     QTimer.singleShot(200, release.set)  # only the GUI thread's event loop can release it
 
-    def slow_open(s: Settings) -> Library:
+    def slow_open(s: Settings, _upgrading: Callable[[], None]) -> Library:
         opened_in.append(threading.current_thread())
         assert release.wait(10), "the GUI thread stopped processing events"
         return Library.open(s)
@@ -47,7 +48,7 @@ def test_library_opens_off_the_gui_thread(qtbot, settings: Settings) -> None:  #
 
 
 def test_open_errors_reach_the_caller(qtbot, settings: Settings) -> None:  # type: ignore[no-untyped-def]
-    def broken(_: Settings) -> Library:
+    def broken(_: Settings, _upgrading: Callable[[], None]) -> Library:
         raise StorageUnavailable("bucket missing")
 
     with pytest.raises(StorageUnavailable, match="bucket missing"):

@@ -15,7 +15,7 @@
 <context>
     <name>DetailsPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="477"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="479"/>
         <source>%Ln files selected</source>
         <translation>
             <numerusform>%Ln file selected</numerusform>
@@ -101,7 +101,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>JobsDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="453"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="493"/>
         <source>Queued %Ln job(s) again</source>
         <translation>
             <numerusform>Queued %Ln job again</numerusform>
@@ -319,7 +319,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="875"/>
+        <location filename="../../desktop_app/views/main_window.py" line="886"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -327,7 +327,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="876"/>
+        <location filename="../../desktop_app/views/main_window.py" line="887"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln folder</numerusform>
@@ -335,7 +335,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="879"/>
+        <location filename="../../desktop_app/views/main_window.py" line="890"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln folder to the library</numerusform>
@@ -343,7 +343,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="880"/>
+        <location filename="../../desktop_app/views/main_window.py" line="891"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln file to the library</numerusform>
@@ -351,7 +351,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1175"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1186"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Export %Ln file to a folder</numerusform>
@@ -359,7 +359,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1218"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1229"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>Move %Ln selected file to the trash?</numerusform>
@@ -367,7 +367,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1223"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1234"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln of them is not on screen:</numerusform>
@@ -375,7 +375,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1247"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1258"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>Delete %Ln file permanently?</numerusform>
@@ -383,7 +383,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1267"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1278"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>Permanently delete %Ln file in the trash?</numerusform>
@@ -391,7 +391,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1563"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1574"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>%Ln file left to upload.</numerusform>
@@ -504,7 +504,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>ServerPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="419"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copied %Ln command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
@@ -512,7 +512,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="378"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="431"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</source>
         <translation>
             <numerusform>Copied %Ln command without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</numerusform>
@@ -553,7 +553,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>TeamMode</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/team.py" line="247"/>
+        <location filename="../../desktop_app/team.py" line="268"/>
         <source>%Ln file(s) were moved to the trash on %2: %1</source>
         <translation>
             <numerusform>%Ln file was moved to the trash on %2: %1</numerusform>
@@ -561,7 +561,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/team.py" line="249"/>
+        <location filename="../../desktop_app/team.py" line="270"/>
         <source>%Ln file(s) were deleted permanently on %2: %1</source>
         <translation>
             <numerusform>%Ln file was deleted permanently on %2: %1</numerusform>
@@ -572,7 +572,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>UploadDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="550"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="542"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln failed</numerusform>

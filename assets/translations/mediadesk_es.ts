@@ -103,193 +103,193 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="210"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="212"/>
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="238"/>
         <source>Discard</source>
         <translation>Descartar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="237"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="239"/>
         <source>Restore and save</source>
         <translation>Restaurar y guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="239"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="241"/>
         <source>Take the file out of the trash and save your changes to it</source>
         <translation>Sacar el archivo de la papelera y guardar en él tus cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="270"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="665"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="272"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="684"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="280"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="282"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="281"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="283"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="284"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="286"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="287"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="289"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="288"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="290"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="289"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="291"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="290"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="292"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="293"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="295"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="294"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="296"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="309"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="311"/>
         <source>Save the changes (Enter in the name, %1)</source>
         <translation>Guardar los cambios (Intro en el nombre, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="327"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="329"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="329"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="331"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="330"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="332"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="331"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="333"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="332"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="334"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="333"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="335"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="334"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="336"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="336"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="338"/>
         <source>Process again</source>
         <translation>Reprocesar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="358"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="360"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="366"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="368"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="367"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="368"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="370"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="371"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="370"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="372"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="371"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="373"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="372"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="374"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="373"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="375"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="374"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="376"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="375"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="377"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="400"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="402"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="402"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="404"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="451"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="453"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="477"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="479"/>
         <source>%Ln files selected</source>
         <translation>
             <numerusform>%Ln archivo seleccionado</numerusform>
@@ -297,52 +297,52 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="481"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="483"/>
         <source>The details below are of “%1”. Restore and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="486"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="488"/>
         <source>The details below are of “%1”. Export, Process again, Move to trash and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Exportar, Reprocesar, Mover a la papelera y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="570"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="589"/>
         <source>Your unsaved changes are still here: restore the file and save them, or discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí: restaura el archivo y guárdalos, o descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="575"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="594"/>
         <source>Your unsaved changes are still here, but they can no longer be saved: copy what you need, then discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí, pero ya no se pueden guardar: copia lo que necesites y luego descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="603"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="622"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="607"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="626"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="665"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="684"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="706"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="725"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="706"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="725"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="714"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="733"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -1224,61 +1224,61 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>Jobs</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="64"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="69"/>
         <source>queued</source>
         <translation>en cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="65"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="70"/>
         <source>running</source>
         <translation>en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="66"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="71"/>
         <source>done</source>
         <translation>hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="67"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="72"/>
         <source>skipped</source>
         <translation>omitido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="68"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="73"/>
         <source>failed</source>
         <translation>fallido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="69"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="74"/>
         <source>cancelled</source>
         <translation>cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="79"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="84"/>
         <source>original</source>
         <comment>rendition</comment>
         <translation>original</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="80"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="85"/>
         <source>faststart</source>
         <comment>job kind</comment>
         <translation>inicio rápido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="81"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="86"/>
         <source>web</source>
         <comment>job kind</comment>
         <translation>web</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="82"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="87"/>
         <source>hls</source>
         <comment>job kind</comment>
         <translation>HLS</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="83"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="88"/>
         <source>thumbnails</source>
         <comment>job kind</comment>
         <translation>miniaturas</translation>
@@ -1287,93 +1287,93 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>JobsDock</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="258"/>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="303"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="263"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="308"/>
         <source>Jobs</source>
         <translation>Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="270"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="275"/>
         <source>All jobs</source>
         <translation>Todos los trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="281"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="286"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="282"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="287"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="283"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="288"/>
         <source>Process again</source>
         <translation>Reprocesar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="284"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="289"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="293"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="298"/>
         <source>Job</source>
         <translation>Trabajo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="294"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="299"/>
         <source>File</source>
         <translation>Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="295"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="300"/>
         <source>Kind</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="296"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="301"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="297"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="302"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="298"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="303"/>
         <source>Attempts</source>
         <translation>Intentos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="299"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="304"/>
         <source>Reason</source>
         <translation>Motivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="341"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="356"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="345"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="360"/>
         <source>No processing jobs yet. Each uploaded video gets a thumbnail and versions that play in browsers; their jobs show here.</source>
         <translation>Aún no hay trabajos de procesamiento. Cada vídeo subido recibe una miniatura y versiones que se reproducen en los navegadores; sus trabajos aparecen aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="350"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="365"/>
         <source>No jobs in this state.</source>
         <translation>No hay trabajos en este estado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="388"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="403"/>
         <source>File id: %1</source>
         <translation>Id. del archivo: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="453"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="493"/>
         <source>Queued %Ln job(s) again</source>
         <translation>
             <numerusform>%Ln trabajo en cola de nuevo</numerusform>
@@ -1841,92 +1841,92 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1397"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1408"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="484"/>
+        <location filename="../../desktop_app/views/main_window.py" line="494"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="446"/>
+        <location filename="../../desktop_app/views/main_window.py" line="456"/>
         <source>Sections and athletes</source>
         <translation>Secciones y deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="463"/>
+        <location filename="../../desktop_app/views/main_window.py" line="473"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="508"/>
+        <location filename="../../desktop_app/views/main_window.py" line="518"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="509"/>
+        <location filename="../../desktop_app/views/main_window.py" line="519"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="510"/>
+        <location filename="../../desktop_app/views/main_window.py" line="520"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="511"/>
+        <location filename="../../desktop_app/views/main_window.py" line="521"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="608"/>
+        <location filename="../../desktop_app/views/main_window.py" line="619"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="686"/>
+        <location filename="../../desktop_app/views/main_window.py" line="697"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="687"/>
+        <location filename="../../desktop_app/views/main_window.py" line="698"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="691"/>
+        <location filename="../../desktop_app/views/main_window.py" line="702"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="846"/>
+        <location filename="../../desktop_app/views/main_window.py" line="857"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="849"/>
+        <location filename="../../desktop_app/views/main_window.py" line="860"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="854"/>
+        <location filename="../../desktop_app/views/main_window.py" line="865"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="870"/>
+        <location filename="../../desktop_app/views/main_window.py" line="881"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="874"/>
+        <location filename="../../desktop_app/views/main_window.py" line="885"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="875"/>
+        <location filename="../../desktop_app/views/main_window.py" line="886"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1934,7 +1934,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="876"/>
+        <location filename="../../desktop_app/views/main_window.py" line="887"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -1942,7 +1942,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="879"/>
+        <location filename="../../desktop_app/views/main_window.py" line="890"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -1950,7 +1950,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="880"/>
+        <location filename="../../desktop_app/views/main_window.py" line="891"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -1958,67 +1958,67 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="997"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1008"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1000"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1011"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1011"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1022"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1031"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1042"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1076"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1087"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1094"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1105"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1095"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1106"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1101"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1112"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1107"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1118"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1121"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1132"/>
         <source>%1 See View ▸ Server.</source>
         <translation>%1 Véase Ver ▸ Servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1146"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1157"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1165"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1176"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1175"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1186"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -2026,13 +2026,13 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1217"/>
         <location filename="../../desktop_app/views/main_window.py" line="1228"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1239"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1218"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1229"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -2040,7 +2040,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1223"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1234"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -2048,7 +2048,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1247"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1258"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -2056,19 +2056,19 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1250"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1253"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1261"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1264"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1266"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1269"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1277"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1280"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1267"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1278"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -2076,68 +2076,68 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1309"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1320"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1309"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1328"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1320"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1339"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1328"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1339"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1375"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1386"/>
         <source>Settings saved. Restart MediaDesk to apply the storage change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1377"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1388"/>
         <source>Settings saved. Restart MediaDesk to apply the language change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1379"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1390"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1372"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1383"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1384"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1395"/>
         <source>No files needed moving: none are left on the old storage.</source>
         <translation>No había archivos que mover: no queda ninguno en el almacenamiento anterior.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1402"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1413"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1406"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1417"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1553"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1564"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1555"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1566"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1563"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1574"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -2439,22 +2439,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ProcessingLine</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="202"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="207"/>
         <source>Processing: not queued</source>
         <translation>Procesamiento: sin trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="207"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="212"/>
         <source>Processing: %1 (%2 %)</source>
         <translation>Procesamiento: %1 (%2 %)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="222"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="227"/>
         <source>Why: %1</source>
         <translation>Motivo: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="230"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="235"/>
         <source>Renditions: %1</source>
         <translation>Versiones: %1</translation>
     </message>
@@ -2488,104 +2488,104 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="138"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="170"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="147"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="179"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="183"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="214"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="168"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="199"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="83"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="86"/>
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="149"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="181"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="150"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="182"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="179"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="210"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="183"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="214"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="183"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="205"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="214"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="183"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="214"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="202"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="238"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="203"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="456"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="239"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="519"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="221"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="257"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="235"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="271"/>
         <source>$TOKEN: any API token. $UPLOAD_TOKEN: a token of scope upload or admin (Create token… makes read tokens unless another scope is chosen).</source>
         <translation>$TOKEN: cualquier token de la API. $UPLOAD_TOKEN: un token de alcance subida o administración (Crear token… hace tokens de lectura si no se elige otro alcance).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="246"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="286"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="580"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="654"/>
         <source>MediaDesk app previews (this session)</source>
         <translation>Vistas previas de la app MediaDesk (esta sesión)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="583"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="657"/>
         <source>MediaDesk app previews (another session, %1)</source>
         <translation>Vistas previas de la app MediaDesk (otra sesión, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="584"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="658"/>
         <source>MediaDesk app previews (earlier session)</source>
         <translation>Vistas previas de la app MediaDesk (sesión anterior)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="419"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %Ln orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -2593,47 +2593,47 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="389"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="442"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="390"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="443"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="391"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="444"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="389"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="442"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="240"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="276"/>
         <source>C&amp;opy commands</source>
         <translation>C&amp;opiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="242"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="282"/>
         <source>Copy with the &amp;token</source>
         <translation>Copiar con el &amp;token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="285"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="328"/>
         <source># Start the server: commands for its address show here.</source>
         <translation># Inicia el servidor: aquí aparecerán las órdenes para su dirección.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="373"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="426"/>
         <source>“%1” cannot upload: the upload command reads a token of scope upload from $UPLOAD_TOKEN.</source>
         <translation>“%1” no puede subir: la orden de subida lee un token de alcance subida de $UPLOAD_TOKEN.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="378"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="431"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</source>
         <translation>
             <numerusform>Copiada %Ln orden sin token: define antes TOKEN=… y UPLOAD_TOKEN=….</numerusform>
@@ -2641,87 +2641,87 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="390"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="443"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="391"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="444"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="430"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="483"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="430"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="483"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="451"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="514"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="452"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="515"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="462"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="525"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="462"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="525"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="472"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="535"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="480"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="543"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="497"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="571"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="513"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="587"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="513"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="587"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="516"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="590"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="592"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="666"/>
         <source>Copy with the &amp;token “%1”</source>
         <translation>Copiar con el &amp;token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="594"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="668"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="598"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="672"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -2787,230 +2787,230 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="74"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="91"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="75"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="92"/>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="136"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="146"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="139"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="149"/>
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="140"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="150"/>
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="153"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="163"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="168"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="178"/>
         <source>Move the old files…</source>
         <translation>Mover los archivos antiguos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="172"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="182"/>
         <source>Saves these settings and offers to move the files you chose to keep reading from the old storage.</source>
         <translation>Guarda estos ajustes y ofrece mover los archivos que elegiste seguir leyendo desde el almacenamiento antiguo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="190"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="200"/>
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="191"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="201"/>
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="189"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="195"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="477"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="199"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="205"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="491"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="213"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="223"/>
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="214"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="224"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="215"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="225"/>
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="216"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="226"/>
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="217"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="227"/>
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="218"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="228"/>
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="225"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="235"/>
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="232"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="242"/>
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="233"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="243"/>
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="234"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="244"/>
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="237"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="247"/>
         <source> per minute</source>
         <translation> por minuto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="238"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="248"/>
         <source>No limit</source>
         <translation>Sin límite</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="239"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="249"/>
         <source>Uploads each API token (or address) may make</source>
         <translation>Subidas que puede hacer cada token de la API (o dirección)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="240"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="250"/>
         <source>API upload limit</source>
         <translation>Límite de subidas por la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="246"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="256"/>
         <source>Files bigger than this are sent in parts: a pause, closing MediaDesk or a network outage resumes from the last part instead of from the start</source>
         <translation>Los archivos más grandes se envían por partes: tras una pausa, el cierre de MediaDesk o un corte de red se reanudan desde la última parte en lugar de desde el principio</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="250"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="260"/>
         <source>Upload in parts above</source>
         <translation>Subir por partes a partir de</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="254"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="264"/>
         <source>Accepted images</source>
         <translation>Imágenes aceptadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="255"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="265"/>
         <source>Accepted videos</source>
         <translation>Vídeos aceptados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="268"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="278"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="273"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="283"/>
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="274"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="284"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="275"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="285"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="279"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="289"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. La dirección y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="290"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="300"/>
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="293"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="303"/>
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="297"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="307"/>
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="361"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="371"/>
         <source>Set by %1</source>
         <translation>Fijado por %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="369"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="379"/>
         <source>Greyed-out fields are set by environment variables and cannot be changed here: %1</source>
         <translation>Los campos en gris los fijan variables de entorno y no se pueden cambiar aquí: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="376"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="386"/>
         <source>The data folder was given with --data-dir when MediaDesk was started: it cannot be changed here.</source>
         <translation>La carpeta de datos se indicó con --data-dir al iniciar MediaDesk: no se puede cambiar aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="514"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="528"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="585"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="599"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="588"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="602"/>
         <source>Restart MediaDesk after saving to apply the storage change.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="590"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="604"/>
         <source>Restart MediaDesk after saving to apply the language change.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="676"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="690"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="683"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="697"/>
         <source>No files are left on the old storage.</source>
         <translation>No queda ningún archivo en el almacenamiento anterior.</translation>
     </message>
@@ -3066,22 +3066,32 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="143"/>
+        <location filename="../../desktop_app/app.py" line="160"/>
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="206"/>
+        <location filename="../../desktop_app/app.py" line="232"/>
+        <source>Upgrading the library for this version of MediaDesk (once).</source>
+        <translation>Actualizando la biblioteca para esta versión de MediaDesk (solo esta vez).</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/app.py" line="235"/>
+        <source>A big library takes a few minutes — keep MediaDesk open.</source>
+        <translation>Una biblioteca grande tarda unos minutos: mantén MediaDesk abierto.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/app.py" line="257"/>
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="256"/>
+        <location filename="../../desktop_app/app.py" line="314"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="274"/>
+        <location filename="../../desktop_app/app.py" line="332"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>
@@ -3302,12 +3312,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>TeamMode</name>
     <message>
-        <location filename="../../desktop_app/team.py" line="242"/>
+        <location filename="../../desktop_app/team.py" line="263"/>
         <source>“%1”</source>
         <translation>«%1»</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/team.py" line="247"/>
+        <location filename="../../desktop_app/team.py" line="268"/>
         <source>%Ln file(s) were moved to the trash on %2: %1</source>
         <translation>
             <numerusform>%Ln archivo se movió a la papelera en %2: %1</numerusform>
@@ -3315,7 +3325,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/team.py" line="249"/>
+        <location filename="../../desktop_app/team.py" line="270"/>
         <source>%Ln file(s) were deleted permanently on %2: %1</source>
         <translation>
             <numerusform>%Ln archivo se eliminó definitivamente en %2: %1</numerusform>
@@ -3323,17 +3333,17 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/team.py" line="257"/>
+        <location filename="../../desktop_app/team.py" line="278"/>
         <source>“%1” was moved to the trash on %2.</source>
         <translation>«%1» se movió a la papelera en %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/team.py" line="259"/>
+        <location filename="../../desktop_app/team.py" line="280"/>
         <source>“%1” was deleted on %2.</source>
         <translation>«%1» se eliminó en %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/team.py" line="271"/>
+        <location filename="../../desktop_app/team.py" line="292"/>
         <source>“%1” was changed on %2 and left this view; your edits are kept.</source>
         <translation>«%1» se cambió en %2 y salió de esta vista; tus cambios se conservan.</translation>
     </message>
@@ -3341,7 +3351,7 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadController</name>
     <message>
-        <location filename="../../desktop_app/controllers/upload_controller.py" line="506"/>
+        <location filename="../../desktop_app/controllers/upload_controller.py" line="511"/>
         <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again; the upload goes on by itself.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo; la subida sigue sola.</translation>
     </message>
@@ -3349,136 +3359,136 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="222"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="214"/>
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="230"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="222"/>
         <source>Upload queue</source>
         <translation>Cola de subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="279"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="271"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="280"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="272"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="282"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="491"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="274"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="483"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="283"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="504"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="275"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="496"/>
         <source>Pause all</source>
         <translation>Pausar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="285"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="277"/>
         <source>Big files stop after the current part and go on from there when resumed.</source>
         <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="289"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="281"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="293"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="285"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="294"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="286"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="295"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="287"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="298"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="290"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="427"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="419"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="429"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="421"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="432"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="424"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="496"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="488"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="502"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="494"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="502"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="494"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="504"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="496"/>
         <source>Resume all</source>
         <translation>Reanudar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="527"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="519"/>
         <source>Running: %1</source>
         <translation>En curso: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="528"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="520"/>
         <source>Queued: %1</source>
         <translation>En cola: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="529"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="521"/>
         <source>Paused: %1</source>
         <translation>En pausa: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="530"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="522"/>
         <source>Done: %1</source>
         <translation>Hechas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="531"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="523"/>
         <source>Failed: %1</source>
         <translation>Fallidas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="532"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="524"/>
         <source>Cancelled: %1</source>
         <translation>Canceladas: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="550"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="542"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln fallida</numerusform>
@@ -3486,53 +3496,53 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="553"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="545"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="575"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="567"/>
         <source>&amp;Resume</source>
         <translation>&amp;Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="577"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="569"/>
         <source>&amp;Pause</source>
         <translation>&amp;Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="578"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="570"/>
         <source>Re&amp;try</source>
         <translation>Re&amp;intentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="580"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="572"/>
         <source>Re&amp;move from the queue</source>
         <translation>&amp;Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="582"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="574"/>
         <source>&amp;Show in the library</source>
         <translation>&amp;Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="586"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="578"/>
         <source>&amp;Copy the error</source>
         <translation>&amp;Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="491"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="483"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="287"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="279"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="281"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="496"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="273"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="488"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>
@@ -3540,109 +3550,109 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>UploadQueueModel</name>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="535"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="552"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="536"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="553"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="537"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="554"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="538"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="555"/>
         <source>Speed</source>
         <translation>Velocidad</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="539"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="556"/>
         <source>ETA</source>
         <translation>Tiempo restante</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="540"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="557"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="545"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="562"/>
         <source>Queued</source>
         <translation>En cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="546"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="563"/>
         <source>Validating</source>
         <translation>Validando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="547"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="564"/>
         <source>Uploading</source>
         <translation>Subiendo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="548"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="565"/>
         <source>Done</source>
         <translation>Hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="549"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="566"/>
         <source>Duplicate (already in the library)</source>
         <translation>Duplicado (ya está en la biblioteca)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="550"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="589"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="567"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="606"/>
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="551"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="591"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="568"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="608"/>
         <source>Cancelled</source>
         <translation>Cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="552"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="569"/>
         <source>Paused</source>
         <translation>En pausa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="562"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="579"/>
         <source>Hashing</source>
         <translation>Calculando el hash</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="563"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="580"/>
         <source>Checking the file</source>
         <translation>Comprobando el archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="564"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="581"/>
         <source>Making the thumbnail</source>
         <translation>Creando la miniatura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="565"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="582"/>
         <source>Storing</source>
         <translation>Guardando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="566"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="583"/>
         <source>Uploading in parts</source>
         <translation>Subiendo por partes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="567"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="584"/>
         <source>Adding to the library</source>
         <translation>Añadiendo a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="568"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="585"/>
         <source>Working</source>
         <translation>Trabajando</translation>
     </message>

@@ -10,7 +10,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -446,8 +446,12 @@ def unrecorded(connection: Connection, shown: str) -> Unrecorded | None:
     )
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Brings the schema up to `revision` on the given engine."""
+def upgrade(
+    engine: Engine, revision: str = "head", on_start: Callable[[], None] | None = None
+) -> None:
+    """Brings the schema up to `revision` on the given engine. `on_start` is called, under the
+    migration lock, before a catalog that has a revision is migrated (not when it is current,
+    nor for a new catalog's set-up): the desktop's splash says a one-time upgrade runs."""
     with engine.connect() as connection:
         current = catalog_heads(connection)
     newer = newer_revisions(current)
@@ -469,13 +473,46 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     cfg = alembic_config(str(engine.url))
     with _migrating(engine) as connection:
+        found = catalog_heads(connection)  # (another start may have migrated it meanwhile)
         if current:  # a new catalog has nobody on it to refuse for
             _refuse_under_live_processes(connection)
-        elif not catalog_heads(connection):  # (another start may have set it up meanwhile)
+        elif not found:
             _refuse_unrecorded(connection)
+        if found and _behind(found, revision):
+            # A big catalog migrates for minutes: said before, so that nobody takes a start
+            # or a server that is upgrading for one that hangs
+            logger.info(
+                "Upgrading the catalog's schema from %s to %s for this version of MediaDesk "
+                "(once; a big catalog takes minutes)",
+                ", ".join(sorted(found)),
+                ", ".join(sorted(_targets(revision))),
+            )
+            if on_start is not None:
+                on_start()
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
     logger.info("Catalog schema at %s", revision)
+
+
+def _targets(revision: str) -> set[str]:
+    return script_heads() if revision == "head" else {revision}
+
+
+def _behind(found: set[str], revision: str) -> bool:
+    """Whether a catalog at `found` has migrations to run to reach `revision`: each of its
+    revisions comes before it (read from the scripts, as script_heads)."""
+    targets = _targets(revision)
+    if found == targets:
+        return False
+    revisions = script_revisions()
+    earlier: set[str] = set()
+    walk = [revisions.get(target) for target in targets]
+    while walk:
+        down = walk.pop()
+        if down is not None and down not in earlier:
+            earlier.add(down)
+            walk.append(revisions.get(down))
+    return found <= earlier
 
 
 def _refuse_unrecorded(connection: Connection) -> None:
