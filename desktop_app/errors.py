@@ -361,6 +361,15 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "network, not the storage settings. Once the catalog answers again, changes can be "
             "saved again and queued uploads go on by themselves, without restarting MediaDesk.",
         )
+    if exc.code == "storage_unavailable" and reason == "catalog_refused":
+        # a set-up fault: waiting does not help, only the catalog's settings do
+        return QCoreApplication.translate(
+            "Errors",
+            "The database server of MediaDesk's catalog refused its sign-in: a wrong password, "
+            "user or database name in DATABASE_URL, or a password changed on that server. "
+            "Waiting does not help: correct DATABASE_URL or ask the database's administrator. "
+            "Once the sign-in is right, MediaDesk works again without a restart.",
+        )
     if exc.code == "storage_unavailable" and reason == "catalog_read_only":
         return _catalog_read_only(exc.details or {})
     if exc.code == "storage_unavailable" and reason == "catalog_busy":

@@ -19,7 +19,7 @@ from PIL import Image
 
 pytest.importorskip("pytestqt")
 
-from core.errors import StorageNotAsked, catalog_down, passing_outage  # noqa: E402
+from core.errors import StorageNotAsked, catalog_down, catalog_refused, passing_outage  # noqa: E402
 from core.library import Library  # noqa: E402
 from desktop_app.controllers import upload_controller  # noqa: E402
 from desktop_app.controllers.upload_controller import UploadController  # noqa: E402
@@ -120,3 +120,24 @@ def test_a_row_paused_by_the_outage_says_it_and_goes_on_by_itself(
         wait_for(qtbot, lambda: [i.state for i in controller.model.items()] == [UploadState.DONE])
     finally:
         controller.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", ("sign-in", "DATABASE_URL", "Waiting does not help")),
+        ("es", ("DATABASE_URL", "contraseña", "Esperar no sirve")),
+    ],
+)
+def test_a_refused_sign_in_is_said_as_a_set_up_fault(
+    languages: None, language: str, words: tuple[str, ...]
+) -> None:
+    """PostgreSQL refusing the password, role or database (catalog_refused): not the generic
+    "something unexpected", nor the outage's "goes on by itself"."""
+    install_translations(language)
+    refused = describe_error(catalog_refused("password authentication failed for user x")).text
+    generic = describe_error(StorageNotAsked("bucket silent", retry_after=5)).text
+    outage = describe_error(catalog_down()).text
+    assert refused not in (generic, outage)
+    assert all(word in refused for word in words), refused
+    assert "password authentication failed" not in refused  # PostgreSQL's words: the log's
