@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from core.db.engine import Database
 from core.db.models import AuditEntry, utcnow
@@ -16,6 +16,10 @@ from core.text import storable
 
 MAX_LIMIT = 1000
 MAX_DETAIL = 1000  # details come from request headers (Range): bounded and storable
+# Entries a pruning transaction deletes: a first prune of a million entries is 200 short
+# transactions, so SQLite's write lock (every other writer waits on it) and a PostgreSQL
+# transaction (its WAL, its row locks) stay small; the requests' own entries go in between.
+PRUNE_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,28 @@ class AuditLog:
             with self.db.write(wait) as s:
                 s.add_all(rows)
         return len(rows)
+
+    def prune(self, before: datetime, batch: int = PRUNE_BATCH) -> Iterator[int]:
+        """Deletes the entries dated before `before`, oldest first, `batch` of them a
+        transaction; yields each transaction's count once committed (a run stopped by a failing
+        batch still counts those done). Found by the index on `at`, on both engines."""
+        while True:
+            oldest = (
+                select(AuditEntry.id)
+                .where(AuditEntry.at < before)
+                .order_by(AuditEntry.at)
+                .limit(batch)
+            )
+            with self.db.write() as s:
+                result = s.execute(
+                    delete(AuditEntry).where(AuditEntry.id.in_(oldest)),
+                    execution_options={"synchronize_session": False},
+                )
+                removed = int(getattr(result, "rowcount", 0) or 0)
+            if removed:
+                yield removed
+            if removed < batch:
+                return
 
     def query(
         self,

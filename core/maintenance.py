@@ -1,5 +1,5 @@
 """Periodic housekeeping: trash purge, pending-upload expiry, multipart abort, thumbnails of an
-older rendering made again, reconcile report."""
+older rendering made again, audit log retention, reconcile report."""
 
 from __future__ import annotations
 
@@ -53,6 +53,8 @@ class MaintenanceReport:
     remade_thumbnails: list[int] = field(default_factory=list)
     # photos whose remake met another writer's change of their row: tried again next run
     skipped_thumbnails: list[int] = field(default_factory=list)
+    # audit entries older than MEDIADESK_AUDIT_RETENTION_DAYS, deleted
+    audit_pruned: int = 0
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -234,6 +236,7 @@ def run_maintenance(
         ("abort_multipart", lambda: _abort(lib, report)),
         ("expire_uploads", lambda: report.expired_uploads.extend(lib.resumable.expire(now))),
         ("purge_jobs", lambda: _purge_jobs(lib, now)),
+        ("prune_audit", lambda: _prune_audit(lib, report, now)),
         ("remake_thumbnails", lambda: _remake_thumbnails(lib, report)),
     ):
         if only is not None and name not in only:
@@ -269,6 +272,16 @@ def _purge_jobs(lib: Library, now: datetime | None) -> None:
     cutoff = retention_cutoff(now or datetime.now(UTC), lib.settings.trash_retention_days)
     if cutoff is not None:
         lib.jobs.purge_finished(cutoff)
+
+
+def _prune_audit(lib: Library, report: MaintenanceReport, now: datetime | None) -> None:
+    days = lib.settings.audit_retention_days
+    if days == 0:  # kept for good
+        return
+    cutoff = retention_cutoff(now or datetime.now(UTC), days)
+    if cutoff is not None:
+        for removed in lib.audit.prune(cutoff):
+            report.audit_pruned += removed
 
 
 def _sweep(lib: Library, report: MaintenanceReport) -> None:

@@ -68,6 +68,7 @@ ENV_NAMES: dict[str, str] = {
     "upload_rate_limit": "MEDIADESK_UPLOAD_RATE_LIMIT",
     "upload_bodies": "MEDIADESK_UPLOAD_BODIES",
     "trash_retention_days": "MEDIADESK_TRASH_RETENTION_DAYS",
+    "audit_retention_days": "MEDIADESK_AUDIT_RETENTION_DAYS",
     "multipart_threshold": "MEDIADESK_MULTIPART_THRESHOLD",
     "multipart_chunk_size": "MEDIADESK_MULTIPART_CHUNK_SIZE",
     "upload_part_size": "MEDIADESK_UPLOAD_PART_SIZE",
@@ -128,6 +129,8 @@ class Settings:
     # past it gets 503 server_busy; a tus PATCH goes through aiohttp instead)
     upload_bodies: int = 16
     trash_retention_days: int = 30
+    # audit entries (GET /audit) older than this are deleted by maintenance; 0 = kept for good
+    audit_retention_days: int = 365
     multipart_threshold: int = 64 * 1024 * 1024
     multipart_chunk_size: int = 8 * 1024 * 1024
     upload_part_size: int = 16 * 1024 * 1024  # presigned and tus parts on R2/S3 (equal sizes)
@@ -315,6 +318,8 @@ def validate(s: Settings) -> Settings:
         raise bad("server_port", "must be a TCP port between 1 and 65535")
     if s.trash_retention_days < 0:
         raise bad("trash_retention_days", "cannot be negative")
+    if s.audit_retention_days < 0:
+        raise bad("audit_retention_days", "cannot be negative (0 keeps every entry)")
     if s.upload_rate_limit < 0:
         raise bad("upload_rate_limit", "cannot be negative")
     if not 1 <= s.upload_bodies <= 1024:
