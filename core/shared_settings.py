@@ -33,6 +33,7 @@ RUNTIME = (
     "allowed_video_types",
     "presigned_url_expiry",
     "trash_retention_days",
+    "audit_retention_days",
     "tus_expiry",
     "storage_warn_bytes",
 )

@@ -195,10 +195,15 @@ def test_settings_saved_by_another_process_show_in_the_settings_dialog(
     other = Library.open(settings)  # another process of this data folder
     try:
         limit = library.settings.max_file_size // 2
-        save_settings(other.settings.replace(max_file_size=limit, trash_retention_days=9))
+        save_settings(
+            other.settings.replace(
+                max_file_size=limit, trash_retention_days=9, audit_retention_days=40
+            )
+        )
         shared_settings.announce(other)
         wait_for(qtbot, lambda: library.settings.max_file_size == limit)
         assert library.settings.trash_retention_days == 9
+        assert library.settings.audit_retention_days == 40  # maintenance reads it at each run
         window.open_settings()
         assert window.settings_controller.settings.max_file_size == limit
         window.settings_dialog.close()
