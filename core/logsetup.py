@@ -34,8 +34,10 @@ from urllib.parse import unquote_plus
 
 from core.errors import (
     CATALOG_BUSY,
+    CATALOG_REFUSED,
     CatalogUpgraded,
     MediaDeskError,
+    catalog_refusal,
     catalog_unreachable,
     is_no_space,
     passing_outage,
@@ -284,6 +286,19 @@ class BoundedReports:
             return count
 
 
+# A PostgreSQL refusing the catalog's password, role or database (catalog_refused): reached,
+# and refusing; "cannot be reached" during a password rotation sent people to the network
+CATALOG_REFUSED_CAUSE = "the catalog's database server refuses MediaDesk's sign-in"
+
+
+def refused_sign_in(exc: BaseException | None) -> bool:
+    """`exc` is PostgreSQL refusing the catalog's set-up (core.errors.catalog_refusal), raw
+    or as the catalog_refused a session raised."""
+    if isinstance(exc, MediaDeskError) and exc.reason == CATALOG_REFUSED:
+        return True
+    return catalog_refusal(exc) is not None
+
+
 def outage_cause(exc: BaseException | None) -> str | None:
     """Plain words for a failure that is the state of a disk or a service rather than the
     operation's fault (a full disk, the catalog or the store out of reach, no descriptors
@@ -301,6 +316,8 @@ def outage_cause(exc: BaseException | None) -> str | None:
         # counted among the catalog's outages (CATALOG_OUT_REASONS), but it answers: "cannot
         # be reached" sent people looking at a database that was fine
         return "another program holds the catalog locked"
+    if refused_sign_in(exc):
+        return CATALOG_REFUSED_CAUSE
     if catalog_unreachable(exc):
         return "the catalog cannot be reached"
     if isinstance(exc, CatalogUpgraded):
@@ -380,6 +397,8 @@ class OutageLogFilter(logging.Filter):
         reason = out_of_resources(record.exc_info[1])
         if reason is not None:
             cause = f"out of system resources: {reason}"
+        elif refused_sign_in(record.exc_info[1]):
+            cause = CATALOG_REFUSED_CAUSE
         elif catalog_unreachable(record.exc_info[1]):
             # a PostgreSQL outage: every loop (feed, leader, video workers) fails at each tick
             # until it is back, and a traceback each time says nothing more than the first line

@@ -558,6 +558,11 @@ def unopenable(url: str, exc: SQLAlchemyError) -> StorageUnavailable:
     unwritable = _unwritable(url)
     if unwritable is not None:
         return unwritable_catalog(unwritable)
+    refused = catalog_refusal(exc)
+    if refused is not None:
+        # a wrong password at start is the set-up fault a session's refusal is (catalog_refused):
+        # "the storage cannot be reached" sent people checking a network that was fine
+        return catalog_refused(refused)
     cause = getattr(exc, "orig", None) or exc
     return StorageUnavailable(f"The catalog could not be opened: {str(cause).strip()}")
 
