@@ -250,6 +250,8 @@ class LibraryController(QObject):
         self._athlete_trash: dict[int, int] = {}
         self._counts_asked = 0
         self._counts_applied = 0
+        self._counts_in_flight = False  # refresh_sidebar's read is on its way
+        self._counts_wanted = False  # and another was asked meanwhile: it follows that one
         self._example_kinds: tuple[int, int] | None = None
         self._example_ids: set[int] = set()  # the files the examples name (refresh_examples)
         self._examples_asked = 0
@@ -324,14 +326,36 @@ class LibraryController(QObject):
         return self.filter.athlete_id if self.filter.section == "athlete" else None
 
     def refresh_sidebar(self) -> None:
+        if self._counts_in_flight:
+            # One count on its way at a time, one more remembered: asked once per change, a
+            # burst (a bulk trash's batches, a slow catalog) queued a count per ask, each read
+            # over the whole catalog and each applied on the GUI thread in turn.
+            self._counts_wanted = True
+            return
+        self._counts_in_flight = True
         lib = self.library
         self._counts_asked += 1
         asked = self._counts_asked
+
+        def answered(result: SidebarRefresh) -> None:
+            self._ask_remembered_counts()  # first: the views know more counts are coming
+            self._on_sidebar(asked, result)
+
+        def failed(exc: BaseException) -> None:
+            if catalog_unreachable(exc):
+                self._counts_wanted = False  # asked again when it answers (_AskedAgain)
+            self._ask_remembered_counts()
+            self._on_sidebar_failed(asked, exc)
+
         self.runner.submit(
-            lambda: (lib.counts(), lib.athletes()),
-            on_result=lambda result: self._on_sidebar(asked, result),
-            on_error=lambda exc: self._on_sidebar_failed(asked, exc),
+            lambda: (lib.counts(), lib.athletes()), on_result=answered, on_error=failed
         )
+
+    def _ask_remembered_counts(self) -> None:
+        self._counts_in_flight = False
+        if self._counts_wanted:
+            self._counts_wanted = False
+            self.refresh_sidebar()
 
     @property
     def counts_pending(self) -> bool:

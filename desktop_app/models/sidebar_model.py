@@ -120,7 +120,12 @@ class SidebarModel(QStandardItemModel):
         core/catalog.py `Catalog.athletes`).
         """
         same = [(a.id, a.name) for a in athletes] == [(a.id, a.name) for a in self._athlete_rows]
+        # Only the counts that changed are written: the counts come every quarter second
+        # while a bulk trash runs, and formatting each of 120 athletes' counts anew
+        # each time kept the GUI thread from repainting.
+        shown = {a.id: a.file_count for a in self._athlete_rows}
         if not same or self._hint_shown != (not athletes):
+            shown = {}
             self._athletes.removeRows(0, self._athletes.rowCount())
             for athlete in athletes:
                 self._athletes.appendRow(
@@ -130,7 +135,8 @@ class SidebarModel(QStandardItemModel):
             if self._hint_shown:
                 self._athletes.appendRow(self._hint())
         for row, athlete in enumerate(athletes):
-            self._athletes.child(row, 1).setText(number_text(athlete.file_count))
+            if shown.get(athlete.id) != athlete.file_count:
+                self._athletes.child(row, 1).setText(number_text(athlete.file_count))
         self._athlete_rows = list(athletes)
 
     # ---- lookups --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from PySide6.QtCore import (
     QEvent,
     QItemSelection,
     QItemSelectionModel,
+    QItemSelectionRange,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -48,6 +49,12 @@ LeaveGuard = Callable[[Callable[[], None], Callable[[], None]], None]
 
 def _proceed_at_once(proceed: Callable[[], None], _cancel: Callable[[], None]) -> None:
     proceed()
+
+
+def _ranges(selection: QItemSelectionModel) -> list[QItemSelectionRange]:
+    """The selection as its ranges of rows: a few, where its items may be thousands."""
+    ranges = selection.selection()
+    return [ranges.at(i) for i in range(ranges.count())]
 
 
 # the grid lays its items out on a timer of its own: checks of its scroll range wait this long
@@ -268,6 +275,7 @@ class FileBrowser(QWidget):
         model.rowsInserted.connect(self._restore_selection)
         model.loadingChanged.connect(self._forget_selection_later)
         self._selection_count = 0
+        self._count_pending = False  # a count of the selection is queued (_count_selection_later)
         for signal in (model.modelReset, model.rowsRemoved, model.layoutChanged):
             signal.connect(self._count_selection_later)
         # A selected file that goes away (trashed, deleted, moved out of the view) leaves the
@@ -360,6 +368,7 @@ class FileBrowser(QWidget):
         # slots in the order they were connected, and the view's drop the removed rows from
         # the selection (whether one was had would always read False after them).
         self._had_selection = False
+        self._match_pending = False  # a _match_selection is queued (_on_selection)
         self._focus_row: int | None = None  # where the focus goes once the rows are gone
         self.controller.grid.rowsAboutToBeRemoved.connect(self._note_selection)
         self.controller.currentGone.connect(self._on_current_gone)
@@ -748,10 +757,18 @@ class FileBrowser(QWidget):
             self._restoring = False
 
     def _count_selection_later(self, *_: object) -> None:
-        QTimer.singleShot(0, self, self._count_selection)  # after the selection model caught up
+        # One count for a burst of changes: each batch of a bulk trash removes rows and drops
+        # them from the selection, and a count queued per signal ran several times a batch.
+        if not self._count_pending:
+            self._count_pending = True
+            QTimer.singleShot(0, self, self._count_selection)  # after the selection caught up
 
     def _count_selection(self) -> None:
-        count = len(self.grid.selectionModel().selectedIndexes())
+        self._count_pending = False
+        # Summed over the selection's ranges, not its items: selectedIndexes() asks the model
+        # for each selected row's flags, and over 5,000 selected files each count took the
+        # GUI thread tens of milliseconds. Every row of the grid is selectable, so the sums agree.
+        count = sum(r.height() * r.width() for r in _ranges(self.grid.selectionModel()))
         if count != self._selection_count:
             self._selection_count = count
             self.selectionCountChanged.emit(count)
@@ -781,8 +798,15 @@ class FileBrowser(QWidget):
                 if self._reselect_at is not None:  # nor the file the grid still loads up to
                     self._reselect_at = None
                     self.controller.drop_reveal()
-            # After the current-index change of the same click has been handled.
-            QTimer.singleShot(0, self, self._match_selection)
+            # After the current-index change of the same click has been handled; one pending
+            # call covers every change until it runs (it reads the selection as it is then).
+            if not self._match_pending:
+                self._match_pending = True
+                QTimer.singleShot(0, self, self._match_selection_later)
+
+    def _match_selection_later(self) -> None:
+        self._match_pending = False
+        self._match_selection()
 
     def _match_selection(self) -> None:
         """The details panel shows a selected file or none: never one that is not selected.
@@ -796,14 +820,18 @@ class FileBrowser(QWidget):
             return
         shown = self.controller.current
         selection = self.grid.selectionModel()
-        rows = sorted(i.row() for i in selection.selectedIndexes())
         model = self.controller.grid
         current = self.grid.currentIndex()
         shown_row = model.row_of(shown.id) if shown is not None else -1
-        # the focused file if selected, else the one shown if still selected, else the first
-        row: int | None = current.row() if current.isValid() else -1
-        if row not in rows:
-            row = shown_row if shown_row in rows else rows[0] if rows else None
+        # the focused file if selected, else the one shown if still selected, else the first.
+        # Asked of the selection's ranges, not a list of its items: this runs after every batch
+        # of a bulk trash, and listing 5,000 selected files each time froze the window.
+        row: int | None = current.row()
+        if not current.isValid() or not selection.isSelected(current):
+            if shown_row >= 0 and selection.isSelected(model.index(shown_row)):
+                row = shown_row
+            else:
+                row = min((r.top() for r in _ranges(selection)), default=None)
         if row is not None and row == shown_row:
             return
         record = model.record_at(row) if row is not None else None
