@@ -350,12 +350,12 @@
 <context>
     <name>EmptyNotice</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="192"/>
+        <location filename="../../desktop_app/views/browser.py" line="199"/>
         <source>Show the &amp;trash</source>
         <translation>&amp;Mostrar la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="194"/>
+        <location filename="../../desktop_app/views/browser.py" line="201"/>
         <source>&amp;Clear the search</source>
         <translation>&amp;Borrar la búsqueda</translation>
     </message>
@@ -922,82 +922,82 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="308"/>
+        <location filename="../../desktop_app/views/browser.py" line="316"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="309"/>
+        <location filename="../../desktop_app/views/browser.py" line="317"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="312"/>
+        <location filename="../../desktop_app/views/browser.py" line="320"/>
         <source>Shot: newest</source>
         <translation>Captura: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="313"/>
+        <location filename="../../desktop_app/views/browser.py" line="321"/>
         <source>Shot: oldest</source>
         <translation>Captura: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="314"/>
+        <location filename="../../desktop_app/views/browser.py" line="322"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="315"/>
+        <location filename="../../desktop_app/views/browser.py" line="323"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="316"/>
+        <location filename="../../desktop_app/views/browser.py" line="324"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="317"/>
+        <location filename="../../desktop_app/views/browser.py" line="325"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="318"/>
+        <location filename="../../desktop_app/views/browser.py" line="326"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="319"/>
+        <location filename="../../desktop_app/views/browser.py" line="327"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="320"/>
+        <location filename="../../desktop_app/views/browser.py" line="328"/>
         <source>Recent edits</source>
         <translation>Edición: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="321"/>
+        <location filename="../../desktop_app/views/browser.py" line="329"/>
         <source>Oldest edits</source>
         <translation>Edición: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="324"/>
+        <location filename="../../desktop_app/views/browser.py" line="332"/>
         <source>By date taken: when each photo or video was shot (its camera&apos;s date); a file without one, when it was uploaded</source>
         <translation>Por fecha de captura: cuándo se tomó cada foto o vídeo (la fecha de su cámara); un archivo sin ella, cuándo se subió</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="332"/>
+        <location filename="../../desktop_app/views/browser.py" line="340"/>
         <source>Sort by date, name, size, duration or last edit</source>
         <translation>Ordenar por fecha, nombre, tamaño, duración o última edición</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="337"/>
+        <location filename="../../desktop_app/views/browser.py" line="345"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="932"/>
+        <location filename="../../desktop_app/views/browser.py" line="960"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1005,7 +1005,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1039"/>
+        <location filename="../../desktop_app/views/browser.py" line="1067"/>
         <source>The files cannot be listed: the catalog (database) cannot be reached right now.
 
 They are listed by themselves once it is back.</source>
@@ -1014,7 +1014,7 @@ They are listed by themselves once it is back.</source>
 Se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1042"/>
+        <location filename="../../desktop_app/views/browser.py" line="1070"/>
         <source>The files could not be listed.
 
 Try again with %1.</source>
@@ -1023,7 +1023,7 @@ Try again with %1.</source>
 Vuelve a intentarlo con %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1104"/>
+        <location filename="../../desktop_app/views/browser.py" line="1132"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use %1.</source>
@@ -1032,7 +1032,7 @@ Drop photos or whole folders anywhere on this window, or use %1.</source>
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1108"/>
+        <location filename="../../desktop_app/views/browser.py" line="1136"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use %1.</source>
@@ -1041,7 +1041,7 @@ Drop videos or whole folders anywhere on this window, or use %1.</source>
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1111"/>
+        <location filename="../../desktop_app/views/browser.py" line="1139"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use %1.</source>
@@ -1050,22 +1050,22 @@ Drop photos, videos or whole folders anywhere on this window, or use %1.</source
 Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1050"/>
+        <location filename="../../desktop_app/views/browser.py" line="1078"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="232"/>
+        <location filename="../../desktop_app/views/browser.py" line="239"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="296"/>
+        <location filename="../../desktop_app/views/browser.py" line="304"/>
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1054"/>
+        <location filename="../../desktop_app/views/browser.py" line="1082"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -1079,7 +1079,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1061"/>
+        <location filename="../../desktop_app/views/browser.py" line="1089"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -1093,7 +1093,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1068"/>
+        <location filename="../../desktop_app/views/browser.py" line="1096"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -1107,7 +1107,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1076"/>
+        <location filename="../../desktop_app/views/browser.py" line="1104"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -1121,12 +1121,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1083"/>
+        <location filename="../../desktop_app/views/browser.py" line="1111"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1086"/>
+        <location filename="../../desktop_app/views/browser.py" line="1114"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
@@ -1134,7 +1134,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1094"/>
+        <location filename="../../desktop_app/views/browser.py" line="1122"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -1143,7 +1143,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1099"/>
+        <location filename="../../desktop_app/views/browser.py" line="1127"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -1389,7 +1389,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="776"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="800"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…y %Ln más</numerusform>
@@ -1397,22 +1397,22 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="523"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="547"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="391"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="415"/>
         <source>The catalog (database) cannot be reached right now: the counts are refreshed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los recuentos se actualizarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="386"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="410"/>
         <source>The catalog (database) cannot be reached right now: the files are listed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los archivos se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="559"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="583"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1420,7 +1420,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="561"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="585"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1428,12 +1428,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="588"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="612"/>
         <source>“%1” became “%2” (file %3), the same photo or video uploaded again meanwhile: its own edits (description, athlete, sharing) gave way to that file&apos;s.</source>
         <translation>«%1» pasó a ser «%2» (archivo %3), la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios (descripción, deportista, compartir) cedieron ante los de ese archivo.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="598"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="622"/>
         <source>%Ln of them became the copies of the same photos or videos uploaded again meanwhile: their own edits gave way to those copies&apos;.</source>
         <translation>
             <numerusform>%Ln de ellos pasó a ser la copia de la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios cedieron ante los de esa copia.</numerusform>
@@ -1441,7 +1441,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="609"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="633"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1449,7 +1449,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="610"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="634"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1457,7 +1457,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="615"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="639"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nada que restaurar: el archivo ya estaba restaurado</numerusform>
@@ -1465,7 +1465,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="616"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="640"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln ya restaurado en otro lugar)</numerusform>
@@ -1473,7 +1473,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="686"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="710"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>No se eliminó nada: el archivo se había restaurado mientras tanto y se conserva</numerusform>
@@ -1481,8 +1481,8 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="691"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="696"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="715"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="720"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1490,7 +1490,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="693"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="717"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restaurado mientras tanto en otro lugar, conservado)</numerusform>
@@ -1498,7 +1498,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="708"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="732"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1506,7 +1506,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="715"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="739"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1514,17 +1514,17 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="721"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="745"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="731"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="755"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="740"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="764"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
@@ -1532,7 +1532,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="747"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="771"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exportado %Ln archivo a %1</numerusform>
@@ -1540,7 +1540,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="769"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="793"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
@@ -1548,7 +1548,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="777"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="801"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln archivo exportado.</numerusform>
@@ -1556,7 +1556,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="863"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="887"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Reprocesando: %1 de %Ln archivo…</numerusform>
@@ -1564,12 +1564,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="874"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="898"/>
         <source>Made the thumbnail of %1 again</source>
         <translation>Miniatura de %1 generada de nuevo</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="880"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="904"/>
         <source>Made the thumbnails of %Ln photo(s) again</source>
         <translation>
             <numerusform>Miniatura de %Ln foto generada de nuevo</numerusform>
@@ -1577,7 +1577,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="885"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="909"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>%Ln trabajo de %1 en cola de nuevo</numerusform>
@@ -1585,7 +1585,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="891"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="915"/>
         <source>Queued the jobs of %Ln video(s) again</source>
         <translation>
             <numerusform>Trabajos de %Ln vídeo en cola de nuevo</numerusform>
@@ -1593,7 +1593,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="896"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="920"/>
         <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
         <translation>
             <numerusform>%Ln archivo omitido: se movió a la papelera o se eliminó mientras tanto</numerusform>
@@ -1601,7 +1601,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1000"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1024"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -2406,6 +2406,11 @@ Vuelva a iniciarlo para continuar.</translation>
         <location filename="../../desktop_app/preview/player_controls.py" line="159"/>
         <source>Leave full screen</source>
         <translation>Salir de pantalla completa</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="185"/>
+        <source>%1 of %2</source>
+        <translation>%1 de %2</translation>
     </message>
 </context>
 <context>

@@ -162,14 +162,27 @@ class PlayerControls(QWidget):
     def set_duration(self, ms: int) -> None:
         self.seek_slider.setRange(0, max(int(ms), 0))
         self.total_label.setText(duration_text(max(int(ms), 0) / 1000))
+        self._describe_position()
 
     def set_position(self, ms: int) -> None:
         if not self.seek_slider.isSliderDown():
             self.seek_slider.setValue(int(ms))
         self.elapsed_label.setText(format_time(ms))
+        self._describe_position()
 
     def set_ended(self) -> None:
         """Played to its end (its last frame held): all of it elapsed, as the total reads."""
         if not self.seek_slider.isSliderDown():
             self.seek_slider.setValue(self.seek_slider.maximum())
         self.elapsed_label.setText(self.total_label.text())
+        self._describe_position()
+
+    def _describe_position(self) -> None:
+        """A screen reader reads a slider's value as its number, here milliseconds ("65000"),
+        and Qt's value interface cannot be replaced from Python: the description says the
+        time as the labels show it. Set only when its text changes, once a second at most:
+        each change is an event to the screen reader, and positions come every frame."""
+        text = self.tr("%1 of %2").replace("%1", self.elapsed_label.text())
+        text = text.replace("%2", self.total_label.text())
+        if text != self.seek_slider.accessibleDescription():
+            self.seek_slider.setAccessibleDescription(text)
