@@ -19,8 +19,11 @@ pytest.importorskip("PySide6.QtWidgets")
 from PySide6.QtGui import QAccessible  # noqa: E402
 from PySide6.QtWidgets import QWidget  # noqa: E402
 
+from core.library import Library  # noqa: E402
+from desktop_app.controllers.upload_controller import UploadController  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.preview.player_controls import PlayerControls  # noqa: E402
+from desktop_app.views.upload_dock import UploadDock  # noqa: E402
 
 Text = QAccessible.Text
 
@@ -54,3 +57,22 @@ def test_the_position_slider_reads_the_time_not_milliseconds(qtbot: Any, languag
     assert _text(slider, Text.Description) == f"0:03 {of} 2:05"
     controls.set_ended()
     assert _text(slider, Text.Description) == f"2:05 {of} 2:05"
+
+
+def test_the_upload_queues_overall_progress_bar_has_a_name(
+    qtbot: Any, library: Library, language: str
+) -> None:
+    controller = UploadController(library, max_parallel=1)
+    dock = UploadDock(controller)
+    qtbot.addWidget(dock)
+    dock.show()
+    try:
+        assert (
+            _text(dock.total_bar, Text.Name)
+            == {
+                "en": "Overall upload progress",
+                "es": "Progreso total de las subidas",
+            }[language]
+        )
+    finally:
+        controller.shutdown()

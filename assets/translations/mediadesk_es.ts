@@ -3390,13 +3390,13 @@ Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/upload_dock.py" line="274"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="483"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="485"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidas</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/upload_dock.py" line="275"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="496"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="498"/>
         <source>Pause all</source>
         <translation>Pausar todas</translation>
     </message>
@@ -3431,74 +3431,79 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="419"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="299"/>
+        <source>Overall upload progress</source>
+        <translation>Progreso total de las subidas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="421"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="421"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="423"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="424"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="426"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="488"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="490"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="494"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="496"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="494"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="496"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="496"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="498"/>
         <source>Resume all</source>
         <translation>Reanudar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="519"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="521"/>
         <source>Running: %1</source>
         <translation>En curso: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="520"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="522"/>
         <source>Queued: %1</source>
         <translation>En cola: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="521"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="523"/>
         <source>Paused: %1</source>
         <translation>En pausa: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="522"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="524"/>
         <source>Done: %1</source>
         <translation>Hechas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="523"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="525"/>
         <source>Failed: %1</source>
         <translation>Fallidas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="524"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="526"/>
         <source>Cancelled: %1</source>
         <translation>Canceladas: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="542"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="544"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln fallida</numerusform>
@@ -3506,42 +3511,42 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="545"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="547"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="567"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="569"/>
         <source>&amp;Resume</source>
         <translation>&amp;Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="569"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="571"/>
         <source>&amp;Pause</source>
         <translation>&amp;Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="570"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="572"/>
         <source>Re&amp;try</source>
         <translation>Re&amp;intentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="572"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="574"/>
         <source>Re&amp;move from the queue</source>
         <translation>&amp;Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="574"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="576"/>
         <source>&amp;Show in the library</source>
         <translation>&amp;Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="578"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="580"/>
         <source>&amp;Copy the error</source>
         <translation>&amp;Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="483"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="485"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
@@ -3552,7 +3557,7 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
     </message>
     <message>
         <location filename="../../desktop_app/views/upload_dock.py" line="273"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="488"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="490"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>

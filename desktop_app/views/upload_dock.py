@@ -295,6 +295,8 @@ class UploadDock(QDockWidget):
         self.total_bar = QProgressBar(body)
         self.total_bar.setRange(0, 1000)
         self.total_bar.setMinimumWidth(160)
+        # its percentage alone told a screen reader nothing of what it measures
+        self.total_bar.setAccessibleName(self.tr("Overall upload progress"))
         self.buttons = (
             self.import_button,
             self.folder_button,
