@@ -17,11 +17,12 @@ import pytest
 pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtGui import QAccessible  # noqa: E402
-from PySide6.QtWidgets import QWidget  # noqa: E402
+from PySide6.QtWidgets import QToolBar, QWidget  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from desktop_app.controllers.upload_controller import UploadController  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.preview.image_viewer import ImageViewer  # noqa: E402
 from desktop_app.preview.player_controls import PlayerControls  # noqa: E402
 from desktop_app.views.upload_dock import UploadDock  # noqa: E402
 
@@ -76,3 +77,14 @@ def test_the_upload_queues_overall_progress_bar_has_a_name(
         )
     finally:
         controller.shutdown()
+
+
+def test_the_image_previews_toolbar_has_a_name(qtbot: Any, language: str) -> None:
+    viewer = ImageViewer()
+    qtbot.addWidget(viewer)
+    viewer.show()
+    toolbar = viewer.findChild(QToolBar)
+    assert toolbar is not None
+    assert (
+        _text(toolbar, Text.Name) == {"en": "Image tools", "es": "Herramientas de imagen"}[language]
+    )

@@ -1191,37 +1191,42 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
     <name>ImageViewer</name>
     <message>
         <location filename="../../desktop_app/preview/image_viewer.py" line="90"/>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="168"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="169"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="117"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="99"/>
+        <source>Image tools</source>
+        <translation>Herramientas de imagen</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="118"/>
         <source>Zoom out</source>
         <translation>Alejar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="123"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="124"/>
         <source>Zoom in</source>
         <translation>Acercar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="131"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="132"/>
         <source>100 %</source>
         <translation>100 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="134"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="135"/>
         <source>Fit to window</source>
         <translation>Ajustar a la ventana</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="193"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="194"/>
         <source>Loading… {percent} %</source>
         <translation>Cargando… {percent} %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="263"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="264"/>
         <source>{percent} %</source>
         <translation>{percent} %</translation>
     </message>

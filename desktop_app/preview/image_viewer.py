@@ -96,6 +96,7 @@ class ImageViewer(QWidget):
 
         self._zoom_label = QLabel(self)
         self._toolbar = QToolBar(self)
+        self._toolbar.setAccessibleName(self.tr("Image tools"))  # else a nameless "tool bar"
         self._build_actions()
         self._toolbar.addSeparator()
         self._toolbar.addWidget(self._zoom_label)
