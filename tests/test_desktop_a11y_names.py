@@ -10,6 +10,7 @@ accessible roles, on real widgets.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +21,27 @@ from PySide6.QtGui import QAccessible  # noqa: E402
 from PySide6.QtWidgets import QToolBar, QWidget  # noqa: E402
 
 from core.library import Library  # noqa: E402
+from core.maintenance import purge_time  # noqa: E402
 from desktop_app.controllers.upload_controller import UploadController  # noqa: E402
+from desktop_app.formatting import datetime_text, size_text  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.preview.image_viewer import ImageViewer  # noqa: E402
 from desktop_app.preview.player_controls import PlayerControls  # noqa: E402
 from desktop_app.views.upload_dock import UploadDock  # noqa: E402
+from tests.conftest import make_settings  # noqa: E402
+from tests.qt_helpers import shown_window, wait_for  # noqa: E402
 
 Text = QAccessible.Text
+
+
+@pytest.fixture
+def screen_reader(qapp: Any) -> Iterator[None]:
+    """Qt as with a screen reader listening: it then keeps its item interfaces in step with
+    the views' models (without one, a cell read before a view's rows changed stays stale)."""
+    was = QAccessible.isActive()
+    QAccessible.setActive(True)
+    yield
+    QAccessible.setActive(was)
 
 
 @pytest.fixture(params=["en", "es"])
@@ -88,3 +103,57 @@ def test_the_image_previews_toolbar_has_a_name(qtbot: Any, language: str) -> Non
     assert (
         _text(toolbar, Text.Name) == {"en": "Image tools", "es": "Herramientas de imagen"}[language]
     )
+
+
+def _tiles(window: Any) -> dict[str, str]:
+    """The grid's tiles as a screen reader gets them: name → description."""
+    iface = QAccessible.queryAccessibleInterface(window.browser.grid)
+    assert iface is not None
+    cells = (iface.child(k) for k in range(iface.childCount()))
+    return {cell.text(Text.Name): cell.text(Text.Description) for cell in cells if cell}
+
+
+def test_grid_tiles_say_their_kind_size_processing_and_deletion(
+    qtbot: Any, tmp_path: Path, language: str, screen_reader: None
+) -> None:
+    """A tile read as its file name only: nothing told a photo from a video, nor the badge's
+    processing state, nor, in the trash, when the file goes for good."""
+    from tests.media import make_jpeg, make_mp4
+
+    library = Library.open(make_settings(tmp_path / "data", workers=0))  # no badge but ours
+    try:
+        photo = library.uploads.ingest(make_jpeg(tmp_path / "photo.jpg", (64, 48)), "image")
+        video = library.uploads.ingest(make_mp4(tmp_path / "clip.mp4", 2, (64, 48)), "video")
+        dark = make_jpeg(tmp_path / "gone.jpg", (32, 24), color=(9, 9, 9))  # other bytes
+        gone = library.uploads.ingest(dark, "image")
+        library.trash(gone.id)
+        words = {
+            "en": ("Image", "Video", "processing running", "processing failed"),
+            "es": ("Imagen", "Vídeo", "procesamiento en curso", "procesamiento fallido"),
+        }[language]
+        image, clip, running, failed = words
+        with shown_window(qtbot, library) as window:
+            wait_for(qtbot, lambda: len(_tiles(window)) == 2)
+            tiles = _tiles(window)
+            assert tiles["photo.jpg"] == f"{image}, 64 × 48, {size_text(photo.size)}"
+            plain = f"{clip}, 0:02, {size_text(video.size)}"
+            window.processing.set(video.id, {"state": "running", "progress": 0.4})
+            assert _tiles(window)["clip.mp4"] == f"{plain}, {running}, 40 %"
+            window.processing.set(video.id, {"state": "failed"})
+            assert _tiles(window)["clip.mp4"] == f"{plain}, {failed}"
+            window.processing.set(video.id, {"state": "done"})
+            assert _tiles(window)["clip.mp4"] == plain
+            c = window.controller
+            window.sidebar.setCurrentIndex(c.sidebar.index_of("trash"))
+            wait_for(qtbot, lambda: c.filter.section == "trash" and c.grid.rowCount() == 1)
+            trashed = c.grid.record_at(0)
+            assert trashed is not None and trashed.deleted_at is not None
+            when = datetime_text(
+                purge_time(trashed.deleted_at, library.settings.trash_retention_days)
+            )
+            sentence = {"en": "Deleted for good on", "es": "Se eliminará definitivamente el"}
+            assert _tiles(window)["gone.jpg"] == (
+                f"{image}, 32 × 24, {size_text(gone.size)}. {sentence[language]} {when}"
+            )
+    finally:
+        library.close()

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from bisect import bisect_left
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from PySide6 import QtGui
@@ -19,6 +20,7 @@ from PySide6.QtCore import (
 
 from core.events import FILE_KINDS, ChangeEvent, EventKind
 from core.feed import file_record
+from core.jobs import JobState
 from core.library import Library
 from core.maintenance import purge_time
 from core.query import insert_position, matches, order_key
@@ -26,6 +28,7 @@ from core.records import FileQuery, FileRecord, Page
 from desktop_app.formatting import datetime_text, duration_text, size_text
 from desktop_app.models import Index
 from desktop_app.models.thumbnails import ThumbnailLoader
+from desktop_app.views.jobs_dock import state_text
 from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
@@ -49,6 +52,9 @@ class FileGridListModel(QAbstractListModel):
     DurationRole = USER + 5  # the badge text ("1:05"), empty for images
     FileTypeRole = USER + 6
     ThumbnailRole = int(Qt.ItemDataRole.DecorationRole)
+
+    # file id -> processing state of a video (set by the main window), as its badge shows
+    processing_of: Callable[[int], dict[str, Any] | None] | None = None
 
     loadingChanged = Signal(bool)
     totalChanged = Signal(int)
@@ -390,13 +396,12 @@ class FileGridListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = f"{record.original_filename}\n{size_text(record.size)}"
             if record.deleted_at is not None:
-                days = self.library.settings.trash_retention_days
-                tip += "\n" + self.tr("Deleted for good on %1").replace(
-                    "%1", datetime_text(purge_time(record.deleted_at, days))
-                )
+                tip += "\n" + self._purge_text(record.deleted_at)
             # as text: a name that starts like a tag (`<font size=1>…`) made Qt read the
             # whole tip as markup
             return QtGui.Qt.convertFromPlainText(tip, Qt.WhiteSpaceMode.WhiteSpaceNormal)
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole:
+            return self._description(record)
         if role == self.RecordRole:
             return record
         if role == self.IdRole:
@@ -408,6 +413,42 @@ class FileGridListModel(QAbstractListModel):
         if role == self.FileTypeRole:
             return record.file_type
         return None
+
+    def _purge_text(self, deleted_at: datetime) -> str:
+        """When a trashed file is deleted for good (its tooltip and what a screen reader says)."""
+        when = purge_time(deleted_at, self.library.settings.trash_retention_days)
+        return self.tr("Deleted for good on %1").replace("%1", datetime_text(when))
+
+    def _description(self, record: FileRecord) -> str:
+        """What a tile shows besides its name, for a screen reader (which read the name only):
+        its kind, length or picture size, file size, the processing badge and, in the trash,
+        when it goes for good: "Video, 2:05, 12.3 MiB, processing running, 40 %"."""
+        video = record.file_type == "video"
+        parts = [self.tr("Video") if video else self.tr("Image")]
+        if video and record.duration is not None:
+            parts.append(duration_text(record.duration))
+        elif not video and record.display_size:
+            parts.append("{} × {}".format(*record.display_size))
+        if record.size is not None:
+            parts.append(size_text(record.size))
+        state = self.processing_of(record.id) if self.processing_of is not None else None
+        kind = (state or {}).get("state")
+        if kind in (JobState.QUEUED, JobState.RUNNING, JobState.FAILED):  # the badge's states
+            parts.append(self.tr("processing %1").replace("%1", state_text(str(kind))))
+            if kind == JobState.RUNNING:
+                progress = float((state or {}).get("progress") or 0)
+                parts.append(f"{int(round(100 * progress))} %")
+        text = ", ".join(parts)
+        if record.deleted_at is not None:
+            text += ". " + self._purge_text(record.deleted_at)
+        return text
+
+    def processing_changed(self, file_id: int) -> None:
+        """A video's processing state changed: its tile's description (and badge) with it."""
+        row = self.row_of(file_id)
+        if row >= 0:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.AccessibleDescriptionRole])
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():

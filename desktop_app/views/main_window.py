@@ -556,6 +556,8 @@ class MainWindow(QMainWindow):
         c.live.changed.connect(self._on_processing_event)
         self.processing.changed.connect(lambda _id: self.browser.grid.viewport().update())
         self.browser.grid.itemDelegate().processing_of = self.processing.get  # type: ignore[attr-defined]
+        c.grid.processing_of = self.processing.get  # what a screen reader hears of the badge
+        self.processing.changed.connect(c.grid.processing_changed)
         c.filterChanged.connect(self._on_filter)
         c.countsChanged.connect(self._on_counts)
         self.storage_view.usageChanged.connect(lambda _report: self._warn_storage())
