@@ -113,8 +113,9 @@ def _tiles(window: Any) -> dict[str, str]:
     return {cell.text(Text.Name): cell.text(Text.Description) for cell in cells if cell}
 
 
+@pytest.mark.usefixtures("screen_reader")
 def test_grid_tiles_say_their_kind_size_processing_and_deletion(
-    qtbot: Any, tmp_path: Path, language: str, screen_reader: None
+    qtbot: Any, tmp_path: Path, language: str
 ) -> None:
     """A tile read as its file name only: nothing told a photo from a video, nor the badge's
     processing state, nor, in the trash, when the file goes for good."""
