@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import re
 import sqlite3
+from collections.abc import Callable
 
 from core.outage import ASK_AGAIN
 
@@ -143,6 +145,35 @@ class StorageUnavailable(MediaDeskError):
         # core/db/engine.py): the log counts it, as an answer given without asking, instead of
         # an ERROR line per request for as long as the outage lasts (server/errors.py)
         self.known = False
+        # The failure that made its outage known, the first of the episode any part of the
+        # process met (core/outage.py Outage.first_failure): its line is the episode's one
+        # ERROR, a request's or a background loop's, whichever met it; `episode` numbers it
+        self.first = False
+        self.episode = 0
+
+
+# The catalog's failures the sessions of one request met (core/db/engine.py), shared with the
+# threads its calls run in (a copied context holds the same list). A request whose own
+# session waited out a hang, and whose caller carried on (a token trusted through the
+# outage), had its next session refused without asking: it was logged "answered without
+# asking" and the failure that opened the outage, swallowed, had no ERROR line.
+_MET: contextvars.ContextVar[list[StorageUnavailable] | None] = contextvars.ContextVar(
+    "mediadesk_catalog_met", default=None
+)
+
+
+def meet_catalog_failures() -> list[StorageUnavailable]:
+    """From now on in this context (a request), the catalog's failures its sessions meet."""
+    met: list[StorageUnavailable] = []
+    _MET.set(met)
+    return met
+
+
+def met_catalog_failure(down: StorageUnavailable) -> None:
+    """A session of this context met the catalog out of reach (meet_catalog_failures)."""
+    met = _MET.get()
+    if met is not None:
+        met.append(down)
 
 
 # The causes a storage_unavailable names in its `reason`, when it knows one (the API document
@@ -384,6 +415,27 @@ _PG_REFUSED = re.compile(
 )
 # The reason of a catalog that refuses the connection for its set-up (catalog_refusal)
 CATALOG_REFUSED = "catalog_refused"
+# The reason of a catalog out of reach (catalog_down)
+CATALOG_UNREACHABLE = "catalog_unreachable"
+
+
+def first_of_outage(exc: BaseException | None, claim: Callable[[], bool]) -> bool:
+    """Whether `exc` is the first failure of its catalog outage's episode, whose line is the
+    ERROR (StorageUnavailable.first, which a session of core.db claimed); a loop's own
+    connection (a LISTEN, the schema guard's presence) claims it with `claim` (the catalog's
+    Outage.first_failure). A loop had said the outage first with a WARNING, and no line said
+    it as an ERROR."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, StorageUnavailable):
+            return exc.first
+        if catalog_refusal(exc) is not None:
+            return False  # a set-up fault, no outage: the engine logs it once as an ERROR
+        if catalog_unreachable(exc):
+            return claim()
+        exc = exc.__cause__
+    return False
 
 
 def pg_words(exc: BaseException | None) -> str | None:

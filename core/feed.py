@@ -37,6 +37,7 @@ from core.background import SharedThread
 from core.db import schema_guard
 from core.db.engine import Database
 from core.db.models import ApiToken, Athlete, CatalogLease, ChangeLog, MediaFile, utcnow
+from core.errors import first_of_outage, pg_words
 from core.events import FILE_KINDS, PREVIOUS, ChangeEvent, EventBus, EventKind, Subscribers
 from core.records import RECORD_TIMES, AthleteRecord, FileRecord, FileStatus, iso
 
@@ -558,8 +559,14 @@ class Feed:
                     self._wake.wait(POLL_SECONDS)
                     self._wake.clear()
             except Exception as exc:
-                if self.connected or self.error != type(exc).__name__:
-                    logger.warning("Change feed interrupted (%s); retrying", exc)
+                # PostgreSQL's words, which a session's storage_unavailable keeps as its cause
+                words = pg_words(exc)
+                said = f"{exc}: {words}" if words and words not in str(exc) else str(exc)
+                # the catalog outage's first failure of the process: its one ERROR line
+                if first_of_outage(exc, self.db.outage.first_failure):
+                    logger.error("Change feed interrupted (%s); retrying", said)
+                elif self.connected or self.error != type(exc).__name__:
+                    logger.warning("Change feed interrupted (%s); retrying", said)
                 self.connected, self.error = False, type(exc).__name__
                 self._stop.wait(RECONNECT_SECONDS)
 

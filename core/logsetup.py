@@ -37,6 +37,7 @@ from core.errors import (
     CATALOG_REFUSED,
     CatalogUpgraded,
     MediaDeskError,
+    StorageUnavailable,
     catalog_refusal,
     catalog_unreachable,
     is_no_space,
@@ -285,6 +286,12 @@ class BoundedReports:
             self._unreported[key] = 0
             return count
 
+    def forget(self, key: object) -> None:
+        """Starts `key`'s count again: its next failure is reported at once, as the first."""
+        with self._lock:
+            self._next.pop(key, None)
+            self._unreported.pop(key, None)
+
 
 # A PostgreSQL refusing the catalog's password, role or database (catalog_refused): reached,
 # and refusing; "cannot be reached" during a password rotation sent people to the network
@@ -334,6 +341,17 @@ def outage_cause(exc: BaseException | None) -> str | None:
     return None
 
 
+def _first_of_catalog_outage(exc: BaseException | None) -> bool:
+    """A session's failure that made the catalog's outage known (StorageUnavailable.first)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, StorageUnavailable):
+            return exc.first
+        exc = exc.__cause__
+    return False
+
+
 class OutageReports(BoundedReports):
     """Logs a background loop's failure that is an outage (`outage_cause`) as one WARNING line
     in plain words, without a traceback, at most once per `interval` per message with the
@@ -353,6 +371,13 @@ class OutageReports(BoundedReports):
         cause = outage_cause(exc)
         if cause is None:
             return False
+        if _first_of_catalog_outage(exc):
+            # the failure that made the catalog's outage known: the episode's one ERROR line
+            # (a loop had said it first as a WARNING, and no line said it as an ERROR); this
+            # loop's count starts again with it
+            self.forget((log.name, msg))
+            log.error(f"{msg}: %s", *args, cause, extra=extra)
+            return True
         count = self.due((log.name, msg))
         if count is not None:
             log.warning(

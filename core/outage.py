@@ -5,6 +5,7 @@ their own locks."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -22,6 +23,9 @@ LONGEST_HANG_WINDOW = 20.0
 # waits about what the Python client waits without one. Every answer of an outage says when
 # to ask again: the first one to meet a hang had none, the ones after it had the window's.
 ASK_AGAIN = 2
+
+
+_EPISODES = itertools.count(1)  # Outage.episode: process-wide, so newer is greater
 
 
 def whole_seconds(seconds: float) -> int:
@@ -94,7 +98,23 @@ class Outage:
         self._quiet = QuietWindow(window, longest_window)  # the service was silent: not asked
         self._cause: str | None = None  # the reason of the failure that made it known out
         self._silent = False  # the last failure was a silence (or a hold), not a refusal
+        self._said = False  # this episode's first failure was claimed (first_failure)
+        # the number of the last episode (from a first failure until the service answers
+        # again), unique in the process: a log's counts start again with a newer one
+        self.episode = 0
         self.patience = patience
+
+    def first_failure(self) -> bool:
+        """Whether a failure of the service is the first of its episode (from the first
+        failure any caller meets until the service answers again), claimed at once: the one
+        whose log line is the episode's ERROR. Loops with connections of their own (a change
+        feed's LISTEN) claim too, so the first line is the ERROR whoever met it."""
+        with self._lock:
+            if self._said:
+                return False
+            self._said = True
+            self.episode = next(_EPISODES)
+            return True
 
     def admit(self) -> bool:
         """True: this call is the probe (it must end with `ended`); False: no outage known.
@@ -124,6 +144,9 @@ class Outage:
         """A call ended; `reached`: the service answered (True), was unreachable (False), or
         the call ended for a cause that says nothing about it (None); `silent`: unreachable
         because it did not answer in time; `cause`: the reason the refusals say meanwhile."""
+        if reached and self._said:  # the episode ends: its next failure is an ERROR again
+            with self._lock:
+                self._said = False
         if not probe and (reached is None or (reached != self._down and not silent)):
             return  # nothing to change: no lock on the common path
         with self._lock:

@@ -17,7 +17,7 @@ from aiohttp.typedefs import Handler
 from core import errors as core
 from core.logsetup import BoundedReports, request_id_var
 from core.outage import LONGEST_HANG_WINDOW
-from server.state import REQUEST_ID, STARTED
+from server.state import LIBRARY, REQUEST_ID, STARTED
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +255,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     request[STARTED] = time.perf_counter()
     rid = request[REQUEST_ID] = _request_id(request)
     request_id_var.set(rid)  # this request's task only: its log lines carry the id
+    met = core.meet_catalog_failures()
+    try:
+        return await _answer(request, handler, rid, met)
+    finally:
+        _tell_swallowed(request, rid, met)
+
+
+async def _answer(
+    request: web.Request, handler: Handler, rid: str, met: list[core.StorageUnavailable]
+) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
@@ -270,10 +280,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except core.MediaDeskError as exc:
         status = status_for(exc)
         message = client_message(exc)
-        if isinstance(exc, core.StorageNotAsked):
-            _tell_not_asked(request, rid, exc)
-        elif isinstance(exc, core.StorageUnavailable) and exc.known:
-            _tell_known(request, rid, exc)
+        said = _own_failure(exc, met)
+        met.clear()  # this request's catalog failures are told here, or counted
+        if isinstance(said, core.StorageUnavailable) and said.first:
+            _tell_first(request, rid, said)
+        elif isinstance(said, core.StorageNotAsked):
+            _tell_not_asked(request, rid, said)
+        elif isinstance(said, core.StorageUnavailable) and said.known:
+            _tell_known(request, rid, said)
         elif status >= 500 or message != exc.message:
             # catalog_upgraded: the guard logged the cause once as an ERROR; each refused
             # write after it is a note (ten writes made eleven ERROR lines). A catalog another
@@ -363,22 +377,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             return _finish(request, error_response(507, full.code, client_message(full), rid))
         if core.catalog_unreachable(exc):  # a catalog outage met outside core.db's sessions
             down = core.catalog_down()
-            # the first of a run keeps its ERROR line and cause, the rest are counted (one
-            # line a window): it had been an ERROR line per request while the outage lasted
-            count = _NOT_ASKED.due(("unwrapped", down.reason))
-            if count is not None:
-                logger.log(
-                    logging.ERROR if count == 1 else logging.WARNING,
-                    "Request %s %s failed [%s]: %s: %s (%d so since the last such line, one at "
-                    "most every %g s)",
-                    request.method,
-                    request.path,
-                    rid,
-                    down,
-                    core.pg_words(exc) or exc,
-                    count,
-                    _NOT_ASKED.interval,
-                )
+            down.cause = core.pg_words(exc) or str(exc)
+            lib = request.app.get(LIBRARY)
+            if lib is not None:  # the episode's first failure, whoever met it, is the ERROR
+                down.first = lib.catalog_outage.first_failure()
+                down.episode = lib.catalog_outage.episode
+            down.known = not down.first
+            met.clear()
+            if down.first:
+                _tell_first(request, rid, down)
+            else:
+                _tell_known(request, rid, down)
             response = error_response(500, down.code, client_message(down), rid, reason=down.reason)
             return _finish(request, response)
         logger.exception("Unexpected error in %s %s [%s]", request.method, request.path, rid)
@@ -391,11 +400,61 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     return _finish(request, response)
 
 
+def _own_failure(exc: core.MediaDeskError, met: list[core.StorageUnavailable]) -> object:
+    """What the request's log line says: a request refused without asking the catalog after
+    its own session met it out of reach (and its caller carried on) did ask, and failed."""
+    if not (met and isinstance(exc, core.StorageNotAsked) and exc.reason in _CATALOG_KEYS):
+        return exc
+    return next((down for down in met if down.first), met[0])
+
+
+def _tell_first(request: web.Request, rid: str, exc: core.StorageUnavailable) -> None:
+    """The failure that made a catalog outage known (StorageUnavailable.first): the episode's
+    one ERROR line, with PostgreSQL's words; the counts of the one before start again."""
+    _new_episode(exc.episode)
+    logger.error(
+        "Request %s %s failed [%s]: %s: %s%s",
+        request.method,
+        request.path,
+        rid,
+        exc.code,
+        exc.message,
+        f" ({exc.cause})" if exc.cause else "",
+    )
+
+
+def _tell_swallowed(request: web.Request, rid: str, met: list[core.StorageUnavailable]) -> None:
+    """A session's failure that made the catalog's outage known, which its caller carried on
+    from (a token trusted through the outage, a record from the cache) so no answer told it:
+    still the episode's ERROR line."""
+    first = next((down for down in met if down.first), None)
+    met.clear()
+    if first is not None:
+        _tell_first(request, rid, first)
+
+
+# What counts the catalog's failures by (_NOT_ASKED); forgotten at each new episode
+_CATALOG_KEYS = (core.CATALOG_UNREACHABLE,)
+_EPISODE = [0]
+
+
+def _new_episode(episode: int) -> None:
+    """A catalog outage's failure of `episode`: a newer one than the counts are of starts them
+    again; a second outage's first line said "3 answered so since the last such", counted in
+    the one before, 45 s earlier."""
+    if episode > _EPISODE[0]:
+        _EPISODE[0] = episode
+        for reason in _CATALOG_KEYS:
+            _NOT_ASKED.forget(reason)
+            _NOT_ASKED.forget((reason, "asked"))
+
+
 def _tell_not_asked(request: web.Request, rid: str, exc: core.StorageNotAsked) -> None:
     """An answer given without asking a store or catalog known out of reach: one WARNING line
     per longest quiet window (core/outage.py) and reason, with how many there were. Each had
     been an ERROR line, so under a hung store a busy server wrote a line per request for as
     long as it hung; the failure that made the outage known keeps its ERROR line and cause."""
+    _new_episode(exc.episode)
     count = _NOT_ASKED.due(exc.reason)
     if count is None:
         return
@@ -418,6 +477,7 @@ def _tell_known(request: web.Request, rid: str, exc: core.StorageUnavailable) ->
     with the answers given without asking. A catalog that refuses connections is asked by
     every request in turn (no quiet window: it answers at once), so each had logged an ERROR
     line, 137 in 90 s; the failure that made it known keeps its ERROR line and cause."""
+    _new_episode(exc.episode)
     count = _NOT_ASKED.due((exc.reason, "asked"))
     if count is None:
         return

@@ -38,6 +38,7 @@ from core.errors import (
     catalog_refused,
     catalog_unreachable,
     is_no_space,
+    met_catalog_failure,
     pg_words,
     sqlite_damaged,
     sqlite_disk_failed,
@@ -659,9 +660,11 @@ class Database:
         try:
             probe = admitted or (self.outage.admit() if gated else False)
         except NotNow as wait:
-            raise StorageNotAsked(
+            not_asked = StorageNotAsked(
                 catalog_down().message, retry_after=wait.seconds, reason="catalog_unreachable"
-            ) from None
+            )
+            not_asked.episode = self.outage.episode
+            raise not_asked from None
         token = _PROBING.set(True) if probe else None
         silence = _Silence()
         watched = _SILENCE.set(silence)
@@ -687,7 +690,12 @@ class Database:
                 down = catalog_down()
                 down.retry_after = self.outage.retry_after()
                 down.cause = pg_words(exc)  # "too many connections", "Connection refused"…
-                down.known = probe  # the probe of an outage met before: said already
+                # one ERROR line an episode, whoever met it first (a request, a loop); the
+                # probe's failure counted with the others: a refusing catalog is asked by each
+                down.first = self.outage.first_failure()
+                down.known = not down.first
+                down.episode = self.outage.episode
+                met_catalog_failure(down)
                 raise down from exc
             if catalog_busy(exc):
                 # another program (a DB browser, a backup tool, a script's BEGIN EXCLUSIVE,
@@ -859,7 +867,9 @@ class Database:
             schema_guard.announce_sqlite(self.engine.url.database)
         else:
             timeout = self.engine.url.query.get("connect_timeout", CONNECT_TIMEOUT)
-            self._presence = schema_guard.PgPresence(self.engine.url, int(str(timeout)))
+            self._presence = schema_guard.PgPresence(
+                self.engine.url, int(str(timeout)), self.outage.first_failure
+            )
             self._presence.start()
         self._announced = True
 

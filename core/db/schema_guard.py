@@ -38,7 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core import locks
-from core.errors import CatalogUpgraded, StorageUnavailable
+from core.errors import CatalogUpgraded, StorageUnavailable, first_of_outage
 from core.settings import UPGRADE_WHILE_RUNNING, upgrade_while_running
 
 logger = logging.getLogger(__name__)
@@ -227,7 +227,9 @@ class PgPresence:
     by a newer version ran under both. One thread waits on the idle connection's socket,
     which the server only speaks on to end it, so a healthy presence costs no query."""
 
-    def __init__(self, url: URL, connect_timeout: int) -> None:
+    def __init__(
+        self, url: URL, connect_timeout: int, first_failure: Callable[[], bool] = lambda: False
+    ) -> None:
         keepalives = {k: v for k, v in PRESENCE_KEEPALIVES.items() if k not in url.query}
         self._conninfo = libpq_url(url.update_query_dict(keepalives))
         self._timeout = connect_timeout
@@ -236,6 +238,8 @@ class PgPresence:
         self._fds = threading.Lock()  # the pipe is closed once, never written after that
         self._closed = False
         self._told = False  # a lost presence is logged once, not at every try
+        # claims the catalog outage's first failure (core/outage.py Outage.first_failure)
+        self._first_failure = first_failure
         self._thread = threading.Thread(target=self._run, name="mediadesk-presence", daemon=True)
 
     def start(self) -> None:
@@ -270,7 +274,16 @@ class PgPresence:
                 if not (row and row[0]):  # nobody takes it exclusively; never wait for it here
                     conn.close()
         except psycopg.Error as exc:
-            if not self._told:
+            # the catalog outage's first failure of the process, if no session met it before
+            if first_of_outage(exc, self._first_failure):
+                # the outage's alert: what an operator must know first is the catalog's state
+                logger.error(
+                    "The catalog cannot be reached (%s): an upgrade by a newer MediaDesk cannot "
+                    "see this process until it answers again",
+                    exc,
+                )
+                self._told = True
+            elif not self._told:
                 logger.warning(
                     "An upgrade by a newer MediaDesk cannot see this process until the catalog "
                     "answers again (%s)",
