@@ -158,3 +158,33 @@ def test_grid_tiles_say_their_kind_size_processing_and_deletion(
             )
     finally:
         library.close()
+
+
+@pytest.mark.usefixtures("screen_reader")
+def test_the_sidebars_counts_headers_and_headings_have_names(
+    qtbot: Any, library: Library, tmp_path: Path, language: str
+) -> None:
+    """Each count was its own item read as a bare number ("23"), the headings' and the hint's
+    empty count cells were items without a name, and the columns were named "1" and "2"."""
+    from tests.media import make_jpeg
+
+    library.uploads.ingest(make_jpeg(tmp_path / "one.jpg", (32, 24)), "image")
+    with shown_window(qtbot, library) as window:
+        model = window.controller.sidebar
+        wait_for(qtbot, lambda: model.count_text("all") == "1")
+        iface = QAccessible.queryAccessibleInterface(window.sidebar)
+        assert iface is not None
+        cells = [iface.child(k) for k in range(iface.childCount())]
+        roles: dict[QAccessible.Role, list[str]] = {
+            QAccessible.Role.ColumnHeader: [],
+            QAccessible.Role.TreeItem: [],
+        }
+        for cell in cells:
+            roles.setdefault(cell.role(), []).append(cell.text(Text.Name).strip())
+        headers, items = roles[QAccessible.Role.ColumnHeader], roles[QAccessible.Role.TreeItem]
+        assert headers == {"en": ["Section", "Files"], "es": ["Sección", "Archivos"]}[language]
+        assert items and all(items), items  # every cell has a name
+        assert not [name for name in items if name.isdigit()], items
+        one, none = {"en": ("1 file", "0 files"), "es": ("1 archivo", "0 archivos")}[language]
+        assert items.count(one) == 2  # All files, Images
+        assert none in items  # Videos, Public, Trash

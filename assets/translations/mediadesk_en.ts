@@ -521,6 +521,17 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
     </message>
 </context>
 <context>
+    <name>SidebarModel</name>
+    <message numerus="yes">
+        <location filename="../../desktop_app/models/sidebar_model.py" line="92"/>
+        <source>%Ln file(s)</source>
+        <translation>
+            <numerusform>%Ln file</numerusform>
+            <numerusform>%Ln files</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>StorageSwitchDialog</name>
     <message numerus="yes">
         <location filename="../../desktop_app/views/storage_switch.py" line="61"/>

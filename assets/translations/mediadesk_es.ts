@@ -3048,47 +3048,65 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SidebarModel</name>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="53"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="55"/>
+        <source>Section</source>
+        <translation>Sección</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="55"/>
+        <source>Files</source>
+        <translation>Archivos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="56"/>
         <source>Library</source>
         <translation>Biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="54"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="57"/>
         <source>Athletes</source>
         <translation>Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="56"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="59"/>
         <source>All files</source>
         <translation>Todos los archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="57"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="60"/>
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="58"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="61"/>
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="59"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="62"/>
         <source>Public</source>
         <translation>Públicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="60"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="63"/>
         <source>Trash</source>
         <translation>Papelera</translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/models/sidebar_model.py" line="92"/>
+        <source>%Ln file(s)</source>
+        <translation>
+            <numerusform>%Ln archivo</numerusform>
+            <numerusform>%Ln archivos</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="93"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="109"/>
         <source>Add an athlete…</source>
         <translation>Añadir un deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="97"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="113"/>
         <source>Athletes group the photos and videos of one person. Click here or press Ctrl+N to add the first one.</source>
         <translation>Un deportista agrupa las fotos y los vídeos de una persona. Haz clic aquí o pulsa Ctrl+N para añadir el primero.</translation>
     </message>

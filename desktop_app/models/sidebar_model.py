@@ -11,6 +11,7 @@ from core.records import AthleteRecord, FileQuery
 from desktop_app.formatting import number_text
 
 USER = int(Qt.ItemDataRole.UserRole)
+SPOKEN = int(Qt.ItemDataRole.AccessibleTextRole)  # a cell's name to a screen reader
 SECTIONS = ("all", "image", "video", "public", "trash")
 
 
@@ -50,6 +51,8 @@ class SidebarModel(QStandardItemModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.setColumnCount(2)
+        # hidden, but a screen reader names the columns by them (Qt's default: "1" and "2")
+        self.setHorizontalHeaderLabels([self.tr("Section"), self.tr("Files")])
         self._library = self._group(self.tr("Library"))
         self._athletes = self._group(self.tr("Athletes"))
         names = {
@@ -70,10 +73,23 @@ class SidebarModel(QStandardItemModel):
         font = item.font()
         font.setBold(True)
         item.setFont(font)
-        count = QStandardItem("")
-        count.setFlags(Qt.ItemFlag.ItemIsEnabled)
-        self.appendRow([item, count])
+        self.appendRow([item, self._blank(title)])
         return item
+
+    @staticmethod
+    def _blank(name: str) -> QStandardItem:
+        """The empty count cell of a row without a count: a screen reader read it as an item
+        with no name; it is read as its row's title."""
+        count = QStandardItem("")
+        count.setData(name, SPOKEN)
+        count.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        return count
+
+    def _show_count(self, item: QStandardItem, count: int) -> None:
+        """A count cell: the number shown, "23 files" to a screen reader (a bare "23" said
+        nothing of what it counts)."""
+        item.setText(number_text(count))
+        item.setData(self.tr("%Ln file(s)", "", count), SPOKEN)
 
     def _entry(self, name: str, flt: SidebarFilter) -> list[QStandardItem]:
         item = QStandardItem(name)
@@ -103,15 +119,13 @@ class SidebarModel(QStandardItemModel):
         item.setFont(font)
         item.setForeground(QGuiApplication.palette().brush(QPalette.ColorRole.PlaceholderText))
         item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # clickable, never selected
-        count = QStandardItem("")
-        count.setFlags(Qt.ItemFlag.ItemIsEnabled)
-        return [item, count]
+        return [item, self._blank(item.text())]
 
     # ---- updates --------------------------------------------------------------------------------
     def set_counts(self, counts: dict[str, int]) -> None:
         for row in range(self._library.rowCount()):
             section = SECTIONS[row]
-            self._library.child(row, 1).setText(number_text(counts.get(section, 0)))
+            self._show_count(self._library.child(row, 1), counts.get(section, 0))
 
     def set_athletes(self, athletes: list[AthleteRecord]) -> None:
         """Updates counts in place; rebuilds the rows when athletes were added or renamed.
@@ -136,7 +150,7 @@ class SidebarModel(QStandardItemModel):
                 self._athletes.appendRow(self._hint())
         for row, athlete in enumerate(athletes):
             if shown.get(athlete.id) != athlete.file_count:
-                self._athletes.child(row, 1).setText(number_text(athlete.file_count))
+                self._show_count(self._athletes.child(row, 1), athlete.file_count)
         self._athlete_rows = list(athletes)
 
     # ---- lookups --------------------------------------------------------------------------------
