@@ -298,17 +298,7 @@ async def _answer(
             noted = isinstance(exc, core.CatalogUpgraded) or exc.reason == core.CATALOG_REFUSED
             serious = status >= 500 and not busy and not noted
             level = logging.ERROR if serious else logging.WARNING if busy else logging.INFO
-            cause = getattr(exc, "cause", None)
-            logger.log(
-                level,
-                "Request %s %s failed [%s]: %s: %s%s",
-                request.method,
-                request.path,
-                rid,
-                exc.code,
-                exc.message,
-                f" ({cause})" if cause else "",
-            )
+            _log_failed(level, request, rid, exc)
         response = error_response(
             status,
             exc.code,
@@ -412,14 +402,22 @@ def _tell_first(request: web.Request, rid: str, exc: core.StorageUnavailable) ->
     """The failure that made a catalog outage known (StorageUnavailable.first): the episode's
     one ERROR line, with PostgreSQL's words; the counts of the one before start again."""
     _new_episode(exc.episode)
-    logger.error(
+    _log_failed(logging.ERROR, request, rid, exc)
+
+
+def _log_failed(level: int, request: web.Request, rid: str, exc: core.MediaDeskError) -> None:
+    """A request's failure in the log, with the cause under it when one is known (the
+    catalog's own words: StorageUnavailable.cause)."""
+    cause = getattr(exc, "cause", None)
+    logger.log(
+        level,
         "Request %s %s failed [%s]: %s: %s%s",
         request.method,
         request.path,
         rid,
         exc.code,
         exc.message,
-        f" ({exc.cause})" if exc.cause else "",
+        f" ({cause})" if cause else "",
     )
 
 
