@@ -101,6 +101,9 @@ class EmbeddedServer:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
+        # a stop asked before the server thread made its loop and stopping event (a Ctrl+C
+        # while start() waits): _serve sees it, or the stop was lost and joined for 30 s
+        self._stop_asked = False
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._port: int | None = None
@@ -149,6 +152,7 @@ class EmbeddedServer:
             return self.url
         self._ready.clear()
         self._error = None
+        self._stop_asked = False
         self._thread = threading.Thread(target=self._run, name="mediadesk-server", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
@@ -161,6 +165,7 @@ class EmbeddedServer:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stops accepting, ends open streams, runs the app's cleanup and joins the thread."""
+        self._stop_asked = True  # before the loop is read: _serve reads it after setting it
         thread, loop, stopping = self._thread, self._loop, self._stopping
         if thread is None:
             return
@@ -206,6 +211,8 @@ class EmbeddedServer:
         self._loop = asyncio.get_running_loop()
         self._loop.set_exception_handler(ResourceErrorLog())
         self._stopping = asyncio.Event()
+        if self._stop_asked:  # stop() came before the loop and the event were here
+            self._stopping.set()
         files = raise_open_file_limit()
         if files is not None:
             logger.info("Open file limit: %d (each connection takes one)", files)

@@ -81,6 +81,33 @@ def test_port_in_use_raises(library: Library) -> None:
         assert not second.running
 
 
+def test_a_stop_asked_while_the_server_thread_starts_is_kept(
+    library: Library, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Ctrl+C while `serve` waited in start() ran stop() before the server thread had its
+    loop: the stop was dropped, stop() joined for 30 s while the thread went on to listen,
+    and the process served on (test_ctrl_c_while_serve_loads_is_no_traceback hung under
+    load). The stop comes here at that moment, from another thread, as the thread starts."""
+    server = EmbeddedServer(library, config=server_config(library))
+    serve = server._serve
+    stoppers: list[threading.Thread] = []
+
+    async def stopped_first() -> None:
+        stopper = threading.Thread(target=server.stop, kwargs={"timeout": 15})
+        stopper.start()
+        time.sleep(0.2)  # stop() has read the loop (none yet) and joins this thread
+        stoppers.append(stopper)
+        await serve()
+
+    server._serve = stopped_first  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR):
+        server.start()
+        stoppers[0].join(20)
+    assert not stoppers[0].is_alive()
+    assert not server.running
+    assert "did not stop" not in caplog.text
+
+
 def test_first_start_token(library: Library) -> None:
     secret = first_start_token(library)
     assert secret and secret.startswith("mdk_")
