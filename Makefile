@@ -12,7 +12,7 @@ QT_LIBS := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontcon
 	libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xkb1 libpulse0 \
 	libwayland-cursor0 libwayland-egl1
 
-.PHONY: run serve test lint screenshots bench syslibs clean
+.PHONY: run serve test test-verbose lint screenshots bench syslibs clean
 
 # Debian's python3 makes a venv without pip unless python3-venv is installed (a bare `venv`
 # then leaves .venv/bin/python behind and fails): installed first, and a venv without pip is
@@ -46,10 +46,26 @@ serve: $(APP_STAMP)
 # Three workers on two cores: a sixth of the suite waits (restarts, timeouts, browsers, the
 # store's retries), so a third worker fills it: 885 s with -n 2, 680 s with -n 3 (2026-12-05).
 # A fourth did not help: 887 s against 800 s with three (2,746 tests, 2026-12-05).
+#
+# The sources are compiled first: the suite starts hundreds of Python processes (servers, the
+# command line, the desktop), and where PYTHONDONTWRITEBYTECODE is set (as on our machines)
+# each one compiled core/ and server/ again, ~0.25 s of CPU a start. Python still reads the
+# .pyc files then, and compiles in memory a source edited since.
+#
+# --assert=plain: pytest's assertion rewriting re-parsed and compiled every test module in each
+# worker (PYTHONDONTWRITEBYTECODE keeps it from caching them): collection took 16 s of CPU a
+# worker against 6.3 s plain, ~14 s of the run's wall time on two cores, which is near its 15
+# minutes. A failure still shows its line and the assert's own message; `make test-verbose`
+# (or plain pytest) gives the values of a failed comparison.
 test: $(STAMP) syslibs $(JS_STAMP)
 	@bash scripts/syslibs.sh postgresql chromium nginx-light libfuse2 xvfb xauth openbox xdotool pcmanfm ffmpeg
+	$(BIN)/python -m compileall -q -j 0 core server desktop_app tests >/dev/null
 	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES='qt.multimedia*=false' \
-		$(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --max-worker-restart=0 --durations=25
+		$(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --max-worker-restart=0 --durations=25 $(PYTEST_ASSERT)
+
+PYTEST_ASSERT ?= --assert=plain
+test-verbose: PYTEST_ASSERT := --assert=rewrite
+test-verbose: test
 
 lint: $(STAMP)
 	$(BIN)/ruff check core server desktop_app tests bench

@@ -7,6 +7,13 @@ newer) leaves every file uploaded since as an object no row names: reconcile lis
 the seed's layout (core/keys.py media_key) on the active storage is read as an upload reads
 its file (type from its bytes, validation, metadata, SHA-256, thumbnail, video jobs) and
 catalogued where it lies, under its own key: nothing is copied, moved or deleted.
+
+One kind of stray is put in place instead: the new copy of a file moved to another athlete
+after the catalog's backup (its old key deleted after the move's grace period, core/deferred.py),
+whose bytes (SHA-256 and size) are those of a catalogued file missing its object. It is copied
+to that file's own key, the copy read back and checked, and only then is the stray removed
+(with the thumbnail the move carried): a run killed anywhere leaves the stray, or a checked
+copy that the next run finishes from the catalog's note (RESTORING).
 """
 
 from __future__ import annotations
@@ -48,6 +55,11 @@ logger = logging.getLogger(__name__)
 # row's commit and the jobs leaves a ready video nothing would ever process (its key no longer
 # a stray), which the next run finds here and queues.
 JOURNAL = "adopting"
+# The strays being put in place of a file's missing object (catalog_leases.info["moves"]:
+# [stray, file's key, file id]), each noted before its copy and cleared once the stray is gone:
+# a run killed after the copy leaves a stray whose bytes a file now holds, which alone would
+# read as a duplicate "left where it is"; the next run finishes its removal from this note.
+RESTORING = "restoring"
 # What an upload refuses for its content (answered 4xx): the object is named, not adopted
 REFUSALS = (UnsupportedType, TypeMismatch, TooLarge, EmptyFile, CorruptFile, InvalidInput)
 
@@ -59,6 +71,9 @@ class AdoptReport:
     # objects whose bytes a ready file of the catalog already holds (SHA-256): left where they
     # are, still listed by reconcile, with that file's id
     duplicates: list[dict[str, object]] = field(default_factory=list)
+    # strays put in place of a catalogued file's missing object, their bytes that file's
+    # (a move to another athlete after the catalog's backup): {id, key, from}
+    restored: list[dict[str, object]] = field(default_factory=list)
     # objects an upload of the same bytes would be refused for: {key, code, message}
     refused: list[dict[str, object]] = field(default_factory=list)
     # videos a run killed after their row but before their jobs adopted: their jobs queued now
@@ -78,9 +93,10 @@ def adopt_strays(lib: Library) -> AdoptReport:
     layout, the duplicates and refusals named here, strays on another storage)."""
     report = AdoptReport()
     db = _catalog(lib)
-    _finish_interrupted(lib, db, report)
-    found = reconcile(lib)
     name, storage = lib.backends.configured()[0]
+    _finish_interrupted(lib, db, report)
+    _finish_restores(lib, db, storage, report)
+    found = reconcile(lib)
     strays = found.objects_without_rows_by_backend.get(name, [])
     layout = {key: parsed for key in strays if (parsed := keys.parse_media_key(key)) is not None}
     # the listing's stats: its time dates the file; a local symlink (a stray that is no
@@ -92,7 +108,14 @@ def adopt_strays(lib: Library) -> AdoptReport:
         if obj.key in layout
     }
     athletes = {a.id for a in lib.athletes()}
-    missing = set(found.rows_without_objects)
+    where = lib.backends.backend_of_every_key()
+    # the files missing their object on the active storage: only there can a stray stand in
+    lost = set(found.rows_without_objects)
+    missing = {
+        file_id
+        for file_id, key, _, _ in lib.stored_keys()
+        if file_id in lost and where.get(key, name) == name
+    }
     for key in sorted(stats):
         try:
             _adopt_one(lib, db, storage, stats[key], layout[key], athletes, missing, report)
@@ -102,8 +125,9 @@ def adopt_strays(lib: Library) -> AdoptReport:
             logger.warning("Could not adopt %s: %s", key, exc.message)
             report.errors.append({"key": key, "code": exc.code, "message": exc.message})
     logger.info(
-        "Adopted %d stored objects (%d duplicates, %d refused, %d errors)",
+        "Adopted %d stored objects (%d put in place, %d duplicates, %d refused, %d errors)",
         len(report.adopted),
+        len(report.restored),
         len(report.duplicates),
         len(report.refused),
         len(report.errors),
@@ -137,6 +161,9 @@ def _adopt_one(
         media = sniff_file(path)  # the kind an upload's bytes are found to be
         _, sha = hash_file(path)
         same = _holder_of(db, sha)
+        if same is not None and same.file_id in missing and same.size == stat.size:
+            _restore(lib, db, storage, key, same, report)
+            return
         if same is not None:
             report.duplicates.append({"key": key, **_duplicate(same, missing)})
             return
@@ -202,6 +229,8 @@ class _Holder:
     file_id: int
     key: str
     trashed: bool
+    sha256: str
+    size: int | None
 
 
 def _holder_of(db: Database, sha: str) -> _Holder | None:
@@ -210,7 +239,13 @@ def _holder_of(db: Database, sha: str) -> _Holder | None:
     (an upload of them is that file, or shares its object)."""
     with db.read() as s:
         row = s.execute(
-            select(MediaFile.id, MediaFile.storage_key, MediaFile.deleted_at)
+            select(
+                MediaFile.id,
+                MediaFile.storage_key,
+                MediaFile.deleted_at,
+                MediaFile.sha256,
+                MediaFile.size,
+            )
             .where(
                 MediaFile.sha256 == sha,
                 MediaFile.status == FileStatus.READY,
@@ -219,7 +254,94 @@ def _holder_of(db: Database, sha: str) -> _Holder | None:
             .order_by(MediaFile.deleted_at.is_not(None), MediaFile.id)
             .limit(1)
         ).first()
-    return None if row is None else _Holder(int(row[0]), str(row[1]), row[2] is not None)
+    if row is None:
+        return None
+    return _Holder(int(row[0]), str(row[1]), row[2] is not None, str(row[3]), row[4])
+
+
+def _restore(
+    lib: Library, db: Database, storage: Storage, stray: str, same: _Holder, report: AdoptReport
+) -> None:
+    """`stray` put at the key of the file `same`, whose object is missing and whose bytes it
+    holds: noted, copied, the copy checked, then the stray removed (_finish_restore)."""
+    _note_restore(db, [stray, same.key, same.file_id], True)
+    storage.copy(stray, same.key)
+    _finish_restore(lib, db, storage, stray, same, report)
+
+
+def _finish_restore(
+    lib: Library, db: Database, storage: Storage, stray: str, same: _Holder, report: AdoptReport
+) -> None:
+    """The copy at the file's key read back: its bytes the file's, the stray and its thumbnail
+    go; else the copy (this run's own write over a missing object) goes and the stray stays,
+    an error. Nothing of the stray is deleted before its copy is checked."""
+    if not _holds(lib, storage, same.key, same.sha256, same.size):
+        with contextlib.suppress(MediaDeskError):
+            if storage.exists(stray):  # else the copy is all there is of those bytes
+                storage.delete(same.key)
+        _note_restore(db, [stray, same.key, same.file_id], False)
+        raise CorruptFile(
+            f"The copy of {stray} at {same.key} (file {same.file_id}) does not read back as "
+            "that file's bytes: left where it was"
+        )
+    # the thumbnail the move carried to the stray's key (core/library.py _copy_object): the
+    # file's own went with its old key
+    thumb, own = keys.thumbnail_key(stray), keys.thumbnail_key(same.key)
+    if storage.exists(thumb):
+        if not storage.exists(own):
+            storage.copy(thumb, own)
+        if storage.stat(own).size == storage.stat(thumb).size:
+            storage.delete(thumb)
+    storage.delete_prefix(keys.variant_prefix(stray))  # a cache, made again on demand
+    storage.delete(stray)
+    _note_restore(db, [stray, same.key, same.file_id], False)
+    report.restored.append({"id": same.file_id, "key": same.key, "from": stray})
+
+
+def _holds(lib: Library, storage: Storage, key: str, sha: str, size: int | None) -> bool:
+    """Whether the object at `key` is there and its bytes are `sha` (and `size`)."""
+    try:
+        with _local_copy(lib, storage, key) as path:
+            found_size, found_sha = hash_file(path)
+    except (MediaDeskError, OSError):
+        return False
+    return found_sha == sha and (size is None or found_size == size)
+
+
+def _restores(db: Database) -> list[list[object]]:
+    with db.read() as s:
+        row = s.get(CatalogLease, RESTORING)
+        return list((row.info or {}).get("moves", [])) if row is not None else []
+
+
+def _note_restore(db: Database, move: list[object], adding: bool) -> None:
+    with db.write() as s:
+        row = s.get(CatalogLease, RESTORING)
+        if row is None:
+            row = CatalogLease(name=RESTORING, info={"moves": []})
+            s.add(row)
+        noted = [m for m in (row.info or {}).get("moves", []) if m != move]
+        row.info = {"moves": [*noted, move] if adding else noted}
+
+
+def _finish_restores(lib: Library, db: Database, storage: Storage, report: AdoptReport) -> None:
+    """The strays a killed run was putting in place: a stray whose copy at the file's key is
+    there and checked is removed now; one whose copy is not (killed before it) is a stray
+    again, for this run to put in place."""
+    for move in _restores(db):
+        stray, key, file_id = str(move[0]), str(move[1]), int(str(move[2]))
+        record = lib.find_by_key(key)
+        if record is None or record.id != file_id or record.sha256 is None:
+            _note_restore(db, move, False)  # the file went since: its stray is a stray
+            continue
+        same = _Holder(file_id, key, record.is_trashed, record.sha256, record.size)
+        if not storage.exists(stray):
+            _note_restore(db, move, False)  # removed already: its report was the run's
+            continue
+        if _holds(lib, storage, key, same.sha256, same.size):
+            _finish_restore(lib, db, storage, stray, same, report)
+        else:
+            _note_restore(db, move, False)
 
 
 def _duplicate(same: _Holder, missing: set[int]) -> dict[str, object]:

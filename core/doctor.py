@@ -7,6 +7,7 @@ migrated is reported, with the command that migrates it.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -21,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core import feed
 from core.db.disk import check_remote_folder, remote_filesystem, remote_note
 from core.db.engine import (
+    CATALOG_DAMAGED,
     SHORTER_CATALOG_PATH,
     Database,
     catalog_folder,
@@ -35,8 +37,8 @@ from core.errors import (
     catalog_busy,
     catalog_locked,
     is_no_space,
-    no_space,
     passing_outage,
+    sqlite_damaged,
     sqlite_read_only,
 )
 from core.events import ChangeEvent
@@ -54,6 +56,10 @@ NEW_CATALOG = (
 )
 NEW_FEED = "not checked: a new catalog"
 MIGRATING = "a migration is running"
+# A new catalog over a storage holding MediaDesk's objects (_stored_without_catalog)
+STORAGE_WITHOUT_CATALOG = "storage_without_catalog"
+# Objects of each media folder looked at for one in the uploads' layout (a catalog that is new)
+STRAY_LOOK = 2000
 # The fix of a catalog another program holds locked: not the file's permissions, which were
 # given for it though the file was fine.
 LOCKED_FIX = (
@@ -69,6 +75,9 @@ class Check:
     detail: str
     fix: str = ""
     warning: bool = False  # ok, but worth a look
+    # what was found, as codes a script reads (`mediadesk doctor --json`) rather than matching
+    # the detail's English: e.g. catalog_damaged, storage_without_catalog, rows_without_objects
+    reasons: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -290,7 +299,7 @@ def _unwritable(db: Database, exc: BaseException) -> Check | None:
         elif isinstance(exc, SQLAlchemyError):
             said = unopenable(db.url, exc).message
         else:
-            said = no_space().message
+            said = "The disk holding the catalog is full"
         return Check(
             "catalog",
             False,
@@ -334,6 +343,18 @@ def _unreachable(db: Database, url: str, exc: Exception) -> Check:
     detail = f"{url}: {said.splitlines()[0][:300] if said else type(exc).__name__}"
     if _locked(exc):
         return Check("catalog", False, detail, LOCKED_FIX)
+    if sqlite_damaged(exc):
+        # its permissions and free space were the advice, though neither mends a cut file
+        return Check(
+            "catalog",
+            False,
+            detail,
+            reasons=(CATALOG_DAMAGED,),
+            fix=f"The catalog file {db.engine.url.database} is damaged: put a whole copy of it in "
+            "its place from a backup (with MediaDesk stopped), then run `mediadesk "
+            "maintenance` to compare the store with it. Keep the damaged file aside rather "
+            "than deleting it.",
+        )
     return Check(
         "catalog",
         False,
@@ -362,7 +383,8 @@ def check_storage(settings: Settings) -> list[Check]:
                 Check(
                     "bucket",
                     False,
-                    f"local folder {settings.paths.objects_dir}: {no_space().message}",
+                    # not a request's "to save the file": nothing was being saved
+                    f"local folder {settings.paths.objects_dir}: its disk is full",
                     "Free some space on the disk holding the data folder (or move it to a disk "
                     "with room: --data-dir); uploads are refused until then.",
                 )
@@ -630,10 +652,17 @@ def check_reconcile(db: Database) -> Check:
     if unlisted:
         found.append(f"not listed (unreachable): {', '.join(unlisted)}")
     fixes = ["Run `mediadesk maintenance` for the full list."]
-    if summary.get("rows_without_objects") or summary.get("size_mismatch"):
+    if summary.get("rows_without_objects"):
         fixes.append(
-            "Restore the missing or damaged files' bytes from a backup (or delete those files)."
+            "Files without their object: after a restore of the catalog, these are files "
+            "moved to another athlete or deleted while the backup was taken. Run `mediadesk "
+            "maintenance --adopt-strays` first (it puts a moved file's bytes back at its "
+            "place), then `mediadesk maintenance --forget-missing` to forget those whose bytes "
+            "are gone for good (it refuses when much of the storage seems missing). Without "
+            "such a restore, restore those files' bytes from a backup (or delete those files)."
         )
+    if summary.get("size_mismatch"):
+        fixes.append("Restore the damaged files' bytes from a backup (or delete those files).")
     if summary.get("objects_without_rows"):
         fixes.append(
             "Run `mediadesk maintenance --adopt-strays` to bring the photos and videos among "
@@ -648,7 +677,17 @@ def check_reconcile(db: Database) -> Check:
         " ".join(fixes)
         + rebuild[1]
         + " `mediadesk maintenance` again then records the store as clean.",
+        reasons=tuple(name for name in RECONCILE_FINDINGS if summary.get(name)),
     )
+
+
+# The reconcile summary's findings that make it unclean, named as the summary names them
+RECONCILE_FINDINGS = (
+    "rows_without_objects",
+    "size_mismatch",
+    "objects_without_rows",
+    "orphan_partials",
+)
 
 
 def _unknown_objects(count: object) -> str:
@@ -756,6 +795,7 @@ def run_checks(settings: Settings) -> list[Check]:
             checks = _new_catalog(url, f"{catalog} not made yet")
             checks += _left_behind(settings)
             checks += check_storage(settings)
+            checks += _stored_without_catalog(settings, checks)
             checks.append(check_mediainfo())
             checks.append(_feed_not_checked(checks))
             return checks
@@ -779,6 +819,8 @@ def run_checks(settings: Settings) -> list[Check]:
         if new:
             checks += _left_behind(settings)
         checks += check_storage(settings)
+        if new:
+            checks += _stored_without_catalog(settings, checks)
         checks.append(check_mediainfo())
         if catalog_ok and not new:
             checks += _kept_apart(settings, db)
@@ -789,6 +831,57 @@ def run_checks(settings: Settings) -> list[Check]:
         return checks
     finally:
         db.dispose()
+
+
+def _stored_without_catalog(settings: Settings, checks: list[Check]) -> list[Check]:
+    """A new catalog over a storage that holds MediaDesk's photos and videos: a restore that
+    brought the objects back and forgot the catalog (or a catalog pointed at the wrong place).
+    It was "All good", and the first start made an empty library beside them. Only the first
+    object of the media folders is asked for (a bucket of millions costs one listing page);
+    a storage the checks above found unusable is theirs to say."""
+    from core import keys
+    from core.storage.factory import build_storage
+
+    if not all(c.ok for c in checks if c.name in ("storage settings", "bucket")):
+        return []
+    if any(c.name == "library" and not c.ok for c in checks):
+        return []  # the data folder's SQLite catalog holds them (_left_behind says how to copy)
+    try:
+        storage, _ = build_storage(settings)
+        # a key in the uploads' layout, as --adopt-strays takes them: any other object under
+        # general/ (another program's readme) called the bucket MediaDesk's, with advice that
+        # led nowhere; a few pages at most are read
+        found = next(
+            (
+                obj.key
+                for prefix in keys.MEDIA_PREFIXES
+                for obj in itertools.islice(storage.list_keys(prefix), STRAY_LOOK)
+                if keys.parse_media_key(obj.key) is not None
+            ),
+            None,
+        )
+    except (MediaDeskError, OSError):
+        return []  # the bucket check above just answered; a passing failure is not this
+    if found is None:
+        return []
+    where = (
+        f"the bucket {settings.r2_bucket_name}"
+        if settings.uses_r2
+        else f"the folder {settings.paths.objects_dir}"
+    )
+    return [
+        Check(
+            "library",
+            False,
+            f"the catalog is new, but {where} already holds MediaDesk's photos and videos "
+            f"(e.g. {found}): a restore that brought the files back without their catalog?",
+            "Put the catalog back from the same backup (the data folder's mediadesk.sqlite3, "
+            "or the database DATABASE_URL names) before starting MediaDesk. Without one, start "
+            "MediaDesk once and run `mediadesk maintenance --adopt-strays`: it takes those "
+            "files into the new catalog (their athletes, titles and tags are not in them).",
+            reasons=(STORAGE_WITHOUT_CATALOG,),
+        )
+    ]
 
 
 def _left_behind(settings: Settings) -> list[Check]:

@@ -303,6 +303,12 @@ def is_no_space(exc: BaseException | None) -> bool:
     return False
 
 
+def no_room(exc: BaseException | None) -> bool:
+    """A full disk or quota, said by the store or the catalog, raw (is_no_space) or already
+    translated (InsufficientStorage)."""
+    return isinstance(exc, InsufficientStorage) or is_no_space(exc)
+
+
 # SQLSTATEs of a PostgreSQL that went away or is not taking work: connection exceptions (class
 # 08), the server shut down or crashed under the session (57P01, 57P02), still starting up or
 # recovering (57P03), and a statement stopped by MediaDesk's own statement_timeout (57014) on a
@@ -599,9 +605,17 @@ def object_damaged(key: str, stored: int, recorded: int) -> StorageUnavailable:
     )
 
 
+# What a full disk's error tells the person who asked, by what they asked to save: a file's
+# bytes (an upload, its confirmation, a tus upload's finish) or a change (an edit, a move to or
+# from the trash, a presign, a job asked for), which "the file" misdescribed. The code is
+# insufficient_storage either way.
+NO_SPACE_FOR_FILE = "There is not enough free storage space to save the file"
+NO_SPACE_FOR_CHANGE = "There is not enough free storage space to save the change"
+
+
 def no_space() -> InsufficientStorage:
     """The error of a full disk or quota, as every path reports it."""
-    return InsufficientStorage("There is not enough free storage space to save the file")
+    return InsufficientStorage(NO_SPACE_FOR_FILE)
 
 
 def storage_error(exc: OSError, message: str) -> StorageUnavailable:

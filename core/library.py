@@ -40,7 +40,6 @@ from core.errors import (
     CATALOG_BUSY,
     SETUP_FAULT_REASONS,
     Conflict,
-    InsufficientStorage,
     InvalidInput,
     LostRace,
     MediaDeskError,
@@ -49,8 +48,8 @@ from core.errors import (
     StorageUnavailable,
     StorageUnusable,
     catalog_locked,
-    is_no_space,
     never_sent,
+    no_room,
     object_damaged,
     retry_after,
     storage_error,
@@ -355,6 +354,7 @@ class Library:
         return self.deferred.readers.hold(key)
 
     def close(self) -> None:
+        self.resumable.close()
         self.deferred.close()
         if self._leader is not None:
             self._leader.stop(force=True)
@@ -651,7 +651,7 @@ class Library:
         except BaseException as exc:
             if copy is not None:
                 discard(copy)
-            if not (isinstance(exc, InsufficientStorage) or is_no_space(exc)):
+            if not no_room(exc):
                 raise
             copy = None
         if copy is None:
@@ -1457,7 +1457,7 @@ class Library:
             try:
                 return deletion()
             except Exception as exc:
-                full = isinstance(exc, InsufficientStorage) or is_no_space(exc)
+                full = no_room(exc)
                 if not full or not self._reserve.release():
                     raise
             logger.warning("The catalog's disk is full: its reserve is given to a deletion")

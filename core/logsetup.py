@@ -525,6 +525,7 @@ class LogFile(logging.handlers.RotatingFileHandler):
         self._stopping = False
         self._writing = threading.RLock()
         self._batching = False  # the writer flushes once a batch, not once a line
+        self._reopen_asked = False  # reopen(): the writer reopens the file before its next batch
         self._line: tuple[logging.LogRecord, str] | None = None  # the record being written
         self._writer = threading.Thread(
             target=self._write_queued, name=f"log writer {Path(path).name}", daemon=True
@@ -587,6 +588,7 @@ class LogFile(logging.handlers.RotatingFileHandler):
                 self._busy = True
             try:
                 with self._writing:
+                    self._reopen_if_moved()
                     self._batching = True
                     try:
                         if dropped:
@@ -600,6 +602,41 @@ class LogFile(logging.handlers.RotatingFileHandler):
                 with self._queued:
                     self._busy = False
                     self._queued.notify_all()
+
+    def reopen(self) -> None:
+        """Has the writer reopen the file by its name before it writes again (SIGHUP, after
+        logrotate renamed it). Never waits for the disk: a signal handler may call it."""
+        with self._queued:
+            self._reopen_asked = True
+            self._queued.notify_all()
+
+    def _reopen_if_moved(self) -> None:
+        """In the writer thread: closes the stream when reopen() was asked or the file at our
+        name is no longer the one open (renamed or deleted by logrotate or by hand), so the
+        next line opens it again. WatchedFileHandler's rule, once a batch (one stat): without
+        it a renamed server.log went on growing under its new name until the next SIGHUP, and
+        the desktop app, which takes no signal, never let go of it."""
+        if self.stream is None:
+            return
+        asked, self._reopen_asked = self._reopen_asked, False
+        if not asked:
+            try:
+                on_disk = os.stat(self.baseFilename)
+                open_now = os.fstat(self.stream.fileno())
+            except FileNotFoundError:
+                asked = True
+            except (OSError, ValueError):
+                return  # cannot tell: keep writing where we were
+            else:
+                asked = (on_disk.st_dev, on_disk.st_ino) != (open_now.st_dev, open_now.st_ino)
+        if not asked:
+            return
+        stream, self.stream = self.stream, None  # type: ignore[assignment]
+        try:
+            stream.flush()
+            stream.close()
+        except OSError:
+            pass  # the lines before it are the renamed file's; the next ones open a new file
 
     def _dropped_note(self, dropped: int) -> logging.LogRecord:
         note = self._record(
@@ -719,6 +756,15 @@ class LogFile(logging.handlers.RotatingFileHandler):
         for handler in others:
             if record.levelno >= handler.level:
                 handler.handle(record)
+
+
+def reopen_log_files(target: logging.Logger | None = None) -> list[str]:
+    """Has every LogFile of the root logger (or `target`) reopen its file (SIGHUP); the
+    files' paths."""
+    files = [h for h in (target or logging.getLogger()).handlers if isinstance(h, LogFile)]
+    for handler in files:
+        handler.reopen()
+    return [h.baseFilename for h in files]
 
 
 def _owner_only(path: Path) -> None:

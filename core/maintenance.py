@@ -394,6 +394,109 @@ def reconcile(lib: Library) -> ReconcileReport:
     return report
 
 
+# `mediadesk maintenance --forget-missing` forgets at most this many files, or this share of
+# the catalog's files with stored bytes, whichever is more, unless the exact count is confirmed
+# (FORGET_CONFIRM): a restored catalog is missing only what was deleted while its backup ran;
+# more is a store not mounted, a bucket misnamed, a copy not finished, and forgetting those
+# files would empty the library of files whose bytes are somewhere else.
+FORGET_FEW = 10
+FORGET_SHARE = 0.01
+FORGET_CONFIRM = "--forget-missing-count"
+FORGET_ACTOR = "cli:maintenance"
+FORGET_ACTION = "forget_missing"
+
+
+@dataclass
+class ForgetReport:
+    # {id, key, name}: the files forgotten (rows, jobs, derivatives, links: a hard delete's)
+    forgotten: list[dict[str, object]] = field(default_factory=list)
+    # why nothing was forgotten (None when something could be): read by the summary's reader
+    refused: str | None = None
+    refused_reason: str | None = None
+    errors: list[dict[str, object]] = field(default_factory=list)  # {id, code, message}
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def forget_missing(
+    lib: Library, found: ReconcileReport, confirmed: int | None = None
+) -> ForgetReport:
+    """Deletes for good the files whose object reconcile found missing (`found`, read by the
+    caller under the maintenance run lock): a restored catalog names files deleted after its
+    backup (a hard delete, an emptied trash) whose bytes no backup holds. Each goes as a hard
+    delete goes (core/library.py delete_permanently: its derivatives, jobs and links too) and
+    is audited. Refused, nothing forgotten, when the store holds none of the catalog's files
+    (a disk not mounted, an empty or wrong bucket) or when more are missing than
+    FORGET_FEW / FORGET_SHARE allow, unless `confirmed` is that exact count."""
+    report = ForgetReport()
+    missing = list(found.rows_without_objects)
+    if not missing:
+        return report
+    rows = {
+        file_id: key for file_id, key, status, _ in lib.stored_keys() if status == FileStatus.READY
+    }
+    if found.unreachable_backends:
+        report.refused_reason = "store_unreachable"
+        report.refused = (
+            f"The storage {', '.join(sorted(found.unreachable_backends))} could not be listed: "
+            "its files cannot be told missing. Nothing was forgotten."
+        )
+        return report
+    # Judged by backend: a library kept on two (local and R2 after a switch) whose one store
+    # holds none of its files (a disk not mounted, a wrong bucket) looked healthy by the other's
+    # files, and all of the empty one's were forgotten.
+    backend_of = lib.backends.backend_of_every_key()
+    claimed = set(found.claimed_deletions)
+    on: dict[str, list[int]] = {}
+    for file_id, key in rows.items():
+        on.setdefault(backend_of.get(key, ""), []).append(file_id)
+    lost = set(missing)
+    for backend, ids in sorted(on.items()):
+        gone = [i for i in ids if i in lost]
+        if not gone:
+            continue
+        where = f"the {backend} storage" if backend else "the storage"
+        stored = len(ids) - len(gone) - len(claimed.intersection(ids))
+        limit = max(FORGET_FEW, int(len(ids) * FORGET_SHARE))
+        if stored <= 0:
+            report.refused_reason = "store_empty"
+            report.refused = (
+                f"None of the {len(ids)} files on {where} has its object there: it looks not "
+                "mounted, empty or not the library's (check the data folder's objects/ or the "
+                "bucket's settings with `mediadesk doctor`). Nothing was forgotten."
+            )
+            return report
+        if len(gone) > limit and confirmed != len(missing):
+            report.refused_reason = "too_many_missing"
+            report.refused = (
+                f"{len(gone)} of the {len(ids)} files on {where} are missing their object, "
+                f"more than the {limit} a restore of a backup taken while the library was in "
+                "use usually misses: part of the storage may not be there (a disk, a folder "
+                "not copied). Nothing was forgotten. If they are truly gone, run again with "
+                f"`{FORGET_CONFIRM} {len(missing)}`."
+            )
+            return report
+    for file_id in missing:
+        key = rows.get(file_id, "")
+        try:
+            record = lib.delete_permanently(file_id)
+        except NotFound:
+            continue  # deleted meanwhile
+        except MediaDeskError as exc:
+            report.errors.append({"id": file_id, "code": exc.code, "message": exc.message})
+            continue
+        lib.audit.record(
+            FORGET_ACTOR,
+            FORGET_ACTION,
+            file_id,
+            detail=f"{key}: its object was missing from the storage (a restored catalog)",
+        )
+        report.forgotten.append({"id": file_id, "key": key, "name": record.original_filename})
+    logger.info("Forgot %d files whose object was missing", len(report.forgotten))
+    return report
+
+
 DONE_JOBS_PAGE = 1000
 
 

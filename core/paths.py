@@ -110,6 +110,9 @@ UNDER_FILE = "under_file"  # a file stands on its path ("folder" names it)
 SUBFOLDER_FILE = "subfolder_file"  # a file where a subfolder goes
 BROKEN_LINK = "broken_link"  # a subfolder is a link to something that does not exist
 CANNOT_MAKE = "cannot_make"  # mkdir failed ("errno" names the system's code, e.g. EACCES)
+# an existing data folder this user may not enter or list ("owner" is its owner's name, "user"
+# the one MediaDesk runs as; core.settings.cannot_read)
+CANNOT_READ = "cannot_read"
 
 
 @dataclass(frozen=True)

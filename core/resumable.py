@@ -77,8 +77,10 @@ from core.errors import (
     UploadGone,
     UploadLocked,
     UploadNotReceived,
+    catalog_down,
     catalog_unreachable,
     is_no_space,
+    no_room,
 )
 from core.filenames import clean_filename, readable_name
 from core.fsmodes import FILE_MODE, make_dirs, set_file_mode
@@ -93,6 +95,7 @@ from core.mediatypes import (
     sniff_file,
 )
 from core.records import MAX_ID, FileRecord, FileStatus, expiry_iso
+from core.settings import Settings
 from core.spool import Spooled, discard, hash_file, too_large
 from core.storage.base import (
     MultipartStorage,
@@ -121,10 +124,22 @@ MAX_PARTS = 10_000  # S3 and R2 limit
 # a full disk insufficient_storage), never a 500 internal_error with a traceback; no path in it
 UPLOADS_UNUSABLE = "The folder of the uploads in progress cannot be written"
 
-# A writer's hold on an upload in the catalog, so that server processes sharing one catalog
-# never append to the same upload at once; renewed at every commit, and taken over at once
-# from a process of this machine that is gone (a crash).
-LEASE = timedelta(minutes=10)
+# A writer's hold on an upload in the catalog (MEDIADESK_TUS_LEASE_SECONDS), so that server
+# processes sharing one catalog never append to the same upload at once; taken over at once
+# from a process of this machine that is gone (a crash). A process on another machine cannot
+# be looked for, so its lease is trusted until it runs out: it is renewed every RENEW_SHARE of
+# it by a thread of the process for as long as a request of it holds the upload and is not
+# stalled (_Hold.stalled), not only at its commits (a phone at 50 kB/s commits every few
+# minutes), and so it can be short: a server killed mid-PATCH, or one whose client went
+# silent without closing (Wi-Fi lost), refuses the client's resume elsewhere for a lease
+# (plus STALLED) at most.
+RENEW_SHARE = 1 / 3
+# A holder whose renewals fail (the catalog out of reach for it) stops writing once no more
+# than this share of its lease is left: past its end another server may hold the upload, and
+# a write already under way, or a clock a little ahead on the other machine, needs the margin.
+STOP_SHARE = 1 / 6
+# The lease of a library with the default settings (its own is ResumableUploads.lease)
+LEASE = timedelta(seconds=Settings.tus_lease_seconds)
 # A lease this process could not drop (the catalog out of reach or full when its request
 # ended) refused the upload to every other server of the team until it ran out: it is dropped
 # again by a thread of the uploads, first this many seconds later, twice as late after each
@@ -350,13 +365,24 @@ _UNLEASE = (
     )
     .values(lease_owner=None, lease_until=None)
 )
+# Only while the lease is this writer's: one whose lease ran out and was taken (its renewals
+# failed) must not record its offset over the new holder's
 _RECORD = (
     update(ResumableUpload)
-    .where(ResumableUpload.id == bindparam("uid"))
+    .where(
+        ResumableUpload.id == bindparam("uid"), ResumableUpload.lease_owner == bindparam("holder")
+    )
     .values(received=bindparam("got"), lease_until=bindparam("until"), buffer_at=bindparam("at"))
 )
 # The close of a PATCH that stored bytes records them with the upload's new expiry: one write
 _RECORD_ALIVE = _RECORD.values(expires_at=bindparam("expires"))
+_RENEW = (
+    update(ResumableUpload)
+    .where(
+        ResumableUpload.id == bindparam("uid"), ResumableUpload.lease_owner == bindparam("holder")
+    )
+    .values(lease_until=bindparam("until"))
+)
 _EXTEND = (
     update(ResumableUpload)
     .where(ResumableUpload.id == bindparam("uid"))
@@ -461,6 +487,10 @@ class ResumableUploads:
         self._undropped: dict[str, float] = {}
         self._dropper: threading.Thread | None = None
         self._drop_now = threading.Event()  # a write of a lease went through: try again now
+        # renews the leases of the uploads requests of this process hold (renew_leases)
+        self._renewer: threading.Thread | None = None
+        self._renew_stop = threading.Event()
+        self._closed = False
         # This data folder, as the catalog names the place of an upload's buffered bytes:
         # processes sharing the folder share its buffers, servers of a team have their own.
         # Named by host and path, so a moved folder is named anew: no id kept inside it, which
@@ -478,6 +508,10 @@ class ResumableUploads:
         with fs_errors(UPLOADS_UNUSABLE):
             make_dirs(folder)
         return folder
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.lib.settings.tus_lease_seconds)
 
     @property
     def _uploads_dir(self) -> Path:
@@ -524,9 +558,10 @@ class ResumableUploads:
         there."""
         with self._guard:
             held = self._holds.get(upload_id)
-            if held is None or held.end is None or held.busy or held.quiet() < STALLED:
+            end = held.end if held is not None and held.stalled() else None
+            if held is None or end is None:
                 return None
-            end, held.end = held.end, None
+            held.end = None
             held.ended = True
         logger.info(
             "tus upload %s: the request writing to it received nothing for %.1f s; "
@@ -543,6 +578,7 @@ class ResumableUploads:
     def _take_lease(self, upload_id: str) -> _Row | None:
         """Takes the upload's lease; its row as it was read in the same transaction (None when
         unknown: the caller's checks report it)."""
+        asked = time.monotonic()  # its end, as this process counts it, is no later than this
         now = datetime.now(UTC)
         with self._db.write_connection() as conn:
             found = conn.execute(_READ_LEASED, {"uid": upload_id}).first()
@@ -551,22 +587,129 @@ class ResumableUploads:
             row = _Row(**found._asdict())
             if self._held_elsewhere(row.lease_owner, row.lease_until, now):
                 raise _leased_elsewhere(row.lease_until, now)
-            conn.execute(_LEASE, {"uid": upload_id, "holder": self._me, "until": now + LEASE})
+            conn.execute(_LEASE, {"uid": upload_id, "holder": self._me, "until": now + self.lease})
         # the request holding it drops the lease now (or leaves it to be dropped again)
         self._caught_up(upload_id)
+        self._renew_while_held(upload_id, asked)
         return row
+
+    def _renew_while_held(self, upload_id: str, asked: float) -> None:
+        """The lease just taken (`asked`: time.monotonic() before it was asked for) is renewed
+        by the renewer thread, which this starts, for as long as the request holds the
+        upload and is not stalled."""
+        with self._guard:
+            held = self._holds.get(upload_id)
+            if held is None or self._closed:
+                return
+            held.leased(asked, self.lease.total_seconds())
+            if self._renewer is None:
+                self._renew_stop.clear()
+                self._renewer = threading.Thread(
+                    target=_renewing,
+                    args=(weakref.ref(self), self._renew_stop),
+                    name="mediadesk-lease-renewals",
+                    daemon=True,
+                )
+                self._renewer.start()
+
+    def renew_leases(self) -> float | None:
+        """One round of the renewer thread: renews the lease of each upload a request of this
+        process holds whose renewal is due; the seconds until the next one is, or None (the
+        thread forgotten) once no request holds a lease.
+
+        A stalled request (its body quiet for STALLED seconds: a client gone without closing)
+        is passed over, so that its lease runs out and another server takes the upload; were
+        its bytes to come back, its next write renews the lease itself if nobody took it
+        (TusWriter._check_lease). A renewal the catalog does not take (out of reach, full) is
+        tried again shortly, never raised: the request goes on until too little of its lease
+        is left (TusWriter.write stops it then). One that finds the lease no longer this
+        process's (run out and taken by another server) marks it lost: the request stops at its
+        next write."""
+        lease = self.lease.total_seconds()
+        with self._guard:
+            held = [(u, h) for u, h in self._holds.items() if h.renewing()]
+            if not held or self._closed:
+                self._renewer = None  # the next lease taken starts another
+                return None
+        for upload_id, hold in held:
+            with self._guard:
+                if time.monotonic() < hold.due or not hold.renewing():
+                    continue
+                if hold.stalled():
+                    hold.passed_over(lease * RENEW_SHARE)
+                    continue
+            asked = time.monotonic()
+            try:
+                # a hung catalog answers no renewal: bounded, so that the next ones are tried
+                taken = self._renew(upload_id, min(CATALOG_DEADLINE, lease * RENEW_SHARE))
+            except Exception as exc:  # noqa: BLE001 - see above
+                with self._guard:
+                    first = hold.failed(min(DROP_RETRY_MAX, lease * RENEW_SHARE))
+                if first:
+                    why = "no room in the catalog" if is_no_space(exc) else exc.__class__.__name__
+                    logger.warning(
+                        "tus upload %s: could not renew its lease (%s); tried again, and its "
+                        "request stops writing if the lease runs out first",
+                        upload_id,
+                        why,
+                    )
+                continue
+            with self._guard:
+                if hold.let_go:
+                    # its request dropped the lease after this round listed it (the upload
+                    # finished, catalogued): that, not another server, is what it found
+                    continue
+                if taken:
+                    hold.leased(asked, lease)
+                elif taken is None:
+                    hold.let_go = True  # removed (a DELETE): its request's record tells it
+                else:
+                    hold.lease_lost = True
+            if taken is False:
+                logger.warning(
+                    "tus upload %s: its lease is no longer this process's; the request writing "
+                    "to it stops",
+                    upload_id,
+                )
+        with self._guard:
+            due = [h.due for _, h in self._holds.items() if h.renewing()]
+        return max(0.0, min(due) - time.monotonic()) if due else 0.0
+
+    def _renew(self, upload_id: str, bound: float) -> bool | None:
+        """Renews this process's lease of the upload, within `bound` seconds: True; False when
+        the lease is not this process's (another holds it, or took and dropped it); None when
+        the upload is gone. Raises what the catalog raised."""
+        with catalog_deadline(bound), self._db.write_connection() as conn:
+            until = datetime.now(UTC) + self.lease
+            done = conn.execute(_RENEW, {"uid": upload_id, "holder": self._me, "until": until})
+            if done.rowcount:
+                return True
+            return None if conn.execute(_READ, {"uid": upload_id}).first() is None else False
 
     def _lease(self, upload_id: str) -> _Row | None:
         """`_take_lease` for a request that drops it when it ends. A take that failed on the
         catalog may have been recorded all the same (a commit whose answer was lost when the
-        connection went), with no drop to follow: it is dropped later (a no-op if not)."""
+        connection went), with no drop to follow: it is dropped later (a no-op if not). Not
+        after a full disk: that is the catalog's own answer, nothing was recorded, and a drop
+        left to the dropper thread held the upload in its round, so that a maintenance run
+        right after the room came back passed over it (a termination refused 507 left its row)."""
         try:
             return self._take_lease(upload_id)
         except (UploadLocked, StorageNotAsked):  # nothing recorded: the catalog was not asked
             raise
-        except Exception:
-            self._drop_later(upload_id)
+        except Exception as exc:
+            if not no_room(exc):
+                self._drop_later(upload_id)
             raise
+
+    def _live_holder(self, holder: str | None) -> bool:
+        """Whether the lease, run out or not, is another process's that still runs (or one of
+        another machine, which cannot be looked for). A lease left to run out is one a silent
+        request stopped renewing (STALLED), so that another server may take the upload from its
+        client; that request's bytes past the recorded offset are still its own to go on with,
+        and maintenance cutting them (another process on the data folder) made the request's
+        late bytes a 423 and the client send them all again."""
+        return bool(holder and holder != self._me and _alive(holder))
 
     def _held_elsewhere(self, holder: str | None, until: datetime | None, now: datetime) -> bool:
         """Whether another live writer (another process, or another instance) holds the lease."""
@@ -614,6 +757,11 @@ class ResumableUploads:
         full, dropped or out of reach there is not the request's failure (its own answer, a
         catalogued upload's 204 among them, stands): this process takes the lease again at
         once, and drops it again (_drop_later) once the catalog answers."""
+        with self._guard:
+            held = self._holds.get(upload_id)  # the request's own: it drops the lease now
+            if held is not None:
+                # before the drop: a renewal that meets it knows it for its request's own
+                held.let_go = True
         try:
             with self._db.write_connection() as conn:
                 conn.execute(_UNLEASE, {"uid": upload_id, "holder": self._me})
@@ -631,10 +779,12 @@ class ResumableUploads:
 
     def _drop_later(self, upload_id: str) -> None:
         """Remembers a lease this process may hold with no request writing, for the dropper
-        thread, which it starts: until dropped, or until it has run out anyway (LEASE from
+        thread, which it starts: until dropped, or until it has run out anyway (its lease from
         now at the latest: it was taken or renewed before)."""
         with self._guard:
-            self._undropped[upload_id] = time.monotonic() + LEASE.total_seconds()
+            if self._closed:
+                return  # its catalog is let go: the lease runs out
+            self._undropped[upload_id] = time.monotonic() + self.lease.total_seconds()
             if self._dropper is None:
                 self._dropper = threading.Thread(
                     target=_dropping,
@@ -643,6 +793,16 @@ class ResumableUploads:
                     daemon=True,
                 )
                 self._dropper.start()
+
+    def close(self) -> None:
+        """Ends the dropper and renewer threads with the library: a closed library's catalog is
+        let go, so the leases it still had to drop run out instead (its lease), rather than the
+        thread trying them against a disposed engine until then."""
+        with self._guard:
+            self._closed = True
+            self._undropped.clear()
+        self._drop_now.set()
+        self._renew_stop.set()
 
     def _caught_up(self, upload_id: str) -> None:
         """A write of `upload_id`'s lease went through: the catalog answers, so the leases left
@@ -1160,7 +1320,7 @@ class ResumableUploads:
                     exc.__class__.__name__,
                 )
                 raise
-            if not buffered and _no_room(exc) and self._data_file(upload_id, False).exists():
+            if not buffered and no_room(exc) and self._data_file(upload_id, False).exists():
                 # A full disk is no verdict on the file: the .part still holds every byte (the
                 # store took a link to it) and the row still says so, so the client's next HEAD
                 # or empty PATCH at the full offset finishes it once there is room. Ended here,
@@ -1174,7 +1334,7 @@ class ResumableUploads:
                     "There is not enough free storage space to store this upload; every byte "
                     "is kept: send HEAD again once there is room"
                 ) from exc
-            if buffered and _no_room(exc) and self._whole_in_bucket(upload_id, length):
+            if buffered and no_room(exc) and self._whole_in_bucket(upload_id, length):
                 # The object is whole in the bucket, but its check (validation, hash, thumbnail:
                 # the confirm) reads a local copy of the whole file, for which this disk has no
                 # room: no verdict on the file either. Failed (or a raw ENOSPC's 507 kept it by
@@ -1928,7 +2088,9 @@ class ResumableUploads:
                     continue
                 if path.name == self._data_file(upload_id, row.part_size > 0).name:
                     present.add(upload_id)
-                    idle = not self._writing(upload_id, row.lease_owner, row.lease_until, moment)
+                    idle = not self._writing(
+                        upload_id, row.lease_owner, row.lease_until, moment
+                    ) and not self._live_holder(row.lease_owner)
                     # Held (and a PATCH arriving meanwhile refused 423) only when there is a
                     # tail to cut: holding every idle upload at each pass refused clients' PATCHes
                     # that no other request was writing.
@@ -2019,11 +2181,6 @@ def _passing(exc: BaseException) -> bool:
     return catalog_unreachable(exc)
 
 
-def _no_room(exc: BaseException) -> bool:
-    """A full disk or quota, said by the store or the catalog, raw or translated."""
-    return isinstance(exc, InsufficientStorage) or is_no_space(exc)
-
-
 def _alive(holder: str) -> bool:
     """False when the lease holder was a process of this machine that no longer runs."""
     host, _, rest = holder.partition(":")
@@ -2056,6 +2213,20 @@ def _dropping(uploads: weakref.ref[ResumableUploads], now: threading.Event) -> N
         del found
 
 
+def _renewing(uploads: weakref.ref[ResumableUploads], stop: threading.Event) -> None:
+    """The renewer thread (ResumableUploads.renew_leases): a round whenever a renewal is due,
+    until no request of this process holds a lease or `stop` is set (the library closed).
+    Holds its uploads by a weak reference between rounds: a library let go ends it."""
+    while True:
+        found = uploads()
+        if found is None:
+            return
+        wait = found.renew_leases()
+        del found
+        if wait is None or stop.wait(max(wait, 0.01)):
+            return
+
+
 def _offset_mismatch(
     offset: int, accepted: int, elsewhere: bool = False, buffered: bool = False
 ) -> OffsetMismatch:
@@ -2079,6 +2250,16 @@ def _offset_mismatch(
         )
     return OffsetMismatch(
         f"Upload-Offset {offset} does not match {where}", details={"offset": accepted}
+    )
+
+
+def _taken_over() -> UploadLocked:
+    """The error of a writer whose lease is no longer its own (it ran out unrenewed, and
+    another took the upload): its client asks HEAD again."""
+    return UploadLocked(
+        "This request's hold on the upload ran out and another request took it; send HEAD "
+        "again and go on from its offset",
+        details={"retry_after": LOCKED_RETRY},
     )
 
 
@@ -2106,6 +2287,54 @@ class _Hold:
         self.end: Callable[[], None] | None = None
         self.ended = False
         self.released: Future[None] = Future()
+        # The request's lease in the catalog (ResumableUploads.renew_leases), under the guard:
+        # when it runs out as this process counts it (time.monotonic(), from before the write
+        # that set it), None before one is taken; when its next renewal is due; whether a
+        # renewal found it another's; whether its request drops it (_drop_lease); whether the
+        # renewer passed it over since its last renewal (stalled).
+        self.lease_ends: float | None = None
+        self.lease = 0.0
+        self.due = 0.0
+        self.lease_lost = False
+        self.let_go = False
+        self.lapsing = False
+        self._failing = False
+
+    def leased(self, asked: float, lease: float) -> None:
+        self.lease_ends, self.lease = asked + lease, lease
+        self.due = asked + lease * RENEW_SHARE
+        self._failing = False
+        self.lapsing = False
+
+    def passed_over(self, retry: float) -> None:
+        """The renewer left the lease unrenewed (stalled); looked at again in `retry` s."""
+        self.lapsing = True
+        self.due = time.monotonic() + retry
+
+    def failed(self, retry: float) -> bool:
+        """A renewal failed: tried again in `retry` seconds; whether it is the first since the
+        last that went through."""
+        first, self._failing = not self._failing, True
+        self.due = time.monotonic() + retry
+        return first
+
+    def renewing(self) -> bool:
+        return self.lease_ends is not None and not self.lease_lost and not self.let_go
+
+    def stalled(self) -> bool:
+        """Whether the request's body has brought no byte for STALLED seconds while nothing of
+        it is being written: a connection gone half-open. Such a request is ended by the next
+        request of the upload to this process (end_stalled), and its lease is no longer renewed
+        for the other servers of the team. One past its body (storing, cataloguing) or not
+        receiving one (the desktop's send_file) never is."""
+        return self.end is not None and not self.busy and self.quiet() >= STALLED
+
+    def running_out(self) -> bool:
+        """Whether the request must stop writing: its lease lost, or so little of it left
+        (renewals failed) that another server may hold the upload before a write ends."""
+        if self.lease_ends is None:
+            return False
+        return self.lease_lost or time.monotonic() >= self.lease_ends - STOP_SHARE * self.lease
 
     def quiet(self) -> float:
         return time.monotonic() - self.heard
@@ -2166,6 +2395,9 @@ class TusWriter:
         self._hash: Any = None
         self._gone = False  # the upload ended (its parts are gone): nothing more to record
         self._catalog_out = False  # a write could not reach the catalog: abort() does not try
+        # its lease lost, or run out unrenewed: the upload may be another writer's now, so
+        # nothing more is recorded, nor cut from its files (_check_lease)
+        self._lost = False
         self._began = 0  # the offset this request started from
         # The expiry the end of this request gives the upload, recorded with its last bytes
         # (_record) when there are any left to record; None while the body still arrives.
@@ -2268,8 +2500,68 @@ class TusWriter:
 
     def write(self, data: bytes | Sequence[bytes | memoryview]) -> None:
         """Appends bytes, or a list of chunks (written with one system call)."""
+        self._check_lease()
         with self.busy():
             self._write(data)
+
+    def _check_lease(self) -> None:
+        """Stops a writer whose lease is lost, or about to run out because its renewals failed
+        (the catalog out of reach for this process): another server may take the upload then,
+        and two writers must never append at once. As in a catalog outage, the bytes recorded
+        are what is kept and the client goes on from HEAD's offset; the bytes past them are
+        left where they are for the next writer's open to cut (they may be its own by then).
+        One whose lease the renewer let lapse (its body stalled) renews it when its bytes come
+        back, and stops only if another took the upload meanwhile."""
+        held = self._held
+        if held is None:
+            return
+        with self.uploads._guard:
+            lost, stop = held.lease_lost, held.running_out()
+            lapsed = stop and not lost and held.lapsing
+            # given up: not renewed again once the catalog answers, or the upload stays held
+            # by a request that no longer writes
+            held.lease_lost = held.lease_lost or (stop and not lapsed)
+        if not stop:
+            return
+        if lapsed:
+            # Left to run out while the body was quiet, and its bytes came back: the lease is
+            # still this process's if nobody took it (a take names its holder), then renewed
+            # here before a byte is written; otherwise the upload is another's now.
+            taken = self._renewed_after_quiet(held)
+            if taken is None:
+                return
+            lost = taken
+        self._lost = True
+        if lost:
+            raise _taken_over()
+        logger.warning(
+            "tus upload %s: its lease could not be renewed before running out; the request "
+            "stops writing (the bytes recorded, %d, are kept)",
+            self.id,
+            self._committed,
+        )
+        raise catalog_down()
+
+    def _renewed_after_quiet(self, held: _Hold) -> bool | None:
+        """Renews the lease of a writer whose bytes came back after the renewer let it lapse:
+        None when renewed (it writes on), True when another took it, False when the catalog
+        did not answer (the writer stops as for failed renewals)."""
+        lease = self.uploads.lease.total_seconds()
+        asked = time.monotonic()
+        try:
+            mine = self.uploads._renew(self.id, min(CATALOG_DEADLINE, lease * STOP_SHARE))
+        except Exception as exc:  # noqa: BLE001 - the writer stops: catalog_down
+            logger.info("tus upload %s: its lapsed lease not renewed: %r", self.id, exc)
+            mine = False
+            failed = True
+        else:
+            failed = False
+        with self.uploads._guard:
+            if mine:
+                held.leased(asked, lease)
+                return None
+            held.lease_lost = True
+        return not failed
 
     def _write(self, data: bytes | Sequence[bytes | memoryview]) -> None:
         chunks: Sequence[bytes | memoryview] = [data] if isinstance(data, bytes) else data
@@ -2336,10 +2628,13 @@ class TusWriter:
             raise self.uploads._parts_gone(self.id) from None
         parts = [*self.parts, PartInfo(number, self.part_size, etag)]
         with self._db.write() as s:
-            row = self.uploads._row(s, self.id)
+            row = _known(s.get(ResumableUpload, self.id, with_for_update=True), "tus")
+            if row.lease_owner != self.uploads._me:  # as _record: never over a new holder's
+                self._lost = True
+                raise _taken_over()
             row.parts = [{"n": p.part_number, "size": p.size, "etag": p.etag} for p in parts]
             row.received = self.offset
-            row.lease_until = datetime.now(UTC) + LEASE
+            row.lease_until = datetime.now(UTC) + self.uploads.lease
             row.buffer_at = self.uploads.here
         # Counted once the catalog has it: a part the store took but the catalog did not (its
         # disk full, out of reach) stays in the buffer, cut back to the recorded offset and
@@ -2374,8 +2669,14 @@ class TusWriter:
         self._committed = received
 
     def _record(self, received: int) -> None:
-        until = datetime.now(UTC) + LEASE
-        values = {"uid": self.id, "got": received, "until": until, "at": self.uploads.here}
+        until = datetime.now(UTC) + self.uploads.lease
+        values = {
+            "uid": self.id,
+            "holder": self.uploads._me,
+            "got": received,
+            "until": until,
+            "at": self.uploads.here,
+        }
         expires = self._expires
         with self._db.write_connection() as conn:
             if expires is None:
@@ -2383,7 +2684,10 @@ class TusWriter:
             else:
                 done = conn.execute(_RECORD_ALIVE, {**values, "expires": expires})
             if not done.rowcount:
-                raise NotFound("No such upload")
+                if conn.execute(_READ, {"uid": self.id}).first() is None:
+                    raise NotFound("No such upload")
+                self._lost = True
+                raise _taken_over()
         if expires is not None:
             self._expiry_recorded = True
 
@@ -2474,7 +2778,7 @@ class TusWriter:
                 self._release()
             return
         try:
-            if self._spool is None and not self._gone and not self._catalog_out:
+            if self._spool is None and not self._gone and not self._catalog_out and not self._lost:
                 # bytes kept from a cut body keep the upload alive as a whole PATCH's; an
                 # unanswered creation's do not (its client has no Location to go on with)
                 if not self._answering:
@@ -2504,9 +2808,10 @@ class TusWriter:
 
     def _cut_back(self) -> None:
         """Closes the files, cutting the data file back to the recorded offset; a failure to
-        cut is logged, not raised (the next request cuts it; the request's error stands)."""
+        cut is logged, not raised (the next request cuts it; the request's error stands). A
+        writer whose lease went cuts nothing: the file may be a new holder's by now."""
         try:
-            self._close_files(cut=True)
+            self._close_files(cut=not self._lost)
         except OSError as exc:
             logger.warning("tus upload %s: could not cut the unrecorded bytes: %s", self.id, exc)
 

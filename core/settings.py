@@ -5,15 +5,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import errno
 import ipaddress
 import logging
 import os
 import re
 import secrets
 import socket
+import stat
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -22,7 +24,14 @@ from core.ascii import whole_number
 from core.errors import SettingsError, UnsupportedType
 from core.fsmodes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_dirs
 from core.mediatypes import BY_MIME, IMAGE_TYPES, VIDEO_TYPES, FileKind, canonical_mime
-from core.paths import DataDirSource, DataPaths, check_data_dir, default_paths
+from core.paths import (
+    CANNOT_READ,
+    DATA_DIR_UNUSABLE,
+    DataDirSource,
+    DataPaths,
+    check_data_dir,
+    default_paths,
+)
 from core.secrets import (
     DATABASE_PASSWORD,
     DATABASE_QUERY_SECRETS,
@@ -73,6 +82,7 @@ ENV_NAMES: dict[str, str] = {
     "multipart_chunk_size": "MEDIADESK_MULTIPART_CHUNK_SIZE",
     "upload_part_size": "MEDIADESK_UPLOAD_PART_SIZE",
     "tus_expiry": "MEDIADESK_TUS_EXPIRY",
+    "tus_lease_seconds": "MEDIADESK_TUS_LEASE_SECONDS",
     "resumable_threshold": "MEDIADESK_RESUMABLE_THRESHOLD",
     "language": "MEDIADESK_LANGUAGE",
     "maintenance_interval": "MEDIADESK_MAINTENANCE_INTERVAL",
@@ -135,6 +145,9 @@ class Settings:
     multipart_chunk_size: int = 8 * 1024 * 1024
     upload_part_size: int = 16 * 1024 * 1024  # presigned and tus parts on R2/S3 (equal sizes)
     tus_expiry: int = 24 * 3600  # an unfinished tus upload is removed after this long
+    # a tus upload whose writing server stops renewing its hold this long (killed, on another
+    # machine) is taken by another server of the team (core/resumable.py)
+    tus_lease_seconds: int = 60
     resumable_threshold: int = 16 * 1024 * 1024  # desktop uploads above this go in parts
     language: str = ""  # "" = system locale, else "en" or "es"
     maintenance_interval: int = 3600
@@ -332,6 +345,8 @@ def validate(s: Settings) -> Settings:
         raise bad("resumable_threshold", "cannot be negative")
     if s.tus_expiry < 60:
         raise bad("tus_expiry", "must be at least 60 seconds")
+    if not 5 <= s.tus_lease_seconds <= 3600:
+        raise bad("tus_lease_seconds", "must be between 5 and 3600 seconds")
     if s.multipart_threshold < s.multipart_chunk_size:
         raise bad("multipart_threshold", "must be at least the multipart chunk size")
     if s.maintenance_interval < 0:
@@ -440,6 +455,10 @@ def _host_problem(host: str) -> str:
             meant = f", which the resolver reads as {socket.inet_ntoa(socket.inet_aton(host))}"
         except OSError:
             meant = ""
+            try:  # "1.2.3.4.", "0.": an address with the root's dot, which the resolver takes
+                socket.inet_aton(host.removesuffix("."))
+            except OSError:  # 999.1.1.1, 1.2.3.4.5: no address at all, shortened or not
+                return f"{host!r} is not an IP address (four numbers from 0 to 255, e.g. 127.0.0.1)"
         return (
             f"{host!r} is a shortened IPv4 address{meant}: write the address in full "
             "(four numbers, e.g. 127.0.0.1, or 0.0.0.0 for every address)"
@@ -603,10 +622,40 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 def _read_file_keys(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     """_read_file's values, and field name -> the key the file spells it with."""
-    if not path.is_file():
-        return {}, {}
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return {}, {}  # none yet; a file standing for a folder on its way is check_data_dir's
+    except PermissionError as exc:
+        # only a folder on its way can refuse a stat: naming the file blamed one that may not
+        # exist for its folder's fault
+        folder = _folder_in_the_way(path)
+        held = f", which holds the settings file {path},"
+        raise cannot_read(folder, exc, "folder", note=held) from None
+    except OSError as exc:
+        # a link looping to itself, an I/O error: the file is what is wrong, not a folder nor
+        # who runs MediaDesk (it was blamed on a readable folder, with "Run MediaDesk as root")
+        raise SettingsError(
+            f"The settings file {path} cannot be read: {exc.strerror or exc}. Fix or remove it",
+            details={"path": str(path), "errno": errno.errorcode.get(exc.errno or 0, "")},
+        ) from None
+    if stat.S_ISDIR(mode):
+        # is_file() took it for no file at all: every setting in it was silently the default
+        raise SettingsError(
+            f"The settings file {path} is a folder, not a file: remove or rename that folder, "
+            "or point MEDIADESK_CONFIG_FILE at a file",
+            details={"path": str(path)},
+        )
+    if not stat.S_ISREG(mode):
+        return {}, {}  # /dev/null means no settings; a FIFO would hold the start for good
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        # another user's file (an unreadable MEDIADESK_CONFIG_FILE): a traceback of 30 lines,
+        # exit status 1, from every command
+        raise cannot_read(path, exc, "settings file") from None
+    try:
+        raw = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"Settings file {path} is not valid TOML: {exc}") from None
     values: dict[str, Any] = {}
@@ -626,6 +675,89 @@ def _read_file_keys(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
         keys[name] = key
         values[name] = _coerce(name, value, _TYPES[name])
     return values, keys
+
+
+def cannot_read(
+    path: Path, exc: OSError, what: str, source: DataDirSource | None = None, note: str = ""
+) -> SettingsError:
+    """The one line for a file or folder of the settings this user may not read: the path,
+    the system's words, whose it is and what to do. `source`: `path` is the data folder, set
+    there (its refusal is then DATA_DIR_UNUSABLE, which the desktop words itself)."""
+    owner_uid: int | None = None
+    where = path
+    for probe in (path, *path.parents):  # the nearest one this user may look at
+        try:
+            owner_uid = probe.stat().st_uid
+        except OSError:
+            continue
+        where = probe
+        break
+    user_uid = os.geteuid() if hasattr(os, "geteuid") else None
+    owner = _who(owner_uid)
+    run_as = f"as {owner}, who owns {where}" if owner else "as the user who owns it"
+    # names, "" where the system has none ("user id N" is worded by each edge, in its language)
+    details: dict[str, object] = {
+        "path": str(path),
+        "errno": errno.errorcode.get(exc.errno or 0, ""),
+        "error": exc.strerror or str(exc),
+        "owner": _user_name(owner_uid),
+        "owner_uid": owner_uid,
+        "user": _user_name(user_uid),
+        "user_uid": user_uid,
+    }
+    reason = None
+    if source is not None:
+        reason = DATA_DIR_UNUSABLE
+        details |= {"cause": CANNOT_READ, "folder": str(where)}
+        details |= {"source": source.kind, "settings_file": source.settings_file}
+    return SettingsError(
+        f"The {what} {path}{note} cannot be read: {exc.strerror or exc}. Run MediaDesk {run_as}, "
+        "or give this user access to it",
+        reason=reason,
+        details=details,
+    )
+
+
+def _user_name(uid: int | None) -> str:
+    """The system's name for the user `uid`; "" when it has none."""
+    if uid is None:
+        return ""
+    with contextlib.suppress(ImportError, KeyError):
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    return ""
+
+
+def _who(uid: int | None) -> str:
+    """The user `uid` as core's English sentences name it."""
+    return _user_name(uid) or ("" if uid is None else f"user id {uid}")
+
+
+def _folder_in_the_way(path: Path) -> Path:
+    """The folder on `path`'s way this user may not enter: the parent of the first step whose
+    stat it refuses."""
+    for step in (*reversed(path.parents), path):
+        try:
+            step.stat()
+        except PermissionError:
+            return step.parent
+        except OSError:
+            break
+    return path.parent
+
+
+def _check_access(data_dir: Path, source: DataDirSource) -> None:
+    """Refuses an existing data folder this user may not enter or list: its settings file, its
+    secrets and its catalog would fail next, and the first of them was blamed."""
+    try:
+        os.listdir(data_dir)
+    except FileNotFoundError:
+        return  # made later (DataPaths.ensure says why it cannot be)
+    except NotADirectoryError:
+        return  # check_data_dir's
+    except OSError as exc:
+        raise cannot_read(data_dir, exc, "data folder", source) from None
 
 
 def _env_values(env: Mapping[str, str]) -> dict[str, Any]:
@@ -694,6 +826,8 @@ def load_settings(
 ) -> Settings:
     """Defaults, then the TOML file, then environment variables, then explicit overrides."""
     env = os.environ if environ is None else environ
+    # First: a value refused below (MEDIADESK_PORT=abc) hid a mistyped name's warning beside it
+    _tell_unknown(env)
     types = _TYPES
     values: dict[str, Any] = {}
     # An explicit folder (--data-dir) beats the environment, as every other override does.
@@ -701,6 +835,10 @@ def load_settings(
     if config_file is None:
         config_file = settings_file_path(env, data_dir)
     path = Path(config_file)
+    if data_dir:
+        # Known before the file (which cannot move it): a folder this user may not enter was
+        # reported as its settings.toml being unreadable, a file that may not even exist
+        _check_access(default_paths(data_dir).data_dir, _data_dir_source(path, {}, env, overrides))
     file_values = _read_file(path)
     values.update(file_values)
     values.update(_env_values(env))
@@ -710,8 +848,8 @@ def load_settings(
     source = _data_dir_source(path, file_values, env, overrides)
     check_secrets_mode(env)
     upgrade_while_running(env)
-    _tell_unknown(env)
     check_data_dir(default_paths(values.get("data_dir") or None).data_dir, source)
+    _check_access(default_paths(values.get("data_dir") or None).data_dir, source)
     _load_secrets(path, values, file_values)
     return validate(Settings(config_file=str(path), data_dir_source=source, **values))
 
@@ -835,7 +973,9 @@ def save_settings(
     lines = []
     for key in settings.to_toml_dict():  # never the secrets
         write, value = chosen(key)
-        if not write:
+        if not write or (key not in in_file and _normal(value) == _DEFAULTS.get(key, MISSING)):
+            # the second: nobody chose it. Written, it pinned the default (a later version's
+            # new default never applied; a team's file no longer told its choices apart)
             continue
         if key == "database_url":
             value = _keep_database_secrets(str(value or ""), in_file.get(key), store, target)
@@ -879,6 +1019,10 @@ def _normal(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return tuple(canonical_mime(str(v)) or v for v in value)
     return value
+
+
+# Each setting's default, as `_normal` compares: save_settings writes none the file lacks
+_DEFAULTS = {f.name: _normal(f.default) for f in fields(Settings) if f.default is not MISSING}
 
 
 def _toml_value(value: Any) -> str:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QSize, Qt
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QSize, QSocketNotifier, Qt
 from PySide6.QtGui import QFontMetrics, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
@@ -302,6 +304,63 @@ def load_startup_settings(data_dir: str | None = None) -> Settings:
     return load_settings(allow_incomplete_storage=True, **overrides)
 
 
+# A logout or shutdown (the session's or systemd's SIGTERM), `kill PID`, a closed terminal
+# (SIGHUP) and Ctrl+C in it (SIGINT): each quits the window as Quit does (README)
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, name)
+)
+
+
+def _noted(_signum: int, _frame: object) -> None:
+    """Nothing to do here: the wakeup fd carries the signal to the event loop (StopSignals)."""
+
+
+class StopSignals(QObject):
+    """STOP_SIGNALS heard in Qt's event loop, `on_signal(signum)` called there for each.
+
+    Python runs a handler only when Python code runs, which Qt's idle loop never does: SIGINT
+    waited for the next Python slot and came as a KeyboardInterrupt (the window state lost),
+    SIGTERM and SIGHUP killed the app outright. The C-level handler writes the signal's number
+    to the wakeup socket at once, and its notifier wakes whichever loop runs, a modal dialog's
+    included. Handlers of our own stay until `close()`: a second signal during the orderly stop
+    does not kill it half-way (its queue and window state still being written)."""
+
+    def __init__(self, on_signal: Callable[[int], None]) -> None:
+        super().__init__()
+        self._on_signal = on_signal
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._read)
+        self._previous_fd = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
+        # a signal the app was started to ignore stays ignored: `nohup mediadesk &` is how a
+        # user keeps it past the terminal's close, and a shell ignores SIGINT for the
+        # background jobs a script starts
+        self._previous = {
+            signum: signal.signal(signum, _noted)
+            for signum in STOP_SIGNALS
+            if signal.getsignal(signum) is not signal.SIG_IGN
+        }
+
+    def _read(self, *_: object) -> None:
+        try:
+            numbers = self._reader.recv(64)
+        except (BlockingIOError, InterruptedError):
+            return
+        for signum in numbers:
+            if signum in STOP_SIGNALS:
+                self._on_signal(signum)
+
+    def close(self) -> None:
+        self._notifier.setEnabled(False)
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        signal.set_wakeup_fd(self._previous_fd)
+        self._reader.close()
+        self._writer.close()
+
+
 def run_gui(language: str | None = None, data_dir: str | None = None) -> int:
     """Starts the desktop application; returns its exit code. `data_dir`: --data-dir's folder."""
     app = create_application()
@@ -310,13 +369,13 @@ def run_gui(language: str | None = None, data_dir: str | None = None) -> int:
     except MediaDeskError as exc:
         setup_logging(None)
         install_translations(choose_language(language))
-        show_startup_error(
-            QCoreApplication.translate(
+        if exc.reason == DATA_DIR_UNUSABLE:  # a folder, not a setting's value, is the fault
+            title = QCoreApplication.translate("Startup", "MediaDesk cannot use its data folder.")
+        else:
+            title = QCoreApplication.translate(
                 "Startup", "MediaDesk cannot start because a setting is not valid."
-            ),
-            exc,
-            _settings_file(data_dir),
-        )
+            )
+        show_startup_error(title, exc, _settings_file(data_dir))
         return 2
     setup_logging(settings)
     route_qt_messages()
@@ -336,14 +395,29 @@ def run_gui(language: str | None = None, data_dir: str | None = None) -> int:
         return 2
     install_excepthook()
     window = MainWindow(library, saved_state=saved_state)
+    heard: list[int] = []
+
+    def stop(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if heard:
+            logger.info("%s while quitting: the stop goes on", name)
+        else:
+            logger.info("%s: quitting as Quit does, without questions", name)
+        heard.append(signum)
+        window.quit_unattended()
+
+    # from the window on (before, the default: nothing of the session to save yet)
+    signals = StopSignals(stop)
     show_on_screen(window)
     window.start_services()
     from core.video.worker import start_in_process
 
     workers = start_in_process(library)  # threads; each encode runs in a niced subprocess
     try:
+        # a clean stop, as `serve`'s on each of these signals once it serves (server.cli)
         return app.exec()
     finally:
         if workers is not None:
             workers.stop()
         library.close()
+        signals.close()

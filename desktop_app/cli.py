@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import sys
 import threading
@@ -11,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.ascii import whole_number
+from core.stdio import reopen_closed_std_streams
 
 SERVER_COMMANDS = {
     "serve": "run the HTTP server without the desktop window",
@@ -101,11 +103,19 @@ def split_command(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `mediadesk`."""
+    # Before anything opens a file: started with `2>&-`, the desktop's first file (under
+    # Xvfb, its X11 connection) took descriptor 2, and what a library printed to stderr went
+    # into the X protocol; the app hung with no window work and no log line
+    reopen_closed_std_streams()
     args = list(sys.argv[1:] if argv is None else argv)
     global_args, server_args = split_command(args)
     options = build_parser().parse_args(global_args)
     data_dir = os.path.abspath(os.path.expanduser(options.data_dir)) if options.data_dir else ""
     if server_args:
+        if server_args[0] == "serve" and hasattr(signal, "SIGHUP"):
+            # logrotate's HUP while the server's modules load (its handler comes with them):
+            # it killed `serve` in its first half second
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
         if data_dir:
             # The server's subcommands read the folder as `mediadesk serve` always has, from
             # the environment (their messages name both --data-dir and MEDIADESK_DATA_DIR)

@@ -35,6 +35,7 @@ from core.mediatypes import BY_MIME
 from core.metadata import MAX_PIXELS, MAX_VIDEO_SIDE
 from core.paths import (
     BROKEN_LINK,
+    CANNOT_READ,
     DATA_DIR_UNUSABLE,
     IS_FILE,
     SUBFOLDER_FILE,
@@ -401,6 +402,14 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "The disk holding the library (%1) cannot be read or written: it was unplugged, or "
             "the network share is gone. Connect it again, then try again.",
         ).replace("%1", folder)
+    if exc.code == "storage_unavailable" and reason == "catalog_damaged":
+        # a restore of a copy cut short: "the storage cannot be reached" sent the user to the
+        # connection and the storage settings, and no waiting or setting mends the file
+        return QCoreApplication.translate(
+            "Errors",
+            "MediaDesk's catalog file is damaged (a copy that did not finish, a restore cut "
+            "short). Put a whole copy of it back from a backup, then start MediaDesk again.",
+        )
     if exc.code == "storage_unavailable" and reason == "catalog_not_a_file":
         return QCoreApplication.translate(
             "Errors",
@@ -714,6 +723,18 @@ def _data_dir_cause(details: dict[str, Any]) -> str:
             .replace("%1", folder)
             .replace("%2", str(details.get("target") or ""))
         )
+    if cause == CANNOT_READ:
+        # the folder exists: "not allowed to create" it was wrong, and the fix is whose it is
+        return (
+            QCoreApplication.translate(
+                "Errors",
+                "the user %1 may not read it: run MediaDesk as %2, who owns %3, or give %1 "
+                "access to it",
+            )
+            .replace("%1", _who(details, "user"))
+            .replace("%2", _who(details, "owner"))
+            .replace("%3", folder)
+        )
     code = details.get("errno")
     if code in ("EACCES", "EPERM"):
         text = QCoreApplication.translate("Errors", "MediaDesk is not allowed to create %1")
@@ -724,6 +745,18 @@ def _data_dir_cause(details: dict[str, Any]) -> str:
     else:
         text = QCoreApplication.translate("Errors", "%1 cannot be created")
     return text.replace("%1", folder)
+
+
+def _who(details: dict[str, Any], role: str) -> str:
+    """A user core's details name ("owner", "user"): the system's name, else its number."""
+    if name := details.get(role):
+        return str(name)
+    uid = details.get(f"{role}_uid")
+    if uid is None:
+        return "?"
+    if role == "user":  # the sentence says "the user %1" itself
+        return str(uid)
+    return QCoreApplication.translate("Errors", "user id %1").replace("%1", str(uid))
 
 
 def _unsafe_secret(details: dict[str, Any]) -> str:

@@ -19,6 +19,13 @@ DASH = "—"
 PROGRESS_FORMAT = "%p %"
 
 
+def percent_text(fraction: float | None) -> str:
+    """A share of work done as every percentage of the app: "40 %". Floored, as Qt's bars
+    are: a job at 99.6 % rounded read "100 %" while it still ran."""
+    share = min(max(float(fraction or 0), 0.0), 1.0)
+    return f"{int(round(100 * share, 6))} %"  # rounded first: 100 * 0.29 is 28.999…
+
+
 def size_text(size: int | None) -> str:
     if size is None:
         return DASH

@@ -10,15 +10,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from core.audit import AuditLog, AuditRecord
-from core.errors import catalog_busy, catalog_unreachable
+from core.errors import catalog_busy, catalog_unreachable, no_room
 from server.state import AUDIT, THREADS, Threads
 
 logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.5
-# While the catalog cannot be reached, entries wait in memory (tried again every RETRY_SECONDS)
-# up to this many: an outage of minutes with private files streaming from cached records; past
-# it the oldest are dropped, and counted in the log
+# While the catalog cannot be reached or its disk is full, entries wait in memory (tried again
+# every RETRY_SECONDS) up to this many: an outage of minutes with private files streaming from
+# cached records; past it the oldest are dropped, and counted in the log once per episode
 KEEP_AT_MOST = 50_000
 RETRY_SECONDS = 2.0
 # Seconds a write of entries waits for the catalog's write lock. With SQLite's 30 s busy
@@ -37,7 +37,10 @@ class AuditSink:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._threads: Threads | None = None
-        self._waiting = False  # entries wait for the catalog (said once per outage)
+        # what entries wait for, "catalog" or "room" (said once per episode), and how many were
+        # dropped meanwhile (said when they are written)
+        self._waiting: str | None = None
+        self._dropped = 0
 
     def add(
         self,
@@ -51,9 +54,10 @@ class AuditSink:
         self._wake.set()
 
     async def flush(self, wait: float | None = None) -> bool:
-        """Writes what was added; False when the catalog could not be reached, or another
-        writer held it past `wait` (as Database.write's), and the entries wait for the next
-        flush (a PostgreSQL outage dropped every access audited meanwhile)."""
+        """Writes what was added; False when the catalog could not be reached, had no room
+        (its disk full), or another writer held it past `wait` (as Database.write's), and the
+        entries wait for the next flush (a PostgreSQL outage, or a full disk, dropped every
+        access audited meanwhile)."""
         async with self._lock:
             batch, self._pending = self._pending, []
             if not batch:
@@ -64,24 +68,46 @@ class AuditSink:
                 await self._threads.run(self.log.record_many, batch, wait)
             except Exception as exc:
                 busy = catalog_busy(exc)  # another writer held it past `wait`: passes with it
-                if not busy and not catalog_unreachable(exc):
+                full = no_room(exc)
+                if not (busy or full or catalog_unreachable(exc)):
                     logger.exception("Could not write %d audit entries", len(batch))
                     return True
-                self._pending[:0] = batch
-                dropped = len(self._pending) - KEEP_AT_MOST
-                if dropped > 0:
-                    del self._pending[:dropped]
-                    logger.error("Dropped %d audit entries: the catalog is still out", dropped)
-                if not busy and not self._waiting:
-                    self._waiting = True
+                self._keep(batch)
+                if not busy and self._waiting is None:
+                    self._waiting = "room" if full else "catalog"
                     logger.warning(
-                        "Audit entries wait for the catalog, which cannot be reached (%s)", exc
+                        "Audit entries wait in memory (at most %d) for %s (%s)",
+                        KEEP_AT_MOST,
+                        "room on the catalog's disk, which is full"
+                        if full
+                        else "the catalog, which cannot be reached",
+                        exc,
                     )
                 return False
-            if self._waiting:
-                self._waiting = False
-                logger.warning("The audit entries that waited for the catalog are written")
+            if self._waiting is not None or self._dropped:
+                logger.warning(
+                    "The audit entries that waited for %s are written%s",
+                    "room on the catalog's disk" if self._waiting == "room" else "the catalog",
+                    f"; {self._dropped} older ones were dropped meanwhile" if self._dropped else "",
+                )
+                self._waiting, self._dropped = None, 0
             return True
+
+    def _keep(self, batch: list[AuditRecord]) -> None:
+        """Puts back a batch not written, ahead of what came meanwhile; past KEEP_AT_MOST the
+        oldest go, said once per episode (a line per flush filled the log for as long as the
+        disk stayed full) and counted when the entries are written."""
+        self._pending[:0] = batch
+        dropped = len(self._pending) - KEEP_AT_MOST
+        if dropped > 0:
+            del self._pending[:dropped]
+            if not self._dropped:
+                logger.error(
+                    "Dropping the oldest audit entries: more than %d wait for the catalog "
+                    "(how many is said once they are written)",
+                    KEEP_AT_MOST,
+                )
+            self._dropped += dropped
 
     async def run(self) -> None:
         while True:
@@ -95,6 +121,11 @@ class AuditSink:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    @property
+    def dropped(self) -> int:
+        """Entries dropped (past KEEP_AT_MOST) since the catalog last took them."""
+        return self._dropped
 
     def bind(self, threads: Threads) -> None:
         self._threads = threads
@@ -112,5 +143,7 @@ async def audit_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
     if not await sink.flush(WRITE_WAIT):
         logger.error(
-            "Dropped %d audit entries at the stop: the catalog did not take them", sink.pending
+            "Dropped %d audit entries at the stop: the catalog did not take them%s",
+            sink.pending,
+            f" ({sink.dropped} older ones were dropped before)" if sink.dropped else "",
         )

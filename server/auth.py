@@ -65,11 +65,19 @@ USES_WAIT = 2.0
 H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
 
 
-def requires(scope: str) -> Callable[[H], H]:
-    """Marks a handler with what it needs: public, signed, file, read, upload or admin."""
+def requires(
+    scope: str, *, widened_by: Callable[[web.Request], str] | None = None
+) -> Callable[[H], H]:
+    """Marks a handler with what it needs: public, signed, file, read, upload or admin.
+    `widened_by` names the scope one request needs when its parameters ask for more than the
+    route's least (a hard delete: admin), so that a token short of it is refused naming the
+    scope that request needs: checked one scope at a time, a read token's hard delete was told
+    it needs 'upload', and once it had one, 'admin'."""
 
     def mark(handler: H) -> H:
         handler.__mediadesk_scope__ = scope  # type: ignore[attr-defined]
+        if widened_by is not None:
+            handler.__mediadesk_widened_by__ = widened_by  # type: ignore[attr-defined]
         return handler
 
     return mark
@@ -85,6 +93,14 @@ def answers_unchecked(handler: H) -> H:
 
 def scope_of(handler: object) -> str:
     return getattr(handler, "__mediadesk_scope__", "read")
+
+
+def scope_needed(handler: object, request: web.Request) -> str:
+    """The scope `request` needs of its route: scope_of's, or more by `requires`' widened_by."""
+    widened_by: Callable[[web.Request], str] | None = getattr(
+        handler, "__mediadesk_widened_by__", None
+    )
+    return scope_of(handler) if widened_by is None else widened_by(request)
 
 
 class Authenticator:
@@ -230,7 +246,7 @@ def _presents_credentials(request: web.Request, need: str) -> bool:
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     match = request.match_info
-    need = scope_of(match.handler)
+    need = scope_needed(match.handler, request)
     if match.http_exception is not None or request.method == "OPTIONS":
         request[TOKEN] = None
         return await handler(request)

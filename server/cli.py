@@ -6,9 +6,12 @@ import argparse
 import contextlib
 import json
 import logging
+import logging.handlers
+import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from core.logsetup import (
     make_formatter,
     quiet_credential_loggers,
     quiet_outage_tracebacks,
+    reopen_log_files,
 )
 from core.settings import Settings, load_settings
 from core.tokens import SCOPES
@@ -116,6 +120,22 @@ def build_parser() -> argparse.ArgumentParser:
         "the object, under the athlete its folder names if that athlete exists; a ready "
         "file's duplicate or what an upload refuses is left and named (JSON 'adopt')",
     )
+    maintenance.add_argument(
+        "--forget-missing",
+        action="store_true",
+        help="after a restore of the catalog: delete for good (as a hard delete does, audited) "
+        "the files whose object is missing from the storage, i.e. deleted after the catalog's "
+        "backup was taken (run --adopt-strays first: it puts moved files' bytes back). "
+        "Refused when the storage holds none of the catalog's files, or when more are missing "
+        "than 10 or 1%% of the files, whichever is more (JSON 'forget')",
+    )
+    maintenance.add_argument(
+        "--forget-missing-count",
+        type=int,
+        metavar="N",
+        help="with --forget-missing: forget them even past that limit, when exactly N files "
+        "are missing (the count its refusal said)",
+    )
     cli_video.add_parsers(sub, common)
     cli_storage.add_parsers(sub, common)
     cli_catalog.add_parsers(sub, common)
@@ -175,7 +195,40 @@ def run(argv: list[str]) -> int:
         return 130
 
 
+def _prints_json(args: argparse.Namespace) -> bool:
+    """Whether the command's stdout is one JSON document (maintenance's, storage's, catalog's
+    and reprocess's always is)."""
+    if args.command in ("maintenance", "reprocess", *cli_storage.COMMANDS, *cli_catalog.COMMANDS):
+        return True
+    listing = args.command == "token" and args.token_command == "list"
+    return (listing or args.command in cli_doctor.COMMANDS) and bool(args.json)
+
+
+@contextlib.contextmanager
+def _warnings_as_json(args: argparse.Namespace) -> Iterator[None]:
+    """A JSON command's warnings (a mistyped MEDIADESK_ variable's, said while the settings
+    load) as JSON lines on stderr, as serve's JSON log mode writes them: Python's last resort
+    wrote them as bare text, which a script taking both streams as JSON choked on."""
+    if not _prints_json(args):
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(make_formatter("json"))
+    handler.setLevel(logging.WARNING)  # what the last resort wrote, no more
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+
+
 def _run(args: argparse.Namespace) -> int:
+    with _warnings_as_json(args):
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
@@ -194,8 +247,15 @@ def _run(args: argparse.Namespace) -> int:
             return cli_nginx.run(args, _settings(args))
         return _maintenance(args)
     except MediaDeskError as exc:
-        sys.stderr.write(f"mediadesk: {exc.message}\n")
+        sys.stderr.write(f"mediadesk: {one_line(exc.message)}\n")
         return 2
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: a cause quoted whole may run over several (libpq's "connection
+    refused" adds a tab-indented "Is the server running on that host…"), while a start-up
+    error is one line, which scripts and service managers show as the reason."""
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def _log_to_file(path: Path, log_format: str = "text") -> None:
@@ -210,21 +270,49 @@ def _log_to_file(path: Path, log_format: str = "text") -> None:
     logging.getLogger().addHandler(handler)
 
 
+def _wake(*events: threading.Event) -> None:
+    for event in events:
+        event.set()
+
+
 def _serve(args: argparse.Namespace) -> int:
     from core.video.worker import start_in_process
     from server.entry import LISTEN_ERRORS, EmbeddedServer, cannot_listen, first_start_token
 
+    # SIGHUP is logrotate's postrotate `kill -HUP` (or a closed terminal): its default killed
+    # the server at once, cutting downloads and streams and leaving a half-received upload in
+    # tmp/. Heard from the start, as a start may take minutes (a catalog migration); the loop
+    # below reopens the log files
+    wake, hup = threading.Event(), threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGHUP, lambda *_: _wake(hup, wake))
     # Ctrl+C stops a start (a catalog migration of minutes) as it stops the server: a
     # KeyboardInterrupt until the handler below, even started with SIGINT ignored (`run`)
-    logging.basicConfig(
-        level=args.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    root = logging.getLogger()
+    root.setLevel(args.log_level)
+    # The format is a setting: what loading the settings logs (a mistyped MEDIADESK_ variable's
+    # warning) is held until the format is known, or MEDIADESK_LOG_FORMAT=json's first stderr
+    # line was plain text and a shipper reading JSON lines choked on it
+    held = logging.handlers.BufferingHandler(capacity=10_000)
+    root.addHandler(held)
+    # a refused setting leaves no settings to read it from: the environment's own word, when
+    # it is one (the typo's warning came out as text before the refusal's line)
+    asked = os.environ.get("MEDIADESK_LOG_FORMAT", "").strip().lower()
+    log_format = asked if asked in ("text", "json") else "text"
+    try:
+        early = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
+        log_format = load_settings(**early).log_format
+    finally:  # a refused setting's warnings too, before its one line
+        root.removeHandler(held)
+        logging.basicConfig(
+            level=args.log_level,
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        apply_format(log_format)
+        for record in held.buffer:
+            logging.getLogger(record.name).handle(record)
     quiet_credential_loggers()  # --log-level DEBUG must not log bucket signatures
-    # the format is known before the library opens, so its start-up lines are JSON too
-    early = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
-    apply_format(load_settings(**early).log_format)
     overrides: dict[str, Any] = {}
     if args.public_url:
         overrides["public_base_url"] = args.public_url
@@ -235,6 +323,11 @@ def _serve(args: argparse.Namespace) -> int:
     _log_to_file(library.paths.logs_dir / "server.log", log_format)
     quiet_outage_tracebacks()  # out of descriptors: no traceback from every loop's retry
     server = workers = None
+    # SIGTERM (systemd's stop, a supervisor's) from here on stops the server once it is up:
+    # between "listening on" and the banner's handlers below, its default ended the process
+    # with -15 and no "stopped" line (tests/test_ops_closed_fds.py met it under load)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: _wake(stop, wake))
     try:
         # --host went through the settings (a blank one is the default host, never aiohttp's
         # "" for every interface): the library's settings say where to listen
@@ -274,13 +367,18 @@ def _serve(args: argparse.Namespace) -> int:
         banner = sys.stdout if log_format == "json" else sys.stderr
         # the handlers first: "Press Ctrl+C to stop." is a promise, and a Ctrl+C (a script's
         # SIGINT) right after it was a KeyboardInterrupt, exit 130 'interrupted'
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: _wake(stop, wake))
         banner.write("\n".join(lines) + "\n")
         banner.flush()
-        while not stop.wait(1.0) and server.running:
-            pass
+        while not stop.is_set() and server.running:
+            wake.wait(1.0)
+            wake.clear()
+            if hup.is_set():
+                # here, not in the handler: logging from a signal handler may deadlock on a
+                # handler's lock the interrupted code holds
+                hup.clear()
+                files = reopen_log_files()
+                logger.info("SIGHUP: reopening the log files (%s)", ", ".join(files) or "none")
     finally:
         # also after a Ctrl+C before the handler above was installed
         if workers is not None:
@@ -334,7 +432,7 @@ def _token(args: argparse.Namespace) -> int:
 def _maintenance(args: argparse.Namespace) -> int:
     from core.leader import full_run
     from core.logsetup import outage_cause
-    from core.maintenance import reconcile, run_maintenance
+    from core.maintenance import forget_missing, reconcile, run_maintenance
 
     # another run under way (the server's scheduled one, another `mediadesk maintenance`) is
     # waited for a few seconds, then refused in one line, exit status 2
@@ -350,6 +448,16 @@ def _maintenance(args: argparse.Namespace) -> int:
                 adopted = adopt_strays(library).as_dict()
             except MediaDeskError as exc:
                 report.errors.append(f"adopt_strays: {exc.message}")
+        forgot: dict[str, Any] = {}
+        if args.forget_missing:
+            # after the adoption, which puts the moved files' bytes back: what is still
+            # missing then was deleted after the catalog's backup
+            try:
+                forgot = forget_missing(
+                    library, reconcile(library), args.forget_missing_count
+                ).as_dict()
+            except MediaDeskError as exc:
+                report.errors.append(f"forget_missing: {exc.message}")
         try:
             found = reconcile(library)
             checked: dict[str, Any] = found.as_dict()
@@ -361,6 +469,8 @@ def _maintenance(args: argparse.Namespace) -> int:
         printed = {"maintenance": report.as_dict()}
         if args.adopt_strays:
             printed["adopt"] = adopted
+        if args.forget_missing:
+            printed["forget"] = forgot
         _out(json.dumps({**printed, "reconcile": checked}, indent=2))
         recorded = True
         try:  # where `mediadesk doctor` reads it; a catalog that takes no write loses only that
@@ -374,4 +484,5 @@ def _maintenance(args: argparse.Namespace) -> int:
     # run whose result is not recorded (doctor and /health go on showing the last one): a cron
     # job hears it only by the status
     failed = report.errors or "error" in checked or not checked.get("clean") or not recorded
-    return 1 if failed or adopted.get("errors") else 0
+    forget_failed = forgot.get("errors") or forgot.get("refused")
+    return 1 if failed or adopted.get("errors") or forget_failed else 0

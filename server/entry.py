@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from core.library import Library
 from core.links import WILDCARDS, link_origin, shareable_origin
 from core.settings import checked_host
+from core.stdio import reopen_closed_std_streams
 from server.config import ServerConfig
 
 if TYPE_CHECKING:
@@ -253,6 +254,7 @@ class EmbeddedServer:
 
 def main(argv: list[str]) -> int:
     """`serve`, `token create|list|revoke` and `maintenance` (see server.cli)."""
+    reopen_closed_std_streams()
     from server.cli import run
 
     return run(argv)

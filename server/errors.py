@@ -131,7 +131,7 @@ UNAVAILABLE_MESSAGES: dict[str | None, str] = {
 # storage endpoint): the client reads these sentences, the log the message and the request id.
 CLIENT_MESSAGES = {
     "storage_unavailable": UNAVAILABLE_MESSAGES[None],
-    "insufficient_storage": "There is not enough free storage space to save the file",
+    "insufficient_storage": core.NO_SPACE_FOR_FILE,  # NO_SPACE_FOR_CHANGE: _for_request
     "invalid_setting": "The server is not configured correctly; ask its administrator",
     "cancelled": "The operation was cancelled",
     "catalog_upgraded": (
@@ -199,6 +199,24 @@ def redact(text: str) -> str:
     clean = re.sub(r"\s{2,}", " ", clean)
     clean = re.sub(r"\s+([,.;:)])", r"\1", clean).replace("()", "")
     return clean.strip().rstrip(":,; ") or "The request failed"
+
+
+# The requests that send a file's bytes (direct and tus uploads, a signed PUT, a presigned
+# upload's confirmation, whose check copies the file): a full disk stops saving the file. Any
+# other request that meets one was saving a change.
+FILE_SENDING_PATHS = ("/files/upload/direct", "/files/upload/tus", "/signed/")
+FILE_SENDING_ENDINGS = ("/confirm-upload",)
+
+
+def _for_request(request: web.Request, message: str) -> str:
+    """A full disk's sentence as the request knows it: "the file" only where a file was sent
+    (a metadata edit, trash, restore, presign or reprocess said it too)."""
+    if message != core.NO_SPACE_FOR_FILE:
+        return message
+    path = request.path
+    if path.startswith(FILE_SENDING_PATHS) or path.endswith(FILE_SENDING_ENDINGS):
+        return message
+    return core.NO_SPACE_FOR_CHANGE
 
 
 def status_for(exc: core.MediaDeskError) -> int:
@@ -279,7 +297,7 @@ async def _answer(
         )
     except core.MediaDeskError as exc:
         status = status_for(exc)
-        message = client_message(exc)
+        message = _for_request(request, client_message(exc))
         said = _own_failure(exc, met)
         met.clear()  # this request's catalog failures are told here, or counted
         if isinstance(said, core.StorageUnavailable) and said.first:
@@ -364,7 +382,8 @@ async def _answer(
                 exc,
             )
             full = core.InsufficientStorage("no space")
-            return _finish(request, error_response(507, full.code, client_message(full), rid))
+            said = _for_request(request, client_message(full))
+            return _finish(request, error_response(507, full.code, said, rid))
         if core.catalog_unreachable(exc):  # a catalog outage met outside core.db's sessions
             down = core.catalog_down()
             down.cause = core.pg_words(exc) or str(exc)

@@ -1104,6 +1104,19 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                     if s == 409
                     else {}
                 ),
+                # a full disk at the finish: every byte kept, HEAD once there is room
+                **(
+                    {
+                        "headers": {
+                            "Upload-Offset": hdr(
+                                "Bytes kept (the full length when the finish found no room)",
+                                tus_bytes,
+                            )
+                        }
+                    }
+                    if s == 507
+                    else {}
+                ),
             }
             for s in statuses
         }
@@ -1223,6 +1236,13 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                     **err(400, 401, 403, 404, 413, 500),
                     **UPLOAD_400,
                     **more(408, 409, 410, 412, 415, 423, 460, 507),
+                    "503": {
+                        "description": "server_stopping: the server stopped (a restart) while "
+                        "the body was arriving; every byte received is kept: HEAD, then PATCH "
+                        f"from its Upload-Offset (a body of {TAKE_MIN // 2**20} MiB or more "
+                        "gets no answer: its connection is closed)",
+                        "content": ERROR,
+                    },
                 },
                 params=[
                     upload_id,

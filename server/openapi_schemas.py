@@ -614,12 +614,14 @@ SCHEMAS: dict[str, S] = {
             error=STR,
             reason={
                 **STR,
-                "enum": ["catalog_upgraded", *CATALOG_OUT_REASONS],
+                "enum": ["catalog_upgraded", *CATALOG_OUT_REASONS, NO_SPACE_REASON],
                 "description": "catalog_upgraded: a newer MediaDesk upgraded the catalog "
                 "while this server ran; it writes nothing until restarted with that version "
-                "(status degraded, 503). The others: the reason an error under "
-                "storage_unavailable gives for the catalog (Error), an outage that passes "
-                "(Retry-After)",
+                f"(status degraded, 503). {NO_SPACE_REASON}: the SQLite catalog's disk has "
+                "less than 1 MiB free, every write answers 507 (503, no Retry-After; a "
+                "PostgreSQL server's own disk is not seen). The others: the reason an error "
+                "under storage_unavailable gives for the catalog (Error), an outage that "
+                "passes (Retry-After)",
             },
         ),
         storage=obj(

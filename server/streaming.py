@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import errno
 import io
 import json
 import logging
+import mmap
 import os
 import secrets
+import sys
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -51,17 +55,28 @@ REMOTE_CHUNK_SIZE = 256 * 1024
 FALLBACK_CHUNK_SIZE = 256 * 1024
 """Read size for local files when sendfile cannot be used (SSL, compression, other loops)."""
 
+SENDFILE_CHUNK_SIZE = 256 * 1024
+"""Local bytes read from the page cache to check them before each sendfile (_cached_read)."""
+
+SENDFILE_WINDOW = 8 * 1024 * 1024
+"""Local bytes checked at once with mincore (no copy) before one sendfile (_resident)."""
+
 INLINE_READ_MAX = 64 * 1024
-"""Local ranges up to this size are read in the loop and sent with their headers in one write."""
+"""Local ranges up to this size are read whole (from the page cache on the loop, else in a
+worker thread) and sent with their headers in one write."""
 
 SENDFILE = not os.environ.get("AIOHTTP_NOSENDFILE")
 """False forces chunked reads for local files (as aiohttp's own switch does)."""
 
 _HAS_SENDFILE = hasattr(os, "sendfile")  # the one-syscall fast path; loop.sendfile otherwise
+# preadv2(RWF_NOWAIT): Linux 4.14+; elsewhere every local read goes to a worker thread
+_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None) if hasattr(os, "preadv") else None
+# a file system that cannot read without waiting says so with one of these (FUSE, NFS, old kernels)
+_NOWAIT_UNSUPPORTED = frozenset({errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS})
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 # (bytes written before the part, start, end inclusive) for each part of a body
 _Parts = list[tuple[bytes, int, int]]
-# Threads.run of the app (server/state.py): file and remote-object reads in the server's pool
+# Threads.run_store of the app (server/state.py): cold file and remote-object reads
 _Run = Callable[..., "asyncio.Future[Any]"]
 
 
@@ -80,9 +95,10 @@ async def stream_object(
 ) -> web.StreamResponse:
     """Answers GET/HEAD for one object; bodies are written here, other answers are returned.
 
-    `local_path` (a file of exactly `size` bytes) is sent with sendfile; otherwise
-    `open_range(start, end)` is iterated in the store's thread pool (server.state.THREADS
-    run_store), one call per range. Errors opening the object (NotFound,
+    `local_path` (a file of exactly `size` bytes) is sent with sendfile from the page cache,
+    and its bytes the cache lacks are read in the store's thread pool (server.state.THREADS
+    run_store), never on the loop; otherwise `open_range(start, end)` is iterated in that
+    pool, one call per range. Errors opening the object (NotFound,
     StorageUnavailable...) raise before anything is sent. `on_bytes(n)` runs on the event
     loop as bytes go out.
     """
@@ -145,7 +161,9 @@ async def stream_object(
     if CHECK_HEADER in req:  # nginx asks whether it may send the bytes: not these (S3, several)
         return _ask_in_full()
     if local_path is not None:
-        run = request.app[THREADS].run
+        # a cold disk's reads (a NAS, a FUSE mount) wait in the store's pool, as a remote
+        # store's do: the pool answering listings, edits and /health stays free
+        run = request.app[THREADS].run_store
         return await _send_local(
             request, status, headers, local_path, size, parts, end_marker, on_bytes, run
         )
@@ -357,6 +375,7 @@ async def _send_local(
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:  # missing: 404; the folder unreachable: 500 (core.storage.local)
         raise read_error(exc, path.name) from exc
+    file = _LocalFile(fd, run)
     try:
         # The file opened, not the one looked at: the size check before (Library.local_path)
         # is cached for a few seconds with the path, and a file replaced meanwhile (put back
@@ -367,17 +386,17 @@ async def _send_local(
             raise object_damaged(path.name, stored, size)
         _, start, end = parts[0]
         if len(parts) == 1 and end - start < INLINE_READ_MAX:
-            # Small: one pread from the page cache, then headers and body in one send().
-            # (sendfile would cost a second syscall, and blocks on a cold disk just the same.)
+            # Small: one read, then headers and body in one send(). (sendfile would cost a
+            # second syscall.)
             try:
-                data = _pread(fd, end - start + 1, start)
+                data = await file.read(end - start + 1, start)
             except OSError as exc:  # EIO before anything is sent: an answer still
                 raise read_error(exc, path.name) from exc
         else:
-            sender = _LocalSender(request, fd, on_bytes, run)
+            sender = _LocalSender(request, file, on_bytes)
             return await _write_parts(request, status, headers, parts, end_marker, sender.send)
     finally:
-        os.close(fd)
+        file.close()
     if len(data) <= end - start:
         raise StorageUnavailable(f"{path.name} is shorter than its recorded size")
     resp = web.Response(status=status, headers=headers, body=data)
@@ -393,15 +412,142 @@ async def _send_local(
     return resp
 
 
+def _cached_read(fd: int, buf: bytearray | memoryview, offset: int) -> int | None:
+    """Copies the file's bytes at `offset` into `buf` from the page cache alone, on the event
+    loop: the count read (0 at the end of the file; short where a page is not cached), or None
+    when the first page is not cached or the system cannot tell without waiting.
+
+    A page-cache miss read on the loop (sendfile, pread) held every request of the server
+    for the disk's time: on a FUSE data folder at 1 s a read, /health and every listing froze
+    for the length of each stream. nginx's `aio threads` does the same test."""
+    if _NOWAIT is None:
+        return None
+    try:
+        return os.preadv(fd, [buf], offset, _NOWAIT)
+    except BlockingIOError:  # EAGAIN: the page is not in the cache
+        return None
+    except OSError as exc:
+        if exc.errno in _NOWAIT_UNSUPPORTED:
+            return None
+        raise
+
+
+def _no_mincore(fd: int, offset: int, count: int) -> bool:
+    return False
+
+
+def _mincore() -> Callable[[int, int, int], bool]:
+    """`resident(fd, offset, count)`: True when every page of the range is in the page cache
+    and read (mincore counts only up-to-date pages: not one another thread is reading in).
+    On Linux through libc; elsewhere always False (the copying probe is used)."""
+    if not sys.platform.startswith("linux"):
+        return _no_mincore
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        map_file, munmap, mincore = libc.mmap, libc.munmap, libc.mincore
+    except (OSError, AttributeError):
+        return _no_mincore
+    map_file.restype = ctypes.c_void_p
+    map_file.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int64,
+    ]
+    munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    page = os.sysconf("SC_PAGE_SIZE")
+    failed = ctypes.c_void_p(-1).value
+    prot, flags = mmap.PROT_READ, mmap.MAP_SHARED
+    low_bit = bytes(b & 1 for b in range(256))  # other bits of mincore's bytes are reserved
+
+    def resident(fd: int, offset: int, count: int) -> bool:
+        first = offset - offset % page
+        length = offset + count - first
+        addr = map_file(None, length, prot, flags, fd, first)
+        if addr is None or addr == failed:  # a file system without mmap: cannot tell
+            return False
+        try:
+            vec = ctypes.create_string_buffer((length + page - 1) // page)
+            if mincore(addr, length, vec) != 0:
+                return False
+            return b"\0" not in vec.raw.translate(low_bit)
+        finally:
+            munmap(addr, length)
+
+    return resident
+
+
+_resident = _mincore()
+
+_SCRATCH = threading.local()  # one buffer per event loop thread: probes are never awaited
+
+
+def _scratch(n: int) -> memoryview:
+    """`n` bytes of throwaway buffer for the probe before a sendfile."""
+    buf: bytearray | None = getattr(_SCRATCH, "buf", None)
+    if buf is None or len(buf) < n:
+        buf = _SCRATCH.buf = bytearray(max(n, SENDFILE_CHUNK_SIZE))
+    return memoryview(buf)[:n]
+
+
+class _LocalFile:
+    """An open local file read from the page cache on the loop, and from the disk in `run`'s
+    worker threads (the store's pool: bounded, so a slow disk holds those threads only)."""
+
+    def __init__(self, fd: int, run: _Run) -> None:
+        self.fd = fd
+        self.run = run
+        self._reading: asyncio.Future[bytes] | None = None
+
+    async def read(self, n: int, offset: int) -> bytes | bytearray:
+        """Up to `n` bytes at `offset`; short only at the end of the file."""
+        buf = bytearray(n)
+        got = _cached_read(self.fd, buf, offset)
+        if got is not None and (got == n or got == 0):
+            del buf[got:]
+            return buf
+        got = got or 0
+        rest = await self.read_cold(n - got, offset + got)
+        if not got:
+            return rest
+        del buf[got:]
+        buf += rest
+        return buf
+
+    async def read_cold(self, n: int, offset: int) -> bytes:
+        """`n` bytes at `offset` read in a worker thread (short only at the end of the file)."""
+        reading = self._reading = self.run(_pread, self.fd, n, offset)
+        # shielded: a request cancelled mid-read leaves the thread reading the descriptor,
+        # which close() then leaves open until the read ends (its number could be reused)
+        data = await asyncio.shield(reading)
+        self._reading = None
+        return data
+
+    def close(self) -> None:
+        reading, self._reading = self._reading, None
+        if reading is None or reading.done():
+            os.close(self.fd)
+        else:
+            reading.add_done_callback(self._close_after)
+
+    def _close_after(self, reading: asyncio.Future[bytes]) -> None:
+        _ignore_result(reading)
+        os.close(self.fd)
+
+
 class _LocalSender:
-    """Sends byte ranges of an open file: sendfile when the transport allows, else reads."""
+    """Sends byte ranges of an open file: sendfile of bytes found in the page cache when the
+    transport allows, else reads; bytes not in the cache are read in a worker thread."""
 
     def __init__(
-        self, request: web.Request, fd: int, on_bytes: Callable[[int], None] | None, run: _Run
+        self, request: web.Request, file: _LocalFile, on_bytes: Callable[[int], None] | None
     ) -> None:
-        self.run = run
         self.request = request
-        self.fd = fd
+        self.file = file
+        self.fd = file.fd
         self.on_bytes = on_bytes
         self._file: io.FileIO | None = None
 
@@ -421,6 +567,39 @@ class _LocalSender:
         self, resp: web.StreamResponse, transport: asyncio.Transport, start: int, count: int
     ) -> int:
         sent = 0
+        while sent < count:
+            offset = start + sent
+            # sendfile() waits for pages the cache lacks, on the loop: only bytes known to be
+            # in the cache go through it, a window found whole by mincore (the common case,
+            # as fast as before) or else bytes just read from the cache
+            window = min(SENDFILE_WINDOW, count - sent)
+            want = min(SENDFILE_CHUNK_SIZE, window)
+            if window > want and _resident(self.fd, offset, window):
+                cached: int | None = window
+            else:
+                cached = _cached_read(self.fd, _scratch(want), offset)
+            if cached is None:  # not in the cache: read in a worker thread, then written
+                chunk = await self.file.read_cold(want, offset)
+                if not chunk:
+                    break
+                await resp.write(chunk)
+                self._report(len(chunk))
+                sent += len(chunk)
+                continue
+            if cached == 0:  # end of file
+                break
+            more = await self._send_cached(resp, transport, offset, cached)
+            if more == 0:
+                break
+            sent += more
+        return sent
+
+    async def _send_cached(
+        self, resp: web.StreamResponse, transport: asyncio.Transport, start: int, count: int
+    ) -> int:
+        """sendfile of bytes found in the page cache (they could be evicted while a slow
+        client's socket is full, a rare wait the probe cannot rule out)."""
+        sent = 0
         if _HAS_SENDFILE and transport.get_write_buffer_size() == 0:
             # One non-blocking syscall first: small ranges end here, with no futures involved.
             sock = transport.get_extra_info("socket")
@@ -428,7 +607,7 @@ class _LocalSender:
                 sent = os.sendfile(sock.fileno(), self.fd, start, count)
                 if sent == 0:
                     return 0  # end of file
-            self._report(sent)
+            self._sent_around(sent)
         if sent < count:
             if self._file is None:
                 self._file = io.FileIO(self.fd, "rb", closefd=False)
@@ -443,18 +622,27 @@ class _LocalSender:
                 # plain writes either work or report the broken connection properly.
                 more = await self._read_and_write(resp, offset, count - sent)
             except BaseException:
-                self._report(max(0, self._file.tell() - offset))
+                self._sent_around(max(0, self._file.tell() - offset))
                 raise
             else:
-                self._report(more)
+                self._sent_around(more)
             sent += more
         return sent
+
+    def _sent_around(self, n: int) -> None:
+        """Bytes sendfile put on the socket past the response's writer: counted in its size as
+        well, which the access log's size column reads (a 40 MB download was logged as its
+        headers' 447 bytes)."""
+        self._report(n)
+        writer = self.request.writer
+        if n and writer is not None:
+            writer.output_size += n
 
     async def _read_and_write(self, resp: web.StreamResponse, start: int, count: int) -> int:
         sent = 0
         while sent < count:
             want = min(FALLBACK_CHUNK_SIZE, count - sent)
-            chunk = await self.run(_pread, self.fd, want, start + sent)
+            chunk = await self.file.read(want, start + sent)
             if not chunk:
                 break
             await resp.write(chunk)

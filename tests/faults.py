@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -56,6 +57,67 @@ def small_tmpfs(folder: Path, size: str) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@contextlib.contextmanager
+def library_on_tmpfs(data_dir: Path, size: str, **overrides: Any) -> Iterator[Library]:
+    """A library whose whole data folder (catalog, uploads, objects, logs) is a tmpfs of
+    `size`, for a real full disk; skips as small_tmpfs does."""
+    from tests.conftest import make_settings
+
+    with small_tmpfs(data_dir, size) as folder:
+        lib = Library.open(make_settings(folder, **overrides))
+        try:
+            yield lib
+        finally:
+            lib.close()
+
+
+@contextlib.contextmanager
+def catalog_on_tmpfs(tmp_path: Path, size: str) -> Iterator[Library]:
+    """A library whose SQLite catalog alone is on a tmpfs of `size` (DATABASE_URL); its objects
+    are on the test's own disk, so reads go on while the catalog's disk is full."""
+    from tests.conftest import make_settings
+
+    with small_tmpfs(tmp_path / "catalog", size) as folder:
+        url = f"sqlite:///{folder / 'catalog.sqlite3'}"
+        lib = Library.open(make_settings(tmp_path / "data", database_url=url))
+        try:
+            yield lib
+        finally:
+            lib.close()
+
+
+@contextlib.contextmanager
+def small_ext4(folder: Path, size_mib: int, reserved_percent: int) -> Iterator[Path]:
+    """`folder` on a loop-mounted ext4 of `size_mib` with `reserved_percent` of its blocks kept
+    for root (which a tmpfs has not); skips the test unless root, mkfs.ext4 and loop mounts
+    work here."""
+    if os.geteuid() != 0 or shutil.which("mkfs.ext4") is None:
+        pytest.skip("a loop-mounted ext4 needs root and mkfs.ext4")
+    folder.mkdir(parents=True, exist_ok=True)
+    image = folder.with_name(folder.name + ".img")
+    with open(image, "wb") as fh:
+        fh.truncate(size_mib * 1024 * 1024)
+    made = subprocess.run(
+        ["mkfs.ext4", "-q", "-F", "-m", str(reserved_percent), str(image)],
+        capture_output=True,
+        text=True,
+    )
+    mounted = made.returncode == 0 and (
+        subprocess.run(
+            ["mount", "-o", "loop", str(image), str(folder)], capture_output=True, text=True
+        ).returncode
+        == 0
+    )
+    if not mounted:
+        image.unlink(missing_ok=True)
+        pytest.skip(f"cannot make or loop-mount an ext4 here: {made.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+        image.unlink(missing_ok=True)
 
 
 def fill_disk(path: Path, chunk: int = 256 * 1024) -> int:

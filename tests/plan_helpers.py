@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, text
+from sqlalchemy import event, func, insert, select, text
 
 from core.db.models import Athlete, MediaFile
 from core.library import Library
 from core.records import FileQuery
+from tests.conftest import _upgrade_from_template, make_settings
 from tests.internals import db_of
 
 ROWS = 20_000
@@ -77,12 +78,39 @@ def fill(lib: Library) -> None:
     store(lib, rows, athletes)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def filled(request: pytest.FixtureRequest) -> Iterator[Library]:
-    """fill's catalog on each engine (the module using it imports pg_library too)."""
-    lib = on_engine(request)
-    fill(lib)
-    yield lib
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def filled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Library]:
+    """fill's catalog on each engine (the module using it imports postgres_url too), filled
+    once for the module's tests: filling it took 3-12 s a test. Its tests only read it, which
+    the module's end checks (each row's version and time of change as filled)."""
+    data = tmp_path_factory.mktemp("filled")
+    with pytest.MonkeyPatch.context() as patch:
+        # a module's fixture comes before the tests' own template one (tests/conftest.py)
+        patch.setattr("core.library.upgrade", _upgrade_from_template)
+        if request.param == "sqlite":
+            lib = Library.open(make_settings(data))
+        else:
+            lib = Library.open(
+                make_settings(data, database_url=request.getfixturevalue("postgres_url"))
+            )
+    try:
+        if request.param == "postgresql":  # the tests share its database (as pg_library)
+            with db_of(lib).write() as s:
+                s.execute(text("TRUNCATE media_files, athletes RESTART IDENTITY CASCADE"))
+        fill(lib)
+        yield lib
+        with db_of(lib).engine.connect() as s:
+            changed = s.execute(
+                select(func.count())
+                .select_from(MediaFile)
+                .where((MediaFile.version != 1) | (MediaFile.updated_at != MediaFile.created_at))
+            ).scalar_one()
+            total = s.execute(select(func.count()).select_from(MediaFile)).scalar_one()
+        assert (total, changed) == (ROWS, 0), "a test changed the shared catalog: give it its own"
+    finally:
+        lib.close()
 
 
 def caught_statements(lib: Library, query: FileQuery) -> tuple[Any, list[tuple[str, Any]]]:

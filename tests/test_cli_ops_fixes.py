@@ -177,6 +177,20 @@ def test_save_keys_keeps_the_settings_files_spelling(
     assert "trash_retention_days" not in saved, saved
     assert saved["max_file_size"] == 52428800 and saved["allowed_video_types"] == ["video/mp4"]
     assert saved["r2_bucket_name"] == s3_bucket.bucket and "r2_secret_access_key" not in saved
+    # what the file held and the keys asked to be saved: the ~30 defaults nobody chose were
+    # written too, pinning them (a later version's new default never applied)
+    assert set(saved) == {
+        "data_dir",  # given by --data-dir: kept, as a MEDIADESK_CONFIG_FILE elsewhere needs
+        "mediadesk_port",
+        "max_file_size",
+        "mediadesk_storage_backend",
+        "mediadesk_trash_retention_days",
+        "allowed_video_types",
+        "r2_endpoint_url",
+        "r2_bucket_name",
+        "r2_access_key_id",
+        "r2_region",
+    }, saved
     for name in ("R2_ENDPOINT_URL", "R2_BUCKET_NAME", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name)
     again = load_settings(data_dir=str(data_dir))

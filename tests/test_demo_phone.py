@@ -268,7 +268,7 @@ async def test_retry_sends_only_the_parts_the_bucket_lacks(
         async with Phone(chromium_path() or "") as phone:
             await phone.start("en-US,en;q=0.9", quick_waits=True)
             await _open(phone, live.url, make_tokens(s3_library).upload)
-            await phone.network(rate=1_000_000)
+            await phone.network(rate=2_000_000)
             await phone.choose(video)
             # past the first part, not yet the last
             assert await phone.wait_for("document.getElementById('bar').value > 0.5", 30)

@@ -140,6 +140,9 @@ def test_grid_tiles_say_their_kind_size_processing_and_deletion(
             plain = f"{clip}, 0:02, {size_text(video.size)}"
             window.processing.set(video.id, {"state": "running", "progress": 0.4})
             assert _tiles(window)["clip.mp4"] == f"{plain}, {running}, 40 %"
+            # as the badge and Qt's bars: not done while it runs (rounded, it read "100 %")
+            window.processing.set(video.id, {"state": "running", "progress": 0.996})
+            assert _tiles(window)["clip.mp4"] == f"{plain}, {running}, 99 %"
             window.processing.set(video.id, {"state": "failed"})
             assert _tiles(window)["clip.mp4"] == f"{plain}, {failed}"
             window.processing.set(video.id, {"state": "done"})
@@ -188,3 +191,38 @@ def test_the_sidebars_counts_headers_and_headings_have_names(
         one, none = {"en": ("1 file", "0 files"), "es": ("1 archivo", "0 archivos")}[language]
         assert items.count(one) == 2  # All files, Images
         assert none in items  # Videos, Public, Trash
+
+
+@pytest.mark.usefixtures("screen_reader")
+def test_a_trash_retention_saved_in_settings_dates_the_trash_anew(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    """Settings ▸ Keep trashed files applies at once: the Trash's tiles and the details panel
+    read "Deleted for good on" from the library's setting, which the save changes."""
+    from tests.media import make_jpeg
+
+    library = Library.open(make_settings(tmp_path / "data", workers=0))
+    try:
+        gone = library.uploads.ingest(make_jpeg(tmp_path / "gone.jpg", (32, 24)), "image")
+        library.trash(gone.id)
+        with shown_window(qtbot, library) as window:
+            c = window.controller
+            window.sidebar.setCurrentIndex(c.sidebar.index_of("trash"))
+            wait_for(qtbot, lambda: c.filter.section == "trash" and c.grid.rowCount() == 1)
+            trashed = c.grid.record_at(0)
+            assert trashed is not None and trashed.deleted_at is not None
+
+            def said(days: int) -> bool:
+                when = datetime_text(purge_time(trashed.deleted_at, days))
+                return when in _tiles(window)["gone.jpg"]
+
+            assert said(library.settings.trash_retention_days) and not said(3)
+            window.open_settings()
+            dialog = window.settings_dialog
+            dialog.trash_days.setValue(3)
+            with qtbot.waitSignal(window.settings_controller.saved, timeout=20000):
+                dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+            assert library.settings.trash_retention_days == 3
+            assert said(3)
+    finally:
+        library.close()

@@ -289,7 +289,7 @@ def test_rename_is_offered_only_when_there_is_something_to_rename(
     _focus_grid(qtbot, window)
     _key(qtbot, Key.Key_Home)
     wait_for(qtbot, lambda: window.controller.current is not None)
-    assert rename.isEnabled()
+    wait_for(qtbot, rename.isEnabled)  # the commands follow the current file in a later slot
     _key(qtbot, Key.Key_F2)
     wait_for(qtbot, window.details.filename.hasFocus)  # the file's name, ready to type
 
@@ -298,7 +298,7 @@ def test_rename_is_offered_only_when_there_is_something_to_rename(
     wait_for(qtbot, lambda: sidebar.index_of(f"athlete:{athlete.id}").isValid())
     window.sidebar.setCurrentIndex(sidebar.index_of(f"athlete:{athlete.id}"))
     wait_for(qtbot, lambda: window.controller.current is None)  # no files of hers
-    assert rename.isEnabled()
+    wait_for(qtbot, rename.isEnabled)
     asked: list[str] = []
 
     def ask(_parent: object, title: str, *_args: object) -> tuple[str, bool]:

@@ -750,6 +750,41 @@ def test_dimensions_are_those_of_the_file_as_shown(
         assert panel.technical["dimensions"].text() == shown, record.original_filename
 
 
+def test_tab_goes_through_the_actions_in_reading_order(
+    qtbot,
+    library: Library,
+    media_dir: MediaSet,  # type: ignore[no-untyped-def]
+) -> None:
+    """Tab went to Delete permanently before Process again, its left neighbour (right to left
+    in the Actions box's last row)."""
+    from desktop_app.views.details_panel import DetailsPanel
+
+    record = library.uploads.ingest(media_dir.jpeg, "image")
+    panel = DetailsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(360, 900)
+    panel.show()
+    panel.show_record(record)
+    buttons = [
+        panel.preview_button,
+        panel.link_button,
+        panel.export_button,
+        panel.trash_button,
+        panel.restore_button,
+        panel.reprocess_button,
+        panel.delete_button,
+    ]
+    shown = [b for b in buttons if b.isVisible()]
+    assert panel.reprocess_button in shown and panel.delete_button in shown
+    tabbed, widget = [], panel.preview_button
+    for _ in range(len(buttons) * 4):  # the buttons follow each other in the chain
+        if widget in shown and widget not in tabbed:
+            tabbed.append(widget)
+        widget = widget.nextInFocusChain()
+    reading = sorted(shown, key=lambda b: (b.y(), b.x()))
+    assert [b.text() for b in tabbed] == [b.text() for b in reading]
+
+
 # ---- polish -----------------------------------------------------------------------------------
 def test_counts_use_plural_forms_in_both_languages(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
     from desktop_app.views.status_bar import MainStatusBar

@@ -3,6 +3,8 @@ the API upload limit is editable."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
@@ -109,3 +111,31 @@ def test_the_upload_rate_limit_is_editable(qtbot, dialog) -> None:  # type: igno
         dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
     settings, changes = saved.args
     assert settings.upload_rate_limit == 0 and "upload_rate_limit" in changes
+
+
+def test_trash_and_audit_retention_are_editable(qtbot, dialog) -> None:  # type: ignore[no-untyped-def]
+    """Both were in settings.toml or the environment only: the desktop could not tell how long
+    the trash keeps a file."""
+    s = dialog.controller.settings
+    assert (dialog.trash_days.value(), dialog.audit_days.value()) == (
+        s.trash_retention_days,
+        s.audit_retention_days,
+    )
+    dialog.trash_days.setValue(7)
+    dialog.audit_days.setValue(0)
+    assert dialog.audit_days.text() == "Forever"  # 0 keeps every entry (README)
+    with qtbot.waitSignal(dialog.controller.saved, timeout=TIMEOUT) as saved:
+        dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    settings, changes = saved.args
+    assert (settings.trash_retention_days, settings.audit_retention_days) == (7, 0)
+    assert {"trash_retention_days", "audit_retention_days"} <= changes
+    assert "trash_retention_days = 7" in Path(settings.config_file).read_text()
+
+
+def test_a_retention_past_the_calendar_is_kept_as_it_is(qtbot, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """README: a number of days reaching past the calendar keeps trashed files for good; a
+    field capped below it would save a shorter retention with any other change."""
+    dialog = SettingsDialog(SettingsController(settings.replace(trash_retention_days=1000000)))
+    qtbot.addWidget(dialog)
+    assert dialog.trash_days.value() == 1000000
+    assert dialog.values()["trash_retention_days"] == 1000000

@@ -100,6 +100,36 @@ def test_shift_f10_opens_the_queues_row_menu_and_the_grids(
         assert menu_on_shift_f10(qtbot, grid, Qt.Key.Key_F9) == []
 
 
+def test_the_queues_menu_selects_its_row_alone_while_shift_is_held(
+    qtbot: Any, library: Library
+) -> None:
+    """Shift+F10's Shift is still down when the menu selects its row: that selection was a
+    range from the view's last anchor (row 0 to the menu's row), not the menu's row."""
+    with shown_window(qtbot, library) as window:
+        dock = window.upload_dock
+        dock.show()
+        dock.raise_()
+        for n in range(3):
+            dock.model.add(Path(f"/nowhere/row_{n}.jpg"), 1000)
+        table = dock.table
+        try:
+            wait_for(qtbot, lambda: table.visualRect(table.model().index(2, 0)).isValid())
+            table.selectRow(0)  # the anchor
+            table.clearSelection()
+            qtbot.keyPress(table, Qt.Key.Key_Shift, Qt.KeyboardModifier.ShiftModifier)
+            try:
+                assert QGuiApplication.keyboardModifiers() == Qt.KeyboardModifier.ShiftModifier
+                menu = dock.build_context_menu(table.model().index(2, 0))
+                assert menu is not None
+                rows = sorted(i.row() for i in table.selectionModel().selectedRows())
+            finally:
+                qtbot.keyRelease(table, Qt.Key.Key_Shift)
+            assert rows == [2]
+            assert table.currentIndex().row() == 2
+        finally:
+            window.uploads.cancel_all()
+
+
 def _grids_menu_opens(qtbot: Any, window: Any, file_id: int) -> QWidget:
     """Shift+F10 on the grid, the file selected, opens the grid's menu; returns the grid."""
     window.activateWindow()  # a closed menu took the activation along (offscreen)

@@ -68,11 +68,8 @@ def test_doctor_names_a_full_disk(tmp_path: Path, media_dir: Any) -> None:
 
     bucket = checks["bucket"]
     assert not bucket["ok"]
-    # a full disk's sentence as every path says it (core/errors.py no_space)
-    assert bucket["detail"] == (
-        f"local folder {data_dir / 'objects'}: There is not enough free storage space to save "
-        "the file"
-    )
+    # not a request's "not enough free storage space to save the file": nothing was saved
+    assert bucket["detail"] == f"local folder {data_dir / 'objects'}: its disk is full"
     assert bucket["fix"].startswith("Free some space on the disk holding the data folder")
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from core.library import Library
 from core.records import FileQuery, Sort
-from tests.pg_server import pg_library, postgres_url  # noqa: F401
+from tests.pg_server import postgres_url  # noqa: F401 (a fixture)
 from tests.plan_helpers import caught_statements, check, filled  # noqa: F401 (a fixture)
 
 

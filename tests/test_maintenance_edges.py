@@ -106,7 +106,9 @@ def _cli_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path, url: str | None = 
         monkeypatch.delenv("DATABASE_URL", raising=False)
     else:
         monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setattr(leader, "RUN_WAIT", 1.0, raising=False)
+    # full_run's `wait` took RUN_WAIT's value when it was defined: patching the constant left
+    # each refusal waiting the whole 10 s; the command's own wait, a second, shows the same
+    monkeypatch.setattr(leader.full_run.__wrapped__, "__defaults__", (1.0,))  # type: ignore[attr-defined]
 
 
 def test_maintenance_waits_then_refuses_while_another_run_holds_the_folder(

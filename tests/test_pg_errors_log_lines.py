@@ -46,6 +46,10 @@ def test_a_refusing_catalog_logs_one_error_line_and_counts_the_rest(
             assert len(errors) == 1, errors
             served.restore()
             wait_for(lambda: http_call(files, headers=bearer(admin)).status == 200, what="back")
-        # the ERROR line says why, in PostgreSQL's (libpq's) words
-        assert "catalog_unreachable" in errors[0] or "cannot be reached" in errors[0], errors
-        assert "connection" in errors[0].rsplit("try again later", 1)[-1].lower(), errors
+        # the ERROR line says why, in PostgreSQL's (libpq's) words: a request's, or the change
+        # feed's when its connection met the cut first (README: whoever meets it first; the
+        # CI-like run met the feed's once, which this assertion refused)
+        line = errors[0]
+        feed = line.startswith("Change feed interrupted")
+        assert feed or "catalog_unreachable" in line or "cannot be reached" in line, errors
+        assert "connection" in line.rsplit("try again later", 1)[-1].lower(), errors

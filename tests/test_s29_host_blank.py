@@ -56,6 +56,15 @@ def test_a_shortened_ipv4_address_is_refused(tmp_path: Path, host: str) -> None:
     assert "in full" in message, message
 
 
+@pytest.mark.parametrize("host", ["999.1.1.1", "1.2.3.4.5", "256.0.0.1"])
+def test_a_number_that_is_no_address_is_not_called_shortened(tmp_path: Path, host: str) -> None:
+    """999.1.1.1 was refused as "a shortened IPv4 address": it is no address at all."""
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ={"MEDIADESK_HOST": host}, config_file=tmp_path / "none.toml")
+    message = err.value.message
+    assert "is not an IP address" in message and "shortened" not in message, message
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1", "host0.example", "1a.example", "x1"])
 def test_full_addresses_and_names_with_letters_are_taken(tmp_path: Path, host: str) -> None:
     s = load_settings(environ={"MEDIADESK_HOST": host}, config_file=tmp_path / "none.toml")

@@ -86,7 +86,12 @@ def test_a_link_issued_by_one_server_opens_on_the_other(
     assert http_call(a.url + _watch_link(b.url, team.read, file_id)).status == 200
 
     expiring = _watch_link(a.url, team.read, file_id, expires_in=1)
-    time.sleep(2.1)  # let the one-second link run out
+    # polled rather than slept past: the link ends within about 2 s of its making (whole
+    # seconds), so a link that never ends still fails here, at the deadline
+    deadline = time.monotonic() + 10
+    while http_call(a.url + expiring).status == 200:
+        assert time.monotonic() < deadline, "the one-second link never ran out"
+        time.sleep(0.05)
     for server in (a, b):
         reply = http_call(server.url + expiring)
         assert reply.status == 403 and _code(reply) == "signature_expired"

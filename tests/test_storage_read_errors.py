@@ -136,7 +136,8 @@ def test_unreadable_objects_folder_is_a_storage_error(
     # the server's read of a path it holds (cached) fails: answered before anything is sent
     raw = f"{live.url}/stream/{stored}/raw"
     assert http_call(raw, headers=bearer(tokens.read)).status == 200
-    monkeypatch.setattr(streaming, "_pread", pread)
+    monkeypatch.setattr(streaming, "_pread", pread)  # from the disk, in a thread
+    monkeypatch.setattr(streaming, "_cached_read", pread)  # from the page cache, on the loop
     assert_storage_error({"cached raw": http_call(raw, headers=bearer(tokens.read))})
     # every stat and open under the folder fails
     monkeypatch.setattr(pathlib.Path, "stat", stat)

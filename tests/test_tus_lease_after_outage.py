@@ -104,3 +104,27 @@ def test_a_live_writer_of_the_same_process_keeps_its_lease(
     finally:
         writer.abort()
     taken(b, upload_id).abort()  # the writer that ended dropped it
+
+
+def test_closing_the_library_ends_its_dropper_thread(
+    team: tuple[Library, Library],
+    pg_cluster: Cluster,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A library closed while a lease is still left to drop (the catalog out again) stops
+    trying it: its thread would otherwise go on against the disposed engine until the lease
+    ran out, 10 minutes later."""
+    a, _ = team
+    upload_id = cut_by_an_outage(a, pg_cluster, caplog)
+    pg_cluster.stop()
+    a.resumable._drop_later(upload_id)  # as the cut left it, should the first retry have won
+    dropper = a.resumable._dropper
+    assert dropper is not None and dropper.is_alive()
+    try:
+        a.close()
+        dropper.join(10)
+        assert not dropper.is_alive(), "the dropper thread outlived its library"
+        a.resumable._drop_later(upload_id)  # a request ending after close starts none
+        assert a.resumable._dropper is None
+    finally:
+        pg_cluster.start()

@@ -329,6 +329,9 @@ def test_tile_badges_use_only_characters_the_font_has(qtbot) -> None:  # type: i
         missing = [c for c in text if not c.isspace() and not metrics.inFontUcs4(ord(c))]
         assert text and not missing, (kind, text)
     assert badge_text(JobState.RUNNING, 0.42, metrics).endswith("42 %")
+    assert badge_text(JobState.RUNNING, 0.29, metrics).endswith(" 29 %")
+    # a running job is not done: floored as Qt's bars (rounded, it read "100 %")
+    assert badge_text(JobState.RUNNING, 0.996, metrics).endswith(" 99 %")
     assert badge_text(JobState.QUEUED, None, metrics) == state_text(JobState.QUEUED)
 
 

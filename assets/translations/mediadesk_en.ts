@@ -26,7 +26,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="960"/>
+        <location filename="../../desktop_app/views/browser.py" line="967"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -34,7 +34,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1082"/>
+        <location filename="../../desktop_app/views/browser.py" line="1089"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -48,7 +48,7 @@ Show the trash to restore them, or drop new photos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1089"/>
+        <location filename="../../desktop_app/views/browser.py" line="1096"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -62,7 +62,7 @@ Show the trash to restore them, or drop new videos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1096"/>
+        <location filename="../../desktop_app/views/browser.py" line="1103"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -76,7 +76,7 @@ Show the trash to restore them, or drop new files anywhere on this window while 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1104"/>
+        <location filename="../../desktop_app/views/browser.py" line="1111"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -90,7 +90,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1114"/>
+        <location filename="../../desktop_app/views/browser.py" line="1121"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %Ln day before they are deleted for good.</numerusform>
@@ -101,7 +101,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>JobsDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="493"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="499"/>
         <source>Queued %Ln job(s) again</source>
         <translation>
             <numerusform>Queued %Ln job again</numerusform>
@@ -319,7 +319,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="888"/>
+        <location filename="../../desktop_app/views/main_window.py" line="957"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -327,7 +327,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="889"/>
+        <location filename="../../desktop_app/views/main_window.py" line="958"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln folder</numerusform>
@@ -335,7 +335,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="892"/>
+        <location filename="../../desktop_app/views/main_window.py" line="961"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln folder to the library</numerusform>
@@ -343,7 +343,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="893"/>
+        <location filename="../../desktop_app/views/main_window.py" line="962"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln file to the library</numerusform>
@@ -351,7 +351,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1188"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1257"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Export %Ln file to a folder</numerusform>
@@ -359,7 +359,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1231"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1300"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>Move %Ln selected file to the trash?</numerusform>
@@ -367,7 +367,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1236"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1305"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln of them is not on screen:</numerusform>
@@ -375,7 +375,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1260"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1329"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>Delete %Ln file permanently?</numerusform>
@@ -383,7 +383,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1280"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1349"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>Permanently delete %Ln file in the trash?</numerusform>
@@ -391,7 +391,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1576"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1645"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>%Ln file left to upload.</numerusform>
@@ -504,7 +504,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>ServerPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="419"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="422"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copied %Ln command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
@@ -512,7 +512,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="431"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="434"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</source>
         <translation>
             <numerusform>Copied %Ln command without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</numerusform>
@@ -583,7 +583,23 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>UploadDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="544"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="529"/>
+        <source>%Ln upload(s) failed</source>
+        <translation>
+            <numerusform>%Ln upload failed</numerusform>
+            <numerusform>%Ln uploads failed</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/upload_dock.py" line="541"/>
+        <source>%Ln file(s) uploaded</source>
+        <translation>
+            <numerusform>%Ln file uploaded</numerusform>
+            <numerusform>%Ln files uploaded</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/upload_dock.py" line="635"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln failed</numerusform>

@@ -363,558 +363,573 @@
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop_app/errors.py" line="91"/>
+        <location filename="../../desktop_app/errors.py" line="92"/>
         <source>Technical detail: %1</source>
         <translation>Detalle técnico (en inglés): %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="98"/>
+        <location filename="../../desktop_app/errors.py" line="99"/>
         <source>Some of the values are not valid.</source>
         <translation>Algunos de los valores no son válidos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="99"/>
+        <location filename="../../desktop_app/errors.py" line="100"/>
         <source>This type of file is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="104"/>
+        <location filename="../../desktop_app/errors.py" line="105"/>
         <source>The content of the file does not match its type (for example, a photo with a video&apos;s name).</source>
         <translation>El contenido del archivo no corresponde a su tipo (por ejemplo, una foto con nombre de vídeo).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="109"/>
+        <location filename="../../desktop_app/errors.py" line="110"/>
         <source>The file is larger than the maximum file size set in Settings.</source>
         <translation>El archivo supera el tamaño máximo fijado en los Ajustes.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="112"/>
+        <location filename="../../desktop_app/errors.py" line="113"/>
         <source>The file is empty (0 bytes).</source>
         <translation>El archivo está vacío (0 bytes).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="113"/>
+        <location filename="../../desktop_app/errors.py" line="114"/>
         <source>The file is damaged or incomplete and cannot be read.</source>
         <translation>El archivo está dañado o incompleto y no se puede leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="116"/>
+        <location filename="../../desktop_app/errors.py" line="117"/>
         <source>The file no longer exists. Someone may have deleted it.</source>
         <translation>El archivo ya no existe. Puede que alguien lo haya eliminado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="119"/>
+        <location filename="../../desktop_app/errors.py" line="120"/>
         <source>The file changed in the meantime, so the action was not done. Check it and try again.</source>
         <translation>El archivo cambió mientras tanto, así que no se hizo nada. Revísalo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="123"/>
+        <location filename="../../desktop_app/errors.py" line="124"/>
         <source>The uploaded file does not have the announced size: the upload is incomplete.</source>
         <translation>El archivo subido no tiene el tamaño anunciado: la subida está incompleta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="127"/>
+        <location filename="../../desktop_app/errors.py" line="128"/>
         <source>The file has not been uploaded yet.</source>
         <translation>El archivo todavía no se ha subido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="130"/>
+        <location filename="../../desktop_app/errors.py" line="131"/>
         <source>The storage cannot be reached. Check the connection and the storage settings.</source>
         <translation>No se puede acceder al almacenamiento. Comprueba la conexión y los ajustes de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="134"/>
+        <location filename="../../desktop_app/errors.py" line="135"/>
         <source>There is not enough free space to store the file. Free some space on the disk (or raise the storage quota) and try again.</source>
         <translation>No hay espacio libre suficiente para guardar el archivo. Libera espacio en el disco (o amplía la cuota de almacenamiento) y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="139"/>
+        <location filename="../../desktop_app/errors.py" line="140"/>
         <source>The link is not valid.</source>
         <translation>El enlace no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="140"/>
+        <location filename="../../desktop_app/errors.py" line="141"/>
         <source>The link has expired. Ask for a new one.</source>
         <translation>El enlace ha caducado. Pide uno nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="143"/>
+        <location filename="../../desktop_app/errors.py" line="144"/>
         <source>A setting is not valid.</source>
         <translation>Un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="144"/>
+        <location filename="../../desktop_app/errors.py" line="145"/>
         <source>The operation was cancelled.</source>
         <translation>Se canceló la operación.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="146"/>
+        <location filename="../../desktop_app/errors.py" line="147"/>
         <source>The upload and the server disagree on how much was sent. Try again.</source>
         <translation>La subida y el servidor no coinciden en cuánto se ha enviado. Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="149"/>
+        <location filename="../../desktop_app/errors.py" line="150"/>
         <source>This upload expired or was refused. Start it again.</source>
         <translation>Esta subida caducó o fue rechazada. Empiézala de nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="152"/>
+        <location filename="../../desktop_app/errors.py" line="153"/>
         <source>This upload is being sent by someone else right now. Try again shortly.</source>
         <translation>Otra persona está enviando esta subida ahora mismo. Vuelve a intentarlo en un momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="155"/>
+        <location filename="../../desktop_app/errors.py" line="156"/>
         <source>Part of the file arrived damaged and was discarded. Try again.</source>
         <translation>Una parte del archivo llegó dañada y se descartó. Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="168"/>
+        <location filename="../../desktop_app/errors.py" line="169"/>
         <source>MediaDesk cannot write its catalog file (%1): a read-only disk, or no permission to write it. Make that file writable. The library can still be browsed meanwhile; once the file can be written, changes can be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>MediaDesk no puede escribir el archivo de su catálogo (%1): un disco de solo lectura, o sin permiso para escribirlo. Haz que se pueda escribir en ese archivo. Mientras tanto la biblioteca se puede consultar; en cuanto se pueda escribir en el archivo, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="176"/>
+        <location filename="../../desktop_app/errors.py" line="177"/>
         <source>MediaDesk cannot write in the folder that holds its catalog (%1): a read-only disk, or no permission to write there. Make the folder writable, or choose another data folder. The library can still be browsed meanwhile; once the folder can be written, changes can be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>MediaDesk no puede escribir en la carpeta que contiene su catálogo (%1): un disco de solo lectura, o sin permiso para escribir ahí. Haz que se pueda escribir en la carpeta o elige otra carpeta de datos. Mientras tanto la biblioteca se puede consultar; en cuanto se pueda escribir en la carpeta, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="273"/>
+        <location filename="../../desktop_app/errors.py" line="274"/>
         <source>Someone else changed this file while you were editing it, so your changes were not saved. Check the current values and save again.</source>
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="319"/>
+        <location filename="../../desktop_app/errors.py" line="320"/>
         <source>The storage bucket does not exist: it was deleted, or its name is wrong in the storage settings. Check the bucket name in Settings ▸ Storage.</source>
         <translation>El bucket del almacenamiento no existe: se borró o su nombre está mal en los ajustes de almacenamiento. Revisa el nombre del bucket en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="430"/>
+        <location filename="../../desktop_app/errors.py" line="439"/>
         <source>A newer version of MediaDesk upgraded this library while this window was open. Nothing more can be changed here: close MediaDesk and start the newer version. You can still browse and play files.</source>
         <translation>Una versión más nueva de MediaDesk actualizó esta biblioteca mientras esta ventana estaba abierta. Aquí ya no se puede cambiar nada: cierra MediaDesk e inicia la versión más nueva. Todavía puedes explorar y reproducir archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="437"/>
+        <location filename="../../desktop_app/errors.py" line="446"/>
         <source>Another move of this library&apos;s files to a new storage is running (in another window, or on another computer sharing the catalog). Try again once it has finished.</source>
         <translation>Ya hay otro traslado de los archivos de esta biblioteca a un nuevo almacenamiento en curso (en otra ventana, o en otro ordenador que comparte el catálogo). Vuelve a intentarlo cuando termine.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="444"/>
+        <location filename="../../desktop_app/errors.py" line="453"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="446"/>
+        <location filename="../../desktop_app/errors.py" line="455"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="448"/>
+        <location filename="../../desktop_app/errors.py" line="457"/>
         <source>The file is being deleted for good (the trash is being emptied, perhaps on another computer) and can no longer be restored.</source>
         <translation>El archivo se está eliminando definitivamente (se está vaciando la papelera, quizá en otro ordenador) y ya no se puede restaurar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="459"/>
+        <location filename="../../desktop_app/errors.py" line="468"/>
         <source>The video&apos;s picture (%1 × %2) is larger than MediaDesk takes: at most 8192 × 4352 pixels (8K), and %3 on a side.</source>
         <translation>La imagen del vídeo (%1 × %2) es mayor de lo que MediaDesk admite: como máximo 8192 × 4352 píxeles (8K) y %3 por lado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="475"/>
+        <location filename="../../desktop_app/errors.py" line="484"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="469"/>
+        <location filename="../../desktop_app/errors.py" line="478"/>
         <source>The image is damaged or cut short: it cannot be read whole.</source>
         <translation>La imagen está dañada o cortada: no se puede leer entera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="87"/>
+        <location filename="../../desktop_app/errors.py" line="88"/>
         <source>Technical detail: %1</source>
         <comment>a detail already in the interface language</comment>
         <translation>Detalle técnico: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="551"/>
+        <location filename="../../desktop_app/errors.py" line="560"/>
         <source>The image is larger than %1 megapixels (%2 × %3) and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles (%2 × %3) y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="558"/>
+        <location filename="../../desktop_app/errors.py" line="567"/>
         <source>The image is larger than %1 megapixels and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="485"/>
+        <location filename="../../desktop_app/errors.py" line="494"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="194"/>
+        <location filename="../../desktop_app/errors.py" line="195"/>
         <source>MediaDesk&apos;s catalog no longer records which version its tables are at (its alembic_version table was emptied or deleted), so MediaDesk can neither set it up nor upgrade it, and did not open it. Nothing was changed.</source>
         <translation>El catálogo de MediaDesk ya no registra en qué versión están sus tablas (su tabla alembic_version se vació o se borró), así que MediaDesk no puede prepararlo ni actualizarlo, y no lo abrió. No se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="201"/>
+        <location filename="../../desktop_app/errors.py" line="202"/>
         <source>Its tables are those of this version: close every MediaDesk using this catalog, then run `mediadesk catalog record-schema` (with the same --data-dir or DATABASE_URL); it checks the tables again and records their version, changing nothing else. Or restore the catalog from a backup.</source>
         <translation>Sus tablas son las de esta versión: cierra todos los MediaDesk que usen este catálogo y ejecuta `mediadesk catalog record-schema` (con el mismo --data-dir o DATABASE_URL); comprueba de nuevo las tablas y registra su versión, sin cambiar nada más. O restaura el catálogo desde una copia de seguridad.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="209"/>
+        <location filename="../../desktop_app/errors.py" line="210"/>
         <source>Its tables are not those of this version: the technical detail below says what can be done with them.</source>
         <translation>Sus tablas no son las de esta versión: el detalle técnico de abajo dice qué se puede hacer con ellas.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="226"/>
+        <location filename="../../desktop_app/errors.py" line="227"/>
         <source>a whole number</source>
         <translation>un número entero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="227"/>
+        <location filename="../../desktop_app/errors.py" line="228"/>
         <source>yes or no: 1, true, yes or on; 0, false, no or off</source>
         <translation>sí o no: 1, true, yes u on; 0, false, no u off</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="230"/>
+        <location filename="../../desktop_app/errors.py" line="231"/>
         <source>a comma-separated list</source>
         <translation>una lista separada por comas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="234"/>
+        <location filename="../../desktop_app/errors.py" line="235"/>
         <source>The setting %1 has a value MediaDesk cannot read.</source>
         <translation>El ajuste %1 tiene un valor que MediaDesk no puede leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="238"/>
+        <location filename="../../desktop_app/errors.py" line="239"/>
         <source>The setting %1 has a value MediaDesk cannot read: it must be %2.</source>
         <translation>El ajuste %1 tiene un valor que MediaDesk no puede leer: debe ser %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="286"/>
+        <location filename="../../desktop_app/errors.py" line="287"/>
         <source>An athlete named “%1” already exists. Choose another name.</source>
         <translation>Ya existe un deportista llamado «%1». Elige otro nombre.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="294"/>
+        <location filename="../../desktop_app/errors.py" line="295"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility: nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad: no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="301"/>
+        <location filename="../../desktop_app/errors.py" line="302"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility (file %1): nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="309"/>
+        <location filename="../../desktop_app/errors.py" line="310"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility, “%2” (file %1): nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad, «%2» (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="326"/>
+        <location filename="../../desktop_app/errors.py" line="327"/>
         <source>The stored copy of this file is damaged: it is not the size or the content the catalog records (a bad restore or a disk fault). Restore the file from a backup.</source>
         <translation>La copia guardada de este archivo está dañada: no tiene el tamaño o el contenido que indica el catálogo (una restauración fallida o un fallo del disco). Restaura el archivo desde una copia de seguridad.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="333"/>
+        <location filename="../../desktop_app/errors.py" line="334"/>
         <source>This file is on a storage MediaDesk was started without (its files were moved there from another window or computer). Close MediaDesk and start it again with that storage&apos;s settings: save them once with `mediadesk storage migrate --save-keys`, or in Settings ▸ Storage.</source>
         <translation>Este archivo está en un almacenamiento con el que MediaDesk no se inició (sus archivos se movieron allí desde otra ventana u otro ordenador). Cierra MediaDesk y vuelve a abrirlo con los ajustes de ese almacenamiento: guárdalos una vez con `mediadesk storage migrate --save-keys`, o en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="343"/>
+        <location filename="../../desktop_app/errors.py" line="344"/>
         <source>The storage is busy and asks for fewer requests right now. It serves again by itself: the connection and the storage settings are fine.</source>
         <translation>El almacenamiento está ocupado y pide menos peticiones ahora mismo. Volverá a responder por sí solo: la conexión y los ajustes de almacenamiento están bien.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="349"/>
+        <location filename="../../desktop_app/errors.py" line="350"/>
         <source>The storage service is failing right now (an error on its side, not in MediaDesk&apos;s storage settings). It usually serves again by itself.</source>
         <translation>El servicio de almacenamiento está fallando ahora mismo (un error suyo, no de los ajustes de almacenamiento de MediaDesk). Suele volver a responder por sí solo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="357"/>
+        <location filename="../../desktop_app/errors.py" line="358"/>
         <source>MediaDesk cannot reach its catalog (the database): its server is stopped or restarting, or the network to it is down. Check the database server and the network, not the storage settings. Once the catalog answers again, changes can be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>MediaDesk no puede acceder a su catálogo (la base de datos): su servidor está detenido o reiniciándose, o no hay conexión de red con él. Comprueba el servidor de la base de datos y la red, no los ajustes de almacenamiento. En cuanto el catálogo vuelva a responder, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="366"/>
+        <location filename="../../desktop_app/errors.py" line="367"/>
         <source>The database server of MediaDesk&apos;s catalog refused its sign-in: a wrong password, user or database name in DATABASE_URL, or a password changed on that server. Waiting does not help: correct DATABASE_URL or ask the database&apos;s administrator. Once the sign-in is right, MediaDesk works again without a restart.</source>
         <translation>El servidor de la base de datos del catálogo de MediaDesk rechazó su inicio de sesión: una contraseña, un usuario o un nombre de base de datos incorrectos en DATABASE_URL, o una contraseña cambiada en ese servidor. Esperar no sirve: corrige DATABASE_URL o pregunta al administrador de la base de datos. En cuanto el inicio de sesión sea correcto, MediaDesk vuelve a funcionar sin reiniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="379"/>
+        <location filename="../../desktop_app/errors.py" line="380"/>
         <source>Another program is holding MediaDesk&apos;s catalog locked (%1): a database browser or backup tool left open, a script, or another MediaDesk busy on the same data folder. Close it or wait for it to finish; changes can then be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>Otro programa mantiene bloqueado el catálogo de MediaDesk (%1): un navegador de bases de datos o una herramienta de copias de seguridad que quedó abierta, un script u otro MediaDesk ocupado con la misma carpeta de datos. Ciérralo o espera a que termine; después se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="394"/>
+        <location filename="../../desktop_app/errors.py" line="395"/>
         <source>The disk holding the library cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca: se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="399"/>
+        <location filename="../../desktop_app/errors.py" line="400"/>
         <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="405"/>
+        <location filename="../../desktop_app/errors.py" line="408"/>
+        <source>MediaDesk&apos;s catalog file is damaged (a copy that did not finish, a restore cut short). Put a whole copy of it back from a backup, then start MediaDesk again.</source>
+        <translation>El archivo del catálogo de MediaDesk está dañado (una copia que no terminó, una restauración interrumpida). Vuelve a ponerlo en su sitio desde una copia de seguridad completa y después inicia MediaDesk de nuevo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="414"/>
         <source>There is a folder where MediaDesk&apos;s catalog file should be. Move that folder away, or choose another data folder.</source>
         <translation>Hay una carpeta donde debería estar el archivo del catálogo de MediaDesk. Mueve esa carpeta a otro sitio o elige otra carpeta de datos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="415"/>
+        <location filename="../../desktop_app/errors.py" line="424"/>
         <source>The stored copy of this file is missing, though the catalog still lists it (deleted outside MediaDesk, or a bad restore). Restore it from a backup; `mediadesk maintenance` lists such files.</source>
         <translation>Falta la copia guardada de este archivo, aunque el catálogo todavía lo incluye (se eliminó fuera de MediaDesk, o una restauración fallida). Restáuralo desde una copia de seguridad; `mediadesk maintenance` enumera esos archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="423"/>
+        <location filename="../../desktop_app/errors.py" line="432"/>
         <source>The copy at the new storage did not match the original, so the file stayed where it is. Running the move again retries it.</source>
         <translation>La copia en el nuevo almacenamiento no coincidía con el original, así que el archivo se quedó donde estaba. Al volver a iniciar el traslado se reintenta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="497"/>
+        <location filename="../../desktop_app/errors.py" line="506"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="502"/>
+        <location filename="../../desktop_app/errors.py" line="511"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="516"/>
+        <location filename="../../desktop_app/errors.py" line="525"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="523"/>
+        <location filename="../../desktop_app/errors.py" line="532"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="529"/>
+        <location filename="../../desktop_app/errors.py" line="538"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="531"/>
+        <location filename="../../desktop_app/errors.py" line="540"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="535"/>
+        <location filename="../../desktop_app/errors.py" line="544"/>
         <source>A token name needs 1 to 100 visible characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres visibles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="588"/>
+        <location filename="../../desktop_app/errors.py" line="597"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="595"/>
+        <location filename="../../desktop_app/errors.py" line="604"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="600"/>
+        <location filename="../../desktop_app/errors.py" line="609"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="604"/>
+        <location filename="../../desktop_app/errors.py" line="613"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="609"/>
+        <location filename="../../desktop_app/errors.py" line="618"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="611"/>
+        <location filename="../../desktop_app/errors.py" line="620"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="616"/>
+        <location filename="../../desktop_app/errors.py" line="625"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="620"/>
+        <location filename="../../desktop_app/errors.py" line="629"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="629"/>
+        <location filename="../../desktop_app/errors.py" line="638"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="630"/>
+        <location filename="../../desktop_app/errors.py" line="639"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="631"/>
+        <location filename="../../desktop_app/errors.py" line="640"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="634"/>
+        <location filename="../../desktop_app/errors.py" line="643"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="637"/>
+        <location filename="../../desktop_app/errors.py" line="646"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="640"/>
+        <location filename="../../desktop_app/errors.py" line="649"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="649"/>
+        <location filename="../../desktop_app/errors.py" line="658"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="654"/>
+        <location filename="../../desktop_app/errors.py" line="663"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="657"/>
+        <location filename="../../desktop_app/errors.py" line="666"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="660"/>
+        <location filename="../../desktop_app/errors.py" line="669"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="664"/>
+        <location filename="../../desktop_app/errors.py" line="673"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="667"/>
+        <location filename="../../desktop_app/errors.py" line="676"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="672"/>
+        <location filename="../../desktop_app/errors.py" line="681"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="702"/>
+        <location filename="../../desktop_app/errors.py" line="711"/>
         <source>it is a file, not a folder</source>
         <translation>es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="704"/>
+        <location filename="../../desktop_app/errors.py" line="713"/>
         <source>it is inside %1, which is a file</source>
         <translation>está dentro de %1, que es un archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="708"/>
+        <location filename="../../desktop_app/errors.py" line="717"/>
         <source>%1 is a file, not a folder</source>
         <translation>%1 es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="713"/>
+        <location filename="../../desktop_app/errors.py" line="722"/>
         <source>%1 is a link to %2, which does not exist</source>
         <translation>%1 es un enlace a %2, que no existe</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="719"/>
+        <location filename="../../desktop_app/errors.py" line="729"/>
+        <source>the user %1 may not read it: run MediaDesk as %2, who owns %3, or give %1 access to it</source>
+        <translation>el usuario %1 no puede leerla: ejecuta MediaDesk como %2, propietario de %3, o da acceso a %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="740"/>
         <source>MediaDesk is not allowed to create %1</source>
         <translation>MediaDesk no tiene permiso para crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="721"/>
+        <location filename="../../desktop_app/errors.py" line="742"/>
         <source>%1 is on a read-only disk</source>
         <translation>%1 está en un disco de solo lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="723"/>
+        <location filename="../../desktop_app/errors.py" line="744"/>
         <source>the disk of %1 is full</source>
         <translation>el disco de %1 está lleno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="725"/>
+        <location filename="../../desktop_app/errors.py" line="746"/>
         <source>%1 cannot be created</source>
         <translation>no se puede crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="735"/>
+        <location filename="../../desktop_app/errors.py" line="757"/>
+        <source>user id %1</source>
+        <translation>el usuario con id %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="766"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder belongs to another user, so it may have been planted. Give it back to the user MediaDesk runs as (chown) and restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it: a new key is made, and links signed with the old one stop working.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos pertenece a otro usuario, así que podría haber sido colocado por otra persona. Devuélveselo al usuario con el que se ejecuta MediaDesk (chown) y restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo: se crea una clave nueva y los enlaces firmados con la anterior dejan de funcionar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="743"/>
+        <location filename="../../desktop_app/errors.py" line="774"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder can be changed by other users, so it may have been replaced. Check it, then restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos puede ser modificado por otros usuarios, así que podría haber sido sustituido. Revísalo y luego restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="759"/>
+        <location filename="../../desktop_app/errors.py" line="790"/>
         <source>The data folder %1 cannot be used: %2.</source>
         <translation>La carpeta de datos %1 no se puede usar: %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="765"/>
+        <location filename="../../desktop_app/errors.py" line="796"/>
         <source>Choose another folder.</source>
         <translation>Elige otra carpeta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="766"/>
+        <location filename="../../desktop_app/errors.py" line="797"/>
         <source>It is set as data_dir in the settings file %1: correct or remove that line.</source>
         <translation>Está indicada como data_dir en el archivo de ajustes %1: corrígela o borra esa línea.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="769"/>
+        <location filename="../../desktop_app/errors.py" line="800"/>
         <source>It is set by the environment variable MEDIADESK_DATA_DIR.</source>
         <translation>La fija la variable de entorno MEDIADESK_DATA_DIR.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="772"/>
+        <location filename="../../desktop_app/errors.py" line="803"/>
         <source>It was given with --data-dir.</source>
         <translation>Se indicó con --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="775"/>
+        <location filename="../../desktop_app/errors.py" line="806"/>
         <source>It is the default folder of your user account: choose another one with MEDIADESK_DATA_DIR or --data-dir.</source>
         <translation>Es la carpeta predeterminada de tu cuenta de usuario: elige otra con MEDIADESK_DATA_DIR o --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="797"/>
+        <location filename="../../desktop_app/errors.py" line="828"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="817"/>
+        <location filename="../../desktop_app/errors.py" line="848"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="841"/>
+        <location filename="../../desktop_app/errors.py" line="872"/>
         <source>Try again in %1 s.</source>
         <translation>Vuelve a intentarlo dentro de %1 s.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="916"/>
+        <location filename="../../desktop_app/errors.py" line="947"/>
         <source>The server cannot be reached. Check that it is running and that this computer is connected, then try again.</source>
         <translation>No se puede conectar con el servidor. Comprueba que está en marcha y que este equipo está conectado, y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="922"/>
+        <location filename="../../desktop_app/errors.py" line="953"/>
         <source>The file could not be downloaded: the server answered with error %1.</source>
         <translation>No se pudo descargar el archivo: el servidor respondió con el error %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="926"/>
+        <location filename="../../desktop_app/errors.py" line="957"/>
         <source>The file could not be downloaded.</source>
         <translation>No se pudo descargar el archivo.</translation>
     </message>
@@ -922,82 +937,87 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="316"/>
+        <location filename="../../desktop_app/views/browser.py" line="320"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="317"/>
+        <location filename="../../desktop_app/views/browser.py" line="321"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="320"/>
+        <location filename="../../desktop_app/views/browser.py" line="324"/>
         <source>Shot: newest</source>
         <translation>Captura: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="321"/>
+        <location filename="../../desktop_app/views/browser.py" line="325"/>
         <source>Shot: oldest</source>
         <translation>Captura: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="322"/>
+        <location filename="../../desktop_app/views/browser.py" line="326"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="323"/>
+        <location filename="../../desktop_app/views/browser.py" line="327"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="324"/>
+        <location filename="../../desktop_app/views/browser.py" line="328"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="325"/>
+        <location filename="../../desktop_app/views/browser.py" line="329"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="326"/>
+        <location filename="../../desktop_app/views/browser.py" line="330"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="327"/>
+        <location filename="../../desktop_app/views/browser.py" line="331"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="328"/>
+        <location filename="../../desktop_app/views/browser.py" line="332"/>
         <source>Recent edits</source>
         <translation>Edición: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="329"/>
+        <location filename="../../desktop_app/views/browser.py" line="333"/>
         <source>Oldest edits</source>
         <translation>Edición: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="332"/>
+        <location filename="../../desktop_app/views/browser.py" line="336"/>
         <source>By date taken: when each photo or video was shot (its camera&apos;s date); a file without one, when it was uploaded</source>
         <translation>Por fecha de captura: cuándo se tomó cada foto o vídeo (la fecha de su cámara); un archivo sin ella, cuándo se subió</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="340"/>
+        <location filename="../../desktop_app/views/browser.py" line="344"/>
         <source>Sort by date, name, size, duration or last edit</source>
         <translation>Ordenar por fecha, nombre, tamaño, duración o última edición</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="345"/>
+        <location filename="../../desktop_app/views/browser.py" line="349"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="351"/>
+        <source>Sort</source>
+        <translation>Orden</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="960"/>
+        <location filename="../../desktop_app/views/browser.py" line="967"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1005,7 +1025,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1067"/>
+        <location filename="../../desktop_app/views/browser.py" line="1074"/>
         <source>The files cannot be listed: the catalog (database) cannot be reached right now.
 
 They are listed by themselves once it is back.</source>
@@ -1014,7 +1034,7 @@ They are listed by themselves once it is back.</source>
 Se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1070"/>
+        <location filename="../../desktop_app/views/browser.py" line="1077"/>
         <source>The files could not be listed.
 
 Try again with %1.</source>
@@ -1023,7 +1043,7 @@ Try again with %1.</source>
 Vuelve a intentarlo con %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1132"/>
+        <location filename="../../desktop_app/views/browser.py" line="1139"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use %1.</source>
@@ -1032,7 +1052,7 @@ Drop photos or whole folders anywhere on this window, or use %1.</source>
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1136"/>
+        <location filename="../../desktop_app/views/browser.py" line="1143"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use %1.</source>
@@ -1041,7 +1061,7 @@ Drop videos or whole folders anywhere on this window, or use %1.</source>
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1139"/>
+        <location filename="../../desktop_app/views/browser.py" line="1146"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use %1.</source>
@@ -1050,7 +1070,7 @@ Drop photos, videos or whole folders anywhere on this window, or use %1.</source
 Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1078"/>
+        <location filename="../../desktop_app/views/browser.py" line="1085"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
@@ -1064,8 +1084,13 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="310"/>
+        <source>Clear the search</source>
+        <translation>Borrar la búsqueda</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1082"/>
+        <location filename="../../desktop_app/views/browser.py" line="1089"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -1079,7 +1104,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1089"/>
+        <location filename="../../desktop_app/views/browser.py" line="1096"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -1093,7 +1118,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1096"/>
+        <location filename="../../desktop_app/views/browser.py" line="1103"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -1107,7 +1132,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1104"/>
+        <location filename="../../desktop_app/views/browser.py" line="1111"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -1121,12 +1146,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1111"/>
+        <location filename="../../desktop_app/views/browser.py" line="1118"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1114"/>
+        <location filename="../../desktop_app/views/browser.py" line="1121"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
@@ -1134,7 +1159,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1122"/>
+        <location filename="../../desktop_app/views/browser.py" line="1129"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -1143,7 +1168,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1127"/>
+        <location filename="../../desktop_app/views/browser.py" line="1134"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -1178,12 +1203,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>Formatting</name>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="50"/>
+        <location filename="../../desktop_app/formatting.py" line="57"/>
         <source>%1/s</source>
         <translation>%1/s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="59"/>
+        <location filename="../../desktop_app/formatting.py" line="66"/>
         <source>&lt; 1 s</source>
         <translation>&lt; 1 s</translation>
     </message>
@@ -1313,7 +1338,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
     <name>JobsDock</name>
     <message>
         <location filename="../../desktop_app/views/jobs_dock.py" line="263"/>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="308"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="314"/>
         <source>Jobs</source>
         <translation>Trabajos</translation>
     </message>
@@ -1323,82 +1348,92 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Todos los trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="286"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="288"/>
+        <source>Jobs shown</source>
+        <translation>Trabajos mostrados</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="289"/>
+        <source>Show:</source>
+        <translation>Mostrar:</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="292"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="287"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="293"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="288"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="294"/>
         <source>Process again</source>
         <translation>Reprocesar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="289"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="295"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="298"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="304"/>
         <source>Job</source>
         <translation>Trabajo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="299"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="305"/>
         <source>File</source>
         <translation>Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="300"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="306"/>
         <source>Kind</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="301"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="307"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="302"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="308"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="303"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="309"/>
         <source>Attempts</source>
         <translation>Intentos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="304"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="310"/>
         <source>Reason</source>
         <translation>Motivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="356"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="362"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="360"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="366"/>
         <source>No processing jobs yet. Each uploaded video gets a thumbnail and versions that play in browsers; their jobs show here.</source>
         <translation>Aún no hay trabajos de procesamiento. Cada vídeo subido recibe una miniatura y versiones que se reproducen en los navegadores; sus trabajos aparecen aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="365"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="371"/>
         <source>No jobs in this state.</source>
         <translation>No hay trabajos en este estado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="403"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="409"/>
         <source>File id: %1</source>
         <translation>Id. del archivo: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="493"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="499"/>
         <source>Queued %Ln job(s) again</source>
         <translation>
             <numerusform>%Ln trabajo en cola de nuevo</numerusform>
@@ -1866,92 +1901,92 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1410"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1479"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="494"/>
+        <location filename="../../desktop_app/views/main_window.py" line="548"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="456"/>
+        <location filename="../../desktop_app/views/main_window.py" line="511"/>
         <source>Sections and athletes</source>
         <translation>Secciones y deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="473"/>
+        <location filename="../../desktop_app/views/main_window.py" line="527"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="518"/>
+        <location filename="../../desktop_app/views/main_window.py" line="572"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="519"/>
+        <location filename="../../desktop_app/views/main_window.py" line="573"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="520"/>
+        <location filename="../../desktop_app/views/main_window.py" line="574"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="521"/>
+        <location filename="../../desktop_app/views/main_window.py" line="575"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="621"/>
+        <location filename="../../desktop_app/views/main_window.py" line="675"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="699"/>
+        <location filename="../../desktop_app/views/main_window.py" line="753"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="700"/>
+        <location filename="../../desktop_app/views/main_window.py" line="754"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="704"/>
+        <location filename="../../desktop_app/views/main_window.py" line="758"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="859"/>
+        <location filename="../../desktop_app/views/main_window.py" line="928"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="862"/>
+        <location filename="../../desktop_app/views/main_window.py" line="931"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="867"/>
+        <location filename="../../desktop_app/views/main_window.py" line="936"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="883"/>
+        <location filename="../../desktop_app/views/main_window.py" line="952"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="887"/>
+        <location filename="../../desktop_app/views/main_window.py" line="956"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="888"/>
+        <location filename="../../desktop_app/views/main_window.py" line="957"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1959,7 +1994,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="889"/>
+        <location filename="../../desktop_app/views/main_window.py" line="958"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -1967,7 +2002,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="892"/>
+        <location filename="../../desktop_app/views/main_window.py" line="961"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -1975,7 +2010,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="893"/>
+        <location filename="../../desktop_app/views/main_window.py" line="962"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -1983,67 +2018,67 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1010"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1079"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1013"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1082"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1024"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1093"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1044"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1113"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1089"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1158"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1107"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1176"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1108"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1177"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1114"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1183"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1120"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1189"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1134"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1203"/>
         <source>%1 See View ▸ Server.</source>
         <translation>%1 Véase Ver ▸ Servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1159"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1228"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1178"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1247"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1188"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1257"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -2051,13 +2086,13 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1230"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1241"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1299"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1310"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1231"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1300"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -2065,7 +2100,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1236"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1305"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -2073,7 +2108,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1260"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1329"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -2081,19 +2116,19 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1263"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1266"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1332"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1335"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1279"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1282"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1348"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1351"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1280"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1349"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -2101,68 +2136,68 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1322"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1391"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1322"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1341"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1391"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1410"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1341"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1410"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1388"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1457"/>
         <source>Settings saved. Restart MediaDesk to apply the storage change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1390"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1459"/>
         <source>Settings saved. Restart MediaDesk to apply the language change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1392"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1461"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1385"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1454"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1397"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1466"/>
         <source>No files needed moving: none are left on the old storage.</source>
         <translation>No había archivos que mover: no queda ninguno en el almacenamiento anterior.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1415"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1484"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1419"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1488"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1566"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1635"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1568"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1637"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1576"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1645"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -2580,42 +2615,42 @@ Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/server_panel.py" line="239"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="519"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="522"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="257"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="271"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="274"/>
         <source>$TOKEN: any API token. $UPLOAD_TOKEN: a token of scope upload or admin (Create token… makes read tokens unless another scope is chosen).</source>
         <translation>$TOKEN: cualquier token de la API. $UPLOAD_TOKEN: un token de alcance subida o administración (Crear token… hace tokens de lectura si no se elige otro alcance).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="286"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="289"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="654"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="657"/>
         <source>MediaDesk app previews (this session)</source>
         <translation>Vistas previas de la app MediaDesk (esta sesión)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="657"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="660"/>
         <source>MediaDesk app previews (another session, %1)</source>
         <translation>Vistas previas de la app MediaDesk (otra sesión, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="658"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="661"/>
         <source>MediaDesk app previews (earlier session)</source>
         <translation>Vistas previas de la app MediaDesk (sesión anterior)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="419"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="422"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %Ln orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -2623,47 +2658,47 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="442"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="445"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="443"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="446"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="444"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="447"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="442"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="445"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="276"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="279"/>
         <source>C&amp;opy commands</source>
         <translation>C&amp;opiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="282"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="285"/>
         <source>Copy with the &amp;token</source>
         <translation>Copiar con el &amp;token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="328"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="331"/>
         <source># Start the server: commands for its address show here.</source>
         <translation># Inicia el servidor: aquí aparecerán las órdenes para su dirección.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="426"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="429"/>
         <source>“%1” cannot upload: the upload command reads a token of scope upload from $UPLOAD_TOKEN.</source>
         <translation>“%1” no puede subir: la orden de subida lee un token de alcance subida de $UPLOAD_TOKEN.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="431"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="434"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</source>
         <translation>
             <numerusform>Copiada %Ln orden sin token: define antes TOKEN=… y UPLOAD_TOKEN=….</numerusform>
@@ -2671,87 +2706,87 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="443"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="446"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="444"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="447"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="483"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="486"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="483"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="486"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="514"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="517"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="515"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="518"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="525"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="528"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="525"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="528"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="535"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="538"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="543"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="546"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="571"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="574"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="587"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="590"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="587"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="590"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="590"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="593"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="666"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="669"/>
         <source>Copy with the &amp;token “%1”</source>
         <translation>Copiar con el &amp;token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="668"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="671"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="672"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="675"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -2759,47 +2794,47 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="211"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="213"/>
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="221"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="223"/>
         <source>The endpoint cannot be reached. Check the endpoint URL and the network.</source>
         <translation>No se puede conectar con el endpoint. Revisa la URL del endpoint y la red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="224"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="226"/>
         <source>The endpoint refused the request. Check the endpoint URL and the region.</source>
         <translation>El endpoint rechazó la solicitud. Revisa la URL del endpoint y la región.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="226"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="228"/>
         <source>The access key ID or the secret access key is wrong.</source>
         <translation>El ID de la clave de acceso o la clave de acceso secreta no son correctos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="228"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="230"/>
         <source>The keys are valid but may not use this bucket. Check their permissions.</source>
         <translation>Las claves son válidas, pero no tienen permiso para usar este bucket. Revisa sus permisos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="231"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="233"/>
         <source>Access denied. Check the keys and their permissions on this bucket.</source>
         <translation>Acceso denegado. Revisa las claves y sus permisos sobre este bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="234"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="236"/>
         <source>The server answered, but the bucket does not exist. Check the bucket name.</source>
         <translation>El servidor respondió, pero el bucket no existe. Revisa el nombre del bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="246"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="248"/>
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="250"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="252"/>
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>
@@ -2817,230 +2852,261 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="75"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="92"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="78"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="95"/>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="146"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="149"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="149"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="152"/>
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="150"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="153"/>
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="163"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="166"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="178"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="181"/>
         <source>Move the old files…</source>
         <translation>Mover los archivos antiguos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="182"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="185"/>
         <source>Saves these settings and offers to move the files you chose to keep reading from the old storage.</source>
         <translation>Guarda estos ajustes y ofrece mover los archivos que elegiste seguir leyendo desde el almacenamiento antiguo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="200"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="203"/>
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="201"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="204"/>
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="199"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="205"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="491"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="202"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="208"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="525"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="223"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="226"/>
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="224"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="227"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="225"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="228"/>
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="226"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="229"/>
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="227"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="230"/>
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="228"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="231"/>
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="235"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="238"/>
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="242"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="245"/>
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="243"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="246"/>
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="244"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="247"/>
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="247"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="253"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="260"/>
+        <source> days</source>
+        <translation> días</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="255"/>
+        <source>Files in the trash are deleted for good this many days after they went in</source>
+        <translation>Los archivos de la papelera se eliminan definitivamente tantos días después de enviarse a ella</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="257"/>
+        <source>Keep trashed files</source>
+        <translation>Conservar la papelera</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="261"/>
+        <source>Forever</source>
+        <translation>Siempre</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="264"/>
+        <source>The audit log of the API (who uploaded, read and deleted what) is kept this long</source>
+        <translation>El registro de auditoría de la API (quién subió, leyó o eliminó qué) se conserva este tiempo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="267"/>
+        <source>Keep the audit log</source>
+        <translation>Conservar el registro de auditoría</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="270"/>
         <source> per minute</source>
         <translation> por minuto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="248"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="271"/>
         <source>No limit</source>
         <translation>Sin límite</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="249"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="272"/>
         <source>Uploads each API token (or address) may make</source>
         <translation>Subidas que puede hacer cada token de la API (o dirección)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="250"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="273"/>
         <source>API upload limit</source>
         <translation>Límite de subidas por la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="256"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="279"/>
         <source>Files bigger than this are sent in parts: a pause, closing MediaDesk or a network outage resumes from the last part instead of from the start</source>
         <translation>Los archivos más grandes se envían por partes: tras una pausa, el cierre de MediaDesk o un corte de red se reanudan desde la última parte en lugar de desde el principio</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="260"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="283"/>
         <source>Upload in parts above</source>
         <translation>Subir por partes a partir de</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="264"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="287"/>
         <source>Accepted images</source>
         <translation>Imágenes aceptadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="265"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="288"/>
         <source>Accepted videos</source>
         <translation>Vídeos aceptados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="278"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="301"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="283"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="306"/>
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="284"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="307"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="285"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="308"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="289"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="312"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. La dirección y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="300"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="323"/>
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="303"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="326"/>
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="307"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="330"/>
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="371"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="403"/>
         <source>Set by %1</source>
         <translation>Fijado por %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="379"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="411"/>
         <source>Greyed-out fields are set by environment variables and cannot be changed here: %1</source>
         <translation>Los campos en gris los fijan variables de entorno y no se pueden cambiar aquí: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="386"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="418"/>
         <source>The data folder was given with --data-dir when MediaDesk was started: it cannot be changed here.</source>
         <translation>La carpeta de datos se indicó con --data-dir al iniciar MediaDesk: no se puede cambiar aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="528"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="562"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="599"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="633"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="602"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="636"/>
         <source>Restart MediaDesk after saving to apply the storage change.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="604"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="638"/>
         <source>Restart MediaDesk after saving to apply the language change.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="690"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="724"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="697"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="731"/>
         <source>No files are left on the old storage.</source>
         <translation>No queda ningún archivo en el almacenamiento anterior.</translation>
     </message>
@@ -3135,6 +3201,11 @@ Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/app.py" line="314"/>
+        <source>MediaDesk cannot use its data folder.</source>
+        <translation>MediaDesk no puede usar su carpeta de datos.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/app.py" line="316"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
@@ -3147,17 +3218,17 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageProblemBar</name>
     <message>
-        <location filename="../../desktop_app/views/storage_banner.py" line="29"/>
+        <location filename="../../desktop_app/views/storage_banner.py" line="30"/>
         <source>R2 storage cannot be used: %1 missing. The catalog can be browsed, but files cannot be opened or added. Enter them in Settings (keys given only in the environment are not saved).</source>
         <translation>El almacenamiento R2 no se puede usar; falta: %1. Puedes recorrer el catálogo, pero no abrir ni añadir archivos. Escríbelos en Ajustes (las claves dadas solo en el entorno no se guardan).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_banner.py" line="39"/>
+        <location filename="../../desktop_app/views/storage_banner.py" line="40"/>
         <source>Open Settings…</source>
         <translation>Abrir Ajustes…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_banner.py" line="45"/>
+        <location filename="../../desktop_app/views/storage_banner.py" line="46"/>
         <source>The R2 settings are saved. Restart MediaDesk to use the R2 storage.</source>
         <translation>Los ajustes de R2 están guardados. Reinicia MediaDesk para usar el almacenamiento R2.</translation>
     </message>
@@ -3407,141 +3478,167 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="214"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="268"/>
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="222"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="276"/>
         <source>Upload queue</source>
         <translation>Cola de subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="271"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="332"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="272"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="333"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="274"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="485"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="335"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="576"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="275"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="498"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="336"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="589"/>
         <source>Pause all</source>
         <translation>Pausar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="277"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="338"/>
         <source>Big files stop after the current part and go on from there when resumed.</source>
         <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="281"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="342"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="285"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="346"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="286"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="347"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="287"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="348"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="290"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="351"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="299"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="352"/>
+        <source>Uploads shown</source>
+        <translation>Subidas mostradas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="361"/>
         <source>Overall upload progress</source>
         <translation>Progreso total de las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="421"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="483"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="423"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="485"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="426"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="488"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="490"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="526"/>
+        <source>%1 was not uploaded: %2</source>
+        <translation>%1 no se ha subido: %2</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/upload_dock.py" line="529"/>
+        <source>%Ln upload(s) failed</source>
+        <translation>
+            <numerusform>Ha fallado %Ln subida</numerusform>
+            <numerusform>Han fallado %Ln subidas</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/upload_dock.py" line="541"/>
+        <source>%Ln file(s) uploaded</source>
+        <translation>
+            <numerusform>%Ln archivo subido</numerusform>
+            <numerusform>%Ln archivos subidos</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="581"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="496"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="587"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="496"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="587"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="498"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="589"/>
         <source>Resume all</source>
         <translation>Reanudar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="521"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="612"/>
         <source>Running: %1</source>
         <translation>En curso: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="522"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="613"/>
         <source>Queued: %1</source>
         <translation>En cola: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="523"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="614"/>
         <source>Paused: %1</source>
         <translation>En pausa: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="524"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="615"/>
         <source>Done: %1</source>
         <translation>Hechas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="525"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="616"/>
         <source>Failed: %1</source>
         <translation>Fallidas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="526"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="617"/>
         <source>Cancelled: %1</source>
         <translation>Canceladas: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="544"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="635"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln fallida</numerusform>
@@ -3549,53 +3646,53 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="547"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="638"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="569"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="660"/>
         <source>&amp;Resume</source>
         <translation>&amp;Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="571"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="662"/>
         <source>&amp;Pause</source>
         <translation>&amp;Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="572"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="663"/>
         <source>Re&amp;try</source>
         <translation>Re&amp;intentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="574"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="665"/>
         <source>Re&amp;move from the queue</source>
         <translation>&amp;Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="576"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="667"/>
         <source>&amp;Show in the library</source>
         <translation>&amp;Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="580"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="671"/>
         <source>&amp;Copy the error</source>
         <translation>&amp;Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="485"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="576"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="279"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="340"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="273"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="490"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="334"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="581"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>

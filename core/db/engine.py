@@ -75,6 +75,19 @@ def busy_seen() -> float:
 # Free bytes under which a catalog that fails to open is reported as on a full disk (SQLite
 # needs a few pages for its -wal and -shm files)
 FULL_BELOW = 1024 * 1024
+
+
+def disk_full(folder: Path | str) -> bool:
+    """Whether the disk holding `folder` has less than FULL_BELOW left for this process: the
+    blocks reserved for root count for a process running as root (a container's), which
+    writes into them; OSError when the folder cannot be asked."""
+    if not hasattr(os, "statvfs") or not hasattr(os, "geteuid"):
+        return shutil.disk_usage(folder).free < FULL_BELOW
+    st = os.statvfs(folder)
+    blocks = st.f_bfree if os.geteuid() == 0 else st.f_bavail
+    return blocks * st.f_frsize < FULL_BELOW
+
+
 # Bytes of the longest catalog path SQLite opens: its VFS holds a path in 512 bytes and opens
 # a catalog's "-journal" beside it, so past 504 (measured, WAL or not) it only says "unable to
 # open database file"
@@ -83,6 +96,10 @@ SQLITE_MAX_PATH = 512 - len("-journal")
 # start-up dialog words them): one it cannot write, a folder where the catalog file goes
 CATALOG_READ_ONLY = "catalog_read_only"
 CATALOG_NOT_A_FILE = "catalog_not_a_file"
+# A SQLite catalog file SQLite finds damaged at start (a restore of a copy cut short, a
+# truncated file): permissions or free space, which "could not be opened" sent people to, do
+# not mend it; only a whole copy does
+CATALOG_DAMAGED = "catalog_damaged"
 SHORTER_CATALOG_PATH = (
     "Use a shorter data folder (--data-dir or MEDIADESK_DATA_DIR), or keep only the catalog "
     "at a short path: DATABASE_URL=sqlite:////short/path/mediadesk.sqlite3"
@@ -550,7 +567,7 @@ def unopenable(url: str, exc: SQLAlchemyError) -> StorageUnavailable:
     full = is_no_space(exc)
     if folder is not None and not full:
         with suppress(OSError):
-            full = shutil.disk_usage(folder).free < FULL_BELOW
+            full = disk_full(folder)
     if full:
         where = f" ({folder})" if folder is not None else ""
         return InsufficientStorage(
@@ -559,6 +576,8 @@ def unopenable(url: str, exc: SQLAlchemyError) -> StorageUnavailable:
     unwritable = _unwritable(url)
     if unwritable is not None:
         return unwritable_catalog(unwritable)
+    if folder is not None and sqlite_damaged(exc):
+        return damaged_catalog(url.split("///", 1)[-1].split("?", 1)[0], exc)
     refused = catalog_refusal(exc)
     if refused is not None:
         # a wrong password at start is the set-up fault a session's refusal is (catalog_refused):
@@ -566,6 +585,19 @@ def unopenable(url: str, exc: SQLAlchemyError) -> StorageUnavailable:
         return catalog_refused(refused)
     cause = getattr(exc, "orig", None) or exc
     return StorageUnavailable(f"The catalog could not be opened: {str(cause).strip()}")
+
+
+def damaged_catalog(path: str, exc: BaseException) -> StorageUnavailable:
+    """The error of a SQLite catalog file SQLite reads as damaged (core.errors.sqlite_damaged:
+    "database disk image is malformed", "file is not a database"), SQLite's words kept."""
+    cause = getattr(exc, "orig", None) or exc
+    return StorageUnavailable(
+        f"The catalog file {path} is damaged ({str(cause).strip()}): it is not a whole "
+        "MediaDesk catalog (a copy cut short, a restore that did not finish). Restore it from "
+        "a backup (sqlite3 .backup makes a whole one), then start again",
+        reason=CATALOG_DAMAGED,
+        details={"path": path},
+    )
 
 
 class CatalogOutage(Outage):
@@ -758,7 +790,7 @@ class Database:
         logger.warning("The catalog's disk failed (%s); its connections are reopened", exc)
         if folder is not None:
             with suppress(OSError):  # a full disk fails a write as an I/O error too
-                if shutil.disk_usage(folder).free < FULL_BELOW:
+                if disk_full(folder):
                     return InsufficientStorage(
                         f"The disk holding the catalog ({folder}) is full: free some space"
                     )

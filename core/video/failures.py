@@ -15,7 +15,7 @@ from pathlib import Path
 
 import av.error
 
-from core.errors import InsufficientStorage, StorageUnavailable, is_no_space
+from core.errors import StorageUnavailable, no_room
 
 
 class JobFailure(Exception):
@@ -34,7 +34,7 @@ def failure_reason(exc: BaseException, damaged: int = 0) -> str:
     time order (runner.damage), counted once FFmpeg refused the encode's data."""
     if isinstance(exc, JobFailure):
         return exc.reason
-    if isinstance(exc, InsufficientStorage) or is_no_space(exc):
+    if no_room(exc):
         return "insufficient_storage"
     if isinstance(exc, StorageUnavailable):
         # an original cut short (core.library refuses it before FFmpeg would choke on it):

@@ -54,6 +54,8 @@ LIVE_FIELDS = (
     "max_file_size",
     "upload_rate_limit",
     "presigned_url_expiry",
+    "trash_retention_days",
+    "audit_retention_days",
     "resumable_threshold",
     "allowed_image_types",
     "allowed_video_types",

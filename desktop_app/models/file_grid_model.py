@@ -25,7 +25,7 @@ from core.library import Library
 from core.maintenance import purge_time
 from core.query import insert_position, matches, order_key
 from core.records import FileQuery, FileRecord, Page
-from desktop_app.formatting import datetime_text, duration_text, size_text
+from desktop_app.formatting import datetime_text, duration_text, percent_text, size_text
 from desktop_app.models import Index
 from desktop_app.models.thumbnails import ThumbnailLoader
 from desktop_app.views.jobs_dock import state_text
@@ -436,8 +436,7 @@ class FileGridListModel(QAbstractListModel):
         if kind in (JobState.QUEUED, JobState.RUNNING, JobState.FAILED):  # the badge's states
             parts.append(self.tr("processing %1").replace("%1", state_text(str(kind))))
             if kind == JobState.RUNNING:
-                progress = float((state or {}).get("progress") or 0)
-                parts.append(f"{int(round(100 * progress))} %")
+                parts.append(percent_text((state or {}).get("progress")))
         text = ", ".join(parts)
         if record.deleted_at is not None:
             text += ". " + self._purge_text(record.deleted_at)

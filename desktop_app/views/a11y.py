@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import re
 
+from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QLabel, QLineEdit, QWidget
+
+
+def announce(widget: QWidget, text: str, *, assertive: bool = False) -> None:
+    """Has a screen reader say `text` without moving the focus (AT-SPI's announcement, UIA's
+    notification): assertive interrupts what it is reading, polite waits for it."""
+    event = QAccessibleAnnouncementEvent(widget, text)
+    politeness = QAccessible.AnnouncementPoliteness
+    event.setPoliteness(politeness.Assertive if assertive else politeness.Polite)
+    QAccessible.updateAccessibility(event)
 
 
 def name_spin_boxes(root: QWidget) -> None:

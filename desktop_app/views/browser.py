@@ -304,6 +304,10 @@ class FileBrowser(QWidget):
         self.search.setAccessibleName(self.tr("Search"))
         self.search.setAcceptDrops(False)
         self.search.setClearButtonEnabled(True)
+        # Qt's clear button had no name: a screen reader said only "button"
+        clear_search = self.search.findChild(QAction, "_q_qlineeditclearaction")
+        if clear_search is not None:
+            clear_search.setText(self.tr("Clear the search"))
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self._apply_search)
         self.search.textChanged.connect(lambda _: self._search_timer.start())
@@ -343,6 +347,9 @@ class FileBrowser(QWidget):
         self.controller.countsChanged.connect(self._update_total)
         self.controller.grid.loadingChanged.connect(self._update_total)  # (a page failed)
         sort_label = QLabel(self.tr("Sort:"), self)
+        # its name was its value ("Newest first"); the label steps aside on a narrow window
+        self.sort.setAccessibleName(self.tr("Sort"))
+        sort_label.setBuddy(self.sort)
         # the search box keeps its width at 1024 px; the labels step aside for it (panes.py)
         self.toolbar = ToolbarRow(
             [self.search, sort_label, self.sort, self.total], yielding=[sort_label, self.total]

@@ -3,6 +3,7 @@ current palette."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
@@ -17,13 +18,30 @@ Tone = Literal["ok", "error", "warning"]
 _ON_LIGHT: dict[str, str] = {"ok": "#1b5e20", "error": "#b71c1c", "warning": "#8d5300"}
 _ON_DARK: dict[str, str] = {"ok": "#81c784", "error": "#ef9a9a", "warning": "#ffb74d"}
 _FOLLOWER = "status-colour"  # the object name of a widget's _PaletteFollower
+# A warning bar's (background, text, border): pale yellow with near-black text on a light
+# window, deep amber with pale yellow text on a dark one (high-contrast black included). Each
+# text is over 7:1 on its background, and the border sets the bar off from the window.
+_BAR_ON_LIGHT = ("#fff4ce", "#3d2e00", "#e0c060")
+_BAR_ON_DARK = ("#4a3800", "#fff4ce", "#8d6e00")
 
 
 def status_color(tone: Tone, palette: QPalette | None = None) -> QColor:
     """The colour for `tone` text on `palette`'s window (the application's by default)."""
     palette = palette if palette is not None else QGuiApplication.palette()
-    dark = palette.color(QPalette.ColorRole.Window).lightnessF() < 0.5
-    return QColor((_ON_DARK if dark else _ON_LIGHT)[tone])
+    return QColor((_ON_DARK if _dark(palette) else _ON_LIGHT)[tone])
+
+
+def _dark(palette: QPalette) -> bool:
+    return palette.color(QPalette.ColorRole.Window).lightnessF() < 0.5
+
+
+def warning_bar_colors(palette: QPalette | None = None) -> tuple[QColor, QColor, QColor]:
+    """A warning bar's background, text and border colours on `palette`'s window: the three
+    come from here together. A bar with its own light background left its text in the
+    palette's colour, white on pale yellow (1.04:1) on a dark theme."""
+    palette = palette if palette is not None else QGuiApplication.palette()
+    background, text, border = _BAR_ON_DARK if _dark(palette) else _BAR_ON_LIGHT
+    return QColor(background), QColor(text), QColor(border)
 
 
 class _PaletteFollower(QObject):
@@ -38,8 +56,7 @@ class _PaletteFollower(QObject):
     def __init__(self, widget: QWidget) -> None:
         super().__init__(widget)
         self.setObjectName(_FOLLOWER)
-        self.tone: Tone | None = None
-        self.extra = ""
+        self.sheet: Callable[[QPalette], str] | None = None  # the style sheet for a palette
         widget.installEventFilter(self)  # its palette when it is a window; a new parent
         self._watch_parent(widget)
 
@@ -57,9 +74,9 @@ class _PaletteFollower(QObject):
         if widget is None:
             return
         sheet = ""
-        if self.tone is not None:
+        if self.sheet is not None:
             around = widget.parentWidget() or widget
-            sheet = f"color: {status_color(self.tone, around.palette()).name()};{self.extra}"
+            sheet = self.sheet(around.palette())
         # only when it differs: a new style sheet sets the palette again, a PaletteChange too
         if widget.styleSheet() != sheet:
             widget.setStyleSheet(sheet)
@@ -79,14 +96,37 @@ class _PaletteFollower(QObject):
         return False
 
 
-def set_status_style(widget: QWidget, tone: Tone | None, extra: str = "") -> None:
-    """Colours `widget`'s text in `tone` (with `extra` style sheet declarations), now and after
-    every change of its palette (a live theme switch); None leaves it in the palette's colour."""
+def _follow(widget: QWidget, sheet: Callable[[QPalette], str] | None) -> None:
     follower = widget.findChild(QObject, _FOLLOWER)
     if not isinstance(follower, _PaletteFollower):
         follower = _PaletteFollower(widget)
-    follower.tone, follower.extra = tone, extra
+    follower.sheet = sheet
     follower.apply()
+
+
+def set_status_style(widget: QWidget, tone: Tone | None, extra: str = "") -> None:
+    """Colours `widget`'s text in `tone` (with `extra` style sheet declarations), now and after
+    every change of its palette (a live theme switch); None leaves it in the palette's colour."""
+    if tone is None:
+        _follow(widget, None)
+        return
+    chosen: Tone = tone
+    _follow(widget, lambda palette: f"color: {status_color(chosen, palette).name()};{extra}")
+
+
+def set_warning_bar_style(bar: QWidget, selector: str) -> None:
+    """Gives `bar` (styled as `selector`, e.g. "QToolBar") and the labels in it the warning
+    bar's background and text colours for the palette around it, now and after every change
+    of that palette (a live theme switch)."""
+
+    def sheet(palette: QPalette) -> str:
+        background, text, border = (c.name() for c in warning_bar_colors(palette))
+        return (
+            f"{selector} {{ background: {background}; border-bottom: 1px solid {border}; }}"
+            f" QLabel {{ color: {text}; background: transparent; }}"
+        )
+
+    _follow(bar, sheet)
 
 
 # ---- glyph icons --------------------------------------------------------------------------------

@@ -333,9 +333,10 @@ class DetailsPanel(QWidget):
         self.export_button = QPushButton(self.tr("Export…"), box)
         self.trash_button = QPushButton(self.tr("Move to trash"), box)
         self.restore_button = QPushButton(self.tr("Restore"), box)
-        self.delete_button = QPushButton(self.tr("Delete permanently"), box)
+        # made in reading order (Tab's order): Process again is left of Delete permanently
         # a photo's thumbnail and variants, a video's versions, made again from the original
         self.reprocess_button = QPushButton(self.tr("Process again"), box)
+        self.delete_button = QPushButton(self.tr("Delete permanently"), box)
         grid.addWidget(self.preview_button, 0, 0)
         grid.addWidget(self.link_button, 0, 1)
         grid.addWidget(self.export_button, 1, 0)

@@ -52,7 +52,7 @@ from core.library import Library
 from core.video import service
 from core.video.service import ScrubCue
 from desktop_app.errors import describe_error, job_reason, job_reason_text
-from desktop_app.formatting import PROGRESS_FORMAT, tip_text
+from desktop_app.formatting import PROGRESS_FORMAT, percent_text, tip_text
 from desktop_app.views.tables import MiddleElideDelegate, read_only_table
 from desktop_app.workers import TaskRunner
 
@@ -129,7 +129,7 @@ def badge_text(kind: str, progress: float | None, metrics: QFontMetrics) -> str:
     """A symbol where the tile's font has one, else the state's word: an hourglass missing
     from the font painted an empty box (DejaVu, the usual Linux font, has none)."""
     if kind == JobState.RUNNING:
-        percent = f"{int(round(100 * float(progress or 0)))} %"
+        percent = percent_text(progress)
         return f"\u2699 {percent}" if metrics.inFontUcs4(0x2699) else percent
     if kind == JobState.FAILED and metrics.inFontUcs4(0x26A0):
         return "\u26a0"
@@ -283,6 +283,12 @@ class JobsDock(QDockWidget):
         ):
             self.filter.addItem(state_text(state), state)
         self.filter.currentIndexChanged.connect(lambda _i: self.refresh())
+        # A box's name is its value alone: a name of its own, and a label a screen reader
+        # on Linux reads beside the value (its labelled-by relation, through the buddy)
+        self.filter.setAccessibleName(self.tr("Jobs shown"))
+        filter_label = QLabel(self.tr("Show:"), body)
+        filter_label.setBuddy(self.filter)
+        bar.addWidget(filter_label)
         self.cancel_button = QPushButton(self.tr("Cancel"), body)
         self.retry_button = QPushButton(self.tr("Retry"), body)
         self.reprocess_button = QPushButton(self.tr("Process again"), body)

@@ -11,7 +11,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
+import shiboken6
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QByteArray,
     QEvent,
     QItemSelection,
@@ -34,6 +36,8 @@ from PySide6.QtGui import (
     QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
+    QFont,
+    QFontMetrics,
     QGuiApplication,
     QKeySequence,
     QMouseEvent,
@@ -49,6 +53,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QMainWindow,
     QMessageBox,
+    QStyle,
     QTreeView,
     QWidget,
 )
@@ -298,9 +303,35 @@ def panel_action(dock: QDockWidget, text: str) -> QAction:
     return action
 
 
+class KeptWrappers:
+    """Widgets met walking the focus chain or the parents, their Python wrappers kept while
+    the widgets live. Such walks wrap Qt's own widgets (scroll bars, headers, a dock's title
+    buttons); dropping those wrappers when Qt had called the walk while hiding the focused
+    widget left PySide's bindings broken, and the window crashed at its close one time in four
+    (CI). PySide lets go of a wrapper itself when its widget is deleted; `prune` drops those."""
+
+    def __init__(self) -> None:
+        self._kept: dict[int, QWidget] = {}
+
+    def __call__(self, widget: QWidget) -> QWidget:
+        return self._kept.setdefault(id(widget), widget)
+
+    def next(self, widget: QWidget, forward: bool = True) -> QWidget | None:
+        found = widget.nextInFocusChain() if forward else widget.previousInFocusChain()
+        return None if found is None else self(found)
+
+    def prune(self) -> None:
+        self._kept = {key: w for key, w in self._kept.items() if shiboken6.isValid(w)}
+
+
+_FIRST_STOP_WALK = KeptWrappers()
+
+
 def focus_first_stop(container: QWidget) -> None:
     """The keyboard focus to the first widget Tab reaches inside `container`."""
-    widget = container.nextInFocusChain()
+    walked = _FIRST_STOP_WALK
+    walked.prune()
+    widget = walked.next(container)
     while widget is not None and widget is not container:
         policy = widget.focusPolicy()
         if (
@@ -311,7 +342,7 @@ def focus_first_stop(container: QWidget) -> None:
         ):
             widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
             return
-        widget = widget.nextInFocusChain()
+        widget = walked.next(widget)
 
 
 class SidebarView(QTreeView):
@@ -359,6 +390,57 @@ class SidebarView(QTreeView):
             return flags.NoUpdate
         return command
 
+    def setModel(self, model: QAbstractItemModel | None) -> None:  # noqa: N802 - Qt's name
+        super().setModel(model)
+        if model is not None:  # its texts change with the language: the width they need too
+            for signal in (model.dataChanged, model.rowsInserted, model.rowsRemoved):
+                signal.connect(self.updateGeometry)
+            model.modelReset.connect(self.updateGeometry)
+        self.verticalScrollBar().rangeChanged.connect(self.updateGeometry)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.updateGeometry()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """Never narrower than its headings, sections and hint need in the window's font and
+        language, beside the widest count: a fixed 180 px cut "Todos los archivos" to "Todos
+        los arc…" with a large font (QT_FONT_DPI=144) or at 150 %. Athletes' names, which
+        may be of any length, shorten instead."""
+        hint = super().minimumSizeHint()
+        return QSize(max(hint.width(), SIDEBAR_MIN_WIDTH, self.labels_width()), hint.height())
+
+    def labels_width(self) -> int:
+        model = self._sidebar()
+        if model is None:
+            return 0
+        style = self.style()
+        # the item's text margins, both sides, and the air the other entries have
+        margin = 2 * (style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1)
+        margin += 8
+        # the counts' column fits its title too, hidden as it is (ResizeToContents)
+        counts = max(self.sizeHintForColumn(1), self.header().sectionSizeHint(1))
+        need = 0
+        rows = [(model.index(group, 0), 0) for group in range(model.rowCount())]
+        for heading, _ in list(rows):
+            for row in range(model.rowCount(heading)):
+                index = model.index(row, 0, heading)
+                flt = model.filter_at(index)
+                if flt is None or flt.section != "athlete":
+                    rows.append((index, self.indentation()))
+        for index, indent in rows:
+            font = index.data(Qt.ItemDataRole.FontRole)
+            font = QFont(font).resolve(self.font()) if isinstance(font, QFont) else self.font()
+            text = QFontMetrics(font).horizontalAdvance(str(index.data() or ""))
+            spanned = self.isFirstColumnSpanned(index.row(), index.parent())
+            need = max(need, indent + text + margin + (0 if spanned else counts))
+        # many athletes: the bar takes its room (not before the view is laid out, when it is
+        # a few pixels tall and would keep that width as the one the sidebar comes back to)
+        if self.isVisible() and self.verticalScrollBar().maximum() > 0:
+            need += style.pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+        return need + 2 * self.frameWidth()
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         if self._is_heading(self.indexAt(event.position().toPoint())):
             event.accept()  # a heading takes neither the current row nor the selection
@@ -400,6 +482,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.last_error = ""
         self._shut_down = False
+        self._walked = KeptWrappers()  # the Tab walk's (focusNextPrevChild)
+        self._unattended = False  # quitting on a signal (quit_unattended): nobody to ask
         self._docks_sized = False
         self._catalog_bytes = 0  # the last counts' bytes, for the storage warning
         self.controller = LibraryController(library, page_size, self)
@@ -464,7 +548,6 @@ class MainWindow(QMainWindow):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.sidebar.setMinimumWidth(SIDEBAR_MIN_WIDTH)
         self.browser = FileBrowser(self.controller, self)
         # Its key as the menus write it (Qt's translation: "Control+F" in Spanish, where the
         # box said "Ctrl+F" beside the menus' "Control+Mayúsculas+I")
@@ -674,6 +757,10 @@ class MainWindow(QMainWindow):
 
     def _ask_and_leave(self, proceed: Callable[[], None], cancel: Callable[[], None]) -> None:
         record = self.details.record
+        if self._unattended:  # asked just before a signal's quit, which keeps the edits
+            self._asking = False
+            cancel()
+            return
         if not self.details.dirty or record is None:  # saved or reverted in the meantime
             self._asking = False
             proceed()
@@ -807,23 +894,56 @@ class MainWindow(QMainWindow):
     def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802, A002 - Qt's names
         """Tab and Shift+Tab pass over the docks behind another dock's tab. Qt keeps those
         "visible", off screen: Tab went on from the upload queue into the Server panel's fields
-        unseen, and what the user typed next went there."""
+        unseen, and what the user typed next went there. Stepping past them with Qt's own move
+        gave each of their controls the focus in turn, a focus change a screen reader announced
+        for every one: the next stop is found along the chain first, and only it is focused.
+        (Disabling the docks behind for Qt's own move instead told a screen reader ~300 state
+        changes a key press, and left a hidden dock holding the focus reachable.)"""
         start = QApplication.focusWidget()
-        moved = super().focusNextPrevChild(next)
-        seen: set[int] = set()
-        while (widget := QApplication.focusWidget()) is not None and widget is not start:
-            if not self._behind_a_tab(widget) or id(widget) in seen:
-                break
-            seen.add(id(widget))  # the chain is a loop: each widget once, then give up
-            super().focusNextPrevChild(next)
-        return moved
+        if start is None or start.window() is not self:
+            return super().focusNextPrevChild(next)
+        stop = self._next_stop(self._walked(start), next)
+        if stop is None:
+            return False
+        stop.setFocus(Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason)
+        return True
+
+    def _next_stop(self, start: QWidget, next: bool) -> QWidget | None:  # noqa: A002
+        """The widget Tab (Shift+Tab when not `next`) reaches from `start`, as Qt's own walk
+        along the focus chain picks it (QApplicationPrivate::focusNextPrevChild_helper), less
+        the docks behind another dock's tab."""
+        tab = Qt.FocusPolicy.TabFocus
+        self._walked.prune()
+        widget: QWidget | None = self._walked.next(start, next)
+        while widget is not None and widget is not start:
+            proxy = widget  # the one that takes the focus: its deepest focus proxy, or itself
+            while (deeper := proxy.focusProxy()) is not None:
+                proxy = self._walked(deeper)
+            # a compound widget's proxy inside it: tab into it once, not into it and its proxy
+            composite = proxy is not widget and (
+                proxy.isAncestorOf(widget) if next else widget.isAncestorOf(proxy)
+            )
+            if (
+                proxy.isEnabled()
+                and (proxy.focusPolicy() & tab) == tab
+                and not composite
+                and widget.window() is self
+                and widget.isVisibleTo(self)
+                and widget.isEnabled()
+                and proxy is not start
+                and not self._behind_a_tab(widget)
+            ):
+                return widget
+            widget = self._walked.next(widget, next)
+        return None
 
     def _behind_a_tab(self, widget: QWidget) -> bool:
         parent: QWidget | None = widget
         while parent is not None and parent is not self:
             if isinstance(parent, QDockWidget):
                 return parent.visibleRegion().isEmpty()
-            parent = parent.parentWidget()
+            above = parent.parentWidget()
+            parent = None if above is None else self._walked(above)
         return False
 
     # ---- drops --------------------------------------------------------------------------------
@@ -1596,12 +1716,47 @@ class MainWindow(QMainWindow):
                 signal.disconnect(slot)
             box.deleteLater()
 
+    def quit_unattended(self) -> None:
+        """Quit as the Quit command does, with nobody to answer (a signal: a logout, `kill`, a
+        closed terminal): the dialogs open are cancelled, the edits in the details panel are
+        saved (Save, the question's default; dropped if refused), the uploads are not asked
+        about (the queue is saved and goes on at the next start), then the app quits."""
+        self._unattended = True
+        for _ in range(20):  # a cancelled dialog may have been over another
+            dialog = QApplication.activeModalWidget()
+            if dialog is None:
+                break
+            if isinstance(dialog, QDialog):
+                dialog.reject()  # its exec() returns as after Cancel
+            else:
+                dialog.close()
+        # after the current event: a dialog's exec() rejected above returns first
+        QTimer.singleShot(0, self.close)
+
+    def _keep_edits_and_close(self) -> None:
+        record = self.details.record
+
+        def dropped() -> None:
+            logger.warning("Quitting: the unsaved edits of file %s could not be saved", file_id)
+            self.details.revert()
+            self.close()
+
+        file_id = record.id if record is not None else None
+        if record is not None and (self._saving_these_edits() or self.details.request_save()):
+            self._pending_leave = (record.id, self._close_again, dropped)
+        else:
+            dropped()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._shut_down and self.details.dirty:
             event.ignore()
-            self.leave_edits(self._close_again, lambda: None)  # asks first
+            if self._unattended:
+                self._keep_edits_and_close()  # closes again once saved
+            else:
+                self.leave_edits(self._close_again, lambda: None)  # asks first
             return
-        if self._uploads_left() and not self._shut_down and not self._ask_quit_while_uploading():
+        unasked = self._unattended or self._shut_down
+        if self._uploads_left() and not unasked and not self._ask_quit_while_uploading():
             event.ignore()
             return
         # Hidden first: the state is written to the data folder, which may be on a slow disk
@@ -1611,3 +1766,5 @@ class MainWindow(QMainWindow):
             self.save_window_state()  # geometry and docks are kept by a hidden window too
         self.shutdown()
         event.accept()
+        if self._unattended:
+            QApplication.quit()  # a preview or another window of ours left open keeps it up

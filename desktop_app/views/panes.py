@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 GRID_COLUMNS = 3  # the side panes give up width until the grid has this many columns
-# the sidebar's narrowest: its longest entry ("Todos los archivos") and a count
+# the sidebar's narrowest at any font; wider where its labels need it (SidebarView.minimumSizeHint)
 SIDEBAR_MIN_WIDTH = 180
 
 

@@ -238,7 +238,10 @@ class ServerPanel(QWidget):
         self.create_button = QPushButton(self.tr("Create token…"), box)
         self.revoke_button = QPushButton(self.tr("Revoke"), box)
         choose = QHBoxLayout()
-        choose.addWidget(QLabel(self.tr("Scope"), box))
+        scope_label = QLabel(self.tr("Scope"), box)
+        scope_label.setBuddy(self.scope)  # read beside its value, not the value alone
+        self.scope.setAccessibleName(scope_label.text())
+        choose.addWidget(scope_label)
         choose.addWidget(self.scope)
         choose.addStretch(1)
         column.addLayout(choose)

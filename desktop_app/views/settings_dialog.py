@@ -41,6 +41,9 @@ from desktop_app.views.colors import set_status_style
 from desktop_app.views.message_box import open_warning
 
 MIB = 1024 * 1024
+# The retention fields' range: a century; a longer setting (README: days past the calendar keep
+# for good) is shown as it is
+MAX_RETENTION_DAYS = 36500
 FRAME_ALLOWANCE = 40  # px kept for a title bar and frame when the form must scroll
 URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 # A folder's path (the local folder's, in the result and its errors): from its root ("/",
@@ -242,6 +245,26 @@ class SettingsDialog(QDialog):
         self.expiry.setSuffix(self.tr(" s"))
         form.addRow(self.tr("Maximum file size"), self.max_size)
         form.addRow(self.tr("Signed link lifetime"), self.expiry)
+        # MEDIADESK_TRASH_RETENTION_DAYS and MEDIADESK_AUDIT_RETENTION_DAYS: they were only in
+        # settings.toml or the environment, so a club could not see how long the trash kept a
+        # file. Both apply at once, here and in every process of this data folder.
+        self.trash_days = QSpinBox(box)
+        self.trash_days.setRange(0, MAX_RETENTION_DAYS)
+        self.trash_days.setSuffix(self.tr(" days"))
+        self.trash_days.setToolTip(
+            self.tr("Files in the trash are deleted for good this many days after they went in")
+        )
+        form.addRow(self.tr("Keep trashed files"), self.trash_days)
+        self.audit_days = QSpinBox(box)
+        self.audit_days.setRange(0, MAX_RETENTION_DAYS)
+        self.audit_days.setSuffix(self.tr(" days"))
+        self.audit_days.setSpecialValueText(self.tr("Forever"))
+        self.audit_days.setToolTip(
+            self.tr(
+                "The audit log of the API (who uploaded, read and deleted what) is kept this long"
+            )
+        )
+        form.addRow(self.tr("Keep the audit log"), self.audit_days)
         self.rate_limit = QSpinBox(box)
         self.rate_limit.setRange(0, 100000)
         self.rate_limit.setSuffix(self.tr(" per minute"))
@@ -320,6 +343,13 @@ class SettingsDialog(QDialog):
         self.region.setText(s.r2_region)
         self.max_size.setValue(max(1, s.max_file_size // MIB))
         self.expiry.setValue(s.presigned_url_expiry)
+        # a number of days past the calendar keeps for good (README): shown as it is
+        for spin, days in (
+            (self.trash_days, s.trash_retention_days),
+            (self.audit_days, s.audit_retention_days),
+        ):
+            spin.setMaximum(max(MAX_RETENTION_DAYS, days))
+            spin.setValue(days)
         self.rate_limit.setValue(s.upload_rate_limit)
         self.parts_threshold.setValue(max(1, s.resumable_threshold // MIB))
         allowed = set(s.allowed_image_types) | set(s.allowed_video_types)
@@ -345,6 +375,8 @@ class SettingsDialog(QDialog):
             "storage_backend": [self.local_radio, self.r2_radio],
             "max_file_size": [self.max_size],
             "presigned_url_expiry": [self.expiry],
+            "trash_retention_days": [self.trash_days],
+            "audit_retention_days": [self.audit_days],
             "upload_rate_limit": [self.rate_limit],
             "resumable_threshold": [self.parts_threshold],
             "server_host": [self.host],
@@ -414,6 +446,8 @@ class SettingsDialog(QDialog):
                 "data_dir": self.data_dir.text().strip(),
                 "max_file_size": self.max_size.value() * MIB,
                 "presigned_url_expiry": self.expiry.value(),
+                "trash_retention_days": self.trash_days.value(),
+                "audit_retention_days": self.audit_days.value(),
                 "upload_rate_limit": self.rate_limit.value(),
                 "resumable_threshold": self.parts_threshold.value() * MIB,
                 "server_host": self.host.text().strip() or "127.0.0.1",

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QSizePolicy, QToolBar
 
 from core.settings import Settings, storage_gap
+from desktop_app.views.colors import set_warning_bar_style
 
 
 class StorageProblemBar(QToolBar):
@@ -22,7 +23,7 @@ class StorageProblemBar(QToolBar):
         self.setMovable(False)
         self.setFloatable(False)
         self.toggleViewAction().setVisible(False)  # not a toolbar one may hide and forget
-        self.setStyleSheet("QToolBar { background: #fff4ce; border-bottom: 1px solid #e0c060; }")
+        set_warning_bar_style(self, "QToolBar")
         missing = ", ".join(storage_gap(settings)[1])
         self.label = QLabel(
             self.tr(

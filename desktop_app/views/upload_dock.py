@@ -5,21 +5,26 @@ from __future__ import annotations
 from PySide6.QtCore import (
     QByteArray,
     QEvent,
+    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPoint,
+    QRect,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import (
     QContextMenuEvent,
+    QFocusEvent,
     QFont,
     QFontMetrics,
     QGuiApplication,
     QPainter,
     QPaintEvent,
     QPalette,
+    QPen,
     QResizeEvent,
 )
 from PySide6.QtWidgets import (
@@ -47,6 +52,7 @@ from desktop_app.errors import technical_text
 from desktop_app.formatting import eta_text, number_text, path_text, size_text, speed_text
 from desktop_app.models import Index
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
+from desktop_app.views.a11y import announce
 from desktop_app.views.tables import MiddleElideDelegate, tab_leaves
 
 FILTERS = ("all", "running", "failed")
@@ -59,6 +65,10 @@ GIVING_WAY = ((UploadQueueModel.NAME, 120), (UploadQueueModel.PROGRESS, 100))
 STATE_SHARE = (1, 3)  # of the table's width the state (a failure's reason) is given at least
 SAMPLE_SIZE = 932_000_000  # "888.8 MiB": a long size, and speed, for the columns' widths
 SAMPLE_ETA = 35_999  # "9:59:59"
+# Failures this close together are said in one announcement ("12 uploads failed"): a disk
+# pulled out fails every queued row at once
+FAILURES_GATHERED_MS = 500
+FOCUS_FRAME = 2  # px: the frame round the queue's current row while the queue has the focus
 
 
 class QueueFilter(QSortFilterProxyModel):
@@ -148,8 +158,52 @@ class UploadTable(QTableView):
         else:
             self.menuRequested.emit(self.indexAt(event.pos()), event.globalPos())
 
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        super().focusInEvent(event)
+        if event.reason() != Qt.FocusReason.MouseFocusReason:
+            self._current_in_sight()
+        self.viewport().update()  # the row's frame (paintEvent)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        super().focusOutEvent(event)
+        self.viewport().update()
+
+    def currentChanged(self, current: Index, previous: Index) -> None:  # noqa: N802 - Qt's name
+        super().currentChanged(current, previous)
+        self.viewport().update()  # Qt repaints the two cells, not the rows' frames
+
+    def _current_in_sight(self) -> None:
+        """Tabbed to, the current row is one the user sees: it stayed the first row, out of
+        sight once a failure had scrolled the queue, and nothing showed where the keyboard was.
+        The selection is left as it is (it names what the buttons act on)."""
+        current = self.currentIndex()
+        if current.isValid() and self.visualRect(current).intersects(self.viewport().rect()):
+            return
+        top = self.indexAt(QPoint(0, 0))
+        if top.isValid() and self.visualRect(top).top() < 0:  # cut at the top: the next one
+            below = self.indexAt(QPoint(0, self.visualRect(top).bottom() + 1))
+            top = below if below.isValid() else top
+        if top.isValid():
+            self.selectionModel().setCurrentIndex(top, QItemSelectionModel.SelectionFlag.NoUpdate)
+
+    def current_row_rect(self) -> QRect:
+        """The current row's rectangle in the viewport, across its columns."""
+        current = self.currentIndex()
+        if not current.isValid():
+            return QRect()
+        rect = self.visualRect(current)
+        return QRect(0, rect.top(), self.viewport().width(), rect.height())
+
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
+        if self.hasFocus() and not (row := self.current_row_rect()).isEmpty():
+            # the style frames one cell at most, faintly (Fusion: not at all): the whole row,
+            # in the text's colour, shows where the keyboard is on any theme
+            frame = QPainter(self.viewport())
+            frame.setPen(QPen(self.palette().color(QPalette.ColorRole.Text), FOCUS_FRAME))
+            half = FOCUS_FRAME // 2
+            frame.drawRect(row.adjusted(half, half, -half - 1, -half - 1))
+            frame.end()
         model = self.model()
         if model is None or model.rowCount() > 0 or not self.placeholder:
             return
@@ -258,6 +312,13 @@ class UploadDock(QDockWidget):
         self.setWidget(body)
         self.model.totalProgressChanged.connect(self._on_total)
         self.model.stateChanged.connect(self._on_state)
+        # What a screen reader is told: failures as they come (gathered), the uploads done at
+        # the end of the batch, in one sentence however many files it had
+        self._failed_now: list[int] = []
+        self._done_in_batch = 0
+        self._failures_due = QTimer(self, singleShot=True, interval=FAILURES_GATHERED_MS)
+        self._failures_due.timeout.connect(self._announce_failures)
+        controller.idle.connect(self._announce_batch)
         self.model.rowsInserted.connect(self._update_buttons)
         self.model.rowsRemoved.connect(self._update_buttons)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
@@ -288,6 +349,7 @@ class UploadDock(QDockWidget):
         ):
             self.filter_box.addItem(text, mode)
         self.filter_box.setToolTip(self.tr("Which rows the queue shows"))
+        self.filter_box.setAccessibleName(self.tr("Uploads shown"))  # not its value alone
         self.filter_box.currentIndexChanged.connect(
             lambda _i: self.set_filter(str(self.filter_box.currentData()))
         )
@@ -448,6 +510,35 @@ class UploadDock(QDockWidget):
             index = self.view_index(item_id)  # a failure never stays out of sight
             if index.isValid():
                 self.table.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+            item = self.model.item(item_id)
+            if item is None or (item.restored and item.started is None):
+                return  # read back from the last run: already said then
+            self._failed_now.append(item_id)
+            if not self._failures_due.isActive():
+                self._failures_due.start()
+        elif state == UploadState.DONE.value:
+            self._done_in_batch += 1
+
+    def _announce_failures(self) -> None:
+        failed, self._failed_now = self._failed_now, []
+        item = self.model.item(failed[0]) if len(failed) == 1 else None
+        if item is not None:
+            text = self.tr("%1 was not uploaded: %2").replace("%1", item.name)
+            text = text.replace("%2", item.reason)
+        elif failed:
+            text = self.tr("%Ln upload(s) failed", "", len(failed))
+        else:
+            return
+        announce(self.table, text, assertive=True)
+
+    def _announce_batch(self) -> None:
+        """Every row has finished: the failures not yet said, then the files uploaded."""
+        if self._failures_due.isActive():
+            self._failures_due.stop()
+            self._announce_failures()
+        done, self._done_in_batch = self._done_in_batch, 0
+        if done:
+            announce(self.table, self.tr("%Ln file(s) uploaded", "", done))
 
     def _cancel_selected(self) -> None:
         ids = self._selected_ids()
@@ -561,8 +652,13 @@ class UploadDock(QDockWidget):
         item = self.model.item(item_id)
         if item is None:
             return None
-        if not self.table.selectionModel().isRowSelected(index.row(), QModelIndex()):
-            self.table.selectRow(index.row())
+        selection = self.table.selectionModel()
+        if not selection.isRowSelected(index.row(), QModelIndex()):
+            # the row alone, whatever keys are held: selectRow() reads the modifiers, and the
+            # Shift of Shift+F10 made it a range from the view's last anchor (an empty one once
+            # the rows had changed, so the menu's row showed unselected)
+            flags = QItemSelectionModel.SelectionFlag
+            selection.setCurrentIndex(index, flags.ClearAndSelect | flags.Rows)
         menu = QMenu(self.table)
         # Each item has a key of its own, in Spanish too (keyboard-only use after Shift+F10)
         if item.state == UploadState.PAUSED:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit
 
 import httpx
 
@@ -229,6 +229,27 @@ def _form_quoted(name: str) -> str:
     return _FORM_NAME.sub(lambda m: _FORM_ESCAPES.get(m.group(), ""), name)
 
 
+# RFC 5987's attr-char, which an ext-value keeps raw; the rest goes percent-encoded as UTF-8
+_EXT_SAFE = "!#$&+-.^_`|~"
+
+
+def _file_name_params(name: str) -> str:
+    """A file part's name, as `filename="..."` (the browsers' encoding, for servers that read
+    nothing else) and `filename*=UTF-8''...` (RFC 7578/5987: every character exactly), which
+    the server takes when both come (server/receive.py). The browsers' encoding alone cannot
+    tell a %22 typed in the name from a quote: "a%22b%0Ac.jpg" was stored as 'a"bc.jpg' by a
+    direct upload, and as typed by a presigned or tus one (JSON, base64), so the same client
+    stored the same file under two names depending on its size.
+
+    The name goes as the server will store it (at most 255 characters): written twice, once
+    percent-encoded, a long name given as `original_filename` (700 emoji) passed the server's
+    8 KiB part-header line and the whole upload was refused as a malformed form, where the
+    presigned flow stored its first 255 characters."""
+    name = clean_filename(name)
+    exact = quote(name, safe=_EXT_SAFE)
+    return f"filename=\"{_form_quoted(name)}\"; filename*=UTF-8''{exact}"
+
+
 class _Form:
     """A multipart/form-data body as a browser's FormData writes it: the text fields, then the
     file part read in chunks (with progress); iterable again, from the file's start, for a
@@ -248,7 +269,7 @@ class _Form:
             ).encode()
         head += (
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-            f'filename="{_form_quoted(filename)}"\r\nContent-Type: {mime}\r\n\r\n'
+            f"{_file_name_params(filename)}\r\nContent-Type: {mime}\r\n\r\n"
         ).encode()
         self.head, self.tail = bytes(head), f"\r\n--{boundary}--\r\n".encode()
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 from typing import Any
 
 from aiohttp import web
 
-from core.db.engine import catalog_deadline, catalog_read_only
+from core.db.engine import catalog_deadline, catalog_folder, catalog_read_only, disk_full
 from core.errors import (
     NO_SPACE_REASON,
     PASSING_REASONS,
@@ -40,6 +41,14 @@ HEALTH_MESSAGES = {
         "some space on it"
     )
 }
+# database.error's sentence for a caller who is not an administrator, by database.reason (the
+# catalog's full disk is not "the file" a 507 speaks of)
+DATABASE_HEALTH_MESSAGES = {
+    NO_SPACE_REASON: (
+        "The disk holding the server's catalog is full: ask the server's administrator to free "
+        "some space on it"
+    )
+}
 
 
 def _check(request: web.Request) -> dict[str, Any]:
@@ -57,6 +66,10 @@ def _check(request: web.Request) -> dict[str, Any]:
                 "error": read_only.message,
                 "reason": read_only.reason,
             }
+    if result["database"]["ok"]:
+        full = _catalog_disk_full(lib.settings.effective_database_url)
+        if full is not None:
+            result["database"] = {"ok": False, "error": full, "reason": NO_SPACE_REASON}
     leader, maintenance = lib.leader, None
     if leader is not None:
         try:
@@ -67,6 +80,22 @@ def _check(request: web.Request) -> dict[str, Any]:
             if reason is not None:
                 maintenance["reason"] = reason
     return _report(lib, result["database"], result["storage"], maintenance)
+
+
+def _catalog_disk_full(url: str) -> str | None:
+    """What /health says of a SQLite catalog whose disk is full (None while it has room): its
+    check only reads, which a full disk lets through while every write answers 507. Told by
+    the free space, against the threshold at which core/db/engine.py calls a failing catalog
+    disk full, so /health and the writes' errors agree and the verdict ends as soon as room is
+    freed, without waiting for a write to succeed. A PostgreSQL catalog's disk is on its server,
+    out of this check's sight."""
+    folder = catalog_folder(url)
+    if folder is None:
+        return None
+    with suppress(OSError):  # a folder gone is the read's to report (catalog_disk_unreachable)
+        if disk_full(folder):
+            return f"The disk holding the catalog ({folder}) is full: free some space on it"
+    return None
 
 
 def _report(
@@ -139,8 +168,10 @@ async def health(request: web.Request) -> web.Response:
         # The catalog's message may name its file or folder: for administrators (and the log).
         # Others read the sentence any request's storage_unavailable of that reason tells them.
         reason = database.get("reason")
-        database["error"] = CLIENT_MESSAGES.get(reason) or UNAVAILABLE_MESSAGES.get(
-            reason, CATALOG_UNREAD
+        database["error"] = (
+            DATABASE_HEALTH_MESSAGES.get(reason)
+            or CLIENT_MESSAGES.get(reason)
+            or UNAVAILABLE_MESSAGES.get(reason, CATALOG_UNREAD)
         )
     if "error" in storage and (token is None or token.scope != "admin"):
         # The message names the bucket and the endpoint: for administrators (and the log).

@@ -24,6 +24,9 @@ from core.errors import (
     OffsetMismatch,
     TooLarge,
     UploadLocked,
+    is_no_space,
+    no_room,
+    no_space,
     public_details,
     retry_after,
 )
@@ -44,8 +47,14 @@ from core.resumable import (
 )
 from core.spool import too_large
 from server.auth import requires
-from server.bodystream import idle_timed
-from server.errors import ApiError, client_message, status_for, with_error_headers
+from server.bodystream import ended_by_stop, idle_timed
+from server.errors import (
+    ApiError,
+    ServerStopping,
+    client_message,
+    status_for,
+    with_error_headers,
+)
 from server.ratelimit import check_upload_rate
 from server.rawbody import SEND_REST, can_take, take_body, until_done, whole
 from server.state import METRICS, STREAMS, THREADS, TOKEN, library, run_blocking
@@ -274,7 +283,17 @@ async def _receive(request: web.Request, writer: TusWriter) -> tuple[UploadState
     except BaseException as exc:
         # bytes in, whatever came of them
         request.app[METRICS].received("tus", _kind_label(writer.metadata, exc), received)
+        # before anything is awaited: the connection's loss, which follows a read cut short,
+        # sets its own error on the body stream over the stop's
+        stopped = isinstance(exc, _StoppedMidBody) or _ended_by_stop(request, exc)
         await run_blocking(request, writer.abort)
+        if stopped:
+            # the server's stop, which the log blamed on the client ("Client went away …
+            # closed the connection mid-body") and left unanswered: 503 server_stopping, as a
+            # direct or signed upload's; the bytes in are kept and the client resumes
+            raise ServerStopping(
+                f"The PATCH's body was ended by a stop after {received} bytes (kept)"
+            ) from exc
         raise
     try:
         state = await run_blocking(request, writer.close)  # the last byte catalogues the file
@@ -284,6 +303,26 @@ async def _receive(request: web.Request, writer: TusWriter) -> tuple[UploadState
     kind = await _catalogued_kind(request, state)
     request.app[METRICS].received("tus", kind, received)
     return state, kind
+
+
+class _StoppedMidBody(Exception):
+    """A body read through aiohttp ended by the server's stop, told so before the bytes held
+    were written (_read_through_aiohttp): the stream's error may have changed meanwhile."""
+
+
+def _ended_by_stop(request: web.Request, exc: BaseException) -> bool:
+    """Whether the body's read ended because the server is stopping: aiohttp sets a
+    CancelledError on the body stream of the requests still open after its shutdown grace (a
+    lost connection a ConnectionResetError). Read through aiohttp, that error is raised here;
+    taken from the socket (rawbody), the read was cut and says the client closed it."""
+    if ended_by_stop(request.content, exc):
+        return True
+    task = asyncio.current_task()
+    return (
+        isinstance(exc, ConnectionResetError)
+        and isinstance(request.content.exception(), asyncio.CancelledError)
+        and not (task is not None and task.cancelling())
+    )
 
 
 async def _read_through_aiohttp(
@@ -314,14 +353,23 @@ async def _read_through_aiohttp(
             # readchunk, not readany: readany joins (copies) the chunks it finds buffered
             try:
                 chunk, end_of_http_chunk = await idle_timed(request.content.readchunk(), SEND_REST)
-            except ApiError:
-                # a quiet client is told to resume from the offset: every byte it did send
-                # counts, as when rawbody's thread reads the body
+            except BaseException as exc:
+                # told before anything is awaited: the connection's loss, which follows a read
+                # cut short, sets its own error on the body stream over the stop's
+                stopped = _ended_by_stop(request, exc)
+                # whatever ended the body early (a quiet client's 408, the client gone, the
+                # server's stop, a takeover's cancel), every byte that did arrive counts, as
+                # when rawbody's thread reads the body: up to BATCH of it is held here only,
+                # and the client resumes from the recorded offset (the writer's abort still
+                # drops the chunk when Upload-Checksum was sent, and refuses bytes past
+                # Upload-Length)
                 if pending is not None:
                     await whole(pending)
                     pending = None
                 if batch:
                     await written(batch)
+                if stopped:
+                    raise _StoppedMidBody from exc
                 raise
             if not chunk:
                 # a chunked body's chunk ended and more may follow; but an empty body's reader
@@ -500,8 +548,8 @@ async def tus_head(request: web.Request) -> web.Response:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
                 raise
-        except MediaDeskError as exc:
-            kept = await _kept(request, exc) if status_for(exc) >= 500 else None
+        except Exception as exc:
+            kept = await _kept(request, exc, "HEAD")
             if kept is None:
                 raise
             raise kept from exc
@@ -512,29 +560,42 @@ async def tus_head(request: web.Request) -> web.Response:
     return web.Response(status=200, headers=_state_headers(state))
 
 
-async def _kept(request: web.Request, exc: MediaDeskError) -> ApiError | None:
-    """HEAD's answer when the finish it tried failed and kept the upload (no room to store the
-    file, the store or catalog out of reach): the error, with the upload's `Upload-Offset`, the
-    full length the client goes on from (an empty PATCH there, or HEAD again, finishes it once
-    the disk has room). The 507 alone had no offset, and a client that resumes from HEAD's went
-    back to 0 (409). A read only: None when even that fails (the error goes as it came)."""
+async def _kept(request: web.Request, exc: Exception, verb: str) -> ApiError | None:
+    """The answer when a finish failed and kept the upload (no room to store the file, the
+    store or catalog out of reach): the error, with the upload's `Upload-Offset`, the full
+    length the client goes on from (an empty PATCH there, or HEAD again, finishes it once the
+    disk has room). The 507 alone had no offset, and a client that resumes from HEAD's went
+    back to 0 (409). A full disk met below core's translation (SQLite's "database or disk is
+    full" as the finish's lease is written) is the same 507: it went out without the offset.
+    A read only: None when even that fails, or for an error that is not such a failure (it
+    goes as it came)."""
+    if isinstance(exc, MediaDeskError):
+        error = exc
+    elif is_no_space(exc):
+        error = no_space()
+    else:
+        return None
+    if status_for(error) < 500:
+        return None
     upload_id = request.match_info["upload_id"]
     try:
         state = await run_blocking(request, _uploads(request).get, upload_id, _owner(request))
     except Exception:  # noqa: BLE001 - the finish's own error is the answer
         return None
-    logger.warning("tus upload %s: HEAD could not finish it: %s: %s", upload_id, exc.code, exc)
-    wait = retry_after(exc)
+    logger.warning(
+        "tus upload %s: %s could not finish it: %s: %s", upload_id, verb, error.code, exc
+    )
+    wait = retry_after(error)
     return ApiError(
-        status_for(exc),
-        exc.code,
-        client_message(exc),
-        details=public_details(exc),
+        status_for(error),
+        error.code,
+        client_message(error),
+        details=public_details(error),
         headers={
             **_state_headers(state),
             **({"Retry-After": str(wait)} if wait is not None else {}),
         },
-        reason=exc.reason,
+        reason=error.reason,
     )
 
 
@@ -588,7 +649,18 @@ async def tus_patch(request: web.Request) -> web.Response:
     """Appends the body at Upload-Offset; the last byte validates and catalogues the file."""
     opened: TusWriter | None = request.pop(_OPENED, None)  # by patch_checked, before the 100
     writer = opened if opened is not None else await _open_patch(request)
-    state = await _receive_counted(request, writer)
+    try:
+        state = await _receive_counted(request, writer)
+    except Exception as exc:
+        # Only a full disk: the bytes that arrived are kept and its offset is what the client
+        # goes on from (README: the final PATCH's 507 carries it, as HEAD's does). Other
+        # failures go as they came: a store or catalog out of reach may hold the offset a
+        # client should go on from elsewhere (HEAD's resume says it).
+        full = no_room(exc)
+        kept = await _kept(request, exc, "PATCH") if full else None
+        if kept is None:
+            raise
+        raise kept from exc
     return web.Response(status=204, headers=_state_headers(state))
 
 

@@ -334,9 +334,12 @@ function putOnce(url, body, headers, onSent, stallTimeout) {
 /**
  * Uploads a File: checks it, asks for a presigned URL, PUTs the bytes with progress, confirms.
  * Resolves with the stored file (`duplicate: true` when the same file was already there).
+ * `onPending(fileId)` is called once the server keeps the pending upload (the presign
+ * answered): a page that stores the id goes on with resumeUpload after a reload.
  */
 export async function uploadFile(file, {
-  baseUrl, fileType, athleteId, isPublic = false, token, onProgress, description, stallTimeout,
+  baseUrl, fileType, athleteId, isPublic = false, token, onProgress, onPending, description,
+  stallTimeout,
 } = {}) {
   needs("uploadFile", "fetch", "XMLHttpRequest");
   const url = base(baseUrl);
@@ -360,6 +363,10 @@ export async function uploadFile(file, {
   const grant = await request("POST", `${url}/files/upload/presigned`,
     { token, json: form, stallTimeout });
   try {
+    // The server keeps a pending upload from now on. Said at once, not only on an error's
+    // fileId: a page reloaded while the bytes still go (no error ever came) had no id to
+    // resume with, and a new upload from 0 % left this one pending until its presign expired.
+    if (onPending) onPending(grant.file_id);
     return await sendGranted(file, grant, {
       url, token, report, form, description, stallTimeout,
     });
@@ -405,9 +412,10 @@ async function sendGranted(file, grant, {
 }
 
 /**
- * Goes on with a pending presigned upload that failed part-way (the `fileId` on uploadFile's
- * error): asks the server for fresh URLs (POST /files/{id}/upload/renew), sends the parts the
- * bucket still lacks (a single PUT: the file again) and confirms. Resolves with the stored
+ * Goes on with a pending presigned upload that failed or was left part-way (the `fileId` on
+ * uploadFile's error, or the one its onPending was given before a reload): asks the server
+ * for fresh URLs (POST /files/{id}/upload/renew), sends the parts the bucket still lacks (a
+ * single PUT: the file again) and confirms. Resolves with the stored
  * file as uploadFile does; a 409 or 410 from the server says the upload cannot be resumed
  * (upload the file anew).
  */
@@ -417,7 +425,7 @@ export async function resumeUpload(file, fileId, {
   needs("resumeUpload", "fetch", "XMLHttpRequest");
   const url = base(baseUrl);
   const report = (sent) => onProgress && onProgress(Math.min(sent, file.size), file.size);
-  const id = encodeURIComponent(fileId);
+  const id = encodeURIComponent(idOf(fileId, "resumeUpload"));
   const grant = await request("POST", `${url}/files/${id}/upload/renew`,
     { token, stallTimeout });
   if (grant.parts) {
@@ -454,7 +462,19 @@ function needsDescriptionEdit(grant, stored, description) {
 
 // A file as the server answers it (File, StreamInfo) or its id; the first has these links.
 const isRecord = (file) => file !== null && typeof file === "object";
-const idOf = (file) => (isRecord(file) ? file.file_id ?? file.id : file);
+const isId = (id) => (typeof id === "number" && Number.isSafeInteger(id) && id > 0)
+  || (typeof id === "string" && /^[1-9][0-9]*$/.test(id));
+// The id of `file` for `what`'s URL, or a TypeError: an undefined or null id (a typo'd
+// variable, a record without its id) went into the path as it was written
+// ("/stream/undefined/video"), a URL that only failed later, at the server, as a 404.
+function idOf(file, what) {
+  const id = isRecord(file) ? file.file_id ?? file.id : file;
+  if (isId(id)) return id;
+  const given = isRecord(file) ? `a file with ${"file_id" in file ? "file_id" : "id"} `
+    + `${String(id)}` : typeof file === "string" ? JSON.stringify(file) : String(file);
+  throw new TypeError(`${what} needs a file id or the file as the server answered it, `
+    + `not ${given}`);
+}
 const STREAM_KIND = { image: "image", video: "video" }; // other types: raw (server/presenters.py)
 
 // The content tag (`v`) the server put on its own link to `path` in a file record, or null:
@@ -483,7 +503,7 @@ function contentTag(record, path) {
  */
 export function streamUrl(file, { baseUrl, kind, token } = {}) {
   const own = isRecord(file) ? STREAM_KIND[file.file_type] || "raw" : "video";
-  const path = `/stream/${encodeURIComponent(idOf(file))}/${kind || own}`;
+  const path = `/stream/${encodeURIComponent(idOf(file, "streamUrl"))}/${kind || own}`;
   const tag = isRecord(file) ? contentTag(file, path) : null;
   const query = [];
   if (tag) query.push(`v=${encodeURIComponent(tag)}`);
@@ -504,7 +524,7 @@ export function streamUrl(file, { baseUrl, kind, token } = {}) {
  * `file` is an id or a file as the server answers it. Resolves to a string.
  */
 export async function playbackUrl(file, { baseUrl, token, stallTimeout } = {}) {
-  const path = `/stream/${encodeURIComponent(idOf(file))}/info`;
+  const path = `/stream/${encodeURIComponent(idOf(file, "playbackUrl"))}/info`;
   const info = await request("GET", `${base(baseUrl)}${path}`, { token, stallTimeout });
   const url = `${base(baseUrl)}${info.stream_url}`;
   if (info.is_public || new URL(url, "http://link.invalid").searchParams.has("sig")) return url;
@@ -517,7 +537,7 @@ export async function playbackUrl(file, { baseUrl, token, stallTimeout } = {}) {
 /** The server's player page for a file (/watch/{id}: adaptive HLS when ready); `file` is an
  * id or a file as the server answers it. */
 export function watchUrl(file, { baseUrl } = {}) {
-  return `${base(baseUrl)}/watch/${encodeURIComponent(idOf(file))}`;
+  return `${base(baseUrl)}/watch/${encodeURIComponent(idOf(file, "watchUrl"))}`;
 }
 
 /**
@@ -529,12 +549,13 @@ export function watchUrl(file, { baseUrl } = {}) {
  */
 export async function shareUrl(file, { baseUrl, token, expiresIn, stallTimeout } = {}) {
   if (!isRecord(file)) throw new TypeError("shareUrl needs the file as the server answered it");
+  const id = idOf(file, "shareUrl");
   const video = file.file_type === "video";
   if (file.is_public) return video ? watchUrl(file, { baseUrl }) : streamUrl(file, { baseUrl });
   const query = new URLSearchParams();
   if (video) query.set("kind", "watch");
   if (expiresIn) query.set("expires_in", String(expiresIn));
-  const path = `/files/${encodeURIComponent(idOf(file))}/presigned-url`;
+  const path = `/files/${encodeURIComponent(id)}/presigned-url`;
   const signed = await request("GET", `${base(baseUrl)}${path}?${query}`, { token, stallTimeout });
   return signed.url;
 }
