@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from core.library import Library
 from tests.conftest import make_settings
@@ -119,6 +120,7 @@ class Team:
     a: Machine  # "othermachine"
     b: Machine  # this machine
     token: str
+    database_url: str
 
 
 @pytest.fixture
@@ -147,7 +149,25 @@ def team(tmp_path: Path, postgres_url: str, s3_bucket: S3Target) -> Iterator[Tea
         "MEDIADESK_USAGE_SCAN_INTERVAL": "0",
     }
     with machine("othermachine", tmp_path / "a", env) as a, machine(None, tmp_path / "b", env) as b:
-        yield Team(a, b, token)
+        yield Team(a, b, token, url)
+
+
+def wait_until_a_holds(team: Team, location: str) -> None:
+    """Until A's request has taken the upload's lease in the catalog: B asked before that (a
+    loaded machine is slow to start A's request) and was given the upload at once."""
+    engine = sqlalchemy.create_engine(team.database_url)
+    query = sqlalchemy.text("SELECT lease_owner FROM resumable_uploads WHERE id = :id")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with engine.connect() as conn:
+                owner = conn.execute(query, {"id": location.rsplit("/", 1)[-1]}).scalar()
+            if owner and "othermachine" in owner:
+                return
+            assert time.monotonic() < deadline, f"A never took the upload (lease {owner!r})"
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
 
 
 def offset_on(url: str, token: str) -> int:
@@ -240,6 +260,7 @@ def test_a_writer_gone_quiet_lets_the_upload_go_and_stops_if_it_comes_back(
     on_a, on_b = team.a.url + created.headers["Location"], team.b.url + created.headers["Location"]
     quiet = raw_patch(on_a, team.token, 0, len(data), timeout=60)
     quiet.sendall(data[:100_000])
+    wait_until_a_holds(team, created.headers["Location"])
     refused = 0
     deadline = time.monotonic() + TAKEN_WITHIN
     while True:
