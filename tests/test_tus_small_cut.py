@@ -26,6 +26,7 @@ from tests.conftest import make_settings
 from tests.faults import start_serve, wait_for
 from tests.resumable_client import MiB, create, head, padded_mp4, patch, raw_patch
 from tests.server_fixtures import make_tokens, server_config
+from tests.test_ops_tus_stop import QUICK_STOP
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -104,7 +105,7 @@ def test_a_small_body_with_a_checksum_cut_short_keeps_nothing(lib: Library, tmp_
 
 def test_a_small_body_cut_by_a_stop_keeps_every_byte_that_arrived(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    served = start_serve(data_dir)
+    served = start_serve(data_dir, wrapper=QUICK_STOP)  # the stop's grace shortened
     try:
         assert served.token is not None
         token = served.token
