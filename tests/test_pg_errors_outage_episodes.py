@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from server import state as server_state
 from server.state import AUTH
 from tests.faults import served_catalog_behind_proxy, wait_for
 from tests.pg_server import postgres_url  # noqa: F401
@@ -71,7 +72,11 @@ def test_a_request_that_waited_out_a_hang_failed_and_the_hang_has_one_error_line
     postgres_url: str,  # noqa: F811
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # a request's wait, shortened from 15 s: still a hang waited out (the pooled connection's
+    # ping cut at 2 s, then the new one's connect_timeout of 2 s), ~10 s of the test less
+    monkeypatch.setattr(server_state, "CATALOG_DEADLINE", 5.0)
     with served_catalog_behind_proxy(postgres_url, tmp_path) as served:
         admin = make_tokens(served.lib).admin
         files = f"{served.server.url}/files/"
