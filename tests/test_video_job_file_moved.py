@@ -122,11 +122,22 @@ def test_a_move_between_its_copy_and_its_commit_is_waited_for(
     def copy_then_wait(src: str, dst: str) -> None:
         real_copy(src, dst)
         copied.set()
-        # the commit waits for the job's recording, or 5 s once the worker waits for the
-        # move's lock to check the key
+        # the commit waits for the job's recording, or until the worker has waited for the
+        # move's lock to check the key (5 s at most)
         go.wait(5)
 
     monkeypatch.setattr(lib, "_copy_video_derivatives", copy_then_wait)
+    worker_thread = threading.current_thread()  # process_all runs the jobs on this thread
+    real_hold = lib.deferred.object_locks.hold
+
+    def hold(key: str) -> Any:
+        if copied.is_set() and threading.current_thread() is worker_thread:
+            # the worker asks for the lock the move holds to check the key: it waits a second
+            # in it, then the move commits. Before, the commit always waited out the 5 s.
+            threading.Timer(1.0, go.set).start()
+        return real_hold(key)
+
+    monkeypatch.setattr(lib.deferred.object_locks, "hold", hold)
     mover = threading.Thread(target=lambda: lib.update_file(record.id, {"is_public": False}))
 
     def move() -> None:
