@@ -5,11 +5,14 @@ README (When the catalog is out): "requests that need it answer 500 storage_unav
 hang waited the deadline for that ping, then libpq's connect_timeout for the new connection
 the pool opened in its place: about 20.5 s.
 
-The test runs the same arithmetic on shorter times (an 8 s deadline, libpq's least
-connect_timeout of 2 s), which the engine reads at each call: ~7 s of a wait instead of ~14.
-Before the fix it would wait 8 s for the ping, then 2 s for the new connection.
-libpq's connect_timeout is per address: a host that resolves to IPv4 and IPv6 (or a URL of
-two hosts, as here) waits it twice, which the ping's cut leaves room for too.
+The test runs the same arithmetic on shorter times (libpq's least connect_timeout of 2 s, which
+the engine reads at each call, and a deadline with the same second of slack over what the
+ping's cut and the new connection take): a 5 s deadline, ~4 s of a wait; before the fix it
+would wait 5 s for the ping, then 2 s for the new connection. libpq's connect_timeout is per
+address: a host that resolves to IPv4 and IPv6 (or a URL of two hosts, as here) waits it
+twice, which the ping's cut leaves room for too (a 7 s deadline, ~6 s of a wait; 7 + 4 s
+before). The ping's cut is never shorter than PING_FLOOR (2 s), which the two-address case
+reaches.
 """
 
 from __future__ import annotations
@@ -26,14 +29,15 @@ from core.errors import StorageUnavailable
 from tests.pg_server import Cluster, pg_cluster  # noqa: F401
 
 
-@pytest.mark.parametrize("addresses", [1, 2])
+# the deadline: PING_FLOOR + 2 s for each address + 1 s (the watchdog's ticks and slack)
+@pytest.mark.parametrize(("addresses", "deadline"), [(1, 5.0), (2, 7.0)])
 def test_a_ping_that_meets_a_hang_and_the_new_connection_share_the_deadline(
     pg_cluster: Cluster,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     addresses: int,
+    deadline: float,
 ) -> None:
     monkeypatch.setattr(engine, "CONNECT_TIMEOUT", 2)
-    deadline = 8.0
     url = pg_cluster.url
     if addresses == 2:  # the same server twice: both addresses hang alike
         host = f"host=127.0.0.1:{pg_cluster.port}"
