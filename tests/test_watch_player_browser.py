@@ -263,6 +263,14 @@ async def test_a_clip_chromium_cannot_show_says_it_is_being_prepared_then_plays(
         await browser.send(
             "Network.setExtraHTTPHeaders", headers={"Accept-Language": "es-ES,es;q=0.9"}
         )
+        # the page's timers run fast (setInterval capped): its /info poll came every 5 s, and
+        # the reload waited up to that long after the renditions were made
+        await browser.send("Page.enable")
+        await browser.send(
+            "Page.addScriptToEvaluateOnNewDocument",
+            source="const _si = window.setInterval;"
+            "window.setInterval = (f, ms, ...a) => _si(f, Math.min(ms || 0, 200), ...a);",
+        )
         await browser.goto(link)
         assert await browser.wait_for("!document.getElementById('notice').hidden", 15)
         first: dict[str, Any] = await browser.evaluate(
