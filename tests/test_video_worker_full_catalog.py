@@ -35,6 +35,12 @@ LEASE = 5  # seconds: the shortest lease settings allow, so that it lapses withi
 ROOM = 128 * 1024  # left free for the claim and the start of the encode (~240 KB), which fills it
 
 
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Long enough that its encode writes past ROOM; read only (each test ingests a copy)."""
+    return media.make_avi(tmp_path_factory.mktemp("clip") / "a.avi", seconds=10, size=(640, 480))
+
+
 def _web_job(lib: Library, clip: Path) -> JobRecord:
     record = lib.uploads.ingest(clip, "video")
     for job in lib.jobs.list(file_id=record.id)[0]:
@@ -71,14 +77,14 @@ def _naive(moment: datetime) -> datetime:
 
 
 def test_a_put_back_the_full_catalog_could_not_record_waits_for_room_without_spending_the_attempt(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, clip: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The encode fills the disk of the data folder (a real tmpfs: catalog, work folder and
     store on it), and the disk stays full past the job's lease: what the job's work files
     free is taken at once (another writer). The job is put back once room is freed."""
     monkeypatch.setattr(worker_module, "BACKOFF_BASE", 0.5)
-    monkeypatch.setattr(worker_module, "OUTAGE_BACKOFF_MAX", 2.0)
-    clip = media.make_avi(tmp_path / "a.avi", seconds=10, size=(640, 480))
+    # the put-back's wait once there is room again (2 s before): it still grows past BACKOFF_BASE
+    monkeypatch.setattr(worker_module, "OUTAGE_BACKOFF_MAX", 1.0)
     with small_tmpfs(tmp_path / "mnt", "24m") as mnt:
         lib = Library.open(
             make_settings(
@@ -127,7 +133,7 @@ def test_a_put_back_the_full_catalog_could_not_record_waits_for_room_without_spe
 
 
 def test_the_encodes_files_are_removed_before_the_put_back_that_needs_their_room(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, clip: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The encode fills the disk of the data folder (catalog on it) and nothing else writes:
     its files removed, the catalog has the room to record the put-back at once. Before, the
@@ -137,7 +143,6 @@ def test_the_encodes_files_are_removed_before_the_put_back_that_needs_their_room
     # no progress written during the encode (nor a heartbeat, within a 30 s lease): it is the
     # encode's own write that meets the full disk, not the catalog's
     monkeypatch.setattr(worker_module, "PUBLISH_EVERY", 600.0)
-    clip = media.make_avi(tmp_path / "a.avi", seconds=10, size=(640, 480))
     with small_tmpfs(tmp_path / "mnt", "24m") as mnt:
         lib = Library.open(make_settings(mnt / "data", hls_ladder=TEST_LADDER, job_max_attempts=1))
         worker = None
