@@ -33,10 +33,11 @@ from tests.qt_helpers import wait_for  # noqa: E402
 pytestmark = pytest.mark.timeout(120)
 
 OWN_BACK_OFF = 500  # ms: the controller's first wait, shortened (production: 15 s)
-SAID = 1  # s: the store's Retry-After, twice that
-# Short on purpose: the row's timer (a coarse QTimer) may fire up to 5 % early, inside core's
-# quiet window, which refuses it unasked and doubles the row's wait, so a run takes SAID or
-# 3 x SAID (with 3 s: 3 or 9 s of waiting, the ~10 s runs)
+# s: the store's Retry-After, twice that. Short: the test restores the store as the row
+# pauses, before the row's timer exists. (With 3 s a run took 3 or 9 s: the row's timer, a
+# coarse QTimer, may fire up to 5 % early, inside core's quiet window, which refuses the row
+# unasked and doubles its wait.)
+SAID = 1
 
 
 @pytest.fixture
@@ -68,15 +69,25 @@ def test_a_row_the_store_throttled_is_tried_again_after_its_retry_after(
     controller = UploadController(lib, persist=False)
     try:
         proxy.fail(503, "SlowDown", {"Retry-After": str(SAID)})
+        states: list[str] = []
+
+        def on_state(_item_id: int, state: str) -> None:
+            states.append(state)
+            if state == UploadState.PAUSED.value:
+                # the store takes requests again from the moment the row pauses: whenever the
+                # row tries again, it is the wait it chose that this test sees
+                proxy.restore()
+
+        controller.model.stateChanged.connect(on_state)
         controller.add_paths([photo])
-        wait_for(qtbot, lambda: [i.state for i in controller.model.items()] == [UploadState.PAUSED])
+        wait_for(qtbot, lambda: UploadState.PAUSED.value in states)
+        wait_for(qtbot, lambda: any(r.msg.startswith("Upload paused") for r in caplog.records))
         (paused,) = [r.args for r in caplog.records if r.msg.startswith("Upload paused")]
         assert isinstance(paused, tuple)
         wait, exc = paused[0], paused[1]
         # the store's real error, as core raised it, waited out: not the controller's own 0.5 s
         assert isinstance(exc, StorageUnavailable) and exc.retry_after == SAID, exc
         assert wait == SAID
-        proxy.restore()
         # the wait over, the row goes on by itself
         wait_for(qtbot, lambda: [i.state for i in controller.model.items()] == [UploadState.DONE])
         assert lib.counts()["all"] == 1
