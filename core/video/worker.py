@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STOP_POLL = 0.4  # seconds between cancel checks: a cancel stops the encode within a second
+_ENDED = "_ended"  # the reader's last message: the runner's output is over
 PUBLISH_EVERY = 0.5
 # Seconds a job that an outage stopped waits at most before it is tried again
 OUTAGE_BACKOFF_MAX = 60.0
@@ -525,10 +526,12 @@ class VideoWorker:
             for line in proc.stdout:
                 with contextlib.suppress(ValueError):
                     messages.put(json.loads(line))
+            messages.put({_ENDED: True})  # its output is over: it is exiting, said at once
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         outcome: _Outcome | None = None
+        ended = False
         poster_error = ""
         progress, published, beat = 0.0, 0.0, time.monotonic()
         lease_every = max(1.0, self.lib.jobs.lease_seconds / 3)
@@ -538,6 +541,12 @@ class VideoWorker:
                     msg = messages.get(timeout=STOP_POLL)
                 except queue.Empty:
                     msg = None
+                if msg is not None and _ENDED in msg:
+                    # The runner closed its output as it exits: waited for here rather than
+                    # noticed at the next STOP_POLL, 0.4 s after every job's end
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(STOP_POLL)
+                    msg, ended = None, True
                 if msg is not None:
                     if "progress" in msg:
                         progress = float(msg["progress"])
@@ -573,7 +582,10 @@ class VideoWorker:
                     published = now
                     self.lib.jobs.heartbeat(job.id, owner, progress)
                     service.publish(self.lib, job.file_id, self._get(job.id))
-                if proc.poll() is not None and messages.empty() and not reader.is_alive():
+                # (every message came before the reader's last one, in order)
+                if proc.poll() is not None and (
+                    ended or (messages.empty() and not reader.is_alive())
+                ):
                     break
         finally:
             if proc.poll() is None:

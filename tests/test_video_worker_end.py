@@ -1,0 +1,38 @@
+"""A job ends when its encoder does: the worker noticed the runner's exit only at its next
+cancel check (STOP_POLL, 0.4 s), after every job of every video; it now hears at once that the
+runner's output is over."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from core.jobs import JobRecord
+from core.library import Library
+from core.video import worker as worker_module
+from tests import media
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def test_a_job_ends_when_its_runner_does_not_at_the_next_cancel_check(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cancel check made far longer than a job: the job still ends as soon as its runner
+    does (it waited out the whole check before)."""
+    # an AVI's web job: an encode in the runner (an MP4's is skipped without one)
+    record = library.uploads.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
+    for job in library.jobs.list(file_id=record.id)[0]:
+        if job.kind != "web":
+            library.jobs.cancel(job.id)
+    monkeypatch.setattr(worker_module, "STOP_POLL", 600.0)
+    worker = worker_module.VideoWorker(library, name="w", nice=0)
+    done: list[JobRecord | None] = []
+    runner = threading.Thread(target=lambda: done.append(worker.run_once()), daemon=True)
+    runner.start()
+    runner.join(60)  # a 1 s clip's job; before, the wait after its end was the whole 600 s
+    assert not runner.is_alive(), "the job did not end when its runner did"
+    assert done and done[0] is not None
+    assert (done[0].kind, done[0].state) == ("web", "done"), (done[0].state, done[0].error)
