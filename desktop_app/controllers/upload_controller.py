@@ -12,9 +12,16 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from core.errors import Cancelled, NotFound, StorageUnavailable, UploadGone, passing_outage
+from core.errors import (
+    Cancelled,
+    NotFound,
+    StorageNotAsked,
+    StorageUnavailable,
+    UploadGone,
+    passing_outage,
+)
 from core.filenames import clean_filename, readable_name
 from core.library import Library
 from core.mediatypes import sniff_file
@@ -543,15 +550,27 @@ class UploadController(QObject):
         return item is not None and item.upload_id is not None
 
     def _retry_later(self, item_id: int, exc: BaseException) -> None:
-        delay = self._retry_delay.get(item_id, RETRY_FIRST)
         # a store throttling, failing inside or out of reach says when to ask it again (its
         # Retry-After, core's quiet window): asked before, it only refuses the row again
         said = retry_in(exc)
-        if said is not None:
-            delay = max(delay, said * 1000)
-        self._retry_delay[item_id] = min(delay * 2, RETRY_MAX)
+        if isinstance(exc, StorageNotAsked) and said is not None:
+            # core kept the row from the store until its window ends: tried again then, its
+            # own back-off not grown (the store refused nothing; a 3 s Retry-After was 9 s)
+            delay = said * 1000
+        else:
+            delay = self._retry_delay.get(item_id, RETRY_FIRST)
+            if said is not None:
+                delay = max(delay, said * 1000)
+            self._retry_delay[item_id] = min(delay * 2, RETRY_MAX)
         logger.info("Upload paused, tried again in %.1f s: %s", delay / 1000, exc)
-        QTimer.singleShot(delay, self, lambda: self._auto_resume(item_id))
+        # precise: a coarse timer (Qt's for 2 s and more) fires up to 5 % early, inside the
+        # window the store or core said to wait out
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setTimerType(Qt.TimerType.PreciseTimer)
+        timer.timeout.connect(lambda: self._auto_resume(item_id))
+        timer.timeout.connect(timer.deleteLater)
+        timer.start(delay)
 
     def _auto_resume(self, item_id: int) -> None:
         item = self.model.item(item_id)
