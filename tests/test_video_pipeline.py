@@ -28,6 +28,7 @@ from core.jobs import (
 from core.library import Library
 from core.video import encode
 from core.video import service as video_service
+from core.video import worker as video_worker
 from core.video.encode import moov_after_mdat
 from core.video.failures import FAILURE_SENTENCES
 from server.entry import EmbeddedServer
@@ -37,6 +38,17 @@ from tests.internals import storage_of
 from tests.s3_server import S3Target
 from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
 from tests.video_helpers import TEST_LADDER, process_all, sha256
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _prompt_worker() -> Iterator[None]:
+    """The worker checks between an encoder's messages every STOP_POLL (0.4 s), so it heard a
+    finished encoder's exit only at the next check: up to 0.4 s a job, and these tests run
+    many jobs. Checked every 50 ms it hears it at once; what each job does is the same.
+    Module-wide: the module's shared set-ups run jobs too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(video_worker, "STOP_POLL", 0.05)
+        yield
 
 
 @dataclass

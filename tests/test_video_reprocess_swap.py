@@ -30,6 +30,7 @@ from core.jobs import current_derivatives
 from core.library import Library
 from core.maintenance import reconcile, run_maintenance
 from core.video import service
+from core.video import worker as video_worker
 from server.entry import EmbeddedServer
 from tests import media
 from tests.conftest import make_settings, r2_settings
@@ -37,6 +38,17 @@ from tests.internals import db_of, storage_of
 from tests.s3_server import new_bucket
 from tests.server_fixtures import bearer, http_call, library_served, make_tokens
 from tests.video_helpers import process_all
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _prompt_worker() -> Iterator[None]:
+    """The worker checks between an encoder's messages every STOP_POLL (0.4 s), so it heard a
+    finished encoder's exit only at the next check: up to 0.4 s a job, and these tests run
+    many jobs. Checked every 50 ms it hears it at once; what each job does is the same.
+    Module-wide: the module's shared set-ups run jobs too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(video_worker, "STOP_POLL", 0.05)
+        yield
 
 
 @pytest.fixture(params=["local", "s3"])
