@@ -34,9 +34,9 @@ pytestmark = pytest.mark.timeout(120)
 
 OWN_BACK_OFF = 500  # ms: the controller's first wait, shortened (production: 15 s)
 # s: the store's Retry-After, twice that. Short: the test restores the store as the row
-# pauses, before the row's timer exists. (With 3 s a run took 3 or 9 s: the row's timer, a
-# coarse QTimer, may fire up to 5 % early, inside core's quiet window, which refuses the row
-# unasked and doubles its wait.)
+# pauses, before the row's timer exists. (With 3 s a run took 3 or 9 s: the row's timer, then
+# a coarse QTimer, fired up to 5 % early, inside core's quiet window, which refused the row
+# unasked, and its wait doubled; tests/test_desktop_upload_not_asked.py.)
 SAID = 1
 
 
