@@ -94,3 +94,48 @@ def test_a_row_core_did_not_send_waits_for_cores_window_not_a_doubled_back_off(
     finally:
         proxy.restore()
         controller.shutdown()
+
+
+def test_an_automatic_try_core_did_not_send_still_backs_off(
+    qtbot: Any,
+    erring: tuple[ErringStore, Library],
+    media_dir: MediaSet,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The timer's own try, kept from the store by core's window (another row's probe, a
+    long outage), doubles the row's wait as any failed try does: waiting only for the window,
+    every row of a lasting outage asked the store at each window's end (3x the requests). A
+    Resume by hand right after it keeps the row's wait as it is."""
+    proxy, lib = erring
+    photo = tmp_path / "sprint.jpg"
+    shutil.copy(media_dir.jpeg, photo)
+    caplog.set_level(logging.INFO, logger=upload_controller.__name__)
+    controller = UploadController(lib, persist=False)
+
+    def pauses() -> list[tuple[float, BaseException]]:
+        return [
+            (float(r.args[0]), r.args[1])  # type: ignore[index]
+            for r in caplog.records
+            if r.msg.startswith("Upload paused")
+        ]
+
+    try:
+        proxy.fail(503, "SlowDown", {"Retry-After": str(SAID)})
+        controller.add_paths([photo])
+        wait_for(qtbot, lambda: len(pauses()) == 1)
+        (item,) = controller.model.items()
+        assert pauses()[0][0] == SAID
+        controller._auto_resume(item.id)  # what the row's timer calls, here inside the window
+        wait_for(qtbot, lambda: len(pauses()) == 2)
+        wait, exc = pauses()[1]
+        assert isinstance(exc, StorageNotAsked), exc
+        assert wait == 2 * SAID  # backed off
+        controller.resume(item.id)  # by hand, still inside the window
+        wait_for(qtbot, lambda: len(pauses()) == 3)
+        wait, exc = pauses()[2]
+        assert isinstance(exc, StorageNotAsked), exc
+        assert wait == 2 * SAID  # kept: neither doubled nor cut to the window
+    finally:
+        proxy.restore()
+        controller.shutdown()

@@ -36,3 +36,28 @@ def test_a_job_ends_when_its_runner_does_not_at_the_next_cancel_check(
     assert not runner.is_alive(), "the job did not end when its runner did"
     assert done and done[0] is not None
     assert (done[0].kind, done[0].state) == ("web", "done"), (done[0].state, done[0].error)
+
+
+def test_lines_on_the_runners_output_that_are_not_its_messages_lose_nothing(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever else reaches the runner's stdout (here printed at its start by a
+    sitecustomize, as a library's own output would be) is not a message: bytes that are not
+    UTF-8 ended the worker's reading, and a JSON string naming the reader's end marker passed
+    for the end of the output; either way the job's result was lost ('The encoder exited with
+    status 0')."""
+    noisy = tmp_path / "noisy"
+    noisy.mkdir()
+    (noisy / "sitecustomize.py").write_text(
+        "import sys\n"
+        "sys.stdout.buffer.write(b'\\xff\\xfe not utf-8\\n\"x_ended\"\\n42\\n[1, 2]\\nnull\\n')\n"
+        "sys.stdout.flush()\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(noisy))
+    record = library.uploads.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
+    for job in library.jobs.list(file_id=record.id)[0]:
+        if job.kind != "web":
+            library.jobs.cancel(job.id)
+    done = worker_module.VideoWorker(library, name="w", nice=0).run_once()
+    assert done is not None
+    assert (done.kind, done.state) == ("web", "done"), (done.state, done.error)

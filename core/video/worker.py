@@ -518,6 +518,9 @@ class VideoWorker:
                 stdin=subprocess.DEVNULL,
                 cwd=str(Path(__file__).resolve().parents[2]),
                 text=True,
+                # bytes that are not UTF-8 (a codec library's own output) end no reading: the
+                # reader died on them and the job's result was lost
+                errors="replace",
             )
         messages: queue.Queue[dict[str, Any]] = queue.Queue()
 
@@ -525,7 +528,11 @@ class VideoWorker:
             assert proc.stdout is not None
             for line in proc.stdout:
                 with contextlib.suppress(ValueError):
-                    messages.put(json.loads(line))
+                    said = json.loads(line)
+                    # the runner says objects; anything else (a library printing to stdout)
+                    # is not a message, nor may it pass for the end of the output
+                    if isinstance(said, dict) and _ENDED not in said:
+                        messages.put(said)
             messages.put({_ENDED: True})  # its output is over: it is exiting, said at once
 
         reader = threading.Thread(target=read, daemon=True)

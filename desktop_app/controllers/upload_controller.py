@@ -313,7 +313,8 @@ class UploadController(QObject):
         self._enqueue_due = False  # a chunk of found files is to queue (_enqueue)
         self._running = 0
         self._closing = False
-        self._retry_delay: dict[int, int] = {}  # item id -> ms before the next automatic try
+        self._retry_wait: dict[int, int] = {}  # item id -> ms of its last automatic wait
+        self._auto_resumed: set[int] = set()  # rows tried again by _auto_resume, not by hand
         # Files this run's rows uploaded: another restored row with the same bytes is a duplicate
         self._claimed: set[int] = set()
         # The queue file and its journal are read and written off the GUI thread, in order, by
@@ -553,15 +554,20 @@ class UploadController(QObject):
         # a store throttling, failing inside or out of reach says when to ask it again (its
         # Retry-After, core's quiet window): asked before, it only refuses the row again
         said = retry_in(exc)
-        if isinstance(exc, StorageNotAsked) and said is not None:
-            # core kept the row from the store until its window ends: tried again then, its
-            # own back-off not grown (the store refused nothing; a 3 s Retry-After was 9 s)
-            delay = said * 1000
+        last = self._retry_wait.get(item_id)
+        automatic = item_id in self._auto_resumed
+        self._auto_resumed.discard(item_id)
+        if isinstance(exc, StorageNotAsked) and last is not None and not automatic:
+            # a Resume by hand that core kept from the store (inside its window, or the
+            # store's own Retry-After): the store refused nothing more, so the row's wait does
+            # not grow (a 2 s Retry-After and a Resume inside it was 2 + 4 s). An automatic
+            # try still backs off: rows kept to the window's end would all ask the store then
+            delay = last
         else:
-            delay = self._retry_delay.get(item_id, RETRY_FIRST)
-            if said is not None:
-                delay = max(delay, said * 1000)
-            self._retry_delay[item_id] = min(delay * 2, RETRY_MAX)
+            delay = min(last * 2, RETRY_MAX) if last is not None else RETRY_FIRST
+        if said is not None:
+            delay = max(delay, said * 1000)
+        self._retry_wait[item_id] = delay
         logger.info("Upload paused, tried again in %.1f s: %s", delay / 1000, exc)
         # precise: a coarse timer (Qt's for 2 s and more) fires up to 5 % early, inside the
         # window the store or core said to wait out
@@ -573,8 +579,11 @@ class UploadController(QObject):
         timer.start(delay)
 
     def _auto_resume(self, item_id: int) -> None:
+        if self._closing:  # the queue is saved with the row paused: the next start resumes it
+            return
         item = self.model.item(item_id)
         if item is not None and item.state == UploadState.PAUSED and item.reason:
+            self._auto_resumed.add(item_id)
             self.resume(item_id)  # only rows the storage paused; a user's pause stays
 
     def _check_idle(self) -> None:
