@@ -34,8 +34,8 @@ from tests.server_fixtures import Reply, bearer, http_call, make_tokens, server_
 
 pytestmark = pytest.mark.timeout(120)
 
-SHORT = Timeouts(connect=2, read=2, attempts=2)  # what a request waits on a silent store
-WINDOW = 2.0  # seconds nobody asks the store after it was found silent (first time)
+SHORT = Timeouts(connect=3, read=4, attempts=2)  # what a request waits on a silent store
+WINDOW = 3.0  # seconds nobody asks the store after it was found silent (first time)
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_requests_in_turn_on_a_hung_store_answer_at_once_and_work_once_it_answer
     _unreachable(first)  # with the window it opened (before: no Retry-After)
     assert _asked(first) and proxy.waiting() == 1, (first.headers, proxy.waiting())
 
-    # before: each one sent to the store, and waiting SHORT.read (2 s) for its silence
+    # before: each one sent to the store, and waiting SHORT.read (4 s) for its silence
     replies = [play()[0] for _ in range(5)]
     for reply in replies:
         _unreachable(reply)
