@@ -27,8 +27,7 @@ import pytest
 
 from core.records import FileStatus
 from core.settings import Settings
-from core.storage.s3 import S3Storage, Timeouts
-from tests import faults
+from core.storage.s3 import S3Storage
 from tests.faults import ProxiedStore, assert_healthy, fill_disk, served_behind_proxy, small_tmpfs
 from tests.resumable_client import JSON, noise_png, put_part
 from tests.s3_server import S3Target
@@ -37,9 +36,6 @@ from tests.server_fixtures import Reply, bearer, http_call
 pytestmark = pytest.mark.timeout(180)
 
 WINDOW = 2.0  # seconds nobody asks the store after it was found silent (first time)
-# What a confirm waits on the silent store: faults.SHORT's rules on a 2 s read timeout (its
-# 4 s made each hang test wait twice as long for the same check)
-SHORT = Timeouts(connect=2, read=2, attempts=2)
 
 
 @dataclass
@@ -60,7 +56,6 @@ def served(
         download_to(self, *args, **kwargs)
 
     monkeypatch.setattr(S3Storage, "download_to", faulty_download_to)
-    monkeypatch.setattr(faults, "SHORT", SHORT)  # read by served_behind_proxy when called
     with served_behind_proxy(
         Served,
         s3_settings,
@@ -190,7 +185,7 @@ def test_a_store_that_hangs_during_a_confirm_keeps_the_upload_pending(
     data = path.read_bytes()
     file_id, parts = _upload(served, path, "image", ctype)
     served.before_download.append(served.proxy.stall)
-    first = _confirm(served, file_id, parts)  # waits out the store's silence (SHORT)
+    first = _confirm(served, file_id, parts)  # waits out the store's silence (faults.SHORT)
     _unreachable(first)
     # one request met the silence: a timed-out one is never sent again (s3transfer's own
     # retry of the download sent a second, and waited out the silence again)
