@@ -300,7 +300,7 @@ def test_a_long_probe_moving_bytes_does_not_keep_the_store_counted_out(
     once). When that one is a long part on a slow link it outlives what a silent store allows
     any request: from then on the store counts as there, and other requests go through while
     it is still sending, instead of failing for as long as the part takes."""
-    quick = Timeouts(connect=1, read=2, attempts=1)  # patience: 3 s
+    quick = Timeouts(connect=1, read=5, attempts=1)  # patience: 6 s
     monkeypatch.setattr(s3, "HANG_WINDOW", 1.0)  # nobody asks a store found silent for 1 s
     proxy = CuttableProxy.in_front_of(s3_bucket.endpoint_url)
     storage = S3Storage(
@@ -314,16 +314,16 @@ def test_a_long_probe_moving_bytes_does_not_keep_the_store_counted_out(
     key = "general/2026/01/slow.bin"
     storage.put_bytes("general/2026/01/small.bin", b"small", "application/octet-stream")
     upload_id = storage.create_multipart(key, "application/octet-stream")
-    data = os.urandom(20 * MiB)  # 5 s at 4 MiB/s: past the patience, with 2 s to spare
+    data = os.urandom(16 * MiB)  # 8 s at 2 MiB/s: past the patience, with 2 s to spare
     try:
         proxy.stall()
         with pytest.raises(StorageUnavailable):
             storage.stat("general/2026/01/small.bin")  # times out: the store is counted out
         time.sleep(1.0)  # past the window: the next request may ask the store
         proxy.restore()
-        # the part takes about 5 s; what loopback buffers hold of its end (a few MiB) reaches
-        # the store well within the read timeout
-        proxy.slow(4 * MiB)
+        # the part takes about 8 s; what loopback buffers hold of its end reaches the store
+        # well within the read timeout
+        proxy.slow(2 * MiB)
         sent: list[object] = []
         body = _Read(data)
 
