@@ -9,7 +9,9 @@ them apart."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +34,10 @@ pytestmark = pytest.mark.timeout(120)
 # How long the deletion, stopped between its check and its delete, gives the migration back to
 # finish: one that is not kept waiting by a lock shared across processes ends well within it.
 MOVE_PATIENCE = 3.0
+# The migration back found waiting this long for the object's lock, in a call that has not
+# returned, is kept waiting by the deletion (a lock this process's own threads would get at
+# once): the deletion goes on then, without waiting out the whole patience every run.
+BLOCKED = 1.0
 
 
 @pytest.fixture
@@ -118,13 +124,36 @@ def test_a_migration_back_during_the_other_processes_deletion_keeps_the_object(
             back.append(exc)
 
     mover = threading.Thread(target=migrate_back)
+    # since when the mover has been asking for the object's lock, None while it is not
+    asking: list[float | None] = [None]
+    locks = one.deferred.object_locks
+    real_hold = locks.hold
+
+    @contextlib.contextmanager
+    def watched_hold(locked: str) -> Iterator[None]:
+        mine = locked == key and threading.current_thread() is mover
+        if mine:
+            asking[0] = time.monotonic()
+        with real_hold(locked):
+            if mine:
+                asking[0] = None
+            yield
+
+    monkeypatch.setattr(locks, "hold", watched_hold)
+
+    def kept_waiting() -> bool:
+        since = asking[0]
+        return since is not None and time.monotonic() - since >= BLOCKED
 
     def named_then_migrate_back(session: Any, named_key: str, backend: str) -> bool:
         found = real_named_on(session, named_key, backend)
         if named_key == key and backend == "r2" and not fired.is_set():
             fired.set()
             mover.start()
-            mover.join(MOVE_PATIENCE)  # done unless a lock keeps it waiting for this deletion
+            # done unless a lock keeps it waiting for this deletion
+            deadline = time.monotonic() + MOVE_PATIENCE
+            while mover.is_alive() and not kept_waiting() and time.monotonic() < deadline:
+                time.sleep(0.02)
         return found
 
     monkeypatch.setattr(deferred, "named_on", named_then_migrate_back)
