@@ -89,19 +89,28 @@ PARTIAL = b"GET /health HTTP/1.1\r\nHost: x\r\n"
 def test_a_partial_head_pipelined_in_the_same_packet_is_held_to_the_header_timeout(
     quiet_server: EmbeddedServer,
 ) -> None:
-    conn = _raw(quiet_server, GET + PARTIAL)
-    took, answer = _closed_after(conn, within=15)
-    conn.close()
-    assert answer.startswith(b"HTTP/1.1 200"), answer
-    assert took < QUIET + 4, took
-    # behind a request with a body whose bytes hold a blank line of their own
+    # behind a request with a body whose bytes hold a blank line of their own too
     body = b"a\r\n\r\nb"
     head = f"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-    conn = _raw(quiet_server, head + body + PARTIAL)
-    took, answer = _closed_after(conn, within=15)
-    conn.close()
-    assert answer.startswith(b"HTTP/1.1 405"), answer
+
+    def closed(sent: bytes) -> tuple[float, bytes]:
+        conn = _raw(quiet_server, sent)
+        try:
+            return _closed_after(conn, within=15)
+        finally:
+            conn.close()
+
+    # the two connections side by side: each waits out a header timeout of its own
+    with ThreadPoolExecutor(2) as pool:
+        plain, behind_body = (
+            pool.submit(closed, GET + PARTIAL),
+            pool.submit(closed, head + body + PARTIAL),
+        )
+        (took, answer), (took_behind, answer_behind) = plain.result(), behind_body.result()
+    assert answer.startswith(b"HTTP/1.1 200"), answer
     assert took < QUIET + 4, took
+    assert answer_behind.startswith(b"HTTP/1.1 405"), answer_behind
+    assert took_behind < QUIET + 4, took_behind
 
 
 def test_a_kept_alive_connection_without_a_next_head_stays_open(
@@ -139,7 +148,8 @@ def test_a_quiet_small_tus_patch_is_answered_408_and_its_bytes_kept(
     quiet_server: EmbeddedServer, library: Library
 ) -> None:
     token = make_tokens(library).upload
-    for chunked in (False, True):
+
+    def quiet_patch(chunked: bool) -> None:
         url = quiet_server.url + create(quiet_server.url, token, 100_000).headers["Location"]
         framing = "Transfer-Encoding: chunked" if chunked else "Content-Length: 100000"
         line = f"PATCH /{url.split('/', 3)[3]} HTTP/1.1\r\n"
@@ -156,6 +166,11 @@ def test_a_quiet_small_tus_patch_is_answered_408_and_its_bytes_kept(
         assert "Tus-Resumable: 1.0.0" in answer.decode("latin-1")
         assert took < QUIET + 8, took
         assert head(url, token).headers["Upload-Offset"] == "4"
+
+    # both framings side by side (an upload each): each waits out an idle timeout of its own
+    with ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(quiet_patch, chunked) for chunked in (False, True)]:
+            done.result()
 
 
 def _presign(srv: EmbeddedServer, token: str) -> dict[str, Any]:
