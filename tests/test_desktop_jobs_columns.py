@@ -12,6 +12,9 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
+from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
+from PySide6.QtGui import QGuiApplication  # noqa: E402
+
 from core.jobs import JobRecord  # noqa: E402
 from core.library import Library  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
@@ -90,3 +93,28 @@ def test_a_width_set_by_hand_stays_through_refreshes(dock: JobsDock) -> None:
     assert table.columnWidth(1) == fitted + 120
     header = table.horizontalHeader()
     assert table.columnWidth(2) >= header.sectionSizeFromContents(2).width()  # others still fit
+
+
+def test_a_refresh_while_shift_is_held_keeps_the_selected_job_alone(
+    qtbot: Any, dock: JobsDock
+) -> None:
+    """A refresh re-selects the job that was selected: with selectRow(), which reads the held
+    modifiers, a Shift down at that moment (a Shift+click, Shift+F10, Shift+Tab) made it a range
+    from the table's last anchor, and the dock then had no single job selected (its buttons
+    went grey)."""
+    jobs = [job(n, n, "web", "running") for n in range(1, 5)]
+    dock._fill(jobs, {n: f"clip {n}.mp4" for n in range(1, 5)})
+    table = dock.table
+    table.selectRow(0)  # the anchor
+    flags = QItemSelectionModel.SelectionFlag
+    table.selectionModel().select(table.model().index(2, 0), flags.ClearAndSelect | flags.Rows)
+    assert dock.selected() is not None and dock.selected().id == 3  # type: ignore[union-attr]
+    qtbot.keyPress(table, Qt.Key.Key_Shift, Qt.KeyboardModifier.ShiftModifier)
+    try:
+        assert QGuiApplication.keyboardModifiers() == Qt.KeyboardModifier.ShiftModifier
+        dock._fill(jobs, {n: f"clip {n}.mp4" for n in range(1, 5)})  # what a refresh does
+        rows = sorted(i.row() for i in table.selectionModel().selectedRows())
+    finally:
+        qtbot.keyRelease(table, Qt.Key.Key_Shift)
+    assert rows == [2]
+    assert dock.selected() is not None and dock.selected().id == 3  # type: ignore[union-attr]

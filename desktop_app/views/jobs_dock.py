@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import (
     QCoreApplication,
     QEvent,
+    QItemSelectionModel,
     QObject,
     QPoint,
     QRect,
@@ -414,7 +415,12 @@ class JobsDock(QDockWidget):
             bar.setFormat(PROGRESS_FORMAT)  # "100 %" as the upload queue beside it, not "100%"
             self.table.setCellWidget(row, 4, bar)
             if job.id == keep:
-                self.table.selectRow(row)
+                # the row alone, whatever keys are held: selectRow() reads the modifiers, and a
+                # Shift down during a refresh made it a range from the table's last anchor
+                flags = QItemSelectionModel.SelectionFlag
+                self.table.selectionModel().setCurrentIndex(
+                    self.table.model().index(row, 0), flags.ClearAndSelect | flags.Rows
+                )
         self._fit_columns()
         self._update_buttons()
         self._show_empty()
