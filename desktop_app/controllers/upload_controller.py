@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import (
     Cancelled,
@@ -55,6 +55,7 @@ PROGRESS_INTERVAL = 0.08  # seconds between progress reports of one file
 # doubling up to RETRY_MAX, or after the wait the failure asks for when longer (retry_in): a
 # network that comes back resumes the upload by itself.
 RETRY_FIRST, RETRY_MAX = 15_000, 300_000  # ms
+COARSE_SLACK = 1.06  # a coarse QTimer (2 s and more) may fire 5 % early: set this much later
 SAVE_DELAY = 500  # ms: bursts of changes are saved once
 # ...but a long busy import (changes never pausing for SAVE_DELAY) is still saved this often,
 # so a crash in the middle of it loses little of the queue.
@@ -569,14 +570,10 @@ class UploadController(QObject):
             delay = max(delay, said * 1000)
         self._retry_wait[item_id] = delay
         logger.info("Upload paused, tried again in %.1f s: %s", delay / 1000, exc)
-        # precise: a coarse timer (Qt's for 2 s and more) fires up to 5 % early, inside the
-        # window the store or core said to wait out
-        timer = QTimer(self)
-        timer.setSingleShot(True)
-        timer.setTimerType(Qt.TimerType.PreciseTimer)
-        timer.timeout.connect(lambda: self._auto_resume(item_id))
-        timer.timeout.connect(timer.deleteLater)
-        timer.start(delay)
+        # Qt's timer for 2 s and more is coarse, up to 5 % early: it fired inside the window
+        # the store or core said to wait out. Set past it instead (a QTimer object of our own
+        # with a precise type crashed PySide once its wrapper was gone and it fired)
+        QTimer.singleShot(int(delay * COARSE_SLACK) + 1, self, lambda: self._auto_resume(item_id))
 
     def _auto_resume(self, item_id: int) -> None:
         if self._closing:  # the queue is saved with the row paused: the next start resumes it
