@@ -54,8 +54,10 @@ SQLITE_MMAP_SIZE = 0x7FFF0000
 # Tries of a write that lost a race (Database.retrying). Each loss means another writer
 # committed to the same row meanwhile; the bound keeps the work finite when a row is rewritten
 # without end. Not enough for a burst of edits of one file from several processes (2–3 of 40
-# lost 6 times over three servers): an edit locks the row instead (Catalog.locked_file).
-RACE_ATTEMPTS = 6
+# lost 6 times over three servers): an edit locks the row instead (Catalog.locked_file). A
+# trash or restore keeps the optimistic tries (one writer of a file per process, under its edit
+# lock): 6 were lost in a row once in a full test run (40 at once over three processes), so 10.
+RACE_ATTEMPTS = 10
 # Milliseconds a SQLite transaction waits for another connection's write lock (a slow import
 # or edit in another process) before "database is locked"; Database.write(wait=) shortens it
 BUSY_TIMEOUT_MS = 30_000
