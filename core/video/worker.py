@@ -526,14 +526,16 @@ class VideoWorker:
 
         def read() -> None:
             assert proc.stdout is not None
-            for line in proc.stdout:
-                with contextlib.suppress(ValueError):
-                    said = json.loads(line)
-                    # the runner says objects; anything else (a library printing to stdout)
-                    # is not a message, nor may it pass for the end of the output
-                    if isinstance(said, dict) and _ENDED not in said:
-                        messages.put(said)
-            messages.put({_ENDED: True})  # its output is over: it is exiting, said at once
+            try:
+                for line in proc.stdout:
+                    with contextlib.suppress(ValueError):
+                        said = json.loads(line)
+                        # the runner says objects; anything else (a library printing to
+                        # stdout) is not a message, nor may it pass for the end of the output
+                        if isinstance(said, dict) and _ENDED not in said:
+                            messages.put(said)
+            finally:
+                messages.put({_ENDED: True})  # its output is over: it is exiting, said at once
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
@@ -589,10 +591,8 @@ class VideoWorker:
                     published = now
                     self.lib.jobs.heartbeat(job.id, owner, progress)
                     service.publish(self.lib, job.file_id, self._get(job.id))
-                # (every message came before the reader's last one, in order)
-                if proc.poll() is not None and (
-                    ended or (messages.empty() and not reader.is_alive())
-                ):
+                # every message came before the reader's last one, in order
+                if ended and proc.poll() is not None:
                     break
         finally:
             if proc.poll() is None:

@@ -13,7 +13,6 @@ from typing import Any
 from PySide6.QtCore import (
     QCoreApplication,
     QEvent,
-    QItemSelectionModel,
     QObject,
     QPoint,
     QRect,
@@ -54,7 +53,7 @@ from core.video import service
 from core.video.service import ScrubCue
 from desktop_app.errors import describe_error, job_reason, job_reason_text
 from desktop_app.formatting import PROGRESS_FORMAT, percent_text, tip_text
-from desktop_app.views.tables import MiddleElideDelegate, read_only_table
+from desktop_app.views.tables import MiddleElideDelegate, read_only_table, select_row_alone
 from desktop_app.workers import TaskRunner
 
 # The File column is as wide as its longest name up to this share of the table (Reason, which
@@ -415,12 +414,7 @@ class JobsDock(QDockWidget):
             bar.setFormat(PROGRESS_FORMAT)  # "100 %" as the upload queue beside it, not "100%"
             self.table.setCellWidget(row, 4, bar)
             if job.id == keep:
-                # the row alone, whatever keys are held: selectRow() reads the modifiers, and a
-                # Shift down during a refresh made it a range from the table's last anchor
-                flags = QItemSelectionModel.SelectionFlag
-                self.table.selectionModel().setCurrentIndex(
-                    self.table.model().index(row, 0), flags.ClearAndSelect | flags.Rows
-                )
+                select_row_alone(self.table, self.table.model().index(row, 0))
         self._fit_columns()
         self._update_buttons()
         self._show_empty()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -27,6 +27,14 @@ def tab_leaves(view: QAbstractItemView) -> None:
     """Tab and Shift+Tab go on to the next widget; the arrows move within. Tables default to
     Tab moving cell by cell, which trapped the keyboard in the upload queue (five Tabs a row)."""
     view.setTabKeyNavigation(False)
+
+
+def select_row_alone(view: QAbstractItemView, index: QModelIndex) -> None:
+    """Makes `index`'s row the current and only selected one, whatever keys are held:
+    selectRow() reads the held modifiers, and a Shift still down (Shift+F10, a Shift+click, a
+    refresh during Shift+Tab) made it a range from the view's last anchor."""
+    flags = QItemSelectionModel.SelectionFlag
+    view.selectionModel().setCurrentIndex(index, flags.ClearAndSelect | flags.Rows)
 
 
 def read_only_table(parent: QWidget, headers: list[str], stretch: int | None = 0) -> QTableWidget:

@@ -53,7 +53,7 @@ from desktop_app.formatting import eta_text, number_text, path_text, size_text, 
 from desktop_app.models import Index
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
 from desktop_app.views.a11y import announce
-from desktop_app.views.tables import MiddleElideDelegate, tab_leaves
+from desktop_app.views.tables import MiddleElideDelegate, select_row_alone, tab_leaves
 
 FILTERS = ("all", "running", "failed")
 
@@ -654,11 +654,9 @@ class UploadDock(QDockWidget):
             return None
         selection = self.table.selectionModel()
         if not selection.isRowSelected(index.row(), QModelIndex()):
-            # the row alone, whatever keys are held: selectRow() reads the modifiers, and the
-            # Shift of Shift+F10 made it a range from the view's last anchor (an empty one once
-            # the rows had changed, so the menu's row showed unselected)
-            flags = QItemSelectionModel.SelectionFlag
-            selection.setCurrentIndex(index, flags.ClearAndSelect | flags.Rows)
+            # (Shift+F10's Shift is still down: a range from the last anchor, an empty one once
+            # the rows had changed, left the menu's row unselected)
+            select_row_alone(self.table, index)
         menu = QMenu(self.table)
         # Each item has a key of its own, in Spanish too (keyboard-only use after Shift+F10)
         if item.state == UploadState.PAUSED:
