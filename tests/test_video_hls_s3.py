@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -240,7 +241,9 @@ def test_anonymous_segments_of_a_public_file_live_five_minutes(
         server.start()
         tokens = make_tokens(lib)
 
-        def lifetimes(headers: dict[str, str]) -> list[int]:
+        def ends(headers: dict[str, str]) -> tuple[float, float, list[tuple[int, float]]]:
+            """(asked at, answered at, [(X-Amz-Expires, the epoch second each URL ends)])"""
+            asked = time.time()
             info = http_call(f"{server.url}/stream/{fid}/info", headers=headers).json()
             master = http_call(server.url + info["hls_url"], headers=headers).body.decode()
             uri = _uris(master)[0]
@@ -248,10 +251,27 @@ def test_anonymous_segments_of_a_public_file_live_five_minutes(
             assert reply.status == 200 and reply.headers["Cache-Control"] == "no-store"
             segments = _uris(reply.body.decode())
             assert segments and all(s.startswith(s3_bucket.endpoint_url + "/") for s in segments)
-            return [int(parse_qs(urlsplit(s).query)["X-Amz-Expires"][0]) for s in segments]
+            answered = time.time()
+            found = []
+            for s in segments:
+                query = parse_qs(urlsplit(s).query)
+                signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ")
+                expires = int(query["X-Amz-Expires"][0])
+                found.append((expires, signed.replace(tzinfo=UTC).timestamp() + expires))
+            return asked, answered, found
 
-        assert all(295 <= n <= 300 for n in lifetimes({})), lifetimes({})
-        assert all(EXPIRY - 5 <= n <= EXPIRY for n in lifetimes(bearer(tokens.read)))
+        # judged against the clock around the requests, not a fixed allowance: a loaded
+        # machine may take seconds between the server's reading of the time and the signature
+        for headers, life in (({}, 300), (bearer(tokens.read), EXPIRY)):
+            asked, answered, found = ends(headers)
+            assert found and all(n <= life for n, _ in found), (life, found)
+            # a second is lost to int() and one to the signer's second ahead (bucket_links)
+            assert all(asked + life - 3 <= end <= answered + life for _, end in found), (
+                asked,
+                answered,
+                life,
+                found,
+            )
     finally:
         server.stop()
         lib.close()
