@@ -362,6 +362,24 @@ class _Outage(Outage):
     """
 
 
+# One boto3 session for every store and thread of the process: a new Session parses botocore's
+# S3 model and endpoint rules again (0.1-0.5 s of CPU, seconds under load, holding the GIL the
+# server needs), and a process makes stores often (each library opened, each store probed or
+# migrated to); from a warm session a client takes milliseconds. Nothing of a store is kept in
+# it: each client gets its endpoint, region, keys and config. Sessions are not thread-safe,
+# hence the lock around client creation.
+_SESSION_LOCK = threading.Lock()
+_SESSION: boto3.session.Session | None = None
+
+
+def _session() -> boto3.session.Session:
+    """The process's session (under _SESSION_LOCK)."""
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = boto3.session.Session()
+    return _SESSION
+
+
 class S3Storage:
     """Objects in one S3-compatible bucket (Cloudflare R2 in production, moto in tests)."""
 
@@ -391,12 +409,6 @@ class S3Storage:
         # REQUESTS and the windows are read here, not bound at import: a test sets short ones
         self.timeouts = timeouts = timeouts or REQUESTS
         self._local = threading.local()
-        # One session for every thread's client: a new Session loads botocore's models and
-        # endpoint data again (0.1-0.5 s of CPU each, seconds under load, holding the GIL the
-        # server needs); from a warm one a client takes milliseconds. Sessions are not
-        # thread-safe, hence the lock around client creation.
-        self._session = boto3.session.Session()
-        self._session_lock = threading.Lock()
         self._sent = _Sent()
         # longer than a silent store lets any request live (a stalled body, then the answer)
         self._outage = _Outage(
@@ -427,8 +439,8 @@ class S3Storage:
             read_timeout=timeouts.read,
             s3={"addressing_style": "path"},
         )
-        with self._session_lock:
-            client = self._session.client(
+        with _SESSION_LOCK:
+            client = _session().client(
                 "s3",
                 endpoint_url=self.endpoint_url,
                 region_name=self.region,
