@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from PIL import ExifTags, Image, PngImagePlugin
-from pymediainfo import MediaInfo as MediaInfoReport
 
 from core.errors import CorruptFile
 from core.mediatypes import FileKind, audio_only, sniff_file
@@ -548,6 +547,8 @@ def _neutral_thread_locale() -> Iterator[None]:
 def mediainfo_version() -> str:
     """libmediainfo's version as it reads files here (its locale set as for a read);
     RuntimeError or OSError when it cannot be loaded or does not answer."""
+    from pymediainfo import MediaInfo as MediaInfoReport  # as in video_metadata
+
     with _neutral_thread_locale():
         return MediaInfoReport._get_library()[2]
 
@@ -577,6 +578,9 @@ def video_metadata(
     `ext`, `mime`: the container's extension ("mp4") and type as sniffed from the content, for
     a file named without it.
     """
+    # loaded at the first video read (~10 ms of CPU), not by every command that opens the catalog
+    from pymediainfo import MediaInfo as MediaInfoReport
+
     try:
         with _named(Path(path), ext) as named, _neutral_thread_locale():
             report = MediaInfoReport.parse(named)

@@ -14,7 +14,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from core.ascii import whole_number
 from core.filenames import readable_name
@@ -22,7 +22,11 @@ from core.instants import local_minute
 from core.listing import MAX_ID, MAX_LIMIT, STATUS_FILTERS, Sort
 from core.mediatypes import FILE_KINDS
 from server.client import credentials
-from server.client.api import Client, ClientError, UploadResult
+
+if TYPE_CHECKING:
+    # imported where a command talks to a server: httpx (with rich, click and pygments) costs
+    # ~60 ms of CPU that the server's commands, which use catalog_id and COMMANDS, need not pay
+    from server.client.api import Client, ClientError, UploadResult
 
 COMMANDS = ("upload", "download", "list", "login", "trash", "restore", "delete")
 BAR = 24
@@ -145,12 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 ORDERS = [s.value for s in Sort]
 
-# what `mediadesk trash|restore|delete` does to one file, and the word its line says
-CHANGES: dict[str, tuple[Callable[[Client, int], dict[str, Any]], str]] = {
-    "trash": (Client.trash, "trashed"),
-    "restore": (Client.restore, "restored"),
-    "delete": (Client.delete, "deleted"),
-}
+# the word the line of `mediadesk trash|restore|delete` says of each file (the command is the
+# Client method that does it)
+CHANGES = {"trash": "trashed", "restore": "restored", "delete": "deleted"}
 
 
 def _add_change_parsers(
@@ -313,6 +314,8 @@ def human(size: float) -> str:
 
 
 def _client(args: argparse.Namespace, err: TextIO) -> Client:
+    from server.client.api import Client  # httpx: only the client commands load it
+
     server = (args.server or credentials.default_server()).rstrip("/")
     token = args.token or os.environ.get("MEDIADESK_TOKEN") or credentials.saved_token(server)
     return Client(server, token, on_retry=_notice(err))
@@ -358,6 +361,8 @@ def run(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from server.client.api import ClientError  # httpx: only the client commands load it
+
     try:
         if args.command == "login":
             return _login(args, out, err)
@@ -390,6 +395,8 @@ def _no_token(client: Client, err: TextIO) -> None:
 
 
 def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from server.client.api import ClientError  # httpx: only the client commands load it
+
     if not client.token:
         # every file was sent whole and then refused with the server's "needs a token:
         # 'Authorization: Bearer <token>'", which says nothing to someone using this command
@@ -435,6 +442,8 @@ def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
 
 
 def _download(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from server.client.api import ClientError  # httpx: only the client commands load it
+
     target = Path(args.output)
     # -o names a folder (a file there was a traceback): said before asking the server
     if target.exists() and not target.is_dir():
@@ -502,11 +511,14 @@ def _change(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
         _no_token(client, err)
         return 2
     client.config()  # an unreachable server or a bad token stops here: one line, not one per id
-    act, done = CHANGES[args.command]
+    from server.client.api import ClientError  # httpx: only the client commands load it
+
+    act = {"trash": client.trash, "restore": client.restore, "delete": client.delete}[args.command]
+    done = CHANGES[args.command]
     failures = 0
     for position, file_id in enumerate(args.ids):
         try:
-            reply = act(client, file_id)
+            reply = act(file_id)
         except ClientError as exc:
             failures += 1
             err.write(f"mediadesk: {args.command} {file_id}: {exc}\n")
@@ -541,6 +553,8 @@ def _change(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
 
 
 def _list(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from server.client.api import ClientError  # httpx: only the client commands load it
+
     config = client.config()  # an unreachable server or a bad token stops here (exit 2)
     if not client.token:
         # the server answers without one, with public files only: say so, or a script with a
@@ -685,6 +699,8 @@ def _login(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not token:
         err.write("mediadesk: no token given\n")
         return 2
+    from server.client.api import Client  # httpx: only the client commands load it
+
     with Client(server, token, on_retry=_notice(err)) as client:
         client.config()  # a public endpoint that still refuses an unknown token (401)
     path = credentials.save_token(server, token)
