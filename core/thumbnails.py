@@ -8,9 +8,8 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Protocol, cast
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
-import av
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from core import mediatypes
@@ -32,7 +31,11 @@ from core.images import (
 )
 from core.mediatypes import BY_MIME, IMAGE_TYPES, FileKind, MediaType, canonical_mime
 from core.metadata import header_exif, open_image
-from core.video.encode import BadMedia, Probe, Upright, main_video, probe, rgb_matrix
+
+if TYPE_CHECKING:
+    import av
+
+    from core.video.encode import Probe
 
 logger = logging.getLogger(__name__)
 
@@ -364,6 +367,12 @@ def _poster_frames(path: Path, sizes: list[int]) -> list[Image.Image]:
     as they are (core.video.encode.picture_fixes: an interlaced source deinterlaced, BT.2020
     converted to BT.709, PQ tone-mapped), its YUV read through the same matrix, upright, in
     square pixels; fitted in each of `sizes` (squares, largest first), in RGB."""
+    # PyAV and the encoder's helpers (~50 ms of CPU) load with the first video read: every
+    # command opens the library, which imports this module for its photos
+    import av
+
+    from core.video.encode import BadMedia, probe
+
     try:
         try:
             p = probe(path)
@@ -388,6 +397,10 @@ def _poster_frames(path: Path, sizes: list[int]) -> list[Image.Image]:
 def _frame_at(path: Path, p: Probe, position: float, sizes: list[int]) -> list[Image.Image] | None:
     """The first frame at or after `position` (a fraction of the duration), fitted in each of
     `sizes` (largest first)."""
+    import av  # as in _poster_frames
+
+    from core.video.encode import Upright, main_video, rgb_matrix
+
     with av.open(str(path)) as container:
         stream = main_video(container)  # the film's, not a cover's
         if stream is None:

@@ -19,7 +19,6 @@ from core.logsetup import quiet_credential_loggers, quiet_outage_tracebacks
 from core.mediatypes import FileKind
 from core.thumbnail_remake import ThumbnailRemaker
 from core.video import service
-from core.video.worker import VideoWorker
 from server.client.cli import catalog_id
 
 COMMANDS = ("worker", "reprocess")
@@ -94,6 +93,9 @@ def _worker(args: argparse.Namespace, open_library: Callable[[argparse.Namespace
         raise InvalidInput("--concurrency must be between 1 and 64")
     if not 0 <= args.nice <= 19:
         raise InvalidInput("--nice must be between 0 and 19")
+    # the worker's runner and encoder bring PyAV (~50 ms of CPU): only `worker` loads them
+    from core.video.worker import VideoWorker
+
     library = open_library(args)
     try:
         worker = VideoWorker(library, args.concurrency, nice=args.nice).start()
