@@ -15,6 +15,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     Qt,
+    QTimer,
     Signal,
 )
 
@@ -23,7 +24,7 @@ from core.feed import file_record
 from core.jobs import JobState
 from core.library import Library
 from core.maintenance import purge_time
-from core.query import insert_position, matches, order_key
+from core.query import matches, order_key
 from core.records import FileQuery, FileRecord, Page
 from desktop_app.formatting import datetime_text, duration_text, percent_text, size_text
 from desktop_app.models import Index
@@ -40,6 +41,13 @@ END_PAGE_SIZE = 1000  # rows per request while going to the end (the catalog's l
 END_JUMP = 5000
 TAIL_PAGE = 200  # rows loaded by the jump to the end
 USER = int(Qt.ItemDataRole.UserRole)
+# New files that arrive within this long (ms) of the last ones inserted wait and go in together
+# at its end. A bulk import's files came one delivery of the live feed each (an upload's event
+# as it ended), and each cost the view an insertion, a layout and a repaint of every tile shown:
+# a thousand files kept the window's thread busy for most of the import. A file that comes
+# alone still shows at once; a stream of them, ten times a second. Changes to loaded rows
+# (edits, trash) never wait: they are the user's own, and go in order after the files held.
+ARRIVALS_SETTLE_MS = 100
 
 
 class FileGridListModel(QAbstractListModel):
@@ -100,6 +108,11 @@ class FileGridListModel(QAbstractListModel):
         self._seek: tuple[int, int] | None = None
         # a count of the view's files on its way (_recount), and whether one more must follow
         self._recounting = self._recount_again = False
+        # new files held till the last ones inserted settle (ARRIVALS_SETTLE_MS), not yet in
+        # the rows nor the total: each with whether the total counts it already (_insert_many)
+        self._arriving: list[tuple[FileRecord, bool]] = []
+        self._arrivals_timer = QTimer(self, singleShot=True, interval=ARRIVALS_SETTLE_MS)
+        self._arrivals_timer.timeout.connect(self._insert_arrived)
         if thumbnails is not None:
             thumbnails.loaded.connect(self._on_thumbnail)
 
@@ -158,6 +171,7 @@ class FileGridListModel(QAbstractListModel):
         self._fetching = self._loaded_once = self._to_end = False
         self._failed = None
         self._held_events = []
+        self._arriving = []  # (committed before the page to come reads the catalog: in it)
         self._seek = None
         self._drop_rows()
 
@@ -243,6 +257,7 @@ class FileGridListModel(QAbstractListModel):
         """After a jump to the end: loads the page of rows before the first loaded one."""
         if self._back is None or self._fetching or self._stale:
             return
+        self._insert_arrived()  # (as _fetch)
         query = dataclasses.replace(
             self._query, limit=self.page_size, backwards=True, cursor=self._back, offset=0
         )
@@ -282,6 +297,9 @@ class FileGridListModel(QAbstractListModel):
     def _fetch(self) -> None:
         if self._fetching:
             return
+        # before the offset is taken and the catalog read: they are in what it answers, and
+        # held past it they would go on top of it, counted twice
+        self._insert_arrived()
         limit = END_PAGE_SIZE if self._to_end or self._seek else self.page_size
         if self._stale:
             first = dataclasses.replace(self._query, offset=0, cursor=None, limit=limit)
@@ -484,8 +502,14 @@ class FileGridListModel(QAbstractListModel):
     def apply_events(self, events: list[ChangeEvent]) -> None:
         """`apply_event` for each, with the rows they remove taken out in one removal per run of
         neighbouring rows: moving 900 selected files to the trash removed them one at a time,
-        and each removal cost the view a pass over the whole selection (seconds frozen)."""
+        and each removal cost the view a pass over the whole selection (seconds frozen). New
+        files likewise go in with one insertion per run of neighbours (`_insert_many`): a
+        bulk import inserted them one row, one total and one view update at a time."""
         gone: set[int] = set()  # rows to remove; still in place, so row numbers hold meanwhile
+        # files not loaded that come in, in event order (after those held): inserted together
+        # before any other change touches the rows, or at the end (or held, ARRIVALS_SETTLE_MS)
+        coming, self._arriving = self._arriving, []
+        coming_ids = {record.id for record, _counted in coming}
         for event in events:
             if event.kind not in FILE_KINDS or event.file_id is None:
                 continue
@@ -494,9 +518,26 @@ class FileGridListModel(QAbstractListModel):
                 continue
             if not self._loaded_once:
                 continue
+            if event.file_id in coming_ids:  # a later change of a file still to insert
+                self._remove(gone)
+                self._insert_many(coming)
+                coming_ids.clear()
             # a count on its way may have been read before this change: one more follows it
             self._recount_again = self._recount_again or self._recounting
             row = self.row_of(event.file_id)
+            if row < 0 and event.kind != EventKind.DELETED:
+                record = file_record(event)
+                previous = _previous_record(event)
+                counted = previous is not None and matches(previous, self._query)
+                if record is not None and matches(record, self._query):
+                    coming.append((record, counted))
+                    coming_ids.add(record.id)
+                    continue
+            if coming:  # in before a change that may move or remove rows
+                self._remove(gone)  # (the rows to remove first: their numbers hold till then)
+                self._insert_many(coming)
+                coming_ids.clear()
+                row = self.row_of(event.file_id)
             if event.kind == EventKind.DELETED:
                 if row >= 0:
                     gone.add(row)
@@ -523,16 +564,25 @@ class FileGridListModel(QAbstractListModel):
                     self.dataChanged.emit(index, index)
                 self.recordChanged.emit(record)
                 continue
-            # Not loaded: the version before the change tells whether the total counts it
-            # already (an edit that sorts it into the loaded rows added one to the total).
+            # Not loaded and not in the view (one that is went to `coming` above): the version
+            # before the change tells whether the total counted it.
             previous = _previous_record(event)
-            counted = previous is not None and matches(previous, self._query)
-            if matches(record, self._query):
-                self._insert(record, counted)
-            elif counted:  # it left the view unseen (trashed, renamed out of a search...)
+            if previous is not None and matches(previous, self._query):
+                # it left the view unseen (trashed, renamed out of a search...)
                 self._total = max(self._total - 1, len(self._rows))
                 self.totalChanged.emit(self._total)
-        self._remove(gone)
+        self._remove(gone)  # (first: the insertions' places are among the rows left)
+        if coming and self._arrivals_timer.isActive():
+            self._arriving = coming  # the last ones went in a moment ago: these wait
+        elif coming:
+            self._insert_many(coming)
+            self._arrivals_timer.start()  # the next ones wait for the end of it
+
+    def _insert_arrived(self) -> None:
+        """The new files held (ARRIVALS_SETTLE_MS) go in now."""
+        if self._arriving and self._loaded_once and not self._fetching:
+            self._insert_many(self._arriving)
+            self._arrivals_timer.start()  # (still streaming in: the next ones wait too)
 
     def _forget_unloaded(self, event: ChangeEvent) -> None:
         """A file deleted for good that is not among the loaded rows: the total counted it if
@@ -559,6 +609,7 @@ class FileGridListModel(QAbstractListModel):
         if self._recounting:
             self._recount_again = True
             return
+        self._insert_arrived()  # (as _fetch: the count has them)
         self._recounting = True
         generation = self._generation
         query = dataclasses.replace(self._query, limit=1, offset=0, cursor=None, backwards=False)
@@ -637,21 +688,36 @@ class FileGridListModel(QAbstractListModel):
         self.endMoveRows()
         return position
 
-    def _insert(self, record: FileRecord, counted: bool = False) -> None:
-        """Puts a file not loaded at its place in the loaded rows, if it sorts among them;
-        `counted`: the total already has it (an edited file, unloaded before)."""
-        position = insert_position(self._rows, record, self._query.sort)
-        end_loaded = self._end_loaded
-        if not counted:
-            self._total += 1
-        if position == 0 and self._back is not None:
-            pass  # it sorts before the loaded rows: fetch_previous brings it (keyset)
-        elif position < len(self._rows) or end_loaded:
-            self.beginInsertRows(QModelIndex(), position, position)
-            self._rows.insert(position, record)
+    def _insert_many(self, coming: list[tuple[FileRecord, bool]]) -> None:
+        """Puts files not loaded at their places in the loaded rows, those that sort among
+        them; each with `counted`: the total already has it (an edited file, unloaded before).
+        Emptied. One insertion per run of new files that fall between the same two loaded
+        rows (all of them, for newest first: the top), and one total: a file at a time, a
+        thousand files arriving cost the view a thousand insertions and as many layouts."""
+        if not coming:
+            return
+        key = order_key(self._query.sort)
+        end_loaded = self._end_loaded  # (as the rows were: the new total may exceed them)
+        self._total += sum(1 for _record, counted in coming if not counted)
+        records = sorted((record for record, _counted in coming), key=key)
+        coming.clear()
+        runs: list[tuple[int, list[FileRecord]]] = []  # (place among the loaded rows, files)
+        for record in records:
+            position = bisect_left(self._rows, key(record), key=key)
+            if position == 0 and self._back is not None:
+                continue  # it sorts before the loaded rows: fetch_previous brings it (keyset)
+            if position == len(self._rows) and not end_loaded:
+                continue  # it sorts after the loaded rows; the next fetchMore brings it
+            if runs and runs[-1][0] == position:
+                runs[-1][1].append(record)
+            else:
+                runs.append((position, [record]))
+        # the last run first: the places of the runs before it hold
+        for position, run in reversed(runs):
+            self.beginInsertRows(QModelIndex(), position, position + len(run) - 1)
+            self._rows[position:position] = run
             self._rows_by_id = None
             self.endInsertRows()
-        # else: it sorts after the loaded rows; the next fetchMore brings it.
         self.totalChanged.emit(self._total)
 
 
