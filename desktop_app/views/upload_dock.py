@@ -68,6 +68,12 @@ SAMPLE_ETA = 35_999  # "9:59:59"
 # Failures this close together are said in one announcement ("12 uploads failed"): a disk
 # pulled out fails every queued row at once
 FAILURES_GATHERED_MS = 500
+# The total's bar follows the bytes at most this often (ms) while no count changes: each
+# upload's progress report moved it, and the bar repaints at once when its value moves
+# (QProgressBar), taking with it the window's other dirty parts (the grid's tiles): a bulk
+# import's thousands of reports cost the window's thread more than the files' rows. A change
+# of the counts (a file done, failed, started) shows at once, as does a report after a pause.
+TOTAL_SETTLE_MS = 100
 FOCUS_FRAME = 2  # px: the frame round the queue's current row while the queue has the focus
 
 
@@ -310,6 +316,11 @@ class UploadDock(QDockWidget):
         for first, second in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(first, second)
         self.setWidget(body)
+        # the total last shown and the one due (TOTAL_SETTLE_MS), as (per mille, running)
+        self._total_shown: tuple[int, int, dict[str, int]] | None = None
+        self._total_due = (0, 0)
+        self._total_timer = QTimer(self, singleShot=True, interval=TOTAL_SETTLE_MS)
+        self._total_timer.timeout.connect(self._total_settled)
         self.model.totalProgressChanged.connect(self._on_total)
         self.model.stateChanged.connect(self._on_state)
         # What a screen reader is told: failures as they come (gathered), the uploads done at
@@ -599,8 +610,26 @@ class UploadDock(QDockWidget):
         )
 
     def _on_total(self, per_mille: int, running: int) -> None:
-        self.total_bar.setValue(per_mille)
+        self._total_due = (per_mille, running)
+        shown = self._total_shown
+        if (
+            shown is not None
+            and self._total_timer.isActive()
+            and shown[1:] == (running, self.model.states())
+        ):
+            return  # only the bytes moved, a moment after the last total shown: at its end
+        self._show_total()
+
+    def _total_settled(self) -> None:
+        if self._total_shown is not None and self._total_shown[0] != self._total_due[0]:
+            self._show_total()
+
+    def _show_total(self) -> None:
+        per_mille, running = self._total_due
         states = self.model.states()
+        self._total_shown = (per_mille, running, states)
+        self._total_timer.start()  # the next bytes wait for the end of it
+        self.total_bar.setValue(per_mille)
         done = states.get("done", 0) + states.get("duplicate", 0)
         failed = states.get("failed", 0)
         queued = states.get("queued", 0)
