@@ -196,7 +196,7 @@ class Catalog:
         event.listen(db.engine, "commit", self._bump)
         # ...and again once the commit is done: the engine's event comes before it, so a query
         # whose snapshot began in between would keep what it read under the new generation
-        event.listen(db._write_factory, "after_commit", self._bump)  # noqa: SLF001
+        db.listen_sessions("after_commit", self._bump)
 
     def _bump(self, _conn: Any) -> None:
         self._generation += 1

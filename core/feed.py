@@ -29,7 +29,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
@@ -85,7 +85,6 @@ def install(db: Database) -> str:
     listeners: list[CommitListener] = []
     db.mediadesk_origin = origin  # type: ignore[attr-defined]
     db.mediadesk_commit_listeners = listeners  # type: ignore[attr-defined]
-    factory = db._write_factory
     postgres = db.engine.dialect.name == "postgresql"
 
     def before_flush(session: Session, _ctx: object, _instances: object) -> None:
@@ -158,10 +157,10 @@ def install(db: Database) -> str:
         for key in (_PENDING, _EXTRA, _COMMITTED):
             session.info.pop(key, None)
 
-    event.listen(factory, "before_flush", before_flush)
-    event.listen(factory, "before_commit", before_commit)
-    event.listen(factory, "after_commit", after_commit)
-    event.listen(factory, "after_soft_rollback", lambda s, _t: after_rollback(s))
+    db.listen_sessions("before_flush", before_flush)
+    db.listen_sessions("before_commit", before_commit)
+    db.listen_sessions("after_commit", after_commit)
+    db.listen_sessions("after_soft_rollback", lambda s, _t: after_rollback(s))
     return origin
 
 

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core import keys, shared_settings
@@ -279,8 +279,7 @@ class StorageBackends:
                 if isinstance(obj, MediaFile) and obj.storage_backend is None:
                     obj.storage_backend = active
 
-        for factory in (self._db._read_factory, self._db._write_factory):  # noqa: SLF001
-            event.listen(factory, "before_flush", label)
+        self._db.listen_sessions("before_flush", label, reads=True)
         # The first write of every start (serve, maintenance, the desktop app): a catalog file
         # that cannot be written is refused here in one line naming it, exit status 2, as a
         # read-only data folder is; its write failed as SQLAlchemy's traceback.

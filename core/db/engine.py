@@ -656,6 +656,7 @@ class Database:
         self._read_factory = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(mediadesk_write=True)
         self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._session_listeners: list[tuple[Any, str, Callable[..., Any]]] = []
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.RLock() if self.is_sqlite else None
         self.outage = CatalogOutage()
@@ -911,7 +912,23 @@ class Database:
     def announced(self) -> bool:
         return self._announced
 
+    def listen_sessions(self, identifier: str, fn: Callable[..., Any], reads: bool = False) -> None:
+        """event.listen on this catalog's write sessions (and its read ones with `reads`), taken
+        back by dispose(). SQLAlchemy keeps a session factory's listeners in a class-level
+        registry keyed weakly by the factory's own Session class, which the listeners' closures
+        reach again through their Library: left there, every closed Library stayed alive with
+        its engine, caches and threads' objects (~7,500 objects each), and a process opening
+        several (the desktop changing its storage, a server's tests) grew, and its garbage
+        collections with it."""
+        factories = (self._read_factory, self._write_factory) if reads else (self._write_factory,)
+        for factory in factories:
+            event.listen(factory, identifier, fn)
+            self._session_listeners.append((factory, identifier, fn))
+
     def dispose(self) -> None:
+        listeners, self._session_listeners = self._session_listeners, []
+        for factory, identifier, fn in listeners:
+            event.remove(factory, identifier, fn)
         if self.is_sqlite and self._announced:
             schema_guard.withdraw_sqlite(self.engine.url.database)
         presence, self._presence = self._presence, None
