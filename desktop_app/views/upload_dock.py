@@ -629,7 +629,12 @@ class UploadDock(QDockWidget):
         states = self.model.states()
         self._total_shown = (per_mille, running, states)
         self._total_timer.start()  # the next bytes wait for the end of it
+        # QProgressBar repaints at once when its value moves, and with it every dirty part of
+        # the window (the grid's tiles, as files arrive): painted with them in the event
+        # loop's next pass instead (enabled again, it asks for its update)
+        self.total_bar.setUpdatesEnabled(False)
         self.total_bar.setValue(per_mille)
+        self.total_bar.setUpdatesEnabled(True)
         done = states.get("done", 0) + states.get("duplicate", 0)
         failed = states.get("failed", 0)
         queued = states.get("queued", 0)
