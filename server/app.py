@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from aiohttp import web
+from aiohttp import web, web_app
 
 from core.library import Library
 from server.auditing import AuditSink, audit_ctx
@@ -66,6 +66,16 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
         metrics.request_latency.observe(time.perf_counter() - started, method=method, route=route)
 
 
+async def forget_built_handlers(_app: web.Application) -> None:
+    """aiohttp keeps the middleware chains it builds in a process-wide cache (up to 1,024, keyed
+    by handler and apps) that holds an ended app, and through it its Library with the engine and
+    caches: a desktop that restarted its server or opened another library kept the old ones.
+    Emptied as an app ends (other running apps only build their chains again)."""
+    cache = getattr(web_app, "_cached_build_middleware", None)  # private: absent, nothing kept
+    if cache is not None:
+        cache.cache_clear()
+
+
 def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     """The API over one library; run it with an AppRunner (see server.entry)."""
     # continue_middleware last: the 100 goes out once the token is checked (server/expect.py)
@@ -94,6 +104,7 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     app.on_response_prepare.append(on_prepare)
     app.on_response_prepare.append(close_unless_continued)
     app.on_shutdown.append(close_hub)
+    app.on_cleanup.append(forget_built_handlers)
     app.cleanup_ctx.extend(
         [threads_ctx, audit_ctx, hub_ctx, maintenance_ctx, record_cache_ctx, auth_ctx]
     )

@@ -4,7 +4,8 @@ SQLAlchemy keeps a session factory's listeners in a class-level registry keyed w
 factory's Session class, which the feed's and the catalog's listeners reach again through
 their Library: until Database.dispose took them back, every Library ever closed stayed alive
 (~7,500 objects each), so a process opening several (the desktop changing its storage or its
-data folder, a long-lived server's maintenance and tests) only grew.
+data folder, a long-lived server's maintenance and tests) only grew. aiohttp's cache of the
+middleware chains it built held an ended app, and through it its Library, the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from core.library import Library
 from core.settings import Settings
 from server.entry import EmbeddedServer
 from tests.media_fixtures import MediaSet
-from tests.server_fixtures import make_tokens, server_config
+from tests.server_fixtures import http_call, make_tokens, server_config
 
 
 def _open_use_close(settings: Settings, media: MediaSet) -> weakref.ref[Library]:
@@ -26,6 +27,7 @@ def _open_use_close(settings: Settings, media: MediaSet) -> weakref.ref[Library]
     try:
         make_tokens(lib)  # token changes are in the change feed too
         lib.uploads.ingest(media.jpeg, "image")
+        assert http_call(f"{server.url}/files").status == 200  # aiohttp builds its handler chain
     finally:
         server.stop()
         lib.close()
