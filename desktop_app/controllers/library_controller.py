@@ -1049,7 +1049,8 @@ class LibraryController(QObject):
         # changes, so a grid emptied by these events knows new counts are coming (counts_pending).
         if not self._sidebar_timer.isActive():
             self._sidebar_timer.start()
-        self.grid.apply_events(events)
+        # (new files streaming in wait a moment and go in together: FileGridListModel)
+        self.grid.apply_events(events, settle=True)
         # the counts refresh the examples only when a file of a kind comes or goes: a rename
         # of a file they name would have kept its old name there until then
         if any(event.file_id in self._example_ids for event in events):

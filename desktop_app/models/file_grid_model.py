@@ -47,6 +47,7 @@ USER = int(Qt.ItemDataRole.UserRole)
 # a thousand files kept the window's thread busy for most of the import. A file that comes
 # alone still shows at once; a stream of them, ten times a second. Changes to loaded rows
 # (edits, trash) never wait: they are the user's own, and go in order after the files held.
+# Only the live feed's stream waits (apply_events(settle=True)): a direct call applies now.
 ARRIVALS_SETTLE_MS = 100
 
 
@@ -499,12 +500,14 @@ class FileGridListModel(QAbstractListModel):
         """Inserts, replaces or removes the row an event is about, keeping paging offsets right."""
         self.apply_events([event])
 
-    def apply_events(self, events: list[ChangeEvent]) -> None:
+    def apply_events(self, events: list[ChangeEvent], settle: bool = False) -> None:
         """`apply_event` for each, with the rows they remove taken out in one removal per run of
         neighbouring rows: moving 900 selected files to the trash removed them one at a time,
         and each removal cost the view a pass over the whole selection (seconds frozen). New
         files likewise go in with one insertion per run of neighbours (`_insert_many`): a
-        bulk import inserted them one row, one total and one view update at a time."""
+        bulk import inserted them one row, one total and one view update at a time. `settle`
+        (the live feed's stream): new files within ARRIVALS_SETTLE_MS of the last ones inserted
+        wait for the end of it; without, every change held goes in now too."""
         gone: set[int] = set()  # rows to remove; still in place, so row numbers hold meanwhile
         # files not loaded that come in, in event order (after those held): inserted together
         # before any other change touches the rows, or at the end (or held, ARRIVALS_SETTLE_MS)
@@ -572,11 +575,12 @@ class FileGridListModel(QAbstractListModel):
                 self._total = max(self._total - 1, len(self._rows))
                 self.totalChanged.emit(self._total)
         self._remove(gone)  # (first: the insertions' places are among the rows left)
-        if coming and self._arrivals_timer.isActive():
+        if coming and settle and self._arrivals_timer.isActive():
             self._arriving = coming  # the last ones went in a moment ago: these wait
         elif coming:
             self._insert_many(coming)
-            self._arrivals_timer.start()  # the next ones wait for the end of it
+            if settle:
+                self._arrivals_timer.start()  # the next ones wait for the end of it
 
     def _insert_arrived(self) -> None:
         """The new files held (ARRIVALS_SETTLE_MS) go in now."""
