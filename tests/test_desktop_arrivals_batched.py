@@ -6,42 +6,23 @@ Counted, not timed: the row insertions and the totals the grid says, and the row
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from core.db.models import MediaFile  # noqa: E402
 from core.events import ChangeEvent  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.records import FileQuery  # noqa: E402
 from desktop_app.models.file_grid_model import FileGridListModel  # noqa: E402
 from desktop_app.workers import TaskRunner  # noqa: E402
-from tests.internals import db_of  # noqa: E402
 from tests.qt_helpers import shown_window, wait_for  # noqa: E402
+from tests.test_desktop_models import add_rows  # noqa: E402
 
 COUNT = 200
 START = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-def add_files(library: Library, numbers: range) -> None:
-    """Ready catalog rows without objects, one write for all: one delivery of their events."""
-    with db_of(library).write() as s:
-        for i in numbers:
-            s.add(
-                MediaFile(
-                    storage_key=f"test/{i:05d}.jpg",
-                    original_filename=f"file-{i:05d}.jpg",
-                    content_type="image/jpeg",
-                    file_type="image",
-                    size=1000 + i,
-                    sha256=f"{i:064x}",
-                    status="ready",
-                    created_at=START + timedelta(minutes=i),
-                )
-            )
 
 
 def names(model: FileGridListModel) -> list[str]:
@@ -67,7 +48,7 @@ def test_files_arriving_one_delivery_each_go_in_together(qtbot: Any, library: Li
         model.totalChanged.connect(totals.append)
         win.controller.live.changedTogether.connect(lambda events: deliveries.append(len(events)))
         for i in range(COUNT):  # one write each: one delivery each (the premise, checked)
-            add_files(library, range(i, i + 1))
+            add_rows(library, range(i, i + 1))
         assert deliveries == [1] * COUNT, deliveries[:5]
         assert model.rowCount() == 1  # a single change shows at once
         wait_for(qtbot, lambda: model.rowCount() == COUNT)
@@ -85,7 +66,7 @@ def test_files_arriving_together_are_one_insertion_in_order(qtbot: Any, library:
     """Many files in one delivery (a worker faster than the window), in any order, among
     loaded rows: one insertion per run of new files between two loaded ones, one total, and
     the rows in the view's order."""
-    add_files(library, range(0, 20, 2))  # the even numbers loaded; the odd ones come in
+    add_rows(library, range(0, 20, 2))  # the even numbers loaded; the odd ones come in
     events: list[ChangeEvent] = []
     runner = TaskRunner(max_threads=2)
     model = FileGridListModel(library, runner, page_size=50)
@@ -95,8 +76,8 @@ def test_files_arriving_together_are_one_insertion_in_order(qtbot: Any, library:
         assert model.rowCount() == 10
         unsubscribe = library.events.subscribe(events.append)
         try:
-            add_files(library, range(1, 20, 2))
-            add_files(library, range(100, 100 + COUNT))
+            add_rows(library, range(1, 20, 2))
+            add_rows(library, range(100, 100 + COUNT))
         finally:
             unsubscribe()
         assert len(events) == 10 + COUNT

@@ -29,11 +29,13 @@ from tests.internals import db_of
 from tests.qt_helpers import wait_for
 
 
-def add_rows(library: Library, count: int, **values: object) -> None:
-    """Catalog rows without objects: enough for the grid, fast for hundreds of rows."""
+def add_rows(library: Library, count: int | range, **values: object) -> None:
+    """Catalog rows without objects: enough for the grid, fast for hundreds of rows. `count`:
+    how many (numbered from 0), or the numbers (name, size, hash and minute follow each), all
+    in one write: one delivery of their events."""
     start = datetime(2024, 1, 1, tzinfo=UTC)
     with db_of(library).write() as s:
-        for i in range(count):
+        for i in range(count) if isinstance(count, int) else count:
             s.add(
                 MediaFile(
                     storage_key=f"test/{i:05d}.jpg",

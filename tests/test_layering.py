@@ -9,7 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _loaded_after(import_line: str) -> set[str]:
+def loaded_after(import_line: str) -> set[str]:
+    """The top-level packages a fresh interpreter has loaded after `import_line`."""
     code = f"import sys; {import_line}; print('\\n'.join(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
@@ -18,7 +19,7 @@ def _loaded_after(import_line: str) -> set[str]:
 
 
 def test_core_imports_neither_qt_nor_aiohttp() -> None:
-    modules = _loaded_after(
+    modules = loaded_after(
         "import core.library, core.maintenance, core.storage.s3, core.storage.local, "
         "core.thumbnails, core.validation"
     )
@@ -28,5 +29,5 @@ def test_core_imports_neither_qt_nor_aiohttp() -> None:
 
 
 def test_server_does_not_import_the_desktop_app() -> None:
-    modules = _loaded_after("import server.app, server.entry")
+    modules = loaded_after("import server.app, server.entry")
     assert "desktop_app" not in modules and "PySide6" not in modules

@@ -8,34 +8,22 @@ these processes. Each is imported where it is used instead, with a comment sayin
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.test_layering import loaded_after
 
 # the client commands' HTTP library and what its command-line part (httpx._main) brings; the
 # MediaInfo reader (video metadata) and the content sniffer (uploads)
 NOT_AT_START = ("httpx", "rich", "click", "pygments", "pymediainfo", "puremagic")
 
 
-def _loaded_after(import_line: str) -> set[str]:
-    code = f"import sys; {import_line}; print('\\n'.join(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout
-    return {name.split(".")[0] for name in out.split()}
-
-
 def test_serve_and_the_server_commands_start_without_the_client_and_media_libraries() -> None:
     # desktop_app.cli hands every server subcommand to server.entry.main (server.cli);
     # `serve` then imports server.app
-    modules = _loaded_after("import server.entry, server.cli, server.app")
+    modules = loaded_after("import server.entry, server.cli, server.app")
     assert sorted(modules.intersection(NOT_AT_START)) == []
 
 
 def test_the_client_package_still_offers_its_names() -> None:
     # server.client loads its api (httpx) when a name of it is asked for, not when imported
-    modules = _loaded_after("import server.client; server.client.Client")
+    modules = loaded_after("import server.client; server.client.Client")
     assert "httpx" in modules
-    assert "httpx" not in _loaded_after("import server.client.cli, server.client.credentials")
+    assert "httpx" not in loaded_after("import server.client.cli, server.client.credentials")
