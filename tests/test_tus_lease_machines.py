@@ -237,9 +237,10 @@ def test_a_server_killed_on_another_machine_lets_the_upload_go_within_its_lease(
     assert created.status == 201, created.body
     on_a, on_b = team.a.url + created.headers["Location"], team.b.url + created.headers["Location"]
     cut = raw_patch(on_a, team.token, 0, len(data), timeout=60)
-    # past the first part by a batch or more: a body read from the socket is written a whole
-    # batch (2 MiB) at a time
-    cut.sendall(data[: 2 * PART])
+    # past the first part by a batch or more (a body read from the socket is written a whole
+    # batch, 2 MiB, at a time), and short of the second: with both parts sent, a loaded A
+    # stored and recorded the second too before the kill (a CI-like run saw 2 parts, not 1)
+    cut.sendall(data[: PART + 3 * MiB])
     deadline = time.monotonic() + 30
     while offset_on(on_b, team.token) < PART:  # the first part is in the bucket, recorded
         assert time.monotonic() < deadline, "A never recorded its first part"
