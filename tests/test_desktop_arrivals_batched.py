@@ -6,7 +6,6 @@ Counted, not timed: the row insertions and the totals the grid says, and the row
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,7 +21,6 @@ from tests.qt_helpers import shown_window, wait_for  # noqa: E402
 from tests.test_desktop_models import add_rows  # noqa: E402
 
 COUNT = 200
-START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def names(model: FileGridListModel) -> list[str]:
