@@ -24,7 +24,7 @@ from core.feed import file_record
 from core.jobs import JobState
 from core.library import Library
 from core.maintenance import purge_time
-from core.query import matches, order_key
+from core.query import insert_position, matches, order_key
 from core.records import FileQuery, FileRecord, Page
 from desktop_app.formatting import datetime_text, duration_text, percent_text, size_text
 from desktop_app.models import Index
@@ -700,14 +700,14 @@ class FileGridListModel(QAbstractListModel):
         thousand files arriving cost the view a thousand insertions and as many layouts."""
         if not coming:
             return
-        key = order_key(self._query.sort)
+        sort = self._query.sort
         end_loaded = self._end_loaded  # (as the rows were: the new total may exceed them)
         self._total += sum(1 for _record, counted in coming if not counted)
-        records = sorted((record for record, _counted in coming), key=key)
+        records = sorted((record for record, _counted in coming), key=order_key(sort))
         coming.clear()
         runs: list[tuple[int, list[FileRecord]]] = []  # (place among the loaded rows, files)
         for record in records:
-            position = bisect_left(self._rows, key(record), key=key)
+            position = insert_position(self._rows, record, sort)
             if position == 0 and self._back is not None:
                 continue  # it sorts before the loaded rows: fetch_previous brings it (keyset)
             if position == len(self._rows) and not end_loaded:

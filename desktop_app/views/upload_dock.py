@@ -316,7 +316,8 @@ class UploadDock(QDockWidget):
         for first, second in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(first, second)
         self.setWidget(body)
-        # the total last shown and the one due (TOTAL_SETTLE_MS), as (per mille, running)
+        # the total last shown, as (per mille, running, states), and the one due (TOTAL_SETTLE_MS),
+        # as (per mille, running)
         self._total_shown: tuple[int, int, dict[str, int]] | None = None
         self._total_due = (0, 0)
         self._total_timer = QTimer(self, singleShot=True, interval=TOTAL_SETTLE_MS)
