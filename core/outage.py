@@ -99,6 +99,9 @@ class Outage:
         self._cause: str | None = None  # the reason of the failure that made it known out
         self._silent = False  # the last failure was a silence (or a hold), not a refusal
         self._said = False  # this episode's first failure was claimed (first_failure)
+        # claims so far (first_failure): a call that began before the latest one cannot end its
+        # episode (ended's `seen`)
+        self.claims = 0
         # the number of the last episode (from a first failure until the service answers
         # again), unique in the process: a log's counts start again with a newer one
         self.episode = 0
@@ -113,6 +116,7 @@ class Outage:
             if self._said:
                 return False
             self._said = True
+            self.claims += 1
             self.episode = next(_EPISODES)
             return True
 
@@ -139,14 +143,23 @@ class Outage:
             return False
 
     def ended(
-        self, probe: bool, reached: bool | None, silent: bool = False, cause: str | None = None
+        self,
+        probe: bool,
+        reached: bool | None,
+        silent: bool = False,
+        cause: str | None = None,
+        seen: int | None = None,
     ) -> None:
         """A call ended; `reached`: the service answered (True), was unreachable (False), or
         the call ended for a cause that says nothing about it (None); `silent`: unreachable
-        because it did not answer in time; `cause`: the reason the refusals say meanwhile."""
+        because it did not answer in time; `cause`: the reason the refusals say meanwhile;
+        `seen`: `claims` when the call began."""
         if reached and self._said:  # the episode ends: its next failure is an ERROR again
             with self._lock:
-                self._said = False
+                # unless the answer came before the failure that began it: a call answered just
+                # before a cut, ending after another one claimed it, made a second ERROR line
+                if seen is None or seen == self.claims:
+                    self._said = False
         if not probe and (reached is None or (reached != self._down and not silent)):
             return  # nothing to change: no lock on the common path
         with self._lock:

@@ -299,7 +299,11 @@ async def _answer(
         status = status_for(exc)
         message = _for_request(request, client_message(exc))
         said = _own_failure(exc, met)
-        met.clear()  # this request's catalog failures are told here, or counted
+        # this request's catalog failures are told here, or counted; one its session met first
+        # and its caller carried on from (a token trusted through the outage) is the episode's
+        # ERROR even when the request failed otherwise: told here, none of the lines was
+        _tell_swallowed(request, rid, [down for down in met if down is not said])
+        met.clear()
         if isinstance(said, core.StorageUnavailable) and said.first:
             _tell_first(request, rid, said)
         elif isinstance(said, core.StorageNotAsked):
@@ -411,10 +415,15 @@ async def _answer(
 
 def _own_failure(exc: core.MediaDeskError, met: list[core.StorageUnavailable]) -> object:
     """What the request's log line says: a request refused without asking the catalog after
-    its own session met it out of reach (and its caller carried on) did ask, and failed."""
-    if not (met and isinstance(exc, core.StorageNotAsked) and exc.reason in _CATALOG_KEYS):
+    its own session met it out of reach (and its caller carried on) did ask, and failed; one
+    that then met the outage as known (its next session the probe) met it first."""
+    if not (met and isinstance(exc, core.StorageUnavailable) and exc.reason in _CATALOG_KEYS):
         return exc
-    return next((down for down in met if down.first), met[0])
+    if isinstance(exc, core.StorageNotAsked):
+        return next((down for down in met if down.first), met[0])
+    if exc.known:
+        return next((down for down in met if down.first), exc)
+    return exc
 
 
 def _tell_first(request: web.Request, rid: str, exc: core.StorageUnavailable) -> None:

@@ -692,6 +692,7 @@ class Database:
         another one probes or while a catalog found silent is left alone; `admitted`: this
         session is the probe that `outage.admit()` chose."""
         gated = _DEADLINE.get() is not None and not _PROBING.get()
+        seen = self.outage.claims
         try:
             probe = admitted or (self.outage.admit() if gated else False)
         except NotNow as wait:
@@ -717,7 +718,7 @@ class Database:
                 raise catalog_refused(refused) from exc
             unreachable = catalog_unreachable(exc)
             silent = unreachable and _silent(exc, silence)
-            self.outage.ended(probe, not unreachable, silent)
+            self.outage.ended(probe, not unreachable, silent, seen=seen)
             if unreachable:
                 # says when to ask again as the sessions refused after it do (the window this
                 # silence opened, else ASK_AGAIN): the first request to meet a hang, and every
@@ -751,7 +752,7 @@ class Database:
             self.outage.ended(probe, None)
             raise
         else:
-            self.outage.ended(probe, True)
+            self.outage.ended(probe, True, seen=seen)
             self._refused = None
         finally:
             _SILENCE.reset(watched)
