@@ -30,9 +30,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, cast
 
-import av
-import av.error
-from av.video.reformatter import Interpolation
 from PIL import Image
 
 from core.errors import CorruptFile
@@ -420,11 +417,6 @@ class DecodeBudget:
 DECODE_BUDGET = DecodeBudget()
 
 
-# swscale's YUV to RGB rounds down and takes chroma at half width by default: a lossy WebP's
-# grey 128 came out 126 once scaled. With these its colours are libwebp's, to the level.
-_EXACT = Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
-
-
 def decode_webp(
     fp: IO[bytes],
     layout: WebpLayout,
@@ -438,6 +430,14 @@ def decode_webp(
     RGBA, for the caller to fit premultiplied as Pillow does (swscale would bleed the colour of
     transparent pixels into the edges). The caller holds the budget (webp_fit_cost,
     webp_decode_cost). CorruptFile (image_damaged) when FFmpeg cannot decode it."""
+    # PyAV here, not at the module's top: every `mediadesk` command imports this module, and
+    # PyAV (with FFmpeg's libraries) cost each start ~50 ms of CPU for the few that decode
+    import av
+    from av.video.reformatter import Interpolation
+
+    # swscale's YUV to RGB rounds down and takes chroma at half width by default: a lossy
+    # WebP's grey 128 came out 126 once scaled. With these its colours are libwebp's, exactly.
+    exact = Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
     fp.seek(0)
     try:
         with av.open(fp, "r", format="webp_pipe") as container:
@@ -449,14 +449,14 @@ def decode_webp(
             if size is None:
                 return None
             if layout.alpha:  # its chroma upsampled bilinearly, as libwebp's "fancy" one
-                bilinear = Interpolation.BILINEAR | _EXACT
+                bilinear = Interpolation.BILINEAR | exact
                 picture = frame.reformat(format="rgba", interpolation=bilinear)
             else:
                 picture = frame.reformat(
                     width=size[0],
                     height=size[1],
                     format="rgb24",
-                    interpolation=Interpolation[interpolation] | _EXACT,
+                    interpolation=Interpolation[interpolation] | exact,
                 )
             del frame  # the decoded frame goes with the container, before the caller goes on
     except (av.error.FFmpegError, ValueError) as exc:

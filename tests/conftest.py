@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import os
 import shutil
@@ -43,6 +44,22 @@ from core.settings import Settings, load_settings  # noqa: E402
 from tests.media_fixtures import media_dir  # noqa: E402, F401
 from tests.s3_server import S3Target, moto_server, s3_bucket  # noqa: E402, F401
 from tests.server_fixtures import api, live, s3_live, tokens  # noqa: E402, F401
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A test worker's garbage collector ran a young collection every 700 allocations over a
+    # heap of ~0.7M objects (imports, fixtures, Qt wrappers): ~13 % of a worker's CPU went on
+    # collections (a CPU-bound suite on two cores; gc callbacks measured it). Fewer young
+    # collections; the modules' objects frozen once collected (pytest_collection_finish).
+    # An eighth of the suite, A/B: 147 → 128 s of user time.
+    gc.set_threshold(10_000, 20, 20)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # every test module is imported by now: what they made lives until the worker ends, so
+    # later full collections need not walk it again
+    gc.collect()
+    gc.freeze()
 
 
 def _free_port() -> int:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from tests.test_layering import loaded_after
 
 # the client commands' HTTP library and what its command-line part (httpx._main) brings; the
-# MediaInfo reader (video metadata) and the content sniffer (uploads)
-NOT_AT_START = ("httpx", "rich", "click", "pygments", "pymediainfo", "puremagic")
+# MediaInfo reader (video metadata), the content sniffer (uploads) and PyAV (FFmpeg: ~50 ms)
+NOT_AT_START = ("httpx", "rich", "click", "pygments", "pymediainfo", "puremagic", "av")
 
 
 def test_serve_and_the_server_commands_start_without_the_client_and_media_libraries() -> None:

@@ -13,8 +13,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import av.error
-
 from core.errors import StorageUnavailable, no_room
 
 
@@ -32,6 +30,8 @@ class JobFailure(Exception):
 def failure_reason(exc: BaseException, damaged: int = 0) -> str:
     """`damaged`: the packets of the original that did not decode and its pictures out of
     time order (runner.damage), counted once FFmpeg refused the encode's data."""
+    import av.error  # here: the server's start imports this module, and PyAV costs ~50 ms
+
     if isinstance(exc, JobFailure):
         return exc.reason
     if no_room(exc):
@@ -106,6 +106,8 @@ def failure_sentence(reason: str | None) -> str:
 def refused_data(exc: BaseException) -> bool:
     """FFmpeg refused the data it was handed (EINVAL: a timestamp that goes back, a frame of
     another size; AVERROR_INVALIDDATA), as opposed to failing for want of a resource."""
+    import av.error
+
     return isinstance(exc, av.error.ArgumentError | av.error.InvalidDataError)
 
 
@@ -141,6 +143,8 @@ def without_paths(text: str, places: Mapping[Path, str] | None = None) -> str:
 def failure_message(exc: BaseException, places: Mapping[Path, str] | None = None) -> str:
     """A failure as a job's `error` says it: the exception's type and words, and the file it
     names (PyAV's errors and OSError's `filename`) as without_paths says a path."""
+    import av.error
+
     strerror = getattr(exc, "strerror", None)
     if isinstance(exc, OSError | av.error.FFmpegError) and strerror:
         names = [getattr(exc, "filename", None), getattr(exc, "filename2", None)]
