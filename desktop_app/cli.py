@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.ascii import whole_number
-from core.stdio import reopen_closed_std_streams
+from core.stdio import hear_interrupts, reopen_closed_std_streams
 
 SERVER_COMMANDS = {
     "serve": "run the HTTP server without the desktop window",
@@ -121,6 +121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             # the environment (their messages name both --data-dir and MEDIADESK_DATA_DIR)
             os.environ["MEDIADESK_DATA_DIR"] = data_dir
         try:
+            from server.client import cli as client_cli
+
+            if server_args[0] in client_cli.COMMANDS:
+                # the HTTP client's commands need nothing of the server: through server.entry
+                # they imported the catalog, storage and web stacks first (0.57 s against 0.1)
+                hear_interrupts()
+                return client_cli.run(server_args)
             from server.entry import main as server_main
 
             return int(server_main(server_args) or 0)

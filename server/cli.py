@@ -30,6 +30,7 @@ from core.logsetup import (
     reopen_log_files,
 )
 from core.settings import Settings, load_settings
+from core.stdio import hear_interrupts
 from core.tokens import SCOPES
 from server import cli_catalog, cli_doctor, cli_nginx, cli_storage, cli_video
 from server.client import cli as client_cli
@@ -158,23 +159,6 @@ def _open(args: argparse.Namespace, **overrides: Any) -> Library:
 def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
-
-
-def hear_interrupts() -> None:
-    """Ctrl+C (SIGINT) stops every command, whatever its start left it at.
-
-    A process started with SIGINT ignored (a script's `mediadesk maintenance &`: shells ignore
-    it in background jobs; cron or nohup under `trap '' INT`; a parent that ignores it) keeps
-    it ignored, as Python leaves an inherited SIG_IGN alone: `maintenance` and `catalog copy`
-    went on to their end deaf to the `kill -INT` meant to stop them, as `serve` once went on
-    through a catalog migration of minutes. With Python's own handler back, an interrupt is a
-    KeyboardInterrupt wherever it comes: the work under way rolls back (its transaction, a
-    deletion's claim) and `run` says it in one line, exit status 130. A handler someone
-    installed (a caller running `run` in its own process) is left as it is."""
-    if threading.current_thread() is not threading.main_thread():
-        return  # only the main thread may set one; none of the commands' starts is elsewhere
-    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run(argv: list[str]) -> int:

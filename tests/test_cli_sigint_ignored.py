@@ -4,7 +4,7 @@ A command started from a script's `cmd &`, from cron or nohup under `trap '' INT
 parent that ignores SIGINT inherits the signal ignored, and Python keeps an inherited SIG_IGN:
 `serve` had restored a handler for itself, but maintenance and catalog copy went on deaf to
 Ctrl+C and to the `kill -INT` meant to stop them (a copy ran to its end and committed). Now
-every command hears it (server/cli.py `hear_interrupts`, one place): stopped where it is, the
+every command hears it (core/stdio.py `hear_interrupts`, one place): stopped where it is, the
 step under way rolled back, "mediadesk: interrupted", exit status 130.
 
 Real `.venv/bin/mediadesk` processes; the signal comes while the command is held where the
