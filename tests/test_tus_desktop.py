@@ -321,6 +321,44 @@ def test_a_storage_outage_pauses_the_row_and_it_resumes_by_itself(
         controller.shutdown()
 
 
+def test_a_row_the_store_took_more_of_since_its_last_wait_waits_the_first_wait_again(
+    qtbot: Any,
+    lib: Library,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A row's back-off doubled at each pause for as long as the app ran: an upload of an hour
+    over a link that dropped now and then waited the longest wait (5 minutes) after a few
+    drops hours apart, every part between them stored. Two drops in a row still double it."""
+    monkeypatch.setattr(upload_controller, "RETRY_FIRST", 300)
+    write = resumable.TusWriter.write
+    calls = {"n": 0}
+
+    def flaky(self: Any, data: bytes) -> None:
+        calls["n"] += 1
+        # 4: a drop after 3 MiB; 5: again at once, nothing stored between; 7: after a MiB more
+        if calls["n"] in (4, 5, 7):
+            raise StorageUnavailable("Uploading a part: cannot reach the bucket")
+        write(self, data)
+
+    monkeypatch.setattr(resumable.TusWriter, "write", flaky)
+    caplog.set_level("INFO", logger=upload_controller.__name__)
+    source = noise_png(tmp_path / "clip.png", 1500)  # 6.4 MiB: 7 parts of 1 MiB
+    controller = UploadController(lib, max_parallel=1)
+    try:
+        controller.add_paths([source])
+        done = wait_state(qtbot, controller, UploadState.DONE)
+        assert lib.get_file(done.file_id).sha256
+        paused = [r for r in caplog.records if str(r.msg).startswith("Upload paused")]
+        waits = [r.args[0] for r in paused if isinstance(r.args, tuple)]
+        assert waits == [0.3, 0.6, 0.3], waits  # seconds
+        # nothing is kept of a row that ended (a long session kept every row it had paused)
+        assert controller._retry_wait == {} and controller._auto_resumed == set()
+    finally:
+        controller.shutdown()
+
+
 def test_speed_and_eta_after_a_resume_count_only_new_bytes(qtbot: Any) -> None:
     model = UploadQueueModel()
     item = model.add(Path("/x/match.mp4"), 100 * MiB)

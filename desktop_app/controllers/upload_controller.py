@@ -55,6 +55,11 @@ PROGRESS_INTERVAL = 0.08  # seconds between progress reports of one file
 # doubling up to RETRY_MAX, or after the wait the failure asks for when longer (retry_in): a
 # network that comes back resumes the upload by itself.
 RETRY_FIRST, RETRY_MAX = 15_000, 300_000  # ms
+# states a row's waits end with (a paused row's go on into its next pause)
+_ENDED = frozenset(
+    s.value
+    for s in (UploadState.DONE, UploadState.DUPLICATE, UploadState.FAILED, UploadState.CANCELLED)
+)
 COARSE_SLACK = 1.06  # a coarse QTimer (2 s and more) may fire 5 % early: set this much later
 SAVE_DELAY = 500  # ms: bursts of changes are saved once
 # ...but a long busy import (changes never pausing for SAVE_DELAY) is still saved this often,
@@ -314,7 +319,8 @@ class UploadController(QObject):
         self._enqueue_due = False  # a chunk of found files is to queue (_enqueue)
         self._running = 0
         self._closing = False
-        self._retry_wait: dict[int, int] = {}  # item id -> ms of its last automatic wait
+        # item id -> ms of its last automatic wait, and what of the row the store held then
+        self._retry_wait: dict[int, tuple[int, float]] = {}
         self._auto_resumed: set[int] = set()  # rows tried again by _auto_resume, not by hand
         # Files this run's rows uploaded: another restored row with the same bytes is a duplicate
         self._claimed: set[int] = set()
@@ -555,7 +561,14 @@ class UploadController(QObject):
         # a store throttling, failing inside or out of reach says when to ask it again (its
         # Retry-After, core's quiet window): asked before, it only refuses the row again
         said = retry_in(exc)
-        last = self._retry_wait.get(item_id)
+        item = self.model.item(item_id)
+        stored = item.fraction if item is not None else 0.0
+        kept = self._retry_wait.get(item_id)
+        # a row in parts the store took more of since its last wait starts its back-off again:
+        # an hour-long upload over a link that drops now and then was left waiting the longest
+        # wait after a few drops hours apart, every part between them stored
+        moved = kept is not None and stored > kept[1] and self._resumable(item_id)
+        last = kept[0] if kept is not None and not moved else None
         automatic = item_id in self._auto_resumed
         self._auto_resumed.discard(item_id)
         if isinstance(exc, StorageNotAsked) and last is not None and not automatic:
@@ -568,7 +581,7 @@ class UploadController(QObject):
             delay = min(last * 2, RETRY_MAX) if last is not None else RETRY_FIRST
         if said is not None:
             delay = max(delay, said * 1000)
-        self._retry_wait[item_id] = delay
+        self._retry_wait[item_id] = (delay, stored)
         logger.info("Upload paused, tried again in %.1f s: %s", delay / 1000, exc)
         # Qt's timer for 2 s and more is coarse, up to 5 % early: it fired inside the window
         # the store or core said to wait out. Set past it instead (a QTimer object of our own
@@ -661,6 +674,7 @@ class UploadController(QObject):
             self._discards[item.key] = item.upload_id
             self._note_gone(item_id, DISCARD)
         self.model.remove(item_id)
+        self._settled(item_id)
         self._schedule_save()
 
     def clear_finished(self) -> None:
@@ -757,7 +771,15 @@ class UploadController(QObject):
     def _state_changed(self, item_id: int, state: str) -> None:
         if state == UploadState.CANCELLED.value:
             self._note_gone(item_id, state)
+        if state in _ENDED:
+            self._settled(item_id)
         self._schedule_save()
+
+    def _settled(self, item_id: int) -> None:
+        """A row that ended or went: its waits are over (a retry by hand starts from the first
+        wait; a long session kept every row's it had ever paused)."""
+        self._auto_resumed.discard(item_id)
+        self._retry_wait.pop(item_id, None)
 
     def _note_gone(self, item_id: int, state: str) -> None:
         """A row the user cancelled or removed is not restored, even after a crash."""
