@@ -16,8 +16,12 @@ from server.cors import add_cors_headers, cors_middleware
 from server.errors import error_middleware
 from server.expect import close_unless_continued, continue_middleware, defer_continue
 from server.hub import EventHub, close_hub, hub_ctx
-from server.live_streams import ActiveStreams, streams_ctx, streams_middleware
-from server.live_streams import _reset as reset_connection
+from server.live_streams import (
+    ActiveStreams,
+    reset_connection,
+    streams_ctx,
+    streams_middleware,
+)
 from server.metrics import Metrics, method_label, route_label
 from server.ratelimit import FailedAuthLimit, RateLimiter
 from server.rawbody import close_when_body_taken

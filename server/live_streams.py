@@ -89,7 +89,7 @@ def _handed(transport: asyncio.BaseTransport) -> int | None:
     return acked + int(struct.unpack("i", held)[0]) + waiting
 
 
-def _reset(transport: asyncio.BaseTransport) -> None:
+def reset_connection(transport: asyncio.BaseTransport) -> None:
     """Ends a connection at once, what the kernel still holds for it included: abort() drops
     asyncio's buffer and closes the socket, but the kernel went on sending its own (up to
     4 MiB here, minutes of a video at a low bitrate) and then closed cleanly. SO_LINGER with
@@ -207,7 +207,7 @@ class ActiveStreams:
             if entry.ended:  # cut by a change: reset now, not after the buffered bytes drain
                 transport = entry.transport
                 if transport is not None and not transport.is_closing():
-                    _reset(transport)
+                    reset_connection(transport)
             raise
         finally:
             if not drained_later:
@@ -316,7 +316,7 @@ class ActiveStreams:
             # reset under it would leave awaiting; its track resets the connection)
             entry.task.cancel()
         elif transport is not None:
-            _reset(transport)
+            reset_connection(transport)
 
     def end(self, file_id: int, only_anonymous: bool = False) -> int:
         """Ends the file's streams (on the loop); returns how many."""
