@@ -12,8 +12,8 @@ X-Accel-Redirect are nginx's to send: they are not cut.
 
 A token revoked by any process ends the same way every response registered here that was
 asked with it (originals, renditions, `?w=` variants, HLS segments, sprites) and the tus PATCH
-bodies received under it (`receiving`), within the delay in which /events tells its streams
-`unauthorized`: refusing new requests only left a long video running to its end (README: a
+bodies and direct uploads' forms received under it (`receiving`), within the delay in which
+/events tells its streams `unauthorized`: refusing new requests only left a long video running to its end (README: a
 revoked token is refused everywhere). Cut before its headers, such a response answers 401
 `invalid_token`. Streams opened through a signed URL or a file grant carry no token: a revoke
 does not touch them. Answers sent whole from memory (thumbnails, playlists) are not registered.
@@ -143,6 +143,28 @@ _ENTRY: web.RequestKey[_Stream] = web.RequestKey("live_stream")
 
 def _refused() -> ApiError:
     return unauthorized(REVOKED_MESSAGE, "invalid_token")
+
+
+class BodyEnding:
+    """Ends the handler's task, from any thread, while its body is being received (a revoke:
+    ActiveStreams.receiving; a tus upload's takeover: ResumableUploads.end_stalled); once the
+    body is over (`over`), it does nothing."""
+
+    def __init__(self) -> None:
+        self._task = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
+        self._receiving = True
+
+    def end(self) -> None:
+        self._loop.call_soon_threadsafe(self._cancel)
+
+    def _cancel(self) -> None:
+        # on the loop, as over() is: a body that ended before this ran is not cut
+        if self._receiving and self._task is not None:
+            self._task.cancel()
+
+    def over(self) -> None:
+        self._receiving = False
 
 
 class ActiveStreams:

@@ -150,6 +150,70 @@ def test_a_revoked_token_stops_a_tus_patch_being_taken(
         sender.join(60)
 
 
+def _direct_upload_until_cut(url: str, token: str, length: int) -> tuple[int, bytes]:
+    """Sends a direct upload's form with a file part of `length` bytes, slowly; returns how many
+    of them were sent when the server ended the request (or `length`) and what it answered."""
+    parts = urlsplit(url)
+    boundary = "mediadesk-test-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file_type"\r\n\r\nvideo\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="leak.mp4"\r\n'
+        "Content-Type: video/mp4\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32 * 1024)
+    sent, answer = 0, b""
+    try:
+        sock.sendall(
+            f"POST /files/upload/direct HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"Authorization: Bearer {token}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {len(head) + length + len(tail)}\r\n\r\n".encode()
+            + head
+        )
+        chunk = b"\0" * 16 * 1024
+        while sent < length:
+            sock.sendall(chunk[: length - sent])
+            sent += min(len(chunk), length - sent)
+            time.sleep(0.002)
+        sock.sendall(tail)
+        answer = sock.recv(4096)
+    except OSError:  # reset, or a broken pipe: the server stopped taking the body
+        pass
+    finally:
+        sock.close()
+    return sent, answer
+
+
+def test_a_revoked_token_stops_a_direct_upload_being_taken(
+    library: Library, live: EmbeddedServer, elsewhere: Library
+) -> None:
+    """A direct upload's body went on being taken after its token was revoked, and its file was
+    catalogued at its end (a leaked token's upload outlived the revoke meant to stop it)."""
+    victim, secret = library.tokens.create("victim", "upload")
+    length = 80 * 1024 * 1024  # ~10 s at this pace: the revoke comes long before its end
+    result: list[tuple[int, bytes]] = []
+    sender = threading.Thread(
+        target=lambda: result.append(_direct_upload_until_cut(live.url, secret, length))
+    )
+    spool = library.paths.tmp_dir
+    sender.start()
+    try:
+        # the server is taking the body: its spool file in the data folder's tmp/ grows
+        until(lambda: sum(p.stat().st_size for p in spool.iterdir() if p.is_file()) > 1 << 20, 30)
+        elsewhere.tokens.revoke(victim.id)
+        sender.join(HEARD * 3)
+        assert not sender.is_alive(), "the direct upload's body was still taken after the revoke"
+        sent, answer = result[0]
+        assert sent < length and b"201" not in answer, (sent, answer[:80])
+        assert library.list_files().total == 0  # nothing catalogued
+        until(lambda: not [p for p in spool.iterdir() if p.is_file()], HEARD)  # spool gone
+        _refused(live.url, "/files/", secret)
+    finally:
+        sender.join(60)
+
+
 READER = TokenInfo(1, "reader", "mdk_1234", "read", datetime.now(UTC), None, None)
 
 

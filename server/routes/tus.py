@@ -55,6 +55,7 @@ from server.errors import (
     status_for,
     with_error_headers,
 )
+from server.live_streams import BodyEnding
 from server.ratelimit import check_upload_rate
 from server.rawbody import SEND_REST, can_take, take_body, until_done, whole
 from server.state import METRICS, STREAMS, THREADS, TOKEN, library, run_blocking
@@ -226,27 +227,6 @@ async def _taking_over(request: web.Request, hold: Callable[[], Awaitable[T]]) -
         raise _locked(exc) from exc
 
 
-class _Ending:
-    """Ends the handler's task, from any thread, while its body is being received (a new
-    request's ResumableUploads.end_stalled); once the body is over, it does nothing."""
-
-    def __init__(self) -> None:
-        self._task = asyncio.current_task()
-        self._loop = asyncio.get_running_loop()
-        self._receiving = True
-
-    def end(self) -> None:
-        self._loop.call_soon_threadsafe(self._cancel)
-
-    def _cancel(self) -> None:
-        # on the loop, as over() is: a body that ended before this ran is not cut
-        if self._receiving and self._task is not None:
-            self._task.cancel()
-
-    def over(self) -> None:
-        self._receiving = False
-
-
 @routes.options(BASE)
 @routes.options(ITEM)
 @requires("public")
@@ -265,7 +245,7 @@ async def _receive(request: web.Request, writer: TusWriter) -> tuple[UploadState
         writer.write(chunks)
         received += sum(len(c) for c in chunks)
 
-    ending = _Ending()
+    ending = BodyEnding()
     writer.receiving(ending.end)
     try:
         try:

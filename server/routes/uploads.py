@@ -15,6 +15,7 @@ from core.mediatypes import check_kind
 from core.records import FileRecord
 from core.spool import too_large
 from server.auth import requires
+from server.live_streams import BodyEnding
 from server.params import (
     as_bool,
     as_id,
@@ -29,7 +30,7 @@ from server.presenters import file_json
 from server.ratelimit import check_upload_rate
 from server.receive import NO_FILE_PART, Received, form_too_long, receive_form
 from server.routes.files import file_body
-from server.state import METRICS, arrival, library, run_blocking, store_blocking
+from server.state import METRICS, STREAMS, arrival, library, run_blocking, store_blocking
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -205,14 +206,22 @@ async def direct_upload(request: web.Request) -> web.Response:
     file_type = ""
     received = Received()
     try:
+        ending = BodyEnding()
         try:
             # into `received` as it arrives: a refusal past the limit still tells the
-            # file_type and file name the form declared before the file's bytes
-            await receive_form(request, max_size=max_size, tmp_dir=lib.paths.tmp_dir, into=received)
+            # file_type and file name the form declared before the file's bytes. The token
+            # revoked meanwhile (by any process) stops taking it, as a tus PATCH's: the
+            # upload of a leaked token went on to its end and was catalogued
+            with request.app[STREAMS].receiving(request, ending.end):
+                await receive_form(
+                    request, max_size=max_size, tmp_dir=lib.paths.tmp_dir, into=received
+                )
         except TooLarge as exc:  # the seed's validation error, as ingest logs the others
             file_type = _kind_or_empty(received.fields.get("file_type"))
             log_rejected(exc, received.filename, file_type or "unknown")
             raise
+        finally:
+            ending.over()  # at once: the request is not ended past its body
         fields = received.fields
         file_type = check_kind(required(fields, "file_type"))
         if received.spooled is not None:
