@@ -674,6 +674,46 @@ def test_end_and_home_keys_in_the_grid(
         window.shutdown()
 
 
+def test_select_all_past_what_it_loads_says_so(
+    qtbot: Any, filled: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl+A with more files still to load than it loads selects the loaded ones: "10 files
+    selected" of the view's many looked like all of them, and Move to trash then acted on
+    those alone. The status bar says how many of how many, and how to reach the rest."""
+    pytest.importorskip("PySide6.QtWidgets")
+    from PySide6.QtCore import Qt
+
+    from desktop_app.views import browser, main_window
+    from desktop_app.views.main_window import MainWindow
+
+    monkeypatch.setattr(browser, "END_JUMP", 5)
+    monkeypatch.setattr(main_window, "END_JUMP", 5, raising=False)  # the sentence says it
+    total = len(by_offset(filled, sort="-created_at"))
+    window = MainWindow(filled, page_size=10)
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        window.controller.start()
+        model, grid = window.controller.grid, window.browser.grid
+        wait_for(qtbot, lambda: model.rowCount() >= 10 and not model.loading)
+        loaded = model.rowCount()
+        assert total - loaded > 5
+        grid.setFocus()
+        qtbot.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        assert len(grid.selectionModel().selectedRows()) == loaded
+        said = window.status.currentMessage()
+        assert f"Selected the {loaded} files loaded of the {total}" in said, said
+        assert "at most 5 more" in said, said
+        # all of a small view: loaded, selected, and nothing said
+        monkeypatch.setattr(browser, "END_JUMP", 5000)
+        window.status.clearMessage()
+        qtbot.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        wait_for(qtbot, lambda: len(grid.selectionModel().selectedRows()) == total)
+        assert window.status.currentMessage() == ""
+    finally:
+        window.shutdown()
+
+
 def test_whole_library_search_totals_from_the_index_equal_the_counted_ones(
     filled: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -124,7 +124,7 @@
     </message>
     <message>
         <location filename="../../desktop_app/views/details_panel.py" line="272"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="684"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="685"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
@@ -209,7 +209,7 @@
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="336"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="339"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
@@ -219,77 +219,77 @@
         <translation>Reprocesar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="360"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="361"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="368"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="370"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="370"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="371"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="371"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="372"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="372"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="373"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="373"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="374"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="374"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="375"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="375"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="376"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="376"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="377"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="377"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="378"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="402"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="403"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="404"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="405"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="453"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="454"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="479"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="480"/>
         <source>%Ln files selected</source>
         <translation>
             <numerusform>%Ln archivo seleccionado</numerusform>
@@ -297,52 +297,52 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="483"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="484"/>
         <source>The details below are of “%1”. Restore and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="488"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="489"/>
         <source>The details below are of “%1”. Export, Process again, Move to trash and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Exportar, Reprocesar, Mover a la papelera y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="589"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="590"/>
         <source>Your unsaved changes are still here: restore the file and save them, or discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí: restaura el archivo y guárdalos, o descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="594"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="595"/>
         <source>Your unsaved changes are still here, but they can no longer be saved: copy what you need, then discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí, pero ya no se pueden guardar: copia lo que necesites y luego descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="622"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="623"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="626"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="627"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="684"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="685"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="725"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="726"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="725"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="726"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="733"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="734"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -859,77 +859,77 @@
         <translation>no se puede crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="757"/>
+        <location filename="../../desktop_app/errors.py" line="759"/>
         <source>user id %1</source>
         <translation>el usuario con id %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="766"/>
+        <location filename="../../desktop_app/errors.py" line="768"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder belongs to another user, so it may have been planted. Give it back to the user MediaDesk runs as (chown) and restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it: a new key is made, and links signed with the old one stop working.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos pertenece a otro usuario, así que podría haber sido colocado por otra persona. Devuélveselo al usuario con el que se ejecuta MediaDesk (chown) y restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo: se crea una clave nueva y los enlaces firmados con la anterior dejan de funcionar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="774"/>
+        <location filename="../../desktop_app/errors.py" line="776"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder can be changed by other users, so it may have been replaced. Check it, then restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos puede ser modificado por otros usuarios, así que podría haber sido sustituido. Revísalo y luego restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="790"/>
+        <location filename="../../desktop_app/errors.py" line="792"/>
         <source>The data folder %1 cannot be used: %2.</source>
         <translation>La carpeta de datos %1 no se puede usar: %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="796"/>
+        <location filename="../../desktop_app/errors.py" line="798"/>
         <source>Choose another folder.</source>
         <translation>Elige otra carpeta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="797"/>
+        <location filename="../../desktop_app/errors.py" line="799"/>
         <source>It is set as data_dir in the settings file %1: correct or remove that line.</source>
         <translation>Está indicada como data_dir en el archivo de ajustes %1: corrígela o borra esa línea.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="800"/>
+        <location filename="../../desktop_app/errors.py" line="802"/>
         <source>It is set by the environment variable MEDIADESK_DATA_DIR.</source>
         <translation>La fija la variable de entorno MEDIADESK_DATA_DIR.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="803"/>
+        <location filename="../../desktop_app/errors.py" line="805"/>
         <source>It was given with --data-dir.</source>
         <translation>Se indicó con --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="806"/>
+        <location filename="../../desktop_app/errors.py" line="808"/>
         <source>It is the default folder of your user account: choose another one with MEDIADESK_DATA_DIR or --data-dir.</source>
         <translation>Es la carpeta predeterminada de tu cuenta de usuario: elige otra con MEDIADESK_DATA_DIR o --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="828"/>
+        <location filename="../../desktop_app/errors.py" line="830"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="848"/>
+        <location filename="../../desktop_app/errors.py" line="850"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="872"/>
+        <location filename="../../desktop_app/errors.py" line="874"/>
         <source>Try again in %1 s.</source>
         <translation>Vuelve a intentarlo dentro de %1 s.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="947"/>
+        <location filename="../../desktop_app/errors.py" line="949"/>
         <source>The server cannot be reached. Check that it is running and that this computer is connected, then try again.</source>
         <translation>No se puede conectar con el servidor. Comprueba que está en marcha y que este equipo está conectado, y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="953"/>
+        <location filename="../../desktop_app/errors.py" line="955"/>
         <source>The file could not be downloaded: the server answered with error %1.</source>
         <translation>No se pudo descargar el archivo: el servidor respondió con el error %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="957"/>
+        <location filename="../../desktop_app/errors.py" line="959"/>
         <source>The file could not be downloaded.</source>
         <translation>No se pudo descargar el archivo.</translation>
     </message>
@@ -937,87 +937,87 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="320"/>
+        <location filename="../../desktop_app/views/browser.py" line="323"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="321"/>
+        <location filename="../../desktop_app/views/browser.py" line="324"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="324"/>
+        <location filename="../../desktop_app/views/browser.py" line="327"/>
         <source>Shot: newest</source>
         <translation>Captura: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="325"/>
+        <location filename="../../desktop_app/views/browser.py" line="328"/>
         <source>Shot: oldest</source>
         <translation>Captura: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="326"/>
+        <location filename="../../desktop_app/views/browser.py" line="329"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="327"/>
+        <location filename="../../desktop_app/views/browser.py" line="330"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="328"/>
+        <location filename="../../desktop_app/views/browser.py" line="331"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="329"/>
+        <location filename="../../desktop_app/views/browser.py" line="332"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="330"/>
+        <location filename="../../desktop_app/views/browser.py" line="333"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="331"/>
+        <location filename="../../desktop_app/views/browser.py" line="334"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="332"/>
+        <location filename="../../desktop_app/views/browser.py" line="335"/>
         <source>Recent edits</source>
         <translation>Edición: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="333"/>
+        <location filename="../../desktop_app/views/browser.py" line="336"/>
         <source>Oldest edits</source>
         <translation>Edición: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="336"/>
+        <location filename="../../desktop_app/views/browser.py" line="339"/>
         <source>By date taken: when each photo or video was shot (its camera&apos;s date); a file without one, when it was uploaded</source>
         <translation>Por fecha de captura: cuándo se tomó cada foto o vídeo (la fecha de su cámara); un archivo sin ella, cuándo se subió</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="344"/>
+        <location filename="../../desktop_app/views/browser.py" line="347"/>
         <source>Sort by date, name, size, duration or last edit</source>
         <translation>Ordenar por fecha, nombre, tamaño, duración o última edición</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="349"/>
+        <location filename="../../desktop_app/views/browser.py" line="352"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="351"/>
+        <location filename="../../desktop_app/views/browser.py" line="354"/>
         <source>Sort</source>
         <translation>Orden</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="967"/>
+        <location filename="../../desktop_app/views/browser.py" line="976"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1025,7 +1025,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1074"/>
+        <location filename="../../desktop_app/views/browser.py" line="1083"/>
         <source>The files cannot be listed: the catalog (database) cannot be reached right now.
 
 They are listed by themselves once it is back.</source>
@@ -1034,7 +1034,7 @@ They are listed by themselves once it is back.</source>
 Se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1077"/>
+        <location filename="../../desktop_app/views/browser.py" line="1086"/>
         <source>The files could not be listed.
 
 Try again with %1.</source>
@@ -1043,7 +1043,7 @@ Try again with %1.</source>
 Vuelve a intentarlo con %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1139"/>
+        <location filename="../../desktop_app/views/browser.py" line="1148"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use %1.</source>
@@ -1052,7 +1052,7 @@ Drop photos or whole folders anywhere on this window, or use %1.</source>
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1143"/>
+        <location filename="../../desktop_app/views/browser.py" line="1152"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use %1.</source>
@@ -1061,7 +1061,7 @@ Drop videos or whole folders anywhere on this window, or use %1.</source>
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1146"/>
+        <location filename="../../desktop_app/views/browser.py" line="1155"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use %1.</source>
@@ -1070,27 +1070,27 @@ Drop photos, videos or whole folders anywhere on this window, or use %1.</source
 Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1085"/>
+        <location filename="../../desktop_app/views/browser.py" line="1094"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="239"/>
+        <location filename="../../desktop_app/views/browser.py" line="242"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="304"/>
+        <location filename="../../desktop_app/views/browser.py" line="307"/>
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="310"/>
+        <location filename="../../desktop_app/views/browser.py" line="313"/>
         <source>Clear the search</source>
         <translation>Borrar la búsqueda</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1089"/>
+        <location filename="../../desktop_app/views/browser.py" line="1098"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -1104,7 +1104,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1096"/>
+        <location filename="../../desktop_app/views/browser.py" line="1105"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -1118,7 +1118,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1103"/>
+        <location filename="../../desktop_app/views/browser.py" line="1112"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -1132,7 +1132,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1111"/>
+        <location filename="../../desktop_app/views/browser.py" line="1120"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -1146,12 +1146,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1118"/>
+        <location filename="../../desktop_app/views/browser.py" line="1127"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1121"/>
+        <location filename="../../desktop_app/views/browser.py" line="1130"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
@@ -1159,7 +1159,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1129"/>
+        <location filename="../../desktop_app/views/browser.py" line="1138"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -1168,7 +1168,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1134"/>
+        <location filename="../../desktop_app/views/browser.py" line="1143"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -1180,22 +1180,22 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>FileGridListModel</name>
     <message>
-        <location filename="../../desktop_app/models/file_grid_model.py" line="420"/>
+        <location filename="../../desktop_app/models/file_grid_model.py" line="439"/>
         <source>Deleted for good on %1</source>
         <translation>Se eliminará definitivamente el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/file_grid_model.py" line="427"/>
+        <location filename="../../desktop_app/models/file_grid_model.py" line="446"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/file_grid_model.py" line="427"/>
+        <location filename="../../desktop_app/models/file_grid_model.py" line="446"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/file_grid_model.py" line="437"/>
+        <location filename="../../desktop_app/models/file_grid_model.py" line="456"/>
         <source>processing %1</source>
         <translation>procesamiento %1</translation>
     </message>
@@ -1901,92 +1901,92 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1479"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1543"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="548"/>
+        <location filename="../../desktop_app/views/main_window.py" line="579"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="511"/>
+        <location filename="../../desktop_app/views/main_window.py" line="542"/>
         <source>Sections and athletes</source>
         <translation>Secciones y deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="527"/>
+        <location filename="../../desktop_app/views/main_window.py" line="558"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="572"/>
+        <location filename="../../desktop_app/views/main_window.py" line="603"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="573"/>
+        <location filename="../../desktop_app/views/main_window.py" line="604"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="574"/>
+        <location filename="../../desktop_app/views/main_window.py" line="605"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="575"/>
+        <location filename="../../desktop_app/views/main_window.py" line="606"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="675"/>
+        <location filename="../../desktop_app/views/main_window.py" line="707"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="753"/>
+        <location filename="../../desktop_app/views/main_window.py" line="789"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="754"/>
+        <location filename="../../desktop_app/views/main_window.py" line="790"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="758"/>
+        <location filename="../../desktop_app/views/main_window.py" line="794"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="928"/>
+        <location filename="../../desktop_app/views/main_window.py" line="982"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="931"/>
+        <location filename="../../desktop_app/views/main_window.py" line="985"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="936"/>
+        <location filename="../../desktop_app/views/main_window.py" line="990"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="952"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1006"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="956"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1010"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="957"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1011"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1994,7 +1994,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="958"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1012"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -2002,7 +2002,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="961"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1015"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -2010,7 +2010,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="962"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1016"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -2018,67 +2018,72 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1079"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1133"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1082"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1136"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1093"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1147"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1113"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1167"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1158"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1212"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1176"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1217"/>
+        <source>Selected the %1 files loaded of the %2 in this view: Select all loads at most %3 more. To act on all of them, narrow the view with a search, a section or an athlete.</source>
+        <translation>Seleccionados los %1 archivos cargados de los %2 de esta vista: Seleccionar todo carga como mucho %3 más. Para actuar sobre todos, acota la vista con una búsqueda, una sección o un deportista.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1240"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1177"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1241"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1183"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1247"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1189"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1253"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1203"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1267"/>
         <source>%1 See View ▸ Server.</source>
         <translation>%1 Véase Ver ▸ Servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1228"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1292"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1247"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1311"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1257"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1321"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -2086,13 +2091,13 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1299"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1310"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1363"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1374"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1300"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1364"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -2100,7 +2105,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1305"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1369"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -2108,7 +2113,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1329"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1393"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -2116,19 +2121,19 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1332"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1335"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1396"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1399"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1348"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1351"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1412"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1415"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1349"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1413"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -2136,68 +2141,68 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1391"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1455"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1391"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1410"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1455"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1474"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1410"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1474"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1457"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1521"/>
         <source>Settings saved. Restart MediaDesk to apply the storage change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1459"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1523"/>
         <source>Settings saved. Restart MediaDesk to apply the language change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1461"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1525"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1454"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1518"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1466"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1530"/>
         <source>No files needed moving: none are left on the old storage.</source>
         <translation>No había archivos que mover: no queda ninguno en el almacenamiento anterior.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1484"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1548"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1488"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1552"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1635"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1699"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1637"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1701"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1645"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1709"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -3180,37 +3185,37 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="160"/>
+        <location filename="../../desktop_app/app.py" line="162"/>
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="232"/>
+        <location filename="../../desktop_app/app.py" line="234"/>
         <source>Upgrading the library for this version of MediaDesk (once).</source>
         <translation>Actualizando la biblioteca para esta versión de MediaDesk (solo esta vez).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="235"/>
+        <location filename="../../desktop_app/app.py" line="237"/>
         <source>A big library takes a few minutes — keep MediaDesk open.</source>
         <translation>Una biblioteca grande tarda unos minutos: mantén MediaDesk abierto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="257"/>
+        <location filename="../../desktop_app/app.py" line="259"/>
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="314"/>
+        <location filename="../../desktop_app/app.py" line="373"/>
         <source>MediaDesk cannot use its data folder.</source>
         <translation>MediaDesk no puede usar su carpeta de datos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="316"/>
+        <location filename="../../desktop_app/app.py" line="375"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="332"/>
+        <location filename="../../desktop_app/app.py" line="391"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>
@@ -3470,7 +3475,7 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadController</name>
     <message>
-        <location filename="../../desktop_app/controllers/upload_controller.py" line="511"/>
+        <location filename="../../desktop_app/controllers/upload_controller.py" line="526"/>
         <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again; the upload goes on by itself.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo; la subida sigue sola.</translation>
     </message>
@@ -3478,101 +3483,101 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="268"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="274"/>
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="276"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="282"/>
         <source>Upload queue</source>
         <translation>Cola de subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="332"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="344"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="333"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="345"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="335"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="576"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="347"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="588"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="336"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="589"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="348"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="601"/>
         <source>Pause all</source>
         <translation>Pausar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="338"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="350"/>
         <source>Big files stop after the current part and go on from there when resumed.</source>
         <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="342"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="354"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="346"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="358"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="347"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="359"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="348"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="360"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="351"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="363"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="352"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="364"/>
         <source>Uploads shown</source>
         <translation>Subidas mostradas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="361"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="373"/>
         <source>Overall upload progress</source>
         <translation>Progreso total de las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="483"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="495"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="485"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="497"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="488"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="500"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="526"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="538"/>
         <source>%1 was not uploaded: %2</source>
         <translation>%1 no se ha subido: %2</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="529"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="541"/>
         <source>%Ln upload(s) failed</source>
         <translation>
             <numerusform>Ha fallado %Ln subida</numerusform>
@@ -3580,7 +3585,7 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="541"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="553"/>
         <source>%Ln file(s) uploaded</source>
         <translation>
             <numerusform>%Ln archivo subido</numerusform>
@@ -3588,57 +3593,57 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="581"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="593"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="587"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="599"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="587"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="599"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="589"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="601"/>
         <source>Resume all</source>
         <translation>Reanudar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="612"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="647"/>
         <source>Running: %1</source>
         <translation>En curso: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="613"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="648"/>
         <source>Queued: %1</source>
         <translation>En cola: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="614"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="649"/>
         <source>Paused: %1</source>
         <translation>En pausa: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="615"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="650"/>
         <source>Done: %1</source>
         <translation>Hechas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="616"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="651"/>
         <source>Failed: %1</source>
         <translation>Fallidas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="617"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="652"/>
         <source>Cancelled: %1</source>
         <translation>Canceladas: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="635"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="670"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln fallida</numerusform>
@@ -3646,53 +3651,53 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="638"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="673"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="660"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="698"/>
         <source>&amp;Resume</source>
         <translation>&amp;Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="662"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="700"/>
         <source>&amp;Pause</source>
         <translation>&amp;Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="663"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="701"/>
         <source>Re&amp;try</source>
         <translation>Re&amp;intentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="665"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="703"/>
         <source>Re&amp;move from the queue</source>
         <translation>&amp;Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="667"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="705"/>
         <source>&amp;Show in the library</source>
         <translation>&amp;Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="671"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="709"/>
         <source>&amp;Copy the error</source>
         <translation>&amp;Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="576"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="588"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="340"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="352"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="334"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="581"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="346"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="593"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>

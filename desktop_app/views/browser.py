@@ -224,6 +224,9 @@ class FileBrowser(QWidget):
 
     activated = Signal(object)  # FileRecord double-clicked
     selectionCountChanged = Signal(int)  # how many files are selected in the grid
+    # Select all took the loaded files only (more than END_JUMP still to load, or End jumped
+    # over the rows before): (files selected, files in the view)
+    selectAllLimited = Signal(int, int)
 
     def __init__(self, controller: LibraryController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -417,7 +420,8 @@ class FileBrowser(QWidget):
             and watched is self.grid
             and event.matches(QKeySequence.StandardKey.SelectAll)
         ):
-            return self._select_all()
+            self.select_all()
+            return True
         if (
             event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
@@ -445,6 +449,11 @@ class FileBrowser(QWidget):
         """Edit ▸ Select all (Ctrl+A in the grid): every file of the view."""
         if not self._select_all():
             self.grid.selectAll()
+            model = self.controller.grid
+            if not model.complete and model.total > model.rowCount():
+                # "5,000 files selected" of 60,000 looked like all of them, and Delete or Move
+                # to trash then acted on those alone: said where the user looks next
+                self.selectAllLimited.emit(model.rowCount(), model.total)
 
     def _select_all(self) -> bool:
         """True when Ctrl+A is taken care of here: the rest of the view is loaded first (Qt

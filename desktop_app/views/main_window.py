@@ -80,6 +80,8 @@ from desktop_app.controllers.settings_controller import (
 )
 from desktop_app.controllers.upload_controller import UploadController
 from desktop_app.errors import ErrorMessage
+from desktop_app.formatting import number_text
+from desktop_app.models.file_grid_model import END_JUMP
 from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel
 from desktop_app.models.upload_queue_model import UploadState
 from desktop_app.resources import app_icon, app_version
@@ -648,6 +650,7 @@ class MainWindow(QMainWindow):
         c.errorOccurred.connect(self.show_error)
         self.browser.leave_guard = self.leave_edits
         self.browser.selectionCountChanged.connect(self.details.show_selection_count)
+        self.browser.selectAllLimited.connect(self._on_select_all_limited)
         self.details.dirtyChanged.connect(self.setWindowModified)
         c.message.connect(lambda text: self.status.showMessage(text, 6000))
         c.outageChanged.connect(self.status.set_standing)
@@ -1207,6 +1210,16 @@ class MainWindow(QMainWindow):
     def _on_link(self, url: str) -> None:
         QGuiApplication.clipboard().setText(url)
         self.status.showMessage(self.tr("Link copied to the clipboard"), 5000)
+
+    def _on_select_all_limited(self, selected: int, total: int) -> None:
+        """Select all selected the loaded files only: says so, and how to reach the rest."""
+        text = self.tr(
+            "Selected the %1 files loaded of the %2 in this view: Select all loads at most %3 "
+            "more. To act on all of them, narrow the view with a search, a section or an athlete."
+        )
+        for mark, value in (("%1", selected), ("%2", total), ("%3", END_JUMP)):
+            text = text.replace(mark, number_text(value))
+        self.status.showMessage(text, 15000)
 
     def _on_link_needs_server(self, record: FileRecord) -> None:
         """The file's link opens only through the embedded server, which is stopped: copying
