@@ -60,6 +60,8 @@ _.daemon_threads
 
 # pytest: module marks, fixtures requested by name or used for their side effect.
 pytestmark
+pytest_configure  # pytest hooks (tests/conftest.py)
+pytest_collection_finish
 qapp
 tmp_data
 pg_team

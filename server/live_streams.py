@@ -13,10 +13,11 @@ X-Accel-Redirect are nginx's to send: they are not cut.
 A token revoked by any process ends the same way every response registered here that was
 asked with it (originals, renditions, `?w=` variants, HLS segments, sprites) and the tus PATCH
 bodies and direct uploads' forms received under it (`receiving`), within the delay in which
-/events tells its streams `unauthorized`: refusing new requests only left a long video running to its end (README: a
-revoked token is refused everywhere). Cut before its headers, such a response answers 401
-`invalid_token`. Streams opened through a signed URL or a file grant carry no token: a revoke
-does not touch them. Answers sent whole from memory (thumbnails, playlists) are not registered.
+/events tells its streams `unauthorized`: refusing new requests only left a long video running
+to its end (README: a revoked token is refused everywhere). Cut before its headers, such a
+response answers 401 `invalid_token`. Streams opened through a signed URL or a file grant
+carry no token: a revoke does not touch them. Answers sent whole from memory (thumbnails,
+playlists) are not registered.
 """
 
 from __future__ import annotations
