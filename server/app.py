@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -18,7 +17,9 @@ from server.expect import close_unless_continued, continue_middleware, defer_con
 from server.hub import EventHub, close_hub, hub_ctx
 from server.live_streams import (
     ActiveStreams,
-    reset_connection,
+    ReadStreams,
+    cut_reads,
+    follow_reads,
     streams_ctx,
     streams_middleware,
 )
@@ -39,6 +40,7 @@ from server.state import (
     LIMITER,
     METRICS,
     NGINX_CHECK,
+    READ_STREAMS,
     RECORDS,
     REQUEST_ID,
     RESPONDING,
@@ -70,83 +72,6 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
     metrics.requests.inc(method=method, route=route, status=str(response.status))
     if started is not None:
         metrics.request_latency.observe(time.perf_counter() - started, method=method, route=route)
-
-
-# Methods whose answers carry no state to save: a stop ends them (ReadStreams)
-READ_METHODS = frozenset({"GET", "HEAD"})
-
-
-class ReadStreams:
-    """The answers to reads being sent right now (originals, streams, downloads, HLS segments,
-    thumbnails), by the task that sends each; a stop ends them at once (cut_reads).
-
-    aiohttp's shutdown waits SHUTDOWN_TIMEOUT (server/entry.py) for every request in progress,
-    then cancels what is left and waits as long again: a phone streaming a video from the
-    desktop (a slow reader: its bytes go out as it reads them) held Quit ~10 s. Such an answer
-    loses nothing when cut: its client asks the rest again with a Range. Requests that write
-    (uploads, tus PATCH, edits) are not here: they keep the grace to finish and record what
-    came (server/bodystream.py, ServerStopping). Event streams are ended by the hub
-    (close_hub), cleanly, and are not here either."""
-
-    def __init__(self) -> None:
-        # the task of each answer under way (aiohttp runs each request in a task of its own,
-        # to its last byte handed to the socket) and its connection
-        self._sending: dict[asyncio.Task[object], asyncio.BaseTransport] = {}
-        self._cut_tasks: set[asyncio.Task[object]] = set()  # cancelled by a stop: reset when done
-        self.stopping = False
-
-    def follow(self, request: web.Request, response: web.StreamResponse) -> None:
-        if request.method not in READ_METHODS or response.content_type == "text/event-stream":
-            return
-        task, transport = asyncio.current_task(), request.transport
-        if task is None or transport is None or task in self._sending:
-            return
-        self._sending[task] = transport
-        task.add_done_callback(self._forget)
-        if self.stopping:  # begun while the server stops (its lookup was under way): ended too
-            asyncio.get_running_loop().call_soon(self._cut, task)
-
-    def _forget(self, task: asyncio.Task[object]) -> None:
-        transport = self._sending.pop(task, None)
-        if transport is not None and task in self._cut_tasks:
-            self._cut_tasks.discard(task)
-            # A reset, not a close: a close sends what the kernel holds first (up to 4 MiB,
-            # long for a slow phone) and ends as a whole answer would; the client is told at
-            # once instead. Made once the task is done: aiohttp has closed the transport by
-            # then (a close still to happen, which this makes a reset), and a reset under a
-            # sendfile still awaiting the socket breaks asyncio's connection_lost (3.11:
-            # InvalidStateError on its waiter), as server/live_streams.py's cut knows.
-            reset_connection(transport)
-
-    def _cut(self, task: asyncio.Task[object]) -> None:
-        if task.done() or task not in self._sending:
-            return
-        # the cancel ends a handler awaiting the socket or a read of the file at once
-        self._cut_tasks.add(task)
-        task.cancel()
-
-    def cut_all(self) -> int:
-        self.stopping = True
-        sending = list(self._sending)
-        for task in sending:
-            self._cut(task)
-        return len(sending)
-
-
-READ_STREAMS: web.AppKey[ReadStreams] = web.AppKey("read_streams", ReadStreams)
-
-
-async def follow_reads(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: an answer to a read is under way (ReadStreams)."""
-    request.app[READ_STREAMS].follow(request, response)
-
-
-async def cut_reads(app: web.Application) -> None:
-    """on_shutdown (the listeners closed, idle keep-alive connections closed by aiohttp's
-    pre_shutdown): ends the answers to reads, so that the stop waits for writes alone."""
-    cut = app[READ_STREAMS].cut_all()
-    if cut:
-        logger.info("Ended %d answer(s) being sent: the server stops", cut)
 
 
 async def forget_built_handlers(_app: web.Application) -> None:

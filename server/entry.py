@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 # waits this long for them, then ends the read of the body (ServerStopping: 503, the bytes in
 # kept), and waits as long again. Answers to reads (streams, downloads, HLS segments,
 # thumbnails) do not wait for it: the stop cuts them at once, a client resumes with a Range
-# (server/app.py ReadStreams: a phone streaming a video held Quit ~10 s), and idle keep-alive
-# connections are closed at once by aiohttp's pre_shutdown.
+# (server/live_streams.py ReadStreams: a phone streaming a video held Quit ~10 s), and idle
+# keep-alive connections are closed at once by aiohttp's pre_shutdown.
 SHUTDOWN_TIMEOUT = 5.0
 
 

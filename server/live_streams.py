@@ -40,7 +40,7 @@ from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
 from server.auth import unauthorized
 from server.errors import ApiError
-from server.state import LIBRARY, LOOKED_UP, RESPONDING, STREAMS, TOKEN
+from server.state import LIBRARY, LOOKED_UP, READ_STREAMS, RESPONDING, STREAMS, TOKEN
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _handed(transport: asyncio.BaseTransport) -> int | None:
     return acked + int(struct.unpack("i", held)[0]) + waiting
 
 
-def reset_connection(transport: asyncio.BaseTransport) -> None:
+def _reset(transport: asyncio.BaseTransport) -> None:
     """Ends a connection at once, what the kernel still holds for it included: abort() drops
     asyncio's buffer and closes the socket, but the kernel went on sending its own (up to
     4 MiB here, minutes of a video at a low bitrate) and then closed cleanly. SO_LINGER with
@@ -230,7 +230,7 @@ class ActiveStreams:
             if entry.ended:  # cut by a change: reset now, not after the buffered bytes drain
                 transport = entry.transport
                 if transport is not None and not transport.is_closing():
-                    reset_connection(transport)
+                    _reset(transport)
             raise
         finally:
             if not drained_later:
@@ -339,7 +339,7 @@ class ActiveStreams:
             # reset under it would leave awaiting; its track resets the connection)
             entry.task.cancel()
         elif transport is not None:
-            reset_connection(transport)
+            _reset(transport)
 
     def end(self, file_id: int, only_anonymous: bool = False) -> int:
         """Ends the file's streams (on the loop); returns how many."""
@@ -419,6 +419,80 @@ async def streams_middleware(request: web.Request, handler: Handler) -> web.Stre
     """Tells the registry a connection carries a new request (ActiveStreams.next_request)."""
     request.app[STREAMS].next_request(request.transport)
     return await handler(request)
+
+
+# Methods whose answers carry no state to save: a stop ends them (ReadStreams)
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+class ReadStreams:
+    """The answers to reads being sent right now (originals, streams, downloads, HLS segments,
+    thumbnails), by the task that sends each; a stop ends them at once (cut_reads).
+
+    aiohttp's shutdown waits SHUTDOWN_TIMEOUT (server/entry.py) for every request in progress,
+    then cancels what is left and waits as long again: a phone streaming a video from the
+    desktop (a slow reader: its bytes go out as it reads them) held Quit ~10 s. Such an answer
+    loses nothing when cut: its client asks the rest again with a Range. Requests that write
+    (uploads, tus PATCH, edits) are not here: they keep the grace to finish and record what
+    came (server/bodystream.py, ServerStopping). Event streams are ended by the hub
+    (close_hub), cleanly, and are not here either."""
+
+    def __init__(self) -> None:
+        # the task of each answer under way (aiohttp runs each request in a task of its own,
+        # to its last byte handed to the socket) and its connection
+        self._sending: dict[asyncio.Task[object], asyncio.BaseTransport] = {}
+        self._cut_tasks: set[asyncio.Task[object]] = set()  # cancelled by a stop: reset when done
+        self.stopping = False
+
+    def follow(self, request: web.Request, response: web.StreamResponse) -> None:
+        if request.method not in READ_METHODS or response.content_type == "text/event-stream":
+            return
+        task, transport = asyncio.current_task(), request.transport
+        if task is None or transport is None or task in self._sending:
+            return
+        self._sending[task] = transport
+        task.add_done_callback(self._forget)
+        if self.stopping:  # begun while the server stops (its lookup was under way): ended too
+            asyncio.get_running_loop().call_soon(self._cut, task)
+
+    def _forget(self, task: asyncio.Task[object]) -> None:
+        transport = self._sending.pop(task, None)
+        if transport is not None and task in self._cut_tasks:
+            self._cut_tasks.discard(task)
+            # A reset, not a close: a close sends what the kernel holds first (up to 4 MiB,
+            # long for a slow phone) and ends as a whole answer would; the client is told at
+            # once instead. Made once the task is done: aiohttp has closed the transport by
+            # then (a close still to happen, which this makes a reset), and a reset under a
+            # sendfile still awaiting the socket breaks asyncio's connection_lost (3.11:
+            # InvalidStateError on its waiter), as ActiveStreams._cut knows.
+            _reset(transport)
+
+    def _cut(self, task: asyncio.Task[object]) -> None:
+        if task.done() or task not in self._sending:
+            return
+        # the cancel ends a handler awaiting the socket or a read of the file at once
+        self._cut_tasks.add(task)
+        task.cancel()
+
+    def cut_all(self) -> int:
+        self.stopping = True
+        sending = list(self._sending)
+        for task in sending:
+            self._cut(task)
+        return len(sending)
+
+
+async def follow_reads(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: an answer to a read is under way (ReadStreams)."""
+    request.app[READ_STREAMS].follow(request, response)
+
+
+async def cut_reads(app: web.Application) -> None:
+    """on_shutdown (the listeners closed, idle keep-alive connections closed by aiohttp's
+    pre_shutdown): ends the answers to reads, so that the stop waits for writes alone."""
+    cut = app[READ_STREAMS].cut_all()
+    if cut:
+        logger.info("Ended %d answer(s) being sent: the server stops", cut)
 
 
 async def streams_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from server.auth import Authenticator
     from server.config import ServerConfig
     from server.hub import EventHub
-    from server.live_streams import ActiveStreams
+    from server.live_streams import ActiveStreams, ReadStreams
     from server.metrics import Metrics
     from server.ratelimit import FailedAuthLimit, RateLimiter
     from server.record_cache import RecordCache
@@ -44,6 +44,8 @@ LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
 FAILED_AUTH: web.AppKey[FailedAuthLimit] = web.AppKey("failed_auth")
 RECORDS: web.AppKey[RecordCache] = web.AppKey("records")
 STREAMS: web.AppKey[ActiveStreams] = web.AppKey("streams")
+# the answers to reads under way, which a stop cuts (server/live_streams.py ReadStreams)
+READ_STREAMS: web.AppKey[ReadStreams] = web.AppKey("read_streams")
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 STARTED: web.RequestKey[float] = web.RequestKey("started")

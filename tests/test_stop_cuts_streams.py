@@ -5,7 +5,7 @@ Before, aiohttp's shutdown waited server.entry.SHUTDOWN_TIMEOUT for every reques
 then cancelled what was left and waited as long again: a phone streaming a video from the
 desktop held Quit ~10 s (a slow reader: the bytes go out as it reads them). A stream carries no
 state to save (its client asks the rest again with a Range): it is now cut as the stop begins
-(server/app.py ReadStreams). An upload still gets the grace and keeps what arrived.
+(server/live_streams.py ReadStreams). An upload still gets the grace and keeps what arrived.
 
 The order of events is what is checked, not times: the grace is shortened here, and the stream
 must end before the upload held by that grace is answered (before, the stream ran one grace

@@ -513,7 +513,7 @@ def _change(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
     client.config()  # an unreachable server or a bad token stops here: one line, not one per id
     from server.client.api import ClientError  # httpx: only the client commands load it
 
-    act = {"trash": client.trash, "restore": client.restore, "delete": client.delete}[args.command]
+    act = getattr(client, args.command)  # CHANGES: the command is the Client method
     done = CHANGES[args.command]
     failures = 0
     for position, file_id in enumerate(args.ids):
