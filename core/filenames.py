@@ -131,14 +131,21 @@ def readable_name(name: str | bytes) -> str:
     return "".join(out)
 
 
+# Tabs, line breaks and the Unicode line and paragraph separators: each run one space, as in
+# athletes' names ("Final\r\nHalf.mp4" is "Final Half.mp4", not "FinalHalf.mp4")
+_BREAKS = re.compile("[\t\n\v\f\r\x85\u2028\u2029]+")
+
+
 def clean_filename(name: str | None, fallback: str = "unnamed") -> str:
-    """The last path component of `name`, without control characters, at most 255 characters."""
-    text = visible_text(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    """The last path component of `name`, without control characters, at most 255 characters;
+    no leading dots (never hidden, never "." or ".."), no trailing dots or spaces (Windows and
+    some phones leave "IMG_1.jpg.", whose type is then the extension's on every path)."""
+    text = visible_text(_BREAKS.sub(" ", name or "")).replace("\\", "/").rsplit("/", 1)[-1]
     # a joiner or flag tags left at the start by the folder taken off join nothing now
     text = _drop_stray_joiners(text).strip()
-    if text in ("", ".", ".."):
+    text = _drop_stray_joiners(text.lstrip("." + _JOINERS).rstrip(". "))
+    if not text:
         return fallback
-    text = text.lstrip("." + _JOINERS) or fallback
     if len(text) > MAX_NAME:
         stem, dot, ext = text.rpartition(".")
         if dot and len(ext) <= 10:

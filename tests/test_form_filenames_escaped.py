@@ -58,7 +58,7 @@ GO_NAMES = [
     ('../"etc"/passwd.jpg', "passwd.jpg"),  # folders still go
     ('..\\..\\"windows"\\win.ini.jpg', "win.ini.jpg"),
     ('"x"\u202egpj.exe', '"x"gpj.exe.jpg'),  # the bidi override still goes; the type's ext
-    ('tab\t"and"\x01ctl\x1b.jpg', 'tab"and"ctl.jpg'),  # raw controls after an escaped quote
+    ('tab\t"and"\x01ctl\x1b.jpg', 'tab "and"ctl.jpg'),  # raw controls after an escaped quote
     ('".jpg', '".jpg'),
     ('\\"/..', "unnamed.jpg"),  # a folder's end and dots: never a name of dots
 ]
