@@ -59,6 +59,16 @@ class NotFound(MediaDeskError):
     code = "not_found"
 
 
+# NotFound's reason for an object the storage does not have (a key the catalog names whose bytes
+# are gone, or not there yet): clients say "the stored copy is missing", not "no such file"
+OBJECT_MISSING = "object_missing"
+
+
+def object_missing(message: str) -> NotFound:
+    """A storage's NotFound for a missing object; `message` (naming the key) is for the log."""
+    return NotFound(message, reason=OBJECT_MISSING)
+
+
 class NoSuchMultipartUpload(NotFound):
     """The bucket has no multipart upload of that id (S3's NoSuchUpload): aborted by a
     lifecycle rule, an admin or another tool, or already completed. No part can be added."""

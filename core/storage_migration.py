@@ -73,6 +73,7 @@ from core.deferred import (
     queue_left_behind,
 )
 from core.errors import (
+    OBJECT_MISSING,
     Cancelled,
     Conflict,
     MediaDeskError,
@@ -174,8 +175,7 @@ _REFUSED = (
 )
 
 
-# A move's own reasons (the module text)
-OBJECT_MISSING = "object_missing"
+# A move's own reason (the module text); OBJECT_MISSING is every storage's (core.errors)
 COPY_MISMATCH = "copy_mismatch"
 
 

@@ -139,6 +139,11 @@ CLIENT_MESSAGES = {
         "changes nothing until it is restarted with that version; reading still works"
     ),
 }
+# A storage's NotFound for an object (local, R2/S3 alike): the stored copy the row names
+OBJECT_MISSING_MESSAGE = (
+    "The stored copy of this file is missing, though the catalog still lists it (deleted "
+    "outside MediaDesk, or a bad restore); `mediadesk maintenance` lists such files"
+)
 # Internals that may still sit in other messages: URLs (the S3 endpoint), storage keys, absolute
 # paths, and our object file names; quoted or not.
 _INTERNALS = re.compile(
@@ -189,6 +194,8 @@ def client_message(exc: core.MediaDeskError) -> str:
     fixed = CLIENT_MESSAGES.get(exc.code)
     if fixed is not None:
         return fixed
+    if exc.reason == core.OBJECT_MISSING:  # the storage's words name the key and backend
+        return OBJECT_MISSING_MESSAGE
     return redact(exc.message)
 
 

@@ -358,7 +358,8 @@ SCHEMAS: dict[str, S] = {
                 **STR,
                 "description": "Finer machine-readable cause under the code when there is one "
                 "(e.g. stale_version, already_trashed, being_deleted, not_ready); clients "
-                "choose their sentence by it. "
+                "choose their sentence by it. Under not_found: object_missing (the catalog "
+                "lists the file, the storage has no stored copy of it; local and R2 alike). "
                 "Under storage_unavailable: " + ", ".join(UNAVAILABLE_REASONS),
             },
             request_id={

@@ -27,6 +27,7 @@ from core.errors import (
     NotFound,
     StorageUnavailable,
     is_no_space,
+    object_missing,
     storage_error,
 )
 from core.filenames import temp_name
@@ -111,7 +112,7 @@ def read_error(exc: OSError, what: str, root: Path | None = None) -> MediaDeskEr
     if isinstance(exc, FileNotFoundError) or (
         isinstance(exc, NotADirectoryError) and root is not None and _is_folder(root)
     ):
-        return NotFound(f"No object {what} in local storage")
+        return object_missing(f"No object {what} in local storage")
     return storage_error(exc, f"Cannot read {what}")
 
 
@@ -202,7 +203,7 @@ class LocalStorage:
         except OSError as exc:
             raise self._read_error(exc, key) from exc
         if not S_ISREG(st.st_mode) or (whole and remade(key) and not _whole_webp(path, st.st_size)):
-            raise NotFound(f"No object {key!r} in local storage")
+            raise object_missing(f"No object {key!r} in local storage")
         return path, st
 
     def _open(self, key: str) -> BinaryIO:
@@ -222,7 +223,7 @@ class LocalStorage:
                 raise self._read_error(exc, key) from exc
             if not whole:
                 handle.close()
-                raise NotFound(f"No object {key!r} in local storage")
+                raise object_missing(f"No object {key!r} in local storage")
         return handle
 
     def _read_error(self, exc: OSError, key: str) -> MediaDeskError:
@@ -533,7 +534,7 @@ class LocalStorage:
                 break
             except FileNotFoundError:
                 if probe(source, f"Cannot write {dst!r}") is None:  # deleted meanwhile
-                    raise NotFound(f"No object for {dst!r}'s copy in local storage") from None
+                    raise object_missing(f"No object for {dst!r}'s copy in local storage") from None
                 if attempt == 2:  # the folder pruned again by a delete beside it
                     raise StorageUnavailable(f"Cannot create folder for {dst!r}") from None
             except (FileExistsError, NotADirectoryError):

@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from core.errors import NotFound, StorageUnavailable, StorageUnusable
+from core.errors import NotFound, StorageUnavailable, StorageUnusable, object_missing
 from core.storage.base import ObjectStat, ProgressCallback, Storage
 
 Locator = Callable[[str], str | None]
@@ -187,7 +187,7 @@ class RoutingStorage:
         home = self._owner_home(key)
         if home is not None:
             return call(home)
-        raise missing or NotFound(f"No object {key!r}")
+        raise missing or object_missing(f"No object {key!r}")
 
     def _owner_home(self, key: str) -> Storage | None:
         """The backend of the file the derived `key` is of, when this process had none for it
@@ -247,7 +247,7 @@ class RoutingStorage:
             return home
         if len(order) == 1:  # its own words (a lost file's object: the key, the backend)
             return order[0]
-        raise NotFound(f"No object {key!r} in any storage")
+        raise object_missing(f"No object {key!r} in any storage")
 
     # ---- writes: the active backend, or where the source is ------------------------------------
     def put_file(self, key: str, path: Path, content_type: str, *a: Any, **k: Any) -> ObjectStat:

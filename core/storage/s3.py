@@ -34,6 +34,7 @@ from core.errors import (
     NotFound,
     StorageNotAsked,
     StorageUnavailable,
+    object_missing,
     storage_error,
 )
 from core.filenames import NAME_BYTES, temp_name
@@ -249,7 +250,7 @@ def explain(exc: Exception, what: str, bucket: str, endpoint: str) -> MediaDeskE
         if code in _MISSING or status == 404:
             if code == "NoSuchBucket":
                 return bucket_missing(bucket, endpoint)
-            return NotFound(f"{what}: no such object")
+            return object_missing(f"{what}: no such object")
         if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "AccessDenied"):
             # Machine-readable: the settings dialog says which of the two to fix.
             reason = "no_permission" if code == "AccessDenied" else "bad_credentials"
