@@ -1661,6 +1661,8 @@ class ResumableUploads:
 
     # ---- presigned multipart ----------------------------------------------------------------
     def wants_multipart(self, size: int | None, requested: bool) -> bool:
+        if size and size > self.lib.settings.max_file_size:
+            return False  # the presign refuses it as too big (413), on every backend alike
         if self._multipart_store() is None or not isinstance(self._presigner, PartPresigner):
             if requested:
                 raise InvalidInput("multipart=true needs R2/S3 storage; this library is local")
