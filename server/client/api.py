@@ -7,7 +7,8 @@ upload, progress is reported, transient failures (connection errors, 429, 502-50
 retried with backoff, and big uploads resume: those the server splits into parts (R2/S3) from
 the parts the bucket already holds, others (local storage, above the multipart threshold)
 through tus from the server's offset. A download cut mid-file asks again for the rest only
-(Range from the bytes received, If-Range the first answer's ETag).
+(Range from the bytes received, If-Range the first answer's ETag), on a fresh signed link when
+the one it had expired meanwhile.
 """
 
 from __future__ import annotations
@@ -313,6 +314,15 @@ def _refused(exc: httpx.TransportError) -> bool:
             return True
         cause = cause.__cause__ or cause.__context__
     return "Connection refused" in str(exc)
+
+
+def _link_expired(failure: ClientError) -> bool:
+    """Whether a signed GET's refusal may be its link's expiry: this server's 403
+    signature_expired, or a 403 in a bucket's own words (R2/S3 answer an expired presigned URL
+    403 AccessDenied "Request has expired" in XML, which is no error body of ours)."""
+    return failure.status == 403 and (
+        failure.code == "signature_expired" or failure.code.startswith("http_")
+    )
 
 
 def _setup_fault(response: httpx.Response) -> bool:
@@ -1060,19 +1070,33 @@ class Client:
         name = filename or str(record["original_filename"])
         target = Path(to) / safe_name(name, int(file_id))
         target.parent.mkdir(parents=True, exist_ok=True)
-        signed = self._json("GET", f"/files/{int(file_id)}/presigned-url")
-        url = urljoin(self.base_url + "/", signed["url"])
+        url = self._download_link(int(file_id))
+        # whether `url` was used by an attempt that broke: a 403 to it then may be its expiry
+        # (PRESIGNED_URL_EXPIRY ran out during the break and the retries' waits), which a fresh
+        # link mends; a fresh link's 403 is a refusal. The link was asked once, before the
+        # retries: the bytes kept after an hour's download on a link that drops were thrown away
+        # at the first retry after it expired.
+        used = False
         # one temporary file for every attempt: a retry asks for the bytes after those it holds
         # (each retry from byte 0 never finished a large file on a link that drops every few MB)
         fd, tmp = _create_part(target.parent)
         try:
             with os.fdopen(fd, "wb") as out:
                 part = _Part(out)
-                for attempt in range(self.retries + 1):
+                attempt = 0
+                while True:
                     try:
                         self._fetch_into(url, part, progress)
                         break
                     except (httpx.TransportError, ClientError) as exc:
+                        if used and isinstance(exc, ClientError) and _link_expired(exc):
+                            kept = f" ({part.received} bytes kept)" if part.resumable else ""
+                            self._tell(
+                                f"the link to file {int(file_id)} expired ({exc.code}); "
+                                f"asking for a new one{kept}"
+                            )
+                            url, used = self._download_link(int(file_id)), False
+                            continue  # at once: the server has not refused the file
                         transient = isinstance(exc, httpx.TransportError) or (
                             exc.status in IDEMPOTENT_TRANSIENT_STATUS
                             and exc.reason not in SETUP_FAULT_REASONS
@@ -1088,6 +1112,7 @@ class Client:
                         what = f"download of file {int(file_id)} failed ({cause}){kept}"
                         self._retrying(attempt, what, delay)
                         self._sleep(delay)
+                        attempt, used = attempt + 1, True
                 expected.check(part.received, part.digest.hexdigest())
                 out.flush()
                 os.fsync(out.fileno())
@@ -1098,6 +1123,12 @@ class Client:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def _download_link(self, file_id: int) -> str:
+        """The signed URL of the file's original (GET /files/{id}/presigned-url): this
+        server's /signed/ link, or the bucket's own on R2/S3."""
+        signed = self._json("GET", f"/files/{file_id}/presigned-url")
+        return urljoin(self.base_url + "/", signed["url"])
 
     def _bucket_refusal(self, file_id: int, failure: ClientError) -> ClientError:
         """What the server says of a signed GET that the bucket refused in its own words (S3's
