@@ -131,6 +131,24 @@ def readable_name(name: str | bytes) -> str:
     return "".join(out)
 
 
+# Stands in for a backslash in a local file's name. clean_filename reads "\" as a folder
+# separator, as it must for the names Windows browsers send ("C:\photos\a.jpg"), but on Linux and
+# macOS it is a character of the name itself: "back\slash.jpg" was stored as "slash.jpg".
+# U+2216 SET MINUS looks like it, NFC and NFKC leave it as it is (the fullwidth U+FF3C becomes a
+# backslash again under NFKC), and Windows takes it in a file name, so an export or a download
+# there keeps the name as the user read it; "_" would be as safe but no longer look like the
+# name on disk. One rule for every way a local file comes in: the desktop's import, and the
+# Python client's and `mediadesk upload`'s direct, presigned and tus uploads.
+BACKSLASH_STAND_IN = "\u2216"
+
+
+def local_name(name: str | bytes) -> str:
+    """The name a local file (its own name on this machine's disk, no folder) is uploaded and
+    stored under: read as readable_name reads it, each backslash given BACKSLASH_STAND_IN (on
+    Windows a name holds none: there it is the folder separator)."""
+    return readable_name(name).replace("\\", BACKSLASH_STAND_IN)
+
+
 # Tabs, line breaks and the Unicode line and paragraph separators: each run one space, as in
 # athletes' names ("Final\r\nHalf.mp4" is "Final Half.mp4", not "FinalHalf.mp4")
 _BREAKS = re.compile("[\t\n\v\f\r\x85\u2028\u2029]+")

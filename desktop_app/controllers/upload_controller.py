@@ -22,7 +22,7 @@ from core.errors import (
     UploadGone,
     passing_outage,
 )
-from core.filenames import clean_filename, readable_name
+from core.filenames import clean_filename, local_name
 from core.library import Library
 from core.mediatypes import sniff_file
 from core.natsort import natural_key
@@ -74,20 +74,12 @@ CLOCK_SLACK = 2.0  # s
 # Closing the app waits this long at most for the uploads of removed or cancelled rows to be
 # dropped; what is left is dropped at the next start (the saved queue's "discard" rows).
 DISCARD_WAIT_MS = 4000
-# Stands in for a backslash in a local file's name. core.filenames.clean_filename reads "\" as
-# a folder separator, as it must for the names Windows browsers send ("C:\photos\a.jpg"), but on
-# Linux and macOS it is a character of the name itself: "back\slash.jpg" was stored as
-# "slash.jpg". U+2216 SET MINUS looks like it, NFC and NFKC leave it as it is (the fullwidth
-# U+FF3C becomes a backslash again under NFKC), and Windows takes it in a file name, so an
-# export or a download there keeps the name as the user read it; "_" would be as safe but no
-# longer look like the name on disk.
-BACKSLASH_STAND_IN = "\u2216"
 
 
 def catalog_name(path: Path) -> str:
-    """The name an imported local file is stored under: its own name read as the library reads
-    names (core.filenames.readable_name), each backslash given BACKSLASH_STAND_IN."""
-    return readable_name(path.name).replace("\\", BACKSLASH_STAND_IN)
+    """The name an imported local file is stored under: core.filenames.local_name, the rule
+    the client's uploads follow too (a backslash in it is stored as U+2216)."""
+    return local_name(path.name)
 
 
 # A folder walk hands its files to the queue this often: on a slow or network disk (a stat per

@@ -34,7 +34,7 @@ import httpx
 from core import mediatypes
 from core.ascii import whole_number
 from core.errors import LASTING_CODES, SETUP_FAULT_REASONS, InvalidInput, MediaDeskError
-from core.filenames import clean_filename, disk_name, readable_name
+from core.filenames import clean_filename, disk_name, local_name, readable_name
 from core.instants import client_instant
 from core.settings import PRESIGN_THRESHOLD
 from core.text import composed
@@ -607,8 +607,15 @@ class Client:
         local = self.check(path, file_type)
         # a name on disk that is not UTF-8 (an old USB stick's b"Pe\xf1a.jpg") is a str with
         # surrogate escapes, which no request can carry: the form, the presign's JSON and tus'
-        # base64 each stopped with a UnicodeEncodeError, and `mediadesk upload` with them
-        name = readable_name(original_filename or local.path.name)
+        # base64 each stopped with a UnicodeEncodeError, and `mediadesk upload` with them. A
+        # local name's backslash is a character of it (Linux, macOS), which the server reads as
+        # a folder separator: it goes as the desktop's import sends it (core.filenames.
+        # local_name), or "back\slash.jpg" was "slash.jpg" here and "back∖slash.jpg" there. A
+        # name the caller gives is the caller's, read as the server reads any name.
+        if original_filename:
+            name = readable_name(original_filename)
+        else:
+            name = local_name(local.path.name)
         threshold = int(self.config().get("presign_threshold", PRESIGN_THRESHOLD))
         use_presigned = local.size > threshold if presigned is None else presigned
         fields: dict[str, Any] = {"file_type": local.file_type, "is_public": is_public}
