@@ -37,6 +37,13 @@ _STRAY_JOINERS = re.compile(
 )
 
 
+def kept_format(char: str) -> bool:
+    """Whether `char` is a format character (Cf) a stored name keeps where it joins something
+    (_KEPT_FORMAT): the joiners and emoji tags. A name shown in a terminal keeps them too, as
+    the characters of the name; every other format character (a bidi override) is not."""
+    return char in _KEPT_FORMAT
+
+
 def _drop_stray_joiners(text: str) -> str:
     """`text` without the joiners and tag characters that join nothing (see _KEPT_FORMAT)."""
     return _STRAY_JOINERS.sub("", _STRAY_TAGS.sub(lambda m: m.group(1) or "", text))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from core.ascii import whole_number
-from core.filenames import readable_name
+from core.filenames import kept_format, readable_name
 from core.instants import local_minute
 from core.listing import MAX_ID, MAX_LIMIT, STATUS_FILTERS, Sort
 from core.mediatypes import FILE_KINDS
@@ -653,9 +653,11 @@ class Table:
 
 def _columns(char: str) -> int:
     """Terminal columns of one character: 2 for East Asian wide and full-width ones (CJK,
-    most emoji), 0 for combining marks (they sit on the one before), else 1. Counting
+    most emoji), 0 for combining marks (they sit on the one before) and joiners, else 1. Counting
     characters instead shifted every column after a Japanese name or a decomposed accent."""
     if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me"):
+        return 0
+    if kept_format(char):  # a joiner or an emoji tag: nothing of its own on screen
         return 0
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
@@ -666,8 +668,10 @@ def _width(text: str) -> int:
 
 def _printable(text: str) -> str:
     """Names are anyone's: a newline would break a line, an escape sequence drive the
-    terminal."""
-    return "".join(c if c.isprintable() else "?" for c in text)
+    terminal, a bidi override turn what follows around. The joiners and emoji tags a stored
+    name keeps (core.filenames.kept_format) are part of the name and shown as they are:
+    "🏃\u200d♀️" was printed "🏃?♀️"."""
+    return "".join(c if c.isprintable() or kept_format(c) else "?" for c in text)
 
 
 def _cell(text: str, width: int) -> str:
