@@ -546,7 +546,12 @@ def _change(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
         if args.json:
             line = json.dumps({"id": file_id, "ok": True, "file": record}, ensure_ascii=False)
         else:
-            line = f"{done} {file_id} {_printable(record.get('original_filename') or '')}"
+            # an id that now names another file (a restore merged into the ready file with the
+            # same bytes; the id stays its alias): "restored 5 img2.jpg" hid that 5 is now 32
+            merged = record.get("duplicate_of") if record.get("duplicate") else None
+            into = f" as {merged}" if merged not in (None, file_id) else ""
+            name = _printable(record.get("original_filename") or "")
+            line = f"{done} {file_id}{into} {name}"
         out.write(line.rstrip() + "\n")
         out.flush()
     return 1 if failures else 0
