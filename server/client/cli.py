@@ -138,8 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
         "login",
         parents=[server],
         help="save an API token for a server",
-        description="Asks for the token without echoing it, checks it against the server and "
-        "saves it (mode 0600) in the user's config folder.",
+        description="Asks for the token without echoing it (reads it from standard input when "
+        "that is not a terminal), checks it against the server and saves it (mode 0600) in "
+        "the user's config folder.",
     )
     login.add_argument(
         "--token-stdin", action="store_true", help="read the token from standard input"
@@ -695,10 +696,21 @@ def _cell(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
+def _terminal(stream: TextIO | None) -> bool:
+    """Whether `stream` is a terminal (not for a closed or missing one: pythonw, `<&-`)."""
+    try:
+        return stream is not None and stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
 def _login(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     server = (args.server or credentials.default_server()).rstrip("/")
-    if args.token_stdin:
-        token = sys.stdin.readline().strip()
+    if args.token_stdin or not _terminal(sys.stdin):
+        # `echo $TOKEN | mediadesk login`: getpass cannot hide what no terminal echoes, and
+        # without one (cron, CI, ssh without -t) it printed Python's GetPassWarning before
+        # reading the pipe anyway; with one it asked the terminal and left the pipe unread
+        token = sys.stdin.readline().strip() if sys.stdin is not None else ""
     else:
         try:
             token = getpass.getpass(f"API token for {server}: ").strip()  # never echoed
