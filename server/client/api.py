@@ -14,6 +14,7 @@ the one it had expired meanwhile.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import logging
@@ -72,6 +73,9 @@ MAYBE_DONE_STATUS = {502, 504}
 # gave up long before that.
 LOCKED_PATIENCE = 150.0
 LOCKED_WAIT = 2.0  # seconds between tries of a locked upload when the 423 has no Retry-After
+# Seconds a tus upload stopped by Ctrl+C spends at most on ending it on the server (DELETE)
+# before the interrupt goes on: a user who pressed it is waiting for the prompt.
+TERMINATE_PATIENCE = 2.0
 # Seconds this machine's clock may be behind the server's, when a duplicate's created_at is
 # compared with the start of this client's unanswered attempt and the answer has no Date
 SAME_UPLOAD_SLACK = 2.0
@@ -758,7 +762,7 @@ class Client:
         shown = location.split("?", 1)[0]
         offset, file_id, failures = 0, created.headers.get("MediaDesk-File-Id"), 0
         duplicate, locked_for = False, 0.0
-        with open(local.path, "rb") as fh:
+        with open(local.path, "rb") as fh, self._ended_if_interrupted(location, lambda: file_id):
             while file_id is None:
                 fh.seek(offset)
                 data = fh.read(TUS_CHUNK)
@@ -815,6 +819,38 @@ class Client:
         record = self.get(int(file_id))
         record["duplicate"] = duplicate or bool(record.get("duplicate"))
         return UploadResult(record, "tus", attempts.retries)
+
+    @contextlib.contextmanager
+    def _ended_if_interrupted(
+        self, location: str, finished: Callable[[], object]
+    ) -> Iterator[None]:
+        """Ends the tus upload at `location` (tus termination: DELETE) when Ctrl+C stops it
+        before it is `finished`: this client cannot resume it after a restart (its state is not
+        saved), and the server kept its .part for 24 h. Best effort within TERMINATE_PATIENCE
+        seconds, and the KeyboardInterrupt goes on as it came (`mediadesk upload`: exit 130)."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            if finished() is None:
+                self._terminate(location)
+            raise
+
+    def _terminate(self, location: str) -> None:
+        deadline = time.monotonic() + TERMINATE_PATIENCE
+        headers = self._headers({"Tus-Resumable": "1.0.0"})
+        while (left := deadline - time.monotonic()) > 0.05:
+            try:
+                # connect and read each get half of what is left: the whole stays within it
+                response = self._http.request(
+                    "DELETE", location, headers=headers, timeout=httpx.Timeout(left / 2)
+                )
+            except httpx.HTTPError:
+                return
+            if response.status_code != 423:
+                return
+            # the interrupted PATCH still holds the upload until the server sees its
+            # connection gone: a moment later the DELETE is let in
+            time.sleep(min(0.1, max(deadline - time.monotonic(), 0)))
 
     def _locked_wait(self, name: str, shown: str, response: httpx.Response, waited: float) -> float:
         """The wait before the next try of a tus upload that another request holds (423): the
