@@ -119,6 +119,13 @@ def test_upload_without_a_token_says_where_a_token_comes_from(
     assert library.counts() == before
 
 
+class _Terminal(io.StringIO):
+    """Standard input that is a terminal: login asks getpass (a pipe is read as the token)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def test_login_saves_the_token_privately_and_upload_uses_it(
     live: EmbeddedServer,
     library: Library,
@@ -128,11 +135,13 @@ def test_login_saves_the_token_privately_and_upload_uses_it(
 ) -> None:
     token = make_tokens(library).upload
     monkeypatch.setattr(cli.getpass, "getpass", lambda _prompt: "mdk_not_a_real_token")
+    monkeypatch.setattr(sys, "stdin", _Terminal())  # getpass asks it
     code, out, err = run("login", "--server", live.url)
     assert code == 2 and "invalid_token" in err
     assert not credentials_path().exists()
 
     monkeypatch.setattr(cli.getpass, "getpass", lambda _prompt: token)
+    monkeypatch.setattr(sys, "stdin", _Terminal())  # getpass asks it
     code, out, err = run("login", "--server", live.url)
     assert code == 0, err
     path = credentials_path()
@@ -156,6 +165,7 @@ def test_login_under_an_open_umask_makes_every_missing_folder_owner_only(
     made 0777: anyone could rename MediaDesk/ away and plant credentials naming their server."""
     token = make_tokens(library).upload
     monkeypatch.setattr(cli.getpass, "getpass", lambda _prompt: token)
+    monkeypatch.setattr(sys, "stdin", _Terminal())  # getpass asks it
     assert not config_home.exists()
     with umask(0):
         code, _out, err = run("login", "--server", live.url)
@@ -314,6 +324,7 @@ def test_a_server_that_is_not_there_is_said_at_once_in_one_line(
         spare.bind(("127.0.0.1", 0))
         nobody = f"http://127.0.0.1:{spare.getsockname()[1]}"  # bound, never listening
         monkeypatch.setattr(cli.getpass, "getpass", lambda _prompt: "mdk_some_token")
+        monkeypatch.setattr(sys, "stdin", _Terminal())  # getpass asks it
         for argv in (
             ["login"],
             ["upload", str(media_dir.jpeg), "--token", "mdk_some_token"],
