@@ -473,6 +473,27 @@ def test_audio_only_and_zero_frame_inputs_are_skipped_with_a_reason(tmp_path: Pa
     assert not list(out.iterdir())  # nothing half-written
 
 
+def test_a_video_track_of_no_sample_is_skipped_by_every_job(tmp_path: Path) -> None:
+    """A 0-frame MP4 with its moov after its mdat (a recorder stopped before its first frame):
+    its faststart copy "succeeded" with no file written, and the job failed three times as the
+    storage's fault (storage_unavailable), once more at each retry. Every job skips it now."""
+    from tests.video_helpers import make_zero_frame_mp4
+
+    empty = make_zero_frame_mp4(tmp_path / "zero.mp4")
+    assert encode.moov_after_mdat(empty) and encode.probe(empty).width == 320
+    out = tmp_path / "out"
+    out.mkdir()
+    for run in (
+        lambda: encode.faststart(empty, out, "video/mp4", lambda _: None),
+        lambda: encode.web_rendition(empty, out, "video/mp4", lambda _: None),
+        lambda: encode.hls_ladder(empty, out, [120], 2, lambda _: None),
+        lambda: encode.scrub_thumbnails(empty, out, lambda _: None),
+    ):
+        with pytest.raises(encode.NothingToDo) as skipped:
+            run()
+        assert skipped.value.reason == "no_video_frames"  # its work folder: the worker's
+
+
 def test_ladder_never_goes_above_the_source(tmp_path: Path) -> None:
     clip = media.make_mp4(tmp_path / "small.mp4", seconds=1, size=(320, 240))
     p = encode.probe(clip)

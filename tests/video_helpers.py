@@ -97,3 +97,36 @@ def corrupt_middle(path: Path, start: float = 0.3, end: float = 0.95) -> None:
     a, b = int(len(data) * start), int(len(data) * end)
     data[a:b] = bytes((i * 131 + 7) % 256 for i in range(b - a))
     Path(path).write_bytes(bytes(data))
+
+
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+# sample tables whose entry count (after version and flags) says how many samples a track has
+_COUNTED = {b"stts": 4, b"stsc": 4, b"stco": 4, b"stss": 4, b"ctts": 4, b"stsz": 8}
+
+
+def make_zero_frame_mp4(path: Path) -> Path:
+    """An MP4 (moov after mdat) whose H.264 track says its size and codec but holds no sample,
+    as a recorder that stopped before its first frame leaves it: `make_mp4`'s with the video
+    track's sample tables emptied (their entry counts set to 0; the audio track kept)."""
+    media.make_mp4(path, seconds=1, faststart=False)
+    data = bytearray(path.read_bytes())
+
+    def walk(start: int, end: int, in_video: bool) -> None:
+        at = start
+        while at + 8 <= end:
+            size = int.from_bytes(data[at : at + 4], "big")
+            kind = bytes(data[at + 4 : at + 8])
+            if size < 8:
+                return
+            if kind == b"trak":
+                in_video = b"vide" in data[at : at + size]
+            if kind in _CONTAINERS:
+                walk(at + 8, at + size, in_video)
+            elif in_video and kind in _COUNTED:
+                field = at + 8 + _COUNTED[kind]
+                data[field : field + 4] = b"\0\0\0\0"
+            at += size
+
+    walk(0, len(data), False)
+    path.write_bytes(bytes(data))
+    return path

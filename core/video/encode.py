@@ -252,6 +252,11 @@ def _need_video(p: Probe) -> None:
         raise NothingToDo("The video stream has no picture size", "no_picture_size")
 
 
+def no_video_frames() -> NothingToDo:
+    """A video track without a frame (a 0-frame MP4): every job skips it, none is retried."""
+    return NothingToDo("No video frame could be decoded (0-frame video)", "no_video_frames")
+
+
 # ---- faststart ----------------------------------------------------------------------------
 def moov_after_mdat(path: Path) -> bool:
     """True when an MP4/MOV's top-level `moov` box comes after its `mdat` box."""
@@ -308,13 +313,21 @@ def faststart(
         # The container's own tags (title, comment, creation time, an editor's), not those
         # the muxer writes of itself
         out.metadata.update({k: v for k, v in inp.metadata.items() if k not in _MUXER_TAGS})
+        frames = 0
         for packet in inp.demux(*[inp.streams[i] for i in pairs]):
             if packet.dts is None and not (packet.size and _is_cover(packet.stream)):
                 continue
+            if packet.stream.type == "video" and not _is_cover(packet.stream):
+                frames += 1
             packet.stream = pairs[packet.stream.index]
             out.mux(packet)
             if packet.pos and packet.pos > 0:
                 progress(min(packet.pos / total, 0.99))
+    if not frames:
+        # a track of no samples: the muxer wrote no file, and the job's upload of it failed as
+        # the storage's fault (storage_unavailable), three times, then again on each retry
+        target.unlink(missing_ok=True)
+        raise no_video_frames()
     return {
         "files": [target.name],
         "content_type": content_type,
@@ -601,7 +614,7 @@ class _Decoder:
 
     def check(self) -> None:
         if self.video_frames == 0:
-            raise NothingToDo("No video frame could be decoded (0-frame video)", "no_video_frames")
+            raise no_video_frames()
         # Against the pictures' own length: sound that runs on after them (or starts late and
         # ends after them) is no sign of a decode that stopped early
         expected = self.p.picture_duration
