@@ -2195,7 +2195,19 @@ def _alive(holder: str) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(int(pid))
+
+
+def _zombie(pid: int) -> bool:
+    """Whether `pid` has ended but is not reaped yet (Linux's /proc state Z or X): signal 0
+    still reaches it, and a tus upload whose server was killed with -9 was told to wait the
+    whole lease (423, Retry-After 30) until its parent reaped it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False  # no /proc (macOS), or it ended meanwhile: signal 0's answer stands
+    # "pid (comm) S ...": the name may hold spaces and parentheses, the state follows the last
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] in (b"Z", b"X")
 
 
 def _dropping(uploads: weakref.ref[ResumableUploads], now: threading.Event) -> None:

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -1193,6 +1194,22 @@ def test_one_writer_across_processes_and_a_crashed_one_is_taken_over(
             row.lease_owner = f"{sockets.gethostname()}:{2**22 + 12345}:dead"
             row.lease_until = datetime.now(UTC) + timedelta(minutes=5)
         other.resumable.writer(state.id, 10).abort()
+        # ...nor one killed and not reaped yet by its parent (a zombie: signal 0 reaches it)
+        killed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            killed.kill()
+            deadline = time.monotonic() + 10
+            while Path(f"/proc/{killed.pid}/stat").read_bytes().rsplit(b")", 1)[1][1:2] != b"Z":
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            with db_of(big_library).write() as s:
+                row = s.get(ResumableUpload, state.id)
+                assert row is not None
+                row.lease_owner = f"{sockets.gethostname()}:{killed.pid}:killed"
+                row.lease_until = datetime.now(UTC) + timedelta(minutes=5)
+            other.resumable.writer(state.id, 10).abort()
+        finally:
+            killed.wait()
         # ...but a live one elsewhere does, until its lease runs out
         with db_of(big_library).write() as s:
             row = s.get(ResumableUpload, state.id)
