@@ -138,7 +138,7 @@ def test_presigned_flow_on_both_backends(any_library: Library, media_dir) -> Non
     up = any_library.uploads.create_presigned_upload(
         "../../clip\r\n.webm", "video", is_public=False, athlete_id=3, size=len(data)
     )
-    assert up.file.status == "pending" and up.file.original_filename == "clip.webm"
+    assert up.file.status == "pending" and up.file.original_filename == "clip .webm"
     assert up.file_key.startswith("athletes/3/") and up.file_key.endswith(".webm")
     # no URL signs a type the client did not name (a browser's spelling may differ)
     bucket = storage_of(any_library).name == "s3"
@@ -238,7 +238,7 @@ def test_update_moves_object_to_new_athlete(any_library: Library, media_dir) -> 
         expected_version=rec.version,
     )
     assert moved.storage_key == keys.rekey_for_athlete(rec.storage_key, 5)
-    assert moved.original_filename == "bc.gif" and moved.is_public
+    assert moved.original_filename == "b c.gif" and moved.is_public
     assert storage_of(any_library).exists(moved.storage_key)
     assert storage_of(any_library).exists(keys.thumbnail_key(moved.storage_key))
     # the old key stays for readers that resolved it until its grace period has passed
