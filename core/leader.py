@@ -280,6 +280,24 @@ def _reconcile(lib: Library, db: Database) -> dict[str, Any]:
     return summary
 
 
+def record_command_run(db: Database, report: dict[str, Any], started: datetime) -> int:
+    """`mediadesk maintenance`'s run kept as the last run, where /health reads it (status):
+    /health went on showing the scheduled run before it beside this run's reconcile. Its time
+    also puts the next scheduled run an interval after it, so the change log, which only the
+    scheduled task prunes, is pruned here too (a cron job's runs would otherwise put it off for
+    good). The rows pruned, also in the report kept."""
+    pruned = feed.prune(db)
+    by = f"{feed.origin_of(db)} (mediadesk maintenance)"[:80]
+    kept = {"report": {**report, "change_log_pruned": pruned}}
+    with db.write() as s:
+        row = s.get(CatalogLease, LEASE)
+        if row is None:  # no process has led yet: the row its lease takes later
+            s.add(CatalogLease(name=LEASE, last_run_at=started, last_run_by=by, info=kept))
+        else:
+            row.last_run_at, row.last_run_by, row.info = started, by, kept
+    return pruned
+
+
 def record_reconcile(db: Database, summary: dict[str, Any], at: datetime | None = None) -> None:
     """Keeps the last reconcile's summary (the server's daily one, or `mediadesk maintenance`):
     /health and `mediadesk doctor` read it (last_reconcile) without listing the store again."""

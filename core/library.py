@@ -2193,6 +2193,14 @@ class Library:
 
         record_reconcile(self._db, summary)
 
+    def remember_maintenance(self, report: dict[str, Any], started: datetime) -> int:
+        """Keeps a `mediadesk maintenance` run as the last run (/health's `last_run_at`,
+        `last_run_by`, `last_report`) after pruning the change log as a scheduled run does;
+        the rows pruned (core.leader.record_command_run)."""
+        from core.leader import record_command_run
+
+        return record_command_run(self._db, report, started)
+
     # ---- links ------------------------------------------------------------------------------
     def check_expiry(self, expires_in: int | None) -> int:
         value = self.settings.presigned_url_expiry if expires_in is None else int(expires_in)

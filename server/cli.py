@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -421,6 +422,7 @@ def _maintenance(args: argparse.Namespace) -> int:
     # another run under way (the server's scheduled one, another `mediadesk maintenance`) is
     # waited for a few seconds, then refused in one line, exit status 2
     with contextlib.closing(_open(args)) as library, full_run(library):
+        started = datetime.now(UTC)
         report = run_maintenance(library)
         adopted: dict[str, Any] = {}
         if args.adopt_strays:
@@ -459,10 +461,11 @@ def _maintenance(args: argparse.Namespace) -> int:
         recorded = True
         try:  # where `mediadesk doctor` reads it; a catalog that takes no write loses only that
             library.remember_reconcile(summary)
+            library.remember_maintenance({**report.as_dict(), "reconcile": summary}, started)
         except (MediaDeskError, SQLAlchemyError) as exc:
             # SQLAlchemy's own text of a full disk runs over two lines with the statement
             why = outage_cause(exc) or (exc.message if isinstance(exc, MediaDeskError) else exc)
-            logger.warning("Could not record the reconcile in the catalog: %s", why)
+            logger.warning("Could not record the maintenance run in the catalog: %s", why)
             recorded = False
     # a store that does not match the catalog is an error to fix, as a failed task is; so is a
     # run whose result is not recorded (doctor and /health go on showing the last one): a cron

@@ -99,7 +99,7 @@ def test_maintenance_that_cannot_record_its_reconcile_fails(tmp_path: Path, medi
         _crashed_on_a_full_disk(data_dir, media_dir),
     ):
         result = cli("maintenance", "--data-dir", str(data_dir))
-    assert "Could not record the reconcile" in result.stderr, result.stderr
+    assert "Could not record the maintenance run" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and "sqlalche.me" not in result.stderr
     assert "the catalog's disk is full" in result.stderr  # one line, not SQLAlchemy's two
     report = json.loads(result.stdout)
