@@ -678,7 +678,11 @@ SCHEMAS: dict[str, S] = {
             },
             holder=nullable("string"),
             last_run_at={**nullable("string"), "format": "date-time"},
-            last_run_by=nullable("string"),
+            last_run_by={
+                **nullable("string"),
+                "description": "The process that ran it (host:pid); a `mediadesk maintenance` "
+                "run's ends in ` (mediadesk maintenance)`",
+            },
             last_report={
                 "type": ["object", "null"],
                 "additionalProperties": True,
