@@ -187,6 +187,35 @@ def test_ctrl_z_undoes_the_last_move_to_trash(
     assert not undo.isEnabled()  # one step: the next Ctrl+Z does nothing
 
 
+def test_ctrl_z_where_the_emptied_view_put_the_focus_undoes_the_trash_not_the_search(
+    qtbot, window: MainWindow, library: Library, files: list[FileRecord]
+) -> None:  # type: ignore[no-untyped-def]
+    """Found by an outside user run: Ctrl+F, a search, Ctrl+A, Delete, Ctrl+Z. The view empties,
+    the app gives the search box the focus, and the box took Ctrl+Z: it undid the typing (the
+    view changed), the files stayed in the trash, while Edit offered Undo move to trash."""
+    search = window.browser.search
+    window.activateWindow()
+    wait_for(qtbot, window.isActiveWindow)
+    search.setFocus()
+    qtbot.keyClicks(search, "photo")
+    wait_for(qtbot, lambda: window.controller.grid.rowCount() == 1)
+    assert search.isUndoAvailable()
+    grid = window.browser.grid
+    grid.setFocus()
+    qtbot.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    wait_for(qtbot, window.commands.trash.isEnabled)
+    qtbot.keyClick(grid, Qt.Key.Key_Delete)
+    wait_for(qtbot, lambda: library.get_file(files[0].id).is_trashed)
+    wait_for(qtbot, search.hasFocus)  # the emptied view's one field
+    qtbot.keyClick(search, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_for(qtbot, lambda: not library.get_file(files[0].id).is_trashed)
+    assert search.text() == "photo"
+    # typed in again, the box's Ctrl+Z is its own (Qt undoes a run of typing at once)
+    qtbot.keyClicks(search, "s")
+    qtbot.keyClick(search, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert search.text() != "photos"
+
+
 def test_revoking_a_token_asks_with_cancel_as_default(
     qtbot, window: MainWindow, library: Library
 ) -> None:  # type: ignore[no-untyped-def]

@@ -318,6 +318,11 @@ class FileBrowser(QWidget):
         clear = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.search)
         clear.setContext(Qt.ShortcutContext.WidgetShortcut)
         clear.activated.connect(self.clear_search)
+        # whether the search box has the focus because the view emptied under the grid's
+        # (_update_empty), not because the user went there: see eventFilter's Ctrl+Z
+        self._search_focus_given = False
+        self.search.textEdited.connect(self._search_focus_taken)
+        self.search.installEventFilter(self)
         self.sort = QComboBox(self)
         labels = {
             Sort.NEWEST: self.tr("Newest first"),
@@ -414,6 +419,21 @@ class FileBrowser(QWidget):
         one, when End jumped over the rows before. Ctrl+Home and Ctrl+End are Home and End: they
         select the file they go to, alone (Ctrl+arrows move the focus without selecting).
         Ctrl+A selects every file of the view, not only the pages loaded so far."""
+        if watched is self.search:
+            if event.type() == QEvent.Type.FocusOut:
+                self._search_focus_taken()
+            # Ctrl+Z in a search box that has the focus only because Move to trash emptied the
+            # view is the window's Undo move to trash: the box took it and undid its last
+            # typing (the view changed, the files stayed in the trash), while Edit showed Undo
+            # move to trash. Once the user types there or leaves, the key is the box's again.
+            return (
+                event.type() == QEvent.Type.ShortcutOverride
+                and isinstance(event, QKeyEvent)
+                and event.matches(QKeySequence.StandardKey.Undo)
+                and self._search_focus_given
+                and self.undo_trash is not None
+                and self.undo_trash.isEnabled()
+            )  # filtered and not accepted: the shortcut goes to the window's action
         if (
             event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
@@ -1007,6 +1027,11 @@ class FileBrowser(QWidget):
             # permanently of the trash's last file the keys went nowhere in sight. The search
             # box is the one field left (the notice's buttons act at once on Enter or Space).
             self.search.setFocus(Qt.FocusReason.OtherFocusReason)
+            self._search_focus_given = True
+
+    def _search_focus_taken(self, *_: object) -> None:
+        """The user typed in the search box, or left it: its Ctrl+Z is its own again."""
+        self._search_focus_given = False
 
     def name_commands(self, import_files: str, refresh: str) -> None:
         """How the notice names the window's Import and Refresh ("File ▸ Import files…
