@@ -292,7 +292,12 @@ def _discard_upload(
 class UploadController(QObject):
     """Owns the queue model; at most `max_parallel` files are ingested at the same time."""
 
-    uploaded = Signal(object)  # FileRecord of a new (or duplicate) file
+    uploaded = Signal(object)  # FileRecord of a new file
+    # A row whose bytes were already in the library: (the row's name, the library file's).
+    # Sent as `uploaded`, it had the status bar say "Uploaded sprint_50.jpg" for a dropped
+    # carpeta_sprint_50.jpg that was not uploaded at all. Both are the library's name when the
+    # row's file would have been stored under that very name (the rule of catalog_name).
+    duplicate = Signal(str, str)
     idle = Signal()  # every row finished
 
     def __init__(
@@ -489,7 +494,14 @@ class UploadController(QObject):
                 self._claimed.add(result.id)
             state = UploadState.DUPLICATE if duplicate else UploadState.DONE
             self.model.set_state(item_id, state, file_id=result.id)
-            self.uploaded.emit(result)
+            if not duplicate:
+                self.uploaded.emit(result)
+            elif (
+                item is None or clean_filename(catalog_name(item.path)) == result.original_filename
+            ):
+                self.duplicate.emit(result.original_filename, result.original_filename)
+            else:
+                self.duplicate.emit(item.name, result.original_filename)
         elif isinstance(result, Cancelled):
             item = self.model.item(item_id)
             paused = item is not None and (item.pause_requested or self._closing)

@@ -707,6 +707,18 @@ class MainWindow(QMainWindow):
                 self.tr("Uploaded %1").replace("%1", record.original_filename), 4000
             )
         )
+
+        def say_duplicate(name: str, stored: str) -> None:
+            # the same bytes: nothing uploaded; the dropped file named, and the library's if other
+            if name == stored:
+                text = self.tr("“%1” is already in the library.").replace("%1", name)
+            else:
+                # filled in one pass: a file name may hold "%1" or "%2" itself
+                parts = self.tr("“%1” is already in the library as “%2”.").split("%2")
+                text = stored.join(part.replace("%1", name) for part in parts)
+            self.status.showMessage(text, 4000)
+
+        self.uploads.duplicate.connect(say_duplicate)
         self.server.stateChanged.connect(
             lambda running, url: self.status.set_server(running, url, self.server.last_error)
         )
