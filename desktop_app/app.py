@@ -21,7 +21,7 @@ from core.paths import DATA_DIR_UNUSABLE
 from core.secrets import UNSAFE
 from core.settings import Settings, load_settings, settings_file_path
 from desktop_app.errors import describe_error, error_text, setting_value_message
-from desktop_app.i18n import choose_language, install_translations
+from desktop_app.i18n import choose_language, install_translations, set_command_line_language
 from desktop_app.qt_guard import protect as protect_from_binding_bugs
 from desktop_app.resources import app_icon
 from desktop_app.views.file_dialogs import fit_file_dialog_columns
@@ -362,7 +362,16 @@ class StopSignals(QObject):
 
 
 def run_gui(language: str | None = None, data_dir: str | None = None) -> int:
-    """Starts the desktop application; returns its exit code. `data_dir`: --data-dir's folder."""
+    """Starts the desktop application; returns its exit code. `language`: --language's,
+    `data_dir`: --data-dir's folder."""
+    set_command_line_language(language)  # the Settings window names it
+    try:
+        return _run_gui(language, data_dir)
+    finally:
+        set_command_line_language(None)  # a process that starts it again (tests) without it
+
+
+def _run_gui(language: str | None, data_dir: str | None) -> int:
     app = create_application()
     try:
         settings = load_startup_settings(data_dir)

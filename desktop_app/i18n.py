@@ -16,6 +16,21 @@ SOURCE_LANGUAGE = "en"
 # each installed translator with the catalogue bytes it reads: Qt and PySide6 keep no copy and
 # no reference, so they must live as long as it is installed
 _installed: list[tuple[QTranslator, bytes]] = []
+# The language `mediadesk --language` gave this run ("": none). It beats the saved setting for
+# this run only: the Settings window says why the window is in it, and that the choice made
+# there applies when MediaDesk starts without the flag (a window in Spanish beside "System
+# language" looked like a setting that did not work).
+_command_line = ""
+
+
+def set_command_line_language(language: str | None) -> None:
+    global _command_line
+    _command_line = language if language in LANGUAGES else ""
+
+
+def command_line_language() -> str:
+    """The language --language gave this run, "" without the flag."""
+    return _command_line
 
 
 def choose_language(setting: str | None = None, system: QLocale | None = None) -> str:

@@ -2915,7 +2915,7 @@ Vuelva a iniciarlo para continuar.</translation>
     <message>
         <location filename="../../desktop_app/views/settings_dialog.py" line="202"/>
         <location filename="../../desktop_app/views/settings_dialog.py" line="208"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="525"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="549"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
@@ -3096,32 +3096,52 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>La carpeta de datos se indicó con --data-dir al iniciar MediaDesk: no se puede cambiar aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="562"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="436"/>
+        <source>English</source>
+        <translation>inglés</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="436"/>
+        <source>Spanish</source>
+        <translation>español</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="438"/>
+        <source>This window is in %1 because MediaDesk was started with --language %2.</source>
+        <translation>Esta ventana está en %1 porque MediaDesk se inició con --language %2.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="441"/>
+        <source>This window is in %1 because MediaDesk was started with --language %2. The language chosen here applies when MediaDesk starts without --language.</source>
+        <translation>Esta ventana está en %1 porque MediaDesk se inició con --language %2. El idioma elegido aquí se aplica cuando MediaDesk se inicia sin --language.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="586"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="633"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="657"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="636"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="660"/>
         <source>Restart MediaDesk after saving to apply the storage change.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="638"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="662"/>
         <source>Restart MediaDesk after saving to apply the language change.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="724"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="748"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="731"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="755"/>
         <source>No files are left on the old storage.</source>
         <translation>No queda ningún archivo en el almacenamiento anterior.</translation>
     </message>
@@ -3215,17 +3235,17 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="373"/>
+        <location filename="../../desktop_app/app.py" line="382"/>
         <source>MediaDesk cannot use its data folder.</source>
         <translation>MediaDesk no puede usar su carpeta de datos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="375"/>
+        <location filename="../../desktop_app/app.py" line="384"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="391"/>
+        <location filename="../../desktop_app/app.py" line="400"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>

@@ -35,7 +35,7 @@ from core.settings import DATA_DIR_FLAG, MAX_EXPIRY, MIN_EXPIRY, Settings, pinne
 from desktop_app.controllers.settings_controller import SettingsController, restart_kinds
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import tip_text
-from desktop_app.i18n import LANGUAGES
+from desktop_app.i18n import LANGUAGES, command_line_language
 from desktop_app.views.a11y import name_spin_boxes
 from desktop_app.views.colors import set_status_style
 from desktop_app.views.message_box import open_warning
@@ -419,8 +419,32 @@ class SettingsDialog(QDialog):
                     "cannot be changed here."
                 )
             )
+        given = self._command_line_note("language" in pinned)
+        if given:
+            notes.append(given)
         self.env_note.setText("\n".join(notes))
         self.env_note.setVisible(bool(notes))
+
+    def _command_line_note(self, pinned: bool) -> str:
+        """Why the window is in the language of `mediadesk --language`, "" without the flag.
+        The field stays editable: the flag holds for this run only, and the choice saved here
+        is the one later starts without it use (a window in Spanish beside "System language"
+        read as a setting that did not work). `pinned`: the environment sets the language."""
+        given = command_line_language()
+        if not given:
+            return ""
+        name = {"en": self.tr("English"), "es": self.tr("Spanish")}.get(given, given)
+        if pinned:  # greyed out, naming its variable: the flag beats that only for this run
+            text = self.tr("This window is in %1 because MediaDesk was started with --language %2.")
+        else:
+            text = self.tr(
+                "This window is in %1 because MediaDesk was started with --language %2. The "
+                "language chosen here applies when MediaDesk starts without --language."
+            )
+        text = text.replace("%1", name).replace("%2", given)
+        if not pinned:
+            self.language.setToolTip(tip_text(text))
+        return text
 
     def values(self) -> dict[str, Any]:
         r2 = self.r2_radio.isChecked()
