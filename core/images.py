@@ -324,14 +324,39 @@ MAX_WEBP_ALPHA_PIXELS = int(
 )
 
 
+# An animation's frames times its canvas: what checking it costs. Its last frame is decoded at
+# upload (a cut file raises there), and reaching it composes every frame before it onto the
+# whole canvas: ~400 million pixels a second of one core here, so 2**30 is ~3 s. A 10 s 1080p
+# clip at 25 frames a second is half of it. Unbounded, a 23 KB GIF of 1,000 one-pixel frames
+# on a 4096 x 4096 canvas held a core for 53 s (a 2 MB one of 100,000 frames, an hour) and a
+# quarter of the decode budget, stalling every other upload and thumbnail behind it.
+MAX_ANIMATION_FRAME_PIXELS = 2**30
+
+
 def refuse_over_budget(im: Image.Image, layout: WebpLayout | None) -> None:
     """CorruptFile image_too_large (core.metadata.too_many_pixels, details.max_pixels the
     kind's limit) for an animation above MAX_ANIMATED_PIXELS or a WebP with transparency
-    (`layout`: webp_layout's) above MAX_WEBP_ALPHA_PIXELS."""
+    (`layout`: webp_layout's) above MAX_WEBP_ALPHA_PIXELS; CorruptFile animation_too_long for
+    an animation of more frames than MAX_ANIMATION_FRAME_PIXELS lets its canvas have."""
     pixels = im.width * im.height
     if is_animation(im):
         if pixels > MAX_ANIMATED_PIXELS:
             raise too_many_pixels(im.width, im.height, MAX_ANIMATED_PIXELS, "animated image")
+        frames = int(getattr(im, "n_frames", 1))  # a parse of the frames' headers, no decode
+        if frames * pixels > MAX_ANIMATION_FRAME_PIXELS:
+            raise CorruptFile(
+                f"The animation has {frames:,} frames of {im.width} × {im.height}: more than "
+                f"MediaDesk checks (frames × width × height at most "
+                f"{MAX_ANIMATION_FRAME_PIXELS:,}, as {MAX_ANIMATION_FRAME_PIXELS // pixels:,} "
+                "frames of this size)",
+                reason="animation_too_long",
+                details={
+                    "frames": frames,
+                    "width": im.width,
+                    "height": im.height,
+                    "max_frame_pixels": MAX_ANIMATION_FRAME_PIXELS,
+                },
+            )
     elif layout is not None and layout.alpha and pixels > MAX_WEBP_ALPHA_PIXELS:
         raise too_many_pixels(
             im.width, im.height, MAX_WEBP_ALPHA_PIXELS, "WebP image with transparency"

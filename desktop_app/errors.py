@@ -461,6 +461,8 @@ def _known_message(exc: MediaDeskError) -> str | None:
         )
     if exc.code == "corrupt_file" and reason == "image_too_large":
         return _too_many_pixels(exc.details)
+    if exc.code == "corrupt_file" and reason == "animation_too_long":
+        return _animation_too_long(exc.details)
     if exc.code == "corrupt_file" and reason == "video_too_large":
         width, height = exc.details.get("width"), exc.details.get("height")
         side = exc.details.get("max_side")  # core.metadata.MAX_VIDEO_SIDE, as the server says
@@ -567,6 +569,33 @@ def _too_many_pixels(details: dict[str, object]) -> str:
     return QCoreApplication.translate(
         "Errors", "The image is larger than %1 megapixels and cannot be opened."
     ).replace("%1", megapixels)
+
+
+def _animation_too_long(details: dict[str, object]) -> str:
+    """An animation of more frames than its canvas allows (core.images.refuse_over_budget)."""
+    frames, width, height = details.get("frames"), details.get("width"), details.get("height")
+    limit = details.get("max_frame_pixels")
+    if not (
+        isinstance(frames, int)
+        and isinstance(width, int)
+        and isinstance(height, int)
+        and isinstance(limit, int)
+        and width * height > 0
+    ):
+        return QCoreApplication.translate(
+            "Errors", "The animation has more frames than MediaDesk checks at its size."
+        )
+    return (
+        QCoreApplication.translate(
+            "Errors",
+            "The animation has %1 frames of %2 × %3 pixels: more than MediaDesk checks (at "
+            "most %4 frames of this size).",
+        )
+        .replace("%1", number_text(frames))
+        .replace("%2", str(width))
+        .replace("%3", str(height))
+        .replace("%4", number_text(limit // (width * height)))
+    )
 
 
 def _type_names(allowed: object) -> str:

@@ -8,7 +8,7 @@ scans that code and fails on one missing here, so a new code reaches the documen
 
 from __future__ import annotations
 
-from core.images import MAX_ANIMATED_PIXELS, MAX_WEBP_ALPHA_PIXELS
+from core.images import MAX_ANIMATED_PIXELS, MAX_ANIMATION_FRAME_PIXELS, MAX_WEBP_ALPHA_PIXELS
 from core.metadata import MAX_PIXELS, MAX_VIDEO_PIXELS, MAX_VIDEO_SIDE
 from server.protocol import MAX_FIELD_SIZE, MAX_HEAD_SIZE, MAX_METADATA_SIZE
 
@@ -25,7 +25,9 @@ ERROR_CODES: dict[str, str] = {
     "image_damaged: an image that cannot be decoded), or its picture is larger than MediaDesk "
     "takes: reason image_too_large (an image above "
     f"{MAX_PIXELS:,} pixels, an animation above {MAX_ANIMATED_PIXELS:,} or a WebP with "
-    f"transparency above {MAX_WEBP_ALPHA_PIXELS:,}) or video_too_large "
+    f"transparency above {MAX_WEBP_ALPHA_PIXELS:,}), animation_too_long (an animation whose "
+    f"frames x width x height pass {MAX_ANIMATION_FRAME_PIXELS:,}: details frames, width, "
+    "height, max_frame_pixels) or video_too_large "
     f"(a video frame above {MAX_VIDEO_PIXELS:,} pixels, 8192 x 4352, or {MAX_VIDEO_SIDE} on a "
     "side), with details width, height and max_pixels (video_too_large also max_side)",
     "size_mismatch": "400: the bytes stored are not the size announced",

@@ -302,6 +302,11 @@ ERROR_DETAILS: S = {
             "description": "image_too_large, video_too_large: the most pixels taken",
         },
         "max_side": {**INT, "description": "video_too_large: the longest side taken"},
+        "frames": {**INT, "description": "animation_too_long: the animation's frames"},
+        "max_frame_pixels": {
+            **INT,
+            "description": "animation_too_long: the most frames x width x height taken",
+        },
         "athlete_id": {**INT, "description": "The athlete concerned (athlete_exists, ...)"},
         "duplicate_of": {
             **INT,

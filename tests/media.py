@@ -334,3 +334,23 @@ def make_record(file_type: str, name: str, **extra: Any) -> FileRecord:
     )
     fields.update(extra)
     return FileRecord(**fields)
+
+
+def make_sparse_gif(path: Path, canvas: Size, frames: int) -> Path:
+    """An animated GIF of `frames` one-pixel frames on a `canvas`-sized screen, written byte by
+    byte (Pillow would hold every frame at the canvas's size): tiny on disk, while decoding its
+    last frame composes every frame onto the whole canvas."""
+    width, height = canvas
+    out = bytearray(b"GIF89a")
+    out += width.to_bytes(2, "little") + height.to_bytes(2, "little") + bytes([0x80, 0, 0])
+    out += bytes([0, 0, 0, 255, 255, 255])  # a global table of two colours
+    out += b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"  # loop for ever
+    for n in range(frames):
+        out += b"\x21\xf9\x04\x00\x02\x00\x00\x00"  # 20 ms, no disposal
+        x, y = n % width, (n // width) % height
+        out += b"\x2c" + x.to_bytes(2, "little") + y.to_bytes(2, "little")
+        out += b"\x01\x00\x01\x00\x00"  # 1 x 1, no local table
+        out += b"\x02\x02\x44\x01\x00"  # LZW: clear, colour 0, end
+    out += b"\x3b"
+    path.write_bytes(bytes(out))
+    return path

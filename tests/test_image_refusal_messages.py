@@ -108,3 +108,24 @@ def test_the_desktop_says_a_video_too_large_as_such(qapp) -> None:  # type: igno
         "La imagen del vídeo (16000 × 16000) es mayor de lo que MediaDesk admite: como máximo "
         "8192 × 4352 píxeles (8K) y 16384 por lado."
     )
+
+
+def test_the_desktop_says_an_animation_too_long_as_such(tmp_path: Path, qapp) -> None:  # type: ignore[no-untyped-def]
+    """animation_too_long, as the library refuses it (core.images.refuse_over_budget): said
+    with its frames and the most of its size, in English and Spanish, not as a damaged file."""
+    lib = Library.open(make_settings(tmp_path / "data"))
+    try:
+        refused = _refusal(lib, media.make_sparse_gif(tmp_path / "long.gif", (1024, 1024), 1025))
+    finally:
+        lib.close()
+    assert refused.reason == "animation_too_long"
+    assert describe_error(refused).text == (
+        "The animation has 1,025 frames of 1024 × 1024 pixels: more than MediaDesk checks (at "
+        "most 1,024 frames of this size)."
+    )
+    install_translations("es")
+    try:
+        spanish = describe_error(refused).text
+    finally:
+        install_translations("en")
+    assert spanish.startswith("La animación tiene 1025 fotogramas de 1024 × 1024 píxeles")
