@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
 from aiohttp.typedefs import Handler
+from aiohttp.web_protocol import RequestPayloadError
 
 from core import errors as core
 from core.logsetup import BoundedReports, request_id_var
@@ -357,6 +358,25 @@ async def _answer(
         response = error_response(
             status, HTTP_CODES.get(status, "bad_request"), "The request could not be parsed", rid
         )
+    except RequestPayloadError as exc:
+        # aiohttp's wrapper of a body it could not read as sent: a gzip or deflate body that
+        # is no such thing (Content-Encoding), a chunked body broken off. The client's fault,
+        # as HttpProcessingError's: was a 500 internal_error with a traceback per request.
+        cause = exc.__cause__
+        logger.info(
+            "Unreadable request body in %s %s [%s]: %r",
+            request.method,
+            request.path,
+            rid,
+            cause or exc,
+        )
+        said = (
+            "The request body is not encoded as its Content-Encoding says"
+            if isinstance(cause, ContentEncodingError)
+            else "The request body could not be read"
+        )
+        response = error_response(400, "bad_request", said, rid)
+        response.force_close()  # the rest of the body, if any, is not read
     except ServerStopping as exc:
         logger.info("Stopping during %s %s [%s]: %s", request.method, request.path, rid, exc)
         # 503, as for a server not reached: clients send it again (the body was not kept)
