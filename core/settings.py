@@ -434,6 +434,11 @@ def checked_host(host: str) -> str:
     problem = _host_problem(host)
     if problem:
         raise _setting_error("server_host", problem)
+    with contextlib.suppress(ValueError):
+        # an address in its one spelling: "::0" and "0:0:0:0:0:0:0:0" are "::", every address,
+        # which the banner and the links (core.links.WILDCARDS) know only as written so; they
+        # named "http://[::0]:8765/signed/…", which no other device can open
+        return str(ipaddress.ip_address(host))
     return host
 
 

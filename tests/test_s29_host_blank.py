@@ -47,6 +47,19 @@ def test_a_blank_host_override_and_replace_are_the_default(tmp_path: Path) -> No
     assert Settings().replace(server_host="::").server_host == "::"
 
 
+@pytest.mark.parametrize(
+    ("host", "meant"),
+    [("::0", "::"), ("0::0", "::"), ("0:0:0:0:0:0:0:0", "::"), ("0000::1", "::1")],
+)
+def test_an_address_is_kept_in_its_one_spelling(tmp_path: Path, host: str, meant: str) -> None:
+    """Found by an outside security run: MEDIADESK_HOST=::0 listened on every address, but the
+    banner did not say so and links named http://[::0]:PORT/, which no other device opens:
+    every address was known only as written "0.0.0.0" or "::" (core.links.WILDCARDS)."""
+    s = load_settings(environ={"MEDIADESK_HOST": host}, config_file=tmp_path / "none.toml")
+    assert s.server_host == meant
+    assert "[::0]" not in s.server_url and "0:0:0" not in s.server_url
+
+
 @pytest.mark.parametrize("host", ["0", "127.1", "0x7f.1", "0x7f000001", "10.0.1", "1.2.3.4.", "0."])
 def test_a_shortened_ipv4_address_is_refused(tmp_path: Path, host: str) -> None:
     with pytest.raises(SettingsError) as err:

@@ -66,7 +66,11 @@ def _banner(text: str) -> str:
 
 @pytest.mark.parametrize(
     ("host", "family", "loopback"),
-    [("0.0.0.0", socket.AF_INET, "127.0.0.1"), ("::", socket.AF_INET6, "::1")],
+    [
+        ("0.0.0.0", socket.AF_INET, "127.0.0.1"),
+        ("::", socket.AF_INET6, "::1"),
+        ("::0", socket.AF_INET6, "::1"),  # every address however written
+    ],
 )
 def test_serve_on_every_address_names_the_network_address(
     data_dir: Path, host: str, family: socket.AddressFamily, loopback: str
