@@ -260,6 +260,11 @@ def _wake(*events: threading.Event) -> None:
         event.set()
 
 
+# How long a stop waits for the requests in progress (their answers cut, their work ended) before
+# the process ends without them
+STOP_WAIT = 30.0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from core.video.worker import start_in_process
     from server.entry import LISTEN_ERRORS, EmbeddedServer, cannot_listen, first_start_token
@@ -368,9 +373,17 @@ def _serve(args: argparse.Namespace) -> int:
         # also after a Ctrl+C before the handler above was installed
         if workers is not None:
             workers.stop()
-        if server is not None:
-            server.stop()
+        stopped = server is None or server.stop(STOP_WAIT)
         library.close()
+        if not stopped:
+            # A request's blocking work (a decode, a stalled disk) still runs in a thread the
+            # interpreter joins at exit: the process lived on for minutes after SIGTERM, which
+            # systemd then kills with -9 anyway. Every write is a transaction or an atomic
+            # rename (what kill -9 leaves is what maintenance cleans): end it here.
+            logger.error("Exiting without waiting for the work still running")
+            logging.shutdown()
+            sys.stderr.flush()
+            os._exit(1)
     return 0
 
 

@@ -170,20 +170,24 @@ class EmbeddedServer:
             raise self._error
         return self.url
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stops accepting, ends open streams, runs the app's cleanup and joins the thread."""
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stops accepting, ends open streams, runs the app's cleanup and joins the thread;
+        False when the thread is still running after `timeout` (a request's blocking work in
+        the executor, which the loop's close waits for)."""
         self._stop_asked = True  # before the loop is read: _serve reads it after setting it
         thread, loop, stopping = self._thread, self._loop, self._stopping
         if thread is None:
-            return
+            return True
         if loop is not None and stopping is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(stopping.set)
         thread.join(timeout)
-        if thread.is_alive():
+        stopped = not thread.is_alive()
+        if not stopped:
             logger.error("The HTTP server thread did not stop within %s s", timeout)
         self._thread = None
         self._port = None
+        return stopped
 
     def __enter__(self) -> EmbeddedServer:
         self.start()
