@@ -188,7 +188,14 @@ def unauthorized(message: str, code: str = "unauthorized") -> ApiError:
 def _presented_token(request: web.Request) -> str | None:
     """The token the request presents, ASCII (so the cache's and the store's hashing of it
     cannot fail: header bytes that are not UTF-8 arrive as surrogates); None without one."""
-    header = request.headers.get("Authorization")
+    headers = request.headers.getall("Authorization", [])
+    if len(headers) > 1:
+        # which one counted was the order's choice: a good one after a bad one was refused,
+        # before it let in (a proxy adding its own header, a client's and a library's)
+        raise unauthorized(
+            f"Send one Authorization header (this request has {len(headers)})", "invalid_token"
+        )
+    header = headers[0] if headers else None
     if header is not None:
         scheme, _, value = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
