@@ -413,9 +413,10 @@ async function sendGranted(file, grant, {
 
 /**
  * Goes on with a pending presigned upload that failed or was left part-way (the `fileId` on
- * uploadFile's error, or the one its onPending was given before a reload): asks the server
- * for fresh URLs (POST /files/{id}/upload/renew), sends the parts the bucket still lacks (a
- * single PUT: the file again) and confirms. Resolves with the stored
+ * uploadFile's error, or the one its onPending was given before a reload): confirms it first
+ * (the bytes may all be there already), and only when the server answers 400
+ * upload_not_received asks it for fresh URLs (POST /files/{id}/upload/renew), sends the parts
+ * the bucket still lacks (a single PUT: the file again) and confirms. Resolves with the stored
  * file as uploadFile does; a 409 or 410 from the server says the upload cannot be resumed
  * (upload the file anew).
  */
@@ -426,6 +427,17 @@ export async function resumeUpload(file, fileId, {
   const url = base(baseUrl);
   const report = (sent) => onProgress && onProgress(Math.min(sent, file.size), file.size);
   const id = encodeURIComponent(idOf(fileId, "resumeUpload"));
+  // A single PUT whose answer came but whose confirm did not (the link dropped between them,
+  // a reload): the server holds every byte, and a renew and PUT sent the whole file again.
+  // The server takes only a complete PUT (a cut one leaves nothing at the key) and checks
+  // the size it was declared, so a confirm of a file not all there answers
+  // upload_not_received; for parts in a bucket it names the missing ones, and the upload
+  // stays resumable.
+  try {
+    return await request("POST", `${url}/files/${id}/confirm-upload`, { token, stallTimeout });
+  } catch (err) {
+    if (!(err instanceof MediaDeskError && err.code === "upload_not_received")) throw err;
+  }
   const grant = await request("POST", `${url}/files/${id}/upload/renew`,
     { token, stallTimeout });
   if (grant.parts) {
