@@ -171,11 +171,14 @@ class ServeProcess:
                 self.proc.wait()
 
 
-def start_serve(data_dir: Path, *extra: str, wrapper: tuple[str, ...] = ()) -> ServeProcess:
+def start_serve(
+    data_dir: Path, *extra: str, wrapper: tuple[str, ...] = (), entry: str = ENTRY
+) -> ServeProcess:
     """`mediadesk serve --port 0` on `data_dir`; returns once it prints its address.
-    `wrapper`: a command the server runs under (e.g. setpriv, to drop capabilities)."""
+    `wrapper`: a command the server runs under (e.g. setpriv, to drop capabilities); `entry`:
+    the Python that runs it (ENTRY, or one that sets a module's constant first)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
-    command = [*wrapper, sys.executable, "-c", ENTRY, "serve", "--port", "0"]
+    command = [*wrapper, sys.executable, "-c", entry, "serve", "--port", "0"]
     command += ["--data-dir", str(data_dir)]
     proc = subprocess.Popen(
         [*command, *extra], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True

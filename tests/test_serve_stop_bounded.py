@@ -11,11 +11,7 @@ core.images.MAX_ANIMATION_FRAME_PIXELS), SIGTERM; the stop's wait set short in t
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,7 +20,7 @@ import pytest
 
 from core.images import MAX_ANIMATION_FRAME_PIXELS
 from tests import media
-from tests.faults import ROOT
+from tests.faults import start_serve
 from tests.server_fixtures import bearer, http_call, multipart_body
 
 pytestmark = pytest.mark.timeout(90)
@@ -40,43 +36,27 @@ def test_a_stop_does_not_wait_for_ever_on_a_request_s_blocking_work(tmp_path: Pa
     gif = media.make_sparse_gif(
         tmp_path / "long.gif", (side, side), MAX_ANIMATION_FRAME_PIXELS // (side * side)
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
-    command = [sys.executable, "-c", ENTRY, "serve", "--port", "0"]
-    proc = subprocess.Popen(
-        [*command, "--data-dir", str(tmp_path / "data")],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    served = start_serve(tmp_path / "data", entry=ENTRY)
     try:
-        assert proc.stderr is not None
-        lines: list[str] = []
-        while not lines or "Press Ctrl+C" not in lines[-1]:
-            line = proc.stderr.readline()
-            assert line, "".join(lines)
-            lines.append(line)
-        text = "".join(lines)
-        url = re.search(r"running at (http://\S+)/", text).group(1)  # type: ignore[union-attr]
-        token = re.search(r"(mdk_\S+)", text).group(1)  # type: ignore[union-attr]
+        assert served.token is not None
         body, ctype = multipart_body(
             {"file_type": "image"}, {"file": (gif.name, gif.read_bytes(), "image/gif")}
         )
+        headers = {**bearer(served.token), "Content-Type": ctype}
         upload = threading.Thread(
-            target=_send,
-            args=(f"{url}/files/upload/direct", body, {**bearer(token), "Content-Type": ctype}),
-            daemon=True,
+            target=_send, args=(f"{served.url}/files/upload/direct", body, headers), daemon=True
         )
         upload.start()
         time.sleep(1.0)  # its small body taken, its last frame being decoded (~3 s)
-        proc.send_signal(signal.SIGTERM)
-        rest = proc.stderr.read()
-        assert proc.wait(60) == 1, text + rest
-        assert "Exiting without waiting for the work still running" in rest, rest
+        served.proc.send_signal(signal.SIGTERM)
+        assert served.proc.wait(60) == 1, "".join(served.stderr)
+        line = "Exiting without waiting for the work still running"
+        deadline = time.monotonic() + 10  # the collecting thread reads to the pipe's end
+        while line not in "".join(served.stderr) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert line in "".join(served.stderr), "".join(served.stderr)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        served.stop()
 
 
 def _send(url: str, body: bytes, headers: dict[str, str]) -> None:
