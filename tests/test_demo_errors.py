@@ -145,9 +145,13 @@ async def test_refusals_before_and_after_the_page_read_the_limits_say_the_server
         await phone.choose(first)
         await _wait_status(phone, ("Stored as #",), 20)
         # the page holds the /config it read; the server's limits change under it
-        library.apply_settings(max_file_size=first.stat().st_size + 1)
+        limit = first.stat().st_size + 1
+        library.apply_settings(max_file_size=limit)
         await refused(
-            phone, bigger, "Refused: The file is larger than this server accepts. (too_large)"
+            phone,
+            bigger,
+            "Refused: The file is larger than this server accepts "
+            f"(at most {round(limit / 1000, 1):g} kB). (too_large)",
         )
         library.apply_settings(allowed_image_types=("image/jpeg",))
         await refused(
