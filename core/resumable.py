@@ -91,6 +91,7 @@ from core.mediatypes import (
     canonical_mime,
     check_kind,
     guess_from_name,
+    require_kind,
     sniff_bytes,
     sniff_file,
 )
@@ -1366,6 +1367,35 @@ class ResumableUploads:
         self._local_sources.pop(upload_id, None)
         logger.info("tus upload %s catalogued as file %s", upload_id, record.id)
         return self.get(upload_id)
+
+    def _check_head(self, upload_id: str) -> None:
+        """Refuses an upload as soon as its first SNIFF_BYTES are in when they are no photo or
+        video of a type this server takes, or not of the declared `file_type` (the caller
+        holds its lock): a browser's tus client (Uppy, tus-js-client) sent a whole 150 MB
+        file of text before the last PATCH said unsupported_type. The refusal's error is the
+        one the end's validation gives, and the upload ends as it does there (410 after it).
+        On R2/S3 the head is read from the buffer while no part has been sent; the rest is
+        left to the end, as the type of a file at the limits of sniffing is."""
+        with self._db.read() as s:
+            row = self._row(s, upload_id)
+            meta = _check_meta(row.meta or {})
+            buffered = row.part_size > 0
+            if buffered and row.s3_upload_id is not None:
+                return  # the buffer no longer starts at the upload's first byte
+        try:
+            head = _head(self._data_file(upload_id, buffered))
+        except FileNotFoundError:
+            return  # moved on meanwhile (a finish, an expiry): theirs to say
+        try:
+            media = sniff_bytes(head, self._accepted())
+            if meta.kind:
+                require_kind(media, meta.kind)
+            self.lib.settings.check_allowed(media.mime)
+        except MediaDeskError as exc:
+            self._hashes.pop(upload_id, None)
+            self._local_sources.pop(upload_id, None)
+            self._mark_failed(upload_id, failure_text(exc))
+            raise
 
     def _whole_in_bucket(self, upload_id: str, length: int) -> bool:
         """Whether an upload's object is complete in the bucket (its finish got that far)."""
@@ -2745,6 +2775,8 @@ class TusWriter:
             self._close_files()
             if self.offset >= self.length:
                 return self.uploads._finish(self.id)  # done: it has its expiry from there
+            if self._began < SNIFF_BYTES <= self.offset:
+                self.uploads._check_head(self.id)  # its first bytes are in: what is it?
             # what the lease's read gave, with this request's bytes: nobody else wrote meanwhile
             state = dataclasses.replace(
                 _state(self._row, self.uploads.lib.settings.tus_expiry), offset=self.offset

@@ -26,7 +26,9 @@ import pytest
 from core.db.models import ResumableUpload
 from core.library import Library
 from core.maintenance import run_maintenance
+from core.mediatypes import SNIFF_BYTES
 from server.entry import EmbeddedServer
+from tests import media
 from tests.conftest import make_settings
 from tests.faults import CuttableProxy, small_tmpfs
 from tests.internals import db_of
@@ -385,12 +387,28 @@ def test_a_file_that_fails_validation_is_refused_and_removed(
     fake = b"\x7fELF" + os.urandom(64 * 1024)
     created = create(big_live.url, token, len(fake), filename="clip.mp4", filetype="video/mp4")
     url = big_live.url + created.headers["Location"]
-    assert patch(url, token, 0, fake[:30000]).status == 204
-    last = patch(url, token, 30000, fake[30000:])
-    assert last.status == 400 and last.json()["error"]["code"] in ("unsupported_type",)
+    assert patch(url, token, 0, fake[:3000]).status == 204  # too few bytes to tell yet
+    last = patch(url, token, 3000, fake[3000:30000])
+    # refused once its first bytes are in, not after the last one (a browser's tus client
+    # sent a whole 150 MB file of text before it was told)
+    assert last.status == 400 and last.json()["error"]["code"] == "unsupported_type"
     assert head(url, token).status == 410
+    assert patch(url, token, 30000, fake[30000:]).status == 410
     assert list((big_library.paths.data_dir / "uploads").iterdir()) == []
     assert big_library.list_files(status="any").total == 0
+
+
+def test_a_file_not_of_its_declared_kind_is_refused_at_its_first_bytes(
+    big_live: EmbeddedServer, big_library: Library, tmp_path: Path
+) -> None:
+    token = make_tokens(big_library).upload
+    photo = media.make_jpeg(tmp_path / "p.jpg", size=(1600, 1200)).read_bytes()
+    assert len(photo) > 2 * SNIFF_BYTES
+    created = create(big_live.url, token, len(photo), filename="p.jpg", file_type="video")
+    url = big_live.url + created.headers["Location"]
+    first = patch(url, token, 0, photo[: 2 * SNIFF_BYTES])
+    assert first.status == 400 and first.json()["error"]["code"] == "type_mismatch", first.body
+    assert head(url, token).status == 410
 
 
 def test_a_heic_sent_without_a_kind_is_told_the_image_types(
