@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,6 +21,7 @@ from core.storage.signing import load_or_create_secret, verify_file_grant  # noq
 from core.video import worker as video_worker  # noqa: E402
 from desktop_app.errors import job_reason_text  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.views import jobs_dock  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests import media  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
@@ -80,6 +83,45 @@ def test_jobs_dock_lists_cancels_and_retries_and_tiles_know_the_state(
     # the workers' events reach the window: the tile's state ends as done
     process_all(vlib)
     wait_for(qtbot, lambda: (window.processing.get(record.id) or {}).get("state") == "done")
+
+
+def test_a_read_of_the_jobs_that_ends_late_does_not_fill_the_dock(
+    qtbot, window: MainWindow, vlib: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dock reads the list on two threads: a read asked before a cancel could end after
+    one asked after it, and its list (the job still queued) stayed shown, Retry disabled on
+    the cancelled job (a CI-like run met it). Only the latest read asked fills the table.
+    The first read is held (the real read, its answer given late) to end in that order."""
+    record = vlib.uploads.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
+    dock = window.jobs_dock
+    dock.refresh()
+    wait_for(qtbot, lambda: dock.table.rowCount() == 3)
+    real, held, let_go, done = jobs_dock._read_jobs, [], threading.Event(), threading.Event()
+
+    def late_once(library: Library, state: str | None) -> Any:
+        answer = real(library, state)
+        if not held:
+            held.append(True)
+            let_go.wait(10)
+            done.set()
+        return answer
+
+    monkeypatch.setattr(jobs_dock, "_read_jobs", late_once)
+    dock.refresh()  # read before the cancel, answered after the next read
+    wait_for(qtbot, lambda: bool(held))
+    web = next(j for j in vlib.jobs.latest_for_file(record.id) if j.kind == "web")
+    vlib.jobs.cancel(web.id)
+    dock.refresh()
+
+    def web_state() -> str:
+        row = next(r for r, j in enumerate(dock.jobs) if j.id == web.id)
+        return dock.table.item(row, 3).text()
+
+    wait_for(qtbot, lambda: web_state() == "cancelled")
+    let_go.set()
+    assert done.wait(10)
+    qtbot.wait(300)  # the late answer's callback has had its turn on the GUI thread
+    assert web_state() == "cancelled"
 
 
 def test_jobs_dock_names_the_files_and_follows_a_rename(

@@ -265,6 +265,7 @@ class JobsDock(QDockWidget):
         self.library = library
         self.states = states
         self.runner = TaskRunner(2, self)
+        self._asked = 0  # reads of the list asked for: refresh
         body = QWidget(self)
         self.status = QLabel(body)
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # errors may quote a name
@@ -381,7 +382,17 @@ class JobsDock(QDockWidget):
 
     def refresh(self) -> None:
         state = self.filter.currentData()
-        self.runner.submit(_read_jobs, self.library, state, on_result=lambda r: self._fill(*r))
+        # Two reads run at once (the runner's two threads): one asked before a cancel could end
+        # after one asked after it, and its list (the job still queued) stayed shown, Retry
+        # disabled on a cancelled job. Only the latest read asked fills the table.
+        self._asked += 1
+        asked = self._asked
+        self.runner.submit(
+            _read_jobs,
+            self.library,
+            state,
+            on_result=lambda r: self._fill(*r) if asked == self._asked else None,
+        )
 
     def _fill(self, jobs: list[JobRecord], names: dict[int, str] | None = None) -> None:
         selected = self.selected()
