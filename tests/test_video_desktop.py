@@ -23,6 +23,7 @@ from desktop_app.errors import job_reason_text  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.views import jobs_dock  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
+from desktop_app.views.tables import select_row_alone  # noqa: E402
 from tests import media  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
 from tests.qt_helpers import TIMEOUT, wait_for
@@ -66,7 +67,7 @@ def test_jobs_dock_lists_cancels_and_retries_and_tiles_know_the_state(
     kinds = {dock.table.item(r, 2).text() for r in range(dock.table.rowCount())}
     assert kinds == {"web", "hls", "thumbnails"}
     web_row = next(r for r in range(3) if dock.table.item(r, 2).text() == "web")
-    dock.table.selectRow(web_row)
+    select_row_alone(dock.table, dock.table.model().index(web_row, 0))
     assert dock.cancel_button.isEnabled() and not dock.retry_button.isEnabled()
     dock.cancel_button.click()
     wait_for(
@@ -74,9 +75,11 @@ def test_jobs_dock_lists_cancels_and_retries_and_tiles_know_the_state(
         lambda: dock.table.rowCount() == 3 and dock.table.item(web_row, 3).text() == "cancelled",
     )
     assert vlib.jobs.get(dock.jobs[web_row].id).state == "cancelled"
-    dock.table.selectRow(web_row)
-    # a refresh the cancel's event started may still be on its way (a CI-like run met the
-    # button as the fill before it had left it): the buttons follow the fill that ends last
+    select_row_alone(dock.table, dock.table.model().index(web_row, 0))
+    # Selected as the dock itself selects (select_row_alone: selectRow() reads the modifiers
+    # Qt believes held, and a range of two rows selects no job). CI-like runs met Retry still
+    # disabled here, never the file alone; a held Shift is suspected, not shown. A refresh
+    # the cancel's event started may still be on its way: the buttons follow the last fill.
     wait_for(qtbot, dock.retry_button.isEnabled)
     dock.retry_button.click()
     wait_for(qtbot, lambda: dock.table.item(web_row, 3).text() == "queued")
