@@ -1080,6 +1080,25 @@ def test_s3_tus_whose_parts_were_aborted_outside_mediadesk_ends_with_410(
         proxy.close()
 
 
+def test_s3_tus_of_no_media_is_refused_at_its_first_bytes_and_leaves_nothing(
+    s3_big: tuple[Library, Any], s3_bucket: Any
+) -> None:
+    """As on local storage (test_a_file_that_fails_validation_is_refused_and_removed): on R2/S3
+    the head is read from the upload's buffer while no part has been sent."""
+    lib, s3 = s3_big
+    token = make_tokens(lib).upload
+    text = b"not a photo at all\n" * (8 * MiB // 19)
+    with EmbeddedServer(lib, config=server_config(lib)) as server:
+        created = create(server.url, token, len(text), filename="match.mp4", filetype="video/mp4")
+        url = server.url + created.headers["Location"]
+        refused = patch(url, token, 0, text[: 2 * SNIFF_BYTES])
+        assert refused.status == 400 and refused.json()["error"]["code"] == "unsupported_type"
+        assert head(url, token).status == 410
+    assert list((lib.paths.data_dir / "uploads").iterdir()) == []
+    assert s3.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads", []) == []
+    assert s3.list_objects_v2(Bucket=s3_bucket.bucket).get("KeyCount", 0) == 0
+
+
 def test_s3_tus_sends_equal_parts_and_cleans_up(
     s3_big: tuple[Library, Any], s3_bucket: Any, tmp_path: Path
 ) -> None:
