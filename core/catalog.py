@@ -1904,7 +1904,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
         raise InvalidInput("cursor is not one this server handed out") from None
     if cursor_sort != sort:
         raise InvalidInput(f"cursor belongs to sort={cursor_sort}, not sort={sort}")
-    if not isinstance(last_id, int) or isinstance(last_id, bool):
+    if not _fits_column(last_id):
         raise InvalidInput("cursor is not one this server handed out")
     key = sort.removeprefix(BACKWARDS).lstrip("-")
     if value is not None and key in _TIME_KEYS:
@@ -1917,7 +1917,13 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
 def _cursor_value_fits(key: str, value: Any) -> bool:
     if key == "original_filename":
         return isinstance(value, str)
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return _fits_column(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _fits_column(value: Any) -> bool:
+    """An integer a 64-bit column holds: an edited cursor's 2**70 reached the database driver
+    (OverflowError, a 500) and JSON's NaN or Infinity would compare with nothing."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def _advance_sequence(s: Session) -> None:

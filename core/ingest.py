@@ -91,12 +91,16 @@ def check_description(value: object) -> str:
     NFC so that a search finds it however it was typed (core.text.composed). Every write of
     one comes here: uploads, presigned and resumable metadata, edits (Library.update_file)."""
     text = "" if value is None else value
-    if not isinstance(text, str) or len(text) > MAX_DESCRIPTION:
+    if not isinstance(text, str):
+        raise InvalidInput(f"description must be text (of at most {MAX_DESCRIPTION} characters)")
+    # counted as stored: "é" typed decomposed (macOS) is two code points sent, one kept; the
+    # first bound only spares composing a body far past any decomposed description
+    if len(text) > 4 * MAX_DESCRIPTION or len(text := composed(text)) > MAX_DESCRIPTION:
         raise InvalidInput(
             f"description must be text of at most {MAX_DESCRIPTION} characters",
             reason="description_too_long",
         )
-    return composed(text)
+    return text
 
 
 @dataclass(frozen=True)

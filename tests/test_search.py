@@ -184,6 +184,31 @@ def test_bad_cursors_are_400s(filled: Library) -> None:
         filled.list_files(FileQuery(cursor=page.next_cursor, offset=5))
 
 
+def _cursor(*fields: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(fields)).encode()).decode().rstrip("=")
+
+
+def test_edited_cursors_past_a_column_are_400s(filled: Library) -> None:
+    """An outside hunt: an id or size of 2**70 in an edited cursor reached the driver
+    (OverflowError: 500 internal_error); NaN compared with nothing."""
+    when = "2026-12-07T04:09:34+00:00"
+    for sort, cursor in (
+        ("-created_at", _cursor("-created_at", when, 2**70)),
+        ("-created_at", _cursor("-created_at", when, -(2**64))),
+        ("size", _cursor("size", 2**80, 5)),
+        ("-size", _cursor("-size", -(2**63) - 1, 5)),
+    ):
+        for trashed in (False, True):
+            with pytest.raises(InvalidInput, match="handed out"):
+                filled.list_files(FileQuery(cursor=cursor, sort=sort, trashed=trashed))
+    nan = base64.urlsafe_b64encode(b'["size", NaN, 5]').decode()
+    with pytest.raises(InvalidInput, match="handed out"):
+        filled.list_files(FileQuery(cursor=nan, sort="size"))
+    # the edges a column holds are still cursors (nothing past them)
+    edge = _cursor("size", 2**63 - 1, 2**63 - 1)
+    assert filled.list_files(FileQuery(cursor=edge, sort="size")).items == []
+
+
 def test_total_follows_writes(filled: Library, media_dir: Any) -> None:
     before = filled.list_files().total
     filled.uploads.ingest(media_dir.png, "image")

@@ -14,6 +14,7 @@ from PIL import Image
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.library import Library
+from core.listing import Sort
 from core.mediatypes import FileKind
 from core.records import (
     ANY_STATUS,
@@ -80,7 +81,7 @@ async def load_readable(
 @requires(FILE)
 async def list_files(request: web.Request) -> web.Response:
     q = request.query
-    status = q.get("status", FileStatus.READY)
+    status = q.get("status") or FileStatus.READY  # empty is left out (README)
     if status not in STATUS_FILTERS:
         raise InvalidInput(f"status must be one of {', '.join(STATUS_FILTERS)}")
     trashed = as_bool(*aliased(q, "trashed", "trash"))
@@ -98,7 +99,7 @@ async def list_files(request: web.Request) -> web.Response:
         status=None if status == ANY_STATUS else status,
         trashed=trashed,
         q=q.get("q", ""),
-        sort=q.get("sort", "-created_at"),
+        sort=q.get("sort") or Sort.NEWEST,  # empty is left out (README)
         limit=as_int("limit", q.get("limit"), 50, minimum=1, maximum=MAX_LIMIT) or 50,
         offset=as_int("offset", q.get("offset"), 0, minimum=0) or 0,
         cursor=q.get("cursor") or None,
@@ -149,6 +150,9 @@ async def file_response(request: web.Request, record: FileRecord) -> web.Respons
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 
 
+_IF_MATCH_FORM = 'If-Match must be * or entity-tags as ETag gives them: "4"'
+
+
 def if_match_versions(request: web.Request) -> frozenset[int] | None:
     """The versions If-Match asks for, None without one (or `*`: the file only has to exist,
     RFC 9110 13.1.1). It is a list of entity-tags compared strongly: a weak tag (W/"3") never
@@ -158,14 +162,17 @@ def if_match_versions(request: web.Request) -> frozenset[int] | None:
     if header in ("", "*"):
         return None
     if '"' not in header:
-        bare = as_int("version", header, minimum=1)
+        try:
+            bare = as_int("version", header, minimum=1)
+        except InvalidInput:  # the header's fault, named as such (not a body's `version`)
+            raise InvalidInput(_IF_MATCH_FORM) from None
         return frozenset() if bare is None else frozenset({bare})
     versions: set[int] = set()
     at = 0
     while at < len(header):
         tag = _ENTITY_TAG.match(header, at)
         if tag is None:
-            raise InvalidInput('If-Match must be * or entity-tags as ETag gives them: "4"')
+            raise InvalidInput(_IF_MATCH_FORM)
         at = tag.end()
         text = tag.group(2)
         if tag.group(1) is None and text.isascii() and text.isdigit() and text == str(int(text)):
@@ -230,12 +237,18 @@ async def get_file(request: web.Request) -> web.Response:
 async def update_file(request: web.Request) -> web.Response:
     body: dict[str, Any] = await read_json(request, "FileUpdate")
     in_body = body.pop("version", None)
-    expected: int | None = None
-    from_header: int | None = None
+    from_header = await if_match_version(request, file_id(request))
+    expected = from_header
     if in_body is not None:
         expected = as_int("version", in_body, minimum=1)
-    else:
-        expected = from_header = await if_match_version(request, file_id(request))
+        if from_header is not None and from_header != expected:
+            # Both name a version and they differ: the header's precondition is evaluated
+            # first (RFC 9110 13.2.2): a stale If-Match is its 412 whatever the body says;
+            # once it holds, the body's older version is the usual 409.
+            current = await run_blocking(request, library(request).get_file, file_id(request))
+            if current.version != from_header:
+                raise precondition_failed({"version": current.version})
+            from_header = None
     if not body:
         raise InvalidInput(
             "Send at least one of original_filename, athlete_id, is_public, description"
