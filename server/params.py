@@ -57,11 +57,13 @@ def as_int(
         )
     low = INT64_MIN if minimum is None else minimum
     high = INT64_MAX if maximum is None else maximum
+    if low <= value <= high:
+        return value
+    if minimum is not None and maximum is not None:  # the whole range, whichever end is passed
+        raise InvalidInput(f"{name} must be from {low} to {high}")
     if value < low:
         raise InvalidInput(f"{name} must be at least {low}")
-    if value > high:
-        raise InvalidInput(f"{name} must be at most {high}")
-    return value
+    raise InvalidInput(f"{name} must be at most {high}")
 
 
 def as_id(name: str, raw: object) -> int | None:

@@ -4,6 +4,8 @@
   an If-Match that is no tag at all was told "version must be a whole number".
 - `?sort=` and `?status=` with an empty value were 400s, where the README says an empty value
   is the parameter left out (a website's filter <select> sends `status=` for "any").
+- `?w=0` was told "w must be at least 1", `?w=99999` "at most 4096": README says the message
+  names the limit, 1–4096.
 - `{"description": 123}` was told it was too long (reason description_too_long); "é" typed
   decomposed (macOS) counted two characters though it is stored composed.
 """
@@ -96,3 +98,15 @@ def test_a_description_is_text_and_counted_as_stored(live: EmbeddedServer, media
     assert got.json()["description"] == "é" * (MAX_DESCRIPTION - 1)
     too_long = _patch(live, fid, tokens.upload, {"description": "é" + "x" * MAX_DESCRIPTION})
     assert too_long.json()["error"]["reason"] == "description_too_long", too_long.body
+
+
+def test_a_bounded_number_names_its_whole_range(live: EmbeddedServer, media_dir: Any) -> None:
+    """README: `?w=` out of 1–4096 is a 400 naming that limit (the message named one end)."""
+    tokens = make_tokens(live.library)
+    fid = upload_file(live, tokens.upload, media_dir.jpeg)["id"]
+    for query in ("w=0", "w=99999", "w=999999999999999999999"):
+        got = http_call(f"{live.url}/stream/{fid}/image?{query}", headers=bearer(tokens.read))
+        assert got.status == 400, (query, got.body)
+        assert "from 1 to 4096" in got.json()["error"]["message"], (query, got.body)
+    got = http_call(f"{live.url}/files/?limit=0", headers=bearer(tokens.read))
+    assert "from 1 to 1000" in got.json()["error"]["message"], got.body

@@ -2,13 +2,13 @@
 
 It follows the seed's advice for clients: files are checked locally first (type sniffed from
 the content with core.mediatypes, the server's own rules; size and allowed types from the
-server's GET /config), files over 10 MiB take the presigned flow and smaller ones the direct
-upload, progress is reported, transient failures (connection errors, 429, 502-504) are
-retried with backoff, and big uploads resume: those the server splits into parts (R2/S3) from
-the parts the bucket already holds, others (local storage, above the multipart threshold)
-through tus from the server's offset. A download cut mid-file asks again for the rest only
-(Range from the bytes received, If-Range the first answer's ETag), on a fresh signed link when
-the one it had expired meanwhile.
+server's GET /config), files over the server's presign threshold (10 MiB by default) take the
+presigned flow and smaller ones the direct upload, progress is reported, transient failures
+(connection errors, 429, 502-504) are retried with backoff, and big uploads resume: those the
+server splits into parts (R2/S3) from the parts the bucket already holds, others (local
+storage, above the multipart threshold) through tus from the server's offset. A download cut
+mid-file asks again for the rest only (Range from the bytes received, If-Range the first
+answer's ETag), on a fresh signed link when the one it had expired meanwhile.
 """
 
 from __future__ import annotations
@@ -606,7 +606,9 @@ class Client:
         progress: Progress | None = None,
         presigned: bool | None = None,
     ) -> UploadResult:
-        """Checks, then uploads: presigned above the server's threshold (10 MiB), else direct.
+        """Checks, then uploads: presigned above the server's threshold (10 MiB by default),
+        above its multipart threshold in parts (R2/S3) or through tus (local storage), else
+        direct.
         A duplicate of a stored file is a success (`result.duplicate`)."""
         local = self.check(path, file_type)
         # a name on disk that is not UTF-8 (an old USB stick's b"Pe\xf1a.jpg") is a str with

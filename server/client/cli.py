@@ -54,8 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[server, token],
         help="upload photos and videos",
         description="Checks each file locally (type from its content, size and types the "
-        "server accepts), uploads it (presigned above 10 MiB, direct below) with a progress "
-        "bar, and prints a summary. Exit status 1 when a file was refused or failed; "
+        "server accepts), uploads it (direct up to the server's presign threshold, 10 MiB by "
+        "default; above it presigned, and above its multipart threshold in parts on R2/S3 or "
+        "through tus on local storage, resuming after a break) with a progress bar, and "
+        "prints a summary. Exit status 1 when a file was refused or failed; "
         "duplicates of stored files are not failures.",
     )
     up.add_argument("files", nargs="+", metavar="FILE")
