@@ -151,7 +151,7 @@ def main_video(container: Any) -> av.VideoStream | None:
     as a video track of one packet) nor, when there is a real one too, a still picture's track
     (a Matroska's cover). Taken for the first video track, a cover became a 1-frame video."""
     tracks = [s for s in container.streams.video if not _is_cover(s)]
-    moving = [s for s in tracks if s.codec_context.name not in _STILL_CODECS]
+    moving = [s for s in tracks if codec_name(s) not in _STILL_CODECS]
     return (moving or tracks or [None])[0]
 
 
@@ -186,13 +186,17 @@ def probe(src: Path) -> Probe:
             video_duration = 0.0
             if video.duration and video.time_base:
                 video_duration = float(video.duration * video.time_base)
+            if not duration and not video_duration:
+                # a WebM written as a stream (a browser's MediaRecorder) says no length: its
+                # packets' (taken for 0, the sprite had one tile and the renditions no rate)
+                duration, video_duration = _packets_end(src, video.index)
             duration = duration or video_duration
             fps = video.average_rate or video.guessed_rate or Fraction(25)
             top = video.guessed_rate or fps
             if not 0 < top <= _MAX_SOURCE_FPS or top < fps:
                 top = fps
             return Probe(
-                video.codec_context.name,
+                codec_name(video),
                 _codec(audio),
                 w,
                 h,
@@ -219,6 +223,26 @@ def probe(src: Path) -> Probe:
         raise BadMedia(f"The video cannot be read: {exc.strerror or type(exc).__name__}") from None
 
 
+def _packets_end(src: Path, video_index: int) -> tuple[float, float]:
+    """(the end of every track, of the video track) in seconds, from a demux of the packets:
+    each one's time plus its duration, or its track's last gap between packets when it says
+    none (a MediaRecorder's blocks do not)."""
+    last: dict[int, tuple[Fraction | None, Fraction, Fraction]] = {}  # before, last, its end
+    with av.open(str(src)) as c:
+        for packet in c.demux():
+            if packet.pts is None or packet.time_base is None:
+                continue
+            t = Fraction(packet.pts * packet.time_base)
+            end = t + Fraction((packet.duration or 0) * packet.time_base)
+            previous = last.get(packet.stream.index)
+            before = previous[1] if previous is not None else None
+            last[packet.stream.index] = (before, t, max(end, previous[2] if previous else end))
+    ends = {}
+    for index, (before, t, end) in last.items():
+        ends[index] = max(end, t + (t - before if before is not None else 0))
+    return float(max(ends.values(), default=0)), float(ends.get(video_index, 0))
+
+
 def shown_size(video: av.VideoStream) -> tuple[int, int]:
     """The stored picture's size in square pixels: an anamorphic source (a DVD's 720x576 at
     64:45) is shown wider than it is stored (1024x576). The outputs are made at this size with
@@ -232,8 +256,16 @@ def shown_size(video: av.VideoStream) -> tuple[int, int]:
     return w, h
 
 
+def codec_name(stream: Any) -> str:
+    """The codec of `stream` by FFmpeg's name for the format ("av1", "h264"): the one home of
+    codec names compared or reported. `codec_context.name` is the decoder's, which for AV1 is
+    "libdav1d": an AV1 MP4/WebM was taken for no web codec (an H.264 copy made for nothing)
+    and its faststart copy failed."""
+    return str(stream.codec_context.codec.canonical_name)
+
+
 def _codec(stream: Any) -> str | None:
-    return stream.codec_context.name if stream is not None else None
+    return codec_name(stream) if stream is not None else None
 
 
 def plays_in_browsers(p: Probe, content_type: str | None) -> bool:
@@ -305,24 +337,23 @@ def faststart(
     ext = "mp4" if content_type == "video/mp4" else "mov"
     target = out_dir / f"faststart.{ext}"
     total = max(src.stat().st_size, 1)
-    with (
-        av.open(str(src)) as inp,
-        av.open(str(target), "w", format=ext, options={"movflags": "+faststart"}) as out,
-    ):
-        pairs = _copy_tracks(inp, out)
-        # The container's own tags (title, comment, creation time, an editor's), not those
-        # the muxer writes of itself
-        out.metadata.update({k: v for k, v in inp.metadata.items() if k not in _MUXER_TAGS})
-        frames = 0
-        for packet in inp.demux(*[inp.streams[i] for i in pairs]):
-            if packet.dts is None and not (packet.size and _is_cover(packet.stream)):
-                continue
-            if packet.stream.type == "video" and not _is_cover(packet.stream):
-                frames += 1
-            packet.stream = pairs[packet.stream.index]
-            out.mux(packet)
-            if packet.pos and packet.pos > 0:
-                progress(min(packet.pos / total, 0.99))
+    with av.open(str(src)) as inp:
+        video = main_video(inp)
+        out, pairs = _open_copy(inp, target, ext, keep_tags=True)
+        if out is None:
+            # a sample entry the muxer refuses as the original names it (an MP3 in a MOV's
+            # `mp4a`): its own names for the codecs instead
+            out, pairs = _open_copy(inp, target, ext, keep_tags=False)
+        assert out is not None
+        if video is None or video.index not in pairs:
+            # never demuxed with no track (that reads every track: KeyError on the first
+            # packet) nor with the sound alone (no frames: taken for a 0-frame video)
+            out.close()
+            target.unlink(missing_ok=True)
+            name = codec_name(video) if video is not None else "none"
+            raise BadMedia(f"The video track ({name}) cannot be copied into a new {ext.upper()}")
+        with out:
+            frames = _mux_copy(inp, out, pairs, progress, total)
     if not frames:
         # a track of no samples: the muxer wrote no file, and the job's upload of it failed as
         # the storage's fault (storage_unavailable), three times, then again on each retry
@@ -337,11 +368,51 @@ def faststart(
     }
 
 
+def _open_copy(
+    inp: Any, target: Path, ext: str, keep_tags: bool
+) -> tuple[Any | None, dict[int, Any]]:
+    """The faststart copy's container, its header written, and its track of each input track
+    (_copy_tracks). None when `keep_tags` and the muxer refuses an input's codec tag."""
+    out = av.open(str(target), "w", format=ext, options={"movflags": "+faststart"})
+    try:
+        pairs = _copy_tracks(inp, out, keep_tags)
+        # The container's own tags (title, comment, creation time, an editor's), not those
+        # the muxer writes of itself
+        out.metadata.update({k: v for k, v in inp.metadata.items() if k not in _MUXER_TAGS})
+        if pairs:
+            out.start_encoding()
+    except av.error.InvalidDataError:
+        out.close()
+        if not keep_tags:
+            raise
+        return None, {}
+    except BaseException:
+        out.close()
+        raise
+    return out, pairs
+
+
+def _mux_copy(inp: Any, out: Any, pairs: dict[int, Any], progress: Progress, total: int) -> int:
+    """Copies the packets of the tracks in `pairs` (never empty: demux() of no track reads
+    them all); the video frames copied."""
+    frames = 0
+    for packet in inp.demux(*[inp.streams[i] for i in pairs]):
+        if packet.dts is None and not (packet.size and _is_cover(packet.stream)):
+            continue
+        if packet.stream.type == "video" and not _is_cover(packet.stream):
+            frames += 1
+        packet.stream = pairs[packet.stream.index]
+        out.mux(packet)
+        if packet.pos and packet.pos > 0:
+            progress(min(packet.pos / total, 0.99))
+    return frames
+
+
 # Tags the MP4/MOV muxer writes itself: copied, they would say the original's brand and tool
 _MUXER_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder"}
 
 
-def _copy_tracks(inp: Any, out: Any) -> dict[int, Any]:
+def _copy_tracks(inp: Any, out: Any, keep_tags: bool = True) -> dict[int, Any]:
     """The output stream of each input track the container holds, tagged as it was (language,
     title, default): every video, audio and subtitle track, not just the first of each (a
     second language and the subtitles used to be dropped). Data tracks (timecode, GPS) have no
@@ -355,9 +426,15 @@ def _copy_tracks(inp: Any, out: Any) -> dict[int, Any]:
         if _is_cover(stream) and out.format.name != "mp4":
             continue
         try:
-            copy = out.add_stream_from_template(stream)
+            # opaque: the track's codec as read, for its id alone (a copy encodes nothing);
+            # else PyAV looks for an encoder of the decoder's name ("libdav1d" for AV1)
+            copy = out.add_stream_from_template(stream, opaque=True)
         except ValueError:  # the muxer takes no track of this codec: skipped, not failed
             continue
+        if keep_tags and stream.codec_context.codec_tag.strip("\x00"):
+            # PyAV clears the tag and the muxer writes its own: an iPhone's HEVC `hvc1` came
+            # out `hev1`, which Safari and iOS do not play in an MP4/MOV
+            copy.codec_context.codec_tag = stream.codec_context.codec_tag
         copy.metadata.update(stream.metadata)
         copy.disposition = stream.disposition
         pairs[stream.index] = copy
