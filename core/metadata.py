@@ -590,8 +590,18 @@ def video_metadata(
         logger.warning("MediaInfo could not read %s: %s", path, exc)
         raise CorruptFile("The video cannot be read (MediaInfo could not open it)") from exc
     general = report.general_tracks[0] if report.general_tracks else None
+    streamed: float | None = None  # a streamed WebM's length, read from its blocks
     if general is not None and str(general.istruncated or "").lower() == "yes":
-        raise CorruptFile("The video is truncated (the file ends early)")
+        # MediaInfo says so of every Matroska segment of unknown size too: a WebM written as a
+        # stream (a browser's MediaRecorder, ffmpeg to a pipe), which is whole when it ends
+        # at the end of an element
+        streamed = (
+            streamed_matroska_duration(Path(path))
+            if general.format in ("WebM", "Matroska")
+            else None
+        )
+        if streamed is None:
+            raise CorruptFile("The video is truncated (the file ends early)")
     if not report.video_tracks:
         if report.audio_tracks:
             raise audio_only(mime, accepted)
@@ -602,6 +612,11 @@ def video_metadata(
         raise CorruptFile("The video track has no picture size")
     audio = report.audio_tracks[0] if report.audio_tracks else None
     duration = _num(general.duration if general else None) or _num(video.duration)
+    bit_rate = _int(general.overall_bit_rate if general else None) or _int(video.bit_rate)
+    if not duration and streamed:
+        # a stream has no Duration element: its blocks' span, and its rate over that
+        duration = streamed * 1000
+        bit_rate = bit_rate or int(Path(path).stat().st_size * 8 / streamed)
     pixel_aspect = _num(video.pixel_aspect_ratio)
     if pixel_aspect is not None and abs(pixel_aspect - 1) < 0.001:
         pixel_aspect = None  # square pixels: the stored size is the shown one
@@ -627,10 +642,91 @@ def video_metadata(
         "video_codec": _codec(video.format, _VIDEO_CODECS),
         "audio_codec": _audio_codec(audio) if audio is not None else None,
         "frame_rate": _num(video.frame_rate) or _num(general.frame_rate if general else None),
-        "bit_rate": _int(general.overall_bit_rate if general else None) or _int(video.bit_rate),
+        "bit_rate": bit_rate,
         "rotation": (_int(video.rotation) or 0) % 360,
         "extra": {k: v for k, v in extra.items() if v is not None},
     }
+
+
+# Matroska element IDs (RFC 9559) the walk of a streamed WebM reads
+_MKV_SEGMENT, _MKV_CLUSTER, _MKV_INFO, _MKV_BLOCK_GROUP = 0x18538067, 0x1F43B675, 0x1549A966, 0xA0
+_MKV_TIMESTAMP_SCALE, _MKV_CLUSTER_TIMESTAMP = 0x2AD7B1, 0xE7
+_MKV_SIMPLE_BLOCK, _MKV_BLOCK, _MKV_BLOCK_DURATION = 0xA3, 0xA1, 0x9B
+# Masters whose children are read in place; the others are stepped over whole
+_MKV_OPENED = {_MKV_SEGMENT, _MKV_CLUSTER, _MKV_INFO, _MKV_BLOCK_GROUP}
+
+
+def _ebml_vint(data: bytes, at: int, keep_marker: bool) -> tuple[int, int, bool] | None:
+    """(value, length, unknown) of the EBML variable-size integer at `at`; None when it is cut
+    off or not one. `unknown`: every value bit set (an element size "unknown", RFC 8794)."""
+    if at >= len(data) or not data[at]:
+        return None
+    length = 9 - data[at].bit_length()
+    if at + length > len(data):
+        return None
+    value = int.from_bytes(data[at : at + length], "big")
+    bits = 7 * length
+    payload = value & ((1 << bits) - 1)
+    return (value if keep_marker else payload), length, payload == (1 << bits) - 1
+
+
+def streamed_matroska_duration(path: Path) -> float | None:
+    """The seconds a Matroska/WebM's blocks span when the file ends at the end of an element
+    (whole); None when it ends inside one (cut off), or its elements cannot be followed.
+
+    For a segment of unknown size (RFC 9559 6.2: written as a stream, so with no Duration and
+    no Cues), which MediaInfo calls truncated whatever its end: only the last element tells. A
+    block's end is its time plus its BlockDuration, or its track's last gap between blocks."""
+    size = path.stat().st_size
+    scale = 1_000_000  # ns per tick: TimestampScale's default
+    cluster = 0
+    track, tick = 0, 0
+    last: dict[int, tuple[int | None, int]] = {}  # track: (time before the last, the last)
+    end = 0
+    with path.open("rb") as f:
+        pos = 0
+        while pos < size:
+            f.seek(pos)
+            head = f.read(12)
+            eid = _ebml_vint(head, 0, keep_marker=True)
+            if eid is None or eid[1] > 4:
+                return None
+            length = _ebml_vint(head, eid[1], keep_marker=False)
+            if length is None:
+                return None
+            start = pos + eid[1] + length[1]
+            if length[2]:  # of unknown size: only a stream's segment and clusters may be
+                if eid[0] not in (_MKV_SEGMENT, _MKV_CLUSTER):
+                    return None
+                pos = start
+                continue
+            if start + length[0] > size:
+                return None
+            if eid[0] in _MKV_OPENED:
+                pos = start
+                continue
+            f.seek(start)
+            if eid[0] in (_MKV_TIMESTAMP_SCALE, _MKV_CLUSTER_TIMESTAMP, _MKV_BLOCK_DURATION):
+                number = int.from_bytes(f.read(length[0])[-8:], "big") if length[0] else 0
+                if eid[0] == _MKV_TIMESTAMP_SCALE:
+                    scale = number or scale
+                elif eid[0] == _MKV_CLUSTER_TIMESTAMP:
+                    cluster = number
+                else:
+                    end = max(end, tick + number)
+            elif eid[0] in (_MKV_SIMPLE_BLOCK, _MKV_BLOCK):
+                body = f.read(min(length[0], 11))  # the track's number and the time
+                held = _ebml_vint(body, 0, keep_marker=False)
+                if held is None or len(body) < held[1] + 2:
+                    return None
+                track = held[0]
+                tick = cluster + int.from_bytes(body[held[1] : held[1] + 2], "big", signed=True)
+                last[track] = (last[track][1] if track in last else None, tick)
+                end = max(end, tick)
+            pos = start + length[0]
+    for before, final in last.values():
+        end = max(end, final + (final - before if before is not None else 0))
+    return end * scale / 1e9
 
 
 # What a reader writes in a row: the columns and the `extra` keys of image_metadata and
