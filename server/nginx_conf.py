@@ -8,7 +8,16 @@ header-only subrequest (auth_request, with the client's method in X-MediaDesk-Ch
 server/streaming.py). MediaDesk answers 200
 with the object's internal location when nginx can send exactly what MediaDesk would have
 sent, or 403 when MediaDesk must answer the request itself (errors, 304/412/416, several
-ranges, CORS, bytes that are not on this disk): nginx then passes the whole request on.
+ranges, preconditions nginx would judge otherwise, bytes that are not on this disk): nginx then
+passes the whole request on, marked IN_FULL.
+
+What nginx sends is every header of MediaDesk's answer, taken from the check: its validators
+rather than nginx's own (`etag off`, `if_modified_since off`: MediaDesk has judged If-None-Match
+and If-Modified-Since against them already; nginx's If-Range compares the ETag it sends, ours),
+and CORS's. When nginx's internal location fails (the object gone since the check, a range past
+the end) the request goes to MediaDesk in full too: it opens the object itself and answers its
+JSON 404/416. nginx never follows an X-Accel-Redirect of an answer it passes on: those would
+carry the bytes' headers into an error of nginx's, or lose the ones the check gives.
 
 nginx keeps a 200 for one caller and one shape of request until the current half-second ends:
 a player's run of range requests costs MediaDesk one answer per half-second instead of one per
@@ -27,17 +36,32 @@ from core.video.service import CONTENT_TYPES as DERIVATIVE_TYPES
 CHECK_HEADER = "X-MediaDesk-Check"
 """Request header of nginx's check subrequest: the client's method."""
 
+IN_FULL = "IN-FULL"
+"""X-MediaDesk-Check of every request nginx passes on whole (after a check's 403, a failed check,
+a file its internal location no longer finds or a range past its end, and all other routes):
+MediaDesk answers it itself, never with X-Accel-Redirect. A client's own value never arrives."""
+
 COPIED_HEADERS = (
     "Cache-Control",
     "Content-Disposition",
+    "Content-Location",
+    "ETag",
+    "Last-Modified",
     "X-Content-Type-Options",
     "X-MediaDesk-Rendition",
+    "X-MediaDesk-Width",
 )
-"""What nginx copies from a check's 200 onto the bytes it sends (besides its own Content-Type
-from the object's extension, ranges, Last-Modified and ETag)."""
+"""What nginx copies from a check's 200 onto the bytes it sends (and CORS_HEADERS). With
+NGINX_OWN_HEADERS that is every header of MediaDesk's answer: a check whose answer holds another
+is answered 403 (server/streaming.py), so nginx never sends less than MediaDesk would have."""
+
+NGINX_OWN_HEADERS = ("Accept-Ranges", "Content-Length", "Content-Range", "Content-Type")
+"""What nginx sets itself on the bytes it sends: its ranges, and the Content-Type of the
+object's extension (a check answers 403 when that is not MediaDesk's)."""
 
 CORS_HEADERS = ("Access-Control-Allow-Origin", "Access-Control-Expose-Headers", "Vary")
-"""What nginx carries over from a cross-origin answer's X-Accel-Redirect (server/cors.py)."""
+"""What every MediaDesk answer carries for CORS (server/cors.py), its check's 200 too: nginx
+copies them as well, so a cross-origin player's ranges are nginx's to send."""
 
 NGINX_TYPES: dict[str, str] = {t.ext: t.mime for t in ALL_TYPES} | {
     ext.lstrip("."): mime for ext, mime in DERIVATIVE_TYPES.items()
@@ -139,11 +163,12 @@ _LOCATIONS = """\
         internal;
         alias {objects_dir}/;
         sendfile on;
+        etag off;                            # MediaDesk's ETag and Last-Modified (below), and
+        if_modified_since off;               # ...its verdict on If-None-Match/-Modified-Since
         types {{
 {types}
         }}
 {copies_add}\
-{cors_add}\
         add_header X-Request-ID $mediadesk_request_id;  # MediaDesk's own answers carry one too
         error_page 404 416 = @mediadesk;     # gone since, or a range past the end: its JSON
     }}
@@ -172,7 +197,8 @@ class NginxSite:
     def locations(self) -> str:
         """The locations of the server block that faces clients."""
         # a client's own check header would make MediaDesk answer its request as nginx's check
-        cleared = f'        proxy_set_header {CHECK_HEADER} "";  # only nginx asks checks\n'
+        cleared = f"        proxy_set_header {CHECK_HEADER} {IN_FULL};  # only nginx asks checks\n"
+        copied = COPIED_HEADERS + CORS_HEADERS
         return _LOCATIONS.format(
             proxy=_PROXY.format(uri="") + cleared,
             check_proxy=_PROXY.format(uri="$request_uri"),
@@ -182,13 +208,9 @@ class NginxSite:
             key=CHECK_KEY,
             copies_set="".join(
                 f"        auth_request_set {_var(h)} $upstream_http_{_var(h)[11:]};\n"
-                for h in COPIED_HEADERS
+                for h in copied
             ),
-            copies_add="".join(f"        add_header {h} {_var(h)};\n" for h in COPIED_HEADERS),
-            cors_add="".join(  # X-Accel-Redirect keeps a few headers; CORS is not among them
-                f"        add_header {h} $upstream_http_{h.lower().replace('-', '_')};\n"
-                for h in CORS_HEADERS
-            ),
+            copies_add="".join(f"        add_header {h} {_var(h)};\n" for h in copied),
             types="\n".join(
                 f"            {mime:<34}{ext};" for ext, mime in sorted(NGINX_TYPES.items())
             ),

@@ -27,7 +27,13 @@ from multidict import CIMultiDictProxy
 from core.errors import StorageUnavailable, object_damaged
 from core.keys import url_path
 from core.storage.local import read_error
-from server.nginx_conf import CHECK_HEADER, COPIED_HEADERS, NGINX_TYPES
+from server.nginx_conf import (
+    CHECK_HEADER,
+    COPIED_HEADERS,
+    IN_FULL,
+    NGINX_OWN_HEADERS,
+    NGINX_TYPES,
+)
 from server.ranges import (
     Satisfiable,
     Unsatisfiable,
@@ -155,10 +161,13 @@ async def stream_object(
     headers["Content-Length"] = str(length)
     if method == "HEAD" or length == 0:
         return web.Response(status=status, headers=headers)
-    accel = _accel_uri(request, local_path) if not end_marker else None  # one range: nginx's
+    # one range, and an answer nginx gives as we would: nginx's
+    accel = _accel_uri(request, local_path) if not end_marker and _alike(req, headers) else None
     if accel is not None:
         return _accel_redirect(request, accel, headers)
-    if CHECK_HEADER in req:  # nginx asks whether it may send the bytes: not these (S3, several)
+    if request.get(
+        NGINX_CHECK
+    ):  # nginx asks whether it may send the bytes: not these (S3, several)
         return _ask_in_full()
     if local_path is not None:
         # a cold disk's reads (a NAS, a FUSE mount) wait in the store's pool, as a remote
@@ -178,6 +187,11 @@ def _accel_uri(request: web.Request, local_path: Path | None) -> str | None:
     """The nginx internal URI of a local object, when MEDIADESK_ACCEL_REDIRECT is set."""
     prefix = request.app[CONFIG].accel_redirect if CONFIG in request.app else ""
     if not prefix or local_path is None or LIBRARY not in request.app:
+        return None
+    if request.headers.get(CHECK_HEADER) == IN_FULL:
+        # nginx passed this one on for us to answer (its check said so, or its internal
+        # location found no such file or range: the path may be a cached look-up's, and the
+        # open in _send_local is the fresh one that makes it our JSON 404)
         return None
     key = _key_under(str(local_path), _library_roots(request.app[LIBRARY]))
     if key is None:
@@ -223,13 +237,14 @@ def _accel_redirect(request: web.Request, uri: str, headers: dict[str, str]) -> 
 
     nginx keeps Content-Type, Content-Disposition, Cache-Control and Accept-Ranges from this
     answer and serves the file of its internal location with its own sendfile, ranges and
-    If-Range; the body length and range headers are its to set.
+    If-Range; the body length and range headers are its to set. (The site of nginx_conf.py
+    never gets this answer: it asks with a check, below, and marks the rest IN_FULL.)
 
     To nginx's check subrequest (server/nginx_conf.py) this is the 200 that lets nginx send the
     bytes with the headers it copies, when its Content-Type (from the object's extension) is
     ours; nginx may keep it for the rest of the half-second, as it does not depend on the range.
     """
-    if CHECK_HEADER in request.headers:
+    if request.get(NGINX_CHECK):
         if NGINX_TYPES.get(uri.rpartition(".")[2]) != headers.get("Content-Type"):
             return _ask_in_full()
         checked = {k: headers[k] for k in COPIED_HEADERS if k in headers}
@@ -245,6 +260,18 @@ def _accel_redirect(request: web.Request, uri: str, headers: dict[str, str]) -> 
     return web.Response(status=200, headers=kept)
 
 
+def _alike(req: CIMultiDictProxy[str], headers: dict[str, str]) -> bool:
+    """Whether nginx's answer from our X-Accel-Redirect (the site of server/nginx_conf.py) is
+    the one we would give: every header of ours is one it sends, and it judges the request's
+    preconditions as we did. Ours are judged by now (a 304/412 is answered before); nginx
+    judges again with no ETag of its own (etag off) and the file's mtime: a matching If-Match
+    would be its 412, and so could an If-Unmodified-Since. If-Range it compares as
+    if_range_allows does, with the ETag and Last-Modified it sends (ours, strong tags)."""
+    if any(k not in COPIED_HEADERS and k not in NGINX_OWN_HEADERS for k in headers):
+        return False
+    return "If-Match" not in req and "If-Unmodified-Since" not in req
+
+
 def _ask_in_full() -> web.Response:
     """To nginx's check subrequest: MediaDesk answers this request itself (nginx passes it on)."""
     return web.Response(status=403, headers={"X-Accel-Expires": "0"})
@@ -253,13 +280,18 @@ def _ask_in_full() -> web.Response:
 @web.middleware
 async def nginx_check_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answers nginx's check subrequests (server/nginx_conf.py): a 200 only from _accel_redirect,
-    a 403 for anything else, before any work when nginx could not send the answer anyway (CORS
-    headers, other methods), so that the request is audited once, when it comes back in full."""
+    a 403 for anything else, before any work when nginx could not send the answer anyway
+    (other methods, preconditions), so that the request is audited once, when it comes back in
+    full. A cross-origin read is checked too: its CORS headers (server/app.py on_prepare) are
+    among those nginx copies."""
     method = request.headers.get(CHECK_HEADER)
-    if method is None:
+    if method is None or method == IN_FULL:  # a client's request
         return await handler(request)
     request[NGINX_CHECK] = True  # counted apart in /metrics (server/app.py)
-    if method not in ("GET", "HEAD") or "Origin" in request.headers:
+    if method not in ("GET", "HEAD"):
+        return _ask_in_full()
+    # preconditions nginx would judge otherwise (_alike): no work, one audit
+    if "If-Match" in request.headers or "If-Unmodified-Since" in request.headers:
         return _ask_in_full()
     response = await handler(request)
     return response if response.headers.get("X-Accel-Expires") == "1" else _ask_in_full()

@@ -416,15 +416,24 @@ def test_small_answers_under_stream_are_asked_once(
     assert video.status == 200 and video.body == media_dir.mp4.read_bytes()
     assert answered("/stream/{file_id}/video") == before + 1  # the check, kept by nginx
     # nginx's checks are counted apart from clients' requests: a refused one (MediaDesk then
-    # answers the request itself, here a cross-origin read) is not a client's 403
+    # answers the request itself, here one with If-Match, which nginx would judge otherwise)
+    # is not a client's 403
     checks = answered("/stream/{file_id}/video", "CHECK")
     gets = answered("/stream/{file_id}/video", "GET")
+    etag = video.headers["ETag"]
+    matched = http_call(
+        f"{front}/stream/{record.id}/video", headers={**bearer(tokens.read), "If-Match": etag}
+    )
+    assert matched.status == 200 and matched.body == media_dir.mp4.read_bytes()
+    assert answered("/stream/{file_id}/video", "CHECK") == checks + 1
+    assert answered("/stream/{file_id}/video", "GET") == gets + 1
+    # a cross-origin read is nginx's to send after one check (its CORS headers are copied)
     cors = http_call(
         f"{front}/stream/{record.id}/video",
         headers={**bearer(tokens.read), "Origin": "http://elsewhere.test"},
     )
     assert cors.status == 200 and cors.body == media_dir.mp4.read_bytes()
-    assert answered("/stream/{file_id}/video", "CHECK") == checks + 1
+    assert answered("/stream/{file_id}/video", "CHECK") == checks + 2
     assert answered("/stream/{file_id}/video", "GET") == gets + 1
     text = http_call(f"{direct}/metrics", headers=bearer(tokens.admin)).body.decode()
     assert not any(
@@ -433,3 +442,125 @@ def test_small_answers_under_stream_are_asked_once(
         and 'method="GET"' in line
         for line in text.splitlines()
     )
+
+
+def test_nginx_sends_mediadesks_validators_and_headers(
+    behind_nginx: tuple[str, str], library: Library, tokens: Tokens, media_dir: Any
+) -> None:
+    """What nginx sends is what MediaDesk would have sent: its ETag and Last-Modified (one
+    resource, one ETag: nginx's 200 and MediaDesk's 416 agree), a resized image's width
+    headers, CORS's, and MediaDesk's verdict on every precondition."""
+    front, direct = behind_nginx
+    viewer = bearer(tokens.read)
+
+    def same_headers(sent: Any, want: Any, names: tuple[str, ...]) -> None:
+        for name in names:
+            assert sent.headers.get(name) == want.headers.get(name), (name, dict(sent.headers))
+
+    # a resized image: MediaDesk's own answer (HEAD: its headers), and what nginx sends
+    image = library.uploads.ingest(media_dir.jpeg, "image", is_public=False)
+    shown = f"/stream/{image.id}/image?w=320"
+    bare = http_call(direct + shown, "HEAD", headers=viewer)
+    assert bare.status == 200 and bare.headers["X-MediaDesk-Width"], dict(bare.headers)
+    through = http_call(front + shown, headers=viewer)
+    assert through.status == 200 and through.body[:4] == b"RIFF", through.body[:200]
+    names = ("ETag", "Last-Modified", "X-MediaDesk-Width", "Content-Location", "Cache-Control")
+    same_headers(through, bare, names)
+    assert through.headers["Content-Type"] == "image/webp"
+
+    # the video: nginx's 200/206 and MediaDesk's 416 and 304 carry one ETag
+    video = library.uploads.ingest(media_dir.mp4, "video", is_public=False)
+    data = media_dir.mp4.read_bytes()
+    path = f"{front}/stream/{video.id}/video"
+    own = http_call(direct + f"/stream/{video.id}/video", "HEAD", headers=viewer)
+    etag, modified = own.headers["ETag"], own.headers["Last-Modified"]
+    whole = http_call(path, headers=viewer)
+    assert whole.status == 200 and whole.body == data
+    same_headers(whole, own, ("ETag", "Last-Modified", "X-MediaDesk-Rendition"))
+    past = http_call(path, headers={**viewer, "Range": f"bytes={len(data)}-"})
+    assert past.status == 416 and past.headers["ETag"] == etag, past.body[:200]
+    # a cross-origin read: the same, with MediaDesk's CORS headers (every answer varies on
+    # Origin, the bytes nginx sends too)
+    same_headers(whole, own, ("Vary",))
+    mine = http_call(direct + urlsplit(path).path, "HEAD", headers={**viewer, "Origin": PAGE})
+    cross = http_call(path, headers={**viewer, "Origin": PAGE, "Range": "bytes=0-9"})
+    assert cross.status == 206 and cross.body == data[:10]
+    names = ("ETag", "Last-Modified", "X-MediaDesk-Rendition", "Cache-Control", "Vary")
+    same_headers(
+        cross, mine, (*names, "Access-Control-Allow-Origin", "Access-Control-Expose-Headers")
+    )
+    assert cross.headers["X-Content-Type-Options"] == "nosniff"
+
+    # preconditions through nginx, judged against MediaDesk's validators, not the file's mtime
+    # (here older than MediaDesk's: a copy that kept the camera's time, one a client asks by)
+    os.utime(library.paths.objects_dir / video.storage_key, (978307200, 978307200))
+    old = "Mon, 01 Jan 2001 00:00:00 GMT"
+    one = {**viewer, "Range": "bytes=10-19"}
+    cases: list[tuple[dict[str, str], int]] = [
+        ({"If-None-Match": etag}, 304),
+        ({"If-None-Match": '"other"'}, 200),
+        ({"If-None-Match": f'"{978307200:x}-{len(data):x}"'}, 200),  # nginx's own tag for it
+        ({"If-Modified-Since": modified}, 304),
+        ({"If-Modified-Since": old}, 200),
+        ({**one, "If-Match": etag}, 206),
+        ({**one, "If-Match": '"other"'}, 412),
+        ({**one, "If-Unmodified-Since": modified}, 206),
+        ({**one, "If-Unmodified-Since": old}, 412),
+        ({**one, "If-Range": etag}, 206),
+        ({**one, "If-Range": '"other"'}, 200),
+        ({**one, "If-Range": f"W/{etag}"}, 200),
+        ({**one, "If-Range": modified}, 206),
+        ({**one, "If-Range": old}, 200),
+    ]
+    for extra, status in cases:
+        reply = http_call(path, headers={**viewer, **extra})
+        assert reply.status == status, (extra, reply.status, reply.body[:200])
+        if status != 412:
+            assert reply.headers.get("ETag") == etag, (extra, dict(reply.headers))
+        if status in (200, 206):
+            want = data if status == 200 else data[10:20]
+            assert reply.body == want, (extra, len(reply.body))
+
+
+def test_an_object_gone_behind_nginx_is_mediadesks_json_404_without_the_files_caching(
+    behind_nginx: tuple[str, str], library: Library, tokens: Tokens, media_dir: Any
+) -> None:
+    """The object vanishes from the disk while nginx and MediaDesk still know it (a kept check
+    answer, the cached path): MediaDesk's JSON 404 without the file's caching headers, not
+    nginx's page, and not the same X-Accel-Redirect again."""
+    front, _ = behind_nginx
+    viewer = bearer(tokens.read)
+    video = library.uploads.ingest(media_dir.mp4, "video", is_public=False)
+    path = f"{front}/stream/{video.id}/video"
+    public = library.uploads.ingest(media_dir.png, "image", is_public=True)
+    pinned = f"{front}/stream/{public.id}/image?v={public.content_tag}"
+    kept = http_call(pinned)
+    assert kept.status == 200 and "immutable" in kept.headers["Cache-Control"], kept.headers
+    assert http_call(path, headers=viewer).status == 200
+    for record in (public, video):
+        (library.paths.objects_dir / record.storage_key).unlink()
+    for url, headers in ((pinned, {}), (path, viewer), (path, {**viewer, "Origin": PAGE})):
+        gone = http_call(url, headers=headers)
+        assert gone.status == 404, (url, headers, gone.status, gone.body[:300])
+        assert gone.json()["error"]["code"] == "not_found", gone.body[:300]
+        cache = gone.headers.get("Cache-Control", "")
+        assert "max-age" not in cache and "immutable" not in cache, (
+            url,
+            headers,
+            list(gone.headers.items()),
+        )
+        assert "Content-Disposition" not in gone.headers and "ETag" not in gone.headers
+
+
+def test_an_answer_with_a_header_nginx_would_not_send_stays_mediadesks() -> None:
+    """nginx sends the headers the site copies (COPIED_HEADERS) and its own: an answer holding
+    any other (a route's new header) is MediaDesk's to send, never nginx's without it."""
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from server.streaming import _alike
+
+    plain = CIMultiDictProxy(CIMultiDict[str]())
+    ours = {"Accept-Ranges": "bytes", "ETag": '"a1"', "Last-Modified": "x", "Content-Type": "a/b"}
+    assert _alike(plain, ours)
+    assert not _alike(plain, {**ours, "X-MediaDesk-Something-New": "1"})
+    assert not _alike(CIMultiDictProxy(CIMultiDict({"If-Match": '"a1"'})), ours)
