@@ -12,6 +12,7 @@ import av
 import pytest
 
 from core.video.encode import (
+    BadMedia,
     NothingToDo,
     faststart,
     moov_after_mdat,
@@ -19,6 +20,7 @@ from core.video.encode import (
     probe,
     web_rendition,
 )
+from core.video.failures import failure_reason
 from tests.video_helpers import ffmpeg_clip, no_progress
 
 PICTURES = ("-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2")
@@ -148,3 +150,20 @@ def test_faststart_copy_of_a_tag_the_muxer_refuses_takes_the_muxers_own(tmp_path
     assert [s["codec_name"] for s in streams] == ["h264", "mp3"]
     assert streams[0]["codec_tag_string"] == "avc1"
     assert streams[1]["codec_tag_string"] != "mp4a"
+
+
+def test_a_video_track_the_copy_cannot_hold_is_a_failure_of_the_original(tmp_path: Path) -> None:
+    # ProRes in a file called an MP4 (a QuickTime file under an MP4 brand): the MP4 muxer takes
+    # no ProRes track. No track copied used to demux every track, and fail with KeyError: 0
+    # (reason `internal`, three attempts); with sound, the sound alone was taken for no frames
+    encoder = _encoder("prores_ks")
+    clip = ffmpeg_clip(
+        tmp_path / "prores.mp4", *PICTURES, *SOUND, "-c:v", encoder, "-c:a", "aac", "-f", "mov"
+    )
+    assert moov_after_mdat(clip)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(BadMedia, match=r"\(prores\) cannot be copied") as failed:
+        faststart(clip, out, "video/mp4", no_progress)
+    assert failure_reason(failed.value) == "undecodable_media"
+    assert not list(out.iterdir())  # no half-made copy left behind
