@@ -167,3 +167,18 @@ def test_a_video_track_the_copy_cannot_hold_is_a_failure_of_the_original(tmp_pat
         faststart(clip, out, "video/mp4", no_progress)
     assert failure_reason(failed.value) == "undecodable_media"
     assert not list(out.iterdir())  # no half-made copy left behind
+
+
+def test_mp3_sound_is_named_mp3_not_its_decoder(tmp_path: Path) -> None:
+    # FFmpeg decodes MP3 with `mp3float`: an H.264 + MP3 MP4 was taken for a sound browsers
+    # do not play, and given a web job it did not need
+    _encoder("libmp3lame")
+    clip = ffmpeg_clip(
+        tmp_path / "mp3.mp4",
+        *PICTURES,
+        *SOUND,
+        *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "libmp3lame"),
+    )
+    p = probe(clip)
+    assert (p.video_codec, p.audio_codec) == ("h264", "mp3")
+    assert plays_in_browsers(p, "video/mp4")
