@@ -17,7 +17,11 @@ and If-Modified-Since against them already; nginx's If-Range compares the ETag i
 and CORS's. When nginx's internal location fails (the object gone since the check, a range past
 the end) the request goes to MediaDesk in full too: it opens the object itself and answers its
 JSON 404/416. nginx never follows an X-Accel-Redirect of an answer it passes on: those would
-carry the bytes' headers into an error of nginx's, or lose the ones the check gives.
+carry the bytes' headers into an error of nginx's, or lose the ones the check gives. (Left: a
+range past the end that meets a kept 200 is found so by nginx's range filter, which runs after
+add_header, and nginx keeps the headers it has set in front of MediaDesk's JSON 416: the file's
+Cache-Control next to MediaDesk's no-store. nginx cannot compare the range with the size
+before; only a per-range check would, at the cost of the kept answers.)
 
 nginx keeps a 200 for one caller and one shape of request until the current half-second ends:
 a player's run of range requests costs MediaDesk one answer per half-second instead of one per
