@@ -49,6 +49,10 @@ logger = logging.getLogger(__name__)
 MIN_EXPIRY = 1
 MAX_EXPIRY = 7 * 24 * 3600
 MIN_PART_SIZE = 5 * 1024 * 1024
+MAX_PART_SIZE = 5 * 1024**3  # S3's and R2's largest part
+# The longest period a seconds setting takes: waits and timedeltas past it overflowed (a
+# usage scan interval of 10**11 s ended its thread with OverflowError after a clean start)
+MAX_INTERVAL = 365 * 24 * 3600
 # MAX_FILE_SIZE's bound: the catalog's size columns (and SQL parameters) are signed 64-bit, so a
 # larger limit let a longer upload reach them and fail there (tus: a 500). The OpenAPI
 # document's INT64_MAX (server.openapi_schemas) is the same number.
@@ -282,7 +286,14 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
         if kind in (int, "int"):
             if isinstance(raw, bool):
                 raise ValueError
-            return int(text)
+            if isinstance(raw, int):
+                return raw
+            # ASCII digits only, as every number the API and tus read (core.ascii): int() took
+            # "١٠٠٠" (Arabic-Indic digits), "+5" and "1_000" where MEDIADESK_HLS_LADDER did not
+            number = whole_number(text, signed=True)
+            if number is None:
+                raise ValueError
+            return number
         if kind in (bool, "bool"):
             if isinstance(raw, bool):
                 return raw
@@ -330,27 +341,32 @@ def validate(s: Settings) -> Settings:
     if not 0 < s.server_port < 65536:
         raise bad("server_port", "must be a TCP port between 1 and 65535")
     if s.trash_retention_days < 0:
-        raise bad("trash_retention_days", "cannot be negative")
+        raise bad(
+            "trash_retention_days",
+            "cannot be negative (0: trashed files are deleted for good at the next maintenance)",
+        )
     if s.audit_retention_days < 0:
         raise bad("audit_retention_days", "cannot be negative (0 keeps every entry)")
     if s.upload_rate_limit < 0:
         raise bad("upload_rate_limit", "cannot be negative")
     if not 1 <= s.upload_bodies <= 1024:
         raise bad("upload_bodies", "must be between 1 and 1024")
-    if s.multipart_chunk_size < MIN_PART_SIZE:
-        raise bad("multipart_chunk_size", "must be at least 5 MiB (R2 and S3 require it)")
-    if s.upload_part_size < MIN_PART_SIZE:
-        raise bad("upload_part_size", "must be at least 5 MiB (R2 and S3 require it)")
+    for name in ("multipart_chunk_size", "upload_part_size"):
+        if not MIN_PART_SIZE <= getattr(s, name) <= MAX_PART_SIZE:
+            raise bad(name, "must be from 5 MiB to 5 GiB (R2 and S3 require it)")
     if s.resumable_threshold < 0:
         raise bad("resumable_threshold", "cannot be negative")
-    if s.tus_expiry < 60:
-        raise bad("tus_expiry", "must be at least 60 seconds")
+    if not 60 <= s.tus_expiry <= MAX_INTERVAL:
+        raise bad("tus_expiry", f"must be between 60 and {MAX_INTERVAL} seconds (a year)")
     if not 5 <= s.tus_lease_seconds <= 3600:
         raise bad("tus_lease_seconds", "must be between 5 and 3600 seconds")
     if s.multipart_threshold < s.multipart_chunk_size:
         raise bad("multipart_threshold", "must be at least the multipart chunk size")
-    if s.maintenance_interval < 0:
-        raise bad("maintenance_interval", "cannot be negative (0: this process never runs it)")
+    if not 0 <= s.maintenance_interval <= MAX_INTERVAL:
+        raise bad(
+            "maintenance_interval",
+            f"must be 0 (this process never runs it) to {MAX_INTERVAL} seconds (a year)",
+        )
     if not 0 <= s.workers <= 64:
         raise bad("workers", "must be between 0 and 64")
     rungs = [whole_number(r) for r in s.hls_ladder]
@@ -399,8 +415,11 @@ def validate(s: Settings) -> Settings:
         raise bad("accel_redirect", "must be an internal location like /_protected/")
     if s.storage_warn_bytes < 0:
         raise bad("storage_warn_bytes", "cannot be negative (0 turns the warning off)")
-    if s.usage_scan_interval < 0:
-        raise bad("usage_scan_interval", "cannot be negative (0 turns the store listing off)")
+    if not 0 <= s.usage_scan_interval <= MAX_INTERVAL:
+        raise bad(
+            "usage_scan_interval",
+            f"must be 0 (the store listing off) to {MAX_INTERVAL} seconds (a year)",
+        )
     if s.log_format not in ("text", "json"):
         raise bad("log_format", "must be 'text' or 'json'")
     allowed: dict[str, tuple[str, ...]] = {}

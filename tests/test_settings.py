@@ -69,6 +69,12 @@ def test_r2_settings_select_s3(tmp_path: Path) -> None:
         ),
         ({"R2_BUCKET_NAME": "b"}, "R2_ACCESS_KEY_ID"),
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        # an operator's hunt: int() took other scripts' digits, signs and "_" in numbers
+        # (MAX_FILE_SIZE=١٠٠٠ was 1000) where the HLS ladder did not
+        ({"MAX_FILE_SIZE": "١٠٠٠"}, "MAX_FILE_SIZE"),
+        ({"MAX_FILE_SIZE": "+5"}, "MAX_FILE_SIZE"),
+        ({"MAX_FILE_SIZE": "1_000"}, "MAX_FILE_SIZE"),
+        ({"MEDIADESK_PORT": "８７６５"}, "MEDIADESK_PORT"),
     ],
 )
 def test_invalid_values_name_the_setting(tmp_path: Path, env: dict[str, str], named: str) -> None:
@@ -173,6 +179,13 @@ def test_every_environment_variable_is_in_the_readmes_settings_table() -> None:
         ({"MEDIADESK_HLS_LADDER": "360,²"}, "MEDIADESK_HLS_LADDER"),
         ({"MEDIADESK_HLS_LADDER": "360,٧٢٠"}, "MEDIADESK_HLS_LADDER"),
         ({"MEDIADESK_MAINTENANCE_INTERVAL": "-1"}, "MEDIADESK_MAINTENANCE_INTERVAL"),
+        # past a year a wait overflowed: the usage thread died with OverflowError after a
+        # clean start (10**11 s)
+        ({"MEDIADESK_USAGE_SCAN_INTERVAL": "100000000000"}, "MEDIADESK_USAGE_SCAN_INTERVAL"),
+        ({"MEDIADESK_MAINTENANCE_INTERVAL": str(10**12)}, "MEDIADESK_MAINTENANCE_INTERVAL"),
+        ({"MEDIADESK_TUS_EXPIRY": str(10**12)}, "MEDIADESK_TUS_EXPIRY"),
+        # above S3's and R2's largest part every part upload would be refused
+        ({"MEDIADESK_UPLOAD_PART_SIZE": str(6 * 1024**3)}, "MEDIADESK_UPLOAD_PART_SIZE"),
         # an origin with a path or a query never equals a browser's Origin header
         ({"MEDIADESK_CORS_ORIGINS": "https://club.example/path"}, "MEDIADESK_CORS_ORIGINS"),
         ({"MEDIADESK_CORS_ORIGINS": "https://club.example?x=1"}, "MEDIADESK_CORS_ORIGINS"),
@@ -207,6 +220,9 @@ def test_more_invalid_values_are_one_line_naming_the_setting(
         {"MEDIADESK_HOST": "a" * 63 + ".example"},
         {"MEDIADESK_HLS_LADDER": "240, 480"},
         {"MEDIADESK_MAINTENANCE_INTERVAL": "0"},  # README: this process never runs it
+        {"MEDIADESK_USAGE_SCAN_INTERVAL": str(365 * 24 * 3600)},
+        {"MAX_FILE_SIZE": " 1000 "},  # a space around a number, as a shell's quoting leaves it
+        {"MEDIADESK_TRASH_RETENTION_DAYS": "1000000"},  # README: keeps them for good
         {"MEDIADESK_CORS_ORIGINS": "https://club.example/,http://localhost:5173,*"},
         {"MEDIADESK_CORS_ORIGINS": "http://[::1]:8080,capacitor://localhost"},
         {"MEDIADESK_SECRETS": "file"},
