@@ -130,6 +130,20 @@ _in_process = threading.Lock()  # an in-memory catalog, or no fcntl
 # file's (it follows it on a move), a pending upload's or a failed file's row stays where it
 # is: counted, one photo uploaded twice was two files there while the library listed one.
 _FILES = MediaFile.status == FileStatus.READY
+
+
+def files_by_backend(db: Database) -> dict[str, int]:
+    """How many files (`_FILES`) each backend holds: what a move takes, and the storages
+    `mediadesk doctor` must find usable (files on one this set-up cannot read are lost to it)."""
+    with db.read() as s:
+        rows = s.execute(
+            select(MediaFile.storage_backend, func.count())
+            .where(_FILES)
+            .group_by(MediaFile.storage_backend)
+        ).all()
+    return {str(name): int(n) for name, n in rows if name}
+
+
 # How long a moved file's source outlives the switch of its row. Servers of other processes (or
 # machines) on the catalog may still read the old location: a record and its local path are
 # cached for up to server/record_cache.py TTL_SECONDS (2 s) after the change feed carries the
@@ -441,13 +455,7 @@ class StorageBackends:
         """How many files (`_FILES`: ready, trashed ones included) each backend holds: what a
         move takes. A pending upload or a failed file counted as left behind was offered to
         the desktop's every Save as a move that then moved nothing."""
-        with self._db.read() as s:
-            rows = s.execute(
-                select(MediaFile.storage_backend, func.count())
-                .where(_FILES)
-                .group_by(MediaFile.storage_backend)
-            ).all()
-        return {str(name): int(n) for name, n in rows if name}
+        return files_by_backend(self._db)
 
     def backends_in_use(self) -> set[str]:
         """Every backend a row names, whatever its status: a pending upload's or a failed
@@ -473,10 +481,13 @@ class StorageBackends:
         target_storage: Storage | None = None,
         progress: MigrationProgress | None = None,
         cancel: threading.Event | None = None,
+        ready: Callable[[], None] | None = None,
     ) -> MigrationReport:
         """Moves every file that is not on `target` there (see the module text for the order).
         Raises Conflict (reason `migration_running`) at once while another migration of this
-        catalog runs, in any process."""
+        catalog runs, in any process. `ready` is called once the target answered and this run
+        holds the migration, before the first file moves: what the moved files will need to be
+        read (`--save-keys`' keys) is saved there, never after a run that may be killed."""
         if target not in BACKENDS:
             raise ValueError(f"Unknown storage backend {target!r}")
         routing = self._routing()
@@ -485,6 +496,8 @@ class StorageBackends:
         destination = routing.backend(target)
         with _one_migration(self._db):
             destination.check()  # fail before touching anything when the target is unreachable
+            if ready is not None:
+                ready()
             return self._migrate(routing, target, progress, cancel)
 
     def _migrate(

@@ -14,6 +14,9 @@ from core import storage_migration
 from core.errors import Cancelled
 from core.library import Library
 from core.settings import (
+    ENV_NAMES,
+    Settings,
+    load_settings,
     r2_from_environment,
     save_settings,
     secret_location,
@@ -95,8 +98,14 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
         sys.stderr.write(f"\r{step.done}/{step.total} {what[:60]:<60}")
         sys.stderr.flush()
 
+    def keys_first() -> None:
+        if save_keys:
+            _save_keys_first(settings)
+
     try:
-        report = library.backends.migrate(target, build_backend(settings, target), progress, cancel)
+        report = library.backends.migrate(
+            target, build_backend(settings, target), progress, cancel, ready=keys_first
+        )
     except Cancelled as exc:
         sys.stderr.write("\n")
         moved_so_far = exc.details.get("report")
@@ -106,6 +115,7 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
         # too), so a script gets the same JSON line as after a whole run, and the shell's
         # status for SIGINT; 2 says the move could not start, which hid what had moved.
         sys.stderr.write(f"mediadesk: interrupted: {exc.message}\n")
+        _say_unsaved_part(settings, target, moved_so_far)
         _report(moved_so_far, _say_queued(library), interrupted=True)
         return INTERRUPTED
     sys.stderr.write("\n")
@@ -118,6 +128,8 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
         env = without_r2_environment() if save_keys else None
         save_settings(settings.replace(storage_backend=target), settings.config_file, env)
     queued = _say_queued(library)
+    if not report.complete:
+        _say_unsaved_part(settings, target, report)
     unsaved = r2_from_environment(settings) if report.complete and target == "r2" else []
     if unsaved:
         sys.stderr.write(
@@ -130,6 +142,37 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
     # a Ctrl+C in the wait for the old copies: every file moved, the deletions stay queued
     _report(report, queued, interrupted=cancel.is_set())
     return 0 if report.complete else 1
+
+
+def _save_keys_first(settings: Settings) -> None:
+    """--save-keys' values, saved once the target answered and before the first file moves:
+    saved at the end, a move stopped part-way (Ctrl+C, SIGTERM, kill -9, a crash) left files on
+    R2 with no keys on disk, unreadable to every later start and to the move back. The backend
+    new files go to stays the one the settings file chose (what a start without R2_* or
+    MEDIADESK_STORAGE_BACKEND picks): saved R2 keys under an unset choice would make R2 active
+    now, and only a complete move makes the target active."""
+    env = without_r2_environment()
+    env.pop(ENV_NAMES["storage_backend"], None)
+    folder = {"data_dir": settings.data_dir} if settings.data_dir else {}
+    kept = load_settings(
+        environ=env, config_file=settings.config_file, allow_incomplete_storage=True, **folder
+    ).backend_name
+    save_settings(settings.replace(storage_backend=kept), settings.config_file, env)
+
+
+def _say_unsaved_part(
+    settings: Settings, target: str, report: storage_migration.MigrationReport
+) -> None:
+    """A move to R2 that did not finish, with R2_* only in the environment: the files it moved
+    are read from R2 by every later start, which needs them set (or saved)."""
+    unsaved = r2_from_environment(settings) if target == "r2" and report.moved else []
+    if unsaved:
+        sys.stderr.write(
+            f"mediadesk: files moved to R2 are read from there, but {', '.join(unsaved)} came "
+            "from the environment and were not saved: give them to every start (the desktop "
+            "app too) until the move is complete, or run it again with "
+            "'mediadesk storage migrate --to r2 --save-keys'.\n"
+        )
 
 
 def _report(report: storage_migration.MigrationReport, queued: int, interrupted: bool) -> None:
