@@ -68,8 +68,9 @@ REFUSALS = (UnsupportedType, TypeMismatch, TooLarge, EmptyFile, CorruptFile, Inv
 class AdoptReport:
     # {key, file_id, name, file_type, athlete_id, created_at, dated_by[, note]}
     adopted: list[dict[str, object]] = field(default_factory=list)
-    # objects whose bytes a ready file of the catalog already holds (SHA-256): left where they
-    # are, still listed by reconcile, with that file's id
+    # objects whose bytes a ready file of the catalog already holds (SHA-256), with that file's
+    # id: removed when that file's own object was read back and holds them ("removed": true),
+    # else left where they are, still listed by reconcile
     duplicates: list[dict[str, object]] = field(default_factory=list)
     # strays put in place of a catalogued file's missing object, their bytes that file's
     # (a move to another athlete after the catalog's backup): {id, key, from}
@@ -164,8 +165,24 @@ def _adopt_one(
         if same is not None and same.file_id in missing and same.size == stat.size:
             _restore(lib, db, storage, key, same, report)
             return
+        if (
+            same is not None
+            and same.file_id not in missing
+            and _holds(lib, storage, same.key, same.sha256, same.size)
+        ):
+            _drop_redundant(storage, key)
+            report.duplicates.append(
+                {
+                    "key": key,
+                    "file_id": same.file_id,
+                    "removed": True,
+                    "message": f"The same bytes as file {same.file_id}, whose own object "
+                    f"{same.key} was read back and holds them: removed",
+                }
+            )
+            return
         if same is not None:
-            report.duplicates.append({"key": key, **_duplicate(same, missing)})
+            report.duplicates.append({"key": key, "removed": False, **_duplicate(same, missing)})
             return
         athlete = parsed.athlete_id if parsed.athlete_id in athletes else None
         when, dated_by = _created_at(stat, parsed)
@@ -200,6 +217,7 @@ def _adopt_one(
             {
                 "key": key,
                 "file_id": record.id,
+                "removed": False,
                 "message": f"The same bytes as file {record.id}: left where it is",
             }
         )
@@ -296,6 +314,17 @@ def _finish_restore(
     storage.delete(stray)
     _note_restore(db, [stray, same.key, same.file_id], False)
     report.restored.append({"id": same.file_id, "key": same.key, "from": stray})
+
+
+def _drop_redundant(storage: Storage, stray: str) -> None:
+    """A second copy of a catalogued file's bytes, that file's own object checked: the copy
+    a move to another athlete made after the catalog's backup, while the old key still waited
+    for its deletion (core/deferred.py, which the restored catalog no longer lists). Left, it
+    kept reconcile from ever being clean and doctor failing, its fix a removal by hand. Its
+    thumbnail and variants first, the object last: a run killed between finds it again."""
+    storage.delete(keys.thumbnail_key(stray))
+    storage.delete_prefix(keys.variant_prefix(stray))
+    storage.delete(stray)
 
 
 def _holds(lib: Library, storage: Storage, key: str, sha: str, size: int | None) -> bool:
