@@ -27,7 +27,7 @@ from core.errors import StorageUnavailable
 from core.events import ChangeEvent, EventKind
 from core.leader import MaintenanceLeader
 from core.records import FileRecord
-from desktop_app.errors import describe_error
+from desktop_app.errors import as_change, describe_error, describe_failure
 from desktop_app.views.conflict_dialog import ConflictDialog
 from desktop_app.workers import TaskRunner
 
@@ -158,7 +158,7 @@ class TeamMode(QObject):
         self.window.controller.runner.submit(
             load,
             on_result=lambda pair: self._show_conflict(file_id, changes, *pair),
-            on_error=self.window.controller.errorOccurred.emit,
+            on_error=self._failed,
         )
 
     def _show_conflict(
@@ -311,8 +311,14 @@ class TeamMode(QObject):
             controller.reveal_in_view(record.id)
 
         controller.runner.submit(
-            lambda: lib.restore(file_id), on_result=restored, on_error=controller.errorOccurred.emit
+            lambda: lib.restore(file_id), on_result=restored, on_error=self._failed
         )
+
+    def _failed(self, exc: BaseException) -> None:
+        """An action of the user's that failed, in words (errorOccurred carries ErrorMessages:
+        the bare exception, "Restore and save" with the catalog out, was an "unexpected" error
+        dialog: "'StorageUnavailable' object has no attribute 'display'")."""
+        self.window.controller.errorOccurred.emit(describe_failure(as_change(exc)))
 
     def _banner(self, dialog: QDialog, text: str) -> None:
         """A line at the top of the preview: it may stop playing, and this says why."""

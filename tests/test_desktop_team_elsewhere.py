@@ -260,3 +260,33 @@ def test_a_batch_gone_elsewhere_in_two_deliveries_is_said_as_one(
             assert all(r.original_filename in said for r in records[:2]), said
     finally:
         other.close()
+
+
+def test_restore_and_save_that_fails_is_said_in_words(
+    qtbot: Any, library: Library, settings: Any, tmp_path: Path
+) -> None:
+    """A team hunt: "Restore and save" whose restore failed (the catalog out, the trash being
+    emptied) handed the bare exception to the window's error message: an "unexpected" error
+    dialog, "'Conflict' object has no attribute 'display'". Here the restore fails as it does
+    when another desktop restored the file a moment before (409 not_trashed); the edit stays."""
+    target = _photos(library, tmp_path, 2)[1]
+    other = Library.open(settings)
+    try:
+        with shown_window(qtbot, library) as window:
+            details = window.details
+            _select(qtbot, window, target.id)
+            details.description.setFocus()
+            qtbot.keyClicks(details.description, "kept")
+            other.trash(target.id)
+            wait_for(qtbot, lambda: details.restore_save_button.isVisible())
+            other.restore(target.id)  # before this window hears of it
+            details.restore_save_button.click()
+            wait_for(qtbot, lambda: bool(window.last_error))
+            assert "display" not in window.last_error
+            assert "unexpected" not in window.last_error.lower()
+            assert details.description.toPlainText() == "kept"
+            for box in QApplication.topLevelWidgets():
+                if box.isVisible() and box is not window and hasattr(box, "done"):
+                    box.done(0)
+    finally:
+        other.close()
