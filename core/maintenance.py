@@ -10,10 +10,12 @@ from typing import NamedTuple
 
 from core import keys
 from core.errors import (
+    CATALOG_UNREACHABLE,
     SETUP_FAULT_REASONS,
     Conflict,
     MediaDeskError,
     NotFound,
+    StorageUnavailable,
     StorageUnusable,
     is_no_space,
     no_space,
@@ -244,7 +246,19 @@ def run_maintenance(
         try:
             task()
         except MediaDeskError as exc:
-            logger.error("Maintenance task %s failed: %s", name, exc.message)
+            # a catalog outage has one ERROR line, its first failure's, whoever met it (the
+            # change feed, a request): a task meeting it later says it as a WARNING
+            known_outage = (
+                isinstance(exc, StorageUnavailable)
+                and exc.reason == CATALOG_UNREACHABLE
+                and not exc.first
+            )
+            logger.log(
+                logging.WARNING if known_outage else logging.ERROR,
+                "Maintenance task %s failed: %s",
+                name,
+                exc.message,
+            )
             report.errors.append(f"{name}: {exc.message}")
         except Exception as exc:
             if not is_no_space(exc):  # the catalog's own "database or disk is full"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from core.maintenance import run_maintenance
 from tests.faults import served_catalog_behind_proxy, wait_for
 from tests.pg_server import postgres_url  # noqa: F401
 from tests.server_fixtures import bearer, http_call, make_tokens
@@ -53,3 +54,34 @@ def test_a_refusing_catalog_logs_one_error_line_and_counts_the_rest(
         feed = line.startswith("Change feed interrupted")
         assert feed or "catalog_unreachable" in line or "cannot be reached" in line, errors
         assert "connection" in line.rsplit("try again later", 1)[-1].lower(), errors
+
+
+def test_maintenance_during_a_known_outage_adds_no_error_line(
+    postgres_url: str,  # noqa: F811
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A team hunt: a stopped PostgreSQL logged "Change feed interrupted" (the ERROR) and then
+    "ERROR Maintenance task sweep_uploads failed" in the same outage. Each task that meets an
+    outage already known says it as a WARNING; the run's report still lists it."""
+    with served_catalog_behind_proxy(postgres_url, tmp_path) as served:
+        admin = make_tokens(served.lib).admin
+        files = f"{served.server.url}/files/"
+        assert http_call(files, headers=bearer(admin)).status == 200
+        with caplog.at_level(logging.INFO):
+            served.cut()
+            wait_for(
+                lambda: any(r.levelno >= logging.ERROR for r in caplog.records)
+                or http_call(files, headers=bearer(admin)).status == 500,
+                what="the outage known",
+            )
+            wait_for(
+                lambda: any(r.levelno >= logging.ERROR for r in caplog.records),
+                what="its ERROR line",
+            )
+            report = run_maintenance(served.lib)
+            assert report.errors, report  # the tasks did fail
+            errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+            assert len(errors) == 1, errors
+            tasks = [r for r in caplog.records if "Maintenance task" in r.getMessage()]
+            assert tasks and {r.levelno for r in tasks} == {logging.WARNING}, tasks
