@@ -44,7 +44,7 @@ from core.errors import (
 from core.events import ChangeEvent
 from core.metadata import mediainfo_version
 from core.secrets import shown_database_url
-from core.settings import Settings, origin_key
+from core.settings import ENV_NAMES, R2_FIELDS, STORAGE_FIX, Settings, origin_key
 
 MAX_SKEW_SECONDS = 60.0  # SigV4 refuses requests more than 15 min off; warn well before
 FEED_TIMEOUT = 5.0
@@ -401,6 +401,55 @@ def check_storage(settings: Settings) -> list[Check]:
     return checks
 
 
+def check_other_storages(settings: Settings, db: Database) -> list[Check]:
+    """Every storage the catalog has files on besides the active one (a move stopped part-way,
+    or `storage_backend = "local"` after R2): it was "All good." while those files answered
+    storage_not_configured to every read, since only the active storage was checked. Each must
+    be configured (R2's endpoint, bucket and keys) and answer."""
+    from core.storage.factory import build_backend
+    from core.storage_migration import files_by_backend
+
+    try:
+        counts = files_by_backend(db)
+    except Exception:  # noqa: BLE001 - the catalog checks say what is wrong with it
+        return []
+    checks = []
+    for name, count in sorted(counts.items()):
+        if name == settings.backend_name:
+            continue  # check_storage's
+        files = f"{count} file{'' if count == 1 else 's'}"
+        if name == "r2" and settings.storage_problem:
+            continue  # check_storage failed "storage settings" with its fix already
+        if name == "r2" and not settings.r2_configured:
+            missing = [ENV_NAMES[n] for n in R2_FIELDS if not getattr(settings, n)]
+            checks.append(
+                Check(
+                    "storage settings",
+                    False,
+                    f"{files} of the catalog are on R2, but R2 is not configured here "
+                    f"(missing: {', '.join(missing)}): they cannot be shown, downloaded or "
+                    "moved",
+                    f"{STORAGE_FIX}. Or bring them back to the local folder: run 'mediadesk "
+                    "storage migrate --to local' with the R2_* variables set.",
+                    reasons=("storage_not_configured",),
+                )
+            )
+            continue
+        where = (
+            f"{settings.r2_bucket_name} at {settings.r2_endpoint_url}"
+            if name == "r2"
+            else f"local folder {settings.paths.objects_dir}"
+        )
+        try:
+            build_backend(settings, name).check()
+        except MediaDeskError as exc:
+            fix = _bucket_fix(exc, settings, on_r2=name == "r2")
+            checks.append(Check(f"{name} storage", False, f"{files}: {exc.message}", fix))
+            continue
+        checks.append(Check(f"{name} storage", True, f"{files} in {where}"))
+    return checks
+
+
 STATUS_PAGES = (
     "the storage provider's status page (Cloudflare R2: https://www.cloudflarestatus.com)"
 )
@@ -422,10 +471,11 @@ SETUP_FIX = (
 )
 
 
-def _bucket_fix(exc: MediaDeskError, settings: Settings) -> str:
+def _bucket_fix(exc: MediaDeskError, settings: Settings, on_r2: bool | None = None) -> str:
     """What to do about a failed bucket check, by its reason: a set-up fault (or a failure
-    with no known reason) points to the storage settings, an outage says to try again later."""
-    if not settings.uses_r2:
+    with no known reason) points to the storage settings, an outage says to try again later.
+    `on_r2`: the store checked is R2 (default: the active one is)."""
+    if not (settings.uses_r2 if on_r2 is None else on_r2):
         return "Check the data folder's permissions."
     if passing_outage(exc):
         return STORE_OUT_FIXES.get(exc.reason or "", SETUP_FIX)
@@ -621,7 +671,10 @@ def check_reconcile(db: Database) -> Check:
                 True,
                 f"the store matched the catalog at {when}, but the {', '.join(unlisted)} "
                 f"storage could not be listed{under_way}{rebuild[0]}",
-                "Check that storage's settings (`mediadesk doctor`), then run "
+                # not "(`mediadesk doctor`)": this is the doctor, and the storage checks
+                # above say what that storage lacks
+                "Make that storage usable (the storage checks above say what it lacks: "
+                "its settings and keys, or a store that answers), then run "
                 "`mediadesk maintenance` again." + rebuild[1],
                 warning=True,
             )
@@ -823,6 +876,7 @@ def run_checks(settings: Settings) -> list[Check]:
             checks += _stored_without_catalog(settings, checks)
         checks.append(check_mediainfo())
         if catalog_ok and not new:
+            checks += check_other_storages(settings, db)
             checks += _kept_apart(settings, db)
             checks.append(check_feed(db))
             checks.append(check_reconcile(db))
