@@ -20,7 +20,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QAction, QFocusEvent, QKeyEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -138,6 +138,22 @@ class FileGridView(QListView):
             self._keep_current = False
             if (current := self.currentIndex()).isValid():
                 self.scrollTo(current)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        """Tabbed into with nothing selected, the grid selects its current file (Qt makes the
+        first one current): it showed a focus ring on a file the details panel did not show
+        ("Select a file…") and Return previewed nothing. A click selects as it always did,
+        and a selection already made is kept."""
+        super().focusInEvent(event)
+        if event.reason() not in (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason):
+            return
+        model, selection = self.model(), self.selectionModel()
+        if model is None or selection is None or selection.hasSelection() or not model.rowCount():
+            return
+        current = self.currentIndex()
+        if not current.isValid():
+            current = model.index(0, 0)
+        selection.setCurrentIndex(current, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         before = QPersistentModelIndex(self.currentIndex())

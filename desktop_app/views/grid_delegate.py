@@ -101,6 +101,16 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     @staticmethod
     def _draw_placeholder(painter: QPainter, box: QRect, file_type: str) -> None:
+        # its large glyph's font is its own: left on the painter, the duration badge drawn
+        # next took 0.85 of it and came out twice the size of a thumbnail tile's
+        painter.save()
+        try:
+            ThumbnailDelegate._draw_glyph(painter, box, file_type)
+        finally:
+            painter.restore()
+
+    @staticmethod
+    def _draw_glyph(painter: QPainter, box: QRect, file_type: str) -> None:
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(128, 128, 128, 50))
         painter.drawRoundedRect(box, 4, 4)

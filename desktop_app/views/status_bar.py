@@ -123,9 +123,12 @@ class MainStatusBar(QStatusBar):
 
     A notice is drawn left of the permanent labels, in whatever room they leave. When they
     leave too little (a narrow window, a long Spanish notice: "Subido …" read "Subid"), the
-    least needed labels step aside while the notice shows: the catalog, the storage, the live
-    state, then the counts. The server's address and the storage warning always stay, and the
-    live state while the catalog is out of reach (`set_standing`).
+    catalog and the storage are cut short while the notice shows ("Catalog: SQLite…"), then
+    the counts say only the files and their size; a notice still too long is shortened
+    (`showMessage`). A passing notice never takes a label away: one long file name's
+    "Uploaded …" hid the storage, the catalog, the live state and the counts, the state the
+    user watches. Only the standing line of a catalog out of reach, the state itself, has the
+    catalog, the storage and the counts step aside (never the live state, `set_standing`).
     """
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
@@ -142,8 +145,10 @@ class MainStatusBar(QStatusBar):
         for label in self._permanent():
             label.setContentsMargins(6, 0, 6, 0)
             self.addPermanentWidget(label)
-        self.yielding = (self.catalog, self.storage, self.feed, self.counts)  # in this order
-        self._stepped_aside: list[QLabel] = []
+        # in this order, aside for the counts' sake in a narrow window (`_fit_width`)
+        self.yielding = (self.catalog, self.storage, self.feed, self.counts)
+        self._squeezed = False  # cut short for a notice (`_make_room`), until RETURN_DELAY after
+        self._stepped_aside: list[QLabel] = []  # aside for the standing line (`_make_room`)
         self._narrowed: list[QLabel] = []  # aside for the counts' sake (`_fit_width`)
         self._fitting = False
         # a notice given to showMessage, what of it is shown, and when it ends (monotonic)
@@ -347,7 +352,7 @@ class MainStatusBar(QStatusBar):
             if self._standing:
                 self.showMessage(self._standing)
                 return
-            if self._stepped_aside:
+            if self._squeezed:
                 self._return.start()  # not at once: another notice may follow
             return
         if self._whole and message == self._shown:
@@ -358,30 +363,36 @@ class MainStatusBar(QStatusBar):
         self._make_room(self.fontMetrics().horizontalAdvance(message))
 
     def _make_room(self, need: int) -> bool:
-        """The least needed labels step aside until a message `need` pixels wide fits; those
-        aside come back while it still does. Whether it fits."""
+        """The catalog, then the storage, cut short (never below their kind) and then the counts
+        said short, as far as a message `need` pixels wide needs; each whole again as far as it
+        still fits. A passing notice takes no label away. The standing line (the catalog out of
+        reach, `set_standing`) is the state itself: the catalog, the storage and the counts
+        step aside for it while it does not fit, never the live state. Whether it fits."""
         self._return.stop()
-        # labels aside come back, most needed first, while the notice still fits beside them
-        for label in reversed(list(self._stepped_aside)):
+        self._squeezed = True
+        for label in self._stepped_aside:
             label.show()
-            if self.message_room() < need:
-                label.hide()
-                break
-            self._stepped_aside.remove(label)
-        standing = bool(self._standing) and self._whole == self._standing
-        if standing and self.feed in self._stepped_aside:
-            self.feed.show()
-            self._stepped_aside.remove(self.feed)
-        for label in self.yielding:
+        self._stepped_aside = []
+        for short_counts in (False, True):
+            # the counts said short free much: the catalog and the storage as whole as fits
+            self.counts.shorten(short_counts)
+            for fitting in (self.catalog, self.storage):
+                fitting.whole()
+            for fitting in (self.catalog, self.storage):
+                short = need - self.message_room()
+                if short <= 0:
+                    break
+                if fitting.isVisibleTo(self):
+                    fitting.narrow_by(short)
             if self.message_room() >= need:
                 break
-            if label is self.feed and standing:
-                # the catalog out of reach: whether the live feed is back is what the user
-                # watches then; the long line pushed it out and is cut short instead
-                continue
-            if label.isVisibleTo(self):
-                label.hide()
-                self._stepped_aside.append(label)
+        if self._standing and self._whole == self._standing:
+            for label in (self.catalog, self.storage, self.counts):
+                if self.message_room() >= need:
+                    break
+                if label.isVisibleTo(self):
+                    label.hide()
+                    self._stepped_aside.append(label)
         layout = self.layout()
         if layout is not None:
             layout.activate()  # the labels move now, before the notice is painted
@@ -390,6 +401,7 @@ class MainStatusBar(QStatusBar):
     def _labels_back(self) -> None:
         if self.currentMessage():
             return
+        self._squeezed = False
         for label in self._stepped_aside:
             label.show()
         self._stepped_aside = []
@@ -400,7 +412,12 @@ class MainStatusBar(QStatusBar):
         they were cut mid-count ("1004 archivos · 1001 imágenes · 3") beside the catalog's
         name. The least needed labels step aside for them, as for a notice, and come back once
         there is room."""
-        if self.currentMessage() or self._fitting:
+        if self._fitting:
+            return
+        if self.currentMessage():
+            if self._whole and self.currentMessage() == self._shown:
+                # new counts during a notice: cut short again for it, as on a resize
+                self._present(again=True)
             return
         # a label shown again may resize the bar at once: no second fit inside this one
         self._fitting = True
