@@ -23,12 +23,16 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QLocale
 
 from core.errors import (
+    NO_SPACE_FOR_CHANGE,
+    OBJECT_MISSING,
     Conflict,
+    InsufficientStorage,
     MediaDeskError,
     StorageUnavailable,
     catalog_down,
     catalog_unreachable,
     is_no_space,
+    no_room,
     no_space,
 )
 from core.mediatypes import BY_MIME
@@ -418,9 +422,10 @@ def _known_message(exc: MediaDeskError) -> str | None:
         )
     if exc.code == "storage_unavailable" and reason == "catalog_schema_unrecorded":
         return _schema_unrecorded(exc.details or {})
-    if exc.code == "not_found" and reason == "object_missing":
-        # a storage move's: the catalog still lists the file, its bytes are gone; "Someone
-        # may have deleted it" sent the user to look for a deletion that never happened
+    if exc.code == "not_found" and reason == OBJECT_MISSING:
+        # a storage move's, an export's, a preview's (download_failure reads the server's
+        # reason): the catalog still lists the file, its bytes are gone; "Someone may have
+        # deleted it" sent the user to look for a deletion that never happened
         return QCoreApplication.translate(
             "Errors",
             "The stored copy of this file is missing, though the catalog still lists it "
@@ -433,6 +438,14 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "Errors",
             "The copy at the new storage did not match the original, so the file stayed where "
             "it is. Running the move again retries it.",
+        )
+    if exc.code == "insufficient_storage" and exc.message == NO_SPACE_FOR_CHANGE:
+        # a full disk met saving a change (as_change, or a server's 507 for one): "to store
+        # the file" sent the user who moved a file to the trash looking for an upload
+        return QCoreApplication.translate(
+            "Errors",
+            "There is not enough free space to save the change. Free some space on the disk "
+            "(or raise the storage quota) and try again.",
         )
     if exc.code == "catalog_upgraded":
         # not an outage: waiting does not help, only running the newer version does
@@ -884,6 +897,20 @@ def describe_error(exc: BaseException) -> ErrorMessage:
     )
 
 
+def as_change(exc: BaseException) -> BaseException:
+    """A full disk met while saving a change (a move to or from the trash, a restore, an edit,
+    a deletion, an athlete's name, a job asked for) said as one, as the server's 507 says it
+    (server.errors._for_request): core's no_space() names "the file" wherever it is met. Any
+    other error as it was. Not for what saves a file's bytes (an upload, an export)."""
+    if not no_room(exc) or (
+        isinstance(exc, InsufficientStorage) and exc.message == NO_SPACE_FOR_CHANGE
+    ):
+        return exc
+    change = InsufficientStorage(NO_SPACE_FOR_CHANGE)
+    change.__cause__ = exc
+    return change
+
+
 def retry_in(exc: BaseException) -> int | None:
     """The seconds a failure says to wait before trying again, when it carries them
     (StorageUnavailable.retry_after: a store throttling or failing inside, with its own
@@ -966,13 +993,32 @@ def error_from_record(record: dict[str, Any] | None) -> BaseException | None:
     return None
 
 
-def download_failure(status: int, unreachable: bool, detail: str) -> ErrorMessage:
+def server_error(body: bytes) -> MediaDeskError | None:
+    """The error our server's JSON answer carries (`{"error": {code, reason, details,
+    message}}`), None for any other body (a proxy's page, a signed storage URL's XML)."""
+    try:
+        answer = json.loads(body or b"null")
+    except ValueError:
+        return None
+    found = error_from_record(answer.get("error")) if isinstance(answer, dict) else None
+    return found if isinstance(found, MediaDeskError) else None
+
+
+def download_failure(
+    status: int, unreachable: bool, detail: str, body: bytes = b""
+) -> ErrorMessage:
     """Why a download the app made itself (a photo's preview) failed, in the user's language.
     Qt's own text quotes the URL, whose access_token the user could copy: `detail` is that text
     with its secrets hidden, kept as the technical detail only. Qt has it in the interface
-    language already (its qtbase translations), so its label does not call it English. A 404
-    reads as the missing file a video's preview reports (describe_error of core's NotFound)."""
-    if status == 404:
+    language already (its qtbase translations), so its label does not call it English. `body`:
+    the answer's own bytes; our server's JSON error is said as a video's preview says it
+    (describe_error): a 404 `object_missing` is the stored copy missing, not a file someone
+    deleted. Another 404 reads as the missing file; a code with no sentence of its own (a 401)
+    as its status number."""
+    said = server_error(body) if status else None
+    if said is not None and (_known_message(said) is not None or said.code in _sentences()):
+        text = describe_error(said).text
+    elif status == 404:
         text = _sentences()["not_found"]
     elif unreachable:
         text = QCoreApplication.translate(

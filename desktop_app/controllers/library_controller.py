@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from core.errors import Conflict, MediaDeskError, NotFound, catalog_unreachable
 from core.events import ChangeEvent, EventKind
 from core.filenames import disk_name, numbered_name
-from core.jobs import JobRecord
+from core.jobs import JobRecord, JobState
 from core.library import Library
 from core.links import only_this_machine, share_path, shareable_origin
 from core.listing import SORTS
@@ -29,9 +29,11 @@ from core.records import BulkOutcome, FileQuery, FileRecord, FileStatus, Sort
 from core.storage.local import fsync_dir
 from desktop_app.errors import (
     ErrorMessage,
+    as_change,
     describe_error,
     describe_failure,
     error_from_record,
+    job_reason,
     retry_in,
     with_duplicate_name,
 )
@@ -47,6 +49,8 @@ logger = logging.getLogger(__name__)
 SidebarRefresh = tuple[dict[str, int], list[Any]]
 PREVIEW_URL_EXPIRY = 6 * 3600
 STREAM_ASK_TIMEOUT = 10  # seconds: asking a stream that failed why it did
+# core.jobs.FAILURE_REASONS' code of an original its jobs could not decode (damaged, cut off)
+UNDECODABLE = "undecodable_media"
 # The purpose in the name of the read token a session makes for its previews (core.tokens
 # process tokens: the name says which process made it); the token list shows it translated.
 PREVIEW_TOKEN_PURPOSE = "mediadesk-desktop-previews"
@@ -170,15 +174,23 @@ def _export_one(library: Library, file_id: int, folder: Path, name: str) -> Path
     return target
 
 
-def playback_failure(library: Library, record: FileRecord, source: str) -> BaseException | None:
+def playback_failure(
+    library: Library, record: FileRecord, source: str
+) -> BaseException | JobRecord | None:
     """Why a preview could not play, asked again off the GUI thread: the library's own look at
-    the file (a storage outage, a missing object, with the details to act on), else the JSON
-    error of our server's stream URL (a revoked token, a missing rendition); None when both
-    answer, and Qt's own text stands."""
+    the file (a storage outage, a missing object, with the details to act on), else its video
+    jobs' finding that it is damaged (a job failed `undecodable_media`: Qt's "format not
+    supported" sent the user looking for a codec), else the JSON error of our server's stream
+    URL (a revoked token, a missing rendition); None when all answer, and Qt's own text
+    stands."""
     try:
         library.stat(record)
     except (MediaDeskError, OSError) as exc:
         return exc
+    if record.file_type == FileKind.VIDEO:
+        for job in library.jobs.latest_for_file(record.id):
+            if job.state == JobState.FAILED and job.reason == UNDECODABLE:
+                return job
     if not source.startswith(("http://", "https://")):
         return None
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # as the player: direct
@@ -547,7 +559,7 @@ class LibraryController(QObject):
             self.message.emit(self.tr("Saved %1").replace("%1", record.original_filename))
 
         def failed(exc: BaseException) -> None:
-            message = describe_failure(exc)
+            message = describe_failure(as_change(exc))
             self.saveFailed.emit(file_id, message)
             # theirs vs yours (desktop_app/team.py) only for a newer version: a refusal that
             # is no one's change (an edit that would make a duplicate) offered "keep mine",
@@ -748,11 +760,14 @@ class LibraryController(QObject):
         )
 
     def export(self, file_id: int, destination: Path) -> None:
-        self._call(
+        self.runner.submit(
             self.library.export,
             file_id,
             destination,
-            then=lambda path: self.message.emit(self.tr("Exported to %1").replace("%1", str(path))),
+            on_result=lambda path: self.message.emit(
+                self.tr("Exported to %1").replace("%1", str(path))
+            ),
+            on_error=self._report_file,
         )
 
     def export_many(self, file_ids: list[int], folder: Path) -> None:
@@ -782,7 +797,7 @@ class LibraryController(QObject):
             folder,
             on_report=progress,
             on_result=done,
-            on_error=self._report,
+            on_error=self._report_file,
         )
 
     def _export_failures(self, outcome: ExportOutcome) -> ErrorMessage:
@@ -985,9 +1000,11 @@ class LibraryController(QObject):
         """Finds out off the GUI thread why `source` did not play; a cause found is sent as
         previewFailureExplained, translated here (Qt's player says it in technical English)."""
 
-        def explained(cause: BaseException | None) -> None:
-            if cause is not None:
+        def explained(cause: BaseException | JobRecord | None) -> None:
+            if isinstance(cause, BaseException):
                 self.previewFailureExplained.emit(source, describe_error(cause))
+            elif cause is not None:  # the jobs found it damaged: their sentence
+                self.previewFailureExplained.emit(source, job_reason(cause))
 
         self.runner.submit(
             playback_failure,
@@ -1036,6 +1053,12 @@ class LibraryController(QObject):
         self.runner.submit(fn, *args, on_result=then, on_error=self._report)
 
     def _report(self, exc: BaseException) -> None:
+        """An action's failure: every action here saves a change (trash, restore, an edit, a
+        deletion, an athlete), so a full disk is said as the change's (as_change), as the
+        server's 507 says it; an export's is `_report_file`."""
+        self._report_file(as_change(exc))
+
+    def _report_file(self, exc: BaseException) -> None:
         # a store throttling or failing, a store or catalog out of reach: when to try again,
         # as the server's Retry-After says it (a throttled store is not asked before then)
         message: ErrorMessage = describe_failure(exc)

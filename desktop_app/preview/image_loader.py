@@ -21,6 +21,8 @@ from desktop_app.workers import TaskRunner
 logger = logging.getLogger(__name__)
 
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
+# the most of an error answer read for its JSON error (ours are a few hundred bytes)
+ERROR_BODY_BYTES = 64 * 1024
 Failure = QNetworkReply.NetworkError
 # no answer at all: said as a server out of reach, not as a file that failed
 UNREACHABLE = frozenset(
@@ -252,7 +254,11 @@ class ImageLoader(QObject):
             status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
             qt_text = redact_secrets(reply.errorString())
             logger.info("image download failed: %s", qt_text)
-            message = download_failure(int(status or 0), reply.error() in UNREACHABLE, qt_text)
+            # our server's JSON error says why (a stored copy missing is not a deleted file)
+            body = bytes(reply.read(ERROR_BODY_BYTES).data())
+            message = download_failure(
+                int(status or 0), reply.error() in UNREACHABLE, qt_text, body
+            )
             self.failure_detail = message.technical()
             self.failed.emit(message.text)
             return

@@ -51,7 +51,7 @@ from core.jobs import ACTIVE, RETRYABLE, JobRecord, JobState, Processing, combin
 from core.library import Library
 from core.video import service
 from core.video.service import ScrubCue
-from desktop_app.errors import describe_error, job_reason, job_reason_text
+from desktop_app.errors import as_change, describe_error, job_reason, job_reason_text
 from desktop_app.formatting import PROGRESS_FORMAT, percent_text, tip_text
 from desktop_app.views.tables import MiddleElideDelegate, read_only_table, select_row_alone
 from desktop_app.workers import TaskRunner
@@ -269,7 +269,9 @@ class JobsDock(QDockWidget):
         body = QWidget(self)
         self.status = QLabel(body)
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # errors may quote a name
-        self.runner.failed.connect(lambda exc: self.status.setText(describe_error(exc).text))
+        self.runner.failed.connect(
+            lambda exc: self.status.setText(describe_error(as_change(exc)).text)
+        )
         column = QVBoxLayout(body)
         bar = QHBoxLayout()
         self.filter = QComboBox(body)
@@ -495,7 +497,7 @@ class JobsDock(QDockWidget):
         self.runner.submit(
             run,
             on_result=lambda _j: self.refresh(),
-            on_error=lambda exc: self.status.setText(describe_error(exc).text),
+            on_error=lambda exc: self.status.setText(describe_error(as_change(exc)).text),
         )
 
     def _reprocess(self) -> None:
@@ -509,7 +511,7 @@ class JobsDock(QDockWidget):
             on_result=lambda jobs: self.status.setText(
                 self.tr("Queued %Ln job(s) again", "", len(jobs))
             ),
-            on_error=lambda exc: self.status.setText(describe_error(exc).text),
+            on_error=lambda exc: self.status.setText(describe_error(as_change(exc)).text),
         )
 
     def shutdown(self) -> None:
