@@ -21,9 +21,11 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
+from PySide6.QtWidgets import QApplication
 
 from core.db.models import utcnow
 from core.errors import StorageNotAsked, StorageUnavailable, never_sent
@@ -306,3 +308,29 @@ def test_a_tls_failure_after_the_request_went_may_have_done_work(
     finally:
         lib.close()
         endpoint.close()
+
+
+def test_the_desktop_says_a_delete_unanswered_left_the_file_in_the_trash(
+    proxied: tuple[Library, CuttableProxy], tmp_path: Path, qtbot: Any
+) -> None:
+    """A team hunt: Shift+Delete of a live file while the bucket was silent said only "The
+    storage cannot be reached… Try again in 10 s." while the file left the view for the trash
+    (README: such a delete moves it there instead): the user retried on a file no longer
+    shown. The message now says where it went."""
+    from tests.qt_helpers import shown_window, wait_for
+
+    lib, proxy = proxied
+    (record,) = _files(lib, tmp_path, 1)
+    with shown_window(qtbot, lib) as window:
+        wait_for(qtbot, lambda: window.controller.grid.row_of(record.id) >= 0)
+        proxy.stall()
+        try:
+            window.controller.delete_permanently([record.id])
+            wait_for(qtbot, lambda: bool(window.last_error), timeout=30000)
+        finally:
+            proxy.restore()
+        assert "went to the trash instead" in window.last_error, window.last_error
+        assert lib.get_file(record.id).is_trashed
+        for box in QApplication.topLevelWidgets():
+            if box.isVisible() and box is not window and hasattr(box, "done"):
+                box.done(0)

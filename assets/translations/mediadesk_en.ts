@@ -112,7 +112,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="595"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="596"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Moved %Ln file to the trash</numerusform>
@@ -120,7 +120,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="597"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="598"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moving to the trash: %1 of %Ln file…</numerusform>
@@ -128,7 +128,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="634"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="635"/>
         <source>%Ln of them became the copies of the same photos or videos uploaded again meanwhile: their own edits gave way to those copies&apos;.</source>
         <translation>
             <numerusform>%Ln of them became the copy of the same photo or video uploaded again meanwhile: its own edits gave way to that copy&apos;s.</numerusform>
@@ -136,7 +136,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="645"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="646"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Restored %Ln file</numerusform>
@@ -144,7 +144,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="646"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="647"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restoring: %1 of %Ln file…</numerusform>
@@ -152,7 +152,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="651"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="652"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nothing to restore: the file was already restored</numerusform>
@@ -160,7 +160,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="652"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="653"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln already restored elsewhere)</numerusform>
@@ -168,7 +168,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="722"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="741"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>Nothing deleted: the file was restored meanwhile and is kept</numerusform>
@@ -176,8 +176,9 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="727"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="732"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="735"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="746"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="751"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Deleted %Ln file permanently</numerusform>
@@ -185,7 +186,15 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="729"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="728"/>
+        <source>%Ln file(s) went to the trash instead: the storage may still delete them; if it did not, they stay in the trash, where they can be restored.</source>
+        <translation>
+            <numerusform>The file went to the trash instead: the storage may still delete it; if it did not, it stays in the trash, where it can be restored.</numerusform>
+            <numerusform>%Ln files went to the trash instead: the storage may still delete them; if it did not, they stay in the trash, where they can be restored.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="748"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restored meanwhile elsewhere, kept)</numerusform>
@@ -193,7 +202,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="744"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="763"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Emptying the trash: %1 of %Ln file deleted…</numerusform>
@@ -201,7 +210,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="751"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="770"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Emptied the trash: %Ln file deleted</numerusform>
@@ -209,7 +218,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="779"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="798"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exporting: %1 of %Ln file…</numerusform>
@@ -217,7 +226,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="786"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="805"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exported %Ln file to %1</numerusform>
@@ -225,7 +234,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="808"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="827"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>%Ln of %1 files could not be exported to %2:</numerusform>
@@ -233,7 +242,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="815"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="834"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…and %Ln more</numerusform>
@@ -241,7 +250,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="816"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="835"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln file exported.</numerusform>
@@ -249,7 +258,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="902"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="921"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Processing again: %1 of %Ln file…</numerusform>
@@ -257,7 +266,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="919"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="938"/>
         <source>Made the thumbnails of %Ln photo(s) again</source>
         <translation>
             <numerusform>Made the thumbnail of %Ln photo again</numerusform>
@@ -265,7 +274,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="924"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="943"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>Queued %Ln job of %1 again</numerusform>
@@ -273,7 +282,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="930"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="949"/>
         <source>Queued the jobs of %Ln video(s) again</source>
         <translation>
             <numerusform>Queued the jobs of %Ln video again</numerusform>
@@ -281,7 +290,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="935"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="954"/>
         <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
         <translation>
             <numerusform>%Ln file passed over: trashed or deleted meanwhile</numerusform>

@@ -1459,7 +1459,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="815"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="834"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…y %Ln más</numerusform>
@@ -1467,22 +1467,22 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="559"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="560"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="427"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="428"/>
         <source>The catalog (database) cannot be reached right now: the counts are refreshed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los recuentos se actualizarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="422"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="423"/>
         <source>The catalog (database) cannot be reached right now: the files are listed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los archivos se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="595"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="596"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1490,7 +1490,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="597"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="598"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1498,12 +1498,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="624"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="625"/>
         <source>“%1” became “%2” (file %3), the same photo or video uploaded again meanwhile: its own edits (description, athlete, sharing) gave way to that file&apos;s.</source>
         <translation>«%1» pasó a ser «%2» (archivo %3), la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios (descripción, deportista, compartir) cedieron ante los de ese archivo.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="634"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="635"/>
         <source>%Ln of them became the copies of the same photos or videos uploaded again meanwhile: their own edits gave way to those copies&apos;.</source>
         <translation>
             <numerusform>%Ln de ellos pasó a ser la copia de la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios cedieron ante los de esa copia.</numerusform>
@@ -1511,7 +1511,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="645"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="646"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1519,7 +1519,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="646"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="647"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1527,7 +1527,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="651"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="652"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nada que restaurar: el archivo ya estaba restaurado</numerusform>
@@ -1535,7 +1535,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="652"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="653"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln ya restaurado en otro lugar)</numerusform>
@@ -1543,7 +1543,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="722"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="741"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>No se eliminó nada: el archivo se había restaurado mientras tanto y se conserva</numerusform>
@@ -1551,8 +1551,9 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="727"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="732"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="735"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="746"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="751"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1560,7 +1561,15 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="729"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="728"/>
+        <source>%Ln file(s) went to the trash instead: the storage may still delete them; if it did not, they stay in the trash, where they can be restored.</source>
+        <translation>
+            <numerusform>%Ln archivo pasó a la papelera en su lugar: el almacenamiento aún puede borrarlo; si no lo hace, queda en la papelera, desde donde se puede restaurar.</numerusform>
+            <numerusform>%Ln archivos pasaron a la papelera en su lugar: el almacenamiento aún puede borrarlos; si no lo hace, quedan en la papelera, desde donde se pueden restaurar.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="748"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restaurado mientras tanto en otro lugar, conservado)</numerusform>
@@ -1568,7 +1577,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="744"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="763"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1576,7 +1585,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="751"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="770"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1584,17 +1593,17 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="757"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="776"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="768"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="787"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="779"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="798"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
@@ -1602,7 +1611,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="786"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="805"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exportado %Ln archivo a %1</numerusform>
@@ -1610,7 +1619,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="808"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="827"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
@@ -1618,7 +1627,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="816"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="835"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln archivo exportado.</numerusform>
@@ -1626,7 +1635,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="902"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="921"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Reprocesando: %1 de %Ln archivo…</numerusform>
@@ -1634,12 +1643,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="913"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="932"/>
         <source>Made the thumbnail of %1 again</source>
         <translation>Miniatura de %1 generada de nuevo</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="919"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="938"/>
         <source>Made the thumbnails of %Ln photo(s) again</source>
         <translation>
             <numerusform>Miniatura de %Ln foto generada de nuevo</numerusform>
@@ -1647,7 +1656,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="924"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="943"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>%Ln trabajo de %1 en cola de nuevo</numerusform>
@@ -1655,7 +1664,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="930"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="949"/>
         <source>Queued the jobs of %Ln video(s) again</source>
         <translation>
             <numerusform>Trabajos de %Ln vídeo en cola de nuevo</numerusform>
@@ -1663,7 +1672,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="935"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="954"/>
         <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
         <translation>
             <numerusform>%Ln archivo omitido: se movió a la papelera o se eliminó mientras tanto</numerusform>
@@ -1671,7 +1680,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1041"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1060"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -696,14 +697,15 @@ class LibraryController(QObject):
         meanwhile (another window, desktop or server, while the question was open) is kept,
         and the status bar says so. Elsewhere the file is deleted whatever its state."""
         only_trashed = self.filter.section == "trash"
-        delete = self.library.delete_permanently
+        lib = self.library
+        trashed_instead: list[int] = []
 
         def run() -> tuple[int, int, list[BaseException]]:
             deleted = kept = 0
             errors: list[BaseException] = []
             for file_id in file_ids:
                 try:
-                    delete(file_id, only_trashed=only_trashed)
+                    lib.delete_permanently(file_id, only_trashed=only_trashed)
                     deleted += 1
                 except Conflict as exc:
                     if exc.reason != "not_trashed":
@@ -712,10 +714,27 @@ class LibraryController(QObject):
                         kept += 1
                 except Exception as exc:  # noqa: BLE001 - reported together below
                     errors.append(exc)
+                    if not only_trashed and _now_trashed(lib, file_id):
+                        trashed_instead.append(file_id)
             return deleted, kept, errors
 
         def done(outcome: tuple[int, int, list[BaseException]]) -> None:
             deleted, kept, errors = outcome
+            if trashed_instead:
+                # a DELETE the storage did not answer: the file waits in the trash (README),
+                # which "try again" alone did not say, and it left the view without a word
+                message = describe_failure(as_change(errors[0]))
+                instead = self.tr(
+                    "%Ln file(s) went to the trash instead: the storage may still delete "
+                    "them; if it did not, they stay in the trash, where they can be restored.",
+                    "",
+                    len(trashed_instead),
+                )
+                said = dataclasses.replace(message, text=f"{message.text} {instead}")
+                if deleted:
+                    self.message.emit(self.tr("Deleted %Ln file(s) permanently", "", deleted))
+                self.errorOccurred.emit(said)
+                return
             if kept and not deleted:
                 self.message.emit(
                     self.tr(
@@ -1119,3 +1138,12 @@ class LibraryController(QObject):
         self.live.close()
         self.thumbnails.shutdown()
         self.runner.shutdown()
+
+
+def _now_trashed(lib: Library, file_id: int) -> bool:
+    """Whether a permanent delete that failed left the file in the trash (its DELETE got no
+    answer: the storage may still carry it out); False when that cannot be read now."""
+    try:
+        return lib.get_file(file_id).is_trashed
+    except Exception:  # noqa: BLE001 - the failure itself is what is said
+        return False
