@@ -12,6 +12,8 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn, TypeVar
 
+from core.stdio import hear_interrupts
+
 A = TypeVar("A")
 B = TypeVar("B")
 
@@ -41,7 +43,11 @@ def run_main(main: Callable[[], int | None]) -> NoReturn:
     """Every benchmark's entry point. Ctrl-C raises KeyboardInterrupt, which has already run
     the finally blocks that stop servers and remove folders by the time it reaches here: one
     line then says so, in place of a traceback that looked like a crash, and the exit status
-    is the shell's 130 (128 + SIGINT), as for any program Ctrl-C stops."""
+    is the shell's 130 (128 + SIGINT), as for any program Ctrl-C stops. Started with SIGINT
+    ignored (`bench/x.py &` from a script: shells ignore it in background jobs), Python left
+    it ignored and `kill -INT` went unheard: hear_interrupts() puts the handler back, as the
+    product's commands do."""
+    hear_interrupts()
     try:
         code = main()
     except KeyboardInterrupt:

@@ -17,7 +17,8 @@ search the query people write without an index, LIKE '%…%' over name, descript
 athletes' names, with the same filters and sort.
 
 Run `.venv/bin/python bench/catalog.py [--files 1000000] [--mode http]`. Filling a million
-rows (FTS5 index included) takes a few minutes; `--keep DIR` reuses a filled folder.
+rows (FTS5 index included) takes a few minutes; `--keep DIR` fills DIR once and reuses it in
+later runs, but only once its fill finished: a folder whose fill was stopped is refused.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import argparse
 import functools
 import http.client
 import json
+import os
 import random
 import sqlite3
 import statistics
@@ -53,6 +55,7 @@ from core.library import Library  # noqa: E402
 from core.natsort import name_sort_key  # noqa: E402
 from core.records import FileQuery  # noqa: E402
 from core.settings import load_settings  # noqa: E402
+from core.storage.local import fsync_dir  # noqa: E402
 from core.text import folded  # noqa: E402
 
 with dev_packages():
@@ -92,6 +95,10 @@ WORDS = [
 ATHLETES = 200
 RARE, COMMON = "-12345.", "jump"  # a rare and a common search term (http mode)
 TRASHED_SHARE = 10  # a tenth as many files again in the trash
+# in a --keep folder, written once the last row of its fill is committed: a fill commits every
+# 50,000 rows, the Trash's last, so a stopped fill left a catalog that looked complete to a
+# count of the listing and a later run measured an empty Trash (0 results in 0.9 ms)
+FILLED = "bench-catalog-filled.json"
 
 
 def stored_date(moment: datetime) -> str:
@@ -160,7 +167,66 @@ def fill(db_file: Path, count: int, trashed: int = 0) -> None:
         conn.commit()
         print(f"  filled {min(count + trashed, first + batch):,} rows", file=sys.stderr, flush=True)
     # no ANALYZE: MediaDesk never runs it, so the planner works without statistics here too
+    # the rows on disk before the marker that says they are all there (synchronous=OFF above)
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA wal_checkpoint(FULL)")
     conn.close()
+
+
+def counts(db_file: Path) -> tuple[int, int, int]:
+    """Listed files, trashed files and rows of any kind in the catalog."""
+    conn = sqlite3.connect(db_file)
+    try:
+        live, trashed, rows = conn.execute(
+            f"SELECT count(*) FILTER (WHERE {LIVE}), count(*) FILTER (WHERE deleted_at IS NOT "
+            "NULL), count(*) FROM media_files"
+        ).fetchone()
+    finally:
+        conn.close()
+    return live, trashed, rows
+
+
+def mark_filled(folder: Path, files: int, trashed: int) -> None:
+    """FILLED, whole or not at all, after the fill: its presence says the fill finished."""
+    marker = folder / FILLED
+    tmp = marker.with_name(f".{FILLED}.tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        json.dump({"files": files, "trashed": trashed}, out)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, marker)
+    fsync_dir(folder)
+
+
+def needs_fill(folder: Path, db_file: Path, files: int) -> bool:
+    """True for a catalog without a row (fill it); False for one a fill of `files` completed
+    (reuse it); anything else is refused in one line naming what is missing: a stopped fill,
+    another size, a Trash emptied since. Refused, not filled again: DIR may be someone's
+    library, and a fill from scratch would have to delete what is there."""
+    live, trashed, rows = counts(db_file)
+    if rows == 0:
+        (folder / FILLED).unlink(missing_ok=True)  # a marker left from a catalog since removed
+        return True
+    want = files // TRASHED_SHARE
+    try:
+        filled = json.loads((folder / FILLED).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        filled = None
+    if filled is not None and filled.get("files") != files:
+        raise SystemExit(f"{folder} holds {filled.get('files')} files, not {files}")
+    found = f"{live:,} of {files:,} files, {trashed:,} of {want:,} in the Trash"
+    if filled is None:
+        raise SystemExit(
+            f"{folder} has no {FILLED}, which a fill writes once its last row is in: its fill "
+            f"was stopped ({found}) or ran before 2026-12-07; delete it to fill it again, or "
+            "name another folder"
+        )
+    if (live, trashed) != (files, want):
+        raise SystemExit(
+            f"{folder} no longer holds what its fill wrote ({found}): delete it to fill it "
+            "again, or name another folder"
+        )
+    return False
 
 
 def timed(fn: Callable[[], object], rounds: int) -> list[float]:
@@ -537,7 +603,14 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--mode", choices=("library", "http"), default="library")
     parser.add_argument("--rounds", type=int, default=31)
-    parser.add_argument("--keep", type=Path, help="reuse (or fill once) this data folder")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="fill this data folder once and reuse it in later runs; a folder whose fill did "
+        f"not finish (no {FILLED}, or fewer rows than it names) is refused: delete it to fill "
+        "it again",
+    )
     args = parser.parse_args()
     if args.files < 1:
         parser.error("--files must be at least 1")
@@ -547,12 +620,10 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         lib = open_library(folder)
         db_file = lib.settings.paths.database_file
-        present = lib.list_files(FileQuery(limit=1)).total
-        if present != args.files:
-            if present:
-                raise SystemExit(f"{folder} holds {present} files, not {args.files}")
+        if needs_fill(folder, db_file, args.files):
             started = time.perf_counter()
             fill(db_file, args.files, trashed=args.files // TRASHED_SHARE)
+            mark_filled(folder, args.files, args.files // TRASHED_SHARE)
             print(f"filled in {time.perf_counter() - started:.0f} s", file=sys.stderr)
             lib.close()
             lib = open_library(folder)

@@ -22,7 +22,7 @@ One run, one machine, loopback, `mediadesk serve` in a subprocess:
 The file is a valid MP4 (two seconds of H.264) followed by a top-level `free` box that pads it
 to the size asked for, so validation, hashing and cataloguing run as for a real recording.
 Run `.venv/bin/python bench/resumable.py [--size-mib 1024] [--rounds 3]` (at least 128 MiB:
-two chunks).
+two chunks). Needs `curl` (`bash scripts/syslibs.sh curl`), `cp` and `dd`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import queue
+import shutil
 import socket
 import subprocess
 import sys
@@ -63,6 +64,21 @@ with dev_packages():
 
 CHUNK = 64 * MiB
 GiB = 1024 * MiB
+# the commands it runs, with the Debian package that has each: curl for the direct upload,
+# cp and dd for the references
+TOOLS = {"curl": "curl", "cp": "coreutils", "dd": "coreutils"}
+
+
+def missing_tools() -> str | None:
+    """One line naming the commands this benchmark runs that are not on PATH and how to install
+    them, or None: without curl it went through minutes of setup (the file written, the
+    server started, the references timed) to end in a FileNotFoundError traceback."""
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if not missing:
+        return None
+    packages = " ".join(dict.fromkeys(TOOLS[tool] for tool in missing))
+    verb = "is" if len(missing) == 1 else "are"
+    return f"{' and '.join(missing)} {verb} not installed: bash scripts/syslibs.sh {packages}"
 
 
 def memory(server: ServeProcess, field: str) -> int:
@@ -116,6 +132,8 @@ def main() -> None:
             f"--size-mib must be at least {2 * CHUNK // MiB} (two {CHUNK // MiB} MiB tus chunks), "
             "or the kill at 50 % lands after the whole file"
         )
+    if (missing := missing_tools()) is not None:
+        raise SystemExit(missing)
     exit_on_sigterm()  # stops `mediadesk serve` and removes the GiB-sized temporary folder
     size = args.size_mib * MiB
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp_name:

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -43,8 +44,14 @@ def kill_group(pgid: int) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def bench(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+def bench(
+    tmp_path: Path, *args: str, path: str | None = None, sigint_ignored: bool = False
+) -> subprocess.Popen[str]:
+    """A bench script in a session of its own; `path` for its PATH, `sigint_ignored` to start it
+    as a shell starts a background job (`bench/x.py &` in a script): SIGINT ignored."""
     env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    if path is not None:
+        env["PATH"] = path
     return subprocess.Popen(
         [sys.executable, *args],
         cwd=ROOT,
@@ -53,6 +60,9 @@ def bench(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if sigint_ignored
+        else None,
     )
 
 
@@ -263,3 +273,87 @@ def test_thumbnails_prints_medians_of_rounds_taking_turns(tmp_path: Path) -> Non
     assert proc.returncode == 0, out
     assert "3 rounds taking turns" in out
     assert "x the time of plain Pillow (medians)" in out
+
+
+def test_a_bench_started_with_sigint_ignored_stops_on_it(tmp_path: Path) -> None:
+    # a script's `bench/catalog.py &`: the shell starts it with SIGINT ignored, and Python
+    # leaves an inherited ignore as it is; `kill -INT` went unheard
+    args = ("bench/catalog.py", "--files", "50", "--rounds", "1000000")
+    proc = bench(tmp_path, *args, sigint_ignored=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "50 files; one page of 100" in line:
+                break
+        proc.send_signal(signal.SIGINT)  # to the bench alone, as `kill -INT PID` does
+        out, _ = proc.communicate(timeout=20)
+        assert proc.returncode == 130, out
+        assert out.strip().splitlines()[-1].startswith("catalog.py: interrupted (Ctrl+C)"), out
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        kill_group(proc.pid)
+
+
+def test_resumable_without_curl_says_so_in_one_line_at_once(tmp_path: Path) -> None:
+    # a PATH with the other commands it runs (cp, dd) but no curl, as on a box without it
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("cp", "dd"):
+        found = shutil.which(tool)
+        assert found is not None
+        (tools / tool).symlink_to(found)
+    proc = bench(tmp_path, "bench/resumable.py", "--size-mib", "128", path=str(tools))
+    try:
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 1, out
+        assert out.strip().splitlines() == ["curl is not installed: bash scripts/syslibs.sh curl"]
+        assert [p.name for p in tmp_path.iterdir()] == ["bin"]  # no 128 MiB file written first
+    finally:
+        kill_group(proc.pid)
+
+
+def catalog_kept(tmp_path: Path, keep: Path) -> subprocess.CompletedProcess[str]:
+    args = ("bench/catalog.py", "--files", "50", "--rounds", "1", "--keep", str(keep))
+    proc = bench(tmp_path, *args)
+    out, _ = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out)
+
+
+def test_catalog_refuses_a_kept_folder_whose_fill_was_stopped(tmp_path: Path) -> None:
+    from bench.catalog import fill, open_library
+
+    # what Ctrl+C after "filled 100,000 rows" left: the files committed, the Trash's rows
+    # (written last) not, and no word that the fill had not finished
+    keep = tmp_path / "keep"
+    lib = open_library(keep)
+    db_file = lib.settings.paths.database_file
+    lib.close()
+    fill(db_file, 50, trashed=0)
+    run = catalog_kept(tmp_path, keep)
+    assert run.returncode == 1, run.stdout
+    assert run.stdout.strip().splitlines() == [
+        f"{keep} has no bench-catalog-filled.json, which a fill writes once its last row is in: "
+        "its fill was stopped (50 of 50 files, 0 of 5 in the Trash) or ran before 2026-12-07; "
+        "delete it to fill it again, or name another folder"
+    ]
+
+
+def test_catalog_reuses_a_kept_folder_only_while_its_fill_is_whole(tmp_path: Path) -> None:
+    keep = tmp_path / "keep"
+    first = catalog_kept(tmp_path, keep)
+    assert first.returncode == 0, first.stdout
+    assert "filled 55 rows" in first.stdout
+    again = catalog_kept(tmp_path, keep)
+    assert again.returncode == 0, again.stdout
+    assert "filled" not in again.stdout  # reused
+    # the Trash emptied since (through the app, or by hand): its cases would measure nothing
+    conn = sqlite3.connect(next(keep.glob("*.sqlite3")))
+    conn.execute("DELETE FROM media_files WHERE deleted_at IS NOT NULL")
+    conn.commit()
+    conn.close()
+    emptied = catalog_kept(tmp_path, keep)
+    assert emptied.returncode == 1, emptied.stdout
+    assert emptied.stdout.strip().splitlines() == [
+        f"{keep} no longer holds what its fill wrote (50 of 50 files, 0 of 5 in the Trash): "
+        "delete it to fill it again, or name another folder"
+    ]
