@@ -26,5 +26,12 @@ def static_response(
 
 def static_page(name: str, csp: str) -> web.Response:
     """An HTML page of server/static/, revalidated on each load, under its own
-    Content-Security-Policy (each page allows only what its scripts need)."""
-    return static_response(name, "text/html", "no-cache", {"Content-Security-Policy": csp})
+    Content-Security-Policy (each page allows only what its scripts need), never framed by
+    another site: /docs and /upload-demo, framed by any origin, could be clicked through
+    (a token typed, a file chosen) under a page of the framer's. Only the watch page is
+    made to be embedded (server/watch_page.py: frame-ancestors *)."""
+    headers = {
+        "Content-Security-Policy": f"{csp}; frame-ancestors 'none'",
+        "X-Frame-Options": "DENY",  # browsers that predate frame-ancestors
+    }
+    return static_response(name, "text/html", "no-cache", headers)
