@@ -199,6 +199,18 @@ _RECORD_FIELDS = frozenset(FileRecord.__dataclass_fields__)
 _SET_BY_FLUSH = ("updated_at", "version")
 
 
+# A MediaFile's fields as its listeners last heard them, when a write went round the feed
+# before (core.library's claim for deletion moves a live file to the trash unannounced, then
+# renews its mark): set by `heard_as`, they stand in for the committed values in `previous`
+_HEARD_AS = "_mediadesk_heard_as"
+
+
+def heard_as(row: MediaFile, **fields: Any) -> None:
+    """The next change of `row` this session logs names `fields` as its `previous` ones (the
+    version its listeners last heard of), not the unannounced writes' in between."""
+    setattr(row, _HEARD_AS, fields)
+
+
 def _before(obj: object) -> dict[str, Any] | None:
     """A file's changed fields with their values before this flush (updated_at and version
     too: the flush sets both, version as SQLAlchemy's version counter, after this reads), None
@@ -216,7 +228,7 @@ def _before(obj: object) -> dict[str, Any] | None:
             return None
         elif attr.key in _SET_BY_FLUSH and history.unchanged:
             before[attr.key] = history.unchanged[0]
-    return before
+    return before | getattr(obj, _HEARD_AS, {})
 
 
 def _new_kind(obj: object) -> str | None:

@@ -56,7 +56,7 @@ from core.errors import (
     store_answered,
 )
 from core.events import ChangeEvent, EventBus
-from core.feed import Feed, last_change_of, pruned_through
+from core.feed import Feed, heard_as, last_change_of, pruned_through
 from core.filenames import NAME_BYTES, clean_filename, fit_bytes, with_type_extension
 from core.ingest import Ingestor, PresignedUpload, check_description
 from core.jobs import JobQueue, forget_jobs, hand_over_jobs
@@ -1685,6 +1685,8 @@ class Library:
                     # Through the feed now, as trashed from the live file they last heard of.
                     for row in s.scalars(select(MediaFile).where(*still_trashed_by_it)):
                         set_committed_value(row, "deleted_at", None)
+                        # the version they last heard of, not the claim's unannounced ones
+                        heard_as(row, version=claim.versions[row.id])
                         row.deleted_at = claim.trashed_at
                         row.purging_since = mark
                     s.flush()  # before the marks below: each row's version checked once

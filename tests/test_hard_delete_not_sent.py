@@ -334,3 +334,27 @@ def test_the_desktop_says_a_delete_unanswered_left_the_file_in_the_trash(
         for box in QApplication.topLevelWidgets():
             if box.isVisible() and box is not window and hasattr(box, "done"):
                 box.done(0)
+
+
+def test_a_delete_unanswered_is_heard_as_trashed_from_the_version_last_heard(
+    proxied: tuple[Library, CuttableProxy], tmp_path: Path
+) -> None:
+    """A team hunt: the trashed event of a delete the bucket did not answer named
+    `previous.version` 3 while listeners had last heard of version 1 (the claim's unannounced
+    writes in between): README, `previous.version` is the version the change started from."""
+    lib, proxy = proxied
+    (record,) = _files(lib, tmp_path, 1)
+    heard = lib.last_change_of(record.id)
+    assert heard is not None
+    proxy.stall()
+    try:
+        with pytest.raises(StorageUnavailable):
+            lib.delete_permanently(record.id)
+    finally:
+        proxy.restore()
+    event = lib.last_change_of(record.id)
+    assert event is not None and event.kind == "trashed", event
+    assert event.previous is not None
+    assert event.previous["version"] == heard.version == record.version
+    assert event.previous["deleted_at"] is None
+    assert event.version is not None and event.version > record.version
