@@ -104,7 +104,7 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     app[METRICS] = Metrics()
     app[HUB] = EventHub()
     app[AUDIT] = AuditSink(library.audit)
-    app[LIMITER] = RateLimiter(config.upload_rate_limit)
+    app[LIMITER] = RateLimiter(config.upload_rate_limit, setting=library.settings.upload_rate_limit)
     app[FAILED_AUTH] = FailedAuthLimit(config.auth_failure_limit, config.auth_failure_window)
     app[RECORDS] = RecordCache()
     app[STREAMS] = ActiveStreams()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from server.errors import ApiError
-from server.state import LIMITER, TOKEN, remote_address
+from server.state import LIBRARY, LIMITER, TOKEN, remote_address
 
 MAX_BUCKETS = 10000
 # Addresses followed by FailedAuthLimit: so many with recent failures, so many blocked
@@ -20,13 +20,35 @@ MAX_ADDRESSES = 10000
 
 
 class RateLimiter:
-    """`per_minute` requests per minute with bursts of the same size; 0 disables it."""
+    """`per_minute` requests per minute with bursts of the same size; 0 disables it.
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
+    `setting`: MEDIADESK_UPLOAD_RATE_LIMIT as the server started with it. Changed since (the
+    desktop's Settings ▸ Limits, another process of the data folder: core.shared_settings),
+    `follow` takes the new value; before, the limit the server started with held until a
+    restart while /config and the Settings said the new one."""
+
+    def __init__(
+        self,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        setting: int | None = None,
+    ) -> None:
+        self._setting = per_minute if setting is None else setting
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, updated)
+        self._limit(per_minute)
+
+    def _limit(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+
+    def follow(self, setting: int) -> None:
+        """The setting's value now: a change of it since the last look is the new limit (a
+        client's allowance so far is kept, up to the new burst)."""
+        if setting != self._setting:
+            self._setting = setting
+            self._limit(setting)
 
     @property
     def enabled(self) -> bool:
@@ -62,6 +84,7 @@ class RateLimiter:
 def check_upload_rate(request: web.Request) -> None:
     """Raises 429 with Retry-After when this client has used up its upload allowance."""
     limiter = request.app[LIMITER]
+    limiter.follow(request.app[LIBRARY].settings.upload_rate_limit)
     token = request.get(TOKEN)
     key = f"token:{token.id}" if token is not None else f"addr:{remote_address(request)}"
     wait = limiter.take(key)

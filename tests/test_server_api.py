@@ -503,6 +503,36 @@ async def test_upload_rate_limit(library: Library, aiohttp_client: Any, tokens: 
     assert other.status == 201  # buckets are per token
 
 
+async def test_upload_rate_limit_follows_the_setting_live(
+    library: Library, aiohttp_client: Any, tokens: Tokens
+) -> None:
+    """A desktop hunt: Settings ▸ Limits ▸ API upload limit 60 → 5, saved: uploads went on at
+    60 a minute and /config said 60 until the server was restarted; then 5 → 100 held at 5."""
+    from server.app import create_app
+    from tests.server_fixtures import server_config
+
+    client = await aiohttp_client(create_app(library, config=server_config(library)))
+    form = {"original_filename": "a.jpg", "file_type": "image"}
+
+    async def statuses(n: int) -> list[int]:
+        got = []
+        for _ in range(n):
+            resp = await client.post(
+                "/files/upload/presigned", data=form, headers=bearer(tokens.upload)
+            )
+            got.append(resp.status)
+        return got
+
+    assert library.settings.upload_rate_limit == 60
+    assert await statuses(3) == [201] * 3
+    library.apply_settings(upload_rate_limit=5)  # as the desktop's Settings save does
+    assert (await (await client.get("/config")).json())["upload_rate_limit"] == 5
+    assert await statuses(6) == [201] * 5 + [429]  # the new burst, then the new rate
+    library.apply_settings(upload_rate_limit=0)
+    assert (await (await client.get("/config")).json())["upload_rate_limit"] == 0
+    assert await statuses(4) == [201] * 4
+
+
 async def test_sse_receives_created_event(api: Any, tokens: Tokens, media_dir: Any) -> None:
     resp = await api.get("/events", headers=bearer(tokens.read))
     assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/event-stream")

@@ -14,7 +14,7 @@ from core.settings import MAX_EXPIRY, MIN_EXPIRY, PRESIGN_THRESHOLD, Settings
 from server.auth import PUBLIC, requires
 from server.openapi import version
 from server.params import MAX_FORM
-from server.state import CONFIG, library
+from server.state import LIMITER, library
 from server.static_files import static_page, static_response
 
 routes = web.RouteTableDef()
@@ -61,6 +61,13 @@ def _presigned_parts(lib: Library) -> bool:
         return False
 
 
+def _upload_rate_limit(app: web.Application, lib: Library) -> int:
+    """The limit uploads meet now (a change of the setting is followed: server/ratelimit.py)."""
+    limiter = app[LIMITER]
+    limiter.follow(lib.settings.upload_rate_limit)
+    return limiter.per_minute
+
+
 def client_config(app: web.Application, lib: Library) -> dict[str, Any]:
     settings = lib.settings
     paths = _route_paths(app)
@@ -76,7 +83,7 @@ def client_config(app: web.Application, lib: Library) -> dict[str, Any]:
         "presigned_url_expiry": settings.presigned_url_expiry,
         "expires_in": {"minimum": MIN_EXPIRY, "maximum": MAX_EXPIRY},
         "list_limit_max": MAX_LIMIT,
-        "upload_rate_limit": app[CONFIG].upload_rate_limit,
+        "upload_rate_limit": _upload_rate_limit(app, lib),
         "sniff_bytes": mediatypes.SNIFF_BYTES,
         "allowed_types": allowed,
         "extensions": {
