@@ -2389,7 +2389,12 @@ def _clean_changes(changes: dict[str, Any], current: FileRecord) -> dict[str, An
             raise InvalidInput("original_filename must be text")
         name = clean_filename(raw_name, fallback="")
         if not name:
-            raise InvalidInput("original_filename cannot be empty", reason="empty_filename")
+            # ".." or "/" were told the name was empty: they are, once cleaned of what no
+            # file name keeps
+            raise InvalidInput(
+                "original_filename cannot be empty, nor only dots, spaces or slashes",
+                reason="empty_filename",
+            )
         values["original_filename"] = with_type_extension(
             name, current.content_type, current.original_filename
         )

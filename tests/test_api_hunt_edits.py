@@ -110,3 +110,15 @@ def test_a_bounded_number_names_its_whole_range(live: EmbeddedServer, media_dir:
         assert "from 1 to 4096" in got.json()["error"]["message"], (query, got.body)
     got = http_call(f"{live.url}/files/?limit=0", headers=bearer(tokens.read))
     assert "from 1 to 1000" in got.json()["error"]["message"], got.body
+
+
+def test_a_name_of_only_dots_or_slashes_says_so(live: EmbeddedServer, media_dir: Any) -> None:
+    """A desktop hunt: renaming to ".." was told "cannot be empty"; it is, once cleaned."""
+    tokens = make_tokens(live.library)
+    fid = upload_file(live, tokens.upload, media_dir.jpeg)["id"]
+    for name in ("..", "", "/", " . ", "../.."):
+        got = _patch(live, fid, tokens.upload, {"original_filename": name})
+        assert got.status == 400, (name, got.body)
+        error = got.json()["error"]
+        assert error["reason"] == "empty_filename", (name, error)
+        assert "only dots, spaces or slashes" in error["message"], (name, error)
