@@ -4,6 +4,7 @@ background move with its progress."""
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QLocale, Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -140,7 +141,16 @@ class MigrationProgress(QProgressDialog):
         self.setAutoClose(False)
         self.setAutoReset(False)
         self.setWindowModality(Qt.WindowModality.NonModal)
-        self.setMinimumWidth(460)
+        self.setMinimumWidth(REPORT_TEXT_WIDTH)
+        # QProgressDialog widens itself to its label's text: a 255-character file name made it
+        # 1825 px wide on a 1600 px screen, Stop out of reach. Names are cut to this width
+        # (the whole name in the tooltip), the window kept inside the screen.
+        self.label = QLabel(self)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setLabel(self.label)
+        screen = self.screen()
+        if screen is not None:
+            self.setMaximumWidth(max(screen.availableGeometry().width(), REPORT_TEXT_WIDTH))
         bar = QProgressBar(self)
         bar.setFormat(PROGRESS_FORMAT)
         self.setBar(bar)
@@ -160,7 +170,15 @@ class MigrationProgress(QProgressDialog):
             # counting every step as moved said "Moved 6 of 6 files" when 2 had failed
             self._not_moved += 1
         self._done = (done, total)
-        self.setLabelText(self._moved(name))
+        self.setLabelText(self._moved(self._elided(name)))
+        self.label.setToolTip(name)
+
+    def _elided(self, name: str) -> str:
+        """`name` cut in the middle to the text width of this window as first sized."""
+        width = REPORT_TEXT_WIDTH - 2 * self.style().pixelMetric(
+            self.style().PixelMetric.PM_LayoutLeftMargin
+        )
+        return QFontMetrics(self.label.font()).elidedText(name, Qt.TextElideMode.ElideMiddle, width)
 
     def _moved(self, then: str) -> str:
         done, total = self._done
@@ -175,6 +193,7 @@ class MigrationProgress(QProgressDialog):
     def _on_removing(self, left: int, seconds: int) -> None:
         """Every file moved; their old copies are kept a minute for readers of other
         processes (core/storage_migration.py SOURCE_KEPT_SECONDS): said, not sat at N of N."""
+        self.label.setToolTip("")
         self.setLabelText(
             self._moved(
                 self.tr("Removing the old copies… (%Ln left, %1 s)", "", left).replace(
@@ -195,6 +214,7 @@ class MigrationProgress(QProgressDialog):
         c.migrationReported.disconnect(self._on_reported)
         c.migrationFinished.disconnect(self._on_finished)
         outcome, self._outcome = self._outcome, None
+        self.label.setToolTip("")
         self.setCancelButtonText(self.tr("Close"))
         self.canceled.disconnect()
         self.canceled.connect(self.close)
