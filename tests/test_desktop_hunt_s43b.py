@@ -4,19 +4,25 @@ widgets, real catalog and media, no mocks of our own code."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
+from PySide6.QtCore import QLoggingCategory  # noqa: E402
 from PySide6.QtWidgets import QApplication, QPushButton  # noqa: E402
 
 from core.settings import Settings  # noqa: E402
 from desktop_app.controllers.settings_controller import SettingsController  # noqa: E402
 from desktop_app.views.storage_switch import MigrationProgress  # noqa: E402
+from tests import media  # noqa: E402
+from tests.qt_helpers import wait_for  # noqa: E402
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false;qt.multimedia.*=false")
 
 LONG_NAME = "relay-" + "x" * 245 + ".jpg"  # 255 characters: the longest a file system takes
 
@@ -46,3 +52,66 @@ def test_a_long_name_keeps_the_move_window_and_its_stop_button_on_screen(
     assert progress.label.toolTip() == LONG_NAME
     controller.migrationProgress.emit(2, 3, "short.jpg")  # a short name stays whole
     assert progress.labelText().splitlines()[1] == "short.jpg"
+
+
+# -- 3. frame steps in the video preview ------------------------------------------------------
+FPS = 30
+FRAME_US = 1_000_000 / FPS
+WAIT = 15_000  # ms
+
+
+@pytest.fixture
+def stepping_player(qtbot: Any, tmp_path: Path) -> Iterator[tuple[Any, list[int]]]:
+    """A paused 30 fps clip (made now by PyAV) in the real player, and the starts (µs) of
+    the pictures its sink received."""
+    pytest.importorskip("PySide6.QtMultimedia", reason="Qt Multimedia is not available")
+    from desktop_app.preview.video_player import VideoPlayer
+
+    QLoggingCategory.setFilterRules("qt.multimedia*=false\nqt.multimedia.*=false")
+    clip = media.make_mp4(tmp_path / "steps.mp4", seconds=2, fps=FPS, audio=False)
+    player = VideoPlayer(audio=False, frame_rate=FPS)
+    qtbot.addWidget(player)
+    player.resize(400, 300)
+    player.show()
+    shown: list[int] = []
+    player.video_sink().videoFrameChanged.connect(
+        lambda frame: shown.append(frame.startTime()) if frame.isValid() else None
+    )
+    player.load(str(clip))
+    wait_for(qtbot, lambda: bool(shown) and player.player.duration() > 0, timeout=WAIT)
+    yield player, shown
+    player.release()
+
+
+def _shows(qtbot: Any, player: Any, shown: list[int], since: int, frame: int) -> None:
+    """The picture of `frame` arrives after `since`, and the position is inside that frame."""
+    start = frame * FRAME_US
+    wait_for(qtbot, lambda: any(abs(t - start) < FRAME_US / 2 for t in shown[since:]), timeout=WAIT)
+    qtbot.wait(150)  # no later picture replaces it
+    assert abs(shown[-1] - start) < FRAME_US / 2, (shown[since:], frame)
+    position = player.player.position()
+    assert start / 1000 < position < (frame + 1) * FRAME_US / 1000, (position, frame)
+    assert player.frame_index() == frame
+
+
+def test_frame_steps_move_exactly_one_frame_each(
+    qtbot: Any, stepping_player: tuple[Any, list[int]]
+) -> None:
+    """Paused on frame 23 of a 30 fps clip, `.` sought to 800 ms, frame 24's exact start, and
+    the player showed frame 23 again: `.` did not move, and `,` sometimes went back two. Now
+    each step lands in the middle of the next (or previous) frame."""
+    player, shown = stepping_player
+    since = len(shown)
+    player.player.setPosition(750)  # inside frame 22 (733.3-766.7 ms)
+    wait_for(qtbot, lambda: any(abs(t - 22 * FRAME_US) < 1000 for t in shown[since:]))
+    frame = 22
+    for step, moves in [(player.step_forward, 1)] * 6 + [(player.step_backward, -1)] * 6:
+        since = len(shown)
+        step()
+        frame += moves
+        _shows(qtbot, player, shown, since, frame)
+    # two quick `.`, the second before the first's picture came: two frames, not one
+    since = len(shown)
+    player.step_forward()
+    player.step_forward()
+    _shows(qtbot, player, shown, since, frame + 2)

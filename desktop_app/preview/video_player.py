@@ -59,6 +59,7 @@ class VideoPlayer(QWidget):
         self._muted = False
         self._volume = DEFAULT_VOLUME
         self._last_frame_us = -1
+        self._stepped = (-1, -1)  # the frame a step went to, at this position (ms)
         # the last picture shown, put back when Qt blanks the sink at the end (below)
         self._last_frame: QVideoFrame | None = None
         # played to its end and holding the last frame: play starts again from the beginning
@@ -150,6 +151,7 @@ class VideoPlayer(QWidget):
             return  # released: the player may be another preview's by now
         self._error.hide()
         self._last_frame_us = -1
+        self._stepped = (-1, -1)
         self._last_frame = None
         self._at_end = False
         self._source = source
@@ -297,21 +299,33 @@ class VideoPlayer(QWidget):
         self._step(-1)
 
     def _step(self, frames: int) -> None:
-        """Pause and move by whole frames; QMediaPlayer has no frame step, so seek."""
+        """Pause and move by whole frames; QMediaPlayer has no frame step, so seek.
+
+        A seek to a frame's exact start showed the frame before it (at 30 fps frame 153
+        starts at 5100 ms: `.` did not move, `,` went back two), and a container's rounded
+        timestamps (a millisecond time base) put some starts a little after n / fps: the seek
+        goes to the middle of the target frame instead."""
         if self._lease is None:
             return
         if self.player.playbackState() == State.PlayingState:
             self.player.pause()
-        fps = self._frame_rate
-        if self._last_frame_us >= 0:
-            index = round(self._last_frame_us * fps / 1_000_000)
-        else:
-            index = math.floor((self.player.position() + 1) * fps / 1000)
-        target = math.ceil(max(index + frames, 0) * 1000 / fps)
+        index = self.frame_index()
+        target = frame_middle_ms(max(index + frames, 0), self._frame_rate)
         duration = self.player.duration()
         if duration > 0:
             target = min(target, max(duration - 1, 0))
+        self._stepped = (index + frames, target)
         self._set_position(target)
+
+    def frame_index(self) -> int:
+        """The frame shown: the one a step left pending while its picture is still decoding
+        (two quick `.` are two frames), else the last picture's start, else the position."""
+        index, ms = self._stepped
+        if ms >= 0 and self.player.position() == ms:
+            return index
+        if self._last_frame_us >= 0:  # a frame's start: n / fps, rounded by the container
+            return round(self._last_frame_us * self._frame_rate / 1_000_000)
+        return frame_at(self.player.position(), self._frame_rate)
 
     # -- audio --------------------------------------------------------------------------------
     def is_muted(self) -> bool:
@@ -422,6 +436,16 @@ class VideoPlayer(QWidget):
         self._error.setText(text)
         self._error.setToolTip("")
         self._error.show()
+
+
+def frame_at(ms: float, fps: float) -> int:
+    """The frame playing at `ms` (frame n starts at n / fps; the slack is float rounding's)."""
+    return math.floor(ms * fps / 1000 + 1e-6)
+
+
+def frame_middle_ms(index: int, fps: float) -> int:
+    """A position inside frame `index`, half a frame from both of its ends."""
+    return math.floor((index + 0.5) * 1000 / fps)
 
 
 def _linear_volume(percent: int) -> float:
