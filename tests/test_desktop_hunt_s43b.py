@@ -4,6 +4,7 @@ widgets, real catalog and media, no mocks of our own code."""
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,14 @@ pytest.importorskip("PySide6.QtWidgets")
 from PySide6.QtCore import QLoggingCategory  # noqa: E402
 from PySide6.QtWidgets import QApplication, QPushButton  # noqa: E402
 
+from core.filenames import disk_name  # noqa: E402
+from core.library import Library  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from desktop_app.controllers.settings_controller import SettingsController  # noqa: E402
+from desktop_app.views.server_panel import curl_examples  # noqa: E402
 from desktop_app.views.storage_switch import MigrationProgress  # noqa: E402
 from tests import media  # noqa: E402
+from tests.media_fixtures import MediaSet  # noqa: E402
 from tests.qt_helpers import wait_for  # noqa: E402
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -115,3 +120,21 @@ def test_frame_steps_move_exactly_one_frame_each(
     player.step_forward()
     player.step_forward()
     _shows(qtbot, player, shown, since, frame + 2)
+
+
+# -- 5. the example download command of a long name -------------------------------------------
+def test_the_download_example_names_a_file_the_disk_takes(
+    library: Library, media_dir: MediaSet
+) -> None:
+    """`curl -o '<name>'` failed with "File name too long" for a name over 255 bytes (stored
+    names are up to 255 characters); it now names the file as export writes it."""
+    record = library.uploads.ingest(media_dir.jpeg, "image")
+    long_name = "Carrera de relevos ñandú " + "é" * 200 + ".jpg"  # 230 characters, 429 bytes
+    record = library.update_file(record.id, {"original_filename": long_name})
+    assert record.original_filename == long_name
+    text = curl_examples("http://127.0.0.1:8765", image=record, video=record)
+    for line in text.splitlines():
+        if " -o " in line and "thumbnail" not in line:
+            name = shlex.split(line)[shlex.split(line).index("-o") + 1]
+            assert name == disk_name(long_name)
+            assert len(name.encode()) <= 255 and name.endswith(".jpg")

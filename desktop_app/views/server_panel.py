@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.filenames import disk_name
 from core.links import shareable_origin
 from core.records import FileRecord
 from core.tokens import TokenInfo, process_token_owner, scope_allows
@@ -74,12 +75,14 @@ def curl_examples(
         f'curl {auth} "{base}/files?limit=10"',
         f"curl {upload_auth} -F file_type=image -F file=@photo.jpg {base}/files/upload/direct",
     ]
+    # -o writes the name as given: over 255 bytes curl failed ("File name too long"); cut
+    # as export and `mediadesk download` write a file (core.filenames.disk_name)
     if image is not None:
-        name = shlex.quote(image.original_filename)
+        name = shlex.quote(disk_name(image.original_filename))
         lines.append(f"curl {auth} -o {name} {base}/stream/{image.id}/image")
         lines.append(f"curl {auth} -o thumbnail.webp {base}/files/{image.id}/thumbnail")
     if video is not None:
-        name = shlex.quote(video.original_filename)
+        name = shlex.quote(disk_name(video.original_filename))
         lines.append(f"curl {auth} -o {name} {base}/stream/{video.id}/video")
     if image is None and video is None:
         lines.append(
