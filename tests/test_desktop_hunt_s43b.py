@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,12 @@ from core.filenames import disk_name  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from desktop_app.controllers.settings_controller import SettingsController  # noqa: E402
+from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.server_panel import curl_examples  # noqa: E402
 from desktop_app.views.storage_switch import MigrationProgress  # noqa: E402
 from tests import media  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
-from tests.qt_helpers import wait_for  # noqa: E402
+from tests.qt_helpers import TIMEOUT, wait_for  # noqa: E402
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false;qt.multimedia.*=false")
@@ -120,6 +122,46 @@ def test_frame_steps_move_exactly_one_frame_each(
     player.step_forward()
     player.step_forward()
     _shows(qtbot, player, shown, since, frame + 2)
+
+
+# -- 4. a port saved while the server runs ----------------------------------------------------
+@pytest.fixture
+def window(qtbot: Any, library: Library) -> Iterator[MainWindow]:
+    win = MainWindow(library)
+    qtbot.addWidget(win)
+    yield win
+    win.shutdown()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_port_saved_while_the_server_runs_is_the_next_start_s(
+    qtbot: Any, window: MainWindow
+) -> None:
+    """Settings says "Host and port apply the next time the server starts", but the Server
+    panel kept the port that had run in its field, and Stop then Start used that one."""
+    panel = window.server_panel
+    panel.port.setValue(0)  # any free port
+    with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT) as started:
+        panel.toggle.click()
+    assert started.args[0]
+    saved = _free_port()
+    with qtbot.waitSignal(window.settings_controller.saved, timeout=TIMEOUT):
+        window.settings_controller.save({"server_port": saved})
+    with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT) as stopped:
+        panel.toggle.click()
+    assert not stopped.args[0]
+    assert panel.port.value() == saved
+    with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT) as again:
+        panel.toggle.click()
+    running, url = again.args
+    assert running and url.endswith(f":{saved}"), url
+    with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT):
+        panel.toggle.click()
 
 
 # -- 5. the example download command of a long name -------------------------------------------

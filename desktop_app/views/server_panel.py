@@ -532,6 +532,12 @@ class ServerPanel(QWidget):
         self.host.setEnabled(not running)
         self.port.setEnabled(not running)
         self._address = self._shared_address(url) if running else ""
+        if not running:
+            # what the next Start uses: a host and port saved in Settings while the server
+            # ran (main_window._on_settings_saved sets them on the controller), else the ones
+            # it ran with; the fields showed the port that had been running, and Start used it
+            self.host.setText(self.controller.host)
+            self.port.setValue(self.controller.port)
         if running:
             url = self._address
             self.port.setValue(self.controller.actual_port or self.port.value())
