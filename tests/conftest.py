@@ -44,6 +44,7 @@ from core.settings import Settings, load_settings  # noqa: E402
 from tests.media_fixtures import media_dir  # noqa: E402, F401
 from tests.s3_server import S3Target, moto_server, s3_bucket  # noqa: E402, F401
 from tests.server_fixtures import api, live, s3_live, tokens  # noqa: E402, F401
+from tests.worker_crashes import pytest_runtest_logreport, pytest_sessionfinish  # noqa: E402, F401
 
 
 def pytest_configure(config: pytest.Config) -> None:
