@@ -14,12 +14,13 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from PySide6.QtCore import QLoggingCategory  # noqa: E402
-from PySide6.QtWidgets import QApplication, QPushButton  # noqa: E402
+from PySide6.QtCore import QLoggingCategory, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton  # noqa: E402
 
 from core.filenames import disk_name  # noqa: E402
 from core.library import Library  # noqa: E402
-from core.settings import Settings  # noqa: E402
+from core.records import FileRecord  # noqa: E402
+from core.settings import Settings, save_settings  # noqa: E402
 from desktop_app.controllers.settings_controller import SettingsController  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.server_panel import curl_examples  # noqa: E402
@@ -27,6 +28,16 @@ from desktop_app.views.storage_switch import MigrationProgress  # noqa: E402
 from tests import media  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
 from tests.qt_helpers import TIMEOUT, wait_for  # noqa: E402
+
+# a library of two local files with the credentials of moto's S3 server kept, as the storage
+# switch's own tests have it
+from tests.test_desktop_storage_switch import (  # noqa: E402
+    _switch_to_r2,
+    files,  # noqa: F401
+    lib,  # noqa: F401
+    local_settings,  # noqa: F401
+)
+from tests.test_desktop_storage_switch import window as move_window  # noqa: E402, F401
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false;qt.multimedia.*=false")
@@ -180,3 +191,67 @@ def test_the_download_example_names_a_file_the_disk_takes(
             name = shlex.split(line)[shlex.split(line).index("-o") + 1]
             assert name == disk_name(long_name)
             assert len(name.encode()) <= 255 and name.endswith(".jpg")
+
+
+# -- 6. quitting during a storage move ---------------------------------------------------------
+def _answer_next_question(button: QMessageBox.StandardButton, seen: list[str]) -> None:
+    """Clicks `button` of the next modal question box, keeping its words."""
+
+    def poll() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(50, poll)
+            return
+        seen.append(box.text())
+        box.button(button).click()
+
+    QTimer.singleShot(50, poll)
+
+
+def test_quitting_during_a_storage_move_asks_first(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch, move_window: MainWindow
+) -> None:
+    """Ctrl+Q during a move asked nothing (the move stopped, the files left on the old storage
+    until a Settings ▸ Save); it now asks as quitting during uploads does: No keeps the window
+    and the move, Yes quits (the move stops after the current file, resumable)."""
+    from core import storage_migration
+
+    # the move's last phase, its old copies kept a while for other readers: a move running
+    monkeypatch.setattr(storage_migration, "SOURCE_KEPT_SECONDS", 20.0)
+    controller = move_window.settings_controller
+    move_window.show()
+    with qtbot.waitSignal(controller.migrationRemoving, timeout=TIMEOUT):
+        _switch_to_r2(qtbot, move_window).accept()
+    assert controller.migrating
+    seen: list[str] = []
+    _answer_next_question(QMessageBox.StandardButton.No, seen)
+    move_window.close()
+    assert len(seen) == 1 and "moved" in seen[0], seen
+    assert move_window.isVisible() and controller.migrating
+    _answer_next_question(QMessageBox.StandardButton.Yes, seen)
+    move_window.close()
+    assert len(seen) == 2
+    assert not move_window.isVisible()
+
+
+def test_files_left_on_the_other_storage_are_said_at_start(
+    qtbot: Any, local_settings: Settings, lib: Library, files: list[FileRecord]
+) -> None:
+    """A move stopped by Quit left files on the old storage and the next start said nothing:
+    they stayed there until some later Settings ▸ Save. The status bar now says how many, where,
+    and how to finish; counted off the GUI thread (tests/test_desktop_threading.py)."""
+    r2 = local_settings.replace(storage_backend="r2")
+    save_settings(r2, r2.config_file)
+    library = Library.open(r2)
+    window = MainWindow(library, page_size=50)
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        wait_for(qtbot, lambda: "storage migrate" in window.status.currentMessage())
+        assert window.status.currentMessage() == (
+            "2 file(s) still on this computer, new files going to Cloudflare R2: "
+            "Settings ▸ Save moves them (or: mediadesk storage migrate --to r2)"
+        )
+    finally:
+        window.shutdown()
+        library.close()

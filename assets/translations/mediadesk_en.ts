@@ -328,7 +328,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1023"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1025"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -336,7 +336,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1024"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1026"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln folder</numerusform>
@@ -344,7 +344,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1027"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1029"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln folder to the library</numerusform>
@@ -352,7 +352,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1028"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1030"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln file to the library</numerusform>
@@ -360,7 +360,15 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1333"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1146"/>
+        <source>%Ln file(s) still on %1, new files going to %2: Settings ▸ Save moves them (or: mediadesk storage migrate --to %3)</source>
+        <translation>
+            <numerusform>%Ln file still on %1, new files going to %2: Settings ▸ Save moves it (or: mediadesk storage migrate --to %3)</numerusform>
+            <numerusform>%Ln files still on %1, new files going to %2: Settings ▸ Save moves them (or: mediadesk storage migrate --to %3)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="1367"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Export %Ln file to a folder</numerusform>
@@ -368,7 +376,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1376"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1410"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>Move %Ln selected file to the trash?</numerusform>
@@ -376,7 +384,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1381"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1415"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln of them is not on screen:</numerusform>
@@ -384,7 +392,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1405"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1439"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>Delete %Ln file permanently?</numerusform>
@@ -392,7 +400,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1425"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1459"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>Permanently delete %Ln file in the trash?</numerusform>
@@ -400,7 +408,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1721"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1755"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>%Ln file left to upload.</numerusform>
@@ -411,7 +419,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MigrationProgress</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="168"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="186"/>
         <source>%1 of %Ln file(s) done (%2 not moved)</source>
         <translation>
             <numerusform>%1 of %Ln file done (%2 not moved)</numerusform>
@@ -419,7 +427,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="172"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="190"/>
         <source>Moved %1 of %Ln file(s)</source>
         <translation>
             <numerusform>Moved %1 of %Ln file</numerusform>
@@ -427,7 +435,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="180"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="199"/>
         <source>Removing the old copies… (%Ln left, %1 s)</source>
         <translation>
             <numerusform>Removing the old copies… (%Ln left, %1 s)</numerusform>
@@ -435,7 +443,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="202"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="222"/>
         <source>All files are in the new storage (%Ln moved).</source>
         <translation>
             <numerusform>All files are in the new storage (%Ln moved).</numerusform>
@@ -446,7 +454,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MoveReport</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="278"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="298"/>
         <source>The move was stopped after %Ln file(s) had been moved to %1.</source>
         <translation>
             <numerusform>The move was stopped after %Ln file had been moved to %1.</numerusform>
@@ -454,7 +462,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="293"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="313"/>
         <source>%Ln file(s) were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>
             <numerusform>%Ln file was not moved: it stays readable where it is. Run the move again to continue with it.</numerusform>
@@ -462,7 +470,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="301"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="321"/>
         <source>%Ln file(s) were moved to %1.</source>
         <translation>
             <numerusform>%Ln file was moved to %1.</numerusform>
@@ -470,7 +478,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="306"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="326"/>
         <source>%Ln file(s) could not be moved; they stay readable where they are.</source>
         <translation>
             <numerusform>%Ln file could not be moved; it stays readable where it is.</numerusform>
@@ -478,7 +486,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="314"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="334"/>
         <source>%Ln file(s) changed during the move (renamed or deleted) and were left for the next move.</source>
         <translation>
             <numerusform>%Ln file changed during the move (renamed or deleted) and was left for the next move.</numerusform>
@@ -486,7 +494,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="328"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="348"/>
         <source>Run the move again to retry them.</source>
         <translation>
             <numerusform>Run the move again to retry it.</numerusform>
@@ -494,7 +502,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="338"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="358"/>
         <source>%1 and %Ln more</source>
         <translation>
             <numerusform>%1 and %Ln more</numerusform>
@@ -502,7 +510,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="339"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="359"/>
         <source>%Ln file(s): %1</source>
         <translation>
             <numerusform>%Ln file: %1</numerusform>
@@ -513,7 +521,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>ServerPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="422"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="425"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copied %Ln command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
@@ -521,7 +529,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="434"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="437"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</source>
         <translation>
             <numerusform>Copied %Ln command without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</numerusform>
@@ -543,7 +551,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>StorageSwitchDialog</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="61"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="62"/>
         <source>%Ln file(s) are still on %1, not on %2 where new files are stored. Move them now?</source>
         <translation>
             <numerusform>%Ln file is still on %1, not on %2 where new files are stored. Move it now?</numerusform>
@@ -551,7 +559,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="70"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="71"/>
         <source>%Ln file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%Ln file is stored on %1. New files will be stored on %2. What should happen to the file already there?</numerusform>

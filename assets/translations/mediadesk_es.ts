@@ -1925,102 +1925,102 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1555"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1589"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="579"/>
+        <location filename="../../desktop_app/views/main_window.py" line="581"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="542"/>
+        <location filename="../../desktop_app/views/main_window.py" line="544"/>
         <source>Sections and athletes</source>
         <translation>Secciones y deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="558"/>
+        <location filename="../../desktop_app/views/main_window.py" line="560"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="603"/>
+        <location filename="../../desktop_app/views/main_window.py" line="605"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="604"/>
+        <location filename="../../desktop_app/views/main_window.py" line="606"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="605"/>
+        <location filename="../../desktop_app/views/main_window.py" line="607"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="606"/>
+        <location filename="../../desktop_app/views/main_window.py" line="608"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="707"/>
+        <location filename="../../desktop_app/views/main_window.py" line="709"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="714"/>
+        <location filename="../../desktop_app/views/main_window.py" line="716"/>
         <source>“%1” is already in the library.</source>
         <translation>«%1» ya está en la biblioteca.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="717"/>
+        <location filename="../../desktop_app/views/main_window.py" line="719"/>
         <source>“%1” is already in the library as “%2”.</source>
         <translation>«%1» ya está en la biblioteca como «%2».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="801"/>
+        <location filename="../../desktop_app/views/main_window.py" line="803"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="802"/>
+        <location filename="../../desktop_app/views/main_window.py" line="804"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="806"/>
+        <location filename="../../desktop_app/views/main_window.py" line="808"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="994"/>
+        <location filename="../../desktop_app/views/main_window.py" line="996"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="997"/>
+        <location filename="../../desktop_app/views/main_window.py" line="999"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1002"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1004"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1018"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1020"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1022"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1024"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1023"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1025"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -2028,7 +2028,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1024"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1026"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -2036,7 +2036,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1027"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1029"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -2044,80 +2044,88 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1028"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1030"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
             <numerusform>Suelta para añadir %Ln archivos a la biblioteca</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="1146"/>
+        <source>%Ln file(s) still on %1, new files going to %2: Settings ▸ Save moves them (or: mediadesk storage migrate --to %3)</source>
+        <translation>
+            <numerusform>%Ln archivo sigue en %1, y los nuevos van a %2: Ajustes ▸ Guardar lo mueve (o: mediadesk storage migrate --to %3)</numerusform>
+            <numerusform>%Ln archivos siguen en %1, y los nuevos van a %2: Ajustes ▸ Guardar los mueve (o: mediadesk storage migrate --to %3)</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1145"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1179"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1148"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1182"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1159"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1193"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1179"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1213"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1224"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1258"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1229"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1263"/>
         <source>Selected the %1 files loaded of the %2 in this view: Select all loads at most %3 more. To act on all of them, narrow the view with a search, a section or an athlete.</source>
         <translation>Seleccionados los %1 archivos cargados de los %2 de esta vista: Seleccionar todo carga como mucho %3 más. Para actuar sobre todos, acota la vista con una búsqueda, una sección o un deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1252"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1286"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1253"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1287"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1259"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1293"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1265"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1299"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1279"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1313"/>
         <source>%1 See View ▸ Server.</source>
         <translation>%1 Véase Ver ▸ Servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1304"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1338"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1323"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1357"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1333"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1367"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -2125,13 +2133,13 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1375"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1386"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1409"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1420"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1376"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1410"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -2139,7 +2147,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1381"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1415"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -2147,7 +2155,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1405"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1439"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -2155,19 +2163,19 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1408"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1411"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1442"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1445"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1424"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1427"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1458"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1461"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1425"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1459"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -2175,68 +2183,78 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1467"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1501"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1467"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1486"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1501"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1520"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1486"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1520"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1533"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1567"/>
         <source>Settings saved. Restart MediaDesk to apply the storage change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1535"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1569"/>
         <source>Settings saved. Restart MediaDesk to apply the language change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1537"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1571"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1530"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1785"/>
+        <source>Moving files</source>
+        <translation>Moviendo archivos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1787"/>
+        <source>Files are still being moved to the new storage. If you quit now, the move stops after the current file; the files not moved yet stay readable where they are, and Settings ▸ Save continues the move. Quit now?</source>
+        <translation>Todavía se están moviendo archivos al nuevo almacenamiento. Si sales ahora, el traslado se detiene tras el archivo actual; los archivos aún sin mover siguen legibles donde están, y Ajustes ▸ Guardar continúa el traslado. ¿Salir ahora?</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1564"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1542"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1576"/>
         <source>No files needed moving: none are left on the old storage.</source>
         <translation>No había archivos que mover: no queda ninguno en el almacenamiento anterior.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1560"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1594"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1564"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1598"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1711"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1745"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1713"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1747"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1721"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1755"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -2247,22 +2265,22 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>MigrationProgress</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="136"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="137"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="137"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="138"/>
         <source>Preparing…</source>
         <translation>Preparando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="138"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="139"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="168"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="186"/>
         <source>%1 of %Ln file(s) done (%2 not moved)</source>
         <translation>
             <numerusform>%1 de %Ln archivo procesado (%2 sin mover)</numerusform>
@@ -2270,7 +2288,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="172"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="190"/>
         <source>Moved %1 of %Ln file(s)</source>
         <translation>
             <numerusform>Movido %1 de %Ln archivo</numerusform>
@@ -2278,7 +2296,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="180"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="199"/>
         <source>Removing the old copies… (%Ln left, %1 s)</source>
         <translation>
             <numerusform>Eliminando las copias antiguas… (queda %Ln, %1 s)</numerusform>
@@ -2286,7 +2304,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="202"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="222"/>
         <source>All files are in the new storage (%Ln moved).</source>
         <translation>
             <numerusform>Todos los archivos están en el nuevo almacenamiento (%Ln movido).</numerusform>
@@ -2294,14 +2312,14 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="205"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="225"/>
         <source>The move stopped: %1
 Run it again to continue.</source>
         <translation>El traslado se detuvo: %1
 Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="198"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="218"/>
         <source>Close</source>
         <translation>Cerrar</translation>
     </message>
@@ -2309,12 +2327,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>MoveReport</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="241"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="261"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="278"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="298"/>
         <source>The move was stopped after %Ln file(s) had been moved to %1.</source>
         <translation>
             <numerusform>El traslado se detuvo después de mover %Ln archivo a %1.</numerusform>
@@ -2322,12 +2340,12 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="286"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="306"/>
         <source>The other files were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>Los demás archivos no se movieron: siguen disponibles donde estaban. Vuelve a iniciar el traslado para continuar con ellos.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="293"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="313"/>
         <source>%Ln file(s) were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>
             <numerusform>%Ln archivo no se movió: sigue disponible donde estaba. Vuelve a iniciar el traslado para continuar con él.</numerusform>
@@ -2335,7 +2353,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="301"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="321"/>
         <source>%Ln file(s) were moved to %1.</source>
         <translation>
             <numerusform>Se movió %Ln archivo a %1.</numerusform>
@@ -2343,7 +2361,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="306"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="326"/>
         <source>%Ln file(s) could not be moved; they stay readable where they are.</source>
         <translation>
             <numerusform>%Ln archivo no se pudo mover; sigue disponible donde estaba.</numerusform>
@@ -2351,7 +2369,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="314"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="334"/>
         <source>%Ln file(s) changed during the move (renamed or deleted) and were left for the next move.</source>
         <translation>
             <numerusform>%Ln archivo cambió durante el traslado (se renombró o se eliminó) y queda para el próximo traslado.</numerusform>
@@ -2359,7 +2377,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="328"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="348"/>
         <source>Run the move again to retry them.</source>
         <translation>
             <numerusform>Vuelve a iniciar el traslado para reintentarlo.</numerusform>
@@ -2367,12 +2385,12 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="330"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="350"/>
         <source>Running the move again retries the files that met a passing fault; the others first need what is said for them above.</source>
         <translation>Al volver a iniciar el traslado se reintentan los archivos que sufrieron un fallo pasajero; los demás necesitan antes lo que se indica para ellos arriba.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="338"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="358"/>
         <source>%1 and %Ln more</source>
         <translation>
             <numerusform>%1 y %Ln más</numerusform>
@@ -2380,7 +2398,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="339"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="359"/>
         <source>%Ln file(s): %1</source>
         <translation>
             <numerusform>%Ln archivo: %1</numerusform>
@@ -2388,7 +2406,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="344"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="364"/>
         <source>file %1 (no longer in the library)</source>
         <translation>archivo %1 (ya no está en la biblioteca)</translation>
     </message>
@@ -2592,104 +2610,104 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="170"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="173"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="179"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="182"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="214"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="217"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="199"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="202"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="86"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="89"/>
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="181"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="184"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="182"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="185"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="210"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="213"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="214"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="217"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="214"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="217"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="244"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="214"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="217"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="238"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="239"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="522"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="242"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="525"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="263"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="274"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="277"/>
         <source>$TOKEN: any API token. $UPLOAD_TOKEN: a token of scope upload or admin (Create token… makes read tokens unless another scope is chosen).</source>
         <translation>$TOKEN: cualquier token de la API. $UPLOAD_TOKEN: un token de alcance subida o administración (Crear token… hace tokens de lectura si no se elige otro alcance).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="289"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="292"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="657"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="666"/>
         <source>MediaDesk app previews (this session)</source>
         <translation>Vistas previas de la app MediaDesk (esta sesión)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="660"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="669"/>
         <source>MediaDesk app previews (another session, %1)</source>
         <translation>Vistas previas de la app MediaDesk (otra sesión, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="661"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="670"/>
         <source>MediaDesk app previews (earlier session)</source>
         <translation>Vistas previas de la app MediaDesk (sesión anterior)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="422"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="425"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %Ln orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -2697,47 +2715,47 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="445"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="448"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="446"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="449"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="447"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="450"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="445"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="448"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="279"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="282"/>
         <source>C&amp;opy commands</source>
         <translation>C&amp;opiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="285"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="288"/>
         <source>Copy with the &amp;token</source>
         <translation>Copiar con el &amp;token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="331"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="334"/>
         <source># Start the server: commands for its address show here.</source>
         <translation># Inicia el servidor: aquí aparecerán las órdenes para su dirección.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="429"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="432"/>
         <source>“%1” cannot upload: the upload command reads a token of scope upload from $UPLOAD_TOKEN.</source>
         <translation>“%1” no puede subir: la orden de subida lee un token de alcance subida de $UPLOAD_TOKEN.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="434"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="437"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</source>
         <translation>
             <numerusform>Copiada %Ln orden sin token: define antes TOKEN=… y UPLOAD_TOKEN=….</numerusform>
@@ -2745,87 +2763,87 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="446"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="449"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="447"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="450"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="486"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="489"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="486"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="489"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="517"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="520"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="518"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="521"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="528"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="531"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="528"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="531"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="538"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="547"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="546"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="555"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="574"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="583"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="590"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="599"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="590"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="599"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="593"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="602"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="669"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="678"/>
         <source>Copy with the &amp;token “%1”</source>
         <translation>Copiar con el &amp;token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="671"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="680"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="675"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="684"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -2878,12 +2896,12 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>carpeta local %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="38"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="39"/>
         <source>Cloudflare R2</source>
         <translation>Cloudflare R2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="39"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="40"/>
         <source>this computer</source>
         <translation>este equipo</translation>
     </message>
@@ -3295,12 +3313,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageSwitchDialog</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="68"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="69"/>
         <source>Switch storage</source>
         <translation>Cambiar de almacenamiento</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="70"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="71"/>
         <source>%Ln file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%Ln archivo está guardado en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con el que ya está allí?</numerusform>
@@ -3308,27 +3326,27 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="75"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="76"/>
         <source>Move my files to the new storage (recommended)</source>
         <translation>Mover mis archivos al nuevo almacenamiento (recomendado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="86"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="87"/>
         <source>Runs in the background. Each file is copied, checked against its SHA-256 fingerprint and only then removed from the old storage. You can stop and continue later.</source>
         <translation>Se hace en segundo plano. Cada archivo se copia, se comprueba con su huella SHA-256 y solo entonces se borra del almacenamiento anterior. Puedes detenerlo y continuar más tarde.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="76"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="77"/>
         <source>Keep reading old files from where they are</source>
         <translation>Seguir leyendo los archivos antiguos desde donde están</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="59"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="60"/>
         <source>Files still to move</source>
         <translation>Archivos por mover</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="61"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="62"/>
         <source>%Ln file(s) are still on %1, not on %2 where new files are stored. Move them now?</source>
         <translation>
             <numerusform>%Ln archivo sigue en %1, no en %2, donde se guardan los archivos nuevos. ¿Moverlo ahora?</numerusform>
@@ -3336,27 +3354,27 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="65"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="66"/>
         <source>Move them to %1 now (recommended)</source>
         <translation>Moverlos ahora a %1 (recomendado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="66"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="67"/>
         <source>Leave them where they are for now</source>
         <translation>Dejarlos donde están por ahora</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="95"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="96"/>
         <source>Nothing is copied. Old files stay readable from %1 as long as it stays reachable with the current settings.</source>
         <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con los ajustes actuales.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="99"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="100"/>
         <source>You can move them later with Settings ▸ Storage ▸ Move the old files…</source>
         <translation>Puedes moverlos más adelante con Ajustes ▸ Almacenamiento ▸ Mover los archivos antiguos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="114"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="115"/>
         <source>Save and continue</source>
         <translation>Guardar y continuar</translation>
     </message>
@@ -3869,37 +3887,37 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>VideoPlayer</name>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="215"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="217"/>
         <source>This video cannot be played.</source>
         <translation>Este vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="401"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="415"/>
         <source>The video could not be opened.</source>
         <translation>No se pudo abrir el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="402"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="416"/>
         <source>This video format is not supported.</source>
         <translation>Este formato de vídeo no es compatible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="403"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="417"/>
         <source>A network error stopped the video.</source>
         <translation>Un error de red detuvo el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="404"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="418"/>
         <source>Access to the video was denied.</source>
         <translation>Se denegó el acceso al vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="406"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="420"/>
         <source>The video cannot be played.</source>
         <translation>El vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="408"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="422"/>
         <source>{message} ({detail})</source>
         <translation>{message} ({detail})</translation>
     </message>

@@ -99,6 +99,7 @@ from desktop_app.views.panes import SIDEBAR_MIN_WIDTH, MainSplitter, grid_width
 from desktop_app.views.server_panel import ServerPanel
 from desktop_app.views.status_bar import MainStatusBar
 from desktop_app.views.storage_banner import StorageProblemBar
+from desktop_app.views.storage_switch import backend_title
 from desktop_app.views.storage_view import StorageView
 from desktop_app.views.upload_dock import UploadDock
 from desktop_app.workers import TaskRunner
@@ -535,6 +536,7 @@ class MainWindow(QMainWindow):
         self.check_dialog_folders()
         self.controller.start()
         self.team = attach_team(self)  # live with other apps and servers on this catalog
+        self.note_files_elsewhere()
 
     # ---- layout -------------------------------------------------------------------------------
     def _build_central(self) -> None:
@@ -1120,6 +1122,38 @@ class MainWindow(QMainWindow):
         self._disk_runner.submit(
             self._chosen.save, on_result=self._folders_saved, on_error=self._folders_saved
         )
+
+    def note_files_elsewhere(self) -> None:
+        """At start: files left on another storage (a move stopped by Quit, or failed) said
+        in the status bar with how to finish, unless the user chose to keep them there. Quit
+        during a move stopped it and the next start said nothing. Counted off the GUI thread
+        (the catalog may be a slow or far database)."""
+        self._disk_runner.submit(
+            self.library.backends.counts_by_backend,
+            on_result=self._files_elsewhere_counted,
+            on_error=lambda exc: logger.info("Files per storage not counted: %s", exc),
+        )
+
+    def _files_elsewhere_counted(self, counts: dict[str, int]) -> None:
+        if self._shut_down or self.settings_controller.migrating:
+            return  # a move under way says its own progress
+        active = self.library.settings.backend_name
+        for old, files in sorted(counts.items()):
+            if old == active or not files or self.settings_controller.kept == (old, active):
+                continue
+            text = (
+                self.tr(
+                    "%Ln file(s) still on %1, new files going to %2: Settings ▸ Save moves "
+                    "them (or: mediadesk storage migrate --to %3)",
+                    "",
+                    files,
+                )
+                .replace("%1", backend_title(old))
+                .replace("%2", backend_title(active))
+                .replace("%3", active)
+            )
+            self.status.showMessage(text)
+            return
 
     def _save_kept(self, pair: tuple[str, str] | None) -> None:
         """The storage choice to remember, written off the GUI thread (the data folder may be
@@ -1741,6 +1775,34 @@ class MainWindow(QMainWindow):
                 signal.disconnect(slot)
             box.deleteLater()
 
+    def _ask_quit_while_moving(self) -> bool:
+        """Yes or No to quitting during a storage move, as for uploads: Quit stopped the move
+        saying nothing, and the next start said nothing of the files left on the old storage.
+        Nothing is lost (shutdown stops it after the current file; the rest stay readable where
+        they are); the box closes by itself, the quit going on, once the move ends."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.tr("Moving files"),
+            self.tr(
+                "Files are still being moved to the new storage. If you quit now, the move "
+                "stops after the current file; the files not moved yet stay readable where "
+                "they are, and Settings ▸ Save continues the move. Quit now?"
+            ),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setObjectName("quit-while-moving")
+
+        def finished(*_: object) -> None:
+            box.done(QMessageBox.StandardButton.Yes)
+
+        self.settings_controller.migrationFinished.connect(finished)
+        try:
+            return box.exec() == QMessageBox.StandardButton.Yes
+        finally:
+            self.settings_controller.migrationFinished.disconnect(finished)
+            box.deleteLater()
+
     def quit_unattended(self) -> None:
         """Quit as the Quit command does, with nobody to answer (a signal: a logout, `kill`, a
         closed terminal): the dialogs open are cancelled, the edits in the details panel are
@@ -1782,6 +1844,10 @@ class MainWindow(QMainWindow):
             return
         unasked = self._unattended or self._shut_down
         if self._uploads_left() and not unasked and not self._ask_quit_while_uploading():
+            event.ignore()
+            return
+        moving = self.settings_controller.migrating
+        if moving and not unasked and not self._ask_quit_while_moving():
             event.ignore()
             return
         # Hidden first: the state is written to the data folder, which may be on a slow disk
