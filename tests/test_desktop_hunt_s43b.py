@@ -22,7 +22,7 @@ from core.library import Library  # noqa: E402
 from core.records import FileRecord  # noqa: E402
 from core.settings import Settings, save_settings  # noqa: E402
 from desktop_app.controllers.settings_controller import SettingsController  # noqa: E402
-from desktop_app.views.main_window import MainWindow  # noqa: E402
+from desktop_app.views.main_window import KEPT_KEY, MainWindow  # noqa: E402
 from desktop_app.views.server_panel import curl_examples  # noqa: E402
 from desktop_app.views.storage_switch import MigrationProgress  # noqa: E402
 from tests import media  # noqa: E402
@@ -186,11 +186,13 @@ def test_the_download_example_names_a_file_the_disk_takes(
     record = library.update_file(record.id, {"original_filename": long_name})
     assert record.original_filename == long_name
     text = curl_examples("http://127.0.0.1:8765", image=record, video=record)
-    for line in text.splitlines():
-        if " -o " in line and "thumbnail" not in line:
-            name = shlex.split(line)[shlex.split(line).index("-o") + 1]
-            assert name == disk_name(long_name)
-            assert len(name.encode()) <= 255 and name.endswith(".jpg")
+    names = [
+        words[words.index("-o") + 1]
+        for words in map(shlex.split, text.splitlines())
+        if "-o" in words and "thumbnail.webp" not in words
+    ]
+    assert names == [disk_name(long_name)] * 2  # the image's and the video's download
+    assert len(names[0].encode()) <= 255 and names[0].endswith(".jpg")
 
 
 # -- 6. quitting during a storage move ---------------------------------------------------------
@@ -234,19 +236,26 @@ def test_quitting_during_a_storage_move_asks_first(
     assert not move_window.isVisible()
 
 
+@pytest.mark.parametrize("kept", [False, True])
 def test_files_left_on_the_other_storage_are_said_at_start(
-    qtbot: Any, local_settings: Settings, lib: Library, files: list[FileRecord]
+    qtbot: Any, local_settings: Settings, lib: Library, files: list[FileRecord], kept: bool
 ) -> None:
     """A move stopped by Quit left files on the old storage and the next start said nothing:
     they stayed there until some later Settings ▸ Save. The status bar now says how many, where,
-    and how to finish; counted off the GUI thread (tests/test_desktop_threading.py)."""
+    and how to finish; counted off the GUI thread (tests/test_desktop_threading.py). Not for
+    files the user chose to keep reading where they are (Settings' "Keep reading old files")."""
     r2 = local_settings.replace(storage_backend="r2")
     save_settings(r2, r2.config_file)
     library = Library.open(r2)
-    window = MainWindow(library, page_size=50)
+    state = {KEPT_KEY: "local>r2"} if kept else {}
+    window = MainWindow(library, page_size=50, saved_state=state)
     qtbot.addWidget(window)
     try:
         window.show()
+        if kept:
+            wait_for(qtbot, lambda: not window._disk_runner.busy)  # the count came back
+            assert "storage migrate" not in window.status.currentMessage()
+            return
         wait_for(qtbot, lambda: "storage migrate" in window.status.currentMessage())
         assert window.status.currentMessage() == (
             "2 file(s) still on this computer, new files going to Cloudflare R2: "
