@@ -25,7 +25,7 @@ from desktop_app.controllers.settings_controller import (
     SettingsController,
 )
 from desktop_app.errors import describe_error, error_from_record
-from desktop_app.formatting import PROGRESS_FORMAT
+from desktop_app.formatting import PROGRESS_FORMAT, tip_text
 from desktop_app.views.message_box import plain_text
 
 MOVE, KEEP = "move", "keep"
@@ -171,7 +171,7 @@ class MigrationProgress(QProgressDialog):
             self._not_moved += 1
         self._done = (done, total)
         self.setLabelText(self._moved(self._elided(name)))
-        self.label.setToolTip(name)
+        self.label.setToolTip(tip_text(name))
 
     def _elided(self, name: str) -> str:
         """`name` cut in the middle to the text width of this window as first sized."""
