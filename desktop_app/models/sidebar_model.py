@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
@@ -47,10 +48,12 @@ class SidebarModel(QStandardItemModel):
     AthleteIdRole = USER + 3
     NameRole = USER + 4
     HintRole = USER + 5  # "new-athlete" on the row that invites to add the first athlete
+    OrderRole = USER + 6  # an athlete's place in the catalog's order, by which rows are sorted
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.setColumnCount(2)
+        self.setSortRole(self.OrderRole)
         # hidden, but a screen reader names the columns by them (Qt's default: "1" and "2")
         self.setHorizontalHeaderLabels([self.tr("Section"), self.tr("Files")])
         self._library = self._group(self.tr("Library"))
@@ -128,7 +131,8 @@ class SidebarModel(QStandardItemModel):
             self._show_count(self._library.child(row, 1), counts.get(section, 0))
 
     def set_athletes(self, athletes: list[AthleteRecord]) -> None:
-        """Updates counts in place; rebuilds the rows when athletes were added or renamed.
+        """Updates counts in place; adds, renames, removes and reorders only the rows that
+        changed.
 
         Athletes come in the catalog's order (natural: "Team 2" before "Team 10",
         core/catalog.py `Catalog.athletes`).
@@ -139,19 +143,51 @@ class SidebarModel(QStandardItemModel):
         # each time kept the GUI thread from repainting.
         shown = {a.id: a.file_count for a in self._athlete_rows}
         if not same or self._hint_shown != (not athletes):
-            shown = {}
-            self._athletes.removeRows(0, self._athletes.rowCount())
-            for athlete in athletes:
-                self._athletes.appendRow(
-                    self._entry(athlete.name, SidebarFilter("athlete", athlete.id))
-                )
-            self._hint_shown = not athletes
-            if self._hint_shown:
-                self._athletes.appendRow(self._hint())
+            shown = {}  # rows added: every count written (the rare change, not a count's)
+            self._update_rows(athletes)
         for row, athlete in enumerate(athletes):
             if shown.get(athlete.id) != athlete.file_count:
                 self._show_count(self._athletes.child(row, 1), athlete.file_count)
         self._athlete_rows = list(athletes)
+
+    def _update_rows(self, athletes: list[AthleteRecord]) -> None:
+        """The athletes' rows made `athletes`, each athlete's row kept as it is: the view's
+        selection and current row follow a row (persistent indexes) and are lost with it. All
+        rows removed and added back lost the athlete being viewed whenever any athlete was
+        added or renamed, and the window went back to "All files" (asking to save unsaved
+        edits first)."""
+        group = self._athletes
+        if self._hint_shown:
+            group.removeRows(0, group.rowCount())
+            self._hint_shown = False
+        # each athlete takes a row of its id, the rows left over go (an id listed twice, as a
+        # made-up list may, takes two rows)
+        wanted = Counter(a.id for a in athletes)
+        rows: dict[int, list[QStandardItem]] = defaultdict(list)
+        for r in range(group.rowCount()):
+            item = group.child(r, 0)
+            rows[item.data(self.AthleteIdRole)].append(item)
+        for r in reversed(range(group.rowCount())):
+            athlete_id = group.child(r, 0).data(self.AthleteIdRole)
+            if len(rows[athlete_id]) > wanted[athlete_id]:
+                rows[athlete_id].pop()  # the last of its id: this row, counted from the end
+                group.removeRow(r)  # no longer listed: the view shows "All files" (SidebarView)
+        for place, athlete in enumerate(athletes):
+            if rows[athlete.id]:
+                item = rows[athlete.id].pop(0)
+                if item.data(self.NameRole) != athlete.name:
+                    item.setText(athlete.name)
+                    item.setData(athlete.name, self.NameRole)
+            else:
+                entry = self._entry(athlete.name, SidebarFilter("athlete", athlete.id))
+                group.appendRow(entry)
+                item = entry[0]
+            item.setData(place, self.OrderRole)
+        if any(group.child(r, 0).data(self.OrderRole) != r for r in range(group.rowCount())):
+            group.sortChildren(0)  # one layout change: selection and current row move along
+        if not athletes:
+            group.appendRow(self._hint())
+            self._hint_shown = True
 
     # ---- lookups --------------------------------------------------------------------------------
     def athletes(self) -> list[AthleteRecord]:

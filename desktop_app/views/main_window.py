@@ -15,6 +15,7 @@ import shiboken6
 from PySide6.QtCore import (
     QAbstractItemModel,
     QByteArray,
+    QElapsedTimer,
     QEvent,
     QItemSelection,
     QItemSelectionModel,
@@ -70,6 +71,7 @@ from core.library import Library
 from core.listing import SORTS
 from core.records import FileRecord, FileStatus
 from core.settings import Settings
+from core.text import folded
 from desktop_app.controllers.library_controller import LibraryController
 from desktop_app.controllers.server_controller import ServerController
 from desktop_app.controllers.settings_controller import (
@@ -353,9 +355,46 @@ class SidebarView(QTreeView):
     highlighted (Home landed on "Library", Ctrl+click or Ctrl+Space unselected the view shown,
     and the sidebar showed nothing while the grid still showed the old view)."""
 
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._typed = ""  # the type-ahead's letters so far
+        self._typed_at = QElapsedTimer()
+
     def _sidebar(self) -> SidebarModel | None:
         model = self.model()
         return model if isinstance(model, SidebarModel) else None
+
+    def keyboardSearch(self, search: str) -> None:  # noqa: N802 - Qt's name
+        """Type-ahead as Qt's (letters typed within QApplication.keyboardInputInterval() add
+        up, the same letter again steps to the next entry starting with it, no match moves
+        nothing), compared as search compares names (core.text.folded): Qt's compared accents,
+        so "oscar" never found "Óscar de la Fuente" and "alv" stayed on "All files" rather
+        than "Álvaro …". The headings are never current, so never found."""
+        again = (
+            self._typed_at.isValid()
+            and self._typed_at.elapsed() <= QApplication.keyboardInputInterval()
+        )
+        self._typed_at.start()
+        if not search:
+            self._typed = ""
+            return
+        current = self.currentIndex().siblingAtColumn(0)
+        self._typed = self._typed + search if again else search
+        skip = not again  # a new search starts below the current entry, as Qt's
+        typed = folded(self._typed)
+        if len(typed) > 1 and typed == typed[0] * len(typed):
+            typed, skip = typed[0], True  # "ooo": on to the next entry starting with "o"
+        rows: list[QModelIndex] = []
+        index = self.model().index(0, 0) if self.model() is not None else QModelIndex()
+        while index.isValid():
+            if not self._is_heading(index):
+                rows.append(index)
+            index = self.indexBelow(index)
+        start = rows.index(current) + int(skip) if current in rows else 0
+        for index in rows[start:] + rows[:start]:
+            if folded(str(index.data() or "")).startswith(typed):
+                self.setCurrentIndex(index)
+                return
 
     def _is_heading(self, index: QModelIndex) -> bool:
         model = self._sidebar()
@@ -392,6 +431,24 @@ class SidebarView(QTreeView):
         if not selectable or (command & flags.Deselect and not command & flags.Select):
             return flags.NoUpdate
         return command
+
+    def rowsAboutToBeRemoved(  # noqa: N802 - Qt's name
+        self, parent: QModelIndex | QPersistentModelIndex, start: int, end: int
+    ) -> None:
+        """The current row removed (an athlete no longer listed, the "Add an athlete…" row
+        once there is one): current is the view shown, else "All files". Qt's made the next
+        row current and selected it, so the view showed the next athlete's files."""
+        model = self._sidebar()
+        current = self.currentIndex()
+
+        def removed(index: QModelIndex) -> bool:
+            return index.parent() == parent and start <= index.row() <= end
+
+        if model is not None and current.isValid() and removed(current):
+            shown = self.selectionModel().selectedRows(0)
+            kept = shown[0] if shown and not removed(shown[0]) else model.index_of("all")
+            self.setCurrentIndex(kept)
+        super().rowsAboutToBeRemoved(parent, start, end)
 
     def setModel(self, model: QAbstractItemModel | None) -> None:  # noqa: N802 - Qt's name
         super().setModel(model)
@@ -634,6 +691,7 @@ class MainWindow(QMainWindow):
         self._span_sidebar_hint()
         c.sidebar.rowsInserted.connect(self._restore_sidebar_selection)
         c.sidebar.rowsInserted.connect(self._update_title)  # an athlete's name, once loaded
+        c.sidebar.dataChanged.connect(self._on_sidebar_names)
         c.currentChanged.connect(lambda r: self.details.show_record(r, keep_edits=True))
         c.saved.connect(self._on_saved)
         c.athleteChosen.connect(self._choose_athlete)
@@ -888,7 +946,14 @@ class MainWindow(QMainWindow):
         if not self.sidebar.selectionModel().hasSelection():
             self._select_current_filter()
 
+    def _on_sidebar_names(self, top_left: QModelIndex, _end: QModelIndex, roles: list[int]) -> None:
+        # a name, not a count nor a row's place: an athlete renamed (the title names it)
+        if top_left.column() == 0 and SidebarModel.NameRole in roles:
+            self._update_title()
+
     def _restore_sidebar_selection(self, *_: object) -> None:
+        # an athlete added keeps the one viewed selected: the model adds and moves rows, never
+        # removes and adds them back (the view went back to "All files" on any new name)
         if not self.sidebar.selectionModel().hasSelection():
             index = self.controller.sidebar.index_of(self.controller.filter.key)
             if not index.isValid():
