@@ -37,6 +37,7 @@ _.dragEnterEvent
 _.dragMoveEvent
 _.dropEvent
 _.filterAcceptsRow
+_.keyboardSearch
 _.paint
 _.textAlignment
 _.textVisible
@@ -62,6 +63,8 @@ _.daemon_threads
 pytestmark
 pytest_configure  # pytest hooks (tests/conftest.py)
 pytest_collection_finish
+pytest_runtest_logreport  # tests/worker_crashes.py, through tests/conftest.py
+pytest_sessionfinish
 qapp
 tmp_data
 pg_team

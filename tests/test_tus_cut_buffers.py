@@ -43,7 +43,8 @@ def no_cycle_collection() -> Iterator[None]:
         gc.enable()
 
 
-def test_cut_patches_leave_no_read_buffers(live: EmbeddedServer, no_cycle_collection: None) -> None:
+@pytest.mark.usefixtures("no_cycle_collection")
+def test_cut_patches_leave_no_read_buffers(live: EmbeddedServer) -> None:
     token = make_tokens(live.library).upload
     before = _zero_maps()
     for _ in range(3):
