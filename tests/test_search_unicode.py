@@ -380,3 +380,75 @@ def test_the_migration_folds_an_existing_postgres_catalog_and_goes_back(
         with admin.connect() as conn:
             conn.execute(text("DROP DATABASE IF EXISTS folds_0023"))
         admin.dispose()
+
+
+BASE_LETTER_NAMES = ["Søren Østergaard.jpg", "Łukasz Nowak.jpg", "Ærø regatta.jpg", "Đorđe.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("q", "want"),
+    [
+        ("soren", {"Søren Østergaard.jpg"}),
+        ("OSTER", {"Søren Østergaard.jpg"}),
+        ("øster", {"Søren Østergaard.jpg"}),
+        ("lukasz", {"Łukasz Nowak.jpg"}),
+        ("ŁUK", {"Łukasz Nowak.jpg"}),
+        ("aero", {"Ærø regatta.jpg"}),
+        ("djor", set()),  # no transliteration beyond the base letter: "đ" is "d"
+        ("dorde", {"Đorđe.jpg"}),
+    ],
+)
+def test_letters_without_a_decomposition_are_found_by_their_base_letters(
+    any_catalog: Library, q: str, want: set[str]
+) -> None:
+    """An athletes hunt: "soren" did not find "Søren", nor "lukasz" "Łukasz" (ø, ł, đ, æ… have
+    no decomposition, so dropping accents by decomposing left them)."""
+    _add_named(any_catalog, BASE_LETTER_NAMES, start=len(NAMES))
+    assert _found(any_catalog, q) == want
+    every = any_catalog.list_files(FileQuery(limit=50)).items
+    assert {r.original_filename for r in every if matches(r, FileQuery(q=q))} == want
+
+
+def _refolds_from_0028(url: str) -> None:
+    """A catalog whose folds an older version wrote (ø, ł kept as they are), upgraded."""
+    _catalog_from_0022(url)
+    engine = create_engine(url)
+    try:
+        upgrade(engine, "0028")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE media_files SET original_filename = :n, search_name = :f WHERE id = 1"
+                ),
+                {"n": "Søren Øster.jpg", "f": "søren øster.jpg"},
+            )
+            conn.execute(
+                text("UPDATE athletes SET name = :n, search_name = :f WHERE id = 1"),
+                {"n": "Łukasz Nowak", "f": "łukasz nowak"},
+            )
+        assert _searched(url, "soren") == set()
+        upgrade(engine)
+        assert _searched(url, "soren") == {"Søren Øster.jpg"}
+        assert _searched(url, "lukasz") == {"plain.jpg"}  # by its athlete
+        assert _searched(url, "cancion") == {"Medellín.jpg"}  # the other rows as they were
+    finally:
+        engine.dispose()
+
+
+def test_migration_0029_refolds_the_names_holding_such_letters_on_sqlite(tmp_path: Path) -> None:
+    _refolds_from_0028(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+def test_migration_0029_refolds_the_names_holding_such_letters_on_postgres(
+    postgres_url: str,  # noqa: F811
+) -> None:
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS folds_0029"))
+        conn.execute(text("CREATE DATABASE folds_0029"))
+    try:
+        _refolds_from_0028(postgres_url.rsplit("/", 1)[0] + "/folds_0029")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS folds_0029 WITH (FORCE)"))
+        admin.dispose()
