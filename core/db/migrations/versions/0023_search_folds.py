@@ -14,14 +14,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from core.text import folded
+from core.db.folds import write_folds
 
 revision = "0023"
 down_revision = "0022"
 branch_labels = None
 depends_on = None
-
-BATCH = 1000  # rows read and written per round: a large catalog never sits in memory at once
 
 FTS_DROP = [
     "DROP TRIGGER IF EXISTS media_files_fts_upd",
@@ -89,44 +87,6 @@ PG_TRGM_ORIGINALS = [
 ]
 
 
-def _fill(table: str, sources: dict[str, str]) -> None:
-    """Each row's folds ({fold column: its source}), in batches by id. The rule is
-    core.text.folded's, its one home (as 0022 takes core.natsort's)."""
-    bind = op.get_bind()
-    rows_of = sa.table(
-        table,
-        sa.column("id", sa.Integer()),
-        *(sa.column(c, sa.Text()) for c in (*sources, *sources.values())),
-    )
-    last = 0
-    while True:
-        rows = (
-            bind.execute(
-                sa.select(rows_of.c.id, *(rows_of.c[c] for c in sources.values()))
-                .where(rows_of.c.id > last)
-                .order_by(rows_of.c.id)
-                .limit(BATCH)
-            )
-            .mappings()
-            .all()
-        )
-        if not rows:
-            break
-        bind.execute(
-            rows_of.update()
-            .where(rows_of.c.id == sa.bindparam("row_id"))
-            .values({fold: sa.bindparam(f"v_{fold}") for fold in sources}),
-            [
-                {
-                    "row_id": row["id"],
-                    **{f"v_{fold}": folded(row[src] or "") for fold, src in sources.items()},
-                }
-                for row in rows
-            ],
-        )
-        last = rows[-1]["id"]
-
-
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     # the old index goes first: filling the folds then updates no index row by row
@@ -143,8 +103,11 @@ def upgrade() -> None:
             continue
         # NOT NULL with a default: SQLite adds it without rebuilding the table (and its triggers)
         op.add_column(table, sa.Column(column, sa.Text(), nullable=False, server_default=""))
-    _fill("media_files", {"search_name": "original_filename", "search_description": "description"})
-    _fill("athletes", {"search_name": "name"})
+    # the rule is core.text.folded's, its one home (as 0022 takes core.natsort's)
+    write_folds(
+        "media_files", {"search_name": "original_filename", "search_description": "description"}
+    )
+    write_folds("athletes", {"search_name": "name"})
     for statement in FTS_FOLDED if sqlite else PG_TRGM_FOLDED:
         op.execute(statement)
 

@@ -10,60 +10,32 @@ found by LIKE (no other row's fold changes). The order by name (core.natsort) is
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
-from core.text import BASE_LETTERS, BASE_LETTERS_UPPER, folded
+from core.db.folds import Where, write_folds
+from core.text import BASE_LETTERS, BASE_LETTERS_UPPER
 
 revision = "0029"
 down_revision = "0028"
 branch_labels = None
 depends_on = None
 
-BATCH = 1000  # rows read and written per round, as 0023's
+
+def _holds_such_a_letter(sources: dict[str, str]) -> Where:
+    def where(rows_of: sa.TableClause) -> sa.ColumnElement[bool]:
+        return sa.or_(
+            *(
+                rows_of.c[src].like(f"%{letter}%")
+                for src in sources.values()
+                for letter in BASE_LETTERS + BASE_LETTERS_UPPER
+            )
+        )
+
+    return where
 
 
 def _refold(table: str, sources: dict[str, str]) -> None:
     """The folds ({fold column: its source}) of the rows whose sources hold such a letter."""
-    bind = op.get_bind()
-    rows_of = sa.table(
-        table,
-        sa.column("id", sa.Integer()),
-        *(sa.column(c, sa.Text()) for c in (*sources, *sources.values())),
-    )
-    holds = sa.or_(
-        *(
-            rows_of.c[src].like(f"%{letter}%")
-            for src in sources.values()
-            for letter in BASE_LETTERS + BASE_LETTERS_UPPER
-        )
-    )
-    last = 0
-    while True:
-        rows = (
-            bind.execute(
-                sa.select(rows_of.c.id, *(rows_of.c[c] for c in sources.values()))
-                .where(rows_of.c.id > last, holds)
-                .order_by(rows_of.c.id)
-                .limit(BATCH)
-            )
-            .mappings()
-            .all()
-        )
-        if not rows:
-            break
-        bind.execute(
-            rows_of.update()
-            .where(rows_of.c.id == sa.bindparam("row_id"))
-            .values({fold: sa.bindparam(f"v_{fold}") for fold in sources}),
-            [
-                {
-                    "row_id": row["id"],
-                    **{f"v_{fold}": folded(row[src] or "") for fold, src in sources.items()},
-                }
-                for row in rows
-            ],
-        )
-        last = rows[-1]["id"]
+    write_folds(table, sources, _holds_such_a_letter(sources))
 
 
 def upgrade() -> None:
