@@ -165,9 +165,8 @@ async def stream_object(
     accel = _accel_uri(request, local_path) if not end_marker and _alike(req, headers) else None
     if accel is not None:
         return _accel_redirect(request, accel, headers)
-    if request.get(
-        NGINX_CHECK
-    ):  # nginx asks whether it may send the bytes: not these (S3, several)
+    if request.get(NGINX_CHECK):
+        # nginx asks whether it may send the bytes: not these (S3, several ranges)
         return _ask_in_full()
     if local_path is not None:
         # a cold disk's reads (a NAS, a FUSE mount) wait in the store's pool, as a remote

@@ -698,10 +698,9 @@ class LibraryController(QObject):
         and the status bar says so. Elsewhere the file is deleted whatever its state."""
         only_trashed = self.filter.section == "trash"
         lib = self.library
-        trashed_instead: list[int] = []
 
-        def run() -> tuple[int, int, list[BaseException]]:
-            deleted = kept = 0
+        def run() -> tuple[int, int, list[BaseException], int]:
+            deleted = kept = trashed_instead = 0
             errors: list[BaseException] = []
             for file_id in file_ids:
                 try:
@@ -715,11 +714,11 @@ class LibraryController(QObject):
                 except Exception as exc:  # noqa: BLE001 - reported together below
                     errors.append(exc)
                     if not only_trashed and _now_trashed(lib, file_id):
-                        trashed_instead.append(file_id)
-            return deleted, kept, errors
+                        trashed_instead += 1
+            return deleted, kept, errors, trashed_instead
 
-        def done(outcome: tuple[int, int, list[BaseException]]) -> None:
-            deleted, kept, errors = outcome
+        def done(outcome: tuple[int, int, list[BaseException], int]) -> None:
+            deleted, kept, errors, trashed_instead = outcome
             if trashed_instead:
                 # a DELETE the storage did not answer: the file waits in the trash (README),
                 # which "try again" alone did not say, and it left the view without a word
@@ -728,7 +727,7 @@ class LibraryController(QObject):
                     "%Ln file(s) went to the trash instead: the storage may still delete "
                     "them; if it did not, they stay in the trash, where they can be restored.",
                     "",
-                    len(trashed_instead),
+                    trashed_instead,
                 )
                 said = dataclasses.replace(message, text=f"{message.text} {instead}")
                 if deleted:
