@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,6 +33,43 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     if os.geteuid() == 0:  # initdb and postgres refuse to run as root
         return ["runuser", "-u", "postgres", "--", *cmd]
     return cmd
+
+
+# Stops a cluster and deletes its folder once the test process that made it is gone: a worker
+# killed by a native crash never runs its fixtures' teardown, and its PostgreSQL went on
+# running (holding a port, memory and a folder in /tmp) until the machine stopped. The watchdog
+# holds the read end of a pipe whose write end only the test process has; end of file means
+# that process ended, however it ended. After a normal teardown it finds nothing left to do.
+_WATCHDOG = """
+import shutil, subprocess, sys
+sys.stdin.buffer.read()
+ctl, data, root = sys.argv[1:4]
+cmd = [ctl, "-D", data, "stop", "-m", "immediate"]
+if sys.argv[4] == "root":
+    cmd = ["runuser", "-u", "postgres", "--", *cmd]
+subprocess.run(cmd, capture_output=True, timeout=60)
+shutil.rmtree(root, ignore_errors=True)
+"""
+
+
+def _watchdog(bindir: Path, data: Path, root: Path) -> subprocess.Popen[bytes]:
+    """A process that stops the cluster in `data` and deletes `root` when this one ends."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(bindir / "pg_ctl"), str(data), str(root)]
+        + ["root" if os.geteuid() == 0 else "user"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # its own session: a Ctrl+C to the run's process group stops the tests, not it
+        start_new_session=True,
+    )
+
+
+def _release(watchdog: subprocess.Popen[bytes]) -> None:
+    """Lets the watchdog go after a normal teardown (it then finds nothing to stop)."""
+    assert watchdog.stdin is not None
+    watchdog.stdin.close()
+    watchdog.wait(timeout=60)
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +122,7 @@ def postgres_url() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    watchdog = _watchdog(bindir, data, root)
     try:
         for _ in range(100):
             ready = subprocess.run(
@@ -108,6 +147,7 @@ def postgres_url() -> Iterator[str]:
         )
         server.wait(timeout=10)
         shutil.rmtree(root, ignore_errors=True)
+        _release(watchdog)
 
 
 def fresh_database(postgres_url: str, prefix: str) -> str:
@@ -204,6 +244,7 @@ def pg_cluster() -> Iterator[Cluster]:
         check=True,
         capture_output=True,
     )
+    watchdog = _watchdog(cluster.bindir, cluster.data, root)
     cluster.start()
     try:
         yield cluster
@@ -212,3 +253,4 @@ def pg_cluster() -> Iterator[Cluster]:
             cluster.signal(signal.SIGCONT)
             cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
+        _release(watchdog)
