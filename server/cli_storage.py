@@ -26,7 +26,7 @@ from core.storage.factory import build_backend
 
 COMMANDS = ("storage",)
 # exit status of a move stopped with Ctrl+C while copying: the shell's for SIGINT (128 + 2), as
-# `serve` stopped during its start-up
+# `serve` stopped during its start-up; 143 (128 + 15) for SIGTERM
 INTERRUPTED = 130
 
 
@@ -88,7 +88,16 @@ def _say_queued(library: Library) -> int:
 def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
     settings = library.settings
     cancel = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    heard: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        heard.append(signum)
+        cancel.set()
+
+    # SIGTERM (a service manager, `kill`, a shutdown) stops as Ctrl+C does: it killed the move
+    # outright, with no JSON line of what had moved and the old copies' deletions unsaid
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
     def progress(step: storage_migration.MigrationStep) -> None:
         if step.removing:  # the wait for the moved files' old copies (SOURCE_KEPT_SECONDS)
@@ -117,7 +126,7 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
         sys.stderr.write(f"mediadesk: interrupted: {exc.message}\n")
         _say_unsaved_part(settings, target, moved_so_far)
         _report(moved_so_far, _say_queued(library), interrupted=True)
-        return INTERRUPTED
+        return 128 + heard[0] if heard else INTERRUPTED
     sys.stderr.write("\n")
     # Only a complete move makes the target active (the README's exit 0): after a failed one
     # new files would go to a store that just failed, and the files left behind are still

@@ -27,11 +27,13 @@ FILES = 24
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_while_copying_prints_the_json_and_exits_130(
-    s3_settings: Settings, tmp_path: Path
+    signum: int, status: int, s3_settings: Settings, tmp_path: Path
 ) -> None:
     """Ctrl+C (a real SIGINT to a real process) while files were being copied printed no JSON
-    and exited 2, the status of a move that could not start."""
+    and exited 2, the status of a move that could not start; SIGTERM killed it outright (no
+    JSON line, the queued deletions unsaid)."""
     settings = s3_settings.replace(storage_backend="local")
     save_settings(settings, settings.config_file)
     lib = Library.open(settings)
@@ -68,7 +70,7 @@ def test_ctrl_c_while_copying_prints_the_json_and_exits_130(
             c = proc.stderr.read(1)
             assert c, seen
             seen += c
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -76,7 +78,7 @@ def test_ctrl_c_while_copying_prints_the_json_and_exits_130(
             proc.wait()
     said = (seen + err).decode()
     assert "removing the old copies" not in said, said  # still in the copying phase
-    assert proc.returncode == 130, said
+    assert proc.returncode == status, said
     found = json.loads(out.decode().strip().splitlines()[-1])
     assert found["interrupted"] is True, found
     assert found["target"] == "r2" and 1 <= found["moved"] < FILES, found
