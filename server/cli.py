@@ -208,8 +208,43 @@ def _warnings_as_json(args: argparse.Namespace) -> Iterator[None]:
         root.removeHandler(handler)
 
 
+@contextlib.contextmanager
+def _migration_notices(args: argparse.Namespace) -> Iterator[None]:
+    """The catalog's upgrade and waits (core.db.migrate's NOTICE lines) on stderr for the
+    commands that set up no logging of their own (token, storage, catalog, doctor...): they
+    showed WARNING and above only, and a first `token list` after an upgrade of a big catalog
+    looked hung for minutes, inviting the Ctrl+C that undoes the upgrade. serve and
+    maintenance log them already."""
+    if args.command in ("serve", "maintenance"):
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    as_json = _prints_json(args)
+    handler.setFormatter(
+        make_formatter("json") if as_json else logging.Formatter("mediadesk: %(message)s")
+    )
+
+    def said_here(record: logging.LogRecord) -> bool:
+        # a handler on the way keeps Python's last resort from writing this logger's warnings:
+        # they are written here too, unless the JSON commands' own handler does
+        return bool(getattr(record, "notice", False)) or (
+            not as_json and record.levelno >= logging.WARNING
+        )
+
+    handler.addFilter(said_here)
+    migrate_log = logging.getLogger("core.db.migrate")
+    level = migrate_log.level
+    migrate_log.setLevel(logging.INFO)
+    migrate_log.addHandler(handler)
+    try:
+        yield
+    finally:
+        migrate_log.removeHandler(handler)
+        migrate_log.setLevel(level)
+
+
 def _run(args: argparse.Namespace) -> int:
-    with _warnings_as_json(args):
+    with _warnings_as_json(args), _migration_notices(args):
         return _dispatch(args)
 
 

@@ -148,13 +148,26 @@ def _sqlite_write_lock(connection: Connection, marker: Path | None) -> RootTrans
                 told = True
 
 
+# Marks the log lines a person waiting on a command needs (an upgrade that takes minutes, a wait
+# behind another process's): the command line's commands other than serve and maintenance log
+# nothing below WARNING, and `mediadesk token list` on a big old catalog sat silent for
+# minutes (server/cli.py says these lines there).
+NOTICE = {"notice": True}
+
+
 def _waiting(holders: list[str]) -> None:
     """Says once what a start waits for: it waited minutes in silence behind another process's
     migration (`holders`, who hold its lock), or behind another process's long write."""
     if holders:
-        logger.info("Waiting for process %s to finish migrating the catalog", ", ".join(holders))
+        logger.info(
+            "Waiting for process %s to finish migrating the catalog",
+            ", ".join(holders),
+            extra=NOTICE,
+        )
     else:
-        logger.info("Waiting for another process's write to the catalog, to migrate it")
+        logger.info(
+            "Waiting for another process's write to the catalog, to migrate it", extra=NOTICE
+        )
 
 
 @contextmanager
@@ -486,6 +499,7 @@ def upgrade(
                 "(once; a big catalog takes minutes)",
                 ", ".join(sorted(found)),
                 ", ".join(sorted(_targets(revision))),
+                extra=NOTICE,
             )
             if on_start is not None:
                 on_start()
