@@ -1421,14 +1421,26 @@ class Catalog:
                 )
             ) from None
 
-    def rename_athlete(self, athlete_id: int, name: str) -> AthleteRecord:
+    def rename_athlete(
+        self, athlete_id: int, name: str, expected_version: int | None = None
+    ) -> AthleteRecord:
+        """`expected_version`: the version the caller showed or read, refused with
+        stale_version (details: the current version and name) when the athlete is no longer
+        at it: in team mode another desktop or the API may have renamed it since, and this
+        rename wrote over theirs. None: the last rename wins, as scripts expect."""
         name = _clean_name(name)
         try:
             with self.db.write() as s:
-                row = s.get(Athlete, athlete_id)
+                # on the locked row (FOR UPDATE on PostgreSQL, SQLite's write transaction holds
+                # the catalog): of two renames naming one version exactly one passes
+                row = s.get(Athlete, athlete_id, with_for_update=True, populate_existing=True)
                 if row is None:
                     raise NotFound(f"Athlete {athlete_id} not found")
-                row.name = name
+                if expected_version is not None and expected_version != row.version:
+                    raise stale_athlete(row)
+                if row.name != name:  # the same name again changes nothing, its version too
+                    row.name = name
+                    row.version = row.version + 1
                 s.flush()
                 # the same count as the list's (athletes()): a rename answers it too
                 return _athlete_record(s, row)
@@ -1504,6 +1516,17 @@ class Catalog:
                     if attempt == RACE_ATTEMPTS:
                         raise
             _advance_sequence(s)
+
+
+def stale_athlete(row: Athlete) -> Conflict:
+    """The conflict of a rename that named another version than the athlete's: the API's 409
+    (412 for If-Match); its details name the current version and name, which the desktop
+    tells the user (renamed meanwhile to …) and a client shows or sends again."""
+    return Conflict(
+        f"The athlete was renamed by someone else (to {row.name!r}); reload and try again",
+        reason="stale_version",
+        details={"version": row.version, "athlete_id": row.id, "name": row.name},
+    )
 
 
 def _athlete_record(s: Session, row: Athlete) -> AthleteRecord:

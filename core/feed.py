@@ -298,7 +298,7 @@ def _snapshot(session: Session, obj: object) -> dict[str, Any]:
                 {"athlete_name": name}
             )
         if isinstance(obj, Athlete):
-            return {"id": obj.id, "name": obj.name, "deleted": True}
+            return {"id": obj.id, "name": obj.name, "version": obj.version, "deleted": True}
         return {}
 
 
@@ -348,8 +348,14 @@ def _log_row(
             data = AthleteRecord.from_row(obj, live, trash).as_dict()
         else:
             data = snapshot
+        # the version as a file's row gives it: in the log and its PostgreSQL notification
         return ChangeLog(
-            kind=EventKind.ATHLETE, entity="athlete", entity_id=obj.id, origin=origin, data=data
+            kind=EventKind.ATHLETE,
+            entity="athlete",
+            entity_id=obj.id,
+            version=obj.version,
+            origin=origin,
+            data=data,
         )
     assert isinstance(obj, ApiToken)
     # no secret material in the log: which token, and whether it still works

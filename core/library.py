@@ -2268,8 +2268,10 @@ class Library:
     def create_athlete(self, name: str, athlete_id: int | None = None) -> AthleteRecord:
         return self._catalog.create_athlete(name, athlete_id)
 
-    def rename_athlete(self, athlete_id: int, name: str) -> AthleteRecord:
-        return self._catalog.rename_athlete(athlete_id, name)
+    def rename_athlete(
+        self, athlete_id: int, name: str, expected_version: int | None = None
+    ) -> AthleteRecord:
+        return self._catalog.rename_athlete(athlete_id, name, expected_version)
 
 
 def _closed_after_failed_open(lib: Library | None, db: Database) -> None:

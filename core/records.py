@@ -199,10 +199,18 @@ class AthleteRecord:
     file_count: int = 0
     # their files in the trash: an athlete whose files were all trashed is not one without any
     trash_count: int = 0
+    # one more with each rename: what a rename names to refuse one made meanwhile elsewhere
+    version: int = 1
 
     @classmethod
     def from_row(cls, row: Athlete, file_count: int = 0, trash_count: int = 0) -> AthleteRecord:
-        return cls(id=row.id, name=row.name, file_count=file_count, trash_count=trash_count)
+        return cls(
+            id=row.id,
+            name=row.name,
+            file_count=file_count,
+            trash_count=trash_count,
+            version=row.version,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

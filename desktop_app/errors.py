@@ -274,6 +274,14 @@ def _known_message(exc: MediaDeskError) -> str | None:
     """A precise sentence for the errors the desktop app meets every day, chosen by the
     machine-readable `reason` and `details` core attaches (never by matching English text)."""
     reason = exc.reason
+    if reason == "stale_version" and isinstance(exc.details.get("athlete_id"), int):
+        # an athlete's rename (core.catalog.stale_athlete): the file sentence sent the user
+        # looking for a file, and the name now is what the user needs to decide
+        return QCoreApplication.translate(
+            "Errors",
+            "Someone else renamed this athlete to “%1” while you were renaming it, so your "
+            "name was not saved.",
+        ).replace("%1", str(exc.details.get("name") or ""))
     if reason == "stale_version":
         return QCoreApplication.translate(
             "Errors",

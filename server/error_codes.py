@@ -54,7 +54,9 @@ ERROR_CODES: dict[str, str] = {
     "method_not_allowed": "405: the path does not take this method (see Allow)",
     "not_acceptable": "406: no representation the Accept header takes",
     "request_timeout": "408: no byte of the body arrived for a while",
-    "conflict": "409: conflict with the current state; `reason` tells which (stale_version, "
+    "conflict": "409: conflict with the current state; `reason` tells which (stale_version: "
+    "a `version` the file or athlete is no longer at, details.version the current one and, "
+    "for an athlete, details.athlete_id and details.name its current name; "
     "already_trashed, not_trashed, being_deleted: a restore of a file the emptying of the "
     "trash has begun to delete for good, duplicate: a PATCH of athlete_id or is_public that "
     "would make the file a second ready file of the same bytes for that athlete and "

@@ -316,6 +316,32 @@ FILE_412 = refused(
     "precondition_failed (reason stale_version): If-Match names another version than the "
     "file's (details.version), or is a weak tag",
 )
+# An athlete's record (server/routes/athletes.py athlete_etag): what a rename's If-Match takes
+ATHLETE_ETAG = {
+    "ETag": header(
+        "The athlete's version as a strong entity tag (\"athlete-2\", the record's `version`, "
+        "named as an athlete's so that it cannot be taken for a file's): send it in a rename's "
+        "If-Match to rename only that version"
+    )
+}
+ATHLETE_IF_MATCH = param(
+    "If-Match",
+    "header",
+    {"type": "string", "pattern": r'^\s*(\*|(W/)?"athlete-[1-9][0-9]*")\s*$'},
+    desc='The athlete\'s version, as its ETag ("athlete-2"): 412 precondition_failed, reason '
+    "stale_version, with the current version and name in details.version and details.name, "
+    "unless the athlete is at that version now (checked on its locked row; a `version` in the "
+    "body answers 409 conflict with the same reason and details). * means any version (no "
+    'check). A file\'s tag ("2") or a weak one (W/"athlete-2") never matches (412); a header '
+    "that is no list of tags is 400. Without it and without a body `version` the last rename "
+    "wins",
+)
+ATHLETE_412 = refused(
+    412,
+    "precondition_failed (reason stale_version): If-Match names another version than the "
+    "athlete's (details.version, details.name: renamed meanwhile elsewhere), or is a weak tag "
+    "or a file's",
+)
 # The byte routes that name the file (server/routes/stream.py, signed.py)
 INLINE_NAME = {
     "Content-Disposition": header(
@@ -848,7 +874,10 @@ PATHS: dict[str, dict[str, S]] = {
         "post": op(
             "Create an athlete",
             "athletes",
-            {**ok("Created", json("Athlete"), 201), **err(400, 401, 403, 409, 413)},
+            {
+                **ok("Created", json("Athlete"), 201, headers=ATHLETE_ETAG),
+                **err(400, 401, 403, 409, 413),
+            },
             body=form("AthleteForm"),
             operation_id="create_athlete",
         ),
@@ -857,9 +886,24 @@ PATHS: dict[str, dict[str, S]] = {
         "patch": op(
             "Rename an athlete",
             "athletes",
-            {**ok("Renamed", json("Athlete")), **err(400, 401, 403, 404, 409, 413)},
-            params=[param("athlete_id", "path", ID)],
+            {
+                **ok("Renamed", json("Athlete"), headers=ATHLETE_ETAG),
+                **err(400, 401, 403, 404, 413),
+                **refused(
+                    409,
+                    "conflict: reason athlete_exists (a name another athlete has, details "
+                    "naming it), or stale_version (the body's `version` is not the athlete's: "
+                    "renamed meanwhile elsewhere; details.version and details.name the current "
+                    "ones)",
+                ),
+                **ATHLETE_412,
+            },
+            params=[param("athlete_id", "path", ID), ATHLETE_IF_MATCH],
             body=form("AthleteRename"),
+            desc="With a body `version` or If-Match (the athlete's ETag), a rename made "
+            "meanwhile elsewhere (another desktop of the team, another client) is refused "
+            "instead of overwritten; without either the last rename wins. The same name again "
+            "changes nothing, its version included.",
             operation_id="rename_athlete",
         )
     },

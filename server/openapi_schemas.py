@@ -284,7 +284,8 @@ ERROR_DETAILS: S = {
     "properties": {
         "version": {
             **INT,
-            "description": "stale_version: the file's current version (GET /files/{id}'s ETag)",
+            "description": "stale_version: the file's current version (GET /files/{id}'s "
+            'ETag), or the athlete\'s (its ETag "athlete-<version>")',
         },
         "missing_parts": _ints("upload_not_received: the parts not uploaded (first 100)"),
         "wrong_parts": _ints("Parts not of the planned size (first 100)"),
@@ -313,7 +314,11 @@ ERROR_DETAILS: S = {
             "description": "duplicate (409): the ready file of the same bytes, athlete and "
             "is_public that the edit would duplicate; nothing changed",
         },
-        "name": {**STR, "description": "The athlete's name (athlete_exists, ...)"},
+        "name": {
+            **STR,
+            "description": "The athlete's name (athlete_exists; stale_version: the name it "
+            "was given meanwhile, ...)",
+        },
         "allowed": {
             "type": "array",
             "items": STR,
@@ -528,12 +533,34 @@ SCHEMAS: dict[str, S] = {
             "while that domain is set; else null. Absolute",
         },
     ),
-    "Athlete": obj(["id", "name"], id=INT, name=STR, file_count=INT, trash_count=INT),
+    "Athlete": obj(
+        ["id", "name", "version"],
+        id=INT,
+        name=STR,
+        file_count=INT,
+        trash_count=INT,
+        version={
+            **INT,
+            "minimum": 1,
+            "description": 'One more with each rename (the ETag "athlete-<version>"): send '
+            "it back in a rename to refuse one made meanwhile elsewhere",
+        },
+    ),
     "AthleteList": obj(
         ["items", "total"], items={"type": "array", "items": ref("Athlete")}, total=INT
     ),
     "AthleteForm": obj(["name"], name=NAME, id={**ID, "description": "Explicit id (optional)"}),
-    "AthleteRename": obj(["name"], name=NAME),
+    "AthleteRename": obj(
+        ["name"],
+        name=NAME,
+        version={
+            **INT,
+            "minimum": 1,
+            "maximum": INT64_MAX,
+            "description": "Expected version (or If-Match): 409 conflict, reason "
+            "stale_version, unless the athlete is at it. Left out: the last rename wins",
+        },
+    ),
     "AuditEntry": obj(
         ["id", "at", "actor", "action"],
         id=INT,
@@ -800,7 +827,9 @@ SCHEMAS: dict[str, S] = {
                 ref("Athlete"),
                 obj(None, deleted={**BOOL, "description": "Present (true): it was deleted"}),
             ],
-            "description": "The athlete as GET /athletes lists it after the change",
+            "description": "The athlete as GET /athletes lists it after the change, its "
+            "`version` included (a rename made elsewhere moves it on; a change logged before "
+            "catalog schema 0030 has none)",
         },
     ),
     "ProcessingEvent": obj(

@@ -34,7 +34,7 @@ def test_athlete_rename_and_create_answer_the_lists_file_count(
 
     status, renamed = call(live, "PATCH", "/athletes/7", tokens.upload, body=b'{"name":"Seven"}')
     assert status == 200
-    assert renamed == {"id": 7, "name": "Seven", "file_count": 3, "trash_count": 1}
+    assert renamed == {"id": 7, "name": "Seven", "file_count": 3, "trash_count": 1, "version": 2}
     status, listed = call(live, "GET", "/athletes", tokens.read)
     assert next(a for a in listed["items"] if a["id"] == 7) == renamed
 

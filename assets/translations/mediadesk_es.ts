@@ -478,52 +478,52 @@
         <translation>MediaDesk no puede escribir en la carpeta que contiene su catálogo (%1): un disco de solo lectura, o sin permiso para escribir ahí. Haz que se pueda escribir en la carpeta o elige otra carpeta de datos. Mientras tanto la biblioteca se puede consultar; en cuanto se pueda escribir en la carpeta, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="278"/>
+        <location filename="../../desktop_app/errors.py" line="286"/>
         <source>Someone else changed this file while you were editing it, so your changes were not saved. Check the current values and save again.</source>
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="324"/>
+        <location filename="../../desktop_app/errors.py" line="332"/>
         <source>The storage bucket does not exist: it was deleted, or its name is wrong in the storage settings. Check the bucket name in Settings ▸ Storage.</source>
         <translation>El bucket del almacenamiento no existe: se borró o su nombre está mal en los ajustes de almacenamiento. Revisa el nombre del bucket en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="452"/>
+        <location filename="../../desktop_app/errors.py" line="460"/>
         <source>A newer version of MediaDesk upgraded this library while this window was open. Nothing more can be changed here: close MediaDesk and start the newer version. You can still browse and play files.</source>
         <translation>Una versión más nueva de MediaDesk actualizó esta biblioteca mientras esta ventana estaba abierta. Aquí ya no se puede cambiar nada: cierra MediaDesk e inicia la versión más nueva. Todavía puedes explorar y reproducir archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="459"/>
+        <location filename="../../desktop_app/errors.py" line="467"/>
         <source>Another move of this library&apos;s files to a new storage is running (in another window, or on another computer sharing the catalog). Try again once it has finished.</source>
         <translation>Ya hay otro traslado de los archivos de esta biblioteca a un nuevo almacenamiento en curso (en otra ventana, o en otro ordenador que comparte el catálogo). Vuelve a intentarlo cuando termine.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="466"/>
+        <location filename="../../desktop_app/errors.py" line="474"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="468"/>
+        <location filename="../../desktop_app/errors.py" line="476"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="470"/>
+        <location filename="../../desktop_app/errors.py" line="478"/>
         <source>The file is being deleted for good (the trash is being emptied, perhaps on another computer) and can no longer be restored.</source>
         <translation>El archivo se está eliminando definitivamente (se está vaciando la papelera, quizá en otro ordenador) y ya no se puede restaurar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="483"/>
+        <location filename="../../desktop_app/errors.py" line="491"/>
         <source>The video&apos;s picture (%1 × %2) is larger than MediaDesk takes: at most 8192 × 4352 pixels (8K), and %3 on a side.</source>
         <translation>La imagen del vídeo (%1 × %2) es mayor de lo que MediaDesk admite: como máximo 8192 × 4352 píxeles (8K) y %3 por lado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="499"/>
+        <location filename="../../desktop_app/errors.py" line="507"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="493"/>
+        <location filename="../../desktop_app/errors.py" line="501"/>
         <source>The image is damaged or cut short: it cannot be read whole.</source>
         <translation>La imagen está dañada o cortada: no se puede leer entera.</translation>
     </message>
@@ -534,17 +534,17 @@
         <translation>Detalle técnico: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="575"/>
+        <location filename="../../desktop_app/errors.py" line="583"/>
         <source>The image is larger than %1 megapixels (%2 × %3) and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles (%2 × %3) y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="582"/>
+        <location filename="../../desktop_app/errors.py" line="590"/>
         <source>The image is larger than %1 megapixels and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="509"/>
+        <location filename="../../desktop_app/errors.py" line="517"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
@@ -589,362 +589,367 @@
         <translation>El ajuste %1 tiene un valor que MediaDesk no puede leer: debe ser %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="291"/>
+        <location filename="../../desktop_app/errors.py" line="280"/>
+        <source>Someone else renamed this athlete to “%1” while you were renaming it, so your name was not saved.</source>
+        <translation>Otra persona cambió el nombre de este deportista a «%1» mientras se lo cambiabas tú, así que tu nombre no se guardó.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="299"/>
         <source>An athlete named “%1” already exists. Choose another name.</source>
         <translation>Ya existe un deportista llamado «%1». Elige otro nombre.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="299"/>
+        <location filename="../../desktop_app/errors.py" line="307"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility: nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad: no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="306"/>
+        <location filename="../../desktop_app/errors.py" line="314"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility (file %1): nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="314"/>
+        <location filename="../../desktop_app/errors.py" line="322"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility, “%2” (file %1): nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad, «%2» (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="331"/>
+        <location filename="../../desktop_app/errors.py" line="339"/>
         <source>The stored copy of this file is damaged: it is not the size or the content the catalog records (a bad restore or a disk fault). Restore the file from a backup.</source>
         <translation>La copia guardada de este archivo está dañada: no tiene el tamaño o el contenido que indica el catálogo (una restauración fallida o un fallo del disco). Restaura el archivo desde una copia de seguridad.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="338"/>
+        <location filename="../../desktop_app/errors.py" line="346"/>
         <source>This file is on a storage MediaDesk was started without (its files were moved there from another window or computer). Close MediaDesk and start it again with that storage&apos;s settings: save them once with `mediadesk storage migrate --save-keys`, or in Settings ▸ Storage.</source>
         <translation>Este archivo está en un almacenamiento con el que MediaDesk no se inició (sus archivos se movieron allí desde otra ventana u otro ordenador). Cierra MediaDesk y vuelve a abrirlo con los ajustes de ese almacenamiento: guárdalos una vez con `mediadesk storage migrate --save-keys`, o en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="348"/>
+        <location filename="../../desktop_app/errors.py" line="356"/>
         <source>The storage is busy and asks for fewer requests right now. It serves again by itself: the connection and the storage settings are fine.</source>
         <translation>El almacenamiento está ocupado y pide menos peticiones ahora mismo. Volverá a responder por sí solo: la conexión y los ajustes de almacenamiento están bien.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="354"/>
+        <location filename="../../desktop_app/errors.py" line="362"/>
         <source>The storage service is failing right now (an error on its side, not in MediaDesk&apos;s storage settings). It usually serves again by itself.</source>
         <translation>El servicio de almacenamiento está fallando ahora mismo (un error suyo, no de los ajustes de almacenamiento de MediaDesk). Suele volver a responder por sí solo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="362"/>
+        <location filename="../../desktop_app/errors.py" line="370"/>
         <source>MediaDesk cannot reach its catalog (the database): its server is stopped or restarting, or the network to it is down. Check the database server and the network, not the storage settings. Once the catalog answers again, changes can be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>MediaDesk no puede acceder a su catálogo (la base de datos): su servidor está detenido o reiniciándose, o no hay conexión de red con él. Comprueba el servidor de la base de datos y la red, no los ajustes de almacenamiento. En cuanto el catálogo vuelva a responder, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="371"/>
+        <location filename="../../desktop_app/errors.py" line="379"/>
         <source>The database server of MediaDesk&apos;s catalog refused its sign-in: a wrong password, user or database name in DATABASE_URL, or a password changed on that server. Waiting does not help: correct DATABASE_URL or ask the database&apos;s administrator. Once the sign-in is right, MediaDesk works again without a restart.</source>
         <translation>El servidor de la base de datos del catálogo de MediaDesk rechazó su inicio de sesión: una contraseña, un usuario o un nombre de base de datos incorrectos en DATABASE_URL, o una contraseña cambiada en ese servidor. Esperar no sirve: corrige DATABASE_URL o pregunta al administrador de la base de datos. En cuanto el inicio de sesión sea correcto, MediaDesk vuelve a funcionar sin reiniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="384"/>
+        <location filename="../../desktop_app/errors.py" line="392"/>
         <source>Another program is holding MediaDesk&apos;s catalog locked (%1): a database browser or backup tool left open, a script, or another MediaDesk busy on the same data folder. Close it or wait for it to finish; changes can then be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>Otro programa mantiene bloqueado el catálogo de MediaDesk (%1): un navegador de bases de datos o una herramienta de copias de seguridad que quedó abierta, un script u otro MediaDesk ocupado con la misma carpeta de datos. Ciérralo o espera a que termine; después se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="399"/>
+        <location filename="../../desktop_app/errors.py" line="407"/>
         <source>The disk holding the library cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca: se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="404"/>
+        <location filename="../../desktop_app/errors.py" line="412"/>
         <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="412"/>
+        <location filename="../../desktop_app/errors.py" line="420"/>
         <source>MediaDesk&apos;s catalog file is damaged (a copy that did not finish, a restore cut short). Put a whole copy of it back from a backup, then start MediaDesk again.</source>
         <translation>El archivo del catálogo de MediaDesk está dañado (una copia que no terminó, una restauración interrumpida). Vuelve a ponerlo en su sitio desde una copia de seguridad completa y después inicia MediaDesk de nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="418"/>
+        <location filename="../../desktop_app/errors.py" line="426"/>
         <source>There is a folder where MediaDesk&apos;s catalog file should be. Move that folder away, or choose another data folder.</source>
         <translation>Hay una carpeta donde debería estar el archivo del catálogo de MediaDesk. Mueve esa carpeta a otro sitio o elige otra carpeta de datos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="429"/>
+        <location filename="../../desktop_app/errors.py" line="437"/>
         <source>The stored copy of this file is missing, though the catalog still lists it (deleted outside MediaDesk, or a bad restore). Restore it from a backup; `mediadesk maintenance` lists such files.</source>
         <translation>Falta la copia guardada de este archivo, aunque el catálogo todavía lo incluye (se eliminó fuera de MediaDesk, o una restauración fallida). Restáuralo desde una copia de seguridad; `mediadesk maintenance` enumera esos archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="437"/>
+        <location filename="../../desktop_app/errors.py" line="445"/>
         <source>The copy at the new storage did not match the original, so the file stayed where it is. Running the move again retries it.</source>
         <translation>La copia en el nuevo almacenamiento no coincidía con el original, así que el archivo se quedó donde estaba. Al volver a iniciar el traslado se reintenta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="445"/>
+        <location filename="../../desktop_app/errors.py" line="453"/>
         <source>There is not enough free space to save the change. Free some space on the disk (or raise the storage quota) and try again.</source>
         <translation>No hay espacio libre suficiente para guardar el cambio. Libera espacio en el disco (o amplía la cuota de almacenamiento) y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="521"/>
+        <location filename="../../desktop_app/errors.py" line="529"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="526"/>
+        <location filename="../../desktop_app/errors.py" line="534"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="540"/>
+        <location filename="../../desktop_app/errors.py" line="548"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="547"/>
+        <location filename="../../desktop_app/errors.py" line="555"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="553"/>
+        <location filename="../../desktop_app/errors.py" line="561"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="555"/>
+        <location filename="../../desktop_app/errors.py" line="563"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="559"/>
+        <location filename="../../desktop_app/errors.py" line="567"/>
         <source>A token name needs 1 to 100 visible characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres visibles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="598"/>
+        <location filename="../../desktop_app/errors.py" line="606"/>
         <source>The animation has more frames than MediaDesk checks at its size.</source>
         <translation>La animación tiene más fotogramas de los que MediaDesk comprueba a su tamaño.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="602"/>
+        <location filename="../../desktop_app/errors.py" line="610"/>
         <source>The animation has %1 frames of %2 × %3 pixels: more than MediaDesk checks (at most %4 frames of this size).</source>
         <translation>La animación tiene %1 fotogramas de %2 × %3 píxeles: más de los que MediaDesk comprueba (como mucho %4 fotogramas de este tamaño).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="639"/>
+        <location filename="../../desktop_app/errors.py" line="647"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="646"/>
+        <location filename="../../desktop_app/errors.py" line="654"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="651"/>
+        <location filename="../../desktop_app/errors.py" line="659"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="655"/>
+        <location filename="../../desktop_app/errors.py" line="663"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="660"/>
+        <location filename="../../desktop_app/errors.py" line="668"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="662"/>
+        <location filename="../../desktop_app/errors.py" line="670"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="667"/>
+        <location filename="../../desktop_app/errors.py" line="675"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="671"/>
+        <location filename="../../desktop_app/errors.py" line="679"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="680"/>
+        <location filename="../../desktop_app/errors.py" line="688"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="681"/>
+        <location filename="../../desktop_app/errors.py" line="689"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="682"/>
+        <location filename="../../desktop_app/errors.py" line="690"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="685"/>
+        <location filename="../../desktop_app/errors.py" line="693"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="688"/>
+        <location filename="../../desktop_app/errors.py" line="696"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="691"/>
+        <location filename="../../desktop_app/errors.py" line="699"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="700"/>
+        <location filename="../../desktop_app/errors.py" line="708"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="705"/>
+        <location filename="../../desktop_app/errors.py" line="713"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="708"/>
+        <location filename="../../desktop_app/errors.py" line="716"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="711"/>
+        <location filename="../../desktop_app/errors.py" line="719"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="715"/>
+        <location filename="../../desktop_app/errors.py" line="723"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="718"/>
+        <location filename="../../desktop_app/errors.py" line="726"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="723"/>
+        <location filename="../../desktop_app/errors.py" line="731"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="753"/>
+        <location filename="../../desktop_app/errors.py" line="761"/>
         <source>it is a file, not a folder</source>
         <translation>es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="755"/>
+        <location filename="../../desktop_app/errors.py" line="763"/>
         <source>it is inside %1, which is a file</source>
         <translation>está dentro de %1, que es un archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="759"/>
+        <location filename="../../desktop_app/errors.py" line="767"/>
         <source>%1 is a file, not a folder</source>
         <translation>%1 es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="764"/>
+        <location filename="../../desktop_app/errors.py" line="772"/>
         <source>%1 is a link to %2, which does not exist</source>
         <translation>%1 es un enlace a %2, que no existe</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="771"/>
+        <location filename="../../desktop_app/errors.py" line="779"/>
         <source>the user %1 may not read it: run MediaDesk as %2, who owns %3, or give %1 access to it</source>
         <translation>el usuario %1 no puede leerla: ejecuta MediaDesk como %2, propietario de %3, o da acceso a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="782"/>
+        <location filename="../../desktop_app/errors.py" line="790"/>
         <source>MediaDesk is not allowed to create %1</source>
         <translation>MediaDesk no tiene permiso para crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="784"/>
+        <location filename="../../desktop_app/errors.py" line="792"/>
         <source>%1 is on a read-only disk</source>
         <translation>%1 está en un disco de solo lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="786"/>
+        <location filename="../../desktop_app/errors.py" line="794"/>
         <source>the disk of %1 is full</source>
         <translation>el disco de %1 está lleno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="788"/>
+        <location filename="../../desktop_app/errors.py" line="796"/>
         <source>%1 cannot be created</source>
         <translation>no se puede crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="801"/>
+        <location filename="../../desktop_app/errors.py" line="809"/>
         <source>user id %1</source>
         <translation>el usuario con id %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="810"/>
+        <location filename="../../desktop_app/errors.py" line="818"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder belongs to another user, so it may have been planted. Give it back to the user MediaDesk runs as (chown) and restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it: a new key is made, and links signed with the old one stop working.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos pertenece a otro usuario, así que podría haber sido colocado por otra persona. Devuélveselo al usuario con el que se ejecuta MediaDesk (chown) y restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo: se crea una clave nueva y los enlaces firmados con la anterior dejan de funcionar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="818"/>
+        <location filename="../../desktop_app/errors.py" line="826"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder can be changed by other users, so it may have been replaced. Check it, then restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos puede ser modificado por otros usuarios, así que podría haber sido sustituido. Revísalo y luego restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="834"/>
+        <location filename="../../desktop_app/errors.py" line="842"/>
         <source>The data folder %1 cannot be used: %2.</source>
         <translation>La carpeta de datos %1 no se puede usar: %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="840"/>
+        <location filename="../../desktop_app/errors.py" line="848"/>
         <source>Choose another folder.</source>
         <translation>Elige otra carpeta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="841"/>
+        <location filename="../../desktop_app/errors.py" line="849"/>
         <source>It is set as data_dir in the settings file %1: correct or remove that line.</source>
         <translation>Está indicada como data_dir en el archivo de ajustes %1: corrígela o borra esa línea.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="844"/>
+        <location filename="../../desktop_app/errors.py" line="852"/>
         <source>It is set by the environment variable MEDIADESK_DATA_DIR.</source>
         <translation>La fija la variable de entorno MEDIADESK_DATA_DIR.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="847"/>
+        <location filename="../../desktop_app/errors.py" line="855"/>
         <source>It was given with --data-dir.</source>
         <translation>Se indicó con --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="850"/>
+        <location filename="../../desktop_app/errors.py" line="858"/>
         <source>It is the default folder of your user account: choose another one with MEDIADESK_DATA_DIR or --data-dir.</source>
         <translation>Es la carpeta predeterminada de tu cuenta de usuario: elige otra con MEDIADESK_DATA_DIR o --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="872"/>
+        <location filename="../../desktop_app/errors.py" line="880"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="892"/>
+        <location filename="../../desktop_app/errors.py" line="900"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="930"/>
+        <location filename="../../desktop_app/errors.py" line="938"/>
         <source>Try again in %1 s.</source>
         <translation>Vuelve a intentarlo dentro de %1 s.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1024"/>
+        <location filename="../../desktop_app/errors.py" line="1032"/>
         <source>The server cannot be reached. Check that it is running and that this computer is connected, then try again.</source>
         <translation>No se puede conectar con el servidor. Comprueba que está en marcha y que este equipo está conectado, y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1030"/>
+        <location filename="../../desktop_app/errors.py" line="1038"/>
         <source>The file could not be downloaded: the server answered with error %1.</source>
         <translation>No se pudo descargar el archivo: el servidor respondió con el error %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1034"/>
+        <location filename="../../desktop_app/errors.py" line="1042"/>
         <source>The file could not be downloaded.</source>
         <translation>No se pudo descargar el archivo.</translation>
     </message>
@@ -1459,7 +1464,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="834"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="847"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…y %Ln más</numerusform>
@@ -1467,22 +1472,22 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="560"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="574"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="428"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="442"/>
         <source>The catalog (database) cannot be reached right now: the counts are refreshed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los recuentos se actualizarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="423"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="437"/>
         <source>The catalog (database) cannot be reached right now: the files are listed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los archivos se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="596"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="610"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1490,7 +1495,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="598"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="612"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1498,12 +1503,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="625"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="639"/>
         <source>“%1” became “%2” (file %3), the same photo or video uploaded again meanwhile: its own edits (description, athlete, sharing) gave way to that file&apos;s.</source>
         <translation>«%1» pasó a ser «%2» (archivo %3), la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios (descripción, deportista, compartir) cedieron ante los de ese archivo.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="635"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="649"/>
         <source>%Ln of them became the copies of the same photos or videos uploaded again meanwhile: their own edits gave way to those copies&apos;.</source>
         <translation>
             <numerusform>%Ln de ellos pasó a ser la copia de la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios cedieron ante los de esa copia.</numerusform>
@@ -1511,7 +1516,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="646"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="660"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1519,7 +1524,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="647"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="661"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1527,7 +1532,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="652"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="666"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nada que restaurar: el archivo ya estaba restaurado</numerusform>
@@ -1535,7 +1540,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="653"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="667"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln ya restaurado en otro lugar)</numerusform>
@@ -1543,7 +1548,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="741"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="754"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>No se eliminó nada: el archivo se había restaurado mientras tanto y se conserva</numerusform>
@@ -1551,9 +1556,9 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="735"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="746"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="751"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="748"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="759"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="764"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1561,7 +1566,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="728"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="741"/>
         <source>%Ln file(s) went to the trash instead: the storage may still delete them; if it did not, they stay in the trash, where they can be restored.</source>
         <translation>
             <numerusform>%Ln archivo pasó a la papelera en su lugar: el almacenamiento aún puede borrarlo; si no lo hace, queda en la papelera, desde donde se puede restaurar.</numerusform>
@@ -1569,7 +1574,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="748"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="761"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restaurado mientras tanto en otro lugar, conservado)</numerusform>
@@ -1577,7 +1582,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="763"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="776"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1585,7 +1590,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="770"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="783"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1593,17 +1598,17 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="776"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="789"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="787"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="800"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="798"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="811"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
@@ -1611,7 +1616,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="805"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="818"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exportado %Ln archivo a %1</numerusform>
@@ -1619,7 +1624,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="827"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="840"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
@@ -1627,7 +1632,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="835"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="848"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln archivo exportado.</numerusform>
@@ -1635,7 +1640,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="921"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="934"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Reprocesando: %1 de %Ln archivo…</numerusform>
@@ -1643,12 +1648,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="932"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="945"/>
         <source>Made the thumbnail of %1 again</source>
         <translation>Miniatura de %1 generada de nuevo</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="938"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="951"/>
         <source>Made the thumbnails of %Ln photo(s) again</source>
         <translation>
             <numerusform>Miniatura de %Ln foto generada de nuevo</numerusform>
@@ -1656,7 +1661,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="943"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="956"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>%Ln trabajo de %1 en cola de nuevo</numerusform>
@@ -1664,7 +1669,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="949"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="962"/>
         <source>Queued the jobs of %Ln video(s) again</source>
         <translation>
             <numerusform>Trabajos de %Ln vídeo en cola de nuevo</numerusform>
@@ -1672,7 +1677,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="954"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="967"/>
         <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
         <translation>
             <numerusform>%Ln archivo omitido: se movió a la papelera o se eliminó mientras tanto</numerusform>
@@ -1680,7 +1685,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1060"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1073"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1925,102 +1930,102 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1589"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1684"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="581"/>
+        <location filename="../../desktop_app/views/main_window.py" line="638"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="544"/>
+        <location filename="../../desktop_app/views/main_window.py" line="601"/>
         <source>Sections and athletes</source>
         <translation>Secciones y deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="560"/>
+        <location filename="../../desktop_app/views/main_window.py" line="617"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="605"/>
+        <location filename="../../desktop_app/views/main_window.py" line="662"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="606"/>
+        <location filename="../../desktop_app/views/main_window.py" line="663"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="607"/>
+        <location filename="../../desktop_app/views/main_window.py" line="664"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="608"/>
+        <location filename="../../desktop_app/views/main_window.py" line="665"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="709"/>
+        <location filename="../../desktop_app/views/main_window.py" line="768"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="716"/>
+        <location filename="../../desktop_app/views/main_window.py" line="775"/>
         <source>“%1” is already in the library.</source>
         <translation>«%1» ya está en la biblioteca.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="719"/>
+        <location filename="../../desktop_app/views/main_window.py" line="778"/>
         <source>“%1” is already in the library as “%2”.</source>
         <translation>«%1» ya está en la biblioteca como «%2».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="803"/>
+        <location filename="../../desktop_app/views/main_window.py" line="862"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="804"/>
+        <location filename="../../desktop_app/views/main_window.py" line="863"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="808"/>
+        <location filename="../../desktop_app/views/main_window.py" line="867"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="996"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1062"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="999"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1065"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1004"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1070"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1020"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1086"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1024"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1090"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1025"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1091"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -2028,7 +2033,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1026"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1092"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -2036,7 +2041,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1029"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1095"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -2044,7 +2049,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1030"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1096"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -2052,7 +2057,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1146"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1212"/>
         <source>%Ln file(s) still on %1, new files going to %2: Settings ▸ Save moves them (or: mediadesk storage migrate --to %3)</source>
         <translation>
             <numerusform>%Ln archivo sigue en %1, y los nuevos van a %2: Ajustes ▸ Guardar lo mueve (o: mediadesk storage migrate --to %3)</numerusform>
@@ -2060,72 +2065,72 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1179"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1245"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1182"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1248"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1193"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1259"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1213"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1279"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1258"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1324"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1263"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1329"/>
         <source>Selected the %1 files loaded of the %2 in this view: Select all loads at most %3 more. To act on all of them, narrow the view with a search, a section or an athlete.</source>
         <translation>Seleccionados los %1 archivos cargados de los %2 de esta vista: Seleccionar todo carga como mucho %3 más. Para actuar sobre todos, acota la vista con una búsqueda, una sección o un deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1286"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1352"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1287"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1353"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1293"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1359"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1299"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1365"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1313"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1379"/>
         <source>%1 See View ▸ Server.</source>
         <translation>%1 Véase Ver ▸ Servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1338"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1404"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1357"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1423"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1367"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1433"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -2133,13 +2138,13 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1409"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1420"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1475"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1486"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1410"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1476"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -2147,7 +2152,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1415"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1481"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -2155,7 +2160,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1439"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1505"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -2163,19 +2168,19 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1442"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1445"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1508"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1511"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1458"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1461"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1524"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1527"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1459"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1525"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -2183,78 +2188,94 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1501"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1567"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1501"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1520"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1567"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1590"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1520"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1590"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1602"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1567"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1607"/>
+        <source>Rename it to “%1” anyway?</source>
+        <translation>¿Cambiarle el nombre a «%1» de todos modos?</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1609"/>
+        <source>Rename anyway</source>
+        <translation>Cambiar el nombre de todos modos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1611"/>
+        <source>Keep “%1”</source>
+        <translation>Mantener «%1»</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1662"/>
         <source>Settings saved. Restart MediaDesk to apply the storage change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1569"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1664"/>
         <source>Settings saved. Restart MediaDesk to apply the language change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1571"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1666"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1785"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1880"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1787"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1882"/>
         <source>Files are still being moved to the new storage. If you quit now, the move stops after the current file; the files not moved yet stay readable where they are, and Settings ▸ Save continues the move. Quit now?</source>
         <translation>Todavía se están moviendo archivos al nuevo almacenamiento. Si sales ahora, el traslado se detiene tras el archivo actual; los archivos aún sin mover siguen legibles donde están, y Ajustes ▸ Guardar continúa el traslado. ¿Salir ahora?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1564"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1659"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1576"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1671"/>
         <source>No files needed moving: none are left on the old storage.</source>
         <translation>No había archivos que mover: no queda ninguno en el almacenamiento anterior.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1594"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1689"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1598"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1693"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1745"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1840"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1747"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1842"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1755"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1850"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -3191,52 +3212,52 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SidebarModel</name>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="55"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="58"/>
         <source>Section</source>
         <translation>Sección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="55"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="58"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="56"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="59"/>
         <source>Library</source>
         <translation>Biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="57"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="60"/>
         <source>Athletes</source>
         <translation>Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="59"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="62"/>
         <source>All files</source>
         <translation>Todos los archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="60"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="63"/>
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="61"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="64"/>
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="62"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="65"/>
         <source>Public</source>
         <translation>Públicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="63"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="66"/>
         <source>Trash</source>
         <translation>Papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/models/sidebar_model.py" line="92"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="95"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -3244,12 +3265,12 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="109"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="112"/>
         <source>Add an athlete…</source>
         <translation>Añadir un deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="113"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="116"/>
         <source>Athletes group the photos and videos of one person. Click here or press Ctrl+N to add the first one.</source>
         <translation>Un deportista agrupa las fotos y los vídeos de una persona. Haz clic aquí o pulsa Ctrl+N para añadir el primero.</translation>
     </message>

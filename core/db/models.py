@@ -72,6 +72,9 @@ class Athlete(Base):
     # core.text.folded(name), kept by the ORM events below: what a search compares (0023)
     search_name: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # one more with each rename (migration 0030): what a rename's If-Match or `version` names,
+    # so a rename made meanwhile elsewhere is refused, not overwritten (Catalog.rename_athlete)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     files: Mapped[list[MediaFile]] = relationship(back_populates="athlete")
 

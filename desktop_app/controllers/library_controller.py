@@ -127,6 +127,19 @@ class ReprocessOutcome:
     errors: tuple[BaseException, ...]
 
 
+@dataclass(frozen=True)
+class RenameRefused:
+    """A rename of an athlete refused because it was renamed meanwhile elsewhere (another
+    desktop of the team, the HTTP API): the name asked, and the athlete's name and version
+    now, which a rename anyway names."""
+
+    athlete_id: int
+    wanted: str
+    current: str
+    version: int
+    message: ErrorMessage
+
+
 def export_to_folder(
     library: Library, file_ids: list[int], folder: Path, report: Callable[..., None]
 ) -> ExportOutcome:
@@ -224,6 +237,7 @@ class LibraryController(QObject):
     currentGone = Signal(object)
     saved = Signal(object)  # FileRecord after a metadata save
     athleteChosen = Signal(int)  # a new athlete's name that another athlete has: that one's id
+    athleteRenameRefused = Signal(object)  # RenameRefused: renamed meanwhile elsewhere
     linkReady = Signal(str)
     exported = Signal(object)  # ExportOutcome: an export of several files ended
     # FileRecord: its link opens only through the embedded server, which is stopped (nothing
@@ -1061,8 +1075,27 @@ class LibraryController(QObject):
             on_error=failed,
         )
 
-    def rename_athlete(self, athlete_id: int, name: str) -> None:
-        self._call(self.library.rename_athlete, athlete_id, name)
+    def rename_athlete(self, athlete_id: int, name: str, version: int | None = None) -> None:
+        """`version`: the athlete's as the dialog showed it, so that a rename made meanwhile
+        elsewhere is not overwritten (None: the last rename wins)."""
+
+        def failed(exc: BaseException) -> None:
+            details = exc.details if isinstance(exc, Conflict) else {}
+            current, now = details.get("name"), details.get("version")
+            if not (
+                isinstance(exc, Conflict)
+                and exc.reason == "stale_version"
+                and isinstance(current, str)
+                and isinstance(now, int)
+            ):
+                self._report(exc)
+                return
+            self.refresh_sidebar()  # the name given meanwhile, not the one the dialog showed
+            if current != name:  # renamed to the very name asked: nothing was lost
+                refused = RenameRefused(athlete_id, name, current, now, describe_error(exc))
+                self.athleteRenameRefused.emit(refused)
+
+        self.runner.submit(self.library.rename_athlete, athlete_id, name, version, on_error=failed)
 
     # ---- plumbing -------------------------------------------------------------------------------
     def _call(

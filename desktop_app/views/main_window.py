@@ -72,7 +72,7 @@ from core.listing import SORTS
 from core.records import FileRecord, FileStatus
 from core.settings import Settings
 from core.text import folded
-from desktop_app.controllers.library_controller import LibraryController
+from desktop_app.controllers.library_controller import LibraryController, RenameRefused
 from desktop_app.controllers.server_controller import ServerController
 from desktop_app.controllers.settings_controller import (
     LIVE_FIELDS,
@@ -695,6 +695,7 @@ class MainWindow(QMainWindow):
         c.currentChanged.connect(lambda r: self.details.show_record(r, keep_edits=True))
         c.saved.connect(self._on_saved)
         c.athleteChosen.connect(self._choose_athlete)
+        c.athleteRenameRefused.connect(self._on_athlete_rename_refused)
         c.saveFailed.connect(self._on_save_failed)
         c.currentChanged.connect(self._update_actions)
         c.currentChanged.connect(self.processing_line.show_file)
@@ -1582,9 +1583,38 @@ class MainWindow(QMainWindow):
             return
         index = self.controller.sidebar.index_of(flt.key)
         old = str(index.data(SidebarModel.NameRole) or "")
+        # the version of the name shown, taken before the dialog waits for the user: a rename
+        # made meanwhile by another desktop or the API is refused, not overwritten
+        shown = [a for a in self.controller.sidebar.athletes() if a.id == flt.athlete_id]
+        version = shown[0].version if shown and shown[0].name == old else None
         name, ok = ask_text(self, self.tr("Rename athlete"), self.tr("Name:"), old)
         if ok and name.strip() and name.strip() != old:
-            self.controller.rename_athlete(flt.athlete_id, name.strip())
+            self.controller.rename_athlete(flt.athlete_id, name.strip(), version)
+
+    def _on_athlete_rename_refused(self, refused: RenameRefused) -> None:
+        """Says the name it was given meanwhile (the sidebar shows it) and offers to rename it
+        anyway, over that name's version; Keep is the default and the Escape answer."""
+        text = refused.message.text
+        self.last_error = text
+        self.status.showMessage(text, 10000)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            self.tr("Rename athlete"),
+            text,
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setInformativeText(self.tr("Rename it to “%1” anyway?").replace("%1", refused.wanted))
+        plain_text(box)
+        anyway = box.addButton(self.tr("Rename anyway"), QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton(
+            self.tr("Keep “%1”").replace("%1", refused.current), QMessageBox.ButtonRole.RejectRole
+        )
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        if box.clickedButton() is anyway:
+            self.controller.rename_athlete(refused.athlete_id, refused.wanted, refused.version)
 
     # ---- settings, errors, about --------------------------------------------------------------
     def open_settings(self) -> None:

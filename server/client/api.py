@@ -972,7 +972,8 @@ class Client:
             filters = {**filters, "offset": None, "cursor": page["next_cursor"]}
 
     def athletes(self) -> dict[str, Any]:
-        """GET /athletes: {"items": [{"id", "name", "file_count", "trash_count"}, ...], "total"}."""
+        """GET /athletes: {"items": [{"id", "name", "file_count", "trash_count", "version"},
+        ...], "total"}."""
         return dict(self._json("GET", "/athletes"))
 
     def create_athlete(self, name: str, *, athlete_id: int | None = None) -> dict[str, Any]:
@@ -988,12 +989,21 @@ class Client:
             body["id"] = athlete_id
         return dict(self._json("POST", "/athletes", 201, json=body, once=True))
 
-    def rename_athlete(self, athlete_id: int, name: str) -> dict[str, Any]:
+    def rename_athlete(
+        self, athlete_id: int, name: str, *, version: int | None = None
+    ) -> dict[str, Any]:
         """PATCH /athletes/{id} (upload scope): the athlete renamed, as `create_athlete`
         answers it; not_found for an unknown id, conflict athlete_exists for a name another
-        athlete has. The same name again is the same edit, so it is sent again after a lost
-        answer, as `update` without a version is."""
-        return dict(self._json("PATCH", f"/athletes/{int(athlete_id)}", json={"name": name}))
+        athlete has. `version` (the athlete's, as `athletes` lists it): conflict
+        stale_version when it was renamed meanwhile elsewhere, `details["name"]` its current
+        name; without it the last rename wins. The same name again is the same edit, so it is
+        sent again after a lost answer, as `update` is, unless it names a version."""
+        body: dict[str, Any] = {"name": name}
+        if version is not None:
+            body["version"] = version
+        return dict(
+            self._json("PATCH", f"/athletes/{int(athlete_id)}", json=body, once=version is not None)
+        )
 
     def get(self, file_id: int) -> dict[str, Any]:
         return dict(self._json("GET", f"/files/{int(file_id)}"))

@@ -153,31 +153,43 @@ _ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 _IF_MATCH_FORM = 'If-Match must be * or entity-tags as ETag gives them: "4"'
 
 
-def if_match_versions(request: web.Request) -> frozenset[int] | None:
-    """The versions If-Match asks for, None without one (or `*`: the file only has to exist,
-    RFC 9110 13.1.1). It is a list of entity-tags compared strongly: a weak tag (W/"3") never
-    matches, nor a tag that is no version's ETag ("nope", "03"): they ask for nothing (an
-    empty set, a 412). A bare number (3) is taken as its tag, as before tags were sent."""
+def strong_if_match(request: web.Request, form: str) -> list[str] | None:
+    """The opaque texts of If-Match's strong entity-tags, None without one (or `*`: the
+    resource only has to exist, RFC 9110 13.1.1); a weak tag (W/"3") is left out, as it never
+    matches (If-Match compares strongly). A header that is no list of tags is a 400 saying
+    `form`, what the resource's ETag looks like (a file's, an athlete's)."""
     header = request.headers.get("If-Match", "").strip()
     if header in ("", "*"):
         return None
-    if '"' not in header:
+    texts: list[str] = []
+    at = 0
+    while at < len(header):
+        tag = _ENTITY_TAG.match(header, at)
+        if tag is None:
+            raise InvalidInput(form)
+        at = tag.end()
+        if tag.group(1) is None:
+            texts.append(tag.group(2))
+    return texts
+
+
+def if_match_versions(request: web.Request) -> frozenset[int] | None:
+    """The versions If-Match asks for, None without one (or `*`). A tag that is no version's
+    ETag ("nope", "03", or a weak one) asks for nothing (an empty set, a 412). A bare number
+    (3) is taken as its tag, as before tags were sent."""
+    header = request.headers.get("If-Match", "").strip()
+    if header and header != "*" and '"' not in header:
         try:
             bare = as_int("version", header, minimum=1)
         except InvalidInput:  # the header's fault, named as such (not a body's `version`)
             raise InvalidInput(_IF_MATCH_FORM) from None
         return frozenset() if bare is None else frozenset({bare})
-    versions: set[int] = set()
-    at = 0
-    while at < len(header):
-        tag = _ENTITY_TAG.match(header, at)
-        if tag is None:
-            raise InvalidInput(_IF_MATCH_FORM)
-        at = tag.end()
-        text = tag.group(2)
-        if tag.group(1) is None and text.isascii() and text.isdigit() and text == str(int(text)):
-            versions.add(int(text))
-    return frozenset(versions)
+    texts = strong_if_match(request, _IF_MATCH_FORM)
+    if texts is None:
+        return None
+    return frozenset(
+        int(text) for text in texts if text.isascii() and text.isdigit() and text == str(int(text))
+    )
 
 
 def precondition_failed(details: dict[str, object]) -> ApiError:
