@@ -22,6 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QLocale
 
+from core.db.migrate import CATALOG_NEWER, UPGRADE_BLOCKED
 from core.errors import (
     NO_SPACE_FOR_CHANGE,
     OBJECT_MISSING,
@@ -455,6 +456,24 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "There is not enough free space to save the change. Free some space on the disk "
             "(or raise the storage quota) and try again.",
         )
+    if exc.code == "storage_unavailable" and reason == CATALOG_NEWER:
+        # a start after going back to an older version: "check the connection and the storage
+        # settings" sent the club to its network and bucket
+        return QCoreApplication.translate(
+            "Errors",
+            "A newer version of MediaDesk has upgraded this library, and this version cannot "
+            "open it. Start the newer version (or a later one). Nothing was changed.",
+        )
+    if exc.code == "storage_unavailable" and reason == UPGRADE_BLOCKED:
+        running = exc.details.get("processes")
+        names = ", ".join(str(p) for p in running) if isinstance(running, list) else ""
+        text = QCoreApplication.translate(
+            "Errors",
+            "This version of MediaDesk must upgrade the library first, but other MediaDesk "
+            "programs are using it (%1). Close them (on every computer sharing it), then start "
+            "MediaDesk again. Nothing was changed.",
+        )
+        return text.replace("%1", names) if names else text.replace(" (%1)", "")
     if exc.code == "catalog_upgraded":
         # not an outage: waiting does not help, only running the newer version does
         return QCoreApplication.translate(

@@ -50,3 +50,23 @@ def test_a_catalog_from_a_newer_version_is_refused_in_one_line_and_left_alone(
     with sqlite3.connect(catalog) as conn:  # nothing was changed
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0999",)]
         assert conn.execute("SELECT name FROM api_tokens").fetchall() == [("first",)]
+
+
+def test_the_desktop_says_a_newer_version_upgraded_the_library(tmp_path: Path) -> None:
+    """Its start-up dialog said "The storage cannot be reached. Check the connection and the
+    storage settings" (the bare storage_unavailable sentence), sending a club that went back a
+    version to its network and bucket; the reason was only in the English technical detail."""
+    from core.errors import StorageUnavailable
+    from core.library import Library
+    from desktop_app.errors import describe_error
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path / "data")
+    Library.open(settings).close()
+    with sqlite3.connect(settings.effective_database_url.split("///", 1)[1]) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0999'")
+    with pytest.raises(StorageUnavailable) as refused:
+        Library.open(settings)
+    said = describe_error(refused.value).text
+    assert said.startswith("A newer version of MediaDesk has upgraded this library"), said
+    assert "storage cannot be reached" not in said, said

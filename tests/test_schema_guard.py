@@ -29,6 +29,7 @@ from core.doctor import _head_revision, check_catalog
 from core.errors import StorageUnavailable
 from core.library import Library
 from core.settings import Settings
+from desktop_app.errors import describe_error
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
 from tests.pg_server import postgres_url  # noqa: F401
@@ -241,6 +242,11 @@ def test_an_upgrade_refuses_while_another_process_runs_on_the_catalog(
         assert f":{other_process.pid}" in refused.value.message
         assert schema_guard.FORCE_ENV in refused.value.message
         assert revision() == "0020"  # nothing changed
+        # the desktop's start-up dialog said "the storage cannot be reached… check the
+        # connection": it names what to close
+        said = describe_error(refused.value).text
+        assert said.startswith("This version of MediaDesk must upgrade the library first"), said
+        assert f":{other_process.pid}" in said, said
         with pytest.raises(StorageUnavailable) as refused:
             downgrade(db.engine, "0019")  # nor back under a running process
         assert f":{other_process.pid}" in refused.value.message and "downgrade" in str(

@@ -148,6 +148,12 @@ def _sqlite_write_lock(connection: Connection, marker: Path | None) -> RootTrans
                 told = True
 
 
+# StorageUnavailable's reasons for a catalog this version cannot open as it is: one a newer
+# MediaDesk upgraded, and one to upgrade while other processes run on it (details: processes).
+# The desktop said "the storage cannot be reached… check the connection" for both.
+CATALOG_NEWER = "catalog_newer"
+UPGRADE_BLOCKED = "catalog_upgrade_blocked"
+
 # Marks the log lines a person waiting on a command needs (an upgrade that takes minutes, a wait
 # behind another process's): the command line's commands other than serve and maintenance log
 # nothing below WARNING, and `mediadesk token list` on a big old catalog sat silent for
@@ -473,7 +479,8 @@ def upgrade(
         raise StorageUnavailable(
             f"The catalog was upgraded by a newer MediaDesk (schema {', '.join(sorted(newer))}; "
             f"this version knows up to {', '.join(sorted(script_heads()))}): run that version "
-            "or a newer one here. Nothing was changed."
+            "or a newer one here. Nothing was changed.",
+            reason=CATALOG_NEWER,
         )
     # Versions only move forward, so "at head" read without a lock stays true.
     if revision == "head" and current and current == script_heads():
@@ -639,7 +646,9 @@ def _refuse_if_others(connection: Connection, change: str) -> None:
     raise StorageUnavailable(
         f"Other MediaDesk processes are running on this catalog ({', '.join(others)}): stop "
         f"them before you {change} it (or set "
-        f"{schema_guard.FORCE_ENV}=1 to {change} anyway). Nothing was changed."
+        f"{schema_guard.FORCE_ENV}=1 to {change} anyway). Nothing was changed.",
+        reason=UPGRADE_BLOCKED,
+        details={"processes": list(others)},
     )
 
 
