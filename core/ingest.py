@@ -48,7 +48,7 @@ from core.locks import KeyedLocks as _KeyedLocks
 from core.locks import ObjectLocks
 from core.mediatypes import BY_MIME, canonical_mime, check_kind, guess_from_name, unsupported
 from core.metadata import MediaInfo
-from core.records import MAX_DESCRIPTION, FileRecord, FileStatus, expiry_iso
+from core.records import MAX_DESCRIPTION, UPLOAD_OWNER, FileRecord, FileStatus, expiry_iso
 from core.settings import Settings
 from core.spool import Spooled, discard, hash_file, owned_temp, spool_stream, too_large
 from core.storage.base import ObjectStat, PresignedRequest, Presigner, Storage
@@ -695,10 +695,13 @@ class Ingestor:
         size: int | None = None,
         description: str = "",
         presigner_for: Callable[[str], Presigner] | None = None,
+        owner: str | None = None,
     ) -> PresignedUpload:
         """A pending file and its signed PUT, signed by `presigner_for(key)` when given (the
         library's StorageBackends.presigner_for: a link through this server names the address
-        the request reached), else by the active storage's presigner."""
+        the request reached), else by the active storage's presigner. `owner`: the token
+        asking ("token:<id>", as a tus upload's), the only one that may then confirm, renew or
+        list the upload (ResumableUploads.check_presign_owner); None lets any."""
         kind = check_kind(file_type)
         filename = clean_filename(original_filename)
         description = check_description(description)
@@ -736,6 +739,7 @@ class Ingestor:
                 description=description,
                 status=FileStatus.PENDING,
                 upload_expires_at=expires_at,
+                extra={UPLOAD_OWNER: owner} if owner else {},
             )
             s.add(row)
             s.flush()
@@ -1136,6 +1140,7 @@ class Ingestor:
             return _Placed(record.id, key, trashed=True)
         row.failure_reason = None
         row.upload_expires_at = None
+        _upload_over(row)
         if same is not None and same.duplicate:
             if same.file_id == record.id:  # confirmed meanwhile by another process
                 if copied and row.storage_key != key:  # our copy goes (_give_way): noted
@@ -1215,8 +1220,16 @@ class Ingestor:
             if row is not None:
                 row.status = status
                 row.failure_reason = reason
+                _upload_over(row)
             if noted is not None:
                 queue_until_recorded(s, noted, self._storage, "upload")
+
+
+def _upload_over(row: MediaFile) -> None:
+    """A pending upload made ready (an alias of a duplicate too) or failed: its owner is no
+    longer kept, as nothing can renew or complete it any more."""
+    if isinstance(row.extra, dict) and UPLOAD_OWNER in row.extra:
+        row.extra = {k: v for k, v in row.extra.items() if k != UPLOAD_OWNER}
 
 
 def failure_text(exc: MediaDeskError) -> str:

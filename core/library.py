@@ -664,24 +664,34 @@ class Library:
 
     # ---- presigned uploads ------------------------------------------------------------------
     def presign_upload(
-        self, parts: bool, size: int | None, arrival: Arrival | None = None, **fields: Any
+        self,
+        parts: bool,
+        size: int | None,
+        arrival: Arrival | None = None,
+        owner: str | None = None,
+        **fields: Any,
     ) -> tuple[PresignedUpload, MultipartPlan | None]:
         """A presigned upload's pending file (`uploads.create_presigned_upload` with `fields`)
         and, when it goes in `parts` (`resumable.wants_multipart`), the multipart upload behind
         it with its signed part URLs. A URL through this server answers the request that
-        arrived as `arrival` (backends.presigner_for, as a download link's). A failure leaves
+        arrived as `arrival` (backends.presigner_for, as a download link's). `owner`: the
+        token asking, the only one that may then confirm, renew or list it (None: any; see
+        resumable.check_presign_owner). A failure leaves
         nothing: the pending file, made first, goes with the request that failed to start its
         upload in parts (the bucket out of reach), instead of being listed and counted as
         pending until its expiry."""
         upload = self.uploads.create_presigned_upload(
             size=size,
             presigner_for=lambda key: self.backends.presigner_for(key, arrival),
+            owner=owner,
             **fields,
         )
         if not parts or size is None:  # (wants_multipart asks a size of parts)
             return upload, None
         try:
-            plan = self.resumable.start_presigned_multipart(upload.file, size, upload.expires_at)
+            plan = self.resumable.start_presigned_multipart(
+                upload.file, size, upload.expires_at, owner
+            )
         except BaseException:
             try:
                 self._catalog.drop_unfinished(upload.file.id)

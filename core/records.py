@@ -40,6 +40,20 @@ def expiry_iso(value: datetime) -> str:
 # FileRecord's times, datetimes in the record and ISO 8601 in its JSON (as_dict)
 RECORD_TIMES = ("created_at", "updated_at", "deleted_at", "captured_at")
 
+# The token that presigned a pending upload ("token:<id>"), kept in its row's `extra` while
+# it is pending (core/ingest.py writes and drops it; core/resumable.py check_presign_owner
+# reads it): only that token may confirm, renew or list the upload. Never part of a record,
+# so that no answer, feed event or export tells one token which token uploaded what.
+UPLOAD_OWNER = "upload_owner"
+
+
+def shown_extra(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A row's `extra` as a record carries it: a copy of its own, the upload's owner left out."""
+    extra = dict(stored or {})
+    extra.pop(UPLOAD_OWNER, None)
+    return extra
+
+
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
@@ -133,7 +147,7 @@ class FileRecord:
         return from_columns(
             cls,
             row,
-            extra=dict(row.extra or {}),
+            extra=shown_extra(row.extra),
             athlete_name=athlete_name,
             description=row.description or "",
             duplicate=duplicate,
@@ -148,7 +162,7 @@ class FileRecord:
         sets each through object.__setattr__, which took half of a 50-row page's records."""
         values = dict(zip(_FIELD_ORDER, _PAGE_VALUES(row), strict=True))
         values.update(
-            extra=dict(values["extra"] or {}),
+            extra=shown_extra(values["extra"]),
             description=values["description"] or "",
             athlete_name=athlete_name,
             duplicate=False,

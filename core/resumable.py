@@ -95,7 +95,7 @@ from core.mediatypes import (
     sniff_bytes,
     sniff_file,
 )
-from core.records import MAX_ID, FileRecord, FileStatus, expiry_iso
+from core.records import MAX_ID, UPLOAD_OWNER, FileRecord, FileStatus, expiry_iso
 from core.settings import Settings
 from core.spool import Spooled, discard, hash_file, too_large
 from core.storage.base import (
@@ -405,6 +405,13 @@ ID_LENGTH = 32
 
 def _new_id() -> str:
     return secrets.token_hex(ID_LENGTH // 2)
+
+
+def _foreign(recorded: str | None, owner: str | None) -> bool:
+    """Whether an upload recorded as `recorded`'s is another's than the caller `owner`'s: the
+    one rule of tus and presigned uploads. Either unknown (auth off, the desktop's in-process
+    calls, an upload made without a token) lets the call through."""
+    return bool(recorded and owner and recorded != owner)
 
 
 def _known(row: _Known | None, protocol: str) -> _Known:
@@ -899,8 +906,36 @@ class ResumableUploads:
         return _known(found, protocol)
 
     def _check_owner(self, row: ResumableUpload | _Row, owner: str | None) -> None:
-        if row.owner and owner and row.owner != owner:
+        if _foreign(row.owner, owner):
             raise NotFound("No such upload")  # another token's upload: do not reveal it
+
+    def check_presign_owner(self, file_id: int, owner: str | None) -> None:
+        """NotFound, as for a file that does not exist, unless `owner` (the caller's token,
+        "token:<id>") may go on with the pending presigned upload `file_id` (single PUT or in
+        parts): the token that presigned it, by tus's rule (_check_owner), so another token
+        can neither renew its URL, PUT its own bytes and confirm them under the owner's name,
+        nor list its parts. None (no token: in-process callers, which need not ask) may, and
+        anyone may an upload presigned without one (in-process, or by an earlier version). A
+        file no longer pending is no upload to take over: its calls answer it as before (a
+        repeat of a confirm, a 409)."""
+        if owner is None:
+            return
+        with self._db.read() as s:
+            row = s.get(MediaFile, file_id)
+            if row is None or row.status != FileStatus.PENDING:
+                return
+            recorded = row.extra.get(UPLOAD_OWNER) if isinstance(row.extra, dict) else None
+            if recorded is None:  # an upload in parts names it on its row too
+                recorded = s.scalar(
+                    select(ResumableUpload.owner)
+                    .where(
+                        ResumableUpload.protocol == "multipart",
+                        ResumableUpload.file_id == file_id,
+                    )
+                    .limit(1)
+                )
+        if _foreign(recorded, owner):
+            raise NotFound(f"File {file_id} not found")  # Catalog.get's words: nothing told
 
     # ---- tus --------------------------------------------------------------------------------
     def create(
@@ -1702,9 +1737,10 @@ class ResumableUploads:
         return requested or bool(size and size > self.lib.settings.multipart_threshold)
 
     def start_presigned_multipart(
-        self, file: FileRecord, size: int, expires_at: datetime
+        self, file: FileRecord, size: int, expires_at: datetime, owner: str | None = None
     ) -> MultipartPlan:
-        """Turns a pending presigned upload into a multipart upload with signed part URLs."""
+        """Turns a pending presigned upload into a multipart upload with signed part URLs;
+        `owner` is the presign's (check_presign_owner)."""
         store = self._multipart_store()
         if store is None:
             raise InvalidInput("Uploads in parts need R2/S3 storage")
@@ -1727,6 +1763,7 @@ class ResumableUploads:
                         part_size=part_size,
                         parts=[],
                         file_id=file.id,
+                        owner=owner,
                         created_at=datetime.now(UTC),
                         expires_at=expires_at,
                     )

@@ -328,6 +328,13 @@ def actor_of(info: TokenInfo | None) -> str:
     return f"token:{info.name} ({info.prefix})" if info else "anonymous"
 
 
+def upload_owner(request: web.Request) -> str | None:
+    """Who owns the uploads this request starts, the only one that may go on with them (tus,
+    presigned): its token, by id (an admin's too); None without one (a signed URL's)."""
+    token = request.get(TOKEN)
+    return f"token:{token.id}" if token is not None else None
+
+
 def ensure_file_access(
     request: web.Request, record: FileRecord, action: str, detail: str | None = None
 ) -> None:

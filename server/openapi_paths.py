@@ -80,6 +80,16 @@ UPLOAD_400 = refused(
 )
 
 
+# The presigned upload's confirm, parts listing and renewal (server/routes/uploads.py
+# _check_owner, core/resumable.py check_presign_owner)
+PRESIGN_404 = refused(
+    404,
+    "not_found: no such file, or a pending upload another token presigned: only the token "
+    "that presigned it (an admin token too is another) goes on with it, as with tus; the "
+    "answer is the same as for a file that does not exist",
+)
+
+
 def parts_gone(when: str = "") -> S:
     """The 410 of the presigned upload in parts' confirm, parts listing and renewal."""
     return {
@@ -589,7 +599,9 @@ PATHS: dict[str, dict[str, S]] = {
             },
             body=form("PresignedUploadForm"),
             desc="Then PUT the file to upload_url with the returned headers and POST "
-            "/files/{file_id}/confirm-upload. Scope: upload.",
+            "/files/{file_id}/confirm-upload. Scope: upload. The upload is this token's: "
+            "another token's confirm, renewal or parts listing of it is a 404 while it is "
+            "pending.",
             operation_id="create_presigned_upload",
         )
     },
@@ -604,7 +616,8 @@ PATHS: dict[str, dict[str, S]] = {
                     "duplicate is true and duplicate_of names it",
                     json("File"),
                 ),
-                **err(400, 401, 403, 404, 409, 413, 500),
+                **err(400, 401, 403, 409, 413, 500),
+                **PRESIGN_404,
                 **refused(
                     400,
                     "upload_not_received: the bytes are not in the storage yet; size_mismatch: "
@@ -1330,7 +1343,8 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         json("UploadParts"),
                         headers=NO_STORE,
                     ),
-                    **err(400, 401, 403, 404, 409, 500),
+                    **err(400, 401, 403, 409, 500),
+                    **PRESIGN_404,
                     "410": parts_gone(),
                 },
                 params=[FID],
@@ -1349,7 +1363,8 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         json("RenewedUpload"),
                         headers=NO_STORE,
                     ),
-                    **err(400, 401, 403, 404, 409, 500),
+                    **err(400, 401, 403, 409, 500),
+                    **PRESIGN_404,
                     "410": parts_gone(
                         " (the bucket is asked which parts it holds, also when "
                         "part_numbers are given)"

@@ -107,7 +107,7 @@ def test_a_confirm_killed_between_its_copy_and_its_commit_can_be_retried(
     try:
         record = lib.get_file(file_id)
         assert record.status == FileStatus.PENDING  # killed before the commit
-        token = make_tokens(lib).upload
+        # the presigning token's retry: another token's confirm is the 404 of no such file
         done = http_call(f"{server.url}/files/{file_id}/confirm-upload", "POST", b"", bearer(token))
         # was: 400 upload_not_received (the row named a key the kill had emptied)
         assert done.status == 200, done.body

@@ -46,7 +46,7 @@ from core.resumable import (
     parse_metadata,
 )
 from core.spool import too_large
-from server.auth import requires
+from server.auth import requires, upload_owner
 from server.bodystream import ended_by_stop, idle_timed
 from server.errors import (
     ApiError,
@@ -58,7 +58,7 @@ from server.errors import (
 from server.live_streams import BodyEnding
 from server.ratelimit import check_upload_rate
 from server.rawbody import SEND_REST, can_take, take_body, until_done, whole
-from server.state import METRICS, STREAMS, THREADS, TOKEN, library, run_blocking
+from server.state import METRICS, STREAMS, THREADS, library, run_blocking
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -88,11 +88,6 @@ T = TypeVar("T")
 
 def _uploads(request: web.Request) -> ResumableUploads:
     return library(request).resumable
-
-
-def _owner(request: web.Request) -> str | None:
-    token = request.get(TOKEN)
-    return f"token:{token.id}" if token is not None else None
 
 
 def _capabilities(request: web.Request) -> dict[str, str]:
@@ -216,7 +211,7 @@ async def _taking_over(request: web.Request, hold: Callable[[], Awaitable[T]]) -
     try:
         return await hold()
     except UploadLocked as exc:
-        await run_blocking(request, uploads.check_owner, upload_id, _owner(request))
+        await run_blocking(request, uploads.check_owner, upload_id, upload_owner(request))
         released = uploads.end_stalled(upload_id)
         if released is None:
             raise _locked(exc) from exc
@@ -463,7 +458,7 @@ async def tus_create(request: web.Request) -> web.Response:
     check_upload_rate(request)
     length, meta, has_body, checksum = check_creation(request)
     uploads = _uploads(request)
-    owner = _owner(request)
+    owner = upload_owner(request)
     if has_body:
         # Until its writer closes, just before this answer, the upload expires within minutes
         # (core/resumable.py UNANSWERED): one whose answer never comes (a crash) has no Location
@@ -517,7 +512,7 @@ async def tus_head(request: web.Request) -> web.Response:
     when it is not catalogued (and the client would never ask again)."""
     uploads = _uploads(request)
     upload_id = request.match_info["upload_id"]
-    owner = _owner(request)
+    owner = upload_owner(request)
     deadline = asyncio.get_running_loop().time() + HEAD_WAIT
     pause = HEAD_POLL
     while True:
@@ -559,7 +554,7 @@ async def _kept(request: web.Request, exc: Exception, verb: str) -> ApiError | N
         return None
     upload_id = request.match_info["upload_id"]
     try:
-        state = await run_blocking(request, _uploads(request).get, upload_id, _owner(request))
+        state = await run_blocking(request, _uploads(request).get, upload_id, upload_owner(request))
     except Exception:  # noqa: BLE001 - the finish's own error is the answer
         return None
     logger.warning(
@@ -595,7 +590,7 @@ async def _open_patch(request: web.Request) -> TusWriter:
         writer = await _taking_over(
             request,
             lambda: run_blocking(
-                request, uploads.writer, upload_id, offset, checksum, _owner(request)
+                request, uploads.writer, upload_id, offset, checksum, upload_owner(request)
             ),
         )
     except OffsetMismatch as exc:
@@ -650,6 +645,6 @@ async def tus_patch(request: web.Request) -> web.Response:
 async def tus_delete(request: web.Request) -> web.Response:
     """Terminates an upload and removes its bytes (tus termination)."""
     upload_id = request.match_info["upload_id"]
-    uploads, owner = _uploads(request), _owner(request)
+    uploads, owner = _uploads(request), upload_owner(request)
     await _taking_over(request, lambda: run_blocking(request, uploads.terminate, upload_id, owner))
     return web.Response(status=204, headers={"Tus-Resumable": TUS_VERSION})

@@ -14,7 +14,7 @@ from core.ingest import log_rejected
 from core.mediatypes import check_kind
 from core.records import FileRecord
 from core.spool import too_large
-from server.auth import requires
+from server.auth import requires, upload_owner
 from server.live_streams import BodyEnding
 from server.params import (
     as_bool,
@@ -74,7 +74,12 @@ async def presigned_upload(request: web.Request) -> web.Response:
         started = time.perf_counter()
         # in parts straight to the bucket (core/resumable.py): a call that waits on the store
         upload, plan = await (store_blocking if parts else run_blocking)(
-            request, lib.presign_upload, parts, arrival=arrival(request), **args
+            request,
+            lib.presign_upload,
+            parts,
+            arrival=arrival(request),
+            owner=upload_owner(request),
+            **args,
         )
     except BaseException as exc:
         _count_failure(request, "presigned", file_type, exc)
@@ -101,6 +106,7 @@ async def confirm_upload(request: web.Request) -> web.Response:
     parts = (
         None if raw is None else [{"part_number": p["part_number"], "etag": p["etag"]} for p in raw]
     )
+    await _check_owner(request, fid)  # not counted: the owner's upload has not failed
     try:
         record, first = await store_blocking(
             request, library(request).uploads.confirm_upload_once, fid, parts
@@ -118,6 +124,14 @@ async def confirm_upload(request: web.Request) -> web.Response:
         response = web.json_response(await file_body(request, record))
     response.set_status(200)
     return response
+
+
+async def _check_owner(request: web.Request, fid: int) -> None:
+    """The 404 of a file that does not exist unless this request's token presigned the
+    pending upload `fid` (or none did), as for a tus upload: another token, an admin's
+    included, renewed its URL, PUT its own bytes and confirmed them under the owner's name."""
+    owner = upload_owner(request)
+    await run_blocking(request, library(request).resumable.check_presign_owner, fid, owner)
 
 
 async def _optional_list(
@@ -155,6 +169,7 @@ def _is_part(value: Any) -> bool:
 async def upload_parts(request: web.Request) -> web.Response:
     """The parts the bucket already holds for a pending upload in parts (to resume it)."""
     fid = file_id(request)
+    await _check_owner(request, fid)
     body = await store_blocking(request, library(request).resumable.list_parts, fid)
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
@@ -173,11 +188,14 @@ async def renew_upload(request: web.Request) -> web.Response:
         _is_part_number,
         "part_numbers must be a list of whole numbers from 1",
     )
+    # the confirm refuses a part named twice; a single PUT is one part: [99] was taken
+    # there (and ignored) while an upload in parts refused it
+    if numbers and len(set(numbers)) != len(numbers):
+        raise InvalidInput("part_numbers must not name a part twice")
+    # after the body's own checks, as for a file that does not exist; before planned_parts
+    # tells another token the upload's part count
+    await _check_owner(request, fid)
     if numbers:
-        # the confirm refuses a part named twice; a single PUT is one part: [99] was taken
-        # there (and ignored) while an upload in parts refused it
-        if len(set(numbers)) != len(numbers):
-            raise InvalidInput("part_numbers must not name a part twice")
         count = await run_blocking(request, library(request).uploads.planned_parts, fid)
         if count is not None and max(numbers) > count:
             raise InvalidInput(f"part_numbers must be between 1 and {count}")
