@@ -377,6 +377,11 @@ def _jsonable(data: dict[str, Any] | None) -> dict[str, Any] | None:
 def _event(row: ChangeLog) -> ChangeEvent:
     data = dict(row.data or {})
     previous = data.pop(PREVIOUS, None) if row.entity == "file" else None
+    if row.entity == "athlete" and data and "version" not in data:
+        # logged before athletes had versions (migration 0030, which gave every athlete 1): a
+        # client resuming /events from before the upgrade got athlete records without the
+        # version the document requires
+        data["version"] = row.version or 1
     return ChangeEvent(
         kind=row.kind,
         file_id=row.file_id,

@@ -125,6 +125,32 @@ def test_the_feed_carries_the_athletes_new_version(lib: Library) -> None:
     ]
 
 
+def test_athlete_changes_logged_before_versions_are_replayed_with_one(lib: Library) -> None:
+    """A client resuming /events (Last-Event-ID) from before the upgrade got the athlete
+    records the log held then, without the `version` the StreamEvent schema requires (an
+    OpenAPI hunt). Migration 0030 gave every athlete version 1: so do they."""
+    with db_of(lib).write() as s:
+        s.add(
+            ChangeLog(
+                kind=EventKind.ATHLETE,
+                entity="athlete",
+                entity_id=7,
+                origin="an-older-mediadesk",
+                data={"id": 7, "name": "Old Row", "file_count": 0, "trash_count": 0},
+            )
+        )
+        s.flush()
+        start = s.scalar(select(func.max(ChangeLog.id))) - 1
+    (old,) = [e for e in since(db_of(lib), start) if e.kind == EventKind.ATHLETE]
+    assert old.as_dict()["file"] == {
+        "id": 7,
+        "name": "Old Row",
+        "file_count": 0,
+        "trash_count": 0,
+        "version": 1,
+    }
+
+
 # ---- HTTP -----------------------------------------------------------------------------------
 def _patch(server: EmbeddedServer, token: str, athlete_id: int, body: Any, **headers: str) -> Reply:
     sent = {**bearer(token), "Content-Type": "application/json"}
