@@ -615,6 +615,22 @@ def object_damaged(key: str, stored: int, recorded: int) -> StorageUnavailable:
     )
 
 
+def check_object_size(key: str, stored: int, recorded: int | None) -> None:
+    """object_damaged when a file's stored object has `stored` bytes where its catalog row
+    records `recorded` (None: nothing recorded, nothing to check). Every read of a file's
+    bytes asks this (core.library, core.thumbnail_remake): a cut original decoded was said as
+    a damaged image (400), or made thumbnails from half a photo."""
+    if recorded is not None and stored != recorded:
+        raise object_damaged(key, stored, recorded)
+
+
+def is_object_damaged(exc: BaseException) -> bool:
+    """Whether `exc` is `object_damaged`'s error: a run over many files (maintenance, `mediadesk
+    reprocess --photos`) passes over such a file as over one whose object is gone (reconcile
+    lists both), where an outage of the store ends the run."""
+    return isinstance(exc, StorageUnavailable) and exc.reason == "object_damaged"
+
+
 # What a full disk's error tells the person who asked, by what they asked to save: a file's
 # bytes (an upload, its confirmation, a tus upload's finish) or a change (an edit, a move to or
 # from the trash, a presign, a job asked for), which "the file" misdescribed. The code is

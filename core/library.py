@@ -48,6 +48,8 @@ from core.errors import (
     StorageUnavailable,
     StorageUnusable,
     catalog_locked,
+    check_object_size,
+    is_object_damaged,
     never_sent,
     no_room,
     object_damaged,
@@ -379,11 +381,16 @@ class Library:
         return self._catalog.counts()
 
     def stat(self, record: FileRecord) -> ObjectStat:
-        return self._storage.stat(record.storage_key)
+        """The file's object asked for, not read (a HEAD of the stream answers as its GET
+        would): NotFound when it is gone, object_damaged when it is not the recorded size."""
+        stat = self._storage.stat(record.storage_key)
+        if record.status == FileStatus.READY:
+            check_object_size(record.storage_key, stat.size, record.size)
+        return stat
 
-    # Every read of a file's bytes checks them against the catalog's size (_check_size), so no
-    # route hands out a cut object (a bad restore, a disk fault) as the whole file, and each
-    # says what is wrong: storage_unavailable with reason object_damaged.
+    # Every read of a file's bytes checks them against the catalog's size (check_object_size),
+    # so no route hands out a cut object (a bad restore, a disk fault) as the whole file, and
+    # each says what is wrong: storage_unavailable with reason object_damaged.
     def open_range(
         self, record: FileRecord, start: int, end: int | None, chunk_size: int = 256 * 1024
     ) -> Iterator[bytes]:
@@ -398,7 +405,7 @@ class Library:
         whole = getattr(chunks, "object_size", None)
         if whole is not None:
             try:
-                _check_size(record.storage_key, whole, record.size)
+                check_object_size(record.storage_key, whole, record.size)
             except StorageUnavailable:
                 chunks.close()  # type: ignore[attr-defined]
                 raise
@@ -426,7 +433,7 @@ class Library:
             if record is None or record.storage_key != key:
                 record = self._catalog.find_by_key(key)
             if record is not None and record.status == FileStatus.READY:
-                _check_size(key, stat.size, record.size)
+                check_object_size(key, stat.size, record.size)
         return OpenedObject(key, stat, self._storage.local_path(key), self._storage)
 
     def put_object(self, key: str, body: BinaryIO, content_type: str) -> ObjectStat:
@@ -575,11 +582,14 @@ class Library:
     def _remade_thumbnail(self, record: FileRecord) -> Thumbnail | None:
         """The photo's thumbnail made again by the remaker (its locks order it with a move,
         a deletion and another reader's remake), or None when it cannot be: the original
-        gone, or not decodable; remembered then under the file's tag as the try left it (a
-        photo that does not decode is marked of today's rendering)."""
+        gone or damaged, or not decodable; remembered then under the file's tag as the try left
+        it (a photo that does not decode is marked of today's rendering)."""
         try:
             fresh, unkept = self.thumbnail_remaker.remake_for_read(record.id)
-        except NotFound as exc:
+        except (NotFound, StorageUnavailable) as exc:
+            # a damaged original (not the recorded size) is as unusable as a gone one
+            if not isinstance(exc, NotFound) and not is_object_damaged(exc):
+                raise
             logger.info("Thumbnail of file %s not made again: %s", record.id, exc.message)
         else:
             if unkept is not None:  # no room in the store: served all the same (`remake_for_read`)
@@ -616,7 +626,7 @@ class Library:
             try:
                 stat = self._storage.stat(key)
             except NotFound:
-                with self._variant_source(record.storage_key) as source:
+                with self._variant_source(record) as source:
                     data = make_variant(source, width)
                 kept = self._keeper.put(key, data, f"Resized image of file {record.id}")
                 if kept is None:
@@ -625,18 +635,24 @@ class Library:
         return width, OpenedObject(key, stat, self._storage.local_path(key), self._storage)
 
     @contextlib.contextmanager
-    def _variant_source(self, key: str) -> Iterator[Path | BinaryIO]:
+    def _variant_source(self, record: FileRecord) -> Iterator[Path | BinaryIO]:
         """The original to make a variant from, for the decoder to read under the decode
         budget: a local store's own file, read in place; a remote original copied into tmp/
         chunk by chunk. Its bytes were joined in memory, outside the budget (a 40 MB JPEG held
         40 MB more for each variant made at once); boto3's download_file is not used either:
         its parallel parts held more than the whole file. With no room for the copy (a full
         disk) the remote original is read into memory as before: a full disk keeps serving
-        resized images (README), and a 507 on a GET would tell the reader to free space."""
+        resized images (README), and a 507 on a GET would tell the reader to free space.
+
+        Checked against the recorded size as every read is (open_range): a cut original was
+        decoded and said as a damaged image (400 corrupt_file) where /raw said object_damaged."""
+        key = record.storage_key
         local = self._storage.local_path(key)
         if local is not None:
             if not local.is_file():
                 raise NotFound(f"Object {key!r} not found")
+            if record.status == FileStatus.READY:
+                _check_local_size(key, local, record.size)
             yield local
             return
         copy: Path | None = None
@@ -644,7 +660,7 @@ class Library:
             fd, copy = owned_temp(self.paths.tmp_dir, "variant")
             try:
                 with os.fdopen(fd, "wb") as out:
-                    for chunk in self._storage.open_range(key, 0, None):
+                    for chunk in self.open_range(record, 0, None):
                         out.write(chunk)
             except OSError as exc:
                 raise storage_error(exc, "Cannot copy the image to the temporary folder") from exc
@@ -655,7 +671,7 @@ class Library:
                 raise
             copy = None
         if copy is None:
-            yield io.BytesIO(b"".join(self._storage.open_range(key, 0, None)))
+            yield io.BytesIO(b"".join(self.open_range(record, 0, None)))
             return
         try:
             yield copy
@@ -2312,17 +2328,12 @@ def _refused_for_sure(exc: BaseException) -> bool:
     return exc.reason in SETUP_FAULT_REASONS or isinstance(exc.__cause__, OSError)
 
 
-def _check_size(key: str, stored: int, recorded: int | None) -> None:
-    if recorded is not None and stored != recorded:
-        raise object_damaged(key, stored, recorded)
-
-
 def _check_local_size(key: str, path: Path, recorded: int | None) -> None:
     try:
         stored = os.stat(path).st_size
     except OSError:
         return  # missing or unreadable: the read that follows says which (read_error)
-    _check_size(key, stored, recorded)
+    check_object_size(key, stored, recorded)
 
 
 def _counted(

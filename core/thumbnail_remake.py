@@ -56,7 +56,10 @@ from core.errors import (
     InsufficientStorage,
     InvalidInput,
     NotFound,
+    StorageUnavailable,
     UnsupportedType,
+    check_object_size,
+    is_object_damaged,
     not_ready,
 )
 from core.listing import FileStatus
@@ -233,6 +236,12 @@ class ThumbnailRemaker:
             except NotFound as exc:  # deleted since, or its bytes are gone (reconcile says)
                 logger.info("Thumbnail of file %s not made again: %s", file_id, exc.message)
                 continue
+            except StorageUnavailable as exc:
+                if not is_object_damaged(exc):  # an outage ends the batch
+                    raise
+                # its bytes are not the recorded size (reconcile says): the ones behind it go on
+                logger.warning("Thumbnail of file %s not made again: %s", file_id, exc.message)
+                continue
             except Conflict as exc:
                 logger.info("Thumbnail of file %s not made again now: %s", file_id, exc.message)
                 raced.append(file_id)
@@ -280,7 +289,7 @@ class ThumbnailRemaker:
         if record.status != FileStatus.READY:
             raise not_ready(file_id, record.status)
         key = record.storage_key
-        with self._reading(key), self._original(key) as source:
+        with self._reading(key), self._original(record) as source:
             meta = read_metadata(record, source)
         if meta is not None:
             self._write_metadata(key, meta)
@@ -374,7 +383,7 @@ class ThumbnailRemaker:
         InsufficientStorage raises), and its metadata read again by today's readers (None:
         not readable now, the row keeps its own)."""
         thumb: bytes | None = None
-        with self._original(record.storage_key) as source:
+        with self._original(record) as source:
             # With the original at hand: a photo catalogued by an older version otherwise kept
             # that version's reading for good (a date without its EXIF offset, a zero date)
             meta = read_metadata(record, source)
@@ -391,10 +400,14 @@ class ThumbnailRemaker:
         return thumb, True, meta
 
     @contextlib.contextmanager
-    def _original(self, key: str) -> Iterator[Path]:
-        """The original as a file to decode (`_source`)."""
+    def _original(self, record: FileRecord) -> Iterator[Path]:
+        """The ready file's original as a file to decode (`_source`), object_damaged when it is
+        not the recorded size: a cut original was decoded as it was, its metadata read and the
+        photo marked of today's rendering, and a reprocess answered 200."""
+        key = record.storage_key
         path, copied = self._source(key)
         try:
+            check_object_size(key, path.stat().st_size, record.size)
             yield path
         except FileNotFoundError as exc:  # read in place, deleted meanwhile: as a download says
             raise NotFound(f"Object {key!r} not found") from exc

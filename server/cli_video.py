@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, StorageUnavailable, is_object_damaged
 from core.library import Library
 from core.logsetup import quiet_credential_loggers, quiet_outage_tracebacks
 from core.mediatypes import FileKind
@@ -154,14 +154,14 @@ def _reprocess(
 
 def _listed(named: set[int], file_id: int, what: str, do: Callable[[int], _R]) -> _R | None:
     """`do` for one file of the run. One the command listed (--all, --photos, --all-photos)
-    that was trashed or deleted since, or whose original is gone, is said and passed over
-    (None), as `_reread` does: another user's trash ended the whole run, the rest never
-    done and no summary written. An id the user named raises, as its check before any work
-    does."""
+    that was trashed or deleted since, or whose original is gone or damaged (not the recorded
+    size), is said and passed over (None), as `_reread` does: another user's trash ended the
+    whole run, the rest never done and no summary written. An id the user named raises, as
+    its check before any work does."""
     try:
         return do(file_id)
-    except NotFound as exc:
-        if file_id in named:
+    except (NotFound, StorageUnavailable) as exc:
+        if file_id in named or not _passed_over(exc):
             raise
         sys.stderr.write(f"File {file_id} {what}: {exc.message}\n")
         return None
@@ -169,11 +169,18 @@ def _listed(named: set[int], file_id: int, what: str, do: Callable[[int], _R]) -
 
 def _reread(remaker: ThumbnailRemaker, file_id: int) -> bool:
     """One photo of `--all-photos` read again; one deleted or trashed since the list was
-    made, or whose original is gone, is said and passed over: a whole library's run is not
-    ended by it."""
+    made, or whose original is gone or damaged, is said and passed over: a whole library's run
+    is not ended by it."""
     try:
         remaker.reread(file_id)
-    except NotFound as exc:
+    except (NotFound, StorageUnavailable) as exc:
+        if not _passed_over(exc):
+            raise
         sys.stderr.write(f"File {file_id} not read again: {exc.message}\n")
         return False
     return True
+
+
+def _passed_over(exc: NotFound | StorageUnavailable) -> bool:
+    """An error of one file that a run over many says and goes on after (an outage ends it)."""
+    return isinstance(exc, NotFound) or is_object_damaged(exc)

@@ -254,8 +254,10 @@ def _paths() -> dict[str, S]:
                 "keeps the old images; a photo that cannot be decoded keeps its images and its "
                 "tag). What a person edited is never changed. 400 for a file not ready; 404 for "
                 "one unknown or in the trash (a video's or a photo's: restore it first), or a "
-                "photo whose original is gone; 507 when the store has no room for a photo's "
-                "images (the old ones stay).",
+                "photo whose original is gone; 500 storage_unavailable (reason object_damaged) "
+                "for a photo whose stored original is not the recorded size (nothing is made "
+                "again); 507 when the store has no room for a photo's images (the old ones "
+                "stay).",
                 body=NO_BODY,
                 operation_id="reprocess_file",
             )

@@ -98,6 +98,7 @@ async def stream_object(
     cache_control: str,
     extra_headers: Mapping[str, str] | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    stat_object: Callable[[], object] | None = None,
 ) -> web.StreamResponse:
     """Answers GET/HEAD for one object; bodies are written here, other answers are returned.
 
@@ -107,6 +108,11 @@ async def stream_object(
     pool, one call per range. Errors opening the object (NotFound,
     StorageUnavailable...) raise before anything is sent. `on_bytes(n)` runs on the event
     loop as bytes go out.
+
+    `stat_object()` asks the store for the object without reading it (raising as opening it
+    would) before an answer with no body (HEAD, an empty object), for a caller that has not
+    looked at the object yet: a HEAD answered 200 with the full headers for an object its GET
+    found missing (404) or damaged (500). RFC 9110 §9.3.2: HEAD's status is GET's.
     """
     etag = format_etag(etag)
     lm = epoch_seconds(last_modified)
@@ -160,6 +166,12 @@ async def stream_object(
     length = len(end_marker) + sum(len(pre) + end - start + 1 for pre, start, end in parts)
     headers["Content-Length"] = str(length)
     if method == "HEAD" or length == 0:
+        if stat_object is not None:
+            if request.get(NGINX_CHECK):
+                # no bytes for nginx to send: the request comes back in full, and the store
+                # is asked once, then
+                return _ask_in_full()
+            await request.app[THREADS].run_store(stat_object)
         return web.Response(status=status, headers=headers)
     # one range, and an answer nginx gives as we would: nginx's
     accel = _accel_uri(request, local_path) if not end_marker and _alike(req, headers) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from aiohttp import web
 
@@ -129,6 +130,9 @@ async def _send(
                 **(headers or {}),
             },
             on_bytes=count,
+            # a GET opens the object (its first read); a HEAD asks the store (a stat, a HEAD
+            # request) the same question
+            stat_object=partial(lib.stat, record),
         )
 
 
