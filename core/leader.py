@@ -264,7 +264,18 @@ def _reconcile_due(db: Database) -> bool:
     with db.read() as s:
         row = s.get(CatalogLease, RECONCILE)
         last = row.last_run_at if row is not None else None
-    return last is None or datetime.now(UTC) - last >= RECONCILE_EVERY
+    return last is None or since_due(last, RECONCILE_EVERY.total_seconds())
+
+
+def since_due(last: datetime, every: float, now: datetime | None = None) -> bool:
+    """Whether a task last run at `last` (by some machine's clock) is due again, `every`
+    seconds on. A run recorded more than `every` ahead of this clock came from a clock that was
+    wrong (a laptop's `mediadesk maintenance` on the team's catalog, a server set right by NTP
+    since): waiting for this clock to reach it froze the team's scheduled maintenance (trash
+    purges, upload expiry, the reconcile) for days. Less ahead than that is taken as the
+    ordinary skew between machines: the run counts, so two of them do not run back to back."""
+    elapsed = ((now or datetime.now(UTC)) - last).total_seconds()
+    return elapsed >= every or elapsed < -every
 
 
 def _reconcile(lib: Library, db: Database) -> dict[str, Any]:
@@ -635,7 +646,7 @@ class MaintenanceLeader:
             last = row.last_run_at if row is not None else None
         if last is None:
             return time.monotonic() - self._started >= self.first_delay
-        return (datetime.now(UTC) - last).total_seconds() >= self.interval
+        return since_due(last, self.interval)
 
     def _run_task(self) -> None:
         started = datetime.now(UTC)

@@ -22,7 +22,13 @@ from core import feed
 from core.db.models import ChangeLog
 from core.errors import Conflict
 from core.events import ChangeEvent
-from core.leader import MaintenanceLeader
+from core.leader import (
+    MaintenanceLeader,
+    _reconcile_due,
+    record_command_run,
+    record_reconcile,
+    since_due,
+)
 from core.library import Library
 from tests.conftest import make_settings
 from tests.internals import db_of
@@ -196,6 +202,35 @@ def test_one_leader_and_a_takeover(pair: Any) -> None:
     finally:
         la.stop()
         lb.stop()
+
+
+def test_a_run_recorded_by_a_clock_days_ahead_does_not_stop_maintenance(library: Library) -> None:
+    """A lifecycle hunt: `mediadesk maintenance` under a clock two days ahead recorded its run
+    then, and the server's scheduled maintenance (every 5 s) waited for this clock to get
+    there: no trash purge, no upload expiry, no reconcile for the whole team meanwhile."""
+    db = db_of(library)
+    ahead = datetime.now(UTC) + timedelta(days=2)
+    record_command_run(db, {"ok": True}, ahead)
+    record_reconcile(db, {"ok": True}, ahead)
+    runs: list[str] = []
+
+    def task(lib: Library) -> dict[str, Any]:
+        runs.append(lib.feed.origin)
+        return {"ok": True}
+
+    leader = MaintenanceLeader(library, db, 1.0, task, first_delay=0)
+    leader.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not runs and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert runs, "a run recorded two days ahead kept maintenance from running"
+    finally:
+        leader.stop()
+    assert _reconcile_due(db)
+    # the skew between two machines' clocks is no reason to run again at once
+    assert not since_due(datetime.now(UTC) + timedelta(seconds=30), 3600)
+    assert since_due(datetime.now(UTC) + timedelta(hours=2), 3600)
 
 
 def test_the_leader_goes_on_when_the_catalog_fails_between_its_checks(

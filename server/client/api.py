@@ -62,6 +62,13 @@ MAX_BACKOFF = 30.0  # seconds; the longest of the client's own growing waits
 # then (at 1 s and 3 s); 10 s, times six attempts, had `mediadesk` sit silent for over a
 # minute in front of a host that drops packets.
 CONNECT_TIMEOUT = 5.0
+# Seconds a server that has never answered this client gets to answer its first read (GET,
+# HEAD): the CLI's first request is GET /config, which a live MediaDesk answers from memory
+# within milliseconds. A frozen server (a stopped `mediadesk serve`, a desktop app not
+# responding) still accepts connections (the kernel does that), and waiting the whole read
+# timeout, then five retries, kept `mediadesk list` silent for six minutes. A first write
+# keeps the whole timeout (its work may take long) but is not retried either.
+FIRST_ANSWER_TIMEOUT = 5.0
 DEFAULT_MAX_SIZE = 104857600  # the seed's MAX_FILE_SIZE, for servers without GET /config
 # Answers that may hide a request the server carried out: a proxy's 502 or 504 (it gave up
 # waiting on the server, not the server on the request).
@@ -344,6 +351,33 @@ def _setup_fault(response: httpx.Response) -> bool:
     )
 
 
+def _error_body(response: httpx.Response) -> bool:
+    """Whether an answer carries MediaDesk's error body, {"error": {"code", "message", ...}}
+    (server/errors.py), as every MediaDesk answers an unknown path, an older one GET /config."""
+    try:
+        error = response.json()["error"]
+        return isinstance(error["code"], str) and isinstance(error["message"], str)
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def _config_body(response: httpx.Response) -> dict[str, Any] | None:
+    """GET /config's answer as a MediaDesk server gives it (a 200 with the limits a client
+    checks a file against), else None: another web server's page or file."""
+    if response.status_code != 200:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    allowed = body.get("allowed_types")
+    if not isinstance(body.get("max_file_size"), int) or not isinstance(allowed, dict):
+        return None
+    return body
+
+
 def _created_since(record: Mapping[str, Any], response: httpx.Response, seconds: float) -> bool:
     """Whether `record` was created within the last `seconds` before `response`: on the server's
     clock, its Date header (whole seconds, rounded down: never later than the server's now),
@@ -371,6 +405,7 @@ class Client:
         *,
         timeout: float = 60.0,
         connect_timeout: float = CONNECT_TIMEOUT,
+        first_answer_timeout: float = FIRST_ANSWER_TIMEOUT,
         retries: int = 5,
         backoff: float = 0.5,
         transport: httpx.BaseTransport | None = None,
@@ -382,12 +417,15 @@ class Client:
         retrying in 2.0 s (2 of 5)"), for a user who would otherwise watch a silent pause.
         `locked_patience`: seconds of waits a tus upload held by another request (423) takes
         before it fails; `sleep(seconds)` makes every wait (a caller with its own clock, a
-        test)."""
+        test). `first_answer_timeout`: seconds the first read (GET, HEAD) of a server that has
+        never answered this client waits for its answer (at most `timeout`)."""
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.retries = retries
         self.backoff = backoff
+        self.timeout = timeout
         self.connect_timeout = connect_timeout
+        self.first_answer_timeout = min(first_answer_timeout, timeout)
         self.on_retry = on_retry
         self.locked_patience = locked_patience
         self._sleep = sleep
@@ -397,9 +435,10 @@ class Client:
             follow_redirects=False,
         )
         self._config: dict[str, Any] | None = None
-        # whether the server has answered once: until then a connection it refuses, or never
-        # accepts, is a server that is not there (a wrong URL, a server not started), and five
-        # retries only kept `mediadesk login` silent for 17 s before saying so
+        # whether the server has answered once: until then a connection it refuses, never
+        # accepts, or accepts and never answers is a server that is not there (a wrong URL, a
+        # server not started) or frozen, and five retries only kept `mediadesk login` silent
+        # for 17 s before saying so (six minutes in front of a frozen one)
         self._answered = False
 
     def close(self) -> None:
@@ -428,10 +467,21 @@ class Client:
         if self.on_retry is not None:
             self.on_retry(text)
 
-    def _cause(self, exc: httpx.TransportError) -> str:
+    def _cause(self, exc: httpx.TransportError, first_wait: float | None = None) -> str:
+        """Why a request got no answer. `first_wait`: the request was the first to a server
+        that has never answered this client, with this read timeout."""
         if isinstance(exc, httpx.ConnectTimeout):  # httpx says only "timed out"
             return f"no connection within {self.connect_timeout:g} s (the host does not answer)"
-        return str(exc) or type(exc).__name__
+        said = str(exc) or type(exc).__name__
+        if first_wait is None or isinstance(exc, httpx.ConnectError):
+            return said
+        if isinstance(exc, httpx.ReadTimeout):
+            return (
+                f"the server at {self.base_url} accepted the connection but did not answer "
+                f"within {first_wait:g} s: it may be frozen (a stopped `mediadesk serve`, a "
+                "desktop app not responding) or too busy"
+            )
+        return f"the server at {self.base_url} accepted the connection but gave no answer ({said})"
 
     def _wait(self, attempt: int, response: httpx.Response | None) -> float:
         delay = min(self.backoff * (2**attempt), MAX_BACKOFF)
@@ -472,16 +522,25 @@ class Client:
                 rewind()
             response: httpx.Response | None = None
             began = time.monotonic()
+            # a server that has never answered this client: whatever breaks its first request
+            # (refused, no connection, or accepted and then no answer) is said at once, as a
+            # server not there or frozen; retries are for one that answered and went away
+            never_answered = ours and not self._answered
+            first_wait = self.timeout
+            if never_answered and method in ("GET", "HEAD"):
+                first_wait = self.first_answer_timeout
+            timeout = httpx.Timeout(self.timeout, connect=self.connect_timeout, read=first_wait)
             try:
-                response = self._http.request(method, self._url(path), headers=headers, **kwargs)
+                response = self._http.request(
+                    method, self._url(path), headers=headers, timeout=timeout, **kwargs
+                )
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
                 # "--server localhost:8765" was retried for 16 s, "http://[::1" a traceback
                 raise ClientError("invalid_url", f"{shown}: {exc}") from exc
             except httpx.TransportError as exc:
                 unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                never_answered = unsent and ours and not self._answered
                 if attempt == self.retries or (once and not unsent) or never_answered:
-                    cause = self._cause(exc)
+                    cause = self._cause(exc, first_wait if never_answered else None)
                     if ours and _refused(exc):
                         # "[Errno 111] Connection refused" said neither what was not there
                         # nor what to start
@@ -545,11 +604,14 @@ class Client:
 
     # ---- what the server accepts -------------------------------------------------------
     def config(self) -> dict[str, Any]:
-        """GET /config, once; a server without it gets the seed's defaults."""
+        """GET /config, once; a MediaDesk server without it (404 in MediaDesk's error body) gets
+        the seed's defaults. Any other web server at the address raises ClientError
+        `not_mediadesk`: its 404 was taken for an older MediaDesk, so `mediadesk upload` sent
+        every file whole to be refused by it, and `mediadesk list` said "HTTP 404"."""
         if self._config is None:
             response = self._send("GET", "/config")
-            if response.status_code == 404:
-                self._config = {
+            if response.status_code == 404 and _error_body(response):
+                config: dict[str, Any] | None = {
                     "max_file_size": DEFAULT_MAX_SIZE,
                     "presign_threshold": PRESIGN_THRESHOLD,
                     "allowed_types": {
@@ -559,7 +621,17 @@ class Client:
                     "resumable": {"tus": False, "parts": False, "renew": False},
                 }
             else:
-                self._config = self._check(response).json()
+                if response.status_code not in (200, 404):
+                    self._check(response)  # raises: the server's refusal (or a proxy's page)
+                config = _config_body(response)
+            if config is None:
+                raise ClientError(
+                    "not_mediadesk",
+                    f"{self.base_url} is not a MediaDesk server (GET /config answered HTTP "
+                    f"{response.status_code} {response.reason_phrase}, not MediaDesk's JSON)",
+                    status=response.status_code,
+                )
+            self._config = config
         return self._config
 
     def check(self, path: str | os.PathLike[str], file_type: str | None = None) -> LocalCheck:

@@ -15,6 +15,9 @@
 // 60 by default as the Python client's timeout; every function that makes a request takes
 // the option) is aborted and retried as a network error; a PUT still sending bytes, however
 // slowly, is never cut. After its retries it rejects with network_error, reason "stalled".
+// A MediaDesk server that has never answered this page is not retried, and its first GET
+// (GET /config for uploadFile) is given up after 5 s without an answer (a frozen server, a
+// host that does not answer), as the Python client does.
 
 // Why a processing job was skipped or failed: the codes of a Job's `reason` and of
 // StreamInfo's processing.reasons (core.jobs.SKIP_REASONS and FAILURE_REASONS, each with its
@@ -197,6 +200,11 @@ const originOf = (url) => new URL(url).origin;
 // given up when nothing moves for this long, and sent again as a network error is.
 const STALL_SECONDS = 60;
 const stallSeconds = (seconds) => (Number(seconds) > 0 ? Number(seconds) : STALL_SECONDS);
+// A read (GET) of a MediaDesk server that has never answered this page gets its answer within
+// this many seconds, as the Python client's first read does (FIRST_ANSWER_TIMEOUT): a live
+// server answers GET /config from memory at once, and a frozen one (a stopped process, a
+// desktop app not responding) or a host that does not answer kept a page silent 60 s.
+const FIRST_ANSWER_SECONDS = 5;
 
 // Calls onStall once `seconds` pass without a touch(): each sign of life (bytes sent, an
 // answer's headers or bytes) touches it, so a slow upload is never cut.
@@ -216,6 +224,10 @@ const failure = (what, stalled, seconds, err) => (stalled
   ? new MediaDeskError("network_error",
     `${what}: no answer and no progress for ${stallSeconds(seconds)} s`, { reason: "stalled" })
   : new MediaDeskError("network_error", `${what}: ${err.message}`));
+const unanswered = (what, seconds) => new MediaDeskError("network_error",
+  `${what}: the server did not answer within ${seconds} s: it may be frozen (a stopped `
+  + "`mediadesk serve`, a desktop app not responding) or too busy, or the host does not answer",
+  { reason: "stalled" });
 
 async function request(method, url, { token, json, stallTimeout } = {}) {
   needs("mediadesk.js", "fetch");
@@ -227,9 +239,12 @@ async function request(method, url, { token, json, stallTimeout } = {}) {
     let text;
     let stalled = false;
     const abort = new AbortController();
+    const first = method === "GET" && !answered.has(originOf(url));
+    const wait = first ? Math.min(stallSeconds(stallTimeout), FIRST_ANSWER_SECONDS)
+      : stallTimeout;
     // fetch tells no upload progress: these bodies are small JSON, and the window runs again
     // from the answer's headers for its (small) body
-    const dog = watchdog(stallTimeout, () => {
+    const dog = watchdog(wait, () => {
       stalled = true;
       abort.abort();
     });
@@ -247,6 +262,9 @@ async function request(method, url, { token, json, stallTimeout } = {}) {
       if (attempt < RETRIES && answered.has(originOf(url))) {
         await pause(attempt);
         continue;
+      }
+      if (first && stalled && wait < stallSeconds(stallTimeout)) {
+        throw unanswered(`${method} ${url}`, wait);
       }
       throw failure(`${method} ${url}`, stalled, stallTimeout, err);
     }
@@ -331,11 +349,31 @@ function putOnce(url, body, headers, onSent, stallTimeout) {
   });
 }
 
+// The catalog's largest id (core.listing.MAX_ID), as `mediadesk upload --athlete` takes it.
+const MAX_ID = 2 ** 31 - 1;
+
+// `athleteId` as the presign's athlete_id, or a MediaDeskError before any request: "abc" was
+// sent as Number("abc"), NaN, which JSON writes as null, and the server answered "The field
+// 'athlete_id' cannot be null" of an id the page never meant to leave out.
+function athleteIdOf(value) {
+  const id = typeof value === "string" && /^\s*[0-9]+\s*$/.test(value) ? Number(value) : value;
+  if (typeof id === "number" && Number.isInteger(id) && id >= 1 && id <= MAX_ID) return id;
+  const given = typeof value === "string" ? JSON.stringify(value) : String(value);
+  throw new MediaDeskError("invalid_input",
+    `athleteId must be an athlete id, a whole number from 1 to ${MAX_ID}, not ${given}: `
+    + "nothing was sent", { details: { field: "athlete_id" } });
+}
+
 /**
  * Uploads a File: checks it, asks for a presigned URL, PUTs the bytes with progress, confirms.
  * Resolves with the stored file (`duplicate: true` when the same file was already there).
- * `onPending(fileId)` is called once the server keeps the pending upload (the presign
- * answered): a page that stores the id goes on with resumeUpload after a reload.
+ * A duplicate resolves with the confirm's answer as the server gives it: `id` is this upload's
+ * own id, an alias of the stored file that opens it everywhere (the id onPending and an
+ * error's fileId named), and `duplicate_of` the stored file's id, the one the library lists:
+ * show `file.duplicate_of ?? file.id`. `athleteId` other than a whole number from 1 to
+ * 2147483647 (or "", null, undefined: no athlete) rejects with invalid_input, status null,
+ * before any request. `onPending(fileId)` is called once the server keeps the pending upload
+ * (the presign answered): a page that stores the id goes on with resumeUpload after a reload.
  */
 export async function uploadFile(file, {
   baseUrl, fileType, athleteId, isPublic = false, token, onProgress, onPending, description,
@@ -343,6 +381,8 @@ export async function uploadFile(file, {
 } = {}) {
   needs("uploadFile", "fetch", "XMLHttpRequest");
   const url = base(baseUrl);
+  const athlete = athleteId === undefined || athleteId === null || athleteId === ""
+    ? null : athleteIdOf(athleteId);
   const media = await checkFile(file, { baseUrl: url, fileType, stallTimeout });
   const report = (sent) => onProgress && onProgress(Math.min(sent, file.size), file.size);
   const form = {
@@ -354,9 +394,7 @@ export async function uploadFile(file, {
     content_type: media.mime,
     size: file.size,
   };
-  if (athleteId !== undefined && athleteId !== null && athleteId !== "") {
-    form.athlete_id = Number(athleteId);
-  }
+  if (athlete !== null) form.athlete_id = athlete;
   // With the other fields: a description the server refuses (too long, not text) fails here,
   // before any byte is sent, and no second request can fail once the file is stored.
   if (description !== undefined && description !== null) form.description = description;
