@@ -508,6 +508,10 @@ class Feed:
     def since(self, after_id: int, limit: int = BATCH) -> list[ChangeEvent]:
         return since(self.db, after_id, limit)
 
+    def newest_id(self) -> int:
+        """The newest change id the catalog holds (read now, not the feed's last heard)."""
+        return last_change_id(self.db)
+
     def status(self) -> dict[str, Any]:
         return {
             "mechanism": "listen/notify" if self.postgres else "polling",

@@ -4,8 +4,9 @@ Each event is `id: <change id>` (catalog-wide, the same on every process sharing
 `event: <kind>` and `data: {"id", "kind", "file_id", "at", "file"}`, a file's `file` being its
 record as GET /files/{id} answers it (server.presenters.event_body). A client that reconnects
 with `Last-Event-ID` (EventSource does it by itself) first gets what it missed from the change
-log, in order, then the live stream. If what it missed is older than the change log keeps, it
-gets one `reset` event: reload everything.
+log, in order, then the live stream. If what it missed is older than the change log keeps, or
+its id is one the catalog never gave (the catalog was put back from a backup since), it gets
+one `reset` event: reload everything.
 
 The token is checked again before each event is sent, and at once when any token changes: a
 stream opened with a token that was revoked since gets one `unauthorized` event (no `id:`, so
@@ -43,6 +44,12 @@ Missed = tuple[list[Item], int, bool]  # a replay: the items, up to which id, wh
 def _missed(lib: Library, after: int, upto: int) -> Missed:
     """Changes after `after` up to `upto` (exclusive of later ones), and whether to reset."""
     if after < lib.changes_pruned_through():
+        return [], upto, True
+    if after > upto and after > lib.feed.newest_id():
+        # an id this catalog never gave: it was put back from a backup (or replaced) since
+        # the client's last event, and the ids after the backup's are given again to other
+        # changes. Replayed from there, the client took them for its own later ones: files
+        # it listed stayed listed, gone, and new ones under reused ids looked known.
         return [], upto, True
     items: list[Item] = []
     cursor = after
@@ -124,7 +131,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     metrics.sse_clients += 1
     try:
         missed: Missed | None = ([], current, False)
-        if last is not None and last < current:
+        if last is not None and last != current:
             # asked before the answer starts: any other failure is answered as before
             missed = await _replay(request, last, current)
         await response.prepare(request)
