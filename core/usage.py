@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,21 @@ class UsageMonitor:
         self._scan_lock = threading.Lock()
         self._last_scan: StoreScan | None = None
         self._last_report: dict[str, Any] | None = None
+        self._listeners: list[Callable[[StoreScan], None]] = []
+
+    def on_scanned(self, callback: Callable[[StoreScan], None]) -> Callable[[], None]:
+        """Calls `callback(scan)` in the scanning thread after each listing; returns the function
+        that removes it. The desktop's Storage panel kept its listing of before a scan the
+        embedded server's schedule made (its drift hidden until Refresh) without it."""
+        with self._lock:
+            self._listeners.append(callback)
+
+        def remove() -> None:
+            with self._lock:
+                if callback in self._listeners:
+                    self._listeners.remove(callback)
+
+        return remove
 
     @property
     def last_scan(self) -> StoreScan | None:
@@ -102,7 +118,14 @@ class UsageMonitor:
                 report["store"]["drift_bytes"],
                 extra={"outcome": "scanned"},
             )
-            return scan
+        with self._lock:
+            listeners = list(self._listeners)
+        for callback in listeners:
+            try:
+                callback(scan)
+            except Exception:  # a listener's fault is not the scan's
+                logger.exception("A store scan listener failed")
+        return scan
 
     def report(self) -> dict[str, Any]:
         """The /usage document: totals of ready, untrashed originals, then the store's size.

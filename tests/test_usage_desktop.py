@@ -114,7 +114,8 @@ def test_no_drift_is_shown_for_a_listing_older_than_the_files(
 
     text = shown()
     assert "not been listed" in text and "drift" not in text  # no listing, no figure
-    library.usage.scan()  # what the server's schedule runs, on the empty library
+    with qtbot.waitSignal(view.usageChanged, timeout=TIMEOUT):  # shown by itself
+        library.usage.scan()  # what the server's schedule runs, on the empty library
     library.uploads.ingest(media_dir.jpeg, "image")
     assert library.usage.catalog_changed_since_scan()
     text = shown()

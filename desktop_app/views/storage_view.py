@@ -3,6 +3,7 @@ drift from the catalog, and the daily history kept in the catalog (core/usage.py
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QLocale, Qt, Signal
@@ -19,10 +20,11 @@ from PySide6.QtWidgets import (
 )
 
 from core.library import Library
+from core.usage import StoreScan
 from desktop_app.errors import describe_error
 from desktop_app.formatting import date_text, size_text, stamp_text
 from desktop_app.views.tables import read_only_table
-from desktop_app.workers import TaskRunner
+from desktop_app.workers import Mailbox, TaskRunner
 
 HISTORY_DAYS = 90
 
@@ -96,9 +98,31 @@ class StorageView(QDockWidget):
         self.scan_button.clicked.connect(self.scan)
         self.visibilityChanged.connect(self._on_visibility)
         self.summary.setText(self.tr("Loading…"))
+        # A listing made elsewhere in this process (the embedded server's, soon after it starts
+        # and then on its schedule): the panel said "not listed yet", or an older listing and
+        # its drift, until Refresh. Heard in the scanning thread, read again in a worker.
+        self._scanned_at: datetime | None = None  # the newest listing heard of
+        self._scans = Mailbox(self._on_scanned, self)
+        self._unsubscribe = library.usage.on_scanned(self._scans.post)
+        self.destroyed.connect(self._unsubscribe)
 
     def _on_visibility(self, shown: bool) -> None:
         if shown:
+            self.refresh()
+
+    def _on_scanned(self, scan: StoreScan) -> None:
+        if self._scanned_at is None or scan.scanned_at > self._scanned_at:
+            self._scanned_at = scan.scanned_at
+        if not self.runner.busy:  # else `_show` asks again if what it got is older
+            self._refresh_if_behind()
+
+    def _refresh_if_behind(self) -> None:
+        """Loads again when a listing newer than the report's was heard of."""
+        heard = self._scanned_at
+        if heard is None:
+            return
+        shown = self.report["store"]["scanned_at"] if self.report is not None else None
+        if shown is None or datetime.fromisoformat(shown) < heard:
             self.refresh()
 
     # ---- loading (off the GUI thread) ---------------------------------------------------------
@@ -195,6 +219,7 @@ class StorageView(QDockWidget):
             ],
         )
         self.usageChanged.emit(report)
+        self._refresh_if_behind()  # a listing that ended while this report was read
 
     @staticmethod
     def _fill(table: QTableWidget, rows: list[tuple[Any, ...]]) -> None:
@@ -211,6 +236,8 @@ class StorageView(QDockWidget):
                 table.setItem(r, c, item)
 
     def shutdown(self) -> None:
+        self._unsubscribe()
+        self._scans.close()
         self.runner.shutdown()
 
 
