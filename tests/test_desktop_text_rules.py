@@ -50,7 +50,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ): "the action's translated label and its key sequence",
     (
         "desktop_app/preview/image_viewer.py",
-        "f'{text} ({action.shortcut().toString()})'",
+        "f'{text} ({shown})'",
     ): "the action's translated label and its key sequence",
     (
         "desktop_app/preview/player_controls.py",

@@ -143,7 +143,10 @@ class ImageViewer(QWidget):
             unique = {k.toString(): k for k in keys if not k.isEmpty()}
             action.setShortcuts(list(unique.values()))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            action.setToolTip(f"{text} ({action.shortcut().toString()})")
+            # the keys as the menus write them ("Control+=" in Spanish; "Ctrl+=" was Qt's
+            # portable text, beside the preview's own PageUp tooltips in the native one)
+            shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{text} ({shown})")
             action.triggered.connect(slot)
             self.addAction(action)
             self._toolbar.addAction(action)

@@ -39,6 +39,7 @@ from desktop_app.i18n import LANGUAGES, command_line_language
 from desktop_app.views.a11y import name_spin_boxes
 from desktop_app.views.colors import set_status_style
 from desktop_app.views.message_box import open_warning
+from desktop_app.views.wheel import wheel_needs_focus
 
 MIB = 1024 * 1024
 # The retention fields' range: a century; a longer setting (README: days past the calendar keep
@@ -143,6 +144,7 @@ class SettingsDialog(QDialog):
         for field in self.findChildren(QLineEdit) + self.findChildren(QSpinBox):
             field.setMinimumHeight(field.sizeHint().height())
         name_spin_boxes(self)
+        wheel_needs_focus(self.form)  # the wheel scrolls the page, not the box under it
 
     # ---- layout -------------------------------------------------------------------------------
     def _build_storage(self) -> QGroupBox:
