@@ -911,7 +911,9 @@ class Library:
                 f"File {same.file_id} holds the same bytes for that athlete and is_public: "
                 "this edit would make the two duplicates",
                 reason="duplicate",
-                details={"duplicate_of": same.file_id},
+                # the athlete the edit asked for (None: none), as the desktop says whose copy
+                # it is: "for this athlete" read wrong for a file given no athlete
+                details={"duplicate_of": same.file_id, "athlete_id": athlete},
             )
 
     # An R2 public domain serves every object of the bucket by its key to anyone, and a public

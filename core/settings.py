@@ -444,15 +444,31 @@ def validate(s: Settings) -> Settings:
     return s
 
 
-def checked_host(host: str) -> str:
+HOST_NOT_VALID = "host_not_valid"
+"""SettingsError's reason for a host the server cannot listen on as written (_host_problem);
+details: `host` as given, `problem` (HOST_SHORTENED, HOST_NOT_ADDRESS, HOST_NOT_NAME) and, for a
+shortened address, `reads_as`, what the resolver makes of it ("" when nothing)."""
+HOST_SHORTENED = "shortened"  # 127.1, 0: an IPv4 address with numbers left out
+HOST_NOT_ADDRESS = "not_an_address"  # 999.1.1.1, 1.2.3.4.5: numbers, but no address
+HOST_NOT_NAME = "not_a_name"  # neither an IP address nor a host name (not..valid, a space)
+
+
+def checked_host(host: str, setting: bool = True) -> str:
     """The host the server listens on for `host` as given (a setting, `serve --host`, the
     desktop's Server panel): blank is the default, 127.0.0.1, as an empty value is the setting
-    left out (aiohttp's "" is every address); SettingsError when it cannot be listened on as
-    written (_host_problem)."""
+    left out (aiohttp's "" is every address); SettingsError (reason HOST_NOT_VALID) when it
+    cannot be listened on as written (_host_problem). `setting`: the message names
+    MEDIADESK_HOST; without it (a host typed in the desktop's Server panel) it names none: the
+    panel's tooltip sent the user to a setting never set."""
     host = host.strip() or DEFAULT_HOST
     problem = _host_problem(host)
-    if problem:
-        raise _setting_error("server_host", problem)
+    if problem is not None:
+        text, details = problem
+        raise SettingsError(
+            f"Setting {ENV_NAMES['server_host']}: {text}" if setting else text,
+            reason=HOST_NOT_VALID,
+            details={"host": host, **details},
+        )
     with contextlib.suppress(ValueError):
         # an address in its one spelling: "::0" and "0:0:0:0:0:0:0:0" are "::", every address,
         # which the banner and the links (core.links.WILDCARDS) know only as written so; they
@@ -465,27 +481,33 @@ def _setting_error(name: str, problem: str) -> SettingsError:
     return SettingsError(f"Setting {ENV_NAMES.get(name, name)}: {problem}")
 
 
-def _host_problem(host: str) -> str:
-    """Why the server cannot listen on `host`, or "": an IP literal, or a name the resolver's
-    IDNA encoding takes (labels of 1 to 63 letters, digits, "-" or "_"). The resolver raised
-    UnicodeError at bind, after the data folder was made."""
+def _host_problem(host: str) -> tuple[str, dict[str, str]] | None:
+    """Why the server cannot listen on `host` (core's English words and HOST_NOT_VALID's
+    details), or None: an IP literal, or a name the resolver's IDNA encoding takes (labels of
+    1 to 63 letters, digits, "-" or "_"). The resolver raised UnicodeError at bind, after the
+    data folder was made."""
     with contextlib.suppress(ValueError):
         ipaddress.ip_address(host)
-        return ""
+        return None
     if _NUMERIC_LABEL.fullmatch(host.removesuffix(".").rsplit(".", 1)[-1]):
         # The resolver (inet_aton) reads "0" as 0.0.0.0, every address, and "127.1" as
         # 127.0.0.1: what such a name binds to is not what it says.
         try:
-            meant = f", which the resolver reads as {socket.inet_ntoa(socket.inet_aton(host))}"
+            reads_as = socket.inet_ntoa(socket.inet_aton(host))
         except OSError:
-            meant = ""
+            reads_as = ""
             try:  # "1.2.3.4.", "0.": an address with the root's dot, which the resolver takes
                 socket.inet_aton(host.removesuffix("."))
             except OSError:  # 999.1.1.1, 1.2.3.4.5: no address at all, shortened or not
-                return f"{host!r} is not an IP address (four numbers from 0 to 255, e.g. 127.0.0.1)"
+                return (
+                    f"{host!r} is not an IP address (four numbers from 0 to 255, e.g. 127.0.0.1)",
+                    {"problem": HOST_NOT_ADDRESS},
+                )
+        meant = f", which the resolver reads as {reads_as}" if reads_as else ""
         return (
             f"{host!r} is a shortened IPv4 address{meant}: write the address in full "
-            "(four numbers, e.g. 127.0.0.1, or 0.0.0.0 for every address)"
+            "(four numbers, e.g. 127.0.0.1, or 0.0.0.0 for every address)",
+            {"problem": HOST_SHORTENED, "reads_as": reads_as},
         )
     try:
         name = host.encode("idna").decode("ascii")
@@ -493,8 +515,11 @@ def _host_problem(host: str) -> str:
         name = ""
     labels = name.removesuffix(".").split(".")
     if not name or len(name.removesuffix(".")) > 253 or not all(map(_LABEL.fullmatch, labels)):
-        return f"{host!r} is not an IP address or a host name (labels of 1 to 63 characters)"
-    return ""
+        return (
+            f"{host!r} is not an IP address or a host name (labels of 1 to 63 characters)",
+            {"problem": HOST_NOT_NAME},
+        )
+    return None
 
 
 _LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}")

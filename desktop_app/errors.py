@@ -16,6 +16,7 @@ import dataclasses
 import errno
 import json
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,7 @@ from core.paths import (
     UNDER_FILE,
 )
 from core.secrets import UNSAFE
+from core.settings import HOST_NOT_ADDRESS, HOST_NOT_VALID, HOST_SHORTENED
 from desktop_app.formatting import number_text, path_text, size_text
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ class ErrorMessage:
     detail: str = ""
     detail_matters: bool = False  # shown as a second line, not only on demand
     detail_translated: bool = False  # Qt's own text, not core's English (technical_text)
+    title: str = ""  # the box's title, what failed ("Changes not saved"); "" the app's name
 
     def display(self) -> str:
         """What a message box or a result label shows."""
@@ -291,6 +294,8 @@ def _known_message(exc: MediaDeskError) -> str | None:
         )
     if exc.code == "invalid_setting" and reason == UNSAFE:
         return _unsafe_secret(exc.details or {})
+    if exc.code == "invalid_setting" and reason == HOST_NOT_VALID:
+        return _host_not_valid(exc.details or {})
     if (value := setting_value_message(exc)) is not None:
         return value
     if exc.code == "conflict" and reason == "athlete_exists":
@@ -301,33 +306,7 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "Errors", "An athlete named “%1” already exists. Choose another name."
         ).replace("%1", name)
     if exc.code == "conflict" and reason == "duplicate":
-        # an edit refused by the duplicate rule (core.library's _refuse_duplicate): nobody
-        # changed the file meanwhile, as the generic conflict sentence would have it
-        other = exc.details.get("duplicate_of")
-        if not isinstance(other, int):
-            return QCoreApplication.translate(
-                "Errors",
-                "Another file already holds the same photo or video for this athlete with "
-                "this visibility: nothing was changed.",
-            )
-        holder = exc.details.get(DUPLICATE_NAME)
-        if not isinstance(holder, str) or not holder:
-            return QCoreApplication.translate(
-                "Errors",
-                "Another file already holds the same photo or video for this athlete with this "
-                "visibility (file %1): nothing was changed.",
-            ).replace("%1", str(other))
-        # the grid shows names, never numbers: the number alone sent the user hunting for
-        # the file by its id in the technical details
-        return (
-            QCoreApplication.translate(
-                "Errors",
-                "Another file already holds the same photo or video for this athlete with this "
-                "visibility, “%2” (file %1): nothing was changed.",
-            )
-            .replace("%1", str(other))
-            .replace("%2", holder)
-        )
+        return _duplicate(exc.details or {})
     if exc.code == "storage_unavailable" and reason == "bucket_missing":
         # a fault of the set-up, not an outage nor a missing file: waiting does not help
         return QCoreApplication.translate(
@@ -657,7 +636,126 @@ def _limit_text(limit: int) -> str:
     return size_text(limit)
 
 
+def _duplicate(details: dict[str, Any]) -> str:
+    """An edit refused by the duplicate rule (core.library's _refuse_duplicate): nobody changed
+    the file meanwhile, as the generic conflict sentence would have it. The other file by its
+    name (the grid shows names, never numbers: the number alone sent the user hunting for it
+    by its id) and its number; for no athlete (core's details.athlete_id None) said so, where
+    "for this athlete" named an athlete nobody had chosen."""
+    other, holder = details.get("duplicate_of"), details.get(DUPLICATE_NAME)
+    nobody = "athlete_id" in details and details["athlete_id"] is None
+    if not isinstance(other, int):
+        if nobody:
+            return QCoreApplication.translate(
+                "Errors",
+                "Another file without an athlete already holds the same photo or video with "
+                "this visibility: nothing was changed.",
+            )
+        return QCoreApplication.translate(
+            "Errors",
+            "Another file already holds the same photo or video for this athlete with "
+            "this visibility: nothing was changed.",
+        )
+    if not isinstance(holder, str) or not holder:
+        if nobody:
+            text = QCoreApplication.translate(
+                "Errors",
+                "Another file without an athlete already holds the same photo or video with "
+                "this visibility (file %1): nothing was changed.",
+            )
+        else:
+            text = QCoreApplication.translate(
+                "Errors",
+                "Another file already holds the same photo or video for this athlete with this "
+                "visibility (file %1): nothing was changed.",
+            )
+        return text.replace("%1", str(other))
+    if nobody:
+        text = QCoreApplication.translate(
+            "Errors",
+            "Another file without an athlete already holds the same photo or video with this "
+            "visibility, “%2” (file %1): nothing was changed.",
+        )
+    else:
+        text = QCoreApplication.translate(
+            "Errors",
+            "Another file already holds the same photo or video for this athlete with this "
+            "visibility, “%2” (file %1): nothing was changed.",
+        )
+    return text.replace("%1", str(other)).replace("%2", holder)
+
+
+def _host_not_valid(details: dict[str, Any]) -> str:
+    """A host the server cannot listen on as written (core.settings' HOST_NOT_VALID), typed
+    in the Server panel or Settings: "A setting is not valid" named neither the field nor what
+    it takes, and only core's English detail named a MEDIADESK_HOST the user never set."""
+    host, problem = str(details.get("host") or ""), details.get("problem")
+    reads_as = str(details.get("reads_as") or "")
+    if problem == HOST_SHORTENED and reads_as:
+        text = QCoreApplication.translate(
+            "Errors",
+            "“%1” is not a valid address: it is an IP address with numbers left out, which "
+            "would be read as %2. Write it in full, like 127.0.0.1, or enter a host name.",
+        ).replace("%2", reads_as)
+    elif problem == HOST_SHORTENED:
+        text = QCoreApplication.translate(
+            "Errors",
+            "“%1” is not a valid address: it is an IP address with numbers left out. Write it "
+            "in full, like 127.0.0.1, or enter a host name.",
+        )
+    elif problem == HOST_NOT_ADDRESS:
+        text = QCoreApplication.translate(
+            "Errors",
+            "“%1” is not a valid address: an IP address is four numbers from 0 to 255, like "
+            "127.0.0.1. Enter one like that, or a host name.",
+        )
+    else:
+        text = QCoreApplication.translate(
+            "Errors",
+            "“%1” is not a valid address: enter an IP address like 127.0.0.1, or a host name "
+            "(letters, digits and hyphens, in parts of 1 to 63 characters separated by dots).",
+        )
+    return text.replace("%1", host)
+
+
+# getaddrinfo's failures (socket.gaierror, errno negative): no such name, and no answer now
+_NAME_UNKNOWN = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+_LOOKUP_FAILED = {socket.EAI_AGAIN, socket.EAI_FAIL}
+
+
+def listen_host_message(exc: BaseException, host: str) -> ErrorMessage | None:
+    """Why the server cannot listen on `host` when the name could not be looked up (a
+    socket.gaierror), naming it: "A file or network operation failed" left "Name or service
+    not known" to the English tooltip. None for any other failure."""
+    if not isinstance(exc, socket.gaierror) or exc.errno not in _NAME_UNKNOWN | _LOOKUP_FAILED:
+        return None
+    if exc.errno in _NAME_UNKNOWN:
+        text = QCoreApplication.translate(
+            "Errors",
+            "No computer named “%1” can be found. Check how it is written, or enter an IP "
+            "address such as 127.0.0.1 (this computer only) or 0.0.0.0 (the network).",
+        )
+    else:
+        text = QCoreApplication.translate(
+            "Errors",
+            "The name “%1” could not be looked up: the network's name server does not answer. "
+            "Check the connection, or enter an IP address such as 127.0.0.1 (this computer "
+            "only) or 0.0.0.0 (the network).",
+        )
+    return ErrorMessage(text.replace("%1", host), exc.strerror or str(exc))
+
+
 def _os_error(exc: OSError) -> ErrorMessage:
+    if isinstance(exc, socket.gaierror) and exc.errno in _NAME_UNKNOWN | _LOOKUP_FAILED:
+        # (no host to name here: `listen_host_message` names it where it is known)
+        return ErrorMessage(
+            QCoreApplication.translate(
+                "Errors",
+                "A computer's name could not be found. Check how it is written and the "
+                "network connection.",
+            ),
+            exc.strerror or str(exc),
+        )
     cause = exc.strerror or str(exc) or type(exc).__name__
     where = path_text(exc.filename) if exc.filename else ""
     detail = f"{cause} ({where})" if where else cause

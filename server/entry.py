@@ -101,7 +101,7 @@ class EmbeddedServer:
     ) -> None:
         self.library = library
         if host is not None:  # the Server panel's field, a caller's own: the settings' rule
-            host = checked_host(host)
+            host = checked_host(host, setting=False)  # (its message names no setting)
         base = config or ServerConfig.from_settings(library.settings)
         changes = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         self.config = dataclasses.replace(base, **changes)  # type: ignore[arg-type]

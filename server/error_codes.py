@@ -60,7 +60,8 @@ ERROR_CODES: dict[str, str] = {
     "already_trashed, not_trashed, being_deleted: a restore of a file the emptying of the "
     "trash has begun to delete for good, duplicate: a PATCH of athlete_id or is_public that "
     "would make the file a second ready file of the same bytes for that athlete and "
-    "is_public, details.duplicate_of naming the one it would duplicate (nothing changed), "
+    "is_public, details.duplicate_of naming the one it would duplicate and "
+    "details.athlete_id the athlete asked for, null for none (nothing changed), "
     "athlete_exists: a name another athlete has, athlete_id_taken: an id another athlete "
     "holds, ...)",
     "offset_mismatch": "409: a tus PATCH whose Upload-Offset is not where this server goes on "

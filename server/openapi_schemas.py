@@ -308,7 +308,11 @@ ERROR_DETAILS: S = {
             **INT,
             "description": "animation_too_long: the most frames x width x height taken",
         },
-        "athlete_id": {**INT, "description": "The athlete concerned (athlete_exists, ...)"},
+        "athlete_id": {
+            **nullable("integer"),
+            "description": "The athlete concerned (athlete_exists, ...; duplicate: the one the "
+            "edit asked for, null for none)",
+        },
         "duplicate_of": {
             **INT,
             "description": "duplicate (409): the ready file of the same bytes, athlete and "

@@ -100,8 +100,10 @@ def test_an_edit_making_a_duplicate_says_which_file_holds_it(
 def test_the_duplicate_sentence_in_spanish(
     library: Library, media_dir: MediaSet, english: None
 ) -> None:
-    first = library.uploads.ingest(media_dir.png, "image", is_public=True)
-    second = library.uploads.ingest(media_dir.png, "image")
+    # an athlete's copies (no athlete's say so: test_desktop_hunt_s44_spanish)
+    ana = library.create_athlete("Ana")
+    first = library.uploads.ingest(media_dir.png, "image", athlete_id=ana.id, is_public=True)
+    second = library.uploads.ingest(media_dir.png, "image", athlete_id=ana.id)
     with pytest.raises(Conflict) as refused:
         library.update_file(second.id, {"is_public": True})
     assert describe_error(refused.value).text == _sentence(first.id)

@@ -58,7 +58,7 @@ def test_the_duplicate_a_patch_answers_is_a_conflict_reason_the_document_names(
     assert answer.status == 409, answer.body
     error = answer.json()["error"]
     assert (error["code"], error["reason"]) == ("conflict", "duplicate"), error
-    assert error["details"] == {"duplicate_of": first.id}
+    assert error["details"] == {"duplicate_of": first.id, "athlete_id": 1}
     line = _described(server.url, error["code"])
     assert line.startswith("- `conflict` (409:"), line
     assert re.search(rf"\b{error['reason']}: ", line), line

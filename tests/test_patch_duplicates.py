@@ -87,7 +87,8 @@ def test_making_a_file_public_like_its_duplicate_is_refused(
     with pytest.raises(Conflict) as refused:
         lib.update_file(other.id, {"athlete_id": 1, "is_public": True})
     assert refused.value.reason == "duplicate"
-    assert refused.value.details == {"duplicate_of": public.id}
+    # and the athlete asked for, which the desktop names (none: "without an athlete")
+    assert refused.value.details == {"duplicate_of": public.id, "athlete_id": 1}
     assert _ready_with(lib, public.sha256 or "") == [(1, False), (1, True), (2, False)]
 
 

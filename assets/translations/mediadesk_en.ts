@@ -26,7 +26,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1012"/>
+        <location filename="../../desktop_app/views/browser.py" line="1057"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -34,7 +34,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1139"/>
+        <location filename="../../desktop_app/views/browser.py" line="1184"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -48,7 +48,7 @@ Show the trash to restore them, or drop new photos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1146"/>
+        <location filename="../../desktop_app/views/browser.py" line="1191"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -62,7 +62,7 @@ Show the trash to restore them, or drop new videos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1153"/>
+        <location filename="../../desktop_app/views/browser.py" line="1198"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -76,7 +76,7 @@ Show the trash to restore them, or drop new files anywhere on this window while 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1161"/>
+        <location filename="../../desktop_app/views/browser.py" line="1206"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -90,7 +90,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1171"/>
+        <location filename="../../desktop_app/views/browser.py" line="1216"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %Ln day before they are deleted for good.</numerusform>
@@ -112,7 +112,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="610"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="612"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Moved %Ln file to the trash</numerusform>
@@ -120,7 +120,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="612"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="614"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moving to the trash: %1 of %Ln file…</numerusform>
@@ -128,7 +128,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="649"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="651"/>
         <source>%Ln of them became the copies of the same photos or videos uploaded again meanwhile: their own edits gave way to those copies&apos;.</source>
         <translation>
             <numerusform>%Ln of them became the copy of the same photo or video uploaded again meanwhile: its own edits gave way to that copy&apos;s.</numerusform>
@@ -136,7 +136,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="660"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="662"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Restored %Ln file</numerusform>
@@ -144,7 +144,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="661"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="663"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restoring: %1 of %Ln file…</numerusform>
@@ -152,7 +152,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="666"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="668"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nothing to restore: the file was already restored</numerusform>
@@ -160,7 +160,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="667"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="669"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln already restored elsewhere)</numerusform>
@@ -168,7 +168,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="754"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="756"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>Nothing deleted: the file was restored meanwhile and is kept</numerusform>
@@ -176,9 +176,9 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="748"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="759"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="764"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="750"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="761"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="766"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Deleted %Ln file permanently</numerusform>
@@ -186,7 +186,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="741"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="743"/>
         <source>%Ln file(s) went to the trash instead: the storage may still delete them; if it did not, they stay in the trash, where they can be restored.</source>
         <translation>
             <numerusform>The file went to the trash instead: the storage may still delete it; if it did not, it stays in the trash, where it can be restored.</numerusform>
@@ -194,7 +194,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="761"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="763"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restored meanwhile elsewhere, kept)</numerusform>
@@ -202,7 +202,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="776"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="778"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Emptying the trash: %1 of %Ln file deleted…</numerusform>
@@ -210,7 +210,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="783"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="785"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Emptied the trash: %Ln file deleted</numerusform>
@@ -218,7 +218,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="811"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="813"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exporting: %1 of %Ln file…</numerusform>
@@ -226,7 +226,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="818"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="820"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exported %Ln file to %1</numerusform>
@@ -234,7 +234,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="840"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="842"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>%Ln of %1 files could not be exported to %2:</numerusform>
@@ -242,7 +242,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="847"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="849"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…and %Ln more</numerusform>
@@ -250,7 +250,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="848"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="850"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln file exported.</numerusform>
@@ -258,7 +258,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="934"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="936"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Processing again: %1 of %Ln file…</numerusform>
@@ -266,7 +266,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="951"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="953"/>
         <source>Made the thumbnails of %Ln photo(s) again</source>
         <translation>
             <numerusform>Made the thumbnail of %Ln photo again</numerusform>
@@ -274,7 +274,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="956"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="958"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>Queued %Ln job of %1 again</numerusform>
@@ -282,7 +282,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="962"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="964"/>
         <source>Queued the jobs of %Ln video(s) again</source>
         <translation>
             <numerusform>Queued the jobs of %Ln video again</numerusform>
@@ -290,7 +290,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="967"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="969"/>
         <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
         <translation>
             <numerusform>%Ln file passed over: trashed or deleted meanwhile</numerusform>
@@ -435,15 +435,15 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="199"/>
-        <source>Removing the old copies… (%Ln left, %1 s)</source>
+        <location filename="../../desktop_app/views/storage_switch.py" line="201"/>
+        <source>Removing the old copies… %Ln copies left; all removed in %1 s</source>
         <translation>
-            <numerusform>Removing the old copies… (%Ln left, %1 s)</numerusform>
-            <numerusform>Removing the old copies… (%Ln left, %1 s)</numerusform>
+            <numerusform>Removing the old copies… %Ln copy left; removed in %1 s</numerusform>
+            <numerusform>Removing the old copies… %Ln copies left; all removed in %1 s</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="222"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="225"/>
         <source>All files are in the new storage (%Ln moved).</source>
         <translation>
             <numerusform>All files are in the new storage (%Ln moved).</numerusform>
@@ -454,7 +454,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MoveReport</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="298"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="301"/>
         <source>The move was stopped after %Ln file(s) had been moved to %1.</source>
         <translation>
             <numerusform>The move was stopped after %Ln file had been moved to %1.</numerusform>
@@ -462,7 +462,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="313"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="316"/>
         <source>%Ln file(s) were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>
             <numerusform>%Ln file was not moved: it stays readable where it is. Run the move again to continue with it.</numerusform>
@@ -470,7 +470,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="321"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="324"/>
         <source>%Ln file(s) were moved to %1.</source>
         <translation>
             <numerusform>%Ln file was moved to %1.</numerusform>
@@ -478,7 +478,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="326"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="329"/>
         <source>%Ln file(s) could not be moved; they stay readable where they are.</source>
         <translation>
             <numerusform>%Ln file could not be moved; it stays readable where it is.</numerusform>
@@ -486,7 +486,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="334"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="337"/>
         <source>%Ln file(s) changed during the move (renamed or deleted) and were left for the next move.</source>
         <translation>
             <numerusform>%Ln file changed during the move (renamed or deleted) and was left for the next move.</numerusform>
@@ -494,7 +494,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="348"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="351"/>
         <source>Run the move again to retry them.</source>
         <translation>
             <numerusform>Run the move again to retry it.</numerusform>
@@ -502,7 +502,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="358"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="361"/>
         <source>%1 and %Ln more</source>
         <translation>
             <numerusform>%1 and %Ln more</numerusform>
@@ -510,7 +510,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="359"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="362"/>
         <source>%Ln file(s): %1</source>
         <translation>
             <numerusform>%Ln file: %1</numerusform>
@@ -570,7 +570,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>StorageView</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_view.py" line="138"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="162"/>
         <source>%Ln file(s) in the library</source>
         <translation>
             <numerusform>%Ln file in the library</numerusform>

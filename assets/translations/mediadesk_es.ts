@@ -350,12 +350,12 @@
 <context>
     <name>EmptyNotice</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="215"/>
+        <location filename="../../desktop_app/views/browser.py" line="260"/>
         <source>Show the &amp;trash</source>
         <translation>&amp;Mostrar la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="217"/>
+        <location filename="../../desktop_app/views/browser.py" line="262"/>
         <source>&amp;Clear the search</source>
         <translation>&amp;Borrar la búsqueda</translation>
     </message>
@@ -363,603 +363,653 @@
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop_app/errors.py" line="97"/>
+        <location filename="../../desktop_app/errors.py" line="100"/>
         <source>Technical detail: %1</source>
         <translation>Detalle técnico (en inglés): %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="104"/>
+        <location filename="../../desktop_app/errors.py" line="107"/>
         <source>Some of the values are not valid.</source>
         <translation>Algunos de los valores no son válidos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="105"/>
+        <location filename="../../desktop_app/errors.py" line="108"/>
         <source>This type of file is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="110"/>
+        <location filename="../../desktop_app/errors.py" line="113"/>
         <source>The content of the file does not match its type (for example, a photo with a video&apos;s name).</source>
         <translation>El contenido del archivo no corresponde a su tipo (por ejemplo, una foto con nombre de vídeo).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="115"/>
+        <location filename="../../desktop_app/errors.py" line="118"/>
         <source>The file is larger than the maximum file size set in Settings.</source>
         <translation>El archivo supera el tamaño máximo fijado en los Ajustes.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="118"/>
+        <location filename="../../desktop_app/errors.py" line="121"/>
         <source>The file is empty (0 bytes).</source>
         <translation>El archivo está vacío (0 bytes).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="119"/>
+        <location filename="../../desktop_app/errors.py" line="122"/>
         <source>The file is damaged or incomplete and cannot be read.</source>
         <translation>El archivo está dañado o incompleto y no se puede leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="122"/>
+        <location filename="../../desktop_app/errors.py" line="125"/>
         <source>The file no longer exists. Someone may have deleted it.</source>
         <translation>El archivo ya no existe. Puede que alguien lo haya eliminado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="125"/>
+        <location filename="../../desktop_app/errors.py" line="128"/>
         <source>The file changed in the meantime, so the action was not done. Check it and try again.</source>
         <translation>El archivo cambió mientras tanto, así que no se hizo nada. Revísalo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="129"/>
+        <location filename="../../desktop_app/errors.py" line="132"/>
         <source>The uploaded file does not have the announced size: the upload is incomplete.</source>
         <translation>El archivo subido no tiene el tamaño anunciado: la subida está incompleta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="133"/>
+        <location filename="../../desktop_app/errors.py" line="136"/>
         <source>The file has not been uploaded yet.</source>
         <translation>El archivo todavía no se ha subido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="136"/>
+        <location filename="../../desktop_app/errors.py" line="139"/>
         <source>The storage cannot be reached. Check the connection and the storage settings.</source>
         <translation>No se puede acceder al almacenamiento. Comprueba la conexión y los ajustes de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="140"/>
+        <location filename="../../desktop_app/errors.py" line="143"/>
         <source>There is not enough free space to store the file. Free some space on the disk (or raise the storage quota) and try again.</source>
         <translation>No hay espacio libre suficiente para guardar el archivo. Libera espacio en el disco (o amplía la cuota de almacenamiento) y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="145"/>
+        <location filename="../../desktop_app/errors.py" line="148"/>
         <source>The link is not valid.</source>
         <translation>El enlace no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="146"/>
+        <location filename="../../desktop_app/errors.py" line="149"/>
         <source>The link has expired. Ask for a new one.</source>
         <translation>El enlace ha caducado. Pide uno nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="149"/>
+        <location filename="../../desktop_app/errors.py" line="152"/>
         <source>A setting is not valid.</source>
         <translation>Un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="150"/>
+        <location filename="../../desktop_app/errors.py" line="153"/>
         <source>The operation was cancelled.</source>
         <translation>Se canceló la operación.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="152"/>
+        <location filename="../../desktop_app/errors.py" line="155"/>
         <source>The upload and the server disagree on how much was sent. Try again.</source>
         <translation>La subida y el servidor no coinciden en cuánto se ha enviado. Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="155"/>
+        <location filename="../../desktop_app/errors.py" line="158"/>
         <source>This upload expired or was refused. Start it again.</source>
         <translation>Esta subida caducó o fue rechazada. Empiézala de nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="158"/>
+        <location filename="../../desktop_app/errors.py" line="161"/>
         <source>This upload is being sent by someone else right now. Try again shortly.</source>
         <translation>Otra persona está enviando esta subida ahora mismo. Vuelve a intentarlo en un momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="161"/>
+        <location filename="../../desktop_app/errors.py" line="164"/>
         <source>Part of the file arrived damaged and was discarded. Try again.</source>
         <translation>Una parte del archivo llegó dañada y se descartó. Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="174"/>
+        <location filename="../../desktop_app/errors.py" line="177"/>
         <source>MediaDesk cannot write its catalog file (%1): a read-only disk, or no permission to write it. Make that file writable. The library can still be browsed meanwhile; once the file can be written, changes can be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>MediaDesk no puede escribir el archivo de su catálogo (%1): un disco de solo lectura, o sin permiso para escribirlo. Haz que se pueda escribir en ese archivo. Mientras tanto la biblioteca se puede consultar; en cuanto se pueda escribir en el archivo, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="182"/>
+        <location filename="../../desktop_app/errors.py" line="185"/>
         <source>MediaDesk cannot write in the folder that holds its catalog (%1): a read-only disk, or no permission to write there. Make the folder writable, or choose another data folder. The library can still be browsed meanwhile; once the folder can be written, changes can be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>MediaDesk no puede escribir en la carpeta que contiene su catálogo (%1): un disco de solo lectura, o sin permiso para escribir ahí. Haz que se pueda escribir en la carpeta o elige otra carpeta de datos. Mientras tanto la biblioteca se puede consultar; en cuanto se pueda escribir en la carpeta, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="287"/>
+        <location filename="../../desktop_app/errors.py" line="290"/>
         <source>Someone else changed this file while you were editing it, so your changes were not saved. Check the current values and save again.</source>
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="333"/>
+        <location filename="../../desktop_app/errors.py" line="312"/>
         <source>The storage bucket does not exist: it was deleted, or its name is wrong in the storage settings. Check the bucket name in Settings ▸ Storage.</source>
         <translation>El bucket del almacenamiento no existe: se borró o su nombre está mal en los ajustes de almacenamiento. Revisa el nombre del bucket en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="479"/>
+        <location filename="../../desktop_app/errors.py" line="458"/>
         <source>A newer version of MediaDesk upgraded this library while this window was open. Nothing more can be changed here: close MediaDesk and start the newer version. You can still browse and play files.</source>
         <translation>Una versión más nueva de MediaDesk actualizó esta biblioteca mientras esta ventana estaba abierta. Aquí ya no se puede cambiar nada: cierra MediaDesk e inicia la versión más nueva. Todavía puedes explorar y reproducir archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="486"/>
+        <location filename="../../desktop_app/errors.py" line="465"/>
         <source>Another move of this library&apos;s files to a new storage is running (in another window, or on another computer sharing the catalog). Try again once it has finished.</source>
         <translation>Ya hay otro traslado de los archivos de esta biblioteca a un nuevo almacenamiento en curso (en otra ventana, o en otro ordenador que comparte el catálogo). Vuelve a intentarlo cuando termine.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="493"/>
+        <location filename="../../desktop_app/errors.py" line="472"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="495"/>
+        <location filename="../../desktop_app/errors.py" line="474"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="497"/>
+        <location filename="../../desktop_app/errors.py" line="476"/>
         <source>The file is being deleted for good (the trash is being emptied, perhaps on another computer) and can no longer be restored.</source>
         <translation>El archivo se está eliminando definitivamente (se está vaciando la papelera, quizá en otro ordenador) y ya no se puede restaurar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="510"/>
+        <location filename="../../desktop_app/errors.py" line="489"/>
         <source>The video&apos;s picture (%1 × %2) is larger than MediaDesk takes: at most 8192 × 4352 pixels (8K), and %3 on a side.</source>
         <translation>La imagen del vídeo (%1 × %2) es mayor de lo que MediaDesk admite: como máximo 8192 × 4352 píxeles (8K) y %3 por lado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="526"/>
+        <location filename="../../desktop_app/errors.py" line="505"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="520"/>
+        <location filename="../../desktop_app/errors.py" line="499"/>
         <source>The image is damaged or cut short: it cannot be read whole.</source>
         <translation>La imagen está dañada o cortada: no se puede leer entera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="93"/>
+        <location filename="../../desktop_app/errors.py" line="96"/>
         <source>Technical detail: %1</source>
         <comment>a detail already in the interface language</comment>
         <translation>Detalle técnico: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="602"/>
+        <location filename="../../desktop_app/errors.py" line="581"/>
         <source>The image is larger than %1 megapixels (%2 × %3) and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles (%2 × %3) y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="609"/>
+        <location filename="../../desktop_app/errors.py" line="588"/>
         <source>The image is larger than %1 megapixels and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="536"/>
+        <location filename="../../desktop_app/errors.py" line="515"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="200"/>
+        <location filename="../../desktop_app/errors.py" line="203"/>
         <source>MediaDesk&apos;s catalog no longer records which version its tables are at (its alembic_version table was emptied or deleted), so MediaDesk can neither set it up nor upgrade it, and did not open it. Nothing was changed.</source>
         <translation>El catálogo de MediaDesk ya no registra en qué versión están sus tablas (su tabla alembic_version se vació o se borró), así que MediaDesk no puede prepararlo ni actualizarlo, y no lo abrió. No se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="207"/>
+        <location filename="../../desktop_app/errors.py" line="210"/>
         <source>Its tables are those of this version: close every MediaDesk using this catalog, then run `mediadesk catalog record-schema` (with the same --data-dir or DATABASE_URL); it checks the tables again and records their version, changing nothing else. Or restore the catalog from a backup.</source>
         <translation>Sus tablas son las de esta versión: cierra todos los MediaDesk que usen este catálogo y ejecuta `mediadesk catalog record-schema` (con el mismo --data-dir o DATABASE_URL); comprueba de nuevo las tablas y registra su versión, sin cambiar nada más. O restaura el catálogo desde una copia de seguridad.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="215"/>
+        <location filename="../../desktop_app/errors.py" line="218"/>
         <source>Its tables are not those of this version: the technical detail below says what can be done with them.</source>
         <translation>Sus tablas no son las de esta versión: el detalle técnico de abajo dice qué se puede hacer con ellas.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="232"/>
+        <location filename="../../desktop_app/errors.py" line="235"/>
         <source>a whole number</source>
         <translation>un número entero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="233"/>
+        <location filename="../../desktop_app/errors.py" line="236"/>
         <source>yes or no: 1, true, yes or on; 0, false, no or off</source>
         <translation>sí o no: 1, true, yes u on; 0, false, no u off</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="236"/>
+        <location filename="../../desktop_app/errors.py" line="239"/>
         <source>a comma-separated list</source>
         <translation>una lista separada por comas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="240"/>
+        <location filename="../../desktop_app/errors.py" line="243"/>
         <source>The setting %1 has a value MediaDesk cannot read.</source>
         <translation>El ajuste %1 tiene un valor que MediaDesk no puede leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="244"/>
+        <location filename="../../desktop_app/errors.py" line="247"/>
         <source>The setting %1 has a value MediaDesk cannot read: it must be %2.</source>
         <translation>El ajuste %1 tiene un valor que MediaDesk no puede leer: debe ser %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="281"/>
+        <location filename="../../desktop_app/errors.py" line="284"/>
         <source>Someone else renamed this athlete to “%1” while you were renaming it, so your name was not saved.</source>
         <translation>Otra persona cambió el nombre de este deportista a «%1» mientras se lo cambiabas tú, así que tu nombre no se guardó.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="300"/>
+        <location filename="../../desktop_app/errors.py" line="305"/>
         <source>An athlete named “%1” already exists. Choose another name.</source>
         <translation>Ya existe un deportista llamado «%1». Elige otro nombre.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="308"/>
+        <location filename="../../desktop_app/errors.py" line="654"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility: nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad: no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="315"/>
+        <location filename="../../desktop_app/errors.py" line="667"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility (file %1): nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="323"/>
+        <location filename="../../desktop_app/errors.py" line="680"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility, “%2” (file %1): nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad, «%2» (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="340"/>
+        <location filename="../../desktop_app/errors.py" line="319"/>
         <source>The stored copy of this file is damaged: it is not the size or the content the catalog records (a bad restore or a disk fault). Restore the file from a backup.</source>
         <translation>La copia guardada de este archivo está dañada: no tiene el tamaño o el contenido que indica el catálogo (una restauración fallida o un fallo del disco). Restaura el archivo desde una copia de seguridad.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="347"/>
+        <location filename="../../desktop_app/errors.py" line="326"/>
         <source>This file is on a storage MediaDesk was started without (its files were moved there from another window or computer). Close MediaDesk and start it again with that storage&apos;s settings: save them once with `mediadesk storage migrate --save-keys`, or in Settings ▸ Storage.</source>
         <translation>Este archivo está en un almacenamiento con el que MediaDesk no se inició (sus archivos se movieron allí desde otra ventana u otro ordenador). Cierra MediaDesk y vuelve a abrirlo con los ajustes de ese almacenamiento: guárdalos una vez con `mediadesk storage migrate --save-keys`, o en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="357"/>
+        <location filename="../../desktop_app/errors.py" line="336"/>
         <source>The storage is busy and asks for fewer requests right now. It serves again by itself: the connection and the storage settings are fine.</source>
         <translation>El almacenamiento está ocupado y pide menos peticiones ahora mismo. Volverá a responder por sí solo: la conexión y los ajustes de almacenamiento están bien.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="363"/>
+        <location filename="../../desktop_app/errors.py" line="342"/>
         <source>The storage service is failing right now (an error on its side, not in MediaDesk&apos;s storage settings). It usually serves again by itself.</source>
         <translation>El servicio de almacenamiento está fallando ahora mismo (un error suyo, no de los ajustes de almacenamiento de MediaDesk). Suele volver a responder por sí solo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="371"/>
+        <location filename="../../desktop_app/errors.py" line="350"/>
         <source>MediaDesk cannot reach its catalog (the database): its server is stopped or restarting, or the network to it is down. Check the database server and the network, not the storage settings. Once the catalog answers again, changes can be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>MediaDesk no puede acceder a su catálogo (la base de datos): su servidor está detenido o reiniciándose, o no hay conexión de red con él. Comprueba el servidor de la base de datos y la red, no los ajustes de almacenamiento. En cuanto el catálogo vuelva a responder, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="380"/>
+        <location filename="../../desktop_app/errors.py" line="359"/>
         <source>The database server of MediaDesk&apos;s catalog refused its sign-in: a wrong password, user or database name in DATABASE_URL, or a password changed on that server. Waiting does not help: correct DATABASE_URL or ask the database&apos;s administrator. Once the sign-in is right, MediaDesk works again without a restart.</source>
         <translation>El servidor de la base de datos del catálogo de MediaDesk rechazó su inicio de sesión: una contraseña, un usuario o un nombre de base de datos incorrectos en DATABASE_URL, o una contraseña cambiada en ese servidor. Esperar no sirve: corrige DATABASE_URL o pregunta al administrador de la base de datos. En cuanto el inicio de sesión sea correcto, MediaDesk vuelve a funcionar sin reiniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="393"/>
+        <location filename="../../desktop_app/errors.py" line="372"/>
         <source>Another program is holding MediaDesk&apos;s catalog locked (%1): a database browser or backup tool left open, a script, or another MediaDesk busy on the same data folder. Close it or wait for it to finish; changes can then be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>Otro programa mantiene bloqueado el catálogo de MediaDesk (%1): un navegador de bases de datos o una herramienta de copias de seguridad que quedó abierta, un script u otro MediaDesk ocupado con la misma carpeta de datos. Ciérralo o espera a que termine; después se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="408"/>
+        <location filename="../../desktop_app/errors.py" line="387"/>
         <source>The disk holding the library cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca: se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="413"/>
+        <location filename="../../desktop_app/errors.py" line="392"/>
         <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="421"/>
+        <location filename="../../desktop_app/errors.py" line="400"/>
         <source>MediaDesk&apos;s catalog file is damaged (a copy that did not finish, a restore cut short). Put a whole copy of it back from a backup, then start MediaDesk again.</source>
         <translation>El archivo del catálogo de MediaDesk está dañado (una copia que no terminó, una restauración interrumpida). Vuelve a ponerlo en su sitio desde una copia de seguridad completa y después inicia MediaDesk de nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="427"/>
+        <location filename="../../desktop_app/errors.py" line="406"/>
         <source>There is a folder where MediaDesk&apos;s catalog file should be. Move that folder away, or choose another data folder.</source>
         <translation>Hay una carpeta donde debería estar el archivo del catálogo de MediaDesk. Mueve esa carpeta a otro sitio o elige otra carpeta de datos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="438"/>
+        <location filename="../../desktop_app/errors.py" line="417"/>
         <source>The stored copy of this file is missing, though the catalog still lists it (deleted outside MediaDesk, or a bad restore). Restore it from a backup; `mediadesk maintenance` lists such files.</source>
         <translation>Falta la copia guardada de este archivo, aunque el catálogo todavía lo incluye (se eliminó fuera de MediaDesk, o una restauración fallida). Restáuralo desde una copia de seguridad; `mediadesk maintenance` enumera esos archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="446"/>
+        <location filename="../../desktop_app/errors.py" line="425"/>
         <source>The copy at the new storage did not match the original, so the file stayed where it is. Running the move again retries it.</source>
         <translation>La copia en el nuevo almacenamiento no coincidía con el original, así que el archivo se quedó donde estaba. Al volver a iniciar el traslado se reintenta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="454"/>
+        <location filename="../../desktop_app/errors.py" line="433"/>
         <source>There is not enough free space to save the change. Free some space on the disk (or raise the storage quota) and try again.</source>
         <translation>No hay espacio libre suficiente para guardar el cambio. Libera espacio en el disco (o amplía la cuota de almacenamiento) y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="462"/>
+        <location filename="../../desktop_app/errors.py" line="441"/>
         <source>A newer version of MediaDesk has upgraded this library, and this version cannot open it. Start the newer version (or a later one). Nothing was changed.</source>
         <translation>Una versión más reciente de MediaDesk ha actualizado esta biblioteca y esta versión no puede abrirla. Inicia la versión más reciente (u otra posterior). No se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="470"/>
+        <location filename="../../desktop_app/errors.py" line="449"/>
         <source>This version of MediaDesk must upgrade the library first, but other MediaDesk programs are using it (%1). Close them (on every computer sharing it), then start MediaDesk again. Nothing was changed.</source>
         <translation>Esta versión de MediaDesk debe actualizar antes la biblioteca, pero otros programas de MediaDesk la están usando (%1). Ciérralos (en todos los equipos que la comparten) y vuelve a iniciar MediaDesk. No se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="548"/>
+        <location filename="../../desktop_app/errors.py" line="527"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="553"/>
+        <location filename="../../desktop_app/errors.py" line="532"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="567"/>
+        <location filename="../../desktop_app/errors.py" line="546"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="574"/>
+        <location filename="../../desktop_app/errors.py" line="553"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="580"/>
+        <location filename="../../desktop_app/errors.py" line="559"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="582"/>
+        <location filename="../../desktop_app/errors.py" line="561"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="586"/>
+        <location filename="../../desktop_app/errors.py" line="565"/>
         <source>A token name needs 1 to 100 visible characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres visibles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="625"/>
+        <location filename="../../desktop_app/errors.py" line="604"/>
         <source>The animation has more frames than MediaDesk checks at its size.</source>
         <translation>La animación tiene más fotogramas de los que MediaDesk comprueba a su tamaño.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="629"/>
+        <location filename="../../desktop_app/errors.py" line="608"/>
         <source>The animation has %1 frames of %2 × %3 pixels: more than MediaDesk checks (at most %4 frames of this size).</source>
         <translation>La animación tiene %1 fotogramas de %2 × %3 píxeles: más de los que MediaDesk comprueba (como mucho %4 fotogramas de este tamaño).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="666"/>
+        <location filename="../../desktop_app/errors.py" line="649"/>
+        <source>Another file without an athlete already holds the same photo or video with this visibility: nothing was changed.</source>
+        <translation>Otro archivo sin deportista ya contiene la misma foto o vídeo con esta visibilidad: no se ha cambiado nada.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="661"/>
+        <source>Another file without an athlete already holds the same photo or video with this visibility (file %1): nothing was changed.</source>
+        <translation>Otro archivo sin deportista ya contiene la misma foto o vídeo con esta visibilidad (archivo %1): no se ha cambiado nada.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="674"/>
+        <source>Another file without an athlete already holds the same photo or video with this visibility, “%2” (file %1): nothing was changed.</source>
+        <translation>Otro archivo sin deportista ya contiene la misma foto o vídeo con esta visibilidad, «%2» (archivo %1): no se ha cambiado nada.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="695"/>
+        <source>“%1” is not a valid address: it is an IP address with numbers left out, which would be read as %2. Write it in full, like 127.0.0.1, or enter a host name.</source>
+        <translation>«%1» no es una dirección válida: es una dirección IP a la que le faltan números, que se leería como %2. Escríbela completa, como 127.0.0.1, o escribe un nombre de equipo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="701"/>
+        <source>“%1” is not a valid address: it is an IP address with numbers left out. Write it in full, like 127.0.0.1, or enter a host name.</source>
+        <translation>«%1» no es una dirección válida: es una dirección IP a la que le faltan números. Escríbela completa, como 127.0.0.1, o escribe un nombre de equipo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="707"/>
+        <source>“%1” is not a valid address: an IP address is four numbers from 0 to 255, like 127.0.0.1. Enter one like that, or a host name.</source>
+        <translation>«%1» no es una dirección válida: una dirección IP son cuatro números del 0 al 255, como 127.0.0.1. Escribe una así o un nombre de equipo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="713"/>
+        <source>“%1” is not a valid address: enter an IP address like 127.0.0.1, or a host name (letters, digits and hyphens, in parts of 1 to 63 characters separated by dots).</source>
+        <translation>«%1» no es una dirección válida: escribe una dirección IP como 127.0.0.1 o un nombre de equipo (letras, cifras y guiones, en partes de 1 a 63 caracteres separadas por puntos).</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="733"/>
+        <source>No computer named “%1” can be found. Check how it is written, or enter an IP address such as 127.0.0.1 (this computer only) or 0.0.0.0 (the network).</source>
+        <translation>No se encuentra ningún ordenador llamado «%1». Revisa cómo está escrito o escribe una dirección IP como 127.0.0.1 (solo este ordenador) o 0.0.0.0 (la red).</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="739"/>
+        <source>The name “%1” could not be looked up: the network&apos;s name server does not answer. Check the connection, or enter an IP address such as 127.0.0.1 (this computer only) or 0.0.0.0 (the network).</source>
+        <translation>No se pudo buscar el nombre «%1»: el servidor de nombres de la red no responde. Revisa la conexión o escribe una dirección IP como 127.0.0.1 (solo este ordenador) o 0.0.0.0 (la red).</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="752"/>
+        <source>A computer&apos;s name could not be found. Check how it is written and the network connection.</source>
+        <translation>No se encuentra el nombre de un ordenador. Revisa cómo está escrito y la conexión de red.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="764"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="673"/>
+        <location filename="../../desktop_app/errors.py" line="771"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="678"/>
+        <location filename="../../desktop_app/errors.py" line="776"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="682"/>
+        <location filename="../../desktop_app/errors.py" line="780"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="687"/>
+        <location filename="../../desktop_app/errors.py" line="785"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="689"/>
+        <location filename="../../desktop_app/errors.py" line="787"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="694"/>
+        <location filename="../../desktop_app/errors.py" line="792"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="698"/>
+        <location filename="../../desktop_app/errors.py" line="796"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="707"/>
+        <location filename="../../desktop_app/errors.py" line="805"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="708"/>
+        <location filename="../../desktop_app/errors.py" line="806"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="709"/>
+        <location filename="../../desktop_app/errors.py" line="807"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="712"/>
+        <location filename="../../desktop_app/errors.py" line="810"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="715"/>
+        <location filename="../../desktop_app/errors.py" line="813"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="718"/>
+        <location filename="../../desktop_app/errors.py" line="816"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="727"/>
+        <location filename="../../desktop_app/errors.py" line="825"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="732"/>
+        <location filename="../../desktop_app/errors.py" line="830"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="735"/>
+        <location filename="../../desktop_app/errors.py" line="833"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="738"/>
+        <location filename="../../desktop_app/errors.py" line="836"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="742"/>
+        <location filename="../../desktop_app/errors.py" line="840"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="745"/>
+        <location filename="../../desktop_app/errors.py" line="843"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="750"/>
+        <location filename="../../desktop_app/errors.py" line="848"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="780"/>
+        <location filename="../../desktop_app/errors.py" line="878"/>
         <source>it is a file, not a folder</source>
         <translation>es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="782"/>
+        <location filename="../../desktop_app/errors.py" line="880"/>
         <source>it is inside %1, which is a file</source>
         <translation>está dentro de %1, que es un archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="786"/>
+        <location filename="../../desktop_app/errors.py" line="884"/>
         <source>%1 is a file, not a folder</source>
         <translation>%1 es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="791"/>
+        <location filename="../../desktop_app/errors.py" line="889"/>
         <source>%1 is a link to %2, which does not exist</source>
         <translation>%1 es un enlace a %2, que no existe</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="798"/>
+        <location filename="../../desktop_app/errors.py" line="896"/>
         <source>the user %1 may not read it: run MediaDesk as %2, who owns %3, or give %1 access to it</source>
         <translation>el usuario %1 no puede leerla: ejecuta MediaDesk como %2, propietario de %3, o da acceso a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="809"/>
+        <location filename="../../desktop_app/errors.py" line="907"/>
         <source>MediaDesk is not allowed to create %1</source>
         <translation>MediaDesk no tiene permiso para crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="811"/>
+        <location filename="../../desktop_app/errors.py" line="909"/>
         <source>%1 is on a read-only disk</source>
         <translation>%1 está en un disco de solo lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="813"/>
+        <location filename="../../desktop_app/errors.py" line="911"/>
         <source>the disk of %1 is full</source>
         <translation>el disco de %1 está lleno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="815"/>
+        <location filename="../../desktop_app/errors.py" line="913"/>
         <source>%1 cannot be created</source>
         <translation>no se puede crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="828"/>
+        <location filename="../../desktop_app/errors.py" line="926"/>
         <source>user id %1</source>
         <translation>el usuario con id %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="837"/>
+        <location filename="../../desktop_app/errors.py" line="935"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder belongs to another user, so it may have been planted. Give it back to the user MediaDesk runs as (chown) and restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it: a new key is made, and links signed with the old one stop working.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos pertenece a otro usuario, así que podría haber sido colocado por otra persona. Devuélveselo al usuario con el que se ejecuta MediaDesk (chown) y restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo: se crea una clave nueva y los enlaces firmados con la anterior dejan de funcionar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="845"/>
+        <location filename="../../desktop_app/errors.py" line="943"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder can be changed by other users, so it may have been replaced. Check it, then restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos puede ser modificado por otros usuarios, así que podría haber sido sustituido. Revísalo y luego restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="861"/>
+        <location filename="../../desktop_app/errors.py" line="959"/>
         <source>The data folder %1 cannot be used: %2.</source>
         <translation>La carpeta de datos %1 no se puede usar: %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="867"/>
+        <location filename="../../desktop_app/errors.py" line="965"/>
         <source>Choose another folder.</source>
         <translation>Elige otra carpeta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="868"/>
+        <location filename="../../desktop_app/errors.py" line="966"/>
         <source>It is set as data_dir in the settings file %1: correct or remove that line.</source>
         <translation>Está indicada como data_dir en el archivo de ajustes %1: corrígela o borra esa línea.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="871"/>
+        <location filename="../../desktop_app/errors.py" line="969"/>
         <source>It is set by the environment variable MEDIADESK_DATA_DIR.</source>
         <translation>La fija la variable de entorno MEDIADESK_DATA_DIR.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="874"/>
+        <location filename="../../desktop_app/errors.py" line="972"/>
         <source>It was given with --data-dir.</source>
         <translation>Se indicó con --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="877"/>
+        <location filename="../../desktop_app/errors.py" line="975"/>
         <source>It is the default folder of your user account: choose another one with MEDIADESK_DATA_DIR or --data-dir.</source>
         <translation>Es la carpeta predeterminada de tu cuenta de usuario: elige otra con MEDIADESK_DATA_DIR o --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="899"/>
+        <location filename="../../desktop_app/errors.py" line="997"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="919"/>
+        <location filename="../../desktop_app/errors.py" line="1017"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="957"/>
+        <location filename="../../desktop_app/errors.py" line="1055"/>
         <source>Try again in %1 s.</source>
         <translation>Vuelve a intentarlo dentro de %1 s.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1051"/>
+        <location filename="../../desktop_app/errors.py" line="1149"/>
         <source>The server cannot be reached. Check that it is running and that this computer is connected, then try again.</source>
         <translation>No se puede conectar con el servidor. Comprueba que está en marcha y que este equipo está conectado, y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1057"/>
+        <location filename="../../desktop_app/errors.py" line="1155"/>
         <source>The file could not be downloaded: the server answered with error %1.</source>
         <translation>No se pudo descargar el archivo: el servidor respondió con el error %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1061"/>
+        <location filename="../../desktop_app/errors.py" line="1159"/>
         <source>The file could not be downloaded.</source>
         <translation>No se pudo descargar el archivo.</translation>
     </message>
@@ -967,87 +1017,87 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="344"/>
+        <location filename="../../desktop_app/views/browser.py" line="389"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="345"/>
+        <location filename="../../desktop_app/views/browser.py" line="390"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="348"/>
+        <location filename="../../desktop_app/views/browser.py" line="393"/>
         <source>Shot: newest</source>
         <translation>Captura: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="349"/>
+        <location filename="../../desktop_app/views/browser.py" line="394"/>
         <source>Shot: oldest</source>
         <translation>Captura: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="350"/>
+        <location filename="../../desktop_app/views/browser.py" line="395"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="351"/>
+        <location filename="../../desktop_app/views/browser.py" line="396"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="352"/>
+        <location filename="../../desktop_app/views/browser.py" line="397"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="353"/>
+        <location filename="../../desktop_app/views/browser.py" line="398"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="354"/>
+        <location filename="../../desktop_app/views/browser.py" line="399"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="355"/>
+        <location filename="../../desktop_app/views/browser.py" line="400"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="356"/>
+        <location filename="../../desktop_app/views/browser.py" line="401"/>
         <source>Recent edits</source>
         <translation>Edición: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="357"/>
+        <location filename="../../desktop_app/views/browser.py" line="402"/>
         <source>Oldest edits</source>
         <translation>Edición: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="360"/>
+        <location filename="../../desktop_app/views/browser.py" line="405"/>
         <source>By date taken: when each photo or video was shot (its camera&apos;s date); a file without one, when it was uploaded</source>
         <translation>Por fecha de captura: cuándo se tomó cada foto o vídeo (la fecha de su cámara); un archivo sin ella, cuándo se subió</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="368"/>
+        <location filename="../../desktop_app/views/browser.py" line="413"/>
         <source>Sort by date, name, size, duration or last edit</source>
         <translation>Ordenar por fecha, nombre, tamaño, duración o última edición</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="373"/>
+        <location filename="../../desktop_app/views/browser.py" line="418"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="375"/>
+        <location filename="../../desktop_app/views/browser.py" line="420"/>
         <source>Sort</source>
         <translation>Orden</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1012"/>
+        <location filename="../../desktop_app/views/browser.py" line="1057"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1055,7 +1105,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1124"/>
+        <location filename="../../desktop_app/views/browser.py" line="1169"/>
         <source>The files cannot be listed: the catalog (database) cannot be reached right now.
 
 They are listed by themselves once it is back.</source>
@@ -1064,7 +1114,7 @@ They are listed by themselves once it is back.</source>
 Se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1127"/>
+        <location filename="../../desktop_app/views/browser.py" line="1172"/>
         <source>The files could not be listed.
 
 Try again with %1.</source>
@@ -1073,7 +1123,7 @@ Try again with %1.</source>
 Vuelve a intentarlo con %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1189"/>
+        <location filename="../../desktop_app/views/browser.py" line="1234"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use %1.</source>
@@ -1082,7 +1132,7 @@ Drop photos or whole folders anywhere on this window, or use %1.</source>
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1193"/>
+        <location filename="../../desktop_app/views/browser.py" line="1238"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use %1.</source>
@@ -1091,7 +1141,7 @@ Drop videos or whole folders anywhere on this window, or use %1.</source>
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1196"/>
+        <location filename="../../desktop_app/views/browser.py" line="1241"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use %1.</source>
@@ -1100,27 +1150,27 @@ Drop photos, videos or whole folders anywhere on this window, or use %1.</source
 Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1135"/>
+        <location filename="../../desktop_app/views/browser.py" line="1180"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="258"/>
+        <location filename="../../desktop_app/views/browser.py" line="303"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="323"/>
+        <location filename="../../desktop_app/views/browser.py" line="368"/>
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="329"/>
+        <location filename="../../desktop_app/views/browser.py" line="374"/>
         <source>Clear the search</source>
         <translation>Borrar la búsqueda</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1139"/>
+        <location filename="../../desktop_app/views/browser.py" line="1184"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -1134,7 +1184,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1146"/>
+        <location filename="../../desktop_app/views/browser.py" line="1191"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -1148,7 +1198,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1153"/>
+        <location filename="../../desktop_app/views/browser.py" line="1198"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -1162,7 +1212,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1161"/>
+        <location filename="../../desktop_app/views/browser.py" line="1206"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -1176,12 +1226,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1168"/>
+        <location filename="../../desktop_app/views/browser.py" line="1213"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1171"/>
+        <location filename="../../desktop_app/views/browser.py" line="1216"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
@@ -1189,7 +1239,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1179"/>
+        <location filename="../../desktop_app/views/browser.py" line="1224"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -1198,7 +1248,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1184"/>
+        <location filename="../../desktop_app/views/browser.py" line="1229"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -1261,7 +1311,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
     <name>ImageViewer</name>
     <message>
         <location filename="../../desktop_app/preview/image_viewer.py" line="90"/>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="169"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="172"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
@@ -1291,12 +1341,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Ajustar a la ventana</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="194"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="197"/>
         <source>Loading… {percent} %</source>
         <translation>Cargando… {percent} %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="264"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="267"/>
         <source>{percent} %</source>
         <translation>{percent} %</translation>
     </message>
@@ -1474,7 +1524,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="847"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="849"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…y %Ln más</numerusform>
@@ -1497,7 +1547,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los archivos se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="610"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="612"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1505,7 +1555,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="612"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="614"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1513,12 +1563,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="639"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="641"/>
         <source>“%1” became “%2” (file %3), the same photo or video uploaded again meanwhile: its own edits (description, athlete, sharing) gave way to that file&apos;s.</source>
         <translation>«%1» pasó a ser «%2» (archivo %3), la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios (descripción, deportista, compartir) cedieron ante los de ese archivo.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="649"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="651"/>
         <source>%Ln of them became the copies of the same photos or videos uploaded again meanwhile: their own edits gave way to those copies&apos;.</source>
         <translation>
             <numerusform>%Ln de ellos pasó a ser la copia de la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios cedieron ante los de esa copia.</numerusform>
@@ -1526,7 +1576,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="660"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="662"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1534,7 +1584,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="661"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="663"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1542,7 +1592,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="666"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="668"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nada que restaurar: el archivo ya estaba restaurado</numerusform>
@@ -1550,7 +1600,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="667"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="669"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln ya restaurado en otro lugar)</numerusform>
@@ -1558,7 +1608,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="754"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="756"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>No se eliminó nada: el archivo se había restaurado mientras tanto y se conserva</numerusform>
@@ -1566,17 +1616,22 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="748"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="759"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="764"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="750"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="761"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="766"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
             <numerusform>Se eliminaron %Ln archivos definitivamente</numerusform>
         </translation>
     </message>
+    <message>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="578"/>
+        <source>Changes not saved</source>
+        <translation>Cambios no guardados</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="741"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="743"/>
         <source>%Ln file(s) went to the trash instead: the storage may still delete them; if it did not, they stay in the trash, where they can be restored.</source>
         <translation>
             <numerusform>%Ln archivo pasó a la papelera en su lugar: el almacenamiento aún puede borrarlo; si no lo hace, queda en la papelera, desde donde se puede restaurar.</numerusform>
@@ -1584,7 +1639,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="761"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="763"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restaurado mientras tanto en otro lugar, conservado)</numerusform>
@@ -1592,7 +1647,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="776"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="778"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1600,7 +1655,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="783"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="785"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1608,17 +1663,17 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="789"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="791"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="800"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="802"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="811"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="813"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
@@ -1626,7 +1681,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="818"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="820"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exportado %Ln archivo a %1</numerusform>
@@ -1634,7 +1689,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="840"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="842"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
@@ -1642,7 +1697,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="848"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="850"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln archivo exportado.</numerusform>
@@ -1650,7 +1705,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="934"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="936"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Reprocesando: %1 de %Ln archivo…</numerusform>
@@ -1658,12 +1713,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="945"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="947"/>
         <source>Made the thumbnail of %1 again</source>
         <translation>Miniatura de %1 generada de nuevo</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="951"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="953"/>
         <source>Made the thumbnails of %Ln photo(s) again</source>
         <translation>
             <numerusform>Miniatura de %Ln foto generada de nuevo</numerusform>
@@ -1671,7 +1726,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="956"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="958"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>%Ln trabajo de %1 en cola de nuevo</numerusform>
@@ -1679,7 +1734,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="962"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="964"/>
         <source>Queued the jobs of %Ln video(s) again</source>
         <translation>
             <numerusform>Trabajos de %Ln vídeo en cola de nuevo</numerusform>
@@ -1687,7 +1742,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="967"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="969"/>
         <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
         <translation>
             <numerusform>%Ln archivo omitido: se movió a la papelera o se eliminó mientras tanto</numerusform>
@@ -1695,7 +1750,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1073"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1075"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -2327,15 +2382,15 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="199"/>
-        <source>Removing the old copies… (%Ln left, %1 s)</source>
+        <location filename="../../desktop_app/views/storage_switch.py" line="201"/>
+        <source>Removing the old copies… %Ln copies left; all removed in %1 s</source>
         <translation>
-            <numerusform>Eliminando las copias antiguas… (queda %Ln, %1 s)</numerusform>
-            <numerusform>Eliminando las copias antiguas… (quedan %Ln, %1 s)</numerusform>
+            <numerusform>Eliminando las copias antiguas… queda %Ln copia; se borrará en %1 s</numerusform>
+            <numerusform>Eliminando las copias antiguas… quedan %Ln copias; se borrarán todas en %1 s</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="222"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="225"/>
         <source>All files are in the new storage (%Ln moved).</source>
         <translation>
             <numerusform>Todos los archivos están en el nuevo almacenamiento (%Ln movido).</numerusform>
@@ -2343,14 +2398,14 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="225"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="228"/>
         <source>The move stopped: %1
 Run it again to continue.</source>
         <translation>El traslado se detuvo: %1
 Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="218"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="221"/>
         <source>Close</source>
         <translation>Cerrar</translation>
     </message>
@@ -2358,12 +2413,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>MoveReport</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="261"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="264"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="298"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="301"/>
         <source>The move was stopped after %Ln file(s) had been moved to %1.</source>
         <translation>
             <numerusform>El traslado se detuvo después de mover %Ln archivo a %1.</numerusform>
@@ -2371,12 +2426,12 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="306"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="309"/>
         <source>The other files were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>Los demás archivos no se movieron: siguen disponibles donde estaban. Vuelve a iniciar el traslado para continuar con ellos.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="313"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="316"/>
         <source>%Ln file(s) were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>
             <numerusform>%Ln archivo no se movió: sigue disponible donde estaba. Vuelve a iniciar el traslado para continuar con él.</numerusform>
@@ -2384,7 +2439,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="321"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="324"/>
         <source>%Ln file(s) were moved to %1.</source>
         <translation>
             <numerusform>Se movió %Ln archivo a %1.</numerusform>
@@ -2392,7 +2447,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="326"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="329"/>
         <source>%Ln file(s) could not be moved; they stay readable where they are.</source>
         <translation>
             <numerusform>%Ln archivo no se pudo mover; sigue disponible donde estaba.</numerusform>
@@ -2400,7 +2455,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="334"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="337"/>
         <source>%Ln file(s) changed during the move (renamed or deleted) and were left for the next move.</source>
         <translation>
             <numerusform>%Ln archivo cambió durante el traslado (se renombró o se eliminó) y queda para el próximo traslado.</numerusform>
@@ -2408,7 +2463,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="348"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="351"/>
         <source>Run the move again to retry them.</source>
         <translation>
             <numerusform>Vuelve a iniciar el traslado para reintentarlo.</numerusform>
@@ -2416,12 +2471,12 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="350"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="353"/>
         <source>Running the move again retries the files that met a passing fault; the others first need what is said for them above.</source>
         <translation>Al volver a iniciar el traslado se reintentan los archivos que sufrieron un fallo pasajero; los demás necesitan antes lo que se indica para ellos arriba.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="358"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="361"/>
         <source>%1 and %Ln more</source>
         <translation>
             <numerusform>%1 y %Ln más</numerusform>
@@ -2429,7 +2484,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="359"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="362"/>
         <source>%Ln file(s): %1</source>
         <translation>
             <numerusform>%Ln archivo: %1</numerusform>
@@ -2437,7 +2492,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="364"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="367"/>
         <source>file %1 (no longer in the library)</source>
         <translation>archivo %1 (ya no está en la biblioteca)</translation>
     </message>
@@ -2628,12 +2683,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerController</name>
     <message>
-        <location filename="../../desktop_app/controllers/server_controller.py" line="113"/>
+        <location filename="../../desktop_app/controllers/server_controller.py" line="117"/>
         <source>The server could not start. %1</source>
         <translation>El servidor no pudo arrancar. %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/server_controller.py" line="134"/>
+        <location filename="../../desktop_app/controllers/server_controller.py" line="138"/>
         <source>The server did not stop cleanly. %1</source>
         <translation>El servidor no se detuvo correctamente. %1</translation>
     </message>
@@ -2940,281 +2995,281 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="78"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="95"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="79"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="96"/>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="149"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="151"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="152"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="154"/>
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="153"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="155"/>
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="166"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="168"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="181"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="183"/>
         <source>Move the old files…</source>
         <translation>Mover los archivos antiguos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="185"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="187"/>
         <source>Saves these settings and offers to move the files you chose to keep reading from the old storage.</source>
         <translation>Guarda estos ajustes y ofrece mover los archivos que elegiste seguir leyendo desde el almacenamiento antiguo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="203"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="205"/>
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="204"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="206"/>
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="202"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="208"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="549"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="204"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="210"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="551"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="226"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="228"/>
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="227"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="229"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="228"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="230"/>
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="229"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="231"/>
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="230"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="232"/>
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="231"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="233"/>
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="238"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="240"/>
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="245"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="247"/>
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="246"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="248"/>
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="247"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="249"/>
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="253"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="260"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="255"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="262"/>
         <source> days</source>
         <translation> días</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="255"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="257"/>
         <source>Files in the trash are deleted for good this many days after they went in</source>
         <translation>Los archivos de la papelera se eliminan definitivamente tantos días después de enviarse a ella</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="257"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="259"/>
         <source>Keep trashed files</source>
         <translation>Conservar la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="261"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="263"/>
         <source>Forever</source>
         <translation>Siempre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="264"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="266"/>
         <source>The audit log of the API (who uploaded, read and deleted what) is kept this long</source>
         <translation>El registro de auditoría de la API (quién subió, leyó o eliminó qué) se conserva este tiempo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="267"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="269"/>
         <source>Keep the audit log</source>
         <translation>Conservar el registro de auditoría</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="270"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="272"/>
         <source> per minute</source>
         <translation> por minuto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="271"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="273"/>
         <source>No limit</source>
         <translation>Sin límite</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="272"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="274"/>
         <source>Uploads each API token (or address) may make</source>
         <translation>Subidas que puede hacer cada token de la API (o dirección)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="273"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="275"/>
         <source>API upload limit</source>
         <translation>Límite de subidas por la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="279"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="281"/>
         <source>Files bigger than this are sent in parts: a pause, closing MediaDesk or a network outage resumes from the last part instead of from the start</source>
         <translation>Los archivos más grandes se envían por partes: tras una pausa, el cierre de MediaDesk o un corte de red se reanudan desde la última parte en lugar de desde el principio</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="283"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="285"/>
         <source>Upload in parts above</source>
         <translation>Subir por partes a partir de</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="287"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="289"/>
         <source>Accepted images</source>
         <translation>Imágenes aceptadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="288"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="290"/>
         <source>Accepted videos</source>
         <translation>Vídeos aceptados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="301"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="303"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="306"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="308"/>
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="307"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="309"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="308"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="310"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="312"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="314"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. La dirección y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="323"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="325"/>
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="326"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="328"/>
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="330"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="332"/>
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="403"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="405"/>
         <source>Set by %1</source>
         <translation>Fijado por %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="411"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="413"/>
         <source>Greyed-out fields are set by environment variables and cannot be changed here: %1</source>
         <translation>Los campos en gris los fijan variables de entorno y no se pueden cambiar aquí: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="418"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="420"/>
         <source>The data folder was given with --data-dir when MediaDesk was started: it cannot be changed here.</source>
         <translation>La carpeta de datos se indicó con --data-dir al iniciar MediaDesk: no se puede cambiar aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="436"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="438"/>
         <source>English</source>
         <translation>inglés</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="436"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="438"/>
         <source>Spanish</source>
         <translation>español</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="438"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="440"/>
         <source>This window is in %1 because MediaDesk was started with --language %2.</source>
         <translation>Esta ventana está en %1 porque MediaDesk se inició con --language %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="441"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="443"/>
         <source>This window is in %1 because MediaDesk was started with --language %2. The language chosen here applies when MediaDesk starts without --language.</source>
         <translation>Esta ventana está en %1 porque MediaDesk se inició con --language %2. El idioma elegido aquí se aplica cuando MediaDesk se inicia sin --language.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="586"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="588"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="657"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="659"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="660"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="662"/>
         <source>Restart MediaDesk after saving to apply the storage change.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="662"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="664"/>
         <source>Restart MediaDesk after saving to apply the language change.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="748"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="750"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="755"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="757"/>
         <source>No files are left on the old storage.</source>
         <translation>No queda ningún archivo en el almacenamiento anterior.</translation>
     </message>
@@ -3413,82 +3468,82 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageView</name>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="51"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="53"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="63"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="65"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="64"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="66"/>
         <source>List the store now</source>
         <translation>Recorrer el almacén ahora</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="66"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="68"/>
         <source>Lists every object of the bucket or folder (slow on a large bucket)</source>
         <translation>Recorre todos los objetos del bucket o la carpeta (lento en un bucket grande)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="74"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="76"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="73"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="75"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="73"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="75"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="75"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="77"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="76"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="78"/>
         <source>Day</source>
         <translation>Día</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="76"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="78"/>
         <source>In the store</source>
         <translation>En el almacén</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="78"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="80"/>
         <source>Storage by type</source>
         <translation>Almacenamiento por tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="79"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="81"/>
         <source>Storage by athlete</source>
         <translation>Almacenamiento por deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="80"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="82"/>
         <source>Storage by day</source>
         <translation>Almacenamiento por día</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="98"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="100"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="109"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="133"/>
         <source>Listing the store…</source>
         <translation>Recorriendo el almacén…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_view.py" line="138"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="162"/>
         <source>%Ln file(s) in the library</source>
         <translation>
             <numerusform>%Ln archivo en la biblioteca</numerusform>
@@ -3496,42 +3551,42 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="143"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="167"/>
         <source>The store has not been listed yet.</source>
         <translation>El almacén aún no se ha recorrido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="149"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="173"/>
         <source>not checked since the files changed (“%1” checks it)</source>
         <translation>sin comprobar desde que cambiaron los archivos («%1» la comprueba)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="155"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="179"/>
         <source>Store: %1 objects, %2 (listed %3); drift from the catalog: %4</source>
         <translation>Almacén: %1 objetos, %2 (recorrido %3); diferencia con el catálogo: %4</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="162"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="186"/>
         <source>Thumbnails and other derivatives: %1</source>
         <translation>Miniaturas y otros derivados: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="167"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="191"/>
         <source>In the trash: %1</source>
         <translation>En la papelera: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="169"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="193"/>
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="169"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="193"/>
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="181"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="205"/>
         <source>No athlete</source>
         <translation>Sin deportista</translation>
     </message>

@@ -574,7 +574,9 @@ class LibraryController(QObject):
             self.message.emit(self.tr("Saved %1").replace("%1", record.original_filename))
 
         def failed(exc: BaseException) -> None:
-            message = describe_failure(as_change(exc))
+            message = dataclasses.replace(
+                describe_failure(as_change(exc)), title=self.tr("Changes not saved")
+            )
             self.saveFailed.emit(file_id, message)
             # theirs vs yours (desktop_app/team.py) only for a newer version: a refusal that
             # is no one's change (an edit that would make a duplicate) offered "keep mine",

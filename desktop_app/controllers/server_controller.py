@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from core.errors import SettingsError
 from core.events import ChangeEvent, EventKind
 from core.library import Library
 from core.tokens import SCOPES, TokenInfo
-from desktop_app.errors import ErrorMessage, describe_error
+from desktop_app.errors import ErrorMessage, describe_error, listen_host_message
 from desktop_app.live import LiveEvents
 from desktop_app.workers import TaskRunner
 
@@ -102,13 +103,16 @@ class ServerController(QObject):
         from server.entry import LISTEN_ERRORS, cannot_listen  # loaded by _start_blocking
 
         # Logged too: the window says only "Server: not running", and the reason was nowhere
-        # but in the Server panel. A port in use is expected: its reason, no traceback.
+        # but in the Server panel. A port in use, an address mistyped (127.1, a name no one
+        # has) are expected: their reason, no traceback.
         where = f"{self.host}:{self.port}"
         if isinstance(exc, LISTEN_ERRORS):
             logger.warning("The embedded server cannot listen on %s: %s", where, cannot_listen(exc))
+        elif isinstance(exc, SettingsError):
+            logger.warning("The embedded server cannot listen on %s: %s", where, exc.message)
         else:
             logger.warning("The embedded server could not start on %s", where, exc_info=exc)
-        cause = describe_error(exc)
+        cause = listen_host_message(exc, self.host) or describe_error(exc)
         self.last_error = ErrorMessage(
             self.tr("The server could not start. %1").replace("%1", cause.text),
             cause.detail,

@@ -1681,7 +1681,7 @@ class MainWindow(QMainWindow):
         self.last_error = message.display()
         logger.warning("Shown to the user: %s", message.full())
         self.status.showMessage(message.text, 10000)
-        open_warning(self, self.tr("MediaDesk"), message)
+        open_warning(self, message.title or self.tr("MediaDesk"), message)
 
     def about(self) -> None:
         QMessageBox.about(

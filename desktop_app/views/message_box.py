@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication
-from PySide6.QtWidgets import QDialog, QInputDialog, QLabel, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QGridLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QSizePolicy,
+    QSpacerItem,
+    QWidget,
+)
 
 from desktop_app.errors import ErrorMessage
 
@@ -27,11 +37,26 @@ def open_warning(parent: QWidget, title: str, message: ErrorMessage) -> QMessage
         QMessageBox.Icon.Warning, title, message.display(), QMessageBox.StandardButton.Ok, parent
     )
     if message.detail and not message.detail_matters:
-        box.setDetailedText(message.detail)
+        # labelled as every other technical detail ("Technical detail: …"): bare, core's
+        # English words read as part of a Spanish box
+        box.setDetailedText(message.technical())
     plain_text(box)
+    fit_title(box, title)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box
+
+
+def fit_title(box: QMessageBox, title: str) -> None:
+    """Widens `box` to show `title` whole: a message box is as wide as its text, and a short
+    sentence under "Changes not saved" made the title bar read "No se guardaron l… bios".
+    (QMessageBox fixes its size from its layout's minimum width: a spacer row widens it.)"""
+    screen = box.screen().availableGeometry().width() if box.screen() else 1024
+    width = min(title_width(title, box.font()), int(screen * 0.8))
+    layout = box.layout()
+    if isinstance(layout, QGridLayout):
+        spacer = QSpacerItem(width, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+        layout.addItem(spacer, layout.rowCount(), 0, 1, layout.columnCount())
 
 
 # Room the window manager takes beside a title: the icon and the three buttons of the title bar

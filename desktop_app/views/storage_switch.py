@@ -196,9 +196,12 @@ class MigrationProgress(QProgressDialog):
         self.label.setToolTip("")
         self.setLabelText(
             self._moved(
-                self.tr("Removing the old copies… (%Ln left, %1 s)", "", left).replace(
-                    "%1", str(seconds)
-                )
+                # what the numbers count: "(8 left, 60 s)" said neither
+                self.tr(
+                    "Removing the old copies… %Ln copies left; all removed in %1 s",
+                    "",
+                    left,
+                ).replace("%1", QLocale().toString(seconds))
             )
         )
 
