@@ -25,6 +25,7 @@ so it is deleted once due and no reader of this process holds a key under it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -40,7 +41,7 @@ from core.db.models import DeferredDeletion, MediaFile
 from core.errors import MediaDeskError, NotFound, is_no_space, no_space
 from core.locks import KeyedLocks, ObjectLocks
 from core.storage import backend_of_store
-from core.storage.base import Storage
+from core.storage.base import MultipartStorage, Storage
 from core.storage.routing import Unusable
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,10 @@ URL_SWEEP = "upload_url"
 # switch). The moved row names the key again, on its new backend: only the named backend's
 # object and derivatives go, and only while no row names the key on that backend.
 LEFT_BEHIND = "left_behind"
+# The reason of an entry that aborts the multipart upload `upload_id` at `storage_key` (on the
+# entry's `backend`) rather than deleting an object: a failed upload's, whose abort the store
+# could not be asked for when the upload failed (`DeferredDeleter.keep_abort`). Due at once.
+ABORT_UPLOAD = "multipart_upload"
 # A timed run that could not finish (the catalog or the store out of reach) runs again this
 # much later: the next move, maintenance run or start could be an hour away, and meanwhile
 # the old objects stay in the bucket.
@@ -391,10 +396,55 @@ class DeferredDeleter:
 
     @staticmethod
     def cancel(session: object, key: str) -> None:
-        """A key in use again (a file moved back) must not be deleted later."""
+        """A key in use again (a file moved back) must not be deleted later. A failed upload's
+        multipart upload at the key is still aborted (ABORT_UPLOAD): a retry that stored the
+        key names its own upload."""
         session.execute(  # type: ignore[attr-defined]
-            delete(DeferredDeletion).where(DeferredDeletion.storage_key == key)
+            delete(DeferredDeletion).where(
+                DeferredDeletion.storage_key == key, DeferredDeletion.upload_id.is_(None)
+            )
         )
+
+    def keep_aborts_of(self, storage: Storage) -> None:
+        """Has each bucket of `storage` (with a routing storage, each backend it holds or
+        builds later) leave here the aborts of failed uploads' multipart uploads that it cannot
+        make now (core/storage/s3.py S3Storage.abort_later)."""
+        prepare = getattr(storage, "prepare_backends", None)
+        if prepare is not None:
+            prepare(self._give_aborts)
+        else:
+            self._give_aborts(str(getattr(storage, "name", "")), storage)
+
+    def _give_aborts(self, backend: str, storage: Storage) -> None:
+        if hasattr(type(storage), "abort_later"):  # a bucket; boto3 is not imported for it
+            storage.abort_later = functools.partial(self.keep_abort, backend)  # type: ignore[attr-defined]
+
+    def keep_abort(self, backend: str, key: str, upload_id: str) -> None:
+        """Remembers the abort of the multipart upload `upload_id` at `key` on `backend` that a
+        failed upload left and the store could not be asked for (out of reach; one found
+        silent is not asked again for a while): due at once, it is made by the timed retries
+        that follow (every `retry` seconds while they fail), maintenance and the next start,
+        so the parts leave the bucket soon after the store answers again, not after the
+        stale-upload sweep's day. Never raises: the upload's own error is the answer."""
+        try:
+            with self.db.write() as s:
+                s.add(
+                    DeferredDeletion(
+                        storage_key=key,
+                        is_prefix=False,
+                        backend=backend,
+                        reason=ABORT_UPLOAD,
+                        upload_id=upload_id,
+                        not_before=datetime.now(UTC),
+                    )
+                )
+        except Exception as exc:  # noqa: BLE001 - the catalog out too: the sweep's day it is
+            logger.warning(
+                "The multipart upload of %s is left to the stale-upload sweep: %s", key, _said(exc)
+            )
+            return
+        if not self._failing:  # else the retries under way make it
+            self._start_timer(self.retry)
 
     def schedule(self) -> None:
         """Runs the due deletions once the grace period has passed (in a timer thread)."""
@@ -455,7 +505,11 @@ class DeferredDeleter:
         """Keys (and their thumbnails) and prefixes still waiting for deletion: known, not
         orphans."""
         with self.db.read() as s:
-            queued = s.execute(select(DeferredDeletion.storage_key, DeferredDeletion.is_prefix))
+            queued = s.execute(
+                select(DeferredDeletion.storage_key, DeferredDeletion.is_prefix).where(
+                    DeferredDeletion.upload_id.is_(None)  # an upload to abort names no object
+                )
+            )
             rows = [(key, bool(is_prefix)) for key, is_prefix in queued]
         return {k for k, _ in rows} | {keys.thumbnail_key(k) for k, prefix in rows if not prefix}
 
@@ -498,11 +552,12 @@ class DeferredDeleter:
                         DeferredDeletion.is_prefix,
                         DeferredDeletion.reason,
                         DeferredDeletion.backend,
+                        DeferredDeletion.upload_id,
                     ).where(DeferredDeletion.not_before <= moment)
                 ).all()
-            for entry_id, key, is_prefix, reason, backend in due:
+            for entry_id, key, is_prefix, reason, backend, upload_id in due:
                 busy = self.readers.busy_under if is_prefix else self.readers.busy
-                if busy(key):
+                if upload_id is None and busy(key):
                     with self._guard:
                         self._waiting.add(key)
                     if busy(key):
@@ -510,7 +565,9 @@ class DeferredDeleter:
                     with self._guard:
                         self._waiting.discard(key)
                 try:
-                    if reason == LEFT_BEHIND:
+                    if upload_id is not None:
+                        self._abort_upload(entry_id, key, upload_id, backend)
+                    elif reason == LEFT_BEHIND:
                         if self._delete_left_behind(entry_id, key, str(backend)):
                             deleted.append(key)
                     elif is_prefix:
@@ -551,6 +608,18 @@ class DeferredDeleter:
         if named in names() and not isinstance(store(named), Unusable):
             return [self.storage]  # its own deletions reach it
         return [self.storage, store(named)]
+
+    def _abort_upload(self, entry_id: int, key: str, upload_id: str, backend: str | None) -> None:
+        """Aborts a failed upload's multipart upload (ABORT_UPLOAD) on the backend it went to;
+        one already gone (completed, aborted by the stale sweep or a lifecycle rule) is done."""
+        named = backend_of_store(backend) if backend else None
+        of = getattr(self.storage, "backend", None)  # a routing storage's
+        store = of(named) if of is not None and named else self.storage
+        if isinstance(store, MultipartStorage):  # else no bucket: nothing of it is left
+            store.abort_multipart(key, upload_id)
+            logger.info("Aborted the multipart upload of %s that a failed upload left", key)
+        with self.db.write() as s:
+            s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
 
     def _delete_prefix(self, entry_id: int, prefix: str, backend: str | None) -> None:
         for storage in self._stores(backend):

@@ -246,6 +246,8 @@ class Library:
         self._leader_lock = threading.Lock()
         self._edit_locks = KeyedLocks()
         self.deferred = DeferredDeleter(db, storage, object_locks=self._object_locks)
+        # a failed upload's multipart upload the store could not be asked to abort: kept there
+        self.deferred.keep_aborts_of(storage)
         # photos' thumbnails and variants of an older rendering, made again
         self.thumbnail_remaker = ThumbnailRemaker(
             db,

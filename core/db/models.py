@@ -299,6 +299,9 @@ class DeferredDeletion(Base):
     reason: Mapped[str] = mapped_column(String(40), default="move")
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # An S3 multipart upload to abort rather than an object to delete (reason
+    # "multipart_upload", migration 0031): a failed upload's, at `storage_key`
+    upload_id: Mapped[str | None] = mapped_column(String(1024))
 
 
 class AuditEntry(Base):

@@ -30,6 +30,8 @@ Locator = Callable[[str], str | None]
 ManyLocator = Callable[[Sequence[str]], set[str]]
 # Builds the backend of that name, or raises StorageUnavailable saying why it cannot
 Resolver = Callable[[str], Storage]
+# Given each backend's name and storage as it joins (RoutingStorage.prepare_backends)
+Preparer = Callable[[str, Storage], None]
 
 
 class _Unreachable:
@@ -89,6 +91,7 @@ class RoutingStorage:
         # The backend the catalog names for the file a derived key (a thumbnail, a variant, a
         # video's rendition) is of, asked when no backend this process has holds the key
         self.locate_owner: Locator = lambda key: None
+        self._prepare: Preparer | None = None
 
     # ---- backends -----------------------------------------------------------------------------
     @property
@@ -111,8 +114,26 @@ class RoutingStorage:
         if self.resolve is None:
             raise NotFound(f"The {name} storage is not configured")
         built = self.resolve(name)
+        return self._join(name, built)
+
+    def prepare_backends(self, prepare: Preparer) -> None:
+        """Calls `prepare(name, storage)` for each backend, now and as each later one joins
+        (built from the saved settings, or added): the library's set-up of them (a bucket's
+        aborts kept for later, core/deferred.py)."""
         with self._lock:
-            return self._backends.setdefault(name, built)
+            self._prepare = prepare
+            backends = dict(self._backends)
+        for name, storage in backends.items():
+            prepare(name, storage)
+
+    def _join(self, name: str, storage: Storage) -> Storage:
+        """`storage` as the backend `name` unless one joined meanwhile; the one that stays."""
+        with self._lock:
+            kept = self._backends.setdefault(name, storage)
+            prepare = self._prepare
+        if kept is storage and prepare is not None:
+            prepare(name, storage)
+        return kept
 
     def reach(self, keys: Sequence[str]) -> set[str]:
         """Builds now every backend the catalog names for `keys` that this process has none
@@ -157,8 +178,7 @@ class RoutingStorage:
             raise StorageUnavailable(exc.message, reason="storage_not_configured") from exc
 
     def add_backend(self, name: str, storage: Storage) -> None:
-        with self._lock:
-            self._backends.setdefault(name, storage)
+        self._join(name, storage)
 
     def backend_names(self) -> list[str]:
         with self._lock:

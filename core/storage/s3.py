@@ -202,6 +202,46 @@ def _after_try(sent: _Sent, caught_exception: Exception | None = None, **_: Any)
         raise caught_exception
 
 
+class _HeldAborts:
+    """The multipart uploads that s3transfer's failure clean-up asked a client to abort during
+    a managed upload (S3Storage._upload): noted, not sent, so that _upload decides. Sent, the
+    abort went to a store just found silent with the whole read timeout again (the upload
+    answered after 20 s, not 10) and its failure was swallowed, the parts left in the bucket
+    for a day. One per client: a thread's client makes no other call while its thread waits
+    for the transfer, so every abort it is asked for meanwhile is the clean-up's."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the clean-up runs on one of the transfer's threads
+        self._uploads: list[tuple[str, str]] = []
+        self._holding = False
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+
+    def hold(self, params: dict[str, Any], **_: Any) -> None:
+        """before-parameter-build hook of AbortMultipartUpload: during a transfer, nothing is
+        sent."""
+        if not self._holding:
+            return
+        with self._lock:
+            self._uploads.append((str(params["Key"]), str(params["UploadId"])))
+        raise _AbortHeld  # s3transfer logs a clean-up's failure (DEBUG) and goes on
+
+    def take(self) -> list[tuple[str, str]]:
+        with self._lock:
+            taken, self._uploads = self._uploads, []
+        return taken
+
+
+class _AbortHeld(Exception):
+    """A transfer's abort, held for S3Storage._upload (_HeldAborts)."""
+
+
 def _wait_for_server_side_work(read: float, context: dict[str, Any], **_: Any) -> None:
     """before-call hook of the _SERVER_SIDE operations: their read timeout (`read`)."""
     context["read_timeout"] = read
@@ -385,6 +425,10 @@ class S3Storage:
     """Objects in one S3-compatible bucket (Cloudflare R2 in production, moto in tests)."""
 
     name = "s3"
+    # Keeps, durably, the abort of a failed upload's multipart upload that the store cannot be
+    # asked for now (`key`, `upload_id`): the library's deferred deletions (core/deferred.py
+    # keep_abort). Without one, maintenance's stale-upload sweep aborts it after a day.
+    abort_later: Callable[[str, str], None] | None = None
 
     def __init__(
         self,
@@ -464,7 +508,12 @@ class S3Storage:
         `timeouts` of requests."""
         client = getattr(self._local, "client", None)
         if client is None:
-            client = self._local.client = self._make_client(self.timeouts)
+            client = self._make_client(self.timeouts)
+            held = self._local.held = _HeldAborts()
+            client.meta.events.register_first(
+                "before-parameter-build.s3.AbortMultipartUpload", held.hold
+            )
+            self._local.client = client
         return client
 
     @contextlib.contextmanager
@@ -560,17 +609,44 @@ class S3Storage:
         progress: ProgressCallback | None,
     ) -> ObjectStat:
         """boto3's managed transfer (`method` upload_file or upload_fileobj): in parts above
-        its threshold, with the caller's content type and progress callback."""
-        with self._errors(f"Uploading {key!r}"):
-            getattr(self.client, method)(
-                source,
-                self.bucket,
-                key,
-                ExtraArgs={"ContentType": content_type},
-                Callback=progress,
-                Config=self.transfer_config,
-            )
+        its threshold, with the caller's content type and progress callback. A failed one's
+        multipart upload is aborted here, after the failure told the outage (_abort_or_keep),
+        not by s3transfer (_HeldAborts)."""
+        client = self.client
+        held: _HeldAborts = self._local.held
+        try:
+            with self._errors(f"Uploading {key!r}"), held.holding():
+                getattr(client, method)(
+                    source,
+                    self.bucket,
+                    key,
+                    ExtraArgs={"ContentType": content_type},
+                    Callback=progress,
+                    Config=self.transfer_config,
+                )
+        finally:
+            for at, upload_id in held.take():  # only after a failure
+                self._abort_or_keep(at, upload_id)
         return self.stat(key)
+
+    def _abort_or_keep(self, key: str, upload_id: str) -> None:
+        """Aborts the multipart upload of a failed write, or, when the store cannot be asked
+        now, has it aborted later (`abort_later`). Asked like any request (`_errors`): a store
+        just found silent is not asked during its quiet window, so the failure is answered
+        within the write's own timeouts; a refusing one is asked (milliseconds). Never raises:
+        the write's own error is the answer."""
+        try:
+            self.abort_multipart(key, upload_id)
+        except MediaDeskError as exc:
+            if self.abort_later is None:
+                logger.warning(
+                    "The multipart upload of %s is left to the stale-upload sweep: %s",
+                    key,
+                    exc.message,
+                )
+                return
+            self.abort_later(key, upload_id)
+            logger.info("The multipart upload of %s is aborted once %s answers", key, self.bucket)
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> ObjectStat:
         key = normalise_key(key)
@@ -758,8 +834,7 @@ class S3Storage:
                 )
             self.complete_multipart(dst, upload_id, parts)
         except BaseException:
-            with contextlib.suppress(MediaDeskError):
-                self.abort_multipart(dst, upload_id)
+            self._abort_or_keep(dst, upload_id)
             raise
 
     def move(self, src: str, dst: str, *, content_type: str | None = None) -> ObjectStat:
@@ -815,18 +890,11 @@ class S3Storage:
         return self.stat(key)
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
+        """One already gone (completed, or aborted elsewhere) is aborted."""
         key = normalise_key(key)
-        try:
+        what = f"Aborting the upload of {key!r}"
+        with contextlib.suppress(NoSuchMultipartUpload), self._errors(what):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
-        except bx.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
-                raise explain(
-                    exc, f"Aborting the upload of {key!r}", self.bucket, self.endpoint_url
-                ) from exc
-        except _TRANSLATED as exc:
-            raise explain(
-                exc, f"Aborting the upload of {key!r}", self.bucket, self.endpoint_url
-            ) from exc
 
     # --- health -------------------------------------------------------------------------------
     def check(self) -> None:
