@@ -264,6 +264,7 @@ class Library:
         # partial files the opening removed, until the first maintenance reports them: right
         # after a crash that run found none of its own to report
         self._swept_at_open: list[Path] = []
+        self._deferred_at_open: list[str] = []
         # room beside a SQLite catalog that only a deletion uses, on a full disk (core/reserve.py)
         catalog = db.engine.url.database if db.is_sqlite else None
         self._reserve = CatalogReserve(Path(catalog) if catalog and catalog != ":memory:" else None)
@@ -299,7 +300,8 @@ class Library:
             lib.backends.attach()  # rows name their backend; reads find old files
             lib._swept_at_open = lib.sweep_partials()  # what writers killed mid-way left behind
             lib._reserve.keep()
-            lib.deferred.run()  # old keys of moves whose grace period passed while stopped
+            # old keys of moves whose grace period passed while stopped
+            lib._deferred_at_open = lib.deferred.run()
             lib.feed.start()
             shared_settings.follow(lib)  # settings saved by another process of this data folder
         except BaseException:
@@ -342,6 +344,12 @@ class Library:
     def take_swept_at_open(self) -> list[Path]:
         """The partial files the opening of this library removed; given once."""
         taken, self._swept_at_open = self._swept_at_open, []
+        return taken
+
+    def take_deferred_at_open(self) -> list[str]:
+        """The deferred deletions the opening of this library made (keys); given once: a
+        `mediadesk maintenance` whose own start deleted them reported none."""
+        taken, self._deferred_at_open = self._deferred_at_open, []
         return taken
 
     @property

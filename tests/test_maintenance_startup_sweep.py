@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from core.db.models import DeferredDeletion
 from core.library import Library
 from core.maintenance import run_maintenance
 from tests.conftest import make_settings
 from tests.faults import ROOT, cli
+from tests.internals import db_of, storage_of
 
 # A direct upload being spooled in tmp/ when its server is killed
 SPOOLING = """
@@ -75,3 +78,35 @@ def test_a_process_reports_its_start_up_sweep_in_its_first_maintenance_only(
         assert run_maintenance(lib, only=frozenset({"sweep_partials"})).removed_partials == []
     finally:
         lib.close()
+
+
+def test_maintenance_reports_the_deferred_deletions_its_start_up_made(data_dir: Path) -> None:
+    """A lifecycle hunt: a server moved two files to another athlete and stopped before their
+    old keys' grace passed; `mediadesk maintenance` later deleted both (its Library's opening
+    runs the due deferred deletions) and reported `deferred_deletions: []`."""
+    lib = Library.open(make_settings(data_dir))
+    try:
+        keys = ["athletes/1/2026/12/old-a.jpg", "athletes/1/2026/12/old-b.jpg"]
+        for key in keys:
+            storage_of(lib).put_bytes(key, b"old bytes", "image/jpeg")
+        with db_of(lib).write() as s:
+            for key in keys:
+                s.add(
+                    DeferredDeletion(
+                        storage_key=key,
+                        is_prefix=False,
+                        backend="local",
+                        reason="move",
+                        # due (rows added here schedule no run in this process)
+                        not_before=datetime.now(UTC) - timedelta(seconds=1),
+                    )
+                )
+    finally:
+        lib.close()
+    result = cli("maintenance", "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)["maintenance"]
+    assert sorted(report["deferred_deletions"]) == keys, report
+    assert not any((data_dir / "objects" / key).exists() for key in keys)
+    again = json.loads(cli("maintenance", "--data-dir", str(data_dir)).stdout)
+    assert again["maintenance"]["deferred_deletions"] == []
