@@ -111,3 +111,88 @@ def test_end_goes_to_the_last_file_of_the_library(qtbot, window: MainWindow) -> 
     qtbot.keyClick(window.browser.grid, Key.Key_End)
     wait_for(qtbot, lambda: _selected_rows(window) == [FILES - 1])
     assert window.controller.grid.rowCount() == FILES
+
+
+def _page(win: MainWindow) -> int:
+    """Files a PageDown moves over: the rows of tiles the grid's viewport holds, times columns."""
+    view = win.browser.grid
+    rows = view.viewport().height() // view.gridSize().height()
+    assert rows >= 2  # else a page and a row are the same move, and the tests prove nothing
+    return rows * _columns(win)
+
+
+@pytest.fixture
+def tall(qtbot, window: MainWindow) -> MainWindow:  # type: ignore[no-untyped-def]
+    window.resize(1000, 900)
+    wait_for(qtbot, lambda: window.browser.grid.viewport().height() >= 2 * 196 + 60)
+    QApplication.processEvents()
+    return window
+
+
+def test_page_down_and_up_move_by_the_rows_in_sight(qtbot, tall: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """PageDown and PageUp moved one row of tiles, as Down and Up do: Qt's page step is the
+    viewport less one tile, and a tile is nearly a grid cell."""
+    view = tall.browser.grid
+    columns = _click_last_column(qtbot, tall)
+    page = _page(tall)
+    qtbot.keyClick(view, Key.Key_PageDown)
+    assert _current_row(tall) == columns - 1 + page  # the same column, a screen down
+    assert _selected_rows(tall) == [columns - 1 + page]
+    qtbot.keyClick(view, Key.Key_PageDown)
+    assert _current_row(tall) == columns - 1 + 2 * page
+    qtbot.keyClick(view, Key.Key_PageUp)
+    assert _current_row(tall) == columns - 1 + page
+    qtbot.keyClick(view, Key.Key_PageUp)
+    qtbot.keyClick(view, Key.Key_PageUp)  # at the top: stays in its column on the first row
+    assert _selected_rows(tall) == [columns - 1]
+
+
+def test_shift_page_down_extends_the_selection_by_a_page(qtbot, tall: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    view = tall.browser.grid
+    qtbot.mouseClick(
+        view.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=view.visualRect(tall.controller.grid.index(0)).center(),
+    )
+    wait_for(qtbot, lambda: _selected_rows(tall) == [0])
+    page = _page(tall)
+    qtbot.keyClick(view, Key.Key_PageDown, Qt.KeyboardModifier.ShiftModifier)
+    assert _current_row(tall) == page
+    assert _selected_rows(tall) == list(range(page + 1))
+    qtbot.keyClick(view, Key.Key_PageUp, Qt.KeyboardModifier.ShiftModifier)
+    assert _selected_rows(tall) == [0]
+
+
+def test_page_down_into_rows_not_loaded_lands_a_whole_page_on(qtbot, tall: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """A page past the loaded rows waits for the next page of files and then moves a whole
+    screen, not to the last loaded row of tiles."""
+    grid, view = tall.controller.grid, tall.browser.grid
+    columns = _click_last_column(qtbot, tall)
+    page = _page(tall)
+    start = (PAGE - 1) // columns * columns - columns  # the first column, the row above the last
+    view.setCurrentIndex(grid.index(start))
+    view.scrollTo(grid.index(start))
+    assert grid.rowCount() == PAGE and start + page >= PAGE
+    qtbot.keyClick(view, Key.Key_PageDown)  # once: it goes on when the page comes
+    wait_for(qtbot, lambda: _current_row(tall) == start + page)
+    assert _selected_rows(tall) == [start + page]
+    assert grid.rowCount() == 2 * PAGE
+
+
+def test_page_down_on_the_last_rows_goes_to_the_last_row(qtbot, tall: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """With every file loaded, PageDown less than a page from the end lands on the last row of
+    tiles, in its column; at the end it stays."""
+    grid, view = tall.controller.grid, tall.browser.grid
+    _press_until(
+        qtbot,
+        tall,
+        Key.Key_End,
+        lambda: grid.rowCount() == FILES and _current_row(tall) == FILES - 1,
+    )
+    columns = _columns(tall)
+    above = FILES - 1 - columns  # the last column, the row above the last
+    view.setCurrentIndex(grid.index(above))
+    qtbot.keyClick(view, Key.Key_PageDown)
+    assert _selected_rows(tall) == [FILES - 1]
+    qtbot.keyClick(view, Key.Key_PageDown)  # at the end: stays
+    assert _selected_rows(tall) == [FILES - 1]

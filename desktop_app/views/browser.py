@@ -155,6 +155,54 @@ class FileGridView(QListView):
             current = model.index(0, 0)
         selection.setCurrentIndex(current, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
+    def moveCursor(  # noqa: N802 - Qt's name
+        self, cursor_action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier
+    ) -> QModelIndex:
+        """PageUp and PageDown move by the rows of tiles the viewport holds, in the same column.
+        Qt's page step is the viewport's height less one tile's, and a tile (the delegate's
+        size hint) is nearly a grid cell: every page moved one row, as Down does."""
+        move = QAbstractItemView.CursorAction
+        if cursor_action not in (move.MovePageUp, move.MovePageDown):
+            return super().moveCursor(cursor_action, modifiers)
+        model, current = self.model(), self.currentIndex()
+        rows = model.rowCount() if model is not None else 0
+        if model is None or not rows:
+            return QModelIndex()
+        if not current.isValid():
+            return model.index(0, 0)
+        self.executeDelayedItemsLayout()  # (rows just come in: their places first)
+        columns = self._columns()
+        page = max(1, self.viewport().height() // max(1, self.gridSize().height()))
+        line, column = divmod(current.row(), columns)
+        if cursor_action == move.MovePageUp:
+            return model.index(max(0, line - page) * columns + column, 0)
+        last_line = (rows - 1) // columns
+        if line + page > last_line and self._more_to_load():
+            # stays: the page is asked for (`_load_ahead`) and the key made again when it comes,
+            # so it lands a whole page on, not on the last loaded row
+            return current
+        return model.index(min(min(line + page, last_line) * columns + column, rows - 1), 0)
+
+    def _columns(self) -> int:
+        """Tiles on a row: those laid out level with the first (the layout fills rows from it)."""
+        model = self.model()
+        if model is None:
+            return 1
+        top = self.rectForIndex(model.index(0, 0)).top()
+        columns = 1
+        while (
+            columns < model.rowCount() and self.rectForIndex(model.index(columns, 0)).top() == top
+        ):
+            columns += 1
+        return columns
+
+    def _more_to_load(self) -> bool:
+        model = self.model()
+        if model is None:
+            return False
+        loading = isinstance(model, FileGridListModel) and model.loading
+        return loading or model.canFetchMore(QModelIndex())
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         before = QPersistentModelIndex(self.currentIndex())
         self._stuck = None
