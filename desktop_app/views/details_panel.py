@@ -49,6 +49,7 @@ from desktop_app.formatting import (
     size_text,
     tip_text,
 )
+from desktop_app.views.colors import set_focus_frame
 
 
 class ElidedLabel(QLabel):
@@ -286,6 +287,7 @@ class DetailsPanel(QWidget):
         self.description.setPlaceholderText(self.tr("Event, place, people…"))
         self.description.setFixedHeight(90)
         self.description.setTabChangesFocus(True)  # Tab moves on, as in every other field
+        set_focus_frame(self.description)
         form.addRow(self.tr("File name"), self.filename)
         form.addRow(self.tr("Athlete"), self.athlete)
         form.addRow(self.tr("Sharing"), self.public)

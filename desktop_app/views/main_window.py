@@ -90,7 +90,7 @@ from desktop_app.resources import app_icon, app_version
 from desktop_app.team import attach as attach_team
 from desktop_app.views.actions import build_actions, build_menus, command_name
 from desktop_app.views.browser import FileBrowser
-from desktop_app.views.colors import ink_dock_buttons
+from desktop_app.views.colors import ink_dock_buttons, set_focus_frame
 from desktop_app.views.confirm import confirm_irreversible, names_text
 from desktop_app.views.details_panel import SAVE_KEYS, DetailsPanel
 from desktop_app.views.drop_overlay import DropOverlay
@@ -605,6 +605,8 @@ class MainWindow(QMainWindow):
         self.sidebar.setItemsExpandable(False)
         self.sidebar.setAcceptDrops(False)
         self.sidebar.expandAll()
+        # its selected row looks the same whether the sidebar has the focus or the grid does
+        set_focus_frame(self.sidebar)
         header = self.sidebar.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)

@@ -49,6 +49,7 @@ from desktop_app.controllers.server_controller import ServerController
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import date_text, datetime_text, tip_text
 from desktop_app.views.a11y import name_spin_boxes
+from desktop_app.views.colors import set_focus_frame
 from desktop_app.views.confirm import confirm_irreversible
 from desktop_app.views.message_box import ask_text, plain_text
 from desktop_app.views.tables import read_only_table
@@ -271,7 +272,10 @@ class ServerPanel(QWidget):
         self.examples.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         # its height follows its width (_fit_examples); the viewport's is the width laid out
         self.examples.viewport().installEventFilter(self)
-        self.examples.setStyleSheet("font-family: monospace;")
+        # Copy commands copies them: no Tab stop of its own (it showed nothing there), and the
+        # mouse still selects in it, framed as focused once clicked
+        self.examples.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        set_focus_frame(self.examples, "font-family: monospace;")
         self.examples.setToolTip(
             self.tr(
                 "$TOKEN: any API token. $UPLOAD_TOKEN: a token of scope upload or admin (Create "

@@ -53,6 +53,7 @@ from desktop_app.formatting import eta_text, number_text, path_text, size_text, 
 from desktop_app.models import Index
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
 from desktop_app.views.a11y import announce
+from desktop_app.views.colors import FOCUS_FRAME, set_focus_frame
 from desktop_app.views.tables import MiddleElideDelegate, select_row_alone, tab_leaves
 
 FILTERS = ("all", "running", "failed")
@@ -74,7 +75,6 @@ FAILURES_GATHERED_MS = 500
 # import's thousands of reports cost the window's thread more than the files' rows. A change
 # of the counts (a file done, failed, started) shows at once, as does a report after a pause.
 TOTAL_SETTLE_MS = 100
-FOCUS_FRAME = 2  # px: the frame round the queue's current row while the queue has the focus
 
 
 class QueueFilter(QSortFilterProxyModel):
@@ -149,6 +149,7 @@ class UploadTable(QTableView):
         super().__init__(parent)
         self.placeholder = ""
         tab_leaves(self)
+        set_focus_frame(self)  # empty, it has no row to frame: Tab reached it and showed nothing
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         # A mouse menu comes through the viewport, in its coordinates; a keyboard one comes to
