@@ -25,6 +25,7 @@ from desktop_app.i18n import choose_language, install_translations, set_command_
 from desktop_app.qt_guard import protect as protect_from_binding_bugs
 from desktop_app.resources import app_icon
 from desktop_app.views.file_dialogs import fit_file_dialog_columns
+from desktop_app.views.focus_ring import show_focus_after_dialogs
 from desktop_app.views.message_box import plain_text
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setDesktopFileName("mediadesk")
     app.setWindowIcon(app_icon())
     fit_file_dialog_columns(app)
+    show_focus_after_dialogs(app)
     return app
 
 
