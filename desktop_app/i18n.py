@@ -42,8 +42,18 @@ def choose_language(setting: str | None = None, system: QLocale | None = None) -
     return code if code in LANGUAGES else SOURCE_LANGUAGE
 
 
-def install_translations(language: str) -> str:
-    """Replaces the installed translators with those of `language`; returns the language used."""
+def locale_for(language: str, system: QLocale | None = None) -> QLocale:
+    """The locale dates and numbers are shown in: the system's when it is in `language` (its
+    country's order and formats), else the language's own. "en" alone is American English:
+    in a British session (LANG=en_GB.UTF-8) a trash date "1/7/2027" read as 1 July."""
+    system = system or QLocale.system()
+    chosen = QLocale(language)
+    return system if system.language() == chosen.language() else chosen
+
+
+def install_translations(language: str, system: QLocale | None = None) -> str:
+    """Replaces the installed translators with those of `language`; returns the language used.
+    `system`: the system's locale (QLocale.system(), by default)."""
     app = QCoreApplication.instance()
     if app is None:
         raise RuntimeError("Create the QApplication before installing translations")
@@ -51,7 +61,7 @@ def install_translations(language: str) -> str:
         QCoreApplication.removeTranslator(translator)
     _installed.clear()
     language = language if language in LANGUAGES else SOURCE_LANGUAGE
-    QLocale.setDefault(QLocale(language))
+    QLocale.setDefault(locale_for(language, system))
     ours = QTranslator(app)  # English has one too: the plural forms of the source texts
     catalogue = _load_in_memory(ours, TRANSLATIONS_DIR / f"mediadesk_{language}.qm")
     if catalogue is not None:

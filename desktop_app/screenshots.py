@@ -298,7 +298,7 @@ def shoot_trash(window: Any, library: Any, lang: str) -> None:
 
 
 def shoot(library: Any, base: Path, lang: str) -> None:
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import QLocale, Qt
 
     from desktop_app.controllers.settings_controller import SettingsController
     from desktop_app.i18n import install_translations
@@ -307,7 +307,7 @@ def shoot(library: Any, base: Path, lang: str) -> None:
     from desktop_app.views.main_window import MainWindow
     from desktop_app.views.settings_dialog import SettingsDialog
 
-    install_translations(lang)
+    install_translations(lang, QLocale(lang))  # the docs show the same dates on any machine
     window = MainWindow(library)
     window.move(0, 0)
     window.resize(1560, 960)
