@@ -58,6 +58,10 @@ serve: $(APP_STAMP)
 # minutes. A failure still shows its line and the assert's own message; `make test-verbose`
 # (or plain pytest) gives the values of a failed comparison.
 #
+# LC_ALL=C.UTF-8: the desktop takes the country of the system's locale for dates (en_GB's
+# 07/01/2027); the tests' expected texts are the language's own (en_US for English) whatever
+# the machine running them is set to.
+#
 # --max-worker-restart=2: a worker killed by a native fault (a segfault in a thread of Qt's or
 # FFmpeg's own, twice in ~20 runs) is replaced, the rest of its file goes on in the new one, and
 # the test it was running runs again there: passed, the run passes and says so
@@ -65,7 +69,7 @@ serve: $(APP_STAMP)
 test: $(STAMP) syslibs $(JS_STAMP)
 	@bash scripts/syslibs.sh postgresql chromium nginx-light libfuse2 xvfb xauth openbox xdotool pcmanfm ffmpeg
 	$(BIN)/python -m compileall -q -j 0 core server desktop_app tests >/dev/null
-	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES='qt.multimedia*=false' \
+	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES='qt.multimedia*=false' LC_ALL=C.UTF-8 \
 		$(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --max-worker-restart=2 --durations=25 $(PYTEST_ASSERT)
 
 PYTEST_ASSERT ?= --assert=plain
