@@ -20,6 +20,9 @@ class MediaType:
     kind: str
     ext: str
     pil_format: str | None = None
+    # In the seed's ALLOWED_*_TYPES: accepted unless the setting leaves it out. The others are
+    # validated and processed, but only where the setting names them.
+    accepted_by_default: bool = True
 
 
 IMAGE_TYPES = (
@@ -34,6 +37,10 @@ VIDEO_TYPES = (
     MediaType("video/quicktime", "video", "mov"),
     MediaType("video/x-ms-wmv", "video", "wmv"),
     MediaType("video/webm", "video", "webm"),
+    # MPEG-TS (a camcorder's AVCHD .mts/.m2ts, a broadcast recording): no browser plays the
+    # original, so it is shown from its web copy once that is made; accepted when the admin
+    # adds it to ALLOWED_VIDEO_TYPES
+    MediaType("video/mp2t", "video", "ts", accepted_by_default=False),
 )
 ALL_TYPES = IMAGE_TYPES + VIDEO_TYPES
 BY_MIME = {t.mime: t for t in ALL_TYPES}
@@ -49,6 +56,8 @@ ALIASES = {
     "video/x-m4v": "video/mp4",
     "video/vnd.avi": "video/x-msvideo",
     "image/x-png": "image/png",
+    # what Windows names .mts/.m2ts (browsers send it)
+    "video/vnd.dlna.mpeg-tts": "video/mp2t",
 }
 
 
@@ -179,6 +188,8 @@ def sniff_bytes(head: bytes, accepted: Iterable[str] | None = None) -> MediaType
     result (Settings.check_allowed does)."""
     if not head:
         raise EmptyFile("The file is empty")
+    if _is_transport_stream(head):
+        return BY_MIME["video/mp2t"]
     # ISO BMFF: decide MP4 vs QuickTime from the major brand before asking puremagic.
     if len(head) >= 12 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free"):
         if head[4:8] == b"ftyp":
@@ -224,6 +235,23 @@ def sniff_bytes(head: bytes, accepted: Iterable[str] | None = None) -> MediaType
     )
 
 
+# MPEG-TS packets: 188 bytes, each starting with the sync byte 0x47; a camcorder's AVCHD
+# (.mts/.m2ts, BDAV) puts a 4-byte arrival time before each: 192. puremagic knows neither, and
+# a camcorder clip was refused as bytes of no known format whatever ALLOWED_VIDEO_TYPES said.
+_TS_PACKETS = ((188, 0), (192, 4))  # (packet size, offset of the first sync byte)
+_TS_MIN_PACKETS = 3
+
+
+def _is_transport_stream(head: bytes) -> bool:
+    """Whether `head` is MPEG-TS packets from the first: a sync byte at every packet's start,
+    at least _TS_MIN_PACKETS of them (every one in the sniffed head must have it)."""
+    for size, offset in _TS_PACKETS:
+        starts = range(offset, len(head), size)
+        if len(starts) >= _TS_MIN_PACKETS and all(head[i] == 0x47 for i in starts):
+            return True
+    return False
+
+
 # puremagic names text by its first characters, a guess: "import " is a Python file to it,
 # "function" a MATLAB script, "graph " a Graphviz graph (a JavaScript file sent as x.jpg was
 # refused as a "Python file"). Text is said to be text, and reason unknown_content as for
@@ -261,6 +289,9 @@ _BY_EXTENSION = {t.ext: t.mime for t in ALL_TYPES} | {
     "jpe": "image/jpeg",
     "m4v": "video/mp4",
     "qt": "video/quicktime",
+    "mts": "video/mp2t",
+    "m2ts": "video/mp2t",
+    "m2t": "video/mp2t",
 }
 
 

@@ -161,8 +161,12 @@ class Settings:
     job_lease_seconds: int = 30
     job_max_attempts: int = 3
     # The seed's ALLOWED_*_TYPES: a subset of what MediaDesk validates, stored canonically
-    allowed_image_types: tuple[str, ...] = tuple(t.mime for t in IMAGE_TYPES)
-    allowed_video_types: tuple[str, ...] = tuple(t.mime for t in VIDEO_TYPES)
+    allowed_image_types: tuple[str, ...] = tuple(
+        t.mime for t in IMAGE_TYPES if t.accepted_by_default
+    )
+    allowed_video_types: tuple[str, ...] = tuple(
+        t.mime for t in VIDEO_TYPES if t.accepted_by_default
+    )
     storage_warn_bytes: int = 0  # the status bar warns above this many stored bytes; 0 = never
     usage_scan_interval: int = 3600  # seconds between listings of the bucket or folder
     log_format: str = "text"  # text | json (one JSON object a line)

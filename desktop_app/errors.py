@@ -569,7 +569,7 @@ def _known_message(exc: MediaDeskError) -> str | None:
 
 
 # How the accepted types are named to people (their stored extensions, as users know them)
-_TYPE_NAMES = {"jpg": "JPEG", "webp": "WebP", "webm": "WebM"}
+_TYPE_NAMES = {"jpg": "JPEG", "webp": "WebP", "webm": "WebM", "ts": "MPEG-TS"}
 
 
 def _too_many_pixels(details: dict[str, object]) -> str:

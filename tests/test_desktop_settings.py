@@ -166,7 +166,7 @@ def test_errors_are_full_sentences_with_the_detail_kept(qapp) -> None:  # type: 
     message = describe_error(wav)
     assert message.text == (
         "This type of file (WAV) is not supported. This library accepts "
-        "JPEG, PNG, WebP, GIF, MP4, AVI, MOV, WMV, WebM files."
+        "JPEG, PNG, WebP, GIF, MP4, AVI, MOV, WMV, WebM, MPEG-TS files."
     )
     # the types this library's ALLOWED_* settings accept, not every type MediaDesk knows
     with pytest.raises(UnsupportedType) as narrow:

@@ -38,6 +38,7 @@ from tests.s3_server import s3_client
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 from tests.test_client_upload_fields import BROWSER_NAMES
 from tests.test_form_filenames import Pictures
+from tests.video_helpers import ffmpeg_clip
 
 pytestmark = [
     pytest.mark.skipif(chromium_path() is None, reason="Chromium not installed"),
@@ -594,6 +595,14 @@ def test_js_sniffing_agrees_with_core(media_dir: Any, tmp_path: Path) -> None:
     }
     samples["heic"] = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 40
     samples["text"] = b"just some notes, renamed .jpg\n" * 4
+    # MPEG-TS of 188-byte packets and a camcorder's 192-byte ones (AVCHD .mts/.m2ts)
+    for name, m2ts in (("ts", "0"), ("m2ts", "1")):
+        clip = ffmpeg_clip(
+            tmp_path / f"clip.{name}",
+            *("-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1"),
+            *("-c:v", "libx264", "-f", "mpegts", "-mpegts_m2ts_mode", m2ts),
+        )
+        samples[name] = clip.read_bytes()[:8192]
     expected: dict[str, str | None] = {}
     for name, head in samples.items():
         try:
@@ -601,7 +610,7 @@ def test_js_sniffing_agrees_with_core(media_dir: Any, tmp_path: Path) -> None:
         except MediaDeskError:
             expected[name] = None
     module = (Path(__file__).parent.parent / "server" / "static" / "mediadesk.js").as_uri()
-    heads = {n: list(h[:64]) for n, h in samples.items()}
+    heads = {n: list(h[:1024]) for n, h in samples.items()}
     script = (
         f"import {{ sniff }} from {json.dumps(module)};\n"
         f"const heads = {json.dumps(heads)};\n"
@@ -617,6 +626,7 @@ def test_js_sniffing_agrees_with_core(media_dir: Any, tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == expected
     assert expected["jpeg"] == "image/jpeg" and expected["text"] is None
+    assert expected["ts"] == expected["m2ts"] == "video/mp2t"
 
 
 # The status of every XMLHttpRequest the page completes, in order.

@@ -155,6 +155,33 @@ def main_video(container: Any) -> av.VideoStream | None:
     return (moving or tracks or [None])[0]
 
 
+def main_audio(container: Any) -> av.AudioStream | None:
+    """The sound players play: the track flagged default, else the first. Taken for the first
+    track, a clip whose default is its second (a commentary first, the match's sound second)
+    played the first in the HLS and web copies while the faststart copy and the original
+    played the default."""
+    tracks = list(container.streams.audio)
+    default = [s for s in tracks if s.disposition & av.stream.Disposition.default]
+    return (default or tracks or [None])[0]
+
+
+def _highest_rate(video: av.VideoStream, average: Fraction, interlaced: bool) -> Fraction:
+    """The highest rate the pictures come at: FFmpeg's guess (the codec's rate where it
+    distrusts the timestamps'), or the timestamps' own rate (r_frame_rate) when that is higher.
+    A 30 fps clip joined to a 120 fps one says 30 in its SPS: the guess alone, below the
+    average (74), gave way to the average, and the 120 fps part came out at an uneven 37 fps.
+    Neither counts above _MAX_SOURCE_FPS (a timestamp's tick) or below the average; an
+    interlaced source's timestamps may count fields, twice its frames (bwdif keeps one frame
+    per frame)."""
+    guessed = Fraction(video.guessed_rate or 0)
+    base = Fraction(video.base_rate or 0)
+    candidates = [guessed]
+    if not (interlaced and base == 2 * guessed):
+        candidates.append(base)
+    plausible = [r for r in candidates if 0 < r <= _MAX_SOURCE_FPS and r >= average]
+    return max(plausible, default=average)
+
+
 def _start(container: Any, streams: list[Any]) -> Fraction:
     """The source time players show as 0: the earliest of `streams` in a container whose clock
     starts anywhere; 0 otherwise (an MP4's edit lists already say where its tracks start)."""
@@ -170,7 +197,7 @@ def probe(src: Path) -> Probe:
     try:
         with av.open(str(src)) as c:
             video = main_video(c)
-            audio = c.streams.audio[0] if c.streams.audio else None
+            audio = main_audio(c)
             duration = float(c.duration / av.time_base) if c.duration else 0.0
             if video is None:
                 return Probe(None, _codec(audio), 0, 0, 0, duration, Fraction(0), None)
@@ -191,10 +218,8 @@ def probe(src: Path) -> Probe:
                 # packets' (taken for 0, the sprite had one tile and the renditions no rate)
                 duration, video_duration = _packets_end(src, video.index)
             duration = duration or video_duration
-            fps = video.average_rate or video.guessed_rate or Fraction(25)
-            top = video.guessed_rate or fps
-            if not 0 < top <= _MAX_SOURCE_FPS or top < fps:
-                top = fps
+            fps = Fraction(video.average_rate or video.guessed_rate or Fraction(25))
+            top = _highest_rate(video, fps, bool(interlaced))
             return Probe(
                 codec_name(video),
                 _codec(audio),
@@ -274,6 +299,8 @@ def plays_in_browsers(p: Probe, content_type: str | None) -> bool:
         and p.video_codec in WEB_VIDEO_CODECS
         and (p.audio_codec is None or p.audio_codec in WEB_AUDIO_CODECS)
         and (p.video_codec != "h264" or p.pix_fmt in WEB_PIX_FMTS)
+        # browsers show both fields woven (combing): the web copy is deinterlaced
+        and not p.interlaced
     )
 
 
@@ -634,7 +661,7 @@ class _Decoder:
             video = main_video(c)
             assert video is not None  # probe found one
             video.thread_type = "AUTO"
-            audio = c.streams.audio[0] if (c.streams.audio and on_audio) else None
+            audio = main_audio(c) if on_audio else None
             upright = Upright(video, self.p)
             streams = [video] + ([audio] if audio is not None else [])
             self.expected = max(self.p.picture_duration, 0.001)
@@ -1005,7 +1032,12 @@ class _AudioTimeline:
     def __init__(self, rate: int, layout: str, outputs: list[_VideoOut]) -> None:
         self.rate, self.layout, self.outputs = rate, layout, outputs
         self.time_base = Fraction(1, rate)
-        self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        # rematrix_maxval: a downmix's matrix scaled so no output can pass full scale. Float
+        # output is not scaled by default: a 5.1 tone at -4 dBFS on every channel summed to
+        # 1.18 in stereo (FL + 0.707 FC + 0.707 BL), clipped in every player.
+        self.resampler = av.AudioResampler(
+            format="fltp", layout=layout, rate=rate, options={"rematrix_maxval": "1.0"}
+        )
         self.next: int | None = None  # the next sample's place, in samples at `rate`
 
     def push(self, frame: av.AudioFrame) -> None:
@@ -1049,9 +1081,10 @@ class _AudioTimeline:
 
 def _audio_params(src: Path) -> tuple[int | None, str]:
     with av.open(str(src)) as c:
-        if not c.streams.audio:
+        sound = main_audio(c)
+        if sound is None:
             return None, "stereo"
-        a = c.streams.audio[0].codec_context
+        a = sound.codec_context
         rate = a.sample_rate if a.sample_rate in (44100, 48000) else 48000
         layout = "mono" if a.channels == 1 else "stereo"
         return rate, layout
@@ -1297,6 +1330,8 @@ def scrub_thumbnails(src: Path, out_dir: Path, progress: Progress) -> dict[str, 
 
     p = probe(src)
     _need_video(p)
+    # at least 0.1 s to space the tiles by; the cues end when the clip does (a 1-frame clip's
+    # cue ran to 0.100 s for 0.034 s of video)
     duration = max(p.duration, 0.1)
     interval = max(1.0, duration / THUMB_MAX_COUNT)
     count = max(1, int(duration / interval + 0.5))  # no sliver of a tile at the end
@@ -1317,12 +1352,13 @@ def scrub_thumbnails(src: Path, out_dir: Path, progress: Progress) -> dict[str, 
     rows = math.ceil(len(tiles) / columns)
     sheet = Image.new("RGB", (columns * w, rows * h))
     cues = ["WEBVTT", ""]
+    length = p.duration or duration
     for i, tile in enumerate(tiles):
         x, y = (i % columns) * w, (i // columns) * h
         sheet.paste(tile, (x, y))
-        start, end = i * interval, min((i + 1) * interval, duration)
+        start, end = i * interval, min((i + 1) * interval, length)
         if i == len(tiles) - 1:
-            end = max(end, duration)
+            end = max(end, length)
         cues += [f"{_vtt_time(start)} --> {_vtt_time(end)}", f"sprite.jpg#xywh={x},{y},{w},{h}", ""]
     sheet.save(out_dir / "sprite.jpg", "JPEG", quality=80)
     (out_dir / "thumbnails.vtt").write_text("\n".join(cues))

@@ -117,7 +117,7 @@ def damage(src: Path) -> int:
     try:
         with av.open(str(src)) as container:
             video = encode.main_video(container)
-            streams = [s for s in (video, *container.streams.audio[:1]) if s is not None]
+            streams = [s for s in (video, encode.main_audio(container)) if s is not None]
             for packet in container.demux(*streams):
                 if packet.is_corrupt:
                     damaged += 1

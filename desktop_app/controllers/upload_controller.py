@@ -251,7 +251,10 @@ def _send(
     if item.cancel.is_set():
         raise Cancelled("Cancelled before it started")
     report("state", UploadState.VALIDATING)
-    media = sniff_file(item.path)
+    # a refusal names this library's types, not every one MediaDesk knows (MPEG-TS is known
+    # but accepted only where ALLOWED_VIDEO_TYPES names it)
+    settings = library.settings
+    media = sniff_file(item.path, [*settings.allowed_image_types, *settings.allowed_video_types])
     progress = _Throttle(report)
     if item.upload_id or item.size > library.settings.resumable_threshold:
         # Big files go in parts that survive a pause, a restart or a network outage

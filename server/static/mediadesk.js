@@ -33,7 +33,8 @@ export const FAILURE_REASONS = Object.freeze([
 ]);
 
 const MODULE_ORIGIN = new URL(import.meta.url).origin;
-const HEAD_BYTES = 64;
+// enough for MPEG-TS's first packets (192 bytes each on a camcorder), not just magic numbers
+const HEAD_BYTES = 1024;
 
 export class MediaDeskError extends Error {
   constructor(code, message, {
@@ -74,8 +75,19 @@ const NOT_VIDEO_BRANDS = {
   "crx ": "Canon raw image",
 };
 
+// MPEG-TS: the sync byte 0x47 at every packet's start in the head, at least 3 packets of 188
+// bytes, or of 192 with a camcorder's 4-byte prefix (as core/mediatypes.py)
+function transportStream(bytes) {
+  return [[188, 0], [192, 4]].some(([size, offset]) => {
+    const starts = [];
+    for (let i = offset; i < bytes.length; i += size) starts.push(i);
+    return starts.length >= 3 && starts.every((i) => bytes[i] === 0x47);
+  });
+}
+
 /** The media type of content from its first bytes, or null: the server's sniffing rules. */
 export function sniff(bytes) {
+  if (transportStream(bytes)) return { mime: "video/mp2t", kind: "video" };
   if (bytes.length >= 12 && ["ftyp", "moov", "mdat", "wide", "free"].includes(ascii(bytes, 4, 8))) {
     if (ascii(bytes, 4, 8) !== "ftyp") return { mime: "video/quicktime", kind: "video" };
     const brand = ascii(bytes, 8, 12);
