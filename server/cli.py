@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.db import migrate as db_migrate
 from core.errors import MediaDeskError
 from core.instants import local_minute
 from core.library import Library
@@ -232,7 +233,7 @@ def _migration_notices(args: argparse.Namespace) -> Iterator[None]:
         )
 
     handler.addFilter(said_here)
-    migrate_log = logging.getLogger("core.db.migrate")
+    migrate_log = db_migrate.logger
     level = migrate_log.level
     migrate_log.setLevel(logging.INFO)
     migrate_log.addHandler(handler)
