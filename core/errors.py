@@ -69,6 +69,13 @@ def object_missing(message: str) -> NotFound:
     return NotFound(message, reason=OBJECT_MISSING)
 
 
+# Conflict's reason of a local file that changed while the desktop sent it in parts (edited in
+# place, grown, cut), and again once it was sent from its first byte: no version of it was
+# stored (core/resumable.py send_file). Its details: "path", and "how" it was found changed
+# ("changed", "grew", "shrank").
+SOURCE_CHANGED = "source_changed"
+
+
 class NoSuchMultipartUpload(NotFound):
     """The bucket has no multipart upload of that id (S3's NoSuchUpload): aborted by a
     lifecycle rule, an admin or another tool, or already completed. No part can be added."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import logging
 import math
@@ -61,6 +62,7 @@ from core.deferred import (
     forget_noted,
 )
 from core.errors import (
+    SOURCE_CHANGED,
     Cancelled,
     ChecksumMismatch,
     Conflict,
@@ -174,6 +176,7 @@ LOCKED_RETRY_MAX = 30
 DESKTOP_EXPIRY = 7 * 24 * 3600  # R2 drops unfinished multipart uploads after 7 days too
 # The owner of the desktop's uploads: their expiry is DESKTOP_EXPIRY, not MEDIADESK_TUS_EXPIRY
 DESKTOP_OWNER = "desktop"
+SEND_CHUNK = 1024 * 1024  # bytes the desktop's send_file reads from the disk at a time
 # The reason (error body) and failure prefix (catalog) of a tus upload whose multipart upload
 # is gone from the bucket.
 PARTS_GONE = "parts_gone"
@@ -1164,8 +1167,57 @@ class ResumableUploads:
         the bytes stored (on R2/S3: in the parts stored and the part on its way as the HTTP
         layer reads it), so a speed measured from it is the link's; it can go back when a pause
         abandons a part.
+
+        The file must stay as it was from its first byte read to its last (_fingerprint): one
+        edited in place, grown (a recording or a copy still being written) or cut while it was
+        sent is dropped (its parts here and in the bucket) and sent again from its first byte,
+        once, as the new version (`on_created` hears the new upload); changed again, Conflict
+        with reason SOURCE_CHANGED. (Sent on, its bytes were a mix of both versions, catalogued
+        ready with a hash of neither.) The file gone meanwhile raises the system's
+        FileNotFoundError, its upload kept (the caller drops it).
         """
-        path = Path(path)
+        send = functools.partial(
+            self._send_file,
+            Path(path),
+            file_type,
+            original_filename=original_filename,
+            athlete_id=athlete_id,
+            is_public=is_public,
+            description=description,
+            progress=progress,
+            cancel=cancel,
+            on_created=on_created,
+        )
+        try:
+            return send(upload_id)
+        except _SourceChanged as changed:
+            logger.info("%s %s while it was uploading: sent again", Path(path).name, changed.how)
+        try:
+            return send(None)
+        except _SourceChanged as changed:
+            raise Conflict(
+                f"{Path(path).name} {changed.how} while it was uploading, again after it was "
+                "started over; upload it again once nothing writes to it",
+                details={"path": str(path), "how": changed.how},
+                reason=SOURCE_CHANGED,
+            ) from None
+
+    def _send_file(
+        self,
+        path: Path,
+        file_type: str,
+        upload_id: str | None,
+        *,
+        original_filename: str | None,
+        athlete_id: int | None,
+        is_public: bool,
+        description: str,
+        progress: Any,
+        cancel: threading.Event | None,
+        on_created: Any,
+    ) -> FileRecord:
+        """One try of send_file; _SourceChanged once the upload that the file's change spoilt
+        is dropped."""
         st = path.stat()
         source = _fingerprint(path)
         state: UploadState | None = None
@@ -1217,17 +1269,25 @@ class ResumableUploads:
                     while writer.offset < total:
                         if cancel is not None and cancel.is_set():
                             raise Cancelled("Paused")
-                        chunk = fh.read(1024 * 1024)
+                        # never past the length the upload was made with: a file that grew
+                        # is told below, not refused as a tus chunk past Upload-Length
+                        chunk = fh.read(min(SEND_CHUNK, total - writer.offset))
                         if not chunk:
-                            raise InvalidInput(f"{path.name} became shorter while it was uploaded")
+                            raise _SourceChanged("shrank")
                         writer.write(chunk)
                         if not writer.buffered:
                             stored(writer.offset)
+                # Every byte is read (the last part waits in the buffer on R2/S3): they are
+                # one version of the file only if it is still the one the upload was made of
+                # (its earlier tries' bytes too: a try compares it when it starts)
+                _check_unchanged(path, source, total)
             except BaseException as exc:
                 writer.abort()
                 if isinstance(exc, Exception) and writer.buffered:
                     # a part abandoned (a pause) or refused: back to the parts stored
                     stored(writer.stored)
+                if isinstance(exc, _SourceChanged):
+                    self.terminate(state.id)
                 raise
             if writer.stored >= total and progress is not None:
                 progress("finishing", total, total)
@@ -1619,8 +1679,12 @@ class ResumableUploads:
             row.parts = [{"n": p.part_number, "size": p.size, "etag": p.etag} for p in parts]
             source = (row.meta or {}).get("_source")
         local = self._local_sources.pop(upload_id, None)
-        if local is not None and local[1] == source and _fingerprint(local[0]) == source:
-            return self._finish_from_local(key, local[0], meta)
+        if local is not None and local[1] == source and _same_file(local[0], source):
+            try:
+                return self._finish_from_local(key, local[0], meta, source)
+            except _SourceChanged:
+                # edited while it was checked here: the object is the version that was sent
+                logger.info("tus upload %s: its file changed; its object is checked", upload_id)
         try:
             kind = meta.kind_of(
                 lambda: b"".join(self._storage.open_range(key, 0, SNIFF_BYTES - 1)),
@@ -1703,15 +1767,28 @@ class ResumableUploads:
         if watch is not None:
             watch.stored(done)
 
-    def _finish_from_local(self, key: str, path: Path, meta: _Meta) -> FileRecord:
-        """The object is in the bucket and the same bytes are here: check them here."""
+    def _finish_from_local(
+        self, key: str, path: Path, meta: _Meta, source: str | None = None
+    ) -> FileRecord:
+        """The object is in the bucket and the same bytes are here: check them here. `source`:
+        the fingerprint of a file of the user's (send_file) that the object was sent from;
+        _SourceChanged when it changed while it was checked (the object is left as it is)."""
         kind = meta.kind_of(lambda: _head(path), self._accepted())
+
+        def unchanged(stage: str, _done: int, _total: int) -> None:
+            # the last report before the file's row goes in: its hash (and thumbnail) are of
+            # the bytes in the bucket only if the file is still the version that was sent
+            if source is not None and stage == "finishing" and not _same_file(path, source):
+                raise _SourceChanged("changed")
+
         try:
             record = self.lib.uploads.ingest(  # see stored_key
-                path, kind, stored_key=key, **meta.ingest_args()
+                path, kind, stored_key=key, progress=unchanged, **meta.ingest_args()
             )
         except BaseException as exc:
-            if not _passing(exc):  # kept for the next try (_finish), which completes it
+            # a passing outage keeps it for the next try (_finish), which completes it; a file
+            # changed meanwhile leaves it to be checked as it is in the bucket
+            if not _passing(exc) and not isinstance(exc, _SourceChanged):
                 discard_unless_recorded(self._db, self._storage, key)
             raise
         if record.storage_key != key:  # a duplicate: the existing file keeps its object
@@ -2435,6 +2512,32 @@ def _fingerprint(path: Path) -> str:
     """Which local file, as it is now (a changed file is a new upload)."""
     st = path.stat()
     return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+
+class _SourceChanged(Exception):
+    """send_file's file is not the one its upload was made of any more (see _check_unchanged)."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__(how)
+        self.how = how  # "changed", "grew" or "shrank": how the user is told (desktop)
+
+
+def _same_file(path: Path, source: str) -> bool:
+    """Whether the file is still the one `source` fingerprinted (False when it is gone)."""
+    try:
+        return _fingerprint(path) == source
+    except OSError:
+        return False
+
+
+def _check_unchanged(path: Path, source: str, length: int) -> None:
+    """Raises _SourceChanged unless the file is still the one `source` fingerprinted: bytes
+    read from it since are then one version of it (an edit moves its mtime). FileNotFoundError
+    (the system's) for a file gone meanwhile."""
+    if _fingerprint(path) == source:
+        return
+    size = path.stat().st_size
+    raise _SourceChanged("grew" if size > length else "shrank" if size < length else "changed")
 
 
 def _head(path: Path) -> bytes:

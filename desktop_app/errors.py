@@ -27,6 +27,7 @@ from core.db.migrate import CATALOG_NEWER, UPGRADE_BLOCKED
 from core.errors import (
     NO_SPACE_FOR_CHANGE,
     OBJECT_MISSING,
+    SOURCE_CHANGED,
     Conflict,
     InsufficientStorage,
     MediaDeskError,
@@ -307,6 +308,20 @@ def _known_message(exc: MediaDeskError) -> str | None:
         ).replace("%1", name)
     if exc.code == "conflict" and reason == "duplicate":
         return _duplicate(exc.details or {})
+    if exc.code == "conflict" and reason == SOURCE_CHANGED:
+        # an upload in parts started over once already (core's send_file): what writes to the
+        # file is still at it
+        if exc.details.get("how") == "grew":
+            return QCoreApplication.translate(
+                "Errors",
+                "The file grew while it was uploading, again after the upload started over: it "
+                "is still being recorded or copied. Upload it again once it is complete.",
+            )
+        return QCoreApplication.translate(
+            "Errors",
+            "The file changed while it was uploading, again after the upload started over: a "
+            "program is still writing to it. Upload it again once it is no longer changing.",
+        )
     if exc.code == "storage_unavailable" and reason == "bucket_missing":
         # a fault of the set-up, not an outage nor a missing file: waiting does not help
         return QCoreApplication.translate(

@@ -126,7 +126,8 @@ def test_an_automatic_try_core_did_not_send_still_backs_off(
         wait_for(qtbot, lambda: len(pauses()) == 1)
         (item,) = controller.model.items()
         assert pauses()[0][0] == SAID
-        controller._auto_resume(item.id)  # what the row's timer calls, here inside the window
+        # what the row's timer calls (its live turn), here inside the window
+        controller._auto_resume(item.id, controller._timers[item.id])
         wait_for(qtbot, lambda: len(pauses()) == 2)
         wait, exc = pauses()[1]
         assert isinstance(exc, StorageNotAsked), exc

@@ -74,6 +74,8 @@ CLOCK_SLACK = 2.0  # s
 # Closing the app waits this long at most for the uploads of removed or cancelled rows to be
 # dropped; what is left is dropped at the next start (the saved queue's "discard" rows).
 DISCARD_WAIT_MS = 4000
+# A row's own file failing so is no outage: the row fails (UploadController._source_unusable)
+_SOURCE_UNUSABLE = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
 def catalog_name(path: Path) -> str:
@@ -322,6 +324,10 @@ class UploadController(QObject):
         # item id -> ms of its last automatic wait, and what of the row the store held then
         self._retry_wait: dict[int, tuple[int, float]] = {}
         self._auto_resumed: set[int] = set()  # rows tried again by _auto_resume, not by hand
+        # item id -> the turn of the row's live retry timer: a timer set before the row's
+        # latest wait, or before a Resume by hand, finds another turn and does nothing
+        self._timers: dict[int, int] = {}
+        self._turns = 0
         # Files this run's rows uploaded: another restored row with the same bytes is a duplicate
         self._claimed: set[int] = set()
         # The queue file and its journal are read and written off the GUI thread, in order, by
@@ -511,6 +517,13 @@ class UploadController(QObject):
             self.model.set_state(item_id, UploadState.PAUSED if paused else UploadState.CANCELLED)
             if not paused:
                 self._discard(item_id)  # the worker has let go of it now
+        elif isinstance(result, OSError) and self._source_unusable(item_id, result):
+            # The file itself is gone (deleted, moved) or cannot be read any more: no wait
+            # brings it back. The row fails (Retry once it is back) and its upload goes, its
+            # parts here and in the bucket: it waited Paused, retried at every start, until
+            # the 7-day expiry
+            self._fail(item_id, result)
+            self._drop_failed(item_id)
         elif isinstance(result, BaseException) and (
             passing_outage(result)
             or (isinstance(result, StorageUnavailable | OSError) and self._resumable(item_id))
@@ -546,6 +559,27 @@ class UploadController(QObject):
         if item is not None:
             item.error = error_record(exc)  # kept on disk: said again in the next start's language
 
+    def _source_unusable(self, item_id: int, exc: OSError) -> bool:
+        """Whether a row's failure is its own file's: gone, or no longer a file it may read
+        (not the data folder's or the storage's, which are outages that pass)."""
+        item = self.model.item(item_id)
+        if item is None or not isinstance(exc, _SOURCE_UNUSABLE) or exc.filename is None:
+            return False
+        return Path(os.fsdecode(exc.filename)) == item.path
+
+    def _drop_failed(self, item_id: int) -> None:
+        """Drops the upload of a row that failed for good; the row stays, failed. The drop
+        has a key of its own on disk: the row's would say the row is gone once it is done."""
+        item = self.model.item(item_id)
+        if item is None or item.upload_id is None:
+            return
+        upload_id, item.upload_id = item.upload_id, None
+        key = new_key()
+        if self._journal is not None and not self._closing:
+            self._journal.record(item.key, upload_id=None)  # a Retry starts a new upload
+            self._journal.record(key, upload_id=upload_id)  # the "discard" row's upload
+        self._drop_upload(key, upload_id)
+
     def _own_earlier_upload(self, item: UploadItem, record: FileRecord) -> bool:
         """Whether a restored row's "duplicate" is the file that row itself uploaded in the run
         that was stopped (or killed) before saving the result: it is the same bytes for the
@@ -578,12 +612,14 @@ class UploadController(QObject):
         last = kept[0] if kept is not None and not moved else None
         automatic = item_id in self._auto_resumed
         self._auto_resumed.discard(item_id)
-        if isinstance(exc, StorageNotAsked) and last is not None and not automatic:
-            # a Resume by hand that core kept from the store (inside its window, or the
-            # store's own Retry-After): the store refused nothing more, so the row's wait does
-            # not grow (a 2 s Retry-After and a Resume inside it was 2 + 4 s). An automatic
-            # try still backs off: rows kept to the window's end would all ask the store then
-            delay = last
+        if last is not None and not automatic:
+            # A Resume by hand: the row's waits start over (README: 15 s, then doubling); it
+            # went on doubling the waits before it. But one core kept from the store (inside
+            # its window, or the store's own Retry-After) keeps its wait: the store refused
+            # nothing more, so it does not grow (a 2 s Retry-After and a Resume inside it was
+            # 2 + 4 s), nor shrink. An automatic try still backs off: rows kept to the
+            # window's end would all ask the store then
+            delay = last if isinstance(exc, StorageNotAsked) else RETRY_FIRST
         else:
             delay = min(last * 2, RETRY_MAX) if last is not None else RETRY_FIRST
         if said is not None:
@@ -593,15 +629,25 @@ class UploadController(QObject):
         # Qt's timer for 2 s and more is coarse, up to 5 % early: it fired inside the window
         # the store or core said to wait out. Set past it instead (a QTimer object of our own
         # with a precise type crashed PySide once its wrapper was gone and it fired)
-        QTimer.singleShot(int(delay * COARSE_SLACK) + 1, self, lambda: self._auto_resume(item_id))
+        self._turns += 1
+        turn = self._timers[item_id] = self._turns
+        QTimer.singleShot(
+            int(delay * COARSE_SLACK) + 1, self, lambda: self._auto_resume(item_id, turn)
+        )
 
-    def _auto_resume(self, item_id: int) -> None:
+    def _auto_resume(self, item_id: int, turn: int) -> None:
         if self._closing:  # the queue is saved with the row paused: the next start resumes it
             return
+        if self._timers.get(item_id) != turn:
+            # set before a Resume by hand, or before the row's latest wait: it tried the row
+            # again before that wait was over, and doubled it once more
+            return
+        del self._timers[item_id]
         item = self.model.item(item_id)
         if item is not None and item.state == UploadState.PAUSED and item.reason:
             self._auto_resumed.add(item_id)
-            self.resume(item_id)  # only rows the storage paused; a user's pause stays
+            # only rows the storage paused; a user's pause stays
+            self._submit_again(self.model.resume(item_id))
 
     def _check_idle(self) -> None:
         if self._running == 0:
@@ -643,6 +689,10 @@ class UploadController(QObject):
             return self._each(list(item_ids), self.resume)
 
     def resume(self, item_id: int) -> None:
+        """Resumes a paused row by hand: its retry timer, if any, is void, and a wait it meets
+        again starts over (_retry_later)."""
+        self._timers.pop(item_id, None)
+        self._auto_resumed.discard(item_id)
         self._submit_again(self.model.resume(item_id))
 
     def resume_all(self) -> int:
@@ -787,6 +837,7 @@ class UploadController(QObject):
         wait; a long session kept every row's it had ever paused)."""
         self._auto_resumed.discard(item_id)
         self._retry_wait.pop(item_id, None)
+        self._timers.pop(item_id, None)
 
     def _note_gone(self, item_id: int, state: str) -> None:
         """A row the user cancelled or removed is not restored, even after a crash."""
