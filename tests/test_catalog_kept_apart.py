@@ -73,7 +73,7 @@ def _started(data: Path, env: dict[str, str]) -> list[str]:
     serve = subprocess.Popen(
         [MEDIADESK, "serve", "--port", "0", "--data-dir", str(data)],
         cwd=ROOT,
-        env=env,
+        env={**env, "PYTHONFAULTHANDLER": "1"},
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -84,7 +84,16 @@ def _started(data: Path, env: dict[str, str]) -> list[str]:
             assert line, "".join(said)  # it ended before serving
             said.append(line.rstrip("\n"))
         serve.send_signal(signal.SIGINT)
-        assert serve.wait(WAIT) == 0
+        # what it says while it stops is read too: left unread, a full pipe would hold it
+        try:
+            _, after = serve.communicate(timeout=WAIT)
+        except subprocess.TimeoutExpired:
+            serve.send_signal(signal.SIGABRT)  # faulthandler's stacks of every thread
+            _, after = serve.communicate()
+            raise AssertionError(
+                f"serve did not stop within {WAIT} s after Ctrl+C:\n{after}"
+            ) from None
+        assert serve.returncode == 0, after
     finally:
         if serve.poll() is None:
             serve.kill()
