@@ -28,6 +28,7 @@ from core.video.failures import failure_message, without_paths
 from server.entry import EmbeddedServer
 from tests import media
 from tests.conftest import make_settings
+from tests.s3_server import S3Target, s3_client
 from tests.server_fixtures import Tokens, bearer, http_call
 from tests.video_helpers import TEST_LADDER, process_all
 
@@ -154,6 +155,39 @@ def test_a_damaged_clip_is_bad_input_not_retried_and_names_no_path(
         assert "the original is still served" in hls["error"], hls
         _no_local_path(hls["error"], tmp_path, library.paths.data_dir)
         _no_local_path(processing, tmp_path, library.paths.data_dir)
+
+
+def test_a_cut_original_in_a_bucket_fails_its_job_as_on_a_local_disk(
+    s3_library: Library, s3_bucket: S3Target, tmp_path: Path
+) -> None:
+    """An original cut short in the bucket (a bad restore, a lost tail) fails its job as a
+    local one does: undecodable_media, the read's "it is damaged". Before, the worker
+    downloaded it without a size check and made a shorter web copy of what was left (an AVI
+    cut at 70% still decodes), served as the video."""
+    clip = media.make_avi(tmp_path / "clip.avi", seconds=2)
+    whole = clip.read_bytes()
+    cut = whole[: int(len(whole) * 0.7)]
+    local = Library.open(make_settings(tmp_path / "local", hls_ladder=TEST_LADDER))
+    try:
+        jobs = {}
+        for lib in (local, s3_library):
+            record = lib.uploads.ingest(clip, "video")
+            _only(lib, record.id, "web")
+            stored = lib.local_path(record)
+            if stored is not None:
+                stored.write_bytes(cut)
+            else:
+                s3_client(s3_bucket).put_object(
+                    Bucket=s3_bucket.bucket, Key=record.storage_key, Body=cut
+                )
+            process_all(lib)
+            web = {j.kind: j for j in lib.jobs.latest_for_file(record.id)}["web"]
+            assert "it is damaged" in (web.error or ""), web
+            jobs[lib.storage_name] = (web.state, web.error_code, web.attempts)
+    finally:
+        local.close()
+    assert jobs["r2"] == jobs["local"], jobs
+    assert jobs["r2"][1] == "undecodable_media", jobs
 
 
 def test_ffmpeg_refusing_a_damaged_originals_pictures_is_the_originals_fault(

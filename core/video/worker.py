@@ -36,6 +36,7 @@ from core.errors import (
     NotFound,
     StorageUnavailable,
     catalog_unreachable,
+    check_object_size,
     is_no_space,
     passing_outage,
 )
@@ -43,7 +44,7 @@ from core.events import EventKind
 from core.fsmodes import make_dirs
 from core.jobs import BACKOFF_BASE, JobRecord, JobState
 from core.logsetup import RESOURCE_REPORT_INTERVAL, BoundedReports, OutageReports
-from core.records import FileRecord
+from core.records import FileRecord, FileStatus
 from core.thumbnail_remake import behind, read_metadata
 from core.video import service
 from core.video.encode import faststart_skip_reason
@@ -486,6 +487,10 @@ class VideoWorker:
             self.lib.download_object(record.storage_key, target)
         except NotFound as exc:  # the store answers, without the original
             raise JobFailure(exc.message, "original_missing") from exc
+        # as local_path checks a local original: a bucket's cut one was encoded as it was,
+        # and its shorter copy served as the video
+        if record.status == FileStatus.READY:
+            check_object_size(record.storage_key, target.stat().st_size, record.size)
         yield target
 
     def _encode(
