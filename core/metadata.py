@@ -610,7 +610,7 @@ def video_metadata(
     width, height = _int(video.width), _int(video.height)
     if not width or not height:
         raise CorruptFile("The video track has no picture size")
-    audio = report.audio_tracks[0] if report.audio_tracks else None
+    audio = _played_audio(report.audio_tracks)
     duration = _num(general.duration if general else None) or _num(video.duration)
     bit_rate = _int(general.overall_bit_rate if general else None) or _int(video.bit_rate)
     if not duration and streamed:
@@ -803,6 +803,14 @@ def reread_changes(
 
 def _codec(fmt: str | None, names: dict[str, str]) -> str | None:
     return names.get(fmt, fmt.lower()) if fmt else None
+
+
+def _played_audio(tracks: Sequence[Any]) -> Any:
+    """MediaInfo's reading of core.video.encode.main_audio's rule: the track flagged default
+    (Default "Yes"), else the first. The first's codec and channels were told of a clip whose
+    copies play its default second track."""
+    default = [t for t in tracks if str(t.default or "").lower() == "yes"]
+    return (default or list(tracks) or [None])[0]
 
 
 def _audio_codec(audio: Any) -> str | None:

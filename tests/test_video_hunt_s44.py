@@ -15,6 +15,7 @@ import pytest
 from core.errors import UnsupportedType
 from core.library import Library
 from core.mediatypes import sniff_file
+from core.metadata import video_metadata
 from core.video import encode
 from core.video import service as video_service
 from tests.conftest import make_settings
@@ -176,6 +177,26 @@ def test_the_default_audio_track_is_the_one_heard(tmp_path: Path) -> None:
     )
     with av.open(str(plain)) as c:
         assert encode.main_audio(c) is c.streams.audio[0]
+
+
+def test_the_metadata_names_the_default_audio_track(tmp_path: Path) -> None:
+    """A clip's audio codec and channels are the default track's, the one its copies play (a
+    stereo AC-3 second, after a mono AAC commentary): they were the first track's; with no
+    track flagged default, the first's, as players take it."""
+    tracks = (*LAVFI, "sine=frequency=440:d=1", *LAVFI, "sine=frequency=880:d=1")
+    sound = ("-c:a:0", "aac", "-ac:a:0", "1", "-c:a:1", "ac3", "-ac:a:1", "2")
+    for name, default in (("two.mp4", "default"), ("two.mkv", "default"), ("none.mkv", "0")):
+        clip = ffmpeg_clip(
+            tmp_path / name,
+            *LAVFI,
+            "testsrc2=s=160x90:r=25:d=1",
+            *tracks,
+            *("-map", "0", "-map", "1", "-map", "2", *X264, *sound),
+            *("-disposition:a:0", "0", "-disposition:a:1", default),
+        )
+        meta = video_metadata(clip)
+        said = (meta["audio_codec"], meta["extra"]["audio_channels"])
+        assert said == (("ac3", 2) if default == "default" else ("aac", 1)), name
 
 
 def test_a_loud_5_1_downmix_stays_within_full_scale(tmp_path: Path) -> None:
