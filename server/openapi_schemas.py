@@ -764,6 +764,8 @@ SCHEMAS: dict[str, S] = {
         sniff_bytes={**INT, "description": "How many leading bytes decide the type"},
         allowed_types={
             "type": "object",
+            "description": "MIME types accepted per kind (ALLOWED_IMAGE_TYPES/"
+            "ALLOWED_VIDEO_TYPES); an empty list: none of that kind is accepted",
             "properties": {
                 "image": {"type": "array", "items": STR},
                 "video": {"type": "array", "items": STR},

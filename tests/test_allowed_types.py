@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ import pytest
 from core.errors import SettingsError
 from core.library import Library
 from core.settings import load_settings, save_settings
+from server.client import Client, ClientError
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body, server_config
@@ -145,6 +148,66 @@ def test_refused_as_early_as_known(strict: EmbeddedServer, media_dir: Any) -> No
     )
     assert fine.status == 201
     assert strict.library.list_files().total == 1
+
+
+def test_an_empty_list_is_told_as_none_accepted(
+    data_dir: Path, media_dir: Any, tmp_path: Path
+) -> None:
+    """No image type ticked (Settings ▸ Limits, or `allowed_image_types = []`): the server
+    refuses every image, and /config says so (an empty list, no image extensions), so the
+    Python and JS clients refuse a photo before sending it. /config listed every known image
+    type, and the clients sent the photo to be refused."""
+    lib = Library.open(make_settings(data_dir, allowed_image_types=[]))
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        config = http_call(f"{server.url}/config").json()
+        assert config["allowed_types"] == {
+            "image": [],
+            "video": list(lib.settings.allowed_video_types),
+        }
+        assert not [m for m in config["extensions"] if m.startswith("image/")], config
+        token = make_tokens(lib).upload
+        body, ctype = multipart_body(
+            {"file_type": "image"}, {"file": ("x.jpg", media_dir.jpeg.read_bytes(), "image/jpeg")}
+        )
+        direct = http_call(
+            f"{server.url}/files/upload/direct",
+            "POST",
+            body,
+            {"Content-Type": ctype, **bearer(token)},
+        )
+        assert (direct.status, direct.json()["error"]["reason"]) == (400, "not_allowed")
+        with Client(server.url, token) as client, pytest.raises(ClientError) as refused:
+            client.check(media_dir.jpeg)
+        assert refused.value.code == "unsupported_type", refused.value
+        assert "(accepted image types: none)" in str(refused.value), refused.value
+        assert client.check(media_dir.mp4).mime == "video/mp4"
+        _js_check_refuses_a_photo(server.url, Path(media_dir.jpeg))
+    finally:
+        server.stop()
+        lib.close()
+
+
+def _js_check_refuses_a_photo(url: str, photo: Path) -> None:
+    """mediadesk.js's checkFile in Node (fetch, File) against the live server's /config."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not installed")
+    module = (ROOT / "server" / "static" / "mediadesk.js").as_uri()
+    script = (
+        f"import {{ checkFile }} from {json.dumps(module)};\n"
+        f"const bytes = Uint8Array.from({json.dumps(list(photo.read_bytes()[:4096]))});\n"
+        "try {\n"
+        f"  await checkFile(new File([bytes], 'x.jpg'), {{ baseUrl: {json.dumps(url)} }});\n"
+        "  console.log('accepted');\n"
+        "} catch (err) { console.log(err.code); }\n"
+    )
+    run = subprocess.run(
+        [node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "unsupported_type", run.stdout
 
 
 def test_settings_dialog_checkboxes(qtbot: Any, settings: Any) -> None:

@@ -649,11 +649,12 @@ class Client:
                 "unreadable", f"{readable_name(str(path))}: {exc.strerror or exc}", local=True
             ) from None
         config = self.config()
-        if media.mime not in config["allowed_types"].get(media.kind, []):
+        accepted = config["allowed_types"].get(media.kind, [])
+        if media.mime not in accepted:
             raise ClientError(
                 "unsupported_type",
                 f"{media.mime} is not accepted by this server "
-                f"(accepted {media.kind} types: {', '.join(config['allowed_types'][media.kind])})",
+                f"(accepted {media.kind} types: {', '.join(accepted) or 'none'})",
                 local=True,
             )
         if size > config["max_file_size"]:

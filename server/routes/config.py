@@ -29,20 +29,13 @@ RESUMABLE_ROUTES = {
 
 
 def allowed_types(settings: Settings) -> dict[str, list[str]]:
-    """Canonical MIME types accepted per kind: the settings' lists when set, else every type
-    core.mediatypes can sniff."""
-    out: dict[str, list[str]] = {}
-    for kind, types in (
-        (mediatypes.FileKind.IMAGE, mediatypes.IMAGE_TYPES),
-        (mediatypes.FileKind.VIDEO, mediatypes.VIDEO_TYPES),
-    ):
-        configured = getattr(settings, f"allowed_{kind}_types", None)
-        names = [t.mime for t in types]
-        if configured:
-            wanted = {mediatypes.canonical_mime(m) or m for m in configured}
-            names = [m for m in names if m in wanted]
-        out[kind] = names
-    return out
+    """Canonical MIME types accepted per kind, as core checks an upload against them
+    (Settings.allowed_types): an empty setting is none accepted. /config listed every known
+    type for it, and clients sent files the server then refused."""
+    return {
+        kind: list(settings.allowed_types(kind))
+        for kind in (mediatypes.FileKind.IMAGE, mediatypes.FileKind.VIDEO)
+    }
 
 
 def _route_paths(app: web.Application) -> set[str]:

@@ -136,7 +136,8 @@ export async function checkFile(file, { baseUrl, fileType, stallTimeout } = {}) 
   const media = sniff(head);
   const config = await getConfig({ baseUrl, stallTimeout });
   if (!media) {
-    const accepted = [...config.allowed_types.image, ...config.allowed_types.video].join(", ");
+    const accepted = [...config.allowed_types.image, ...config.allowed_types.video].join(", ")
+      || "none";
     throw new MediaDeskError("unsupported_type",
       `${file.name || "The file"} is not a photo or video this server accepts (${accepted})`);
   }
