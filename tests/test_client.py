@@ -651,3 +651,26 @@ def test_playback_url_is_the_pinned_link_a_player_can_open(tmp_path: Path) -> No
     finally:
         server.stop()
         lib.close()
+
+
+def test_a_local_refusal_names_the_types_this_server_accepts(
+    live: EmbeddedServer, tmp_path: Path
+) -> None:
+    """`mediadesk upload notes.txt` was told "accepted: …, video/webm, video/mp2t": every type
+    MediaDesk can validate, where this server (default ALLOWED_VIDEO_TYPES) refuses MPEG-TS and
+    its own answer to the same file names only what it accepts."""
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("not a photo at all\n" * 20)
+    with Client(live.url) as client:
+        allowed = client.config()["allowed_types"]
+        assert "video/mp2t" not in allowed["video"]
+        with pytest.raises(ClientError) as refused:
+            client.check(notes)
+        assert refused.value.local and refused.value.code == "unsupported_type"
+        everything = [*allowed["image"], *allowed["video"]]
+        assert refused.value.message.endswith("accepted: " + ", ".join(everything))
+        assert refused.value.details["allowed"] == everything
+        assert refused.value.reason == "unknown_content"
+        with pytest.raises(ClientError) as as_image:
+            client.check(notes, file_type="image")
+        assert as_image.value.details["allowed"] == allowed["image"]

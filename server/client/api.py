@@ -34,7 +34,13 @@ import httpx
 
 from core import mediatypes
 from core.ascii import whole_number
-from core.errors import LASTING_CODES, SETUP_FAULT_REASONS, InvalidInput, MediaDeskError
+from core.errors import (
+    LASTING_CODES,
+    SETUP_FAULT_REASONS,
+    InvalidInput,
+    MediaDeskError,
+    UnsupportedType,
+)
 from core.filenames import clean_filename, disk_name, local_name, readable_name
 from core.instants import client_instant
 from core.settings import PRESIGN_THRESHOLD
@@ -642,6 +648,11 @@ class Client:
             media = mediatypes.sniff_file(path)
             kind = mediatypes.check_kind(file_type) if file_type else media.kind
             mediatypes.require_kind(media, kind)
+        except UnsupportedType as exc:
+            exc = self._refused_as_this_server(path, file_type, exc)
+            raise ClientError(
+                exc.code, exc.message, details=exc.details, reason=exc.reason, local=True
+            ) from None
         except MediaDeskError as exc:
             raise ClientError(exc.code, exc.message, local=True) from None
         except OSError as exc:
@@ -665,6 +676,25 @@ class Client:
                 local=True,
             )
         return LocalCheck(path, size, media.mime, kind)
+
+    def _refused_as_this_server(
+        self, path: Path, file_type: str | None, refusal: UnsupportedType
+    ) -> UnsupportedType:
+        """`refusal` naming the types this server accepts (of `file_type` when given), as its
+        own answer would: sniffed alone, it named every type MediaDesk validates, so a text
+        file was told `video/mp2t` is accepted where the default settings refuse it."""
+        try:
+            allowed = self.config()["allowed_types"]
+        except ClientError:
+            return refusal  # no server to ask: the local refusal stands as it is
+        try:
+            kinds = [mediatypes.check_kind(file_type)] if file_type else ["image", "video"]
+            mediatypes.sniff_file(path, [t for k in kinds for t in allowed.get(k, [])])
+        except UnsupportedType as named:
+            return named
+        except (MediaDeskError, OSError):
+            pass
+        return refusal
 
     # ---- uploads -----------------------------------------------------------------------
     def upload(
