@@ -16,9 +16,10 @@ pytest.importorskip("PySide6.QtWidgets")
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QPalette, QTextCursor  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QAbstractScrollArea, QApplication  # noqa: E402
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QWidget  # noqa: E402
 
 from core.library import Library  # noqa: E402
+from desktop_app.views.conflict_dialog import ConflictDialog  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.qt_helpers import wait_for  # noqa: E402
 from tests.test_desktop_models import add_rows  # noqa: E402
@@ -75,6 +76,56 @@ def test_a_tab_stop_is_framed_while_it_has_the_focus(
     window.browser.search.setFocus(TAB)  # and off again when the focus leaves
     wait_for(qtbot, lambda: window.browser.search.hasFocus())
     assert _edges(area) == unfocused
+
+
+# The read-only tables (desktop_app.views.tables.read_only_table), each in its dock: Fusion
+# drew them alike focused or not, so Tab reached the Server panel's tokens with nothing shown
+TABLES: dict[str, tuple[Callable[[MainWindow], QWidget], Callable[[MainWindow], Any]]] = {
+    "server tokens": (lambda win: win.server_dock, lambda win: win.server_panel.table),
+    "jobs": (lambda win: win.jobs_dock, lambda win: win.jobs_dock.table),
+    "storage by type": (lambda win: win.storage_view, lambda win: win.storage_view.by_type),
+    "storage by athlete": (lambda win: win.storage_view, lambda win: win.storage_view.by_athlete),
+    "storage by day": (lambda win: win.storage_view, lambda win: win.storage_view.history),
+}
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_a_table_is_framed_while_it_has_the_focus(
+    qtbot: Any, window: MainWindow, name: str
+) -> None:
+    dock, table = (get(window) for get in TABLES[name])
+    dock.raise_()
+    wait_for(qtbot, table.isVisible)
+    window.browser.search.setFocus(TAB)
+    wait_for(qtbot, lambda: window.browser.search.hasFocus())
+    unfocused = _edges(table)
+    assert _highlight(table) not in unfocused
+    table.setFocus(TAB)
+    wait_for(qtbot, table.hasFocus)
+    assert _edges(table) == {_highlight(table)}
+    window.browser.search.setFocus(TAB)
+    wait_for(qtbot, lambda: window.browser.search.hasFocus())
+    assert _edges(table) == unfocused
+
+
+def test_the_conflict_dialogs_table_is_framed_while_it_has_the_focus(
+    qtbot: Any, window: MainWindow, library: Library
+) -> None:
+    record = library.list_files().items[0]
+    dialog = ConflictDialog(record, {"original_filename": "x.jpg"}, lambda _id: "", parent=window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    wait_for(qtbot, lambda: QApplication.activeWindow() is dialog)
+    table = dialog.table
+    dialog.reload_button.setFocus(TAB)
+    wait_for(qtbot, dialog.reload_button.hasFocus)
+    unfocused = _edges(table)
+    assert _highlight(table) not in unfocused
+    table.setFocus(TAB)
+    wait_for(qtbot, table.hasFocus)
+    assert _edges(table) == {_highlight(table)}
+    dialog.reject()
 
 
 def test_the_frame_follows_a_theme_switch(qtbot: Any, window: MainWindow) -> None:

@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.views.colors import set_focus_frame
+
 
 class MiddleElideDelegate(QStyledItemDelegate):
     """File names keep their start and their extension when shortened."""
@@ -39,8 +41,10 @@ def select_row_alone(view: QAbstractItemView, index: QModelIndex) -> None:
 
 def read_only_table(parent: QWidget, headers: list[str], stretch: int | None = 0) -> QTableWidget:
     """No row numbers, no editing, whole rows selected; column `stretch` takes the spare width
-    (None: every column shares it)."""
+    (None: every column shares it). Framed while it has the focus (set_focus_frame): Fusion
+    drew it alike focused or not, and Tab reached the Server panel's tokens showing nothing."""
     table = QTableWidget(0, len(headers), parent)
+    set_focus_frame(table)
     table.setHorizontalHeaderLabels(headers)
     table.verticalHeader().hide()
     tab_leaves(table)
