@@ -274,14 +274,35 @@ def check_video_picture(width: int, height: int) -> None:
     )
 
 
+# What Pillow raises on an EXIF block it cannot parse: a TIFF header cut short (struct.error),
+# one that is no TIFF at all (SyntaxError), a "Raw profile type exif" that is no hex (ValueError).
+_EXIF_ERRORS = (
+    struct.error,
+    SyntaxError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    EOFError,
+    OSError,
+    ZeroDivisionError,
+)
+
+
 def header_exif(im: Image.Image) -> Image.Exif:
     """The EXIF (and XMP orientation) of an open image, from what its header gave, never
     decoding it: Pillow's PNG getexif() decodes the whole image to look for an eXIf chunk after
     the pixels (a 374 MiB decode of a 9,900 x 9,900 PNG, outside any budget). An eXIf after
-    the pixels, rare and discouraged by the PNG spec, is not seen."""
-    if isinstance(im, PngImagePlugin.PngImageFile):
-        return Image.Image.getexif(im)
-    return im.getexif()
+    the pixels, rare and discouraged by the PNG spec, is not seen. An EXIF block that cannot be
+    read (cut short, or not TIFF) is none: the pixels are whole and browsers show them (such a
+    PNG or WebP was refused as damaged, and one whose TIFF header was cut was a 500)."""
+    try:
+        if isinstance(im, PngImagePlugin.PngImageFile):
+            return Image.Image.getexif(im)
+        return im.getexif()
+    except _EXIF_ERRORS as exc:
+        logger.debug("Ignoring an EXIF block that cannot be read: %s: %s", type(exc).__name__, exc)
+        return Image.Exif()
 
 
 def image_metadata(im: Image.Image) -> dict[str, Any]:

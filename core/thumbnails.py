@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
-from PIL import ExifTags, Image, ImageCms, ImageOps
+from PIL import ExifTags, Image, ImageCms
 
 from core import mediatypes
 from core.errors import CorruptFile, InvalidInput, UnsupportedType
@@ -162,11 +162,11 @@ def _fit_image(
             with _opened(source) as fp:
                 layout = webp_layout(fp)
         if layout is None or layout.animated:
-            return _fit_pillow(im, target, _file_size(source))
+            return _fit_pillow(im, target, _file_size(source), orientation)
         size, info = im.size, dict(im.info)
     # A still WebP, decoded by FFmpeg once Pillow's parser (and its copy of the file) is gone
     with _opened(source) as fp:
-        return _fit_webp(fp, layout, size, info, target)
+        return _fit_webp(fp, layout, size, info, target, orientation)
 
 
 @contextmanager
@@ -188,14 +188,16 @@ def _file_size(source: Path | IO[bytes]) -> int:
         source.seek(at)
 
 
-def _fit_pillow(im: Image.Image, target: tuple[int, int], file_size: int) -> bytes:
+def _fit_pillow(
+    im: Image.Image, target: tuple[int, int], file_size: int, orientation: object
+) -> bytes:
     # The draft thumbnail() itself asks for (a JPEG decodes at 1/2 to 1/8 scale, not below
     # twice the target), made first so the decode's cost is known before it is admitted.
     im.draft(None, (target[0] * 2, target[1] * 2))
     alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
     info = dict(im.info)
     with DECODE_BUDGET.hold(fit_cost(pillow_cost(im, file_size), im.size, target, alpha)):
-        return _finish(_fit(im, target), info)
+        return _finish(_fit(im, target), info, orientation)
 
 
 def _fit_webp(
@@ -204,35 +206,52 @@ def _fit_webp(
     size: tuple[int, int],
     info: ImageInfo,
     target: tuple[int, int],
+    orientation: object,
 ) -> bytes:
     file_size = fp.seek(0, io.SEEK_END)
     with DECODE_BUDGET.hold(webp_fit_cost(layout, size, file_size, target)):
         if layout.alpha:  # RGBA, fitted premultiplied as Pillow fits it
             picture = decode_webp(fp, layout, size)
             assert picture is not None
-            return _finish(_fit(picture, target), info)
+            return _finish(_fit(picture, target), info, orientation)
         scaled = webp_picture(size, target)
         # not scaled: its chroma upsampled bilinearly, as libwebp's "fancy" upsampling
         interpolation = "BILINEAR" if scaled == size else "BICUBIC" if scaled == target else "AREA"
         picture = decode_webp(fp, layout, scaled, interpolation)
         assert picture is not None
         if picture.size == target:
-            return _finish(picture, info)
+            return _finish(picture, info, orientation)
         # swscale's area average for reduce(), then Pillow's BICUBIC the rest of the way
         fx, fy = reduce_factors(size, target)
-        return _finish(_fit(picture, target, (size[0] / fx, size[1] / fy)), info)
+        return _finish(_fit(picture, target, (size[0] / fx, size[1] / fy)), info, orientation)
 
 
-def _finish(im: Image.Image, info: ImageInfo) -> bytes:
-    """The fitted image in sRGB (on its few pixels: ~1 ms for a thumbnail), upright, as WebP;
-    one copy of it alive at a time beside the encoder (fit_cost)."""
-    im.info = info  # the EXIF orientation exif_transpose() reads, the colour profile
+def _finish(im: Image.Image, info: ImageInfo, orientation: object) -> bytes:
+    """The fitted image in sRGB (on its few pixels: ~1 ms for a thumbnail), upright as
+    `orientation` (header_exif's reading) says, as WebP; one copy of it alive at a time beside
+    the encoder (fit_cost). The orientation is not read again from `info`: exif_transpose()
+    parses the EXIF block anew, and one header_exif passed over as damaged raised there."""
+    im.info = info  # the colour profile, a palette's transparency
     icc = info.get("icc_profile")
     if isinstance(icc, bytes) and icc:
         im = _to_srgb(im, icc)
-    im = ImageOps.exif_transpose(im)
+    turn = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
+    if turn is not None:
+        im = im.transpose(turn)
     im = _rgb(im)
     return _webp(im)
+
+
+# EXIF orientation -> the transpose that shows the stored picture upright (exif_transpose's)
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _fit(
@@ -325,7 +344,7 @@ def _to_srgb(im: Image.Image, icc: bytes) -> Image.Image:
         logger.info("Ignoring an embedded colour profile that cannot be applied: %s", exc)
         return im
     assert out is not None  # not inPlace
-    # The source's EXIF and XMP (its orientation, still to apply) without its profile, which
+    # The source's info (a grey picture's transparent value) without its profile, which
     # describes the source's numbers, not these.
     out.info = {key: value for key, value in im.info.items() if key != "icc_profile"}
     return out
