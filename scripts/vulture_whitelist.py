@@ -49,6 +49,9 @@ QT_GAPS  # read by lupdate, not by Python
 _.__class__
 _.data_received
 
+# urllib3: the connection class a pool makes its connections of (core/storage/s3_send.py).
+_.ConnectionCls
+
 # http.server handlers and options in test servers.
 _.do_GET
 _.do_HEAD

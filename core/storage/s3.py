@@ -49,6 +49,7 @@ from core.outage import (
 from core.storage.base import ObjectStat, PartInfo, PresignedRequest, ProgressCallback
 from core.storage.disposition import content_disposition
 from core.storage.local import normalise_prefix
+from core.storage.s3_send import time_answers_after_sending
 from core.storage.signing import check_expires_in, grant_lifetime
 
 logger = logging.getLogger(__name__)
@@ -71,8 +72,9 @@ class Timeouts:
     `connect`: to open a connection (TCP and TLS). urllib3 also sends the request under it:
     each 16 KiB block of a body must be taken by the socket within `connect`, so a long part
     PUT on a slow link is fine as long as it moves. `read`: each wait for the answer's next
-    bytes (per socket read, not for a whole body): first bytes after the request was sent,
-    then between chunks of a download. `attempts`: tries in all; a timed-out try is never
+    bytes (per socket read, not for a whole body): first bytes after the request's last byte
+    left (core/storage/s3_send.py follows what the socket still holds while it drains), then
+    between chunks of a download. `attempts`: tries in all; a timed-out try is never
     retried (a store silent for `read` seconds keeps the retry waiting as long); refused or
     reset connections and 5xx answers are, a throttling store's (503 SlowDown, 429) too, after
     botocore's back-off: R2 asks clients to retry those, and one throttled part failing at
@@ -493,6 +495,7 @@ class S3Storage:
                 aws_secret_access_key=self._credentials[1],
                 config=config,
             )
+        time_answers_after_sending(client)
         client.meta.events.register("before-sign.s3.DeleteObjects", _add_content_md5)
         client.meta.events.register_first(
             "needs-retry.s3", functools.partial(_after_try, self._sent)
