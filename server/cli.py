@@ -147,10 +147,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _data_dir(args: argparse.Namespace) -> str:
+    """--data-dir's folder as a whole path (empty when not given). A save (`storage migrate`,
+    `catalog copy --save`) writes it to settings.toml: `--data-dir lib` was saved as "lib",
+    which a later start reading that file from another folder took for another library."""
+    given = getattr(args, "data_dir", None)
+    return os.path.abspath(os.path.expanduser(given)) if given else ""
+
+
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     """This machine's settings, or those of the folder --data-dir names."""
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = args.data_dir
+    if _data_dir(args):
+        overrides["data_dir"] = _data_dir(args)
     return load_settings(**overrides)
 
 
@@ -326,7 +334,7 @@ def _serve(args: argparse.Namespace) -> int:
     asked = os.environ.get("MEDIADESK_LOG_FORMAT", "").strip().lower()
     log_format = asked if asked in ("text", "json") else "text"
     try:
-        early = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
+        early: dict[str, Any] = {"data_dir": _data_dir(args)} if _data_dir(args) else {}
         log_format = load_settings(**early).log_format
     finally:  # a refused setting's warnings too, before its one line
         root.removeHandler(held)

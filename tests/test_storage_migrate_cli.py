@@ -153,3 +153,23 @@ def test_status_counts_the_files_not_a_duplicates_alias_nor_a_pending_upload(
         lib.close()
     assert cli.run(["storage", "status", "--data-dir", str(settings.paths.data_dir)]) == 0
     assert json.loads(capsys.readouterr().out) == {"active": "local", "files": {"local": 2}}
+
+
+def test_a_relative_data_dir_is_saved_as_the_folder_it_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mediadesk storage migrate --to local --data-dir lib` wrote `data_dir = "lib"` into
+    lib/settings.toml (so did `catalog copy --save`): a later start reading that file through
+    MEDIADESK_CONFIG_FILE from another folder took it for a new, empty library there."""
+    for name in ("MEDIADESK_DATA_DIR", "MEDIADESK_CONFIG_FILE", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli.run(["storage", "migrate", "--to", "local", "--data-dir", "lib"]) == 0
+    capsys.readouterr()
+    library = tmp_path / "lib"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(environ={}, config_file=library / "settings.toml")
+    assert settings.paths.data_dir == library
+    assert not (elsewhere / "lib").exists()
