@@ -226,13 +226,23 @@ def sniff_bytes(head: bytes, accepted: Iterable[str] | None = None) -> MediaType
             details=_found("text", "", "text/plain"),
             reason="unknown_content",
         )
-    described = matches[0].name if matches else "unknown content"
+    if not matches:
+        raise unsupported(
+            "Unsupported file type (unknown content)", accepted, reason="unknown_content"
+        )
+    described, extension = matches[0].name, matches[0].extension
+    its_mime = _PUREMAGIC_MIME_FIXES.get(extension.lower(), matches[0].mime_type)
     raise unsupported(
         f"Unsupported file type ({described})",
         accepted,
-        details=_found(described, matches[0].extension, matches[0].mime_type) if matches else {},
-        reason=None if matches else "unknown_content",
+        details=_found(described, extension, its_mime),
     )
+
+
+# puremagic's table names a JPEG 2000 file (.jp2) image/jpeg: its refusal told
+# `found_mime: image/jpeg`, a type this server accepts, and a client naming the type from it
+# said a JPEG was refused as unsupported.
+_PUREMAGIC_MIME_FIXES = {".jp2": "image/jp2"}
 
 
 # MPEG-TS packets: 188 bytes, each starting with the sync byte 0x47; a camcorder's AVCHD

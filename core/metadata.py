@@ -309,6 +309,10 @@ def image_metadata(im: Image.Image) -> dict[str, Any]:
     """MediaInfo fields of an open (not yet decoded) image: size, rotation and `extra`."""
     exif = header_exif(im)
     orientation = exif.get(ExifTags.Base.Orientation)
+    if not (isinstance(orientation, int) and 1 <= orientation <= 8):
+        # 0, 9, 65535 or the text "6" turn nothing (thumbnails, the desktop, browsers): no
+        # orientation, rather than an `exif_orientation` outside the 1-8 the API documents
+        orientation = None
     rotation = _ROTATION.get(orientation or 1, 0)
     extra: dict[str, Any] = {"format": im.format, "mode": im.mode}
     if orientation:
