@@ -717,7 +717,9 @@ def _read_file_keys(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
         # the environment's name in lower case is a key too (mediadesk_port = server_port)
         name = FILE_ALIASES.get(key, key)
         if name not in _TYPES or name in INTERNAL_FIELDS:
-            raise SettingsError(f"Settings file {path}: unknown setting {key!r}")
+            meant = _file_key_meant(key)
+            hint = f"; did you mean {meant!r}?" if meant else " (see the README's settings table)"
+            raise SettingsError(f"Settings file {path}: unknown setting {key!r}{hint}")
         if name in keys:
             # "'server_port' sets 'server_port' a second time" named one key twice and never
             # the line that was really in the way
@@ -861,6 +863,19 @@ def unknown_environment(env: Mapping[str, str]) -> dict[str, str | None]:
         close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
         unknown[name] = bare if bare in known else (close[0] if close else None)
     return unknown
+
+
+def _file_key_meant(key: str) -> str | None:
+    """The settings.toml key meant by an unknown `key`, when one is close: the seed's
+    settings keep their names without the prefix (`mediadesk_max_file_size` is
+    `max_file_size`), as the environment's warning says of MEDIADESK_MAX_FILE_SIZE."""
+    keys = sorted((set(_TYPES) - set(INTERNAL_FIELDS)) | set(FILE_ALIASES))
+    lowered = key.strip().lower()
+    bare = lowered.removeprefix(_ENV_PREFIX.lower())
+    if lowered in keys or bare in keys:
+        return lowered if lowered in keys else bare
+    close = difflib.get_close_matches(lowered, keys, n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 def _tell_unknown(env: Mapping[str, str]) -> None:

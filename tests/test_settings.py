@@ -254,3 +254,25 @@ def test_a_list_or_table_in_settings_toml_is_the_settings_one_line(
     with pytest.raises(SettingsError) as err:
         load_settings(environ={}, config_file=cfg)
     assert err.value.message.startswith(f"Setting {named} has an invalid value "), err.value.message
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("mediadesk_max_file_size", "'max_file_size'"),  # the seed's name keeps no prefix
+        ("MAX_FILE_SIZE", "'max_file_size'"),  # the environment's spelling
+        ("presigned_url_expiri", "'presigned_url_expiry'"),  # a typo
+        ("colour", "README's settings table"),  # nothing close
+    ],
+)
+def test_an_unknown_key_in_the_settings_file_names_the_one_meant(
+    tmp_path: Path, written: str, meant: str
+) -> None:
+    """MEDIADESK_MAX_FILE_SIZE in the environment is told "did you mean MAX_FILE_SIZE?";
+    the same slip in settings.toml stopped the start with only "unknown setting"."""
+    cfg = tmp_path / "settings.toml"
+    cfg.write_text(f"{written} = 5\n")
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ={}, config_file=cfg)
+    assert f"unknown setting {written!r}" in err.value.message
+    assert meant in err.value.message, err.value.message
