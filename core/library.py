@@ -630,7 +630,7 @@ class Library:
             raise InvalidInput("Resized variants exist for images only")
         # The ladder is of shown widths: a portrait photo stored turned is as wide as it is high.
         shown = record.display_size
-        width = variant_width(width, shown[0] if shown else None)
+        width = variant_width(width, shown)
         key = keys.variant_key(record.storage_key, width)
         with self._variant_locks.hold(record.storage_key):
             try:

@@ -63,6 +63,10 @@ MAX_VARIANT_WIDTH = 4096  # the widest `w` a client may ask for
 # (plus its own width) however many widths are asked for; each is a full decode and a stored
 # object. THUMB_SIZE (the grid's and README's 320) is on it.
 VARIANT_WIDTHS = (160, 320, 480, 640, 960, 1280, 1600, 1920, 2560, 3840)
+# The longest side a WebP can have (libwebp's limit). A phone's vertical panorama (3000 x
+# 20000, 60 MP) at w=2560 would be 17067 high: its encoder refused it and the variant was
+# answered 400 corrupt_file "damaged or cut short"; such a variant is made narrower instead.
+WEBP_MAX_SIDE = 16383
 POSTER_POSITION = 0.10  # fraction of the duration
 WEBP_QUALITY = 80
 _MAX_DECODE_FRAMES = 300  # how far to decode after the keyframe a seek landed on
@@ -120,24 +124,29 @@ def poster_width(asked: int) -> int:
     return THUMB_SIZE if asked <= THUMB_SIZE else POSTER_WIDTH
 
 
-def variant_width(asked: int, original: int | None) -> int:
-    """The width that serves a request for `asked` pixels: the smallest rung >= asked (the top
-    rung above it); the original's own width when that rung is not narrower than it."""
+def variant_width(asked: int, shown: tuple[int, int] | None) -> int:
+    """The width that serves a request for `asked` pixels of an image `shown` (width, height)
+    as displayed: the smallest rung >= asked (the top rung above it); the image's own width
+    when that rung is not narrower than it; narrower still when the picture would be taller
+    than a WebP can be (WEBP_MAX_SIDE), as make_variant fits it."""
     if not 1 <= asked <= MAX_VARIANT_WIDTH:
         raise InvalidInput(f"w must be between 1 and {MAX_VARIANT_WIDTH}")
     width = next((w for w in VARIANT_WIDTHS if w >= asked), VARIANT_WIDTHS[-1])
-    return original if original and width >= original else width
+    if not shown:
+        return width
+    return fitted(shown, (min(width, shown[0]), WEBP_MAX_SIDE))[0]
 
 
 def make_variant(source: Path | IO[bytes] | bytes, width: int) -> bytes:
-    """WebP bytes of an image `width` pixels wide as displayed (never enlarged; first frame)."""
+    """WebP bytes of an image `width` pixels wide as displayed (never enlarged; first frame),
+    or narrower when it would be taller than WEBP_MAX_SIDE."""
     if not 1 <= width <= MAX_VARIANT_WIDTH:
         raise InvalidInput(f"The width must be between 1 and {MAX_VARIANT_WIDTH}")
     # After a quarter turn (orientations 5-8) the displayed width is the stored height.
     return _fit_image(
         io.BytesIO(source) if isinstance(source, bytes) else source,
         _IMAGE_FORMATS,
-        lambda turned: (10**6, width) if turned else (width, 10**6),
+        lambda turned: (WEBP_MAX_SIDE, width) if turned else (width, WEBP_MAX_SIDE),
     )
 
 

@@ -17,7 +17,13 @@ from core.storage.signing import (
     sign_file_grant,
     verify_signed_request,
 )
-from core.thumbnails import MAX_VARIANT_WIDTH, POSTER_WIDTH, THUMB_SIZE, VARIANT_WIDTHS
+from core.thumbnails import (
+    MAX_VARIANT_WIDTH,
+    POSTER_WIDTH,
+    THUMB_SIZE,
+    VARIANT_WIDTHS,
+    WEBP_MAX_SIDE,
+)
 from server.caching import UNVERSIONED_MAX_AGE
 from server.error_codes import ERROR_CODES
 from server.openapi_schemas import ID, INT64_MAX, QUERY_BOOL, SCHEMAS, ref
@@ -415,7 +421,8 @@ VERSION_PARAM = param(
 WIDTH_HEADER = {
     "description": "With `w`: the width actually served, a rung of the ladder "
     f"{', '.join(map(str, VARIANT_WIDTHS))} (the smallest at least `w`, the top one above "
-    "it), or the image's own width when that rung is not narrower",
+    "it), or the image's own width when that rung is not narrower; narrower when the picture "
+    f"would be more than {WEBP_MAX_SIDE} pixels high (a WebP's limit: a vertical panorama)",
     "schema": {"type": "integer"},
 }
 CONTENT_LOCATION = {
