@@ -3056,8 +3056,12 @@ class _PartBody:
     Content-MD5 is sent), in a moment, then rewinds it and sends it: only reads after a rewind
     are counted, the furthest byte reached (a retry rewinds again: not counted twice). Were the
     body sent without that first read, the part is counted when it is stored (_send_part). The
-    socket's buffer holds what is read and not yet sent: a small lead over what reached the
-    store. A set `cancel` stops the part at its next read (Cancelled, which boto3 does not retry).
+    socket's buffer holds what is read and not yet sent: on a slow link megabytes, taken at once
+    when a part starts and draining while nothing more is read, so where the system tells
+    (core/storage/s3_send.py) what the store's side acknowledged is counted instead (`held`): a
+    row's speed was the head start's just after a resume and stood still while a part's last
+    bytes drained. A set `cancel` stops the part at its next read, or as its bytes leave where
+    that is told (a pause while the tail drains), with Cancelled, which boto3 does not retry.
     """
 
     def __init__(
@@ -3067,7 +3071,9 @@ class _PartBody:
         self._start = fh.tell()
         self._read = False  # a first pass began
         self._sending = False  # rewound after it: these reads go to the socket
-        self._furthest = 0
+        self._furthest = 0  # bytes handed to the HTTP layer
+        self._told = False  # the socket says what it holds: its count is reported, not reads
+        self._reported = 0
 
     def read(self, size: int = -1) -> bytes:
         if self._cancel is not None and self._cancel.is_set():
@@ -3077,8 +3083,25 @@ class _PartBody:
         reached = self._fh.tell() - self._start
         if self._sending and reached > self._furthest:
             self._furthest = reached
-            self._sent(reached)
+            if not self._told:
+                self._report(reached)
         return data
+
+    def held(self, unacknowledged: int) -> None:
+        """The socket still holds `unacknowledged` bytes of what it was handed (the request's
+        head among them): the part's bytes before those reached the store's side."""
+        if self._cancel is not None and self._cancel.is_set():
+            raise Cancelled("Paused")
+        if self._sending:
+            self._told = True
+            self._report(self._furthest - unacknowledged)
+
+    def _report(self, done: int) -> None:
+        # never back: a retry's socket holds bytes counted before (a step back reads as a
+        # part a pause abandoned)
+        if done > self._reported:
+            self._reported = done
+            self._sent(done)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         position = self._fh.seek(offset, whence)

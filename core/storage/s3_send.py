@@ -14,11 +14,14 @@ tell what a socket still holds: there the answer is timed from the hand-over, as
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import struct
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +42,28 @@ _ESTABLISHED, _WINDOW_AT = 1, 228
 # seconds between two looks at the queue: short at first (a fast link drains in milliseconds)
 _FIRST_LOOK, _LONGEST_LOOK = 0.002, 0.25
 _PEEK = 4096  # bytes of a waiting answer looked at: past interim answers
+
+
+# What a request made on this thread reports as its body leaves (reporting())
+_here = threading.local()
+
+
+@contextlib.contextmanager
+def reporting(held: Callable[[int], None]) -> Iterator[None]:
+    """While this thread's request runs, `held(n)` hears how many bytes handed to its socket
+    the store's side has not acknowledged yet: after each block of the body, and while the
+    answer waits for them to leave. Never heard where the system does not tell (Windows)."""
+    _here.held = held
+    try:
+        yield
+    finally:
+        _here.held = None
+
+
+def _tell(sending: _Sending | None) -> None:
+    held = getattr(_here, "held", None)
+    if held is not None and sending is not None:
+        held(sending.unacknowledged)
 
 
 @dataclass(frozen=True)
@@ -83,6 +108,7 @@ def wait_until_sent(sock: socket.socket, silence: float) -> None:
     followed once nothing waits here. It announces that room only while it at least doubles:
     what it reads after that is not seen, and the read timeout runs from the last news."""
     first = _sending(sock)
+    _tell(first)
     if first is None or not first.unacknowledged:
         return
     answer = _Answer(sock)
@@ -94,6 +120,7 @@ def wait_until_sent(sock: socket.socket, silence: float) -> None:
             return  # the store answered (an error while the body went): read it
         look = min(look * 2, _LONGEST_LOOK)
         now = _sending(sock)
+        _tell(now)
         if now is None or not now.open:
             return  # the read that follows says what
         if not now.unacknowledged and now.window is None:
@@ -164,10 +191,15 @@ def _final_answer(head: bytes) -> bool:
 
 class _DrainFirst:
     """getresponse waits for the body to leave first (wait_until_sent), under `timeout`: the
-    read timeout urllib3 set for this request."""
+    read timeout urllib3 set for this request; what leaves is told (reporting())."""
 
     sock: Any
     timeout: Any
+
+    def send(self, data: Any) -> None:
+        super().send(data)  # type: ignore[misc]
+        if getattr(_here, "held", None) is not None and isinstance(self.sock, socket.socket):
+            _tell(_sending(self.sock))
 
     def getresponse(self) -> Any:
         silence, sock = self.timeout, self.sock
