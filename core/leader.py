@@ -51,6 +51,7 @@ from core.errors import (
     catalog_down,
     catalog_locked,
     catalog_unreachable,
+    first_of_outage,
     is_no_space,
     sqlite_read_only,
 )
@@ -434,10 +435,14 @@ class MaintenanceLeader:
                 unwritable = catalog_unwritable(exc)
                 said, reason = leadership_failure(exc)
                 key = reason or type(exc).__name__
+                # the catalog outage's first failure of the process, whoever met it: its one
+                # ERROR line, even when this check's failure is otherwise said once (a check
+                # that met it first said nothing, and the outage had no ERROR line at all)
+                first = not unwritable and first_of_outage(exc, self._db.outage.first_failure)
                 if unwritable:
                     self._unwritable(exc)
-                elif self.is_leader or self._failure_key != key:
-                    self._check_failed(exc)
+                elif first or self.is_leader or self._failure_key != key:
+                    self._check_failed(exc, first)
                 self.is_leader = False
                 self.last_error, self.last_reason, self._failure_key = said, reason, key
                 # PostgreSQL: a refused write leaves the connection, and its advisory lock,
@@ -452,15 +457,16 @@ class MaintenanceLeader:
                 self._start(self._run_local)
             self._stop.wait(self.tick)
 
-    def _check_failed(self, exc: Exception) -> None:
+    def _check_failed(self, exc: Exception, first: bool = False) -> None:
         """Said once per kind of failure: an outage or a busy catalog in one line of plain
         words (SQLAlchemy's text spans lines: the statement, then a link), a bug with its
-        traceback."""
+        traceback; `first`: the failure that made the catalog's outage known, an ERROR."""
         cause = outage_cause(exc)
         if cause is None and catalog_busy(exc):
             cause = "the catalog is busy with another writer"
         if cause is not None:
-            logger.warning("Maintenance leadership check failed: %s", cause)
+            level = logging.ERROR if first else logging.WARNING
+            logger.log(level, "Maintenance leadership check failed: %s", cause)
         else:
             logger.error("Maintenance leadership check failed", exc_info=exc)
 
@@ -629,7 +635,13 @@ class MaintenanceLeader:
         try:
             due = self._due()
         except StorageUnavailable as exc:  # an outage: the lease check says so, once
-            logger.debug("Could not tell whether maintenance is due: %s", exc)
+            if exc.first:
+                # this read met the catalog's outage before anything else did: the episode's
+                # one ERROR line (said as DEBUG, the outage had none at all; a CI-like run met
+                # it: the cut fell between the lease check and this read)
+                logger.error("Could not tell whether maintenance is due: %s", exc.cause or exc)
+            else:
+                logger.debug("Could not tell whether maintenance is due: %s", exc)
             return False
         except Exception:
             # anything else would stop maintenance without a word: said once, until it passes

@@ -19,9 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from core.leader import MaintenanceLeader
+from core.library import Library
 from server import state as server_state
 from server.state import AUTH
-from tests.faults import served_catalog_behind_proxy, wait_for
+from tests.conftest import make_settings
+from tests.faults import CuttableProxy, served_catalog_behind_proxy, wait_for
+from tests.internals import db_of
 from tests.pg_server import postgres_url  # noqa: F401
 from tests.server_fixtures import bearer, http_call, make_tokens
 
@@ -104,3 +108,39 @@ def test_a_request_that_waited_out_a_hang_failed_and_the_hang_has_one_error_line
         assert " failed" in own[0], own
         errors = [r for r in records if r.levelno >= logging.ERROR]
         assert len(errors) == 1, _lines(errors)
+
+
+def test_a_maintenance_tick_that_meets_the_outage_first_says_it_as_the_error(
+    postgres_url: str,  # noqa: F811
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The leader's read of whether maintenance is due, made between its lease check and the
+    cut, met the outage before the feed and the presence did: it said so as DEBUG and the
+    outage had no ERROR line at all (a CI-like run met it, twice). The other loops are stopped
+    here so that the tick's read is surely the first to meet it."""
+    host_port = postgres_url.rsplit("@", 1)[1].split("/", 1)[0]
+    proxy = CuttableProxy.in_front_of(f"http://{host_port}")
+    through = postgres_url.replace(host_port, f"127.0.0.1:{proxy.port}")
+    lib = Library.open(make_settings(tmp_path, database_url=f"{through}?connect_timeout=2"))
+    try:
+        lib.feed.stop()
+        presence = db_of(lib)._presence
+        assert presence is not None
+        presence.stop()
+        leader = MaintenanceLeader(lib, db_of(lib), interval=600.0, first_delay=0)
+        assert leader._due_now()  # the catalog answers: due (never run)
+        with caplog.at_level(logging.DEBUG, logger="core"):
+            proxy.cut()
+            assert not leader._due_now()
+            errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+            assert len(errors) == 1, _lines(caplog.records)
+            assert "maintenance is due" in errors[0].getMessage(), _lines(errors)
+            # the outage is known now: the next tick says nothing more as an ERROR
+            caplog.clear()
+            assert not leader._due_now()
+            assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        proxy.restore()
+    finally:
+        lib.close()
+        proxy.close()
