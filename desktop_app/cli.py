@@ -109,7 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     reopen_closed_std_streams()
     args = list(sys.argv[1:] if argv is None else argv)
     global_args, server_args = split_command(args)
-    options = build_parser().parse_args(global_args)
+    try:
+        options = build_parser().parse_args(global_args)
+    except KeyboardInterrupt:  # Ctrl+C this early (a loaded machine takes a while here)
+        sys.stderr.write("mediadesk: interrupted\n")
+        return 130
     data_dir = os.path.abspath(os.path.expanduser(options.data_dir)) if options.data_dir else ""
     if server_args:
         if server_args[0] == "serve" and hasattr(signal, "SIGHUP"):

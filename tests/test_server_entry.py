@@ -587,6 +587,33 @@ def test_ctrl_c_while_serve_starts_is_one_line_and_status_130(
     assert started and not started[0].running
 
 
+def test_ctrl_c_while_the_command_line_is_read_is_no_traceback(tmp_path: Path) -> None:
+    """Ctrl+C before `serve` is even dispatched (its arguments being read: a loaded machine
+    takes a while there) printed a KeyboardInterrupt traceback (a CI-like run met it in the
+    test below). The signal is sent from inside the argument parser's making, so it lands
+    there every time."""
+    child = (
+        "import os, signal, sys\n"
+        "import desktop_app.cli as cli\n"
+        "made = cli.build_parser\n"
+        "def interrupted():\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return made()\n"
+        "cli.build_parser = interrupted\n"
+        "sys.exit(cli.main(['--data-dir', sys.argv[1], 'serve', '--port', '0']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child, str(tmp_path / "d")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip() == "mediadesk: interrupted", done.stderr
+    assert done.returncode == 130
+
+
 @pytest.mark.parametrize("delay", [0.4, 0.8])
 def test_ctrl_c_while_serve_loads_is_no_traceback(tmp_path: Path, delay: float) -> None:
     """Ctrl+C in the first second of `mediadesk serve` (its modules loading, the catalog
