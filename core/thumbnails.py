@@ -44,8 +44,9 @@ THUMB_SIZE = 320
 # them come out differently, so those made before are made again (media_files.
 # thumbnail_generation, core/thumbnail_remake.py; null: before 2). 2: embedded
 # colour profiles converted to sRGB (Display P3 came out dull), 16-bit grey PNGs scaled (a
-# white tile), a turned photo's ladder of its shown width.
-THUMBNAIL_GENERATION = 2
+# white tile), a turned photo's ladder of its shown width. 3: a 16-bit grey PNG's own grey
+# colour profile applied (it was passed over).
+THUMBNAIL_GENERATION = 3
 # The rendering of video posters (a video's thumbnail), counted apart: a poster fix must not
 # make maintenance decode every photo again, nor a photo fix change every video's ?v=. Remade
 # by the video's thumbnails job, which has the original at hand (core/video/worker.py; queued
@@ -285,7 +286,14 @@ def _fit(
 
 
 def _resizable(im: Image.Image) -> Image.Image:
-    return im if im.mode in _RESIZABLE_MODES else _rgb(im)
+    if im.mode in _RESIZABLE_MODES:
+        return im
+    if (im.mode == "I" or im.mode.startswith("I;16")) and "transparency" not in im.info:
+        # 8-bit grey, which _to_srgb converts from a grey colour profile: made RGB here, a
+        # 16-bit grey PNG's profile was passed over and its thumbnail came out darker than
+        # the desktop's preview (a transparent grey value keeps the RGB way: it is exact there)
+        return _eight_bit(im)
+    return _rgb(im)
 
 
 def _rows(im: Image.Image, top: int, bottom: int) -> Image.Image:

@@ -3,7 +3,9 @@
 - an EXIF Orientation outside 1-8 (0 and 9 from buggy apps, 65535, the text "6") turns nothing
   anywhere, yet `extra.exif_orientation` reported it, which the API documents as 1-8;
 - a JPEG 2000 file was refused with `details.found_mime: image/jpeg` (puremagic's table), so the
-  refusal named as found a type the server accepts.
+  refusal named as found a type the server accepts;
+- a 16-bit grey PNG's own grey colour profile was passed over in its thumbnail and `?w=`
+  variants (the desktop's preview applied it): the two showed different greys.
 
 Real files, the real upload checks, real HTTP over loopback.
 """
@@ -15,10 +17,10 @@ import struct
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageCms, ImageDraw
 
 from core.library import Library
-from core.thumbnails import make_thumbnail
+from core.thumbnails import make_thumbnail, make_variant
 from core.validation import validate_file
 from server.entry import EmbeddedServer
 from tests.server_fixtures import (
@@ -106,3 +108,53 @@ def test_over_http(library: Library, tmp_path: Path) -> None:
         assert "image/jpeg" in error["details"]["allowed"]
     finally:
         server.stop()
+
+
+def _grey_icc() -> bytes:
+    """An ICC v2 grey display profile with a linear tone curve (gamma 1.0): a grey value means
+    much lighter in sRGB (76 is 148), so a profile passed over shows."""
+
+    def tag(kind: bytes, body: bytes) -> bytes:
+        return kind + bytes(4) + body
+
+    white = tag(b"XYZ ", struct.pack(">3i", *(round(v * 65536) for v in (0.9642, 1.0, 0.8249))))
+    curve = tag(b"curv", struct.pack(">IH", 1, 256) + bytes(2))  # gamma 256/256
+    name = b"Linear grey test profile\0"
+    desc = tag(b"desc", struct.pack(">I", len(name)) + name + bytes(4 + 4 + 3 + 67))
+    tags = [(b"desc", desc), (b"wtpt", white), (b"kTRC", curve)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, bodies = b"", b""
+    for sig, body in tags:
+        table += sig + struct.pack(">II", offset + len(bodies), len(body))
+        bodies += body + bytes(-len(body) % 4)
+    header = struct.pack(">I4sI4s4s", offset + len(bodies), b"", 0x02100000, b"mntr", b"GRAY")
+    header += b"XYZ " + bytes(12) + b"acsp" + bytes(24)
+    header += struct.pack(">I3i", 0, *(round(v * 65536) for v in (0.9642, 1.0, 0.8249)))
+    header += bytes(128 - len(header))
+    return header + struct.pack(">I", len(tags)) + table + bodies
+
+
+def test_a_16_bit_grey_png_s_colour_profile_is_applied(tmp_path: Path) -> None:
+    """A 16-bit grey PNG with its grey profile comes out as the same picture in 8 bits does
+    (and as the desktop's preview shows it): the profile was passed over, 76 stayed 76."""
+    icc = _grey_icc()
+    want = ImageCms.profileToProfile(
+        Image.new("L", (1, 1), 76),
+        ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+        ImageCms.createProfile("sRGB"),
+        outputMode="RGB",
+    )
+    assert want is not None
+    wanted = want.getpixel((0, 0))
+    assert wanted == (148, 148, 148)
+    deep = tmp_path / "deep.png"
+    Image.new("I;16", (400, 300), 76 * 257).save(deep, icc_profile=icc)
+    eight = tmp_path / "eight.png"
+    Image.new("L", (400, 300), 76).save(eight, icc_profile=icc)
+    for path in (deep, eight):
+        info = validate_file(path, "image", 10**8)
+        for made in (make_thumbnail(path, info), make_variant(path, 160)):
+            with Image.open(io.BytesIO(made)) as im:
+                got = im.convert("RGB").getpixel((im.width // 2, im.height // 2))
+            assert isinstance(got, tuple)
+            assert max(abs(a - b) for a, b in zip(got, wanted, strict=True)) <= 2, (path, got)
