@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -55,6 +55,9 @@ MAX_LIMIT = 1000  # jobs per listed page
 # The catalog_leases row where claims keep, by the catalog's clock, when one last reached the
 # catalog (last_run_at), when the catalog came back after nobody could (expires_at: that
 # return plus a lease) and when it was last reached before that (info["since"])
+# pg_advisory_xact_lock(class, file id) of a file's queueing (JobQueue._queueing): two-key space
+QUEUE_LOCK_CLASS = 0x4D444B4A
+_LOCK_QUEUE = text(f"SELECT pg_advisory_xact_lock({QUEUE_LOCK_CLASS}, :k)")
 CONTACT = "job_claims"
 
 
@@ -226,6 +229,7 @@ class JobQueue:
                 raise InvalidInput(f"Unknown job kind {kind!r}")
         out: list[JobRecord] = []
         with self.db.write() as s:
+            self._queueing(s, file_id)
             active = {
                 row.kind: row
                 for row in s.scalars(
@@ -241,6 +245,14 @@ class JobQueue:
                 out.append(JobRecord.from_row(row))
         return out
 
+    def _queueing(self, s: Session, file_id: int) -> None:
+        """Queueing a file's jobs waits for another transaction queueing that file's: what it
+        reads as active then includes what the other queued. SQLite's writes already take
+        turns (BEGIN IMMEDIATE); PostgreSQL's read committed let both read before either
+        wrote."""
+        if not self.db.is_sqlite:
+            s.execute(_LOCK_QUEUE, {"k": file_id})
+
     def _new_job(self, kind: str, file_id: int) -> Job:
         return Job(
             kind=kind,
@@ -254,8 +266,12 @@ class JobQueue:
         )
 
     def requeue_file(self, file_id: int, kinds: tuple[str, ...] | list[str]) -> list[JobRecord]:
-        """Reprocessing: active jobs of the file are cancelled, fresh ones queued."""
+        """Reprocessing: active jobs of the file are cancelled, fresh ones queued, in one
+        transaction under the file's queueing lock. Two transactions, unlocked, let reprocesses
+        asked at once (two servers of a team) each cancel before the others queued: every one
+        of their sets stayed queued and ran, the same encodes two or three times over."""
         with self.db.write() as s:
+            self._queueing(s, file_id)
             now = utcnow()
             s.execute(
                 update(Job)
@@ -274,7 +290,6 @@ class JobQueue:
                 .values(cancel_requested=True),
                 execution_options={"synchronize_session": False},
             )
-        with self.db.write() as s:
             rows = [self._new_job(kind, file_id) for kind in kinds]
             s.add_all(rows)
             s.flush()
