@@ -61,6 +61,7 @@ from desktop_app.workers import TaskRunner
 FILE_COLUMN_SHARE = 0.4
 FILE_COLUMN_MIN = 160
 REFRESH_DELAY_MS = 400  # progress events come twice a second per job: one reload per burst
+READ_AGAIN_MS = 5000  # a list that could not be read (the catalog out of reach) is asked again
 
 
 def state_text(state: str) -> str:
@@ -269,6 +270,11 @@ class JobsDock(QDockWidget):
         body = QWidget(self)
         self.status = QLabel(body)
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # errors may quote a name
+        # A catalog outage's sentence is ~1,900 px on one line: unwrapped, it was the least
+        # width of every panel tabbed with this one, and the window grew past the screen
+        # (the details panel out of sight) and could not be made narrower until a restart.
+        self.status.setWordWrap(True)
+        self._read_error = ""  # the status line says a failed read of the list (refresh)
         self.runner.failed.connect(
             lambda exc: self.status.setText(describe_error(as_change(exc)).text)
         )
@@ -380,7 +386,7 @@ class JobsDock(QDockWidget):
         listed = event.file_id is not None and event.file_id in self.names
         renamed = event.kind == EventKind.UPDATED and listed  # the File column shows its name
         if (event.kind in ("processing", "deleted") or renamed) and not self._timer.isActive():
-            self._timer.start()
+            self._timer.start(REFRESH_DELAY_MS)  # start(ms) of a failed read changed it
 
     def refresh(self) -> None:
         state = self.filter.currentData()
@@ -394,9 +400,23 @@ class JobsDock(QDockWidget):
             self.library,
             state,
             on_result=lambda r: self._fill(*r) if asked == self._asked else None,
+            on_error=lambda exc: self._read_failed(exc) if asked == self._asked else None,
         )
 
+    def _read_failed(self, exc: BaseException) -> None:
+        """Said under the table, and the list asked again until it answers: the sentence of
+        a catalog outage stayed there after the catalog was back and the list had been read
+        again, and nothing read it again without a job's event."""
+        self._read_error = describe_error(as_change(exc)).text
+        self.status.setText(self._read_error)
+        if not self._timer.isActive():
+            self._timer.start(READ_AGAIN_MS)
+
     def _fill(self, jobs: list[JobRecord], names: dict[int, str] | None = None) -> None:
+        if self._read_error:
+            if self.status.text() == self._read_error:  # not a later action's words
+                self.status.clear()
+            self._read_error = ""
         selected = self.selected()
         keep = selected.id if selected else None
         self.jobs, self._loaded = jobs, True
