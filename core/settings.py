@@ -868,7 +868,7 @@ def unknown_environment(env: Mapping[str, str]) -> dict[str, str | None]:
 def _file_key_meant(key: str) -> str | None:
     """The settings.toml key meant by an unknown `key`, when one is close: the seed's
     settings keep their names without the prefix (`mediadesk_max_file_size` is
-    `max_file_size`), as the environment's warning says of MEDIADESK_MAX_FILE_SIZE."""
+    `max_file_size`), as the environment's warning says of the prefixed variable name."""
     keys = sorted((set(_TYPES) - set(INTERNAL_FIELDS)) | set(FILE_ALIASES))
     lowered = key.strip().lower()
     bare = lowered.removeprefix(_ENV_PREFIX.lower())
