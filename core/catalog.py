@@ -1178,6 +1178,34 @@ class Catalog:
             ).first()
         return SameBytes(row[0], row[1], row[2], bool(row[3]), bool(row[4])) if row else None
 
+    def holds_size(self, size: int, athlete_id: int | None, is_public: bool) -> bool:
+        """Whether a ready, untrashed file of this size is filed for this athlete and is_public:
+        only then can a file of this size be a duplicate (same_bytes), so only then is a big
+        local file hashed before it is sent (Ingestor.known_duplicate). The athlete is the
+        rule's own: a copy renamed on the card is still found, and another athlete's file of
+        the same size, which could never be a duplicate, costs no read. A seek in
+        ix_media_files_athlete_by_size (athlete, deleted_at, status, size) on both engines:
+        `athlete_id IS NULL` for none, never IS NOT DISTINCT FROM, which PostgreSQL cannot
+        look up in an index."""
+        athlete = (
+            MediaFile.athlete_id.is_(None)
+            if athlete_id is None
+            else MediaFile.athlete_id == athlete_id
+        )
+        with self.db.read() as s:
+            found = s.scalar(
+                select(MediaFile.id)
+                .where(
+                    athlete,
+                    MediaFile.deleted_at.is_(None),
+                    MediaFile.status == "ready",
+                    MediaFile.size == size,
+                    MediaFile.is_public == bool(is_public),
+                )
+                .limit(1)
+            )
+        return found is not None
+
     def find_by_key(self, storage_key: str) -> FileRecord | None:
         """The file stored under a key (any status, trashed too), or None."""
         with self.db.read() as s:

@@ -351,6 +351,45 @@ class Ingestor:
             Catalog.lock_sha(s, sha)
         return self._catalog.same_bytes(sha, athlete_id, is_public, s)
 
+    def known_duplicate(
+        self,
+        path: Path,
+        *,
+        original_filename: str | None = None,
+        athlete_id: int | None = None,
+        is_public: bool = False,
+        progress: IngestProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> FileRecord | None:
+        """The file a local file would be answered with as a duplicate (flagged, and logged as
+        any duplicate), found before any of its bytes is sent; None when it must be sent.
+
+        For the desktop's big files, which go to the store in parts (core/resumable.py) and
+        met the duplicate rule only at their end, after gigabytes sent again. The file is
+        hashed ("reading") only when the catalog holds a ready file of its size for this
+        athlete and is_public (Catalog.holds_size): the other big files are read once, as
+        they are sent. A duplicate whose stored object is missing or of another size is left
+        to the upload, whose end repairs it (_repair_if_broken); a store that cannot say
+        answers the duplicate, as that rule does. Asked without the sha lock: nothing is
+        written, and a file deleted meanwhile sends the bytes after all (_duplicate)."""
+        size = path.stat().st_size
+        if not self._catalog.holds_size(size, athlete_id, is_public):
+            return None
+        read, sha = hash_file(path, _bytes(progress, "reading", size), cancel)
+        same = self._same_bytes(sha, athlete_id, is_public)
+        if same is None or not same.duplicate:
+            return None
+        try:
+            stat = self._storage.stat(same.storage_key)
+        except NotFound:
+            return None
+        except MediaDeskError as exc:
+            logger.warning("Could not check the object of file %s: %s", same.file_id, exc)
+        else:
+            if stat.size != read:
+                return None
+        return self._duplicate(same.file_id, original_filename or path.name)
+
     def duplicate_of_restored(self, s: Session, row: MediaFile) -> int | None:
         """The duplicate rule for a ready file coming out of the trash (Library.restore), asked
         in the restore's write transaction `s`: the id of the ready, untrashed file of the same

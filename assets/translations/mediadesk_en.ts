@@ -101,7 +101,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>JobsDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="512"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="532"/>
         <source>Queued %Ln job(s) again</source>
         <translation>
             <numerusform>Queued %Ln job again</numerusform>
@@ -598,9 +598,20 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
     </message>
 </context>
 <context>
+    <name>UploadController</name>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/upload_controller.py" line="496"/>
+        <source>%Ln files are already in the upload queue: not added again.</source>
+        <translation>
+            <numerusform>%Ln file is already in the upload queue: not added again.</numerusform>
+            <numerusform>%Ln files are already in the upload queue: not added again.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>UploadDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="542"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="553"/>
         <source>%Ln upload(s) failed</source>
         <translation>
             <numerusform>%Ln upload failed</numerusform>
@@ -608,7 +619,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="554"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="571"/>
         <source>%Ln file(s) uploaded</source>
         <translation>
             <numerusform>%Ln file uploaded</numerusform>
@@ -616,7 +627,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="671"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="688"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln failed</numerusform>

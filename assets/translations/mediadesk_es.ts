@@ -1364,61 +1364,61 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>Jobs</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="69"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="70"/>
         <source>queued</source>
         <translation>en cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="70"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="71"/>
         <source>running</source>
         <translation>en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="71"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="72"/>
         <source>done</source>
         <translation>hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="72"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="73"/>
         <source>skipped</source>
         <translation>omitido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="73"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="74"/>
         <source>failed</source>
         <translation>fallido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="74"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="75"/>
         <source>cancelled</source>
         <translation>cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="84"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="85"/>
         <source>original</source>
         <comment>rendition</comment>
         <translation>original</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="85"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="86"/>
         <source>faststart</source>
         <comment>job kind</comment>
         <translation>inicio rápido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="86"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="87"/>
         <source>web</source>
         <comment>job kind</comment>
         <translation>web</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="87"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="88"/>
         <source>hls</source>
         <comment>job kind</comment>
         <translation>HLS</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="88"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="89"/>
         <source>thumbnails</source>
         <comment>job kind</comment>
         <translation>miniaturas</translation>
@@ -1427,103 +1427,103 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>JobsDock</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="263"/>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="317"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="264"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="323"/>
         <source>Jobs</source>
         <translation>Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="278"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="284"/>
         <source>All jobs</source>
         <translation>Todos los trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="291"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="297"/>
         <source>Jobs shown</source>
         <translation>Trabajos mostrados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="292"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="298"/>
         <source>Show:</source>
         <translation>Mostrar:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="295"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="301"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="296"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="302"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="297"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="303"/>
         <source>Process again</source>
         <translation>Reprocesar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="298"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="304"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="307"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="313"/>
         <source>Job</source>
         <translation>Trabajo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="308"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="314"/>
         <source>File</source>
         <translation>Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="309"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="315"/>
         <source>Kind</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="310"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="316"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="311"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="317"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="312"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="318"/>
         <source>Attempts</source>
         <translation>Intentos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="313"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="319"/>
         <source>Reason</source>
         <translation>Motivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="365"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="371"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="369"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="375"/>
         <source>No processing jobs yet. Each uploaded video gets a thumbnail and versions that play in browsers; their jobs show here.</source>
         <translation>Aún no hay trabajos de procesamiento. Cada vídeo subido recibe una miniatura y versiones que se reproducen en los navegadores; sus trabajos aparecen aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="374"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="380"/>
         <source>No jobs in this state.</source>
         <translation>No hay trabajos en este estado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="422"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="442"/>
         <source>File id: %1</source>
         <translation>Id. del archivo: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="512"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="532"/>
         <source>Queued %Ln job(s) again</source>
         <translation>
             <numerusform>%Ln trabajo en cola de nuevo</numerusform>
@@ -2657,22 +2657,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ProcessingLine</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="207"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="208"/>
         <source>Processing: not queued</source>
         <translation>Procesamiento: sin trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="212"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="213"/>
         <source>Processing: %1 (%2 %)</source>
         <translation>Procesamiento: %1 (%2 %)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="227"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="228"/>
         <source>Why: %1</source>
         <translation>Motivo: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="235"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="236"/>
         <source>Renditions: %1</source>
         <translation>Versiones: %1</translation>
     </message>
@@ -3643,7 +3643,20 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadController</name>
     <message>
-        <location filename="../../desktop_app/controllers/upload_controller.py" line="546"/>
+        <location filename="../../desktop_app/controllers/upload_controller.py" line="491"/>
+        <source>“%1” is already in the upload queue: not added again.</source>
+        <translation>«%1» ya está en la cola de subida: no se añade de nuevo.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/upload_controller.py" line="496"/>
+        <source>%Ln files are already in the upload queue: not added again.</source>
+        <translation>
+            <numerusform>%Ln archivo ya está en la cola de subida: no se añade de nuevo.</numerusform>
+            <numerusform>%Ln archivos ya están en la cola de subida: no se añaden de nuevo.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/controllers/upload_controller.py" line="589"/>
         <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again; the upload goes on by itself.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo; la subida sigue sola.</translation>
     </message>
@@ -3651,101 +3664,101 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="275"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="278"/>
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="283"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="286"/>
         <source>Upload queue</source>
         <translation>Cola de subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="345"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="356"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="346"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="357"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="348"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="589"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="359"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="606"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="349"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="602"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="360"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="619"/>
         <source>Pause all</source>
         <translation>Pausar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="351"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="362"/>
         <source>Big files stop after the current part and go on from there when resumed.</source>
         <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="355"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="366"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="359"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="370"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="360"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="371"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="361"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="372"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="364"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="375"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="365"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="376"/>
         <source>Uploads shown</source>
         <translation>Subidas mostradas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="374"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="385"/>
         <source>Overall upload progress</source>
         <translation>Progreso total de las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="496"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="507"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="498"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="509"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="501"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="512"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="539"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="550"/>
         <source>%1 was not uploaded: %2</source>
         <translation>%1 no se ha subido: %2</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="542"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="553"/>
         <source>%Ln upload(s) failed</source>
         <translation>
             <numerusform>Ha fallado %Ln subida</numerusform>
@@ -3753,7 +3766,7 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="554"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="571"/>
         <source>%Ln file(s) uploaded</source>
         <translation>
             <numerusform>%Ln archivo subido</numerusform>
@@ -3761,57 +3774,57 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="594"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="611"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="600"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="617"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="600"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="617"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="602"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="619"/>
         <source>Resume all</source>
         <translation>Reanudar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="648"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="665"/>
         <source>Running: %1</source>
         <translation>En curso: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="649"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="666"/>
         <source>Queued: %1</source>
         <translation>En cola: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="650"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="667"/>
         <source>Paused: %1</source>
         <translation>En pausa: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="651"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="668"/>
         <source>Done: %1</source>
         <translation>Hechas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="652"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="669"/>
         <source>Failed: %1</source>
         <translation>Fallidas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="653"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="670"/>
         <source>Cancelled: %1</source>
         <translation>Canceladas: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="671"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="688"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln fallida</numerusform>
@@ -3819,53 +3832,53 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="674"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="691"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="699"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="716"/>
         <source>&amp;Resume</source>
         <translation>&amp;Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="701"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="718"/>
         <source>&amp;Pause</source>
         <translation>&amp;Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="702"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="719"/>
         <source>Re&amp;try</source>
         <translation>Re&amp;intentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="704"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="721"/>
         <source>Re&amp;move from the queue</source>
         <translation>&amp;Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="706"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="723"/>
         <source>&amp;Show in the library</source>
         <translation>&amp;Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="710"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="727"/>
         <source>&amp;Copy the error</source>
         <translation>&amp;Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="589"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="606"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="353"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="364"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="347"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="594"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="358"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="611"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>
@@ -3873,109 +3886,109 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>UploadQueueModel</name>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="552"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="578"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="553"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="579"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="554"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="580"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="555"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="581"/>
         <source>Speed</source>
         <translation>Velocidad</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="556"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="582"/>
         <source>ETA</source>
         <translation>Tiempo restante</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="557"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="583"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="562"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="588"/>
         <source>Queued</source>
         <translation>En cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="563"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="589"/>
         <source>Validating</source>
         <translation>Validando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="564"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="590"/>
         <source>Uploading</source>
         <translation>Subiendo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="565"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="591"/>
         <source>Done</source>
         <translation>Hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="566"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="592"/>
         <source>Duplicate (already in the library)</source>
         <translation>Duplicado (ya está en la biblioteca)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="567"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="606"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="593"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="632"/>
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="568"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="608"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="594"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="634"/>
         <source>Cancelled</source>
         <translation>Cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="569"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="595"/>
         <source>Paused</source>
         <translation>En pausa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="579"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="605"/>
         <source>Hashing</source>
         <translation>Calculando el hash</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="580"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="606"/>
         <source>Checking the file</source>
         <translation>Comprobando el archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="581"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="607"/>
         <source>Making the thumbnail</source>
         <translation>Creando la miniatura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="582"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="608"/>
         <source>Storing</source>
         <translation>Guardando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="583"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="609"/>
         <source>Uploading in parts</source>
         <translation>Subiendo por partes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="584"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="610"/>
         <source>Adding to the library</source>
         <translation>Añadiendo a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="585"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="611"/>
         <source>Working</source>
         <translation>Trabajando</translation>
     </message>

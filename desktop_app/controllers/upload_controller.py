@@ -22,7 +22,7 @@ from core.errors import (
     UploadGone,
     passing_outage,
 )
-from core.filenames import clean_filename, local_name
+from core.filenames import clean_filename, local_name, readable_name
 from core.library import Library
 from core.mediatypes import sniff_file
 from core.natsort import natural_key
@@ -33,6 +33,7 @@ from desktop_app.models.upload_queue_model import (
     UploadItem,
     UploadQueueModel,
     UploadState,
+    source_key,
 )
 from desktop_app.upload_persistence import (
     DISCARD,
@@ -177,6 +178,8 @@ class _Walk:
         self.unreadable: list[OSError] = []
         self.read = False  # the walker has finished (or failed)
         self.error: BaseException | None = None
+        # Files of this drop not queued because a row of theirs is still to send
+        self.repeated: list[Path] = []
 
 
 def _with_size(path: Path) -> tuple[Path, int]:
@@ -259,6 +262,23 @@ def _send(
     media = sniff_file(item.path, [*settings.allowed_image_types, *settings.allowed_video_types])
     progress = _Throttle(report)
     if item.upload_id or item.size > library.settings.resumable_threshold:
+        # A big file whose bytes the library already holds ends here, nothing sent: sent in
+        # parts, it met the duplicate rule only at its end, after gigabytes over the link.
+        # Hashed first only when a ready file of its size is filed for the athlete (core).
+        # A row with an upload in parts already has bytes in the store: its end answers it.
+        known = (
+            None
+            if item.upload_id
+            else library.uploads.known_duplicate(
+                item.path,
+                original_filename=catalog_name(item.path),
+                athlete_id=item.athlete_id,
+                progress=progress,
+                cancel=item.cancel,
+            )
+        )
+        if known is not None:
+            return known
         # Big files go in parts that survive a pause, a restart or a network outage
         return library.resumable.send_file(
             item.path,
@@ -303,6 +323,10 @@ class UploadController(QObject):
     # carpeta_sprint_50.jpg that was not uploaded at all. Both are the library's name when the
     # row's file would have been stored under that very name (the rule of catalog_name).
     duplicate = Signal(str, str)
+    # A drop's files that a row still to send (queued, running, paused) already holds, said in
+    # one sentence when the drop is all read: they are not queued again. Dropped twice by
+    # mistake, a folder of match recordings was sent twice over the club's link.
+    already_queued = Signal(str)
     idle = Signal()  # every row finished
 
     def __init__(
@@ -428,13 +452,19 @@ class UploadController(QObject):
         # a walk read again at start skips the rows the close saved; the files it stored are
         # told apart from real duplicates by its queue time (_own_earlier_upload)
         queued = {str(item.path) for item in self.model.items()} if walk.resumed else set()
-        rows = [
-            NewRow(path, size, walk.athlete_id, None, walk.queued_at, True)
-            if walk.resumed
-            else NewRow(path, size, walk.athlete_id)
-            for path, size in files
-            if str(path) not in queued
-        ]
+        rows: list[NewRow] = []
+        taken: set[str] = set()  # of this chunk (a folder dropped with a file inside it)
+        for path, size in files:
+            if walk.resumed:
+                if str(path) not in queued:
+                    rows.append(NewRow(path, size, walk.athlete_id, None, walk.queued_at, True))
+                continue
+            source = source_key(path)
+            if source in taken or self.model.pending_source(source):
+                walk.repeated.append(path)
+                continue
+            taken.add(source)
+            rows.append(NewRow(path, size, walk.athlete_id))
         for item in self.model.add_many(rows):
             self._submit(item)
         if rows:
@@ -447,12 +477,25 @@ class UploadController(QObject):
                 # a folder whose files were left out says so in a failed row (the walk went on)
                 folder = Path(os.fsdecode(error.filename)) if error.filename else Path()
                 self._fail(self.model.add(folder, 0, walk.athlete_id).id, error)
+            self._say_repeated(walk.repeated)
         self._walks.remove(walk)
         if walk.error is not None and not isinstance(walk.error, Cancelled):
             logger.warning("Could not read dropped folders: %s", walk.error)
         self._save_timer.stop()
         self._save()  # the walk row goes, the last rows come
         self._check_idle()
+
+    def _say_repeated(self, repeated: list[Path]) -> None:
+        if len(repeated) == 1:
+            name = readable_name(repeated[0].name)  # as its row shows it
+            text = self.tr("“%1” is already in the upload queue: not added again.")
+            self.already_queued.emit(text.replace("%1", name))
+        elif repeated:
+            self.already_queued.emit(
+                self.tr(
+                    "%Ln files are already in the upload queue: not added again.", "", len(repeated)
+                )
+            )
 
     def _submit(self, item: UploadItem) -> None:
         self._running += 1

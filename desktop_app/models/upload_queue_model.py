@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import threading
 import time
 from collections import Counter, deque
@@ -55,6 +56,12 @@ AVERAGE_SPAN = 2 / 3
 SENDING_SETTLE = 0.5
 
 
+def source_key(path: Path) -> str:
+    """What tells two rows of one local file apart from two files: its absolute path, in the
+    case the system compares (Windows: any). No disk access, the window's thread asks it."""
+    return os.path.normcase(os.path.abspath(path))
+
+
 class UploadState(StrEnum):
     QUEUED = "queued"
     VALIDATING = "validating"
@@ -82,6 +89,11 @@ class UploadState(StrEnum):
     def ended(self) -> bool:
         """Nothing more will happen to the row unless the user acts (paused rows will go on)."""
         return self.finished and self != UploadState.PAUSED
+
+    @property
+    def pending(self) -> bool:
+        """Still to be sent (queued, running or paused): the file is not queued again."""
+        return self.active or self == UploadState.PAUSED
 
     @property
     def clearable(self) -> bool:
@@ -116,6 +128,7 @@ class UploadItem:
     _recent: deque[tuple[float, int]] = field(default_factory=deque)  # (time, done), newest last
     # What the model's running totals hold for this row: (state, weight, done); see _recount
     _counted: tuple[UploadState, int, Fraction] | None = None
+    _source: str = ""  # source_key(path), made once when the row is added
 
     @property
     def name(self) -> str:
@@ -185,6 +198,8 @@ class UploadQueueModel(QAbstractTableModel):
         self._rows: dict[int, int] = {}
         self._counts: Counter[UploadState] = Counter()
         self._weight = 0  # sum of max(size, 1) over the rows
+        # source_key -> how many rows of that file are still to send (UploadState.pending)
+        self._pending: Counter[str] = Counter()
         # Done bytes as an exact sum (floats are exact fractions): adding and taking back the
         # same terms returns exactly to where it was, so a finished queue reads exactly 100 %.
         self._done = Fraction(0)
@@ -212,6 +227,7 @@ class UploadQueueModel(QAbstractTableModel):
         added: list[UploadItem] = []
         for new in rows:
             item = UploadItem(next(self._ids), Path(new.path), new.size, new.athlete_id)
+            item._source = source_key(item.path)
             if new.restored:  # a saved row: its name on disk and its age stay
                 item.key, item.queued_at, item.restored = new.key or item.key, new.queued_at, True
             added.append(item)
@@ -272,6 +288,10 @@ class UploadQueueModel(QAbstractTableModel):
 
     def states(self) -> dict[str, int]:
         return {state.value: n for state, n in self._counts.items() if n}
+
+    def pending_source(self, source: str) -> bool:
+        """Whether a row of the file with this source_key is queued, running or paused."""
+        return self._pending[source] > 0
 
     def count(self, *states: UploadState) -> int:
         """How many rows are in any of these states (without walking the rows)."""
@@ -498,6 +518,8 @@ class UploadQueueModel(QAbstractTableModel):
         done = Fraction(weight) if item.state.ended else Fraction(weight * item.fraction)
         item._counted = (item.state, weight, done)
         self._counts[item.state] += 1
+        if item.state.pending:
+            self._pending[item._source] += 1
         self._weight += weight
         self._done += done
 
@@ -512,6 +534,10 @@ class UploadQueueModel(QAbstractTableModel):
         state, weight, done = item._counted
         item._counted = None
         self._counts[state] -= 1
+        if state.pending:
+            self._pending[item._source] -= 1
+            if not self._pending[item._source]:
+                del self._pending[item._source]
         self._weight -= weight
         self._done -= done
 

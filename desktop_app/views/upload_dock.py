@@ -75,6 +75,9 @@ FAILURES_GATHERED_MS = 500
 # import's thousands of reports cost the window's thread more than the files' rows. A change
 # of the counts (a file done, failed, started) shows at once, as does a report after a pause.
 TOTAL_SETTLE_MS = 100
+# A drop's files already in the queue (UploadController.already_queued) are said under the
+# summary this long, and to a screen reader
+NOTICE_MS = 10_000
 
 
 class QueueFilter(QSortFilterProxyModel):
@@ -309,6 +312,14 @@ class UploadDock(QDockWidget):
         self.fit_headers()
         footer = self._build_footer(body)
         layout.addLayout(self.summary)
+        self.notice = QLabel(body)
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)  # a file name may hold "<b>"
+        self.notice.setWordWrap(True)  # a long name never widens the dock
+        self.notice.hide()
+        self._notice_timer = QTimer(self, singleShot=True, interval=NOTICE_MS)
+        self._notice_timer.timeout.connect(self.notice.hide)
+        controller.already_queued.connect(self._say_notice)
+        layout.addWidget(self.notice)
         layout.addWidget(self.table, 1)
         layout.addLayout(footer)
         # Tab in reading order: the filter above the table, the table, then the buttons (made
@@ -543,6 +554,12 @@ class UploadDock(QDockWidget):
         else:
             return
         announce(self.table, text, assertive=True)
+
+    def _say_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.show()
+        self._notice_timer.start()
+        announce(self.table, text)
 
     def _announce_batch(self) -> None:
         """Every row has finished: the failures not yet said, then the files uploaded."""
