@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 from core.errors import NotFound  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.records import FileRecord  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from desktop_app.views.confirm import names_text  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
@@ -185,6 +186,30 @@ def test_ctrl_z_undoes_the_last_move_to_trash(
     qtbot.keyClick(window.browser.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     wait_for(qtbot, lambda: not any(library.get_file(f.id).is_trashed for f in files))
     assert not undo.isEnabled()  # one step: the next Ctrl+Z does nothing
+
+
+def test_ctrl_z_leaves_in_the_trash_a_selected_file_someone_else_trashed_first(
+    qtbot, window: MainWindow, library: Library, settings: Settings, files: list[FileRecord]
+) -> None:  # type: ignore[no-untyped-def]
+    """Found by an outside tester on a library of thousands: Ctrl+A, Delete, and while the
+    question was open another client trashed one of the selected files. The move found it in
+    the trash already, yet Ctrl+Z restored it with the others, undoing the other user's trash."""
+    window.browser.select_row(window.controller.grid.row_of(files[0].id))
+    window.browser.grid.selectAll()
+    other = Library.open(settings)  # another desktop on the same catalog
+    try:
+        other.trash(files[1].id)  # its change has not reached this window's grid yet
+    finally:
+        other.close()
+    assert len(window.browser.selected_records()) == 2
+    window.commands.trash.trigger()
+    wait_for(qtbot, lambda: library.get_file(files[0].id).is_trashed)
+    wait_for(qtbot, lambda: "Moved" in window.status.currentMessage())
+    assert window.commands.undo_trash.isEnabled()
+    window.commands.undo_trash.trigger()
+    wait_for(qtbot, lambda: not library.get_file(files[0].id).is_trashed)
+    wait_for(qtbot, lambda: "Restored" in window.status.currentMessage())
+    assert library.get_file(files[1].id).is_trashed
 
 
 def test_ctrl_z_where_the_emptied_view_put_the_focus_undoes_the_trash_not_the_search(

@@ -604,7 +604,12 @@ class LibraryController(QObject):
 
         self.runner.submit(update, on_result=done, on_error=failed)
 
-    def trash(self, file_ids: list[int]) -> None:
+    def trash(
+        self,
+        file_ids: list[int],
+        moved: Callable[[tuple[int, ...]], None] | None = None,
+    ) -> None:
+        """`moved` gets the ids this move put in the trash, not those already there."""
         self._bulk(
             self.library.trash_many,
             file_ids,
@@ -613,6 +618,7 @@ class LibraryController(QObject):
             lambda done, total: self.tr(
                 "Moving to the trash: %1 of %Ln file(s)…", "", total
             ).replace("%1", number_text(done)),
+            settled=None if moved is None else lambda outcome: moved(outcome.done),
         )
 
     def restore(self, file_ids: list[int]) -> None:
@@ -680,6 +686,7 @@ class LibraryController(QObject):
         none_left: Callable[[int], str] | None = None,
         some_left: Callable[[int], str] | None = None,
         more: Callable[[], str] | None = None,
+        settled: Callable[[BulkOutcome], None] | None = None,
     ) -> None:
         """A selection trashed or restored in batches (core's `trash_many`), the status bar
         following a big one. A file already where it was asked to go (another window or the
@@ -690,6 +697,8 @@ class LibraryController(QObject):
                 self.message.emit(progress(done, total))
 
         def done(outcome: BulkOutcome) -> None:
+            if settled is not None:
+                settled(outcome)
             errors = [e for _i, e in outcome.failed if getattr(e, "reason", None) != already]
             found = len(outcome.failed)
             extra = more() if more is not None else ""

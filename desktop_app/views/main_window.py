@@ -1464,9 +1464,21 @@ class MainWindow(QMainWindow):
             self._trash_now(ids)
 
     def _trash_now(self, ids: list[int]) -> None:
-        self.controller.trash(ids)
-        self._last_trashed = ids
+        batch = list(ids)
+        self._last_trashed = batch
         self.commands.undo_trash.setEnabled(True)
+        self.controller.trash(ids, moved=lambda done: self._trash_moved(batch, done))
+
+    def _trash_moved(self, batch: list[int], done: tuple[int, ...]) -> None:
+        # A selected file someone else had already trashed (another desktop or the API, while
+        # the question was open or before its event came) was not moved by this batch: Ctrl+Z
+        # brought it back, undoing their trash. A batch undone or replaced meanwhile is left.
+        if self._last_trashed is not batch:
+            return
+        moved = set(done)
+        self._last_trashed = [i for i in batch if i in moved]
+        if not self._last_trashed:
+            self.commands.undo_trash.setEnabled(False)
 
     def confirm_unseen_trash(self, count: int, unseen: list[FileRecord]) -> bool:
         """Asks before trashing several files when some of them are not on screen (selected
