@@ -243,6 +243,13 @@ class MainStatusBar(QStatusBar):
         self.storage_warning.setVisible(over)
 
     def set_counts(self, counts: dict[str, int]) -> None:
+        if not counts:
+            # Not counted yet (the catalog's counts are on their way; an empty library's come
+            # as zeros): "0 files · 0 bytes" stood for tens of seconds on a slow disk beside a
+            # grid of 7,566 files
+            self.counts.set_texts("", "")
+            self._fit_width()
+            return
         # Each count has its own plural form ("1 video", "2 videos"), in the user's language.
         files = self.tr("%Ln file(s)", "", counts.get("all", 0))
         size = size_text(counts.get("bytes", 0))
