@@ -68,6 +68,7 @@ from core.records import (
     FileStatus,
     Page,
 )
+from core.text import storable
 
 # pg_advisory_xact_lock(class, key) of the bytes a new file is decided on (Catalog.lock_sha): the
 # two-key space, apart from the one-key locks of core/feed.py and core/leader.py
@@ -1955,7 +1956,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
         raise InvalidInput("cursor is not one this server handed out") from None
     if cursor_sort != sort:
         raise InvalidInput(f"cursor belongs to sort={cursor_sort}, not sort={sort}")
-    if not _fits_column(last_id):
+    if not _fits_id(last_id):
         raise InvalidInput("cursor is not one this server handed out")
     key = sort.removeprefix(BACKWARDS).lstrip("-")
     if value is not None and key in _TIME_KEYS:
@@ -1966,9 +1967,20 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
 
 
 def _cursor_value_fits(key: str, value: Any) -> bool:
+    """A value the sort key's column can be compared with: PostgreSQL refuses a name holding
+    NUL or a lone surrogate, and a float for the BIGINT size (1e308: "bigint out of range"),
+    both answered 500 to an edited cursor where SQLite read past them."""
     if key == "original_filename":
-        return isinstance(value, str)
+        return isinstance(value, str) and storable(value) == value
+    if key == "size":
+        return _fits_column(value)
     return _fits_column(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _fits_id(value: Any) -> bool:
+    """An id the INTEGER id column holds: 32 bits on PostgreSQL, where a cursor's id past them
+    (99999999999) failed in the database (500) instead of being refused."""
+    return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID - 1 <= value <= MAX_ID
 
 
 def _fits_column(value: Any) -> bool:
