@@ -15,7 +15,7 @@ from core.errors import InvalidInput
 from core.mediatypes import FILE_KINDS, canonical_mime
 from core.natsort import name_sort_key
 from core.records import FileQuery, FileRecord, Sort
-from core.text import composed, folded
+from core.text import composed, search_fold
 
 NAME_FIELD = "original_filename"  # sorted by its natural key, stored as media_files.name_sort
 
@@ -27,10 +27,10 @@ def search_term(q: str) -> str:
 
 
 def searched(q: str) -> str:
-    """What a search compares with the texts' folds: its term folded (core.text.folded), its
-    white space read again as search_term reads it (a lone accent between two words leaves
-    two spaces). Empty for no search, and for a term of lone accents: see finds_nothing."""
-    return " ".join(folded(search_term(q)).split())
+    """What a search compares with the texts' folds: its term folded as they are
+    (core.text.search_fold, which also reads again the two spaces a lone accent between two
+    words leaves). Empty for no search, and for a term of lone accents: see finds_nothing."""
+    return search_fold(search_term(q))
 
 
 def finds_nothing(q: str) -> bool:
@@ -91,11 +91,11 @@ def matches(record: FileRecord, query: FileQuery) -> bool:
     mime = content_type_filter(query)
     if mime and record.content_type != mime:
         return False
-    # the catalog compares the stored folds (core.text.folded) of the same fields
+    # the catalog compares the stored folds (core.text.search_fold) of the same fields
     if finds_nothing(query.q):
         return False
     term = searched(query.q)
-    return not term or any(term in folded(text) for text in searched_fields(record))
+    return not term or any(term in search_fold(text) for text in searched_fields(record))
 
 
 class _Key:

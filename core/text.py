@@ -95,3 +95,11 @@ def _letters(text: str) -> str:
     # ("İ" → "i" + U+0307); composed at the end so that Hangul and kept marks compare whole
     loose = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return unicodedata.normalize("NFC", _ACCENTS.sub("", loose)).translate(_TO_BASE)
+
+
+def search_fold(text: str) -> str:
+    """folded() with white space read as a search term reads it (core.query.searched): each run
+    of it one space, the ends trimmed. What the catalog stores and compares for a name, a
+    description or an athlete's name, so that the words of a description on two lines, or of a
+    name with two spaces between them, are found as typed with one space (migration 0032)."""
+    return " ".join(folded(text).split())

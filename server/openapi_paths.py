@@ -540,7 +540,8 @@ LIST_PARAMS = [
     param(
         "q",
         desc="Text in the file name, description or athlete name (substring, in any case and "
-        "with or without accents: 'jose' finds 'José', 'nandu' finds 'Ñandú')",
+        "with or without accents: 'jose' finds 'José', 'nandu' finds 'Ñandú'; runs of white "
+        "space, line breaks included, are one space in the term and in the texts)",
     ),
     param(
         "sort",

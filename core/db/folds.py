@@ -1,7 +1,8 @@
-"""The search folds (core.text.folded) a migration writes into existing rows, in batches.
+"""The search folds (core.text.search_fold) a migration writes into existing rows, in batches.
 
 Migration 0023 wrote every row's; 0029 writes again those of the rows holding a letter the
-rule changed for. One walk for both: a large catalog never sits in memory at once."""
+rule changed for, and 0032 those whose folds hold white space it now reads as one space. One
+walk for all: a large catalog never sits in memory at once."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from alembic import op
 
-from core.text import folded
+from core.text import search_fold
 
 BATCH = 1000  # rows read and written per round
 
@@ -47,7 +48,7 @@ def write_folds(table: str, sources: dict[str, str], where: Where | None = None)
             [
                 {
                     "row_id": row["id"],
-                    **{f"v_{fold}": folded(row[src] or "") for fold, src in sources.items()},
+                    **{f"v_{fold}": search_fold(row[src] or "") for fold, src in sources.items()},
                 }
                 for row in rows
             ],

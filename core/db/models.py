@@ -25,7 +25,7 @@ from sqlalchemy.types import TypeDecorator
 
 from core.metadata import capture_instant
 from core.natsort import NAME_SORT_MAX, name_sort_key
-from core.text import folded
+from core.text import search_fold
 
 
 def utcnow() -> datetime:
@@ -69,7 +69,7 @@ class Athlete(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    # core.text.folded(name), kept by the ORM events below: what a search compares (0023)
+    # core.text.search_fold(name), kept by the ORM events below: what a search compares (0023)
     search_name: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # one more with each rename (migration 0030): what a rename's If-Match or `version` names,
@@ -132,7 +132,7 @@ class MediaFile(Base):
         default="",
         server_default="",
     )
-    # core.text.folded() of the name and of the description, kept by the ORM events below:
+    # core.text.search_fold() of the name and of the description, kept by the ORM events below:
     # what a search compares (migration 0023: the FTS table and pg_trgm indexes hold these).
     # Text: a fold may be longer than its original ("ß" → "ss").
     search_name: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -195,8 +195,8 @@ def _keep_name_keys(_mapper: Any, _connection: Any, row: MediaFile) -> None:
     # every ORM write of a name, description or metadata refreshes its keys, so ingest, edits,
     # renames and reprocessing need not know about them (an unchanged value is not written again)
     row.name_sort = name_sort_key(row.original_filename or "")
-    row.search_name = folded(row.original_filename or "")
-    row.search_description = folded(row.description or "")
+    row.search_name = search_fold(row.original_filename or "")
+    row.search_description = search_fold(row.description or "")
     # a reprocess that reads another capture date moves the file in the "Date taken" order
     if row.created_at is None:  # the column's default comes after this event
         row.created_at = utcnow()
@@ -207,7 +207,7 @@ def _keep_name_keys(_mapper: Any, _connection: Any, row: MediaFile) -> None:
 @event.listens_for(Athlete, "before_insert")
 @event.listens_for(Athlete, "before_update")
 def _keep_athlete_fold(_mapper: Any, _connection: Any, row: Athlete) -> None:
-    row.search_name = folded(row.name or "")
+    row.search_name = search_fold(row.name or "")
 
 
 class FileCount(Base):
