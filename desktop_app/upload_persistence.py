@@ -55,6 +55,10 @@ WALK = "walk"
 SAVED_STATES = ("queued", "paused", "failed", DISCARD, WALK)
 # Journal states of a row that left the queue: it is not restored at the next start
 GONE_STATES = ("done", "duplicate", "cancelled", "removed")
+# A journal entry's field naming the new key of a row the user retried (a retry is a new
+# attempt, with a key of its own): until the next save of the queue holds the retry, the
+# entries of that attempt name a key the saved queue does not know
+RETRIED_AS = "retried_as"
 
 
 def new_key() -> str:
@@ -191,26 +195,50 @@ def _read_journal(path: Path) -> list[dict[str, Any]]:
 
 
 def _apply(rows: list[SavedRow], entries: list[dict[str, Any]]) -> list[SavedRow]:
+    # Rows by the key they were saved under (their place in the queue); a row retried since
+    # goes by its new key (`slot_of`), which the journal's later entries name
     by_key = {row.key: row for row in rows}
+    slot_of = {key: key for key in by_key}
     # Rows that left the queue, and the upload ids of rows never saved: a later "discard"
     # (a removed row's worker stopped, its upload is to drop) brings the row back as one
     gone: dict[str, SavedRow] = {}
     for entry in entries:
         key, state = entry["key"], entry.get("state")
-        row = by_key.get(key)
+        slot = slot_of.get(key, key)
+        row = by_key.get(slot)
         if isinstance(entry.get("upload_id"), str):
             if row is not None:
-                by_key[key] = replace(row, upload_id=entry["upload_id"])
+                by_key[slot] = replace(row, upload_id=entry["upload_id"])
             else:
                 base = gone.get(key, SavedRow("", 0, key=key))
                 gone[key] = replace(base, upload_id=entry["upload_id"])
+        elif isinstance(entry.get(RETRIED_AS), str):
+            if row is not None:
+                slot_of.pop(key, None)
+                slot_of[entry[RETRIED_AS]] = slot
+                by_key[slot] = _retried(row, entry[RETRIED_AS], entry.get("queued_at"))
         elif state in GONE_STATES:
             if row is not None:
-                gone[key] = by_key.pop(key)
+                gone[key] = by_key.pop(slot)
         elif state == DISCARD:
             base = row or gone.pop(key, None) or SavedRow("", 0, key=key)
-            by_key[key] = replace(base, state=DISCARD)
+            by_key[slot] = replace(base, state=DISCARD)
     return list(by_key.values())
+
+
+def _retried(row: SavedRow, key: str, queued_at: object) -> SavedRow:
+    """A failed row the user retried: queued again from its first byte, as the window did."""
+    when = float(queued_at) if isinstance(queued_at, (int, float)) else row.queued_at
+    return replace(
+        row,
+        key=key,
+        state="queued",
+        reason="",
+        detail="",
+        error=None,
+        fraction=0.0,
+        queued_at=when,
+    )
 
 
 def load_queue(path: Path) -> list[SavedRow]:
@@ -329,6 +357,8 @@ def _held(entry: dict[str, Any], saved: dict[str, SavedRow], upto: int) -> bool:
         return row is None
     if entry.get("state") == DISCARD:  # a row saved as gone had its upload dropped since
         return row is None or row.state == DISCARD
+    if RETRIED_AS in entry:  # a save after the retry names the row by its new key
+        return row is None
     return row is None or row.upload_id == entry.get("upload_id")
 
 

@@ -413,3 +413,55 @@ def test_the_quit_question_goes_once_the_uploads_end_and_the_app_quits(
         timer.stop()
         release.set()
         window.shutdown()
+
+
+def test_a_retried_row_stored_before_the_next_save_is_not_restored_failed(
+    qtbot: Any, library: Library, media_dir: MediaSet, tmp_path: Path, english: None
+) -> None:
+    """kill -9 within the few seconds between *Retry failed* and the next save of the queue
+    (a bulk import after a full disk freed): the queue file still held the failed rows, and
+    the journal said the retries finished under the new keys a retry gives its row, which
+    that file did not know. At the next start every file the retry had stored came back as
+    *Failed: There is not enough free space…*, though it was in the library."""
+    saved = queue_file(library.paths.data_dir)
+    photo = tmp_path / "retried.jpg"
+    photo.write_bytes(b"just some text, not a photo at all")
+    controller = _started(qtbot, library)
+    try:
+        controller.add_paths([photo])
+        wait_for(qtbot, lambda: controller.model.rowCount() == 1 and not controller.busy)
+        assert controller.model.items()[0].state == UploadState.FAILED
+        controller._save()
+        wait_for(qtbot, lambda: [r["state"] for r in _saved_rows(saved)] == ["failed"])
+        controller._save_timer.setInterval(60_000)  # the next save of the whole queue is far off
+        shutil.copy(media_dir.jpeg, photo)  # the cause is gone: the user retries
+        assert controller.retry_failed() == 1
+        wait_for(qtbot, lambda: controller.model.items()[0].state == UploadState.DONE)
+        assert library.counts()["all"] == 1
+        # What the next start would read after a kill -9 now: the retried row left the queue
+        assert [r["state"] for r in _saved_rows(saved)] == ["failed"]
+        wait_for(qtbot, lambda: load_queue(saved) == [], timeout=2000)
+    finally:
+        controller.shutdown()
+    assert load_queue(saved) == []
+
+
+def test_a_retried_row_not_yet_sent_at_a_crash_comes_back_queued(tmp_path: Path) -> None:
+    """A retry noted only in the journal: the row comes back to be sent (not failed, not
+    lost), under its new key, so that the journal's later words about it apply."""
+    saved = queue_file(tmp_path)
+    failed = SavedRow("/x/a.jpg", 3, state="failed", key="old", queued_at=1.0, reason="Full")
+    save_queue(saved, [failed, SavedRow("/x/b.jpg", 4, state="failed", key="b")])
+    journal = QueueJournal(journal_file(saved))
+    journal.record("old", retried_as="new", queued_at=2.0)
+    journal.record("b", retried_as="b2", queued_at=3.0)
+    journal.record("b2", state="done", file_id=7)
+    journal.flush()
+    (row,) = load_queue(saved)
+    assert (row.path, row.key, row.state, row.reason, row.queued_at) == (
+        "/x/a.jpg",
+        "new",
+        "queued",
+        "",
+        2.0,
+    )

@@ -742,7 +742,15 @@ class UploadController(QObject):
         return self.resume_many(self.model.paused_ids())
 
     def retry(self, item_id: int) -> None:
-        self._submit_again(self.model.retry(item_id))
+        before = self.model.item(item_id)
+        old_key = before.key if before is not None else ""
+        item = self.model.retry(item_id)
+        if item is not None and self._journal is not None and not self._closing:
+            # The retry names the row anew: a crash before the next save of the queue must
+            # neither bring the old failure back nor miss this attempt's end in the journal
+            self._journal.record(old_key, retried_as=item.key, queued_at=item.queued_at)
+            self._schedule_flush()
+        self._submit_again(item)
 
     def retry_failed(self) -> int:
         """Puts every failed row back in the queue; returns how many."""
