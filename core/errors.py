@@ -193,8 +193,12 @@ def met_catalog_failure(down: StorageUnavailable) -> None:
         met.append(down)
 
 
+# The reason of a write the local storage folder refuses itself (storage_error): its disk
+# read-only, or the process without the right to write there
+STORAGE_READ_ONLY = "storage_read_only"
 # The causes a storage_unavailable names in its `reason`, when it knows one (the API document
-# lists them; clients choose their sentence by them): the catalog out of reach (catalog_down),
+# lists them; clients choose their sentence by them): the local storage folder refusing writes
+# (storage_read_only), the catalog out of reach (catalog_down),
 # the disk holding a SQLite catalog gone (catalog_disk_down) or its file not writable
 # (catalog_read_only: a disk remounted read-only, rights or attributes changed; reads go on),
 # locked by another program past the busy timeout (catalog_busy: catalog_locked),
@@ -202,6 +206,7 @@ def met_catalog_failure(down: StorageUnavailable) -> None:
 # (endpoint_unreachable), asking for fewer requests (storage_throttled: 503 SlowDown, 429) or
 # failing inside (storage_server_error: any other 5xx), as R2 does under load or in incidents.
 UNAVAILABLE_REASONS = (
+    "storage_read_only",
     "catalog_unreachable",
     "catalog_disk_unreachable",
     "catalog_read_only",
@@ -225,6 +230,9 @@ UNAVAILABLE_REASONS = (
 # server's sentences (server.errors.UNAVAILABLE_MESSAGES) and the client's retries follow this.
 SETUP_FAULT_REASONS = frozenset(
     {
+        # the local storage folder refuses the write itself (storage_error): no connection
+        # to check, and it stays until its disk or rights are set right
+        STORAGE_READ_ONLY,
         "endpoint_refused",
         "bad_credentials",
         "no_permission",
@@ -652,10 +660,23 @@ def no_space() -> InsufficientStorage:
 
 
 def storage_error(exc: OSError, message: str) -> StorageUnavailable:
-    """The domain error for a failed disk operation: a full disk is told apart."""
+    """The domain error for a failed disk operation: a full disk is told apart, and so is a
+    disk or folder that refuses the write (storage_read_only, the path in LOCAL_DETAILS)."""
     if is_no_space(exc):
         return no_space()
+    if exc.errno in _REFUSED_ERRNOS:
+        return StorageUnavailable(
+            f"{message}: {exc.strerror or exc}",
+            reason=STORAGE_READ_ONLY,
+            details={"path": str(exc.filename)} if exc.filename else None,
+        )
     return StorageUnavailable(f"{message}: {exc.strerror or exc}")
+
+
+# A disk remounted read-only (after an error, a card's lock switch), or rights or attributes
+# changed under the process: said as storage_read_only. Without a reason, the desktop's
+# sentence sent a user of a local folder to check "the connection and the storage settings".
+_REFUSED_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 class InvalidSignature(MediaDeskError):

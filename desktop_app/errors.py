@@ -409,6 +409,18 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "The disk holding the library (%1) cannot be read or written: it was unplugged, or "
             "the network share is gone. Connect it again, then try again.",
         ).replace("%1", folder)
+    if exc.code == "storage_unavailable" and reason == "storage_read_only":
+        # the local folder refuses the write itself: "the storage cannot be reached, check the
+        # connection" sent a user of a folder on this machine looking at the network
+        path = str(exc.details.get("path") or "")
+        text = QCoreApplication.translate(
+            "Errors",
+            "MediaDesk may not write in its storage folder (%1): the disk is read-only "
+            "(remounted after a disk error, or a memory card's lock switch) or MediaDesk lost "
+            "the permission to write there. Make it writable, then try again; the library can "
+            "still be browsed meanwhile.",
+        )
+        return text.replace("%1", path) if path else text.replace(" (%1)", "")
     if exc.code == "storage_unavailable" and reason == "catalog_damaged":
         # a restore of a copy cut short: "the storage cannot be reached" sent the user to the
         # connection and the storage settings, and no waiting or setting mends the file

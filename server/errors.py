@@ -75,6 +75,10 @@ HTTP_CODES = {
 # the server's storage settings are fixed: "try again later" sent users waiting for nothing.
 UNAVAILABLE_MESSAGES: dict[str | None, str] = {
     None: "The storage is not available right now; try again later",
+    "storage_read_only": (
+        "The server may not write in its storage folder (its disk is read-only, or the server "
+        "lost the right to write there); ask the server's administrator"
+    ),
     "catalog_unreachable": "The catalog (database) cannot be reached right now; try again later",
     "catalog_disk_unreachable": (
         "The disk holding the server's catalog cannot be read or written right now (a disk or "

@@ -112,7 +112,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="612"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="617"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Moved %Ln file to the trash</numerusform>
@@ -120,7 +120,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="614"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="619"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moving to the trash: %1 of %Ln file…</numerusform>
@@ -128,7 +128,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="651"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="657"/>
         <source>%Ln of them became the copies of the same photos or videos uploaded again meanwhile: their own edits gave way to those copies&apos;.</source>
         <translation>
             <numerusform>%Ln of them became the copy of the same photo or video uploaded again meanwhile: its own edits gave way to that copy&apos;s.</numerusform>
@@ -136,7 +136,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="662"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="668"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Restored %Ln file</numerusform>
@@ -144,7 +144,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="663"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="669"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restoring: %1 of %Ln file…</numerusform>
@@ -152,7 +152,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="668"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="674"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nothing to restore: the file was already restored</numerusform>
@@ -160,7 +160,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="669"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="675"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln already restored elsewhere)</numerusform>
@@ -168,7 +168,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="756"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="765"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>Nothing deleted: the file was restored meanwhile and is kept</numerusform>
@@ -176,9 +176,9 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="750"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="761"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="766"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="759"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="770"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="775"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Deleted %Ln file permanently</numerusform>
@@ -186,7 +186,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="743"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="752"/>
         <source>%Ln file(s) went to the trash instead: the storage may still delete them; if it did not, they stay in the trash, where they can be restored.</source>
         <translation>
             <numerusform>The file went to the trash instead: the storage may still delete it; if it did not, it stays in the trash, where it can be restored.</numerusform>
@@ -194,7 +194,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="763"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="772"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restored meanwhile elsewhere, kept)</numerusform>
@@ -202,7 +202,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="778"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="787"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Emptying the trash: %1 of %Ln file deleted…</numerusform>
@@ -210,7 +210,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="785"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="794"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Emptied the trash: %Ln file deleted</numerusform>
@@ -218,7 +218,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="813"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="822"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exporting: %1 of %Ln file…</numerusform>
@@ -226,7 +226,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="820"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="829"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exported %Ln file to %1</numerusform>
@@ -234,7 +234,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="842"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="851"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>%Ln of %1 files could not be exported to %2:</numerusform>
@@ -242,7 +242,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="849"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="858"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…and %Ln more</numerusform>
@@ -250,7 +250,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="850"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="859"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln file exported.</numerusform>
@@ -258,7 +258,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="936"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="945"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Processing again: %1 of %Ln file…</numerusform>
@@ -266,7 +266,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="953"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="962"/>
         <source>Made the thumbnails of %Ln photo(s) again</source>
         <translation>
             <numerusform>Made the thumbnail of %Ln photo again</numerusform>
@@ -274,7 +274,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="958"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="967"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>Queued %Ln job of %1 again</numerusform>
@@ -282,7 +282,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="964"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="973"/>
         <source>Queued the jobs of %Ln video(s) again</source>
         <translation>
             <numerusform>Queued the jobs of %Ln video again</numerusform>
@@ -290,7 +290,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="969"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="978"/>
         <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
         <translation>
             <numerusform>%Ln file passed over: trashed or deleted meanwhile</numerusform>
@@ -301,7 +301,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainStatusBar</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="247"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="254"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -309,7 +309,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="252"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="259"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln image</numerusform>
@@ -317,7 +317,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="253"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="260"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln video</numerusform>
@@ -376,7 +376,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1478"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1490"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>Move %Ln selected file to the trash?</numerusform>
@@ -384,7 +384,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1483"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1495"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln of them is not on screen:</numerusform>
@@ -392,7 +392,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1507"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1519"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>Delete %Ln file permanently?</numerusform>
@@ -400,7 +400,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1527"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1539"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>Permanently delete %Ln file in the trash?</numerusform>
@@ -408,7 +408,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1852"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1864"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>%Ln file left to upload.</numerusform>

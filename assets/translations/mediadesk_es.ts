@@ -488,42 +488,42 @@
         <translation>El bucket del almacenamiento no existe: se borró o su nombre está mal en los ajustes de almacenamiento. Revisa el nombre del bucket en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="473"/>
+        <location filename="../../desktop_app/errors.py" line="485"/>
         <source>A newer version of MediaDesk upgraded this library while this window was open. Nothing more can be changed here: close MediaDesk and start the newer version. You can still browse and play files.</source>
         <translation>Una versión más nueva de MediaDesk actualizó esta biblioteca mientras esta ventana estaba abierta. Aquí ya no se puede cambiar nada: cierra MediaDesk e inicia la versión más nueva. Todavía puedes explorar y reproducir archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="480"/>
+        <location filename="../../desktop_app/errors.py" line="492"/>
         <source>Another move of this library&apos;s files to a new storage is running (in another window, or on another computer sharing the catalog). Try again once it has finished.</source>
         <translation>Ya hay otro traslado de los archivos de esta biblioteca a un nuevo almacenamiento en curso (en otra ventana, o en otro ordenador que comparte el catálogo). Vuelve a intentarlo cuando termine.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="487"/>
+        <location filename="../../desktop_app/errors.py" line="499"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="489"/>
+        <location filename="../../desktop_app/errors.py" line="501"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="491"/>
+        <location filename="../../desktop_app/errors.py" line="503"/>
         <source>The file is being deleted for good (the trash is being emptied, perhaps on another computer) and can no longer be restored.</source>
         <translation>El archivo se está eliminando definitivamente (se está vaciando la papelera, quizá en otro ordenador) y ya no se puede restaurar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="504"/>
+        <location filename="../../desktop_app/errors.py" line="516"/>
         <source>The video&apos;s picture (%1 × %2) is larger than MediaDesk takes: at most 8192 × 4352 pixels (8K), and %3 on a side.</source>
         <translation>La imagen del vídeo (%1 × %2) es mayor de lo que MediaDesk admite: como máximo 8192 × 4352 píxeles (8K) y %3 por lado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="520"/>
+        <location filename="../../desktop_app/errors.py" line="532"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="514"/>
+        <location filename="../../desktop_app/errors.py" line="526"/>
         <source>The image is damaged or cut short: it cannot be read whole.</source>
         <translation>La imagen está dañada o cortada: no se puede leer entera.</translation>
     </message>
@@ -534,17 +534,17 @@
         <translation>Detalle técnico: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="596"/>
+        <location filename="../../desktop_app/errors.py" line="608"/>
         <source>The image is larger than %1 megapixels (%2 × %3) and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles (%2 × %3) y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="603"/>
+        <location filename="../../desktop_app/errors.py" line="615"/>
         <source>The image is larger than %1 megapixels and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="530"/>
+        <location filename="../../desktop_app/errors.py" line="542"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
@@ -599,17 +599,17 @@
         <translation>Ya existe un deportista llamado «%1». Elige otro nombre.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="669"/>
+        <location filename="../../desktop_app/errors.py" line="681"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility: nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad: no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="682"/>
+        <location filename="../../desktop_app/errors.py" line="694"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility (file %1): nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="695"/>
+        <location filename="../../desktop_app/errors.py" line="707"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility, “%2” (file %1): nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad, «%2» (archivo %1): no se ha cambiado nada.</translation>
     </message>
@@ -669,357 +669,362 @@
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="415"/>
+        <location filename="../../desktop_app/errors.py" line="416"/>
+        <source>MediaDesk may not write in its storage folder (%1): the disk is read-only (remounted after a disk error, or a memory card&apos;s lock switch) or MediaDesk lost the permission to write there. Make it writable, then try again; the library can still be browsed meanwhile.</source>
+        <translation>MediaDesk no puede escribir en su carpeta de almacenamiento (%1): el disco es de solo lectura (se volvió a montar tras un error del disco, o el interruptor de bloqueo de una tarjeta de memoria) o MediaDesk perdió el permiso para escribir ahí. Hazla escribible y vuelve a intentarlo; mientras tanto puedes seguir explorando la biblioteca.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="427"/>
         <source>MediaDesk&apos;s catalog file is damaged (a copy that did not finish, a restore cut short). Put a whole copy of it back from a backup, then start MediaDesk again.</source>
         <translation>El archivo del catálogo de MediaDesk está dañado (una copia que no terminó, una restauración interrumpida). Vuelve a ponerlo en su sitio desde una copia de seguridad completa y después inicia MediaDesk de nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="421"/>
+        <location filename="../../desktop_app/errors.py" line="433"/>
         <source>There is a folder where MediaDesk&apos;s catalog file should be. Move that folder away, or choose another data folder.</source>
         <translation>Hay una carpeta donde debería estar el archivo del catálogo de MediaDesk. Mueve esa carpeta a otro sitio o elige otra carpeta de datos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="432"/>
+        <location filename="../../desktop_app/errors.py" line="444"/>
         <source>The stored copy of this file is missing, though the catalog still lists it (deleted outside MediaDesk, or a bad restore). Restore it from a backup; `mediadesk maintenance` lists such files.</source>
         <translation>Falta la copia guardada de este archivo, aunque el catálogo todavía lo incluye (se eliminó fuera de MediaDesk, o una restauración fallida). Restáuralo desde una copia de seguridad; `mediadesk maintenance` enumera esos archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="440"/>
+        <location filename="../../desktop_app/errors.py" line="452"/>
         <source>The copy at the new storage did not match the original, so the file stayed where it is. Running the move again retries it.</source>
         <translation>La copia en el nuevo almacenamiento no coincidía con el original, así que el archivo se quedó donde estaba. Al volver a iniciar el traslado se reintenta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="448"/>
+        <location filename="../../desktop_app/errors.py" line="460"/>
         <source>There is not enough free space to save the change. Free some space on the disk (or raise the storage quota) and try again.</source>
         <translation>No hay espacio libre suficiente para guardar el cambio. Libera espacio en el disco (o amplía la cuota de almacenamiento) y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="456"/>
+        <location filename="../../desktop_app/errors.py" line="468"/>
         <source>A newer version of MediaDesk has upgraded this library, and this version cannot open it. Start the newer version (or a later one). Nothing was changed.</source>
         <translation>Una versión más reciente de MediaDesk ha actualizado esta biblioteca y esta versión no puede abrirla. Inicia la versión más reciente (u otra posterior). No se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="464"/>
+        <location filename="../../desktop_app/errors.py" line="476"/>
         <source>This version of MediaDesk must upgrade the library first, but other MediaDesk programs are using it (%1). Close them (on every computer sharing it), then start MediaDesk again. Nothing was changed.</source>
         <translation>Esta versión de MediaDesk debe actualizar antes la biblioteca, pero otros programas de MediaDesk la están usando (%1). Ciérralos (en todos los equipos que la comparten) y vuelve a iniciar MediaDesk. No se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="542"/>
+        <location filename="../../desktop_app/errors.py" line="554"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="547"/>
+        <location filename="../../desktop_app/errors.py" line="559"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="561"/>
+        <location filename="../../desktop_app/errors.py" line="573"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="568"/>
+        <location filename="../../desktop_app/errors.py" line="580"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="574"/>
+        <location filename="../../desktop_app/errors.py" line="586"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="576"/>
+        <location filename="../../desktop_app/errors.py" line="588"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="580"/>
+        <location filename="../../desktop_app/errors.py" line="592"/>
         <source>A token name needs 1 to 100 visible characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres visibles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="619"/>
+        <location filename="../../desktop_app/errors.py" line="631"/>
         <source>The animation has more frames than MediaDesk checks at its size.</source>
         <translation>La animación tiene más fotogramas de los que MediaDesk comprueba a su tamaño.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="623"/>
+        <location filename="../../desktop_app/errors.py" line="635"/>
         <source>The animation has %1 frames of %2 × %3 pixels: more than MediaDesk checks (at most %4 frames of this size).</source>
         <translation>La animación tiene %1 fotogramas de %2 × %3 píxeles: más de los que MediaDesk comprueba (como mucho %4 fotogramas de este tamaño).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="664"/>
+        <location filename="../../desktop_app/errors.py" line="676"/>
         <source>Another file without an athlete already holds the same photo or video with this visibility: nothing was changed.</source>
         <translation>Otro archivo sin deportista ya contiene la misma foto o vídeo con esta visibilidad: no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="676"/>
+        <location filename="../../desktop_app/errors.py" line="688"/>
         <source>Another file without an athlete already holds the same photo or video with this visibility (file %1): nothing was changed.</source>
         <translation>Otro archivo sin deportista ya contiene la misma foto o vídeo con esta visibilidad (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="689"/>
+        <location filename="../../desktop_app/errors.py" line="701"/>
         <source>Another file without an athlete already holds the same photo or video with this visibility, “%2” (file %1): nothing was changed.</source>
         <translation>Otro archivo sin deportista ya contiene la misma foto o vídeo con esta visibilidad, «%2» (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="710"/>
+        <location filename="../../desktop_app/errors.py" line="722"/>
         <source>“%1” is not a valid address: it is an IP address with numbers left out, which would be read as %2. Write it in full, like 127.0.0.1, or enter a host name.</source>
         <translation>«%1» no es una dirección válida: es una dirección IP a la que le faltan números, que se leería como %2. Escríbela completa, como 127.0.0.1, o escribe un nombre de equipo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="716"/>
+        <location filename="../../desktop_app/errors.py" line="728"/>
         <source>“%1” is not a valid address: it is an IP address with numbers left out. Write it in full, like 127.0.0.1, or enter a host name.</source>
         <translation>«%1» no es una dirección válida: es una dirección IP a la que le faltan números. Escríbela completa, como 127.0.0.1, o escribe un nombre de equipo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="722"/>
+        <location filename="../../desktop_app/errors.py" line="734"/>
         <source>“%1” is not a valid address: an IP address is four numbers from 0 to 255, like 127.0.0.1. Enter one like that, or a host name.</source>
         <translation>«%1» no es una dirección válida: una dirección IP son cuatro números del 0 al 255, como 127.0.0.1. Escribe una así o un nombre de equipo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="728"/>
+        <location filename="../../desktop_app/errors.py" line="740"/>
         <source>“%1” is not a valid address: enter an IP address like 127.0.0.1, or a host name (letters, digits and hyphens, in parts of 1 to 63 characters separated by dots).</source>
         <translation>«%1» no es una dirección válida: escribe una dirección IP como 127.0.0.1 o un nombre de equipo (letras, cifras y guiones, en partes de 1 a 63 caracteres separadas por puntos).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="748"/>
+        <location filename="../../desktop_app/errors.py" line="760"/>
         <source>No computer named “%1” can be found. Check how it is written, or enter an IP address such as 127.0.0.1 (this computer only) or 0.0.0.0 (the network).</source>
         <translation>No se encuentra ningún ordenador llamado «%1». Revisa cómo está escrito o escribe una dirección IP como 127.0.0.1 (solo este ordenador) o 0.0.0.0 (la red).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="754"/>
+        <location filename="../../desktop_app/errors.py" line="766"/>
         <source>The name “%1” could not be looked up: the network&apos;s name server does not answer. Check the connection, or enter an IP address such as 127.0.0.1 (this computer only) or 0.0.0.0 (the network).</source>
         <translation>No se pudo buscar el nombre «%1»: el servidor de nombres de la red no responde. Revisa la conexión o escribe una dirección IP como 127.0.0.1 (solo este ordenador) o 0.0.0.0 (la red).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="767"/>
+        <location filename="../../desktop_app/errors.py" line="779"/>
         <source>A computer&apos;s name could not be found. Check how it is written and the network connection.</source>
         <translation>No se encuentra el nombre de un ordenador. Revisa cómo está escrito y la conexión de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="779"/>
+        <location filename="../../desktop_app/errors.py" line="791"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="786"/>
+        <location filename="../../desktop_app/errors.py" line="798"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="791"/>
+        <location filename="../../desktop_app/errors.py" line="803"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="795"/>
+        <location filename="../../desktop_app/errors.py" line="807"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="800"/>
+        <location filename="../../desktop_app/errors.py" line="812"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="802"/>
+        <location filename="../../desktop_app/errors.py" line="814"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="807"/>
+        <location filename="../../desktop_app/errors.py" line="819"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="811"/>
+        <location filename="../../desktop_app/errors.py" line="823"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="820"/>
+        <location filename="../../desktop_app/errors.py" line="832"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="821"/>
+        <location filename="../../desktop_app/errors.py" line="833"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="822"/>
+        <location filename="../../desktop_app/errors.py" line="834"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="825"/>
+        <location filename="../../desktop_app/errors.py" line="837"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="828"/>
+        <location filename="../../desktop_app/errors.py" line="840"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="831"/>
+        <location filename="../../desktop_app/errors.py" line="843"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="840"/>
+        <location filename="../../desktop_app/errors.py" line="852"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="845"/>
+        <location filename="../../desktop_app/errors.py" line="857"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="848"/>
+        <location filename="../../desktop_app/errors.py" line="860"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="851"/>
+        <location filename="../../desktop_app/errors.py" line="863"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="855"/>
+        <location filename="../../desktop_app/errors.py" line="867"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="858"/>
+        <location filename="../../desktop_app/errors.py" line="870"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="863"/>
+        <location filename="../../desktop_app/errors.py" line="875"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="893"/>
+        <location filename="../../desktop_app/errors.py" line="905"/>
         <source>it is a file, not a folder</source>
         <translation>es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="895"/>
+        <location filename="../../desktop_app/errors.py" line="907"/>
         <source>it is inside %1, which is a file</source>
         <translation>está dentro de %1, que es un archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="899"/>
+        <location filename="../../desktop_app/errors.py" line="911"/>
         <source>%1 is a file, not a folder</source>
         <translation>%1 es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="904"/>
+        <location filename="../../desktop_app/errors.py" line="916"/>
         <source>%1 is a link to %2, which does not exist</source>
         <translation>%1 es un enlace a %2, que no existe</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="911"/>
+        <location filename="../../desktop_app/errors.py" line="923"/>
         <source>the user %1 may not read it: run MediaDesk as %2, who owns %3, or give %1 access to it</source>
         <translation>el usuario %1 no puede leerla: ejecuta MediaDesk como %2, propietario de %3, o da acceso a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="922"/>
+        <location filename="../../desktop_app/errors.py" line="934"/>
         <source>MediaDesk is not allowed to create %1</source>
         <translation>MediaDesk no tiene permiso para crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="924"/>
+        <location filename="../../desktop_app/errors.py" line="936"/>
         <source>%1 is on a read-only disk</source>
         <translation>%1 está en un disco de solo lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="926"/>
+        <location filename="../../desktop_app/errors.py" line="938"/>
         <source>the disk of %1 is full</source>
         <translation>el disco de %1 está lleno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="928"/>
+        <location filename="../../desktop_app/errors.py" line="940"/>
         <source>%1 cannot be created</source>
         <translation>no se puede crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="941"/>
+        <location filename="../../desktop_app/errors.py" line="953"/>
         <source>user id %1</source>
         <translation>el usuario con id %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="950"/>
+        <location filename="../../desktop_app/errors.py" line="962"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder belongs to another user, so it may have been planted. Give it back to the user MediaDesk runs as (chown) and restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it: a new key is made, and links signed with the old one stop working.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos pertenece a otro usuario, así que podría haber sido colocado por otra persona. Devuélveselo al usuario con el que se ejecuta MediaDesk (chown) y restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo: se crea una clave nueva y los enlaces firmados con la anterior dejan de funcionar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="958"/>
+        <location filename="../../desktop_app/errors.py" line="970"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder can be changed by other users, so it may have been replaced. Check it, then restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos puede ser modificado por otros usuarios, así que podría haber sido sustituido. Revísalo y luego restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="974"/>
+        <location filename="../../desktop_app/errors.py" line="986"/>
         <source>The data folder %1 cannot be used: %2.</source>
         <translation>La carpeta de datos %1 no se puede usar: %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="980"/>
+        <location filename="../../desktop_app/errors.py" line="992"/>
         <source>Choose another folder.</source>
         <translation>Elige otra carpeta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="981"/>
+        <location filename="../../desktop_app/errors.py" line="993"/>
         <source>It is set as data_dir in the settings file %1: correct or remove that line.</source>
         <translation>Está indicada como data_dir en el archivo de ajustes %1: corrígela o borra esa línea.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="984"/>
+        <location filename="../../desktop_app/errors.py" line="996"/>
         <source>It is set by the environment variable MEDIADESK_DATA_DIR.</source>
         <translation>La fija la variable de entorno MEDIADESK_DATA_DIR.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="987"/>
+        <location filename="../../desktop_app/errors.py" line="999"/>
         <source>It was given with --data-dir.</source>
         <translation>Se indicó con --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="990"/>
+        <location filename="../../desktop_app/errors.py" line="1002"/>
         <source>It is the default folder of your user account: choose another one with MEDIADESK_DATA_DIR or --data-dir.</source>
         <translation>Es la carpeta predeterminada de tu cuenta de usuario: elige otra con MEDIADESK_DATA_DIR o --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1012"/>
+        <location filename="../../desktop_app/errors.py" line="1024"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1032"/>
+        <location filename="../../desktop_app/errors.py" line="1044"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1070"/>
+        <location filename="../../desktop_app/errors.py" line="1082"/>
         <source>Try again in %1 s.</source>
         <translation>Vuelve a intentarlo dentro de %1 s.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1164"/>
+        <location filename="../../desktop_app/errors.py" line="1176"/>
         <source>The server cannot be reached. Check that it is running and that this computer is connected, then try again.</source>
         <translation>No se puede conectar con el servidor. Comprueba que está en marcha y que este equipo está conectado, y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1170"/>
+        <location filename="../../desktop_app/errors.py" line="1182"/>
         <source>The file could not be downloaded: the server answered with error %1.</source>
         <translation>No se pudo descargar el archivo: el servidor respondió con el error %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1174"/>
+        <location filename="../../desktop_app/errors.py" line="1186"/>
         <source>The file could not be downloaded.</source>
         <translation>No se pudo descargar el archivo.</translation>
     </message>
@@ -1534,7 +1539,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="849"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="858"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…y %Ln más</numerusform>
@@ -1557,7 +1562,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los archivos se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="612"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="617"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1565,7 +1570,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="614"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="619"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1573,12 +1578,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="641"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="647"/>
         <source>“%1” became “%2” (file %3), the same photo or video uploaded again meanwhile: its own edits (description, athlete, sharing) gave way to that file&apos;s.</source>
         <translation>«%1» pasó a ser «%2» (archivo %3), la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios (descripción, deportista, compartir) cedieron ante los de ese archivo.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="651"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="657"/>
         <source>%Ln of them became the copies of the same photos or videos uploaded again meanwhile: their own edits gave way to those copies&apos;.</source>
         <translation>
             <numerusform>%Ln de ellos pasó a ser la copia de la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios cedieron ante los de esa copia.</numerusform>
@@ -1586,7 +1591,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="662"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="668"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1594,7 +1599,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="663"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="669"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1602,7 +1607,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="668"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="674"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nada que restaurar: el archivo ya estaba restaurado</numerusform>
@@ -1610,7 +1615,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="669"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="675"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln ya restaurado en otro lugar)</numerusform>
@@ -1618,7 +1623,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="756"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="765"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>No se eliminó nada: el archivo se había restaurado mientras tanto y se conserva</numerusform>
@@ -1626,9 +1631,9 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="750"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="761"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="766"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="759"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="770"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="775"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1641,7 +1646,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Cambios no guardados</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="743"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="752"/>
         <source>%Ln file(s) went to the trash instead: the storage may still delete them; if it did not, they stay in the trash, where they can be restored.</source>
         <translation>
             <numerusform>%Ln archivo pasó a la papelera en su lugar: el almacenamiento aún puede borrarlo; si no lo hace, queda en la papelera, desde donde se puede restaurar.</numerusform>
@@ -1649,7 +1654,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="763"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="772"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restaurado mientras tanto en otro lugar, conservado)</numerusform>
@@ -1657,7 +1662,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="778"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="787"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1665,7 +1670,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="785"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="794"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1673,17 +1678,17 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="791"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="800"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="802"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="811"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="813"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="822"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
@@ -1691,7 +1696,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="820"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="829"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exportado %Ln archivo a %1</numerusform>
@@ -1699,7 +1704,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="842"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="851"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
@@ -1707,7 +1712,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="850"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="859"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln archivo exportado.</numerusform>
@@ -1715,7 +1720,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="936"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="945"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Reprocesando: %1 de %Ln archivo…</numerusform>
@@ -1723,12 +1728,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="947"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="956"/>
         <source>Made the thumbnail of %1 again</source>
         <translation>Miniatura de %1 generada de nuevo</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="953"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="962"/>
         <source>Made the thumbnails of %Ln photo(s) again</source>
         <translation>
             <numerusform>Miniatura de %Ln foto generada de nuevo</numerusform>
@@ -1736,7 +1741,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="958"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="967"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>%Ln trabajo de %1 en cola de nuevo</numerusform>
@@ -1744,7 +1749,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="964"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="973"/>
         <source>Queued the jobs of %Ln video(s) again</source>
         <translation>
             <numerusform>Trabajos de %Ln vídeo en cola de nuevo</numerusform>
@@ -1752,7 +1757,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="969"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="978"/>
         <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
         <translation>
             <numerusform>%Ln archivo omitido: se movió a la papelera o se eliminó mientras tanto</numerusform>
@@ -1760,7 +1765,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1075"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1084"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1848,7 +1853,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Lo fija MEDIADESK_STORAGE_WARN_BYTES; véase Ver ▸ Almacenamiento.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="247"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="254"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1856,7 +1861,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="252"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="259"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln imagen</numerusform>
@@ -1864,7 +1869,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="253"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="260"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln vídeo</numerusform>
@@ -2005,7 +2010,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1686"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1698"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
@@ -2213,13 +2218,13 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1477"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1488"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1489"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1500"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1478"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1490"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -2227,7 +2232,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1483"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1495"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -2235,7 +2240,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1507"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1519"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -2243,19 +2248,19 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1510"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1513"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1522"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1525"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1526"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1529"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1538"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1541"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1527"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1539"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -2263,94 +2268,94 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1569"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1581"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1569"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1592"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1581"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1604"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1592"/>
         <location filename="../../desktop_app/views/main_window.py" line="1604"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1616"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1609"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1621"/>
         <source>Rename it to “%1” anyway?</source>
         <translation>¿Cambiarle el nombre a «%1» de todos modos?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1611"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1623"/>
         <source>Rename anyway</source>
         <translation>Cambiar el nombre de todos modos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1613"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1625"/>
         <source>Keep “%1”</source>
         <translation>Mantener «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1664"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1676"/>
         <source>Settings saved. Restart MediaDesk to apply the storage change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1666"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1678"/>
         <source>Settings saved. Restart MediaDesk to apply the language change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1668"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1680"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1882"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1894"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1884"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1896"/>
         <source>Files are still being moved to the new storage. If you quit now, the move stops after the current file; the files not moved yet stay readable where they are, and Settings ▸ Save continues the move. Quit now?</source>
         <translation>Todavía se están moviendo archivos al nuevo almacenamiento. Si sales ahora, el traslado se detiene tras el archivo actual; los archivos aún sin mover siguen legibles donde están, y Ajustes ▸ Guardar continúa el traslado. ¿Salir ahora?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1661"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1673"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1673"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1685"/>
         <source>No files needed moving: none are left on the old storage.</source>
         <translation>No había archivos que mover: no queda ninguno en el almacenamiento anterior.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1691"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1703"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1695"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1707"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1842"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1854"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1844"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1856"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1852"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1864"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
