@@ -30,13 +30,18 @@ def test_other():
 """
 
 
-def _run(folder: Path, *, always: bool, other_passes: bool) -> subprocess.CompletedProcess[str]:
+def _run(
+    folder: Path, *, always: bool, other_passes: bool, files: int = 0, tests: int = 1
+) -> subprocess.CompletedProcess[str]:
     folder.mkdir()
     (folder / "conftest.py").write_text(CONFTEST)
     test = CRASHING.format(
         when="always" if always else "once", always=always, other_passes=other_passes
     )
     (folder / "test_native.py").write_text(test)
+    for n in range(files):  # other files of `tests` tests each
+        body = "".join(f"def test_fine_{t}():\n    pass\n\n\n" for t in range(tests))
+        (folder / f"test_other_{n}.py").write_text(body)
     # xdist alone: the suite's other plugins (Qt, aiohttp, timeouts) cost seconds a worker
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     return subprocess.run(
@@ -47,7 +52,7 @@ def _run(folder: Path, *, always: bool, other_passes: bool) -> subprocess.Comple
         env=env,
         capture_output=True,
         text=True,
-        timeout=100,
+        timeout=60,
     )
 
 
@@ -65,3 +70,16 @@ def test_a_crash_beside_a_real_failure_or_twice_fails_the_run(tmp_path: Path) ->
     twice = _run(tmp_path / "twice", always=True, other_passes=True)
     assert twice.returncode == 1, twice.stdout + twice.stderr
     assert "A test worker crashed while running" in twice.stdout
+
+
+@pytest.mark.parametrize("tests", [1, 3])
+def test_a_replaced_worker_goes_on_to_the_end(tmp_path: Path, tests: int) -> None:
+    """Two stalls of xdist's scheduler after a replacement (tests/worker_crashes.py), each
+    a run waiting for ever (a CI-like run hung at 97 % after a worker's native crash at 49 %).
+    Files run longest first: with files of one test the crash comes first and the replacement
+    was given one file of one test, which it held waiting for a next one; with files of three
+    the crash comes after them and they were given out again, finished, running nothing."""
+    run = _run(tmp_path / "finished", always=False, other_passes=True, files=6, tests=tests)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "the run passes" in run.stdout
+    assert f"{6 * tests + 2} passed" in run.stdout, run.stdout

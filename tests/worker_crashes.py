@@ -12,7 +12,50 @@ test that crashes again, or any other failure, fails the run as before.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+
+
+def _restart_without_stalls() -> None:
+    """Two stalls of xdist's load-file scheduler (3.8) after a worker is replaced, each of
+    which left a run waiting for ever (a CI-like run hung at 97 % after a worker's crash at
+    49 %):
+
+    - it puts back every file the crashed worker had been given, the ones it had finished
+      too; handed to a worker, such a file sends it nothing to run, no test of it ends, and
+      nothing gives that worker more work. Only files with tests still to run go back.
+    - a worker runs a test only once it knows the next one (or is told to stop), and the
+      scheduler tops a worker up only as its tests end: the replacement was given one file,
+      of one test, at its start, and waited with it. A worker is now topped up to two tests
+      (or the queue's end, which tells it to stop), as the first distribution does."""
+    from xdist.scheduler.loadscope import LoadScopeScheduling
+
+    remove_node, reschedule = LoadScopeScheduling.remove_node, LoadScopeScheduling._reschedule
+    if getattr(remove_node, "__mediadesk__", False):
+        return
+
+    def remove_unfinished(self: LoadScopeScheduling, node: Any) -> str | None:
+        workload = self.assigned_work.get(node, {})
+        for scope in [scope for scope, unit in workload.items() if all(unit.values())]:
+            del workload[scope]
+        return remove_node(self, node)
+
+    def top_up(self: LoadScopeScheduling, node: Any) -> None:
+        while True:
+            queued = len(self.workqueue)
+            reschedule(self, node)
+            if node.shutting_down or not self.workqueue or len(self.workqueue) == queued:
+                return
+            if self._pending_of(self.assigned_work[node]) >= 2:
+                return
+
+    remove_unfinished.__mediadesk__ = True  # type: ignore[attr-defined]
+    LoadScopeScheduling.remove_node = remove_unfinished  # type: ignore[method-assign]
+    LoadScopeScheduling._reschedule = top_up  # type: ignore[method-assign]
+
+
+_restart_without_stalls()
 
 # controller-side state (one pytest process drives the workers)
 _crashed: set[str] = set()
