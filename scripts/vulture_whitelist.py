@@ -66,7 +66,6 @@ _.daemon_threads
 pytestmark
 pytest_configure  # pytest hooks (tests/conftest.py)
 pytest_collection_finish
-pytest_collection_modifyitems
 pytest_runtest_logreport  # tests/worker_crashes.py, through tests/conftest.py
 pytest_sessionfinish
 qapp
