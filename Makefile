@@ -62,9 +62,6 @@ serve: $(APP_STAMP)
 # 07/01/2027); the tests' expected texts are the language's own (en_US for English) whatever
 # the machine running them is set to.
 #
-# --no-loadscope-reorder: the files are handed out in tests/conftest.py's order (the longest
-# first), not xdist's by number of tests, which left the few-test long files for the end.
-#
 # --max-worker-restart=2: a worker killed by a native fault (a segfault in a thread of Qt's or
 # FFmpeg's own, twice in ~20 runs) is replaced, the rest of its file goes on in the new one, and
 # the test it was running runs again there: passed, the run passes and says so
@@ -73,7 +70,7 @@ test: $(STAMP) syslibs $(JS_STAMP)
 	@bash scripts/syslibs.sh postgresql chromium nginx-light libfuse2 xvfb xauth openbox xdotool pcmanfm ffmpeg
 	$(BIN)/python -m compileall -q -j 0 core server desktop_app tests >/dev/null
 	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES='qt.multimedia*=false' LC_ALL=C.UTF-8 \
-		$(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --no-loadscope-reorder --max-worker-restart=2 --durations=25 $(PYTEST_ASSERT)
+		$(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --max-worker-restart=2 --durations=25 $(PYTEST_ASSERT)
 
 PYTEST_ASSERT ?= --assert=plain
 test-verbose: PYTEST_ASSERT := --assert=rewrite

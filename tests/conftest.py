@@ -56,68 +56,6 @@ def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
-# Files whose tests take longest (a soak, outages waited out, browsers), longest first, from a
-# CI-like run's times (2026-12-07): they are handed out first (make test passes
-# --no-loadscope-reorder). xdist's own order, by number of tests, put the few-test long ones
-# last, where one worker ran them while the others had nothing left. A hint, not a rule: a
-# file missing here only goes later; the rest keep that order by number of tests.
-LONG_FILES_FIRST = [
-    "test_upload_hang_multipart_abort",
-    "test_tus",
-    "test_bench_cleanup",
-    "test_storage_outage_load",
-    "test_tus_lease_machines",
-    "test_team_catalog_outage",
-    "test_server_entry",
-    "test_desktop_soak",
-    "test_logs_security",
-    "test_jobs_catalog_return",
-    "test_demo_phone",
-    "test_faults_kill_windows",
-    "test_js_module",
-    "test_video_pipeline",
-    "test_s3_slow_link",
-    "test_confirm_outage",
-    "test_client_restart",
-    "test_video_reprocess_swap",
-    "test_desktop_preview_release",
-    "test_migration_interrupt",
-    "test_confirm_team",
-    "test_search",
-    "test_storage_stall",
-    "test_tus_sliding_expiry",
-    "test_desktop_fit",
-    "test_client",
-    "test_decode_memory",
-    "test_video_worker_outage",
-    "test_watch_player_browser",
-    "test_server_live",
-    "test_team",
-    "test_search_unicode",
-    "test_js_demo_page_words",
-    "test_jobs_postgres",
-    "test_video_standin_switch",
-    "test_client_cli",
-    "test_video_hls_s3",
-    "test_quiet_clients",
-    "test_team_live",
-    "test_faults_crash",
-]
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {name: n for n, name in enumerate(LONG_FILES_FIRST)}
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item.path.stem] = counts.get(item.path.stem, 0) + 1
-
-    def order(item: pytest.Item) -> tuple[int, int]:
-        stem = item.path.stem
-        return (rank[stem], 0) if stem in rank else (len(rank), -counts[stem])
-
-    items.sort(key=order)  # stable: a file's tests keep their order
-
-
 def pytest_collection_finish(session: pytest.Session) -> None:
     # every test module is imported by now: what they made lives until the worker ends, so
     # later full collections need not walk it again
