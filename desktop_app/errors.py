@@ -168,6 +168,12 @@ def _sentences() -> dict[str, str]:
     }
 
 
+def _naming(text: str, place: str) -> str:
+    """`text` with its " (%1)" naming `place`, or without the brackets when core's details
+    named none (a PostgreSQL catalog's lock has no file; a move's failure keeps only codes)."""
+    return text.replace("%1", place) if place else text.replace(" (%1)", "")
+
+
 def _catalog_read_only(details: dict[str, Any]) -> str:
     """The catalog's folder, or its file (or -wal, -shm), cannot be written: core's details say
     which (`folder` or `path`). An outage that passes (CATALOG_OUT_REASONS): once the place can
@@ -191,7 +197,7 @@ def _catalog_read_only(details: dict[str, Any]) -> str:
         "can be saved again and queued uploads go on by themselves, without restarting "
         "MediaDesk.",
     )
-    return text.replace(" (%1)", "") if not folder else text.replace("%1", folder)
+    return _naming(text, folder)
 
 
 def _schema_unrecorded(details: dict[str, Any]) -> str:
@@ -391,8 +397,7 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "folder. Close it or wait for it to finish; changes can then be saved again and "
             "queued uploads go on by themselves, without restarting MediaDesk.",
         )
-        # (a PostgreSQL catalog's lock names no file)
-        return text.replace("%1", path) if path else text.replace(" (%1)", "")
+        return _naming(text, path)
     if exc.code == "storage_unavailable" and reason == "catalog_disk_unreachable":
         # an outage that passes once the disk is back (the catalog's connections are opened
         # again), not "something unexpected" with SQLite's "disk I/O error"
@@ -420,7 +425,7 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "the permission to write there. Make it writable, then try again; the library can "
             "still be browsed meanwhile.",
         )
-        return text.replace("%1", path) if path else text.replace(" (%1)", "")
+        return _naming(text, path)
     if exc.code == "storage_unavailable" and reason == "catalog_damaged":
         # a restore of a copy cut short: "the storage cannot be reached" sent the user to the
         # connection and the storage settings, and no waiting or setting mends the file
@@ -479,7 +484,7 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "programs are using it (%1). Close them (on every computer sharing it), then start "
             "MediaDesk again. Nothing was changed.",
         )
-        return text.replace("%1", names) if names else text.replace(" (%1)", "")
+        return _naming(text, names)
     if exc.code == "catalog_upgraded":
         # not an outage: waiting does not help, only running the newer version does
         return QCoreApplication.translate(
