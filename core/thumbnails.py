@@ -244,7 +244,7 @@ def _finish(im: Image.Image, info: ImageInfo, orientation: object) -> bytes:
     im.info = info  # the colour profile, a palette's transparency
     icc = info.get("icc_profile")
     if isinstance(icc, bytes) and icc:
-        im = _to_srgb(im, icc)
+        im = to_srgb(im, icc)
     turn = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
     if turn is not None:
         im = im.transpose(turn)
@@ -289,7 +289,7 @@ def _resizable(im: Image.Image) -> Image.Image:
     if im.mode in _RESIZABLE_MODES:
         return im
     if (im.mode == "I" or im.mode.startswith("I;16")) and "transparency" not in im.info:
-        # 8-bit grey, which _to_srgb converts from a grey colour profile: made RGB here, a
+        # 8-bit grey, which to_srgb converts from a grey colour profile: made RGB here, a
         # 16-bit grey PNG's profile was passed over and its thumbnail came out darker than
         # the desktop's preview (a transparent grey value keeps the RGB way: it is exact there)
         return _eight_bit(im)
@@ -346,11 +346,12 @@ def _resize_in_bands(
     return out
 
 
-def _to_srgb(im: Image.Image, icc: bytes) -> Image.Image:
+def to_srgb(im: Image.Image, icc: bytes) -> Image.Image:
     """`im` converted from its embedded profile to sRGB, untagged like every WebP we make (a
     browser, Qt and our clients read untagged as sRGB). Without it an Adobe RGB, ProPhoto or
     Display P3 photo (every iPhone photo) came out dull: its numbers were shown as sRGB. A
-    profile that does not open, or does not fit the mode, leaves `im` as it was."""
+    profile that does not open, or does not fit the mode, leaves `im` as it was. The desktop
+    preview converts a CMYK photo here too, so that it shows what the thumbnail shows."""
     spaces = _ICC_SPACES.get(im.mode)
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))

@@ -18,12 +18,15 @@ from PySide6.QtGui import QColorSpace, QImage
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from core.thumbnails import make_thumbnail  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.preview.image_loader import read_image  # noqa: E402
 from desktop_app.preview.image_viewer import ImageViewer  # noqa: E402
 
 WAIT = 20_000  # ms
 CMYK_ICC = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")
+# Ghostscript's version-4 CMYK profile (Pillow builds only RGB and Lab ones)
+CMYK_V4_ICC = Path("/usr/share/color/icc/ghostscript/ps_cmyk.icc")
 
 
 def _upright() -> Image.Image:
@@ -174,6 +177,25 @@ def test_a_cmyk_photo_is_shown_through_its_profile(qtbot: Any, photos: Path) -> 
     Image.new("CMYK", (64, 64), colour).save(path, icc_profile=icc, quality=98)
     want = _profiled_expectation(icc, "CMYK", colour)
     assert _near(_rgb(_viewer(qtbot, str(path)).image(), 32, 32), want, 8)
+
+
+@pytest.mark.skipif(not CMYK_V4_ICC.exists(), reason="no version-4 CMYK ICC profile here")
+def test_a_cmyk_photo_with_a_version_4_profile_looks_like_its_thumbnail(
+    qtbot: Any, photos: Path
+) -> None:
+    icc = CMYK_V4_ICC.read_bytes()
+    assert icc[8] == 4 and icc[16:20] == b"CMYK"
+    im = Image.new("CMYK", (96, 32), (0, 0, 0, 0))  # paper white, then red and black ink
+    ImageDraw.Draw(im).rectangle([32, 0, 63, 31], fill=(0, 220, 220, 20))
+    ImageDraw.Draw(im).rectangle([64, 0, 95, 31], fill=(100, 100, 100, 100))
+    path = photos / "cmyk_v4.jpg"
+    im.save(path, icc_profile=icc, quality=98)
+    with Image.open(io.BytesIO(make_thumbnail(path, "image/jpeg"))) as thumb:
+        thumbnail = thumb.convert("RGB")
+    assert thumbnail.size == (96, 32)
+    shown = _viewer(qtbot, str(path)).image()
+    for x in (16, 48, 80):  # Qt's own conversion showed the white as (188, 188, 187)
+        assert _near(_rgb(shown, x, 16), thumbnail.getpixel((x, 16)), 6), x  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequ
 
 from core.logsetup import redact_secrets
 from core.metadata import MAX_PIXELS, header_exif, too_many_pixels
+from core.thumbnails import to_srgb
 from desktop_app.errors import download_failure, technical_text
 from desktop_app.preview.sources import is_remote, local_path, to_url
 from desktop_app.workers import TaskRunner
@@ -137,10 +138,14 @@ _TURNS = {
 def _to_srgb(image: QImage) -> QImage:
     """`image` converted from its embedded colour profile to sRGB, as the thumbnails are (an
     Adobe RGB, ProPhoto or Display P3 photo's numbers shown as sRGB look dull); a CMYK JPEG's
-    profile too, which Qt applies itself. No profile, or one Qt cannot apply: as it was."""
+    profile too. No profile, or one Qt cannot apply: as it was."""
     space = image.colorSpace()
     if not space.isValid() or space == _SRGB:
         return image
+    if image.format() == QImage.Format.Format_CMYK8888:
+        by_core = _cmyk_to_srgb(image, bytes(space.iccProfile().data()))
+        if by_core is not None:
+            return by_core
     if space.colorModel() == QColorSpace.ColorModel.Rgb:
         converted = image.convertedToColorSpace(_SRGB)
     else:  # a CMYK or grey profile: its sRGB result needs an RGB format
@@ -150,6 +155,25 @@ def _to_srgb(image: QImage) -> QImage:
         logger.info("ignoring a colour profile Qt cannot apply: %s", space.description())
         return image
     return converted
+
+
+def _cmyk_to_srgb(image: QImage, icc: bytes) -> QImage | None:
+    """A CMYK photo converted by core's conversion, the thumbnails' (Little CMS): Qt's own
+    misreads a version-4 CMYK profile (a print shop's usual one) and the preview came out
+    much darker than the thumbnail (paper white as grey 188). None when the profile does not
+    apply there (Qt's conversion is tried then)."""
+    size = (image.width(), image.height())
+    cmyk = Image.frombuffer(
+        "CMYK", size, bytes(image.constBits()), "raw", "CMYK", image.bytesPerLine(), 1
+    )
+    rgb = to_srgb(cmyk, icc)
+    if rgb.mode != "RGB":
+        return None
+    pixels = rgb.tobytes()  # alive until the copy below owns its own
+    out = QImage(pixels, size[0], size[1], 3 * size[0], QImage.Format.Format_RGB888)
+    out = out.convertToFormat(QImage.Format.Format_RGB32)
+    out.setColorSpace(_SRGB)
+    return out
 
 
 class ImageLoader(QObject):
