@@ -1,6 +1,9 @@
 """Natural order for names: "game_5" before "game_10", case-insensitive, digits by value, and
 letters with accents beside their base letter ("Álvaro" before "Beatriz", "ñ" after "n"):
 Spanish staff's alphabetical order, where byte order put every accented initial after "z".
+The letters without a decomposition sort as search reads them (core.text.base_letters), the
+fold library catalogues use: ø with o, ł with l, đ and ð with d, æ as ae, œ as oe, þ as th (and
+ß as ss, by case folding), so a club's Søren, Łukasz and Ødegaard are not listed after "z".
 
 One rule, two shapes: `natural_key` for sorting in Python and `name_sort_key` for the catalog's
 indexed `media_files.name_sort` column (a plain string the database orders byte-wise). Both
@@ -12,6 +15,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+from core.text import base_letters
 
 _PARTS = re.compile(r"(\d+)")
 # Digit runs are zero-padded to this width so string order is numeric order; a run this long
@@ -33,11 +38,13 @@ def _letters(text: str) -> str:
     """`text` case-folded, with accents dropped (á → a, ü → u) but ñ kept apart from n.
 
     A name and its accented spelling ("Jose", "José") then tie, and the catalog's id order
-    decides between them, as a collation at primary strength would. Letters without a
-    decomposition (ł, ø, CJK) keep their place after the Latin alphabet.
+    decides between them, as a collation at primary strength would. Latin letters without a
+    decomposition are read as their base letters (ł as l, æ as ae); other scripts (CJK,
+    Cyrillic) keep their place after the Latin alphabet.
     """
     out: list[str] = []
-    for ch in unicodedata.normalize("NFD", text.casefold()):
+    # after decomposing: "ǿ" is "ø" + an accent
+    for ch in base_letters(unicodedata.normalize("NFD", text.casefold())):
         if not unicodedata.combining(ch):
             out.append(ch)
         elif ch == _COMBINING_TILDE and out and out[-1] == "n":

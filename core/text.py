@@ -71,7 +71,9 @@ def folded(text: str) -> str:
 # Latin letters that no decomposition leads back to a base letter, read as their base letters
 # as accented ones are (case folded first: "Ø" → "ø"): staff type "soren" for Søren, "lukasz"
 # for Łukasz, "aeroe" for Ærø. Stored folds made before this rule are made again by migration
-# 0029, which finds them by these letters (BASE_LETTERS_UPPER: their capitals).
+# 0029, which finds them by these letters (BASE_LETTERS_UPPER: their capitals). The order by
+# name (core.natsort) reads them the same way, so Søren sorts with the o's, not after z
+# (migration 0033 rekeyed the names holding them).
 _BASE_LETTERS = {
     "ø": "o",
     "ł": "l",
@@ -89,12 +91,17 @@ BASE_LETTERS_UPPER = "ØŁĐĦŦÆŒÐÞ"  # "ı" has none of its own ("I" is "i
 _TO_BASE = str.maketrans(_BASE_LETTERS)
 
 
+def base_letters(text: str) -> str:
+    """`text` with those letters, in lower case, read as their base letters ("søren" → "soren")."""
+    return text.translate(_TO_BASE)
+
+
 def _letters(text: str) -> str:
     """folded() of a text without spacing accents."""
     # decomposed before and after case folding: both can leave accents as separate marks
     # ("İ" → "i" + U+0307); composed at the end so that Hangul and kept marks compare whole
     loose = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
-    return unicodedata.normalize("NFC", _ACCENTS.sub("", loose)).translate(_TO_BASE)
+    return base_letters(unicodedata.normalize("NFC", _ACCENTS.sub("", loose)))
 
 
 def search_fold(text: str) -> str:

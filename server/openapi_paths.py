@@ -558,7 +558,8 @@ LIST_PARAMS = [
         },
         desc="A File field, '-' first for descending (ties by id): created_at is the upload "
         'time, captured_at the capture date ("Date taken", File.captured_at), '
-        "original_filename a natural order (game_2 before game_10); files without a duration "
+        "original_filename a natural order (game_2 before game_10; case and accents aside, ñ "
+        "after n, ø with o, ł with l, æ as ae, þ as th, ß as ss); files without a duration "
         "come last both ways",
     ),
     param(

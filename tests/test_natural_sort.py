@@ -180,8 +180,8 @@ def test_names_sort_naturally_with_cursors_on_postgres(pg_library: Library) -> N
 
 # Spanish staff's alphabetical order: accented letters beside their base letter, ñ after n;
 # byte order put every accented initial after "z" (Álvaro, Ñandú, Óscar, Úrsula last)
-SPANISH = ["Álvaro.jpg", "Beatriz.jpg", "nube.jpg", "Ñandú.jpg", "ocho.jpg", "Óscar.jpg"]
-SPANISH += ["Úrsula.jpg", "Zoe.jpg", "Łukasz.jpg"]
+SPANISH = ["Álvaro.jpg", "Beatriz.jpg", "Łukasz.jpg", "nube.jpg", "Ñandú.jpg", "ocho.jpg"]
+SPANISH += ["Óscar.jpg", "Úrsula.jpg", "Zoe.jpg"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -229,3 +229,79 @@ def test_migration_rewrites_the_keys_of_accented_names(tmp_path: Path) -> None:
         ).all()
     engine.dispose()
     assert [n for (n,) in rows] == SPANISH
+
+
+# A club's names with Latin letters that no decomposition leads to a base letter, among plain
+# ones they must sort beside: ø with o, ł with l, đ with d, æ as ae, þ as th, ß as ss (the fold
+# library catalogues use). The old key left Æsa, Đorđe, Łukasz, Ødegaard, Søren and Þór after Zoe.
+CLUB = ["Adam", "Æsa", "Afton", "Dora", "Đorđe", "Dorf", "İlkay", "Ivan", "Lars", "Łukasz"]
+CLUB += ["Luna", "Nube", "Ñúñez", "Oda", "Ødegaard", "Olsen", "Sofia", "Søren", "Strand"]
+CLUB += ["Straße", "Street", "Theo", "Þór", "Tomas", "Zoe"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_letters_without_a_decomposition_sort_with_their_base_letter(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    lib: Library = request.getfixturevalue("library" if backend == "sqlite" else "pg_library")
+    files = [f"{n}.jpg" for n in CLUB]
+    add(lib, files[1::2] + files[::2])  # ids out of name order
+    # cursor pages of every size put each file once, in order, both ways
+    for limit in (2, 7):
+        assert walk(lib, "original_filename", limit) == files
+        assert walk(lib, "-original_filename", limit) == files[::-1]
+    page = lib.list_files(FileQuery(sort="original_filename", limit=5, offset=10))
+    assert [r.original_filename for r in page.items] == files[10:15]
+    # the desktop places a live row by the same key
+    rows = lib.list_files(sort="original_filename").items
+    moved = dataclasses.replace(rows[0], id=999, original_filename="Øyvind.jpg")
+    assert insert_position(rows, moved, "original_filename") == files.index("Olsen.jpg") + 1
+    for name in reversed(CLUB):
+        lib.create_athlete(name)
+    assert [a.name for a in lib.athletes()] == CLUB  # the sidebar, selectors and GET /athletes
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_migration_0033_rekeys_only_the_names_holding_such_letters(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        admin = create_engine(request.getfixturevalue("postgres_url"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS name_sort_0033"))
+            conn.execute(text("CREATE DATABASE name_sort_0033"))
+        url = admin.url.set(database="name_sort_0033").render_as_string(hide_password=False)
+    engine = create_engine(url)
+    try:
+        upgrade(engine, "0032")
+        # the keys an older version stored: the letters as they are ("ǿ" decomposed as 0022 did)
+        old = {n: name_sort_key(n) for n in ("Oda", "Olsen", "Zoe")}
+        old |= {"Ødegaard": "ødegaard", "ǾRJAN": "ø\u0301rjan", "Æsa": "æsa", "Þór": "þor"}
+        with engine.begin() as conn:
+            for i, (name, key) in enumerate(old.items()):
+                conn.execute(
+                    text(
+                        "INSERT INTO media_files (storage_key, original_filename, name_sort, "
+                        "file_type, is_public, description, status, has_thumbnail, extra, "
+                        "created_at, updated_at, version) VALUES (:k, :n, :key, 'image', "
+                        "false, '', 'ready', false, '{}', '2024-01-01 00:00:00', "
+                        "'2024-01-01 00:00:00', 1)"
+                    ),
+                    {"k": f"k{i}", "n": name, "key": "unread" if name == "Zoe" else key},
+                )
+        upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT original_filename, name_sort FROM media_files ORDER BY name_sort")
+            ).all()
+    finally:
+        engine.dispose()
+        if backend == "postgres":
+            with admin.connect() as conn:
+                conn.execute(text("DROP DATABASE IF EXISTS name_sort_0033 WITH (FORCE)"))
+            admin.dispose()
+    # Zoe's key was not read again: only the rows holding such a letter are written
+    assert [n for n, _ in rows] == ["Æsa", "Oda", "Ødegaard", "Olsen", "ǾRJAN", "Þór", "Zoe"]
+    assert dict(rows)["Zoe"] == "unread"

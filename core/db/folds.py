@@ -1,8 +1,9 @@
 """The search folds (core.text.search_fold) a migration writes into existing rows, in batches.
 
 Migration 0023 wrote every row's; 0029 writes again those of the rows holding a letter the
-rule changed for, and 0032 those whose folds hold white space it now reads as one space. One
-walk for all: a large catalog never sits in memory at once."""
+rule changed for, and 0032 those whose folds hold white space it now reads as one space; 0033
+the name sort keys (core.natsort) of the names holding such a letter. One walk for all: a
+large catalog never sits in memory at once."""
 
 from __future__ import annotations
 
@@ -18,8 +19,14 @@ BATCH = 1000  # rows read and written per round
 Where = Callable[[sa.TableClause], sa.ColumnElement[bool]]
 
 
-def write_folds(table: str, sources: dict[str, str], where: Where | None = None) -> None:
-    """Each row's folds ({fold column: its source}), by id, of the rows `where` picks (all)."""
+def write_folds(
+    table: str,
+    sources: dict[str, str],
+    where: Where | None = None,
+    rule: Callable[[str], str] = search_fold,
+) -> None:
+    """Each row's folds ({fold column: its source}) by `rule`, by id, of the rows `where` picks
+    (all)."""
     bind = op.get_bind()
     rows_of = sa.table(
         table,
@@ -48,7 +55,7 @@ def write_folds(table: str, sources: dict[str, str], where: Where | None = None)
             [
                 {
                     "row_id": row["id"],
-                    **{f"v_{fold}": search_fold(row[src] or "") for fold, src in sources.items()},
+                    **{f"v_{fold}": rule(row[src] or "") for fold, src in sources.items()},
                 }
                 for row in rows
             ],
