@@ -23,6 +23,10 @@ class MediaType:
     # In the seed's ALLOWED_*_TYPES: accepted unless the setting leaves it out. The others are
     # validated and processed, but only where the setting names them.
     accepted_by_default: bool = True
+    # A video container some browser opens in a <video> (MP4, MOV, WebM). The others (AVI,
+    # WMV, MPEG-TS) are shown from their web rendition only: their original is not sent to a
+    # browser in its stead while that is made (core/video/service.py Served.waiting)
+    in_browsers: bool = True
 
 
 IMAGE_TYPES = (
@@ -33,14 +37,14 @@ IMAGE_TYPES = (
 )
 VIDEO_TYPES = (
     MediaType("video/mp4", "video", "mp4"),
-    MediaType("video/x-msvideo", "video", "avi"),
+    MediaType("video/x-msvideo", "video", "avi", in_browsers=False),
     MediaType("video/quicktime", "video", "mov"),
-    MediaType("video/x-ms-wmv", "video", "wmv"),
+    MediaType("video/x-ms-wmv", "video", "wmv", in_browsers=False),
     MediaType("video/webm", "video", "webm"),
     # MPEG-TS (a camcorder's AVCHD .mts/.m2ts, a broadcast recording): no browser plays the
     # original, so it is shown from its web copy once that is made; accepted when the admin
     # adds it to ALLOWED_VIDEO_TYPES
-    MediaType("video/mp2t", "video", "ts", accepted_by_default=False),
+    MediaType("video/mp2t", "video", "ts", accepted_by_default=False, in_browsers=False),
 )
 ALL_TYPES = IMAGE_TYPES + VIDEO_TYPES
 BY_MIME = {t.mime: t for t in ALL_TYPES}

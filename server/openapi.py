@@ -238,7 +238,7 @@ OBJECT_STATUSES = ("200", "206", "304", "412", "416")
 # 503s that always come with a Retry-After (server/routes/signed.py, server/errors.py); the
 # others: catalog_upgraded, lasting until someone acts, without one, and /health's degraded,
 # which declares its own (with one while the cause passes by itself)
-RETRY_AFTER_503 = ("server_busy", "server_stopping")
+RETRY_AFTER_503 = ("server_busy", "server_stopping", "reason not_ready")
 
 
 def _answer_headers(operation: S) -> None:

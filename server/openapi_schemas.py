@@ -521,8 +521,9 @@ SCHEMAS: dict[str, S] = {
         supports_range=BOOL,
         stream_url={
             **RELATIVE_URL,
-            "description": f"What a player plays (a video's names one version). {GRANTED}. "
-            f"{RELATIVE}",
+            "description": f"What a player plays (a video's names one version; while an "
+            f"MPEG-TS, AVI or WMV original's web rendition is made, /stream/{{id}}/video "
+            f"itself, which answers 503 not_ready until it is there). {GRANTED}. {RELATIVE}",
         },
         raw_url={**RELATIVE_URL, "description": f"The original's bytes. {GRANTED}. {RELATIVE}"},
         thumbnail_url=nullable(

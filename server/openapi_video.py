@@ -472,6 +472,16 @@ def install(paths: dict[str, S], schemas: dict[str, S]) -> None:
                 "version, and a player holding it during processing may get another layout",
             ),
         ]
+        # an original no browser opens (MPEG-TS, AVI, WMV) does not stand in for its web
+        # rendition (server/routes/stream.py _waiting)
+        video.setdefault("responses", {})["503"] = {
+            "description": "service_unavailable, reason not_ready (no `rendition`): an "
+            "MPEG-TS, AVI or WMV original, which no browser plays, whose web rendition is "
+            "being made; `details` gives `kind` (web), its job's `state`, `job_id` and "
+            "`progress`. Ask again after Retry-After seconds, or read the original at "
+            "/stream/{id}/raw",
+            "content": {"application/json": {"schema": ref("Error")}},
+        }
         for code, answer in video.get("responses", {}).items():
             if code in ("200", "206", "304"):  # the answers about a version of the video
                 answer.setdefault("headers", {})["X-MediaDesk-Rendition"] = RENDITION_HEADER

@@ -144,15 +144,16 @@ def test_a_long_watch_link_keeps_playing_past_the_presigned_expiry(served: Serve
 
 
 def test_a_stand_in_original_is_cached_briefly(served: Served) -> None:
-    """A fresh AVI with its jobs queued: /stream/{id}/video sends the original until the web
-    rendition is made; caches must not keep that answer for a day."""
+    """A fresh MOV with its jobs queued: /stream/{id}/video sends the original until the web
+    rendition is made; caches must not keep that answer for a day. (An AVI's original, which
+    no browser plays, does not stand in: test_watch_player_browser.py.)"""
     s = served
-    clip = media.make_avi(s.root / "fresh.avi", seconds=1)
+    clip = media.make_mov(s.root / "fresh.mov", seconds=1)
     fid = s.lib.uploads.ingest(clip, "video", is_public=True).id
     early = s.get(f"/stream/{fid}/video")
     assert early.status == 200
     assert early.headers["X-MediaDesk-Rendition"] == "original"
-    assert early.headers["Content-Type"] == "video/x-msvideo"
+    assert early.headers["Content-Type"] == "video/quicktime"
     assert early.headers["Cache-Control"] == "public, max-age=60"
     # the URL that serves the original whatever happens: as long as any public answer without
     # a content tag (5 min), since making the file private must not leave it in shared caches

@@ -340,6 +340,58 @@ async def test_a_stand_in_that_is_the_version_being_waited_on_is_not_reloaded(
     assert loads == 1, loads
 
 
+async def test_a_camcorder_avi_being_prepared_is_not_fetched_then_plays(site: Site) -> None:
+    """An AVI (as MPEG-TS or WMV: no browser opens the container) whose web rendition is
+    queued. Before: /stream/{id}/video and the watch page's <video> were sent the original
+    (a camcorder's whole file asked for, then a media error); /info's stream_url named it. Now
+    the bare URL answers 503 not_ready with Retry-After and the web job's state, /info names
+    that URL, and the page says the video is being prepared without fetching it, then plays
+    the web rendition once /info names it (its timers run fast here: setInterval capped)."""
+    lib = site.lib
+    record = lib.uploads.ingest(
+        media.make_avi(site.root / "camcorder.avi", seconds=1, size=(160, 120)), "video"
+    )
+    # the web rendition is what the page waits for: the rest is not made here
+    for job in lib.jobs.list(file_id=record.id)[0]:
+        if job.kind != "web":
+            lib.jobs.cancel(job.id)
+    url = site.server.url
+    waiting = http_call(f"{url}/stream/{record.id}/video", headers=bearer(site.read))
+    assert waiting.status == 503, waiting.body
+    assert waiting.headers["Retry-After"] == "5"
+    error = waiting.json()["error"]
+    assert (error["code"], error["reason"]) == ("service_unavailable", "not_ready"), error
+    assert error["details"]["kind"] == "web" and error["details"]["state"] == "queued", error
+    info = http_call(f"{url}/stream/{record.id}/info", headers=bearer(site.read)).json()
+    assert info["stream_url"].startswith(f"/stream/{record.id}/video?exp="), info["stream_url"]
+    assert http_call(f"{url}/stream/{record.id}/raw", headers=bearer(site.read)).status == 200
+    link = site.watch_link(record.id)
+    async with Browser(chromium_path() or "") as browser:
+        await browser.send("Page.enable")
+        await browser.send(
+            "Page.addScriptToEvaluateOnNewDocument",
+            source="const _si = window.setInterval;"
+            "window.setInterval = (f, ms, ...a) => _si(f, Math.min(ms || 0, 200), ...a);",
+        )
+        await browser.goto(link)
+        assert await browser.wait_for("!document.getElementById('notice').hidden", 15)
+        first: dict[str, Any] = await browser.evaluate(
+            "({mode: window.mediadesk.mode, src: document.getElementById('video').currentSrc,"
+            " fetched: performance.getEntriesByType('resource').map((e) => e.name)"
+            "   .filter((n) => n.includes('/video')),"
+            " notice: document.getElementById('notice').textContent})"
+        )
+        await asyncio.to_thread(process_all, lib)
+        assert await browser.wait_for(
+            "window.mediadesk && window.mediadesk.mode === 'file'"
+            " && document.getElementById('notice').hidden"
+            " && document.getElementById('video').videoWidth > 0",
+            30,
+        )
+    assert first["mode"] == "waiting" and not first["src"] and not first["fetched"], first
+    assert "being prepared" in first["notice"], first
+
+
 def test_the_page_says_where_its_icon_is_and_spanish_names_the_slider(site: Site) -> None:
     """Before: /favicon.ico (404) was asked on every view; the Spanish slider said "Buscar"."""
     fid = site.ids["landscape"]

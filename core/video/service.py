@@ -16,7 +16,7 @@ from core.errors import InvalidInput, NotFound, not_ready
 from core.events import ChangeEvent, EventKind
 from core.jobs import KINDS, JobRecord, JobState, combine, current_derivatives
 from core.links import sign_grant
-from core.mediatypes import FileKind
+from core.mediatypes import BY_MIME, FileKind
 from core.metadata import upright_size
 from core.records import MAX_ID, FileRecord, FileStatus
 
@@ -189,6 +189,16 @@ class Served:
     tag: str = ""
 
     @property
+    def waiting(self) -> bool:
+        """A stand-in no browser opens (an MPEG-TS, AVI or WMV original while its web rendition
+        is made): /stream/{id}/video answers 503 not_ready instead of bytes a <video> can only
+        fail on (a camcorder's whole .mts fetched for nothing), and the watch page says the
+        video is being prepared without loading it."""
+        media = BY_MIME.get(self.content_type)
+        opened = media is None or media.in_browsers
+        return self.interim and self.name == "original" and not opened
+
+    @property
     def query(self) -> str:
         """`rendition=…&v=…`: the link to hand a player. The file's own URL may send other
         bytes of the same size later (the faststart copy after the original) and media
@@ -237,6 +247,11 @@ def derivative_not_ready(message: str, kind: str, job: JobRecord | None) -> NotF
             "job_id": job.id if job else None,
         },
     )
+
+
+def waited_on(jobs: list[JobRecord]) -> JobRecord | None:
+    """The web job a waiting stand-in (Served.waiting) waits on: the file's newest."""
+    return max((j for j in jobs if j.kind == "web"), key=lambda j: j.id, default=None)
 
 
 def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) -> Served:

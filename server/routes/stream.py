@@ -7,12 +7,12 @@ from functools import partial
 
 from aiohttp import web
 
-from core.jobs import current_derivatives
+from core.jobs import JobRecord, current_derivatives
 from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.storage.disposition import content_disposition
 from core.thumbnails import MAX_VARIANT_WIDTH
-from core.video.service import choose_video, pinned_video, renditions
+from core.video.service import choose_video, pinned_video, renditions, waited_on
 from server.auth import FILE, ensure_file_access, requires
 from server.caching import (
     UNVERSIONED_MAX_AGE,
@@ -26,6 +26,7 @@ from server.params import as_int, file_id
 from server.presenters import STREAM_KIND, processing_json, reads_job_details
 from server.record_cache import local_path
 from server.routes.files import public_url
+from server.routes.watch import format_label
 from server.state import METRICS, STREAMS, TOKEN, library, run_blocking, store_blocking
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 from server.video_access import (
@@ -65,6 +66,33 @@ async def _ready(request: web.Request, kind: str | None, action: str) -> FileRec
 # A stand-in (the original while its web rendition is made) is cached this long at most, the
 # web rendition's own max-age: the same URL soon serves another version
 INTERIM_MAX_AGE = 60
+
+
+# Retry-After of a video whose web rendition is awaited: the watch page's own /info poll
+WAITING_RETRY = 5
+
+
+def _waiting(record: FileRecord, jobs: list[JobRecord]) -> ApiError:
+    """503 of the bare /stream/{id}/video of an MPEG-TS, AVI or WMV original while its web
+    rendition is made: it sent the original, which no browser plays (a <video> failed on it
+    and a camcorder's .mts was fetched for nothing). An API client reads that the video is
+    being prepared, how far, and when to ask again; /raw still sends the original's bytes."""
+    job = waited_on(jobs)
+    label = format_label(record.content_type or "") or "this type"
+    return ApiError(
+        503,
+        "service_unavailable",
+        f"File {record.id} is being prepared for browsers (its original, {label}, plays in "
+        f"none); ask again after Retry-After, or GET /stream/{record.id}/raw for the original",
+        headers={"Retry-After": str(WAITING_RETRY)},
+        reason="not_ready",
+        details={
+            "kind": "web",
+            "state": str(job.state) if job else None,
+            "job_id": job.id if job else None,
+            "progress": job.progress if job else None,
+        },
+    )
 
 
 def _cache_control(request: web.Request, record: FileRecord) -> str:
@@ -154,6 +182,8 @@ async def stream_video(request: web.Request) -> web.StreamResponse:
         cache: str | None = cache_control(request, record, immutable=True)
     else:
         served = choose_video(record, jobs, choice)
+        if served.waiting:
+            raise _waiting(record, jobs)
         cache = _interim_cache_control(record) if served.interim else None
     if served.name == "original":  # also when it stands in for a skipped rendition
         return await _send(
@@ -242,7 +272,10 @@ async def _video_info(request: web.Request, record: FileRecord, query: str) -> d
     done = current_derivatives(jobs)
     # the bytes it names for as long as they exist: a page playing the original while the
     # faststart copy (same size, other layout) is made must not be sent the copy's ranges
-    out["stream_url"] = f"{base}/video?{choose_video(record, jobs, None).query}"
+    served = choose_video(record, jobs, None)
+    # an original no browser plays, while its web rendition is made: the bare URL, which
+    # answers 503 not_ready until that is there and then sends it
+    out["stream_url"] = f"{base}/video" if served.waiting else f"{base}/video?{served.query}"
     out.update(
         # its error as GET /jobs says it to this caller (no store internals but to admins)
         processing=processing_json(jobs, reads_job_details(request[TOKEN])),

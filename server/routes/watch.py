@@ -79,7 +79,11 @@ async def watch(request: web.Request) -> web.Response:
     config: dict[str, Any] = {
         "file_id": record.id,
         "duration": record.duration,
-        "video_url": with_query(f"{base}/video?{served.query}", query),
+        # while an original no browser plays stands in, the bare URL (/info's stream_url
+        # then): the page does not load it, and reloads once /info names another version
+        "video_url": with_query(
+            f"{base}/video" if served.waiting else f"{base}/video?{served.query}", query
+        ),
         "video_label": format_label(served.content_type),
         "hls_url": with_query(f"{base}/hls/master.m3u8", query) if hls_ready else None,
         "thumbnails_vtt_url": (
@@ -88,6 +92,9 @@ async def watch(request: web.Request) -> web.Response:
         # a stand-in (the original while the web rendition is made), which this browser may
         # not show: the page then says the video is being prepared and waits on /info for it
         "interim": served.interim,
+        # that stand-in is an MPEG-TS, AVI or WMV original: no browser opens it, so the page
+        # says the video is being prepared at once, fetching none of it
+        "waiting": served.waiting,
         "info_url": with_query(f"{base}/info", query),
     }
     config["labels"] = PLAYER_TEXT[lang]
