@@ -8,16 +8,21 @@ per ask."""
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import pstats
+import threading
 
 import pytest
+from sqlalchemy import event
 
 pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from core.library import Library  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
+from tests.internals import db_of  # noqa: E402
 from tests.qt_helpers import shown_window, wait_for  # noqa: E402
 from tests.test_desktop_confirm import BoxSpy  # noqa: E402
 from tests.test_desktop_models import add_rows  # noqa: E402
@@ -64,6 +69,52 @@ def test_a_bulk_trash_never_lists_the_whole_selection_per_batch(qtbot, library: 
         assert calls_to(stats, "selectedIndexes") == 0
         assert library.counts()["trash"] == COUNT and library.counts()["all"] == 0
         assert win.controller.current is None  # the details panel shows no trashed file
+
+
+def test_a_slow_one_batch_trash_says_it_is_under_way_until_it_ends(  # type: ignore[no-untyped-def]
+    qtbot, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A catalog on a slow network share: the batch's commit held until released. Before,
+    the status bar said nothing until the move ended."""
+    from PySide6.QtCore import Qt
+
+    from desktop_app.controllers import library_controller
+
+    monkeypatch.setattr(library_controller, "BUSY_NOTICE_DELAY", 50)
+    add_rows(library, 3)
+    slow_disk = threading.Event()
+
+    def held(_conn: object) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            slow_disk.wait(20)
+
+    with contextlib.ExitStack() as later:
+        install_translations("es")
+        later.callback(install_translations, "en")
+        win = later.enter_context(shown_window(qtbot, library))
+        win.activateWindow()
+        wait_for(qtbot, win.isActiveWindow)
+        grid = win.browser.grid
+        grid.setFocus()
+        qtbot.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        wait_for(qtbot, lambda: len(win.browser.selected_records()) == 3)
+        wait_for(qtbot, win.commands.trash.isEnabled)
+        engine = db_of(library)._write_engine
+        event.listen(engine, "commit", held)
+        try:
+            qtbot.keyClick(grid, Qt.Key.Key_Delete)
+            wait_for(
+                qtbot, lambda: win.status.currentMessage() == "Moviendo 3 archivos a la papelera…"
+            )
+            assert library.counts()["trash"] == 0  # still under way
+            slow_disk.set()
+            wait_for(
+                qtbot, lambda: win.status.currentMessage() == "Se movieron 3 archivos a la papelera"
+            )
+        finally:
+            slow_disk.set()
+            wait_for(qtbot, lambda: library.counts()["trash"] == 3)
+            event.remove(engine, "commit", held)
 
 
 def test_the_focused_file_or_the_first_selected_one_is_shown(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]

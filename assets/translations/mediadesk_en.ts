@@ -112,7 +112,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="617"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="622"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Moved %Ln file to the trash</numerusform>
@@ -120,7 +120,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="619"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="624"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moving to the trash: %1 of %Ln file…</numerusform>
@@ -128,7 +128,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="657"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="663"/>
         <source>%Ln of them became the copies of the same photos or videos uploaded again meanwhile: their own edits gave way to those copies&apos;.</source>
         <translation>
             <numerusform>%Ln of them became the copy of the same photo or video uploaded again meanwhile: its own edits gave way to that copy&apos;s.</numerusform>
@@ -136,7 +136,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="668"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="674"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Restored %Ln file</numerusform>
@@ -144,7 +144,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="669"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="675"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restoring: %1 of %Ln file…</numerusform>
@@ -152,7 +152,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="674"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="680"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nothing to restore: the file was already restored</numerusform>
@@ -160,7 +160,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="675"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="681"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln already restored elsewhere)</numerusform>
@@ -168,7 +168,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="765"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="790"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>Nothing deleted: the file was restored meanwhile and is kept</numerusform>
@@ -176,9 +176,9 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="759"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="770"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="775"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="784"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="795"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="800"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Deleted %Ln file permanently</numerusform>
@@ -186,7 +186,15 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="752"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="627"/>
+        <source>Moving %Ln file(s) to the trash…</source>
+        <translation>
+            <numerusform>Moving %Ln file to the trash…</numerusform>
+            <numerusform>Moving %Ln files to the trash…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="777"/>
         <source>%Ln file(s) went to the trash instead: the storage may still delete them; if it did not, they stay in the trash, where they can be restored.</source>
         <translation>
             <numerusform>The file went to the trash instead: the storage may still delete it; if it did not, it stays in the trash, where it can be restored.</numerusform>
@@ -194,7 +202,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="772"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="797"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restored meanwhile elsewhere, kept)</numerusform>
@@ -202,7 +210,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="787"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="812"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Emptying the trash: %1 of %Ln file deleted…</numerusform>
@@ -210,7 +218,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="794"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="819"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Emptied the trash: %Ln file deleted</numerusform>
@@ -218,7 +226,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="822"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="847"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exporting: %1 of %Ln file…</numerusform>
@@ -226,7 +234,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="829"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="854"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exported %Ln file to %1</numerusform>
@@ -234,7 +242,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="851"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="876"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>%Ln of %1 files could not be exported to %2:</numerusform>
@@ -242,7 +250,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="858"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="883"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…and %Ln more</numerusform>
@@ -250,7 +258,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="859"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="884"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln file exported.</numerusform>
@@ -258,7 +266,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="945"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="970"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Processing again: %1 of %Ln file…</numerusform>
@@ -266,7 +274,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="962"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="987"/>
         <source>Made the thumbnails of %Ln photo(s) again</source>
         <translation>
             <numerusform>Made the thumbnail of %Ln photo again</numerusform>
@@ -274,7 +282,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="967"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="992"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>Queued %Ln job of %1 again</numerusform>
@@ -282,7 +290,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="973"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="998"/>
         <source>Queued the jobs of %Ln video(s) again</source>
         <translation>
             <numerusform>Queued the jobs of %Ln video again</numerusform>
@@ -290,7 +298,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="978"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1003"/>
         <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
         <translation>
             <numerusform>%Ln file passed over: trashed or deleted meanwhile</numerusform>
@@ -301,7 +309,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainStatusBar</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="254"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="255"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -309,7 +317,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="259"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="260"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln image</numerusform>
@@ -317,7 +325,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="260"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="261"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln video</numerusform>
@@ -328,7 +336,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1093"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1094"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -336,7 +344,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1094"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1095"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln folder</numerusform>
@@ -344,7 +352,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1097"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1098"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln folder to the library</numerusform>
@@ -352,7 +360,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1098"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1099"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln file to the library</numerusform>
@@ -360,7 +368,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1214"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1215"/>
         <source>%Ln file(s) still on %1, new files going to %2: Settings ▸ Save moves them (or: mediadesk storage migrate --to %3)</source>
         <translation>
             <numerusform>%Ln file still on %1, new files going to %2: Settings ▸ Save moves it (or: mediadesk storage migrate --to %3)</numerusform>
@@ -368,7 +376,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1435"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1436"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Export %Ln file to a folder</numerusform>
@@ -376,7 +384,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1490"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1491"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>Move %Ln selected file to the trash?</numerusform>
@@ -384,7 +392,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1495"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1496"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln of them is not on screen:</numerusform>
@@ -392,7 +400,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1519"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1520"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>Delete %Ln file permanently?</numerusform>
@@ -400,7 +408,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1539"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1540"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>Permanently delete %Ln file in the trash?</numerusform>
@@ -408,7 +416,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1864"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1865"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>%Ln file left to upload.</numerusform>

@@ -468,62 +468,62 @@
         <translation>Una parte del archivo llegó dañada y se descartó. Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="178"/>
+        <location filename="../../desktop_app/errors.py" line="184"/>
         <source>MediaDesk cannot write its catalog file (%1): a read-only disk, or no permission to write it. Make that file writable. The library can still be browsed meanwhile; once the file can be written, changes can be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>MediaDesk no puede escribir el archivo de su catálogo (%1): un disco de solo lectura, o sin permiso para escribirlo. Haz que se pueda escribir en ese archivo. Mientras tanto la biblioteca se puede consultar; en cuanto se pueda escribir en el archivo, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="186"/>
+        <location filename="../../desktop_app/errors.py" line="192"/>
         <source>MediaDesk cannot write in the folder that holds its catalog (%1): a read-only disk, or no permission to write there. Make the folder writable, or choose another data folder. The library can still be browsed meanwhile; once the folder can be written, changes can be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>MediaDesk no puede escribir en la carpeta que contiene su catálogo (%1): un disco de solo lectura, o sin permiso para escribir ahí. Haz que se pueda escribir en la carpeta o elige otra carpeta de datos. Mientras tanto la biblioteca se puede consultar; en cuanto se pueda escribir en la carpeta, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="291"/>
+        <location filename="../../desktop_app/errors.py" line="297"/>
         <source>Someone else changed this file while you were editing it, so your changes were not saved. Check the current values and save again.</source>
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="327"/>
+        <location filename="../../desktop_app/errors.py" line="333"/>
         <source>The storage bucket does not exist: it was deleted, or its name is wrong in the storage settings. Check the bucket name in Settings ▸ Storage.</source>
         <translation>El bucket del almacenamiento no existe: se borró o su nombre está mal en los ajustes de almacenamiento. Revisa el nombre del bucket en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="485"/>
+        <location filename="../../desktop_app/errors.py" line="490"/>
         <source>A newer version of MediaDesk upgraded this library while this window was open. Nothing more can be changed here: close MediaDesk and start the newer version. You can still browse and play files.</source>
         <translation>Una versión más nueva de MediaDesk actualizó esta biblioteca mientras esta ventana estaba abierta. Aquí ya no se puede cambiar nada: cierra MediaDesk e inicia la versión más nueva. Todavía puedes explorar y reproducir archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="492"/>
+        <location filename="../../desktop_app/errors.py" line="497"/>
         <source>Another move of this library&apos;s files to a new storage is running (in another window, or on another computer sharing the catalog). Try again once it has finished.</source>
         <translation>Ya hay otro traslado de los archivos de esta biblioteca a un nuevo almacenamiento en curso (en otra ventana, o en otro ordenador que comparte el catálogo). Vuelve a intentarlo cuando termine.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="499"/>
+        <location filename="../../desktop_app/errors.py" line="504"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="501"/>
+        <location filename="../../desktop_app/errors.py" line="506"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="503"/>
+        <location filename="../../desktop_app/errors.py" line="508"/>
         <source>The file is being deleted for good (the trash is being emptied, perhaps on another computer) and can no longer be restored.</source>
         <translation>El archivo se está eliminando definitivamente (se está vaciando la papelera, quizá en otro ordenador) y ya no se puede restaurar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="516"/>
+        <location filename="../../desktop_app/errors.py" line="521"/>
         <source>The video&apos;s picture (%1 × %2) is larger than MediaDesk takes: at most 8192 × 4352 pixels (8K), and %3 on a side.</source>
         <translation>La imagen del vídeo (%1 × %2) es mayor de lo que MediaDesk admite: como máximo 8192 × 4352 píxeles (8K) y %3 por lado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="532"/>
+        <location filename="../../desktop_app/errors.py" line="537"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="526"/>
+        <location filename="../../desktop_app/errors.py" line="531"/>
         <source>The image is damaged or cut short: it cannot be read whole.</source>
         <translation>La imagen está dañada o cortada: no se puede leer entera.</translation>
     </message>
@@ -534,497 +534,497 @@
         <translation>Detalle técnico: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="608"/>
+        <location filename="../../desktop_app/errors.py" line="613"/>
         <source>The image is larger than %1 megapixels (%2 × %3) and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles (%2 × %3) y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="615"/>
+        <location filename="../../desktop_app/errors.py" line="620"/>
         <source>The image is larger than %1 megapixels and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="542"/>
+        <location filename="../../desktop_app/errors.py" line="547"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="204"/>
+        <location filename="../../desktop_app/errors.py" line="210"/>
         <source>MediaDesk&apos;s catalog no longer records which version its tables are at (its alembic_version table was emptied or deleted), so MediaDesk can neither set it up nor upgrade it, and did not open it. Nothing was changed.</source>
         <translation>El catálogo de MediaDesk ya no registra en qué versión están sus tablas (su tabla alembic_version se vació o se borró), así que MediaDesk no puede prepararlo ni actualizarlo, y no lo abrió. No se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="211"/>
+        <location filename="../../desktop_app/errors.py" line="217"/>
         <source>Its tables are those of this version: close every MediaDesk using this catalog, then run `mediadesk catalog record-schema` (with the same --data-dir or DATABASE_URL); it checks the tables again and records their version, changing nothing else. Or restore the catalog from a backup.</source>
         <translation>Sus tablas son las de esta versión: cierra todos los MediaDesk que usen este catálogo y ejecuta `mediadesk catalog record-schema` (con el mismo --data-dir o DATABASE_URL); comprueba de nuevo las tablas y registra su versión, sin cambiar nada más. O restaura el catálogo desde una copia de seguridad.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="219"/>
+        <location filename="../../desktop_app/errors.py" line="225"/>
         <source>Its tables are not those of this version: the technical detail below says what can be done with them.</source>
         <translation>Sus tablas no son las de esta versión: el detalle técnico de abajo dice qué se puede hacer con ellas.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="236"/>
+        <location filename="../../desktop_app/errors.py" line="242"/>
         <source>a whole number</source>
         <translation>un número entero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="237"/>
+        <location filename="../../desktop_app/errors.py" line="243"/>
         <source>yes or no: 1, true, yes or on; 0, false, no or off</source>
         <translation>sí o no: 1, true, yes u on; 0, false, no u off</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="240"/>
+        <location filename="../../desktop_app/errors.py" line="246"/>
         <source>a comma-separated list</source>
         <translation>una lista separada por comas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="244"/>
+        <location filename="../../desktop_app/errors.py" line="250"/>
         <source>The setting %1 has a value MediaDesk cannot read.</source>
         <translation>El ajuste %1 tiene un valor que MediaDesk no puede leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="248"/>
+        <location filename="../../desktop_app/errors.py" line="254"/>
         <source>The setting %1 has a value MediaDesk cannot read: it must be %2.</source>
         <translation>El ajuste %1 tiene un valor que MediaDesk no puede leer: debe ser %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="285"/>
+        <location filename="../../desktop_app/errors.py" line="291"/>
         <source>Someone else renamed this athlete to “%1” while you were renaming it, so your name was not saved.</source>
         <translation>Otra persona cambió el nombre de este deportista a «%1» mientras se lo cambiabas tú, así que tu nombre no se guardó.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="306"/>
+        <location filename="../../desktop_app/errors.py" line="312"/>
         <source>An athlete named “%1” already exists. Choose another name.</source>
         <translation>Ya existe un deportista llamado «%1». Elige otro nombre.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="681"/>
+        <location filename="../../desktop_app/errors.py" line="686"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility: nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad: no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="694"/>
+        <location filename="../../desktop_app/errors.py" line="699"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility (file %1): nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="707"/>
+        <location filename="../../desktop_app/errors.py" line="712"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility, “%2” (file %1): nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad, «%2» (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="334"/>
+        <location filename="../../desktop_app/errors.py" line="340"/>
         <source>The stored copy of this file is damaged: it is not the size or the content the catalog records (a bad restore or a disk fault). Restore the file from a backup.</source>
         <translation>La copia guardada de este archivo está dañada: no tiene el tamaño o el contenido que indica el catálogo (una restauración fallida o un fallo del disco). Restaura el archivo desde una copia de seguridad.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="315"/>
+        <location filename="../../desktop_app/errors.py" line="321"/>
         <source>The file grew while it was uploading, again after the upload started over: it is still being recorded or copied. Upload it again once it is complete.</source>
         <translation>El archivo creció mientras se subía, también después de que la subida volviera a empezar: todavía se está grabando o copiando. Vuelve a subirlo cuando esté completo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="320"/>
+        <location filename="../../desktop_app/errors.py" line="326"/>
         <source>The file changed while it was uploading, again after the upload started over: a program is still writing to it. Upload it again once it is no longer changing.</source>
         <translation>El archivo cambió mientras se subía, también después de que la subida volviera a empezar: algún programa sigue escribiendo en él. Vuelve a subirlo cuando ya no cambie.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="341"/>
+        <location filename="../../desktop_app/errors.py" line="347"/>
         <source>This file is on a storage MediaDesk was started without (its files were moved there from another window or computer). Close MediaDesk and start it again with that storage&apos;s settings: save them once with `mediadesk storage migrate --save-keys`, or in Settings ▸ Storage.</source>
         <translation>Este archivo está en un almacenamiento con el que MediaDesk no se inició (sus archivos se movieron allí desde otra ventana u otro ordenador). Cierra MediaDesk y vuelve a abrirlo con los ajustes de ese almacenamiento: guárdalos una vez con `mediadesk storage migrate --save-keys`, o en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="351"/>
+        <location filename="../../desktop_app/errors.py" line="357"/>
         <source>The storage is busy and asks for fewer requests right now. It serves again by itself: the connection and the storage settings are fine.</source>
         <translation>El almacenamiento está ocupado y pide menos peticiones ahora mismo. Volverá a responder por sí solo: la conexión y los ajustes de almacenamiento están bien.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="357"/>
+        <location filename="../../desktop_app/errors.py" line="363"/>
         <source>The storage service is failing right now (an error on its side, not in MediaDesk&apos;s storage settings). It usually serves again by itself.</source>
         <translation>El servicio de almacenamiento está fallando ahora mismo (un error suyo, no de los ajustes de almacenamiento de MediaDesk). Suele volver a responder por sí solo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="365"/>
+        <location filename="../../desktop_app/errors.py" line="371"/>
         <source>MediaDesk cannot reach its catalog (the database): its server is stopped or restarting, or the network to it is down. Check the database server and the network, not the storage settings. Once the catalog answers again, changes can be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>MediaDesk no puede acceder a su catálogo (la base de datos): su servidor está detenido o reiniciándose, o no hay conexión de red con él. Comprueba el servidor de la base de datos y la red, no los ajustes de almacenamiento. En cuanto el catálogo vuelva a responder, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="374"/>
+        <location filename="../../desktop_app/errors.py" line="380"/>
         <source>The database server of MediaDesk&apos;s catalog refused its sign-in: a wrong password, user or database name in DATABASE_URL, or a password changed on that server. Waiting does not help: correct DATABASE_URL or ask the database&apos;s administrator. Once the sign-in is right, MediaDesk works again without a restart.</source>
         <translation>El servidor de la base de datos del catálogo de MediaDesk rechazó su inicio de sesión: una contraseña, un usuario o un nombre de base de datos incorrectos en DATABASE_URL, o una contraseña cambiada en ese servidor. Esperar no sirve: corrige DATABASE_URL o pregunta al administrador de la base de datos. En cuanto el inicio de sesión sea correcto, MediaDesk vuelve a funcionar sin reiniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="387"/>
+        <location filename="../../desktop_app/errors.py" line="393"/>
         <source>Another program is holding MediaDesk&apos;s catalog locked (%1): a database browser or backup tool left open, a script, or another MediaDesk busy on the same data folder. Close it or wait for it to finish; changes can then be saved again and queued uploads go on by themselves, without restarting MediaDesk.</source>
         <translation>Otro programa mantiene bloqueado el catálogo de MediaDesk (%1): un navegador de bases de datos o una herramienta de copias de seguridad que quedó abierta, un script u otro MediaDesk ocupado con la misma carpeta de datos. Ciérralo o espera a que termine; después se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="402"/>
+        <location filename="../../desktop_app/errors.py" line="407"/>
         <source>The disk holding the library cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca: se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="407"/>
+        <location filename="../../desktop_app/errors.py" line="412"/>
         <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="416"/>
+        <location filename="../../desktop_app/errors.py" line="421"/>
         <source>MediaDesk may not write in its storage folder (%1): the disk is read-only (remounted after a disk error, or a memory card&apos;s lock switch) or MediaDesk lost the permission to write there. Make it writable, then try again; the library can still be browsed meanwhile.</source>
         <translation>MediaDesk no puede escribir en su carpeta de almacenamiento (%1): el disco es de solo lectura (se volvió a montar tras un error del disco, o el interruptor de bloqueo de una tarjeta de memoria) o MediaDesk perdió el permiso para escribir ahí. Hazla escribible y vuelve a intentarlo; mientras tanto puedes seguir explorando la biblioteca.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="427"/>
+        <location filename="../../desktop_app/errors.py" line="432"/>
         <source>MediaDesk&apos;s catalog file is damaged (a copy that did not finish, a restore cut short). Put a whole copy of it back from a backup, then start MediaDesk again.</source>
         <translation>El archivo del catálogo de MediaDesk está dañado (una copia que no terminó, una restauración interrumpida). Vuelve a ponerlo en su sitio desde una copia de seguridad completa y después inicia MediaDesk de nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="433"/>
+        <location filename="../../desktop_app/errors.py" line="438"/>
         <source>There is a folder where MediaDesk&apos;s catalog file should be. Move that folder away, or choose another data folder.</source>
         <translation>Hay una carpeta donde debería estar el archivo del catálogo de MediaDesk. Mueve esa carpeta a otro sitio o elige otra carpeta de datos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="444"/>
+        <location filename="../../desktop_app/errors.py" line="449"/>
         <source>The stored copy of this file is missing, though the catalog still lists it (deleted outside MediaDesk, or a bad restore). Restore it from a backup; `mediadesk maintenance` lists such files.</source>
         <translation>Falta la copia guardada de este archivo, aunque el catálogo todavía lo incluye (se eliminó fuera de MediaDesk, o una restauración fallida). Restáuralo desde una copia de seguridad; `mediadesk maintenance` enumera esos archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="452"/>
+        <location filename="../../desktop_app/errors.py" line="457"/>
         <source>The copy at the new storage did not match the original, so the file stayed where it is. Running the move again retries it.</source>
         <translation>La copia en el nuevo almacenamiento no coincidía con el original, así que el archivo se quedó donde estaba. Al volver a iniciar el traslado se reintenta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="460"/>
+        <location filename="../../desktop_app/errors.py" line="465"/>
         <source>There is not enough free space to save the change. Free some space on the disk (or raise the storage quota) and try again.</source>
         <translation>No hay espacio libre suficiente para guardar el cambio. Libera espacio en el disco (o amplía la cuota de almacenamiento) y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="468"/>
+        <location filename="../../desktop_app/errors.py" line="473"/>
         <source>A newer version of MediaDesk has upgraded this library, and this version cannot open it. Start the newer version (or a later one). Nothing was changed.</source>
         <translation>Una versión más reciente de MediaDesk ha actualizado esta biblioteca y esta versión no puede abrirla. Inicia la versión más reciente (u otra posterior). No se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="476"/>
+        <location filename="../../desktop_app/errors.py" line="481"/>
         <source>This version of MediaDesk must upgrade the library first, but other MediaDesk programs are using it (%1). Close them (on every computer sharing it), then start MediaDesk again. Nothing was changed.</source>
         <translation>Esta versión de MediaDesk debe actualizar antes la biblioteca, pero otros programas de MediaDesk la están usando (%1). Ciérralos (en todos los equipos que la comparten) y vuelve a iniciar MediaDesk. No se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="554"/>
+        <location filename="../../desktop_app/errors.py" line="559"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="559"/>
+        <location filename="../../desktop_app/errors.py" line="564"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="573"/>
+        <location filename="../../desktop_app/errors.py" line="578"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="580"/>
+        <location filename="../../desktop_app/errors.py" line="585"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="586"/>
+        <location filename="../../desktop_app/errors.py" line="591"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="588"/>
+        <location filename="../../desktop_app/errors.py" line="593"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="592"/>
+        <location filename="../../desktop_app/errors.py" line="597"/>
         <source>A token name needs 1 to 100 visible characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres visibles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="631"/>
+        <location filename="../../desktop_app/errors.py" line="636"/>
         <source>The animation has more frames than MediaDesk checks at its size.</source>
         <translation>La animación tiene más fotogramas de los que MediaDesk comprueba a su tamaño.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="635"/>
+        <location filename="../../desktop_app/errors.py" line="640"/>
         <source>The animation has %1 frames of %2 × %3 pixels: more than MediaDesk checks (at most %4 frames of this size).</source>
         <translation>La animación tiene %1 fotogramas de %2 × %3 píxeles: más de los que MediaDesk comprueba (como mucho %4 fotogramas de este tamaño).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="676"/>
+        <location filename="../../desktop_app/errors.py" line="681"/>
         <source>Another file without an athlete already holds the same photo or video with this visibility: nothing was changed.</source>
         <translation>Otro archivo sin deportista ya contiene la misma foto o vídeo con esta visibilidad: no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="688"/>
+        <location filename="../../desktop_app/errors.py" line="693"/>
         <source>Another file without an athlete already holds the same photo or video with this visibility (file %1): nothing was changed.</source>
         <translation>Otro archivo sin deportista ya contiene la misma foto o vídeo con esta visibilidad (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="701"/>
+        <location filename="../../desktop_app/errors.py" line="706"/>
         <source>Another file without an athlete already holds the same photo or video with this visibility, “%2” (file %1): nothing was changed.</source>
         <translation>Otro archivo sin deportista ya contiene la misma foto o vídeo con esta visibilidad, «%2» (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="722"/>
+        <location filename="../../desktop_app/errors.py" line="727"/>
         <source>“%1” is not a valid address: it is an IP address with numbers left out, which would be read as %2. Write it in full, like 127.0.0.1, or enter a host name.</source>
         <translation>«%1» no es una dirección válida: es una dirección IP a la que le faltan números, que se leería como %2. Escríbela completa, como 127.0.0.1, o escribe un nombre de equipo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="728"/>
+        <location filename="../../desktop_app/errors.py" line="733"/>
         <source>“%1” is not a valid address: it is an IP address with numbers left out. Write it in full, like 127.0.0.1, or enter a host name.</source>
         <translation>«%1» no es una dirección válida: es una dirección IP a la que le faltan números. Escríbela completa, como 127.0.0.1, o escribe un nombre de equipo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="734"/>
+        <location filename="../../desktop_app/errors.py" line="739"/>
         <source>“%1” is not a valid address: an IP address is four numbers from 0 to 255, like 127.0.0.1. Enter one like that, or a host name.</source>
         <translation>«%1» no es una dirección válida: una dirección IP son cuatro números del 0 al 255, como 127.0.0.1. Escribe una así o un nombre de equipo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="740"/>
+        <location filename="../../desktop_app/errors.py" line="745"/>
         <source>“%1” is not a valid address: enter an IP address like 127.0.0.1, or a host name (letters, digits and hyphens, in parts of 1 to 63 characters separated by dots).</source>
         <translation>«%1» no es una dirección válida: escribe una dirección IP como 127.0.0.1 o un nombre de equipo (letras, cifras y guiones, en partes de 1 a 63 caracteres separadas por puntos).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="760"/>
+        <location filename="../../desktop_app/errors.py" line="765"/>
         <source>No computer named “%1” can be found. Check how it is written, or enter an IP address such as 127.0.0.1 (this computer only) or 0.0.0.0 (the network).</source>
         <translation>No se encuentra ningún ordenador llamado «%1». Revisa cómo está escrito o escribe una dirección IP como 127.0.0.1 (solo este ordenador) o 0.0.0.0 (la red).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="766"/>
+        <location filename="../../desktop_app/errors.py" line="771"/>
         <source>The name “%1” could not be looked up: the network&apos;s name server does not answer. Check the connection, or enter an IP address such as 127.0.0.1 (this computer only) or 0.0.0.0 (the network).</source>
         <translation>No se pudo buscar el nombre «%1»: el servidor de nombres de la red no responde. Revisa la conexión o escribe una dirección IP como 127.0.0.1 (solo este ordenador) o 0.0.0.0 (la red).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="779"/>
+        <location filename="../../desktop_app/errors.py" line="784"/>
         <source>A computer&apos;s name could not be found. Check how it is written and the network connection.</source>
         <translation>No se encuentra el nombre de un ordenador. Revisa cómo está escrito y la conexión de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="791"/>
+        <location filename="../../desktop_app/errors.py" line="796"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="798"/>
+        <location filename="../../desktop_app/errors.py" line="803"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="803"/>
+        <location filename="../../desktop_app/errors.py" line="808"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="807"/>
+        <location filename="../../desktop_app/errors.py" line="812"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="812"/>
+        <location filename="../../desktop_app/errors.py" line="817"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="814"/>
+        <location filename="../../desktop_app/errors.py" line="819"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="819"/>
+        <location filename="../../desktop_app/errors.py" line="824"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="823"/>
+        <location filename="../../desktop_app/errors.py" line="828"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="832"/>
+        <location filename="../../desktop_app/errors.py" line="837"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="833"/>
+        <location filename="../../desktop_app/errors.py" line="838"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="834"/>
+        <location filename="../../desktop_app/errors.py" line="839"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="837"/>
+        <location filename="../../desktop_app/errors.py" line="842"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="840"/>
+        <location filename="../../desktop_app/errors.py" line="845"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="843"/>
+        <location filename="../../desktop_app/errors.py" line="848"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="852"/>
+        <location filename="../../desktop_app/errors.py" line="857"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="857"/>
+        <location filename="../../desktop_app/errors.py" line="862"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="860"/>
+        <location filename="../../desktop_app/errors.py" line="865"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="863"/>
+        <location filename="../../desktop_app/errors.py" line="868"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="867"/>
+        <location filename="../../desktop_app/errors.py" line="872"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="870"/>
+        <location filename="../../desktop_app/errors.py" line="875"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="875"/>
+        <location filename="../../desktop_app/errors.py" line="880"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="905"/>
+        <location filename="../../desktop_app/errors.py" line="910"/>
         <source>it is a file, not a folder</source>
         <translation>es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="907"/>
+        <location filename="../../desktop_app/errors.py" line="912"/>
         <source>it is inside %1, which is a file</source>
         <translation>está dentro de %1, que es un archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="911"/>
+        <location filename="../../desktop_app/errors.py" line="916"/>
         <source>%1 is a file, not a folder</source>
         <translation>%1 es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="916"/>
+        <location filename="../../desktop_app/errors.py" line="921"/>
         <source>%1 is a link to %2, which does not exist</source>
         <translation>%1 es un enlace a %2, que no existe</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="923"/>
+        <location filename="../../desktop_app/errors.py" line="928"/>
         <source>the user %1 may not read it: run MediaDesk as %2, who owns %3, or give %1 access to it</source>
         <translation>el usuario %1 no puede leerla: ejecuta MediaDesk como %2, propietario de %3, o da acceso a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="934"/>
+        <location filename="../../desktop_app/errors.py" line="939"/>
         <source>MediaDesk is not allowed to create %1</source>
         <translation>MediaDesk no tiene permiso para crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="936"/>
+        <location filename="../../desktop_app/errors.py" line="941"/>
         <source>%1 is on a read-only disk</source>
         <translation>%1 está en un disco de solo lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="938"/>
+        <location filename="../../desktop_app/errors.py" line="943"/>
         <source>the disk of %1 is full</source>
         <translation>el disco de %1 está lleno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="940"/>
+        <location filename="../../desktop_app/errors.py" line="945"/>
         <source>%1 cannot be created</source>
         <translation>no se puede crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="953"/>
+        <location filename="../../desktop_app/errors.py" line="958"/>
         <source>user id %1</source>
         <translation>el usuario con id %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="962"/>
+        <location filename="../../desktop_app/errors.py" line="967"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder belongs to another user, so it may have been planted. Give it back to the user MediaDesk runs as (chown) and restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it: a new key is made, and links signed with the old one stop working.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos pertenece a otro usuario, así que podría haber sido colocado por otra persona. Devuélveselo al usuario con el que se ejecuta MediaDesk (chown) y restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo: se crea una clave nueva y los enlaces firmados con la anterior dejan de funcionar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="970"/>
+        <location filename="../../desktop_app/errors.py" line="975"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder can be changed by other users, so it may have been replaced. Check it, then restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos puede ser modificado por otros usuarios, así que podría haber sido sustituido. Revísalo y luego restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="986"/>
+        <location filename="../../desktop_app/errors.py" line="991"/>
         <source>The data folder %1 cannot be used: %2.</source>
         <translation>La carpeta de datos %1 no se puede usar: %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="992"/>
+        <location filename="../../desktop_app/errors.py" line="997"/>
         <source>Choose another folder.</source>
         <translation>Elige otra carpeta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="993"/>
+        <location filename="../../desktop_app/errors.py" line="998"/>
         <source>It is set as data_dir in the settings file %1: correct or remove that line.</source>
         <translation>Está indicada como data_dir en el archivo de ajustes %1: corrígela o borra esa línea.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="996"/>
+        <location filename="../../desktop_app/errors.py" line="1001"/>
         <source>It is set by the environment variable MEDIADESK_DATA_DIR.</source>
         <translation>La fija la variable de entorno MEDIADESK_DATA_DIR.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="999"/>
+        <location filename="../../desktop_app/errors.py" line="1004"/>
         <source>It was given with --data-dir.</source>
         <translation>Se indicó con --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1002"/>
+        <location filename="../../desktop_app/errors.py" line="1007"/>
         <source>It is the default folder of your user account: choose another one with MEDIADESK_DATA_DIR or --data-dir.</source>
         <translation>Es la carpeta predeterminada de tu cuenta de usuario: elige otra con MEDIADESK_DATA_DIR o --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1024"/>
+        <location filename="../../desktop_app/errors.py" line="1029"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1044"/>
+        <location filename="../../desktop_app/errors.py" line="1049"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1082"/>
+        <location filename="../../desktop_app/errors.py" line="1087"/>
         <source>Try again in %1 s.</source>
         <translation>Vuelve a intentarlo dentro de %1 s.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1176"/>
+        <location filename="../../desktop_app/errors.py" line="1181"/>
         <source>The server cannot be reached. Check that it is running and that this computer is connected, then try again.</source>
         <translation>No se puede conectar con el servidor. Comprueba que está en marcha y que este equipo está conectado, y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1182"/>
+        <location filename="../../desktop_app/errors.py" line="1187"/>
         <source>The file could not be downloaded: the server answered with error %1.</source>
         <translation>No se pudo descargar el archivo: el servidor respondió con el error %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1186"/>
+        <location filename="../../desktop_app/errors.py" line="1191"/>
         <source>The file could not be downloaded.</source>
         <translation>No se pudo descargar el archivo.</translation>
     </message>
@@ -1311,13 +1311,13 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>ImageLoader</name>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="244"/>
-        <location filename="../../desktop_app/preview/image_loader.py" line="293"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="268"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="317"/>
         <source>The image is too large to preview.</source>
         <translation>La imagen es demasiado grande para la vista previa.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="295"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="319"/>
         <source>The image could not be opened.</source>
         <translation>No se pudo abrir la imagen.</translation>
     </message>
@@ -1539,7 +1539,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="858"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="883"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…y %Ln más</numerusform>
@@ -1547,22 +1547,22 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="574"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="579"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="442"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="447"/>
         <source>The catalog (database) cannot be reached right now: the counts are refreshed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los recuentos se actualizarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="437"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="442"/>
         <source>The catalog (database) cannot be reached right now: the files are listed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los archivos se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="617"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="622"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1570,7 +1570,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="619"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="624"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1578,12 +1578,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="647"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="653"/>
         <source>“%1” became “%2” (file %3), the same photo or video uploaded again meanwhile: its own edits (description, athlete, sharing) gave way to that file&apos;s.</source>
         <translation>«%1» pasó a ser «%2» (archivo %3), la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios (descripción, deportista, compartir) cedieron ante los de ese archivo.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="657"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="663"/>
         <source>%Ln of them became the copies of the same photos or videos uploaded again meanwhile: their own edits gave way to those copies&apos;.</source>
         <translation>
             <numerusform>%Ln de ellos pasó a ser la copia de la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios cedieron ante los de esa copia.</numerusform>
@@ -1591,7 +1591,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="668"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="674"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1599,7 +1599,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="669"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="675"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1607,7 +1607,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="674"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="680"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nada que restaurar: el archivo ya estaba restaurado</numerusform>
@@ -1615,7 +1615,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="675"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="681"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln ya restaurado en otro lugar)</numerusform>
@@ -1623,7 +1623,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="765"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="790"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>No se eliminó nada: el archivo se había restaurado mientras tanto y se conserva</numerusform>
@@ -1631,9 +1631,9 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="759"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="770"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="775"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="784"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="795"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="800"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1641,12 +1641,20 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="578"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="583"/>
         <source>Changes not saved</source>
         <translation>Cambios no guardados</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="752"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="627"/>
+        <source>Moving %Ln file(s) to the trash…</source>
+        <translation>
+            <numerusform>Moviendo %Ln archivo a la papelera…</numerusform>
+            <numerusform>Moviendo %Ln archivos a la papelera…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="777"/>
         <source>%Ln file(s) went to the trash instead: the storage may still delete them; if it did not, they stay in the trash, where they can be restored.</source>
         <translation>
             <numerusform>%Ln archivo pasó a la papelera en su lugar: el almacenamiento aún puede borrarlo; si no lo hace, queda en la papelera, desde donde se puede restaurar.</numerusform>
@@ -1654,7 +1662,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="772"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="797"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restaurado mientras tanto en otro lugar, conservado)</numerusform>
@@ -1662,7 +1670,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="787"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="812"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1670,7 +1678,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="794"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="819"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1678,17 +1686,17 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="800"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="825"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="811"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="836"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="822"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="847"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
@@ -1696,7 +1704,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="829"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="854"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exportado %Ln archivo a %1</numerusform>
@@ -1704,7 +1712,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="851"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="876"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
@@ -1712,7 +1720,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="859"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="884"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln archivo exportado.</numerusform>
@@ -1720,7 +1728,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="945"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="970"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Reprocesando: %1 de %Ln archivo…</numerusform>
@@ -1728,12 +1736,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="956"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="981"/>
         <source>Made the thumbnail of %1 again</source>
         <translation>Miniatura de %1 generada de nuevo</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="962"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="987"/>
         <source>Made the thumbnails of %Ln photo(s) again</source>
         <translation>
             <numerusform>Miniatura de %Ln foto generada de nuevo</numerusform>
@@ -1741,7 +1749,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="967"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="992"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>%Ln trabajo de %1 en cola de nuevo</numerusform>
@@ -1749,7 +1757,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="973"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="998"/>
         <source>Queued the jobs of %Ln video(s) again</source>
         <translation>
             <numerusform>Trabajos de %Ln vídeo en cola de nuevo</numerusform>
@@ -1757,7 +1765,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="978"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1003"/>
         <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
         <translation>
             <numerusform>%Ln archivo omitido: se movió a la papelera o se eliminó mientras tanto</numerusform>
@@ -1765,7 +1773,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1084"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1109"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1773,87 +1781,87 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>MainStatusBar</name>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="173"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="174"/>
         <source>Storage: R2 bucket %1</source>
         <translation>Almacenamiento: bucket R2 %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="176"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="177"/>
         <source>Storage: local folder</source>
         <translation>Almacenamiento: carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="187"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="188"/>
         <source>Catalog: SQLite %1</source>
         <translation>Catálogo: SQLite %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="192"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="193"/>
         <source>Catalog: PostgreSQL %1</source>
         <translation>Catálogo: PostgreSQL %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="203"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="204"/>
         <source>○ Live: library disk out of reach</source>
         <translation>○ En directo: disco de la biblioteca inaccesible</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="205"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="206"/>
         <source>The disk holding the library cannot be written. Connect it again; this comes back by itself once it answers.</source>
         <translation>No se puede escribir en el disco que contiene la biblioteca. Conéctalo de nuevo; esto vuelve solo en cuanto responda.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="209"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="210"/>
         <source>● Live</source>
         <translation>● En directo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="210"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="211"/>
         <source>Changes made elsewhere on this catalog appear at once.</source>
         <translation>Los cambios hechos en otros equipos sobre este catálogo aparecen al momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="212"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="213"/>
         <source>○ Live: starting</source>
         <translation>○ En directo: iniciando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="215"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="216"/>
         <source>○ Live: disconnected</source>
         <translation>○ En directo: desconectado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="216"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="217"/>
         <source>Changes made elsewhere appear once the catalog is reachable again.</source>
         <translation>Los cambios hechos en otros equipos aparecerán cuando el catálogo vuelva a estar accesible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="223"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="224"/>
         <source>Server: %1</source>
         <translation>Servidor: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="225"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="226"/>
         <source>Server: not running</source>
         <translation>Servidor: no está en marcha</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="227"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="228"/>
         <source>Server: stopped</source>
         <translation>Servidor: detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="236"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="237"/>
         <source>⚠ Storage: %1 used, above %2</source>
         <translation>⚠ Almacenamiento: %1 en uso, por encima de %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="241"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="242"/>
         <source>Set by MEDIADESK_STORAGE_WARN_BYTES; see View ▸ Storage.</source>
         <translation>Lo fija MEDIADESK_STORAGE_WARN_BYTES; véase Ver ▸ Almacenamiento.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="254"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="255"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1861,7 +1869,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="259"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="260"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln imagen</numerusform>
@@ -1869,7 +1877,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="260"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="261"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln vídeo</numerusform>
@@ -2010,7 +2018,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1698"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1699"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
@@ -2050,62 +2058,62 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="770"/>
+        <location filename="../../desktop_app/views/main_window.py" line="771"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="777"/>
+        <location filename="../../desktop_app/views/main_window.py" line="778"/>
         <source>“%1” is already in the library.</source>
         <translation>«%1» ya está en la biblioteca.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="780"/>
+        <location filename="../../desktop_app/views/main_window.py" line="781"/>
         <source>“%1” is already in the library as “%2”.</source>
         <translation>«%1» ya está en la biblioteca como «%2».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="864"/>
+        <location filename="../../desktop_app/views/main_window.py" line="865"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="865"/>
+        <location filename="../../desktop_app/views/main_window.py" line="866"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="869"/>
+        <location filename="../../desktop_app/views/main_window.py" line="870"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1064"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1065"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1067"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1068"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1072"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1073"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1088"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1089"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1092"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1093"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1093"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1094"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -2113,7 +2121,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1094"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1095"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -2121,7 +2129,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1097"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1098"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -2129,7 +2137,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1098"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1099"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -2137,7 +2145,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1214"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1215"/>
         <source>%Ln file(s) still on %1, new files going to %2: Settings ▸ Save moves them (or: mediadesk storage migrate --to %3)</source>
         <translation>
             <numerusform>%Ln archivo sigue en %1, y los nuevos van a %2: Ajustes ▸ Guardar lo mueve (o: mediadesk storage migrate --to %3)</numerusform>
@@ -2145,72 +2153,72 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1247"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1248"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1250"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1251"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1261"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1262"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1281"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1282"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1326"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1327"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1331"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1332"/>
         <source>Selected the %1 files loaded of the %2 in this view: Select all loads at most %3 more. To act on all of them, narrow the view with a search, a section or an athlete.</source>
         <translation>Seleccionados los %1 archivos cargados de los %2 de esta vista: Seleccionar todo carga como mucho %3 más. Para actuar sobre todos, acota la vista con una búsqueda, una sección o un deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1354"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1355"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1355"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1356"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1361"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1362"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1367"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1368"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1381"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1382"/>
         <source>%1 See View ▸ Server.</source>
         <translation>%1 Véase Ver ▸ Servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1406"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1407"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1425"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1426"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1435"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1436"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -2218,13 +2226,13 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1489"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1500"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1490"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1501"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1490"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1491"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -2232,7 +2240,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1495"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1496"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -2240,7 +2248,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1519"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1520"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -2248,19 +2256,19 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1522"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1525"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1523"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1526"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1538"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1541"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1539"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1542"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1539"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1540"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -2268,94 +2276,94 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1581"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1582"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1581"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1604"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1582"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1605"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1604"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1616"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1605"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1617"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1621"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1622"/>
         <source>Rename it to “%1” anyway?</source>
         <translation>¿Cambiarle el nombre a «%1» de todos modos?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1623"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1624"/>
         <source>Rename anyway</source>
         <translation>Cambiar el nombre de todos modos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1625"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1626"/>
         <source>Keep “%1”</source>
         <translation>Mantener «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1676"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1677"/>
         <source>Settings saved. Restart MediaDesk to apply the storage change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1678"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1679"/>
         <source>Settings saved. Restart MediaDesk to apply the language change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1680"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1681"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1894"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1895"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1896"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1897"/>
         <source>Files are still being moved to the new storage. If you quit now, the move stops after the current file; the files not moved yet stay readable where they are, and Settings ▸ Save continues the move. Quit now?</source>
         <translation>Todavía se están moviendo archivos al nuevo almacenamiento. Si sales ahora, el traslado se detiene tras el archivo actual; los archivos aún sin mover siguen legibles donde están, y Ajustes ▸ Guardar continúa el traslado. ¿Salir ahora?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1673"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1674"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1685"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1686"/>
         <source>No files needed moving: none are left on the old storage.</source>
         <translation>No había archivos que mover: no queda ninguno en el almacenamiento anterior.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1703"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1704"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1707"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1708"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1854"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1855"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1856"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1857"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1864"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1865"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>

@@ -63,6 +63,9 @@ FAILURES_LISTED = 10  # an export's summary names this many failed files, then c
 # Counts that met a catalog outage are asked again after this, doubling up to COUNTS_RETRY_MAX
 # (ms), or when the failure says when to ask (retry_in): back by themselves.
 COUNTS_RETRY_FIRST, COUNTS_RETRY_MAX = 2_000, 60_000
+# A move to the trash not done after this (ms) says it is under way: one batch reports only at
+# its end, and on a catalog on a slow network share nothing showed for seconds after Delete.
+BUSY_NOTICE_DELAY = 400
 
 
 class _AskedAgain:
@@ -229,6 +232,8 @@ class LibraryController(QObject):
     saveFailed = Signal(int, object)  # file id, ErrorMessage (also sent as errorOccurred)
     saveConflict = Signal(int, dict)  # file id, the unsaved changes: a newer version exists
     message = Signal(str)  # a short status bar notice
+    # a notice that holds while a slow action runs (BUSY_NOTICE_DELAY after it began); "" at its end
+    busyNotice = Signal(str)
     countsChanged = Signal(dict)
     currentChanged = Signal(object)  # FileRecord | None (the details panel's record)
     # ChangeEvent: the file shown, with unsaved edits (has_unsaved_edits), was trashed or deleted
@@ -619,6 +624,7 @@ class LibraryController(QObject):
                 "Moving to the trash: %1 of %Ln file(s)…", "", total
             ).replace("%1", number_text(done)),
             settled=None if moved is None else lambda outcome: moved(outcome.done),
+            slow=lambda n: self.tr("Moving %Ln file(s) to the trash…", "", n),
         )
 
     def restore(self, file_ids: list[int]) -> None:
@@ -687,16 +693,35 @@ class LibraryController(QObject):
         some_left: Callable[[int], str] | None = None,
         more: Callable[[], str] | None = None,
         settled: Callable[[BulkOutcome], None] | None = None,
+        slow: Callable[[int], str] | None = None,
     ) -> None:
         """A selection trashed or restored in batches (core's `trash_many`), the status bar
         following a big one. A file already where it was asked to go (another window or the
-        server moved it meanwhile) is no error: the user's wish holds for it too."""
+        server moved it meanwhile) is no error: the user's wish holds for it too. `slow`: the
+        notice held from BUSY_NOTICE_DELAY on until the end."""
+        notice_due: QTimer | None = None
+        if slow is not None:
+            notice_due = QTimer(self, singleShot=True, interval=BUSY_NOTICE_DELAY)
+            notice_due.timeout.connect(lambda: self.busyNotice.emit(slow(len(set(file_ids)))))
+            notice_due.start()
+
+        def ended() -> None:
+            if notice_due is not None:
+                if not notice_due.isActive():
+                    self.busyNotice.emit("")
+                notice_due.stop()
+                notice_due.deleteLater()
 
         def report(done: int, total: int) -> None:
             if done < total:
                 self.message.emit(progress(done, total))
 
+        def failed(exc: BaseException) -> None:
+            ended()
+            self._report(exc)
+
         def done(outcome: BulkOutcome) -> None:
+            ended()
             if settled is not None:
                 settled(outcome)
             errors = [e for _i, e in outcome.failed if getattr(e, "reason", None) != already]
@@ -714,7 +739,7 @@ class LibraryController(QObject):
             self.message.emit(f"{text}: {extra}" if extra else text)
 
         self.runner.submit(
-            action, list(file_ids), on_report=report, on_result=done, on_error=self._report
+            action, list(file_ids), on_report=report, on_result=done, on_error=failed
         )
 
     def delete_permanently(self, file_ids: list[int]) -> None:

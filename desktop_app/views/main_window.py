@@ -716,6 +716,7 @@ class MainWindow(QMainWindow):
         self.browser.selectAllLimited.connect(self._on_select_all_limited)
         self.details.dirtyChanged.connect(self.setWindowModified)
         c.message.connect(lambda text: self.status.showMessage(text, 6000))
+        c.busyNotice.connect(self.status.set_busy)
         c.outageChanged.connect(self.status.set_standing)
         c.linkReady.connect(self._on_link)
         c.linkNeedsServer.connect(self._on_link_needs_server)

@@ -157,6 +157,7 @@ class MainStatusBar(QStatusBar):
         self._due: float | None = None
         self._presenting = False
         self._standing = ""  # `set_standing`: back whenever a passing notice ends
+        self._busy = ""  # `set_busy`
         self._return = QTimer(self)
         self._return.setSingleShot(True)
         self._return.setInterval(RETURN_DELAY)
@@ -291,6 +292,16 @@ class MainStatusBar(QStatusBar):
         on): shown now, and again whenever a passing notice ends, until set to "". Given a
         timeout as any notice, it went after 6 s while the retries went on for minutes."""
         old, self._standing = self._standing, text
+        if text:
+            self.showMessage(text)
+        elif old and self._whole == old:
+            self.clearMessage()
+
+    def set_busy(self, text: str) -> None:
+        """A notice that holds while an action runs (a slow move to the trash), with no
+        timeout: a 6 s one went while the action went on. "" at its end takes it away, unless
+        another notice has replaced it."""
+        old, self._busy = self._busy, text
         if text:
             self.showMessage(text)
         elif old and self._whole == old:
