@@ -229,6 +229,9 @@ def test_quitting_during_a_storage_move_asks_first(
     _answer_next_question(QMessageBox.StandardButton.No, seen)
     move_window.close()
     assert len(seen) == 1 and "moved" in seen[0], seen
+    # which storage: the bucket (before: "the new storage", unnamed)
+    bucket = controller.settings.r2_bucket_name
+    assert f"to the new storage (R2 bucket {bucket} at http" in seen[0], seen
     assert move_window.isVisible() and controller.migrating
     _answer_next_question(QMessageBox.StandardButton.Yes, seen)
     move_window.close()

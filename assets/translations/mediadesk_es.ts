@@ -2328,9 +2328,9 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1897"/>
-        <source>Files are still being moved to the new storage. If you quit now, the move stops after the current file; the files not moved yet stay readable where they are, and Settings ▸ Save continues the move. Quit now?</source>
-        <translation>Todavía se están moviendo archivos al nuevo almacenamiento. Si sales ahora, el traslado se detiene tras el archivo actual; los archivos aún sin mover siguen legibles donde están, y Ajustes ▸ Guardar continúa el traslado. ¿Salir ahora?</translation>
+        <location filename="../../desktop_app/views/main_window.py" line="1898"/>
+        <source>Files are still being moved to the new storage (%1). If you quit now, the move stops after the current file; the files not moved yet stay readable where they are, and Settings ▸ Save continues the move. Quit now?</source>
+        <translation>Todavía se están moviendo archivos al nuevo almacenamiento (%1). Si sales ahora, el traslado se detiene tras el archivo actual; los archivos aún sin mover siguen legibles donde están, y Ajustes ▸ Guardar continúa el traslado. ¿Salir ahora?</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/main_window.py" line="1674"/>
@@ -2960,47 +2960,47 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="213"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="215"/>
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="223"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="225"/>
         <source>The endpoint cannot be reached. Check the endpoint URL and the network.</source>
         <translation>No se puede conectar con el endpoint. Revisa la URL del endpoint y la red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="226"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="228"/>
         <source>The endpoint refused the request. Check the endpoint URL and the region.</source>
         <translation>El endpoint rechazó la solicitud. Revisa la URL del endpoint y la región.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="228"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="230"/>
         <source>The access key ID or the secret access key is wrong.</source>
         <translation>El ID de la clave de acceso o la clave de acceso secreta no son correctos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="230"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="232"/>
         <source>The keys are valid but may not use this bucket. Check their permissions.</source>
         <translation>Las claves son válidas, pero no tienen permiso para usar este bucket. Revisa sus permisos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="233"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="235"/>
         <source>Access denied. Check the keys and their permissions on this bucket.</source>
         <translation>Acceso denegado. Revisa las claves y sus permisos sobre este bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="236"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="238"/>
         <source>The server answered, but the bucket does not exist. Check the bucket name.</source>
         <translation>El servidor respondió, pero el bucket no existe. Revisa el nombre del bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="248"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="251"/>
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="252"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="255"/>
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>

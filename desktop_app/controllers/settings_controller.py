@@ -161,6 +161,8 @@ class SettingsController(QObject):
         self.migration_runner = TaskRunner(max_threads=1, parent=self)
         self.library: Library | None = None  # set by the main window: counts and migration
         self.migrating = False
+        # the settings and the backend of the move under way (`destination`)
+        self._moving_to: tuple[Settings, str] | None = None
         self._cancel: threading.Event | None = None
         self.saved_path: Path | None = None
         self.answering = 0
@@ -241,9 +243,10 @@ class SettingsController(QObject):
             return error_text(exc)
         return f"{text}\n{technical_text(getattr(exc, 'message', str(exc)))}"
 
-    def describe(self, settings: Settings) -> str:
-        """Where the files are kept, in the interface language."""
-        if settings.uses_r2:
+    def describe(self, settings: Settings, backend: str | None = None) -> str:
+        """Where the files are kept (`backend`'s place, by default the one new files go to), in
+        the interface language."""
+        if (backend or settings.backend_name) == "r2":
             return (
                 self.tr("R2 bucket %1 at %2")
                 .replace("%1", settings.r2_bucket_name)
@@ -371,6 +374,7 @@ class SettingsController(QObject):
             return _outcome(library, result)
 
         self.migrating = True
+        self._moving_to = (settings, target)
         self.migration_runner.submit(
             run,
             on_report=self._migration_step,
@@ -383,6 +387,12 @@ class SettingsController(QObject):
             self.migrationRemoving.emit(step.removing, step.seconds_left)
         else:
             self.migrationProgress.emit(step.done, step.total, step.name)
+
+    def destination(self) -> str:
+        """Where the move under way takes the files (`describe`), "" when none runs."""
+        if self._moving_to is None or not self.migrating:
+            return ""
+        return self.describe(*self._moving_to)
 
     def cancel_migration(self) -> None:
         if self._cancel is not None:

@@ -1893,11 +1893,12 @@ class MainWindow(QMainWindow):
         box = QMessageBox(
             QMessageBox.Icon.Question,
             self.tr("Moving files"),
+            # named, as the status bar names it: which bucket or folder the files go to
             self.tr(
-                "Files are still being moved to the new storage. If you quit now, the move "
-                "stops after the current file; the files not moved yet stay readable where "
+                "Files are still being moved to the new storage (%1). If you quit now, the "
+                "move stops after the current file; the files not moved yet stay readable where "
                 "they are, and Settings ▸ Save continues the move. Quit now?"
-            ),
+            ).replace("%1", self.settings_controller.destination()),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             self,
         )
