@@ -666,11 +666,33 @@ def video_metadata(
         "duration": duration / 1000 if duration else None,
         "video_codec": _codec(video.format, _VIDEO_CODECS),
         "audio_codec": _audio_codec(audio) if audio is not None else None,
-        "frame_rate": _num(video.frame_rate) or _num(general.frame_rate if general else None),
+        "frame_rate": (
+            _num(video.frame_rate)
+            or _num(general.frame_rate if general else None)
+            or _average_rate(Path(path))
+        ),
         "bit_rate": bit_rate,
         "rotation": (_int(video.rotation) or 0) % 360,
         "extra": {k: v for k, v in extra.items() if v is not None},
     }
+
+
+def _average_rate(path: Path) -> float | None:
+    """The frame rate FFmpeg reads from the first video stream's timestamps, when MediaInfo
+    names none: it names none for an MPEG-TS whose H.264 headers allow the rate to vary (one
+    written by FFmpeg or OBS, a camcorder clip re-encoded), which then showed no frame rate
+    and the desktop preview stepped it at 25 frames a second whatever it was. Only opened
+    (the first megabytes probed), never decoded; None when FFmpeg cannot tell either."""
+    # loaded at the first such read, as pymediainfo is (~50 ms of CPU)
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            video = next(iter(container.streams.video), None)
+            rate = video.average_rate if video is not None else None
+    except (av.error.FFmpegError, OSError, ValueError):
+        return None
+    return round(float(rate), 3) if rate else None
 
 
 # Matroska element IDs (RFC 9559) the walk of a streamed WebM reads

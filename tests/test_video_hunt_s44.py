@@ -244,6 +244,14 @@ def _camcorder(path: Path, m2ts: bool) -> Path:
     )
 
 
+def test_an_mpeg_ts_whose_h264_allows_a_varying_rate_has_its_frame_rate(tmp_path: Path) -> None:
+    """A .ts from FFmpeg or OBS (H.264 headers without a fixed rate): MediaInfo names no frame
+    rate, so /stream/{id}/info said null and the desktop stepped it at 25 fps; now the rate
+    of its timestamps, as ffprobe's avg_frame_rate says."""
+    clip = ffmpeg_clip(tmp_path / "obs.ts", *LAVFI, "testsrc2=s=160x90:r=50:d=1", *X264)
+    assert video_metadata(clip)["frame_rate"] == 50.0
+
+
 def test_an_mpeg_ts_is_named_in_its_refusal_and_processed_once_allowed(tmp_path: Path) -> None:
     """It was refused as `unknown_content` whatever ALLOWED_VIDEO_TYPES said. Now it is
     video/mp2t: refused by default naming the setting, and once allowed stored with its
