@@ -578,7 +578,10 @@ export function streamUrl(file, { baseUrl, kind, token } = {}) {
  * The URL a <video> (or any player) plays, asked from /stream/{id}/info with `token`: its
  * stream_url, which for a video names the version the server sends now (?rendition=…&v=…)
  * and keeps sending those bytes, so the player's later ranges cannot be answered from a copy
- * made meanwhile (404 once they are no longer kept: ask again, as a reload does). A private
+ * made meanwhile (404 once they are no longer kept: ask again, as a reload does). While a
+ * video browsers cannot open (MPEG-TS, AVI, WMV) has its web copy made, stream_url is the bare
+ * /stream/{id}/video, which answers 503 not_ready with Retry-After until that copy is there:
+ * ask again then (the watch page does). A private
  * file's URL carries the file grant (exp=…&sig=…) the server signs for players, as its watch
  * link does: it opens only this file, until it expires, without the token in the URL.
  * /info puts it on stream_url itself; from a server that did so only for a video's other
