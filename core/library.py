@@ -595,7 +595,7 @@ class Library:
         gone or damaged, or not decodable; remembered then under the file's tag as the try left
         it (a photo that does not decode is marked of today's rendering)."""
         try:
-            fresh, unkept = self.thumbnail_remaker.remake_for_read(record.id)
+            fresh, unkept, _made = self.thumbnail_remaker.remake_for_read(record.id)
         except (NotFound, StorageUnavailable) as exc:
             # a damaged original (not the recorded size) is as unusable as a gone one
             if not isinstance(exc, NotFound) and not is_object_damaged(exc):

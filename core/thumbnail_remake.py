@@ -151,11 +151,13 @@ class FailedRemakes:
 
 
 class Remade(NamedTuple):
-    """A read's remake (`ThumbnailRemaker.remake_for_read`): the file as it is after it, and
-    the thumbnail made when the store had no room to keep it (None: kept, or not made)."""
+    """A remake's outcome: the file as it is after it, the thumbnail made when the store had
+    no room to keep it (a read's, `remake_for_read`; None: kept, or not made), and whether a
+    thumbnail was made at all (False: the original could not be decoded, what it had stays)."""
 
     record: FileRecord
     unkept: bytes | None
+    made: bool = True
 
 
 class ThumbnailRemaker:
@@ -232,7 +234,7 @@ class ThumbnailRemaker:
             try:
                 if self._catalog.get(file_id).thumbnail_generation == THUMBNAIL_GENERATION:
                     continue  # made with another file's of the same object, earlier on
-                self.remake(file_id)
+                made = self.remake_told(file_id).made
             except NotFound as exc:  # deleted since, or its bytes are gone (reconcile says)
                 logger.info("Thumbnail of file %s not made again: %s", file_id, exc.message)
                 continue
@@ -246,7 +248,8 @@ class ThumbnailRemaker:
                 logger.info("Thumbnail of file %s not made again now: %s", file_id, exc.message)
                 raced.append(file_id)
                 continue
-            remade.append(file_id)
+            if made:  # (one that cannot be decoded is marked, and said by _make's warning)
+                remade.append(file_id)
         if raced:  # the next batch starts at the first of them (those done since are not stale)
             self._after = min(self._after, raced[0] - 1)
             if skipped is not None:
@@ -258,7 +261,12 @@ class ThumbnailRemaker:
         (and every row sharing its object) marked so. A photo that cannot be decoded keeps
         what it had and is marked too: trying again would give the same answer. A store with
         no room for them raises InsufficientStorage."""
-        return self._remake(file_id, for_read=False).record
+        return self.remake_told(file_id).record
+
+    def remake_told(self, file_id: int) -> Remade:
+        """`remake`, saying whether a thumbnail was made (`Remade.made`): `mediadesk
+        reprocess` listed a photo that could not be decoded among those "remade"."""
+        return self._remake(file_id, for_read=False)
 
     def keep_poster(
         self, file_id: int, poster: bytes, meta: dict[str, Any] | None = None
@@ -373,7 +381,7 @@ class ThumbnailRemaker:
         # An unkept thumbnail is not cached either: a read served from the cache would never
         # keep it in the store once there is room
         fresh = fresh if own_id == file_id else fresh.as_alias(file_id)
-        return Remade(fresh, None if kept else thumb)
+        return Remade(fresh, None if kept else thumb, made=thumb is not None)
 
     def _make(
         self, record: FileRecord, for_read: bool

@@ -142,8 +142,12 @@ def _reprocess(
                 queued[file_id] = [job.id for job in jobs]
         out: dict[str, Any] = {"queued": queued}
         if photos or args.photos or args.all_photos:
-            remade = (_listed(named, i, "not made again", remaker.remake) for i in photos)
-            out["remade"] = [record.id for record in remade if record is not None]
+            told = [_listed(named, i, "not made again", remaker.remake_told) for i in photos]
+            out["remade"] = [r.record.id for r in told if r is not None and r.made]
+            # photos whose originals cannot be decoded keep the images they had
+            undecodable = [r.record.id for r in told if r is not None and not r.made]
+            if undecodable:
+                out["not_made"] = undecodable
         if args.all_photos:
             out["reread"] = [i for i in reread if _reread(remaker, i)]
         sys.stdout.write(json.dumps(out, indent=2) + "\n")

@@ -187,8 +187,13 @@ def test_reprocess_makes_a_photos_thumbnail_again_now(
     other = tmp_path / "b.jpg"
     Image.new("RGB", (300, 200), _GREEN).save(other, icc_profile=media.adobe_rgb_icc())
     second = library.uploads.ingest(other, "image")
-    for p in (photo, second):
+    # its original's bytes damaged in place, its size kept: nothing to make a thumbnail from
+    broken = library.uploads.ingest(media.make_jpeg(tmp_path / "c.jpg"), "image")
+    for p in (photo, second, broken):
         _made_by_an_old_version(library, p.id)
+    stored = storage_of(library).local_path(broken.storage_key)
+    assert stored is not None
+    stored.write_bytes(bytes(255 - b for b in stored.read_bytes()))
     env = worker_env(data_dir)
     cmd = [sys.executable, "-m", "desktop_app", "reprocess"]
 
@@ -201,7 +206,12 @@ def test_reprocess_makes_a_photos_thumbnail_again_now(
 
     every = subprocess.run([*cmd, "--photos"], env=env, capture_output=True, text=True)
     assert every.returncode == 0, every.stderr
-    assert json.loads(every.stdout) == {"queued": {}, "remade": [second.id]}
+    # one whose thumbnail could not be made is not said remade (it keeps what it had)
+    assert json.loads(every.stdout) == {
+        "queued": {},
+        "remade": [second.id],
+        "not_made": [broken.id],
+    }
     assert _near(_centre(library.thumbnail_bytes(second.id)), _GREEN_SRGB)
 
 
