@@ -99,6 +99,17 @@ async def _phone(browser: Browser) -> None:
     await browser.send("Emulation.setTouchEmulationEnabled", enabled=True, maxTouchPoints=5)
 
 
+async def _fast_timers(browser: Browser) -> None:
+    """The page's timers run fast (setInterval capped): its /info poll came every 5 s, and the
+    reload waited up to that long after the renditions were made."""
+    await browser.send("Page.enable")
+    await browser.send(
+        "Page.addScriptToEvaluateOnNewDocument",
+        source="const _si = window.setInterval;"
+        "window.setInterval = (f, ms, ...a) => _si(f, Math.min(ms || 0, 200), ...a);",
+    )
+
+
 _CONTROLS = """
 (() => {
   const box = (id) => { const r = document.getElementById(id).getBoundingClientRect();
@@ -269,14 +280,7 @@ async def test_a_clip_chromium_cannot_show_says_it_is_being_prepared_then_plays(
         await browser.send(
             "Network.setExtraHTTPHeaders", headers={"Accept-Language": "es-ES,es;q=0.9"}
         )
-        # the page's timers run fast (setInterval capped): its /info poll came every 5 s, and
-        # the reload waited up to that long after the renditions were made
-        await browser.send("Page.enable")
-        await browser.send(
-            "Page.addScriptToEvaluateOnNewDocument",
-            source="const _si = window.setInterval;"
-            "window.setInterval = (f, ms, ...a) => _si(f, Math.min(ms || 0, 200), ...a);",
-        )
+        await _fast_timers(browser)
         await browser.goto(link)
         assert await browser.wait_for("!document.getElementById('notice').hidden", 15)
         first: dict[str, Any] = await browser.evaluate(
@@ -367,12 +371,7 @@ async def test_a_camcorder_avi_being_prepared_is_not_fetched_then_plays(site: Si
     assert http_call(f"{url}/stream/{record.id}/raw", headers=bearer(site.read)).status == 200
     link = site.watch_link(record.id)
     async with Browser(chromium_path() or "") as browser:
-        await browser.send("Page.enable")
-        await browser.send(
-            "Page.addScriptToEvaluateOnNewDocument",
-            source="const _si = window.setInterval;"
-            "window.setInterval = (f, ms, ...a) => _si(f, Math.min(ms || 0, 200), ...a);",
-        )
+        await _fast_timers(browser)
         await browser.goto(link)
         assert await browser.wait_for("!document.getElementById('notice').hidden", 15)
         first: dict[str, Any] = await browser.evaluate(
