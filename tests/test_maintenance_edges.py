@@ -171,7 +171,7 @@ def test_a_remake_that_races_another_writer_skips_that_photo_only(
             row = s.get(MediaFile, file_id)
             assert row is not None
             row.thumbnail_generation = None
-    real = ThumbnailRemaker.remake
+    real = ThumbnailRemaker.remake_told
     raced = {ids[1]}
 
     def remake(self: ThumbnailRemaker, file_id: int):  # type: ignore[no-untyped-def]
@@ -180,7 +180,7 @@ def test_a_remake_that_races_another_writer_skips_that_photo_only(
             raise LostRace()
         return real(self, file_id)
 
-    monkeypatch.setattr(ThumbnailRemaker, "remake", remake)
+    monkeypatch.setattr(ThumbnailRemaker, "remake_told", remake)
     report = run_maintenance(library, only=frozenset({"remake_thumbnails"}))
     # one LostRace ended the batch: "remake_thumbnails: The file was changed by someone else…"
     assert not report.errors, report.errors
