@@ -206,7 +206,7 @@ STORAGE_READ_ONLY = "storage_read_only"
 # (endpoint_unreachable), asking for fewer requests (storage_throttled: 503 SlowDown, 429) or
 # failing inside (storage_server_error: any other 5xx), as R2 does under load or in incidents.
 UNAVAILABLE_REASONS = (
-    "storage_read_only",
+    STORAGE_READ_ONLY,
     "catalog_unreachable",
     "catalog_disk_unreachable",
     "catalog_read_only",
