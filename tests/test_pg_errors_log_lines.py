@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from core.db.engine import Database
 from core.maintenance import run_maintenance
-from tests.faults import served_catalog_behind_proxy, wait_for
+from tests.faults import CuttableProxy, served_catalog_behind_proxy, wait_for
 from tests.pg_server import postgres_url  # noqa: F401
 from tests.server_fixtures import bearer, http_call, make_tokens
 
@@ -81,3 +82,27 @@ def test_maintenance_during_a_known_outage_adds_no_error_line(
             assert len(errors) == 1, errors
             tasks = [r for r in caplog.records if "Maintenance task" in r.getMessage()]
             assert tasks and {r.levelno for r in tasks} == {logging.WARNING}, tasks
+
+
+def test_the_revision_look_that_meets_an_outage_first_says_it_as_the_error(
+    postgres_url: str,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The change feed's turn reads the catalog's revision first (SchemaGuard.look); when its
+    session met the cut before anything else, it claimed the episode's ERROR and said it as
+    DEBUG, and the outage had no ERROR line at all (the first test failed so in CI)."""
+    host_port = postgres_url.rsplit("@", 1)[1].split("/", 1)[0]
+    proxy = CuttableProxy.in_front_of(f"http://{host_port}")
+    db = Database(postgres_url.replace(host_port, f"127.0.0.1:{proxy.port}"))
+    try:
+        db.schema.look(every=0)  # answered: no outage
+        proxy.cut()
+        with caplog.at_level(logging.DEBUG, logger="core.db.schema_guard"):
+            db.schema.look(every=0)
+            db.schema.look(every=0)  # the same outage, known: no second ERROR line
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1, errors
+        assert "cannot be reached" in errors[0] and "refused" in errors[0].lower(), errors
+    finally:
+        proxy.close()
+        db.dispose()

@@ -135,7 +135,14 @@ class SchemaGuard:
             with self._read() as session:
                 current = catalog_revisions(session)
         except (SQLAlchemyError, StorageUnavailable) as exc:
-            logger.debug("Catalog revision not read (%s)", exc)
+            if first_of_outage(exc, lambda: False):
+                # this read met the catalog's outage before anything else did (the change
+                # feed's turn looks first): the episode's one ERROR line. Said as DEBUG, the
+                # outage had no ERROR line at all; the CI run met it.
+                cause = getattr(exc, "cause", None)
+                logger.error("Catalog revision not read: %s%s", exc, f" ({cause})" if cause else "")
+            else:
+                logger.debug("Catalog revision not read (%s)", exc)
             return
         newer = current - known_revisions()
         if newer and self.moved is None:
