@@ -12,6 +12,7 @@ from core.errors import StorageUnavailable
 from core.events import ChangeEvent, EventKind
 from core.feed import file_record
 from core.jobs import JobRecord, JobState, combine
+from core.mediatypes import BY_MIME, FileKind
 from core.records import FileRecord, FileStatus, Page
 from core.video.failures import error_for_users, failure_sentence
 from server.caching import versioned_link
@@ -21,6 +22,18 @@ if TYPE_CHECKING:
     from core.tokens import TokenInfo
 
 STREAM_KIND = {"image": "image", "video": "video"}
+
+# how a container is written where its extension in capitals is not its usual name
+_FORMAT_NAMES = {"webm": "WebM"}
+
+
+def format_label(content_type: str) -> str:
+    """The player's mode label of the file it falls back to, by what is really served: it said
+    "MP4" for every one, an AVI or WMV original too. "" for a type not known as a video."""
+    media = BY_MIME.get(content_type.split(";", 1)[0].strip().lower())
+    if media is None or media.kind != FileKind.VIDEO:
+        return ""
+    return _FORMAT_NAMES.get(media.ext, media.ext.upper())
 
 
 def public_link(lib: Library | None, record: FileRecord) -> str | None:

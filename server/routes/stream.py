@@ -23,10 +23,9 @@ from server.caching import (
 from server.errors import ApiError
 from server.openapi_schemas import STREAM_INFO_FIELDS
 from server.params import as_int, file_id
-from server.presenters import STREAM_KIND, processing_json, reads_job_details
+from server.presenters import STREAM_KIND, format_label, processing_json, reads_job_details
 from server.record_cache import local_path
 from server.routes.files import public_url
-from server.routes.watch import format_label
 from server.state import METRICS, STREAMS, TOKEN, library, run_blocking, store_blocking
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 from server.video_access import (

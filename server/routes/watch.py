@@ -12,7 +12,7 @@ from aiohttp import web
 from core.errors import InvalidInput, NotFound
 from core.jobs import current_derivatives
 from core.links import sign_grant
-from core.mediatypes import BY_MIME, FileKind
+from core.mediatypes import FileKind
 from core.records import FileRecord, expiry_iso
 from core.thumbnails import POSTER_WIDTH
 from core.video.service import choose_video, large_poster
@@ -20,6 +20,7 @@ from server.auth import FILE, PUBLIC, requires
 from server.caching import versioned_link
 from server.errors import with_error_page
 from server.params import file_id
+from server.presenters import format_label
 from server.routes.files import asked_expiry
 from server.state import library, link_origin
 from server.static_files import static_file, static_response
@@ -39,19 +40,6 @@ from server.watch_page import (
 )
 
 routes = web.RouteTableDef()
-
-
-# how a container is written where its extension in capitals is not its usual name
-_FORMAT_NAMES = {"webm": "WebM"}
-
-
-def format_label(content_type: str) -> str:
-    """The player's mode label of the file it falls back to, by what is really served: it said
-    "MP4" for every one, an AVI or WMV original too. "" for a type not known as a video."""
-    media = BY_MIME.get(content_type.split(";", 1)[0].strip().lower())
-    if media is None or media.kind != FileKind.VIDEO:
-        return ""
-    return _FORMAT_NAMES.get(media.ext, media.ext.upper())
 
 
 def watch_path(file_id: int, query: str) -> str:
