@@ -103,6 +103,7 @@ def test_a_later_plain_save_is_answered_by_its_own_window_only(
     with qtbot.waitSignal(controller.migrationFinished, timeout=TIMEOUT) as done:
         questions[0].accept()
     assert done.args[:3] == [True, 2, 0]
+    assert controller.destination() == ""  # no move under way names a place any more
     assert not first.isVisible() and starts == ["r2"]
     for shown in _progress_windows():
         shown.close()

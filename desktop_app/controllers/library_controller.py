@@ -680,6 +680,7 @@ class LibraryController(QObject):
             lambda n: self.tr("Nothing to restore: the file was already restored", "", n),
             lambda n: self.tr("(%Ln already restored elsewhere)", "", n),
             said,
+            slow=lambda n: self.tr("Restoring %Ln file(s)…", "", n),
         )
 
     def _bulk(

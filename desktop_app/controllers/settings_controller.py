@@ -161,7 +161,7 @@ class SettingsController(QObject):
         self.migration_runner = TaskRunner(max_threads=1, parent=self)
         self.library: Library | None = None  # set by the main window: counts and migration
         self.migrating = False
-        # the settings and the backend of the move under way (`destination`)
+        # the settings and the backend of the move under way (`destination`), None once it ended
         self._moving_to: tuple[Settings, str] | None = None
         self._cancel: threading.Event | None = None
         self.saved_path: Path | None = None
@@ -390,7 +390,7 @@ class SettingsController(QObject):
 
     def destination(self) -> str:
         """Where the move under way takes the files (`describe`), "" when none runs."""
-        if self._moving_to is None or not self.migrating:
+        if self._moving_to is None:
             return ""
         return self.describe(*self._moving_to)
 
@@ -399,12 +399,12 @@ class SettingsController(QObject):
             self._cancel.set()
 
     def _migrated(self, outcome: MoveOutcome) -> None:
-        self.migrating = False
+        self.migrating, self._moving_to = False, None
         self.migrationReported.emit(outcome)
         self.migrationFinished.emit(outcome.complete, outcome.moved, len(outcome.failed), "")
 
     def _migration_failed(self, exc: BaseException) -> None:
-        self.migrating = False
+        self.migrating, self._moving_to = False, None
         self.migrationFinished.emit(False, 0, 0, error_text(exc))
 
 
