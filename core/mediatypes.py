@@ -236,6 +236,11 @@ def sniff_bytes(head: bytes, accepted: Iterable[str] | None = None) -> MediaType
         )
     described, extension = matches[0].name, matches[0].extension
     its_mime = _PUREMAGIC_MIME_FIXES.get(extension.lower(), matches[0].mime_type)
+    if extension.lower() in _OOXML_EXTENSIONS and _OOXML_PART not in head:
+        # puremagic names every ZIP by its first guess, an Office document: a ZIP of photos
+        # renamed .jpg was refused as "MS Office Open XML Format Document", which nobody who
+        # sent it recognised
+        described, extension, its_mime = "ZIP archive", "zip", "application/zip"
     raise unsupported(
         f"Unsupported file type ({described})",
         accepted,
@@ -247,6 +252,10 @@ def sniff_bytes(head: bytes, accepted: Iterable[str] | None = None) -> MediaType
 # `found_mime: image/jpeg`, a type this server accepts, and a client naming the type from it
 # said a JPEG was refused as unsupported.
 _PUREMAGIC_MIME_FIXES = {".jp2": "image/jp2"}
+# puremagic's guesses for any ZIP (its local file header's magic): an Office Open XML document
+# is a ZIP whose first part is, as Office and LibreOffice write it, its [Content_Types].xml
+_OOXML_EXTENSIONS = frozenset({".docx", ".pptx", ".xlsx", ".docm", ".pptm", ".xlsm"})
+_OOXML_PART = b"[Content_Types].xml"
 
 
 # MPEG-TS packets: 188 bytes, each starting with the sync byte 0x47; a camcorder's AVCHD

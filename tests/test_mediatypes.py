@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,35 @@ def test_guess_from_name_does_not_depend_on_the_system(name: str, mime: str | No
     from core.mediatypes import guess_from_name
 
     assert guess_from_name(name) == mime
+
+
+def _zip(*names: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, b"<x/>")
+    return buffer.getvalue()
+
+
+def test_a_zip_renamed_jpg_is_refused_as_a_zip_archive(tmp_path: Path) -> None:
+    """puremagic's first guess for any ZIP is an Office document: a ZIP of photos renamed
+    .jpg was refused as "MS Office Open XML Format Document"."""
+    renamed = tmp_path / "holiday.jpg"
+    renamed.write_bytes(_zip("IMG_0001.jpg", "IMG_0002.jpg"))
+    with pytest.raises(UnsupportedType) as refused:
+        sniff_file(renamed)
+    assert "(ZIP archive)" in refused.value.message
+    assert "Office" not in refused.value.message
+    details = refused.value.details
+    assert (details["found"], details["found_extension"], details["found_mime"]) == (
+        "ZIP archive",
+        "zip",
+        "application/zip",
+    )
+
+
+def test_a_word_document_renamed_jpg_is_still_named_one() -> None:
+    with pytest.raises(UnsupportedType) as refused:
+        sniff_bytes(_zip("[Content_Types].xml", "word/document.xml")[:8192])
+    assert "MS Office Open XML" in refused.value.message
+    assert refused.value.details["found_extension"] == "docx"
