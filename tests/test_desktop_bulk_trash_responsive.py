@@ -195,6 +195,43 @@ def test_a_slow_restore_says_it_is_under_way_until_it_ends(  # type: ignore[no-u
         assert library.counts()["trash"] == 0
 
 
+def test_two_slow_moves_at_once_keep_the_notice_of_the_one_still_running(  # type: ignore[no-untyped-def]
+    qtbot, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A selection trashed, then another restored before the first move ends, on a slow
+    disk. Before, the first of them to end took the status bar's notice away while the other
+    went on; now the one still running is named again once the first's result has passed."""
+    from desktop_app.controllers import library_controller
+
+    monkeypatch.setattr(library_controller, "BUSY_NOTICE_DELAY", 50)
+    add_rows(library, 5)
+    library.trash_many([r.id for r in library.list_files().items][:2])
+    install_translations("en")  # the plural forms
+    with (
+        shown_window(qtbot, library) as win,
+        slow_disk(library, "trash_many", "restore_many") as disk,
+    ):
+        status = win.status
+        _select_all(qtbot, win, 3)
+        wait_for(qtbot, win.commands.trash.isEnabled)
+        win.commands.trash.trigger()
+        wait_for(qtbot, lambda: status.currentMessage() == "Moving 3 files to the trash…")
+        _show_trash(qtbot, win)
+        _select_all(qtbot, win, 2)
+        wait_for(qtbot, win.commands.restore.isEnabled)
+        win.commands.restore.trigger()  # it waits for the catalog's write lock meanwhile
+        wait_for(qtbot, lambda: status.currentMessage() == "Restoring 2 files…")
+        disk.release("trash_many")
+        wait_for(qtbot, lambda: status.currentMessage() == "Moved 3 files to the trash")
+        status.clearMessage()  # what the end's notice's timer does after 6 s
+        assert status.currentMessage() == "Restoring 2 files…"
+        assert library.counts()["trash"] == 5  # the restore still under way
+        disk.release("restore_many")
+        wait_for(qtbot, lambda: status.currentMessage() == "Restored 2 files")
+        status.clearMessage()
+        assert status.currentMessage() == ""  # none running: nothing comes back
+
+
 def test_the_focused_file_or_the_first_selected_one_is_shown(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
     """Which selected file the details panel shows, read from the selection's ranges."""
     from PySide6.QtCore import QItemSelection, QItemSelectionModel

@@ -232,7 +232,8 @@ class LibraryController(QObject):
     saveFailed = Signal(int, object)  # file id, ErrorMessage (also sent as errorOccurred)
     saveConflict = Signal(int, dict)  # file id, the unsaved changes: a newer version exists
     message = Signal(str)  # a short status bar notice
-    # a notice that holds while a slow action runs (BUSY_NOTICE_DELAY after it began); "" at its end
+    # a notice that holds while slow actions run (BUSY_NOTICE_DELAY after one began): the latest
+    # still running's; "" once none runs
     busyNotice = Signal(str)
     countsChanged = Signal(dict)
     currentChanged = Signal(object)  # FileRecord | None (the details panel's record)
@@ -265,6 +266,8 @@ class LibraryController(QObject):
         self.library = library
         self.runner = TaskRunner(max_threads=4, parent=self)
         self.runner.failed.connect(self._report)
+        # the slow bulk moves running (`_bulk`), oldest first: their notices
+        self._busy: dict[object, str] = {}
         self.thumbnails = ThumbnailLoader(library, parent=self)
         self.grid = FileGridListModel(library, self.runner, self.thumbnails, page_size, self)
         self.grid.loadFailed.connect(self._on_page_failed)
@@ -701,17 +704,26 @@ class LibraryController(QObject):
         server moved it meanwhile) is no error: the user's wish holds for it too. `slow`: the
         notice held from BUSY_NOTICE_DELAY on until the end."""
         notice_due: QTimer | None = None
+        token = object()  # this move's entry in `_busy`
         if slow is not None:
+            said = slow
+
+            def under_way() -> None:
+                self._busy[token] = said(len(set(file_ids)))
+                self.busyNotice.emit(self._busy[token])
+
             notice_due = QTimer(self, singleShot=True, interval=BUSY_NOTICE_DELAY)
-            notice_due.timeout.connect(lambda: self.busyNotice.emit(slow(len(set(file_ids)))))
+            notice_due.timeout.connect(under_way)
             notice_due.start()
 
         def ended() -> None:
             if notice_due is not None:
-                if not notice_due.isActive():
-                    self.busyNotice.emit("")
                 notice_due.stop()
                 notice_due.deleteLater()
+            if self._busy.pop(token, None) is not None:
+                # Another slow move still running is named again: the first of two to end
+                # took the notice away while the other went on.
+                self.busyNotice.emit(next(reversed(self._busy.values()), ""))
 
         def report(done: int, total: int) -> None:
             if done < total:

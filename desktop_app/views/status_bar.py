@@ -299,8 +299,9 @@ class MainStatusBar(QStatusBar):
 
     def set_busy(self, text: str) -> None:
         """A notice that holds while an action runs (a slow move to the trash), with no
-        timeout: a 6 s one went while the action went on. "" at its end takes it away, unless
-        another notice has replaced it."""
+        timeout: a 6 s one went while the action went on. A passing notice (the progress, the
+        end of another action) shows over it, and it comes back after. "" at its end takes it
+        away, unless another notice has replaced it."""
         old, self._busy = self._busy, text
         if text:
             self.showMessage(text)
@@ -367,8 +368,9 @@ class MainStatusBar(QStatusBar):
             self._whole = self._shown = ""
             self._due = None
             self.setToolTip("")
-            if self._standing:
-                self.showMessage(self._standing)
+            if self._standing or self._busy:
+                # the outage first; an action still running is back once a notice has passed
+                self.showMessage(self._standing or self._busy)
                 return
             if self._squeezed:
                 self._return.start()  # not at once: another notice may follow
