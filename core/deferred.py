@@ -38,7 +38,7 @@ from core import keys
 from core.catalog import same_file_name
 from core.db.engine import Database
 from core.db.models import DeferredDeletion, MediaFile
-from core.errors import MediaDeskError, NotFound, is_no_space, no_space
+from core.errors import MediaDeskError, NotFound, is_no_space, no_space, outage_level
 from core.locks import KeyedLocks, ObjectLocks
 from core.storage import backend_of_store
 from core.storage.base import MultipartStorage, Storage
@@ -464,19 +464,28 @@ class DeferredDeleter:
         me = threading.current_thread()
         with self._guard:
             self._timers = {t for t in self._timers if t is not me and t.is_alive()}
+        level = logging.WARNING
         try:
             kept = self._run(datetime.now(UTC))[1]
             cause = "a deletion failed" if kept else ""
         except MediaDeskError as exc:  # the catalog out of reach: nothing was read
             kept, cause = True, exc.message
+            # this timer met the catalog's outage first: the episode's one ERROR line, even
+            # while retrying (said as a WARNING, or not at all, the outage had no ERROR line)
+            level = outage_level(exc, level)
+            if words := getattr(exc, "cause", None):
+                cause = f"{cause} ({words})"
         except Exception as exc:  # noqa: BLE001 - a timer thread: nobody else would see it
             if not is_no_space(exc):
                 logger.exception("Deferred deletions failed")
             kept, cause = True, str(no_space().message if is_no_space(exc) else exc)
         if kept:
-            if not self._failing:
-                logger.warning(
-                    "Deferred deletions wait (%s): trying again every %g s", cause, self.retry
+            if not self._failing or level == logging.ERROR:
+                logger.log(
+                    level,
+                    "Deferred deletions wait (%s): trying again every %g s",
+                    cause,
+                    self.retry,
                 )
             self._failing = True
             self._start_timer(self.retry)
@@ -577,7 +586,8 @@ class DeferredDeleter:
                         deleted.append(key)
                 except MediaDeskError as exc:  # kept queued: the next run tries again
                     kept = True
-                    logger.log(level, "Deferred deletion of %s failed: %s", key, exc.message)
+                    said = outage_level(exc, level)  # met the catalog's outage first: the ERROR
+                    logger.log(said, "Deferred deletion of %s failed: %s", key, exc.message)
                 except Exception as exc:
                     # The catalog's own "database or disk is full" (the object may be gone
                     # already; its entry goes next run): start-up runs this, and a full disk

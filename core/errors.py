@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import errno
+import logging
 import re
 import sqlite3
 from collections.abc import Callable
@@ -467,6 +468,15 @@ def first_of_outage(exc: BaseException | None, claim: Callable[[], bool]) -> boo
             return claim()
         exc = exc.__cause__
     return False
+
+
+def outage_level(exc: BaseException | None, level: int) -> int:
+    """The level of a line saying `exc` that would be `level`: ERROR when `exc` is the first
+    failure of its catalog outage's episode (first_of_outage, claimed by a session of core.db),
+    whose line is the episode's one ERROR whoever met it. A thread that caught it and said it
+    below ERROR, or not at all, left the outage with no ERROR line: the schema guard's look
+    (668a482), the leader's due read, the deferred deletions' timer, a lease's renewal."""
+    return logging.ERROR if first_of_outage(exc, lambda: False) else level
 
 
 def pg_words(exc: BaseException | None) -> str | None:

@@ -625,8 +625,14 @@ class MaintenanceLeader:
                     .where(CatalogLease.name == LEASE, CatalogLease.holder == self.name)
                     .values(expires_at=None)
                 )
-        except Exception:
-            logger.debug("Could not release the maintenance lease", exc_info=True)
+        except Exception as exc:
+            if first_of_outage(exc, lambda: False):
+                # the stop's release met the catalog's outage first: the episode's one ERROR
+                # line (said as DEBUG, the outage had none)
+                cause = getattr(exc, "cause", None) or exc
+                logger.error("Could not release the maintenance lease: %s", cause)
+            else:
+                logger.debug("Could not release the maintenance lease", exc_info=True)
 
     def _due_now(self) -> bool:
         """`_due`, false when the catalog stops answering between the lease check and this read:

@@ -83,6 +83,7 @@ from core.errors import (
     catalog_unreachable,
     is_no_space,
     no_room,
+    outage_level,
 )
 from core.filenames import clean_filename, readable_name
 from core.fsmodes import FILE_MODE, make_dirs, set_file_mode
@@ -656,9 +657,13 @@ class ResumableUploads:
             except Exception as exc:  # noqa: BLE001 - see above
                 with self._guard:
                     first = hold.failed(min(DROP_RETRY_MAX, lease * RENEW_SHARE))
-                if first:
-                    why = "no room in the catalog" if is_no_space(exc) else exc.__class__.__name__
-                    logger.warning(
+                # a renewal that met the catalog's outage before anything else did: the
+                # episode's one ERROR line (said as a WARNING, the outage had none)
+                level = outage_level(exc, logging.WARNING)
+                if first or level == logging.ERROR:
+                    why = "no room in the catalog" if is_no_space(exc) else _why(exc)
+                    logger.log(
+                        level,
                         "tus upload %s: could not renew its lease (%s); tried again, and its "
                         "request stops writing if the lease runs out first",
                         upload_id,
@@ -848,7 +853,15 @@ class ResumableUploads:
                 logger.info("tus upload %s: the lease left by an outage is dropped", upload_id)
             except UploadLocked:
                 continue  # a request holds it: tried again if that one's drop fails too
-            except Exception:  # noqa: BLE001 - tried again, until the lease runs out
+            except Exception as exc:  # noqa: BLE001 - tried again, until the lease runs out
+                if outage_level(exc, logging.DEBUG) == logging.ERROR:
+                    # it met the catalog's outage first: the episode's one ERROR line (it
+                    # said nothing, and the outage had no ERROR line at all)
+                    logger.error(
+                        "tus upload %s: the lease left by an outage is not dropped yet: %s",
+                        upload_id,
+                        _why(exc),
+                    )
                 break
 
     def _dropper_round(self) -> bool:
@@ -2352,6 +2365,13 @@ def _zombie(pid: int) -> bool:
         return False  # no /proc (macOS), or it ended meanwhile: signal 0's answer stands
     # "pid (comm) S ...": the name may hold spaces and parentheses, the state follows the last
     return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] in (b"Z", b"X")
+
+
+def _why(exc: BaseException) -> str:
+    """A renewal's or a drop's failure in a log line: the catalog's own words when it was out
+    of reach (StorageUnavailable.cause), else the error's class."""
+    cause = getattr(exc, "cause", None)
+    return f"{exc.__class__.__name__}: {cause}" if cause else exc.__class__.__name__
 
 
 def _dropping(uploads: weakref.ref[ResumableUploads], now: threading.Event) -> None:

@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from core.audit import AuditLog, AuditRecord
-from core.errors import catalog_busy, catalog_unreachable, no_room
+from core.errors import (
+    catalog_busy,
+    catalog_unreachable,
+    first_of_outage,
+    meet_catalog_failures,
+    no_room,
+)
 from server.state import AUDIT, THREADS, Threads
 
 logger = logging.getLogger(__name__)
@@ -65,7 +71,7 @@ class AuditSink:
             try:
                 if self._threads is None:
                     raise RuntimeError("the audit sink runs only inside the app (audit_ctx)")
-                await self._threads.run(self.log.record_many, batch, wait)
+                await self._threads.run(_told_here, self.log.record_many, batch, wait)
             except Exception as exc:
                 busy = catalog_busy(exc)  # another writer held it past `wait`: passes with it
                 full = no_room(exc)
@@ -73,15 +79,20 @@ class AuditSink:
                     logger.exception("Could not write %d audit entries", len(batch))
                     return True
                 self._keep(batch)
-                if not busy and self._waiting is None:
+                # a write that met the catalog's outage first: the episode's one ERROR line
+                # (said as the WARNING below, or not at all while entries already waited, the
+                # outage had none)
+                first = first_of_outage(exc, lambda: False)
+                if first or (not busy and self._waiting is None):
                     self._waiting = "room" if full else "catalog"
-                    logger.warning(
+                    logger.log(
+                        logging.ERROR if first else logging.WARNING,
                         "Audit entries wait in memory (at most %d) for %s (%s)",
                         KEEP_AT_MOST,
                         "room on the catalog's disk, which is full"
                         if full
                         else "the catalog, which cannot be reached",
-                        exc,
+                        _said(exc),
                     )
                 return False
             if self._waiting is not None or self._dropped:
@@ -129,6 +140,24 @@ class AuditSink:
 
     def bind(self, threads: Threads) -> None:
         self._threads = threads
+
+
+def _said(exc: BaseException) -> str:
+    """A failure in the log: with the catalog's own words when it was out of reach."""
+    cause = getattr(exc, "cause", None)
+    return f"{exc} ({cause})" if cause else str(exc)
+
+
+def _told_here(
+    write: Callable[[list[AuditRecord], float | None], None],
+    batch: list[AuditRecord],
+    wait: float | None,
+) -> None:
+    """A write of entries, its catalog failure told by the sink (flush), not added to the list
+    of a request that asked for a fresh flush (meet_catalog_failures; GET /audit): the write
+    may end after that request's answer, when nobody reads its list any more."""
+    meet_catalog_failures()  # this thread's copy of the caller's context only
+    write(batch, wait)
 
 
 async def audit_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -7,6 +7,7 @@ import contextlib
 import contextvars
 import functools
 import ipaddress
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aiohttp import web
 
 from core.db.engine import CATALOG_DEADLINE, catalog_deadline
+from core.errors import first_of_outage, meet_catalog_failures
 from core.links import Arrival
 from core.outage import NotNow
 
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from server.record_cache import RecordCache
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 LIBRARY: web.AppKey[Library] = web.AppKey("library")
 CONFIG: web.AppKey[ServerConfig] = web.AppKey("config")
@@ -203,14 +207,28 @@ def catalog_known_out(request: web.Request) -> bool:
     except NotNow:  # another call asks it, or nobody does for a while (it was silent)
         return True
     if probe:
-        request.app[THREADS].run(lib.probe_catalog).add_done_callback(_told)
+        request.app[THREADS].run(_probe, lib).add_done_callback(_told)
     return probe
 
 
+def _probe(lib: Library) -> None:
+    """The outage's probe, its failure told by _told: kept out of the request's list of the
+    catalog's failures (meet_catalog_failures), which nobody reads once its answer is done,
+    and the probe often ends after it."""
+    meet_catalog_failures()  # this thread's copy of the request's context only
+    lib.probe_catalog()
+
+
 def _told(probe: asyncio.Future[None]) -> None:
-    """The background probe's failure is what the outage state already says."""
-    if not probe.cancelled():
-        probe.exception()
+    """The background probe's failure is what the outage state already says; but when it
+    met the outage first (it asked in the moment between another session's failure and that
+    one's claim), it is the episode's one ERROR line: dropped, the outage had none."""
+    if probe.cancelled():
+        return
+    exc = probe.exception()
+    if exc is not None and first_of_outage(exc, lambda: False):
+        cause = getattr(exc, "cause", None)
+        logger.error("The catalog's probe failed: %s%s", exc, f" ({cause})" if cause else "")
 
 
 async def run_blocking(request: web.Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -38,6 +38,7 @@ from core.errors import (
     catalog_unreachable,
     check_object_size,
     is_no_space,
+    outage_level,
     passing_outage,
 )
 from core.events import EventKind
@@ -108,7 +109,9 @@ class _Running:
             try:
                 service.publish(self._lib, self._job.file_id, self._job)
             except Exception as exc:  # the catalog out of reach: the next event tells
-                logger.info("Job %s not announced running: %s", self._job.id, exc)
+                # unless it met the catalog's outage first: then the episode's one ERROR line
+                level = outage_level(exc, logging.INFO)
+                logger.log(level, "Job %s not announced running: %s", self._job.id, _words(exc))
 
     def close(self) -> bool:
         """No announcement after this; whether one was made."""
@@ -305,17 +308,32 @@ class VideoWorker:
         self._outage_until = max(self._outage_until, time.monotonic() + delay)
         put_back = _PutBack(job.id, owner, message, failure_reason(exc), delay)
         when = ""
+        # the job (or its put-back) met the catalog's outage first: the episode's one ERROR
+        # line, not a WARNING counted with the others (the outage had no ERROR line at all)
+        first: BaseException | None = exc if outage_level(exc, 0) == logging.ERROR else None
         try:
             self.lib.jobs.postpone(job.id, owner, message, put_back.reason, delay)
         except Exception as again:
             if not catalog_unreachable(again):
                 raise
+            if outage_level(again, 0) == logging.ERROR:
+                first = again
             # Not recorded: the job stays running under our lease. Held here and put back
             # before this worker claims anything (run_once); before, the lease lapsed and the
             # next claim took the job again, spending the attempt, with an ERROR traceback.
             with self._held_lock:
                 self._held[job.id] = put_back
             when = " (recorded once the catalog answers)"
+        if first is not None:
+            self._reports.forget("outage")  # the counts start again with the episode
+            logger.error(
+                "Job %s put back for %.0f s%s, its attempt not counted: %s",
+                job.id,
+                delay,
+                when,
+                _words(first),
+            )
+            return
         count = self._reports.due("outage")
         if count is not None:
             logger.warning(
@@ -361,6 +379,10 @@ class VideoWorker:
         except Exception as exc:
             if not (is_no_space(exc) or catalog_unreachable(exc)):
                 logger.exception("Video worker %s could not put its jobs back", self.name)
+            elif outage_level(exc, 0) == logging.ERROR:  # it met the outage first: the ERROR
+                logger.error(
+                    "Video worker %s could not put its jobs back: %s", self.name, _words(exc)
+                )
             with self._held_lock:
                 held = list(self._held.values())
             for put_back in held:  # a smaller write (no error text): it may get through
@@ -748,7 +770,8 @@ class VideoWorker:
                 backend = backend_of_file(session, record.id)
                 self.lib.deferred.queue_prefix(session, prefix, "move", backend=backend)
         except MediaDeskError as exc:  # the removal below is tried all the same
-            logger.warning("Could not queue the deletion of %s: %s", prefix, exc.message)
+            level = outage_level(exc, logging.WARNING)  # it met the outage first: the ERROR
+            logger.log(level, "Could not queue the deletion of %s: %s", prefix, _words(exc))
         self._remove(record, kind, result)
 
     def _supersede(self, record: FileRecord) -> Callable[[Any, list[JobRecord]], None]:
@@ -810,24 +833,27 @@ class VideoWorker:
                 except NotFound:
                     raise
                 except MediaDeskError as exc:  # StorageUnavailable, InsufficientStorage
-                    logger.warning(
+                    logger.log(
+                        outage_level(exc, logging.WARNING),  # met the outage first: the ERROR
                         "Poster of file %s not kept (the next reprocess tries again): %s",
                         record.id,
-                        exc.message,
+                        _words(exc),
                     )
             if outcome.meta is not None:
                 remaker.keep_metadata(record.id, outcome.meta)
         except NotFound as exc:  # deleted or trashed meanwhile: a normal outcome
             logger.info("Poster of file %s not made again: %s", record.id, exc.message)
         except MediaDeskError as exc:  # the catalog out of reach: the next reprocess reads it
-            logger.warning("Metadata of file %s not written: %s", record.id, exc.message)
+            level = outage_level(exc, logging.WARNING)  # it met the outage first: the ERROR
+            logger.log(level, "Metadata of file %s not written: %s", record.id, _words(exc))
 
     def _remove(self, record: FileRecord, kind: str, result: dict[str, Any]) -> None:
         """Removes the files of one run of a job that was not recorded done (its own folder)."""
         try:
             self.lib.delete_objects_under(service.job_prefix(record, kind, result))
         except MediaDeskError as exc:  # left for the hard delete of the file to remove
-            logger.warning("Could not remove the files of a %s job: %s", kind, exc.message)
+            level = outage_level(exc, logging.WARNING)  # it met the outage first: the ERROR
+            logger.log(level, "Could not remove the files of a %s job: %s", kind, _words(exc))
 
     def _deleted(self, job: JobRecord, owner: str) -> bool:
         """Whether the job's file is gone or being hard-deleted: the delete tells the file's
@@ -846,6 +872,14 @@ class VideoWorker:
             return True
         except NotFound:
             return False
+
+
+def _words(exc: BaseException) -> str:
+    """A failure in a log line: its message, and the catalog's own words when it was out of
+    reach (StorageUnavailable.cause: "Connection refused"…)."""
+    said = exc.message if isinstance(exc, MediaDeskError) else str(exc)
+    cause = getattr(exc, "cause", None)
+    return f"{said} ({cause})" if cause else said
 
 
 def _folder(record: FileRecord) -> str:

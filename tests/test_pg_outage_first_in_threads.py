@@ -1,0 +1,251 @@
+"""A catalog outage's first failure met by a thread outside any request is the episode's one
+ERROR line (README; core/errors.py first_of_outage, outage_level).
+
+Each of these parts caught the failure that claimed the episode's ERROR (the session that met
+the outage first claims it: core/db/engine.py _reachable) and said it as a WARNING, INFO or
+DEBUG, or not at all: the outage then had no ERROR line. The schema guard's look did so in CI
+(668a482); these are the others of its kind.
+
+Each test's library has no thread of its own (no change feed, no presence, no leader unless
+the test starts it) and its catalog is behind a CuttableProxy (tests/faults.py) refusing
+connections once cut: the part under test is the only one to meet the cut, so it meets it
+first, every time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+from core.audit import AuditLog
+from core.db.engine import Database
+from core.db.migrate import upgrade
+from core.errors import StorageUnavailable, meet_catalog_failures
+from core.jobs import JobRecord
+from core.leader import MaintenanceLeader
+from core.library import Library
+from core.storage.factory import build_storage
+from core.video.worker import VideoWorker, _Running
+from server.auditing import AuditSink
+from server.state import LIBRARY, THREADS, Threads, catalog_known_out
+from tests.conftest import make_settings
+from tests.faults import CuttableProxy
+from tests.pg_server import postgres_url  # noqa: F401
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def cut_off(postgres_url: str, tmp_path: Path) -> Iterator[tuple[Library, CuttableProxy]]:  # noqa: F811
+    """A library whose catalog is reached through a CuttableProxy, with no thread of its own."""
+    direct = Database(postgres_url)
+    try:
+        upgrade(direct.engine)
+    finally:
+        direct.dispose()
+    host_port = postgres_url.rsplit("@", 1)[1].split("/", 1)[0]
+    proxy = CuttableProxy.in_front_of(f"http://{host_port}")
+    through = postgres_url.replace(host_port, f"127.0.0.1:{proxy.port}")
+    settings = make_settings(tmp_path, database_url=f"{through}?connect_timeout=2")
+    storage, presigner = build_storage(settings)
+    lib = Library(settings, Database(settings.effective_database_url), storage, presigner)
+    try:
+        yield lib, proxy
+    finally:
+        proxy.close()
+        lib.close()
+
+
+def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_the_deferred_deletions_timer_that_meets_an_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """It said "Deferred deletions wait" as a WARNING (and nothing while retrying)."""
+    lib, proxy = cut_off
+    deleter = lib.deferred
+    deleter.retry = 3600.0  # its retry timer never fires here (close() cancels it)
+    deleter.run()  # answered: no outage
+    proxy.cut()
+    with caplog.at_level(logging.DEBUG):
+        deleter._timer_fired()  # the timer's turn: the first to meet the cut
+        deleter._timer_fired()  # the same outage, known: no second ERROR line
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "Deferred deletions wait" in errors[0] and "refused" in errors[0].lower(), errors
+
+
+def test_a_lease_renewal_that_meets_an_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The renewer thread's round said "could not renew its lease" as a WARNING."""
+    lib, proxy = cut_off
+    uploads = lib.resumable
+    lease = uploads.lease.total_seconds()
+    with uploads.hold("a" * 32) as held:
+        held.leased(time.monotonic() - lease, lease)  # taken a lease ago: its renewal is due
+        proxy.cut()
+        with caplog.at_level(logging.DEBUG):
+            uploads.renew_leases()
+            held.due = 0.0  # due again at once: the same outage, known
+            uploads.renew_leases()
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "could not renew its lease" in errors[0] and "refused" in errors[0].lower(), errors
+
+
+def test_a_left_lease_drop_that_meets_an_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The dropper thread's round broke off without a word."""
+    lib, proxy = cut_off
+    monkeypatch.setattr("core.resumable.DROP_RETRY", 3600.0)  # its thread waits: the test asks
+    uploads = lib.resumable
+    uploads._drop_later("b" * 32)
+    proxy.cut()
+    with caplog.at_level(logging.DEBUG):
+        uploads.drop_leftover_leases()
+        uploads.drop_leftover_leases()  # known
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "not dropped yet" in errors[0] and "refused" in errors[0].lower(), errors
+
+
+def _job(job_id: int) -> JobRecord:
+    now = datetime.now(UTC)
+    return JobRecord(
+        job_id, "web", 1, "running", 0.0, 1, 3, None, {}, "w#1", now, False, now, now, None
+    )
+
+
+def test_a_job_announcement_that_meets_an_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A video job's "running" announcement (its timer thread) said it as INFO."""
+    lib, proxy = cut_off
+    proxy.cut()
+    with caplog.at_level(logging.DEBUG):
+        for job_id in (1, 2):  # the second: the same outage, known
+            running = _Running(lib, _job(job_id))
+            running.now()
+            running.close()
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "not announced running" in errors[0] and "refused" in errors[0].lower(), errors
+
+
+def test_a_video_job_stopped_by_an_outage_it_met_first_is_put_back_with_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A job whose run met the catalog's outage first (its file's read) was put back with a
+    WARNING counted with the others' (VideoWorker._postpone)."""
+    lib, proxy = cut_off
+    worker = VideoWorker(lib)
+    proxy.cut()
+    with caplog.at_level(logging.DEBUG):
+        for job_id in (1, 2):  # the second: the same outage, known
+            with pytest.raises(StorageUnavailable) as met:
+                lib.get_file(job_id)  # the job's run reads its file
+            worker._postpone(_job(job_id), "w#1", met.value, worker._said(met.value))
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "Job 1 put back" in errors[0] and "refused" in errors[0].lower(), errors
+
+
+def test_the_audit_writer_that_meets_an_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """It said "Audit entries wait in memory" as a WARNING. A flush a request asked for (GET
+    /audit) may end after the request's answer: its failure is the sink's to tell, not added
+    to the request's list, which nobody reads by then."""
+    lib, proxy = cut_off
+    sink = AuditSink(AuditLog(lib._db))
+    threads = Threads(2)
+    threads.start()
+    sink.bind(threads)
+
+    async def flush_twice() -> list[object]:
+        met = meet_catalog_failures()  # as a request's
+        sink.add("admin", "view", 1, "127.0.0.1")
+        assert not await sink.flush()
+        assert not await sink.flush()  # the same outage, known
+        return list(met)
+
+    proxy.cut()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            met = asyncio.run(flush_twice())
+    finally:
+        threads.shutdown()
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "Audit entries wait" in errors[0] and "refused" in errors[0].lower(), errors
+    assert met == [], met
+
+
+def test_the_outage_probe_a_request_starts_says_its_first_failure_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A request holding an answer it trusts through an outage starts the outage's probe in
+    the background (server/state.py catalog_known_out); when the probe asked in the moment
+    between another session's failure and that one's claim, its failure was the episode's
+    first, and its done-callback dropped it: no ERROR line. Nor may it go to the request's
+    list of failures, read once, when the answer is done."""
+    lib, proxy = cut_off
+    threads = Threads(2)
+    threads.start()
+    app = web.Application()
+    app[LIBRARY] = lib
+    app[THREADS] = threads
+
+    async def probe() -> list[object]:
+        met = meet_catalog_failures()  # as the request's
+        request = make_mocked_request("GET", "/files/", app=app)
+        # a session found the catalog out of reach and has not claimed the episode yet
+        lib.catalog_outage.ended(False, False)
+        assert catalog_known_out(request)
+        for _ in range(500):  # the probe's refused connection, told on this loop
+            if _errors(caplog):
+                break
+            await asyncio.sleep(0.01)
+        return list(met)
+
+    proxy.cut()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            met = asyncio.run(probe())
+    finally:
+        threads.shutdown()
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "probe failed" in errors[0] and "refused" in errors[0].lower(), errors
+    assert met == [], met
+
+
+def test_the_leaders_release_at_its_stop_that_meets_an_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The maintenance leader's release of its lease at the stop said it as DEBUG."""
+    lib, proxy = cut_off
+    leader = MaintenanceLeader(lib, lib._db, interval=3600, task=lambda: None)
+    leader.is_leader = leader._hold()  # the lease taken, as its loop's tick takes it
+    assert leader.is_leader
+    proxy.cut()
+    with caplog.at_level(logging.DEBUG):
+        leader._release()  # the last of its stop (its loop not started: nothing else asks)
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "release the maintenance lease" in errors[0], errors
+    assert "refused" in errors[0].lower(), errors
