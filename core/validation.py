@@ -27,6 +27,7 @@ from core.metadata import (
     open_image,
     video_metadata,
 )
+from core.validation_jpeg import check_jpeg
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ def _image_metadata(path: Path, media: MediaType, file_size: int) -> dict[str, A
             with open(path, "rb") as fp:
                 layout = webp_layout(fp)
         refuse_over_budget(im, layout)
+        if im.format in ("JPEG", "MPO"):  # an MPO's first picture is the photo
+            check_jpeg(path, im, file_size)
+            return meta
         if layout is None or layout.animated:
             _decode(im, file_size)
             return meta
@@ -83,12 +87,9 @@ def _image_metadata(path: Path, media: MediaType, file_size: int) -> dict[str, A
 
 
 def _decode(im: Image.Image, file_size: int) -> None:
-    """Decodes the first and the last frame, so truncated data raises (-> CorruptFile)."""
+    """Decodes the first and the last frame, so truncated data raises (-> CorruptFile). Not
+    a JPEG's (core.validation_jpeg)."""
     frames = int(getattr(im, "n_frames", 1))
-    if frames == 1:
-        # A JPEG decodes its whole stream at 1/8 scale: a cut or corrupt one still raises, in
-        # 1/64 of the memory. Other formats have no reduced decode (a no-op).
-        im.draft(None, (1, 1))
     with DECODE_BUDGET.hold(pillow_cost(im, file_size, last_frame=frames > 1)):
         im.load()
         if frames > 1:
