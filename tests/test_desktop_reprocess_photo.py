@@ -28,6 +28,8 @@ from PySide6.QtGui import QPixmap  # noqa: E402
 from core.library import Library  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.models.file_grid_model import FileGridListModel  # noqa: E402
+from tests.internals import storage_of  # noqa: E402
+from tests.media import make_jpeg  # noqa: E402
 from tests.qt_helpers import shown_window, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
@@ -56,7 +58,7 @@ def test_process_again_remakes_a_photo_off_the_gui_thread_and_its_tile_shows_it(
     Image.new("RGB", (64, 48), (20, 40, 220)).save(path, "JPEG")
     photo = library.uploads.ingest(path, "image")
     remaker = library.thumbnail_remaker
-    real_remake, real_bytes = remaker.remake, library.thumbnail_bytes
+    real_remake, real_bytes = remaker.remake_told, library.thumbnail_bytes
     threads: list[threading.Thread] = []
     red = _red_jpeg()
 
@@ -67,7 +69,7 @@ def test_process_again_remakes_a_photo_off_the_gui_thread_and_its_tile_shows_it(
     def thumbnail_bytes(file_id: int, *args: Any, **kwargs: Any) -> bytes:
         return red if threads else real_bytes(file_id, *args, **kwargs)
 
-    monkeypatch.setattr(remaker, "remake", remake)
+    monkeypatch.setattr(remaker, "remake_told", remake)
     monkeypatch.setattr(library, "thumbnail_bytes", thumbnail_bytes)
     with shown_window(qtbot, library) as window:
         grid = window.controller.grid
@@ -105,14 +107,14 @@ def test_process_again_acts_on_every_selected_file_with_one_summary(
         Image.new("RGB", (32, 24), (i * 60, 90, 30)).save(path, "JPEG")
         photos.append(library.uploads.ingest(path, "image"))
     remaker = library.thumbnail_remaker
-    real_remake = remaker.remake
+    real_remake = remaker.remake_told
     remade: list[tuple[int, threading.Thread]] = []
 
     def remake(file_id: int) -> Any:
         remade.append((file_id, threading.current_thread()))
         return real_remake(file_id)
 
-    monkeypatch.setattr(remaker, "remake", remake)
+    monkeypatch.setattr(remaker, "remake_told", remake)
     with shown_window(qtbot, library) as window:
         grid, view = window.controller.grid, window.browser.grid
         wait_for(qtbot, lambda: grid.rowCount() == 3)
@@ -129,3 +131,47 @@ def test_process_again_acts_on_every_selected_file_with_one_summary(
         assert all(t is not threading.main_thread() for _i, t in remade)
         assert messages[-1] == "Made the thumbnails of 3 photos again", messages
         assert window.last_error == ""
+
+
+def test_process_again_says_which_photos_could_not_be_made_again(
+    qtbot: Any, library: Library, tmp_path: Path
+) -> None:
+    """A photo whose original cannot be decoded keeps the thumbnail it had: the summary counted
+    it among those "made again", where `mediadesk reprocess` lists it under not_made (ca65716).
+    Its original's bytes are damaged in place, its size kept. In Spanish."""
+    library.uploads.ingest(make_jpeg(tmp_path / "good.jpg", (64, 48)), "image")
+    broken = library.uploads.ingest(make_jpeg(tmp_path / "broken.jpg", (48, 64)), "image")
+    stored = storage_of(library).local_path(broken.storage_key)
+    assert stored is not None
+    stored.write_bytes(bytes(255 - b for b in stored.read_bytes()))
+    install_translations("es")
+    try:
+        with shown_window(qtbot, library) as window:
+            grid, view = window.controller.grid, window.browser.grid
+            wait_for(qtbot, lambda: grid.rowCount() == 2)
+            window.browser.select_row(0)
+            view.selectAll()
+            wait_for(qtbot, lambda: len(window.browser.selected_ids()) == 2)
+            messages: list[str] = []
+            window.controller.message.connect(messages.append)
+            window.commands.reprocess.trigger()
+            wait_for(qtbot, lambda: any("generada" in m for m in messages))
+            # before: "Miniaturas de 2 fotos generadas de nuevo"
+            assert messages[-1] == (
+                "Miniatura de good.jpg generada de nuevo · No se pudo generar de nuevo la "
+                "miniatura de 1 foto: su original no se puede decodificar, y conserva la que "
+                "tenía"
+            ), messages
+            # the damaged one alone: named
+            window.browser.select_row(grid.row_of(broken.id))
+            wait_for(qtbot, lambda: window.browser.selected_ids() == [broken.id])
+            messages.clear()
+            window.commands.reprocess.trigger()
+            wait_for(qtbot, lambda: bool(messages))
+            assert messages == [
+                "No se pudo generar de nuevo la miniatura de broken.jpg: su original no se "
+                "puede decodificar, y conserva la que tenía"
+            ]
+            assert window.last_error == ""
+    finally:
+        install_translations("en")

@@ -122,12 +122,14 @@ class ExportOutcome:
 @dataclass(frozen=True)
 class ReprocessOutcome:
     """What Process again did to a selection: the photos remade, the videos with the jobs
-    queued again, how many were gone (trashed or deleted meanwhile), and the other failures."""
+    queued again, how many were gone (trashed or deleted meanwhile), the other failures, and
+    the photos whose originals could not be decoded (they keep the images they had)."""
 
     photos: tuple[FileRecord, ...]
     videos: tuple[tuple[FileRecord, tuple[JobRecord, ...]], ...]
     gone: int
     errors: tuple[BaseException, ...]
+    not_made: tuple[FileRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -960,6 +962,7 @@ class LibraryController(QObject):
             from core.video import service
 
             photos: list[FileRecord] = []
+            not_made: list[FileRecord] = []
             videos: list[tuple[FileRecord, tuple[JobRecord, ...]]] = []
             errors: list[BaseException] = []
             gone = 0
@@ -968,14 +971,18 @@ class LibraryController(QObject):
                 try:
                     record = service.reprocessable(library, file_id)
                     if record.file_type == FileKind.IMAGE:
-                        photos.append(library.thumbnail_remaker.remake(file_id))
+                        # one that cannot be decoded was said "made again", as the CLI did
+                        remade = library.thumbnail_remaker.remake_told(file_id)
+                        (photos if remade.made else not_made).append(remade.record)
                     else:
                         videos.append((record, tuple(service.reprocess(library, file_id))))
                 except NotFound:
                     gone += 1
                 except Exception as exc:  # noqa: BLE001 - the first is shown, the rest go on
                     errors.append(exc)
-            return ReprocessOutcome(tuple(photos), tuple(videos), gone, tuple(errors))
+            return ReprocessOutcome(
+                tuple(photos), tuple(videos), gone, tuple(errors), tuple(not_made)
+            )
 
         def progress(done: int, total: int) -> None:
             if done:  # (one file, or the first: the summary comes soon enough)
@@ -1009,6 +1016,22 @@ class LibraryController(QObject):
             elif outcome.videos:
                 said.append(
                     self.tr("Queued the jobs of %Ln video(s) again", "", len(outcome.videos))
+                )
+            if len(outcome.not_made) == 1 and not outcome.photos and not outcome.videos:
+                said.append(
+                    self.tr(
+                        "The thumbnail of %1 could not be made again: its original cannot be "
+                        "decoded, and it keeps the one it had"
+                    ).replace("%1", outcome.not_made[0].original_filename)
+                )
+            elif outcome.not_made:
+                said.append(
+                    self.tr(
+                        "The thumbnails of %Ln photo(s) could not be made again: their "
+                        "originals cannot be decoded, and they keep the ones they had",
+                        "",
+                        len(outcome.not_made),
+                    )
                 )
             if outcome.gone:
                 said.append(
