@@ -33,11 +33,12 @@ from core.jobs import JobRecord
 from core.leader import MaintenanceLeader
 from core.library import Library
 from core.storage.factory import build_storage
-from core.video.worker import VideoWorker, _Running
+from core.video.worker import VideoWorker, _Outcome, _Running
 from server.auditing import AuditSink
 from server.state import LIBRARY, THREADS, Threads, catalog_known_out
 from tests.conftest import make_settings
 from tests.faults import CuttableProxy
+from tests.media import make_record
 from tests.pg_server import postgres_url  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
@@ -162,6 +163,41 @@ def test_a_video_job_stopped_by_an_outage_it_met_first_is_put_back_with_the_erro
     errors = _errors(caplog)
     assert len(errors) == 1, errors
     assert "Job 1 put back" in errors[0] and "refused" in errors[0].lower(), errors
+
+
+def test_a_video_jobs_metadata_and_copy_that_meet_an_outage_first_say_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """After a job was recorded done, the metadata it read again (VideoWorker._keep_poster) and
+    the deletion of its copy under a name the file left (_drop_copy) met the catalog's outage
+    first and said it as a WARNING."""
+    lib, proxy = cut_off
+    worker = VideoWorker(lib)
+    record = make_record("video", "a.mp4", storage_key="2026/a.mp4")
+    proxy.cut()
+    with caplog.at_level(logging.DEBUG):
+        worker._keep_poster(record, _Outcome("result", meta={"duration": 1.0}), tmp_path)
+        worker._drop_copy(record, "web", {})  # the same outage, known
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "Metadata of file 1 not written" in errors[0], errors
+    assert "refused" in errors[0].lower(), errors
+    lines = [r for r in caplog.records if "Could not queue the deletion" in r.getMessage()]
+    assert [r.levelno for r in lines] == [logging.WARNING], lines
+
+
+def test_a_video_jobs_copy_that_meets_an_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    lib, proxy = cut_off
+    worker = VideoWorker(lib)
+    record = make_record("video", "a.mp4", storage_key="2026/a.mp4")
+    proxy.cut()
+    with caplog.at_level(logging.DEBUG):
+        worker._drop_copy(record, "web", {})
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "Could not queue the deletion" in errors[0] and "refused" in errors[0].lower(), errors
 
 
 def test_the_audit_writer_that_meets_an_outage_first_says_it_as_the_error(
