@@ -52,7 +52,6 @@ ERROR_CODES: dict[str, str] = {
     "(details.kind hls or thumbnails, details.state the job's: queued, running, failed, "
     "skipped, cancelled, or null when none was queued; details.job_id)",
     "method_not_allowed": "405: the path does not take this method (see Allow)",
-    "not_acceptable": "406: no representation the Accept header takes",
     "request_timeout": "408: no byte of the body arrived for a while",
     "conflict": "409: conflict with the current state; `reason` tells which (stale_version: "
     "a `version` the file or athlete is no longer at, details.version the current one and, "
@@ -70,7 +69,6 @@ ERROR_CODES: dict[str, str] = {
     "the bytes this server holds, on R2/S3 those in the bucket), or an upload already complete",
     "upload_gone": "410: a resumable upload expired, was refused by validation or ended "
     "(reason parts_gone: its multipart upload is no longer in the bucket)",
-    "length_required": "411: a body without Content-Length where one is needed",
     "precondition_failed": "412: If-Match or If-Unmodified-Since does not hold (reason "
     "stale_version on edits)",
     "tus_version": "412: Tus-Resumable missing or not 1.0.0 (see Tus-Version)",

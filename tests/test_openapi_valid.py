@@ -174,3 +174,35 @@ async def test_every_operation_documents_the_400_of_a_nul_in_its_query(
         resp = await api.get(f"{path}?x=%00", headers={"Authorization": f"Bearer {tokens.admin}"})
         assert resp.status == 400, (path, resp.status)
         assert (await resp.json())["error"]["code"] == "invalid_input"
+
+
+async def test_no_request_is_answered_406_or_411(api: Any, tokens: Any) -> None:
+    """README's list of statuses and the Error.code enum named 406 not_acceptable and 411
+    length_required, which nothing answers: an Accept that excludes JSON still gets JSON, and
+    a JSON or upload body sent chunked, or with no body at all, is read as sent."""
+    auth = {"Authorization": f"Bearer {tokens.admin}"}
+    for accept in ("text/html", "image/png", "application/xml, application/json;q=0"):
+        for path in ("/files/", "/health", "/openapi.json"):
+            reply = await api.get(path, headers={**auth, "Accept": accept})
+            assert reply.status == 200, (path, accept)
+            assert reply.content_type == "application/json"
+
+    async def chunked() -> Any:
+        yield b'{"original_filename": "a.jpg", "file_type": "image"}'
+
+    reply = await api.post(
+        "/files/upload/presigned",
+        data=chunked(),
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert reply.status == 201, await reply.text()
+    assert reply.request_info.headers["Transfer-Encoding"] == "chunked"
+    reply = await api.post("/files/upload/direct", headers=auth)  # no body, no length
+    assert reply.status == 400, await reply.text()
+    spec = await (await api.get("/openapi.json")).json()
+    codes = spec["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]
+    assert not {"not_acceptable", "length_required"} & set(codes["enum"])
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    listed = readme.index("Errors are\n")
+    statuses = readme[listed : readme.index("(tus adds its own", listed)]
+    assert "406" not in statuses and "411" not in statuses, statuses
