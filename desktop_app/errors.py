@@ -401,19 +401,14 @@ def _known_message(exc: MediaDeskError) -> str | None:
     if exc.code == "storage_unavailable" and reason == "catalog_disk_unreachable":
         # an outage that passes once the disk is back (the catalog's connections are opened
         # again), not "something unexpected" with SQLite's "disk I/O error"
+        # (a storage move's failure keeps the code and reason only: core's MigrationFailure)
         folder = str(exc.details.get("folder") or "")
-        if not folder:
-            # a storage move's failure keeps the code and reason only (core's MigrationFailure)
-            return QCoreApplication.translate(
-                "Errors",
-                "The disk holding the library cannot be read or written: it was unplugged, or "
-                "the network share is gone. Connect it again, then try again.",
-            )
-        return QCoreApplication.translate(
+        text = QCoreApplication.translate(
             "Errors",
             "The disk holding the library (%1) cannot be read or written: it was unplugged, or "
             "the network share is gone. Connect it again, then try again.",
-        ).replace("%1", folder)
+        )
+        return _naming(text, folder)
     if exc.code == "storage_unavailable" and reason == "storage_read_only":
         # the local folder refuses the write itself: "the storage cannot be reached, check the
         # connection" sent a user of a folder on this machine looking at the network

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -29,6 +30,7 @@ from core.storage_migration import MigrationFailure, StorageBackends  # noqa: E4
 from desktop_app.controllers.settings_controller import MoveFailure, MoveOutcome  # noqa: E402
 from desktop_app.errors import describe_error, error_from_record  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.resources import TRANSLATIONS_DIR  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.storage_switch import MigrationProgress, MoveReport  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
@@ -331,6 +333,15 @@ def test_a_disk_gone_during_a_move_names_no_empty_folder(
     # with the folder known (every other path's error), it is still named
     with_folder = describe_error(catalog_disk_down("/media/usb")).text
     assert "(/media/usb)" in with_folder, with_folder
+    assert with_folder.replace(" (/media/usb)", "") == SAID[language]["catalog_disk_unreachable"]
+    # one sentence for translators, its brackets dropped without a folder (errors.py's
+    # `_naming`): the two kept apart before could be translated apart
+    sources = ElementTree.parse(TRANSLATIONS_DIR / "mediadesk_es.ts").iter("source")
+    said = [s.text for s in sources if (s.text or "").startswith("The disk holding the library")]
+    assert [t for t in said if t and t.endswith("then try again.")] == [
+        "The disk holding the library (%1) cannot be read or written: it was unplugged, or the "
+        "network share is gone. Connect it again, then try again."
+    ]
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

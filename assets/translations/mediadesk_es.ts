@@ -488,42 +488,42 @@
         <translation>El bucket del almacenamiento no existe: se borró o su nombre está mal en los ajustes de almacenamiento. Revisa el nombre del bucket en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="490"/>
+        <location filename="../../desktop_app/errors.py" line="485"/>
         <source>A newer version of MediaDesk upgraded this library while this window was open. Nothing more can be changed here: close MediaDesk and start the newer version. You can still browse and play files.</source>
         <translation>Una versión más nueva de MediaDesk actualizó esta biblioteca mientras esta ventana estaba abierta. Aquí ya no se puede cambiar nada: cierra MediaDesk e inicia la versión más nueva. Todavía puedes explorar y reproducir archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="497"/>
+        <location filename="../../desktop_app/errors.py" line="492"/>
         <source>Another move of this library&apos;s files to a new storage is running (in another window, or on another computer sharing the catalog). Try again once it has finished.</source>
         <translation>Ya hay otro traslado de los archivos de esta biblioteca a un nuevo almacenamiento en curso (en otra ventana, o en otro ordenador que comparte el catálogo). Vuelve a intentarlo cuando termine.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="504"/>
+        <location filename="../../desktop_app/errors.py" line="499"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="506"/>
+        <location filename="../../desktop_app/errors.py" line="501"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="508"/>
+        <location filename="../../desktop_app/errors.py" line="503"/>
         <source>The file is being deleted for good (the trash is being emptied, perhaps on another computer) and can no longer be restored.</source>
         <translation>El archivo se está eliminando definitivamente (se está vaciando la papelera, quizá en otro ordenador) y ya no se puede restaurar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="521"/>
+        <location filename="../../desktop_app/errors.py" line="516"/>
         <source>The video&apos;s picture (%1 × %2) is larger than MediaDesk takes: at most 8192 × 4352 pixels (8K), and %3 on a side.</source>
         <translation>La imagen del vídeo (%1 × %2) es mayor de lo que MediaDesk admite: como máximo 8192 × 4352 píxeles (8K) y %3 por lado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="537"/>
+        <location filename="../../desktop_app/errors.py" line="532"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="531"/>
+        <location filename="../../desktop_app/errors.py" line="526"/>
         <source>The image is damaged or cut short: it cannot be read whole.</source>
         <translation>La imagen está dañada o cortada: no se puede leer entera.</translation>
     </message>
@@ -534,17 +534,17 @@
         <translation>Detalle técnico: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="613"/>
+        <location filename="../../desktop_app/errors.py" line="608"/>
         <source>The image is larger than %1 megapixels (%2 × %3) and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles (%2 × %3) y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="620"/>
+        <location filename="../../desktop_app/errors.py" line="615"/>
         <source>The image is larger than %1 megapixels and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="547"/>
+        <location filename="../../desktop_app/errors.py" line="542"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
@@ -599,17 +599,17 @@
         <translation>Ya existe un deportista llamado «%1». Elige otro nombre.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="686"/>
+        <location filename="../../desktop_app/errors.py" line="681"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility: nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad: no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="699"/>
+        <location filename="../../desktop_app/errors.py" line="694"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility (file %1): nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="712"/>
+        <location filename="../../desktop_app/errors.py" line="707"/>
         <source>Another file already holds the same photo or video for this athlete with this visibility, “%2” (file %1): nothing was changed.</source>
         <translation>Otro archivo ya contiene la misma foto o vídeo para este deportista con esta visibilidad, «%2» (archivo %1): no se ha cambiado nada.</translation>
     </message>
@@ -659,372 +659,367 @@
         <translation>Otro programa mantiene bloqueado el catálogo de MediaDesk (%1): un navegador de bases de datos o una herramienta de copias de seguridad que quedó abierta, un script u otro MediaDesk ocupado con la misma carpeta de datos. Ciérralo o espera a que termine; después se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="407"/>
-        <source>The disk holding the library cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
-        <translation>No se puede leer ni escribir en el disco que contiene la biblioteca: se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
-    </message>
-    <message>
-        <location filename="../../desktop_app/errors.py" line="412"/>
+        <location filename="../../desktop_app/errors.py" line="406"/>
         <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="421"/>
+        <location filename="../../desktop_app/errors.py" line="416"/>
         <source>MediaDesk may not write in its storage folder (%1): the disk is read-only (remounted after a disk error, or a memory card&apos;s lock switch) or MediaDesk lost the permission to write there. Make it writable, then try again; the library can still be browsed meanwhile.</source>
         <translation>MediaDesk no puede escribir en su carpeta de almacenamiento (%1): el disco es de solo lectura (se volvió a montar tras un error del disco, o el interruptor de bloqueo de una tarjeta de memoria) o MediaDesk perdió el permiso para escribir ahí. Hazla escribible y vuelve a intentarlo; mientras tanto puedes seguir explorando la biblioteca.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="432"/>
+        <location filename="../../desktop_app/errors.py" line="427"/>
         <source>MediaDesk&apos;s catalog file is damaged (a copy that did not finish, a restore cut short). Put a whole copy of it back from a backup, then start MediaDesk again.</source>
         <translation>El archivo del catálogo de MediaDesk está dañado (una copia que no terminó, una restauración interrumpida). Vuelve a ponerlo en su sitio desde una copia de seguridad completa y después inicia MediaDesk de nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="438"/>
+        <location filename="../../desktop_app/errors.py" line="433"/>
         <source>There is a folder where MediaDesk&apos;s catalog file should be. Move that folder away, or choose another data folder.</source>
         <translation>Hay una carpeta donde debería estar el archivo del catálogo de MediaDesk. Mueve esa carpeta a otro sitio o elige otra carpeta de datos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="449"/>
+        <location filename="../../desktop_app/errors.py" line="444"/>
         <source>The stored copy of this file is missing, though the catalog still lists it (deleted outside MediaDesk, or a bad restore). Restore it from a backup; `mediadesk maintenance` lists such files.</source>
         <translation>Falta la copia guardada de este archivo, aunque el catálogo todavía lo incluye (se eliminó fuera de MediaDesk, o una restauración fallida). Restáuralo desde una copia de seguridad; `mediadesk maintenance` enumera esos archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="457"/>
+        <location filename="../../desktop_app/errors.py" line="452"/>
         <source>The copy at the new storage did not match the original, so the file stayed where it is. Running the move again retries it.</source>
         <translation>La copia en el nuevo almacenamiento no coincidía con el original, así que el archivo se quedó donde estaba. Al volver a iniciar el traslado se reintenta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="465"/>
+        <location filename="../../desktop_app/errors.py" line="460"/>
         <source>There is not enough free space to save the change. Free some space on the disk (or raise the storage quota) and try again.</source>
         <translation>No hay espacio libre suficiente para guardar el cambio. Libera espacio en el disco (o amplía la cuota de almacenamiento) y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="473"/>
+        <location filename="../../desktop_app/errors.py" line="468"/>
         <source>A newer version of MediaDesk has upgraded this library, and this version cannot open it. Start the newer version (or a later one). Nothing was changed.</source>
         <translation>Una versión más reciente de MediaDesk ha actualizado esta biblioteca y esta versión no puede abrirla. Inicia la versión más reciente (u otra posterior). No se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="481"/>
+        <location filename="../../desktop_app/errors.py" line="476"/>
         <source>This version of MediaDesk must upgrade the library first, but other MediaDesk programs are using it (%1). Close them (on every computer sharing it), then start MediaDesk again. Nothing was changed.</source>
         <translation>Esta versión de MediaDesk debe actualizar antes la biblioteca, pero otros programas de MediaDesk la están usando (%1). Ciérralos (en todos los equipos que la comparten) y vuelve a iniciar MediaDesk. No se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="559"/>
+        <location filename="../../desktop_app/errors.py" line="554"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="564"/>
+        <location filename="../../desktop_app/errors.py" line="559"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="578"/>
+        <location filename="../../desktop_app/errors.py" line="573"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="585"/>
+        <location filename="../../desktop_app/errors.py" line="580"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="591"/>
+        <location filename="../../desktop_app/errors.py" line="586"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="593"/>
+        <location filename="../../desktop_app/errors.py" line="588"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="597"/>
+        <location filename="../../desktop_app/errors.py" line="592"/>
         <source>A token name needs 1 to 100 visible characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres visibles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="636"/>
+        <location filename="../../desktop_app/errors.py" line="631"/>
         <source>The animation has more frames than MediaDesk checks at its size.</source>
         <translation>La animación tiene más fotogramas de los que MediaDesk comprueba a su tamaño.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="640"/>
+        <location filename="../../desktop_app/errors.py" line="635"/>
         <source>The animation has %1 frames of %2 × %3 pixels: more than MediaDesk checks (at most %4 frames of this size).</source>
         <translation>La animación tiene %1 fotogramas de %2 × %3 píxeles: más de los que MediaDesk comprueba (como mucho %4 fotogramas de este tamaño).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="681"/>
+        <location filename="../../desktop_app/errors.py" line="676"/>
         <source>Another file without an athlete already holds the same photo or video with this visibility: nothing was changed.</source>
         <translation>Otro archivo sin deportista ya contiene la misma foto o vídeo con esta visibilidad: no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="693"/>
+        <location filename="../../desktop_app/errors.py" line="688"/>
         <source>Another file without an athlete already holds the same photo or video with this visibility (file %1): nothing was changed.</source>
         <translation>Otro archivo sin deportista ya contiene la misma foto o vídeo con esta visibilidad (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="706"/>
+        <location filename="../../desktop_app/errors.py" line="701"/>
         <source>Another file without an athlete already holds the same photo or video with this visibility, “%2” (file %1): nothing was changed.</source>
         <translation>Otro archivo sin deportista ya contiene la misma foto o vídeo con esta visibilidad, «%2» (archivo %1): no se ha cambiado nada.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="727"/>
+        <location filename="../../desktop_app/errors.py" line="722"/>
         <source>“%1” is not a valid address: it is an IP address with numbers left out, which would be read as %2. Write it in full, like 127.0.0.1, or enter a host name.</source>
         <translation>«%1» no es una dirección válida: es una dirección IP a la que le faltan números, que se leería como %2. Escríbela completa, como 127.0.0.1, o escribe un nombre de equipo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="733"/>
+        <location filename="../../desktop_app/errors.py" line="728"/>
         <source>“%1” is not a valid address: it is an IP address with numbers left out. Write it in full, like 127.0.0.1, or enter a host name.</source>
         <translation>«%1» no es una dirección válida: es una dirección IP a la que le faltan números. Escríbela completa, como 127.0.0.1, o escribe un nombre de equipo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="739"/>
+        <location filename="../../desktop_app/errors.py" line="734"/>
         <source>“%1” is not a valid address: an IP address is four numbers from 0 to 255, like 127.0.0.1. Enter one like that, or a host name.</source>
         <translation>«%1» no es una dirección válida: una dirección IP son cuatro números del 0 al 255, como 127.0.0.1. Escribe una así o un nombre de equipo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="745"/>
+        <location filename="../../desktop_app/errors.py" line="740"/>
         <source>“%1” is not a valid address: enter an IP address like 127.0.0.1, or a host name (letters, digits and hyphens, in parts of 1 to 63 characters separated by dots).</source>
         <translation>«%1» no es una dirección válida: escribe una dirección IP como 127.0.0.1 o un nombre de equipo (letras, cifras y guiones, en partes de 1 a 63 caracteres separadas por puntos).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="765"/>
+        <location filename="../../desktop_app/errors.py" line="760"/>
         <source>No computer named “%1” can be found. Check how it is written, or enter an IP address such as 127.0.0.1 (this computer only) or 0.0.0.0 (the network).</source>
         <translation>No se encuentra ningún ordenador llamado «%1». Revisa cómo está escrito o escribe una dirección IP como 127.0.0.1 (solo este ordenador) o 0.0.0.0 (la red).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="771"/>
+        <location filename="../../desktop_app/errors.py" line="766"/>
         <source>The name “%1” could not be looked up: the network&apos;s name server does not answer. Check the connection, or enter an IP address such as 127.0.0.1 (this computer only) or 0.0.0.0 (the network).</source>
         <translation>No se pudo buscar el nombre «%1»: el servidor de nombres de la red no responde. Revisa la conexión o escribe una dirección IP como 127.0.0.1 (solo este ordenador) o 0.0.0.0 (la red).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="784"/>
+        <location filename="../../desktop_app/errors.py" line="779"/>
         <source>A computer&apos;s name could not be found. Check how it is written and the network connection.</source>
         <translation>No se encuentra el nombre de un ordenador. Revisa cómo está escrito y la conexión de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="796"/>
+        <location filename="../../desktop_app/errors.py" line="791"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="803"/>
+        <location filename="../../desktop_app/errors.py" line="798"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="808"/>
+        <location filename="../../desktop_app/errors.py" line="803"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="812"/>
+        <location filename="../../desktop_app/errors.py" line="807"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="817"/>
+        <location filename="../../desktop_app/errors.py" line="812"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="819"/>
+        <location filename="../../desktop_app/errors.py" line="814"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="824"/>
+        <location filename="../../desktop_app/errors.py" line="819"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="828"/>
+        <location filename="../../desktop_app/errors.py" line="823"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="837"/>
+        <location filename="../../desktop_app/errors.py" line="832"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="838"/>
+        <location filename="../../desktop_app/errors.py" line="833"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="839"/>
+        <location filename="../../desktop_app/errors.py" line="834"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="842"/>
+        <location filename="../../desktop_app/errors.py" line="837"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="845"/>
+        <location filename="../../desktop_app/errors.py" line="840"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="848"/>
+        <location filename="../../desktop_app/errors.py" line="843"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="857"/>
+        <location filename="../../desktop_app/errors.py" line="852"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="862"/>
+        <location filename="../../desktop_app/errors.py" line="857"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="865"/>
+        <location filename="../../desktop_app/errors.py" line="860"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="868"/>
+        <location filename="../../desktop_app/errors.py" line="863"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="872"/>
+        <location filename="../../desktop_app/errors.py" line="867"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="875"/>
+        <location filename="../../desktop_app/errors.py" line="870"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="880"/>
+        <location filename="../../desktop_app/errors.py" line="875"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="910"/>
+        <location filename="../../desktop_app/errors.py" line="905"/>
         <source>it is a file, not a folder</source>
         <translation>es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="912"/>
+        <location filename="../../desktop_app/errors.py" line="907"/>
         <source>it is inside %1, which is a file</source>
         <translation>está dentro de %1, que es un archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="916"/>
+        <location filename="../../desktop_app/errors.py" line="911"/>
         <source>%1 is a file, not a folder</source>
         <translation>%1 es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="921"/>
+        <location filename="../../desktop_app/errors.py" line="916"/>
         <source>%1 is a link to %2, which does not exist</source>
         <translation>%1 es un enlace a %2, que no existe</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="928"/>
+        <location filename="../../desktop_app/errors.py" line="923"/>
         <source>the user %1 may not read it: run MediaDesk as %2, who owns %3, or give %1 access to it</source>
         <translation>el usuario %1 no puede leerla: ejecuta MediaDesk como %2, propietario de %3, o da acceso a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="939"/>
+        <location filename="../../desktop_app/errors.py" line="934"/>
         <source>MediaDesk is not allowed to create %1</source>
         <translation>MediaDesk no tiene permiso para crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="941"/>
+        <location filename="../../desktop_app/errors.py" line="936"/>
         <source>%1 is on a read-only disk</source>
         <translation>%1 está en un disco de solo lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="943"/>
+        <location filename="../../desktop_app/errors.py" line="938"/>
         <source>the disk of %1 is full</source>
         <translation>el disco de %1 está lleno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="945"/>
+        <location filename="../../desktop_app/errors.py" line="940"/>
         <source>%1 cannot be created</source>
         <translation>no se puede crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="958"/>
+        <location filename="../../desktop_app/errors.py" line="953"/>
         <source>user id %1</source>
         <translation>el usuario con id %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="967"/>
+        <location filename="../../desktop_app/errors.py" line="962"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder belongs to another user, so it may have been planted. Give it back to the user MediaDesk runs as (chown) and restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it: a new key is made, and links signed with the old one stop working.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos pertenece a otro usuario, así que podría haber sido colocado por otra persona. Devuélveselo al usuario con el que se ejecuta MediaDesk (chown) y restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo: se crea una clave nueva y los enlaces firmados con la anterior dejan de funcionar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="975"/>
+        <location filename="../../desktop_app/errors.py" line="970"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder can be changed by other users, so it may have been replaced. Check it, then restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos puede ser modificado por otros usuarios, así que podría haber sido sustituido. Revísalo y luego restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="991"/>
+        <location filename="../../desktop_app/errors.py" line="986"/>
         <source>The data folder %1 cannot be used: %2.</source>
         <translation>La carpeta de datos %1 no se puede usar: %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="997"/>
+        <location filename="../../desktop_app/errors.py" line="992"/>
         <source>Choose another folder.</source>
         <translation>Elige otra carpeta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="998"/>
+        <location filename="../../desktop_app/errors.py" line="993"/>
         <source>It is set as data_dir in the settings file %1: correct or remove that line.</source>
         <translation>Está indicada como data_dir en el archivo de ajustes %1: corrígela o borra esa línea.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1001"/>
+        <location filename="../../desktop_app/errors.py" line="996"/>
         <source>It is set by the environment variable MEDIADESK_DATA_DIR.</source>
         <translation>La fija la variable de entorno MEDIADESK_DATA_DIR.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1004"/>
+        <location filename="../../desktop_app/errors.py" line="999"/>
         <source>It was given with --data-dir.</source>
         <translation>Se indicó con --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1007"/>
+        <location filename="../../desktop_app/errors.py" line="1002"/>
         <source>It is the default folder of your user account: choose another one with MEDIADESK_DATA_DIR or --data-dir.</source>
         <translation>Es la carpeta predeterminada de tu cuenta de usuario: elige otra con MEDIADESK_DATA_DIR o --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1029"/>
+        <location filename="../../desktop_app/errors.py" line="1024"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1049"/>
+        <location filename="../../desktop_app/errors.py" line="1044"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1087"/>
+        <location filename="../../desktop_app/errors.py" line="1082"/>
         <source>Try again in %1 s.</source>
         <translation>Vuelve a intentarlo dentro de %1 s.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1181"/>
+        <location filename="../../desktop_app/errors.py" line="1176"/>
         <source>The server cannot be reached. Check that it is running and that this computer is connected, then try again.</source>
         <translation>No se puede conectar con el servidor. Comprueba que está en marcha y que este equipo está conectado, y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1187"/>
+        <location filename="../../desktop_app/errors.py" line="1182"/>
         <source>The file could not be downloaded: the server answered with error %1.</source>
         <translation>No se pudo descargar el archivo: el servidor respondió con el error %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="1191"/>
+        <location filename="../../desktop_app/errors.py" line="1186"/>
         <source>The file could not be downloaded.</source>
         <translation>No se pudo descargar el archivo.</translation>
     </message>
