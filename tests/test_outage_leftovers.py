@@ -23,6 +23,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from sqlalchemy import update
 from core import resumable
 from core.db.models import MediaFile, utcnow
 from core.errors import StorageUnavailable
+from core.library import CLAIM_LEASE
 from core.records import FileStatus
 from core.settings import Settings
 from core.storage.s3 import S3Storage
@@ -103,6 +105,36 @@ def test_a_hard_delete_that_fails_on_a_cut_store_leaves_the_file_restorable(
     served.proxy.restore()
     # before: 409 being_deleted for the claim's lease, the bytes intact
     _restored_whole(served, file_id, data)
+
+
+def test_a_hard_delete_on_a_frozen_store_answers_the_outage_and_can_be_sent_again(
+    served: Served, tmp_path: Path
+) -> None:
+    """A bucket that takes connections and never answers (a hung store): the seed's 500
+    storage_unavailable, reason endpoint_unreachable, with Retry-After, as every store outage
+    (never internal_error), and the file waits in the trash whole, its claim released: the same
+    DELETE works once the store answers."""
+    file_id, _ = _trashed(served, noise_png(tmp_path / "a.png", 64))
+    key = served.lib.get_file(file_id).storage_key
+    served.proxy.stall()
+    reply = served.call(f"/files/{file_id}?hard_delete=true", "DELETE")
+    _unreachable(reply)
+    assert int(reply.headers["Retry-After"]) >= 1
+    assert served.call(f"/files/{file_id}").json()["deleted_at"] is not None  # in the trash
+    with db_of(served.lib).read() as s:
+        row = s.get(MediaFile, file_id)
+        # the DELETE got no answer, so it may have been done: the claim is dated back past
+        # its lease, for the bytes to settle (core/library.py _drop_claim), holding nothing
+        assert row is not None and row.purging_since is not None
+        assert row.purging_since.replace(tzinfo=UTC) < utcnow() - CLAIM_LEASE
+    served.proxy.restore()
+    assert served.bucket.head_object(Bucket=served.bucket_name, Key=key)["ContentLength"] > 0
+    reply = served.when_back(f"/files/{file_id}?hard_delete=true", "DELETE")
+    assert reply.status == 200, reply.body
+    assert "Contents" not in served.bucket.list_objects_v2(Bucket=served.bucket_name, Prefix=key)
+    with db_of(served.lib).read() as s:
+        assert s.get(MediaFile, file_id) is None
+    assert_healthy(served.lib, {})
 
 
 def test_a_hard_delete_cut_after_its_object_went_finishes_instead_of_restoring(
