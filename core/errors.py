@@ -194,6 +194,12 @@ def met_catalog_failure(down: StorageUnavailable) -> None:
         met.append(down)
 
 
+def catalog_failures_met() -> list[StorageUnavailable]:
+    """The catalog's failures the sessions of this context met so far (meet_catalog_failures;
+    empty outside one), for a request that lasts (an event stream) to tell them before it ends."""
+    return _MET.get() or []
+
+
 # The reason of a write the local storage folder refuses itself (storage_error): its disk
 # read-only, or the process without the right to write there
 STORAGE_READ_ONLY = "storage_read_only"

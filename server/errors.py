@@ -478,6 +478,14 @@ def _log_failed(level: int, request: web.Request, rid: str, exc: core.MediaDeskE
     )
 
 
+def tell_catalog_failures_now(request: web.Request) -> None:
+    """For a request that lasts (an event stream, for hours): the catalog failures its
+    sessions met and it carried on from (waiting for the catalog), told now, the episode's
+    first as its ERROR line, not when it ends: told there, the outage's ERROR came hours after
+    the WARNINGs of the failures that followed it, or with the server's stop."""
+    _tell_swallowed(request, request[REQUEST_ID], core.catalog_failures_met())
+
+
 def _tell_swallowed(request: web.Request, rid: str, met: list[core.StorageUnavailable]) -> None:
     """A session's failure that made the catalog's outage known, which its caller carried on
     from (a token trusted through the outage, a record from the cache) so no answer told it:

@@ -35,7 +35,8 @@ from core.library import Library
 from core.storage.factory import build_storage
 from core.video.worker import VideoWorker, _Outcome, _Running
 from server.auditing import AuditSink
-from server.state import LIBRARY, THREADS, Threads, catalog_known_out
+from server.routes.events import _replay
+from server.state import LIBRARY, REQUEST_ID, THREADS, Threads, catalog_known_out
 from tests.conftest import make_settings
 from tests.faults import CuttableProxy
 from tests.media import make_record
@@ -268,6 +269,39 @@ def test_the_outage_probe_a_request_starts_says_its_first_failure_as_the_error(
     assert len(errors) == 1, errors
     assert "probe failed" in errors[0] and "refused" in errors[0].lower(), errors
     assert met == [], met
+
+
+def test_an_event_stream_that_meets_an_outage_first_says_it_now_not_when_it_ends(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """GET /events replays what a reconnecting client missed (Last-Event-ID); when that read
+    met the catalog's outage first, the stream waited for the catalog with heartbeats and its
+    failure, in the request's list, was told as the ERROR only when the stream ended: hours
+    later, after the WARNINGs of the failures that followed it, or at the server's stop."""
+    lib, proxy = cut_off
+    threads = Threads(2)
+    threads.start()
+    app = web.Application()
+    app[LIBRARY] = lib
+    app[THREADS] = threads
+
+    async def replay() -> list[object]:
+        met = meet_catalog_failures()  # as error_middleware's, read when the request ends
+        request = make_mocked_request("GET", "/events", app=app)
+        request[REQUEST_ID] = "r1"
+        assert await _replay(request, 1, 5) is None  # the stream waits for the catalog
+        return list(met)
+
+    proxy.cut()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            left = asyncio.run(replay())
+    finally:
+        threads.shutdown()
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "GET /events failed [r1]" in errors[0] and "refused" in errors[0].lower(), errors
+    assert left == [], left  # told: not told again when the stream ends
 
 
 def test_the_leaders_release_at_its_stop_that_meets_an_outage_first_says_it_as_the_error(

@@ -27,7 +27,7 @@ from core.errors import StorageUnavailable, catalog_unreachable
 from core.events import ChangeEvent, EventKind
 from core.library import Library
 from server.auth import authenticate, check_scope, requires
-from server.errors import ApiError
+from server.errors import ApiError, tell_catalog_failures_now
 from server.hub import RECHECK, Item, event_item, streamed
 from server.params import as_int
 from server.presenters import event_json, reads_job_details
@@ -76,6 +76,7 @@ async def _replay(request: web.Request, last: int, current: int) -> Missed | Non
     except StorageUnavailable as exc:
         if not catalog_unreachable(exc):
             raise
+        tell_catalog_failures_now(request)  # the stream may last hours
         return None
 
 
@@ -102,6 +103,7 @@ async def _refusal(request: web.Request, response: web.StreamResponse) -> ApiErr
         except StorageUnavailable as exc:
             if not catalog_unreachable(exc):
                 raise
+            tell_catalog_failures_now(request)  # the stream may last hours
         await response.write(b": heartbeat\n\n")  # a client gone ends the wait here
         await asyncio.sleep(WAIT_SECONDS)
 
