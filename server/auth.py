@@ -20,6 +20,7 @@ from core.errors import (
     catalog_busy,
     catalog_unreachable,
     is_no_space,
+    outage_level,
 )
 from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
@@ -153,7 +154,16 @@ async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         await app[THREADS].run(app[AUTH].store.record_uses, USES_WAIT)
     except Exception as exc:
-        logger.info("Stopped without recording when tokens were last used: %s", exc)
+        # the last write met the catalog's outage first: the episode's one ERROR line (said
+        # as INFO, the outage had none)
+        level = outage_level(exc, logging.INFO)
+        cause = getattr(exc, "cause", None)
+        logger.log(
+            level,
+            "Stopped without recording when tokens were last used: %s%s",
+            exc,
+            f" ({cause})" if cause else "",
+        )
 
 
 async def _write_uses(app: web.Application) -> None:

@@ -35,12 +35,14 @@ from core.library import Library
 from core.storage.factory import build_storage
 from core.video.worker import VideoWorker, _Outcome, _Running
 from server.auditing import AuditSink
+from server.auth import Authenticator, auth_ctx
 from server.routes.events import _replay
-from server.state import LIBRARY, REQUEST_ID, THREADS, Threads, catalog_known_out
+from server.state import AUTH, LIBRARY, REQUEST_ID, THREADS, Threads, catalog_known_out
 from tests.conftest import make_settings
 from tests.faults import CuttableProxy
 from tests.media import make_record
 from tests.pg_server import postgres_url  # noqa: F401
+from tests.server_fixtures import make_tokens
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -302,6 +304,38 @@ def test_an_event_stream_that_meets_an_outage_first_says_it_now_not_when_it_ends
     assert len(errors) == 1, errors
     assert "GET /events failed [r1]" in errors[0] and "refused" in errors[0].lower(), errors
     assert left == [], left  # told: not told again when the stream ends
+
+
+def test_the_servers_stop_whose_token_uses_write_meets_an_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """At the server's stop the tokens' last uses are written (server/auth.py auth_ctx); a
+    write that met the catalog's outage first said it as INFO."""
+    lib, proxy = cut_off
+    admin = make_tokens(lib).admin
+    assert lib.tokens.verify(admin) is not None  # a use noted, to be written
+    threads = Threads(2)
+    threads.start()
+    app = web.Application()
+    app[LIBRARY] = lib
+    app[THREADS] = threads
+    app[AUTH] = Authenticator(lib.tokens)
+
+    async def serve_and_stop() -> None:
+        running = auth_ctx(app)
+        await anext(running)  # the server runs
+        proxy.cut()
+        with pytest.raises(StopAsyncIteration):
+            await anext(running)  # its stop
+
+    try:
+        with caplog.at_level(logging.DEBUG):
+            asyncio.run(serve_and_stop())
+    finally:
+        threads.shutdown()
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "Stopped without recording" in errors[0] and "refused" in errors[0].lower(), errors
 
 
 def test_the_leaders_release_at_its_stop_that_meets_an_outage_first_says_it_as_the_error(
