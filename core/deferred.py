@@ -439,8 +439,13 @@ class DeferredDeleter:
                     )
                 )
         except Exception as exc:  # noqa: BLE001 - the catalog out too: the sweep's day it is
-            logger.warning(
-                "The multipart upload of %s is left to the stale-upload sweep: %s", key, _said(exc)
+            # from a video worker's upload too, whose thread nobody tells: when it met the
+            # catalog's outage first, the episode's one ERROR line (a WARNING left it none)
+            logger.log(
+                outage_level(exc, logging.WARNING),
+                "The multipart upload of %s is left to the stale-upload sweep: %s",
+                key,
+                _said(exc),
             )
             return
         if not self._failing:  # else the retries under way make it

@@ -89,6 +89,22 @@ def test_the_deferred_deletions_timer_that_meets_an_outage_first_says_it_as_the_
     assert "Deferred deletions wait" in errors[0] and "refused" in errors[0].lower(), errors
 
 
+def test_a_kept_abort_that_meets_an_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A multipart upload the store could not be asked to abort is noted for the deferred
+    deletions (DeferredDeleter.keep_abort, from a video worker's upload too); a note the
+    catalog did not take, met first, was said as a WARNING."""
+    lib, proxy = cut_off
+    proxy.cut()
+    with caplog.at_level(logging.DEBUG):
+        lib.deferred.keep_abort("r2", "2026/a.mp4", "upload-1")
+        lib.deferred.keep_abort("r2", "2026/b.mp4", "upload-2")  # known
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "2026/a.mp4 is left to the stale-upload sweep" in errors[0], errors
+
+
 def test_a_lease_renewal_that_meets_an_outage_first_says_it_as_the_error(
     cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
 ) -> None:
