@@ -288,6 +288,10 @@ def _reconcile(lib: Library, db: Database) -> dict[str, Any]:
         summary = reconcile(lib).summary()
     except Exception as exc:  # reported like the other tasks' failures
         summary = {"error": f"{type(exc).__name__}: {exc}"}
+        if first_of_outage(exc, lambda: False):
+            # it met the catalog's outage first: the episode's one ERROR line (the record
+            # below fails too, said as a known outage's WARNING: the outage had no ERROR)
+            logger.error("Reconcile failed: %s", getattr(exc, "cause", None) or exc)
     record_reconcile(db, summary, started)
     return summary
 

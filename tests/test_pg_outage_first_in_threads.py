@@ -30,7 +30,7 @@ from core.db.engine import Database
 from core.db.migrate import upgrade
 from core.errors import StorageUnavailable, meet_catalog_failures
 from core.jobs import JobRecord
-from core.leader import MaintenanceLeader
+from core.leader import MaintenanceLeader, _reconcile
 from core.library import Library
 from core.storage.factory import build_storage
 from core.video.worker import VideoWorker, _Outcome, _Running
@@ -352,6 +352,20 @@ def test_the_servers_stop_whose_token_uses_write_meets_an_outage_first_says_it_a
     errors = _errors(caplog)
     assert len(errors) == 1, errors
     assert "Stopped without recording" in errors[0] and "refused" in errors[0].lower(), errors
+
+
+def test_the_scheduled_reconcile_that_meets_an_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The leader's daily reconcile kept its failure in its summary, and the summary's record
+    then failed as a known outage (a WARNING, from the leader's task thread)."""
+    lib, proxy = cut_off
+    proxy.cut()
+    with caplog.at_level(logging.DEBUG), pytest.raises(StorageUnavailable):
+        _reconcile(lib, lib._db)
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "Reconcile failed" in errors[0] and "refused" in errors[0].lower(), errors
 
 
 def test_the_leaders_release_at_its_stop_that_meets_an_outage_first_says_it_as_the_error(
