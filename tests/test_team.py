@@ -59,18 +59,20 @@ class Serve:
                 self.proc.wait()
 
 
-def _command(*args: str) -> list[str]:
+def _command(*args: str, preamble: str = "") -> list[str]:
+    """`mediadesk` with `args`; `preamble`: Python run first (a test's monkeypatching of the
+    server's module constants, as in-process tests do)."""
     return [
         sys.executable,
         "-c",
-        "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
+        f"{preamble}\nimport sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
         *args,
     ]
 
 
-def spawn_serve(data_dir: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+def spawn_serve(data_dir: Path, env: dict[str, str], preamble: str = "") -> subprocess.Popen[str]:
     return subprocess.Popen(
-        _command("serve", "--port", "0", "--data-dir", str(data_dir)),
+        _command("serve", "--port", "0", "--data-dir", str(data_dir), preamble=preamble),
         cwd=ROOT,
         env=env,
         stderr=subprocess.PIPE,
