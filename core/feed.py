@@ -538,6 +538,10 @@ class Feed:
             self._synced = True
         except Exception as exc:  # an unmigrated or unreachable catalog: the thread retries
             self.error = type(exc).__name__
+            if first_of_outage(exc, lambda: False):
+                # it met the catalog's outage first: the episode's one ERROR line (the
+                # thread's retries meet it known, as WARNINGs: the outage had no ERROR line)
+                logger.error("Change feed not started: %s (%s)", exc, pg_words(exc) or exc)
 
     def stop(self, force: bool = False) -> None:
         if self._loop.stop(5, force, wake=self._wake.set):

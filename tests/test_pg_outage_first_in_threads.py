@@ -39,7 +39,7 @@ from server.auth import Authenticator, auth_ctx
 from server.routes.events import _replay
 from server.state import AUTH, LIBRARY, REQUEST_ID, THREADS, Threads, catalog_known_out
 from tests.conftest import make_settings
-from tests.faults import CuttableProxy
+from tests.faults import CuttableProxy, wait_for
 from tests.media import make_record
 from tests.pg_server import postgres_url  # noqa: F401
 from tests.server_fixtures import make_tokens
@@ -366,6 +366,24 @@ def test_the_scheduled_reconcile_that_meets_an_outage_first_says_it_as_the_error
     errors = _errors(caplog)
     assert len(errors) == 1, errors
     assert "Reconcile failed" in errors[0] and "refused" in errors[0].lower(), errors
+
+
+def test_a_change_feed_start_that_meets_an_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The feed's start reads the newest change id before its thread listens; a read that met
+    the catalog's outage first was dropped (its thread's retries then met it known)."""
+    lib, proxy = cut_off
+    proxy.cut()
+    with caplog.at_level(logging.DEBUG):
+        lib.feed.start()
+        try:
+            wait_for(lambda: "Change feed interrupted" in caplog.text, what="its thread's try")
+        finally:
+            lib.feed.stop(force=True)
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "Change feed not started" in errors[0] and "refused" in errors[0].lower(), errors
 
 
 def test_the_leaders_release_at_its_stop_that_meets_an_outage_first_says_it_as_the_error(
