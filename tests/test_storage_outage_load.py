@@ -51,6 +51,8 @@ WORKERS = 8  # the server's threads of either pool (server_config's executor_wor
 # (5 s to connect, 10 s to read), each wait a few seconds shorter (S3Storage reads REQUESTS
 # when it is made).
 SHORT = Timeouts(connect=3, read=5, attempts=2)
+# Shorter still where nothing else needs the time: a single upload whose body stops moving
+QUICK = Timeouts(connect=2, read=3, attempts=2)
 
 
 def test_a_silent_store_under_load_leaves_the_catalog_answering_and_recovers(
@@ -202,7 +204,7 @@ def test_an_upload_body_the_silent_store_stops_taking_is_endpoint_unreachable(
     received a valid response"). Before: 500 without a reason, unlike every other way of not
     reaching the store, and the upload's object counted as surely not stored, so the deletion
     noted for it was dropped (an object the bucket may hold and no row names)."""
-    monkeypatch.setattr(s3, "REQUESTS", SHORT)
+    monkeypatch.setattr(s3, "REQUESTS", QUICK)
     monkeypatch.setattr(s3, "HANG_WINDOW", 2.0)  # the store is asked again sooner once back
     proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
     # the defaults: 24 MiB go in one PUT, whose body is what stops moving
@@ -300,7 +302,7 @@ def test_a_long_probe_moving_bytes_does_not_keep_the_store_counted_out(
     once). When that one is a long part on a slow link it outlives what a silent store allows
     any request: from then on the store counts as there, and other requests go through while
     it is still sending, instead of failing for as long as the part takes."""
-    quick = Timeouts(connect=1, read=5, attempts=1)  # patience: 6 s
+    quick = Timeouts(connect=1, read=3, attempts=1)  # patience: 4 s
     monkeypatch.setattr(s3, "HANG_WINDOW", 1.0)  # nobody asks a store found silent for 1 s
     proxy = CuttableProxy.in_front_of(s3_bucket.endpoint_url)
     storage = S3Storage(
@@ -314,14 +316,14 @@ def test_a_long_probe_moving_bytes_does_not_keep_the_store_counted_out(
     key = "general/2026/01/slow.bin"
     storage.put_bytes("general/2026/01/small.bin", b"small", "application/octet-stream")
     upload_id = storage.create_multipart(key, "application/octet-stream")
-    data = os.urandom(16 * MiB)  # 8 s at 2 MiB/s: past the patience, with 2 s to spare
+    data = os.urandom(12 * MiB)  # 6 s at 2 MiB/s: past the patience, with 2 s to spare
     try:
         proxy.stall()
         with pytest.raises(StorageUnavailable):
             storage.stat("general/2026/01/small.bin")  # times out: the store is counted out
         time.sleep(1.0)  # past the window: the next request may ask the store
         proxy.restore()
-        # the part takes about 8 s; what loopback buffers hold of its end reaches the store
+        # the part takes about 6 s; what loopback buffers hold of its end reaches the store
         # well within the read timeout
         proxy.slow(2 * MiB)
         sent: list[object] = []
