@@ -31,7 +31,9 @@ from tests.video_helpers import TEST_LADDER
 
 pytestmark = pytest.mark.timeout(180)
 
-LEASE = 5  # seconds: the shortest lease settings allow, so that it lapses within the test
+# seconds: shorter than the settings allow (5 s; set on the library's job queue), so that it
+# lapses within the test soon; the worker renews it every second until the disk is full
+LEASE = 2
 ROOM = 128 * 1024  # left free for the claim and the start of the encode (~240 KB), which fills it
 
 
@@ -88,9 +90,10 @@ def test_a_put_back_the_full_catalog_could_not_record_waits_for_room_without_spe
     with small_tmpfs(tmp_path / "mnt", "24m") as mnt:
         lib = Library.open(
             make_settings(
-                mnt / "data", hls_ladder=TEST_LADDER, job_max_attempts=1, job_lease_seconds=LEASE
+                mnt / "data", hls_ladder=TEST_LADDER, job_max_attempts=1, job_lease_seconds=5
             )
         )
+        monkeypatch.setattr(lib.jobs, "lease_seconds", LEASE)
         worker = None
         try:
             job = _web_job(lib, clip)
