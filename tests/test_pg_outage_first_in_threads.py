@@ -15,9 +15,11 @@ first, every time.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from core.audit import AuditLog
 from core.db.engine import Database
 from core.db.migrate import upgrade
 from core.errors import StorageUnavailable, meet_catalog_failures
+from core.events import ChangeEvent, EventKind
 from core.jobs import JobRecord
 from core.leader import MaintenanceLeader, _reconcile
 from core.library import Library
@@ -36,6 +39,7 @@ from core.storage.factory import build_storage
 from core.video.worker import VideoWorker, _Outcome, _Running
 from server.auditing import AuditSink
 from server.auth import Authenticator, auth_ctx
+from server.hub import event_item
 from server.routes.events import _replay
 from server.state import AUTH, LIBRARY, REQUEST_ID, THREADS, Threads, catalog_known_out
 from tests.conftest import make_settings
@@ -47,8 +51,10 @@ from tests.server_fixtures import make_tokens
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def cut_off(postgres_url: str, tmp_path: Path) -> Iterator[tuple[Library, CuttableProxy]]:  # noqa: F811
+@contextmanager
+def _behind_proxy(
+    postgres_url: str, data_dir: Path, **settings: object
+) -> Iterator[tuple[Library, CuttableProxy]]:
     """A library whose catalog is reached through a CuttableProxy, with no thread of its own."""
     direct = Database(postgres_url)
     try:
@@ -58,14 +64,20 @@ def cut_off(postgres_url: str, tmp_path: Path) -> Iterator[tuple[Library, Cuttab
     host_port = postgres_url.rsplit("@", 1)[1].split("/", 1)[0]
     proxy = CuttableProxy.in_front_of(f"http://{host_port}")
     through = postgres_url.replace(host_port, f"127.0.0.1:{proxy.port}")
-    settings = make_settings(tmp_path, database_url=f"{through}?connect_timeout=2")
-    storage, presigner = build_storage(settings)
-    lib = Library(settings, Database(settings.effective_database_url), storage, presigner)
+    options = make_settings(data_dir, database_url=f"{through}?connect_timeout=2", **settings)
+    storage, presigner = build_storage(options)
+    lib = Library(options, Database(options.effective_database_url), storage, presigner)
     try:
         yield lib, proxy
     finally:
         proxy.close()
         lib.close()
+
+
+@pytest.fixture
+def cut_off(postgres_url: str, tmp_path: Path) -> Iterator[tuple[Library, CuttableProxy]]:  # noqa: F811
+    with _behind_proxy(postgres_url, tmp_path) as behind:
+        yield behind
 
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -103,6 +115,26 @@ def test_a_kept_abort_that_meets_an_outage_first_says_it_as_the_error(
     errors = _errors(caplog)
     assert len(errors) == 1, errors
     assert "2026/a.mp4 is left to the stale-upload sweep" in errors[0], errors
+
+
+def test_a_failure_a_request_tells_is_not_said_again_as_an_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same note made while a request runs (a tus upload's abort): the request tells the
+    failure its session met first (server/errors.py, from meet_catalog_failures' list), so
+    the note says it at its own level, and the outage has one ERROR line, not two."""
+    lib, proxy = cut_off
+
+    def in_a_request() -> list[StorageUnavailable]:
+        met = meet_catalog_failures()  # as error_middleware's
+        lib.deferred.keep_abort("r2", "2026/a.mp4", "upload-1")
+        return met
+
+    proxy.cut()
+    with caplog.at_level(logging.DEBUG):
+        met = contextvars.copy_context().run(in_a_request)  # the request's context, not the test's
+    assert _errors(caplog) == []
+    assert [down.first for down in met] == [True], met
 
 
 def test_a_lease_renewal_that_meets_an_outage_first_says_it_as_the_error(
@@ -384,6 +416,35 @@ def test_a_change_feed_start_that_meets_an_outage_first_says_it_as_the_error(
     errors = _errors(caplog)
     assert len(errors) == 1, errors
     assert "Change feed not started" in errors[0] and "refused" in errors[0].lower(), errors
+
+
+def test_a_live_events_public_link_that_meets_an_outage_first_says_it_as_the_error(
+    postgres_url: str,  # noqa: F811
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A public file's event carries its link on R2_PUBLIC_DOMAIN, read from the catalog in
+    the change feed's thread (EventHub); a read that met the catalog's outage first was
+    dropped: the event went out without it, and the outage had no ERROR line."""
+    r2 = {
+        "r2_endpoint_url": "http://127.0.0.1:9",  # never asked: the link is the catalog's
+        "r2_bucket_name": "media",
+        "r2_access_key_id": "key",
+        "r2_secret_access_key": "secret",
+        "r2_public_domain": "https://media.example.org",
+    }
+    record = make_record("image", "a.jpg", is_public=True)
+    data = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record.as_dict().items()}
+    with _behind_proxy(postgres_url, tmp_path, **r2) as (lib, proxy):
+        proxy.cut()
+        with caplog.at_level(logging.DEBUG):
+            for change in (1, 2):  # the second: the same outage, known
+                event = ChangeEvent(EventKind.UPDATED, record.id, data, change_id=change)
+                assert '"public": null' in event_item(event, lib)[2]
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "without its file's public link" in errors[0], errors
+    assert "refused" in errors[0].lower(), errors
 
 
 def test_the_leaders_release_at_its_stop_that_meets_an_outage_first_says_it_as_the_error(

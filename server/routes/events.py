@@ -76,8 +76,11 @@ async def _replay(request: web.Request, last: int, current: int) -> Missed | Non
     except StorageUnavailable as exc:
         if not catalog_unreachable(exc):
             raise
-        tell_catalog_failures_now(request)  # the stream may last hours
         return None
+    finally:
+        # the stream may last hours: what its sessions met (an event's public link too,
+        # which the replay goes on without) is told now, not when it ends
+        tell_catalog_failures_now(request)
 
 
 def _frame(item: Item, detailed: bool) -> bytes:
