@@ -3,8 +3,8 @@
 Python's http.client (like many simple clients) reads the answer only after its last body
 byte: a server that closes the connection while that body still comes resets it, and the
 client gets ConnectionResetError instead of the 413/401/409 JSON. Each body here lasts longer
-than aiohttp lingered over an unread body (10 s, then a reset) and well within
-server.protocol.LINGER_TOTAL, never quiet for LINGER_IDLE.
+than aiohttp lingered over an unread body (10 s, then a reset; AIOHTTP_LINGERING here, to keep
+the suite's time) and well within server.protocol.LINGER_TOTAL, never quiet for LINGER_IDLE.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.web_protocol import RequestHandler
 
 from core.library import Library
 from server.entry import EmbeddedServer
@@ -29,13 +30,23 @@ from tests.server_fixtures import bearer, make_tokens, server_config
 pytestmark = pytest.mark.timeout(120)
 LIMIT = 1_000_000
 PIECE = 16 * 1024
-SECONDS = 13.0  # past aiohttp's 10 s of lingering, short of LINGER_TOTAL
-PIECES = 2000  # ~33 MB: one piece every 6.5 ms
+# aiohttp's lingering over an unread body (its RequestHandler's lingering_time, 10 s), made
+# shorter: a server that left the body to it again resets these clients all the same
+AIOHTTP_LINGERING = 2.0
+SECONDS = 4.0  # past aiohttp's lingering, short of LINGER_TOTAL
+PIECES = 1000  # ~16 MB: one piece every 4 ms
 
 
 @pytest.fixture
-def small(data_dir: Path) -> Iterator[EmbeddedServer]:
-    """A live server whose MAX_FILE_SIZE is 1 MB."""
+def small(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedServer]:
+    """A live server whose MAX_FILE_SIZE is 1 MB (and aiohttp's lingering AIOHTTP_LINGERING)."""
+    defaults = {**(RequestHandler.__init__.__kwdefaults__ or {})}
+    assert defaults["lingering_time"] == 10.0  # what the server leaves to aiohttp
+    monkeypatch.setattr(
+        RequestHandler.__init__,
+        "__kwdefaults__",
+        {**defaults, "lingering_time": AIOHTTP_LINGERING},
+    )
     lib = Library.open(make_settings(data_dir, max_file_size=LIMIT))
     server = EmbeddedServer(lib, config=server_config(lib))
     server.start()
@@ -76,7 +87,7 @@ def _send_all_then_read(
 def test_an_answer_before_the_body_reaches_a_client_that_sends_it_all_first(
     small: EmbeddedServer,
 ) -> None:
-    assert SECONDS < LINGER_TOTAL and SECONDS / PIECES < LINGER_IDLE
+    assert AIOHTTP_LINGERING < SECONDS < LINGER_TOTAL and SECONDS / PIECES < LINGER_IDLE
     tokens = make_tokens(small.library)
     form = {"Content-Type": "multipart/form-data; boundary=xyz"}
     made = create(small.url, tokens.upload, LIMIT)
