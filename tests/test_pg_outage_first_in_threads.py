@@ -137,6 +137,26 @@ def test_a_failure_a_request_tells_is_not_said_again_as_an_error(
     assert [down.first for down in met] == [True], met
 
 
+def test_a_revision_look_in_a_request_leaves_the_error_to_the_request(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The schema guard's look runs in requests too (/health, a deletion's confirm): there the
+    request tells the failure its look met first, and the guard's own ERROR (668a482) made
+    the outage's second ERROR line."""
+    lib, proxy = cut_off
+
+    def in_a_request() -> list[StorageUnavailable]:
+        met = meet_catalog_failures()  # as error_middleware's
+        lib._db.schema.confirm()  # a deletion's look (it refuses only an upgraded catalog)
+        return met
+
+    proxy.cut()
+    with caplog.at_level(logging.DEBUG):
+        met = contextvars.copy_context().run(in_a_request)
+    assert _errors(caplog) == []
+    assert [down.first for down in met] == [True], met
+
+
 def test_a_lease_renewal_that_meets_an_outage_first_says_it_as_the_error(
     cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
 ) -> None:
