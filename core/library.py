@@ -53,6 +53,7 @@ from core.errors import (
     never_sent,
     no_room,
     object_damaged,
+    outage_level,
     retry_after,
     storage_error,
     store_answered,
@@ -1878,7 +1879,17 @@ class Library:
                 if not self._catalog.name_in_use(key):
                     self.delete_objects_under(keys.video_prefix(key))
         except Exception as exc:  # noqa: BLE001 - the rows are gone: the deletion stands
-            logger.warning("Video folders of %s kept after their deletion: %s", kept, exc)
+            # met the catalog's outage first (the trash's purge, in maintenance's thread): the
+            # episode's one ERROR line; the purge's next deletion met it known, a WARNING
+            level = outage_level(exc, logging.WARNING)
+            cause = getattr(exc, "cause", None)
+            logger.log(
+                level,
+                "Video folders of %s kept after their deletion: %s%s",
+                kept,
+                exc,
+                f" ({cause})" if cause else "",
+            )
 
     def _delete_permanently_locked(
         self,

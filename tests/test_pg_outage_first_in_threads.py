@@ -406,6 +406,23 @@ def test_the_servers_stop_whose_token_uses_write_meets_an_outage_first_says_it_a
     assert "Stopped without recording" in errors[0] and "refused" in errors[0].lower(), errors
 
 
+def test_a_purged_files_video_folder_check_that_meets_an_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a deletion's rows are gone, its video folders go unless another file bears the
+    name (Library._drop_unnamed_videos): the trash's purge runs it in maintenance's thread,
+    and a check that met the catalog's outage first said it as a WARNING."""
+    lib, proxy = cut_off
+    proxy.cut()
+    with caplog.at_level(logging.DEBUG):
+        lib._drop_unnamed_videos(["2026/a.mp4"])
+        lib._drop_unnamed_videos(["2026/b.mp4"])  # known
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "Video folders of ['2026/a.mp4'] kept" in errors[0], errors
+    assert "refused" in errors[0].lower(), errors
+
+
 def test_the_scheduled_reconcile_that_meets_an_outage_first_says_it_as_the_error(
     cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
 ) -> None:
