@@ -236,6 +236,30 @@ def test_a_video_job_stopped_by_an_outage_it_met_first_is_put_back_with_the_erro
     assert "Job 1 put back" in errors[0] and "refused" in errors[0].lower(), errors
 
 
+def test_a_held_put_back_that_meets_the_next_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A put-back the catalog could not record is held and tried again while the worker takes
+    no job (VideoWorker._retry_held); a retry that met the next outage first said nothing."""
+    lib, proxy = cut_off
+    worker = VideoWorker(lib)
+    proxy.cut()
+    with pytest.raises(StorageUnavailable) as met:
+        lib.get_file(1)
+    worker._postpone(_job(1), "w#1", met.value, worker._said(met.value))  # held: not recorded
+    assert not worker._retry_held()
+    proxy.restore()
+    lib.jobs.latest_for_file(1)  # the catalog answers: that outage is over
+    proxy.cut()
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        assert not worker._retry_held()  # the next outage's first failure
+        assert not worker._retry_held()  # known
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert "could not put its jobs back" in errors[0] and "refused" in errors[0].lower(), errors
+
+
 def test_a_video_jobs_metadata_and_copy_that_meet_an_outage_first_say_it_as_the_error(
     cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
