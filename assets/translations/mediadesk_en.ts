@@ -15,7 +15,7 @@
 <context>
     <name>DetailsPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="482"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="503"/>
         <source>%Ln files selected</source>
         <translation>
             <numerusform>%Ln file selected</numerusform>

@@ -103,193 +103,208 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="213"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="225"/>
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="239"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="251"/>
         <source>Discard</source>
         <translation>Descartar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="240"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="252"/>
         <source>Restore and save</source>
         <translation>Restaurar y guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="242"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="254"/>
         <source>Take the file out of the trash and save your changes to it</source>
         <translation>Sacar el archivo de la papelera y guardar en él tus cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="273"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="687"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="287"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="706"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="283"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="297"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="284"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="298"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="287"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="301"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="291"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="307"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="292"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="308"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="293"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="309"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="294"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="310"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="297"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="313"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="298"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="314"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="313"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="329"/>
         <source>Save the changes (Enter in the name, %1)</source>
         <translation>Guardar los cambios (Intro en el nombre, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="331"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="347"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="333"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="349"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="334"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="350"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="335"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="351"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="336"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="352"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="337"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="353"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="341"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="357"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="340"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="644"/>
+        <source>In the trash since %1.</source>
+        <translation>En la papelera desde el %1.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="647"/>
+        <source>Deleted for good at the next clean-up unless restored.</source>
+        <translation>Se borrará en la próxima limpieza si no lo restauras.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="650"/>
+        <source>Deleted for good on %1 unless restored.</source>
+        <translation>Se borrará el %1 si no lo restauras.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="356"/>
         <source>Process again</source>
         <translation>Reprocesar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="363"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="379"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="371"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="392"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="372"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="393"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="373"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="394"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="374"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="395"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="375"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="396"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="376"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="397"/>
         <source>Frame rate</source>
-        <translation>Fotogramas por segundo</translation>
+        <translation>Fotogramas/s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="377"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="398"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="378"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="399"/>
         <source>Storage key</source>
-        <translation>Clave de almacenamiento</translation>
+        <translation>Clave de almacén</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="379"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="400"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="380"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="401"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="405"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="426"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="407"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="428"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="456"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="477"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="482"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="503"/>
         <source>%Ln files selected</source>
         <translation>
             <numerusform>%Ln archivo seleccionado</numerusform>
@@ -297,52 +312,42 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="486"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="507"/>
         <source>The details below are of “%1”. Restore and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="491"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="512"/>
         <source>The details below are of “%1”. Export, Process again, Move to trash and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Exportar, Reprocesar, Mover a la papelera y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="592"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="613"/>
         <source>Your unsaved changes are still here: restore the file and save them, or discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí: restaura el archivo y guárdalos, o descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="597"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="618"/>
         <source>Your unsaved changes are still here, but they can no longer be saved: copy what you need, then discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí, pero ya no se pueden guardar: copia lo que necesites y luego descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="625"/>
-        <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
-        <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
-    </message>
-    <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="629"/>
-        <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
-        <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
-    </message>
-    <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="687"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="706"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="728"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="747"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="728"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="747"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="736"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="755"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>

@@ -162,8 +162,20 @@ def edited_fields(record: FileRecord, values: dict[str, Any]) -> dict[str, Any]:
 
 # the panel's narrowest where its content needs less (English): the fields stay usable
 DETAILS_MIN_WIDTH = 300
+# Pixels between the technical details' rows
+FIGURE_SPACING = 2
+# Lines the description field shows before it scrolls
+DESCRIPTION_LINES = 3
 # Saves the panel's edits from anywhere in the window (the window's shortcut; the tooltip's keys)
 SAVE_KEYS = "Ctrl+S"
+
+
+def description_height(field: QPlainTextEdit) -> int:
+    """The field's height for DESCRIPTION_LINES lines of its font, its frame and margins."""
+    lines = field.fontMetrics().lineSpacing() * DESCRIPTION_LINES
+    margins = field.contentsMargins()
+    document = 2 * int(field.document().documentMargin())
+    return lines + document + margins.top() + margins.bottom()
 
 
 class DetailsPanel(QWidget):
@@ -258,6 +270,8 @@ class DetailsPanel(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget(scroll)
         column = QVBoxLayout(body)
+        margins = column.contentsMargins()  # the style's at the sides, less above and below
+        column.setContentsMargins(margins.left(), 4, margins.right(), 4)
         column.addWidget(self._build_editor())
         column.addWidget(self._build_actions())
         column.addWidget(self._build_technical())
@@ -285,7 +299,9 @@ class DetailsPanel(QWidget):
         self.description = QPlainTextEdit(box)
         self.description.setAcceptDrops(False)
         self.description.setPlaceholderText(self.tr("Event, place, people…"))
-        self.description.setFixedHeight(90)
+        # three lines, not 90 px (four and a half): with the technical details' rows a typical
+        # video's panel needed a scroll bar at the default window size, its last line cut
+        self.description.setFixedHeight(description_height(self.description))
         self.description.setTabChangesFocus(True)  # Tab moves on, as in every other field
         set_focus_frame(self.description)
         form.addRow(self.tr("File name"), self.filename)
@@ -362,8 +378,13 @@ class DetailsPanel(QWidget):
     def _build_technical(self) -> QGroupBox:
         box = QGroupBox(self.tr("Technical details"), self)
         outer = QVBoxLayout(box)
+        outer.setSpacing(FIGURE_SPACING)  # the extensions' lines one row's spacing below
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
+        # the figures as a list's lines, closer than the fields above: at the style's spacing a
+        # video's rows ran past the panel's bottom at the default window size (a scroll bar,
+        # the last line cut by the edge)
+        form.setVerticalSpacing(FIGURE_SPACING)
         outer.addLayout(form)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
@@ -618,18 +639,16 @@ class DetailsPanel(QWidget):
         """Since when a file is in the trash and when it is deleted for good."""
         if record.deleted_at is None:
             return ""
-        since = datetime_text(record.deleted_at)
+        # Two short lines, each within the panel's width: one sentence wrapped to three lines
+        # in Spanish and pushed the technical details below the fold
+        since = self.tr("In the trash since %1.").replace("%1", datetime_text(record.deleted_at))
         days = self.retention_days()
         if days <= 0:
-            return self.tr(
-                "In the trash since %1. Deleted for good at the next clean-up unless you "
-                "restore it."
-            ).replace("%1", since)
-        return (
-            self.tr("In the trash since %1. Deleted for good on %2 unless you restore it.")
-            .replace("%1", since)
-            .replace("%2", datetime_text(purge_time(record.deleted_at, days)))
-        )
+            end = self.tr("Deleted for good at the next clean-up unless restored.")
+        else:
+            when = datetime_text(purge_time(record.deleted_at, days))
+            end = self.tr("Deleted for good on %1 unless restored.").replace("%1", when)
+        return f"{since}\n{end}"
 
     def revert(self) -> None:
         record = self.record
