@@ -101,3 +101,48 @@ def test_a_failure_reason_gets_the_room_at_800_px(
     header = again.upload_dock.table.horizontalHeader()
     wait_for(qtbot, lambda: header.sectionSize(M.NAME) == 240)
     again.shutdown()
+
+
+def test_a_failure_reason_reads_on_two_lines_and_whole_in_its_tooltip(
+    qtbot: Any, library: Library, tmp_path: Path, language: str
+) -> None:
+    """The screenshots' failed row read "Failed: This file is not an image or a video of a type
+    MediaDesk accepts. This library accepts JPEG, PNG, WebP, …", cut at the right: a failed row
+    is two lines tall, its reason wrapped onto both, and the whole of it is in its tooltip."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from tests.media import make_jpeg
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Not a photo or a video\n")
+    photo = make_jpeg(tmp_path / "heat.jpg", (32, 24))
+    win = MainWindow(library, page_size=50, state_file=tmp_path / "window-state.ini")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        win.add_uploads([photo, notes])
+        model = win.uploads.model
+        wait_for(
+            qtbot,
+            lambda: model.rowCount() == 2 and all(i.state.finished for i in model.items()),
+        )
+        dock, table = win.upload_dock, win.upload_dock.table
+        rows = {table.model().index(r, M.NAME).data(): r for r in range(table.model().rowCount())}
+        line = table.fontMetrics().lineSpacing()
+        for mode in ("all", "failed", "all"):  # the rows as the filter shows them again
+            dock.set_filter(mode)
+            qtbot.wait(20)
+            failed = table.model().index(0 if mode == "failed" else rows["notes.txt"], M.STATE)
+            reason = str(failed.data(Qt.ItemDataRole.DisplayRole))
+            assert reason.startswith({"en": "Failed: ", "es": "Falló: "}[language])
+            assert table.rowHeight(failed.row()) >= 2 * line + 8  # two lines, and air
+            option = QStyleOptionViewItem()
+            table.itemDelegateForColumn(M.STATE).initStyleOption(option, failed)
+            assert option.features & QStyleOptionViewItem.ViewItemFeature.WrapText
+            tip = str(failed.data(Qt.ItemDataRole.ToolTipRole))
+            assert reason in tip and str(notes) in tip  # the whole reason, and which file
+        one = table.verticalHeader().defaultSectionSize()
+        assert table.rowHeight(rows["heat.jpg"]) == one  # the other rows as they were
+    finally:
+        win.shutdown()

@@ -635,7 +635,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>UploadDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="553"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="588"/>
         <source>%Ln upload(s) failed</source>
         <translation>
             <numerusform>%Ln upload failed</numerusform>
@@ -643,7 +643,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="571"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="606"/>
         <source>%Ln file(s) uploaded</source>
         <translation>
             <numerusform>%Ln file uploaded</numerusform>
@@ -651,7 +651,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="688"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="723"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln failed</numerusform>

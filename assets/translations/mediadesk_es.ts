@@ -3698,101 +3698,101 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="278"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="293"/>
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="286"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="301"/>
         <source>Upload queue</source>
         <translation>Cola de subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="356"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="377"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="357"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="378"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="359"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="606"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="380"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="641"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="360"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="619"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="381"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="654"/>
         <source>Pause all</source>
         <translation>Pausar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="362"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="383"/>
         <source>Big files stop after the current part and go on from there when resumed.</source>
         <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="366"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="387"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="370"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="391"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="371"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="392"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="372"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="393"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="375"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="396"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="376"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="397"/>
         <source>Uploads shown</source>
         <translation>Subidas mostradas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="385"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="406"/>
         <source>Overall upload progress</source>
         <translation>Progreso total de las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="507"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="542"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="509"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="544"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="512"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="547"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="550"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="585"/>
         <source>%1 was not uploaded: %2</source>
         <translation>%1 no se ha subido: %2</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="553"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="588"/>
         <source>%Ln upload(s) failed</source>
         <translation>
             <numerusform>Ha fallado %Ln subida</numerusform>
@@ -3800,7 +3800,7 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="571"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="606"/>
         <source>%Ln file(s) uploaded</source>
         <translation>
             <numerusform>%Ln archivo subido</numerusform>
@@ -3808,57 +3808,57 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="611"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="646"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="617"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="652"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="617"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="652"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="619"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="654"/>
         <source>Resume all</source>
         <translation>Reanudar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="665"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="700"/>
         <source>Running: %1</source>
         <translation>En curso: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="666"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="701"/>
         <source>Queued: %1</source>
         <translation>En cola: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="667"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="702"/>
         <source>Paused: %1</source>
         <translation>En pausa: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="668"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="703"/>
         <source>Done: %1</source>
         <translation>Hechas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="669"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="704"/>
         <source>Failed: %1</source>
         <translation>Fallidas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="670"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="705"/>
         <source>Cancelled: %1</source>
         <translation>Canceladas: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="688"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="723"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln fallida</numerusform>
@@ -3866,53 +3866,53 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="691"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="726"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="716"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="751"/>
         <source>&amp;Resume</source>
         <translation>&amp;Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="718"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="753"/>
         <source>&amp;Pause</source>
         <translation>&amp;Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="719"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="754"/>
         <source>Re&amp;try</source>
         <translation>Re&amp;intentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="721"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="756"/>
         <source>Re&amp;move from the queue</source>
         <translation>&amp;Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="723"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="758"/>
         <source>&amp;Show in the library</source>
         <translation>&amp;Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="727"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="762"/>
         <source>&amp;Copy the error</source>
         <translation>&amp;Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="606"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="641"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="364"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="385"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="358"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="611"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="379"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="646"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>

@@ -61,6 +61,8 @@ FILTERS = ("all", "running", "failed")
 
 # The columns' first widths; Size, Speed and ETA are as wide as their contents (_content_width)
 FIRST_WIDTHS = {UploadQueueModel.NAME: 240, UploadQueueModel.PROGRESS: 190}
+# Lines of text a failed row is tall enough for: its reason, wrapped (ReasonDelegate)
+REASON_LINES = 2
 # In a narrow dock these give way to the state, in this order, down to these widths
 GIVING_WAY = ((UploadQueueModel.NAME, 120), (UploadQueueModel.PROGRESS, 100))
 STATE_SHARE = (1, 3)  # of the table's width the state (a failure's reason) is given at least
@@ -118,6 +120,19 @@ def progress_label(text: str, percent: int, metrics: QFontMetrics, room: int) ->
     if percent >= 0 and text.endswith(share) and metrics.horizontalAdvance(share) <= room:
         return share
     return metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(room, 0))
+
+
+class ReasonDelegate(QStyledItemDelegate):
+    """The State column: a failure's reason wraps onto its row's REASON_LINES lines (the row is
+    that tall, UploadDock.fit_rows), ending in "…" if longer still, whole in the tooltip. On one
+    line the reason was cut after its first words ("Failed: This file is not an image…")."""
+
+    def initStyleOption(  # noqa: N802 - Qt's name
+        self, option: QStyleOptionViewItem, index: Index
+    ) -> None:
+        super().initStyleOption(option, index)
+        if index.data(UploadQueueModel.StateRole) == UploadState.FAILED.value:
+            option.features |= QStyleOptionViewItem.ViewItemFeature.WrapText
 
 
 class ProgressDelegate(QStyledItemDelegate):
@@ -295,6 +310,7 @@ class UploadDock(QDockWidget):
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)  # sentences read from the start
         self.table.setItemDelegateForColumn(UploadQueueModel.NAME, MiddleElideDelegate(self.table))
+        self.table.setItemDelegateForColumn(UploadQueueModel.STATE, ReasonDelegate(self.table))
         self.table.menuRequested.connect(self._context_menu)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -343,6 +359,11 @@ class UploadDock(QDockWidget):
         self._failures_due = QTimer(self, singleShot=True, interval=FAILURES_GATHERED_MS)
         self._failures_due.timeout.connect(self._announce_failures)
         controller.idle.connect(self._announce_batch)
+        # a failed row is taller (its reason on two lines): rows as they come, change or show
+        self.proxy.rowsInserted.connect(lambda _parent, first, last: self.fit_rows(first, last))
+        self.proxy.dataChanged.connect(lambda top, end, *_: self.fit_rows(top.row(), end.row()))
+        self.proxy.layoutChanged.connect(lambda *_: self.fit_rows())
+        self.proxy.modelReset.connect(lambda: self.fit_rows())
         self.model.rowsInserted.connect(self._update_buttons)
         self.model.rowsRemoved.connect(self._update_buttons)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
@@ -466,6 +487,20 @@ class UploadDock(QDockWidget):
                     header.resizeSection(column, width)
         finally:
             self._fitting = False
+
+    def fit_rows(self, first: int = 0, last: int | None = None) -> None:
+        """Rows `first` to `last` (the table's, all by default) as tall as their text: a failed
+        one REASON_LINES lines, the others the table's one line."""
+        table = self.table
+        one = table.verticalHeader().defaultSectionSize()
+        tall = max(one, REASON_LINES * table.fontMetrics().lineSpacing() + 8)
+        failed = UploadState.FAILED.value
+        last = self.proxy.rowCount() - 1 if last is None else last
+        for row in range(max(first, 0), last + 1):
+            state = self.proxy.index(row, 0).data(UploadQueueModel.StateRole)
+            height = tall if state == failed else one
+            if table.rowHeight(row) != height:
+                table.setRowHeight(row, height)
 
     def _on_section_resized(self, column: int, _old: int, new: int) -> None:
         if not self._fitting and column in self._preferred:
