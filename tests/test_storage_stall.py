@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from core import keys
+from core.errors import StorageUnavailable
 from core.library import Library
 from core.settings import Settings
 from core.storage import s3
@@ -167,6 +168,41 @@ def test_a_10_mib_part_on_a_slow_link_outlasts_the_timeouts(
         parts = storage.list_parts(key, upload_id)
         assert [(p.part_number, p.size, p.etag) for p in parts] == [(1, len(data), etag)]
         storage.abort_multipart(key, upload_id)
+    finally:
+        proxy.close()
+
+
+def test_a_part_the_silent_store_stops_taking_is_sent_once(
+    s3_bucket: S3Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """urllib3 sends a body under the connect timeout; botocore words that send's timeout as
+    ConnectionClosedError (a reset, tried again). Before: the part was sent again to the store
+    just found silent, for another connect timeout: a hung store failed an upload whose part
+    was still going in 12.2 s (2 x (5 s + about 1 s)), not within README's 10 s."""
+    timeouts = Timeouts(connect=2, read=3, attempts=2)
+    monkeypatch.setattr(s3, "REQUESTS", timeouts)
+    proxy = CuttableProxy.in_front_of(s3_bucket.endpoint_url)
+    storage = S3Storage(
+        s3_bucket.bucket,
+        proxy.url,
+        s3_bucket.access_key_id,
+        s3_bucket.secret_access_key,
+        s3_bucket.region,
+    )
+    try:
+        key = "general/2026/01/stalled.bin"
+        upload_id = storage.create_multipart(key, "application/octet-stream")
+        data = bytes(32 * MiB)  # more than the loopback buffers on the way hold
+        proxy.stall()
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailable) as failed:
+            storage.upload_part(key, upload_id, 1, io.BytesIO(data), len(data))
+        seconds = time.monotonic() - start
+        assert failed.value.reason == "endpoint_unreachable", failed.value
+        assert proxy.waiting() == 1  # before: 2, the part sent again on a new connection
+        # one send that timed out, after botocore's 1 s wait for a "100 Continue" (3.0 s
+        # here); before, two: 6.1 s
+        assert seconds < timeouts.connect + 1.5, seconds
     finally:
         proxy.close()
 

@@ -48,9 +48,9 @@ pytestmark = pytest.mark.timeout(150)
 MiB = 1024 * 1024
 # README: a store that takes connections and never answers fails an upload "within about
 # 10 s" (REQUESTS' read timeout). Shorter ones here, to keep the suite's time: the upload
-# fails a read timeout (6 s) after the stall, or twice a part's stalled send (connect, 2 s;
-# the try that timed out sending is tried again) plus about 1 s each. Before, the abort then
-# asked the silent store waited another read timeout: 12 s and more.
+# fails a read timeout (6 s) after the stall, or a part's stalled send (connect, 2 s, after
+# botocore's 1 s wait for "100 Continue"; not tried again: test_storage_stall.py) if later.
+# Before, the abort then asked the silent store waited another read timeout: 12 s and more.
 TIMEOUTS = Timeouts(connect=2, read=6, attempts=2)
 ANSWERED_WITHIN = 1.5 * TIMEOUTS.read
 # The quiet window a silent store opens (production 5 s): the abort waits it out

@@ -74,8 +74,9 @@ class Timeouts:
     PUT on a slow link is fine as long as it moves. `read`: each wait for the answer's next
     bytes (per socket read, not for a whole body): first bytes after the request's last byte
     left (core/storage/s3_send.py follows what the socket still holds while it drains), then
-    between chunks of a download. `attempts`: tries in all; a timed-out try is never
-    retried (a store silent for `read` seconds keeps the retry waiting as long); refused or
+    between chunks of a download. `attempts`: tries in all; a timed-out try (a body's send
+    too) is never retried (a store silent for `read` seconds keeps the retry waiting as
+    long; one that stopped taking a body, another `connect` and more); refused or
     reset connections and 5xx answers are, a throttling store's (503 SlowDown, 429) too, after
     botocore's back-off: R2 asks clients to retry those, and one throttled part failing at
     once lost a whole multipart transfer and held every caller for the outage's window.
@@ -198,9 +199,12 @@ def _store_retry_after(response: Mapping[str, Any]) -> int | None:
 
 def _after_try(sent: _Sent, caught_exception: Exception | None = None, **_: Any) -> None:
     """needs-retry hook (after each try), run before botocore's retry handler: the try
-    counted (`_Sent`); a timeout ends the call."""
+    counted (`_Sent`); a silence ends the call. Not only botocore's timeouts: a body the store
+    stops taking times out in urllib3's send (the connect timeout), which botocore words as
+    ConnectionClosedError and retried as a reset, so a hung store held every upload whose part
+    was still going for two connect timeouts (12 s, not the 10 s README says)."""
     sent.tried(caught_exception)
-    if isinstance(caught_exception, _TIMED_OUT):
+    if caught_exception is not None and _silent(caught_exception):
         raise caught_exception
 
 
