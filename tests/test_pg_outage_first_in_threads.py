@@ -84,6 +84,15 @@ def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+def _the_one_error(caplog: pytest.LogCaptureFixture, words: str, refused: bool = True) -> None:
+    """The outage's one ERROR line, from the code under test (its `words`), with PostgreSQL's
+    (libpq's) "Connection refused" where the line carries the cause."""
+    errors = _errors(caplog)
+    assert len(errors) == 1, errors
+    assert words in errors[0], errors
+    assert not refused or "refused" in errors[0].lower(), errors
+
+
 def test_the_deferred_deletions_timer_that_meets_an_outage_first_says_it_as_the_error(
     cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -96,9 +105,7 @@ def test_the_deferred_deletions_timer_that_meets_an_outage_first_says_it_as_the_
     with caplog.at_level(logging.DEBUG):
         deleter._timer_fired()  # the timer's turn: the first to meet the cut
         deleter._timer_fired()  # the same outage, known: no second ERROR line
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "Deferred deletions wait" in errors[0] and "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "Deferred deletions wait")
 
 
 def test_a_kept_abort_that_meets_an_outage_first_says_it_as_the_error(
@@ -112,9 +119,7 @@ def test_a_kept_abort_that_meets_an_outage_first_says_it_as_the_error(
     with caplog.at_level(logging.DEBUG):
         lib.deferred.keep_abort("r2", "2026/a.mp4", "upload-1")
         lib.deferred.keep_abort("r2", "2026/b.mp4", "upload-2")  # known
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "2026/a.mp4 is left to the stale-upload sweep" in errors[0], errors
+    _the_one_error(caplog, "2026/a.mp4 is left to the stale-upload sweep", refused=False)
 
 
 def test_a_failure_a_request_tells_is_not_said_again_as_an_error(
@@ -171,9 +176,7 @@ def test_a_lease_renewal_that_meets_an_outage_first_says_it_as_the_error(
             uploads.renew_leases()
             held.due = 0.0  # due again at once: the same outage, known
             uploads.renew_leases()
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "could not renew its lease" in errors[0] and "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "could not renew its lease")
 
 
 def test_a_left_lease_drop_that_meets_an_outage_first_says_it_as_the_error(
@@ -190,9 +193,7 @@ def test_a_left_lease_drop_that_meets_an_outage_first_says_it_as_the_error(
     with caplog.at_level(logging.DEBUG):
         uploads.drop_leftover_leases()
         uploads.drop_leftover_leases()  # known
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "not dropped yet" in errors[0] and "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "not dropped yet")
 
 
 def _job(job_id: int) -> JobRecord:
@@ -213,9 +214,7 @@ def test_a_job_announcement_that_meets_an_outage_first_says_it_as_the_error(
             running = _Running(lib, _job(job_id))
             running.now()
             running.close()
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "not announced running" in errors[0] and "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "not announced running")
 
 
 def test_a_video_job_stopped_by_an_outage_it_met_first_is_put_back_with_the_error(
@@ -231,9 +230,7 @@ def test_a_video_job_stopped_by_an_outage_it_met_first_is_put_back_with_the_erro
             with pytest.raises(StorageUnavailable) as met:
                 lib.get_file(job_id)  # the job's run reads its file
             worker._postpone(_job(job_id), "w#1", met.value, worker._said(met.value))
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "Job 1 put back" in errors[0] and "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "Job 1 put back")
 
 
 def test_a_held_put_back_that_meets_the_next_outage_first_says_it_as_the_error(
@@ -255,9 +252,7 @@ def test_a_held_put_back_that_meets_the_next_outage_first_says_it_as_the_error(
     with caplog.at_level(logging.DEBUG):
         assert not worker._retry_held()  # the next outage's first failure
         assert not worker._retry_held()  # known
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "could not put its jobs back" in errors[0] and "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "could not put its jobs back")
 
 
 def test_a_video_jobs_metadata_and_copy_that_meet_an_outage_first_say_it_as_the_error(
@@ -273,10 +268,7 @@ def test_a_video_jobs_metadata_and_copy_that_meet_an_outage_first_say_it_as_the_
     with caplog.at_level(logging.DEBUG):
         worker._keep_poster(record, _Outcome("result", meta={"duration": 1.0}), tmp_path)
         worker._drop_copy(record, "web", {})  # the same outage, known
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "Metadata of file 1 not written" in errors[0], errors
-    assert "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "Metadata of file 1 not written")
     lines = [r for r in caplog.records if "Could not queue the deletion" in r.getMessage()]
     assert [r.levelno for r in lines] == [logging.WARNING], lines
 
@@ -290,9 +282,7 @@ def test_a_video_jobs_copy_that_meets_an_outage_first_says_it_as_the_error(
     proxy.cut()
     with caplog.at_level(logging.DEBUG):
         worker._drop_copy(record, "web", {})
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "Could not queue the deletion" in errors[0] and "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "Could not queue the deletion")
 
 
 def test_the_audit_writer_that_meets_an_outage_first_says_it_as_the_error(
@@ -320,9 +310,7 @@ def test_the_audit_writer_that_meets_an_outage_first_says_it_as_the_error(
             met = asyncio.run(flush_twice())
     finally:
         threads.shutdown()
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "Audit entries wait" in errors[0] and "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "Audit entries wait")
     assert met == [], met
 
 
@@ -359,9 +347,7 @@ def test_the_outage_probe_a_request_starts_says_its_first_failure_as_the_error(
             met = asyncio.run(probe())
     finally:
         threads.shutdown()
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "probe failed" in errors[0] and "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "probe failed")
     assert met == [], met
 
 
@@ -392,9 +378,7 @@ def test_an_event_stream_that_meets_an_outage_first_says_it_now_not_when_it_ends
             left = asyncio.run(replay())
     finally:
         threads.shutdown()
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "GET /events failed [r1]" in errors[0] and "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "GET /events failed [r1]")
     assert left == [], left  # told: not told again when the stream ends
 
 
@@ -425,9 +409,7 @@ def test_the_servers_stop_whose_token_uses_write_meets_an_outage_first_says_it_a
             asyncio.run(serve_and_stop())
     finally:
         threads.shutdown()
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "Stopped without recording" in errors[0] and "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "Stopped without recording")
 
 
 def test_a_purged_files_video_folder_check_that_meets_an_outage_first_says_it_as_the_error(
@@ -441,10 +423,7 @@ def test_a_purged_files_video_folder_check_that_meets_an_outage_first_says_it_as
     with caplog.at_level(logging.DEBUG):
         lib._drop_unnamed_videos(["2026/a.mp4"])
         lib._drop_unnamed_videos(["2026/b.mp4"])  # known
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "Video folders of ['2026/a.mp4'] kept" in errors[0], errors
-    assert "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "Video folders of ['2026/a.mp4'] kept")
 
 
 def test_the_scheduled_reconcile_that_meets_an_outage_first_says_it_as_the_error(
@@ -456,9 +435,7 @@ def test_the_scheduled_reconcile_that_meets_an_outage_first_says_it_as_the_error
     proxy.cut()
     with caplog.at_level(logging.DEBUG), pytest.raises(StorageUnavailable):
         _reconcile(lib, lib._db)
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "Reconcile failed" in errors[0] and "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "Reconcile failed")
 
 
 def test_a_change_feed_start_that_meets_an_outage_first_says_it_as_the_error(
@@ -474,9 +451,7 @@ def test_a_change_feed_start_that_meets_an_outage_first_says_it_as_the_error(
             wait_for(lambda: "Change feed interrupted" in caplog.text, what="its thread's try")
         finally:
             lib.feed.stop(force=True)
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "Change feed not started" in errors[0] and "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "Change feed not started")
 
 
 def test_a_live_events_public_link_that_meets_an_outage_first_says_it_as_the_error(
@@ -502,10 +477,7 @@ def test_a_live_events_public_link_that_meets_an_outage_first_says_it_as_the_err
             for change in (1, 2):  # the second: the same outage, known
                 event = ChangeEvent(EventKind.UPDATED, record.id, data, change_id=change)
                 assert '"public": null' in event_item(event, lib)[2]
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "without its file's public link" in errors[0], errors
-    assert "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "without its file's public link")
 
 
 def test_the_leaders_release_at_its_stop_that_meets_an_outage_first_says_it_as_the_error(
@@ -519,7 +491,4 @@ def test_the_leaders_release_at_its_stop_that_meets_an_outage_first_says_it_as_t
     proxy.cut()
     with caplog.at_level(logging.DEBUG):
         leader._release()  # the last of its stop (its loop not started: nothing else asks)
-    errors = _errors(caplog)
-    assert len(errors) == 1, errors
-    assert "release the maintenance lease" in errors[0], errors
-    assert "refused" in errors[0].lower(), errors
+    _the_one_error(caplog, "release the maintenance lease")
