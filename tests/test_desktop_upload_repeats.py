@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from moto.s3 import models as moto_s3  # noqa: E402
+from PySide6.QtCore import QTimer  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from desktop_app.controllers.upload_controller import UploadController  # noqa: E402
@@ -258,6 +259,126 @@ def test_rows_paused_in_an_earlier_session_are_not_queued_again(
         # said in the queue's dock, under its counts
         assert not dock.notice.isHidden() and dock.notice.text() == told[0]
         assert lib.list_files().items == []
+    finally:
+        controller.shutdown()
+        lib.close()
+
+
+def test_a_copy_dropped_with_its_file_waits_for_it_and_sends_no_byte(
+    qtbot: Any,
+    english: None,
+    data_dir: Path,
+    s3_bucket: Any,
+    tmp_path: Path,
+    sent_to_moto: Counter[str],
+) -> None:
+    """The same recording under two paths (a folder and its backup copy dropped together, two
+    free workers): the copy's row waits for the first one's end and is a duplicate, its bytes
+    not sent; another recording of the very same size is still sent."""
+    lib = Library.open(
+        make_s3_settings(data_dir, s3_bucket, resumable_threshold=MiB, upload_part_size=5 * MiB)
+    )
+    controller = UploadController(lib, max_parallel=2, persist=False)
+    said: list[tuple[str, str]] = []
+    controller.duplicate.connect(lambda name, stored: said.append((name, stored)))
+    first = padded_mp4(tmp_path / "match_1.mp4", RECORDING)
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    copy = backup / "match_1_copy.mp4"
+    shutil.copyfile(first, copy)
+    other = padded_mp4(backup / "match_2.mp4", RECORDING)
+    try:
+        rows = _run(qtbot, controller, [first, copy, other])
+        states = {row.name: row.state for row in rows}
+        assert states == {
+            "match_1.mp4": UploadState.DONE,
+            "match_1_copy.mp4": UploadState.DUPLICATE,
+            "match_2.mp4": UploadState.DONE,
+        }
+        assert sent_to_moto["create_multipart_upload"] == 2  # not one for the copy
+        assert [row.upload_id is None for row in rows] == [False, True, False]
+        assert said == [("match_1_copy.mp4", "match_1.mp4")]
+        assert len(lib.list_files().items) == 2
+    finally:
+        controller.shutdown()
+        lib.close()
+
+
+def test_a_copy_paused_or_removed_while_it_waits_lets_the_queue_end(
+    qtbot: Any,
+    english: None,
+    data_dir: Path,
+    s3_bucket: Any,
+    tmp_path: Path,
+    sent_to_moto: Counter[str],
+) -> None:
+    """Copies waiting for their file are the user's rows as any other: paused, one stays paused
+    and the queue still ends; removed, one is gone; resumed later, one is a duplicate."""
+    lib = Library.open(
+        make_s3_settings(data_dir, s3_bucket, resumable_threshold=MiB, upload_part_size=5 * MiB)
+    )
+    controller = UploadController(lib, max_parallel=2, persist=False)
+    model = controller.model
+    first = padded_mp4(tmp_path / "match_1.mp4", RECORDING)
+    copies = [tmp_path / f"copy_{n}.mp4" for n in (1, 2)]
+    for copy in copies:
+        shutil.copyfile(first, copy)
+    first_state: list[UploadState] = []
+
+    def pause_and_remove() -> None:
+        first_state.append(model.items()[0].state)
+        controller.pause(model.items()[1].id)
+        controller.remove(model.items()[2].id)
+
+    model.rowsInserted.connect(lambda *_: QTimer.singleShot(0, pause_and_remove))
+    try:
+        controller.add_paths([first, *copies])
+        wait_for(qtbot, lambda: not controller.busy, timeout=30000)
+        assert first_state[0].active  # they were paused and removed while they waited
+        assert [(i.name, i.state) for i in model.items()] == [
+            ("match_1.mp4", UploadState.DONE),
+            ("copy_1.mp4", UploadState.PAUSED),
+        ]
+        assert sent_to_moto["create_multipart_upload"] == 1
+        controller.resume_all()
+        wait_for(qtbot, lambda: not controller.busy, timeout=30000)
+        assert model.items()[1].state == UploadState.DUPLICATE
+        assert sent_to_moto["create_multipart_upload"] == 1
+    finally:
+        controller.shutdown()
+        lib.close()
+
+
+def test_a_copy_saved_queued_with_its_file_waits_for_it_after_a_restart(
+    qtbot: Any,
+    english: None,
+    data_dir: Path,
+    s3_bucket: Any,
+    tmp_path: Path,
+    sent_to_moto: Counter[str],
+) -> None:
+    """The app closed with both rows queued: the next start sends the recording once."""
+    lib = Library.open(
+        make_s3_settings(data_dir, s3_bucket, resumable_threshold=MiB, upload_part_size=5 * MiB)
+    )
+    first = padded_mp4(tmp_path / "match_1.mp4", RECORDING)
+    copy = tmp_path / "match_1_copy.mp4"
+    shutil.copyfile(first, copy)
+    saved = queue_file(lib.paths.data_dir)
+    checkpoint(
+        saved,
+        QueueJournal(journal_file(saved)),
+        [SavedRow(str(path), RECORDING, None, "queued") for path in (first, copy)],
+        0,
+    )
+    controller = UploadController(lib, max_parallel=2)
+    try:
+        wait_for(qtbot, lambda: controller.model.rowCount() == 2 and not controller.busy, 30000)
+        assert [i.state for i in controller.model.items()] == [
+            UploadState.DONE,
+            UploadState.DUPLICATE,
+        ]
+        assert sent_to_moto["create_multipart_upload"] == 1
     finally:
         controller.shutdown()
         lib.close()

@@ -189,6 +189,10 @@ def _with_size(path: Path) -> tuple[Path, int]:
         return path, 0
 
 
+# What a big row waits on before it is sent: its size and athlete (UploadController._gate)
+_Gate = tuple[int, int | None]
+
+
 class _Upload(NamedTuple):
     """What the worker needs of a row, copied in the GUI thread when the row is submitted
     (the model changes its rows while the worker runs)."""
@@ -354,6 +358,13 @@ class UploadController(QObject):
         self._turns = 0
         # Files this run's rows uploaded: another restored row with the same bytes is a duplicate
         self._claimed: set[int] = set()
+        # A big row goes to its worker only once no other row of its size and athlete is being
+        # sent: (size, athlete) -> the item id and turn of the row sending, and the rows held
+        # behind it, in order (_submit). Two paths to the same recording dropped together were
+        # both sent in full, over the club's link, before the second met the duplicate rule.
+        self._sending: dict[_Gate, tuple[int, int]] = {}
+        self._held: dict[_Gate, dict[int, None]] = {}  # in the order held
+        self._held_at: dict[int, _Gate] = {}  # item id -> what it waits on
         # The queue file and its journal are read and written off the GUI thread, in order, by
         # a thread of their own (a long folder walk does not hold a save back)
         self._queue_file = queue_file(library.paths.data_dir) if persist else None
@@ -497,18 +508,78 @@ class UploadController(QObject):
                 )
             )
 
+    def _gate(self, item: UploadItem) -> _Gate | None:
+        """What a row waits on before it is sent: a big file's size and athlete, the catalog's
+        own first test of the duplicate rule (Catalog.holds_size, in known_duplicate; the
+        desktop's files are never public). None for a row the early check does not ask: a
+        small file, or one with an upload in parts, whose end answers it."""
+        if item.upload_id or item.size <= self.library.settings.resumable_threshold:
+            return None
+        return item.size, item.athlete_id
+
     def _submit(self, item: UploadItem) -> None:
-        self._running += 1
         item_id = item.id
+        # a row paused or cancelled before it went ends in its worker at once: it waits on none
+        gate = None if item.cancel.is_set() else self._gate(item)
+        turn = 0
+        if gate is not None:
+            sending = self._sending.get(gate)
+            if sending is not None and sending[0] != item_id:
+                # The one being sent may be these very bytes: once it is stored, this row's
+                # early check (core's rule) finds it and sends nothing. Another file of the
+                # same size only waits its turn. The row stays Queued; the rows it waits for
+                # are not held up, nor are those of other sizes.
+                if item_id not in self._held_at:
+                    self._held.setdefault(gate, {})[item_id] = None
+                    self._held_at[item_id] = gate
+                    self._running += 1
+                return
+            self._turns += 1
+            turn = self._turns
+            self._sending[gate] = (item_id, turn)
+        self._running += 1
         self._uploads.submit(
             _upload,
             self.library,
             _Upload(item.path, item.size, item.athlete_id, item.upload_id, item.cancel, item.key),
             self._journal,
             on_report=lambda kind, *args: self._on_report(item_id, kind, *args),
-            on_result=lambda record: self._on_finished(item_id, record),
-            on_error=lambda exc: self._on_finished(item_id, exc),
+            on_result=lambda record: self._sent(item_id, record, gate, turn),
+            on_error=lambda exc: self._sent(item_id, exc, gate, turn),
         )
+
+    def _sent(self, item_id: int, result: object, gate: _Gate | None, turn: int) -> None:
+        self._on_finished(item_id, result)
+        if gate is not None and self._sending.get(gate) == (item_id, turn):
+            # (a row paused and resumed before its worker began has a later turn: its first
+            # worker's Cancelled ends nothing)
+            del self._sending[gate]
+            self._release(gate)
+
+    def _release(self, gate: _Gate) -> None:
+        """Sends the row held longest behind a size and athlete (closing: it stays queued, and
+        is saved so)."""
+        held = self._held.get(gate)
+        if not held or self._closing:
+            return
+        item_id = next(iter(held))
+        self._unhold(item_id)
+        item = self.model.item(item_id)
+        if item is not None:
+            self._submit(item)  # it takes the gate: the next one waits on it
+        self._check_idle()
+
+    def _unhold(self, item_id: int) -> bool:
+        """Lets go of a row held behind another: sent now, or paused, cancelled or removed."""
+        gate = self._held_at.pop(item_id, None)
+        if gate is None:
+            return False
+        held = self._held[gate]
+        del held[item_id]
+        if not held:
+            del self._held[gate]
+        self._running -= 1
+        return True
 
     def _on_report(self, item_id: int, kind: str, *args: Any) -> None:
         if item_id in self._removed:
@@ -772,7 +843,8 @@ class UploadController(QObject):
 
     def remove(self, item_id: int) -> None:
         item = self.model.item(item_id)
-        if item is not None and not item.state.active:
+        held = self._unhold(item_id)  # no worker holds it: it goes as a row that ended
+        if item is not None and (held or not item.state.active):
             self._note_gone(item_id, "removed")
             self._discard(item_id)
         elif item is not None:
@@ -784,6 +856,8 @@ class UploadController(QObject):
         self.model.remove(item_id)
         self._settled(item_id)
         self._schedule_save()
+        if held:
+            self._check_idle()
 
     def clear_finished(self) -> None:
         self.model.clear_finished()
@@ -877,6 +951,8 @@ class UploadController(QObject):
             self._schedule_save()
 
     def _state_changed(self, item_id: int, state: str) -> None:
+        if state != UploadState.QUEUED.value and self._unhold(item_id):
+            self._check_idle()  # paused or cancelled while it waited
         if state == UploadState.CANCELLED.value:
             self._note_gone(item_id, state)
         if state in _ENDED:
