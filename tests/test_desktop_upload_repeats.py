@@ -256,8 +256,14 @@ def test_rows_paused_in_an_earlier_session_are_not_queued_again(
         wait_for(qtbot, lambda: not controller.busy)
         assert controller.model.rowCount() == 2
         assert told == ["2 files are already in the upload queue: not added again."]
-        # said in the queue's dock, under its counts
+        # said in the queue's dock, under its counts, the rows selected
         assert not dock.notice.isHidden() and dock.notice.text() == told[0]
+        assert {i.row() for i in dock.table.selectionModel().selectedRows()} == {0, 1}
+        # one of them dropped again: its row is the one selected and current
+        controller.add_paths([files[1]])
+        wait_for(qtbot, lambda: not controller.busy)
+        assert [i.row() for i in dock.table.selectionModel().selectedRows()] == [1]
+        assert dock.table.currentIndex().row() == 1
         assert lib.list_files().items == []
     finally:
         controller.shutdown()

@@ -331,6 +331,8 @@ class UploadController(QObject):
     # one sentence when the drop is all read: they are not queued again. Dropped twice by
     # mistake, a folder of match recordings was sent twice over the club's link.
     already_queued = Signal(str)
+    # ...and the ids of the rows that hold them, which the queue selects and scrolls to
+    already_queued_rows = Signal(list)
     idle = Signal()  # every row finished
 
     def __init__(
@@ -497,6 +499,10 @@ class UploadController(QObject):
         self._check_idle()
 
     def _say_repeated(self, repeated: list[Path]) -> None:
+        if repeated:
+            ids = self.model.pending_ids({source_key(path) for path in repeated})
+            if ids:
+                self.already_queued_rows.emit(ids)
         if len(repeated) == 1:
             name = readable_name(repeated[0].name)  # as its row shows it
             text = self.tr("“%1” is already in the upload queue: not added again.")

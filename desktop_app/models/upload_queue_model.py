@@ -293,6 +293,12 @@ class UploadQueueModel(QAbstractTableModel):
         """Whether a row of the file with this source_key is queued, running or paused."""
         return self._pending[source] > 0
 
+    def pending_ids(self, sources: set[str]) -> list[int]:
+        """The rows still to send (queued, running, paused) of the files with these source_keys."""
+        if not any(self._pending[source] for source in sources):
+            return []
+        return [i.id for i in self._items if i._source in sources and i.state.pending]
+
     def count(self, *states: UploadState) -> int:
         """How many rows are in any of these states (without walking the rows)."""
         return sum(self._counts[state] for state in states)

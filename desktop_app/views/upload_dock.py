@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import (
     QByteArray,
     QEvent,
+    QItemSelection,
     QItemSelectionModel,
     QModelIndex,
     QObject,
@@ -335,6 +336,7 @@ class UploadDock(QDockWidget):
         self._notice_timer = QTimer(self, singleShot=True, interval=NOTICE_MS)
         self._notice_timer.timeout.connect(self.notice.hide)
         controller.already_queued.connect(self._say_notice)
+        controller.already_queued_rows.connect(self._show_rows)
         layout.addWidget(self.notice)
         layout.addWidget(self.table, 1)
         layout.addLayout(footer)
@@ -595,6 +597,24 @@ class UploadDock(QDockWidget):
         self.notice.show()
         self._notice_timer.start()
         announce(self.table, text)
+
+    def _show_rows(self, item_ids: list[int]) -> None:
+        """Selects the rows a drop's files already had, the first one current and in sight
+        (rows the filter hides stay hidden): the user sees where they are in the queue."""
+        model = self.controller.model
+        indexes = [
+            self.proxy.mapFromSource(model.index(model.row_of(item_id), 0)) for item_id in item_ids
+        ]
+        indexes = [index for index in indexes if index.isValid()]
+        if not indexes:
+            return
+        selection = QItemSelection()
+        for index in indexes:
+            selection.select(index, index)
+        flags = QItemSelectionModel.SelectionFlag
+        self.table.selectionModel().select(selection, flags.ClearAndSelect | flags.Rows)
+        self.table.selectionModel().setCurrentIndex(indexes[0], flags.NoUpdate)
+        self.table.scrollTo(indexes[0])
 
     def _announce_batch(self) -> None:
         """Every row has finished: the failures not yet said, then the files uploaded."""
