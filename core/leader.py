@@ -605,8 +605,19 @@ class MaintenanceLeader:
                 self._drop_conn()  # try again next tick, on a fresh connection
                 return False
             return True
-        self._conn.execute("SELECT 1")  # still connected, so still holding the lock
-        return True
+        try:
+            self._conn.execute("SELECT 1")  # still connected, so still holding the lock
+            return True
+        except psycopg.Error:
+            if not (self._conn.closed or self._conn.broken):
+                raise
+        # The session ended and its lock with it (PostgreSQL restarted, its backend ended by an
+        # administrator or an idle timeout), most often while the catalog answers again: ask
+        # for the lock at once on a new connection. Said as a failure, a catalog back for
+        # seconds logged a second outage's ERROR, "the catalog cannot be reached", after every
+        # restart; a new connection that fails is the outage, said as before.
+        self._drop_conn()
+        return self._pg_lock()
 
     def _drop_conn(self) -> None:
         conn, self._conn = self._conn, None

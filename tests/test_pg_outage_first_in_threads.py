@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
+from sqlalchemy import text
 
 from core.audit import AuditLog
 from core.db.engine import Database
@@ -492,3 +493,26 @@ def test_the_leaders_release_at_its_stop_that_meets_an_outage_first_says_it_as_t
     with caplog.at_level(logging.DEBUG):
         leader._release()  # the last of its stop (its loop not started: nothing else asks)
     _the_one_error(caplog, "release the maintenance lease")
+
+
+def test_a_leader_whose_session_ended_while_the_catalog_answers_logs_no_outage(
+    cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL restarted under a team (or the leader's backend ended): the leader's next
+    check met its dead connection seconds after the catalog answered again and logged a second
+    ERROR for the restart, "Maintenance leadership check failed: the catalog cannot be
+    reached", and left the lead for a tick. It now holds the lock again on a new connection."""
+    lib, _proxy = cut_off
+    leader = MaintenanceLeader(lib, lib._db, interval=0.8, task=lambda *_: None)
+    leader.start()
+    try:
+        wait_for(lambda: leader.is_leader, what="the lead")
+        pid = leader._conn.info.backend_pid
+        with caplog.at_level(logging.DEBUG), lib._db.engine.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            wait_for(lambda: leader._conn is not None and leader._conn.info.backend_pid != pid)
+            time.sleep(3 * leader.tick)  # checks on the new connection
+            assert leader.is_leader and leader.last_error is None
+    finally:
+        leader.stop()
+    assert _errors(caplog) == []
