@@ -54,3 +54,25 @@ def test_run_maintenance_aborts_stale_multipart(
     report = run_maintenance(s3_library)
     assert report.aborted_multipart == 1 and not report.errors
     assert not client.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads")
+
+
+def test_reconcile_knows_an_upload_catalogued_while_it_lists_the_store(
+    library: Library, media_dir, monkeypatch
+) -> None:
+    """`mediadesk maintenance` while staff upload (two servers of a team took uploads all the
+    while): an upload catalogued after reconcile read the catalog but before it listed the
+    store was reported a stray in objects_without_rows, the run's exit status 1 and doctor
+    failing until the next run. The upload is made at that moment, between the reads."""
+    made = []
+    left_behind = library.deferred.left_behind
+
+    def uploaded_meanwhile() -> list[tuple[str, str]]:
+        found = left_behind()
+        if not made:  # the last of reconcile's catalog reads before its listing
+            made.append(library.uploads.ingest(media_dir.jpeg, "image"))
+        return found
+
+    monkeypatch.setattr(library.deferred, "left_behind", uploaded_meanwhile)
+    report = reconcile(library)
+    assert made and storage_of(library).exists(made[0].storage_key)
+    assert report.objects_without_rows == [] and report.clean, report
