@@ -76,3 +76,30 @@ def test_reconcile_knows_an_upload_catalogued_while_it_lists_the_store(
     report = reconcile(library)
     assert made and storage_of(library).exists(made[0].storage_key)
     assert report.objects_without_rows == [] and report.clean, report
+
+
+def test_reconcile_knows_a_file_deleted_for_good_while_it_lists_the_store(
+    library: Library, media_dir, monkeypatch
+) -> None:
+    """`mediadesk maintenance` while staff deleted files for good on the team's servers: a
+    file deleted after reconcile read the catalog but before it listed the store was reported
+    in rows_without_objects, a file whose bytes are lost (exit status 1, doctor failing). The
+    deletion is made at that moment, between the reads."""
+    rec = library.uploads.ingest(media_dir.jpeg, "image")
+    kept = library.uploads.ingest(media_dir.png, "image")
+    claimed = library.claimed_deletions
+    deleted: list[int] = []
+
+    def deleted_meanwhile() -> dict[int, datetime]:
+        found = claimed()
+        if not deleted:  # the last of reconcile's catalog reads of files before its listing
+            deleted.append(library.delete(rec.id, hard=True).id)
+        return found
+
+    monkeypatch.setattr(library, "claimed_deletions", deleted_meanwhile)
+    report = reconcile(library)
+    assert deleted == [rec.id] and not storage_of(library).exists(rec.storage_key)
+    assert report.rows_without_objects == [] and report.clean, report
+    # a file whose bytes are lost is still said
+    storage_of(library).delete(kept.storage_key)
+    assert reconcile(library).rows_without_objects == [kept.id]
