@@ -476,17 +476,21 @@ def first_of_outage(exc: BaseException | None, claim: Callable[[], bool]) -> boo
     return False
 
 
+def owes_outage_error(exc: BaseException | None) -> bool:
+    """Whether the caller holding `exc` owes its catalog outage's one ERROR line: `exc` is the
+    first failure of the episode (first_of_outage, claimed by a session of core.db), whose line
+    is the ERROR whoever met it, and no request tells it (this context's sessions add their
+    failures to its list: meet_catalog_failures; told twice, the outage had two ERROR lines).
+    A thread that caught it and said it below ERROR, or not at all, left the outage with no
+    ERROR line: the schema guard's look (668a482), the leader's due read, the deferred
+    deletions' timer, a lease's renewal."""
+    return _MET.get() is None and first_of_outage(exc, lambda: False)
+
+
 def outage_level(exc: BaseException | None, level: int) -> int:
-    """The level of a line saying `exc` that would be `level`: ERROR when `exc` is the first
-    failure of its catalog outage's episode (first_of_outage, claimed by a session of core.db),
-    whose line is the episode's one ERROR whoever met it, unless a request tells it (this
-    context's sessions add their failures to its list: meet_catalog_failures; told twice, the
-    outage had two ERROR lines). A thread that caught it and said it below ERROR, or not at
-    all, left the outage with no ERROR line: the schema guard's look (668a482), the leader's
-    due read, the deferred deletions' timer, a lease's renewal."""
-    if _MET.get() is not None:
-        return level
-    return logging.ERROR if first_of_outage(exc, lambda: False) else level
+    """The level of a line saying `exc` that would be `level`: ERROR when its caller owes the
+    outage's ERROR line (owes_outage_error)."""
+    return logging.ERROR if owes_outage_error(exc) else level
 
 
 def pg_words(exc: BaseException | None) -> str | None:

@@ -84,6 +84,7 @@ from core.errors import (
     is_no_space,
     no_room,
     outage_level,
+    owes_outage_error,
 )
 from core.filenames import clean_filename, readable_name
 from core.fsmodes import FILE_MODE, make_dirs, set_file_mode
@@ -854,7 +855,7 @@ class ResumableUploads:
             except UploadLocked:
                 continue  # a request holds it: tried again if that one's drop fails too
             except Exception as exc:  # noqa: BLE001 - tried again, until the lease runs out
-                if outage_level(exc, logging.DEBUG) == logging.ERROR:
+                if owes_outage_error(exc):
                     # it met the catalog's outage first: the episode's one ERROR line (it
                     # said nothing, and the outage had no ERROR line at all)
                     logger.error(

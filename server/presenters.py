@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from core.errors import StorageUnavailable, outage_level
+from core.errors import StorageUnavailable, owes_outage_error
 from core.events import ChangeEvent, EventKind
 from core.feed import file_record
 from core.jobs import JobRecord, JobState, combine
@@ -137,7 +137,7 @@ def event_body(event: ChangeEvent, lib: Library | None) -> dict[str, Any]:
                 # good); GET /files/{id} reads the link once the catalog answers. In the
                 # feed's thread (EventHub), nobody else tells a failure met first: the
                 # episode's one ERROR line (dropped, the outage had none)
-                if outage_level(exc, logging.DEBUG) == logging.ERROR:
+                if owes_outage_error(exc):
                     cause = exc.cause or exc.message
                     logger.error("Event sent without its file's public link: %s", cause)
                 public = None

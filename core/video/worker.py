@@ -39,6 +39,7 @@ from core.errors import (
     check_object_size,
     is_no_space,
     outage_level,
+    owes_outage_error,
     passing_outage,
 )
 from core.events import EventKind
@@ -310,13 +311,13 @@ class VideoWorker:
         when = ""
         # the job (or its put-back) met the catalog's outage first: the episode's one ERROR
         # line, not a WARNING counted with the others (the outage had no ERROR line at all)
-        first: BaseException | None = exc if outage_level(exc, 0) == logging.ERROR else None
+        first: BaseException | None = exc if owes_outage_error(exc) else None
         try:
             self.lib.jobs.postpone(job.id, owner, message, put_back.reason, delay)
         except Exception as again:
             if not catalog_unreachable(again):
                 raise
-            if outage_level(again, 0) == logging.ERROR:
+            if owes_outage_error(again):
                 first = again
             # Not recorded: the job stays running under our lease. Held here and put back
             # before this worker claims anything (run_once); before, the lease lapsed and the
@@ -379,7 +380,7 @@ class VideoWorker:
         except Exception as exc:
             if not (is_no_space(exc) or catalog_unreachable(exc)):
                 logger.exception("Video worker %s could not put its jobs back", self.name)
-            elif outage_level(exc, 0) == logging.ERROR:  # it met the outage first: the ERROR
+            elif owes_outage_error(exc):  # it met the outage first: the ERROR
                 logger.error(
                     "Video worker %s could not put its jobs back: %s", self.name, _words(exc)
                 )
