@@ -592,7 +592,13 @@ class DeferredDeleter:
                 except MediaDeskError as exc:  # kept queued: the next run tries again
                     kept = True
                     said = outage_level(exc, level)  # met the catalog's outage first: the ERROR
-                    logger.log(said, "Deferred deletion of %s failed: %s", key, exc.message)
+                    words = getattr(exc, "cause", None)  # PostgreSQL's, as the timer's line
+                    logger.log(
+                        said,
+                        "Deferred deletion of %s failed: %s",
+                        key,
+                        f"{exc.message} ({words})" if words else exc.message,
+                    )
                 except Exception as exc:
                     # The catalog's own "database or disk is full" (the object may be gone
                     # already; its entry goes next run): start-up runs this, and a full disk

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.errors import catalog_unreachable
+
 try:  # POSIX; elsewhere a SQLite catalog's CatalogLocks hold within their process only
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -125,10 +127,22 @@ class CatalogLocks:
 
         from core.feed import pg_conninfo
 
-        conn = psycopg.connect(pg_conninfo(self._db), autocommit=True, connect_timeout=5)
+        # a catalog out of reach leaves as the sessions say it (storage_unavailable, the
+        # episode's first failure claimed: Database.unreachable), not as psycopg's error
         try:
-            for key in keys:
-                conn.execute("SELECT pg_advisory_lock(%s, %s)", (self._pg_class, pg_key(key)))
+            conn = psycopg.connect(pg_conninfo(self._db), autocommit=True, connect_timeout=5)
+        except psycopg.Error as exc:
+            if catalog_unreachable(exc):
+                raise self._db.unreachable(exc) from exc
+            raise
+        try:
+            try:
+                for key in keys:
+                    conn.execute("SELECT pg_advisory_lock(%s, %s)", (self._pg_class, pg_key(key)))
+            except psycopg.Error as exc:
+                if catalog_unreachable(exc):
+                    raise self._db.unreachable(exc) from exc
+                raise
             yield
         finally:
             conn.close()  # ends the session, and the lock with it

@@ -109,6 +109,32 @@ def test_the_deferred_deletions_timer_that_meets_an_outage_first_says_it_as_the_
     _the_one_error(caplog, "Deferred deletions wait")
 
 
+def test_a_deferred_deletion_that_meets_an_outage_first_says_it_as_the_error(
+    cut_off: tuple[Library, CuttableProxy],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The due entries read, the catalog goes while one file's deletion runs: that file's
+    failure ("Deferred deletion of … failed", at its run's WARNING/DEBUG) was the outage's
+    first and its only line below ERROR; the run's summary after it is a WARNING."""
+    lib, proxy = cut_off
+    deleter = lib.deferred
+    deleter.retry = 3600.0
+    deleter.grace = 0  # due at once
+    with deleter.db.write() as s:
+        deleter.queue(s, "2026/gone.jpg")
+    delete = deleter._delete
+
+    def cut_then_delete(*args: object) -> bool:
+        proxy.cut()  # after the due entries were read: this file's deletion meets it first
+        return delete(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(deleter, "_delete", cut_then_delete)
+    with caplog.at_level(logging.DEBUG):
+        deleter._timer_fired()  # the timer's turn
+    _the_one_error(caplog, "Deferred deletion of 2026/gone.jpg failed")
+
+
 def test_a_kept_abort_that_meets_an_outage_first_says_it_as_the_error(
     cut_off: tuple[Library, CuttableProxy], caplog: pytest.LogCaptureFixture
 ) -> None:

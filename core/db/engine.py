@@ -683,6 +683,25 @@ class Database:
         at = self._busy_at
         return at is not None and time.monotonic() - at < busy_seen()
 
+    def unreachable(self, exc: BaseException) -> StorageUnavailable:
+        """catalog_down() for `exc`, a failure that met the catalog out of reach: a session's
+        (_reachable) or a connection of its own's (an advisory lock's, core/locks.py), whose
+        raw psycopg error had claimed nothing: the deferred deletions logged it as an ERROR
+        with its traceback, and the outage's next failure, the episode's first, another."""
+        down = catalog_down()
+        # says when to ask again as the sessions refused after it do (the window a silence
+        # opened, else ASK_AGAIN): the first request to meet a hang, and every one refused a
+        # connection, said none
+        down.retry_after = self.outage.retry_after()
+        down.cause = pg_words(exc)  # "too many connections", "Connection refused"…
+        # one ERROR line an episode, whoever met it first (a request, a loop); the probe's
+        # failure counted with the others: a refusing catalog is asked by each
+        down.first = self.outage.first_failure()
+        down.known = not down.first
+        down.episode = self.outage.episode
+        met_catalog_failure(down)
+        return down
+
     @contextmanager
     def _reachable(self, admitted: bool = False, writing: bool = False) -> Iterator[None]:
         """A PostgreSQL that is stopped, crashed, restarting or hanging leaves as the domain's
@@ -720,19 +739,7 @@ class Database:
             silent = unreachable and _silent(exc, silence)
             self.outage.ended(probe, not unreachable, silent, seen=seen)
             if unreachable:
-                # says when to ask again as the sessions refused after it do (the window this
-                # silence opened, else ASK_AGAIN): the first request to meet a hang, and every
-                # one refused a connection, said none
-                down = catalog_down()
-                down.retry_after = self.outage.retry_after()
-                down.cause = pg_words(exc)  # "too many connections", "Connection refused"…
-                # one ERROR line an episode, whoever met it first (a request, a loop); the
-                # probe's failure counted with the others: a refusing catalog is asked by each
-                down.first = self.outage.first_failure()
-                down.known = not down.first
-                down.episode = self.outage.episode
-                met_catalog_failure(down)
-                raise down from exc
+                raise self.unreachable(exc) from exc
             if catalog_busy(exc):
                 # another program (a DB browser, a backup tool, a script's BEGIN EXCLUSIVE,
                 # another MediaDesk's long write) held the catalog past the busy timeout: an
