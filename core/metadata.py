@@ -20,6 +20,7 @@ from PIL import ExifTags, Image, PngImagePlugin
 
 from core.errors import CorruptFile
 from core.mediatypes import FileKind, audio_only, sniff_file
+from core.video import played_track
 
 logger = logging.getLogger(__name__)
 
@@ -853,11 +854,8 @@ def _codec(fmt: str | None, names: dict[str, str]) -> str | None:
 
 
 def _played_audio(tracks: Sequence[Any]) -> Any:
-    """MediaInfo's reading of core.video.encode.main_audio's rule: the track flagged default
-    (Default "Yes"), else the first. The first's codec and channels were told of a clip whose
-    copies play its default second track."""
-    default = [t for t in tracks if str(t.default or "").lower() == "yes"]
-    return (default or list(tracks) or [None])[0]
+    """core.video.played_track read through MediaInfo (Default "Yes")."""
+    return played_track(tracks, lambda t: str(t.default or "").lower() == "yes")
 
 
 def _audio_codec(audio: Any) -> str | None:

@@ -22,7 +22,7 @@ import av
 import av.filter
 from av.video.reformatter import Colorspace
 
-from core.video import tonemap
+from core.video import played_track, tonemap
 from core.video.failures import JobFailure
 
 logger = logging.getLogger(__name__)
@@ -156,13 +156,11 @@ def main_video(container: Any) -> av.VideoStream | None:
 
 
 def main_audio(container: Any) -> av.AudioStream | None:
-    """The sound players play: the track flagged default, else the first. Taken for the first
-    track, a clip whose default is its second (a commentary first, the match's sound second)
-    played the first in the HLS and web copies while the faststart copy and the original
-    played the default."""
-    tracks = list(container.streams.audio)
-    default = [s for s in tracks if s.disposition & av.stream.Disposition.default]
-    return (default or tracks or [None])[0]
+    """The sound players play (core.video.played_track): the copies play what the faststart
+    copy and the original play."""
+    return played_track(
+        container.streams.audio, lambda s: bool(s.disposition & av.stream.Disposition.default)
+    )
 
 
 def _highest_rate(video: av.VideoStream, average: Fraction, interlaced: bool) -> Fraction:
