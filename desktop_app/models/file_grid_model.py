@@ -500,6 +500,11 @@ class FileGridListModel(QAbstractListModel):
         """Inserts, replaces or removes the row an event is about, keeping paging offsets right."""
         self.apply_events([event])
 
+    def _counted_before(self, event: ChangeEvent) -> bool:
+        """Whether the file's version before `event` matched the view: the total counted it."""
+        previous = _previous_record(event)
+        return previous is not None and matches(previous, self._query)
+
     def apply_events(self, events: list[ChangeEvent], settle: bool = False) -> None:
         """`apply_event` for each, with the rows they remove taken out in one removal per run of
         neighbouring rows: moving 900 selected files to the trash removed them one at a time,
@@ -528,10 +533,11 @@ class FileGridListModel(QAbstractListModel):
             # a count on its way may have been read before this change: one more follows it
             self._recount_again = self._recount_again or self._recounting
             row = self.row_of(event.file_id)
+            # core.feed's reader, the server's too: a field added to records reaches the grid
+            record = None if event.kind == EventKind.DELETED else file_record(event)
+            counted: bool | None = None  # whether the total counted a file not loaded
             if row < 0 and event.kind != EventKind.DELETED:
-                record = file_record(event)
-                previous = _previous_record(event)
-                counted = previous is not None and matches(previous, self._query)
+                counted = self._counted_before(event)
                 if record is not None and matches(record, self._query):
                     coming.append((record, counted))
                     coming_ids.add(record.id)
@@ -547,8 +553,6 @@ class FileGridListModel(QAbstractListModel):
                 else:
                     self._forget_unloaded(event)
                 continue
-            # core.feed's reader, the server's too: a field added to records reaches the grid
-            record = file_record(event)
             if record is None:
                 logger.warning("Cannot read the file in event %s; reloading", event.kind)
                 gone.clear()  # the reload drops every row
@@ -569,8 +573,9 @@ class FileGridListModel(QAbstractListModel):
                 continue
             # Not loaded and not in the view (one that is went to `coming` above): the version
             # before the change tells whether the total counted it.
-            previous = _previous_record(event)
-            if previous is not None and matches(previous, self._query):
+            if counted is None:  # its row was removed above, by an earlier event of the batch
+                counted = self._counted_before(event)
+            if counted:
                 # it left the view unseen (trashed, renamed out of a search...)
                 self._total = max(self._total - 1, len(self._rows))
                 self.totalChanged.emit(self._total)
