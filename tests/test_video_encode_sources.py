@@ -278,3 +278,19 @@ def test_sound_longer_than_the_pictures_is_not_a_partial_decode(tmp_path: Path) 
     with av.open(str(tmp_path / "web.mp4")) as c:
         assert [s.type for s in c.streams] == ["video", "audio"]
         assert sum(1 for _ in c.decode(c.streams.video[0])) == 18
+
+
+def test_a_low_frame_rate_clip_is_decoded_to_its_end(tmp_path: Path) -> None:
+    """A 2 fps, 3 s clip (a slideshow, a time-lapse): its last picture starts at 2.5 s and is
+    shown until 3 s. Its web copy, HLS and scrub track failed for good as 'Only 2.5 s of 3.0 s
+    could be decoded (0 damaged packets)', the last picture's start taken for the decode's end."""
+    clip = ffmpeg_clip(
+        tmp_path / "slides.avi",
+        *["-f", "lavfi", "-i", "testsrc=size=64x48:rate=2:d=3", "-c:v", "mpeg4"],
+    )
+    assert encode.probe(clip).duration > 2.9
+    encode.web_rendition(clip, tmp_path, "video/x-msvideo", no_progress)
+    encode.hls_ladder(clip, tmp_path / "hls", [48], 2, no_progress)
+    encode.scrub_thumbnails(clip, tmp_path, no_progress)
+    with av.open(str(tmp_path / "web.mp4")) as c:
+        assert sum(1 for _ in c.decode(c.streams.video[0])) == 6
