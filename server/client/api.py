@@ -37,6 +37,7 @@ from core.ascii import whole_number
 from core.errors import (
     LASTING_CODES,
     SETUP_FAULT_REASONS,
+    SOURCE_CHANGED,
     InvalidInput,
     MediaDeskError,
     UnsupportedType,
@@ -134,6 +135,37 @@ class LocalCheck:
     size: int
     mime: str
     file_type: str
+    mtime_ns: int | None = None  # when checked: a file edited in place since is not this one
+
+
+def _changed(local: LocalCheck, how: str, size: int) -> ClientError:
+    """The file being sent is no longer the one checked (`how`: shrank, grew, changed), as
+    the desktop's sender says it (core.errors.SOURCE_CHANGED)."""
+    name = readable_name(local.path.name)
+    said = "was modified" if how == "changed" else how
+    return ClientError(
+        "conflict",
+        f"{name} {said} while it was being sent ({local.size} bytes when it was checked, "
+        f"{size} now): it was not stored; upload it again once nothing is writing it",
+        details={"path": readable_name(str(local.path)), "how": how},
+        reason=SOURCE_CHANGED,
+    )
+
+
+def _unchanged(local: LocalCheck, fh: BinaryIO, short: bool = False) -> None:
+    """Raises `_changed` unless the open file `fh` is still the one checked: its size and
+    modification time then, and a read that came `short` of the bytes it asked for is a file
+    cut meanwhile. Called before the last bytes go, so no version of it is stored: a tus upload
+    of a file cut while it was sent PATCHed empty chunks for ever (the offset never reached the
+    length), and a PUT's body of another size than its Content-Length stopped `mediadesk
+    upload` with h11's LocalProtocolError traceback."""
+    now = os.fstat(fh.fileno())
+    if short or now.st_size < local.size:
+        raise _changed(local, "shrank", now.st_size)
+    if now.st_size > local.size:
+        raise _changed(local, "grew", now.st_size)
+    if local.mtime_ns is not None and now.st_mtime_ns != local.mtime_ns:
+        raise _changed(local, "changed", now.st_size)
 
 
 @dataclass(frozen=True)
@@ -184,13 +216,30 @@ class _Attempts:
 
 
 class _ProgressReader:
-    """A file object that reports how much of it has been read (httpx reads it to send)."""
+    """A file object that reports how much of it has been read (httpx reads it to send).
+    With `source`, the bytes checked: never more than its size (the Content-Length sent), and
+    ClientError source_changed before the last of them when the file is no longer that one."""
 
-    def __init__(self, fh: BinaryIO, total: int, progress: Progress | None, start: int = 0) -> None:
+    def __init__(
+        self,
+        fh: BinaryIO,
+        total: int,
+        progress: Progress | None,
+        start: int = 0,
+        source: LocalCheck | None = None,
+    ) -> None:
         self.fh, self.total, self.progress, self.done = fh, total, progress, start
+        self.source = source
 
     def read(self, size: int = -1) -> bytes:
-        data = self.fh.read(CHUNK if size is None or size < 0 else min(size, CHUNK))
+        want = CHUNK if size is None or size < 0 else min(size, CHUNK)
+        if self.source is not None:
+            want = min(want, self.total - self.done)
+            if want <= 0:
+                return b""
+        data = self.fh.read(want)
+        if self.source is not None and (len(data) < want or self.done + len(data) == self.total):
+            _unchanged(self.source, self.fh, short=len(data) < want)
         self.done += len(data)
         if self.progress and data:
             self.progress(self.done, self.total)
@@ -644,7 +693,8 @@ class Client:
         """The server's rules, applied before anything is sent: ClientError when refused."""
         path = Path(path)
         try:
-            size = path.stat().st_size
+            stat = path.stat()
+            size = stat.st_size
             media = mediatypes.sniff_file(path)
             kind = mediatypes.check_kind(file_type) if file_type else media.kind
             mediatypes.require_kind(media, kind)
@@ -675,7 +725,7 @@ class Client:
                 details={"size": size, "max_size": config["max_file_size"]},
                 local=True,
             )
-        return LocalCheck(path, size, media.mime, kind)
+        return LocalCheck(path, size, media.mime, kind, stat.st_mtime_ns)
 
     def _refused_as_this_server(
         self, path: Path, file_type: str | None, refusal: UnsupportedType
@@ -744,7 +794,8 @@ class Client:
             data["description"] = description
         attempts = _Attempts()
         with open(local.path, "rb") as fh:
-            form = _Form(data, up.name, local.mime, _ProgressReader(fh, local.size, up.progress))
+            reader = _ProgressReader(fh, local.size, up.progress, source=local)
+            form = _Form(data, up.name, local.mime, reader)
             response = self._send(
                 "POST",
                 "/files/upload/direct",
@@ -806,7 +857,7 @@ class Client:
         renewed = False
         while True:
             with open(local.path, "rb") as fh:
-                reader = _ProgressReader(fh, local.size, progress)
+                reader = _ProgressReader(fh, local.size, progress, source=local)
                 response = self._send(
                     "PUT",
                     urljoin(self.base_url + "/", url),
@@ -870,7 +921,14 @@ class Client:
         with open(local.path, "rb") as fh, self._ended_if_interrupted(location, lambda: file_id):
             while file_id is None:
                 fh.seek(offset)
-                data = fh.read(TUS_CHUNK)
+                want = min(TUS_CHUNK, local.size - offset)
+                data = fh.read(want)
+                if len(data) < want or offset + len(data) == local.size:
+                    try:
+                        _unchanged(local, fh, short=len(data) < want)
+                    except ClientError:
+                        self._terminate(location)  # never to be resumed: ended, as on Ctrl+C
+                        raise
                 body = _Chunks(data, functools.partial(_report_part, progress, offset, local.size))
                 response: httpx.Response | None = None
                 try:
@@ -1009,6 +1067,8 @@ class Client:
                 with open(local.path, "rb") as fh:
                     fh.seek((number - 1) * part_size)
                     chunk = fh.read(sizes[number])
+                    if len(chunk) < sizes[number] or number == max(urls):
+                        _unchanged(local, fh, short=len(chunk) < sizes[number])
                 base = sum(sizes[n] for n in etags)
                 body = _Chunks(chunk, functools.partial(_report_part, progress, base, local.size))
                 try:

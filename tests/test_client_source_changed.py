@@ -1,0 +1,133 @@
+"""A file that changes while the client sends it (cut, grown, rewritten) is not stored, and the
+upload says so: ClientError `conflict` with reason `source_changed`, as the desktop's sender.
+
+An outside tester's report: `mediadesk upload` of a recording cut while it was sent through tus
+(local storage, files above the multipart threshold) PATCHed empty chunks for ever, thousands a
+second, its progress bar frozen and the files after it never tried; a presigned PUT or a direct
+upload of a file cut or grown meanwhile stopped the command with h11's LocalProtocolError
+traceback, no summary. Real servers over loopback (local and moto's S3), real files changed by
+the progress callback while their bytes go.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core.errors import SOURCE_CHANGED
+from core.library import Library
+from core.settings import Settings
+from server.client import Client, ClientError
+from server.entry import EmbeddedServer
+from tests.conftest import make_s3_settings
+from tests.s3_server import S3Target
+from tests.server_fixtures import library_served, make_tokens
+from tests.test_client_net import MiB, big_video
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def tus_server(tmp_path: Path) -> Iterator[tuple[Library, EmbeddedServer, Path]]:
+    data = tmp_path / "data"
+    data.mkdir()
+    with library_served(data, multipart_threshold=5 * MiB, multipart_chunk_size=5 * MiB) as (
+        lib,
+        live,
+    ):
+        yield lib, live, data
+
+
+class PatchCount(httpx.HTTPTransport):
+    """Stops a client that keeps PATCHing (the endless loop) instead of the test's timeout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patches = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PATCH":
+            self.patches += 1
+            assert self.patches < 40, "the client keeps PATCHing a file that was cut"
+        return super().handle_request(request)
+
+
+def change_once(path: Path, how: str) -> Callable[[int, int], None]:
+    """A progress callback that changes `path` at its first call: its bytes are then going."""
+    done: list[bool] = []
+
+    def progress(sent: int, total: int) -> None:
+        if done:
+            return
+        done.append(True)
+        if how == "shrank":
+            os.truncate(path, 300 * 1024)
+        else:
+            with open(path, "ab") as fh:
+                fh.write(os.urandom(512 * 1024))
+
+    return progress
+
+
+def test_a_tus_upload_of_a_file_cut_while_it_is_sent_stops_and_ends_it(
+    tus_server: tuple[Library, EmbeddedServer, Path], tmp_path: Path, media_dir: Any
+) -> None:
+    lib, live, data = tus_server
+    video = big_video(Path(media_dir.mp4), tmp_path / "recording.mp4", 10 * MiB + 4096)
+    transport = PatchCount()
+    with Client(live.url, make_tokens(lib).upload, transport=transport) as client:
+        with pytest.raises(ClientError) as caught:
+            client.upload(video, progress=change_once(video, "shrank"))
+        assert client.list()["total"] == 0
+    assert (caught.value.code, caught.value.reason) == ("conflict", SOURCE_CHANGED)
+    assert caught.value.details["how"] == "shrank"
+    assert "recording.mp4 shrank while it was being sent" in caught.value.message
+    assert transport.patches <= 3
+    # ended on the server (tus DELETE), as after Ctrl+C: it can never be resumed
+    uploads = data / "uploads"
+    assert not (uploads.exists() and list(uploads.glob("*.part")))
+
+
+@pytest.mark.parametrize(
+    ("flow", "how"), [("presigned", "shrank"), ("presigned", "grew"), ("direct", "shrank")]
+)
+def test_a_put_or_form_of_a_file_that_changes_is_refused_without_a_traceback(
+    live: EmbeddedServer, library: Library, tmp_path: Path, media_dir: Any, flow: str, how: str
+) -> None:
+    video = big_video(Path(media_dir.mp4), tmp_path / "clip.mp4", 1 * MiB)
+    with Client(live.url, make_tokens(library).upload) as client:
+        with pytest.raises(ClientError) as caught:
+            client.upload(video, presigned=flow == "presigned", progress=change_once(video, how))
+        assert client.list()["total"] == 0
+    assert (caught.value.code, caught.value.reason) == ("conflict", SOURCE_CHANGED)
+    assert caught.value.details["how"] == how
+    assert caught.value.status is None and not caught.value.local
+
+
+@pytest.fixture
+def s3_settings(data_dir: Path, s3_bucket: S3Target) -> Settings:
+    """Parts of 5 MiB (the least S3 takes): a 6 MiB file goes in two."""
+    return make_s3_settings(
+        data_dir,
+        s3_bucket,
+        multipart_threshold=5 * MiB,
+        multipart_chunk_size=5 * MiB,
+        upload_part_size=5 * MiB,
+    )
+
+
+def test_parts_of_a_file_cut_while_they_are_sent_are_not_confirmed(
+    s3_live: EmbeddedServer, s3_library: Library, tmp_path: Path, media_dir: Any
+) -> None:
+    video = big_video(Path(media_dir.mp4), tmp_path / "match.mp4", 6 * MiB)
+    with Client(s3_live.url, make_tokens(s3_library).upload) as client:
+        with pytest.raises(ClientError) as caught:
+            client.upload(video, presigned=True, progress=change_once(video, "shrank"))
+        assert client.list()["total"] == 0
+    assert (caught.value.code, caught.value.reason) == ("conflict", SOURCE_CHANGED)
+    assert caught.value.details["how"] == "shrank"
