@@ -123,3 +123,24 @@ async def test_hlsjs_shows_a_timelapse_from_0_for_its_length(
     # the first picture at 0 and the last shown until 10 s, as the original
     assert abs(start) < 0.05 and abs(end - 10.0) < 0.1, got
     assert abs(got["duration"] - 10.0) < 0.1, got
+
+
+def test_a_rung_whose_pictures_start_late_is_decoded_from_its_first_picture(
+    tmp_path: Path,
+) -> None:
+    """An MP4 whose timeline starts at 5 s (a clip cut by an editor that keeps its times): the
+    rung's first decoding time stayed 2 frames before its first picture (the clamp was to 0),
+    and hls.js, whose clock starts there, showed every picture 2 frames late."""
+    clip = ffmpeg_clip(
+        tmp_path / "cut.mp4",
+        *["-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=2"],
+        *["-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-pix_fmt", "yuv420p"],
+        *["-output_ts_offset", "5"],
+    )
+    with av.open(str(clip)) as c:
+        source = [float(f.time) for f in c.decode(c.streams.video[0])]
+    assert abs(source[0] - 5.0) < 0.01, source[:2]
+    encode.hls_ladder(clip, tmp_path / "hls", [90], 4, no_progress)
+    decoded, _, pictures = _starts(tmp_path / "hls" / "90" / "index.m3u8")
+    assert [round(t, 3) for t in pictures] == [round(t, 3) for t in source], pictures[:4]
+    assert abs(decoded - pictures[0]) < 0.001, (decoded, pictures[0])

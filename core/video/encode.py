@@ -936,14 +936,16 @@ class _VideoOut:
         frames later, and hls.js, which starts its clock at the first decoding time, showed
         every picture 2 frames late: 1 s, and a 10 s clip said 11 s, at 2 fps. The first
         packets' decoding times are squeezed in after 0 instead (a quarter frame apart, as
-        hls.js itself spaces the ones it has to move), each still before it is shown."""
+        hls.js itself spaces the ones it has to move), each still before it is shown. The
+        first is the first picture's own time, not 0: an MP4 whose pictures start at 5 s kept
+        its first decoding time 2 frames before them, and hls.js showed it 2 frames late."""
         if packet.pts is None or packet.dts is None or not packet.time_base:
             return
         clock = Fraction(packet.time_base) / TS_CLOCK
         pts, dts = int(round(packet.pts * clock)), int(round(packet.dts * clock))
         last = self._last_dts
         if last is None:
-            dts = max(dts, min(pts, 0))
+            dts = max(dts, pts)
         elif dts <= last:
             step = max(1, int(1 / (4 * self.rate * TS_CLOCK)))
             dts = max(last + 1, min(last + step, pts))
