@@ -17,12 +17,13 @@ pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication, QTextDocument  # noqa: E402
-from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
+from PySide6.QtWidgets import QCheckBox, QDialogButtonBox  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from desktop_app.controllers.settings_controller import SettingsController  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.views import settings_dialog  # noqa: E402
 from desktop_app.views.jobs_dock import JobsDock  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.message_box import text_dialog  # noqa: E402
@@ -682,6 +683,17 @@ def test_the_add_an_athlete_hint_shows_whole_in_the_sidebar(
     wait_for(qtbot, lambda: sidebar.visualRect(model.hint_index()).width() >= need + 8)
 
 
+def _first_settings(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SettingsDialog:
+    """File ▸ Settings with the settings as a first start has them (the default data folder)."""
+    for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path))
+    for name in ("MEDIADESK_DATA_DIR", "MEDIADESK_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    dialog = SettingsDialog(SettingsController(load_settings()))
+    qtbot.addWidget(dialog)
+    return dialog
+
+
 def test_the_settings_dialog_fits_on_the_screen(
     qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str
 ) -> None:
@@ -689,12 +701,7 @@ def test_the_settings_dialog_fits_on_the_screen(
     edge: with the settings as a first start has them the restart note's empty label has no
     height for width, the dialog's height for its width was unknown (-1), and the dialog kept
     the height its form asked before it was polished (783 px for 615)."""
-    for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
-        monkeypatch.setenv(name, str(tmp_path))
-    for name in ("MEDIADESK_DATA_DIR", "MEDIADESK_CONFIG_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    dialog = SettingsDialog(SettingsController(load_settings()))  # the default data folder
-    qtbot.addWidget(dialog)
+    dialog = _first_settings(qtbot, tmp_path, monkeypatch)
     assert not dialog.restart_note.text()  # as opened: no change, no note
     dialog.show()
     qtbot.waitExposed(dialog)
@@ -705,6 +712,54 @@ def test_the_settings_dialog_fits_on_the_screen(
         qtbot.wait(50)
         assert dialog.height() <= screen.height()
         assert save.mapToGlobal(save.rect().bottomLeft()).y() <= screen.bottom()
+
+
+def test_every_settings_row_shows_whole_across_the_dialog(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    """In Spanish the Settings form (566 px) was wider than the 560 px dialog, and it never
+    scrolls sideways: "Examinar…" and the last video type, TS, were cut at the dialog's right
+    edge, and Tab to TS slid the whole form left, every label cut ("enes aceptadas")."""
+    dialog = _first_settings(qtbot, tmp_path, monkeypatch)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    viewport = dialog.form_scroll.viewport()
+    for storage in (dialog.r2_radio, dialog.local_radio):
+        storage.setChecked(True)
+        wait_for(qtbot, lambda: dialog.form.width() <= viewport.width())
+    last_type = next(box for box in dialog.form.findChildren(QCheckBox) if box.text() == "TS")
+    last_type.setFocus()
+    qtbot.wait(50)
+    assert dialog.form.x() == 0  # the labels stay where they are
+    right = last_type.mapTo(viewport, last_type.rect().topRight()).x()
+    assert right < viewport.width()
+
+
+def test_the_language_box_stays_in_sight_when_the_restart_note_comes(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    """On a screen shorter than the form (it scrolls), choosing another language showed the
+    note "Restart MediaDesk after saving…", which took the form's room and sent its scroll back
+    to the top: the language box, which had the keyboard, went out of sight."""
+    monkeypatch.setattr(settings_dialog, "FRAME_ALLOWANCE", 300)  # room for a 500 px dialog
+    dialog = _first_settings(qtbot, tmp_path, monkeypatch)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    viewport = dialog.form_scroll.viewport()
+    box = dialog.language
+    box.setFocus()
+
+    def in_sight() -> None:
+        top = box.mapTo(viewport, box.rect().topLeft()).y()
+        assert top >= 0 and top + box.height() <= viewport.height()
+
+    wait_for(qtbot, in_sight)
+    qtbot.wait(100)  # the dialog settled, as before a person's next key
+    other = "es" if language == "en" else "en"
+    box.setCurrentIndex(box.findData(other))
+    wait_for(qtbot, lambda: bool(dialog.restart_note.text()))
+    qtbot.wait(50)
+    in_sight()
 
 
 def test_the_catalog_tooltip_hides_every_secret_of_the_database_url(

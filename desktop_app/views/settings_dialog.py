@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QGuiApplication, QShowEvent, QTextLayout, QTextOption
 from PySide6.QtWidgets import (
     QApplication,
@@ -517,9 +517,21 @@ class SettingsDialog(QDialog):
         shrink the dialog until the R2 fields overlapped and the Region field was cut off."""
         if rows := self.form.layout():
             rows.activate()  # the page just shown counts
-        width = max(self.width(), self.minimumWidth()) if self.isVisible() else self.minimumWidth()
         outer = self.layout()
         margins = outer.contentsMargins() if outer is not None else None
+        # The form never scrolls sideways, and a scroll area does not pass its form's width on
+        # to the dialog: in Spanish the form is wider than 560 px, and "Examinar…" and the last
+        # video type (TS) were cut at the dialog's edge, Tab to TS sliding every label out of
+        # sight on the left. The dialog is as wide as the form's widest row and a scroll bar.
+        form_width = (
+            self.form.minimumSizeHint().width()
+            + self.form_scroll.verticalScrollBar().sizeHint().width()
+            + 2 * self.form_scroll.frameWidth()
+            + (margins.left() + margins.right() if margins else 0)
+        )
+        if form_width > self.minimumWidth():
+            self.setMinimumWidth(form_width)
+        width = max(self.width(), self.minimumWidth()) if self.isVisible() else self.minimumWidth()
         inner = width - (margins.left() + margins.right() if margins else 0)
         form_height = self.form.heightForWidth(inner)
         if form_height <= 0:
@@ -545,6 +557,13 @@ class SettingsDialog(QDialog):
             self.resize(width, need)
             if self.isVisible() and self.frameGeometry().bottom() > screen.bottom():
                 self.move(self.x(), screen.top())
+        # A note coming (Restart MediaDesk…, as the language is changed) makes the form's room
+        # shorter, and its scroll went back to the top: the field being changed went out of
+        # sight under the keyboard. It is shown again once the form has its new height.
+        QTimer.singleShot(0, self, self._show_focus)
+
+    def _show_focus(self) -> None:
+        self._show_focused(None, QApplication.focusWidget())
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(
