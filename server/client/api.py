@@ -17,6 +17,7 @@ import base64
 import contextlib
 import functools
 import hashlib
+import html
 import logging
 import os
 import re
@@ -406,6 +407,22 @@ def _setup_fault(response: httpx.Response) -> bool:
     )
 
 
+_XML_FIELD = re.compile(r"<(Code|Message)>([^<]{1,500})</\1>")
+
+
+def _storage_error(response: httpx.Response) -> tuple[str, str] | None:
+    """An S3-style error document's Code and Message (R2, S3, MinIO, moto answer a signed
+    request they refuse with one), or None: read by pattern, as text, never parsed as XML."""
+    try:
+        text = response.text[:4096]
+    except (UnicodeDecodeError, httpx.ResponseNotRead):
+        return None
+    found = dict(_XML_FIELD.findall(text))
+    if "<Error>" not in text or not found.get("Code"):
+        return None
+    return html.unescape(found["Code"]).strip(), html.unescape(found.get("Message", "")).strip()
+
+
 def _error_body(response: httpx.Response) -> bool:
     """Whether an answer carries MediaDesk's error body, {"error": {"code", "message", ...}}
     (server/errors.py), as every MediaDesk answers an unknown path, an older one GET /config."""
@@ -647,11 +664,22 @@ class Client:
                 reason=error.get("reason"),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
-            # not our error body: a proxy's or CDN's own ({"error": "upstream timed out"})
+            # not our error body: a proxy's or CDN's own ({"error": "upstream timed out"}), or
+            # a bucket's refusal of a signed URL in its own words (S3's XML), which are kept:
+            # "HTTP 403 Forbidden" alone did not say an expired link from a wrong signature
+            said = f"HTTP {response.status_code} {response.reason_phrase}"
+            details: dict[str, Any] = {}
+            storage = _storage_error(response)
+            if storage is not None:
+                details = {"storage_code": storage[0], "storage_message": storage[1]}
+                said += f": the storage answered {storage[0]}" + (
+                    f" ({storage[1]})" if storage[1] else ""
+                )
             raise ClientError(
                 f"http_{response.status_code}",
-                f"HTTP {response.status_code} {response.reason_phrase}",
+                said,
                 status=response.status_code,
+                details=details,
             ) from None
 
     def _json(self, method: str, path: str, *ok: int, **kwargs: Any) -> Any:
@@ -1057,6 +1085,7 @@ class Client:
         urls = {int(p["part_number"]): p["url"] for p in grant["parts"]}
         etags: dict[int, str] = {}
         sizes = {n: min(part_size, local.size - (n - 1) * part_size) for n in urls}
+        last: ClientError | None = None  # why the last part that failed did
 
         def report() -> None:
             if progress:
@@ -1080,9 +1109,14 @@ class Client:
                         content=body,
                         headers={"Content-Length": str(len(chunk))},
                     )
-                except ClientError:
+                except ClientError as exc:
+                    last = exc
                     break  # resume below from what the bucket has
                 if response.status_code != 200:
+                    try:
+                        self._check(response, 200)
+                    except ClientError as exc:
+                        last = exc
                     break
                 etags[number] = response.headers.get("ETag", "")
                 report()
@@ -1101,8 +1135,12 @@ class Client:
             )
             urls.update({int(p["part_number"]): p["url"] for p in fresh.get("parts", [])})
             report()
+        # with the last part's failure: "could not be uploaded" alone hid the bucket's answer
         raise ClientError(
-            "upload_failed", f"Parts of {readable_name(local.path.name)} could not be uploaded"
+            "upload_failed",
+            f"Parts of {readable_name(local.path.name)} could not be uploaded"
+            + (f": {last}" if last is not None else ""),
+            details=last.details if last is not None else {},
         )
 
     # ---- the catalog -------------------------------------------------------------------
