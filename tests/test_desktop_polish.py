@@ -12,8 +12,17 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from PySide6.QtCore import QLocale, QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtCore import (  # noqa: E402
+    QItemSelectionModel,
+    QLocale,
+    QMimeData,
+    QPoint,
+    QPointF,
+    Qt,
+    QUrl,
+)
 from PySide6.QtGui import (  # noqa: E402
+    QAction,
     QColor,
     QDragEnterEvent,
     QDragLeaveEvent,
@@ -195,6 +204,38 @@ def test_failed_rows_stay_visible_retryable_and_explained(
     assert menu is not None
     next(a for a in menu.actions() if a.text() == "Re&move from the queue").trigger()
     assert model.rowCount() == 0
+
+
+def test_the_rows_menu_acts_on_every_selected_row(qtbot, dock: UploadDock) -> None:  # type: ignore[no-untyped-def]
+    """Three failed rows selected, Shift+F10 ▸ Remove from the queue took one of them; the
+    others stayed, still selected (failed rows outlive Clear finished and restarts, so they
+    went one by one). Retry and Remove act on the selection the menu's row is part of."""
+    model = dock.model
+    items = [model.add(Path(f"/nowhere/bad_{n}.jpg"), 100) for n in range(4)]
+    for item in items:
+        model.set_state(item.id, UploadState.FAILED, "Broken")
+    table = dock.table
+    for item in items[:3]:
+        table.selectionModel().select(
+            dock.view_index(item.id),
+            QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+        )
+
+    def menu_action(text: str) -> QAction:
+        menu = dock.build_context_menu(dock.view_index(items[1].id))
+        assert menu is not None
+        return next(a for a in menu.actions() if a.text() == text)
+
+    menu_action("Re&try").trigger()  # back in the queue at once (they fail again: no files)
+    assert [i.state == UploadState.FAILED for i in model.items()] == [False, False, False, True]
+    _wait_idle(qtbot, dock, 4)
+    for item in items[:3]:
+        table.selectionModel().select(
+            dock.view_index(item.id),
+            QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+        )
+    menu_action("Re&move from the queue").trigger()
+    assert [i.id for i in model.items()] == [items[3].id]
 
 
 def test_a_failure_scrolls_into_view(qtbot, dock: UploadDock) -> None:  # type: ignore[no-untyped-def]

@@ -865,6 +865,10 @@ class UploadController(QObject):
         if held:
             self._check_idle()
 
+    def remove_many(self, item_ids: Iterable[int]) -> int:
+        with self.model.batch():
+            return self._each(list(item_ids), self.remove)
+
     def clear_finished(self) -> None:
         self.model.clear_finished()
 

@@ -753,7 +753,8 @@ class UploadDock(QDockWidget):
             menu.exec(at)
 
     def build_context_menu(self, index: QModelIndex) -> QMenu | None:
-        """Retry, remove, show in grid and copy error for the row under the pointer."""
+        """Retry, remove, show in grid and copy error for the row under the pointer; Pause,
+        Resume, Retry and Remove act on every selected row when that row is one of them."""
         if not index.isValid():
             return None
         item_id = int(index.data(UploadQueueModel.ItemIdRole))
@@ -765,15 +766,19 @@ class UploadDock(QDockWidget):
             # (Shift+F10's Shift is still down: a range from the last anchor, an empty one once
             # the rows had changed, left the menu's row unselected)
             select_row_alone(self.table, index)
+        # Remove from the queue took only the menu's row while the others stayed selected (three
+        # failed rows selected, one went): the rows the user picked are the ones it acts on
+        ids = self._selected_ids() or [item_id]
+        retryable = [i for i in ids if self._state(i) in ("failed", "cancelled")]
         menu = QMenu(self.table)
         # Each item has a key of its own, in Spanish too (keyboard-only use after Shift+F10)
         if item.state == UploadState.PAUSED:
-            menu.addAction(self.tr("&Resume"), lambda: self.controller.resume(item_id))
+            menu.addAction(self.tr("&Resume"), lambda: self.controller.resume_many(ids))
         elif item.state.active:
-            menu.addAction(self.tr("&Pause"), lambda: self.controller.pause(item_id))
-        retry = menu.addAction(self.tr("Re&try"), lambda: self.controller.retry(item_id))
-        retry.setEnabled(item.state in (UploadState.FAILED, UploadState.CANCELLED))
-        menu.addAction(self.tr("Re&move from the queue"), lambda: self.controller.remove(item_id))
+            menu.addAction(self.tr("&Pause"), lambda: self.controller.pause_many(ids))
+        retry = menu.addAction(self.tr("Re&try"), lambda: self.controller.retry_many(retryable))
+        retry.setEnabled(bool(retryable))
+        menu.addAction(self.tr("Re&move from the queue"), lambda: self.controller.remove_many(ids))
         show = menu.addAction(
             self.tr("&Show in the library"),
             lambda: self.showInGridRequested.emit(item.file_id or 0),
