@@ -159,6 +159,26 @@ def test_a_clip_played_to_its_end_reads_its_whole_length(
     assert controls.seek_slider.value() < controls.seek_slider.maximum()
 
 
+def test_a_seek_past_the_end_holds_the_end(
+    qtbot: Any, player: VideoPlayer, clips: dict[str, Path]
+) -> None:
+    """→ (5 s on) at the end of a 3 s clip, or from its middle, read "0:02 / 0:03": the seek
+    went to a millisecond before the end and the time went back. Past the end is the end."""
+    _play_to_the_end(qtbot, player, clips["three"])
+    controls = player.controls
+    player.seek_by(5000)
+    qtbot.wait(300)  # the seek's frame and position come
+    assert controls.elapsed_label.text() == "0:03"
+    assert controls.seek_slider.value() == controls.seek_slider.maximum()
+    player.seek_by(-2000)
+    wait_for(qtbot, lambda: controls.elapsed_label.text() == "0:00", timeout=WAIT)
+    player.seek_by(5000)  # paused in the middle: to the end, held there
+    wait_for(qtbot, lambda: controls.elapsed_label.text() == "0:03", timeout=WAIT)
+    qtbot.wait(300)
+    assert controls.elapsed_label.text() == "0:03"
+    assert player.player.playbackState() == State.PausedState
+
+
 def test_lengths_under_a_second_do_not_read_zero() -> None:
     """One rule for every length shown (grid badge, details, the player's total): to the nearest
     second, and anything longer than nothing at least 0:01."""

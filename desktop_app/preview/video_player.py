@@ -288,6 +288,11 @@ class VideoPlayer(QWidget):
             return
         target = max(self.player.position() + ms, 0)
         duration = self.player.duration()
+        if duration > 0 and ms > 0 and target >= duration:
+            # → at (or near) the end went back to reading "0:03 / 0:04", one millisecond
+            # before the end: past the end is the end, held there as a clip played through
+            self._hold_last_frame()
+            return
         if duration > 0:
             target = min(target, max(duration - 1, 0))
         self._set_position(target)
