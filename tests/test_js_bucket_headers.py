@@ -113,3 +113,63 @@ async def test_a_throttled_put_is_sent_again_reading_only_exposed_headers(
         else:
             assert waited < RETRY_AFTER - 0.5, waited  # its own back-off: nothing to read
         assert await browser.header_messages() == []
+
+
+_REFUSAL = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SignatureDoesNotMatch</Code>'
+    b"<Message>Check your key &amp; signing method.</Message></Error>"
+)
+
+
+class RefusingBucket(ThrottledBucket):
+    """Answers every PUT to the bucket 403 with S3's XML error document, its CORS rule matching
+    the page (so the page may read it), as R2 and S3 refuse a signature they do not take."""
+
+    def on_event(self, message: dict[str, Any]) -> None:
+        if message.get("method") != "Fetch.requestPaused":
+            ConsoleBrowser.on_event(self, message)
+            return
+        event = message["params"]
+        reply: dict[str, Any] = {"requestId": event["requestId"]}
+        method = "Fetch.continueRequest"
+        if event["request"]["method"] == "PUT":
+            self.puts.append(time.monotonic())
+            method = "Fetch.fulfillRequest"
+            headers = {
+                "Access-Control-Allow-Origin": self.origin,
+                "Content-Type": "application/xml",
+            }
+            reply.update(
+                responseCode=403,
+                responseHeaders=[{"name": k, "value": v} for k, v in headers.items()],
+                body=base64.b64encode(_REFUSAL).decode(),
+            )
+        task = asyncio.get_running_loop().create_task(self._reply(method, reply))
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
+
+
+async def test_a_buckets_refusal_of_a_put_is_said_in_its_words(
+    live: EmbeddedServer, s3_library: Library, s3_bucket: Any, tmp_path: Path
+) -> None:
+    """mediadesk.js rejected a bucket's 403 (its XML error) with only "HTTP 403": the page could
+    not tell an expired link from a signature the bucket would not take."""
+    _cors(s3_bucket, live.url, expose_etag=False)
+    token = make_tokens(s3_library).upload
+    async with RefusingBucket(chromium_path() or "", live.url, expose=False) as browser:
+        await browser.goto(f"{live.url}/upload-demo")
+        await browser.listen()
+        await browser.throttle()
+        result = await _upload(
+            browser, live.url, Pictures(tmp_path).next(), "lap.jpg", "image/jpeg", token
+        )
+    error = result["error"]
+    assert (error["code"], error["status"]) == ("http_403", 403)
+    assert error["message"] == (
+        "HTTP 403: the storage answered SignatureDoesNotMatch (Check your key & signing method.)"
+    )
+    assert error["details"] == {
+        "storage_code": "SignatureDoesNotMatch",
+        "storage_message": "Check your key & signing method.",
+    }
+    assert len(browser.puts) == 1  # a refusal, not sent again

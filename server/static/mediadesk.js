@@ -156,6 +156,27 @@ export async function checkFile(file, { baseUrl, fileType, stallTimeout } = {}) 
   return media;
 }
 
+// An S3-style error document's Code and Message (R2, S3, MinIO answer a signed request they
+// refuse with one, readable when the bucket's CORS rule matches this page), or null: read by
+// pattern, as the Python client does, never parsed as XML.
+function storageError(text) {
+  const field = (name) => {
+    const found = new RegExp(`<${name}>([^<]{1,500})</${name}>`).exec(text);
+    if (!found) return "";
+    // XML's entities as the bucket meant them (no DOM here: Node and Deno have none)
+    const named = { amp: "&", lt: "<", gt: ">", quot: "\"", apos: "'" };
+    return found[1].replace(/&(?:#x([0-9a-f]+)|#([0-9]+)|(amp|lt|gt|quot|apos));/gi,
+      (all, hex, dec, name) => {
+        if (name) return named[name.toLowerCase()];
+        const point = parseInt(hex || dec, hex ? 16 : 10);
+        return point <= 0x10ffff ? String.fromCodePoint(point) : all;
+      }).trim();
+  };
+  if (typeof text !== "string" || !text.includes("<Error>")) return null;
+  const code = field("Code");
+  return code ? { code, message: field("Message") } : null;
+}
+
 async function errorFrom(status, text, headers) {
   try {
     const { error } = JSON.parse(text);
@@ -166,7 +187,14 @@ async function errorFrom(status, text, headers) {
       requestId: error.request_id || headers.get?.("X-Request-ID") || null,
     });
   } catch {
-    return new MediaDeskError(`http_${status}`, `HTTP ${status}`, { status });
+    // a bucket's refusal in its own words is kept: "HTTP 403" alone did not tell an expired
+    // link from a signature the bucket would not take
+    const storage = storageError(text);
+    if (!storage) return new MediaDeskError(`http_${status}`, `HTTP ${status}`, { status });
+    return new MediaDeskError(`http_${status}`, `HTTP ${status}: the storage answered `
+      + `${storage.code}${storage.message ? ` (${storage.message})` : ""}`, {
+      status, details: { storage_code: storage.code, storage_message: storage.message },
+    });
   }
 }
 
