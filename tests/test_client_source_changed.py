@@ -131,3 +131,21 @@ def test_parts_of_a_file_cut_while_they_are_sent_are_not_confirmed(
         assert client.list()["total"] == 0
     assert (caught.value.code, caught.value.reason) == ("conflict", SOURCE_CHANGED)
     assert caught.value.details["how"] == "shrank"
+
+
+def test_a_pipe_is_refused_before_anything_is_read_or_sent(media_dir: Any) -> None:
+    """`mediadesk upload <(…)` (a pipe: no size to declare, no second read) stopped with
+    io.UnsupportedOperation's traceback after its head was read, and a FIFO without a writer
+    hung the command; refused at once now, without asking a server."""
+    read, write = os.pipe()
+    try:
+        os.write(write, Path(media_dir.jpeg).read_bytes()[:16384])
+        os.close(write)
+        client = Client("http://127.0.0.1:9", "token")  # nothing listens there: never asked
+        with client, pytest.raises(ClientError) as caught:
+            client.upload(f"/dev/fd/{read}")
+        assert (caught.value.code, caught.value.local) == ("unreadable", True)
+        assert "not a regular file" in caught.value.message
+        assert os.read(read, 4) == Path(media_dir.jpeg).read_bytes()[:4]  # nothing read
+    finally:
+        os.close(read)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit
 
@@ -723,6 +724,16 @@ class Client:
         try:
             stat = path.stat()
             size = stat.st_size
+            if not S_ISREG(stat.st_mode) and not S_ISDIR(stat.st_mode):
+                # a pipe (`mediadesk upload <(…)`), a FIFO, a device: no size to declare, no
+                # second read for a retry; its sniffing hung on a FIFO without a writer, and a
+                # pipe's upload stopped with io.UnsupportedOperation's traceback
+                raise ClientError(
+                    "unreadable",
+                    f"{readable_name(str(path))}: not a regular file (a pipe, a FIFO or a "
+                    "device): save it to a file and upload that",
+                    local=True,
+                )
             media = mediatypes.sniff_file(path)
             kind = mediatypes.check_kind(file_type) if file_type else media.kind
             mediatypes.require_kind(media, kind)
