@@ -17,7 +17,7 @@ pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication, QTextDocument  # noqa: E402
-from PySide6.QtWidgets import QCheckBox, QDialogButtonBox  # noqa: E402
+from PySide6.QtWidgets import QCheckBox, QDialogButtonBox, QLineEdit  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from core.settings import load_settings  # noqa: E402
@@ -778,3 +778,30 @@ def test_the_catalog_tooltip_hides_every_secret_of_the_database_url(
     tip = bar.catalog.toolTip()
     assert "db.club.example" in tip, tip
     assert not any(secret in tip for secret in ("s3cret", "k3y", "p4ss")), tip
+
+
+def test_a_name_box_waits_for_a_name(qtbot: Any) -> None:
+    """New athlete and New API token took OK (or Enter) with an empty name: the box closed and
+    nothing was made, not a word why. OK waits for a name; spaces are no name."""
+    dialog = text_dialog(None, "New API token", "Name (who or what uses it):")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    field = dialog.findChild(QLineEdit)
+    assert not ok.isEnabled()
+    qtbot.keyClicks(field, "  ")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert dialog.isVisible() and not ok.isEnabled()
+    qtbot.keyClicks(field, "Club web")
+    assert ok.isEnabled()
+    with qtbot.waitSignal(dialog.accepted):
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert dialog.textValue().strip() == "Club web"
+    renaming = text_dialog(None, "Rename athlete", "Name:", "Ana")  # a name given: OK at once
+    qtbot.addWidget(renaming)
+    renaming.show()
+    qtbot.waitExposed(renaming)
+    assert (
+        renaming.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+    )

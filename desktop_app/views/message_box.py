@@ -4,9 +4,10 @@ and the one box asking for a short text (a new athlete's or a token's name)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication
+from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
+    QDialogButtonBox,
     QGridLayout,
     QInputDialog,
     QLabel,
@@ -74,10 +75,29 @@ def title_width(title: str, font: QFont) -> int:
     return QFontMetrics(bold).horizontalAdvance(shown) + TITLE_BAR_EXTRA
 
 
+class NameDialog(QInputDialog):
+    """Asks for a name (an athlete's, an API token's): OK with an empty one closed the box and
+    nothing was made, not a word why. OK (and Enter) wait for a name; spaces are none."""
+
+    def __init__(self, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.textValueChanged.connect(self._follow)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._follow(self.textValue())  # (QInputDialog enables OK as it is shown)
+
+    def _follow(self, value: str) -> None:
+        buttons = self.findChild(QDialogButtonBox)
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok) if buttons is not None else None
+        if ok is not None:
+            ok.setEnabled(bool(value.strip()))
+
+
 def text_dialog(parent: QWidget | None, title: str, label: str, text: str = "") -> QInputDialog:
     """The box of `ask_text`, wide enough for its title (QInputDialog.getText's is not:
     the title bar read "New at…aDesk")."""
-    dialog = QInputDialog(parent)
+    dialog = NameDialog(parent)
     dialog.setInputMode(QInputDialog.InputMode.TextInput)
     dialog.setWindowTitle(title)
     dialog.setLabelText(label)
