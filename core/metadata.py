@@ -632,7 +632,7 @@ def video_metadata(
         if report.audio_tracks:
             raise audio_only(mime, accepted)
         raise CorruptFile("The file has no video track")
-    video = report.video_tracks[0]
+    video = _shown_video(report.video_tracks)
     width, height = _int(video.width), _int(video.height)
     if not width or not height:
         raise CorruptFile("The video track has no picture size")
@@ -851,6 +851,13 @@ def reread_changes(
 
 def _codec(fmt: str | None, names: dict[str, str]) -> str | None:
     return names.get(fmt, fmt.lower()) if fmt else None
+
+
+def _shown_video(tracks: Sequence[Any]) -> Any:
+    """core.video.played_track read through MediaInfo: an MP4's disabled video track says
+    Default "No" and its enabled one says nothing (a Matroska's says "Yes")."""
+    shown = [t for t in tracks if str(t.default or "").lower() != "no"] or list(tracks)
+    return played_track(shown, lambda t: str(t.default or "").lower() == "yes")
 
 
 def _played_audio(tracks: Sequence[Any]) -> Any:

@@ -294,3 +294,29 @@ def test_a_low_frame_rate_clip_is_decoded_to_its_end(tmp_path: Path) -> None:
     encode.scrub_thumbnails(clip, tmp_path, no_progress)
     with av.open(str(tmp_path / "web.mp4")) as c:
         assert sum(1 for _ in c.decode(c.streams.video[0])) == 6
+
+
+def test_of_two_cameras_the_enabled_one_is_the_video(tmp_path: Path) -> None:
+    """An MP4 of two video tracks whose second is the enabled (default) one, as Chromium plays
+    it from the original: its HLS, poster and details were the first track's (another picture,
+    another size). With none flagged default, the first, as players take it."""
+    from core.metadata import video_metadata
+
+    for name, default in (("two_cams.mp4", "default"), ("none.mkv", "0")):
+        clip = ffmpeg_clip(
+            tmp_path / name,
+            *["-f", "lavfi", "-i", "testsrc2=s=64x48:r=10:d=1"],
+            *["-f", "lavfi", "-i", "testsrc2=s=96x54:r=10:d=1"],
+            *["-map", "0", "-map", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+            *["-disposition:v:0", "0", "-disposition:v:1", default],
+        )
+        want = (96, 54) if default == "default" else (64, 48)
+        p = encode.probe(clip)
+        assert (p.width, p.height) == want, name
+        meta = video_metadata(clip)
+        assert (meta["width"], meta["height"]) == want, name
+        out = tmp_path / f"hls-{name}"
+        encode.hls_ladder(clip, out, [want[1]], 1, no_progress)
+        assert _shown(out / str(want[1]) / "seg_00000.ts")[:2] == want, name
+        poster = Image.open(io.BytesIO(make_thumbnail(clip, BY_MIME["video/mp4"])))
+        assert poster.width * want[1] == poster.height * want[0], (name, poster.size)

@@ -149,10 +149,13 @@ def _is_cover(stream: Any) -> bool:
 def main_video(container: Any) -> av.VideoStream | None:
     """The film's video track: not a cover (an MP4/M4A's attached picture, which FFmpeg gives
     as a video track of one packet) nor, when there is a real one too, a still picture's track
-    (a Matroska's cover). Taken for the first video track, a cover became a 1-frame video."""
+    (a Matroska's cover). Taken for the first video track, a cover became a 1-frame video.
+    Of several, the one flagged default, as players show (core.video.played_track)."""
     tracks = [s for s in container.streams.video if not _is_cover(s)]
     moving = [s for s in tracks if codec_name(s) not in _STILL_CODECS]
-    return (moving or tracks or [None])[0]
+    return played_track(
+        moving or tracks, lambda s: bool(s.disposition & av.stream.Disposition.default)
+    )
 
 
 def main_audio(container: Any) -> av.AudioStream | None:
