@@ -320,3 +320,22 @@ def test_of_two_cameras_the_enabled_one_is_the_video(tmp_path: Path) -> None:
         assert _shown(out / str(want[1]) / "seg_00000.ts")[:2] == want, name
         poster = Image.open(io.BytesIO(make_thumbnail(clip, BY_MIME["video/mp4"])))
         assert poster.width * want[1] == poster.height * want[0], (name, poster.size)
+
+
+def test_an_odd_sized_video_is_never_enlarged(tmp_path: Path) -> None:
+    """A 63x47 picture (an odd size, as a cropped export or a 853x479 screen capture): its web
+    copy and its one HLS rung were made 64x48, a pixel larger each way, though renditions are
+    never upscaled; they are 62x46 now, the even size within it."""
+    clip = ffmpeg_clip(
+        tmp_path / "odd.mp4",
+        *["-f", "lavfi", "-i", "testsrc2=s=64x48:r=10:d=1"],
+        *["-vf", "format=yuv444p,crop=63:47,setsar=1"],
+        *["-c:v", "libx264", "-pix_fmt", "yuv444p"],
+    )
+    p = encode.probe(clip)
+    assert (p.width, p.height) == (63, 47)
+    web = encode.web_rendition(clip, tmp_path, "video/mp4", no_progress)
+    assert (web["width"], web["height"]) == (62, 46)
+    assert _shown(tmp_path / "web.mp4")[:2] == (62, 46)
+    hls = encode.hls_ladder(clip, tmp_path / "hls", [360], 1, no_progress)
+    assert [(v["width"], v["height"]) for v in hls["variants"]] == [(62, 46)]

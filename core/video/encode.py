@@ -478,12 +478,22 @@ def _even(n: float) -> int:
     return max(2, int(round(n / 2)) * 2)
 
 
+def _even_within(n: float, most: int) -> int:
+    """`n` made even, but never above `most` (the source's side): rounded to the nearest even
+    number, an odd-sized source (639x479) came out a pixel larger each way (640x480)."""
+    return min(_even(n), max(2, most - most % 2))
+
+
 def scaled_size(p: Probe, short_side: int) -> tuple[int, int]:
     """The upright size whose short side is `short_side` (never above the source)."""
     short_side = min(short_side, p.short_side)
     if p.width <= p.height:
-        return _even(short_side), _even(p.height * short_side / p.width)
-    return _even(p.width * short_side / p.height), _even(short_side)
+        return _even_within(short_side, p.width), _even_within(
+            p.height * short_side / p.width, p.height
+        )
+    return _even_within(p.width * short_side / p.height, p.width), _even_within(
+        short_side, p.height
+    )
 
 
 # PQ to SDR BT.709 (tone_map): a 3D table of our own through lut3d (core/video/tonemap.py), in
