@@ -410,7 +410,8 @@ def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
     duplicates: list[UploadResult] = []
     refused: list[tuple[str, ClientError]] = []
     failed: list[tuple[str, ClientError]] = []
-    for name in args.files:
+    stopped: list[str] | None = None  # the files not tried once the server could not be reached
+    for position, name in enumerate(args.files):
         bar = ProgressBar(readable_name(Path(name).name), err)
         try:
             result = client.upload(
@@ -425,6 +426,12 @@ def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
             refusal = exc.local or exc.status in REFUSALS
             (refused if refusal else failed).append((name, exc))
             bar.finish(f"{'refused' if refusal else 'failed'}: {exc}")
+            if exc.code == "connection_failed":
+                # the server went away (after its retries): each further file waited through
+                # the same retries for it, some 15 s each (an hour for a card of 200 clips),
+                # as trash/restore stop here too
+                stopped = args.files[position + 1 :]
+                break
             continue
         if result.duplicate:
             duplicates.append(result)
@@ -441,6 +448,11 @@ def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
             # a path whose bytes are not UTF-8 stopped the summary with a UnicodeEncodeError
             shown = _printable(readable_name(name))
             out.write(f"  {label} {shown}: {problem.message} [{problem.code}]\n")
+    if stopped is not None:
+        if stopped:
+            shown_rest = " ".join(_printable(readable_name(name)) for name in stopped)
+            err.write(f"mediadesk: stopped; not sent: {shown_rest}\n")
+        return 2  # no server, as when it cannot be reached at the start
     return 1 if refused or failed else 0
 
 
