@@ -116,3 +116,31 @@ def test_a_button_clicked_has_no_ring_after_its_dialog(qtbot: Any, window: MainW
     wait_for(qtbot, lambda: QApplication.activeWindow() is window and button.hasFocus())
     QApplication.processEvents()
     assert not window.testAttribute(MARK)
+
+
+def _back_to(qtbot: Any, window: MainWindow) -> None:
+    # offscreen, the closed menu keeps the activation: given back as a window manager does
+    qtbot.wait(50)
+    window.activateWindow()
+    wait_for(qtbot, lambda: QApplication.activeWindow() is window)
+
+
+def test_escape_from_a_second_menu_gives_the_focus_back(qtbot: Any, window: MainWindow) -> None:
+    """Alt+E, Escape, Alt+A, Escape, Escape (two menus looked at from the keyboard) left the
+    focus on the menu bar, nothing highlighted: no ring anywhere and the keys acted on nothing a
+    keyboard user could see. The focus goes back where it was, as after one menu."""
+    search = window.browser.search
+    search.setFocus()
+    wait_for(qtbot, search.hasFocus)
+    bar = window.menuBar()
+    for key in (Key.Key_E, Key.Key_A):
+        QTest.keyClick(QApplication.focusWidget(), key, Qt.KeyboardModifier.AltModifier)
+        wait_for(qtbot, lambda: QApplication.activePopupWidget() is not None)
+        QTest.keyClick(QApplication.activePopupWidget(), Key.Key_Escape)
+        wait_for(qtbot, lambda: QApplication.activePopupWidget() is None)
+        _back_to(qtbot, window)
+        assert bar.hasFocus()
+    QTest.keyClick(bar, Key.Key_Escape)
+    _back_to(qtbot, window)
+    wait_for(qtbot, search.hasFocus)
+    assert bar.activeAction() is None

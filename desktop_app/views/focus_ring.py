@@ -1,10 +1,12 @@
-"""The focus ring comes back with the focus when a dialog closes."""
+"""The focus ring comes back with the focus when a dialog closes, and the focus itself when the
+menu bar is left with Escape."""
 
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QMenu, QMenuBar, QWidget
 
 _MARK = Qt.WidgetAttribute.WA_KeyboardFocusChange
 _HAD_MARK = "mediadesk_focus_ring_when_left"  # a window's: marked as it lost the focus
@@ -41,10 +43,58 @@ class _FocusRingAfterDialogs(QObject):
             now.update()
 
 
+class _FocusBackFromMenuBar(QObject):
+    """Alt+E, Escape, Alt+D, Escape, Escape (two menus looked at from the keyboard) left the
+    keyboard focus on the menu bar, nothing highlighted: no ring anywhere, the arrow keys did
+    nothing and Delete or Space acted on nothing a keyboard user could see. Qt's menu bar gives
+    the focus back to the widget it had when its keyboard use began, and a second Alt+letter
+    begins it anew with the bar itself holding the focus. The widget the focus came from is
+    given it back once an Escape leaves the bar with nothing highlighted."""
+
+    def __init__(self, app: QApplication, parent: QObject) -> None:
+        super().__init__(parent)
+        self._before: QWidget | None = None  # the widget the focus left for a menu bar
+        app.focusChanged.connect(self._focus_changed)
+
+    def _focus_changed(self, old: QWidget | None, now: QWidget | None) -> None:
+        if isinstance(now, QMenuBar):
+            if old is not None and not isinstance(old, (QMenuBar, QMenu)):
+                self._before = old
+            now.installEventFilter(self)  # (once: Qt keeps one entry per filter)
+        elif now is not None and not isinstance(now, QMenu):
+            self._before = None  # (the focus landed: nothing is kept alive)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+            and isinstance(watched, QMenuBar)
+        ):
+            bar = watched
+            QTimer.singleShot(0, self, lambda: self._give_back(bar))  # after the bar's own
+        return False
+
+    def _give_back(self, bar: QMenuBar) -> None:
+        before = self._before
+        if not shiboken6.isValid(bar) or not bar.hasFocus() or bar.activeAction() is not None:
+            return  # Qt gave the focus back itself, or a menu title is still highlighted
+        if (
+            before is not None
+            and shiboken6.isValid(before)
+            and before.isVisible()
+            and before.isEnabled()
+            and before.window() is bar.window()
+        ):
+            self._before = None
+            before.setFocus(Qt.FocusReason.MenuBarFocusReason)
+
+
 def show_focus_after_dialogs(app: QApplication) -> QObject:
-    """Has every window of `app` keep its focus ring across dialogs (once); returns the
-    object that does it."""
+    """Has every window of `app` keep its focus ring across dialogs, and its focus when the
+    menu bar is left with Escape (once); returns the object that does it."""
     ring = app.findChild(_FocusRingAfterDialogs)
     if ring is None:
         ring = _FocusRingAfterDialogs(app)
+        _FocusBackFromMenuBar(app, ring)
     return ring
