@@ -408,6 +408,8 @@ def _setup_fault(response: httpx.Response) -> bool:
     )
 
 
+# what an Authorization header's token may hold: visible ASCII (RFC 9110's token68 and more)
+_HEADER_TEXT = re.compile(r"[\x21-\x7e]+")
 _XML_FIELD = re.compile(r"<(Code|Message)>([^<]{1,500})</\1>")
 
 
@@ -493,7 +495,10 @@ class Client:
         test). `first_answer_timeout`: seconds the first read (GET, HEAD) of a server that has
         never answered this client waits for its answer (at most `timeout`)."""
         self.base_url = base_url.rstrip("/")
-        self.token = token
+        # a token read from an env file written on Windows (CRLF) or pasted with a space: none
+        # has white space, and sent with it httpx refused the header with a message quoting
+        # it, which `mediadesk upload` printed (the whole token, in a CI log) as a frozen server
+        self.token = token.strip() if token else token
         self.retries = retries
         self.backoff = backoff
         self.timeout = timeout
@@ -528,6 +533,16 @@ class Client:
         return path if "://" in path else f"{self.base_url}{path}"
 
     def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        if self.token and not _HEADER_TEXT.fullmatch(self.token):
+            # never quoted: it may be the real token with a stray character (a traceback of
+            # UnicodeEncodeError before, for a letter such as "ü")
+            raise ClientError(
+                "invalid_token",
+                "The token holds characters no API token has (only letters, digits and "
+                "punctuation of ASCII): check --token, MEDIADESK_TOKEN or the token saved by "
+                "'mediadesk login'; nothing was sent",
+                local=True,
+            )
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         headers.update(extra or {})
         return headers
