@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         "default; above it presigned, and above its multipart threshold in parts on R2/S3 or "
         "through tus on local storage, resuming after a break) with a progress bar, and "
         "prints a summary. Exit status 1 when a file was refused or failed; "
-        "duplicates of stored files are not failures.",
+        "duplicates of stored files are not failures. A server that cannot be reached "
+        "part-way stops the command (the files not sent are named): exit status 2.",
     )
     up.add_argument("files", nargs="+", metavar="FILE")
     up.add_argument("--athlete", type=catalog_id, metavar="N", help="athlete id")
