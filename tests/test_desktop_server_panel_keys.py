@@ -258,3 +258,20 @@ def test_alt_o_copies_nothing_while_the_panel_is_behind_another_tab(
         assert f"curl {window.server.url}/health" in QGuiApplication.clipboard().text()
     finally:
         window.shutdown()
+
+
+def test_start_and_stop_pressed_from_the_keyboard_keep_the_focus(
+    qtbot: Any, window: MainWindow
+) -> None:
+    """Stop pressed with Space (the button disabled while the server stops) left the focus on
+    the address beside it, which then read "Stopped" with no ring, and Space again did nothing:
+    a keyboard user lost their place. Start and Stop keep the focus, so Space toggles again."""
+    panel = window.server_panel
+    panel.toggle.setFocus(Qt.FocusReason.TabFocusReason)
+    wait_for(qtbot, panel.toggle.hasFocus)
+    for running in (True, False):  # Start, then Stop
+        with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT):
+            QTest.keyClick(panel.toggle, Key.Key_Space)
+        wait_for(qtbot, lambda: panel.toggle.isEnabled())
+        assert window.server.running is running
+        assert panel.toggle.hasFocus(), QApplication.focusWidget()
