@@ -129,10 +129,23 @@ export function getConfig({ baseUrl, stallTimeout } = {}) {
   return configs.get(url);
 }
 
+// A File the browser can no longer read: changed, moved or removed on disk since it was chosen
+// (Chromium's NotReadableError, Firefox's NotFoundError). uploadFile rejected with the bare
+// DOMException (no MediaDeskError, `code` 0). A file changed during its PUT is the server's to
+// find (403 content_length_mismatch).
+const unreadable = (file, cause) => new MediaDeskError("unreadable",
+  `${file.name || "The file"} can no longer be read (changed, moved or removed since it was `
+  + "chosen): choose it again", { details: { cause: cause?.name || null } });
+
 /** Checks a File or Blob as the server would; rejects with a MediaDeskError (status null). */
 export async function checkFile(file, { baseUrl, fileType, stallTimeout } = {}) {
   if (!file.size) throw new MediaDeskError("empty_file", "The file is empty");
-  const head = new Uint8Array(await file.slice(0, HEAD_BYTES).arrayBuffer());
+  let head;
+  try {
+    head = new Uint8Array(await file.slice(0, HEAD_BYTES).arrayBuffer());
+  } catch (err) {
+    throw unreadable(file, err);
+  }
   const media = sniff(head);
   const config = await getConfig({ baseUrl, stallTimeout });
   if (!media) {

@@ -1,0 +1,68 @@
+"""mediadesk.js says a file the browser can no longer read (changed, moved or removed on disk
+since it was chosen) as such: MediaDeskError `unreadable`, status null, before any request.
+
+An outside tester's report: a clip chosen in a page and then re-exported over the same name
+made uploadFile reject with Chromium's bare DOMException (NotReadableError: no MediaDeskError,
+`code` 0; the demo page said "Refused: The requested file could not be read… (0)"). A real
+Chromium and a real server; the file is changed on disk after it was chosen.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.library import Library
+from server.entry import EmbeddedServer
+from tests.browser import Browser, chromium_path
+from tests.server_fixtures import make_tokens
+from tests.test_form_filenames import Pictures
+
+pytestmark = [
+    pytest.mark.skipif(chromium_path() is None, reason="Chromium not installed"),
+    pytest.mark.timeout(60),
+]
+
+CALL = """
+(async (token) => {
+  const md = await import("/static/mediadesk.js");
+  const file = document.getElementById("chosen").files[0];
+  try {
+    await md.uploadFile(file, { token });
+    return { stored: true };
+  } catch (err) {
+    return { name: err.name, code: err.code, status: err.status, message: err.message };
+  }
+})
+"""
+
+
+async def _chosen_then_changed(browser: Browser, base: str, path: Path) -> None:
+    """`path` chosen in a file input of a page of `base`, then written again longer on disk
+    (an editor's export)."""
+    await browser.goto(f"{base}/upload-demo")
+    await browser.evaluate(
+        "(() => { const input = document.createElement('input'); input.type = 'file';"
+        " input.id = 'chosen'; document.body.append(input); })()"
+    )
+    root = (await browser.send("DOM.getDocument"))["root"]["nodeId"]
+    node = await browser.send("DOM.querySelector", nodeId=root, selector="#chosen")
+    await browser.send("DOM.setFileInputFiles", nodeId=node["nodeId"], files=[str(path)])
+    with open(path, "ab") as fh:
+        fh.write(b"\0" * 4096)
+
+
+async def test_a_file_changed_since_it_was_chosen_is_said_unreadable(
+    live: EmbeddedServer, library: Library, tmp_path: Path
+) -> None:
+    token = make_tokens(library).upload
+    photo = Pictures(tmp_path).next()
+    async with Browser(chromium_path() or "") as browser:
+        await _chosen_then_changed(browser, live.url, photo)
+        result: dict[str, Any] = await browser.evaluate(f"({CALL})({json.dumps(token)})")
+    assert result["name"] == "MediaDeskError", result
+    assert (result["code"], result["status"]) == ("unreadable", None)
+    assert result["message"].startswith(f"{photo.name} can no longer be read")
