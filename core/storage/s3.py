@@ -674,9 +674,24 @@ class S3Storage:
             if self._bucket_is_missing():
                 raise bucket_missing(self.bucket, self.endpoint_url) from None
             raise
-        return ObjectStat(
-            key, head["ContentLength"], head["ETag"], head["LastModified"], head.get("ContentType")
-        )
+        size, etag, modified = head.get("ContentLength"), head.get("ETag"), head.get("LastModified")
+        if size is None or etag is None or modified is None:
+            # HTTP lets a HEAD's answer leave them out (RFC 9110 9.3.2), and a proxy or gateway
+            # in front of an S3-compatible store does: the first byte's GET says them, its
+            # Content-Range holding the size. Read as a KeyError, confirm answered 500
+            # internal_error for every upload.
+            with self._errors(f"Reading {key!r}"):
+                first = self.client.get_object(Bucket=self.bucket, Key=key, Range="bytes=0-0")
+            first["Body"].close()
+            size = size if size is not None else _whole_size(first)
+            etag = etag if etag is not None else first.get("ETag", "")
+            modified = modified or first.get("LastModified") or datetime.now(UTC)
+            if size is None:
+                raise StorageUnavailable(
+                    f"The storage's answer for {key!r} does not say its size",
+                    reason="storage_server_error",
+                )
+        return ObjectStat(key, size, etag, modified, head.get("ContentType"))
 
     def _bucket_is_missing(self) -> bool:
         """HeadBucket answers 404. Any other failure (a key limited to objects may be refused
