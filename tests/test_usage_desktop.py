@@ -51,6 +51,34 @@ def test_storage_view_shows_types_athletes_store_and_history(
     view.shutdown()
 
 
+def test_list_the_store_now_pressed_from_the_keyboard_keeps_the_focus(
+    qtbot: Any, library: Library
+) -> None:
+    """List the store now (and Refresh) pressed with Space are disabled while they work: the
+    focus went to the Type table and stayed there, and Space again selected a row in it."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from tests.qt_helpers import shown_window
+
+    with shown_window(qtbot, library) as window:
+        window.resize(1366, 768)
+        view = window.storage_view
+        view.show()
+        view.raise_()
+        window.activateWindow()
+        wait_for(qtbot, lambda: QApplication.activeWindow() is window)
+        qtbot.wait(200)  # the window's own first focus (the sidebar) given
+        for button in (view.scan_button, view.refresh_button):
+            button.setFocus(Qt.FocusReason.TabFocusReason)
+            wait_for(qtbot, button.hasFocus)
+            with qtbot.waitSignal(view.usageChanged, timeout=TIMEOUT):
+                QTest.keyClick(button, Qt.Key.Key_Space)
+            wait_for(qtbot, button.isEnabled)
+            assert button.hasFocus(), QApplication.focusWidget()
+
+
 def test_history_days_are_in_the_locale_short_format_like_the_scan_time(
     qtbot: Any, library: Library, media_dir: Any
 ) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
@@ -55,6 +56,8 @@ class StorageView(QDockWidget):
         self.library = library
         self.runner = TaskRunner(1, self)
         self.report: dict[str, Any] | None = None
+        # (the button that had the keyboard, the widget Qt gave it to when it was disabled)
+        self._focus: tuple[QPushButton, QWidget | None] | None = None
         body = QWidget(self)
         layout = QVBoxLayout(body)
         top = QHBoxLayout()
@@ -134,8 +137,13 @@ class StorageView(QDockWidget):
         self._submit(_scan_and_load)
 
     def _submit(self, fn: Any) -> None:
+        pressed = next((b for b in (self.refresh_button, self.scan_button) if b.hasFocus()), None)
         self.refresh_button.setEnabled(False)
         self.scan_button.setEnabled(False)
+        if pressed is not None:
+            # Qt gives a disabled button's focus to the next field: List the store now pressed
+            # with Space left it on the Type table, and Space again selected a row there
+            self._focus = (pressed, QApplication.focusWidget())
         self.runner.submit(fn, self.library, on_result=self._show, on_error=self._failed)
 
     def _failed(self, exc: BaseException) -> None:
@@ -145,6 +153,11 @@ class StorageView(QDockWidget):
     def _enable(self) -> None:
         self.refresh_button.setEnabled(True)
         self.scan_button.setEnabled(True)
+        if self._focus is not None:
+            (button, went), self._focus = self._focus, None
+            focused = QApplication.focusWidget()
+            if focused is None or focused is went:  # the user did not move on meanwhile
+                button.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # ---- showing ------------------------------------------------------------------------------
     def used_bytes(self, catalog_bytes: int) -> int:
