@@ -162,20 +162,21 @@ def test_a_clip_played_to_its_end_reads_its_whole_length(
 def test_a_seek_past_the_end_holds_the_end(
     qtbot: Any, player: VideoPlayer, clips: dict[str, Path]
 ) -> None:
-    """→ (5 s on) at the end of a 3 s clip, or from its middle, read "0:02 / 0:03": the seek
+    """→ (5 s on) at the end of a 4 s clip, or from its middle, read "0:03 / 0:04": the seek
     went to a millisecond before the end and the time went back. Past the end is the end."""
-    _play_to_the_end(qtbot, player, clips["three"])
+    _play_to_the_end(qtbot, player, clips["one"])
     controls = player.controls
+    assert controls.elapsed_label.text() == "0:01"
     player.seek_by(5000)
     qtbot.wait(300)  # the seek's frame and position come
-    assert controls.elapsed_label.text() == "0:03"
+    assert controls.elapsed_label.text() == "0:01"  # not "0:00", a millisecond before the end
     assert controls.seek_slider.value() == controls.seek_slider.maximum()
-    player.seek_by(-2000)
+    player.seek_by(-500)
     wait_for(qtbot, lambda: controls.elapsed_label.text() == "0:00", timeout=WAIT)
     player.seek_by(5000)  # paused in the middle: to the end, held there
-    wait_for(qtbot, lambda: controls.elapsed_label.text() == "0:03", timeout=WAIT)
+    wait_for(qtbot, lambda: controls.elapsed_label.text() == "0:01", timeout=WAIT)
     qtbot.wait(300)
-    assert controls.elapsed_label.text() == "0:03"
+    assert controls.elapsed_label.text() == "0:01"
     assert player.player.playbackState() == State.PausedState
 
 
