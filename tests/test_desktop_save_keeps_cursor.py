@@ -118,3 +118,23 @@ def test_edits_typed_while_the_save_runs_keep_the_cursor(
     assert window.details.dirty
     qtbot.keyClicks(box, " PB")
     assert box.toPlainText() == "Triple jump, 14 m PB"
+
+
+@pytest.mark.parametrize("button", ["save_button", "revert_button"])
+def test_save_or_revert_pressed_with_space_leaves_the_focus_in_the_field_edited(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    button: str,
+) -> None:
+    """Save (or Revert) greys out once done, and Qt gave its focus to the next button: Space
+    pressed again on Save opened the preview. The focus goes back to the field edited last."""
+    box = window.details.description
+    box.setFocus()
+    wait_for(qtbot, box.hasFocus)
+    qtbot.keyClicks(box, "Final autonomica")
+    pressed = getattr(window.details, button)
+    pressed.setFocus(Qt.FocusReason.TabFocusReason)
+    wait_for(qtbot, pressed.hasFocus)
+    qtbot.keyClick(pressed, Qt.Key.Key_Space)
+    wait_for(qtbot, lambda: not window.details.dirty)
+    assert box.hasFocus(), QApplication.focusWidget()

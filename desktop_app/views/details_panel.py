@@ -209,6 +209,7 @@ class DetailsPanel(QWidget):
         self._filled: int | None = None  # the id of the file whose values the form holds
         self._held: frozenset[str] = frozenset()  # fields show_saved keeps as typed
         self._renaming = False  # F2 put the focus in the name; Enter or Esc hands it back
+        self._last_field: QWidget | None = None  # the field edited last (_set_dirty's focus)
         self._selected = 1  # files selected in the grid (the main window tells)
         # With several files selected the panel says so: the details are of one of them, while
         # Move to trash, Restore and Delete act on all (a Delete once trashed an unseen file).
@@ -696,9 +697,18 @@ class DetailsPanel(QWidget):
 
     def _mark_dirty(self, *_: object) -> None:
         if not self._loading:
+            field = self.sender()
+            if isinstance(field, QWidget):  # typed or chosen in it (not called directly)
+                self._last_field = field
             self._set_dirty(bool(self.changes()))
 
     def _set_dirty(self, dirty: bool) -> None:
+        if not dirty and (self.save_button.hasFocus() or self.revert_button.hasFocus()):
+            # Qt gives a disabled button's focus to the next one: Save pressed with Space left
+            # it on Preview, and Space again opened the preview. It goes back to the field
+            # edited last (the name when none was), where the user's next keys belong.
+            field = self._last_field if self._last_field is not None else self.filename
+            field.setFocus(Qt.FocusReason.OtherFocusReason)
         self.save_button.setEnabled(dirty)
         self.revert_button.setEnabled(dirty)
         # Said in the title, which never widens the panel (a label beside the buttons did).
