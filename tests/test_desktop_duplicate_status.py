@@ -17,6 +17,7 @@ pytest.importorskip("PySide6.QtWidgets")
 from core.library import Library  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.models.upload_queue_model import UploadState  # noqa: E402
+from desktop_app.views import main_window  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.media import make_jpeg  # noqa: E402
 from tests.qt_helpers import shown_window, wait_for  # noqa: E402
@@ -62,8 +63,9 @@ def _drop(qtbot, window: MainWindow, path: Path) -> str:  # type: ignore[no-unty
 
 
 def test_a_dropped_copy_names_itself_and_the_librarys_file(  # type: ignore[no-untyped-def]
-    qtbot, window: MainWindow, library: Library, language: str, tmp_path: Path
+    qtbot, window: MainWindow, library: Library, language: str, tmp_path: Path, monkeypatch
 ) -> None:
+    monkeypatch.setattr(main_window, "NOTICE_HOLD_S", 0.0)  # each notice read in turn here
     ours, elsewhere = tmp_path / "ours", tmp_path / "dropped"
     ours.mkdir()
     elsewhere.mkdir()
@@ -79,3 +81,19 @@ def test_a_dropped_copy_names_itself_and_the_librarys_file(  # type: ignore[no-u
     assert _drop(qtbot, window, make_jpeg(elsewhere / "other.jpg", (48, 64))) == other
     states = [item.state for item in window.uploads.model.items()]
     assert states == [UploadState.DUPLICATE, UploadState.DUPLICATE, UploadState.DONE]
+
+
+def test_a_duplicates_notice_is_not_replaced_by_the_next_files_upload(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, library: Library, tmp_path: Path
+) -> None:
+    """In a drop of many, "Uploaded <the next file>" replaced the duplicate's notice at once:
+    the user never read that a file was already in the library."""
+    ours, elsewhere = tmp_path / "ours", tmp_path / "dropped"
+    ours.mkdir()
+    elsewhere.mkdir()
+    stored = make_jpeg(ours / "sprint_50.jpg", (64, 48))
+    library.uploads.ingest(stored, "image")
+    twin = shutil.copyfile(stored, elsewhere / "sprint_50.jpg")
+    said = _drop(qtbot, window, twin)
+    assert said == SAID["en"][1]
+    assert _drop(qtbot, window, make_jpeg(elsewhere / "other.jpg", (48, 64))) == said

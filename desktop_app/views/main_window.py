@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
@@ -138,6 +139,9 @@ def dropped_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[
     return [local_path(url) for url in mime.urls() if url.isLocalFile()]
 
 
+# Seconds the routine "Uploaded …" of a drop's other files is held back after a duplicate's
+# notice ("… is already in the library"), which shows as long: it went at once, unread
+NOTICE_HOLD_S = 6.0
 DIALOG_KEYS = ("import", "export")  # the file dialogs that remember their folder
 # "old>new": the storage switch whose old files the user chose to keep reading where they are
 # (SettingsController.kept), so that a Save does not ask about them again; "": none
@@ -766,11 +770,16 @@ class MainWindow(QMainWindow):
         self.upload_dock.importFolderRequested.connect(self.import_folder)
         self.upload_dock.showInGridRequested.connect(self.reveal_file)
         c.filterChanged.connect(lambda _f: self._select_current_filter())
-        self.uploads.uploaded.connect(
-            lambda record: self.status.showMessage(
-                self.tr("Uploaded %1").replace("%1", record.original_filename), 4000
-            )
-        )
+        self._notice_held_until = 0.0  # monotonic: a duplicate's notice is on screen till then
+
+        def say_uploaded(record: FileRecord) -> None:
+            # routine news: in a drop of many, the next file's replaced a duplicate's notice
+            # at once (before it was read); the queue's rows say each file's upload anyway
+            if time.monotonic() >= self._notice_held_until:
+                text = self.tr("Uploaded %1").replace("%1", record.original_filename)
+                self.status.showMessage(text, 4000)
+
+        self.uploads.uploaded.connect(say_uploaded)
 
         def say_duplicate(name: str, stored: str) -> None:
             # the same bytes: nothing uploaded; the dropped file named, and the library's if other
@@ -780,7 +789,8 @@ class MainWindow(QMainWindow):
                 # filled in one pass: a file name may hold "%1" or "%2" itself
                 parts = self.tr("“%1” is already in the library as “%2”.").split("%2")
                 text = stored.join(part.replace("%1", name) for part in parts)
-            self.status.showMessage(text, 4000)
+            self.status.showMessage(text, 6000)
+            self._notice_held_until = time.monotonic() + NOTICE_HOLD_S
 
         self.uploads.duplicate.connect(say_duplicate)
         self.server.stateChanged.connect(
