@@ -191,11 +191,25 @@ class TextFormatter(logging.Formatter):
         return redact_secrets(super().format(record))
 
 
+def _redacted(value: object) -> object:
+    """`value` for a JSON line with redact_secrets applied to every text in it: strings, those
+    inside lists and dicts, and any other object written as its str()."""
+    if isinstance(value, str):
+        return redact_secrets(value)
+    if isinstance(value, dict):
+        return {str(k): _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return redact_secrets(str(value))
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line; never raises on odd arguments."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact_secrets(self._json(record))
+        return self._json(record)
 
     def _json(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -211,7 +225,11 @@ class JsonFormatter(logging.Formatter):
                 out[name] = value
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False, default=str)
+        # Each value is redacted before it is encoded: redacting the encoded line cut a
+        # parameter's value through JSON's escapes, the `\` of the `\"` after it included (a
+        # Referer or User-Agent ending in `?token=x`, which the access log quotes), leaving a line
+        # no JSON reader could parse, so any client could hide its requests from a log pipeline.
+        return json.dumps(_redacted(out), ensure_ascii=False)
 
 
 # Running out of these is the process's state, not one operation's fault: every background loop

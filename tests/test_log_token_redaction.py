@@ -139,6 +139,29 @@ def test_a_token_in_an_exception_or_an_argument_is_redacted_by_each_format(
     assert line.count(SHOWN) == 2, line
 
 
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "?token=abc",  # a page's own parameter, in the Referer the access log quotes
+        f"?from=1&access_token={TOKEN}",
+        "?x=1&sig=0a1b",
+        "?X-Amz-Signature=ab&name=Ana%20L.jpg",
+        "?sig=1\\",  # a value ending in a backslash, itself escaped in JSON
+    ],
+)
+def test_a_json_line_stays_json_when_a_quoted_value_is_redacted(tail: str) -> None:
+    """The access log quotes the Referer and User-Agent: a value redacted at their end took the
+    `\\` of JSON's `\\"` with it, and the line was no longer JSON (any client could send such a
+    Referer and keep its requests out of a log pipeline)."""
+    message = f'127.0.0.1 "GET /health HTTP/1.1" 200 5 "https://club.example/g{tail}" "bot?sig=1"'
+    line = JsonFormatter().format(_record("%s", message, exc=_failure()))
+    parsed = json.loads(line)
+    assert parsed["message"] == redact_secrets(message), line
+    assert HIDDEN not in line and "0a1b" not in line and "Ana%20L" not in line, line
+    assert "bot?sig=" + REDACTED in line, line
+    assert SHOWN in parsed["exception"], line
+
+
 def test_the_log_file_redacts_whatever_its_formatter(tmp_path: Path) -> None:
     handler = LogFile(tmp_path / "app.log")
     handler.setFormatter(logging.Formatter("%(message)s"))
