@@ -591,7 +591,12 @@ class LogFile(logging.handlers.RotatingFileHandler):
     def format(self, record: logging.LogRecord) -> str:
         if self._line is not None and self._line[0] is record:
             return self._line[1]  # formatted in the caller's thread
-        return redact_secrets(super().format(record))
+        line = super().format(record)
+        if isinstance(self.formatter, JsonFormatter):
+            # redacted field by field already: a JSON line redacted whole lost the `\` of a
+            # `\"` after a redacted value, and was no longer JSON
+            return line
+        return redact_secrets(line)
 
     def _write_queued(self) -> None:
         while True:

@@ -149,12 +149,22 @@ def test_a_token_in_an_exception_or_an_argument_is_redacted_by_each_format(
         "?sig=1\\",  # a value ending in a backslash, itself escaped in JSON
     ],
 )
-def test_a_json_line_stays_json_when_a_quoted_value_is_redacted(tail: str) -> None:
+def test_a_json_line_stays_json_when_a_quoted_value_is_redacted(tail: str, tmp_path: Path) -> None:
     """The access log quotes the Referer and User-Agent: a value redacted at their end took the
     `\\` of JSON's `\\"` with it, and the line was no longer JSON (any client could send such a
-    Referer and keep its requests out of a log pipeline)."""
+    Referer and keep its requests out of a log pipeline), on the console and in the log file."""
     message = f'127.0.0.1 "GET /health HTTP/1.1" 200 5 "https://club.example/g{tail}" "bot?sig=1"'
-    line = JsonFormatter().format(_record("%s", message, exc=_failure()))
+    record = _record("%s", message, exc=_failure())
+    handler = LogFile(tmp_path / "server.log")
+    handler.setFormatter(JsonFormatter())
+    try:
+        handler.handle(record)
+        handler.flush()
+    finally:
+        handler.close()
+    written = (tmp_path / "server.log").read_text(encoding="utf-8").splitlines()
+    line = JsonFormatter().format(record)
+    assert written == [line]
     parsed = json.loads(line)
     assert parsed["message"] == redact_secrets(message), line
     assert HIDDEN not in line and "0a1b" not in line and "Ana%20L" not in line, line
