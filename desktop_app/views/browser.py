@@ -59,6 +59,7 @@ def _ranges(selection: QItemSelectionModel) -> list[QItemSelectionRange]:
 
 # the grid lays its items out on a timer of its own: checks of its scroll range wait this long
 LAYOUT_SETTLE_MS = 50
+RETURN_WAIT_MS = 3000  # how long the files Ctrl+Z puts back are waited for (select_on_return)
 
 _NAVIGATION_KEYS = frozenset(
     {
@@ -363,6 +364,15 @@ class FileBrowser(QWidget):
         controller.filterChanged.connect(self._start_at_top)
         controller.searchChanged.connect(self._show_search)
         controller.revealReady.connect(self.reveal)
+        # The files Ctrl+Z puts back (select_on_return): selected again and scrolled to as
+        # their rows come back with the change feed; they came back unselected, the grid
+        # wherever the insertions above its rows left it (its top row cut in half). Forgotten
+        # after RETURN_WAIT_MS or another view, so a row loaded later never takes the selection.
+        self._returning: list[int] = []
+        self._returning_ends = QTimer(self, singleShot=True, interval=RETURN_WAIT_MS)
+        self._returning_ends.timeout.connect(self._returning.clear)
+        model.modelAboutToBeReset.connect(self._returning.clear)
+        model.rowsInserted.connect(self._returned_later)
         self._update_empty()
 
     def _build_toolbar(self) -> ToolbarRow:
@@ -1007,6 +1017,37 @@ class FileBrowser(QWidget):
         self._scroll_to(file_id)
         # rows just put in are laid out on the grid's timer, which may scroll it back
         QTimer.singleShot(LAYOUT_SETTLE_MS, self, lambda: self._scroll_to(file_id))
+
+    def select_on_return(self, file_ids: list[int]) -> None:
+        """Selects these files (trashed, being restored) as their rows come back."""
+        self._returning[:] = file_ids
+        self._returning_ends.start()
+
+    def _returned_later(self, *_: object) -> None:
+        if self._returning:  # after the insertion's other handlers (the place kept in sight)
+            QTimer.singleShot(0, self, self._select_returned)
+
+    def _select_returned(self) -> None:
+        model = self.controller.grid
+        rows = sorted(r for r in (model.row_of(i) for i in self._returning) if r >= 0)
+        if not rows:
+            return
+        if len(rows) == len(self._returning):
+            self._returning.clear()  # all back: a later insertion leaves the selection alone
+        first = model.record_at(rows[0])
+        ids = [r.id for r in (model.record_at(row) for row in rows) if r is not None]
+        self._apply_selection((first.id if first is not None else None, ids), None)
+        self._scroll_whole(rows[0])
+        # rows just put in are laid out on the grid's timer, which may scroll it back
+        QTimer.singleShot(LAYOUT_SETTLE_MS, self, lambda: self._scroll_whole(rows[0]))
+
+    def _scroll_whole(self, row: int) -> None:
+        """Scrolls row `row` into sight whole, at the top when it was not: no row cut."""
+        if row >= self.controller.grid.rowCount():
+            return
+        index = self.controller.grid.index(row)
+        if not self.grid.viewport().rect().contains(self.grid.visualRect(index)):
+            self.grid.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
 
     def _scroll_to(self, file_id: int) -> None:
         row = self.controller.grid.row_of(file_id)

@@ -1569,6 +1569,7 @@ class MainWindow(QMainWindow):
         ids, self._last_trashed = self._last_trashed, []
         self.commands.undo_trash.setEnabled(False)
         if ids:
+            self.browser.select_on_return(ids)
             self.controller.restore(ids)
 
     def rename(self) -> None:
