@@ -358,6 +358,10 @@ class UploadController(QObject):
         # latest wait, or before a Resume by hand, finds another turn and does nothing
         self._timers: dict[int, int] = {}
         self._turns = 0
+        # item id -> the turn of the row's worker attempt that speaks for it. A row paused
+        # while its attempt waited for a worker, and resumed, has a newer one: the old one,
+        # stopped at its start, made the row Cancelled while the new one sent it.
+        self._attempts: dict[int, int] = {}
         # Files this run's rows uploaded: another restored row with the same bytes is a duplicate
         self._claimed: set[int] = set()
         # A big row goes to its worker only once no other row of its size and athlete is being
@@ -527,7 +531,6 @@ class UploadController(QObject):
         item_id = item.id
         # a row paused or cancelled before it went ends in its worker at once: it waits on none
         gate = None if item.cancel.is_set() else self._gate(item)
-        turn = 0
         if gate is not None:
             sending = self._sending.get(gate)
             if sending is not None and sending[0] != item_id:
@@ -540,8 +543,9 @@ class UploadController(QObject):
                     self._held_at[item_id] = gate
                     self._running += 1
                 return
-            self._turns += 1
-            turn = self._turns
+        self._turns += 1
+        turn = self._attempts[item_id] = self._turns
+        if gate is not None:
             self._sending[gate] = (item_id, turn)
         self._running += 1
         self._uploads.submit(
@@ -549,13 +553,26 @@ class UploadController(QObject):
             self.library,
             _Upload(item.path, item.size, item.athlete_id, item.upload_id, item.cancel, item.key),
             self._journal,
-            on_report=lambda kind, *args: self._on_report(item_id, kind, *args),
+            on_report=lambda kind, *args: self._reported(item_id, turn, kind, *args),
             on_result=lambda record: self._sent(item_id, record, gate, turn),
             on_error=lambda exc: self._sent(item_id, exc, gate, turn),
         )
 
+    def _reported(self, item_id: int, turn: int, kind: str, *args: Any) -> None:
+        if self._attempts.get(item_id) == turn:  # (an older attempt's news is not the row's)
+            self._on_report(item_id, kind, *args)
+
     def _sent(self, item_id: int, result: object, gate: _Gate | None, turn: int) -> None:
-        self._on_finished(item_id, result)
+        if self._attempts.get(item_id) == turn:
+            del self._attempts[item_id]
+            self._on_finished(item_id, result)
+        elif isinstance(result, FileRecord):
+            self._on_finished(item_id, result)  # stored before it saw its pause: it is news
+        else:
+            # an attempt paused before its worker began, the row resumed since: the newer
+            # attempt says how the row ends
+            self._running -= 1
+            self._check_idle()
         if gate is not None and self._sending.get(gate) == (item_id, turn):
             # (a row paused and resumed before its worker began has a later turn: its first
             # worker's Cancelled ends nothing)

@@ -1,0 +1,61 @@
+"""A row paused while it waits for a worker and resumed before that first attempt reaches one:
+the first attempt, stopped at its start, must not say anything of the row, which goes on with
+the second. Its "stopped" made the row Cancelled (or Paused) while the second sent it."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from core.ingest import Ingestor  # noqa: E402
+from core.library import Library  # noqa: E402
+from desktop_app.controllers.upload_controller import UploadController  # noqa: E402
+from desktop_app.models.upload_queue_model import UploadState  # noqa: E402
+from tests.media import make_jpeg  # noqa: E402
+from tests.qt_helpers import wait_for  # noqa: E402
+
+
+def test_a_row_paused_and_resumed_before_its_worker_began_goes_on(
+    qtbot: Any, library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    original = Ingestor.ingest
+
+    def ingest(self: Ingestor, *args: Any, **kwargs: Any) -> Any:
+        if not started.is_set():  # the first file holds the only worker
+            started.set()
+            release.wait(10)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ingestor, "ingest", ingest)
+    first = make_jpeg(tmp_path / "first.jpg", (32, 24), color=(200, 0, 0))
+    second = make_jpeg(tmp_path / "second.jpg", (32, 24), color=(0, 200, 0))
+    controller = UploadController(library, max_parallel=1, persist=False)
+    model = controller.model
+    try:
+        controller.add_paths([first, second])
+        wait_for(qtbot, lambda: len(model.items()) == 2 and started.is_set())
+        row = model.items()[1].id
+        seen: list[UploadState] = []
+        model.stateChanged.connect(
+            lambda item_id, _state: (
+                seen.append(model.item(item_id).state) if item_id == row else None
+            )
+        )
+        controller.pause(row)
+        assert model.item(row).state == UploadState.PAUSED
+        controller.resume(row)  # the first attempt still waits for the worker
+        assert model.item(row).state == UploadState.QUEUED
+        seen.clear()
+        release.set()
+        wait_for(qtbot, lambda: not controller.busy)
+        assert model.item(row).state == UploadState.DONE
+        assert UploadState.CANCELLED not in seen and UploadState.PAUSED not in seen, seen
+    finally:
+        release.set()
+        controller.shutdown()
