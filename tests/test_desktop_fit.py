@@ -431,6 +431,38 @@ def test_the_trash_row_keeps_the_whole_placeholder_at_1024(
         win.shutdown()
 
 
+def test_the_sort_label_is_the_same_in_every_view(qtbot: Any, library: Library) -> None:
+    """In Spanish "Orden:" showed in the trash (on the row below the search box) and not in
+    All files at one width, and the other way round at another: the trash's button took it
+    away or brought it back, and the search box's width changed with it from view to view."""
+    from datetime import UTC, datetime
+
+    from tests.test_desktop_models import add_rows
+
+    install_translations("es")
+    add_rows(library, 48)
+    add_rows(library, range(100, 103), deleted_at=datetime.now(UTC))
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    label = win.browser.toolbar.yielding[0]
+    assert label.text() == "Orden:"
+    try:
+        for width in (1200, 1360):  # HEAD: shown only in the trash; hidden only in the trash
+            win.resize(width, 800)
+            wait_for(qtbot, lambda: win.width() == width)  # noqa: B023 - waited here
+            shown = {}
+            for section in ("all", "trash", "image"):
+                win.sidebar.setCurrentIndex(win.controller.sidebar.index_of(section))
+                qtbot.wait(100)  # laid out again for the view's count and buttons
+                shown[section] = label.isVisible()
+            assert len(set(shown.values())) == 1, (width, shown)
+    finally:
+        win.shutdown()
+        install_translations("en")
+
+
 def test_the_technical_details_of_a_video_read_whole_at_1024(
     qtbot: Any, library: Library, media_dir: MediaSet, language: str
 ) -> None:

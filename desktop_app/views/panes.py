@@ -234,18 +234,33 @@ class ToolbarRow(QWidget):
     def fit(self) -> None:
         # the labels step aside for the search box's whole placeholder, not only its minimum
         more = self._search_wants() - SEARCH_MIN_WIDTH
-        shown = self._fitting(self.widgets, more)
-        rows = 1
-        if self._need(shown) + more > self.width():
-            # the search box alone on its row; on the second, the labels that fit there
-            rows = 2
-            shown = self._fitting(self.widgets[1:])
-            if self._need(shown) > self.width() and self._present(self._trailing):
-                rows = 3  # the trailing widgets on a row of their own
-                shown = self._fitting([w for w in self.widgets[1:] if w not in self._trailing])
+        # The labels are those a view without the trailing widgets shows at this width, in
+        # every view: the trash's button took "Orden:" away on one row, or brought it back on
+        # the second, so it came and went (the search box's width with it) as the user went
+        # from view to view. The trailing widgets make the row wrap instead.
+        _rows, kept = self._arrangement([w for w in self.widgets if w not in self._trailing], more)
+        widgets = [w for w in self.widgets if w not in self.yielding or w in kept]
+        rows, shown = self._arrangement(widgets, more, keep=True)
         self._arrange(rows)
         for widget in self.yielding:
             widget.setVisible(widget in shown)
+
+    def _arrangement(
+        self, widgets: list[QWidget], more: int, keep: bool = False
+    ) -> tuple[int, list[QWidget]]:
+        """The rows `widgets` take at this width and those of them shown; `keep`: the labels
+        stay on one row or the row wraps (they do not step aside for a trailing widget)."""
+        shown = self._present(widgets) if keep else self._fitting(widgets, more)
+        if self._need(shown) + more <= self.width():
+            return 1, shown
+        # the search box alone on its row; on the second, the labels that fit there
+        shown = self._fitting(widgets[1:])
+        if self._need(shown) > self.width() and self._present(
+            [w for w in widgets if w in self._trailing]
+        ):
+            # the trailing widgets on a row of their own
+            return 3, self._fitting([w for w in widgets[1:] if w not in self._trailing])
+        return 2, shown
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         """The narrowest the row can be: each row of its narrowest arrangement whole. (Not
