@@ -44,6 +44,7 @@ from server.state import (
     RECORDS,
     REQUEST_ID,
     RESPONDING,
+    SIGNED_PUTS,
     STARTED,
     STREAMS,
     THREADS,
@@ -109,6 +110,7 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     app[RECORDS] = RecordCache()
     app[STREAMS] = ActiveStreams()
     app[READ_STREAMS] = ReadStreams()
+    app[SIGNED_PUTS] = {}
     setup_routes(app, expect_handler=defer_continue)
     app.on_response_prepare.append(on_prepare)
     app.on_response_prepare.append(close_unless_continued)

@@ -844,6 +844,12 @@ PATHS: dict[str, dict[str, S]] = {
                     "content_type_mismatch, content_length_mismatch: not the Content-Type or "
                     "size the URL is signed for",
                 ),
+                **refused(
+                    409,
+                    "conflict: the URL was used already (its file confirmed or removed), or a "
+                    "newer PUT to the same URL took this one's place while its body arrived "
+                    "(one body per URL is received: the newest)",
+                ),
                 "503": {
                     "description": "server_busy: as many upload bodies as the server reads at "
                     "once (MEDIADESK_UPLOAD_BODIES, 16 by default, big tus PATCHes included) "

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from server.metrics import Metrics
     from server.ratelimit import FailedAuthLimit, RateLimiter
     from server.record_cache import RecordCache
+    from server.routes.signed import SignedPutBody
 
 T = TypeVar("T")
 
@@ -50,6 +51,8 @@ RECORDS: web.AppKey[RecordCache] = web.AppKey("records")
 STREAMS: web.AppKey[ActiveStreams] = web.AppKey("streams")
 # the answers to reads under way, which a stop cuts (server/live_streams.py ReadStreams)
 READ_STREAMS: web.AppKey[ReadStreams] = web.AppKey("read_streams")
+# storage key → the signed PUT whose body is being received for it (server/routes/signed.py)
+SIGNED_PUTS: web.AppKey[dict[str, SignedPutBody]] = web.AppKey("signed_puts")
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 STARTED: web.RequestKey[float] = web.RequestKey("started")

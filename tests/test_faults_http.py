@@ -137,6 +137,48 @@ def test_slow_signed_puts_hold_no_worker_and_past_the_limit_are_told_to_retry(
         assert_healthy(library, ready, server.url, tokens.read)
 
 
+def test_puts_to_one_signed_url_hold_one_body_thread_and_the_newest_is_kept(
+    library: Library, media_dir: Any
+) -> None:
+    """One signed URL sent on several connections at once (a leaked link replayed, each
+    connection sending a byte now and then) held a body thread each: past
+    MEDIADESK_UPLOAD_BODIES every other user's signed PUT answered 503 server_busy for as long
+    as they went on. A newer PUT to the same URL now stops the older one (409 conflict), so one
+    URL holds one thread; another URL's PUT is taken, and the newest is the file kept."""
+    limited = dataclasses.replace(library.settings, upload_bodies=2)
+    config = ServerConfig.from_settings(
+        limited, host="127.0.0.1", port=0, maintenance_interval=0, upload_rate_limit=0
+    )
+    tokens = make_tokens(library)
+    data = media_dir.jpeg.read_bytes()
+    with EmbeddedServer(library, config=config) as server:
+        replayed, other = (
+            _presign(server.url, tokens.upload, f"r{i}.jpg", "image", "image/jpeg")
+            for i in range(2)
+        )
+        older = put_stalled(replayed["upload_url"], data)
+        wait_bodies_held(1)
+        for _ in range(2):
+            newer = put_stalled(replayed["upload_url"], data)
+            answer = older.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 409"), answer
+            assert b"newer upload to this URL" in answer, answer
+            older.close()
+            older = newer
+        wait_bodies_held(1)
+        taken = http_call(other["upload_url"], "PUT", data, {"Content-Type": "image/jpeg"})
+        assert taken.status == 200, taken.body
+        older.sendall(data[100:])
+        assert older.recv(65536).startswith(b"HTTP/1.1 200"), "the newest PUT completes"
+        older.close()
+        ready = {}
+        for upload in (replayed, other):
+            done = _confirm(server.url, tokens.upload, upload["file_id"])
+            assert done.status == 200, done.body
+            ready[upload["file_id"]] = data
+        assert_healthy(library, ready, server.url, tokens.read)
+
+
 def test_stopping_the_server_under_a_stalled_signed_put_is_quiet_and_the_put_works_after(
     library: Library, media_dir: Any, caplog: Any
 ) -> None:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from aiohttp import web
+from aiohttp import StreamReader, web
 
 from core.errors import Conflict, MediaDeskError, NotFound, SizeMismatch, TooLarge
 from core.ingest import UPLOAD_URL_USED
@@ -26,6 +26,7 @@ from server.state import (
     CONFIG,
     LOOKED_UP,
     METRICS,
+    SIGNED_PUTS,
     STREAMS,
     THREADS,
     library,
@@ -39,6 +40,38 @@ logger = logging.getLogger(__name__)
 
 # Seconds a signed PUT refused for want of a body thread is told to wait (Retry-After).
 BUSY_RETRY = 2
+# Seconds a signed PUT waits for the older PUT to the same URL it took the place of to end (its
+# body's read is stopped at once; the storage's last step may take a moment)
+SUPERSEDE_WAIT = 10.0
+SUPERSEDED = "A newer upload to this URL took this one's place; only the newest is received"
+
+
+class SignedPutBody:
+    """A signed PUT whose body is being received: the stream its reads come from, whether a
+    newer PUT to the same URL took its place, and when its handler is over (its body thread
+    given back)."""
+
+    def __init__(self, content: StreamReader) -> None:
+        self.content = content
+        self.superseded = False
+        self.over = asyncio.Event()
+
+
+async def _supersede(older: SignedPutBody) -> None:
+    """Stops the body of `older`, a PUT to the same URL as this one, and waits until its
+    thread is given back. One body at a time per URL: sixteen connections to one signed URL,
+    each sending a byte a minute, held every body thread, and every other user's signed PUT
+    answered 503 server_busy for as long as they went on. The newest is the one kept, not the
+    first: a phone whose connection dropped unnoticed sends the file again at once."""
+    older.superseded = True
+    older.content.set_exception(ConnectionResetError(SUPERSEDED))
+    try:
+        await asyncio.wait_for(older.over.wait(), SUPERSEDE_WAIT)
+    except TimeoutError:
+        logger.warning(
+            "An upload to a signed URL took %g s to stop for a newer one", SUPERSEDE_WAIT
+        )
+
 
 routes = web.RouteTableDef()
 
@@ -119,6 +152,25 @@ async def check_put(request: web.Request) -> CheckedPut:
 async def signed_put(request: web.Request) -> web.Response:
     checked = request.pop(CHECKED, None)
     grant, record, limit = checked if checked is not None else await check_put(request)
+    receiving = request.app[SIGNED_PUTS]
+    mine = SignedPutBody(request.content)
+    older = receiving.get(grant.key)
+    receiving[grant.key] = mine
+    try:
+        if older is not None:
+            await _supersede(older)
+        if mine.superseded:  # a newer one came while this one waited for the older
+            raise Conflict(SUPERSEDED)
+        return await _receive(request, grant, record, limit, mine)
+    finally:
+        mine.over.set()
+        if receiving.get(grant.key) is mine:
+            del receiving[grant.key]
+
+
+async def _receive(
+    request: web.Request, grant: SignedGrant, record: FileRecord, limit: int, mine: SignedPutBody
+) -> web.Response:
     lib = library(request)
     sent_type = request.headers.get("Content-Type")
     # The store's writer pulls the body from a thread for as long as the client takes to send
@@ -151,6 +203,10 @@ async def signed_put(request: web.Request) -> web.Response:
         request.content.set_exception(ConnectionResetError("The server is stopping"))
         # its outcome no longer matters: seen, so asyncio does not log it as never retrieved
         writing.add_done_callback(lambda done: done.cancelled() or done.exception())
+        raise
+    except Exception:
+        if mine.superseded:  # its read stopped for a newer PUT to the same URL
+            raise Conflict(SUPERSEDED) from None
         raise
     request.app[METRICS].received("signed_put", record.file_type, stat.size)
     return web.json_response(
