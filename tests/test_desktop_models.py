@@ -355,6 +355,14 @@ def test_query_matching_and_positions(library: Library) -> None:
     assert not matches(record, FileQuery(trashed=True))
 
 
+def test_a_queued_name_is_shown_without_its_invisible_characters(qapp) -> None:  # type: ignore[no-untyped-def]
+    """A right-to-left override in a name on disk showed "photo\u202egpj.exe" as
+    "photoexe.jpg" in the queue's row; shown as the library will keep it."""
+    model = UploadQueueModel()
+    model.add(Path("/tmp/photo\u202egpj.exe"), 1000)
+    assert model.data(model.index(0, model.NAME)) == "photogpj.exe"
+
+
 def test_upload_queue_states_progress_cancel_retry(qapp) -> None:  # type: ignore[no-untyped-def]
     model = UploadQueueModel()
     a = model.add(Path("/tmp/a.jpg"), 1000)

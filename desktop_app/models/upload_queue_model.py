@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from core.filenames import readable_name
+from core.filenames import readable_name, visible_text
 from desktop_app.errors import technical_text
 from desktop_app.formatting import eta_text, path_text, size_text, speed_text, tip_text
 from desktop_app.models import Index
@@ -132,8 +132,10 @@ class UploadItem:
 
     @property
     def name(self) -> str:
-        # a name on disk that is not UTF-8 as the library keeps it (b"Jos\xe9.jpg": José.jpg)
-        return readable_name(self.path.name)
+        # as the library will keep it: a name on disk that is not UTF-8 read as it was written
+        # (b"Jos\xe9.jpg": José.jpg), without invisible characters (a right-to-left override
+        # showed "photo\u202egpj.exe" reversed, as "photoexe.jpg", in the queue's row)
+        return visible_text(readable_name(self.path.name))
 
 
 class NewRow(NamedTuple):
