@@ -37,6 +37,7 @@ from core.errors import (
     catalog_busy,
     catalog_locked,
     is_no_space,
+    no_room,
     passing_outage,
     sqlite_damaged,
     sqlite_read_only,
@@ -385,8 +386,7 @@ def check_storage(settings: Settings) -> list[Check]:
                     False,
                     # not a request's "to save the file": nothing was being saved
                     f"local folder {settings.paths.objects_dir}: its disk is full",
-                    "Free some space on the disk holding the data folder (or move it to a disk "
-                    "with room: --data-dir); uploads are refused until then.",
+                    LOCAL_FULL_FIX,
                 )
             ]
         return [Check("bucket", False, exc.message, _bucket_fix(exc, settings))]
@@ -469,6 +469,10 @@ STORE_OUT_FIXES = {
 SETUP_FIX = (
     "Check R2_ENDPOINT_URL, R2_BUCKET_NAME and the R2 token (Object Read & Write on this bucket)."
 )
+LOCAL_FULL_FIX = (
+    "Free some space on the disk holding the data folder (or move it to a disk with room: "
+    "--data-dir); uploads are refused until then."
+)
 
 
 def _bucket_fix(exc: MediaDeskError, settings: Settings, on_r2: bool | None = None) -> str:
@@ -476,7 +480,9 @@ def _bucket_fix(exc: MediaDeskError, settings: Settings, on_r2: bool | None = No
     with no known reason) points to the storage settings, an outage says to try again later.
     `on_r2`: the store checked is R2 (default: the active one is)."""
     if not (settings.uses_r2 if on_r2 is None else on_r2):
-        return "Check the data folder's permissions."
+        # the local folder's check of files left there under R2 (a move back that filled the
+        # disk) said to check permissions of a folder whose disk was full
+        return LOCAL_FULL_FIX if no_room(exc) else "Check the data folder's permissions."
     if passing_outage(exc):
         return STORE_OUT_FIXES.get(exc.reason or "", SETUP_FIX)
     return SETUP_FIX

@@ -18,10 +18,12 @@ from typing import Any
 
 import pytest
 
+from core.doctor import check_other_storages
 from core.library import Library
-from tests.conftest import make_settings
+from tests.conftest import make_s3_settings, make_settings
 from tests.faults import cli, fill_disk, immutable, small_tmpfs
 from tests.internals import db_of
+from tests.s3_server import S3Target
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -105,3 +107,28 @@ def test_maintenance_that_cannot_record_its_reconcile_fails(tmp_path: Path, medi
     report = json.loads(result.stdout)
     assert report["reconcile"]["clean"], report  # the store matches: only the record failed
     assert result.returncode == 1, result.stderr  # was 0: a cron job heard nothing
+
+
+def test_doctor_names_a_full_disk_under_files_left_on_the_local_folder(
+    tmp_path: Path, media_dir: Any, s3_bucket: S3Target
+) -> None:
+    """Found moving a library back from R2 onto a disk that filled: R2 still active, the files
+    left on the local folder failed "local storage" with the disk full, and the fix said to
+    check the data folder's permissions."""
+    with small_tmpfs(tmp_path / "data", "16m") as data_dir:
+        lib = Library.open(make_settings(data_dir))
+        try:
+            lib.uploads.ingest(media_dir.png, "image")
+        finally:
+            lib.close()
+        lib = Library.open(make_s3_settings(data_dir, s3_bucket))
+        try:
+            fill_disk(data_dir / "filler")
+            found = check_other_storages(lib.settings, db_of(lib))
+        finally:
+            lib.close()
+    (local,) = [c for c in found if c.name == "local storage"]
+    assert not local.ok
+    assert "full" in local.detail, local
+    assert local.fix.startswith("Free some space on the disk holding the data folder"), local
+    assert "permissions" not in local.fix
