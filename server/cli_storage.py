@@ -71,18 +71,35 @@ def run(args: argparse.Namespace, opener: Callable[..., Library]) -> int:
         library.close()
 
 
-def _say_queued(library: Library) -> int:
+def _say_queued(library: Library, target: str) -> int:
     """A Ctrl+C (in the copying or in the wait for the old copies), or a source that would not
     delete, leaves old copies' deletions queued: said, or the run looks as if it had removed
-    them. Returns how many."""
-    queued = len(library.deferred.left_behind())
-    if queued:
-        copies = "old copy stays" if queued == 1 else "old copies stay"
+    them. Returns how many (the JSON's queued_deletions), the target's notes included.
+
+    Those notes (queued at the target before each copy, LEFT_BEHIND too) are no old copies: a
+    file that failed (a full disk, the store out of reach) keeps its only bytes where it is. They
+    were counted in "N old copies stay queued for deletion": after a move back onto a disk that
+    filled, "60 old copies" named 60 files whose one copy stayed where it was."""
+    queued = library.deferred.left_behind()
+    old = sum(1 for backend, _ in queued if backend != target)
+    if old:
+        copies = "old copy stays" if old == 1 else "old copies stay"
         sys.stderr.write(
-            f"mediadesk: {queued} {copies} queued for deletion; maintenance or the next start "
+            f"mediadesk: {old} {copies} queued for deletion; maintenance or the next start "
             "deletes them\n"
         )
-    return queued
+    unfinished = len(queued) - old
+    if unfinished:
+        files = (
+            "file that did not move keeps its bytes where they are; what was copied of it"
+            if unfinished == 1
+            else "files that did not move keep their bytes where they are; what was copied of them"
+        )
+        sys.stderr.write(
+            f"mediadesk: {unfinished} {files} to {target} is queued for deletion unless the move "
+            "is run again, which uses it\n"
+        )
+    return len(queued)
 
 
 def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
@@ -125,7 +142,7 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
         # status for SIGINT; 2 says the move could not start, which hid what had moved.
         sys.stderr.write(f"mediadesk: interrupted: {exc.message}\n")
         _say_unsaved_part(settings, target, moved_so_far)
-        _report(moved_so_far, _say_queued(library), interrupted=True)
+        _report(moved_so_far, _say_queued(library, target), interrupted=True)
         return 128 + heard[0] if heard else INTERRUPTED
     sys.stderr.write("\n")
     # Only a complete move makes the target active (the README's exit 0): after a failed one
@@ -136,7 +153,7 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
         # the environment's values are never copied to disk unless --save-keys asks for it
         env = without_r2_environment() if save_keys else None
         save_settings(settings.replace(storage_backend=target), settings.config_file, env)
-    queued = _say_queued(library)
+    queued = _say_queued(library, target)
     if not report.complete:
         _say_unsaved_part(settings, target, report)
     unsaved = r2_from_environment(settings) if report.complete and target == "r2" else []

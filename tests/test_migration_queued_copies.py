@@ -186,3 +186,30 @@ def test_cli_says_the_queued_old_copies_after_a_ctrl_c_while_copying(
     assert _migrate_two_photos(local_then_r2, media_dir) != 0
     captured = capsys.readouterr()
     assert "1 old copy stays queued for deletion" in captured.err, captured.err
+
+
+def test_cli_does_not_call_a_file_that_stayed_an_old_copy_queued(
+    local_then_r2: Settings, media_dir: MediaSet, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found moving a library back onto a disk that filled: "60 old copies stay queued for
+    deletion" named the 60 files that did not move, whose only bytes stayed where they were
+    (the count held the notes queued at the target before each copy). A damaged photo stays
+    on the local folder here, the other moves."""
+    save_settings(local_then_r2, local_then_r2.config_file)
+    lib = Library.open(local_then_r2)
+    damaged = lib.uploads.ingest(media_dir.jpeg, "image")
+    lib.uploads.ingest(media_dir.png, "image")
+    local = storage_of(lib).backend("local")  # type: ignore[attr-defined]
+    lib.close()
+    path = local.root / damaged.storage_key
+    path.write_bytes(b"\0" * path.stat().st_size)  # the size the catalog says, not its bytes
+    from server import cli
+
+    data_dir = str(local_then_r2.paths.data_dir)
+    assert cli.run(["storage", "migrate", "--to", "r2", "--data-dir", data_dir]) == 1
+    captured = capsys.readouterr()
+    out = json.loads(captured.out.strip().splitlines()[-1])
+    assert out["moved"] == 1 and [f["reason"] for f in out["failed"]] == ["object_damaged"]
+    assert out["queued_deletions"] == 1  # the damaged file's note at R2, as the README says
+    assert "old cop" not in captured.err, captured.err  # the moved one's went at once
+    assert "1 file that did not move keeps its bytes where they are" in captured.err
