@@ -23,7 +23,7 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDialog, QLabel
 
-from core.errors import StorageUnavailable
+from core.errors import Conflict, StorageUnavailable
 from core.events import ChangeEvent, EventKind
 from core.leader import MaintenanceLeader
 from core.records import FileRecord
@@ -205,6 +205,9 @@ class TeamMode(QObject):
             logger.exception("Could not show a change made elsewhere: %s", event)
 
     def _say_where(self, event: ChangeEvent) -> None:
+        if event.kind == EventKind.RESTORED and event.file_id is not None:
+            self._unsay(event.file_id)
+            return
         if event.kind not in (EventKind.TRASHED, EventKind.DELETED) or event.file_id is None:
             return
         if event.origin is None or event.origin == self.library.feed.origin:
@@ -310,15 +313,35 @@ class TeamMode(QObject):
             # showed a file no tile was selected for
             controller.reveal_in_view(record.id)
 
-        controller.runner.submit(
-            lambda: lib.restore(file_id), on_result=restored, on_error=self._failed
-        )
+        def restore() -> FileRecord:
+            try:
+                return lib.restore(file_id)
+            except Conflict as exc:
+                if exc.reason != "not_trashed":
+                    raise
+                # restored elsewhere before this window heard of it: the edits are saved to it
+                # (said "The file is not in the trash", they could only be discarded)
+                return lib.get_file(file_id)
+
+        controller.runner.submit(restore, on_result=restored, on_error=self._failed)
 
     def _failed(self, exc: BaseException) -> None:
         """An action of the user's that failed, in words (errorOccurred carries ErrorMessages:
         the bare exception, "Restore and save" with the catalog out, was an "unexpected" error
         dialog: "'StorageUnavailable' object has no attribute 'display'")."""
         self.window.controller.errorOccurred.emit(describe_failure(as_change(exc)))
+
+    def _unsay(self, file_id: int) -> None:
+        """The file the preview shows is out of the trash again (restored here or elsewhere):
+        its "moved to the trash" line goes, or it went on saying so over a file back in the
+        grid."""
+        preview = getattr(self.window, "preview_dialog", None)
+        if not (isinstance(preview, QDialog) and shiboken6.isValid(preview)):
+            return
+        record = getattr(preview, "record", None)
+        label = preview.findChild(QLabel, "elsewhereBanner")
+        if record is not None and record.id == file_id and label is not None:
+            label.hide()
 
     def _banner(self, dialog: QDialog, text: str) -> None:
         """A line at the top of the preview: it may stop playing, and this says why."""

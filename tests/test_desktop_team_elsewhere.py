@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from core.events import ChangeEvent, EventKind
 from core.library import Library
@@ -268,7 +268,7 @@ def test_restore_and_save_that_fails_is_said_in_words(
     """A team hunt: "Restore and save" whose restore failed (the catalog out, the trash being
     emptied) handed the bare exception to the window's error message: an "unexpected" error
     dialog, "'Conflict' object has no attribute 'display'". Here the restore fails as it does
-    when another desktop restored the file a moment before (409 not_trashed); the edit stays."""
+    when another desktop deleted the file for good a moment before; the edit stays."""
     target = _photos(library, tmp_path, 2)[1]
     other = Library.open(settings)
     try:
@@ -279,7 +279,7 @@ def test_restore_and_save_that_fails_is_said_in_words(
             qtbot.keyClicks(details.description, "kept")
             other.trash(target.id)
             wait_for(qtbot, lambda: details.restore_save_button.isVisible())
-            other.restore(target.id)  # before this window hears of it
+            other.delete_permanently(target.id)  # before this window hears of it
             details.restore_save_button.click()
             wait_for(qtbot, lambda: bool(window.last_error))
             assert "display" not in window.last_error
@@ -288,5 +288,77 @@ def test_restore_and_save_that_fails_is_said_in_words(
             for box in QApplication.topLevelWidgets():
                 if box.isVisible() and box is not window and hasattr(box, "done"):
                     box.done(0)
+    finally:
+        other.close()
+
+
+def test_the_file_being_edited_restored_elsewhere_is_saved_with_the_edit(
+    qtbot: Any, library: Library, settings: Any, tmp_path: Path
+) -> None:
+    """A team hunt: a file being edited, trashed on one desktop and restored on another (or
+    through the HTTP API), kept its "moved to the trash" note here, and Save, Ctrl+S and
+    "Restore and save" all said "The file is not in the trash": the edit could only be
+    discarded. Heard, the restore takes the note away; clicked before it was heard, "Restore
+    and save" saves the edit to the file restored meanwhile."""
+    records = _photos(library, tmp_path, 3)
+    heard, unheard = records[1], records[2]
+    other = Library.open(settings)
+    try:
+        with shown_window(qtbot, library) as window:
+            details = window.details
+            _select(qtbot, window, heard.id)
+            details.description.setFocus()
+            qtbot.keyClicks(details.description, "kept")
+            other.trash(heard.id)
+            wait_for(qtbot, lambda: details.gone_note.isVisible())
+            other.restore(heard.id)
+            wait_for(qtbot, lambda: not details.gone_note.isVisible())
+            assert details.record is not None and details.record.id == heard.id
+            assert details.description.toPlainText() == "kept" and details.dirty
+            wait_for(qtbot, lambda: window.browser.selected_ids() == [heard.id])
+            assert details.request_save()  # Ctrl+S
+            wait_for(qtbot, lambda: not details.dirty)
+            saved = library.get_file(heard.id)
+            assert saved.description == "kept" and not saved.is_trashed
+            assert not window.last_error
+
+            _select(qtbot, window, unheard.id)
+            qtbot.keyClicks(details.description, "also kept")
+            other.trash(unheard.id)
+            wait_for(qtbot, lambda: details.restore_save_button.isVisible())
+            other.restore(unheard.id)  # before this window hears of it
+            details.restore_save_button.click()
+            wait_for(qtbot, lambda: library.get_file(unheard.id).description == "also kept")
+            wait_for(qtbot, lambda: not details.dirty and not details.gone_note.isVisible())
+            assert not window.last_error
+    finally:
+        other.close()
+
+
+def test_the_preview_stops_saying_trashed_once_restored_elsewhere(
+    qtbot: Any, library: Library, settings: Any, tmp_path: Path
+) -> None:
+    """A team hunt: the preview's "moved to the trash on …" line stayed after another desktop
+    restored the file, its tile back in the grid behind it."""
+    target = _photos(library, tmp_path, 2)[0]
+    other = Library.open(settings)
+    try:
+        with shown_window(qtbot, library) as window:
+            _select(qtbot, window, target.id)
+            with qtbot.waitSignal(window.controller.previewReady, timeout=15000):
+                window.commands.preview.trigger()
+            preview = window.preview_dialog
+            assert preview is not None
+
+            def banner() -> str:
+                label = preview.findChild(QLabel, "elsewhereBanner")
+                return label.text() if label is not None and label.isVisible() else ""
+
+            other.trash(target.id)
+            wait_for(qtbot, lambda: "was moved to the trash on" in banner())
+            other.restore(target.id)
+            wait_for(qtbot, lambda: window.controller.grid.row_of(target.id) >= 0)
+            wait_for(qtbot, lambda: banner() == "")
+            preview.close()
     finally:
         other.close()

@@ -20,12 +20,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import Conflict, MediaDeskError, NotFound, catalog_unreachable
 from core.events import ChangeEvent, EventKind
+from core.feed import file_record
 from core.filenames import disk_name, numbered_name
 from core.jobs import JobRecord, JobState
 from core.library import Library
 from core.links import only_this_machine, share_path, shareable_origin
 from core.listing import SORTS
 from core.mediatypes import FileKind
+from core.query import matches
 from core.records import BulkOutcome, FileQuery, FileRecord, FileStatus, Sort
 from core.storage.local import fsync_dir
 from desktop_app.errors import (
@@ -1202,7 +1204,15 @@ class LibraryController(QObject):
         if any(event.file_id in self._example_ids for event in events):
             self.refresh_examples()
         current = self.current
-        if (
+        back = _back_from_trash(current, events)
+        if back is not None and matches(back, self.grid.query):
+            # Restored elsewhere while the details kept it with unsaved edits, under the "moved
+            # to the trash" note: the panel shows it back with the edits, and a save saves
+            # them. Left trashed, the note stayed, and Save, Ctrl+S and Restore and save all
+            # said "The file is not in the trash": the edits could only be discarded.
+            self.set_current(back)
+            self.reveal_in_view(back.id)  # its tile selected again, once its row is in
+        elif (
             current is not None
             and any(event.file_id == current.id for event in events)
             and self.grid.row_of(current.id) < 0
@@ -1242,6 +1252,21 @@ class LibraryController(QObject):
         self.live.close()
         self.thumbnails.shutdown()
         self.runner.shutdown()
+
+
+def _back_from_trash(current: FileRecord | None, events: list[ChangeEvent]) -> FileRecord | None:
+    """The newer version `events` carry of `current` when they took it out of the trash (a
+    restore on another desktop, the HTTP API); else None."""
+    if current is None:
+        return None
+    mine = [e for e in events if e.file_id == current.id]
+    if not any(e.kind == EventKind.RESTORED for e in mine) or mine[-1].kind == EventKind.DELETED:
+        return None
+    record = file_record(mine[-1])
+    # an older version (our own restore's event after our save) must not take the panel back
+    if record is None or record.is_trashed or record.version <= current.version:
+        return None
+    return record
 
 
 def _now_trashed(lib: Library, file_id: int) -> bool:
