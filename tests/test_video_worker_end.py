@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.jobs import JobRecord
 from core.library import Library
+from core.video import service
 from core.video import worker as worker_module
 from tests import media
 
@@ -61,3 +63,26 @@ def test_lines_on_the_runners_output_that_are_not_its_messages_lose_nothing(
     done = worker_module.VideoWorker(library, name="w", nice=0).run_once()
     assert done is not None
     assert (done.kind, done.state) == ("web", "done"), (done.state, done.error)
+
+
+def test_a_skipped_job_whose_cancel_came_while_it_ran_ends_cancelled(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found reprocessing videos during a storage move: a reprocess that came while a
+    faststart job was deciding its skip left that job running (its skip not recorded: a cancel
+    was asked), taken again as its lease lapsed, and after three attempts it failed with 'The
+    worker running it stopped responding on every attempt'."""
+    record = library.uploads.ingest(media.make_mp4(tmp_path / "a.mp4", seconds=1), "video")
+    for job in library.jobs.list(file_id=record.id)[0]:
+        if job.kind != "faststart":
+            library.jobs.cancel(job.id)
+    real_skip = worker_module.faststart_skip_reason
+
+    def reprocessed_meanwhile(*args: Any) -> Any:
+        service.reprocess(library, record.id)  # the reprocess's own path: cancel asked, requeued
+        return real_skip(*args)
+
+    monkeypatch.setattr(worker_module, "faststart_skip_reason", reprocessed_meanwhile)
+    done = worker_module.VideoWorker(library, name="w", nice=0).run_once()
+    assert done is not None and done.kind == "faststart"
+    assert done.state == "cancelled", (done.state, done.error)

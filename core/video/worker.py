@@ -650,7 +650,14 @@ class VideoWorker:
             return
         if outcome.kind == "skipped":
             why = {"reason": outcome.reason} if outcome.reason else {}
-            lib.jobs.finish(job.id, owner, JobState.SKIPPED, result=why, error=outcome.message)
+            if not lib.jobs.finish(
+                job.id, owner, JobState.SKIPPED, result=why, error=outcome.message
+            ):
+                # A cancel asked while it ran (a reprocess replacing it): a skip has no encode
+                # whose cancel check would stop it, so the job stayed running with its lease,
+                # was taken again when it lapsed, and after three such attempts failed "The
+                # worker running it stopped responding on every attempt".
+                lib.jobs.finish(job.id, owner, JobState.CANCELLED, error="Cancelled")
             return
         if outcome.kind == "error" and outcome.reason == "insufficient_storage":
             # the encode's files first: the room they free is what the catalog, on the same
