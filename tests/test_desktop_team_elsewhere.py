@@ -362,3 +362,32 @@ def test_the_preview_stops_saying_trashed_once_restored_elsewhere(
             preview.close()
     finally:
         other.close()
+
+
+def test_fields_changed_elsewhere_show_beside_an_unsaved_edit(
+    qtbot: Any, library: Library, settings: Any, tmp_path: Path
+) -> None:
+    """A team hunt: with a description being typed, another desktop renamed the file and made
+    it public; the grid showed the new name while the panel went on showing the old name and
+    sharing beside the edit. Now the fields left alone show theirs; the typed one stays, is the
+    only change, and its save still meets theirs vs yours (the version it started from)."""
+    target = _photos(library, tmp_path, 2)[0]
+    other = Library.open(settings)
+    try:
+        with shown_window(qtbot, library) as window:
+            details = window.details
+            _select(qtbot, window, target.id)
+            details.description.setFocus()
+            qtbot.keyClicks(details.description, "mine")
+            other.update_file(target.id, {"original_filename": "theirs.jpg", "is_public": True})
+            grid = window.controller.grid
+            wait_for(qtbot, lambda: grid.record_at(grid.row_of(target.id)).is_public)
+            wait_for(qtbot, lambda: details.filename.text() == "theirs.jpg")
+            assert details.public.isChecked()
+            assert details.description.toPlainText() == "mine" and details.dirty
+            assert details.changes() == {"description": "mine"}
+            with qtbot.waitSignal(window.controller.saveConflict, timeout=10000) as conflict:
+                assert details.request_save()
+            assert conflict.args is not None and conflict.args[1] == {"description": "mine"}
+    finally:
+        other.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Callable
 from typing import Any
@@ -545,11 +546,24 @@ class DetailsPanel(QWidget):
             self.revert()
             return
         base = self._edit_base
-        if base is not None and not edited_fields(base, self._fields_of(record)):
+        if base is None:
+            return
+        theirs = edited_fields(base, self._fields_of(record))
+        if not theirs:
             # a newer version that changed nothing of the form (our own trash or undo, still
             # being written when the edit began on a slow disk): the edit stands on it, and its
             # save is no conflict; one that changed a field of the form keeps the old base
             self._edit_base = record
+            return
+        # Their change to the fields the user left alone shows: the panel went on showing the
+        # old name, athlete or sharing beside the edit (the grid the new one) until the save's
+        # conflict. Those fields stand on their values now, so they are not the user's changes;
+        # the version stays the old one, so the save still meets theirs vs yours.
+        typed = self.changes()
+        untouched = {name: value for name, value in theirs.items() if name not in typed}
+        if untouched:
+            self._fill(untouched)
+            self._edit_base = dataclasses.replace(base, **untouched)
 
     def show_saved(self, record: FileRecord) -> None:
         """Shows the version our own save stored. Edits typed while it was on its way are kept,
