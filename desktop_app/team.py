@@ -208,6 +208,9 @@ class TeamMode(QObject):
         if event.kind == EventKind.RESTORED and event.file_id is not None:
             self._unsay(event.file_id)
             return
+        if event.kind == EventKind.UPDATED and event.file_id is not None:
+            self._retitle(event)
+            return
         if event.kind not in (EventKind.TRASHED, EventKind.DELETED) or event.file_id is None:
             return
         if event.origin is None or event.origin == self.library.feed.origin:
@@ -342,6 +345,17 @@ class TeamMode(QObject):
         label = preview.findChild(QLabel, "elsewhereBanner")
         if record is not None and record.id == file_id and label is not None:
             label.hide()
+
+    def _retitle(self, event: ChangeEvent) -> None:
+        """The file the preview shows renamed (here or elsewhere): its title follows, as the
+        grid's tile does (it kept the old name)."""
+        preview = getattr(self.window, "preview_dialog", None)
+        if not (isinstance(preview, QDialog) and shiboken6.isValid(preview)):
+            return
+        record = getattr(preview, "record", None)
+        name = event.data.get("original_filename")
+        if record is not None and record.id == event.file_id and isinstance(name, str) and name:
+            preview.setWindowTitle(name)
 
     def _banner(self, dialog: QDialog, text: str) -> None:
         """A line at the top of the preview: it may stop playing, and this says why."""

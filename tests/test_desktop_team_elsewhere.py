@@ -339,7 +339,8 @@ def test_the_preview_stops_saying_trashed_once_restored_elsewhere(
     qtbot: Any, library: Library, settings: Any, tmp_path: Path
 ) -> None:
     """A team hunt: the preview's "moved to the trash on …" line stayed after another desktop
-    restored the file, its tile back in the grid behind it."""
+    restored the file, its tile back in the grid behind it; its title kept the file's old
+    name after a rename elsewhere."""
     target = _photos(library, tmp_path, 2)[0]
     other = Library.open(settings)
     try:
@@ -359,6 +360,9 @@ def test_the_preview_stops_saying_trashed_once_restored_elsewhere(
             other.restore(target.id)
             wait_for(qtbot, lambda: window.controller.grid.row_of(target.id) >= 0)
             wait_for(qtbot, lambda: banner() == "")
+            # renamed elsewhere: the title follows, as the tile does (it kept the old name)
+            other.update_file(target.id, {"original_filename": "renamed.jpg"})
+            wait_for(qtbot, lambda: preview.windowTitle() == "renamed.jpg")
             preview.close()
     finally:
         other.close()
