@@ -689,10 +689,12 @@ class VideoWorker:
         result = dict(outcome.result or {})
         # A folder of this job's own: the job being served keeps its files (see service.job_dir)
         result["dir"] = service.job_dir(job.kind, job.id)
+        # read before the upload: a storage move's switch after it is seen when finishing
+        home = self._home(record.id)
         result["sizes"] = self._upload(record, job.kind, result, out)
         stored = [record]  # the readings of the file whose video folders got the files
         for _ in range(MOVES_FOLLOWED + 1):
-            now, done = self._finish_in_place(job, owner, result, stored[-1])
+            now, done = self._finish_in_place(job, owner, result, stored[-1], home)
             if now is None:  # a hard delete ran during the upload: nothing made may remain
                 for each in stored:
                     self._remove(each, job.kind, result)
@@ -710,6 +712,15 @@ class VideoWorker:
                 self._upload(now, job.kind, result, out, stored)
                 self._drop_copy(stored[-1], job.kind, result)
                 stored.append(now)
+            else:
+                # Moved to another storage (a storage move) after our files went to the old
+                # one, whose copy of the video folder was made before they came: stored again
+                # at the new one. What the old one holds goes with the moved file's old copy.
+                if len(stored) > MOVES_FOLLOWED:
+                    break
+                home = self._home(now.id)
+                self._upload(now, job.kind, result, out, stored)
+                stored.append(now)
         self._remove(stored[-1], job.kind, result)
         raise JobFailure(
             f"The file moved {MOVES_FOLLOWED + 1} times while its {job.kind} files were stored; "
@@ -718,10 +729,16 @@ class VideoWorker:
         )
 
     def _finish_in_place(
-        self, job: JobRecord, owner: str, result: dict[str, Any], stored: FileRecord
+        self,
+        job: JobRecord,
+        owner: str,
+        result: dict[str, Any],
+        stored: FileRecord,
+        home: str | None = None,
     ) -> tuple[FileRecord | None, bool | None]:
-        """Records the job done if the file's video folder is still `stored`'s: (the file as
-        read, None if deleted; whether the job was recorded done, None if not tried)."""
+        """Records the job done if the file's video folder is still `stored`'s, on the storage
+        `home` (read before the upload): (the file as read, None if deleted; whether the job was
+        recorded done, None if not tried)."""
         current = self._current(job.file_id)
         if current is None:
             return None, None
@@ -734,6 +751,10 @@ class VideoWorker:
             if now is None or now.storage_key != current.storage_key:
                 return now, None  # deleted or moved meanwhile: read again
             if _folder(now) != _folder(stored):
+                return now, None
+            # a storage move holds this lock from its copy of the video folder to its switch:
+            # files stored before it, on the old storage, were not in its copy
+            if home is not None and self._home(now.id) != home:
                 return now, None
             done = self.lib.jobs.finish(
                 job.id, owner, JobState.DONE, result=result, superseded=self._supersede(now)
@@ -867,6 +888,11 @@ class VideoWorker:
         """Whether the job's file is gone or being hard-deleted: the delete tells the file's
         running jobs to stop (JobQueue.forget_file) before it removes the row."""
         return not self._file_exists(job.file_id) or self.lib.jobs.should_stop(job.id, owner)
+
+    def _home(self, file_id: int) -> str | None:
+        """The storage holding the file's object and video folder now (None: no such row)."""
+        with self.lib.deferred.db.read() as session:
+            return backend_of_file(session, file_id)
 
     def _current(self, file_id: int) -> FileRecord | None:
         try:
