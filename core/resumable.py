@@ -190,7 +190,6 @@ PARTS_GONE_MESSAGE = (
 PRESIGNED_PARTS_GONE = "The upload in parts was aborted; start a new one"
 # The link to a complete local upload's .part that the store adopts (_staged).
 STAGED = ".storing"
-META_KEYS = ("filename", "filetype", "file_type", "athlete_id", "is_public", "description")
 
 
 @dataclass(frozen=True)
@@ -350,7 +349,9 @@ def _check_meta(meta: Mapping[str, str]) -> _Meta:
         athlete_id,
         public,
         description,
-        {k: v for k, v in meta.items() if k in META_KEYS},
+        # every key the client sent: tus 1.0 has HEAD answer the Upload-Metadata given at
+        # creation (Uppy adds relativePath, name, type); a leading underscore is ours
+        {k: v for k, v in meta.items() if not k.startswith("_")},
     )
 
 

@@ -1262,7 +1262,8 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         "header",
                         desc="Comma-separated `key base64(value)`: filename, filetype (MIME), "
                         "file_type (image|video; else from the content), athlete_id, "
-                        "is_public (true|false), description",
+                        "is_public (true|false), description; other keys (but one starting "
+                        "with `_`) are kept and answered by HEAD as sent",
                     ),
                     CHECKSUM,
                 ],

@@ -202,6 +202,33 @@ def test_creation_with_upload_catalogues_with_metadata(
     assert dup.headers["MediaDesk-Duplicate"] == "true"
 
 
+def test_head_answers_the_metadata_keys_mediadesk_does_not_read(
+    big_live: EmbeddedServer, big_library: Library
+) -> None:
+    # tus 1.0: HEAD's Upload-Metadata is the value the client gave at creation. Uppy adds
+    # relativePath, name and type; a client reading them back after a restart got only ours.
+    token = make_tokens(big_library).upload
+    sent = meta(filename="m.mp4", relativePath="Partido/m.mp4", name="m.mp4") + ",flag"
+    created = http_call(
+        f"{big_live.url}/files/upload/tus",
+        "POST",
+        headers={**bearer(token), **TUS, "Upload-Length": "100", "Upload-Metadata": sent},
+    )
+    assert created.status == 201, created.body
+    # a key of the server's own (its leading underscore) is not taken from a client
+    sneaky = meta(filename="m.mp4", _source="desktop")
+    other = http_call(
+        f"{big_live.url}/files/upload/tus",
+        "POST",
+        headers={**bearer(token), **TUS, "Upload-Length": "100", "Upload-Metadata": sneaky},
+    )
+    assert other.status == 201, other.body
+    answered = head(big_live.url + created.headers["Location"], token).headers["Upload-Metadata"]
+    assert answered.split(",") == sent.split(",")
+    again = head(big_live.url + other.headers["Location"], token).headers["Upload-Metadata"]
+    assert again == meta(filename="m.mp4")
+
+
 def test_metadata_numbers_and_flags_follow_the_forms_rules(
     big_live: EmbeddedServer, big_library: Library, tmp_path: Path
 ) -> None:
