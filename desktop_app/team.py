@@ -72,6 +72,10 @@ class TeamMode(QObject):
         # this window in more than one delivery of the feed, and the file shown goes with the
         # first, so later deliveries of the same change join that line instead of going unsaid
         self._gone_said: tuple[ChangeEvent, list[ChangeEvent], float] | None = None
+        # The status bar's last "moved to the trash on …" line and the files it named: a restore
+        # heard for one of them takes it down, or it went on saying so for 15 s over the file
+        # back in the grid
+        self._trash_line: tuple[str, set[int]] | None = None
         controller.live.changedTogether.connect(self._say_together)
         details = window.details
         controller.has_unsaved_edits = lambda file_id: (
@@ -207,6 +211,7 @@ class TeamMode(QObject):
     def _say_where(self, event: ChangeEvent) -> None:
         if event.kind == EventKind.RESTORED and event.file_id is not None:
             self._unsay(event.file_id)
+            self._unsay_status(event.file_id)
             return
         if event.kind == EventKind.UPDATED and event.file_id is not None:
             self._retitle(event)
@@ -263,7 +268,7 @@ class TeamMode(QObject):
         ids = list(dict.fromkeys(e.file_id for e in alike))
         self._gone_said = (shown, alike, time.monotonic())
         if len(ids) < 2:
-            self.window.status.showMessage(self._where_text(shown), 15000)
+            self._show_gone_line(shown, self._where_text(shown), ids)
             return
         names = {e.file_id: str(e.data.get("original_filename") or e.file_id) for e in alike}
         quoted = self.tr("“%1”")  # «%1» in Spanish
@@ -275,7 +280,21 @@ class TeamMode(QObject):
         else:
             text = self.tr("%Ln file(s) were deleted permanently on %2: %1", "", len(ids))
         text = text.replace("%2", host_of(shown.origin)).replace("%1", listed)
+        self._show_gone_line(shown, text, ids)
+
+    def _show_gone_line(self, shown: ChangeEvent, text: str, ids: list[int | None]) -> None:
         self.window.status.showMessage(text, 15000)
+        trashed = shown.kind == EventKind.TRASHED
+        self._trash_line = (text, {i for i in ids if i is not None}) if trashed else None
+
+    def _unsay_status(self, file_id: int) -> None:
+        """A file the status bar says was moved to the trash is back: the line goes (when it
+        still shows; another message since is left alone)."""
+        line = self._trash_line
+        if line is None or file_id not in line[1]:
+            return
+        self._trash_line = None
+        self.window.status.withdraw(line[0])
 
     def _where_text(self, event: ChangeEvent) -> str:
         name = str(event.data.get("original_filename") or event.file_id)

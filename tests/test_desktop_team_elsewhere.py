@@ -395,3 +395,24 @@ def test_fields_changed_elsewhere_show_beside_an_unsaved_edit(
             assert conflict.args is not None and conflict.args[1] == {"description": "mine"}
     finally:
         other.close()
+
+
+def test_the_trash_line_goes_once_the_file_is_restored_elsewhere(
+    qtbot: Any, library: Library, settings: Any, tmp_path: Path
+) -> None:
+    """A team hunt: "“a.jpg” was moved to the trash on vm." stayed its 15 s in the status bar
+    after another desktop had restored the file, its tile back in the grid."""
+    target = _photos(library, tmp_path, 2)[0]
+    other = Library.open(settings)
+    try:
+        with shown_window(qtbot, library) as window:
+            _select(qtbot, window, target.id)
+            status = window.status
+            other.trash(target.id)
+            wait_for(qtbot, lambda: "moved to the trash on" in status.currentMessage())
+            other.restore(target.id)
+            wait_for(qtbot, lambda: window.controller.grid.row_of(target.id) >= 0)
+            # well before its 15 s are out
+            wait_for(qtbot, lambda: "moved to the trash on" not in status.currentMessage(), 5000)
+    finally:
+        other.close()

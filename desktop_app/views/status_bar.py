@@ -308,6 +308,11 @@ class MainStatusBar(QStatusBar):
         elif old and self._whole == old:
             self.clearMessage()
 
+    def withdraw(self, text: str) -> None:
+        """Takes notice `text` away if it still shows (one said since is left alone)."""
+        if text and self._whole == text and self.currentMessage():
+            self.clearMessage()
+
     def showMessage(self, text: str, timeout: int | None = 0) -> None:  # noqa: N802 - Qt's name
         """A notice beside the permanent labels. One too long for the room they leave, even with
         the least needed ones aside (an error box's paragraph), shows its first sentence, elided
