@@ -228,6 +228,9 @@ class TeamMode(QObject):
             record = getattr(preview, "record", None)
             if record is not None and record.id == event.file_id:
                 self._banner(preview, text)
+                gone = getattr(getattr(preview, "viewer", None), "source_gone", None)
+                if event.kind == EventKind.DELETED and callable(gone):
+                    gone()  # the banner says it all: no "could not be opened" under it
                 shown = True
         self._gone_together.append(event)
         if shown:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QApplication, QLabel
 
 from core.events import ChangeEvent, EventKind
@@ -23,7 +24,9 @@ from core.records import FileRecord
 from desktop_app import team as team_module
 from desktop_app.i18n import install_translations
 from desktop_app.models.sidebar_model import SidebarFilter
+from desktop_app.preview.video_player import VideoPlayer
 from desktop_app.views.main_window import MainWindow
+from tests.media_fixtures import MediaSet
 from tests.qt_helpers import shown_window, wait_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -414,5 +417,37 @@ def test_the_trash_line_goes_once_the_file_is_restored_elsewhere(
             wait_for(qtbot, lambda: window.controller.grid.row_of(target.id) >= 0)
             # well before its 15 s are out
             wait_for(qtbot, lambda: "moved to the trash on" not in status.currentMessage(), 5000)
+    finally:
+        other.close()
+
+
+def test_a_video_deleted_elsewhere_while_it_plays_shows_the_banner_alone(
+    qtbot: Any, library: Library, settings: Any, media_dir: MediaSet
+) -> None:
+    """A team hunt: under the preview's "“a.mp4” was deleted on vm." the player added "The
+    video could not be opened. (Demuxing failed)", Qt failing to read the vanished file."""
+    target = library.uploads.ingest(media_dir.mp4, "video")
+    other = Library.open(settings)
+    try:
+        with shown_window(qtbot, library) as window:
+            _select(qtbot, window, target.id)
+            with qtbot.waitSignal(window.controller.previewReady, timeout=15000):
+                window.commands.preview.trigger()
+            preview = window.preview_dialog
+            assert preview is not None and isinstance(preview.viewer, VideoPlayer)
+            player = preview.viewer
+            other.delete_permanently(target.id)
+
+            def banner() -> str:
+                label = preview.findChild(QLabel, "elsewhereBanner")
+                return label.text() if label is not None and label.isVisible() else ""
+
+            wait_for(qtbot, lambda: "was deleted on" in banner())
+            # what Qt's backend reports once the file under it is gone
+            player.player.errorOccurred.emit(QMediaPlayer.Error.ResourceError, "Demuxing failed")
+            qtbot.wait(50)
+            assert player.error_text() == ""
+            assert "was deleted on" in banner()
+            preview.close()
     finally:
         other.close()

@@ -68,6 +68,9 @@ class VideoPlayer(QWidget):
         # what to play when Qt cannot decode the source (a video's web rendition)
         self.fallback_source: str | None = None
         self._source = ""
+        # the source known deleted for good (source_gone): whoever said so says it all, and
+        # Qt's failure to read the vanished file ("Demuxing failed") is not added under it
+        self._gone_source: str | None = None
 
         lease = media_pool.pool().acquire(audio)
         self._lease: media_pool.Lease | None = lease
@@ -428,6 +431,13 @@ class VideoPlayer(QWidget):
         )
         self.failed.emit(self._source)
 
+    def source_gone(self) -> None:
+        """The file playing was deleted for good (said elsewhere, above the player): its own
+        open and decode errors are not shown from now on, nor its web rendition tried."""
+        self._gone_source = self._source
+        self.fallback_source = None
+        self._error.hide()
+
     def show_cause(self, source: str, cause: ErrorMessage) -> None:
         """Says why `source` failed (a storage outage, a missing file) in place of Qt's text,
         which stays in the tooltip; ignored once another source is loaded."""
@@ -438,6 +448,9 @@ class VideoPlayer(QWidget):
         self._error.setToolTip(tip_text(qt_text))
 
     def _show_error(self, text: str) -> None:
+        if self._source and self._source == self._gone_source:
+            logger.info("not shown, the file is gone: %s", text)
+            return
         self._error.setText(text)
         self._error.setToolTip("")
         self._error.show()
