@@ -25,6 +25,7 @@ from desktop_app import team as team_module
 from desktop_app.i18n import install_translations
 from desktop_app.models.sidebar_model import SidebarFilter
 from desktop_app.preview.video_player import VideoPlayer
+from desktop_app.views import main_window as main_window_module
 from desktop_app.views.main_window import MainWindow
 from tests.media_fixtures import MediaSet
 from tests.qt_helpers import shown_window, wait_for
@@ -449,5 +450,36 @@ def test_a_video_deleted_elsewhere_while_it_plays_shows_the_banner_alone(
             assert player.error_text() == ""
             assert "was deleted on" in banner()
             preview.close()
+    finally:
+        other.close()
+
+
+def test_empty_trash_says_a_file_restored_elsewhere_meanwhile(
+    qtbot: Any, library: Library, settings: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A team hunt: Empty trash… confirmed "2 files", another desktop restored one while the
+    question was open, and the status bar said "1 file deleted" without a word why."""
+    install_translations("en")  # the plurals
+    records = _photos(library, tmp_path, 2)
+    for record in records:
+        library.trash(record.id)
+    other = Library.open(settings)
+
+    def confirm(*_args: object, **_kwargs: object) -> bool:
+        other.restore(records[1].id)  # while the question was open
+        return True
+
+    monkeypatch.setattr(main_window_module, "confirm_irreversible", confirm)
+    try:
+        with shown_window(qtbot, library) as window:
+            wait_for(qtbot, lambda: window.controller.counts.get("trash") == 2)
+            window.commands.empty_trash.trigger()
+            status = window.status
+            wait_for(qtbot, lambda: "Emptied the trash" in status.currentMessage())
+            said = status.currentMessage()
+            assert said == (
+                "Emptied the trash: 1 file deleted (1 restored or deleted elsewhere meanwhile)"
+            ), said
+            assert library.get_file(records[1].id).deleted_at is None
     finally:
         other.close()

@@ -103,208 +103,208 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="225"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="227"/>
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="251"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="253"/>
         <source>Discard</source>
         <translation>Descartar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="252"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="254"/>
         <source>Restore and save</source>
         <translation>Restaurar y guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="254"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="256"/>
         <source>Take the file out of the trash and save your changes to it</source>
         <translation>Sacar el archivo de la papelera y guardar en él tus cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="287"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="706"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="289"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="730"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="297"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="299"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="298"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="300"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="301"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="303"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="307"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="309"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="308"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="310"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="309"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="311"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="310"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="312"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="313"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="315"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="314"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="316"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="329"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="331"/>
         <source>Save the changes (Enter in the name, %1)</source>
         <translation>Guardar los cambios (Intro en el nombre, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="347"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="349"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="349"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="351"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="350"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="352"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="351"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="353"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="352"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="354"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="353"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="355"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="357"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="359"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="644"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="659"/>
         <source>In the trash since %1.</source>
         <translation>En la papelera desde el %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="647"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="662"/>
         <source>Deleted for good at the next clean-up unless restored.</source>
         <translation>Se borrará en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="650"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="665"/>
         <source>Deleted for good on %1 unless restored.</source>
         <translation>Se borrará el %1 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="356"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="358"/>
         <source>Process again</source>
         <translation>Reprocesar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="379"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="381"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="392"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="394"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="393"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="395"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="394"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="396"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="395"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="397"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="396"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="398"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="397"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="399"/>
         <source>Frame rate</source>
         <translation>Fotogramas/s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="398"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="400"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="399"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="401"/>
         <source>Storage key</source>
         <translation>Clave de almacén</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="400"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="402"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="401"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="403"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="426"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="428"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="428"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="430"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="477"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="479"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="503"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="505"/>
         <source>%Ln files selected</source>
         <translation>
             <numerusform>%Ln archivo seleccionado</numerusform>
@@ -312,42 +312,42 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="507"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="509"/>
         <source>The details below are of “%1”. Restore and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="512"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="514"/>
         <source>The details below are of “%1”. Export, Process again, Move to trash and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Exportar, Reprocesar, Mover a la papelera y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="613"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="628"/>
         <source>Your unsaved changes are still here: restore the file and save them, or discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí: restaura el archivo y guárdalos, o descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="618"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="633"/>
         <source>Your unsaved changes are still here, but they can no longer be saved: copy what you need, then discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí, pero ya no se pueden guardar: copia lo que necesites y luego descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="706"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="730"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="747"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="771"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="747"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="771"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="755"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="779"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -355,12 +355,12 @@
 <context>
     <name>EmptyNotice</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="263"/>
+        <location filename="../../desktop_app/views/browser.py" line="264"/>
         <source>Show the &amp;trash</source>
         <translation>&amp;Mostrar la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="265"/>
+        <location filename="../../desktop_app/views/browser.py" line="266"/>
         <source>&amp;Clear the search</source>
         <translation>&amp;Borrar la búsqueda</translation>
     </message>
@@ -1032,87 +1032,87 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="392"/>
+        <location filename="../../desktop_app/views/browser.py" line="402"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="393"/>
+        <location filename="../../desktop_app/views/browser.py" line="403"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="396"/>
+        <location filename="../../desktop_app/views/browser.py" line="406"/>
         <source>Shot: newest</source>
         <translation>Captura: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="397"/>
+        <location filename="../../desktop_app/views/browser.py" line="407"/>
         <source>Shot: oldest</source>
         <translation>Captura: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="398"/>
+        <location filename="../../desktop_app/views/browser.py" line="408"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="399"/>
+        <location filename="../../desktop_app/views/browser.py" line="409"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="400"/>
+        <location filename="../../desktop_app/views/browser.py" line="410"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="401"/>
+        <location filename="../../desktop_app/views/browser.py" line="411"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="402"/>
+        <location filename="../../desktop_app/views/browser.py" line="412"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="403"/>
+        <location filename="../../desktop_app/views/browser.py" line="413"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="404"/>
+        <location filename="../../desktop_app/views/browser.py" line="414"/>
         <source>Recent edits</source>
         <translation>Edición: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="405"/>
+        <location filename="../../desktop_app/views/browser.py" line="415"/>
         <source>Oldest edits</source>
         <translation>Edición: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="408"/>
+        <location filename="../../desktop_app/views/browser.py" line="418"/>
         <source>By date taken: when each photo or video was shot (its camera&apos;s date); a file without one, when it was uploaded</source>
         <translation>Por fecha de captura: cuándo se tomó cada foto o vídeo (la fecha de su cámara); un archivo sin ella, cuándo se subió</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="416"/>
+        <location filename="../../desktop_app/views/browser.py" line="426"/>
         <source>Sort by date, name, size, duration or last edit</source>
         <translation>Ordenar por fecha, nombre, tamaño, duración o última edición</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="421"/>
+        <location filename="../../desktop_app/views/browser.py" line="431"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="423"/>
+        <location filename="../../desktop_app/views/browser.py" line="433"/>
         <source>Sort</source>
         <translation>Orden</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1060"/>
+        <location filename="../../desktop_app/views/browser.py" line="1101"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1120,7 +1120,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1172"/>
+        <location filename="../../desktop_app/views/browser.py" line="1213"/>
         <source>The files cannot be listed: the catalog (database) cannot be reached right now.
 
 They are listed by themselves once it is back.</source>
@@ -1129,7 +1129,7 @@ They are listed by themselves once it is back.</source>
 Se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1175"/>
+        <location filename="../../desktop_app/views/browser.py" line="1216"/>
         <source>The files could not be listed.
 
 Try again with %1.</source>
@@ -1138,7 +1138,7 @@ Try again with %1.</source>
 Vuelve a intentarlo con %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1237"/>
+        <location filename="../../desktop_app/views/browser.py" line="1278"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use %1.</source>
@@ -1147,7 +1147,7 @@ Drop photos or whole folders anywhere on this window, or use %1.</source>
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1241"/>
+        <location filename="../../desktop_app/views/browser.py" line="1282"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use %1.</source>
@@ -1156,7 +1156,7 @@ Drop videos or whole folders anywhere on this window, or use %1.</source>
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1244"/>
+        <location filename="../../desktop_app/views/browser.py" line="1285"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use %1.</source>
@@ -1165,27 +1165,27 @@ Drop photos, videos or whole folders anywhere on this window, or use %1.</source
 Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1183"/>
+        <location filename="../../desktop_app/views/browser.py" line="1224"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="306"/>
+        <location filename="../../desktop_app/views/browser.py" line="307"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="371"/>
+        <location filename="../../desktop_app/views/browser.py" line="381"/>
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="377"/>
+        <location filename="../../desktop_app/views/browser.py" line="387"/>
         <source>Clear the search</source>
         <translation>Borrar la búsqueda</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1187"/>
+        <location filename="../../desktop_app/views/browser.py" line="1228"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -1199,7 +1199,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1194"/>
+        <location filename="../../desktop_app/views/browser.py" line="1235"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -1213,7 +1213,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1201"/>
+        <location filename="../../desktop_app/views/browser.py" line="1242"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -1227,7 +1227,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1209"/>
+        <location filename="../../desktop_app/views/browser.py" line="1250"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -1241,12 +1241,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1216"/>
+        <location filename="../../desktop_app/views/browser.py" line="1257"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="1219"/>
+        <location filename="../../desktop_app/views/browser.py" line="1260"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
@@ -1254,7 +1254,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1227"/>
+        <location filename="../../desktop_app/views/browser.py" line="1268"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -1263,7 +1263,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="1232"/>
+        <location filename="../../desktop_app/views/browser.py" line="1273"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -1539,7 +1539,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="898"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="907"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…y %Ln más</numerusform>
@@ -1547,22 +1547,22 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="584"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="586"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="452"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="454"/>
         <source>The catalog (database) cannot be reached right now: the counts are refreshed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los recuentos se actualizarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="447"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="449"/>
         <source>The catalog (database) cannot be reached right now: the files are listed by themselves once it is back.</source>
         <translation>No se puede acceder al catálogo (la base de datos) en este momento: los archivos se mostrarán solos cuando vuelva a estar disponible.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="627"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="629"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1570,7 +1570,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="629"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="631"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1578,12 +1578,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="658"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="660"/>
         <source>“%1” became “%2” (file %3), the same photo or video uploaded again meanwhile: its own edits (description, athlete, sharing) gave way to that file&apos;s.</source>
         <translation>«%1» pasó a ser «%2» (archivo %3), la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios (descripción, deportista, compartir) cedieron ante los de ese archivo.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="668"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="670"/>
         <source>%Ln of them became the copies of the same photos or videos uploaded again meanwhile: their own edits gave way to those copies&apos;.</source>
         <translation>
             <numerusform>%Ln de ellos pasó a ser la copia de la misma foto o vídeo subida de nuevo mientras tanto: sus propios cambios cedieron ante los de esa copia.</numerusform>
@@ -1591,7 +1591,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="679"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="681"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1599,7 +1599,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="680"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="682"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1607,7 +1607,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="685"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="687"/>
         <source>Nothing to restore: the file was already restored</source>
         <translation>
             <numerusform>Nada que restaurar: el archivo ya estaba restaurado</numerusform>
@@ -1615,7 +1615,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="686"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="688"/>
         <source>(%Ln already restored elsewhere)</source>
         <translation>
             <numerusform>(%Ln ya restaurado en otro lugar)</numerusform>
@@ -1623,7 +1623,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="805"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="807"/>
         <source>Nothing deleted: the file was restored meanwhile and is kept</source>
         <translation>
             <numerusform>No se eliminó nada: el archivo se había restaurado mientras tanto y se conserva</numerusform>
@@ -1631,9 +1631,9 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="799"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="810"/>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="815"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="801"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="812"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="817"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1641,12 +1641,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="588"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="590"/>
         <source>Changes not saved</source>
         <translation>Cambios no guardados</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="632"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="634"/>
         <source>Moving %Ln file(s) to the trash…</source>
         <translation>
             <numerusform>Moviendo %Ln archivo a la papelera…</numerusform>
@@ -1654,7 +1654,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="688"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="690"/>
         <source>Restoring %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando %Ln archivo…</numerusform>
@@ -1662,7 +1662,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="792"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="794"/>
         <source>%Ln file(s) went to the trash instead: the storage may still delete them; if it did not, they stay in the trash, where they can be restored.</source>
         <translation>
             <numerusform>%Ln archivo pasó a la papelera en su lugar: el almacenamiento aún puede borrarlo; si no lo hace, queda en la papelera, desde donde se puede restaurar.</numerusform>
@@ -1670,7 +1670,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="812"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="814"/>
         <source>(%Ln restored meanwhile elsewhere, kept)</source>
         <translation>
             <numerusform>(%Ln restaurado mientras tanto en otro lugar, conservado)</numerusform>
@@ -1678,7 +1678,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="827"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="832"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1686,25 +1686,33 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="834"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="839"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
             <numerusform>Papelera vaciada: %Ln archivos eliminados</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="842"/>
+        <source>(%Ln restored or deleted elsewhere meanwhile)</source>
+        <translation>
+            <numerusform>(%Ln restaurado o eliminado mientras tanto en otro lugar)</numerusform>
+            <numerusform>(%Ln restaurados o eliminados mientras tanto en otro lugar)</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="840"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="849"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="851"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="860"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="862"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="871"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
@@ -1712,7 +1720,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="869"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="878"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exportado %Ln archivo a %1</numerusform>
@@ -1720,7 +1728,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="891"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="900"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
@@ -1728,7 +1736,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="899"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="908"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln archivo exportado.</numerusform>
@@ -1736,7 +1744,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="990"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="999"/>
         <source>Processing again: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Reprocesando: %1 de %Ln archivo…</numerusform>
@@ -1744,12 +1752,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1001"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1010"/>
         <source>Made the thumbnail of %1 again</source>
         <translation>Miniatura de %1 generada de nuevo</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1007"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1016"/>
         <source>Made the thumbnails of %Ln photo(s) again</source>
         <translation>
             <numerusform>Miniatura de %Ln foto generada de nuevo</numerusform>
@@ -1757,7 +1765,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1012"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1021"/>
         <source>Queued %Ln job(s) of %1 again</source>
         <translation>
             <numerusform>%Ln trabajo de %1 en cola de nuevo</numerusform>
@@ -1765,7 +1773,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1018"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1027"/>
         <source>Queued the jobs of %Ln video(s) again</source>
         <translation>
             <numerusform>Trabajos de %Ln vídeo en cola de nuevo</numerusform>
@@ -1773,12 +1781,12 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1023"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1032"/>
         <source>The thumbnail of %1 could not be made again: its original cannot be decoded, and it keeps the one it had</source>
         <translation>No se pudo generar de nuevo la miniatura de %1: su original no se puede decodificar, y conserva la que tenía</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1030"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1039"/>
         <source>The thumbnails of %Ln photo(s) could not be made again: their originals cannot be decoded, and they keep the ones they had</source>
         <translation>
             <numerusform>No se pudo generar de nuevo la miniatura de %Ln foto: su original no se puede decodificar, y conserva la que tenía</numerusform>
@@ -1786,7 +1794,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1039"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1048"/>
         <source>%Ln file(s) passed over: trashed or deleted meanwhile</source>
         <translation>
             <numerusform>%Ln archivo omitido: se movió a la papelera o se eliminó mientras tanto</numerusform>
@@ -1794,7 +1802,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="1145"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="1154"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -2039,102 +2047,102 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1699"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1710"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="640"/>
+        <location filename="../../desktop_app/views/main_window.py" line="644"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="601"/>
+        <location filename="../../desktop_app/views/main_window.py" line="605"/>
         <source>Sections and athletes</source>
         <translation>Secciones y deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="619"/>
+        <location filename="../../desktop_app/views/main_window.py" line="623"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="664"/>
+        <location filename="../../desktop_app/views/main_window.py" line="668"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="665"/>
+        <location filename="../../desktop_app/views/main_window.py" line="669"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="666"/>
+        <location filename="../../desktop_app/views/main_window.py" line="670"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="667"/>
+        <location filename="../../desktop_app/views/main_window.py" line="671"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="771"/>
+        <location filename="../../desktop_app/views/main_window.py" line="779"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="778"/>
+        <location filename="../../desktop_app/views/main_window.py" line="787"/>
         <source>“%1” is already in the library.</source>
         <translation>«%1» ya está en la biblioteca.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="781"/>
+        <location filename="../../desktop_app/views/main_window.py" line="790"/>
         <source>“%1” is already in the library as “%2”.</source>
         <translation>«%1» ya está en la biblioteca como «%2».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="865"/>
+        <location filename="../../desktop_app/views/main_window.py" line="875"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="866"/>
+        <location filename="../../desktop_app/views/main_window.py" line="876"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="870"/>
+        <location filename="../../desktop_app/views/main_window.py" line="880"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1065"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1075"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1068"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1078"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1073"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1083"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1089"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1099"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1093"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1103"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1094"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1104"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -2142,7 +2150,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1095"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1105"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -2150,7 +2158,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1098"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1108"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -2158,7 +2166,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1099"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1109"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -2166,7 +2174,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1215"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1225"/>
         <source>%Ln file(s) still on %1, new files going to %2: Settings ▸ Save moves them (or: mediadesk storage migrate --to %3)</source>
         <translation>
             <numerusform>%Ln archivo sigue en %1, y los nuevos van a %2: Ajustes ▸ Guardar lo mueve (o: mediadesk storage migrate --to %3)</numerusform>
@@ -2174,72 +2182,72 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1248"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1258"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1251"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1261"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1262"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1272"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1282"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1292"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1327"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1337"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1332"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1342"/>
         <source>Selected the %1 files loaded of the %2 in this view: Select all loads at most %3 more. To act on all of them, narrow the view with a search, a section or an athlete.</source>
         <translation>Seleccionados los %1 archivos cargados de los %2 de esta vista: Seleccionar todo carga como mucho %3 más. Para actuar sobre todos, acota la vista con una búsqueda, una sección o un deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1355"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1365"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1356"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1366"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1362"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1372"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1368"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1378"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1382"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1392"/>
         <source>%1 See View ▸ Server.</source>
         <translation>%1 Véase Ver ▸ Servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1407"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1417"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1426"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1436"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1436"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1446"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -2247,13 +2255,13 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1490"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1501"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1500"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1511"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1491"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1501"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -2261,7 +2269,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1496"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1506"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -2269,7 +2277,7 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1520"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1530"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -2277,19 +2285,19 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1523"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1526"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1533"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1536"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1539"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1542"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1549"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1552"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1540"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1550"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -2297,94 +2305,94 @@ Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1582"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1593"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1582"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1605"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1593"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1616"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1605"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1617"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1616"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1628"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1622"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1633"/>
         <source>Rename it to “%1” anyway?</source>
         <translation>¿Cambiarle el nombre a «%1» de todos modos?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1624"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1635"/>
         <source>Rename anyway</source>
         <translation>Cambiar el nombre de todos modos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1626"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1637"/>
         <source>Keep “%1”</source>
         <translation>Mantener «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1677"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1688"/>
         <source>Settings saved. Restart MediaDesk to apply the storage change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1679"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1690"/>
         <source>Settings saved. Restart MediaDesk to apply the language change.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1681"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1692"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1895"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1906"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1898"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1909"/>
         <source>Files are still being moved to the new storage (%1). If you quit now, the move stops after the current file; the files not moved yet stay readable where they are, and Settings ▸ Save continues the move. Quit now?</source>
         <translation>Todavía se están moviendo archivos al nuevo almacenamiento (%1). Si sales ahora, el traslado se detiene tras el archivo actual; los archivos aún sin mover siguen legibles donde están, y Ajustes ▸ Guardar continúa el traslado. ¿Salir ahora?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1674"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1685"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1686"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1697"/>
         <source>No files needed moving: none are left on the old storage.</source>
         <translation>No había archivos que mover: no queda ninguno en el almacenamiento anterior.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1704"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1715"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1708"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1719"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1855"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1866"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1857"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1868"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1865"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1876"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -2740,104 +2748,104 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="174"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="183"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="186"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="218"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="221"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="203"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="206"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="90"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="91"/>
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="185"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="188"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="186"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="189"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="214"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="217"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="218"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="221"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="218"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="245"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="221"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="248"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="218"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="221"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="242"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="245"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="243"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="529"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="246"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="532"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="264"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="267"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="281"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="284"/>
         <source>$TOKEN: any API token. $UPLOAD_TOKEN: a token of scope upload or admin (Create token… makes read tokens unless another scope is chosen).</source>
         <translation>$TOKEN: cualquier token de la API. $UPLOAD_TOKEN: un token de alcance subida o administración (Crear token… hace tokens de lectura si no se elige otro alcance).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="296"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="299"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="670"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="684"/>
         <source>MediaDesk app previews (this session)</source>
         <translation>Vistas previas de la app MediaDesk (esta sesión)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="673"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="687"/>
         <source>MediaDesk app previews (another session, %1)</source>
         <translation>Vistas previas de la app MediaDesk (otra sesión, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="674"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="688"/>
         <source>MediaDesk app previews (earlier session)</source>
         <translation>Vistas previas de la app MediaDesk (sesión anterior)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="429"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="432"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %Ln orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -2845,47 +2853,47 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="452"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="455"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="453"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="456"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="454"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="457"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="452"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="455"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="286"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="289"/>
         <source>C&amp;opy commands</source>
         <translation>C&amp;opiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="292"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="295"/>
         <source>Copy with the &amp;token</source>
         <translation>Copiar con el &amp;token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="338"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="341"/>
         <source># Start the server: commands for its address show here.</source>
         <translation># Inicia el servidor: aquí aparecerán las órdenes para su dirección.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="436"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="439"/>
         <source>“%1” cannot upload: the upload command reads a token of scope upload from $UPLOAD_TOKEN.</source>
         <translation>“%1” no puede subir: la orden de subida lee un token de alcance subida de $UPLOAD_TOKEN.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="441"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="444"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… and UPLOAD_TOKEN=… first.</source>
         <translation>
             <numerusform>Copiada %Ln orden sin token: define antes TOKEN=… y UPLOAD_TOKEN=….</numerusform>
@@ -2893,87 +2901,87 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="453"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="456"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="454"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="457"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="493"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="496"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="493"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="496"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="524"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="527"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="525"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="528"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="535"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="538"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="535"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="538"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="551"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="554"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="559"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="562"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="587"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="601"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="603"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="617"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="603"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="617"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="606"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="620"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="682"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="696"/>
         <source>Copy with the &amp;token “%1”</source>
         <translation>Copiar con el &amp;token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="684"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="698"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="688"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="702"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -3087,7 +3095,7 @@ Vuelva a iniciarlo para continuar.</translation>
     <message>
         <location filename="../../desktop_app/views/settings_dialog.py" line="204"/>
         <location filename="../../desktop_app/views/settings_dialog.py" line="210"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="551"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="570"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
@@ -3288,32 +3296,32 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Esta ventana está en %1 porque MediaDesk se inició con --language %2. El idioma elegido aquí se aplica cuando MediaDesk se inicia sin --language.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="588"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="607"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="659"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="678"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="662"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="681"/>
         <source>Restart MediaDesk after saving to apply the storage change.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="664"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="683"/>
         <source>Restart MediaDesk after saving to apply the language change.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar el cambio de idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="750"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="769"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="757"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="776"/>
         <source>No files are left on the old storage.</source>
         <translation>No queda ningún archivo en el almacenamiento anterior.</translation>
     </message>
@@ -3512,82 +3520,82 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageView</name>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="53"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="54"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="65"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="68"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="66"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="69"/>
         <source>List the store now</source>
         <translation>Recorrer el almacén ahora</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="68"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="71"/>
         <source>Lists every object of the bucket or folder (slow on a large bucket)</source>
         <translation>Recorre todos los objetos del bucket o la carpeta (lento en un bucket grande)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="76"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="79"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="75"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="78"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="75"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="78"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="77"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="80"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="78"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="81"/>
         <source>Day</source>
         <translation>Día</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="78"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="81"/>
         <source>In the store</source>
         <translation>En el almacén</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="80"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="83"/>
         <source>Storage by type</source>
         <translation>Almacenamiento por tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="81"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="84"/>
         <source>Storage by athlete</source>
         <translation>Almacenamiento por deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="82"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="85"/>
         <source>Storage by day</source>
         <translation>Almacenamiento por día</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="100"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="103"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="133"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="136"/>
         <source>Listing the store…</source>
         <translation>Recorriendo el almacén…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_view.py" line="162"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="175"/>
         <source>%Ln file(s) in the library</source>
         <translation>
             <numerusform>%Ln archivo en la biblioteca</numerusform>
@@ -3595,42 +3603,42 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="167"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="180"/>
         <source>The store has not been listed yet.</source>
         <translation>El almacén aún no se ha recorrido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="173"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="186"/>
         <source>not checked since the files changed (“%1” checks it)</source>
         <translation>sin comprobar desde que cambiaron los archivos («%1» la comprueba)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="179"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="192"/>
         <source>Store: %1 objects, %2 (listed %3); drift from the catalog: %4</source>
         <translation>Almacén: %1 objetos, %2 (recorrido %3); diferencia con el catálogo: %4</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="186"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="199"/>
         <source>Thumbnails and other derivatives: %1</source>
         <translation>Miniaturas y otros derivados: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="191"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="204"/>
         <source>In the trash: %1</source>
         <translation>En la papelera: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="193"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="206"/>
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="193"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="206"/>
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="205"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="218"/>
         <source>No athlete</source>
         <translation>Sin deportista</translation>
     </message>
@@ -3638,12 +3646,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>TeamMode</name>
     <message>
-        <location filename="../../desktop_app/team.py" line="263"/>
+        <location filename="../../desktop_app/team.py" line="277"/>
         <source>“%1”</source>
         <translation>«%1»</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/team.py" line="268"/>
+        <location filename="../../desktop_app/team.py" line="282"/>
         <source>%Ln file(s) were moved to the trash on %2: %1</source>
         <translation>
             <numerusform>%Ln archivo se movió a la papelera en %2: %1</numerusform>
@@ -3651,7 +3659,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/team.py" line="270"/>
+        <location filename="../../desktop_app/team.py" line="284"/>
         <source>%Ln file(s) were deleted permanently on %2: %1</source>
         <translation>
             <numerusform>%Ln archivo se eliminó definitivamente en %2: %1</numerusform>
@@ -3659,17 +3667,17 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/team.py" line="278"/>
+        <location filename="../../desktop_app/team.py" line="306"/>
         <source>“%1” was moved to the trash on %2.</source>
         <translation>«%1» se movió a la papelera en %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/team.py" line="280"/>
+        <location filename="../../desktop_app/team.py" line="308"/>
         <source>“%1” was deleted on %2.</source>
         <translation>«%1» se eliminó en %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/team.py" line="292"/>
+        <location filename="../../desktop_app/team.py" line="320"/>
         <source>“%1” was changed on %2 and left this view; your edits are kept.</source>
         <translation>«%1» se cambió en %2 y salió de esta vista; tus cambios se conservan.</translation>
     </message>
@@ -3677,12 +3685,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadController</name>
     <message>
-        <location filename="../../desktop_app/controllers/upload_controller.py" line="491"/>
+        <location filename="../../desktop_app/controllers/upload_controller.py" line="512"/>
         <source>“%1” is already in the upload queue: not added again.</source>
         <translation>«%1» ya está en la cola de subida: no se añade de nuevo.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/upload_controller.py" line="496"/>
+        <location filename="../../desktop_app/controllers/upload_controller.py" line="517"/>
         <source>%Ln files are already in the upload queue: not added again.</source>
         <translation>
             <numerusform>%Ln archivo ya está en la cola de subida: no se añade de nuevo.</numerusform>
@@ -3690,7 +3698,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/upload_controller.py" line="589"/>
+        <location filename="../../desktop_app/controllers/upload_controller.py" line="683"/>
         <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again; the upload goes on by itself.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo; la subida sigue sola.</translation>
     </message>
@@ -3698,101 +3706,101 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="293"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="294"/>
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="301"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="302"/>
         <source>Upload queue</source>
         <translation>Cola de subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="377"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="379"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="378"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="380"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="380"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="641"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="382"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="661"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="381"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="654"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="383"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="674"/>
         <source>Pause all</source>
         <translation>Pausar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="383"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="385"/>
         <source>Big files stop after the current part and go on from there when resumed.</source>
         <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="387"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="389"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="391"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="393"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="392"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="394"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="393"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="395"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="396"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="398"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="397"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="399"/>
         <source>Uploads shown</source>
         <translation>Subidas mostradas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="406"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="408"/>
         <source>Overall upload progress</source>
         <translation>Progreso total de las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="542"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="544"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="544"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="546"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="547"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="549"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="585"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="587"/>
         <source>%1 was not uploaded: %2</source>
         <translation>%1 no se ha subido: %2</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="588"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="590"/>
         <source>%Ln upload(s) failed</source>
         <translation>
             <numerusform>Ha fallado %Ln subida</numerusform>
@@ -3800,7 +3808,7 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="606"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="626"/>
         <source>%Ln file(s) uploaded</source>
         <translation>
             <numerusform>%Ln archivo subido</numerusform>
@@ -3808,57 +3816,57 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="646"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="666"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="652"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="672"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="652"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="672"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="654"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="674"/>
         <source>Resume all</source>
         <translation>Reanudar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="700"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="720"/>
         <source>Running: %1</source>
         <translation>En curso: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="701"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="721"/>
         <source>Queued: %1</source>
         <translation>En cola: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="702"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="722"/>
         <source>Paused: %1</source>
         <translation>En pausa: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="703"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="723"/>
         <source>Done: %1</source>
         <translation>Hechas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="704"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="724"/>
         <source>Failed: %1</source>
         <translation>Fallidas: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="705"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="725"/>
         <source>Cancelled: %1</source>
         <translation>Canceladas: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="723"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="743"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln fallida</numerusform>
@@ -3866,53 +3874,53 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="726"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="746"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="751"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="776"/>
         <source>&amp;Resume</source>
         <translation>&amp;Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="753"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="778"/>
         <source>&amp;Pause</source>
         <translation>&amp;Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="754"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="779"/>
         <source>Re&amp;try</source>
         <translation>Re&amp;intentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="756"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="781"/>
         <source>Re&amp;move from the queue</source>
         <translation>&amp;Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="758"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="783"/>
         <source>&amp;Show in the library</source>
         <translation>&amp;Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="762"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="787"/>
         <source>&amp;Copy the error</source>
         <translation>&amp;Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="641"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="661"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="385"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="387"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="379"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="646"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="381"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="666"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>
@@ -3920,109 +3928,109 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>UploadQueueModel</name>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="578"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="586"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="579"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="587"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="580"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="588"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="581"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="589"/>
         <source>Speed</source>
         <translation>Velocidad</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="582"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="590"/>
         <source>ETA</source>
         <translation>Tiempo restante</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="583"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="591"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="588"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="596"/>
         <source>Queued</source>
         <translation>En cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="589"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="597"/>
         <source>Validating</source>
         <translation>Validando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="590"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="598"/>
         <source>Uploading</source>
         <translation>Subiendo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="591"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="599"/>
         <source>Done</source>
         <translation>Hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="592"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="600"/>
         <source>Duplicate (already in the library)</source>
         <translation>Duplicado (ya está en la biblioteca)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="593"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="632"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="601"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="640"/>
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="594"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="634"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="602"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="642"/>
         <source>Cancelled</source>
         <translation>Cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="595"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="603"/>
         <source>Paused</source>
         <translation>En pausa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="605"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="613"/>
         <source>Hashing</source>
         <translation>Calculando el hash</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="606"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="614"/>
         <source>Checking the file</source>
         <translation>Comprobando el archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="607"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="615"/>
         <source>Making the thumbnail</source>
         <translation>Creando la miniatura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="608"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="616"/>
         <source>Storing</source>
         <translation>Guardando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="609"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="617"/>
         <source>Uploading in parts</source>
         <translation>Subiendo por partes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="610"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="618"/>
         <source>Adding to the library</source>
         <translation>Añadiendo a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="611"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="619"/>
         <source>Working</source>
         <translation>Trabajando</translation>
     </message>
@@ -4030,37 +4038,37 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>VideoPlayer</name>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="217"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="220"/>
         <source>This video cannot be played.</source>
         <translation>Este vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="415"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="423"/>
         <source>The video could not be opened.</source>
         <translation>No se pudo abrir el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="416"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="424"/>
         <source>This video format is not supported.</source>
         <translation>Este formato de vídeo no es compatible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="417"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="425"/>
         <source>A network error stopped the video.</source>
         <translation>Un error de red detuvo el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="418"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="426"/>
         <source>Access to the video was denied.</source>
         <translation>Se denegó el acceso al vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="420"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="428"/>
         <source>The video cannot be played.</source>
         <translation>El vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="422"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="430"/>
         <source>{message} ({detail})</source>
         <translation>{message} ({detail})</translation>
     </message>

@@ -820,9 +820,12 @@ class LibraryController(QObject):
 
         self.runner.submit(run, on_result=done, on_error=self._report)
 
-    def empty_trash(self) -> None:
+    def empty_trash(self, confirmed: int = 0) -> None:
         """Deletes every file in the trash, not only the grid's loaded page of it (core asks
-        the catalog for them); the status bar follows it as it goes."""
+        the catalog for them); the status bar follows it as it goes. `confirmed`: the count
+        the user's question named; fewer deleted are said as gone from the trash elsewhere
+        meanwhile (core keeps a file restored meanwhile and skips one deleted meanwhile), or
+        "2 files" confirmed ended in "1 file deleted" without a word why."""
 
         def progress(done: int, total: int) -> None:
             self.message.emit(
@@ -833,7 +836,11 @@ class LibraryController(QObject):
 
         def done(deleted: list[int]) -> None:
             self.trashEmptied.emit()
-            self.message.emit(self.tr("Emptied the trash: %Ln file(s) deleted", "", len(deleted)))
+            text = self.tr("Emptied the trash: %Ln file(s) deleted", "", len(deleted))
+            missing = confirmed - len(deleted)
+            if missing > 0:
+                text += " " + self.tr("(%Ln restored or deleted elsewhere meanwhile)", "", missing)
+            self.message.emit(text)
 
         def failed(exc: BaseException) -> None:
             self.trashEmptied.emit()

@@ -1553,7 +1553,7 @@ class MainWindow(QMainWindow):
         ):
             self._emptying_trash = True
             self._update_empty_trash()
-            self.controller.empty_trash()
+            self.controller.empty_trash(count)
 
     def _on_trash_emptied(self) -> None:
         self._emptying_trash = False
