@@ -259,6 +259,7 @@ class Library:
             self._keeper,
             self.reading,
             self.paths.tmp_dir,
+            self._object_locks,
         )
         # lost thumbnails a read could not make again: not tried at every request (a download)
         self._failed_remakes = FailedRemakes()

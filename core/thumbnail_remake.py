@@ -50,6 +50,7 @@ from core import keys
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.db.models import MediaFile
+from core.deferred import backend_of_file
 from core.errors import (
     Conflict,
     CorruptFile,
@@ -63,7 +64,7 @@ from core.errors import (
     not_ready,
 )
 from core.listing import FileStatus
-from core.locks import KeyedLocks
+from core.locks import KeyedLocks, ObjectLocks
 from core.mediatypes import FileKind
 from core.metadata import READ_COLUMNS, read_again, reread_changes
 from core.records import FileRecord
@@ -96,6 +97,8 @@ _UNDECODABLE = (CorruptFile, UnsupportedType, InvalidInput)
 # (up to a 100 MB TIFF, paid for on R2) for a 404, and the grid asks at every scroll. Minutes:
 # an original put back is shown again soon without a restart.
 FAILED_REMAKE_SECONDS = 600.0
+# Storage moves of a photo followed while its thumbnail is stored (each stores it again)
+MOVES_FOLLOWED = 2
 FAILED_REMAKES_KEPT = 4096
 
 
@@ -174,6 +177,7 @@ class ThumbnailRemaker:
         keeper: Keeper,
         reading: Callable[[str], contextlib.AbstractContextManager[None]],
         tmp_dir: Path,
+        object_locks: ObjectLocks,
     ) -> None:
         self._db = db
         self._catalog = catalog
@@ -182,6 +186,7 @@ class ThumbnailRemaker:
         self._variant_locks = variant_locks  # Library._variant's: no variant made meanwhile
         self._keeper = keeper  # Library._variant's too: a full store said once for both
         self._reading = reading  # a move's deletion of the old key waits for the remake
+        self._object_locks = object_locks  # a storage move's, from its copy to its switch
         # the original is decoded from a file here, never whole in memory (a 100 MB TIFF)
         self._tmp_dir = tmp_dir
         # The id the next batch starts after: a photo that cannot be made now (its object
@@ -345,18 +350,36 @@ class ThumbnailRemaker:
             if poster is None:
                 thumb, room, meta = self._make(record, for_read)
             thumb_key = keys.thumbnail_key(key)
-            if thumb is not None and for_read:
-                kept = (
-                    self._keeper.put(thumb_key, thumb, f"Thumbnail of file {file_id}", beside=key)
-                    is not None
-                )
-                room = room and kept
-            elif thumb is not None:  # beside its original (core/storage/routing.py `home`)
-                home_of(self._storage, key).put_bytes(thumb_key, thumb, "image/webp")
-            # With no room the rows stay as they are: not every image of today's rendering is
-            # stored, and the row's tag would name images that are not there
             today = rendering(record.file_type)
-            marked = self._mark(key, thumb is not None, today, meta) if room else self._named(key)
+            for _ in range(MOVES_FOLLOWED + 1):
+                # read before the write: a storage move's switch after it is seen below
+                home = self._home(own_id)
+                if thumb is not None and for_read:
+                    kept = (
+                        self._keeper.put(
+                            thumb_key, thumb, f"Thumbnail of file {file_id}", beside=key
+                        )
+                        is not None
+                    )
+                    room = room and kept
+                elif thumb is not None:  # beside its original (core/storage/routing.py `home`)
+                    home_of(self._storage, key).put_bytes(thumb_key, thumb, "image/webp")
+                # A storage move holds this lock from its copy of the thumbnail to its switch:
+                # one written before it, on the old storage, was not in its copy, and the new
+                # storage kept the old rendering under the row's new tag. Stored again there.
+                with self._object_locks.hold(key):
+                    if thumb is not None and self._home(own_id) not in (home, None):
+                        continue
+                    # With no room the rows stay as they are: not every image of today's
+                    # rendering is stored, and the row's tag would name images that are not there
+                    made = thumb is not None
+                    marked = self._mark(key, made, today, meta) if room else self._named(key)
+                    break
+            else:
+                raise Conflict(
+                    f"File {file_id} moved to another storage {MOVES_FOLLOWED + 1} times while "
+                    "its thumbnail was stored; try again"
+                )
             # A deletion (the trash's or a hard delete, any server) deletes the object, then
             # its derivatives, then the row: a remake that wrote after the derivatives went
             # still finds the row. Checked after the write, the object is gone, or it went
@@ -495,6 +518,11 @@ class ThumbnailRemaker:
                 if meta is not None:
                     _write_read(row, meta)
             return bool(rows)
+
+    def _home(self, file_id: int) -> str | None:
+        """The storage holding the file's object and thumbnail now (None: no such row)."""
+        with self._db.read() as s:
+            return backend_of_file(s, file_id)
 
     def _named(self, key: str) -> bool:
         """Some row still names `key` (`_mark`'s answer, the rows left as they are)."""
