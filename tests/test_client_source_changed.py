@@ -12,7 +12,7 @@ the progress callback while their bytes go.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,26 +21,14 @@ import pytest
 
 from core.errors import SOURCE_CHANGED
 from core.library import Library
-from core.settings import Settings
 from server.client import Client, ClientError
 from server.entry import EmbeddedServer
-from tests.conftest import make_s3_settings
-from tests.s3_server import S3Target
-from tests.server_fixtures import library_served, make_tokens
+from tests.server_fixtures import make_tokens
+from tests.test_client_bucket_words import s3_settings  # noqa: F401 - parts of 5 MiB
+from tests.test_client_interrupted_tus import tus_server  # noqa: F401
 from tests.test_client_net import MiB, big_video
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def tus_server(tmp_path: Path) -> Iterator[tuple[Library, EmbeddedServer, Path]]:
-    data = tmp_path / "data"
-    data.mkdir()
-    with library_served(data, multipart_threshold=5 * MiB, multipart_chunk_size=5 * MiB) as (
-        lib,
-        live,
-    ):
-        yield lib, live, data
 
 
 class PatchCount(httpx.HTTPTransport):
@@ -107,18 +95,6 @@ def test_a_put_or_form_of_a_file_that_changes_is_refused_without_a_traceback(
     assert (caught.value.code, caught.value.reason) == ("conflict", SOURCE_CHANGED)
     assert caught.value.details["how"] == how
     assert caught.value.status is None and not caught.value.local
-
-
-@pytest.fixture
-def s3_settings(data_dir: Path, s3_bucket: S3Target) -> Settings:
-    """Parts of 5 MiB (the least S3 takes): a 6 MiB file goes in two."""
-    return make_s3_settings(
-        data_dir,
-        s3_bucket,
-        multipart_threshold=5 * MiB,
-        multipart_chunk_size=5 * MiB,
-        upload_part_size=5 * MiB,
-    )
 
 
 def test_parts_of_a_file_cut_while_they_are_sent_are_not_confirmed(
