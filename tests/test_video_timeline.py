@@ -39,8 +39,11 @@ def _shown(path: Path) -> tuple[list[tuple[float, int]], float]:
         pictures = []
         for frame in c.decode(c.streams.video[0]):
             grey = frame.reformat(format="gray").planes[0]
-            row = bytes(grey)[: grey.line_size * frame.height]
-            pictures.append((float(frame.time), round(sum(row) / len(row))))
+            # each row's visible bytes only: a row's padding past the width (PyAV 18.1.1 pads a
+            # 160-pixel row to 192 bytes) counted as black darkened the small rung's mean
+            data, step, width = bytes(grey), grey.line_size, frame.width
+            seen = b"".join(data[y * step : y * step + width] for y in range(frame.height))
+            pictures.append((float(frame.time), round(sum(seen) / len(seen))))
             if len(pictures) == 4:
                 break
     with av.open(str(path)) as c:
