@@ -1,5 +1,5 @@
-"""The focus ring comes back with the focus when a dialog closes, and the focus itself when the
-menu bar is left with Escape."""
+"""The focus ring comes back with the focus when a dialog closes, the focus itself when the
+menu bar is left with Escape, and to a button that was disabled while its work ran."""
 
 from __future__ import annotations
 
@@ -98,3 +98,31 @@ def show_focus_after_dialogs(app: QApplication) -> QObject:
         ring = _FocusRingAfterDialogs(app)
         _FocusBackFromMenuBar(app, ring)
     return ring
+
+
+class ButtonsAtWork:
+    """Buttons disabled while the work one of them started runs, and enabled after it. Qt gives
+    a disabled button's keyboard focus to the next widget: Stop in the Server panel pressed with
+    Space left it on the address label (no ring; Space again did nothing), List the store now
+    on the Type table (Space again selected a row). The pressed button gets it back when they
+    are enabled, unless the user moved it on meanwhile."""
+
+    def __init__(self, *buttons: QWidget) -> None:
+        self._buttons = buttons
+        self._held: tuple[QWidget, QWidget | None] | None = None  # (pressed, where Qt put it)
+
+    def disable(self) -> None:
+        pressed = next((b for b in self._buttons if b.hasFocus()), None)
+        for button in self._buttons:
+            button.setEnabled(False)
+        if pressed is not None:
+            self._held = (pressed, QApplication.focusWidget())
+
+    def enable(self) -> None:
+        for button in self._buttons:
+            button.setEnabled(True)
+        if self._held is not None:
+            (pressed, went), self._held = self._held, None
+            focused = QApplication.focusWidget()
+            if focused is None or focused is went:
+                pressed.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -18,7 +18,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -52,6 +51,7 @@ from desktop_app.formatting import date_text, datetime_text, tip_text
 from desktop_app.views.a11y import name_spin_boxes
 from desktop_app.views.colors import set_focus_frame
 from desktop_app.views.confirm import confirm_irreversible
+from desktop_app.views.focus_ring import ButtonsAtWork
 from desktop_app.views.message_box import ask_text, plain_text
 from desktop_app.views.tables import read_only_table
 
@@ -157,8 +157,6 @@ class ServerPanel(QWidget):
         self._secret: tuple[str, str, str] | None = None  # (name, secret, scope) of one made now
         self._on_screen = True  # False while another tab of its dock is shown (set_on_screen)
         self._address = ""  # the running server's, as other devices reach it (_on_state)
-        # where Qt put the keyboard focus when Start/Stop, which had it, was disabled (_on_busy)
-        self._focus_went: QWidget | None = None
         layout = QHBoxLayout(self)  # side by side: the panel lives in a short bottom dock
         layout.setContentsMargins(6, 2, 6, 2)  # its height is short: every pixel a line of text
         layout.addWidget(self._build_server_box(), 2)
@@ -189,6 +187,7 @@ class ServerPanel(QWidget):
         form.addRow(self.tr("Port"), self.port)
         name_spin_boxes(box)
         self.toggle = QPushButton(box)
+        self._toggle_work = ButtonsAtWork(self.toggle)  # disabled while it starts or stops
         self.toggle.clicked.connect(self._toggle)
         self.state = StateLabel(box)
         # Rich text always: it holds a link while running, and an error is escaped for it (left
@@ -585,18 +584,10 @@ class ServerPanel(QWidget):
         return shareable_origin((self.controller.host, port), "") or url
 
     def _on_busy(self, busy: bool) -> None:
-        had_focus = busy and self.toggle.hasFocus()
-        self.toggle.setEnabled(not busy)
-        if had_focus:
-            # Qt gives a disabled button's focus to the next field: Stop pressed with Space left
-            # it on the address, which then read "Stopped" with no ring, and Space again did
-            # nothing. The button gets it back when it is enabled, unless the user moved on.
-            self._focus_went = QApplication.focusWidget()
-        elif not busy and self._focus_went is not None:
-            went, self._focus_went = self._focus_went, None
-            focused = QApplication.focusWidget()
-            if focused is None or focused is went:
-                self.toggle.setFocus(Qt.FocusReason.OtherFocusReason)
+        if busy:
+            self._toggle_work.disable()
+        else:
+            self._toggle_work.enable()
         if busy and not self.controller.running:
             self._show_state(self.tr("Starting…"))
 

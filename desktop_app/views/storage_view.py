@@ -8,7 +8,6 @@ from typing import Any
 
 from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtWidgets import (
-    QApplication,
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
@@ -24,6 +23,7 @@ from core.library import Library
 from core.usage import StoreScan
 from desktop_app.errors import describe_error
 from desktop_app.formatting import date_text, size_text, stamp_text
+from desktop_app.views.focus_ring import ButtonsAtWork
 from desktop_app.views.tables import read_only_table
 from desktop_app.workers import Mailbox, TaskRunner
 
@@ -56,8 +56,6 @@ class StorageView(QDockWidget):
         self.library = library
         self.runner = TaskRunner(1, self)
         self.report: dict[str, Any] | None = None
-        # (the button that had the keyboard, the widget Qt gave it to when it was disabled)
-        self._focus: tuple[QPushButton, QWidget | None] | None = None
         body = QWidget(self)
         layout = QVBoxLayout(body)
         top = QHBoxLayout()
@@ -67,6 +65,7 @@ class StorageView(QDockWidget):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.refresh_button = QPushButton(self.tr("Refresh"), body)
         self.scan_button = QPushButton(self.tr("List the store now"), body)
+        self._work = ButtonsAtWork(self.refresh_button, self.scan_button)
         self.scan_button.setToolTip(
             self.tr("Lists every object of the bucket or folder (slow on a large bucket)")
         )
@@ -137,13 +136,7 @@ class StorageView(QDockWidget):
         self._submit(_scan_and_load)
 
     def _submit(self, fn: Any) -> None:
-        pressed = next((b for b in (self.refresh_button, self.scan_button) if b.hasFocus()), None)
-        self.refresh_button.setEnabled(False)
-        self.scan_button.setEnabled(False)
-        if pressed is not None:
-            # Qt gives a disabled button's focus to the next field: List the store now pressed
-            # with Space left it on the Type table, and Space again selected a row there
-            self._focus = (pressed, QApplication.focusWidget())
+        self._work.disable()
         self.runner.submit(fn, self.library, on_result=self._show, on_error=self._failed)
 
     def _failed(self, exc: BaseException) -> None:
@@ -151,13 +144,7 @@ class StorageView(QDockWidget):
         self.summary.setText(describe_error(exc).display())
 
     def _enable(self) -> None:
-        self.refresh_button.setEnabled(True)
-        self.scan_button.setEnabled(True)
-        if self._focus is not None:
-            (button, went), self._focus = self._focus, None
-            focused = QApplication.focusWidget()
-            if focused is None or focused is went:  # the user did not move on meanwhile
-                button.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._work.enable()
 
     # ---- showing ------------------------------------------------------------------------------
     def used_bytes(self, catalog_bytes: int) -> int:
