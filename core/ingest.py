@@ -48,7 +48,15 @@ from core.locks import KeyedLocks as _KeyedLocks
 from core.locks import ObjectLocks
 from core.mediatypes import BY_MIME, canonical_mime, check_kind, guess_from_name, unsupported
 from core.metadata import MediaInfo
-from core.records import MAX_DESCRIPTION, UPLOAD_OWNER, FileRecord, FileStatus, expiry_iso
+from core.records import (
+    MAX_DESCRIPTION,
+    MAX_PRESIGN_KEY,
+    PRESIGN_KEY,
+    UPLOAD_OWNER,
+    FileRecord,
+    FileStatus,
+    expiry_iso,
+)
 from core.settings import Settings
 from core.spool import Spooled, discard, hash_file, owned_temp, spool_stream, too_large
 from core.storage.base import ObjectStat, PresignedRequest, Presigner, Storage
@@ -735,13 +743,17 @@ class Ingestor:
         description: str = "",
         presigner_for: Callable[[str], Presigner] | None = None,
         owner: str | None = None,
+        idempotency_key: str | None = None,
     ) -> PresignedUpload:
         """A pending file and its signed PUT, signed by `presigner_for(key)` when given (the
         library's StorageBackends.presigner_for: a link through this server names the address
         the request reached), else by the active storage's presigner. `owner`: the token
         asking ("token:<id>", as a tus upload's), the only one that may then confirm, renew or
-        list the upload (ResumableUploads.check_presign_owner); None lets any."""
+        list the upload (ResumableUploads.check_presign_owner); None lets any.
+        `idempotency_key`: the client's name for this presign, kept while the upload is pending
+        (see presigned_again)."""
         kind = check_kind(file_type)
+        key_given = check_presign_key(idempotency_key)
         filename = clean_filename(original_filename)
         description = check_description(description)
         settings = self._settings()
@@ -778,7 +790,10 @@ class Ingestor:
                 description=description,
                 status=FileStatus.PENDING,
                 upload_expires_at=expires_at,
-                extra={UPLOAD_OWNER: owner} if owner else {},
+                extra={
+                    **({UPLOAD_OWNER: owner} if owner else {}),
+                    **({PRESIGN_KEY: key_given} if key_given else {}),
+                },
             )
             s.add(row)
             s.flush()
@@ -798,6 +813,36 @@ class Ingestor:
             extra={"file_id": file_id, "key": key, "outcome": "presigned", "file_type": kind},
         )
         return PresignedUpload(self._catalog.get(file_id), request, key, expires_in, expires_at)
+
+    def presigned_again(
+        self, idempotency_key: str | None, owner: str | None, size: int | None
+    ) -> int | None:
+        """The pending upload a presign with this `idempotency_key` by `owner` made already,
+        else None: a client whose presign's answer was lost (the connection dropped after the
+        server made the upload) sends it again, and a second pending upload, whose URL it never
+        used, stayed listed until its presign expired. The same key for a file of another
+        `size` is a Conflict: its URL would refuse the file's bytes."""
+        key = check_presign_key(idempotency_key)
+        if key is None:
+            return None
+        with self._db.read() as s:
+            rows = s.execute(
+                select(MediaFile.id, MediaFile.extra, MediaFile.declared_size).where(
+                    MediaFile.status == FileStatus.PENDING,
+                    MediaFile.deleted_at.is_(None),
+                    MediaFile.extra[PRESIGN_KEY].as_string() == key,
+                )
+            ).all()
+        for file_id, extra, declared in rows:
+            if not isinstance(extra, dict) or extra.get(UPLOAD_OWNER) != owner:
+                continue  # another token's key: never its upload
+            if declared != size:
+                raise Conflict(
+                    f"idempotency_key {key!r} was used for another upload "
+                    f"(file {file_id}, of another size)"
+                )
+            return int(file_id)
+        return None
 
     def receive_put(self, key: str, body: BinaryIO, content_type: str) -> ObjectStat:
         """A signed PUT's bytes (this server's `/signed/` URLs), written under the key its
@@ -1265,10 +1310,19 @@ class Ingestor:
 
 
 def _upload_over(row: MediaFile) -> None:
-    """A pending upload made ready (an alias of a duplicate too) or failed: its owner is no
-    longer kept, as nothing can renew or complete it any more."""
-    if isinstance(row.extra, dict) and UPLOAD_OWNER in row.extra:
-        row.extra = {k: v for k, v in row.extra.items() if k != UPLOAD_OWNER}
+    """A pending upload made ready (an alias of a duplicate too) or failed: its owner and its
+    presign's key are no longer kept, as nothing can renew or complete it any more."""
+    if isinstance(row.extra, dict) and (UPLOAD_OWNER in row.extra or PRESIGN_KEY in row.extra):
+        row.extra = {k: v for k, v in row.extra.items() if k not in (UPLOAD_OWNER, PRESIGN_KEY)}
+
+
+def check_presign_key(key: str | None) -> str | None:
+    """A presign's idempotency_key as kept, None when not given; InvalidInput when too long."""
+    if not key:
+        return None
+    if len(key) > MAX_PRESIGN_KEY:
+        raise InvalidInput(f"idempotency_key must be at most {MAX_PRESIGN_KEY} characters")
+    return key
 
 
 def failure_text(exc: MediaDeskError) -> str:

@@ -728,6 +728,24 @@ class Library:
             raise
         return upload, plan
 
+    def presign_again(
+        self,
+        idempotency_key: str | None,
+        owner: str | None,
+        size: int | None,
+        arrival: Arrival | None = None,
+    ) -> tuple[FileRecord, dict[str, object]] | None:
+        """A presign sent again with the `idempotency_key` of one that made a pending upload
+        (Ingestor.presigned_again): that upload and its fresh URLs, as a renewal signs them
+        (the parts the bucket lacks, all of them for an upload nothing was sent to), in the
+        presign's answer; None when no pending upload has the key."""
+        file_id = self.uploads.presigned_again(idempotency_key, owner, size)
+        if file_id is None:
+            return None
+        answer = self.resumable.renew(file_id, None, arrival)
+        record = self._catalog.get(file_id)
+        return record, {"file_id": file_id, "file_key": record.storage_key, **answer}
+
     # ---- editing ----------------------------------------------------------------------------
     def update_file(
         self, file_id: int, changes: dict[str, Any], expected_version: int | None = None

@@ -45,12 +45,18 @@ RECORD_TIMES = ("created_at", "updated_at", "deleted_at", "captured_at")
 # reads it): only that token may confirm, renew or list the upload. Never part of a record,
 # so that no answer, feed event or export tells one token which token uploaded what.
 UPLOAD_OWNER = "upload_owner"
+# The client's key of the presign that made a pending upload (its idempotency_key), kept
+# beside UPLOAD_OWNER and dropped with it: a presign sent again with it (its answer lost on
+# the way) is answered with this upload instead of a second one (Ingestor.presigned_again).
+PRESIGN_KEY = "presign_key"
+MAX_PRESIGN_KEY = 200
 
 
 def shown_extra(stored: dict[str, Any] | None) -> dict[str, Any]:
     """A row's `extra` as a record carries it: a copy of its own, the upload's owner left out."""
     extra = dict(stored or {})
     extra.pop(UPLOAD_OWNER, None)
+    extra.pop(PRESIGN_KEY, None)
     return extra
 
 

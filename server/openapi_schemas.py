@@ -13,7 +13,14 @@ from core.errors import CATALOG_OUT_REASONS, NO_SPACE_REASON, UNAVAILABLE_REASON
 from core.events import FILE_KINDS as FILE_EVENT_KINDS
 from core.events import STREAMED_KINDS, EventKind
 from core.mediatypes import FILE_KINDS
-from core.records import MAX_ATHLETE_NAME, MAX_DESCRIPTION, MAX_ID, FileRecord, FileStatus
+from core.records import (
+    MAX_ATHLETE_NAME,
+    MAX_DESCRIPTION,
+    MAX_ID,
+    MAX_PRESIGN_KEY,
+    FileRecord,
+    FileStatus,
+)
 from core.resumable import MAX_PARTS
 from core.storage_migration import BACKENDS
 from server.error_codes import ERROR_CODES
@@ -426,6 +433,15 @@ SCHEMAS: dict[str, S] = {
             "Sizes above MEDIADESK_MULTIPART_THRESHOLD get parts anyway. " + JSON_BOOL_FORM_WORDS,
         },
         description={**STR, "maxLength": MAX_DESCRIPTION},
+        idempotency_key={
+            **STR,
+            "maxLength": MAX_PRESIGN_KEY,
+            "description": "The client's own name for this presign (a random UUID): sent "
+            "again with the same key and size by the same token while the upload it made is "
+            "pending (the first answer lost on the way), the presign answers that upload with "
+            "fresh URLs (the parts the bucket lacks) instead of making another. mediadesk.js "
+            "sends one",
+        },
     ),
     "PresignedUpload": obj(
         ["file_id", "upload_url", "method", "headers", "file_key", "expires_in", "expires_at"],

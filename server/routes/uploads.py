@@ -70,6 +70,17 @@ async def presigned_upload(request: web.Request) -> web.Response:
             description=optional_text(fields, "description") or "",
         )
         lib = library(request)
+        key = optional_text(fields, "idempotency_key")
+        if key:
+            # the same presign again, its answer lost on the way: the upload it made
+            again = await store_blocking(
+                request, lib.presign_again, key, upload_owner(request), size, arrival(request)
+            )
+            if again is not None:
+                record, answer = again
+                answer["file"] = file_json(record)
+                return web.json_response(answer, status=201, headers={"Cache-Control": "no-store"})
+            args["idempotency_key"] = key
         parts = lib.resumable.wants_multipart(size, as_bool("multipart", fields.get("multipart")))
         started = time.perf_counter()
         # in parts straight to the bucket (core/resumable.py): a call that waits on the store

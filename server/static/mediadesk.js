@@ -418,6 +418,13 @@ function athleteIdOf(value) {
     + "nothing was sent", { details: { field: "athlete_id" } });
 }
 
+// 128 random bits in hex: crypto.getRandomValues works on plain http:// pages too, where
+// crypto.randomUUID does not (a LAN address is no secure context).
+function randomKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /**
  * Uploads a File: checks it, asks for a presigned URL, PUTs the bytes with progress, confirms.
  * Resolves with the stored file (`duplicate: true` when the same file was already there).
@@ -452,6 +459,11 @@ export async function uploadFile(file, {
   // With the other fields: a description the server refuses (too long, not text) fails here,
   // before any byte is sent, and no second request can fail once the file is stored.
   if (description !== undefined && description !== null) form.description = description;
+  // This upload's own name for its presign: sent again after a network error (its answer
+  // lost after the server made the pending upload), the server answers that same upload.
+  // Without it the retry made a second pending upload, whose URL went unused, listed until
+  // its presign expired. An older server ignores the field.
+  form.idempotency_key = randomKey();
   const grant = await request("POST", `${url}/files/upload/presigned`,
     { token, json: form, stallTimeout });
   try {
