@@ -20,6 +20,7 @@ from core.library import Library
 from server.entry import EmbeddedServer
 from tests.browser import Browser, chromium_path
 from tests.server_fixtures import make_tokens
+from tests.test_demo_phone import Phone, _open, _wait_status
 from tests.test_form_filenames import Pictures
 
 pytestmark = [
@@ -77,3 +78,62 @@ async def test_a_file_changed_since_it_was_chosen_is_said_unreadable(
     assert result["name"] == "MediaDeskError", result
     assert (result["code"], result["status"]) == ("unreadable", None)
     assert result["message"].startswith(f"{photo.name} can no longer be read")
+
+
+async def test_a_file_removed_since_it_was_chosen_is_said_unreadable_not_empty(
+    live: EmbeddedServer, library: Library, tmp_path: Path
+) -> None:
+    """Removed from disk before the page first asked its size, the chosen file reads as 0
+    bytes (Chromium takes its size then, of a file no longer there): uploadFile said it was
+    empty (empty_file). A file that is really empty still is."""
+    token = make_tokens(library).upload
+    photo = Pictures(tmp_path).next()
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(f"{live.url}/upload-demo")
+        await browser.evaluate(
+            "(() => { const input = document.createElement('input'); input.type = 'file';"
+            " input.id = 'chosen'; document.body.append(input); })()"
+        )
+        root = (await browser.send("DOM.getDocument"))["root"]["nodeId"]
+        node = await browser.send("DOM.querySelector", nodeId=root, selector="#chosen")
+        await browser.send("DOM.setFileInputFiles", nodeId=node["nodeId"], files=[str(photo)])
+        photo.unlink()
+        gone: dict[str, Any] = await browser.evaluate(f"({CALL})({json.dumps(token)})")
+        await browser.send("DOM.setFileInputFiles", nodeId=node["nodeId"], files=[str(empty)])
+        nothing: dict[str, Any] = await browser.evaluate(f"({CALL})({json.dumps(token)})")
+    assert (gone["name"], gone["code"], gone["status"]) == ("MediaDeskError", "unreadable", None)
+    assert gone["message"].startswith(f"{photo.name} can no longer be read"), gone
+    assert (nothing["code"], nothing["status"]) == ("empty_file", None), nothing
+
+
+@pytest.mark.parametrize(
+    ("languages", "said"),
+    [
+        (
+            "en-GB,en;q=0.9",
+            "Refused: The file can no longer be read: it changed, moved or was removed since "
+            "it was chosen. Choose it again. (unreadable)",
+        ),
+        (
+            "es-ES,es;q=0.9",
+            "Rechazado: El archivo ya no se puede leer: cambió, se movió o se borró desde que "
+            "se eligió. Vuelve a elegirlo. (unreadable)",
+        ),
+    ],
+)
+async def test_the_demo_page_says_a_removed_file_unreadable(
+    live: EmbeddedServer, library: Library, tmp_path: Path, languages: str, said: str
+) -> None:
+    """/upload-demo asks a chosen file's size as it is chosen: a file gone by then (removed
+    between the pick and the page's reading it) read as 0 bytes and was said "The file is
+    empty." It is said unreadable, in the page's language."""
+    photo = Pictures(tmp_path).next()
+    photo.unlink()
+    async with Phone(chromium_path() or "") as phone:
+        await phone.start(languages)
+        await _open(phone, live.url, make_tokens(library).upload)
+        await phone.choose(photo)
+        status = await _wait_status(phone, ("Refused", "Rechazado"), 10)
+    assert status == said, status

@@ -139,7 +139,17 @@ const unreadable = (file, cause) => new MediaDeskError("unreadable",
 
 /** Checks a File or Blob as the server would; rejects with a MediaDeskError (status null). */
 export async function checkFile(file, { baseUrl, fileType, stallTimeout } = {}) {
-  if (!file.size) throw new MediaDeskError("empty_file", "The file is empty");
+  if (!file.size) {
+    // A chosen file removed from disk before the page first asked its size reads as 0 bytes
+    // (Chromium takes the size then, from a file no longer there), and was said empty. Read
+    // whole (nothing, for a file that is empty), it is refused as gone: said unreadable.
+    try {
+      await file.arrayBuffer();
+    } catch (err) {
+      throw unreadable(file, err);
+    }
+    throw new MediaDeskError("empty_file", "The file is empty");
+  }
   let head;
   try {
     head = new Uint8Array(await file.slice(0, HEAD_BYTES).arrayBuffer());
