@@ -26,8 +26,9 @@ from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
 from core.tokens import TRUSTED_THROUGH_OUTAGE, TokenInfo, TokenStore
 from server.errors import ApiError
+from server.nginx_conf import CHECK_HEADER
 from server.params import check_query
-from server.ratelimit import guesser, too_many
+from server.ratelimit import FailedAuthLimit, guesser, too_many
 from server.state import (
     AUDIT,
     AUTH,
@@ -289,8 +290,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await _authorised(request, handler, need)
     except (ApiError, InvalidSignature) as exc:
         failed = isinstance(exc, InvalidSignature) or exc.code == "invalid_token"
-        # nginx's check subrequest comes back in full when refused: one failure, counted then
-        if failed and not request.get(NGINX_CHECK) and limit.failed(address):
+        if failed and _count_failure(request, limit, address):
             request.app[METRICS].auth_blocks.inc()
             logger.warning(
                 "Blocked %s for %d s after %d failed authentications within %d s",
@@ -300,6 +300,25 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 limit.window,
             )
         raise
+
+
+def _count_failure(request: web.Request, limit: FailedAuthLimit, address: str) -> bool:
+    """Counts a failed authentication; True when it starts a block. A failure in what says it
+    is nginx's check subrequest counts too (the header proves nothing: a client reaching the
+    server without nginx sent it with every guess, and none was counted), and nginx's pass
+    in full of the same request that follows is then not counted again: one per guess."""
+    check = bool(request.get(NGINX_CHECK))
+    # a check names the client's method in its header (the subrequest's own may differ)
+    method = request.headers.get(CHECK_HEADER, "") if check else request.method
+    token = request.headers.get("Authorization", "")
+    checked = hashlib.sha256(
+        f"{method}\n{request.raw_path}\n{token}".encode("utf-8", "surrogateescape")
+    ).hexdigest()
+    if check:
+        return limit.failed_check(address, checked)
+    if limit.repeat_of_check(address, checked):
+        return False
+    return limit.failed(address)
 
 
 async def _authorised(request: web.Request, handler: Handler, need: str) -> web.StreamResponse:

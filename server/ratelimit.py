@@ -17,6 +17,9 @@ from server.state import LIBRARY, LIMITER, TOKEN, remote_address
 MAX_BUCKETS = 10000
 # Addresses followed by FailedAuthLimit: so many with recent failures, so many blocked
 MAX_ADDRESSES = 10000
+# How long a failure counted in nginx's check subrequest waits for the request nginx then
+# passes on in full (at once, on the same connection pool), not to be counted twice
+CHECK_REPEAT_SECONDS = 5.0
 
 
 class RateLimiter:
@@ -125,6 +128,8 @@ class FailedAuthLimit:
         self.clock = clock  # tests set a clock they move by hand
         self._failures: dict[str, deque[float]] = {}
         self._blocked: dict[str, float] = {}  # address -> until; in order of their ends
+        # (address, request) -> until: failures counted in nginx's checks, in order of their ends
+        self._checked: dict[tuple[str, str], float] = {}
 
     def retry_after(self, address: str) -> float:
         """Seconds until `address` may present credentials again; 0 when it may now."""
@@ -155,6 +160,28 @@ class FailedAuthLimit:
         del self._failures[address]
         self._block(address, now + self.window)
         return True
+
+    def failed_check(self, address: str, request: str) -> bool:
+        """Counts a failure in nginx's check subrequest (X-MediaDesk-Check) as any other: the
+        header is a client's to send too, and a client that reached the server without nginx
+        guessed unthrottled behind it. `request` names the request checked (its credential
+        among it): nginx passes a refused check on in full, and that repeat, found by
+        `repeat_of_check`, is not counted again. True when it starts a block."""
+        now = self.clock()
+        while self._checked and next(iter(self._checked.values())) <= now:
+            del self._checked[next(iter(self._checked))]  # ended: in the order they end
+        if len(self._checked) >= MAX_ADDRESSES:
+            del self._checked[next(iter(self._checked))]
+        seen = (guesser(address), request)
+        self._checked.pop(seen, None)
+        self._checked[seen] = now + CHECK_REPEAT_SECONDS
+        return self.failed(address)
+
+    def repeat_of_check(self, address: str, request: str) -> bool:
+        """Whether a failure is nginx's pass in full of a check whose failure counted already
+        (failed_check): then it is not counted again. Once: a second repeat counts."""
+        until = self._checked.pop((guesser(address), request), None)
+        return until is not None and until > self.clock()
 
     def _block(self, address: str, until: float) -> None:
         now = self.clock()

@@ -66,12 +66,16 @@ def behind_nginx(library: Library, tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 
 @contextlib.contextmanager
-def nginx_in_front(library: Library, tmp_path: Path) -> Iterator[tuple[str, EmbeddedServer]]:
+def nginx_in_front(
+    library: Library, tmp_path: Path, **config_overrides: Any
+) -> Iterator[tuple[str, EmbeddedServer]]:
     """MediaDesk with X-Accel-Redirect on, behind the README's site on loopback: (nginx URL,
-    the MediaDesk server)."""
+    the MediaDesk server); `config_overrides` of its ServerConfig."""
     if NGINX is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
-    config = server_config(library, accel_redirect="/_protected/", cors_origins=(PAGE,))
+    config = server_config(
+        library, accel_redirect="/_protected/", cors_origins=(PAGE,), **config_overrides
+    )
     server = EmbeddedServer(library, config=config)
     server.start()
     prefix = tmp_path / "nginx"
