@@ -12,12 +12,18 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
+from core.errors import NotFound, UploadGone  # noqa: E402
 from core.ingest import Ingestor  # noqa: E402
 from core.library import Library  # noqa: E402
+from core.resumable import ResumableUploads  # noqa: E402
 from desktop_app.controllers.upload_controller import UploadController  # noqa: E402
 from desktop_app.models.upload_queue_model import UploadState  # noqa: E402
+from tests.conftest import make_settings  # noqa: E402
 from tests.media import make_jpeg  # noqa: E402
 from tests.qt_helpers import wait_for  # noqa: E402
+from tests.resumable_client import padded_mp4  # noqa: E402
+
+MiB = 1024 * 1024
 
 
 def test_a_row_paused_and_resumed_before_its_worker_began_goes_on(
@@ -59,3 +65,57 @@ def test_a_row_paused_and_resumed_before_its_worker_began_goes_on(
     finally:
         release.set()
         controller.shutdown()
+
+
+def test_an_upload_in_parts_a_superseded_attempt_made_is_dropped(
+    qtbot: Any, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big row's attempt that began before the window heard of it (the row still read Queued)
+    is paused and resumed: the second attempt sends the file in an upload of its own, and the
+    first one's upload, which no longer spoke for the row, was left with its bytes here (and
+    its multipart upload in the bucket) until the day-old sweep."""
+    made: list[str] = []
+    held, release = threading.Event(), threading.Event()
+    original = ResumableUploads.create
+
+    def create(self: ResumableUploads, *args: Any, **kwargs: Any) -> Any:
+        state = original(self, *args, **kwargs)
+        made.append(state.id)
+        if len(made) == 1:  # the first attempt, made before its row read anything but Queued
+            held.set()
+            release.wait(10)
+        return state
+
+    monkeypatch.setattr(ResumableUploads, "create", create)
+    lib = Library.open(make_settings(data_dir, resumable_threshold=MiB))
+    recording = padded_mp4(tmp_path / "match.mp4", 2 * MiB)
+    controller = UploadController(lib, persist=False)
+    model = controller.model
+    states: list[UploadState] = []
+
+    def paused_and_resumed(busy: bool) -> None:
+        # The worker has begun and made its upload, its news still on the way to the window
+        # (a busy window, a pause clicked as the row started): the row still reads Queued
+        if busy and held.wait(10) and not states:
+            (item,) = model.items()
+            states.append(item.state)
+            controller.pause(item.id)
+            controller.resume(item.id)
+            release.set()
+
+    controller._uploads.busyChanged.connect(paused_and_resumed)
+    try:
+        controller.add_paths([recording])
+        wait_for(qtbot, lambda: not controller.busy, timeout=20000)
+        assert states == [UploadState.QUEUED]
+        (item,) = model.items()
+        assert item.state == UploadState.DONE
+        first, second = made
+        assert lib.resumable.get(second).state == "done"
+        wait_for(qtbot, lambda: not controller._cleanup.busy)
+        with pytest.raises((NotFound, UploadGone)):
+            lib.resumable.get(first)
+    finally:
+        release.set()
+        controller.shutdown()
+        lib.close()

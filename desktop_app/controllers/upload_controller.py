@@ -362,6 +362,9 @@ class UploadController(QObject):
         # while its attempt waited for a worker, and resumed, has a newer one: the old one,
         # stopped at its start, made the row Cancelled while the new one sent it.
         self._attempts: dict[int, int] = {}
+        # the turn of an attempt that made an upload in parts once a newer attempt spoke for
+        # its row -> the key of that upload's "discard" row: dropped once that worker stops
+        self._superseded: dict[int, str] = {}
         # Files this run's rows uploaded: another restored row with the same bytes is a duplicate
         self._claimed: set[int] = set()
         # A big row goes to its worker only once no other row of its size and athlete is being
@@ -561,8 +564,36 @@ class UploadController(QObject):
     def _reported(self, item_id: int, turn: int, kind: str, *args: Any) -> None:
         if self._attempts.get(item_id) == turn:  # (an older attempt's news is not the row's)
             self._on_report(item_id, kind, *args)
+        elif kind == "upload_id":
+            self._supersede(item_id, turn, str(args[0]))
+
+    def _supersede(self, item_id: int, turn: int, upload_id: str) -> None:
+        """An upload in parts made by an attempt that began before its row was paused (the row
+        still read Queued) and resumed: the newer attempt sends the file in one of its own, and
+        this one, which no row names, waited with its bytes here and its multipart upload in the
+        bucket for the day-old sweep. It is a "discard" row on disk at once, dropped once its
+        worker has let go of it (_sent)."""
+        key = self._superseded[turn] = new_key()
+        self._discards[key] = upload_id
+        if self._journal is not None and not self._closing:
+            self._journal.record(key, upload_id=upload_id)
+            self._journal.record(key, state=DISCARD)
+            # its worker noted it as the row's: the row's own upload, when it has one, again
+            item = self.model.item(item_id)
+            if item is not None and item.upload_id is not None:
+                self._journal.record(item.key, upload_id=item.upload_id)
+            self._schedule_flush()
+        self._schedule_save()
 
     def _sent(self, item_id: int, result: object, gate: _Gate | None, turn: int) -> None:
+        superseded = self._superseded.pop(turn, None)
+        if superseded is not None:
+            upload_id = self._discards.get(superseded)
+            if isinstance(result, FileRecord) or upload_id is None:
+                self._discards.pop(superseded, None)  # it became the file: nothing to drop
+                self._forget(superseded)
+            else:
+                self._drop_upload(superseded, upload_id)
         if self._attempts.get(item_id) == turn:
             del self._attempts[item_id]
             self._on_finished(item_id, result)
