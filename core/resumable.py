@@ -232,9 +232,17 @@ class MultipartPlan:
         }
 
 
+# The filename's base64 as the client sent it, kept (in the upload's meta, a key of ours) when
+# its bytes are not UTF-8: tus 1.0 has HEAD answer Upload-Metadata as given, and the base64 of
+# the name as read (cp1252) in UTF-8 was another value than the client's.
+GIVEN_FILENAME = "_filename_base64"
+
+
 def parse_metadata(header: str) -> dict[str, str]:
-    """The tus `Upload-Metadata` header: `key base64value, key2 base64value2, flag`."""
+    """The tus `Upload-Metadata` header: `key base64value, key2 base64value2, flag`. A filename
+    whose bytes are not UTF-8 is read as cp1252, its base64 kept as GIVEN_FILENAME."""
     out: dict[str, str] = {}
+    given: str | None = None
     for item in header.split(","):
         item = item.strip()
         if not item:
@@ -253,13 +261,25 @@ def parse_metadata(header: str) -> dict[str, str]:
             raise InvalidInput(
                 f"Upload-Metadata: the value of {key!r} is not base64 UTF-8"
             ) from None
+        if key == "filename" and out[key].encode("utf-8") != raw:
+            given = value.strip()
+    out.pop(GIVEN_FILENAME, None)  # never a client's
+    if given is not None:
+        out[GIVEN_FILENAME] = given
     return out
 
 
 def encode_metadata(meta: Mapping[str, str]) -> str:
+    """An upload's Upload-Metadata for HEAD: the client's keys (not ours, their leading
+    underscore), a filename not UTF-8 in the base64 it was given."""
+
+    def encoded(key: str, value: str) -> str:
+        if key == "filename" and meta.get(GIVEN_FILENAME):
+            return meta[GIVEN_FILENAME]
+        return base64.b64encode(value.encode("utf-8")).decode("ascii")
+
     return ",".join(
-        f"{k} {base64.b64encode(v.encode('utf-8')).decode('ascii')}" if v else k
-        for k, v in meta.items()
+        f"{k} {encoded(k, v)}" if v else k for k, v in meta.items() if not k.startswith("_")
     )
 
 
@@ -351,7 +371,10 @@ def _check_meta(meta: Mapping[str, str]) -> _Meta:
         description,
         # every key the client sent: tus 1.0 has HEAD answer the Upload-Metadata given at
         # creation (Uppy adds relativePath, name, type); a leading underscore is ours
-        {k: v for k, v in meta.items() if not k.startswith("_")},
+        {
+            **{k: v for k, v in meta.items() if not k.startswith("_")},
+            **({GIVEN_FILENAME: meta[GIVEN_FILENAME]} if meta.get(GIVEN_FILENAME) else {}),
+        },
     )
 
 

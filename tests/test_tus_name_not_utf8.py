@@ -53,3 +53,22 @@ def test_other_values_not_utf8_are_still_refused(
     assert error["code"] == "invalid_input"
     assert error["message"] == "Upload-Metadata: the value of 'description' is not base64 UTF-8"
     assert library.list_files().items == []
+
+
+def test_head_answers_a_filename_not_utf8_as_it_was_given(
+    live: EmbeddedServer, library: Library, tokens: Tokens
+) -> None:
+    """tus 1.0: HEAD answers Upload-Metadata as the client gave it. The name not UTF-8 came
+    back as the base64 of its cp1252 reading in UTF-8 (Sm9z6S5qcGc= as Sm9zw6kuanBn), so a
+    client that compares it with its own, or decodes it as the bytes it sent, found another
+    name. The name is still stored as read."""
+    name = _b64(b"Jos\xe9.jpg")
+    sent = f"filename {name},filetype {_b64(b'image/jpeg')}"
+    headers = {**bearer(tokens.upload), **TUS, "Upload-Length": "100", "Upload-Metadata": sent}
+    created = http_call(f"{live.url}/files/upload/tus", "POST", headers=headers)
+    assert created.status == 201, created.body
+    answered = http_call(
+        live.url + created.headers["Location"], "HEAD", headers={**bearer(tokens.upload), **TUS}
+    )
+    assert answered.status == 200
+    assert answered.headers["Upload-Metadata"] == sent

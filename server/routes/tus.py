@@ -131,9 +131,8 @@ def _state_headers(state: UploadState) -> dict[str, str]:
         "Upload-Length": str(state.length),
         "Cache-Control": "no-store",
     }
-    meta = {k: v for k, v in state.metadata.items() if not k.startswith("_")}
-    if meta:
-        headers["Upload-Metadata"] = encode_metadata(meta)
+    if any(not k.startswith("_") for k in state.metadata):
+        headers["Upload-Metadata"] = encode_metadata(state.metadata)
     if state.state == "receiving":
         headers["Upload-Expires"] = format_datetime(state.expires_at, usegmt=True)
     if state.file_id is not None:
