@@ -17,7 +17,7 @@ import pytest
 from core.library import Library
 from server.entry import EmbeddedServer
 from server.state import HUB
-from tests.browser import Browser, chromium_path
+from tests.browser import Browser, Tab, chromium_path
 from tests.internals import storage_of
 from tests.server_fixtures import make_tokens, server_config
 
@@ -133,7 +133,7 @@ async def test_seed_flow_and_playback_same_origin(library: Library, media_dir) -
     server.start()
     try:
         token = make_tokens(library).upload
-        async with Browser(chromium_path() or "") as browser:
+        async with Tab(chromium_path() or "") as browser:
             await browser.goto(f"{server.url}/docs")
             result = await run_seed_flow(browser, "", media_dir.mp4, "video/mp4", "video", token)
             assert (result["presign"], result["put"], result["confirm"]) == (201, 200, 200)
@@ -154,7 +154,7 @@ async def test_every_operation_on_the_docs_page_shows_its_method(library: Librar
     server = EmbeddedServer(library, config=server_config(library))
     server.start()
     try:
-        async with Browser(chromium_path() or "") as browser:
+        async with Tab(chromium_path() or "") as browser:
             await browser.goto(f"{server.url}/docs")
             assert await browser.wait_for(
                 "document.querySelectorAll('summary .m.options').length > 0", 20
@@ -200,7 +200,7 @@ async def test_try_it_on_the_event_stream_shows_its_start_and_closes_it(
     hub = server.app[HUB]
     try:
         token = make_tokens(library).read
-        async with Browser(chromium_path() or "") as browser:
+        async with Tab(chromium_path() or "") as browser:
             await browser.goto(f"{server.url}/docs#token={token}")
             assert await browser.wait_for("document.querySelector('details .path')", 20)
             for _ in range(2):  # each click closes its own connection
@@ -223,7 +223,7 @@ async def test_seed_flow_twice_keeps_the_handed_out_id(library: Library, media_d
     server.start()
     try:
         token = make_tokens(library).upload
-        async with Browser(chromium_path() or "") as browser:
+        async with Tab(chromium_path() or "") as browser:
             await browser.goto(f"{server.url}/docs")
             first = await run_seed_flow(browser, "", media_dir.mp4, "video/mp4", "video", token)
             again = await run_seed_flow(browser, "", media_dir.mp4, "video/mp4", "video", token)
@@ -244,7 +244,7 @@ async def test_seed_flow_from_another_origin_uses_cors(
     library: Library, media_dir, cors_live: EmbeddedServer, other_origin: str
 ) -> None:
     token = make_tokens(library).upload
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{other_origin}/")
         result = await run_seed_flow(
             browser, cors_live.url, media_dir.jpeg, "image/jpeg", "image", token
@@ -254,7 +254,7 @@ async def test_seed_flow_from_another_origin_uses_cors(
     # A origin that is not configured is refused by the browser.
     config = dataclasses.replace(server_config(library), cors_origins=("http://example.test",))
     with EmbeddedServer(library, config=config) as strict:
-        async with Browser(chromium_path() or "") as browser:
+        async with Tab(chromium_path() or "") as browser:
             await browser.goto(f"{other_origin}/")
             blocked = await browser.evaluate(
                 f"fetch('{strict.url}/files/', {{headers: {{Authorization: 'Bearer {token}'}}}})"
@@ -291,7 +291,7 @@ async def test_seed_flow_to_an_s3_bucket_from_a_web_page(
     token = make_tokens(s3_library).upload
     config = dataclasses.replace(server_config(s3_library), cors_origins=(other_origin,))
     with EmbeddedServer(s3_library, config=config) as server:
-        async with Browser(chromium_path() or "") as browser:
+        async with Tab(chromium_path() or "") as browser:
             await browser.goto(f"{other_origin}/")
             result = await run_seed_flow(
                 browser, server.url, media_dir.webm, "video/webm", "video", token

@@ -21,7 +21,7 @@ from core.library import Library
 from core.links import sign_grant
 from server.entry import EmbeddedServer
 from tests import media
-from tests.browser import Browser, chromium_path
+from tests.browser import Browser, Tab, chromium_path
 from tests.conftest import make_settings
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 from tests.video_helpers import TEST_LADDER, hevc_encoder_available, make_hevc_mov, process_all
@@ -126,7 +126,7 @@ async def test_on_a_phone_the_controls_are_finger_sized_and_the_length_is_shown(
 ) -> None:
     """Before: a 30x23 play button, a 129 px seek bar, no mute or full screen, "0:00 / 0:00"."""
     fid = site.ids["landscape"]
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await _phone(browser)
         await browser.goto(f"{site.server.url}/watch/{fid}")
         phone = await browser.evaluate(_CONTROLS)
@@ -153,7 +153,7 @@ async def test_on_a_phone_the_controls_are_finger_sized_and_the_length_is_shown(
 async def test_a_finger_dragging_the_seek_bar_sees_the_scrub_thumbnail(site: Site) -> None:
     """Before: the preview followed `mousemove` only, so a touch drag never showed it."""
     fid = site.ids["landscape"]
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await _phone(browser)
         await browser.goto(f"{site.server.url}/watch/{fid}")
         assert await browser.wait_for("window.mediadesk.thumbnails.length > 0", 10)
@@ -189,7 +189,7 @@ async def test_a_finger_dragging_the_seek_bar_sees_the_scrub_thumbnail(site: Sit
 async def test_a_portrait_rung_is_named_by_its_short_side(site: Site) -> None:
     """Before: the 240x320 rung showed "HLS 320p" (its height); the ladder calls it 240p."""
     fid = site.ids["portrait"]
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.send(
             "Emulation.setDeviceMetricsOverride",
             width=1280,
@@ -229,7 +229,7 @@ async def test_the_file_played_without_hls_is_labelled_by_its_real_format(site: 
             lib.jobs.cancel(job.id)
     await asyncio.to_thread(process_all, lib)
     labels = {}
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         for name, record in (("web", made), ("original", bare)):
             await browser.goto(site.watch_link(record.id))
             assert await browser.wait_for(
@@ -256,7 +256,7 @@ async def test_a_private_links_poster_opens_under_its_grant(site: Site) -> None:
     # a grant of another file does not open it
     other = sign_grant(site.lib, site.lib.get_file(site.ids["landscape"]))
     assert http_call(f"{site.server.url}/files/{fid}/thumbnail?{other}").status in (401, 403)
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(link)
         shown = await browser.wait_for(
             "(() => { const i = new Image(); i.src = document.getElementById('video').poster;"
@@ -275,7 +275,7 @@ async def test_a_clip_chromium_cannot_show_says_it_is_being_prepared_then_plays(
     lib = site.lib
     record = lib.uploads.ingest(make_hevc_mov(site.root / "iphone.mov", seconds=2), "video")
     link = site.watch_link(record.id)
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.send("Network.enable")
         await browser.send(
             "Network.setExtraHTTPHeaders", headers={"Accept-Language": "es-ES,es;q=0.9"}
@@ -329,7 +329,7 @@ async def test_a_stand_in_that_is_the_version_being_waited_on_is_not_reloaded(
     if states.get("faststart") != "done" or states.get("web") == "done":
         pytest.skip(f"this clip's jobs did not stop between faststart and web: {states}")
     link = site.watch_link(record.id)
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.send("Page.enable")
         await browser.send(
             "Page.addScriptToEvaluateOnNewDocument",
@@ -370,7 +370,7 @@ async def test_a_camcorder_avi_being_prepared_is_not_fetched_then_plays(site: Si
     assert info["stream_url"].startswith(f"/stream/{record.id}/video?exp="), info["stream_url"]
     assert http_call(f"{url}/stream/{record.id}/raw", headers=bearer(site.read)).status == 200
     link = site.watch_link(record.id)
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await _fast_timers(browser)
         await browser.goto(link)
         assert await browser.wait_for("!document.getElementById('notice').hidden", 15)
