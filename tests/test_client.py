@@ -674,3 +674,18 @@ def test_a_local_refusal_names_the_types_this_server_accepts(
         with pytest.raises(ClientError) as as_image:
             client.check(notes, file_type="image")
         assert as_image.value.details["allowed"] == allowed["image"]
+
+
+def test_a_presign_whose_answer_was_lost_leaves_one_pending_upload(
+    live: EmbeddedServer, library: Library, media_dir: Any
+) -> None:
+    """The presign's answer lost after the server made the pending upload (a 502 from the
+    gateway): the client sends it again with the same idempotency_key, and the server answers
+    that upload, where a second one, never used, stayed pending until its presign expired."""
+    transport = LostAnswers("POST /files/upload/presigned")
+    token = make_tokens(library).upload
+    with Client(live.url, token, backoff=0, transport=transport) as client:
+        result = client.upload(media_dir.jpeg, presigned=True)
+    assert transport.seen.count("POST /files/upload/presigned") == 2
+    assert result.file["status"] == "ready"
+    assert library.list_files(status="pending").total == 0

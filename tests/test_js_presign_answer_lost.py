@@ -19,14 +19,13 @@ import pytest
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests.browser import Browser, chromium_path
+from tests.pg_server import pg_library, postgres_url  # noqa: F401
 from tests.server_fixtures import make_tokens
 from tests.test_form_filenames import Pictures
 from tests.test_js_module import _upload
 
-pytestmark = [
-    pytest.mark.skipif(chromium_path() is None, reason="Chromium not installed"),
-    pytest.mark.timeout(60),
-]
+pytestmark = pytest.mark.timeout(60)
+needs_chromium = pytest.mark.skipif(chromium_path() is None, reason="Chromium not installed")
 
 
 class LostAnswer(Browser):
@@ -67,6 +66,7 @@ class LostAnswer(Browser):
         )
 
 
+@needs_chromium
 async def test_a_presign_whose_answer_was_lost_is_answered_with_the_same_pending_upload(
     live: EmbeddedServer, library: Library, tmp_path: Path
 ) -> None:
@@ -117,3 +117,14 @@ async def test_the_key_answers_only_its_own_tokens_pending_upload_of_that_size(
     assert resp.status in (200, 204)
     status, fresh = await presign(tokens.upload)
     assert status == 201 and fresh["file_id"] not in (first["file_id"], other["file_id"])
+
+
+def test_the_key_is_found_in_a_postgresql_catalog(pg_library: Library) -> None:
+    """The key is looked up in the row's JSON (extra): PostgreSQL's ->> as SQLite's
+    json_extract."""
+    fields = {"original_filename": "a.jpg", "file_type": "image", "owner": "token:1"}
+    upload, _ = pg_library.presign_upload(False, 10, idempotency_key="k2", **fields)
+    again = pg_library.presign_again("k2", "token:1", 10)
+    assert again is not None and again[0].id == upload.file.id
+    assert pg_library.presign_again("k2", "token:2", 10) is None
+    assert pg_library.presign_again("k3", "token:1", 10) is None

@@ -877,6 +877,9 @@ class Client:
             "original_filename": up.name,
             "content_type": local.mime,
             "size": local.size,
+            # sent again after a lost answer (the server made the upload, the link dropped),
+            # the presign is answered with that upload, not a second one left pending
+            "idempotency_key": secrets.token_hex(16),
         }
         if up.description is not None:
             # with the file's other fields: refused (too long, not text) before any byte is
