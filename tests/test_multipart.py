@@ -457,3 +457,28 @@ def test_a_confirms_parts_must_name_each_part_of_the_plan_once(
         assert refused.status == 400, (numbers, refused.body)
         assert refused.json()["error"]["code"] == "invalid_input", (numbers, refused.body)
     assert lib.get_file(fid).status == "pending"
+
+
+def test_a_presign_in_parts_sent_again_with_its_key_answers_the_same_upload(
+    s3_parts: tuple[Library, Any, EmbeddedServer], tmp_path: Path
+) -> None:
+    """A presign whose answer was lost, sent again with its idempotency_key: the same pending
+    upload, the same multipart upload in the bucket, every part signed again; and the file is
+    stored from the second answer's URLs, one pending file in all."""
+    lib, _s3, server = s3_parts
+    token = make_tokens(lib).upload
+    data = noise_png(tmp_path / "k.png").read_bytes()  # ~12 MB: 3 parts
+    first = presign(server.url, token, len(data), idempotency_key="lost-1").json()
+    again = presign(server.url, token, len(data), idempotency_key="lost-1")
+    assert again.status == 201, again.body
+    plan = again.json()
+    assert (plan["file_id"], plan["upload_id"]) == (first["file_id"], first["upload_id"])
+    assert [p["part_number"] for p in plan["parts"]] == [1, 2, 3]
+    assert plan["file"]["status"] == "pending"
+    size = plan["part_size"]
+    for part in plan["parts"]:
+        n = part["part_number"]
+        put_part(part["url"], data[(n - 1) * size : n * size])
+    stored = confirm(server.url, token, plan["file_id"])
+    assert stored.status == 200 and stored.json()["status"] == "ready", stored.body
+    assert lib.list_files(status="pending").total == 0
