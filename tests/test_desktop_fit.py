@@ -837,3 +837,43 @@ def test_a_name_box_waits_for_a_name(qtbot: Any) -> None:
     assert (
         renaming.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).isEnabled()
     )
+
+
+def test_the_search_box_stays_put_as_the_count_changes(
+    qtbot: Any, library: Library, language: str
+) -> None:
+    """The count took its width from the search box: "9 files" to "10 files" (a file come, a
+    view of more files, another order's view) moved its edge and the sort order 8 px, and at
+    some widths took "Sort:" away or brought it back. Room for the count is kept instead."""
+    from core.records import Sort
+    from desktop_app.models.sidebar_model import SidebarFilter
+    from tests.test_desktop_models import add_rows
+
+    add_rows(library, 9)
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    browser, c = win.browser, win.controller
+    label = browser.toolbar.yielding[0]
+
+    def placed() -> tuple[object, ...]:
+        return browser.search.geometry(), browser.sort.geometry(), label.isVisible()
+
+    try:
+        wait_for(qtbot, lambda: "9" in browser.total.text())
+        qtbot.wait(50)
+        before = placed()
+        c.set_filter(SidebarFilter("video"))  # "0 files"
+        wait_for(qtbot, lambda: "0" in browser.total.text())
+        qtbot.wait(50)
+        assert placed() == before
+        c.set_filter(SidebarFilter("all"))
+        add_rows(library, range(9, 12))  # "12 files"
+        c.set_sort(Sort.NAME)
+        wait_for(qtbot, lambda: "12" in browser.total.text())
+        qtbot.wait(50)
+        assert placed() == before
+    finally:
+        win.shutdown()

@@ -42,7 +42,7 @@ from desktop_app.controllers.library_controller import LibraryController
 from desktop_app.models.file_grid_model import END_JUMP, FileGridListModel
 from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel
 from desktop_app.views.grid_delegate import CELL, ThumbnailDelegate
-from desktop_app.views.panes import ToolbarRow
+from desktop_app.views.panes import CountLabel, ToolbarRow
 
 LeaveGuard = Callable[[Callable[[], None], Callable[[], None]], None]
 
@@ -60,6 +60,9 @@ def _ranges(selection: QItemSelectionModel) -> list[QItemSelectionRange]:
 # the grid lays its items out on a timer of its own: checks of its scroll range wait this long
 LAYOUT_SETTLE_MS = 50
 RETURN_WAIT_MS = 3000  # how long the files Ctrl+Z puts back are waited for (select_on_return)
+# the count beside the search box has room for this many digits at least ("8,888 files"): a
+# library's count seldom grows past them, and the search box keeps its width meanwhile
+COUNT_DIGITS = 4
 
 _NAVIGATION_KEYS = frozenset(
     {
@@ -424,7 +427,7 @@ class FileBrowser(QWidget):
                 self.sort.setItemData(self.sort.count() - 1, taken, Qt.ItemDataRole.ToolTipRole)
         self.sort.currentIndexChanged.connect(self._apply_sort)
         self.sort.setToolTip(self.tr("Sort by date, name, size, duration or last edit"))
-        self.total = QLabel(self)
+        self.total = CountLabel(self)
         self.controller.grid.totalChanged.connect(self._update_total)
         self.controller.countsChanged.connect(self._update_total)
         self.controller.grid.loadingChanged.connect(self._update_total)  # (a page failed)
@@ -1091,6 +1094,13 @@ class FileBrowser(QWidget):
     # ---- empty notice -------------------------------------------------------------------------
     def _update_total(self, *_: object) -> None:
         """The controller's count, as in the sidebar and status bar; the grid's while searching."""
+        # room for the largest count any view shows (the library's or the trash's), and never
+        # less than COUNT_DIGITS: the search box keeps its width from view to view and as files
+        # come and go
+        counts = self.controller.counts
+        largest = max(counts.get("all", 0), counts.get("trash", 0), self.controller.grid.total)
+        digits = max(COUNT_DIGITS, len(str(largest)))
+        self.total.make_room(self.tr("%Ln file(s)", "", int("8" * digits)))
         count = self.controller.view_count()
         if count is None:
             model = self.controller.grid

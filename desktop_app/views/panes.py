@@ -12,6 +12,7 @@ from PySide6.QtCore import QByteArray, QCoreApplication, QDataStream, QEvent, QS
 from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListView,
     QSplitter,
@@ -123,6 +124,38 @@ class MainSplitter(QSplitter):
 
 
 SEARCH_MIN_WIDTH = 200  # a search box narrower than this showed "Buscar en nombr…" at 1024 px
+
+
+class CountLabel(QLabel):
+    """A count beside the search box whose width only grows (`make_room`): its text took its
+    width from the search box, which moved 8 px at each digit the count gained or lost (from
+    view to view, a file trashed, "9 files" to "10 files"), and took "Orden:" away or brought
+    it back with it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._room = 0
+
+    def make_room(self, text: str) -> None:
+        """At least as wide as `text` from now on."""
+        margins = self.contentsMargins()
+        room = (
+            self.fontMetrics().horizontalAdvance(text)
+            + margins.left()
+            + margins.right()
+            + 2 * self.margin()
+        )
+        if room > self._room:
+            self._room = room
+            self.updateGeometry()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), self._room), hint.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        hint = super().minimumSizeHint()
+        return QSize(max(hint.width(), self._room), hint.height())
 
 
 class ToolbarRow(QWidget):
