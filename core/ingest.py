@@ -839,7 +839,9 @@ class Ingestor:
             if declared != size:
                 raise Conflict(
                     f"idempotency_key {key!r} was used for another upload "
-                    f"(file {file_id}, of another size)"
+                    f"(file {file_id}, of another size)",
+                    details={"file_id": int(file_id)},
+                    reason="idempotency_key_reused",
                 )
             return int(file_id)
         return None

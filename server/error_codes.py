@@ -62,7 +62,8 @@ ERROR_CODES: dict[str, str] = {
     "is_public, details.duplicate_of naming the one it would duplicate and "
     "details.athlete_id the athlete asked for, null for none (nothing changed), "
     "athlete_exists: a name another athlete has, athlete_id_taken: an id another athlete "
-    "holds, ...)",
+    "holds, idempotency_key_reused: a presign's idempotency_key this token gave a pending "
+    "upload of another size, details.file_id naming it, ...)",
     "offset_mismatch": "409: a tus PATCH whose Upload-Offset is not where this server goes on "
     "from (details.offset and the Upload-Offset header: send again from there; when the rest "
     "were received into another data folder, another server's or this one's before it moved: "

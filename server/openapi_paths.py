@@ -602,8 +602,19 @@ PATHS: dict[str, dict[str, S]] = {
             "Create a presigned upload URL",
             "uploads",
             {
-                **ok("Upload URL and file id", json("PresignedUpload"), 201, headers=NO_STORE),
+                **ok(
+                    "Upload URL and file id; sent again with its idempotency_key while that "
+                    "upload is pending, the same upload with fresh URLs",
+                    json("PresignedUpload"),
+                    201,
+                    headers=NO_STORE,
+                ),
                 **err(400, 401, 403, 413, 429, 500),
+                **refused(
+                    409,
+                    "conflict (reason idempotency_key_reused): the idempotency_key names a "
+                    "pending upload of this token of another size",
+                ),
                 **UPLOAD_400,
             },
             body=form("PresignedUploadForm"),

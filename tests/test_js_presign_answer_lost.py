@@ -111,6 +111,8 @@ async def test_the_key_answers_only_its_own_tokens_pending_upload_of_that_size(
     assert status == 201 and other["file_id"] != first["file_id"]
     status, refused = await presign(tokens.upload, size=11)
     assert (status, refused["error"]["code"]) == (409, "conflict")
+    assert refused["error"]["reason"] == "idempotency_key_reused"
+    assert refused["error"]["details"] == {"file_id": first["file_id"]}
     resp = await api.delete(
         f"/files/{first['file_id']}", headers={"Authorization": f"Bearer {tokens.admin}"}
     )
