@@ -13,7 +13,7 @@ import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
-from tests.browser import Browser, chromium_path
+from tests.browser import Tab, chromium_path
 from tests.conftest import make_s3_settings
 from tests.resumable_client import MiB, noise_png
 from tests.s3_server import s3_client
@@ -27,7 +27,7 @@ pytestmark = [
 ]
 
 
-class ConsoleBrowser(Browser):
+class ConsoleBrowser(Tab):
     """A Browser that keeps the page's console messages (Log and Runtime events), which the
     plain one drops while it waits for its replies."""
 
