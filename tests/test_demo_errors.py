@@ -19,7 +19,7 @@ import pytest
 from core.library import Library
 from server.config import ServerConfig
 from server.entry import EmbeddedServer
-from tests.browser import Browser, chromium_path
+from tests.browser import Tab, chromium_path
 from tests.faults import put_stalled, wait_bodies_held
 from tests.pg_server import _free_port
 from tests.resumable_client import noise_png
@@ -103,7 +103,7 @@ async def test_the_served_modules_lasting_codes_are_cores(local: EmbeddedServer)
     client's: a code added to one and not the other fails here."""
     from core.errors import LASTING_CODES
 
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{local.url}/upload-demo")
         codes = await browser.evaluate(
             "import('/static/mediadesk.js').then(m => "
