@@ -20,7 +20,7 @@ from core.links import sign_grant
 from server.client import Client
 from server.entry import EmbeddedServer
 from tests import media
-from tests.browser import Browser, chromium_path
+from tests.browser import Tab, chromium_path
 from tests.conftest import make_settings
 from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
 
@@ -134,7 +134,7 @@ def test_the_clients_playback_url_is_infos_own_link(served: Served) -> None:
 async def test_the_modules_playback_url_is_infos_own_link(served: Served) -> None:
     """mediadesk.js playbackUrl, the same."""
     token = served.tokens.read
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{served.server.url}/upload-demo")
         urls = await browser.evaluate(
             "import('/static/mediadesk.js').then(m => Promise.all("
