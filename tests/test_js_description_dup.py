@@ -17,7 +17,7 @@ import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
-from tests.browser import Browser, chromium_path
+from tests.browser import Tab, chromium_path
 from tests.server_fixtures import bearer, http_call, make_tokens
 from tests.test_form_filenames import Pictures
 from tests.test_js_module import _methods, _upload, backend  # noqa: F401
@@ -42,7 +42,7 @@ async def test_a_duplicate_upload_keeps_the_stored_files_description(
         answer = http_call(f"{live.url}/files/{file_id}", headers=bearer(tokens.read))
         return str(answer.json()["description"])
 
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{live.url}/upload-demo")
         up = functools.partial(_upload, browser, live.url, mime="image/jpeg", token=tokens.upload)
         photo = pictures.next()
