@@ -18,7 +18,7 @@ import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
-from tests.browser import Browser, chromium_path
+from tests.browser import Tab, chromium_path
 from tests.pg_server import pg_library, postgres_url  # noqa: F401
 from tests.server_fixtures import make_tokens
 from tests.test_form_filenames import Pictures
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(60)
 needs_chromium = pytest.mark.skipif(chromium_path() is None, reason="Chromium not installed")
 
 
-class LostAnswer(Browser):
+class LostAnswer(Tab):
     """Fails the first presign's request once the server has answered it (Fetch's response
     stage): the page sees a network error, the server has acted."""
 
