@@ -23,7 +23,7 @@ import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
-from tests.browser import Browser, chromium_path
+from tests.browser import Tab, chromium_path
 from tests.server_fixtures import bearer, http_call, make_tokens
 from tests.test_client_silent_servers import frozen_server
 from tests.test_form_filenames import Pictures
@@ -45,7 +45,7 @@ async def test_a_frozen_servers_first_read_is_given_up_after_five_seconds(
     """getConfig in front of a server that accepts and never answers: rejected with
     network_error (reason "stalled") after 5 s, not the 60 s stall window."""
     with frozen_server() as frozen:
-        async with Browser(chromium_path() or "") as browser:
+        async with Tab(chromium_path() or "") as browser:
             await browser.goto(f"{live.url}/upload-demo")
             result = await asyncio.wait_for(
                 browser.evaluate(
@@ -87,7 +87,7 @@ async def test_an_athlete_id_that_is_no_id_is_refused_before_any_request(
         body=json.dumps({"name": "Ana"}).encode(),
         headers={**bearer(tokens.upload), "Content-Type": "application/json"},
     ).json()
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{live.url}/upload-demo")
         up = functools.partial(_upload, browser, live.url, mime="image/jpeg", token=tokens.upload)
         photo = pictures.next()
@@ -130,7 +130,7 @@ async def test_the_readmes_minimal_page_names_a_duplicate_by_the_stored_file(
     photo = Pictures(tmp_path).next()
     tokens = make_tokens(library)
     said: list[str] = []
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         for _ in range(3):
             await browser.goto(f"{site.url}/minimal.html?server={server.url}")
             await browser.evaluate(
