@@ -19,7 +19,7 @@ import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
-from tests.browser import Browser, chromium_path
+from tests.browser import Tab, chromium_path
 from tests.server_fixtures import http_call, make_tokens
 
 pytestmark = [
@@ -110,7 +110,7 @@ async def test_a_silent_link_is_given_up_after_the_stall_window_and_sent_again(
     async with (
         put_link.running() as url,
         never.running() as silent_url,
-        Browser(chromium_path() or "") as browser,
+        Tab(chromium_path() or "") as browser,
     ):
         library.apply_settings(public_base_url=url)  # the signed PUT goes through it too
         await browser.goto(f"{url}/upload-demo")
