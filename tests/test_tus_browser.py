@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from core.db.models import ResumableUpload
 from core.library import Library
 from server.entry import EmbeddedServer
-from tests.browser import Browser, chromium_path
+from tests.browser import Browser, Tab, chromium_path
 from tests.conftest import make_settings
 from tests.internals import db_of
 from tests.resumable_client import noise_png
@@ -155,7 +155,7 @@ async def test_tus_js_client_resumes_after_a_page_reload(
         config = dataclasses.replace(server_config(lib), cors_origins=(site,))
         with EmbeddedServer(lib, config=config) as server:
             endpoint = f"{server.url}/files/upload/tus"
-            async with Browser(chromium_path() or "") as browser:
+            async with Tab(chromium_path() or "") as browser:
                 await browser.goto(f"{site}/")
                 first = await run(browser, TUS_UPLOAD, endpoint, token, 4 * MiB)
                 assert first["stopped"] >= 4 * MiB and first["creations"] == 1
@@ -208,7 +208,7 @@ async def test_a_page_uploads_parts_straight_to_the_bucket(
         token = make_tokens(lib).upload
         config = dataclasses.replace(server_config(lib), cors_origins=(site,))
         with EmbeddedServer(lib, config=config) as server:
-            async with Browser(chromium_path() or "") as browser:
+            async with Tab(chromium_path() or "") as browser:
                 await browser.goto(f"{site}/")
                 result = await run(browser, PARTS_UPLOAD, server.url, token)
         assert result["presign"] == 201 and result["partSize"] == 5 * MiB
