@@ -13,7 +13,7 @@ import pytest
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests import media
-from tests.browser import Browser, chromium_path, play_and_seek_on_watch_page
+from tests.browser import Tab, chromium_path, play_and_seek_on_watch_page
 from tests.conftest import make_settings
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 from tests.video_helpers import TEST_LADDER, process_all
@@ -90,7 +90,7 @@ async def test_chromium_plays_avi_and_wmv_after_processing(site: Site, name: str
     info = _info(site, name)
     web = next(r for r in info["renditions"] if r["name"] == "web")
     original = next(r for r in info["renditions"] if r["name"] == "original")
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{site.server.url}/health")
         # the default /stream/{id}/video of a private file, through its signed URL
         played = await browser.evaluate(f"({PLAY})({json.dumps(web['url'])})")
@@ -106,7 +106,7 @@ async def test_hls_plays_and_seeks_with_hlsjs_on_the_watch_page(site: Site) -> N
     link = http_call(
         f"{site.server.url}/files/{fid}/presigned-url?kind=watch", headers=bearer(site.read)
     ).json()["url"]
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         state = await play_and_seek_on_watch_page(browser, link)
         await browser.wait_for("window.mediadesk.thumbnails.length > 0", 5)
         page = await browser.evaluate(
@@ -138,7 +138,7 @@ async def test_watch_page_falls_back_to_the_file_without_hls(site: Site, tmp_pat
         f"{site.server.url}/files/{record.id}/presigned-url?kind=watch",
         headers=bearer(site.read),
     ).json()["url"]
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(link)
         state = await browser.evaluate(
             """
