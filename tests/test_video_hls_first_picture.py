@@ -19,7 +19,7 @@ import av
 import pytest
 
 from core.video import encode
-from tests.browser import Browser, chromium_path
+from tests.browser import Tab, chromium_path
 from tests.video_helpers import ffmpeg_clip, no_progress
 
 STATIC = Path(__file__).resolve().parent.parent / "server" / "static"
@@ -115,7 +115,7 @@ async def test_hlsjs_shows_a_timelapse_from_0_for_its_length(
     url, folder = static_site
     clip = _timelapse(folder / "timelapse.mp4")
     encode.hls_ladder(clip, folder / "hls", [180], 4, no_progress)
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{url}/index.html")
         got = await browser.evaluate(BUFFER_ALL)
     assert "error" not in got and got["ranges"], got
