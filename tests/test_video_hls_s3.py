@@ -24,7 +24,7 @@ import pytest
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests import media
-from tests.browser import Browser, chromium_path, play_and_seek_on_watch_page
+from tests.browser import Tab, chromium_path, play_and_seek_on_watch_page
 from tests.conftest import make_settings
 from tests.s3_server import S3Target, new_bucket, public_domain
 from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
@@ -199,7 +199,7 @@ async def test_hlsjs_plays_and_seeks_from_the_bucket_on_the_watch_page(on_bucket
     link = http_call(
         f"{b.server.url}/files/{fid}/presigned-url?kind=watch", headers=bearer(b.tokens.read)
     ).json()["url"]
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         state = await play_and_seek_on_watch_page(browser, link)
         segments = await browser.evaluate(
             "performance.getEntriesByType('resource').map((e) => e.name)"
