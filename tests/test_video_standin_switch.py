@@ -25,7 +25,7 @@ import pytest
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests import media
-from tests.browser import Browser, chromium_path
+from tests.browser import Tab, chromium_path
 from tests.conftest import make_settings
 from tests.server_fixtures import Reply, Tokens, bearer, http_call, make_tokens, server_config
 from tests.video_helpers import TEST_LADDER, process_all
@@ -134,7 +134,7 @@ def test_a_watch_page_playing_the_stand_in_plays_on_when_the_renditions_arrive(
     assert all(job is not None and job.file_id == s.fid for job in held)
 
     async def run() -> tuple[str, list[dict[str, Any]]]:
-        async with Browser(str(chromium_path())) as browser:
+        async with Tab(str(chromium_path())) as browser:
             await browser.goto(_watch_link(s))
             video_url = await browser.evaluate("config.video_url")
             started = await browser.evaluate(_PLAY)
