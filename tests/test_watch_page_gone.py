@@ -22,7 +22,7 @@ from core.library import Library
 from core.links import sign_grant
 from server.entry import EmbeddedServer
 from tests import media
-from tests.browser import Browser, chromium_path
+from tests.browser import Tab, chromium_path
 from tests.conftest import make_settings
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 from tests.video_helpers import TEST_LADDER, process_all
@@ -74,7 +74,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         lib.close()
 
 
-class HoldingBrowser(Browser):
+class HoldingBrowser(Tab):
     """Chromium whose HLS requests wait, paused, until the test lets them go."""
 
     def __init__(self, executable: str) -> None:
@@ -179,7 +179,7 @@ async def test_a_video_still_there_that_fails_still_says_this_browser_cannot_pla
 ) -> None:
     """The server answers /info: the failure is the browser's, and the page says so."""
     fid = site.ids["kept"]
-    async with Browser(chromium_path() or "") as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{site.server.url}/watch/{fid}")
         # what a codec this browser lacks ends in: the <video> element's own error
         await browser.evaluate(
