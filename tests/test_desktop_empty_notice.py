@@ -62,3 +62,32 @@ def test_the_empty_notice_never_shows_while_a_view_with_files_loads(
         assert grid.rowCount() == 0
     finally:
         win.shutdown()
+
+
+def test_the_empty_trash_says_so_while_counts_are_on_their_way(
+    qtbot,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    """The empty grid waited for the counts, which say why a view is empty (all its files in the
+    trash), in the trash too, whose notice they do not change: while changes made elsewhere
+    kept them coming (another desktop importing), the empty trash showed nothing at all."""
+    add_rows(library, 3)
+    win = MainWindow(library, page_size=10)
+    qtbot.addWidget(win)
+    browser = win.browser
+    c, grid = win.controller, win.controller.grid
+    c._sidebar_timer.setInterval(60_000)  # the counts of the changes below stay on their way
+    try:
+        win.show()
+        wait_for(qtbot, lambda: grid.rowCount() == 3 and not c.counts_pending)
+        file_id = grid.record_at(0).id  # type: ignore[union-attr]
+        library.trash(file_id)  # elsewhere, as far as the window knows: heard on the feed
+        library.restore(file_id)
+        wait_for(qtbot, lambda: c.counts_pending)
+        c.set_filter(SidebarFilter("trash"))
+        wait_for(qtbot, lambda: grid.loaded and not grid.loading)
+        wait_for(qtbot, lambda: browser.stack.currentWidget() is browser.empty)
+        assert c.counts_pending
+        assert browser.empty.label.text().startswith("The trash is empty.")
+    finally:
+        win.shutdown()

@@ -1117,12 +1117,15 @@ class FileBrowser(QWidget):
         # asked again.
         unlisted = model.failed is not None and model.rowCount() == 0
         # While the first page loads the (empty) grid stays: no flash of the notice. So while
-        # the counts that say why it is empty (the trash) are on their way.
+        # the counts that say why it is empty (the trash) are on their way, where they do: the
+        # trash's and a search's notice say the same whatever they are, and waiting for them
+        # left the empty trash blank, no notice, for as long as changes made elsewhere kept
+        # the counts coming (every 250 ms while another desktop imported)
         empty = unlisted or (
             model.rowCount() == 0
             and model.loaded
             and not model.loading
-            and not self.controller.counts_pending
+            and not (self.controller.counts_pending and self._counts_say_why())
         )
         failed = model.failed
         self.empty.label.setText(
@@ -1179,6 +1182,10 @@ class FileBrowser(QWidget):
         self.controller.filterChanged.connect(show)
         show()
 
+    def _counts_say_why(self) -> bool:
+        """Whether the counts change what this view's empty notice says (all_in_trash_count)."""
+        return not self.controller.search.strip() and self.controller.filter.section != "trash"
+
     def all_in_trash_count(self) -> int:
         """How many files are in the trash when nothing else is left (else 0): of the view's
         kind in Images and Videos (photos all trashed while videos remain), of the library in
@@ -1186,7 +1193,7 @@ class FileBrowser(QWidget):
         searching or in the trash."""
         counts = self.controller.counts
         section = self.controller.filter.section
-        if self.controller.search.strip() or section == "trash" or not counts:
+        if not self._counts_say_why() or not counts:
             return 0
         if section == "athlete":
             # the athlete's own trash: other athletes' files say nothing of this one's
