@@ -561,6 +561,8 @@ class FileGridListModel(QAbstractListModel):
             if row >= 0 and not matches(record, self._query):
                 gone.add(row)
                 continue
+            # its row leaves with an earlier event of this batch (restored, then trashed again)
+            leaving = row >= 0 and row in gone
             self._remove(gone)  # before a row moves or comes back: rows renumber after it
             row = self.row_of(event.file_id)
             if row >= 0:
@@ -570,6 +572,14 @@ class FileGridListModel(QAbstractListModel):
                     index = self.index(row)
                     self.dataChanged.emit(index, index)
                 self.recordChanged.emit(record)
+                continue
+            if leaving:
+                # back in the view: it comes in again, no longer counted (its removal took it
+                # from the total). Taken for a file not in the view, it was lost from the grid
+                # and its total until the view was loaded again: the trash showed one file
+                # fewer, or "The trash is empty" beside a count of 1
+                coming.append((record, False))
+                coming_ids.add(record.id)
                 continue
             # Not loaded and not in the view (one that is went to `coming` above): the version
             # before the change tells whether the total counted it.
