@@ -11,21 +11,17 @@ import base64
 import dataclasses
 import functools
 import http.server
-import itertools
 import json
 import os
 import shutil
 import socket
 import subprocess
-import tempfile
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from core.filenames import clean_filename
@@ -33,7 +29,7 @@ from core.library import Library
 from core.records import MAX_DESCRIPTION
 from server.client import Client
 from server.entry import EmbeddedServer
-from tests.browser import FLAGS, Browser, chromium_path
+from tests.browser import Browser, Tab, chromium_path
 from tests.s3_server import s3_client
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 from tests.test_client_upload_fields import BROWSER_NAMES
@@ -76,79 +72,6 @@ def server(library: Library, site: Site) -> Iterator[EmbeddedServer]:
     live.start()
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[int]:
-    """One Chromium for the module's tests, its DevTools port: starting one a test cost ~0.4 s
-    each (more on a loaded machine). Each test takes a _Tab of its own, in a browser context of
-    its own (storage, cache, cookies), as a fresh Chromium would have."""
-    profile = Path(tempfile.mkdtemp(prefix="mediadesk-chromium-"))
-    proc = subprocess.Popen(
-        [
-            chromium_path() or "",
-            *FLAGS,
-            "--remote-debugging-port=0",
-            f"--user-data-dir={profile}",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not port_file.exists() or not port_file.read_text().strip():
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("Chromium did not start")
-            time.sleep(0.05)
-        yield int(port_file.read_text().split()[0])
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-class _Tab(Browser):
-    """A page of the module's one Chromium (`chromium`) in a browser context of its own, made
-    on entry and disposed of (with the page) on exit."""
-
-    def __init__(self, port: int) -> None:  # no process of its own: Browser's is not started
-        self._port = port
-        self._ids = itertools.count(1)
-        self._session: aiohttp.ClientSession | None = None
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._browser_ws: aiohttp.ClientWebSocketResponse | None = None
-        self._context = ""
-
-    async def __aenter__(self) -> _Tab:
-        self._session = aiohttp.ClientSession()
-        devtools = f"127.0.0.1:{self._port}"
-        async with self._session.get(f"http://{devtools}/json/version") as resp:
-            browser_url = (await resp.json())["webSocketDebuggerUrl"]
-        self._ws = self._browser_ws = await self._session.ws_connect(browser_url, max_msg_size=0)
-        self._context = (await self.send("Target.createBrowserContext"))["browserContextId"]
-        target = await self.send(
-            "Target.createTarget", url="about:blank", browserContextId=self._context
-        )
-        self._ws = await self._session.ws_connect(
-            f"ws://{devtools}/devtools/page/{target['targetId']}", max_msg_size=0
-        )
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._ws is not None and self._ws is not self._browser_ws:
-            await self._ws.close()
-        if self._browser_ws is not None:
-            self._ws = self._browser_ws
-            if self._context:
-                await self.send("Target.disposeBrowserContext", browserContextId=self._context)
-            await self._browser_ws.close()
-        if self._session is not None:
-            await self._session.close()
 
 
 def test_module_and_demo_page_are_served(server: EmbeddedServer, site: Site) -> None:
@@ -239,13 +162,13 @@ async def _upload(
 
 
 async def test_demo_page_from_another_origin_uploads_with_progress(
-    server: EmbeddedServer, site: Site, library: Library, media_dir: Any, chromium: int
+    server: EmbeddedServer, site: Site, library: Library, media_dir: Any
 ) -> None:
     # The demo page, byte for byte as MediaDesk serves it, on the other origin
     with urllib.request.urlopen(f"{server.url}/upload-demo", timeout=10) as reply:
         (site.folder / "upload-demo.html").write_bytes(reply.read())
     token = make_tokens(library).upload
-    async with _Tab(chromium) as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{site.url}/upload-demo.html?server={server.url}")
 
         # 1. The page itself: a token, a file chosen in its <input type=file>
@@ -307,8 +230,8 @@ async def test_demo_page_from_another_origin_uploads_with_progress(
         assert denied["error"]["status"] == 401 and denied["error"]["code"] == "invalid_token"
 
 
-async def test_stream_and_watch_urls(server: EmbeddedServer, chromium: int) -> None:
-    async with _Tab(chromium) as browser:
+async def test_stream_and_watch_urls(server: EmbeddedServer) -> None:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{server.url}/upload-demo")
         urls = await browser.evaluate(
             "import('/static/mediadesk.js').then(m => [m.streamUrl(7), "
@@ -322,7 +245,7 @@ async def test_stream_and_watch_urls(server: EmbeddedServer, chromium: int) -> N
 
 
 async def test_stream_url_of_a_file_record_carries_its_content_tag(
-    server: EmbeddedServer, library: Library, media_dir: Any, chromium: int
+    server: EmbeddedServer, library: Library, media_dir: Any
 ) -> None:
     """Given the file as the server answered it (File or StreamInfo), streamUrl adds the
     content tag where the server's own links carry it — an image's stream and any raw URL,
@@ -349,7 +272,7 @@ async def test_stream_url_of_a_file_record_carries_its_content_tag(
         "clip_watch": "m.watchUrl(r.clip)",
         "by_id": "m.streamUrl(r.photo.id, {kind: 'image'})",
     }
-    async with _Tab(chromium) as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{server.url}/upload-demo")
         urls = await browser.evaluate(
             f"import('/static/mediadesk.js').then(m => {{ const r = {json.dumps(records)}; "
@@ -373,13 +296,13 @@ async def test_stream_url_of_a_file_record_carries_its_content_tag(
 
 
 async def test_playback_url_is_the_pinned_link_a_player_can_open(
-    server: EmbeddedServer, library: Library, media_dir: Any, chromium: int
+    server: EmbeddedServer, library: Library, media_dir: Any
 ) -> None:
     """playbackUrl is /stream/{id}/info's stream_url, pinned (rendition= and v=), with the file
     grant a <video> needs for a private file, never the token; streamUrl stays the bare URL."""
     clip = library.uploads.ingest(media_dir.mov, "video")
     token = make_tokens(library).read
-    async with _Tab(chromium) as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{server.url}/upload-demo")
         urls = await browser.evaluate(
             f"import('/static/mediadesk.js').then(async m => [await m.playbackUrl({clip.id}, "
@@ -396,7 +319,7 @@ async def test_playback_url_is_the_pinned_link_a_player_can_open(
 
 
 async def test_share_url_never_puts_the_token_in_a_link(
-    server: EmbeddedServer, library: Library, media_dir: Any, chromium: int
+    server: EmbeddedServer, library: Library, media_dir: Any
 ) -> None:
     """shareUrl: a public file's link needs no token; a private file's is a signed link asked
     with the token (the watch page for a video, the download otherwise) that opens without
@@ -415,7 +338,7 @@ async def test_share_url_never_puts_the_token_in_a_link(
             ("private_clip", private_clip),
         )
     }
-    async with _Tab(chromium) as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{server.url}/upload-demo")
         links = await browser.evaluate(
             f"import('/static/mediadesk.js').then(async m => {{ const r = {json.dumps(records)}; "
@@ -436,14 +359,12 @@ async def test_share_url_never_puts_the_token_in_a_link(
     assert http_call(links["private_photo"]).body == media_dir.png.read_bytes()
 
 
-async def test_the_served_modules_reason_codes_are_cores(
-    server: EmbeddedServer, chromium: int
-) -> None:
+async def test_the_served_modules_reason_codes_are_cores(server: EmbeddedServer) -> None:
     """The reason codes the module exports are core.jobs' (the Job schema's enum): a code
     added to one and not the other fails here."""
     from core.jobs import FAILURE_REASONS, SKIP_REASONS
 
-    async with _Tab(chromium) as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{server.url}/upload-demo")
         lists = await browser.evaluate(
             "import('/static/mediadesk.js').then(m => "
@@ -487,7 +408,7 @@ def _methods(result: dict[str, Any]) -> list[str]:
 
 
 async def test_the_description_goes_in_the_presign(
-    backend: tuple[EmbeddedServer, Library], tmp_path: Path, chromium: int
+    backend: tuple[EmbeddedServer, Library], tmp_path: Path
 ) -> None:
     """One request: the description is a field of the presign, refused (with the server's
     code) before any byte is sent; no PATCH after the confirm, except for a server that
@@ -495,7 +416,7 @@ async def test_the_description_goes_in_the_presign(
     live, library = backend
     tokens = make_tokens(library)
     pictures = Pictures(tmp_path)
-    async with _Tab(chromium) as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{live.url}/upload-demo")
         photo = pictures.next()
         up = functools.partial(_upload, browser, live.url, mime="image/jpeg", token=tokens.upload)
@@ -550,14 +471,14 @@ async (b64, name, token) => {
 
 
 async def test_names_are_stored_as_a_browsers_own_form_upload_stores_them(
-    server: EmbeddedServer, library: Library, tmp_path: Path, chromium: int
+    server: EmbeddedServer, library: Library, tmp_path: Path
 ) -> None:
     """uploadFile sends the name as JSON text; Chromium's FormData, the Python client's direct
     upload and uploadFile all store the same name for names with quotes, backslashes, CR/LF,
     tabs, % and other scripts."""
     token = make_tokens(library).upload
     pictures = Pictures(tmp_path)
-    async with _Tab(chromium) as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{server.url}/upload-demo")
         with Client(server.url, token) as client:
             for name in BROWSER_NAMES:
@@ -644,7 +565,7 @@ XHR_STATUSES = """
 
 
 async def test_an_upload_past_the_busy_limit_is_sent_again_after_retry_after(
-    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chromium: int
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Past MEDIADESK_UPLOAD_BODIES a signed PUT is answered 503 server_busy with Retry-After,
     which says to send it again then; the module did not, so a page's upload failed whenever
@@ -668,7 +589,7 @@ async def test_an_upload_past_the_busy_limit_is_sent_again_after_retry_after(
         stalled = put_stalled(grant["upload_url"], held)  # holds the one upload slot
         wait_bodies_held(1)
         photo = base64.b64encode(pictures.next().read_bytes()).decode()
-        async with _Tab(chromium) as browser:
+        async with Tab(chromium_path() or "") as browser:
             await browser.goto(f"{live.url}/upload-demo")
             await browser.evaluate(XHR_STATUSES)
             await browser.evaluate(
@@ -692,12 +613,10 @@ async def test_an_upload_past_the_busy_limit_is_sent_again_after_retry_after(
         assert result["stored"]["original_filename"] == "busy.jpg"
 
 
-async def test_a_proxys_own_json_error_rejects_with_its_status(
-    server: EmbeddedServer, chromium: int
-) -> None:
+async def test_a_proxys_own_json_error_rejects_with_its_status(server: EmbeddedServer) -> None:
     """`{"error": "..."}` from a proxy in front is not MediaDesk's error body: the rejection
     was a MediaDeskError with neither code nor message."""
-    async with _Tab(chromium) as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{server.url}/upload-demo")
         error = await browser.evaluate(
             """(async () => {
@@ -713,11 +632,11 @@ async def test_a_proxys_own_json_error_rejects_with_its_status(
 
 
 async def test_a_gateway_error_while_the_server_restarts_is_sent_again(
-    server: EmbeddedServer, chromium: int
+    server: EmbeddedServer,
 ) -> None:
     """Behind nginx a restarting server is a 502 (504 when it hangs), without Retry-After: the
     module rejected at once where the Python client retries; now it sends the request again."""
-    async with _Tab(chromium) as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{server.url}/upload-demo")
         result = await browser.evaluate(
             """(async () => {
@@ -747,13 +666,13 @@ async (b64, token) => {
 
 
 async def test_a_nameless_blob_is_named_by_the_server(
-    server: EmbeddedServer, library: Library, media_dir: Any, chromium: int
+    server: EmbeddedServer, library: Library, media_dir: Any
 ) -> None:
     """A Blob has no name (clipboard, canvas, MediaRecorder): the module sends the server's own
     fallback, which the server completes with the bytes' extension (unnamed.mov), not the MIME
     subtype the server would add to (upload.quicktime.mov, upload.x-msvideo.avi)."""
     token = make_tokens(library).upload
-    async with _Tab(chromium) as browser:
+    async with Tab(chromium_path() or "") as browser:
         await browser.goto(f"{server.url}/upload-demo")
         for path, stored in ((media_dir.mov, "unnamed.mov"), (media_dir.avi, "unnamed.avi")):
             args = ", ".join(
@@ -767,7 +686,7 @@ async def test_a_nameless_blob_is_named_by_the_server(
 
 
 async def test_an_upload_cut_by_a_restart_longer_than_retry_after_is_retried_until_back(
-    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chromium: int
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A signed PUT cut by a stop is answered 503 server_stopping, Retry-After 5 s. A server
     that takes longer to come back refuses the PUT sent then: the module rejected with
@@ -792,7 +711,7 @@ async def test_an_upload_cut_by_a_restart_longer_than_retry_after_is_retried_unt
     port = live.port
     again: EmbeddedServer | None = None
     try:
-        async with _Tab(chromium) as browser:
+        async with Tab(chromium_path() or "") as browser:
             await browser.goto(f"{live.url}/upload-demo")
             await browser.evaluate(XHR_STATUSES)
             # a slow link, so the stop comes while the body is still arriving
@@ -846,16 +765,14 @@ async def test_an_upload_cut_by_a_restart_longer_than_retry_after_is_retried_unt
     assert result["stored"]["size"] == noise.stat().st_size
 
 
-async def test_a_server_that_never_answered_is_not_retried(
-    server: EmbeddedServer, chromium: int
-) -> None:
+async def test_a_server_that_never_answered_is_not_retried(server: EmbeddedServer) -> None:
     """The retries of a network error are for a server that went away; one that never answered
     this page (a wrong baseUrl, a server not started) is said at once, as the Python client
     says it, not after five retries."""
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         nowhere = f"http://127.0.0.1:{unused.getsockname()[1]}"  # bound, never listening
-        async with _Tab(chromium) as browser:
+        async with Tab(chromium_path() or "") as browser:
             await browser.goto(f"{server.url}/upload-demo")
             await browser.evaluate(SPY)
             error = await browser.evaluate(
