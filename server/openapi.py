@@ -265,6 +265,38 @@ def _answer_headers(operation: S) -> None:
             answer["headers"] = {**answer.get("headers", {}), **headers}
 
 
+# What server/routes/tus.py puts on the answers of its routes besides their own headers: every
+# error it answers (with_error_headers) says the protocol and is not kept, its tus_version 412
+# also says the version it speaks, and a termination's 204 says the protocol
+TUS_PATHS = ("/files/upload/tus", "/files/upload/tus/{upload_id}")
+TUS_RESUMABLE = _header("`1.0.0`: the tus protocol of the answer")
+TUS_ERROR_HEADERS: S = {
+    "Tus-Resumable": TUS_RESUMABLE,
+    "Cache-Control": _header("`no-store`: an upload's state is never kept"),
+}
+TUS_VERSION_HEADER = _header("`1.0.0`: the only tus version this server speaks (on tus_version)")
+
+
+def _tus_answers(paths: dict[str, dict[str, S]]) -> None:
+    for path in TUS_PATHS:
+        for method, operation in paths.get(path, {}).items():
+            if method not in METHODS or method == "options":
+                continue  # OPTIONS declares its capability headers itself
+            responses = operation.get("responses", {})
+            for status, answer in responses.items():
+                headers: S = {}
+                if status >= "400" and status != "431":  # 431: aiohttp's, before any route
+                    headers.update(TUS_ERROR_HEADERS)
+                if status == "412":
+                    headers["Tus-Version"] = TUS_VERSION_HEADER
+                if status == "204" and method == "delete":
+                    headers["Tus-Resumable"] = TUS_RESUMABLE
+                if headers:
+                    # a copy: answers are shared with other routes' operations (UPLOAD_400)
+                    headers.update(answer.get("headers", {}))
+                    responses[status] = {**answer, "headers": headers}
+
+
 def _head_of_get(ops: dict[str, S]) -> None:
     """The HEAD aiohttp answers on a GET route: the GET's parameters, statuses and headers,
     without bodies (a generated client can ask a stream's size, type or ETag)."""
@@ -308,6 +340,7 @@ def _paths() -> dict[str, dict[str, S]]:
         desc = operation.get("description", "")
         if text not in desc:
             operation["description"] = f"{desc} {text}".strip() if desc else text
+    _tus_answers(paths)
     for ops in paths.values():
         for answer in ops.get("head", {}).get("responses", {}).values():
             answer.pop("content", None)  # a HEAD answer has the GET's headers, never a body

@@ -239,3 +239,64 @@ def test_every_url_says_whether_it_is_relative_and_is_so(site: Site) -> None:
         validator = Draft202012Validator(schema, format_checker=checker)
         errors = [f"{e.json_path}: {e.message}" for e in validator.iter_errors(reply.json())]
         assert errors == [], (path, errors)
+
+
+def test_every_header_of_a_tus_answer_is_declared(site: Site) -> None:
+    """The tus routes' answers, their errors too: every error carries Tus-Resumable and
+    Cache-Control (server/routes/tus.py with_error_headers), a 412 also Tus-Version, a
+    termination's 204 Tus-Resumable; none was declared, so a generated client could not read
+    them (schemathesis' header check reported them)."""
+    url = site.server.url
+    tus, upload, read = "/files/upload/tus", site.tokens.upload, site.tokens.read
+    body = b"\xff\xd8 not a whole JPEG"
+    meta = "filename YS5qcGc=,file_type aW1hZ2U="
+
+    def ask(method: str, target: str, token: str | None, **headers: str) -> Reply:
+        sent = {k.replace("_", "-"): v for k, v in headers.items()}
+        if token is not None:
+            sent.update(bearer(token))
+        data = sent.pop("body", None)
+        return http_call(url + target, method, data.encode("latin-1") if data else None, sent)
+
+    v = {"Tus_Resumable": "1.0.0"}
+    made = ask("POST", tus, upload, **v, Upload_Length=str(len(body)), Upload_Metadata=meta)
+    assert made.status == 201, made.body
+    one = made.headers["Location"]
+    octets = {**v, "Content_Type": "application/offset+octet-stream"}
+    wrong = "sha1 " + "A" * 27 + "="  # a SHA-1 of no chunk
+    asks: list[tuple[str, str, str | None, dict[str, str]]] = [
+        ("POST", tus, upload, {"Upload_Length": "5"}),  # no Tus-Resumable: 412
+        ("POST", tus, upload, {**v, "Upload_Length": "-5"}),
+        ("POST", tus, "mdk_not-a-token", {**v, "Upload_Length": "5"}),
+        ("POST", tus, read, {**v, "Upload_Length": "5"}),
+        ("HEAD", one, upload, v),
+        ("HEAD", one, upload, {}),
+        ("HEAD", f"{tus}/{'0' * 32}", upload, v),
+        ("PATCH", one, upload, {**octets, "Upload_Offset": "3", "body": "x"}),
+        ("PATCH", one, upload, {**v, "Upload_Offset": "0", "Content_Type": "text/plain"}),
+        (
+            "PATCH",
+            one,
+            upload,
+            {**octets, "Upload_Offset": "0", "Upload_Checksum": wrong, "body": "x"},
+        ),
+        ("PATCH", one, read, {**octets, "Upload_Offset": "0", "body": "x"}),
+        ("DELETE", one, upload, {}),
+        ("DELETE", one, upload, v),
+        ("DELETE", one, upload, v),
+    ]
+    missing: list[str] = []
+    seen: set[int] = set()
+    for method, target, token, headers in asks:
+        reply = ask(method, target, token, **headers)
+        seen.add(reply.status)
+        path = tus if target == tus else f"{tus}/{{upload_id}}"
+        declared = _declared(site.spec, path, method.lower(), reply.status)
+        said = f"{method} {target} {headers} -> {reply.status}"
+        if declared is None:
+            missing.append(f"{said}: status not documented")
+            continue
+        sent = {h.lower() for h in reply.headers} - EVERY_ANSWER
+        missing += [f"{said}: {h}" for h in sorted(sent - declared)]
+    assert {204, 400, 401, 403, 404, 409, 412, 415, 460} <= seen, seen
+    assert missing == [], "\n".join(missing)
