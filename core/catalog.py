@@ -62,6 +62,7 @@ from core.records import (
     MAX_ATHLETE_NAME,
     MAX_ID,
     MAX_LIMIT,
+    SORTS,
     AthleteRecord,
     FileQuery,
     FileRecord,
@@ -1939,6 +1940,8 @@ def _never_null(key: str, q: FileQuery) -> bool:
 
 
 _TIME_KEYS = ("created_at", "updated_at", "captured_at")  # the sort keys that are instants
+# what a cursor's first field may be: a sort, forwards or marked backwards
+_CURSOR_SORTS = frozenset(SORTS | {BACKWARDS + sort for sort in SORTS})
 
 
 def _encode_cursor(sort: str, value: Any, last_id: int) -> str:
@@ -1951,10 +1954,24 @@ def _encode_cursor(sort: str, value: Any, last_id: int) -> str:
 def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        cursor_sort, value, last_id = json.loads(base64.urlsafe_b64decode(padded))
+        fields = json.loads(base64.urlsafe_b64decode(padded))
     except (ValueError, TypeError, binascii.Error):
         raise InvalidInput("cursor is not one this server handed out") from None
+    # only a list of three unpacks as one: a JSON string "str" or an object of three keys did
+    # too, and the refusal then named "sort=s" (so did a number or a list where the sort goes)
+    if not (
+        isinstance(fields, list)
+        and len(fields) == 3
+        and isinstance(fields[0], str)
+        and fields[0] in _CURSOR_SORTS
+    ):
+        raise InvalidInput("cursor is not one this server handed out")
+    cursor_sort, value, last_id = fields
     if cursor_sort != sort:
+        if BACKWARDS in (cursor_sort[0], sort[0]):
+            # the desktop's End key pages backwards in-process: its marked sort ("<-size") is
+            # no order a client can name, so an HTTP client holding one edited it
+            raise InvalidInput("cursor is not one this server handed out")
         raise InvalidInput(f"cursor belongs to sort={cursor_sort}, not sort={sort}")
     if not _fits_id(last_id):
         raise InvalidInput("cursor is not one this server handed out")

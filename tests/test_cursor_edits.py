@@ -3,7 +3,10 @@
 An outside hunt (a property test of GET /files/ against both catalogs): values a column cannot
 hold reached the database and answered 500 internal_error — on PostgreSQL an id past 32 bits
 (the id column is INTEGER), a float for the BIGINT size (1e308: "bigint out of range"), a name
-key holding NUL; on both, a name key holding a lone surrogate (no UTF-8 form)."""
+key holding NUL; on both, a name key holding a lone surrogate (no UTF-8 form). A later hunt: a
+cursor that decodes to three other things (the JSON string "str", an object of three keys, a
+number first) or the desktop's backwards cursor was answered "cursor belongs to sort=s" /
+"sort=<-size", naming a sort no client has."""
 
 from __future__ import annotations
 
@@ -31,10 +34,15 @@ EDITED = (
     ("-size", ["-size", 1.5, 1]),
     ("original_filename", ["original_filename", "\x00", 1]),
     ("original_filename", ["original_filename", "a\ud800", 1]),
+    ("-size", "str"),
+    ("-size", {"-size": 1, "b": 2, "c": 3}),
+    ("-size", [5, 5, 1]),
+    ("-size", [["-size"], 5, 1]),
+    ("-size", ["<-size", 5, 1]),
 )
 
 
-def _cursor(fields: list[Any]) -> str:
+def _cursor(fields: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(fields).encode()).decode().rstrip("=")
 
 
