@@ -98,6 +98,17 @@ def _bad_query(operation: S, method: str) -> None:
         known["description"] = f"{known['description']}; or {BAD_QUERY}"
 
 
+def _body_limits(operation: S) -> None:
+    """Every operation that takes a body reads it with a size limit and an idle timeout
+    (server.params.read_json, the upload readers): 413 and 408, the action routes' optional
+    JSON bodies (NO_BODY) included."""
+    if "requestBody" not in operation:
+        return
+    responses = operation.setdefault("responses", {})
+    for status, answer in err(413).items():  # err adds 408 to 413 (and 431)
+        responses.setdefault(status, answer)
+
+
 def _store_not_asked(operation: S, scope: str) -> None:
     responses = operation.setdefault("responses", {})
     known = responses.get("500")
@@ -333,6 +344,7 @@ def _paths() -> dict[str, dict[str, S]]:
         operation.setdefault("operationId", head + route.handler.__name__)
         _auth_blocked(operation)
         _bad_query(operation, route.method)
+        _body_limits(operation)
         _store_not_asked(operation, route.scope)
         _catalog_upgraded(operation, route.method, route.scope)
         _no_room(operation, route.method, route.scope)

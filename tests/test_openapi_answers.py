@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 
 from core.library import Library
 from server.entry import EmbeddedServer
+from server.params import MAX_FORM
 from tests.conftest import make_settings
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
@@ -268,3 +269,31 @@ def test_a_failing_store_answers_a_documented_500_on_thumbnails_and_playlists(
         server.stop()
         lib.close()
         proxy.close()
+
+
+def test_every_operation_taking_a_json_body_documents_the_413_of_one_past_1_mib(
+    served: Any,
+) -> None:
+    """server.params.read_json answers 413 too_large to a JSON body past MAX_FORM (and 408 to a
+    quiet one) on every route that reads one, the action routes' optional bodies too: restore,
+    reprocess, a job's cancel and retry and renew answered an undocumented 413."""
+    server, spec, _, files = served
+    admin = make_tokens(server.library).admin
+    body = b'{"a": "' + b"x" * MAX_FORM + b'"}'
+    ids = {"file_id": str(files["image"]), "athlete_id": "1", "job_id": "1"}
+    undocumented, asked = [], 0
+    for path, ops in spec["paths"].items():
+        for method, operation in ops.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
+            headers = {**bearer(admin), "Content-Type": "application/json"}
+            reply = http_call(server.url + url, method.upper(), body, headers)
+            asked += 1
+            assert reply.status == 413, (method, url, reply.status, reply.body[:200])
+            assert reply.json()["error"]["code"] == "too_large"
+            responses = operation["responses"]
+            undocumented += [f"{method} {path}: {s}" for s in ("408", "413") if s not in responses]
+    assert asked >= 10, asked
+    assert undocumented == [], undocumented
