@@ -15,9 +15,11 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from core.library import Library
+from core.resumable import MAX_PARTS
 from server.entry import EmbeddedServer
 from server.params import MAX_FORM
 from tests.conftest import make_settings
+from tests.resumable_client import confirm, presign
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
 pytestmark = pytest.mark.timeout(90)
@@ -297,3 +299,27 @@ def test_every_operation_taking_a_json_body_documents_the_413_of_one_past_1_mib(
             undocumented += [f"{method} {path}: {s}" for s in ("408", "413") if s not in responses]
     assert asked >= 10, asked
     assert undocumented == [], undocumented
+
+
+def test_a_confirm_naming_a_part_past_the_documented_maximum_is_refused(
+    served: Any, media_dir: Any
+) -> None:
+    """ConfirmParts' part_number is 1..MAX_PARTS in the document; a confirm of a single PUT
+    naming part 10001 was taken (200, the parts unread), a schema-invalid body accepted
+    (schemathesis' negative check). Refused as the document says, before anything is stored."""
+    server, spec, _, _ = served
+    token = make_tokens(server.library).upload
+    item = spec["components"]["schemas"]["ConfirmParts"]["properties"]["parts"]["items"]
+    assert item["properties"]["part_number"]["maximum"] == MAX_PARTS
+    data = Path(media_dir.jpeg).read_bytes()
+    made = presign(server.url, token, len(data), original_filename="far.jpg")
+    assert made.status == 201, made.body
+    answer = made.json()
+    put = http_call(answer["upload_url"], "PUT", data, answer["headers"])
+    assert put.status == 200, put.body
+    far = [{"part_number": MAX_PARTS + 1, "etag": "x"}]
+    refused = confirm(server.url, token, answer["file_id"], far)
+    assert refused.status == 400, refused.body
+    assert refused.json()["error"]["code"] == "invalid_input"
+    assert str(MAX_PARTS) in refused.json()["error"]["message"]
+    assert confirm(server.url, token, answer["file_id"]).status == 200

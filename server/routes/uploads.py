@@ -13,6 +13,7 @@ from core.errors import Conflict, InvalidInput, MediaDeskError, TooLarge, Upload
 from core.ingest import log_rejected
 from core.mediatypes import check_kind
 from core.records import FileRecord
+from core.resumable import MAX_PARTS
 from core.spool import too_large
 from server.auth import requires, upload_owner
 from server.live_streams import BodyEnding
@@ -112,7 +113,8 @@ async def confirm_upload(request: web.Request) -> web.Response:
         "ConfirmParts",
         "parts",
         _is_part,
-        "parts must be a list of {part_number: whole number from 1, etag: string}",
+        "parts must be a list of {part_number: whole number from 1 to "
+        f"{MAX_PARTS}, etag: string}}",
     )
     parts = (
         None if raw is None else [{"part_number": p["part_number"], "etag": p["etag"]} for p in raw]
@@ -163,7 +165,9 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_part_number(value: Any) -> bool:
-    return _is_int(value) and value >= 1
+    # the document's bounds (ConfirmParts, RenewRequest): a single PUT's confirm, which reads
+    # no part, took a part 10001 the document refuses
+    return _is_int(value) and 1 <= value <= MAX_PARTS
 
 
 def _is_part(value: Any) -> bool:
@@ -197,7 +201,7 @@ async def renew_upload(request: web.Request) -> web.Response:
         "RenewRequest",
         "part_numbers",
         _is_part_number,
-        "part_numbers must be a list of whole numbers from 1",
+        f"part_numbers must be a list of whole numbers from 1 to {MAX_PARTS}",
     )
     # the confirm refuses a part named twice; a single PUT is one part: [99] was taken
     # there (and ignored) while an upload in parts refused it
