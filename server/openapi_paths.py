@@ -313,16 +313,22 @@ FILE_ETAG = {
 IF_MATCH_TEXT = (
     'The file\'s version, as its ETag ("3", or 3): 412 precondition_failed, reason '
     "stale_version, with the current version in details.version, unless the file is at that "
-    'version now. * means any version (no check). A weak tag (W/"3") never matches (412): '
-    "If-Match compares strongly (RFC 9110 13.1.1)"
+    'version now. * means any version (no check). A list ("3", "4") holds when one of its '
+    'tags names the version. A weak tag (W/"3") never matches (412): If-Match compares '
+    "strongly (RFC 9110 13.1.1); an empty header is none"
 )
+# What server.routes.files.strong_if_match reads as a list of entity-tags (a trailing comma
+# too): any other value is a 400, so the patterns below admit exactly these (an empty header
+# is none, * any version)
+TAG_LIST = r'(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*(\s*,)?'
 
 
 def if_match(desc: str = IF_MATCH_TEXT) -> S:
     return param(
         "If-Match",
         "header",
-        {"type": "string", "pattern": r'^\s*(\*|(W/)?"?([1-9][0-9]*)?"?)\s*$'},
+        # a bare number (3) is taken as its tag (as before tags were sent), within 64 bits
+        {"type": "string", "pattern": rf"^\s*(\*|[1-9][0-9]{{0,17}}|{TAG_LIST})?\s*$"},
         desc=desc,
     )
 
@@ -343,14 +349,15 @@ ATHLETE_ETAG = {
 ATHLETE_IF_MATCH = param(
     "If-Match",
     "header",
-    {"type": "string", "pattern": r'^\s*(\*|(W/)?"athlete-[1-9][0-9]*")\s*$'},
+    {"type": "string", "pattern": rf"^\s*(\*|{TAG_LIST})?\s*$"},
     desc='The athlete\'s version, as its ETag ("athlete-2"): 412 precondition_failed, reason '
     "stale_version, with the current version and name in details.version and details.name, "
     "unless the athlete is at that version now (checked on its locked row; a `version` in the "
     "body answers 409 conflict with the same reason and details). * means any version (no "
     'check). A file\'s tag ("2") or a weak one (W/"athlete-2") never matches (412); a header '
-    "that is no list of tags is 400. Without it and without a body `version` the last rename "
-    "wins",
+    'that is no list of tags is 400; a list ("athlete-2", "athlete-3") holds when one of its '
+    "tags names the version. Without it (or empty) and without a body `version` the last "
+    "rename wins",
 )
 ATHLETE_412 = refused(
     412,

@@ -20,7 +20,7 @@ from server.entry import EmbeddedServer
 from server.params import MAX_FORM
 from tests.conftest import make_settings
 from tests.resumable_client import confirm, presign
-from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+from tests.server_fixtures import bearer, http_call, make_tokens, server_config, upload_file
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -323,3 +323,39 @@ def test_a_confirm_naming_a_part_past_the_documented_maximum_is_refused(
     assert refused.json()["error"]["code"] == "invalid_input"
     assert str(MAX_PARTS) in refused.json()["error"]["message"]
     assert confirm(server.url, token, answer["file_id"]).status == 200
+
+
+def test_the_documented_if_match_is_what_the_server_takes(
+    live: EmbeddedServer, tokens: Any, media_dir: Any
+) -> None:
+    """If-Match's pattern on a file's and an athlete's writes admitted one tag alone, though
+    the server (and README) take a list ("3", "4"), and admitted an unbalanced `"3` it answers
+    400; an empty header, read as none, was outside the athlete's. Now a value is documented
+    exactly when the server reads it (an answer, 412 when no tag holds) rather than a 400."""
+    spec = http_call(f"{live.url}/openapi.json").json()
+    auth = {**bearer(tokens.admin), "Content-Type": "application/json"}
+    athlete = http_call(f"{live.url}/athletes", "POST", b'{"name": "Tagged"}', auth).json()["id"]
+    photo = upload_file(live, tokens.admin, media_dir.jpeg, "image")["id"]
+    common = ["", " ", "*", ' "1" ', '"1", "2"', '"x",W/"1"', '"1",', 'W/"1"', '""']
+    refused = ['"1', "1,", '"1" "2"', '"1",,"2"', "W/1", "**", ",", "abc"]
+    values = {
+        ("/files/{file_id}", f"/files/{photo}"): [*common, "1", "7", *refused, "0", "-1"],
+        ("/athletes/{athlete_id}", f"/athletes/{athlete}"): [
+            *common,
+            '"athlete-1"',
+            '"athlete-1", "2"',
+            *refused,
+            "1",
+        ],
+    }
+    wrong = []
+    for (path, url), tried in values.items():
+        params = spec["paths"][path]["patch"]["parameters"]
+        pattern = next(p["schema"]["pattern"] for p in params if p["name"] == "If-Match")
+        for value in tried:
+            body = b'{"description": "d"}' if "files" in path else b'{"name": "Tagged"}'
+            reply = http_call(live.url + url, "PATCH", body, {**auth, "If-Match": value})
+            documented = re.search(pattern, value) is not None
+            if (reply.status != 400) != documented:
+                wrong.append(f"{path} If-Match {value!r}: {reply.status}, documented {documented}")
+    assert wrong == [], "\n".join(wrong)
