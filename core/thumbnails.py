@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
-from PIL import ExifTags, Image, ImageCms
+from PIL import ExifTags, Image, ImageCms, WebPImagePlugin
 
 from core import mediatypes
 from core.errors import CorruptFile, InvalidInput, UnsupportedType
@@ -172,11 +172,24 @@ def _fit_image(
             with _opened(source) as fp:
                 layout = webp_layout(fp)
         if layout is None or layout.animated:
+            _keep_canvas_transparency(im)
             return _fit_pillow(im, target, _file_size(source), orientation)
         size, info = im.size, dict(im.info)
     # A still WebP, decoded by FFmpeg once Pillow's parser (and its copy of the file) is gone
     with _opened(source) as fp:
         return _fit_webp(fp, layout, size, info, target, orientation)
+
+
+def _keep_canvas_transparency(im: Image.Image) -> None:
+    """An animated WebP's canvas is transparent where its first frame does not cover it, as
+    browsers and the desktop's preview show it, even when the header's transparency flag is off
+    (libwebp leaves it off when every frame's own pixels are opaque: a small first frame on an
+    empty canvas, as Pillow and other encoders write stickers). Pillow then reads the file as RGB
+    and the thumbnail was black there; libwebp composes the canvas as RGBA either way, so it is
+    read as RGBA (an opaque first frame stays opaque: its WebP gets no alpha)."""
+    if isinstance(im, WebPImagePlugin.WebPImageFile) and im.rawmode == "RGBX":
+        im.rawmode = "RGBA"
+        im._mode = "RGBA"
 
 
 @contextmanager

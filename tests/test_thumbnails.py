@@ -182,3 +182,27 @@ def test_a_16_bit_greyscale_png_keeps_its_tones(tmp_path: Path) -> None:
         bottom = im.getpixel((im.width // 2, im.height - 2))
         assert isinstance(top, int) and isinstance(middle, int) and isinstance(bottom, int)
         assert top < 20 and 100 < middle < 160 and bottom > 235, (top, middle, bottom)
+
+
+def test_an_animated_webp_keeps_the_transparent_canvas_around_its_first_frame(
+    tmp_path: Path,
+) -> None:
+    """A WebP animation whose first frame is a small opaque patch on an empty canvas carries no
+    transparency flag (libwebp sets it from the frames' own pixels): browsers and the desktop's
+    preview show the page around the patch, while its thumbnail and variants were black there.
+    An opaque animation's stay without alpha."""
+    first = Image.new("RGBA", (120, 80), (0, 0, 0, 0))
+    first.paste((255, 0, 0, 255), (10, 10, 40, 40))
+    path = tmp_path / "sticker.webp"
+    rest = [Image.new("RGBA", (120, 80), (0, 0, 255, 255))]
+    first.save(path, "WEBP", save_all=True, append_images=rest, duration=100, lossless=True)
+    assert Image.open(path).mode == "RGB"  # what Pillow makes of the header
+    for made in (make_thumbnail(path, "image/webp"), make_variant(path.read_bytes(), 100)):
+        im = _webp(made)
+        assert im.mode == "RGBA"
+        scale = im.width / 120
+        corner = im.getpixel((im.width - 3, im.height - 3))
+        assert isinstance(corner, tuple) and corner[3] == 0, corner
+        assert _is_red(_rgb(im, (int(25 * scale), int(25 * scale))))
+    opaque = media.make_webp(tmp_path / "opaque.webp", animated=True)
+    assert _webp(make_thumbnail(opaque, "image/webp")).mode == "RGB"
