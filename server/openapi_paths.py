@@ -1296,7 +1296,12 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
             ),
         },
         "/files/upload/tus/{upload_id}": {
-            "options": {**options, "operationId": "tus_options_upload", "parameters": [upload_id]},
+            "options": {
+                **options,
+                "operationId": "tus_options_upload",
+                # tus answers the capabilities on any URL: the id is not read (nor checked)
+                "parameters": [param("upload_id", "path", desc="Any upload URL's; not read")],
+            },
             "head": op(
                 "Offset of a tus upload",
                 "uploads",

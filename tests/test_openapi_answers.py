@@ -10,6 +10,7 @@ import hashlib
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -359,3 +360,18 @@ def test_the_documented_if_match_is_what_the_server_takes(
             if (reply.status != 400) != documented:
                 wrong.append(f"{path} If-Match {value!r}: {reply.status}, documented {documented}")
     assert wrong == [], "\n".join(wrong)
+
+
+def test_a_tus_options_on_any_upload_url_is_documented(live: EmbeddedServer) -> None:
+    """OPTIONS answers the server's tus capabilities on any upload URL, as tus asks (the id is
+    not read); its upload_id was documented with the 32-hex pattern of the other methods, so a
+    204 for another id was a schema-invalid request accepted (schemathesis)."""
+    spec = http_call(f"{live.url}/openapi.json").json()
+    params = spec["paths"]["/files/upload/tus/{upload_id}"]["options"]["parameters"]
+    schema = next(p["schema"] for p in params if p["name"] == "upload_id")
+    for upload_id in ("0" * 32, "not-an-upload", "%C2%84"):
+        reply = http_call(f"{live.url}/files/upload/tus/{upload_id}", "OPTIONS")
+        assert reply.status == 204, (upload_id, reply.status)
+        assert reply.headers["Tus-Version"] == "1.0.0"
+        value = unquote(upload_id)
+        assert re.search(schema.get("pattern", ""), value), (value, schema)
