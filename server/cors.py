@@ -37,7 +37,7 @@ EXPOSE_HEADERS = (
     "Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, Tus-Resumable, "
     "Tus-Version, Tus-Max-Size, Tus-Extension, Tus-Checksum-Algorithm, MediaDesk-File-Id, "
     "MediaDesk-Duplicate, X-MediaDesk-Rendition, X-MediaDesk-Width, Content-Location, "
-    "WWW-Authenticate, Allow"
+    "WWW-Authenticate, Allow, X-Accel-Buffering"
 )
 MAX_AGE = "600"
 

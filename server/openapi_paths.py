@@ -974,7 +974,13 @@ PATHS: dict[str, dict[str, S]] = {
                             "x-event-schema": ref("StreamEvent"),
                         }
                     },
-                    headers=cache_control("`no-cache, no-store`: a live stream"),
+                    headers={
+                        **cache_control("`no-cache, no-store`: a live stream"),
+                        "X-Accel-Buffering": header(
+                            "`no`: a proxy (nginx) passes each event on at once rather than "
+                            "buffering the stream"
+                        ),
+                    },
                 ),
                 **err(400, 401, 403),
             },

@@ -16,6 +16,7 @@ loopback.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 from collections.abc import Iterator
@@ -300,3 +301,19 @@ def test_every_header_of_a_tus_answer_is_declared(site: Site) -> None:
         missing += [f"{said}: {h}" for h in sorted(sent - declared)]
     assert {204, 400, 401, 403, 404, 409, 412, 415, 460} <= seen, seen
     assert missing == [], "\n".join(missing)
+
+
+def test_every_header_of_the_event_stream_is_declared(site: Site) -> None:
+    """/events, left out above as an endless stream: its headers are read and the stream
+    closed. X-Accel-Buffering (no: nginx passes each event at once) was sent undeclared."""
+    parts = urlsplit(site.server.url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    try:
+        conn.request("GET", "/events", headers=bearer(site.tokens.read))
+        reply = conn.getresponse()  # the headers only: the body never ends
+        status, sent = reply.status, {h.lower() for h, _ in reply.getheaders()}
+    finally:
+        conn.close()
+    assert status == 200
+    declared = _declared(site.spec, "/events", "get", 200)
+    assert declared is not None and sent - EVERY_ANSWER - declared == set()
