@@ -17,6 +17,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from core import mediatypes
 from core.library import Library
 from core.settings import PRESIGN_THRESHOLD, load_settings
 from server.client import Client, ClientError
@@ -28,6 +29,7 @@ from tests.modes import mode, umask
 from tests.s3_server import S3Target, delete_bucket
 from tests.server_fixtures import make_tokens, server_config
 from tests.test_catalog_remote_disk import fuse_mount
+from tests.video_helpers import make_audio_only_mp4
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parent.parent
@@ -689,3 +691,24 @@ def test_a_presign_whose_answer_was_lost_leaves_one_pending_upload(
     assert transport.seen.count("POST /files/upload/presigned") == 2
     assert result.file["status"] == "ready"
     assert library.list_files(status="pending").total == 0
+
+
+def test_a_sound_only_mp4_is_refused_before_it_is_sent(
+    live: EmbeddedServer, library: Library, tmp_path: Path
+) -> None:
+    """An MP4 of sound alone whose brand is the generic one (ffmpeg's default, a voice
+    recorder's export) sniffs as video/mp4: `mediadesk upload` sent it whole, the progress bar
+    at 100 %, before the server refused it as sound only. Its tracks are read before sending,
+    as the server reads them, and the refusal is the server's own."""
+    sound = make_audio_only_mp4(tmp_path / "voice.mp4")
+    assert mediatypes.sniff_file(sound).mime == "video/mp4"  # what the file is about
+    transport = LostAnswers()  # loses nothing: it lists what was asked
+    with Client(live.url, make_tokens(library).upload, transport=transport) as client:
+        allowed = client.config()["allowed_types"]["video"]
+        with pytest.raises(ClientError) as refused:
+            client.upload(sound)
+    assert refused.value.local and refused.value.code == "unsupported_type"
+    assert "sound only" in refused.value.message
+    assert refused.value.details["found_mime"] == "audio/mp4"
+    assert refused.value.details["allowed"] == allowed
+    assert transport.seen == ["GET /config"]

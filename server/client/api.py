@@ -46,6 +46,7 @@ from core.errors import (
 )
 from core.filenames import clean_filename, disk_name, local_name, readable_name
 from core.instants import client_instant
+from core.metadata import video_metadata
 from core.settings import PRESIGN_THRESHOLD
 from core.text import composed
 
@@ -779,6 +780,16 @@ class Client:
                 details={"size": size, "max_size": config["max_file_size"]},
                 local=True,
             )
+        if media.kind == "video":
+            # its tracks, as the server reads them: an MP4 of sound alone under the generic
+            # brand (ffmpeg's, a voice recorder's) sniffs as video/mp4 and was sent whole
+            # before the server refused it as sound only
+            try:
+                video_metadata(path, media.ext, media.mime, accepted)
+            except MediaDeskError as exc:
+                raise ClientError(
+                    exc.code, exc.message, details=exc.details, reason=exc.reason, local=True
+                ) from None
         return LocalCheck(path, size, media.mime, kind, stat.st_mtime_ns)
 
     def _refused_as_this_server(
