@@ -62,15 +62,30 @@ def held(catalog: Path, kind: str) -> Iterator[None]:
     assert holder.returncode == 0
 
 
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("MEDIADESK_", "R2_"))}
+
+
 def mediadesk(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIADESK_", "R2_"))}
     return subprocess.run(
         [sys.executable, "-c", _MEDIADESK, str(BUSY_MS), *args],
         cwd=ROOT,
-        env=env,
+        env=_env(),
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def start_mediadesk(busy_ms: int, *args: str) -> subprocess.Popen[str]:
+    """`mediadesk ARGS...` started, with the catalog's busy timeout set to `busy_ms`."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _MEDIADESK, str(busy_ms), *args],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -9,6 +9,7 @@ import os
 import random
 import shutil
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -61,6 +62,8 @@ RACE_ATTEMPTS = 10
 # Milliseconds a SQLite transaction waits for another connection's write lock (a slow import
 # or edit in another process) before "database is locked"; Database.write(wait=) shortens it
 BUSY_TIMEOUT_MS = 30_000
+# Milliseconds of one wait for that lock in C, between which a Ctrl+C is heard (_begin_immediate)
+BUSY_SLICE_MS = 250
 
 
 def busy_seen() -> float:
@@ -227,17 +230,8 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
             if not options.get("mediadesk_write"):
                 conn.exec_driver_sql("BEGIN")
                 return
-            busy_ms = options.get("mediadesk_busy_ms")
-            if busy_ms is None:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                return
-            # Database.write(wait=): only taking the lock waits (WAL), so the pooled connection
-            # gets its usual timeout back as soon as BEGIN has it or gave up
-            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_ms)}")
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            finally:
-                conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            busy_ms = options.get("mediadesk_busy_ms")  # Database.write(wait=)
+            _begin_immediate(conn, BUSY_TIMEOUT_MS if busy_ms is None else int(busy_ms))
 
         return engine
     try:
@@ -259,6 +253,33 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
     _WATCHDOG.watch(engine)
     event.listen(engine, "begin", _pg_lock_wait)
     return engine
+
+
+def _begin_immediate(conn: Connection, busy_ms: int) -> None:
+    """BEGIN IMMEDIATE on a SQLite connection, waiting up to `busy_ms` for another connection's
+    write lock in slices of BUSY_SLICE_MS. SQLite's busy handler sleeps in C, where Python runs
+    no signal handler: a command waiting on a catalog another program held (a database browser
+    left in BEGIN EXCLUSIVE, another MediaDesk's long write) heard Ctrl+C only when the whole
+    30 s were over. Between slices the KeyboardInterrupt comes. Only taking the lock waits
+    (WAL): the connection gets its usual timeout back as soon as BEGIN has it or gave up."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    deadline = time.monotonic() + busy_ms / 1000
+    try:
+        while (left := deadline - time.monotonic()) * 1000 > BUSY_SLICE_MS:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_SLICE_MS}")
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    break  # raised below by SQLAlchemy, whose error the callers translate
+        # the last try through SQLAlchemy, for the same reason: "database is locked" is
+        # catalog_locked to the callers (core/errors.py)
+        raw.execute(f"PRAGMA busy_timeout={max(int(left * 1000), 1)}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def lock_wait(deadline: float) -> int:
