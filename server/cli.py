@@ -51,6 +51,16 @@ def _port(text: str) -> int:
     return port
 
 
+def _count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: expected a number") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"invalid count {count}: must be 1 or more")
+    return count
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -134,11 +144,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     maintenance.add_argument(
         "--forget-missing-count",
-        type=int,
+        type=_count,
         metavar="N",
         help="with --forget-missing: forget them even past that limit, when exactly N files "
         "are missing (the count its refusal said)",
     )
+    # given alone (the refusal's "run it again with --forget-missing-count N" read as the
+    # whole command), maintenance ran, forgot nothing and exited 0: refused as a usage error
+    maintenance.set_defaults(usage_error=maintenance.error)
     cli_video.add_parsers(sub, common)
     cli_storage.add_parsers(sub, common)
     cli_catalog.add_parsers(sub, common)
@@ -167,7 +180,13 @@ def _open(args: argparse.Namespace, **overrides: Any) -> Library:
 
 
 def _out(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    try:
+        sys.stdout.write(text + "\n")
+    except UnicodeEncodeError:  # raised before a character is written
+        # a token named "Ñoño" on an output whose encoding has no Ñ (a non-UTF-8 locale, or
+        # LC_ALL=C with PYTHONUTF8=0): `token list` and `revoke` ended in a traceback there
+        encoding = sys.stdout.encoding or "ascii"
+        sys.stdout.write((text + "\n").encode(encoding, "backslashreplace").decode(encoding))
     sys.stdout.flush()
 
 
@@ -176,6 +195,8 @@ def run(argv: list[str]) -> int:
     if argv and argv[0] in client_cli.COMMANDS:  # the HTTP client
         return client_cli.run(argv)
     args = build_parser().parse_args(argv)
+    if args.command == "maintenance" and args.forget_missing_count and not args.forget_missing:
+        args.usage_error("--forget-missing-count N goes with --forget-missing")  # exits 2
     try:
         code = _run(args)
         sys.stdout.flush()  # a reader gone (`token list | head`) is found here, not at exit

@@ -5,6 +5,7 @@ spelling."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -143,6 +144,45 @@ def test_revoking_a_revoked_token_says_so(
     assert capsys.readouterr().out == f"Revoked token {info.id} (scanner)\n"
     assert cli.run(["token", "revoke", str(info.id), *data]) == 0  # idempotent
     assert capsys.readouterr().out == f"Token {info.id} (scanner) was already revoked\n"
+
+
+def test_token_names_an_output_cannot_encode_are_escaped(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`token list` and `token revoke` of a token named "Ñoño" on an ASCII output (LC_ALL=C
+    with PYTHONUTF8=0, a non-UTF-8 terminal) ended in a UnicodeEncodeError traceback."""
+    lib = Library.open(settings)
+    try:
+        info, _secret = lib.tokens.create("Ñoño 🏃", "read")
+    finally:
+        lib.close()
+    data = ["--data-dir", settings.data_dir]
+    written = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(written, encoding="ascii"))
+    assert cli.run(["token", "list", *data]) == 0
+    assert cli.run(["token", "revoke", str(info.id), *data]) == 0
+    lines = written.getvalue().decode("ascii").splitlines()
+    assert "\\xd1o\\xf1o \\U0001f3c3" in lines[1], lines
+    assert lines[-1] == f"Revoked token {info.id} (\\xd1o\\xf1o \\U0001f3c3)", lines
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        (["--forget-missing-count", "11"], "--forget-missing-count N goes with --forget-missing"),
+        (["--forget-missing", "--forget-missing-count", "-5"], "invalid count -5: must be 1"),
+    ],
+)
+def test_a_forget_count_without_forget_missing_or_below_one_is_a_usage_error(
+    settings: Settings, capsys: pytest.CaptureFixture[str], given: list[str], said: str
+) -> None:
+    """The refusal's "run it again with `--forget-missing-count 11`" given as the whole
+    command ran maintenance, forgot nothing and exited 0; a negative count was taken too."""
+    with pytest.raises(SystemExit) as stopped:
+        cli.run(["maintenance", *given, "--data-dir", settings.data_dir])
+    assert stopped.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and said in err.splitlines()[-1], err
 
 
 def test_save_keys_keeps_the_settings_files_spelling(
