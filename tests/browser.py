@@ -49,6 +49,7 @@ class Browser:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._browser_ws: aiohttp.ClientWebSocketResponse | None = None
         self._context = ""
+        self._unawaited: set[asyncio.Task[None]] = set()
         if self.shared:
             self._executable = executable
             return
@@ -128,6 +129,15 @@ class Browser:
     def on_event(self, message: dict[str, Any]) -> None:
         """An event that arrived while a reply was awaited (dropped here; subclasses keep
         what they need)."""
+
+    def send_later(self, method: str, **params: Any) -> None:
+        """`method` sent from on_event (a paused request's answer), its reply not awaited: the
+        send() in progress reads the socket, and hands that reply to on_event, which drops it."""
+        assert self._ws is not None
+        message = {"id": next(self._ids), "method": method, "params": params}
+        task = asyncio.get_running_loop().create_task(self._ws.send_json(message))
+        self._unawaited.add(task)
+        task.add_done_callback(self._unawaited.discard)
 
     async def goto(self, url: str) -> None:
         await self.send("Page.navigate", url=url)

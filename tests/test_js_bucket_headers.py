@@ -6,7 +6,6 @@ Retry-After says when the bucket exposes it."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
 from pathlib import Path
@@ -46,7 +45,6 @@ class ThrottledBucket(ConsoleBrowser):
         super().__init__(executable)
         self.origin, self.expose = origin, expose
         self.puts: list[float] = []
-        self._replies: set[asyncio.Task[None]] = set()
 
     async def throttle(self) -> None:
         await self.send("Fetch.enable", patterns=[{"urlPattern": "*X-Amz-Signature*"}])
@@ -74,17 +72,7 @@ class ThrottledBucket(ConsoleBrowser):
                     responseHeaders=[{"name": k, "value": v} for k, v in headers.items()],
                     body=base64.b64encode(_SLOW_DOWN).decode(),
                 )
-        task = asyncio.get_running_loop().create_task(self._reply(method, reply))
-        self._replies.add(task)
-        task.add_done_callback(self._replies.discard)
-
-    async def _reply(self, method: str, params: dict[str, Any]) -> None:
-        # sent without awaiting the answer: the send() in progress reads the socket (and
-        # hands this answer to on_event, which ignores it)
-        assert self._ws is not None
-        await self._ws.send_json(
-            {"id": 1_000_000 + len(self.puts), "method": method, "params": params}
-        )
+        self.send_later(method, **reply)
 
     async def header_messages(self) -> list[str]:
         await self.evaluate("1")  # the events logged so far come before this reply
@@ -144,9 +132,7 @@ class RefusingBucket(ThrottledBucket):
                 responseHeaders=[{"name": k, "value": v} for k, v in headers.items()],
                 body=base64.b64encode(_REFUSAL).decode(),
             )
-        task = asyncio.get_running_loop().create_task(self._reply(method, reply))
-        self._replies.add(task)
-        task.add_done_callback(self._replies.discard)
+        self.send_later(method, **reply)
 
 
 async def test_a_buckets_refusal_of_a_put_is_said_in_its_words(

@@ -10,7 +10,6 @@ after the server gave it, as a link lost at that moment does.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,6 @@ class LostAnswer(Tab):
     def __init__(self, executable: str) -> None:
         super().__init__(executable)
         self.presigns = 0
-        self._replies: set[asyncio.Task[None]] = set()
 
     async def intercept(self) -> None:
         await self.send(
@@ -54,16 +52,7 @@ class LostAnswer(Tab):
             if self.presigns == 1:
                 method = "Fetch.failRequest"
                 reply["errorReason"] = "ConnectionReset"
-        task = asyncio.get_running_loop().create_task(self._reply(method, reply))
-        self._replies.add(task)
-        task.add_done_callback(self._replies.discard)
-
-    async def _reply(self, method: str, params: dict[str, Any]) -> None:
-        # not awaited: the send() in progress reads the socket (on_event drops the answer)
-        assert self._ws is not None
-        await self._ws.send_json(
-            {"id": 1_000_000 + self.presigns, "method": method, "params": params}
-        )
+        self.send_later(method, **reply)
 
 
 @needs_chromium
