@@ -42,17 +42,23 @@ CALL = """
 """
 
 
-async def _chosen_then_changed(browser: Browser, base: str, path: Path) -> None:
-    """`path` chosen in a file input of a page of `base`, then written again longer on disk
-    (an editor's export)."""
+async def _choose(browser: Browser, base: str, path: Path) -> int:
+    """`path` chosen in a file input (#chosen) added to a page of `base`; the input's node."""
     await browser.goto(f"{base}/upload-demo")
     await browser.evaluate(
         "(() => { const input = document.createElement('input'); input.type = 'file';"
         " input.id = 'chosen'; document.body.append(input); })()"
     )
     root = (await browser.send("DOM.getDocument"))["root"]["nodeId"]
-    node = await browser.send("DOM.querySelector", nodeId=root, selector="#chosen")
-    await browser.send("DOM.setFileInputFiles", nodeId=node["nodeId"], files=[str(path)])
+    node: int = (await browser.send("DOM.querySelector", nodeId=root, selector="#chosen"))["nodeId"]
+    await browser.send("DOM.setFileInputFiles", nodeId=node, files=[str(path)])
+    return node
+
+
+async def _chosen_then_changed(browser: Browser, base: str, path: Path) -> None:
+    """`path` chosen in a file input of a page of `base`, then written again longer on disk
+    (an editor's export)."""
+    await _choose(browser, base, path)
     # Chromium takes a chosen file's size and date when the page first asks for them, not
     # when it is chosen: asked only after the write, the longer file reads fine (a CI run
     # saw it stored). Asking now is what a page showing the chosen file's size does.
@@ -91,17 +97,10 @@ async def test_a_file_removed_since_it_was_chosen_is_said_unreadable_not_empty(
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
     async with Browser(chromium_path() or "") as browser:
-        await browser.goto(f"{live.url}/upload-demo")
-        await browser.evaluate(
-            "(() => { const input = document.createElement('input'); input.type = 'file';"
-            " input.id = 'chosen'; document.body.append(input); })()"
-        )
-        root = (await browser.send("DOM.getDocument"))["root"]["nodeId"]
-        node = await browser.send("DOM.querySelector", nodeId=root, selector="#chosen")
-        await browser.send("DOM.setFileInputFiles", nodeId=node["nodeId"], files=[str(photo)])
+        node = await _choose(browser, live.url, photo)
         photo.unlink()
         gone: dict[str, Any] = await browser.evaluate(f"({CALL})({json.dumps(token)})")
-        await browser.send("DOM.setFileInputFiles", nodeId=node["nodeId"], files=[str(empty)])
+        await browser.send("DOM.setFileInputFiles", nodeId=node, files=[str(empty)])
         nothing: dict[str, Any] = await browser.evaluate(f"({CALL})({json.dumps(token)})")
     assert (gone["name"], gone["code"], gone["status"]) == ("MediaDeskError", "unreadable", None)
     assert gone["message"].startswith(f"{photo.name} can no longer be read"), gone
