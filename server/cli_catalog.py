@@ -19,6 +19,7 @@ from core.db.migrate import record_schema
 from core.secrets import shown_database_url
 from core.settings import ENV_NAMES, Settings, save_settings
 from core.storage.factory import SIGNING_KEY_FILE
+from server.cli_status import StatusLine
 
 COMMANDS = ("catalog",)
 # exit status of a copy stopped with Ctrl+C: the shell's for SIGINT, as `storage migrate`
@@ -81,17 +82,22 @@ def run(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace], Se
         )
     own_sqlite = same_catalog(source, f"sqlite:///{settings.paths.database_file}")
     key_file = settings.paths.secrets_dir / SIGNING_KEY_FILE if own_sqlite else None
+    status = StatusLine()
+
+    def progress(step: Progress) -> None:
+        status.show(f"copying {step.table}: {step.done} of {step.total} rows")
+
     try:
-        report = copy_catalog(source, target, key_file, _progress)
+        report = copy_catalog(source, target, key_file, progress)
     except CopyFailed as exc:
-        sys.stderr.write(f"\nmediadesk: {exc.message}\n")
+        status.end()
+        sys.stderr.write(f"mediadesk: {exc.message}\n")
         return 1
     except KeyboardInterrupt:
-        sys.stderr.write(
-            "\nmediadesk: interrupted: nothing was copied (the target is left empty)\n"
-        )
+        status.end()
+        sys.stderr.write("mediadesk: interrupted: nothing was copied (the target is left empty)\n")
         return INTERRUPTED
-    sys.stderr.write("\n")
+    status.end()
     if report.migrated_from:
         sys.stderr.write(
             f"mediadesk: the source catalog was brought from schema {report.migrated_from} to "
@@ -141,9 +147,3 @@ def _save(settings: Settings, target: str) -> None:
             f"mediadesk: {name} in the environment ({shown_database_url(given)}) still wins "
             "over the saved catalog: unset it\n"
         )
-
-
-def _progress(step: Progress) -> None:
-    told = f"{step.table}: {step.done} of {step.total} rows"
-    sys.stderr.write(f"\rcopying {told[:60]:<60}")
-    sys.stderr.flush()

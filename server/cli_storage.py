@@ -23,6 +23,7 @@ from core.settings import (
     without_r2_environment,
 )
 from core.storage.factory import build_backend
+from server.cli_status import StatusLine
 
 COMMANDS = ("storage",)
 # exit status of a move stopped with Ctrl+C while copying: the shell's for SIGINT (128 + 2), as
@@ -116,13 +117,14 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
 
+    status = StatusLine()
+
     def progress(step: storage_migration.MigrationStep) -> None:
         if step.removing:  # the wait for the moved files' old copies (SOURCE_KEPT_SECONDS)
             what = f"removing the old copies ({step.removing} left, {step.seconds_left} s)"
         else:
             what = step.name
-        sys.stderr.write(f"\r{step.done}/{step.total} {what[:60]:<60}")
-        sys.stderr.flush()
+        status.show(f"{step.done}/{step.total} {what}")
 
     def keys_first() -> None:
         if save_keys:
@@ -133,7 +135,7 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
             target, build_backend(settings, target), progress, cancel, ready=keys_first
         )
     except Cancelled as exc:
-        sys.stderr.write("\n")
+        status.end()
         moved_so_far = exc.details.get("report")
         if not isinstance(moved_so_far, storage_migration.MigrationReport):
             raise
@@ -144,7 +146,7 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
         _say_unsaved_part(settings, target, moved_so_far)
         _report(moved_so_far, _say_queued(library, target), interrupted=True)
         return 128 + heard[0] if heard else INTERRUPTED
-    sys.stderr.write("\n")
+    status.end()
     # Only a complete move makes the target active (the README's exit 0): after a failed one
     # new files would go to a store that just failed, and the files left behind are still
     # read where they are, which the old setting keeps saying.

@@ -167,6 +167,8 @@ def test_the_club_library_is_carried_into_postgresql_whole(
     target = fresh_database(postgres_url, "copy")
     code, out, err = _copy(data, target, "--save")
     assert code == 0, err
+    # stderr not a terminal: the progress in lines, not \r-redrawn into one (server/cli_status.py)
+    assert "\r" not in err and err.splitlines()[0].startswith("copying "), err
     summary = json.loads(out)
     assert summary["saved"] is True and summary["revision"] == HEAD
     assert summary["tables"]["media_files"] == len(made["before"]["files"]) + 1  # a pending tus

@@ -37,6 +37,25 @@ def test_a_migrate_that_leaves_files_behind_keeps_the_active_backend(
     assert status == {"active": "local", "files": {"local": 1, "r2": 1}}, (status, kept.id)
 
 
+def test_progress_written_to_a_log_is_lines(
+    s3_settings: Settings, media_dir: MediaSet, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """stderr not a terminal (cron, journald, `2>>migrate.log`): the progress was redrawn
+    with \\r as on a terminal, each step padded to 60 columns, so the log held one line of
+    every file moved. Now lines: the first step's at once, one every few seconds, the last's."""
+    settings = s3_settings.replace(storage_backend="local")
+    save_settings(settings, settings.config_file)
+    lib = Library.open(settings)
+    for path in (media_dir.jpeg, media_dir.png):
+        lib.uploads.ingest(path, "image")
+    lib.close()
+    assert cli.run(["storage", "migrate", "--to", "r2", "--data-dir", settings.data_dir]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err, err
+    # the second within LOG_EVERY of the first: held, then said at the end
+    assert err.splitlines() == [f"1/2 {media_dir.jpeg.name}", f"2/2 {media_dir.png.name}"], err
+
+
 def test_a_full_disk_during_a_move_is_reported_in_user_terms(
     s3_settings: Settings, media_dir: MediaSet, capsys: pytest.CaptureFixture[str]
 ) -> None:
