@@ -185,6 +185,17 @@ def test_a_forget_count_without_forget_missing_or_below_one_is_a_usage_error(
     assert out == "" and said in err.splitlines()[-1], err
 
 
+def test_a_bad_serve_host_is_said_as_the_options_error(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`serve --host "bad host"` said "Setting MEDIADESK_HOST: …", a setting never set."""
+    with pytest.raises(SystemExit) as stopped:
+        cli.run(["serve", "--host", "bad host", "--port", "0", "--data-dir", settings.data_dir])
+    assert stopped.value.code == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("mediadesk serve: error: argument --host: 'bad host' is not"), last
+
+
 def test_save_keys_keeps_the_settings_files_spelling(
     data_dir: Path,
     s3_bucket,  # type: ignore[no-untyped-def]
