@@ -39,6 +39,7 @@ from core.db.left_behind import (
     holding,
     library_counts,
     make_new,
+    mark_copied,
     same_catalog,
 )
 from core.db.migrate import NOT_NEW, VERSION_TABLE, catalog_heads, setting_up, upgrade
@@ -228,6 +229,19 @@ def _copy(
             "left empty.",
             reason="copy_undone",
         ) from exc
+    if source.is_sqlite and source.engine.url.database:
+        # later starts on the old file are refused (core/db/left_behind.CopiedAway): it
+        # shares the stored files, and its maintenance would delete what the new one lists
+        at = utcnow().isoformat(timespec="seconds")
+        try:
+            mark_copied(Path(source.engine.url.database), shown_target, at)
+        except OSError as exc:
+            logger.warning(
+                "The copy is done, but %s could not be marked as copied (%s): move it out of "
+                "its folder, or no start on it is refused",
+                source.engine.url.database,
+                exc,
+            )
     return CopyReport(
         shown_source,
         shown_target,

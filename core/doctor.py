@@ -872,7 +872,7 @@ def run_checks(settings: Settings) -> list[Check]:
             )
         return [Check("catalog", False, exc.message, fix)]
     try:
-        checks = check_catalog(db)
+        checks = check_catalog(db) + _copied_away(settings)
         catalog_ok = all(c.ok for c in checks)
         new = any(c.detail.startswith(NEW_CATALOG) for c in checks)
         if new:
@@ -950,6 +950,15 @@ def _left_behind(settings: Settings) -> list[Check]:
     from core.db.left_behind import library_beside
 
     found = library_beside(settings.effective_database_url, settings.paths.database_file)
+    return [] if found is None else [Check("library", False, found.detail, found.fix)]
+
+
+def _copied_away(settings: Settings) -> list[Check]:
+    """The SQLite catalog in use was copied elsewhere (`mediadesk catalog copy`): every start
+    on it is refused (core/db/left_behind.CopiedAway), so the doctor must not call it good."""
+    from core.db.left_behind import copied_away
+
+    found = copied_away(settings.effective_database_url)
     return [] if found is None else [Check("library", False, found.detail, found.fix)]
 
 

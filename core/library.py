@@ -25,7 +25,7 @@ from core import keys, partials, shared_settings, url_keys
 from core.audit import AuditLog
 from core.catalog import Catalog
 from core.db.engine import CatalogOutage, Database, check_catalog_path, unopenable
-from core.db.left_behind import refuse_left_behind, warn_kept_apart
+from core.db.left_behind import refuse_copied, refuse_left_behind, warn_kept_apart
 from core.db.migrate import interrupted, upgrade
 from core.db.models import DeferredDeletion, MediaFile, utcnow
 from core.deferred import (
@@ -288,6 +288,8 @@ class Library:
         try:
             if migrate:
                 try:
+                    # an old SQLite catalog the library was copied away from shares its files
+                    refuse_copied(settings.effective_database_url)
                     # before a new catalog is set up: it must not hide the data folder's library
                     refuse_left_behind(db.engine, settings.paths.database_file)
                     upgrade(db.engine, on_start=on_upgrade)

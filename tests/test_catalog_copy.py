@@ -25,10 +25,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from core.db.left_behind import LIBRARY_LEFT_BEHIND
+from core.db.left_behind import CATALOG_COPIED, LIBRARY_LEFT_BEHIND
 from core.db.migrate import script_heads
 from core.errors import SettingsError
 from core.library import Library
+from core.secrets import shown_database_url
 from core.settings import load_settings
 from server import cli
 from server.entry import EmbeddedServer
@@ -390,3 +391,36 @@ def test_a_start_on_a_new_catalog_beside_the_sqlite_library_is_refused(
         assert lib.counts()["all"] == 0
     finally:
         lib.close()
+
+
+def test_a_start_on_the_sqlite_catalog_copied_away_is_refused(
+    club: tuple[Path, dict[str, Any]], postgres_url: str
+) -> None:
+    """Copied without --save (or the desktop opened without DATABASE_URL), the old SQLite
+    catalog started silently beside the same stored files: its maintenance purged a file
+    the team had restored from the trash in PostgreSQL, whose stream then answered 404."""
+    data, made = club
+    target = fresh_database(postgres_url, "away")
+    code, _, err = _copy(data, target)
+    assert code == 0, err
+    shown = shown_database_url(target)
+    with pytest.raises(SettingsError) as refused:
+        Library.open(make_settings(data))
+    assert refused.value.reason == CATALOG_COPIED
+    said = refused.value.message
+    assert f"{data / 'mediadesk.sqlite3'}, was copied to {shown}" in said
+    assert f"Set DATABASE_URL (or database_url in settings.toml) to {shown}" in said
+    doctor = _mediadesk("doctor", "--data-dir", str(data))
+    assert doctor.returncode == 1
+    assert f"FAIL  library: this catalog, {data / 'mediadesk.sqlite3'}, was copied" in doctor.stdout
+    # the copied library opens where it went, and copying the old file again still works
+    lib = Library.open(make_settings(data, database_url=target))
+    try:
+        assert lib.tokens.verify(made["admin"]) is not None
+    finally:
+        lib.close()
+    code, _, err = _copy(data, fresh_database(postgres_url, "again"))
+    assert code == 0, err
+    # given up on purpose: the record deleted, the old catalog opens
+    (data / "mediadesk.sqlite3-copied").unlink()
+    Library.open(make_settings(data)).close()

@@ -32,6 +32,10 @@ COPY_COMMAND = "mediadesk catalog copy --to"
 # Seconds the count waits for a writer of the SQLite catalog (none should be running); a
 # start's warning (warn_kept_apart) waits for none
 COUNT_TIMEOUT = 5.0
+# The refusal's reason (invalid_setting): the SQLite catalog in use was copied elsewhere
+CATALOG_COPIED = "catalog_copied"
+# Beside a SQLite catalog `mediadesk catalog copy` copied: where to and when (JSON)
+COPIED_SUFFIX = "-copied"
 
 
 @dataclass(frozen=True)
@@ -426,3 +430,90 @@ def _count(conn: sqlite3.Connection, *queries: str) -> int | None:
         except sqlite3.OperationalError:
             continue
     return None
+
+
+@dataclass(frozen=True)
+class CopiedAway:
+    """The SQLite catalog in use was copied by `mediadesk catalog copy` to `target` (shown
+    without its password): the library lives there now. A start on the old file (the desktop
+    opened without DATABASE_URL, a shell without it) served the old library silently beside
+    the same stored files, and its maintenance deleted bytes the new catalog still listed (a
+    file restored from the trash there, purged from the old trash here)."""
+
+    catalog: Path
+    target: str
+    at: str
+
+    @property
+    def marker(self) -> Path:
+        return copied_marker(self.catalog)
+
+    @property
+    def detail(self) -> str:
+        return (
+            f"this catalog, {self.catalog}, was copied to {self.target} by `mediadesk catalog "
+            f"copy` at {self.at}: the library lives there now, and this copy shares its stored "
+            "files (its maintenance and deletions would remove files the other still lists)"
+        )
+
+    @property
+    def fix(self) -> str:
+        return (
+            f"Set DATABASE_URL (or database_url in settings.toml) to {self.target} on this "
+            "machine (`mediadesk catalog copy --save` writes it). Only to give that catalog up "
+            f"and use this one again, delete {self.marker}."
+        )
+
+    def error(self) -> SettingsError:
+        return SettingsError(
+            f"The start was refused: {self.detail}. {self.fix} Nothing was changed.",
+            reason=CATALOG_COPIED,
+            details={"catalog": str(self.catalog), "copied_to": self.target, "at": self.at},
+        )
+
+
+def copied_marker(catalog: Path) -> Path:
+    return catalog.with_name(catalog.name + COPIED_SUFFIX)
+
+
+def mark_copied(catalog: Path, target: str, at: str) -> None:
+    """Records beside the SQLite `catalog` that it was copied to `target` (shown): every later
+    start on it is refused (`copied_away`). Another copy from it stays allowed."""
+    import json
+
+    from core.settings import _write_atomic
+
+    _write_atomic(copied_marker(catalog), json.dumps({"copied_to": target, "at": at}) + "\n")
+
+
+def copied_away(url: str) -> CopiedAway | None:
+    """The record `mark_copied` left beside the SQLite catalog `url` names, if any (a stat for
+    every other start)."""
+    import json
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    catalog = Path(parsed.database)
+    marker = copied_marker(catalog)
+    try:
+        told = json.loads(marker.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:  # unreadable or cut: still a copied catalog
+        logger.debug("The record %s was not read: %s", marker, exc)
+        told = {}
+    if not isinstance(told, dict):
+        told = {}
+    return CopiedAway(
+        catalog, str(told.get("copied_to") or "another catalog"), str(told.get("at") or "?")
+    )
+
+
+def refuse_copied(url: str) -> None:
+    found = copied_away(url)
+    if found is not None:
+        raise found.error()
