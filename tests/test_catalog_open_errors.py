@@ -59,6 +59,21 @@ def test_a_data_folder_too_long_for_sqlite_is_refused_before_anything_is_made(
     assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
 
 
+def test_a_data_folder_whose_name_is_not_utf8_is_refused_before_anything_is_made(
+    tmp_path: Path,
+) -> None:
+    """A folder named in Latin-1 (an old disk's "ñ", byte 0xF1): every command but doctor
+    ended in a UnicodeEncodeError traceback ("surrogates not allowed")."""
+    folder = tmp_path / os.fsdecode(b"club-espa\xf1a")
+    said = _one_line(_mediadesk("--data-dir", str(folder), "token", "list"))
+    assert said == (
+        "mediadesk: The catalog could not be opened: its folder's name is not UTF-8 "
+        f"({tmp_path}/club-espa\\xf1a), which SQLite cannot open: rename the folder, or choose "
+        "another one with --data-dir"
+    ), said
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
+
+
 def test_doctor_says_a_data_folder_too_long_for_sqlite_and_makes_nothing(tmp_path: Path) -> None:
     """`mediadesk doctor` made the whole data folder before its catalog check said the path
     was too long (it calls paths.ensure() itself, not Library.open)."""

@@ -475,6 +475,18 @@ def check_catalog_path(url: str) -> None:
         raise StorageUnavailable(
             f"The catalog could not be opened: {too_long}. {SHORTER_CATALOG_PATH}"
         )
+    folder = catalog_folder(url)
+    try:
+        str(folder or "").encode("utf-8")
+    except UnicodeEncodeError:
+        # a folder named in another encoding (an old disk's Latin-1 "ñ"): Python names its
+        # bytes with surrogates, which neither SQLAlchemy's URL nor sqlite3 encode, and every
+        # command but doctor ended in a UnicodeEncodeError traceback
+        shown = os.fsencode(str(folder)).decode("utf-8", "backslashreplace")
+        raise StorageUnavailable(
+            f"The catalog could not be opened: its folder's name is not UTF-8 ({shown}), which "
+            "SQLite cannot open: rename the folder, or choose another one with --data-dir"
+        ) from None
 
 
 def unwritable_catalog_file(catalog: str | Path) -> Path | None:
