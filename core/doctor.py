@@ -720,6 +720,10 @@ def check_reconcile(db: Database) -> Check:
             "are gone for good (it refuses when much of the storage seems missing). Without "
             "such a restore, restore those files' bytes from a backup (or delete those files)."
         )
+    if summary.get("rows_without_objects") or summary.get("objects_without_rows"):
+        # API tokens live only in the catalog: a restored one brings back those revoked
+        # since its backup, and nothing else could tell
+        fixes.append(RESTORED_TOKENS)
     if summary.get("size_mismatch"):
         fixes.append("Restore the damaged files' bytes from a backup (or delete those files).")
     if summary.get("objects_without_rows"):
@@ -740,6 +744,12 @@ def check_reconcile(db: Database) -> Check:
     )
 
 
+# After a restore of the catalog, its API tokens are the backup's
+RESTORED_TOKENS = (
+    "After a restore of the catalog, its API tokens are those of the backup: a token revoked "
+    "since works again (`mediadesk token list`, then `mediadesk token revoke ID` again), and "
+    "one made since is refused (make it again)."
+)
 # The reconcile summary's findings that make it unclean, named as the summary names them
 RECONCILE_FINDINGS = (
     "rows_without_objects",

@@ -128,6 +128,8 @@ def test_files_deleted_while_the_backup_ran_are_said_with_the_commands_that_mend
     fix = check["fix"]
     assert fix.index("--adopt-strays") < fix.index("--forget-missing")
     assert "restore those files' bytes from a backup" in fix
+    # the restored catalog's tokens are the backup's: one revoked since works again
+    assert "a token revoked since works again" in fix and "mediadesk token revoke ID" in fix
     capsys.readouterr()
     assert main(["maintenance", "--forget-missing", "--data-dir", str(data_dir)]) == 0
     assert [f["id"] for f in json.loads(capsys.readouterr().out)["forget"]["forgotten"]] == [
