@@ -882,8 +882,10 @@ def run_checks(settings: Settings) -> list[Check]:
             )
         return [Check("catalog", False, exc.message, fix)]
     try:
-        checks = check_catalog(db) + _copied_away(settings)
+        checks = check_catalog(db)
         catalog_ok = all(c.ok for c in checks)
+        copied = _copied_away(settings)  # the catalog itself is fine: checked on
+        checks += copied
         new = any(c.detail.startswith(NEW_CATALOG) for c in checks)
         if new:
             checks += _left_behind(settings)
@@ -895,7 +897,8 @@ def run_checks(settings: Settings) -> list[Check]:
             checks += check_other_storages(settings, db)
             checks += _kept_apart(settings, db)
             checks.append(check_feed(db))
-            checks.append(check_reconcile(db))
+            if not copied:  # its fix, maintenance, is refused on a copied catalog
+                checks.append(check_reconcile(db))
         else:
             checks.append(_feed_not_checked(checks))
         return checks

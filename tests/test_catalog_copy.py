@@ -413,6 +413,8 @@ def test_a_start_on_the_sqlite_catalog_copied_away_is_refused(
     doctor = _mediadesk("doctor", "--data-dir", str(data))
     assert doctor.returncode == 1
     assert f"FAIL  library: this catalog, {data / 'mediadesk.sqlite3'}, was copied" in doctor.stdout
+    assert "new catalog" not in doctor.stdout and "ok    change feed" in doctor.stdout
+    assert "mediadesk maintenance" not in doctor.stdout  # refused there
     # the copied library opens where it went, and copying the old file again still works
     lib = Library.open(make_settings(data, database_url=target))
     try:
