@@ -144,3 +144,25 @@ def test_a_rung_whose_pictures_start_late_is_decoded_from_its_first_picture(
     decoded, _, pictures = _starts(tmp_path / "hls" / "90" / "index.m3u8")
     assert [round(t, 3) for t in pictures] == [round(t, 3) for t in source], pictures[:4]
     assert abs(decoded - pictures[0]) < 0.001, (decoded, pictures[0])
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium not installed")
+async def test_hlsjs_plays_a_short_slow_clip_to_its_end(static_site: tuple[str, Path]) -> None:
+    """5 s at 1 fps (a slideshow) and 2.5 s at 2 fps: hls.js played them 4.5 s and 2.125 s
+    (ffprobe and the playlist said 5.0 and 2.5). hls.js gives each picture the time to the next
+    decoding time, and the B-frames' decoding times squeezed in after the first picture made
+    the last picture's short. With so few pictures a segment, the rung has no B-frames."""
+    url, folder = static_site
+    clips = {"one": (1, 5.0), "two": (2, 2.5)}  # name: (fps, length)
+    for name, (fps, length) in clips.items():
+        clip = ffmpeg_clip(
+            folder / f"{name}.mp4",
+            *["-f", "lavfi", "-i", f"testsrc=size=320x240:rate={fps}"],
+            *["-t", str(length), "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+        )
+        encode.hls_ladder(clip, folder / name, [180], 4, no_progress)
+    async with Tab(chromium_path() or "") as browser:
+        await browser.goto(f"{url}/index.html")
+        for name, (_, length) in clips.items():
+            got = await browser.evaluate(BUFFER_ALL.replace("hls/180", f"{name}/180"))
+            assert "error" not in got and abs(got["duration"] - length) < 0.01, (name, got)

@@ -64,6 +64,11 @@ _MAX_SOURCE_FPS = 1000
 # Containers whose clock starts anywhere (a camcorder's MPEG-TS at 1.4 s, a DVD's program
 # stream): players show them from their earliest timestamp, and the outputs start there at 0
 _FREE_CLOCK_FORMATS = {"mpegts", "mpegtsraw", "mpeg", "mpegvideo"}
+# A first segment of at most this many pictures (a 1 fps clip's 4 s) is made without B-frames.
+# With them its decoding times are squeezed in after its first picture's
+# (_decode_from_first_picture), and hls.js takes a segment's last picture's duration from the
+# decoding times (a lone picture's from the segment before): a 5 s clip at 1 fps played 4.5 s.
+_SQUEEZED_SEGMENT_PICTURES = 8
 # MPEG-TS's clock (the HLS segments'): every timestamp in it counts these
 TS_CLOCK = Fraction(1, 90000)
 # Picture codecs a second video track is a still of (a cover, a thumbnail) rather than the film
@@ -807,6 +812,10 @@ class _VideoOut:
             keyint = max(2, math.ceil(self.rate * segment_seconds) * 2)
             self.video.gop_size = keyint
             opts["x264-params"] = f"keyint={keyint}:scenecut=0:open-gop=0"
+            if self.rate * min(segment_seconds, p.picture_duration or segment_seconds) <= (
+                _SQUEEZED_SEGMENT_PICTURES
+            ):
+                opts["x264-params"] += ":bframes=0"
             opts["forced-idr"] = "1"
         self.video.options = opts
         self._next_key = 0  # the segment whose keyframe comes next
