@@ -52,18 +52,22 @@ def test_doctor_on_a_catalog_held_locked_says_so(catalog: Path) -> None:  # noqa
     assert f"Another program holds the catalog ({catalog}) locked" in line, done.stdout
 
 
-def test_ctrl_c_while_waiting_for_the_lock_is_heard_at_once(catalog: Path) -> None:  # noqa: F811
+@pytest.mark.parametrize("kind", LOCKS)
+def test_ctrl_c_while_waiting_for_the_lock_is_heard_at_once(
+    catalog: Path,  # noqa: F811
+    kind: str,
+) -> None:
     # SQLite's busy handler sleeps in C, where Python runs no signal handler: `token list`
     # waiting on a catalog a database browser held heard Ctrl+C only when its busy timeout
-    # (30 s; 20 s here) was over. The wait is in slices now (core/db/engine.py).
-    with held(catalog, "writers-out"):
+    # (30 s; 20 s here) was over: at its first write (writers-out) or its first read of the
+    # catalog (readers-out). The waits are in slices now (core/db/engine.py).
+    with held(catalog, kind):
         command = start_mediadesk(20_000, "token", "list", "--data-dir", str(catalog.parent))
         try:
-            wal = f"{catalog}-wal"
             fds = Path(f"/proc/{command.pid}/fd")
-            # the catalog open, then a moment for its first write to be waiting for the lock
+            # the catalog open, then a moment for the command to be waiting for the lock
             deadline = time.monotonic() + 30
-            while not any(str(fd.resolve()) == wal for fd in _fds(fds)):
+            while not any(fd.resolve() == catalog for fd in _fds(fds)):
                 assert command.poll() is None and time.monotonic() < deadline, command.poll()
                 time.sleep(0.05)
             time.sleep(1.0)

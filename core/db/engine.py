@@ -187,7 +187,19 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
                 record.info[OPENED_READ_ONLY] = unwritable_catalog_file(catalog) is not None
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            # the first read of the catalog: in slices, as _begin_immediate takes the write
+            # lock, since a catalog another program holds in exclusive locking mode kept a
+            # start deaf to Ctrl+C here for the whole busy timeout
+            deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+            cur.execute(f"PRAGMA busy_timeout={min(BUSY_SLICE_MS, BUSY_TIMEOUT_MS)}")
+            while True:
+                try:
+                    cur.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+                    if not busy or time.monotonic() >= deadline:
+                        raise
             cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute(f"PRAGMA synchronous={synchronous}")
