@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import av
+import pytest
 
 from core.video import encode
 
@@ -56,7 +57,12 @@ def _pictures(path: Path) -> list[float]:
         return [float(f.time) for f in c.decode(c.streams.video[0]) if f.time is not None]
 
 
-def test_frames_that_go_back_after_damage_are_dropped(tmp_path: Path) -> None:
+def test_frames_that_go_back_after_damage_are_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the block loses 1.1 s, which fails the job (the test below): allowed here, to make both
+    monkeypatch.setattr(encode, "LOST_MAX_SECONDS", 10.0)
+    monkeypatch.setattr(encode, "LOST_MAX_SHARE", 1.0)
     clip = _damaged_clip(tmp_path)
     source, refused = _decoded(clip)
     back = sum(1 for i, t in enumerate(source) if i and t <= max(source[:i]))
@@ -77,3 +83,17 @@ def test_frames_that_go_back_after_damage_are_dropped(tmp_path: Path) -> None:
         assert all(b > a for a, b in zip(pictures, pictures[1:], strict=False)), made.name
     durations = [float(x) for x in re.findall(r"#EXTINF:([\d.]+)", playlist.read_text())]
     assert abs(sum(durations) - 6.0) < 0.05, durations
+
+
+def test_a_video_that_loses_its_middle_fails(tmp_path: Path) -> None:
+    """An MP4 whose middle is noise (tests/video_helpers.corrupt_middle): its H.264 decoder
+    refuses those packets and conceals nothing, so only 1 s of its 4 s decoded, yet the job was
+    done: the renditions held the last good picture for 3 s, then the last second."""
+    from tests import media
+    from tests.video_helpers import corrupt_middle
+
+    clip = media.make_mp4(tmp_path / "mid.mp4", seconds=4, size=(160, 120))
+    corrupt_middle(clip)
+    with pytest.raises(encode.BadMedia, match=r"Only 1\.0 s of 4\.0 s .*3\.0 s in the middle") as e:
+        encode.web_rendition(clip, tmp_path, "video/x-msvideo", _none)
+    assert e.value.reason == "undecodable_media"

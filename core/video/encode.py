@@ -55,6 +55,13 @@ LIMITED, FULL = 1, 2  # AVColorRange: MPEG (TV), JPEG (PC)
 _SCALE_MATRICES = {BT709: "bt709", 4: "fcc", 5: "bt470", 6: "smpte170m", 7: "smpte240m"}
 BT2020_MATRICES = {9, 10}  # non-constant and constant luminance
 COMPLETE_SHARE = 0.9  # a decode that stops before this share of the duration is a failure
+# Pictures a damaged source loses in its middle (packets the decoder refused: the picture
+# before stays on screen in their place) fail the job past this many seconds or this share of
+# the duration, whichever is less, though never for a frame or two (a short clip's 3 %): the
+# renditions would silently skip that part
+LOST_MAX_SECONDS = 1.0
+LOST_MAX_SHARE = 0.03
+LOST_UNSEEN_SECONDS = 0.1
 # The highest rate the outputs are delivered at, as Mux and Cloudflare Stream do: a phone's
 # 120/240 fps slow motion keeps every 2nd/4th frame, so the H.264 level stays one players take
 # (720p240 needs level 5.1) and the files stay small; slowed down, it is the original's job.
@@ -668,6 +675,9 @@ class _Decoder:
         self.video_frames = 0
         self.errors = 0
         self.expected = 0.001
+        # Time (s) between decoded pictures that none covers: where refused packets' pictures were
+        self.lost = 0.0
+        self._shown_until: float | None = None  # where the last decoded picture ends (s)
         self.start = p.start  # the source time that becomes 0
         self._last_pts: dict[int, int] = {}  # the last frame kept of each track, by its index
 
@@ -728,9 +738,14 @@ class _Decoder:
     def _decoded(self, frame: av.VideoFrame) -> None:
         if frame.time is None:
             return
-        end = float(frame.time)
+        start = end = float(frame.time)
         if frame.duration and frame.time_base:
             end += float(frame.duration * frame.time_base)
+        elif self.p.fps:  # a transport stream's packets say no duration
+            end += float(1 / self.p.fps)
+        if self._shown_until is not None:
+            self.lost += max(0.0, start - self._shown_until)
+        self._shown_until = end
         self.decoded_until = max(self.decoded_until, end)
 
     def _pictures(
@@ -755,6 +770,14 @@ class _Decoder:
             raise BadMedia(
                 f"Only {decoded:.1f} s of {expected:.1f} s could be decoded "
                 f"({self.errors} damaged packets); the original is still served"
+            )
+        # Only with damage seen: a variable-rate source's longer pictures are no loss
+        lost_max = max(min(LOST_MAX_SECONDS, LOST_MAX_SHARE * expected), LOST_UNSEEN_SECONDS)
+        if self.errors and self.lost > lost_max:
+            raise BadMedia(
+                f"Only {expected - self.lost:.1f} s of {expected:.1f} s could be decoded: "
+                f"{self.lost:.1f} s in the middle is damaged ({self.errors} damaged packets); "
+                "the original is still served"
             )
 
 
