@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -117,9 +117,20 @@ def adopt_strays(lib: Library) -> AdoptReport:
         for file_id, key, _, _ in lib.stored_keys()
         if file_id in lost and where.get(key, name) == name
     }
+    # a file's own object is read back on its own storage, never on this one: after a switch
+    # (storage migrate) the stray keeps the file's key here, and read back "as the file's own
+    # object" it was the stray itself, removed while the file's storage had nothing left
+    stores = dict(lib.backends.configured())
+
+    def own(key: str) -> tuple[str, Storage | None]:
+        backend = where.get(key, name)
+        return backend, stores.get(backend)
+
     for key in sorted(stats):
         try:
-            _adopt_one(lib, db, storage, stats[key], layout[key], athletes, missing, report)
+            _adopt_one(
+                lib, db, storage, stats[key], layout[key], athletes, missing, lost, own, report
+            )
         except REFUSALS as exc:
             report.refused.append({"key": key, "code": exc.code, "message": exc.message})
         except MediaDeskError as exc:
@@ -150,6 +161,8 @@ def _adopt_one(
     parsed: keys.MediaKey,
     athletes: set[int],
     missing: set[int],
+    lost: set[int],
+    own: Callable[[str], tuple[str, Storage | None]],
     report: AdoptReport,
 ) -> None:
     key = stat.key
@@ -165,10 +178,13 @@ def _adopt_one(
         if same is not None and same.file_id in missing and same.size == stat.size:
             _restore(lib, db, storage, key, same, report)
             return
+        backend, store = own(same.key) if same is not None else ("", None)
         if (
             same is not None
-            and same.file_id not in missing
-            and _holds(lib, storage, same.key, same.sha256, same.size)
+            and same.file_id not in lost
+            and store is not None
+            and not (store is storage and same.key == key)
+            and _holds(lib, store, same.key, same.sha256, same.size)
         ):
             _drop_redundant(storage, key)
             report.duplicates.append(
@@ -182,7 +198,10 @@ def _adopt_one(
             )
             return
         if same is not None:
-            report.duplicates.append({"key": key, "removed": False, **_duplicate(same, missing)})
+            elsewhere = backend if same.file_id in lost and same.file_id not in missing else ""
+            report.duplicates.append(
+                {"key": key, "removed": False, **_duplicate(same, missing, elsewhere)}
+            )
             return
         athlete = parsed.athlete_id if parsed.athlete_id in athletes else None
         when, dated_by = _created_at(stat, parsed)
@@ -373,12 +392,20 @@ def _finish_restores(lib: Library, db: Database, storage: Storage, report: Adopt
             _note_restore(db, move, False)
 
 
-def _duplicate(same: _Holder, missing: set[int]) -> dict[str, object]:
+def _duplicate(same: _Holder, missing: set[int], elsewhere: str = "") -> dict[str, object]:
     """What the report says of an object holding the bytes of the file `same`. That file's
     own object missing (a move to another athlete after the catalog's backup: the catalog
-    names the old key), this one is what to put back there."""
+    names the old key), this one is what to put back there; missing on `elsewhere`, another
+    storage (a catalog backed up before `storage migrate`), the same there."""
     said = f"The same bytes as file {same.file_id}" + (" (in the trash)" if same.trashed else "")
-    if same.file_id in missing:
+    if elsewhere:
+        said += (
+            f", whose own object {same.key} is missing from the {elsewhere} storage, where "
+            "the catalog names it (a catalog restored from before a storage switch?): left "
+            f"where it is; copy it to {same.key} on the {elsewhere} storage, then run "
+            "`mediadesk maintenance` again"
+        )
+    elif same.file_id in missing:
         said += (
             f", whose own object {same.key} is missing: copy this object there, then run "
             "`mediadesk maintenance` again"

@@ -28,7 +28,7 @@ from core.records import FileStatus
 from core.settings import Settings
 from server.entry import main
 from tests.backup_helpers import backup_catalog, restore_catalog
-from tests.conftest import make_settings
+from tests.conftest import make_s3_settings, make_settings
 from tests.faults import ROOT, CuttableProxy
 from tests.internals import storage_of
 from tests.s3_server import S3Target, s3_client
@@ -342,3 +342,32 @@ def test_a_stray_larger_than_the_limit_is_refused_by_its_listed_size_before_any_
     finally:
         lib.close()
         proxy.close()
+
+
+def test_a_stray_at_the_key_of_a_file_missing_from_its_own_storage_is_kept(
+    data_dir: Path, media_dir: Any, s3_bucket: S3Target
+) -> None:
+    """A catalog backed up before `storage migrate --to r2`, restored: its rows name the
+    local folder, emptied by the move, and the bucket holds the bytes at the same keys. The
+    stray was read back "as the file's own object" on the bucket, which was the stray itself,
+    and removed: every copy of the photo was gone."""
+    lib = Library.open(make_settings(data_dir))
+    try:
+        photo = lib.uploads.ingest(media_dir.jpeg, "image")
+    finally:
+        lib.close()
+    bucket = s3_client(s3_bucket)
+    bucket.put_object(
+        Bucket=s3_bucket.bucket, Key=photo.storage_key, Body=media_dir.jpeg.read_bytes()
+    )
+    (data_dir / "objects" / photo.storage_key).unlink()  # the move emptied it
+    lib = Library.open(make_s3_settings(data_dir, s3_bucket))
+    try:
+        report = adopt_strays(lib)
+        assert report.adopted == report.restored == []
+        (said,) = report.duplicates
+        assert said["key"] == photo.storage_key and said["removed"] is False
+        assert "is missing from the local storage" in str(said["message"])
+        bucket.head_object(Bucket=s3_bucket.bucket, Key=photo.storage_key)  # still there
+    finally:
+        lib.close()
