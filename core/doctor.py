@@ -27,6 +27,7 @@ from core.db.engine import (
     Database,
     catalog_folder,
     catalog_read_only,
+    check_catalog_path,
     sqlite_path_too_long,
     unopenable,
 )
@@ -850,6 +851,13 @@ def run_checks(settings: Settings) -> list[Check]:
     too_long = sqlite_path_too_long(settings.effective_database_url)
     if too_long is not None:  # said before any folder is made for it, as Library.open does
         return [Check("catalog", False, too_long, SHORTER_CATALOG_PATH)]
+    try:
+        # a folder named in another encoding: doctor made the folders and said "All good"
+        # where every other command is refused
+        check_catalog_path(settings.effective_database_url)
+    except StorageUnavailable as exc:
+        fix = "Give it a UTF-8 name (convmv -f latin1 -t utf8 --notest FOLDER), or use another."
+        return [Check("catalog", False, exc.message, fix)]
     settings.paths.ensure()
     url = settings.effective_database_url
     catalog = _catalog_file(url)

@@ -72,6 +72,11 @@ def test_a_data_folder_whose_name_is_not_utf8_is_refused_before_anything_is_made
         "another one with --data-dir"
     ), said
     assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
+    # doctor said "All good" there, having made the folders every other command then refused
+    checked = _mediadesk("--data-dir", str(folder), "doctor")
+    assert checked.returncode == 1, (checked.stdout, checked.stderr)
+    assert "its folder's name is not UTF-8" in checked.stdout, checked.stdout
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
 
 
 def test_doctor_says_a_data_folder_too_long_for_sqlite_and_makes_nothing(tmp_path: Path) -> None:
