@@ -7,9 +7,10 @@ started an empty library (core/db/left_behind.py now refuses that start).
 
 - Refused while any MediaDesk process has the source open (the presence an upgrade looks for,
   core/db/schema_guard.py) and while the target holds any of MediaDesk's tables.
-- The source is brought to this version's schema first (core/db/migrate.upgrade, which refuses
-  a newer one), then read in one transaction holding its write lock (SQLite) or one snapshot
-  (PostgreSQL): nothing written meanwhile is missed.
+- The source is read in one transaction holding its write lock (SQLite) or one snapshot
+  (PostgreSQL): nothing written meanwhile is missed. An older schema is brought to this
+  version's first (core/db/migrate.upgrade, which refuses a newer one): a PostgreSQL source in
+  place, a SQLite file through an upgraded copy, so the file stays the old version's backup.
 - The target is set up and filled in ONE transaction (core/db/migrate.setting_up): the schema
   by the same migrations, every table in foreign-key order in batches, the id sequences set
   past the highest id each table ever handed out (signed links, jobs and the change feed name
@@ -22,8 +23,10 @@ started an empty library (core/db/left_behind.py now refuses that start).
 from __future__ import annotations
 
 import logging
+import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -196,16 +199,23 @@ def _copy(
     migrated_from = ""
     from core.db.migrate import script_heads
 
-    if heads != script_heads():
-        upgrade(source.engine)  # refuses a newer catalog, and one others have open
+    older = heads != script_heads()
+    if older:
         migrated_from = ", ".join(sorted(heads))
+        if not source.is_sqlite:  # (a SQLite file through an upgraded copy: _upgraded_copy)
+            upgrade(source.engine)  # refuses a newer catalog, and one others have open
     _refuse_filled(target, shown_target)
     left = source_tables - OURS
     if source.is_sqlite:
         left = {t for t in left if not t.startswith(SQLITE_OWN)}
     counts: dict[str, int] = {}
     try:
-        with _reading(source) as src, setting_up(target.engine) as dst:
+        with ExitStack() as stack:
+            src = stack.enter_context(_reading(source))
+            held = src  # the source's own: its write lock held to the end
+            if older and source.is_sqlite:
+                src = stack.enter_context(_upgraded_copy(src))
+            dst = stack.enter_context(setting_up(target.engine))
             revision = ", ".join(sorted(catalog_heads(dst)))
             if catalog_heads(src) != catalog_heads(dst):
                 raise CopyFailed(
@@ -220,7 +230,7 @@ def _copy(
             _verify(src, dst, counts)
             carried = _carry_signing_key(src, dst, target.is_sqlite, key_file)
             # a process that started on the source meanwhile may have served from it
-            again = schema_guard.others_alive(src)
+            again = schema_guard.others_alive(held)
             _refuse_in_use(again, shown_source)
     except SQLAlchemyError as exc:
         cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
@@ -335,6 +345,29 @@ def _reading(db: Database) -> Iterator[Connection]:
             if not db.is_sqlite:
                 conn.execute(text("SET TRANSACTION READ ONLY"))
             yield conn
+
+
+@contextmanager
+def _upgraded_copy(held: Connection) -> Iterator[Connection]:
+    """An older SQLite source read through an upgraded copy of it, taken under `held`'s write
+    lock: upgraded in place, the file README keeps as the backup could no longer be opened
+    by the version that wrote it (it refuses a newer schema), and going back was impossible."""
+    database = held.engine.url.database
+    assert database
+    # read by a connection of its own: SQLite's backup from the one holding the write lock
+    # answers "locked" forever; in WAL mode a reader is not kept out by it
+    reader = sqlite3.connect(Path(database).resolve().as_uri() + "?mode=ro", uri=True)
+    with closing(reader), tempfile.TemporaryDirectory(prefix="mediadesk-catalog-copy-") as folder:
+        path = Path(folder) / "catalog.sqlite3"
+        with closing(sqlite3.connect(path)) as staged:
+            reader.backup(staged)  # the WAL's rows too, as the source's readers see them
+        copy = Database(f"sqlite:///{path}", warn_remote=False)
+        try:
+            upgrade(copy.engine)
+            with _reading(copy) as conn:
+                yield conn
+        finally:
+            copy.dispose()
 
 
 def _writer(table: Table) -> Table:

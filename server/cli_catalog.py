@@ -98,7 +98,13 @@ def run(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace], Se
         sys.stderr.write("mediadesk: interrupted: nothing was copied (the target is left empty)\n")
         return INTERRUPTED
     status.end()
-    if report.migrated_from:
+    if report.migrated_from and report.source.startswith("sqlite"):
+        sys.stderr.write(
+            f"mediadesk: the source catalog (schema {report.migrated_from}) was copied through "
+            f"a copy of it brought to {report.revision}; the file itself is left at schema "
+            f"{report.migrated_from}, so the older version still opens it\n"
+        )
+    elif report.migrated_from:
         sys.stderr.write(
             f"mediadesk: the source catalog was brought from schema {report.migrated_from} to "
             f"{report.revision} first\n"

@@ -426,3 +426,40 @@ def test_a_start_on_the_sqlite_catalog_copied_away_is_refused(
     # given up on purpose: the record deleted, the old catalog opens
     (data / "mediadesk.sqlite3-copied").unlink()
     Library.open(make_settings(data)).close()
+
+
+def test_an_older_sqlite_catalog_is_copied_and_left_unchanged_as_the_backup(
+    club: tuple[Path, dict[str, Any]], postgres_url: str
+) -> None:
+    """The copy upgraded the old version's SQLite file in place before reading it: the file
+    README keeps as the backup could no longer be opened by the version that wrote it."""
+    import hashlib
+    import sqlite3
+
+    from sqlalchemy import create_engine
+
+    from core.db.migrate import downgrade
+
+    data, made = club
+    catalog = data / "mediadesk.sqlite3"
+    engine = create_engine(f"sqlite:///{catalog}")
+    try:
+        downgrade(engine, "0032")
+    finally:
+        engine.dispose()
+    before = hashlib.sha256(catalog.read_bytes()).hexdigest()
+    target = fresh_database(postgres_url, "older")
+    code, out, err = _copy(data, target)
+    assert code == 0, err
+    assert json.loads(out)["migrated_from"] == "0032"
+    with sqlite3.connect(catalog) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0032",)]
+    assert hashlib.sha256(catalog.read_bytes()).hexdigest() == before
+    assert "the file itself is left at schema 0032" in err
+    lib = Library.open(make_settings(data, database_url=target))
+    try:
+        copied = _snapshot(lib)
+    finally:
+        lib.close()
+    assert copied["files"] == made["before"]["files"]
+    assert copied["counts"] == made["before"]["counts"]
