@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import schema_guard
-from core.db.engine import Database, unopenable
+from core.db.engine import DRIVER_MISSING, Database, driver_missing, unopenable
 from core.db.left_behind import (
     create_another,
     holding,
@@ -167,7 +167,9 @@ def open_existing(url: str) -> Database:
 def _open_target(url: str) -> Database:
     try:
         return Database(url, warn_remote=False)
-    except MediaDeskError:
+    except MediaDeskError as exc:
+        if exc.reason == DRIVER_MISSING:  # the URL given with --to, not DATABASE_URL
+            raise driver_missing(str(exc.details.get("module")), "The --to URL") from None
         raise
     except Exception as exc:  # noqa: BLE001 - a URL SQLAlchemy cannot read: said, not traced
         raise InvalidInput(

@@ -463,3 +463,15 @@ def test_an_older_sqlite_catalog_is_copied_and_left_unchanged_as_the_backup(
         lib.close()
     assert copied["files"] == made["before"]["files"]
     assert copied["counts"] == made["before"]["counts"]
+
+
+def test_a_target_whose_driver_is_missing_is_named_as_the_to_url(
+    club: tuple[Path, dict[str, Any]],
+) -> None:
+    """`--to mysql://…` said "DATABASE_URL needs the database driver 'MySQLdb'": a variable
+    the admin never set."""
+    data, _ = club
+    code, out, err = _copy(data, "mysql://club:secret@db.example/mediadesk")
+    assert code == 2 and not out
+    assert "The --to URL needs the database driver 'MySQLdb', which is not installed" in err
+    assert "DATABASE_URL" not in err

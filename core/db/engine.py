@@ -254,17 +254,26 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
     except ModuleNotFoundError as exc:
         # `make run` installs the app without the PostgreSQL driver (the `postgres` extra): the
         # team set-up's first command ended in "No module named 'psycopg'" and a traceback
-        raise SettingsError(
-            f"DATABASE_URL needs the database driver {exc.name!r}, which is not installed: "
-            "use a postgresql+psycopg://… URL and install the driver with "
-            "pip install 'mediadesk[postgres]' (in a checkout: .venv/bin/pip install -e "
-            "'.[postgres]')",
-            reason="driver_missing",
-            details={"module": exc.name},
-        ) from None
+        raise driver_missing(exc.name) from None
     _WATCHDOG.watch(engine)
     event.listen(engine, "begin", _pg_lock_wait)
     return engine
+
+
+DRIVER_MISSING = "driver_missing"
+
+
+def driver_missing(module: str | None, named: str = "DATABASE_URL") -> SettingsError:
+    """A database URL whose driver is not installed: `named` is where the admin gave the URL
+    (`catalog copy --to`), so the message does not send them to a variable they never set."""
+    return SettingsError(
+        f"{named} needs the database driver {module!r}, which is not installed: "
+        "use a postgresql+psycopg://… URL and install the driver with "
+        "pip install 'mediadesk[postgres]' (in a checkout: .venv/bin/pip install -e "
+        "'.[postgres]')",
+        reason=DRIVER_MISSING,
+        details={"module": module},
+    )
 
 
 def _begin_immediate(conn: Connection, busy_ms: int) -> None:
