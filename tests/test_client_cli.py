@@ -528,6 +528,35 @@ def test_list_json_lines_are_the_apis_records_and_all_follows_the_pages(
     assert sorted(int(r.split()[0]) for r in _rows(out)) == sorted(ids.values())
 
 
+class DeletingPages(io.StringIO):
+    """Standard output that deletes for good, after the first page, the files it showed."""
+
+    def __init__(self, library: Library) -> None:
+        super().__init__()
+        self.library, self.deleted = library, 0
+
+    def flush(self) -> None:
+        if not self.deleted:
+            for row in _rows(self.getvalue()):
+                self.library.delete_permanently(int(row.split()[0]))
+                self.deleted += 1
+
+
+def test_list_all_never_says_more_shown_than_there_are_when_files_go_meanwhile(
+    live: EmbeddedServer, library: Library, media_dir: Any, config_home: Path
+) -> None:
+    """Files deleted while `list --all` walked the pages: the summary said "4 of 3 files"
+    (the last page's total, every file shown), as if one had been counted twice."""
+    _stock(library, media_dir)
+    token = make_tokens(library).read
+    out, err = DeletingPages(library), io.StringIO()
+    argv = ["list", "--server", live.url, "--token", token, "--limit", "2", "--all"]
+    code = cli.run(argv, out, err)
+    assert code == 0 and out.deleted == 2, err.getvalue()
+    assert len(_rows(out.getvalue())) == 4
+    assert err.getvalue() == "4 files listed; 2 now (some were deleted or changed meanwhile)\n"
+
+
 def test_list_refuses_bad_option_values_before_asking(
     capsys: pytest.CaptureFixture[str], config_home: Path
 ) -> None:

@@ -622,7 +622,15 @@ def _list(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) ->
         if args.cursor is None and (args.offset or 0) + shown >= total:
             more = None
         rest = f"; --all lists them all, --cursor {more} the next page" if more else ""
-        err.write(f"{shown} of {total} {'file' if total == 1 else 'files'}{rest}\n")
+        if shown > total:
+            # the total is the last page's: files deleted (or changed out of the filters)
+            # while earlier pages were printed made it "1295 of 1294 files"
+            err.write(
+                f"{shown} {'file' if shown == 1 else 'files'} listed; {total} now (some were "
+                f"deleted or changed meanwhile){rest}\n"
+            )
+        else:
+            err.write(f"{shown} of {total} {'file' if total == 1 else 'files'}{rest}\n")
     return 0
 
 
