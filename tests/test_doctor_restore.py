@@ -8,12 +8,15 @@ moto's S3, the command line as an administrator runs it."""
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from core.doctor import run_checks
+from core.db.engine import Database
+from core.doctor import check_catalog, run_checks
 from core.errors import StorageUnavailable
 from core.library import Library
 from core.settings import Settings
@@ -54,6 +57,77 @@ def test_a_damaged_catalog_is_said_so_with_restoring_it_as_the_fix(
     assert "Restore it from a backup" in raised.value.message
     assert main(["maintenance", "--data-dir", str(settings.paths.data_dir)]) == 2
     assert f"The catalog file {catalog} is damaged" in capsys.readouterr().err
+
+
+def _restored_over_a_stale_wal(settings: Settings, backup: Path) -> None:
+    """A backup copied over the catalog of a killed server, its -wal left beside it (README's
+    restore steps say to remove it): the -wal's pages, written over a later state, are read as
+    part of the restored file."""
+    catalog = settings.paths.database_file
+    conn = sqlite3.connect(catalog, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        leases = "INSERT INTO catalog_leases (name, holder, info) VALUES (?, ?, '{}')"
+        for i in range(50):  # the state after the backup, in the file
+            conn.execute(leases, (f"later-{i:03d}", "h" * 60))
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for i in range(50):  # and the killed server's last commits, only in its -wal
+            conn.execute(leases, (f"last-{i:03d}", "h" * 60))
+        stale_wal = Path(f"{catalog}-wal").read_bytes()
+    finally:
+        conn.close()  # the last connection folds its -wal in: a kill -9 leaves it
+    Path(f"{catalog}-shm").unlink(missing_ok=True)
+    catalog.write_bytes(backup.read_bytes())
+    Path(f"{catalog}-wal").write_bytes(stale_wal)
+
+
+def _index_page_overwritten(settings: Settings, backup: Path) -> None:
+    """Bytes written over the cells of an index's page (a disk or a copy that went wrong)."""
+    catalog = settings.paths.database_file
+    conn = sqlite3.connect(catalog)
+    try:
+        (root,) = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_catalog_leases_1'"
+        ).fetchone()
+        (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+    finally:
+        conn.close()
+    with catalog.open("r+b") as f:
+        f.seek(root * page_size - 64)  # a leaf's cells sit at its page's end
+        f.write(b"\xff" * 64)
+
+
+@pytest.mark.parametrize("damage", [_restored_over_a_stale_wal, _index_page_overwritten])
+def test_a_catalog_that_opens_but_is_damaged_is_not_all_good(
+    settings: Settings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    damage: Callable[[Settings, Path], None],
+) -> None:
+    """Found by an outside tester: such a catalog opens and answers doctor's reads, and doctor
+    said "reachable" and "All good" while SQLite's integrity_check listed rows missing from an
+    index. Its fix is README's restore steps, the -wal and -shm removed."""
+    Library.open(settings).close()
+    db = Database(settings.effective_database_url)
+    try:  # a whole catalog passes
+        assert [c.ok for c in check_catalog(db)] == [True, True]
+    finally:
+        db.dispose()
+    backup = tmp_path / "backup.sqlite3"
+    backup_catalog(settings, backup)
+    damage(settings, backup)
+
+    status, checks = _doctor(settings.paths.data_dir, capsys)
+    assert status == 1
+    check = checks["catalog"]
+    catalog = settings.paths.database_file
+    assert not check["ok"] and check["reasons"] == ["catalog_damaged"]
+    said = f"The catalog file {catalog} is damaged (SQLite's quick_check: "
+    assert check["detail"].startswith(said)
+    assert "\n" not in check["detail"]
+    assert f"remove {catalog}-wal and {catalog}-shm" in check["fix"]
+    assert "*Backups and restoring*" in check["fix"] and '".recover"' in check["fix"]
+    assert checks["change feed"]["detail"] == "not checked: fix the catalog first"
 
 
 def test_a_catalog_that_cannot_be_written_keeps_its_permission_advice(
