@@ -21,6 +21,7 @@ from core.db import schema_guard
 from core.errors import SettingsError
 from core.library import Library
 from core.settings import Settings, load_settings, save_settings
+from core.tokens import TokenInfo
 from server import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,15 +131,20 @@ def test_upgrade_while_running_takes_the_booleans_of_every_setting(
     assert schema_guard.forced() is False
 
 
+def _token(settings: Settings, name: str, scope: str) -> TokenInfo:
+    """A token made in the catalog of `settings`, the library closed again (as a CLI run)."""
+    lib = Library.open(settings)
+    try:
+        return lib.tokens.create(name, scope)[0]
+    finally:
+        lib.close()
+
+
 def test_revoking_a_revoked_token_says_so(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A second `token revoke ID` said "Revoked token 2" again."""
-    lib = Library.open(settings)
-    try:
-        info, _secret = lib.tokens.create("scanner", "upload")
-    finally:
-        lib.close()
+    info = _token(settings, "scanner", "upload")
     data = ["--data-dir", settings.data_dir]
     assert cli.run(["token", "revoke", str(info.id), *data]) == 0
     assert capsys.readouterr().out == f"Revoked token {info.id} (scanner)\n"
@@ -151,11 +157,7 @@ def test_token_names_an_output_cannot_encode_are_escaped(
 ) -> None:
     """`token list` and `token revoke` of a token named "Ñoño" on an ASCII output (LC_ALL=C
     with PYTHONUTF8=0, a non-UTF-8 terminal) ended in a UnicodeEncodeError traceback."""
-    lib = Library.open(settings)
-    try:
-        info, _secret = lib.tokens.create("Ñoño 🏃", "read")
-    finally:
-        lib.close()
+    info = _token(settings, "Ñoño 🏃", "read")
     data = ["--data-dir", settings.data_dir]
     written = io.BytesIO()
     monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(written, encoding="ascii"))
