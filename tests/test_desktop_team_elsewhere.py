@@ -50,6 +50,13 @@ def _select(qtbot: Any, window: MainWindow, file_id: int) -> None:
     wait_for(qtbot, lambda: details.record is not None and details.record.id == file_id)
 
 
+def _type_description(qtbot: Any, window: MainWindow, file_id: int, text: str) -> None:
+    """The file selected and `text` typed into its description, not saved: an edit under way."""
+    _select(qtbot, window, file_id)
+    window.details.description.setFocus()
+    qtbot.keyClicks(window.details.description, text)
+
+
 def test_files_trashed_elsewhere_after_a_closed_preview(
     qtbot: Any, library: Library, settings: Any, tmp_path: Path
 ) -> None:
@@ -154,9 +161,7 @@ def test_the_file_being_edited_trashed_elsewhere_keeps_the_edit_on_that_file(
         with shown_window(qtbot, library) as window:
             window.activateWindow()
             grid, details = window.controller.grid, window.details
-            _select(qtbot, window, target.id)
-            details.description.setFocus()
-            qtbot.keyClicks(details.description, "unsaved note")
+            _type_description(qtbot, window, target.id, "unsaved note")
             assert details.dirty
             before = _descriptions(library, ids)
 
@@ -278,9 +283,7 @@ def test_restore_and_save_that_fails_is_said_in_words(
     try:
         with shown_window(qtbot, library) as window:
             details = window.details
-            _select(qtbot, window, target.id)
-            details.description.setFocus()
-            qtbot.keyClicks(details.description, "kept")
+            _type_description(qtbot, window, target.id, "kept")
             other.trash(target.id)
             wait_for(qtbot, lambda: details.restore_save_button.isVisible())
             other.delete_permanently(target.id)  # before this window hears of it
@@ -310,9 +313,7 @@ def test_the_file_being_edited_restored_elsewhere_is_saved_with_the_edit(
     try:
         with shown_window(qtbot, library) as window:
             details = window.details
-            _select(qtbot, window, heard.id)
-            details.description.setFocus()
-            qtbot.keyClicks(details.description, "kept")
+            _type_description(qtbot, window, heard.id, "kept")
             other.trash(heard.id)
             wait_for(qtbot, lambda: details.gone_note.isVisible())
             other.restore(heard.id)
@@ -384,9 +385,7 @@ def test_fields_changed_elsewhere_show_beside_an_unsaved_edit(
     try:
         with shown_window(qtbot, library) as window:
             details = window.details
-            _select(qtbot, window, target.id)
-            details.description.setFocus()
-            qtbot.keyClicks(details.description, "mine")
+            _type_description(qtbot, window, target.id, "mine")
             other.update_file(target.id, {"original_filename": "theirs.jpg", "is_public": True})
             grid = window.controller.grid
             wait_for(qtbot, lambda: grid.record_at(grid.row_of(target.id)).is_public)
